@@ -1,0 +1,332 @@
+package quarry
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DatasetKind says what a dataset physically is.
+type DatasetKind string
+
+const (
+	KindTable            DatasetKind = "TABLE"
+	KindView             DatasetKind = "VIEW"
+	KindMaterializedView DatasetKind = "MATERIALIZED_VIEW"
+	KindExternal         DatasetKind = "EXTERNAL"
+	KindStream           DatasetKind = "STREAM"
+	KindFile             DatasetKind = "FILE"
+)
+
+// DatasetKinds lists every valid kind.
+var DatasetKinds = []DatasetKind{KindTable, KindView, KindMaterializedView, KindExternal, KindStream, KindFile}
+
+// Valid reports whether k is one of DatasetKinds.
+func (k DatasetKind) Valid() bool { return slices.Contains(DatasetKinds, k) }
+
+// Limits on what one dataset may carry.
+const (
+	MaxColumns        = 5000
+	MaxDescriptionLen = 64 << 10
+	MaxLabels         = 100 // owners or tags
+	MaxLabelLen       = 256
+)
+
+// Dataset is a table, view, topic or file: anything with a schema that jobs
+// read and write. Its identity is (Namespace, Name); ID is derived from them.
+//
+// Metadata comes from two places and is kept apart: Provided is what crawlers
+// and pushing tools say (replaced on every upsert); Edited is what people set
+// with updateDataset, is never touched by a crawl, and wins for display.
+type Dataset struct {
+	ID        string      `json:"id"`
+	Namespace string      `json:"namespace"`
+	Name      string      `json:"name"`
+	Kind      DatasetKind `json:"kind"`
+	Source    string      `json:"source,omitempty"` // name of the registered source that crawls it
+	Columns   []Column    `json:"columns,omitempty"`
+	Provided  Metadata    `json:"provided"`
+	Edited    Edits       `json:"edited"`
+	RowCount  *int64      `json:"rowCount,omitempty"`
+	SizeBytes *int64      `json:"sizeBytes,omitempty"`
+
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`               // metadata last changed
+	LastUpdatedAt *time.Time `json:"lastUpdatedAt,omitempty"` // data last changed, when known
+	RemovedAt     *time.Time `json:"removedAt,omitempty"`
+}
+
+// Metadata is the descriptive part of a dataset as one party sees it.
+type Metadata struct {
+	Description string   `json:"description,omitempty"`
+	Owners      []string `json:"owners,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+}
+
+// Edits are people's overrides. A nil field is "not edited": the provided
+// value shows. An edited empty list is a deliberate "none".
+type Edits struct {
+	Description        *string           `json:"description,omitempty"`
+	Owners             *[]string         `json:"owners,omitempty"`
+	Tags               *[]string         `json:"tags,omitempty"`
+	ColumnDescriptions map[string]string `json:"columnDescriptions,omitempty"`
+}
+
+// Column is one column of a dataset.
+type Column struct {
+	Name        string     `json:"name"`
+	Type        string     `json:"type,omitempty"` // as the source spells it, e.g. "character varying(50)"
+	Nullable    bool       `json:"nullable"`
+	Ordinal     int        `json:"ordinal"` // 1-based position
+	Description string     `json:"description,omitempty"`
+	Default     string     `json:"default,omitempty"`
+	PrimaryKey  bool       `json:"primaryKey,omitempty"`
+	ForeignKey  *ColumnRef `json:"foreignKey,omitempty"`
+}
+
+// ColumnRef names a column of another (or the same) dataset.
+type ColumnRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Column    string `json:"column"`
+}
+
+// DatasetID returns the ID of the referenced dataset.
+func (r *ColumnRef) DatasetID() string { return NewID(EntityDataset, r.Namespace, r.Name) }
+
+// Description is the description to show: a person's edit wins over the
+// provided one.
+func (d *Dataset) Description() string {
+	if d.Edited.Description != nil {
+		return *d.Edited.Description
+	}
+	return d.Provided.Description
+}
+
+// Owners are the owners to show.
+func (d *Dataset) Owners() []string {
+	if d.Edited.Owners != nil {
+		return *d.Edited.Owners
+	}
+	return d.Provided.Owners
+}
+
+// Tags are the tags to show.
+func (d *Dataset) Tags() []string {
+	if d.Edited.Tags != nil {
+		return *d.Edited.Tags
+	}
+	return d.Provided.Tags
+}
+
+// ShownColumns returns the columns with people's description edits applied.
+func (d *Dataset) ShownColumns() []Column {
+	if len(d.Edited.ColumnDescriptions) == 0 {
+		return d.Columns
+	}
+	cols := slices.Clone(d.Columns)
+	for i := range cols {
+		if desc, ok := d.Edited.ColumnDescriptions[cols[i].Name]; ok {
+			cols[i].Description = desc
+		}
+	}
+	return cols
+}
+
+// Column returns the column with the given name, or nil.
+func (d *Dataset) Column(name string) *Column {
+	for i := range d.Columns {
+		if d.Columns[i].Name == name {
+			return &d.Columns[i]
+		}
+	}
+	return nil
+}
+
+// Removed reports whether the dataset has been marked removed.
+func (d *Dataset) Removed() bool { return d.RemovedAt != nil }
+
+// Normalize validates a dataset as a crawler or tool provides it, normalizes
+// its namespace, name, labels and columns, and sets its ID and Kind (TABLE
+// when empty). Errors are EINVALID and name the field.
+func (d *Dataset) Normalize() error {
+	var err error
+	if d.Namespace, err = NormalizeNamespace(d.Namespace); err != nil {
+		return InField("namespace", err)
+	}
+	if d.Name, err = NormalizeName(d.Name); err != nil {
+		return InField("name", err)
+	}
+	if d.Kind == "" {
+		d.Kind = KindTable
+	}
+	if !d.Kind.Valid() {
+		return Invalid("kind", "%q is not a dataset kind; want one of %s", d.Kind, joinKinds())
+	}
+	if err := checkDescription(d.Provided.Description); err != nil {
+		return InField("description", err)
+	}
+	if d.Provided.Owners, err = NormalizeLabels(d.Provided.Owners); err != nil {
+		return InField("owners", err)
+	}
+	if d.Provided.Tags, err = NormalizeLabels(d.Provided.Tags); err != nil {
+		return InField("tags", err)
+	}
+	if err := normalizeColumns(d.Columns); err != nil {
+		return err
+	}
+	if d.RowCount != nil && *d.RowCount < 0 {
+		return Invalid("rowCount", "must not be negative")
+	}
+	if d.SizeBytes != nil && *d.SizeBytes < 0 {
+		return Invalid("sizeBytes", "must not be negative")
+	}
+	d.ID = NewID(EntityDataset, d.Namespace, d.Name)
+	return nil
+}
+
+func normalizeColumns(cols []Column) error {
+	if len(cols) > MaxColumns {
+		return Invalid("columns", "has %d columns; the limit is %d", len(cols), MaxColumns)
+	}
+	seen := make(map[string]int, len(cols))
+	ordinals := make(map[int]int, len(cols))
+	for i := range cols {
+		c := &cols[i]
+		field := fmt.Sprintf("columns[%d]", i)
+		c.Name = strings.TrimSpace(c.Name)
+		if err := checkText(c.Name, MaxNameLen); err != nil {
+			return InField(field+".name", err)
+		}
+		if j, dup := seen[c.Name]; dup {
+			return Invalid(field+".name", "%q is also the name of columns[%d]", c.Name, j)
+		}
+		seen[c.Name] = i
+		c.Type = strings.TrimSpace(c.Type)
+		if len(c.Type) > MaxNameLen {
+			return Invalid(field+".type", "is %d bytes long; the limit is %d", len(c.Type), MaxNameLen)
+		}
+		if err := checkDescription(c.Description); err != nil {
+			return InField(field+".description", err)
+		}
+		if c.Ordinal == 0 {
+			c.Ordinal = i + 1
+		}
+		if c.Ordinal < 0 {
+			return Invalid(field+".ordinal", "must be positive")
+		}
+		if j, dup := ordinals[c.Ordinal]; dup {
+			return Invalid(field+".ordinal", "%d is also the ordinal of columns[%d]", c.Ordinal, j)
+		}
+		ordinals[c.Ordinal] = i
+		if fk := c.ForeignKey; fk != nil {
+			var err error
+			if fk.Namespace, err = NormalizeNamespace(fk.Namespace); err != nil {
+				return InField(field+".foreignKey.namespace", err)
+			}
+			if fk.Name, err = NormalizeName(fk.Name); err != nil {
+				return InField(field+".foreignKey.name", err)
+			}
+			if fk.Column, err = NormalizeName(fk.Column); err != nil {
+				return InField(field+".foreignKey.column", err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkDescription(s string) error {
+	if len(s) > MaxDescriptionLen {
+		return Invalid("", "is %d bytes long; the limit is %d", len(s), MaxDescriptionLen)
+	}
+	return nil
+}
+
+// NormalizeLabels trims owners or tags, drops empty and duplicate ones and
+// sorts them, so that the same set always compares equal.
+func NormalizeLabels(in []string) ([]string, error) {
+	if len(in) > MaxLabels {
+		return nil, Invalid("", "has %d entries; the limit is %d", len(in), MaxLabels)
+	}
+	out := make([]string, 0, len(in))
+	for i, s := range in {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if err := checkText(s, MaxLabelLen); err != nil {
+			return nil, InField(fmt.Sprintf("[%d]", i), err)
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func joinKinds() string {
+	s := make([]string, len(DatasetKinds))
+	for i, k := range DatasetKinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// DatasetUpdate is a person's edit of a dataset's metadata. Nil fields are
+// left as they are. An empty Description removes the person's description,
+// so the provided one shows again.
+type DatasetUpdate struct {
+	Description *string
+	Owners      *[]string
+	Tags        *[]string
+	// ColumnDescriptions sets column descriptions by column name; an empty
+	// value removes the edit.
+	ColumnDescriptions map[string]string
+}
+
+// Normalize validates the update. Column names are checked against the
+// dataset when the update is applied.
+func (u *DatasetUpdate) Normalize() error {
+	if u.Description != nil {
+		if err := checkDescription(*u.Description); err != nil {
+			return InField("description", err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    **[]string
+	}{{"owners", &u.Owners}, {"tags", &u.Tags}} {
+		if *f.v == nil {
+			continue
+		}
+		l, err := NormalizeLabels(**f.v)
+		if err != nil {
+			return InField(f.name, err)
+		}
+		if l == nil {
+			l = []string{}
+		}
+		*f.v = &l
+	}
+	for name, desc := range u.ColumnDescriptions {
+		if err := checkDescription(desc); err != nil {
+			return InField("columns."+name+".description", err)
+		}
+	}
+	return nil
+}
+
+// MetadataEdit is one entry of a dataset's metadata history: who changed
+// which field from what to what.
+type MetadataEdit struct {
+	Seq   uint64    `json:"seq"` // the changelog sequence of the change
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	Field string    `json:"field"` // description, owners, tags, columns.<name>.description
+	Old   string    `json:"old"`
+	New   string    `json:"new"`
+}

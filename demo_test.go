@@ -1,0 +1,91 @@
+package quarry_test
+
+import (
+	"testing"
+
+	"github.com/quarrydata/quarry"
+)
+
+// normalizedDemo returns the demo datasets, normalized, keyed by ID.
+func normalizedDemo(t *testing.T) ([]quarry.Dataset, map[string]*quarry.Dataset) {
+	t.Helper()
+	ds := quarry.DemoDatasets()
+	byID := make(map[string]*quarry.Dataset, len(ds))
+	for i := range ds {
+		d := &ds[i]
+		if err := d.Normalize(); err != nil {
+			t.Fatalf("%s %s: Normalize: %v", d.Namespace, d.Name, err)
+		}
+		if prev, dup := byID[d.ID]; dup {
+			t.Fatalf("duplicate ID %s: %s and %s", d.ID, prev.Name, d.Name)
+		}
+		byID[d.ID] = d
+	}
+	return ds, byID
+}
+
+func TestDemoDatasetsNormalize(t *testing.T) {
+	ds, byID := normalizedDemo(t)
+	if n := len(ds); n < 38 || n > 45 {
+		t.Errorf("got %d demo datasets, want 38 to 45", n)
+	}
+	if len(byID) != len(ds) {
+		t.Errorf("%d unique IDs for %d datasets", len(byID), len(ds))
+	}
+}
+
+func TestDemoDatasetsForeignKeys(t *testing.T) {
+	ds, byID := normalizedDemo(t)
+	fks := 0
+	for _, d := range ds {
+		for _, c := range d.Columns {
+			fk := c.ForeignKey
+			if fk == nil {
+				continue
+			}
+			fks++
+			target, ok := byID[fk.DatasetID()]
+			if !ok {
+				t.Errorf("%s.%s: foreign key to unknown dataset %s %s", d.Name, c.Name, fk.Namespace, fk.Name)
+				continue
+			}
+			if target.Column(fk.Column) == nil {
+				t.Errorf("%s.%s: foreign key to unknown column %s.%s", d.Name, c.Name, fk.Name, fk.Column)
+			}
+		}
+	}
+	if fks == 0 {
+		t.Error("the demo has no foreign keys")
+	}
+}
+
+func TestDemoDatasetsMetadata(t *testing.T) {
+	ds, _ := normalizedDemo(t)
+	for _, d := range ds {
+		if d.Provided.Description == "" {
+			t.Errorf("%s: no description", d.Name)
+		}
+		if len(d.Provided.Owners) == 0 {
+			t.Errorf("%s: no owners", d.Name)
+		}
+		if len(d.Columns) == 0 {
+			t.Errorf("%s: no columns", d.Name)
+		}
+		if d.RowCount == nil || d.SizeBytes == nil {
+			t.Errorf("%s: no row count or size", d.Name)
+		}
+	}
+}
+
+func TestDemoDatasetsFresh(t *testing.T) {
+	// Normalize changes columns in place; a second call must not see it.
+	a := quarry.DemoDatasets()
+	for i := range a {
+		a[i].Columns[0].Name = "changed"
+	}
+	for _, d := range quarry.DemoDatasets() {
+		if d.Columns[0].Name == "changed" {
+			t.Fatalf("%s: DemoDatasets shares columns between calls", d.Name)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package quarry
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FreshnessStatus says whether a dataset's data is as recent as expected.
+type FreshnessStatus string
+
+const (
+	Fresh            FreshnessStatus = "FRESH"
+	FreshnessWarn    FreshnessStatus = "WARN"
+	FreshnessError   FreshnessStatus = "ERROR"
+	FreshnessUnknown FreshnessStatus = "UNKNOWN"
+)
+
+// FreshnessPolicy says how old a dataset's data may get: past WarnAfter its
+// status is WARN, past ErrorAfter it is ERROR. A zero duration is unset.
+type FreshnessPolicy struct {
+	WarnAfter  time.Duration `json:"warnAfter,omitempty"`
+	ErrorAfter time.Duration `json:"errorAfter,omitempty"`
+}
+
+// Status returns the status of data last updated at lastUpdated, at now.
+func (p FreshnessPolicy) Status(lastUpdated *time.Time, now time.Time) FreshnessStatus {
+	if lastUpdated == nil || (p.WarnAfter == 0 && p.ErrorAfter == 0) {
+		return FreshnessUnknown
+	}
+	age := now.Sub(*lastUpdated)
+	switch {
+	case p.ErrorAfter > 0 && age > p.ErrorAfter:
+		return FreshnessError
+	case p.WarnAfter > 0 && age > p.WarnAfter:
+		return FreshnessWarn
+	}
+	return Fresh
+}
+
+// Validate checks that the policy has at least one threshold and that warn
+// comes before error.
+func (p FreshnessPolicy) Validate() error {
+	switch {
+	case p.WarnAfter < 0:
+		return Invalid("warnAfter", "must not be negative")
+	case p.ErrorAfter < 0:
+		return Invalid("errorAfter", "must not be negative")
+	case p.WarnAfter == 0 && p.ErrorAfter == 0:
+		return Invalid("warnAfter", "set warnAfter, errorAfter or both")
+	case p.WarnAfter > 0 && p.ErrorAfter > 0 && p.WarnAfter > p.ErrorAfter:
+		return Invalid("warnAfter", "%s is after errorAfter %s", FormatDuration(p.WarnAfter), FormatDuration(p.ErrorAfter))
+	}
+	return nil
+}
+
+// ParseDuration parses durations as people write them in policies: Go's
+// syntax ("90m", "1h30m") plus days and weeks ("1d", "2w", "1d12h").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
+			i++
+		}
+		j := i
+		for j < len(rest) && (rest[j] < '0' || rest[j] > '9') && rest[j] != '.' {
+			j++
+		}
+		if i == 0 || j == i {
+			return 0, fmt.Errorf("%q is not a duration like 6h, 30m or 1d", s)
+		}
+		num, unit := rest[:i], rest[i:j]
+		rest = rest[j:]
+		var per time.Duration
+		switch unit {
+		case "d":
+			per = 24 * time.Hour
+		case "w":
+			per = 7 * 24 * time.Hour
+		default:
+			d, err := time.ParseDuration(num + unit)
+			if err != nil {
+				return 0, fmt.Errorf("%q is not a duration like 6h, 30m or 1d", s)
+			}
+			total += d
+			continue
+		}
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration like 6h, 30m or 1d", s)
+		}
+		total += time.Duration(f * float64(per))
+	}
+	return total, nil
+}
+
+// FormatDuration formats d the way ParseDuration reads it, using days for
+// whole days ("1d", "1d6h", "45m").
+func FormatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	day := 24 * time.Hour
+	var b strings.Builder
+	if d >= day {
+		fmt.Fprintf(&b, "%dd", d/day)
+		d %= day
+	}
+	if d > 0 {
+		s := d.String() // e.g. "1h30m0s", "6h0m0s", "45m0s", "1.5s"
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}

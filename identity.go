@@ -1,0 +1,226 @@
+package quarry
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Limits on identifiers. Real table names are far shorter; the limits keep a
+// misbehaving producer from storing megabyte keys.
+const (
+	MaxNamespaceLen = 1024
+	MaxNameLen      = 1024
+)
+
+// idSpace is the UUIDv5 name space of every Quarry ID. Changing it changes
+// every ID, so it never changes.
+var idSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://quarry.dev/id"))
+
+// Entity kinds that take part in an ID. A dataset and a job with the same
+// namespace and name are different nodes.
+const (
+	EntityDataset = "dataset"
+	EntityJob     = "job"
+)
+
+// NewID returns the ID of the entity of the given kind named (namespace,
+// name). Both must already be normalized: the same table named by a crawler
+// and by an ETL job gets the same ID without a lookup.
+func NewID(entity, namespace, name string) string {
+	b := make([]byte, 0, len(entity)+len(namespace)+len(name)+2)
+	b = append(b, entity...)
+	b = append(b, 0)
+	b = append(b, namespace...)
+	b = append(b, 0)
+	b = append(b, name...)
+	return uuid.NewSHA1(idSpace, b).String()
+}
+
+// DatasetID returns the ID of the dataset (namespace, name), normalizing the
+// namespace first.
+func DatasetID(namespace, name string) (string, error) {
+	ns, err := NormalizeNamespace(namespace)
+	if err != nil {
+		return "", InField("namespace", err)
+	}
+	n, err := NormalizeName(name)
+	if err != nil {
+		return "", InField("name", err)
+	}
+	return NewID(EntityDataset, ns, n), nil
+}
+
+// ParseID checks that id is a UUID and returns it in canonical form.
+func ParseID(field, id string) (string, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", Invalid(field, "%q is not an ID (a UUID)", truncate(id, 64))
+	}
+	return u.String(), nil
+}
+
+// schemeAliases maps scheme spellings to the one OpenLineage uses.
+var schemeAliases = map[string]string{
+	"postgresql": "postgres",
+	"pgsql":      "postgres",
+	"mariadb":    "mysql", // MariaDB speaks MySQL's protocol; producers name it mysql://
+}
+
+// defaultPorts are made explicit so that postgres://db and postgres://db:5432
+// are one namespace. Only schemes with one well-known port are listed.
+var defaultPorts = map[string]string{
+	"postgres":  "5432",
+	"mysql":     "3306",
+	"redshift":  "5439",
+	"mssql":     "1433",
+	"sqlserver": "1433",
+	"oracle":    "1521",
+	"db2":       "50000",
+	"teradata":  "1025",
+	"trino":     "8080",
+	"hive":      "10000",
+	"cassandra": "9042",
+	"kafka":     "9092",
+}
+
+// NormalizeNamespace returns the canonical form of an OpenLineage namespace.
+//
+// A namespace with a scheme ("postgresql://User@DB.internal/?sslmode=off")
+// gets its scheme aliased and lower-cased, its host lower-cased, the default
+// port of a database scheme made explicit, user info (for database schemes),
+// query and fragment dropped, and trailing slashes removed
+// ("postgres://db.internal:5432"). A namespace without a scheme (a job
+// namespace such as "food_delivery", or "bigquery") is kept as written,
+// trimmed of spaces.
+func NormalizeNamespace(ns string) (string, error) {
+	ns = strings.TrimSpace(ns)
+	if err := checkText(ns, MaxNamespaceLen); err != nil {
+		return "", err
+	}
+	scheme, rest, ok := strings.Cut(ns, "://")
+	if !ok {
+		if strings.ContainsAny(ns, " \t") {
+			return "", Invalid("", "%q must not contain spaces", truncate(ns, 64))
+		}
+		return ns, nil
+	}
+	scheme = strings.ToLower(scheme)
+	if !validScheme(scheme) {
+		return "", Invalid("", "%q has an invalid scheme %q: want letters, digits, '+', '-' or '.' after a letter", truncate(ns, 64), scheme)
+	}
+	if a, ok := schemeAliases[scheme]; ok {
+		scheme = a
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	path = strings.TrimRight(path, "/")
+	port, isDB := defaultPorts[scheme]
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 && isDB {
+		authority = authority[i+1:] // credentials never belong in an identity
+	}
+	if strings.ContainsAny(authority, " \t") {
+		return "", Invalid("", "%q: the host must not contain spaces", truncate(ns, 64))
+	}
+	authority = strings.ToLower(authority)
+	if isDB {
+		if authority == "" {
+			return "", Invalid("", "%q has no host: want %s://host:port", truncate(ns, 64), scheme)
+		}
+		host, p, hasPort := splitHostPort(authority)
+		switch {
+		case host == "":
+			return "", Invalid("", "%q has no host: want %s://host:port", truncate(ns, 64), scheme)
+		case !hasPort:
+			authority = host + ":" + port
+		case p == "" || !allDigits(p):
+			return "", Invalid("", "%q has an invalid port %q", truncate(ns, 64), p)
+		}
+	}
+	out := scheme + "://" + authority
+	if path != "" {
+		out += "/" + path
+	}
+	return out, nil
+}
+
+// splitHostPort splits "host:port" and "[v6]:port"; a bare IPv6 address in
+// brackets has no port.
+func splitHostPort(a string) (host, port string, ok bool) {
+	if strings.HasPrefix(a, "[") {
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return a, "", false
+		}
+		if rest := a[end+1:]; strings.HasPrefix(rest, ":") {
+			return a[:end+1], rest[1:], true
+		}
+		return a, "", false
+	}
+	host, port, ok = strings.Cut(a, ":")
+	return host, port, ok
+}
+
+// NormalizeName trims a dataset or job name and checks that it is usable.
+// Names are case-sensitive: PostgreSQL and many warehouses allow quoted
+// mixed-case identifiers.
+func NormalizeName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if err := checkText(name, MaxNameLen); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func checkText(s string, max int) error {
+	switch {
+	case s == "":
+		return Invalid("", "must not be empty")
+	case len(s) > max:
+		return Invalid("", "is %d bytes long; the limit is %d", len(s), max)
+	case !utf8.ValidString(s):
+		return Invalid("", "is not valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Invalid("", "%q contains a control character", truncate(s, 64))
+		}
+	}
+	return nil
+}
+
+func validScheme(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

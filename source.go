@@ -1,0 +1,66 @@
+package quarry
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// SourceKind is the kind of system a source is.
+type SourceKind string
+
+const (
+	SourcePostgres SourceKind = "POSTGRES"
+	SourceMySQL    SourceKind = "MYSQL"
+	SourceRedshift SourceKind = "REDSHIFT"
+)
+
+// SourceKinds lists every valid kind.
+var SourceKinds = []SourceKind{SourcePostgres, SourceMySQL, SourceRedshift}
+
+// Valid reports whether k is one of SourceKinds.
+func (k SourceKind) Valid() bool { return slices.Contains(SourceKinds, k) }
+
+// Source is a database Quarry crawls. Aliases are other namespaces by which
+// producers name the same database; they resolve to Namespace.
+type Source struct {
+	Name      string     `json:"name"`
+	Kind      SourceKind `json:"kind"`
+	Namespace string     `json:"namespace"`
+	DSN       string     `json:"dsn,omitempty"`    // never shown; may hold a password
+	DSNEnv    string     `json:"dsnEnv,omitempty"` // name of an environment variable holding the DSN
+	Schedule  string     `json:"schedule,omitempty"`
+	Include   []string   `json:"include,omitempty"`
+	Exclude   []string   `json:"exclude,omitempty"`
+	Aliases   []string   `json:"aliases,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+// Normalize validates a source and normalizes its namespace and aliases.
+func (s *Source) Normalize() error {
+	if !sourceName.MatchString(s.Name) {
+		return Invalid("name", "%q is not a source name: want lower-case letters, digits, '_', '-' or '.', at most 63", truncate(s.Name, 64))
+	}
+	if !s.Kind.Valid() {
+		return Invalid("kind", "%q is not a source kind", s.Kind)
+	}
+	if s.DSN == "" && s.DSNEnv == "" {
+		return Invalid("dsn", "set dsn or dsnEnv")
+	}
+	var err error
+	if s.Namespace != "" {
+		if s.Namespace, err = NormalizeNamespace(s.Namespace); err != nil {
+			return InField("namespace", err)
+		}
+	}
+	for i, a := range s.Aliases {
+		if s.Aliases[i], err = NormalizeNamespace(a); err != nil {
+			return InField("aliases", InField("["+strconv.Itoa(i)+"]", err))
+		}
+	}
+	return nil
+}

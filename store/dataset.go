@@ -1,0 +1,479 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
+)
+
+// UpsertResult says what an UpsertDatasets call did.
+type UpsertResult struct {
+	IDs     []string // the ID of each input dataset, in input order
+	Changed int      // how many were created or changed (the rest were already as given)
+}
+
+// UpsertDatasets creates or updates datasets as a crawler or pushing tool
+// sees them, all in one transaction: either every dataset is stored or none
+// is. For an existing dataset the provided metadata, kind and columns are
+// replaced; people's edits, creation time and data-change time are kept; a
+// removed dataset is restored. A dataset that is already exactly as given is
+// not written and adds no changelog record.
+//
+// Validation errors are quarry.EINVALID with a field path like
+// "[3].columns[0].name".
+func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (UpsertResult, error) {
+	ds := make([]quarry.Dataset, len(in))
+	res := UpsertResult{IDs: make([]string, len(in))}
+	seen := make(map[string]int, len(in))
+	for i := range in {
+		d := in[i]
+		d.Columns = slices.Clone(d.Columns)
+		for j := range d.Columns {
+			if fk := d.Columns[j].ForeignKey; fk != nil {
+				c := *fk
+				d.Columns[j].ForeignKey = &c
+			}
+		}
+		if err := d.Normalize(); err != nil {
+			return UpsertResult{}, quarry.InField(fmt.Sprintf("[%d]", i), err)
+		}
+		if j, dup := seen[d.ID]; dup {
+			return UpsertResult{}, quarry.Invalid(fmt.Sprintf("[%d]", i), "names the same dataset as [%d] (%s %s)", j, d.Namespace, d.Name)
+		}
+		seen[d.ID] = i
+		ds[i] = d
+		res.IDs[i] = d.ID
+	}
+	write := func(tx *bolt.Tx) error {
+		res.Changed = 0
+		now := s.now().UTC()
+		for i := range ds {
+			changed, err := upsertDataset(tx, &ds[i], now)
+			if err != nil {
+				return fmt.Errorf("upsert %s %s: %w", ds[i].Namespace, ds[i].Name, err)
+			}
+			if changed {
+				res.Changed++
+			}
+			if i%256 == 255 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	var err error
+	if len(ds) <= 1 {
+		err = s.update(ctx, write)
+	} else {
+		err = s.bulk(ctx, write)
+	}
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	return res, nil
+}
+
+func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (bool, error) {
+	b := tx.Bucket(bucketDatasets)
+	raw := b.Get([]byte(in.ID))
+	if raw == nil {
+		d := *in
+		d.Edited = quarry.Edits{}
+		d.CreatedAt, d.UpdatedAt, d.LastUpdatedAt, d.RemovedAt = now, now, nil, nil
+		if err := putDataset(tx, &d); err != nil {
+			return false, err
+		}
+		if err := tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), []byte(d.ID)); err != nil {
+			return false, err
+		}
+		if err := addCounter(tx, keyDatasetCount, 1); err != nil {
+			return false, err
+		}
+		_, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpUpsert)
+		return true, err
+	}
+	var d quarry.Dataset
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return false, fmt.Errorf("decode: %w", err)
+	}
+	d.Kind, d.Columns, d.Provided = in.Kind, in.Columns, in.Provided
+	if in.Source != "" {
+		d.Source = in.Source
+	}
+	if in.RowCount != nil {
+		d.RowCount = in.RowCount
+	}
+	if in.SizeBytes != nil {
+		d.SizeBytes = in.SizeBytes
+	}
+	op := OpUpsert
+	if d.RemovedAt != nil {
+		d.RemovedAt = nil
+		op = OpRestore
+		if err := addCounter(tx, keyRemovedCount, -1); err != nil {
+			return false, err
+		}
+	}
+	v, err := json.Marshal(&d)
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(v, raw) {
+		return false, nil
+	}
+	d.UpdatedAt = now
+	if err := putDataset(tx, &d); err != nil {
+		return false, err
+	}
+	_, err = appendChange(tx, now, quarry.EntityDataset, d.ID, op)
+	return true, err
+}
+
+func putDataset(tx *bolt.Tx, d *quarry.Dataset) error {
+	v, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDatasets).Put([]byte(d.ID), v)
+}
+
+func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
+	raw := tx.Bucket(bucketDatasets).Get([]byte(id))
+	if raw == nil {
+		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
+	}
+	var d quarry.Dataset
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("decode dataset %s: %w", id, err)
+	}
+	return &d, nil
+}
+
+func nameKey(namespace, name string) []byte {
+	k := make([]byte, 0, len(namespace)+1+len(name))
+	k = append(k, namespace...)
+	k = append(k, 0)
+	return append(k, name...)
+}
+
+func addCounter(tx *bolt.Tx, key []byte, delta int64) error {
+	meta := tx.Bucket(bucketMeta)
+	var n int64
+	if v := meta.Get(key); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return meta.Put(key, u64(uint64(n+delta)))
+}
+
+func counter(tx *bolt.Tx, key []byte) int {
+	if v := tx.Bucket(bucketMeta).Get(key); len(v) == 8 {
+		return int(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
+
+// Dataset returns the dataset with the given ID, or a quarry.ENOTFOUND
+// error.
+func (s *Store) Dataset(ctx context.Context, id string) (*quarry.Dataset, error) {
+	var d *quarry.Dataset
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		d, err = getDataset(tx, id)
+		return err
+	})
+	return d, err
+}
+
+// DatasetByName returns the dataset named (namespace, name), normalizing
+// the namespace, or a quarry.ENOTFOUND error.
+func (s *Store) DatasetByName(ctx context.Context, namespace, name string) (*quarry.Dataset, error) {
+	id, err := quarry.DatasetID(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Dataset(ctx, id)
+	if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s %s not found", namespace, name)
+	}
+	return d, err
+}
+
+// ListOptions page through datasets.
+type ListOptions struct {
+	First          int    // page size; 0 means 50, at most 1000
+	After          string // cursor of the last dataset of the previous page
+	IncludeRemoved bool
+}
+
+// DatasetPage is one page of datasets in (namespace, name) order.
+type DatasetPage struct {
+	Datasets  []*quarry.Dataset
+	Cursors   []string // the cursor of each dataset
+	HasNext   bool
+	Total     int // datasets in all pages
+	EndCursor string
+}
+
+// ListDatasets returns a page of datasets ordered by namespace and name.
+func (s *Store) ListDatasets(ctx context.Context, o ListOptions) (*DatasetPage, error) {
+	switch {
+	case o.First == 0:
+		o.First = 50
+	case o.First < 0 || o.First > 1000:
+		return nil, quarry.Invalid("first", "must be between 1 and 1000, got %d", o.First)
+	}
+	var after []byte
+	if o.After != "" {
+		var err error
+		if after, err = base64.RawURLEncoding.DecodeString(o.After); err != nil || len(after) == 0 {
+			return nil, quarry.Invalid("after", "%q is not a cursor from this listing", o.After)
+		}
+	}
+	page := &DatasetPage{}
+	err := s.view(func(tx *bolt.Tx) error {
+		page.Total = counter(tx, keyDatasetCount)
+		if !o.IncludeRemoved {
+			page.Total -= counter(tx, keyRemovedCount)
+		}
+		c := tx.Bucket(bucketDatasetNames).Cursor()
+		k, v := c.First()
+		if after != nil {
+			k, v = c.Seek(after)
+			if k != nil && bytes.Equal(k, after) {
+				k, v = c.Next()
+			}
+		}
+		for n := 0; k != nil; k, v = c.Next() {
+			if n%1024 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			n++
+			d, err := getDataset(tx, string(v))
+			if err != nil {
+				return err
+			}
+			if d.Removed() && !o.IncludeRemoved {
+				continue
+			}
+			if len(page.Datasets) == o.First {
+				page.HasNext = true
+				break
+			}
+			page.Datasets = append(page.Datasets, d)
+			page.Cursors = append(page.Cursors, base64.RawURLEncoding.EncodeToString(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n := len(page.Cursors); n > 0 {
+		page.EndCursor = page.Cursors[n-1]
+	}
+	return page, nil
+}
+
+// UpdateDataset applies a person's edit (the actor comes from ctx, see
+// quarry.WithActor) and records each changed field in the dataset's
+// metadata history. Edits are never overwritten by UpsertDatasets.
+func (s *Store) UpdateDataset(ctx context.Context, id string, u quarry.DatasetUpdate) (*quarry.Dataset, error) {
+	if err := u.Normalize(); err != nil {
+		return nil, err
+	}
+	actor := quarry.ActorFrom(ctx)
+	var out *quarry.Dataset
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		d, err := getDataset(tx, id)
+		if err != nil {
+			return err
+		}
+		edits, err := applyUpdate(d, u)
+		if err != nil {
+			return err
+		}
+		out = d
+		if len(edits) == 0 {
+			return nil
+		}
+		now := s.now().UTC()
+		d.UpdatedAt = now
+		if err := putDataset(tx, d); err != nil {
+			return err
+		}
+		seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpEdit)
+		if err != nil {
+			return err
+		}
+		eb := tx.Bucket(bucketDatasetEdits)
+		for i, e := range edits {
+			e.Seq, e.At, e.Actor = seq, now, actor
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			k := append(append([]byte(d.ID), u64(seq)...), byte(i>>8), byte(i))
+			if err := eb.Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// applyUpdate applies u to d and returns an edit record for each field that
+// changed.
+func applyUpdate(d *quarry.Dataset, u quarry.DatasetUpdate) ([]quarry.MetadataEdit, error) {
+	var edits []quarry.MetadataEdit
+	if u.Description != nil {
+		old := d.Description()
+		if *u.Description == "" {
+			d.Edited.Description = nil
+		} else {
+			desc := *u.Description
+			d.Edited.Description = &desc
+		}
+		if nw := d.Description(); nw != old {
+			edits = append(edits, quarry.MetadataEdit{Field: "description", Old: old, New: nw})
+		}
+	}
+	for _, f := range []struct {
+		name  string
+		value *[]string
+		shown func() []string
+		set   func(*[]string)
+	}{
+		{"owners", u.Owners, d.Owners, func(v *[]string) { d.Edited.Owners = v }},
+		{"tags", u.Tags, d.Tags, func(v *[]string) { d.Edited.Tags = v }},
+	} {
+		if f.value == nil {
+			continue
+		}
+		old := strings.Join(f.shown(), ", ")
+		f.set(f.value)
+		if nw := strings.Join(f.shown(), ", "); nw != old {
+			edits = append(edits, quarry.MetadataEdit{Field: f.name, Old: old, New: nw})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.ColumnDescriptions)) {
+		c := d.Column(name)
+		if c == nil {
+			return nil, quarry.Invalid("columns."+name, "%s has no column %q", d.Name, name)
+		}
+		old := c.Description
+		if e, ok := d.Edited.ColumnDescriptions[name]; ok {
+			old = e
+		}
+		desc := u.ColumnDescriptions[name]
+		if desc == "" {
+			delete(d.Edited.ColumnDescriptions, name)
+			desc = c.Description
+		} else {
+			if d.Edited.ColumnDescriptions == nil {
+				d.Edited.ColumnDescriptions = make(map[string]string)
+			}
+			d.Edited.ColumnDescriptions[name] = desc
+		}
+		if desc != old {
+			edits = append(edits, quarry.MetadataEdit{Field: "columns." + name + ".description", Old: old, New: desc})
+		}
+	}
+	return edits, nil
+}
+
+// MetadataHistory returns the dataset's metadata edits, newest first.
+func (s *Store) MetadataHistory(ctx context.Context, id string) ([]quarry.MetadataEdit, error) {
+	var out []quarry.MetadataEdit
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDatasetEdits).Cursor()
+		prefix := []byte(id)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e quarry.MetadataEdit
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode edit of %s: %w", id, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
+}
+
+// MarkRemoved marks datasets removed at the given time (a complete crawl no
+// longer sees them). They are never deleted: their history, lineage and
+// checks remain, and an upsert or Restore brings them back. Datasets already
+// removed keep their first removal time. Unknown IDs fail the whole call.
+func (s *Store) MarkRemoved(ctx context.Context, at time.Time, ids ...string) error {
+	return s.setRemoved(ctx, ids, func(d *quarry.Dataset) (string, bool) {
+		if d.RemovedAt != nil {
+			return "", false
+		}
+		t := at.UTC()
+		d.RemovedAt = &t
+		return OpRemove, true
+	})
+}
+
+// Restore clears the removed mark of datasets.
+func (s *Store) Restore(ctx context.Context, ids ...string) error {
+	return s.setRemoved(ctx, ids, func(d *quarry.Dataset) (string, bool) {
+		if d.RemovedAt == nil {
+			return "", false
+		}
+		d.RemovedAt = nil
+		return OpRestore, true
+	})
+}
+
+func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry.Dataset) (string, bool)) error {
+	write := func(tx *bolt.Tx) error {
+		now := s.now().UTC()
+		for _, id := range ids {
+			d, err := getDataset(tx, id)
+			if err != nil {
+				return err
+			}
+			op, changed := apply(d)
+			if !changed {
+				continue
+			}
+			delta := int64(1)
+			if op == OpRestore {
+				delta = -1
+			}
+			if err := addCounter(tx, keyRemovedCount, delta); err != nil {
+				return err
+			}
+			d.UpdatedAt = now
+			if err := putDataset(tx, d); err != nil {
+				return err
+			}
+			if _, err := appendChange(tx, now, quarry.EntityDataset, d.ID, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(ids) <= 1 {
+		return s.update(ctx, write)
+	}
+	return s.bulk(ctx, write)
+}

@@ -1,0 +1,31 @@
+// Package store keeps Quarry's source of truth in one bbolt file.
+//
+// Rules:
+//
+//   - Every change is written in one bbolt transaction that also appends one
+//     record per changed entity to the changelog bucket. The changelog's
+//     sequence numbers are monotonic and gap-free: a transaction that rolls
+//     back takes its sequence numbers with it. Derived state (the search
+//     index) follows the changelog and never has to be trusted.
+//   - A write returns only after its transaction committed and was fsync'd.
+//     Concurrent single writes share commits: a writer goroutine takes every
+//     write waiting when it becomes free and commits them together (group
+//     commit, no timer), so N concurrent clients do not pay N fsyncs and a
+//     lone client pays one. A write whose function fails is taken out of the
+//     group and run alone, so one bad write never fails its neighbours.
+//   - Bulk writes (crawls, batch ingest) write many records in one
+//     transaction, all or nothing.
+//   - Values are JSON. Bytes read inside a transaction are decoded (copied)
+//     before it ends.
+//   - Metadata has two owners: crawlers and pushing tools provide it
+//     (Dataset.Provided, replaced on every upsert); people edit it
+//     (Dataset.Edited, only changed by UpdateDataset, recorded with the actor
+//     in the dataset's metadata history). A crawl never overwrites an edit.
+//
+// Caveats: bbolt holds an exclusive lock on the file while a Store is open,
+// so a second process cannot open the same data directory; use the running
+// server's backup endpoint to copy it. bbolt ignores contexts; long scans
+// check ctx themselves.
+//
+// The store knows nothing of GraphQL, HTTP or search.
+package store

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migration upgrades the file from version-1 to version. Migrations run in
+// order, each in the transaction that also records the new version, so a
+// crash leaves the file at one version or the next.
+type migration struct {
+	version int
+	name    string
+	run     func(tx *bolt.Tx) error
+}
+
+// migrations is the file format's history. Append; never edit or reorder.
+var migrations = []migration{
+	{1, "create buckets", func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketChangelog, bucketDatasets, bucketDatasetNames, bucketDatasetEdits} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
+}
+
+// SchemaVersion is the file format version this build writes.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		have, err := fileVersion(tx)
+		if err != nil {
+			return err
+		}
+		for _, m := range migrations {
+			if m.version <= have {
+				continue
+			}
+			if err := m.run(tx); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+			}
+			s.log.Info("store migrated", "version", m.version, "migration", m.name)
+			have = m.version
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(uint64(have)))
+	})
+}
+
+func (s *Store) checkVersion() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		have, err := fileVersion(tx)
+		if err != nil {
+			return err
+		}
+		if have != SchemaVersion() {
+			return fmt.Errorf("file is at schema version %d, this build needs %d: open it read-write once to migrate", have, SchemaVersion())
+		}
+		return nil
+	})
+}
+
+func fileVersion(tx *bolt.Tx) (int, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	v := meta.Get(keySchemaVersion)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("schema version key is %d bytes, want 8: not a Quarry store?", len(v))
+	}
+	have := int(binary.BigEndian.Uint64(v))
+	if have > SchemaVersion() {
+		return 0, fmt.Errorf("written by a newer Quarry (schema version %d; this build knows up to %d)", have, SchemaVersion())
+	}
+	return have, nil
+}

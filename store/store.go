@@ -1,0 +1,361 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. They are part of the file format.
+var (
+	bucketMeta         = []byte("meta")
+	bucketChangelog    = []byte("changelog")
+	bucketDatasets     = []byte("datasets")         // id -> Dataset
+	bucketDatasetNames = []byte("datasets_by_name") // namespace \x00 name -> id
+	bucketDatasetEdits = []byte("dataset_edits")    // id seq(8) n(2) -> MetadataEdit
+	keySchemaVersion   = []byte("schema_version")
+	keyDatasetCount    = []byte("dataset_count")
+	keyRemovedCount    = []byte("removed_count")
+)
+
+// ErrClosed is returned by operations on a closed Store.
+var ErrClosed = errors.New("store: closed")
+
+// Options configure a Store. A nil *Options means all defaults.
+type Options struct {
+	// Timeout is how long Open waits for another process's lock on the file
+	// before giving up. Zero means 1 second.
+	Timeout time.Duration
+
+	// ReadOnly opens the file with a shared lock; writes fail. Migrations
+	// are not run, so the file must already be current.
+	ReadOnly bool
+
+	// MaxBatch is the most writes one group commit takes. Zero means 256.
+	MaxBatch int
+
+	// NoSync skips fsync after each commit. Only for tests and benchmarks
+	// that measure something else: an acknowledged write may be lost.
+	NoSync bool
+
+	// Logger receives operational messages. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Registerer receives the store's metrics. Nil means none are exported.
+	Registerer prometheus.Registerer
+
+	// Now returns the current time. Nil means time.Now; tests inject a clock.
+	Now func() time.Time
+}
+
+// Store is Quarry's source of truth: a bbolt file with a changelog.
+type Store struct {
+	db     *bolt.DB
+	log    *slog.Logger
+	now    func() time.Time
+	max    int
+	m      metrics
+	reqs   chan *writeReq
+	closed chan struct{} // closed when Close begins
+	done   chan struct{} // closed when the writer goroutine has exited
+	once   sync.Once
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each commit that wrote changes
+
+	closeMu  sync.RWMutex // held for reading by bulk writes, for writing by Close
+	isClosed bool
+}
+
+type metrics struct {
+	commitSeconds prometheus.Histogram
+	batchSize     prometheus.Histogram
+	lastSeq       prometheus.Gauge
+}
+
+type writeReq struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the store file at path, runs pending
+// migrations and starts the writer.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout == 0 {
+		o.Timeout = time.Second
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        o.Timeout,
+		ReadOnly:       o.ReadOnly,
+		NoSync:         o.NoSync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true, // rebuilt on open; saves a page write per commit
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: another process (a running quarry server?) holds it", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{
+		db:      db,
+		log:     o.Logger,
+		now:     o.Now,
+		max:     o.MaxBatch,
+		m:       newMetrics(o.Registerer),
+		reqs:    make(chan *writeReq),
+		closed:  make(chan struct{}),
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	if !o.ReadOnly {
+		if err := s.migrate(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	} else if err := s.checkVersion(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	seq, err := s.LastSeq(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.m.lastSeq.Set(float64(seq))
+	go s.writer()
+	return s, nil
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	m := metrics{
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "quarry_store_commit_seconds",
+			Help:    "Time to commit (and fsync) one bbolt write transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "quarry_store_group_commit_writes",
+			Help:    "Number of writes shared by one group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+		lastSeq: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "quarry_changelog_sequence",
+			Help: "Sequence number of the newest changelog record.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.commitSeconds, m.batchSize, m.lastSeq)
+	}
+	return m
+}
+
+// Close waits for queued writes to commit, then closes the file. Writes
+// submitted after Close began fail with ErrClosed.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.closed)
+		<-s.done
+		s.closeMu.Lock()
+		s.isClosed = true
+		s.closeMu.Unlock()
+		err = s.db.Close()
+	})
+	return err
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Changed returns a channel that is closed after the next commit that
+// appended to the changelog. Followers of the changelog wait on it.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *Store) signalChanged() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// update runs fn in a write transaction shared with other concurrent
+// writers, and returns once that transaction committed. If fn fails, the
+// transaction it ran in is not committed with its effects: fn's group is
+// retried without it, and fn is run again alone to produce its answer.
+//
+// fn may run more than once, so it must only touch the transaction (and
+// variables it resets at its start).
+func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.reqs <- r:
+	case <-s.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write may commit: wait for the answer rather than
+	// report a cancellation for something that happened.
+	return <-r.done
+}
+
+// writer is the one goroutine that commits. It takes one write, then every
+// other write already waiting (up to MaxBatch), and commits them together.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*writeReq, 0, s.max)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.reqs:
+		case <-s.closed:
+			// Writers blocked in update see closed too; none is left queued
+			// because reqs is unbuffered.
+			return
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < s.max {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*writeReq) {
+	for len(batch) > 0 {
+		failed := -1
+		start := time.Now()
+		var before, after uint64
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			before = tx.Bucket(bucketChangelog).Sequence()
+			for i, r := range batch {
+				if err := safeCall(r.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			after = tx.Bucket(bucketChangelog).Sequence()
+			return nil
+		})
+		if failed < 0 {
+			s.m.commitSeconds.Observe(time.Since(start).Seconds())
+			s.m.batchSize.Observe(float64(len(batch)))
+			if err == nil {
+				s.afterCommit(before, after)
+			}
+			for _, r := range batch {
+				r.done <- err
+			}
+			return
+		}
+		bad := batch[failed]
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		bad.done <- s.solo(bad.fn)
+	}
+}
+
+// solo runs one write in its own transaction.
+func (s *Store) solo(fn func(*bolt.Tx) error) error {
+	var before, after uint64
+	start := time.Now()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		before = tx.Bucket(bucketChangelog).Sequence()
+		if err := safeCall(fn, tx); err != nil {
+			return err
+		}
+		after = tx.Bucket(bucketChangelog).Sequence()
+		return nil
+	})
+	s.m.commitSeconds.Observe(time.Since(start).Seconds())
+	s.m.batchSize.Observe(1)
+	if err == nil {
+		s.afterCommit(before, after)
+	}
+	return err
+}
+
+// bulk runs fn in a transaction of its own, outside the group commit: one
+// large all-or-nothing write should not hold small ones back behind it, nor
+// be failed by them.
+func (s *Store) bulk(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.isClosed {
+		return ErrClosed
+	}
+	return s.solo(fn)
+}
+
+func (s *Store) afterCommit(before, after uint64) {
+	if after != before {
+		s.m.lastSeq.Set(float64(after))
+		s.signalChanged()
+	}
+}
+
+func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: write panicked: %v", p)
+		}
+	}()
+	return fn(tx)
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return s.db.View(fn)
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// fileSize reports the size of the store file, for /healthz and backups.
+func (s *Store) fileSize() int64 {
+	fi, err := os.Stat(s.db.Path())
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
