@@ -68,10 +68,10 @@ func ErrorMessage(err error) string {
 
 // InField returns err with its field path put under prefix: a validation error
 // about "columns[0].name" becomes one about "input[3].columns[0].name".
-// Errors that are not *Error are returned unchanged.
+// Errors other than EINVALID are returned unchanged.
 func InField(prefix string, err error) error {
 	e, ok := errors.AsType[*Error](err)
-	if !ok || prefix == "" {
+	if !ok || prefix == "" || e.Code != EINVALID {
 		return err
 	}
 	c := *e

@@ -1,0 +1,82 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/quarrydata/quarry"
+)
+
+// dataset converts the GraphQL input to the domain type. Validation is the
+// domain's (Dataset.Normalize), so every entry point checks the same way.
+func (in *DatasetInput) dataset() quarry.Dataset {
+	d := quarry.Dataset{
+		Namespace: in.Namespace,
+		Name:      in.Name,
+		Kind:      deref(in.Kind),
+		Provided: quarry.Metadata{
+			Description: deref(in.Description),
+			Owners:      in.Owners,
+			Tags:        in.Tags,
+		},
+		RowCount:  in.RowCount,
+		SizeBytes: in.SizeBytes,
+	}
+	if in.Columns != nil {
+		d.Columns = make([]quarry.Column, len(in.Columns))
+		for i, c := range in.Columns {
+			d.Columns[i] = quarry.Column{
+				Name:        c.Name,
+				Type:        deref(c.Type),
+				Nullable:    c.Nullable == nil || *c.Nullable,
+				Description: deref(c.Description),
+				Default:     deref(c.Default),
+				PrimaryKey:  deref(c.PrimaryKey),
+			}
+			if fk := c.ForeignKey; fk != nil {
+				d.Columns[i].ForeignKey = &quarry.ColumnRef{Namespace: fk.Namespace, Name: fk.Name, Column: fk.Column}
+			}
+		}
+	}
+	return d
+}
+
+func (r *mutationResolver) setRemoved(ctx context.Context, id string, removed bool) (*quarry.Dataset, error) {
+	id, err := quarry.ParseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	if removed {
+		err = r.Store.MarkRemoved(ctx, r.Now(), id)
+	} else {
+		err = r.Store.Restore(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Dataset(ctx, id)
+}
+
+// nullIfNotFound turns a not_found error into a null result: looking up a
+// dataset that does not exist is an answer, not an error.
+func nullIfNotFound[T any](v *T, err error) (*T, error) {
+	if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+		return nil, nil
+	}
+	return v, err
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func pointers[T any](s []T) []*T {
+	out := make([]*T, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
+}

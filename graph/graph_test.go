@@ -1,0 +1,488 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/ui"
+)
+
+// server is Quarry's real HTTP handler on a real store in a temp dir.
+type server struct {
+	*httptest.Server
+	store *store.Store
+}
+
+func newServer(t testing.TB, limits graph.Limits) *server {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		st.Close()
+	})
+	return &server{Server: srv, store: st}
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type response struct {
+	Status int
+	Data   map[string]any
+	Errors []gqlError
+}
+
+func (e gqlError) code() string  { s, _ := e.Extensions["code"].(string); return s }
+func (e gqlError) field() string { s, _ := e.Extensions["field"].(string); return s }
+
+// do posts a GraphQL request as a client would.
+func (s *server) do(t testing.TB, query string, vars map[string]any, header ...string) response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return s.send(t, req)
+}
+
+func (s *server) send(t testing.TB, req *http.Request) response {
+	t.Helper()
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Data   map[string]any `json:"data"`
+		Errors []gqlError     `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("status %d, body not JSON: %s", resp.StatusCode, raw)
+	}
+	return response{Status: resp.StatusCode, Data: out.Data, Errors: out.Errors}
+}
+
+func (r response) ok(t testing.TB) map[string]any {
+	t.Helper()
+	if len(r.Errors) > 0 || r.Status != http.StatusOK {
+		t.Fatalf("status %d, errors %+v", r.Status, r.Errors)
+	}
+	return r.Data
+}
+
+// oneError asserts the response failed with exactly one error of the code
+// (and field, when given).
+func (r response) oneError(t testing.TB, code, field string) gqlError {
+	t.Helper()
+	if len(r.Errors) != 1 {
+		t.Fatalf("status %d, want one error, got %+v (data %v)", r.Status, r.Errors, r.Data)
+	}
+	e := r.Errors[0]
+	if e.code() != code || e.field() != field {
+		t.Fatalf("error %+v: code %q field %q, want %q %q", e, e.code(), e.field(), code, field)
+	}
+	return e
+}
+
+const upsert = `mutation Upsert($input: [DatasetInput!]!) { upsertDatasets(input: $input) { count ids changed } }`
+
+func orders(i int) map[string]any {
+	return map[string]any{
+		"namespace":   "postgresql://Shop-DB.internal/",
+		"name":        fmt.Sprintf("shop.public.orders_%02d", i),
+		"description": "One row per order.",
+		"owners":      []string{"team:checkout"},
+		"tags":        []string{"tier1"},
+		"rowCount":    int64(5_000_000_000),
+		"columns": []map[string]any{
+			{"name": "id", "type": "bigint", "nullable": false, "primaryKey": true},
+			{"name": "user_id", "type": "bigint", "foreignKey": map[string]any{"namespace": "postgres://shop-db.internal", "name": "shop.public.users", "column": "id"}},
+			{"name": "total", "type": "numeric(12,2)", "description": "Total in USD."},
+		},
+	}
+}
+
+func users() map[string]any {
+	return map[string]any{
+		"namespace": "postgres://shop-db.internal:5432", "name": "shop.public.users", "kind": "TABLE",
+		"columns": []map[string]any{{"name": "id", "type": "bigint"}},
+	}
+}
+
+func TestUpsertAndRead(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	data := s.do(t, upsert, map[string]any{"input": []any{orders(1), users()}}).ok(t)
+	p := data["upsertDatasets"].(map[string]any)
+	if p["count"].(float64) != 2 || p["changed"].(float64) != 2 {
+		t.Fatalf("payload = %v", p)
+	}
+	id := p["ids"].([]any)[0].(string)
+
+	const byName = `query($ns: String, $name: String) { dataset(namespace: $ns, name: $name) {
+		id namespace name kind description owners tags rowCount createdAt removedAt
+		columns { name type nullable ordinal description primaryKey foreignKey { namespace name column dataset { name } } } } }`
+	d := s.do(t, byName, map[string]any{"ns": "postgres://shop-db.internal", "name": "shop.public.orders_01"}).ok(t)["dataset"].(map[string]any)
+	if d["id"] != id || d["namespace"] != "postgres://shop-db.internal:5432" || d["kind"] != "TABLE" {
+		t.Fatalf("dataset = %v", d)
+	}
+	if d["rowCount"].(float64) != 5e9 || d["removedAt"] != nil || d["description"] != "One row per order." {
+		t.Fatalf("dataset = %v", d)
+	}
+	cols := d["columns"].([]any)
+	fk := cols[1].(map[string]any)["foreignKey"].(map[string]any)
+	if len(cols) != 3 || fk["namespace"] != "postgres://shop-db.internal:5432" || fk["dataset"].(map[string]any)["name"] != "shop.public.users" {
+		t.Fatalf("columns = %v", cols)
+	}
+	if c := cols[0].(map[string]any); c["nullable"] != false || c["primaryKey"] != true || c["ordinal"].(float64) != 1 {
+		t.Fatalf("column id = %v", c)
+	}
+	if c := cols[2].(map[string]any); c["nullable"] != true || c["ordinal"].(float64) != 3 {
+		t.Fatalf("column total = %v", c)
+	}
+
+	byID := s.do(t, `query($id: ID) { dataset(id: $id) { name } }`, map[string]any{"id": id}).ok(t)
+	if byID["dataset"].(map[string]any)["name"] != "shop.public.orders_01" {
+		t.Fatalf("by id = %v", byID)
+	}
+
+	t.Run("UnknownIsNull", func(t *testing.T) {
+		r := s.do(t, `{ a: dataset(id: "6f1c7d3e-0000-5000-8000-000000000000") { id } b: dataset(namespace: "postgres://x", name: "y") { id } }`, nil).ok(t)
+		if r["a"] != nil || r["b"] != nil {
+			t.Fatalf("unknown datasets = %v", r)
+		}
+	})
+	t.Run("Idempotent", func(t *testing.T) {
+		p := s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)["upsertDatasets"].(map[string]any)
+		if p["changed"].(float64) != 0 {
+			t.Fatalf("re-upserting the same dataset changed it: %v", p)
+		}
+	})
+}
+
+func TestPaging(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	var in []any
+	for i := range 23 {
+		in = append(in, orders(i))
+	}
+	s.do(t, upsert, map[string]any{"input": in}).ok(t)
+	const q = `query($after: String) { datasets(first: 10, after: $after) {
+		totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } nodes { name } } }`
+	var names []string
+	var after any
+	for range 5 {
+		c := s.do(t, q, map[string]any{"after": after}).ok(t)["datasets"].(map[string]any)
+		if c["totalCount"].(float64) != 23 {
+			t.Fatalf("totalCount = %v", c["totalCount"])
+		}
+		edges := c["edges"].([]any)
+		for i, n := range c["nodes"].([]any) {
+			name := n.(map[string]any)["name"].(string)
+			if edges[i].(map[string]any)["node"].(map[string]any)["name"] != name {
+				t.Fatal("edges and nodes disagree")
+			}
+			names = append(names, name)
+		}
+		pi := c["pageInfo"].(map[string]any)
+		if pi["hasNextPage"] != true {
+			break
+		}
+		after = pi["endCursor"]
+	}
+	if len(names) != 23 || names[0] != "shop.public.orders_00" || names[22] != "shop.public.orders_22" {
+		t.Fatalf("paged through %d names: %v", len(names), names)
+	}
+	s.do(t, `{ datasets(first: 0) { totalCount } }`, nil).oneError(t, "invalid", "first")
+	s.do(t, `{ datasets(after: "garbage!") { totalCount } }`, nil).oneError(t, "invalid", "after")
+}
+
+func TestUpdateDataset(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	id := s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)["upsertDatasets"].(map[string]any)["ids"].([]any)[0]
+	const update = `mutation($id: ID!, $input: DatasetUpdateInput!) { updateDataset(id: $id, input: $input) {
+		description providedDescription owners tags columns { name description } } }`
+	d := s.do(t, update, map[string]any{"id": id, "input": map[string]any{
+		"description": "Orders, one row each. **Use this one.**",
+		"tags":        []string{},
+		"columns":     []any{map[string]any{"name": "total", "description": "Gross, tax included."}},
+	}}, graph.ActorHeader, "alice@acme.example").ok(t)["updateDataset"].(map[string]any)
+	if d["description"] != "Orders, one row each. **Use this one.**" || len(d["tags"].([]any)) != 0 || d["owners"].([]any)[0] != "team:checkout" {
+		t.Fatalf("after update: %v", d)
+	}
+
+	// A later crawl or push replaces provided metadata, never the edits.
+	o := orders(1)
+	o["description"] = "orders"
+	o["tags"] = []string{"tier2"}
+	s.do(t, upsert, map[string]any{"input": []any{o}}).ok(t)
+	const get = `query($id: ID) { dataset(id: $id) { description providedDescription tags
+		columns { name description } metadataHistory { actor field oldValue newValue at } } }`
+	d = s.do(t, get, map[string]any{"id": id}).ok(t)["dataset"].(map[string]any)
+	if d["description"] != "Orders, one row each. **Use this one.**" || d["providedDescription"] != "orders" || len(d["tags"].([]any)) != 0 {
+		t.Fatalf("after re-crawl: %v", d)
+	}
+	if c := d["columns"].([]any)[2].(map[string]any); c["description"] != "Gross, tax included." {
+		t.Fatalf("column after re-crawl: %v", c)
+	}
+	hist := d["metadataHistory"].([]any)
+	if len(hist) != 3 {
+		t.Fatalf("history = %v", hist)
+	}
+	for _, h := range hist {
+		if h.(map[string]any)["actor"] != "alice@acme.example" {
+			t.Fatalf("history entry without the actor: %v", h)
+		}
+	}
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		s.do(t, update, map[string]any{"id": "6f1c7d3e-0000-5000-8000-000000000000", "input": map[string]any{"description": "x"}}).oneError(t, "not_found", "")
+	})
+	t.Run("ErrMalformedID", func(t *testing.T) {
+		s.do(t, update, map[string]any{"id": "orders", "input": map[string]any{"description": "x"}}).oneError(t, "invalid", "id")
+	})
+	t.Run("ErrUnknownColumn", func(t *testing.T) {
+		s.do(t, update, map[string]any{"id": id, "input": map[string]any{"columns": []any{map[string]any{"name": "nope", "description": "x"}}}}).oneError(t, "invalid", "input.columns.nope")
+	})
+	t.Run("RemoveRestore", func(t *testing.T) {
+		r := s.do(t, `mutation($id: ID!) { markDatasetRemoved(id: $id) { removedAt } }`, map[string]any{"id": id}).ok(t)
+		if r["markDatasetRemoved"].(map[string]any)["removedAt"] == nil {
+			t.Fatal("removedAt not set")
+		}
+		c := s.do(t, `{ datasets { totalCount } all: datasets(includeRemoved: true) { totalCount } }`, nil).ok(t)
+		if c["datasets"].(map[string]any)["totalCount"].(float64) != 0 || c["all"].(map[string]any)["totalCount"].(float64) != 1 {
+			t.Fatalf("counts = %v", c)
+		}
+		r = s.do(t, `mutation($id: ID!) { restoreDataset(id: $id) { removedAt } }`, map[string]any{"id": id}).ok(t)
+		if r["restoreDataset"].(map[string]any)["removedAt"] != nil {
+			t.Fatal("removedAt still set")
+		}
+	})
+}
+
+// TestBadInput checks that each kind of bad input gets its code and field
+// path, and that nothing of a failed call is stored.
+func TestBadInput(t *testing.T) {
+	s := newServer(t, graph.Limits{BodyBytes: 64 << 10, Depth: 6})
+	bad := func(mut func(map[string]any)) []any {
+		o := orders(2)
+		mut(o)
+		return []any{orders(1), o}
+	}
+	for _, tc := range []struct {
+		name, code, field string
+		input             []any
+	}{
+		{"ErrNamespace", "invalid", "input[1].namespace", bad(func(o map[string]any) { o["namespace"] = "postgres://db:port" })},
+		{"ErrEmptyName", "invalid", "input[1].name", bad(func(o map[string]any) { o["name"] = "  " })},
+		{"ErrKind", "invalid", "input[1].kind", bad(func(o map[string]any) { o["kind"] = "SPREADSHEET" })},
+		{"ErrColumnName", "invalid", "input[1].columns[2].name", bad(func(o map[string]any) { o["columns"].([]map[string]any)[2]["name"] = "id" })},
+		{"ErrColumnMissingName", "invalid", "input[1].columns[0].name", bad(func(o map[string]any) { delete(o["columns"].([]map[string]any)[0], "name") })},
+		{"ErrRowCount", "invalid", "input[1].rowCount", bad(func(o map[string]any) { o["rowCount"] = "many" })},
+		{"ErrNegativeSize", "invalid", "input[1].sizeBytes", bad(func(o map[string]any) { o["sizeBytes"] = -5 })},
+		{"ErrDuplicate", "invalid", "input[1]", bad(func(o map[string]any) { o["name"] = "shop.public.orders_01" })},
+		{"ErrUnknownField", "invalid", "input[1].colour", bad(func(o map[string]any) { o["colour"] = "red" })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := s.do(t, upsert, map[string]any{"input": tc.input}).oneError(t, tc.code, tc.field)
+			if !strings.Contains(e.Message, strings.TrimPrefix(tc.field, "input")) {
+				t.Errorf("message %q does not name the field", e.Message)
+			}
+			c := s.do(t, `{ datasets(includeRemoved: true) { totalCount } }`, nil).ok(t)
+			if n := c["datasets"].(map[string]any)["totalCount"].(float64); n != 0 {
+				t.Fatalf("a failed upsert stored %v datasets", n)
+			}
+		})
+	}
+	t.Run("ErrKindLiteral", func(t *testing.T) {
+		r := s.do(t, `mutation { upsertDatasets(input: [{namespace: "postgres://db", name: "t", kind: SPREADSHEET}]) { count } }`, nil)
+		r.oneError(t, "GRAPHQL_VALIDATION_FAILED", "")
+	})
+	t.Run("ErrDatasetArgs", func(t *testing.T) {
+		s.do(t, `{ dataset { id } }`, nil).oneError(t, "invalid", "namespace")
+		s.do(t, `{ dataset(namespace: "postgres://db") { id } }`, nil).oneError(t, "invalid", "name")
+		s.do(t, `{ dataset(id: "x", name: "y") { id } }`, nil).oneError(t, "invalid", "id")
+		s.do(t, `{ dataset(id: "not-a-uuid") { id } }`, nil).oneError(t, "invalid", "id")
+	})
+	t.Run("ErrParse", func(t *testing.T) {
+		s.do(t, `{ datasets {`, nil).oneError(t, "GRAPHQL_PARSE_FAILED", "")
+	})
+	t.Run("ErrUnparseableJSON", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/graphql", strings.NewReader(`{"query": "{ datasets { totalCount } }"`))
+		req.Header.Set("Content-Type", "application/json")
+		r := s.send(t, req)
+		if r.Status != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400", r.Status)
+		}
+		if e := r.oneError(t, "invalid", ""); !strings.Contains(e.Message, "not valid JSON") {
+			t.Fatalf("message %q", e.Message)
+		}
+	})
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		big := strings.Repeat("x", 70<<10)
+		r := s.do(t, upsert, map[string]any{"input": []any{map[string]any{"namespace": "postgres://db", "name": "t", "description": big}}})
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", r.Status)
+		}
+		r.oneError(t, "too_large", "")
+		// Without a declared length (chunked), the limit holds too.
+		pr, pw := io.Pipe()
+		go func() {
+			fmt.Fprintf(pw, `{"query": "{ datasets { totalCount } }", "x": "%s"}`, big)
+			pw.Close()
+		}()
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/graphql", pr)
+		req.Header.Set("Content-Type", "application/json")
+		if r := s.send(t, req); r.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("chunked: status %d, want 413", r.Status)
+		}
+	})
+	t.Run("ErrTooDeep", func(t *testing.T) {
+		q := `{ datasets { nodes { columns { foreignKey { dataset { columns { foreignKey { dataset { name } } } } } } } } }`
+		s.do(t, q, nil).oneError(t, "too_large", "")
+	})
+	t.Run("ErrInternalIsMasked", func(t *testing.T) {
+		s := newServer(t, graph.Limits{})
+		s.store.Close()
+		e := s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).oneError(t, "internal", "")
+		if e.Message != "internal error" {
+			t.Fatalf("internal error shown as %q", e.Message)
+		}
+	})
+}
+
+func TestComplexityLimit(t *testing.T) {
+	s := newServer(t, graph.Limits{Complexity: 20})
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 25 {
+		fmt.Fprintf(&b, " a%d: datasets { totalCount }", i)
+	}
+	b.WriteString(" }")
+	r := s.do(t, b.String(), nil)
+	if len(r.Errors) != 1 || r.Errors[0].code() != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Fatalf("errors = %+v", r.Errors)
+	}
+}
+
+func TestIntrospectionWithinLimits(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	d := s.do(t, introspection.Query, nil).ok(t)
+	if d["__schema"] == nil {
+		t.Fatal("no schema")
+	}
+}
+
+func TestHTTPEndpoints(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.do(t, `query ListAll { datasets { totalCount } }`, nil).ok(t)
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+
+	get := func(path string, header ...string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	t.Run("Healthz", func(t *testing.T) {
+		resp, body := get("/healthz")
+		var h struct {
+			Status string      `json:"status"`
+			Store  store.Stats `json:"store"`
+		}
+		if err := json.Unmarshal([]byte(body), &h); err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Store.Datasets != 1 || h.Store.LastSeq != 1 {
+			t.Fatalf("healthz %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("Metrics", func(t *testing.T) {
+		_, body := get("/metrics")
+		for _, want := range []string{
+			`quarry_graphql_requests_total{operation="ListAll",outcome="ok",type="query"} 1`,
+			`quarry_graphql_requests_total{operation="Upsert",outcome="ok",type="mutation"} 1`,
+			`quarry_graphql_request_seconds_count{operation="Upsert",type="mutation"} 1`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+	t.Run("GraphiQL", func(t *testing.T) {
+		resp, body := get("/graphql", "Accept", "text/html")
+		if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(body), "graphiql") {
+			t.Fatalf("GET /graphql: %d", resp.StatusCode)
+		}
+		// A GET with a query is a query, not the explorer.
+		_, body = get("/graphql?query=%7Bdatasets%7BtotalCount%7D%7D", "Accept", "text/html")
+		if !strings.Contains(body, `"totalCount":1`) {
+			t.Fatalf("GET query: %s", body)
+		}
+	})
+	t.Run("UI", func(t *testing.T) {
+		for _, path := range []string{"/", "/datasets/some-id"} {
+			resp, body := get(path)
+			if resp.StatusCode != 200 || !strings.Contains(body, "/graphql") {
+				t.Fatalf("GET %s: %d", path, resp.StatusCode)
+			}
+		}
+		if resp, _ := get("/nope.js"); resp.StatusCode != 404 {
+			t.Fatalf("missing asset: %d", resp.StatusCode)
+		}
+	})
+	t.Run("Backup", func(t *testing.T) {
+		resp, body := get("/api/v1/admin/backup")
+		if resp.StatusCode != 200 {
+			t.Fatalf("backup: %d", resp.StatusCode)
+		}
+		path := filepath.Join(t.TempDir(), "copy.db")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		cp, err := store.Open(path, &store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cp.Close()
+		if d, err := cp.DatasetByName(context.Background(), "postgres://shop-db.internal", "shop.public.orders_01"); err != nil || d.Description() != "One row per order." {
+			t.Fatalf("backup copy: %v %v", d, err)
+		}
+	})
+}
+

@@ -1,0 +1,30 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Store is what the resolvers need of the source of truth.
+type Store interface {
+	UpsertDatasets(ctx context.Context, in []quarry.Dataset) (store.UpsertResult, error)
+	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
+	DatasetByName(ctx context.Context, namespace, name string) (*quarry.Dataset, error)
+	ListDatasets(ctx context.Context, o store.ListOptions) (*store.DatasetPage, error)
+	UpdateDataset(ctx context.Context, id string, u quarry.DatasetUpdate) (*quarry.Dataset, error)
+	MetadataHistory(ctx context.Context, id string) ([]quarry.MetadataEdit, error)
+	MarkRemoved(ctx context.Context, at time.Time, ids ...string) error
+	Restore(ctx context.Context, ids ...string) error
+}
+
+// Resolver holds the resolvers' dependencies. Resolvers translate between
+// GraphQL and the domain; the logic lives in the packages they call.
+type Resolver struct {
+	Store Store
+	Log   *slog.Logger
+	Now   func() time.Time
+}

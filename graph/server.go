@@ -1,0 +1,170 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Backend is what the HTTP surface needs beyond the resolvers' Store.
+type Backend interface {
+	Store
+	WriteTo(w io.Writer) (int64, error)
+	Stats(ctx context.Context) (store.Stats, error)
+}
+
+// HandlerConfig wires a Handler. A nil Logger means slog.Default(); a nil
+// Registerer registers no metrics; a nil Gatherer serves no /metrics; a nil
+// UI serves nothing at /.
+type HandlerConfig struct {
+	Backend    Backend
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	UI         http.Handler
+	Limits     Limits
+	Version    string
+	Now        func() time.Time
+}
+
+// ActorHeader names the person or tool making a change; it is recorded in
+// metadata history. (Tokens will name the actor once auth exists.)
+const ActorHeader = "X-Quarry-User"
+
+// NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
+// to browsers), /healthz, /metrics, /api/v1/admin/backup and the UI at /.
+func NewHandler(cfg HandlerConfig) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	lim := cfg.Limits.withDefaults()
+	log := cfg.Logger
+
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Log: log, Now: cfg.Now}}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
+	srv.Use(depthLimit{max: lim.Depth})
+	srv.SetErrorPresenter(errorPresenter(log))
+	srv.SetRecoverFunc(recoverFunc(log))
+	srv.AroundResponses(newGQLMetrics(cfg.Registerer).observe)
+
+	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", readBody(lim.BodyBytes, true, srv))
+	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			graphiql(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		st, err := cfg.Backend.Stats(r.Context())
+		if err != nil {
+			log.ErrorContext(r.Context(), "health check", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": cfg.Version, "store": st})
+	})
+	if cfg.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+	}
+	mux.HandleFunc("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="quarry.db"`)
+		n, err := cfg.Backend.WriteTo(w)
+		if err != nil {
+			// Headers are gone; a truncated body is what the client sees, and
+			// the backup command checks the copy before it keeps it.
+			log.ErrorContext(r.Context(), "backup failed", "err", err, "bytes", n)
+			return
+		}
+		log.InfoContext(r.Context(), "backup streamed", "bytes", n)
+	})
+	if cfg.UI != nil {
+		mux.Handle("/", cfg.UI)
+	}
+	return withActor(mux)
+}
+
+func withActor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor := strings.TrimSpace(r.Header.Get(ActorHeader))
+		if actor == "" || len(actor) > 256 {
+			actor = "anonymous"
+		}
+		next.ServeHTTP(w, r.WithContext(quarry.WithActor(r.Context(), actor)))
+	})
+}
+
+// readBody reads the whole body under a limit before the handler sees it,
+// so an oversized body is answered 413 whether or not it declared its
+// length, and (when jsonOnly) a body that is not JSON is answered 400 with
+// the parser's reason.
+func readBody(max int64, jsonOnly bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeError(w, http.StatusRequestEntityTooLarge, quarry.Errorf(quarry.ETOOLARGE, "the request body is %d bytes; the limit is %d", r.ContentLength, max))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				writeError(w, http.StatusRequestEntityTooLarge, quarry.Errorf(quarry.ETOOLARGE, "the request body exceeds the limit of %d bytes", max))
+				return
+			}
+			writeError(w, http.StatusBadRequest, quarry.Errorf(quarry.EINVALID, "reading the request body: %v", err))
+			return
+		}
+		if jsonOnly && !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			writeError(w, http.StatusBadRequest, quarry.Errorf(quarry.EINVALID, "the request body is not valid JSON: %v", err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeError answers with a GraphQL-shaped error body, which REST clients
+// can read as well: {"errors":[{"message":..,"extensions":{"code":..}}]}.
+func writeError(w http.ResponseWriter, status int, e *quarry.Error) {
+	ext := map[string]any{"code": e.Code}
+	if e.Field != "" {
+		ext["field"] = e.Field
+	}
+	writeJSON(w, status, map[string]any{"errors": []any{map[string]any{"message": e.Error(), "extensions": ext}}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
