@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/quarrydata/quarry/graph"
+)
+
+// Config is the YAML config file (--config). Flags given on the command line
+// win over it. Later capabilities add sources, policies, webhooks and tokens.
+type Config struct {
+	Addr   string       `yaml:"addr"`
+	Data   string       `yaml:"data"`
+	Demo   bool         `yaml:"demo"`
+	Log    LogConfig    `yaml:"log"`
+	Limits LimitsConfig `yaml:"limits"`
+}
+
+// LogConfig sets up log/slog.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// LimitsConfig bounds requests; zero means the default.
+type LimitsConfig struct {
+	BodyBytes       int64 `yaml:"bodyBytes"`
+	QueryDepth      int   `yaml:"queryDepth"`
+	QueryComplexity int   `yaml:"queryComplexity"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Addr: "127.0.0.1:8080",
+		Data: "./quarry-data",
+		Log:  LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// loadConfig reads a YAML config over the defaults. Unknown keys are errors:
+// a misspelled key must not be silently ignored.
+func loadConfig(path string) (Config, error) {
+	cfg := defaultConfig()
+	if path == "" {
+		return cfg, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return err
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
+	}
+	if c.Limits.BodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
+		return fmt.Errorf("config: limits must not be negative")
+	}
+	return nil
+}
+
+func (c Config) limits() graph.Limits {
+	return graph.Limits{BodyBytes: c.Limits.BodyBytes, Depth: c.Limits.QueryDepth, Complexity: c.Limits.QueryComplexity}
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("config: log.level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.Level)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "quarry-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "quarry")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *bytes.Buffer
+	done chan error
+}
+
+var listening = regexp.MustCompile(`msg="quarry listening" addr=(\S+)`)
+
+// start runs `quarry serve` on a free port and waits until it listens.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logs.WriteString(line + "\n")
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case p.addr = <-addr:
+	case err := <-p.done:
+		t.Fatalf("quarry serve exited: %v\n%s", err, p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("quarry serve did not start\n%s", p.logs)
+	}
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit after SIGTERM\n%s", p.logs)
+	}
+}
+
+func (p *proc) graphql(t *testing.T, query string, vars map[string]any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	resp, err := http.Post("http://"+p.addr+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data   map[string]any `json:"data"`
+		Errors []any          `json:"errors"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
+		t.Fatalf("graphql: %v %v", err, out.Errors)
+	}
+	return out.Data
+}
+
+func TestServeRestartKeepsData(t *testing.T) {
+	data := t.TempDir()
+	p := start(t, "--data", data)
+	res := p.graphql(t, `mutation($in: [DatasetInput!]!) { upsertDatasets(input: $in) { ids } }`, map[string]any{"in": []any{
+		map[string]any{"namespace": "postgres://wh:5432", "name": "analytics.marts.fct_orders", "description": "Orders fact.",
+			"columns": []any{map[string]any{"name": "order_id", "type": "bigint"}}},
+	}})
+	id := res["upsertDatasets"].(map[string]any)["ids"].([]any)[0].(string)
+	if _, err := os.Stat(filepath.Join(data, serverFile)); err != nil {
+		t.Fatalf("server.json while running: %v", err)
+	}
+	p.stop(t)
+	if !strings.Contains(p.logs.String(), "shutting down") {
+		t.Fatalf("no graceful shutdown in logs:\n%s", p.logs)
+	}
+	if _, err := os.Stat(filepath.Join(data, serverFile)); !os.IsNotExist(err) {
+		t.Fatalf("server.json left behind after shutdown: %v", err)
+	}
+
+	p = start(t, "--data", data)
+	d := p.graphql(t, `query($id: ID) { dataset(id: $id) { name description columns { name } } }`, map[string]any{"id": id})["dataset"].(map[string]any)
+	if d["name"] != "analytics.marts.fct_orders" || d["description"] != "Orders fact." {
+		t.Fatalf("after restart: %v", d)
+	}
+	p.stop(t)
+}
+
+func TestServeDemo(t *testing.T) {
+	data := t.TempDir()
+	p := start(t, "--data", data, "--demo")
+	const q = `{ datasets(first: 1) { totalCount } dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.reporting.daily_revenue") { description columns { name } } }`
+	d := p.graphql(t, q, nil)
+	total := d["datasets"].(map[string]any)["totalCount"].(float64)
+	if total < 38 || d["dataset"] == nil {
+		t.Fatalf("demo catalog: %v", d)
+	}
+	p.stop(t)
+	// Seeding again is idempotent: same count, nothing changed.
+	p = start(t, "--data", data, "--demo")
+	if again := p.graphql(t, q, nil)["datasets"].(map[string]any)["totalCount"].(float64); again != total {
+		t.Fatalf("second demo start: %v datasets, first %v", again, total)
+	}
+	if !strings.Contains(p.logs.String(), "changed=0") {
+		t.Fatalf("re-seeding changed datasets:\n%s", p.logs)
+	}
+	p.stop(t)
+}
+
+func TestBackup(t *testing.T) {
+	data := t.TempDir()
+	p := start(t, "--data", data, "--demo")
+	out := filepath.Join(t.TempDir(), "running.db")
+	got, err := exec.Command(binary, "backup", "--data", data, out).CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "via http://") {
+		t.Fatalf("backup of a running server: %v %s", err, got)
+	}
+	p.stop(t)
+
+	offline := filepath.Join(t.TempDir(), "offline.db")
+	got, err = exec.Command(binary, "backup", "--data", data, offline).CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "via the data directory") {
+		t.Fatalf("backup of a stopped data dir: %v %s", err, got)
+	}
+
+	// Restore: a backup is a data directory's store file.
+	restored := t.TempDir()
+	b, _ := os.ReadFile(out)
+	if err := os.WriteFile(filepath.Join(restored, storeFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p = start(t, "--data", restored)
+	if n := p.graphql(t, `{ datasets { totalCount } }`, nil)["datasets"].(map[string]any)["totalCount"].(float64); n < 38 {
+		t.Fatalf("restored catalog has %v datasets", n)
+	}
+	p.stop(t)
+
+	t.Run("ErrNoStore", func(t *testing.T) {
+		got, err := exec.Command(binary, "backup", "--data", t.TempDir(), filepath.Join(t.TempDir(), "x.db")).CombinedOutput()
+		if err == nil || !strings.Contains(string(got), "has no store") {
+			t.Fatalf("backup of an empty dir: %v %s", err, got)
+		}
+	})
+}
+
+func TestRunErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"NoCommand", nil, "no command"},
+		{"UnknownCommand", []string{"srve"}, `unknown command "srve"`},
+		{"BadFlag", []string{"serve", "--port", "1"}, "flag provided but not defined"},
+		{"ServeArgs", []string{"serve", "extra"}, "takes no arguments"},
+		{"BackupArgs", []string{"backup"}, "one argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(ctx, tc.args, io.Discard, io.Discard)
+			var ue usageError
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ue) {
+				t.Fatalf("run(%q) = %v, want a usage error containing %q", tc.args, err, tc.want)
+			}
+		})
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"version"}, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "quarry ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "quarry.yaml")
+		os.WriteFile(path, []byte(body), 0o600)
+		return path
+	}
+	cfg, err := loadConfig(write("addr: 127.0.0.1:9999\nlog:\n  level: debug\n  format: json\nlimits:\n  queryDepth: 20\n"))
+	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.limits().Depth != 20 {
+		t.Fatalf("config = %+v, %v", cfg, err)
+	}
+	if cfg, err := loadConfig(write("")); err != nil || cfg.Addr != "127.0.0.1:8080" {
+		t.Fatalf("empty config = %+v, %v", cfg, err)
+	}
+	for name, body := range map[string]string{
+		"ErrUnknownKey": "adress: 127.0.0.1:1\n",
+		"ErrLevel":      "log:\n  level: loud\n",
+		"ErrFormat":     "log:\n  format: xml\n",
+		"ErrNegative":   "limits:\n  bodyBytes: -1\n",
+		"ErrYAML":       "addr: [\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := loadConfig(write(body)); err == nil {
+				t.Fatalf("config %q accepted", body)
+			}
+		})
+	}
+	if _, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("a missing config file was accepted")
+	}
+	// Flags win over the file.
+	dir := t.TempDir()
+	p := start(t, "--config", write("addr: 127.0.0.1:1\ndata: /nonexistent/x\n"), "--data", dir)
+	if !strings.HasPrefix(p.addr, "127.0.0.1:") || p.addr == "127.0.0.1:1" {
+		t.Fatalf("--addr did not win over the config: %s", p.addr)
+	}
+	p.stop(t)
+	if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
+		t.Fatalf("--data did not win over the config: %v", err)
+	}
+}

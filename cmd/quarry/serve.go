@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/ui"
+)
+
+// Files in the data directory.
+const (
+	storeFile  = "quarry.db"
+	serverFile = "server.json" // where a running server listens, for `quarry backup`
+)
+
+type serverInfo struct {
+	Addr string `json:"addr"`
+	PID  int    `json:"pid"`
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	configPath := fs.String("config", "", "YAML config file")
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
+	data := fs.String("data", "", "data directory (default ./quarry-data)")
+	demo := fs.Bool("demo", false, "load the demo catalog")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr":
+			cfg.Addr = *addr
+		case "data":
+			cfg.Data = *data
+		case "demo":
+			cfg.Demo = *demo
+		}
+	})
+	return serve(ctx, cfg, stderr)
+}
+
+// serve runs the server until ctx is cancelled, then shuts down: in-flight
+// requests finish, queued writes commit, the store closes cleanly.
+func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
+	log := newLogger(cfg.Log, stderr)
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	st, err := store.Open(filepath.Join(cfg.Data, storeFile), &store.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+	if cfg.Demo {
+		if err := seedDemo(ctx, st, log); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: graph.NewHandler(graph.HandlerConfig{
+			Backend:    st,
+			Logger:     log,
+			Registerer: reg,
+			Gatherer:   reg,
+			UI:         ui.Handler(),
+			Limits:     cfg.limits(),
+			Version:    buildVersion(),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	info := filepath.Join(cfg.Data, serverFile)
+	if err := writeServerInfo(info, ln.Addr().String()); err != nil {
+		log.Warn("could not record the listen address; `quarry backup` will need --server", "err", err)
+	}
+	defer os.Remove(info)
+
+	log.Info("quarry listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/", "data", cfg.Data, "version", buildVersion())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown did not finish in time; closing connections", "err", err)
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	ctx = quarry.WithActor(ctx, "demo")
+	res, err := st.UpsertDatasets(ctx, quarry.DemoDatasets())
+	if err != nil {
+		return fmt.Errorf("demo catalog: %w", err)
+	}
+	log.Info("demo catalog loaded", "datasets", len(res.IDs), "changed", res.Changed)
+	return nil
+}
+
+func writeServerInfo(path, addr string) error {
+	b, err := json.Marshal(serverInfo{Addr: addr, PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
