@@ -193,44 +193,51 @@ func normalizeColumns(cols []Column) error {
 	seen := make(map[string]int, len(cols))
 	ordinals := make(map[int]int, len(cols))
 	for i := range cols {
-		c := &cols[i]
-		field := fmt.Sprintf("columns[%d]", i)
-		c.Name = strings.TrimSpace(c.Name)
-		if err := checkText(c.Name, MaxNameLen); err != nil {
-			return InField(field+".name", err)
+		if err := normalizeColumn(&cols[i], i, seen, ordinals); err != nil {
+			return InField(fmt.Sprintf("columns[%d]", i), err)
 		}
-		if j, dup := seen[c.Name]; dup {
-			return Invalid(field+".name", "%q is also the name of columns[%d]", c.Name, j)
+	}
+	return nil
+}
+
+// normalizeColumn checks column i; errors name the field within the column
+// (the caller adds "columns[i]", so the happy path formats no strings).
+func normalizeColumn(c *Column, i int, seen map[string]int, ordinals map[int]int) error {
+	c.Name = strings.TrimSpace(c.Name)
+	if err := checkText(c.Name, MaxNameLen); err != nil {
+		return InField("name", err)
+	}
+	if j, dup := seen[c.Name]; dup {
+		return Invalid("name", "%q is also the name of columns[%d]", c.Name, j)
+	}
+	seen[c.Name] = i
+	c.Type = strings.TrimSpace(c.Type)
+	if len(c.Type) > MaxNameLen {
+		return Invalid("type", "is %d bytes long; the limit is %d", len(c.Type), MaxNameLen)
+	}
+	if err := checkDescription(c.Description); err != nil {
+		return InField("description", err)
+	}
+	if c.Ordinal == 0 {
+		c.Ordinal = i + 1
+	}
+	if c.Ordinal < 0 {
+		return Invalid("ordinal", "must be positive")
+	}
+	if j, dup := ordinals[c.Ordinal]; dup {
+		return Invalid("ordinal", "%d is also the ordinal of columns[%d]", c.Ordinal, j)
+	}
+	ordinals[c.Ordinal] = i
+	if fk := c.ForeignKey; fk != nil {
+		var err error
+		if fk.Namespace, err = NormalizeNamespace(fk.Namespace); err != nil {
+			return InField("foreignKey.namespace", err)
 		}
-		seen[c.Name] = i
-		c.Type = strings.TrimSpace(c.Type)
-		if len(c.Type) > MaxNameLen {
-			return Invalid(field+".type", "is %d bytes long; the limit is %d", len(c.Type), MaxNameLen)
+		if fk.Name, err = NormalizeName(fk.Name); err != nil {
+			return InField("foreignKey.name", err)
 		}
-		if err := checkDescription(c.Description); err != nil {
-			return InField(field+".description", err)
-		}
-		if c.Ordinal == 0 {
-			c.Ordinal = i + 1
-		}
-		if c.Ordinal < 0 {
-			return Invalid(field+".ordinal", "must be positive")
-		}
-		if j, dup := ordinals[c.Ordinal]; dup {
-			return Invalid(field+".ordinal", "%d is also the ordinal of columns[%d]", c.Ordinal, j)
-		}
-		ordinals[c.Ordinal] = i
-		if fk := c.ForeignKey; fk != nil {
-			var err error
-			if fk.Namespace, err = NormalizeNamespace(fk.Namespace); err != nil {
-				return InField(field+".foreignKey.namespace", err)
-			}
-			if fk.Name, err = NormalizeName(fk.Name); err != nil {
-				return InField(field+".foreignKey.name", err)
-			}
-			if fk.Column, err = NormalizeName(fk.Column); err != nil {
-				return InField(field+".foreignKey.column", err)
-			}
+		if fk.Column, err = NormalizeName(fk.Column); err != nil {
+			return InField("foreignKey.column", err)
 		}
 	}
 	return nil

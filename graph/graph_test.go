@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,12 +31,13 @@ type server struct {
 
 func newServer(t testing.TB, limits graph.Limits) *server {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), nil)
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
+	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
@@ -485,4 +487,3 @@ func TestHTTPEndpoints(t *testing.T) {
 		}
 	})
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,6 +21,9 @@ import (
 func MustOpen(tb testing.TB, opts *store.Options) *store.Store {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "quarry.db")
+	if opts == nil {
+		opts = &store.Options{Logger: slog.New(slog.DiscardHandler)}
+	}
 	s, err := store.Open(path, opts)
 	if err != nil {
 		tb.Fatal(err)
