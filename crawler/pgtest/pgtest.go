@@ -1,0 +1,221 @@
+// Package pgtest starts a throwaway PostgreSQL cluster for tests and
+// benchmarks: initdb into a temporary directory, a postgres server on a free
+// loopback port, password authentication over TCP (so a wrong password
+// fails as it would in production), and helpers to create databases and
+// load SQL files with psql.
+//
+// It needs PostgreSQL's server binaries: $QUARRY_PG_BIN, else
+// /usr/lib/postgresql/15/bin, else `pg_config --bindir`. initdb refuses to
+// run as root, so as root the cluster runs as the postgres user.
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Password is the superuser's password in every test cluster.
+const Password = "quarry-test"
+
+// Server is a running throwaway cluster.
+type Server struct {
+	Port    int
+	dir     string
+	bin     string
+	cmd     *exec.Cmd
+	runAs   []string // prefix that runs a command as the cluster's owner
+	exited  chan error
+	logPath string
+}
+
+// Start initializes and starts a cluster. Stop it with Stop.
+func Start(ctx context.Context) (*Server, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "quarry-pg-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, bin: bin, exited: make(chan error, 1), logPath: filepath.Join(dir, "postgres.log")}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pgtest: running as root needs a postgres user to own the cluster: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		s.runAs = []string{"runuser", "-u", "postgres", "--"}
+	}
+	if err := s.initdb(ctx); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func binDir() (string, error) {
+	candidates := []string{os.Getenv("QUARRY_PG_BIN"), "/usr/lib/postgresql/15/bin"}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		candidates = append(candidates, strings.TrimSpace(string(out)))
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(c, "initdb")); err == nil {
+			return c, nil
+		}
+	}
+	return "", errors.New("pgtest: PostgreSQL server binaries not found: install PostgreSQL 15 " +
+		"(Debian: apt-get install postgresql-15) or set QUARRY_PG_BIN to the directory holding initdb and postgres")
+}
+
+func (s *Server) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	full := append(append(append([]string{}, s.runAs...), filepath.Join(s.bin, name)), args...)
+	return exec.CommandContext(ctx, full[0], full[1:]...)
+}
+
+func (s *Server) initdb(ctx context.Context) error {
+	pwfile := filepath.Join(s.dir, "pwfile")
+	if err := os.WriteFile(pwfile, []byte(Password+"\n"), 0o644); err != nil {
+		return err
+	}
+	cmd := s.command(ctx, "initdb", "-D", filepath.Join(s.dir, "data"), "-U", "postgres", "--pwfile", pwfile,
+		"--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgtest: initdb: %v\n%s", err, out)
+	}
+	return nil
+}
+
+func (s *Server) start(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.Port = port
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return err
+	}
+	// Durability is off: the cluster is thrown away.
+	s.cmd = s.command(context.Background(), "postgres", "-D", filepath.Join(s.dir, "data"),
+		"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024")
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("pgtest: start postgres: %w", err)
+	}
+	go func() { s.exited <- s.cmd.Wait(); logf.Close() }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+		if err == nil {
+			conn.Close(ctx)
+			return nil
+		}
+		select {
+		case werr := <-s.exited:
+			s.exited <- werr
+			log, _ := os.ReadFile(s.logPath)
+			return fmt.Errorf("pgtest: postgres exited: %v\n%s", werr, log)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(s.logPath)
+			return fmt.Errorf("pgtest: postgres did not accept connections within 60s: %v\n%s", err, log)
+		}
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// DSN returns a superuser connection string for database db.
+func (s *Server) DSN(db string) string {
+	return fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/%s?sslmode=disable", Password, s.Port, db)
+}
+
+// Exec runs SQL statements in database db.
+func (s *Server) Exec(ctx context.Context, db, sql string) error {
+	conn, err := pgx.Connect(ctx, s.DSN(db))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// CreateDatabase creates an empty database.
+func (s *Server) CreateDatabase(ctx context.Context, name string) error {
+	return s.Exec(ctx, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+}
+
+// LoadFile runs a SQL file with psql (which understands COPY ... FROM
+// stdin and backslash commands), going on past errors. It returns psql's
+// error output, for tests that expect some statements to fail.
+func (s *Server) LoadFile(ctx context.Context, db, path string) (string, error) {
+	psql := filepath.Join(s.bin, "psql")
+	if _, err := os.Stat(psql); err != nil {
+		psql = "psql"
+	}
+	cmd := exec.CommandContext(ctx, psql, "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", s.DSN(db), "-f", path)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Stdout = nil
+	if err := cmd.Run(); err != nil {
+		return stderr.String(), fmt.Errorf("pgtest: psql -f %s: %w\n%s", path, err, stderr.String())
+	}
+	return stderr.String(), nil
+}
+
+// Stop stops the server and removes its directory.
+func (s *Server) Stop() error {
+	if s.cmd != nil && s.cmd.Process != nil {
+		// SIGQUIT is PostgreSQL's immediate shutdown; the cluster is discarded.
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGQUIT)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.exited
+		}
+	}
+	return os.RemoveAll(s.dir)
+}
