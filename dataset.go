@@ -51,6 +51,19 @@ type Dataset struct {
 	RowCount  *int64      `json:"rowCount,omitempty"`
 	SizeBytes *int64      `json:"sizeBytes,omitempty"`
 
+	// Definition is a view's query as the database prints it.
+	Definition string `json:"definition,omitempty"`
+	// Constraints are the primary key, unique constraints and foreign keys;
+	// the foreign keys are its relationships to other datasets.
+	Constraints []Constraint `json:"constraints,omitempty"`
+	// Partitions names the partitions of a partitioned table; they are not
+	// datasets of their own.
+	Partitions []string `json:"partitions,omitempty"`
+	// Stats are the database's activity counters, when a crawler reads them.
+	// A rise in the modification counters between two crawls is recorded as
+	// a data change.
+	Stats *TableStats `json:"stats,omitempty"`
+
 	CreatedAt     time.Time  `json:"createdAt"`
 	UpdatedAt     time.Time  `json:"updatedAt"`               // metadata last changed
 	LastUpdatedAt *time.Time `json:"lastUpdatedAt,omitempty"` // data last changed, when known
@@ -82,7 +95,59 @@ type Column struct {
 	Description string     `json:"description,omitempty"`
 	Default     string     `json:"default,omitempty"`
 	PrimaryKey  bool       `json:"primaryKey,omitempty"`
+	Unique      bool       `json:"unique,omitempty"` // a single-column unique constraint
 	ForeignKey  *ColumnRef `json:"foreignKey,omitempty"`
+}
+
+// ConstraintKind is the kind of a table constraint.
+type ConstraintKind string
+
+const (
+	ConstraintPrimaryKey ConstraintKind = "PRIMARY_KEY"
+	ConstraintUnique     ConstraintKind = "UNIQUE"
+	ConstraintForeignKey ConstraintKind = "FOREIGN_KEY"
+)
+
+// Constraint is a primary key, unique constraint or foreign key over one or
+// more columns. A foreign key references columns of another dataset, in the
+// same order.
+type Constraint struct {
+	Name       string         `json:"name"`
+	Kind       ConstraintKind `json:"kind"`
+	Columns    []string       `json:"columns"`
+	References *TableRef      `json:"references,omitempty"`
+}
+
+// TableRef names columns of a dataset.
+type TableRef struct {
+	Namespace string   `json:"namespace"`
+	Name      string   `json:"name"`
+	Columns   []string `json:"columns"`
+}
+
+// TableStats are a table's activity counters (PostgreSQL's
+// pg_stat_user_tables). Counters are cumulative since the server's
+// statistics were last reset.
+type TableStats struct {
+	Inserts         int64      `json:"inserts"`
+	Updates         int64      `json:"updates"`
+	Deletes         int64      `json:"deletes"`
+	LiveTuples      int64      `json:"liveTuples"`
+	DeadTuples      int64      `json:"deadTuples"`
+	LastVacuum      *time.Time `json:"lastVacuum,omitempty"`
+	LastAutovacuum  *time.Time `json:"lastAutovacuum,omitempty"`
+	LastAnalyze     *time.Time `json:"lastAnalyze,omitempty"`
+	LastAutoanalyze *time.Time `json:"lastAutoanalyze,omitempty"`
+}
+
+// Modified reports whether the data changed between two readings: a
+// modification counter rose. (A counter that fell means the statistics were
+// reset, which says nothing about the data.)
+func (s *TableStats) Modified(since *TableStats) bool {
+	if s == nil || since == nil {
+		return false
+	}
+	return s.Inserts > since.Inserts || s.Updates > since.Updates || s.Deletes > since.Deletes
 }
 
 // ColumnRef names a column of another (or the same) dataset.
@@ -176,6 +241,11 @@ func (d *Dataset) Normalize() error {
 	if err := normalizeColumns(d.Columns); err != nil {
 		return err
 	}
+	for i := range d.Constraints {
+		if err := d.normalizeConstraint(&d.Constraints[i]); err != nil {
+			return InField(fmt.Sprintf("constraints[%d]", i), err)
+		}
+	}
 	if d.RowCount != nil && *d.RowCount < 0 {
 		return Invalid("rowCount", "must not be negative")
 	}
@@ -239,6 +309,40 @@ func normalizeColumn(c *Column, i int, seen map[string]int, ordinals map[int]int
 		if fk.Column, err = NormalizeName(fk.Column); err != nil {
 			return InField("foreignKey.column", err)
 		}
+	}
+	return nil
+}
+
+func (d *Dataset) normalizeConstraint(c *Constraint) error {
+	switch c.Kind {
+	case ConstraintPrimaryKey, ConstraintUnique, ConstraintForeignKey:
+	default:
+		return Invalid("kind", "%q is not a constraint kind", c.Kind)
+	}
+	if len(c.Columns) == 0 {
+		return Invalid("columns", "must name at least one column")
+	}
+	for _, col := range c.Columns {
+		if d.Column(col) == nil {
+			return Invalid("columns", "%q is not a column of %s", col, d.Name)
+		}
+	}
+	r := c.References
+	if (c.Kind == ConstraintForeignKey) != (r != nil) {
+		return Invalid("references", "a foreign key, and only a foreign key, references another dataset")
+	}
+	if r == nil {
+		return nil
+	}
+	var err error
+	if r.Namespace, err = NormalizeNamespace(r.Namespace); err != nil {
+		return InField("references.namespace", err)
+	}
+	if r.Name, err = NormalizeName(r.Name); err != nil {
+		return InField("references.name", err)
+	}
+	if len(r.Columns) != len(c.Columns) {
+		return Invalid("references.columns", "names %d columns for %d", len(r.Columns), len(c.Columns))
 	}
 	return nil
 }

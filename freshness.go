@@ -17,6 +17,23 @@ const (
 	FreshnessUnknown FreshnessStatus = "UNKNOWN"
 )
 
+// DataChange is one observation that a dataset's data changed: a run that
+// wrote it completed, a crawler saw its modification counters rise, a tool
+// reported it. A dataset's LastUpdatedAt is its newest.
+type DataChange struct {
+	At     time.Time `json:"at"`
+	Signal string    `json:"signal"` // crawler, run, metric, manual
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Data change signals.
+const (
+	SignalCrawler = "crawler"
+	SignalRun     = "run"
+	SignalMetric  = "metric"
+	SignalManual  = "manual"
+)
+
 // FreshnessPolicy says how old a dataset's data may get: past WarnAfter its
 // status is WARN, past ErrorAfter it is ERROR. A zero duration is unset.
 type FreshnessPolicy struct {

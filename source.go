@@ -64,3 +64,34 @@ func (s *Source) Normalize() error {
 	}
 	return nil
 }
+
+// CrawlStatus is the state of a crawl run.
+type CrawlStatus string
+
+const (
+	CrawlRunning   CrawlStatus = "RUNNING"
+	CrawlSucceeded CrawlStatus = "SUCCEEDED"
+	CrawlFailed    CrawlStatus = "FAILED"
+)
+
+// CrawlRun is one crawl of a source: when, how it ended, what it found.
+type CrawlRun struct {
+	Source     string      `json:"source"`
+	StartedAt  time.Time   `json:"startedAt"`
+	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
+	Status     CrawlStatus `json:"status"`
+	Error      string      `json:"error,omitempty"`
+	Counts     CrawlCounts `json:"counts"`
+}
+
+// CrawlCounts summarize a crawl.
+type CrawlCounts struct {
+	Datasets int `json:"datasets"` // seen by the crawl
+	New      int `json:"new"`
+	Changed  int `json:"changed"`
+	Removed  int `json:"removed"`
+	Restored int `json:"restored"`
+	Columns  int `json:"columns"`
+	Edges    int `json:"edges"`   // lineage edges read from the catalog
+	Skipped  int `json:"skipped"` // objects the crawl's role may not see
+}

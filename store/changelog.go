@@ -16,6 +16,7 @@ const (
 	OpEdit    = "edit"    // a person edited metadata
 	OpRemove  = "remove"  // marked removed
 	OpRestore = "restore" // came back after being removed
+	OpLineage = "lineage" // the edges leading into it changed
 )
 
 // Change is one changelog record: entity ID changed at At. Followers read

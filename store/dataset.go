@@ -19,19 +19,28 @@ import (
 
 // UpsertResult says what an UpsertDatasets call did.
 type UpsertResult struct {
-	IDs     []string // the ID of each input dataset, in input order
-	Changed int      // how many were created or changed (the rest were already as given)
+	IDs      []string // the ID of each input dataset, in input order
+	Changed  int      // how many were created, changed or restored (the rest were already as given)
+	Created  int      // of Changed, how many are new
+	Restored int      // of Changed, how many had been removed
 }
 
 // UpsertDatasets creates or updates datasets as a crawler or pushing tool
 // sees them, all in one transaction: either every dataset is stored or none
-// is. For an existing dataset the provided metadata, kind and columns are
-// replaced; people's edits, creation time and data-change time are kept; a
-// removed dataset is restored. A dataset that is already exactly as given is
-// not written and adds no changelog record.
+// is. For an existing dataset the provided metadata, kind, columns,
+// definition and partitions are replaced; row count, size and stats are
+// replaced when given; people's edits, creation time and data-change time
+// are kept; a removed dataset is restored.
 //
-// Validation errors are quarry.EINVALID with a field path like
-// "[3].columns[0].name".
+// Each schema difference is recorded in the dataset's schema history, and a
+// rise of the stats' modification counters as a data change (which moves
+// LastUpdatedAt). A dataset that is already as given adds no changelog
+// record; one whose row count, size or stats alone moved is rewritten
+// quietly, without a changelog record.
+//
+// Namespaces that a source declared as aliases are stored under the
+// source's namespace. Validation errors are quarry.EINVALID with a field
+// path like "[3].columns[0].name".
 func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (UpsertResult, error) {
 	ds := make([]quarry.Dataset, len(in))
 	res := UpsertResult{IDs: make([]string, len(in))}
@@ -45,9 +54,17 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 				d.Columns[j].ForeignKey = &c
 			}
 		}
+		d.Constraints = slices.Clone(d.Constraints)
+		for j := range d.Constraints {
+			if r := d.Constraints[j].References; r != nil {
+				c := *r
+				d.Constraints[j].References = &c
+			}
+		}
 		if err := d.Normalize(); err != nil {
 			return UpsertResult{}, quarry.InField(fmt.Sprintf("[%d]", i), err)
 		}
+		s.applyAliases(&d)
 		if j, dup := seen[d.ID]; dup {
 			return UpsertResult{}, quarry.Invalid(fmt.Sprintf("[%d]", i), "names the same dataset as [%d] (%s %s)", j, d.Namespace, d.Name)
 		}
@@ -56,14 +73,20 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 		res.IDs[i] = d.ID
 	}
 	write := func(tx *bolt.Tx) error {
-		res.Changed = 0
+		res.Changed, res.Created, res.Restored = 0, 0, 0
 		now := s.now().UTC()
 		for i := range ds {
-			changed, err := upsertDataset(tx, &ds[i], now)
+			o, err := upsertDataset(tx, &ds[i], now)
 			if err != nil {
 				return fmt.Errorf("upsert %s %s: %w", ds[i].Namespace, ds[i].Name, err)
 			}
-			if changed {
+			switch o {
+			case created:
+				res.Created++
+			case restored:
+				res.Restored++
+			}
+			if o != unchanged {
 				res.Changed++
 			}
 			if i%256 == 255 {
@@ -86,30 +109,42 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 	return res, nil
 }
 
-func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (bool, error) {
-	b := tx.Bucket(bucketDatasets)
-	raw := b.Get([]byte(in.ID))
+type outcome int
+
+const (
+	unchanged outcome = iota
+	created
+	changed
+	restored
+)
+
+func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (outcome, error) {
+	raw := tx.Bucket(bucketDatasets).Get([]byte(in.ID))
 	if raw == nil {
 		d := *in
 		d.Edited = quarry.Edits{}
 		d.CreatedAt, d.UpdatedAt, d.LastUpdatedAt, d.RemovedAt = now, now, nil, nil
 		if err := putDataset(tx, &d); err != nil {
-			return false, err
+			return 0, err
 		}
 		if err := tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), []byte(d.ID)); err != nil {
-			return false, err
+			return 0, err
 		}
 		if err := addCounter(tx, keyDatasetCount, 1); err != nil {
-			return false, err
+			return 0, err
 		}
-		_, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpUpsert)
-		return true, err
+		seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpUpsert)
+		if err != nil {
+			return 0, err
+		}
+		return created, putHistory(tx, d.ID, seq, now, []quarry.SchemaChange{{Kind: quarry.DatasetCreated, New: string(d.Kind)}})
 	}
-	var d quarry.Dataset
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return false, fmt.Errorf("decode: %w", err)
+	var old quarry.Dataset
+	if err := json.Unmarshal(raw, &old); err != nil {
+		return 0, fmt.Errorf("decode: %w", err)
 	}
-	d.Kind, d.Columns, d.Provided = in.Kind, in.Columns, in.Provided
+	d := old
+	d.Kind, d.Columns, d.Provided, d.Definition, d.Partitions, d.Constraints = in.Kind, in.Columns, in.Provided, in.Definition, in.Partitions, in.Constraints
 	if in.Source != "" {
 		d.Source = in.Source
 	}
@@ -119,27 +154,68 @@ func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (bool, error)
 	if in.SizeBytes != nil {
 		d.SizeBytes = in.SizeBytes
 	}
-	op := OpUpsert
+	if in.Stats != nil {
+		d.Stats = in.Stats
+	}
+	history := quarry.DiffSchema(&old, &d)
+	op, result := OpUpsert, changed
 	if d.RemovedAt != nil {
 		d.RemovedAt = nil
-		op = OpRestore
+		op, result = OpRestore, restored
+		history = append([]quarry.SchemaChange{{Kind: quarry.DatasetRestored}}, history...)
 		if err := addCounter(tx, keyRemovedCount, -1); err != nil {
-			return false, err
+			return 0, err
 		}
 	}
-	v, err := json.Marshal(&d)
+	dataChanged := in.Stats.Modified(old.Stats)
+	if dataChanged {
+		t := now
+		d.LastUpdatedAt = &t
+	}
+
+	// Row counts, sizes and stats move on every crawl: alone they are not a
+	// change anyone follows, so they are stored without a changelog record.
+	probe := d
+	probe.RowCount, probe.SizeBytes, probe.Stats = old.RowCount, old.SizeBytes, old.Stats
+	v, err := json.Marshal(&probe)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	if bytes.Equal(v, raw) {
-		return false, nil
+		if !volatileEqual(&old, &d) {
+			return unchanged, putDataset(tx, &d)
+		}
+		return unchanged, nil
 	}
 	d.UpdatedAt = now
 	if err := putDataset(tx, &d); err != nil {
-		return false, err
+		return 0, err
 	}
-	_, err = appendChange(tx, now, quarry.EntityDataset, d.ID, op)
-	return true, err
+	seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, op)
+	if err != nil {
+		return 0, err
+	}
+	if err := putHistory(tx, d.ID, seq, now, history); err != nil {
+		return 0, err
+	}
+	if dataChanged {
+		detail := fmt.Sprintf("+%d inserts, +%d updates, +%d deletes since the last crawl",
+			d.Stats.Inserts-old.Stats.Inserts, d.Stats.Updates-old.Stats.Updates, d.Stats.Deletes-old.Stats.Deletes)
+		if err := putDataChange(tx, d.ID, seq, quarry.DataChange{At: now, Signal: quarry.SignalCrawler, Detail: detail}); err != nil {
+			return 0, err
+		}
+	}
+	return result, nil
+}
+
+func volatileEqual(a, b *quarry.Dataset) bool {
+	eq := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	if !eq(a.RowCount, b.RowCount) || !eq(a.SizeBytes, b.SizeBytes) {
+		return false
+	}
+	x, _ := json.Marshal(a.Stats)
+	y, _ := json.Marshal(b.Stats)
+	return bytes.Equal(x, y)
 }
 
 func putDataset(tx *bolt.Tx, d *quarry.Dataset) error {
@@ -199,10 +275,15 @@ func (s *Store) Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 // DatasetByName returns the dataset named (namespace, name), normalizing
 // the namespace, or a quarry.ENOTFOUND error.
 func (s *Store) DatasetByName(ctx context.Context, namespace, name string) (*quarry.Dataset, error) {
-	id, err := quarry.DatasetID(namespace, name)
+	ns, err := quarry.NormalizeNamespace(namespace)
 	if err != nil {
-		return nil, err
+		return nil, quarry.InField("namespace", err)
 	}
+	n, err := quarry.NormalizeName(name)
+	if err != nil {
+		return nil, quarry.InField("name", err)
+	}
+	id := quarry.NewID(quarry.EntityDataset, s.ResolveNamespace(ns), n)
 	d, err := s.Dataset(ctx, id)
 	if quarry.ErrorCode(err) == quarry.ENOTFOUND {
 		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s %s not found", namespace, name)
@@ -466,7 +547,15 @@ func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry
 			if err := putDataset(tx, d); err != nil {
 				return err
 			}
-			if _, err := appendChange(tx, now, quarry.EntityDataset, d.ID, op); err != nil {
+			seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, op)
+			if err != nil {
+				return err
+			}
+			kind := quarry.DatasetRemoved
+			if op == OpRestore {
+				kind = quarry.DatasetRestored
+			}
+			if err := putHistory(tx, d.ID, seq, now, []quarry.SchemaChange{{Kind: kind}}); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,14 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{2, "schema history, data changes, lineage edges, sources", func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketHistory, bucketDataChanges, bucketEdgesOut, bucketEdgesIn, bucketSources, bucketCrawlRuns} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
 }
 
 // SchemaVersion is the file format version this build writes.

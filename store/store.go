@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,12 @@ var (
 	bucketDatasets     = []byte("datasets")         // id -> Dataset
 	bucketDatasetNames = []byte("datasets_by_name") // namespace \x00 name -> id
 	bucketDatasetEdits = []byte("dataset_edits")    // id seq(8) n(2) -> MetadataEdit
+	bucketHistory      = []byte("schema_history")   // id seq(8) n(2) -> SchemaChange
+	bucketDataChanges  = []byte("data_changes")     // id at(8) seq(8) -> DataChange
+	bucketEdgesOut     = []byte("edges_out")        // from to edgekey -> Edge
+	bucketEdgesIn      = []byte("edges_in")         // to from edgekey -> nil
+	bucketSources      = []byte("sources")          // name -> Source
+	bucketCrawlRuns    = []byte("crawl_runs")       // name \x00 startedAt(8) -> CrawlRun
 	keySchemaVersion   = []byte("schema_version")
 	keyDatasetCount    = []byte("dataset_count")
 	keyRemovedCount    = []byte("removed_count")
@@ -73,6 +80,8 @@ type Store struct {
 
 	closeMu  sync.RWMutex // held for reading by bulk writes, for writing by Close
 	isClosed bool
+
+	aliases atomic.Pointer[map[string]string] // alias namespace -> source namespace
 }
 
 type metrics struct {
@@ -139,6 +148,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	seq, err := s.LastSeq(context.Background())
+	if err == nil {
+		err = s.loadAliases()
+	}
 	if err != nil {
 		db.Close()
 		return nil, err

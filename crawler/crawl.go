@@ -1,0 +1,176 @@
+package crawler
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Store is what a crawl needs of the store.
+type Store interface {
+	UpsertDatasets(ctx context.Context, in []quarry.Dataset) (store.UpsertResult, error)
+	ReplaceEdges(ctx context.Context, origin quarry.EdgeOrigin, byTarget map[string][]quarry.Edge) error
+	DatasetsUnder(ctx context.Context, namespace, prefix string) ([]store.NamedID, error)
+	MarkRemoved(ctx context.Context, at time.Time, ids ...string) error
+}
+
+// Options tune a crawl. Zero values take the defaults.
+type Options struct {
+	Source    string // the registered source's name, recorded on each dataset
+	Namespace string // overrides the namespace derived from the DSN
+
+	// Include and Exclude are glob patterns (path.Match) on schema names.
+	// With Include set, only matching schemas are crawled; Exclude wins.
+	// System schemas are always excluded.
+	Include, Exclude []string
+
+	// AllDatabases crawls every database on the server that the role may
+	// connect to, instead of only the DSN's.
+	AllDatabases bool
+
+	StatementTimeout time.Duration // default 30s
+	LockTimeout      time.Duration // default 1s
+	ConnectTimeout   time.Duration // default 10s
+
+	// ViewDefinitions reads each view's SQL with pg_get_viewdef, which
+	// takes an AccessShareLock on the view (a DDL on the view can then make
+	// the crawl wait up to LockTimeout). Off by default.
+	ViewDefinitions bool
+
+	// BatchSize is how many datasets go into one store transaction.
+	// Default 1000.
+	BatchSize int
+
+	// Progress, when set, is told how far the crawl is.
+	Progress func(Progress)
+
+	// Now returns the current time; tests inject a clock.
+	Now func() time.Time
+}
+
+// Progress is a crawl's progress: Done of Total steps of Phase.
+type Progress struct {
+	Database string
+	Phase    string // "catalog" or "store"
+	Done     int
+	Total    int
+}
+
+func (o *Options) defaults() error {
+	if o.StatementTimeout == 0 {
+		o.StatementTimeout = 30 * time.Second
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	for _, p := range append(append([]string{}, o.Include...), o.Exclude...) {
+		if _, err := path.Match(p, ""); err != nil {
+			return quarry.Invalid("include", "%q is not a glob pattern: %v", p, err)
+		}
+	}
+	return nil
+}
+
+func (o *Options) progress(p Progress) {
+	if o.Progress != nil {
+		o.Progress(p)
+	}
+}
+
+// inScope reports whether a schema is crawled under the patterns.
+func (o *Options) inScope(schema string) bool {
+	for _, p := range o.Exclude {
+		if ok, _ := path.Match(p, schema); ok {
+			return false
+		}
+	}
+	if len(o.Include) == 0 {
+		return true
+	}
+	for _, p := range o.Include {
+		if ok, _ := path.Match(p, schema); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Result is what one crawl did.
+type Result struct {
+	Namespace string
+	Databases []string
+	quarry.CrawlCounts
+	Duration time.Duration
+}
+
+// snapshot is one database's crawl, ready to write.
+type snapshot struct {
+	database string
+	datasets []quarry.Dataset
+	edges    map[string][]quarry.Edge // target dataset ID -> catalog edges into it
+	seen     map[string]bool          // every in-scope name, including skipped ones
+	skipped  int
+}
+
+// write stores a snapshot: datasets in batches, then catalog edges, then,
+// because the snapshot is complete, removal of what it no longer has.
+func write(ctx context.Context, st Store, ns string, snap *snapshot, o *Options, res *Result) error {
+	total := len(snap.datasets)
+	for start := 0; start < total; start += o.BatchSize {
+		end := min(start+o.BatchSize, total)
+		r, err := st.UpsertDatasets(ctx, snap.datasets[start:end])
+		if err != nil {
+			return fmt.Errorf("store datasets: %w", err)
+		}
+		res.New += r.Created
+		res.Restored += r.Restored
+		res.Changed += r.Changed - r.Created - r.Restored
+		o.progress(Progress{Database: snap.database, Phase: "store", Done: end, Total: total})
+	}
+	res.Datasets += total
+	res.Skipped += snap.skipped
+	for _, d := range snap.datasets {
+		res.Columns += len(d.Columns)
+	}
+	for _, es := range snap.edges {
+		res.Edges += len(es)
+	}
+	if err := st.ReplaceEdges(ctx, quarry.OriginCatalog, snap.edges); err != nil {
+		return fmt.Errorf("store view lineage: %w", err)
+	}
+
+	// Only now, with everything read and written, is the crawl complete.
+	have, err := st.DatasetsUnder(ctx, ns, snap.database+".")
+	if err != nil {
+		return err
+	}
+	var gone []string
+	for _, d := range have {
+		schema, _, ok := strings.Cut(strings.TrimPrefix(d.Name, snap.database+"."), ".")
+		if d.Removed || !ok || snap.seen[d.Name] || !o.inScope(schema) {
+			continue
+		}
+		gone = append(gone, d.ID)
+	}
+	if len(gone) > 0 {
+		if err := st.MarkRemoved(ctx, o.Now(), gone...); err != nil {
+			return fmt.Errorf("mark removed: %w", err)
+		}
+		res.Removed += len(gone)
+	}
+	return nil
+}

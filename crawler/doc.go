@@ -1,0 +1,13 @@
+// Package crawler reads database catalogs into the store: one file set per
+// source kind (postgres*.go), and the diff of a crawl against what the store
+// holds (crawl.go).
+//
+// Rules: a crawler opens a read-only transaction with a statement timeout
+// and a lock timeout and runs nothing but catalog queries: it reads no table
+// data and takes no locks on user relations (so it calls none of the
+// functions that open relations, such as pg_total_relation_size or, unless
+// asked, pg_get_viewdef). It writes only through the store. A dataset is
+// marked removed only by a complete and successful crawl of its scope; a
+// failed, cancelled or partial crawl removes nothing. Passwords are never
+// logged or returned: DSNs are shown through Redact.
+package crawler

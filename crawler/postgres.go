@@ -1,0 +1,420 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/quarrydata/quarry"
+)
+
+// CrawlPostgres crawls the database named by dsn (or, with AllDatabases,
+// every database on its server) into the store. Datasets are named
+// db.schema.table in the namespace postgres://host:port.
+//
+// Everything is read before anything is written. A crawl that fails
+// reading, or is cancelled, writes nothing and removes nothing; one that
+// fails writing may have stored some datasets but removes nothing.
+func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Result, error) {
+	start := time.Now()
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	cfg, err := pgConfig(dsn, &o)
+	if err != nil {
+		return nil, err
+	}
+	ns := o.Namespace
+	if ns == "" {
+		host := cfg.Host
+		if strings.HasPrefix(host, "/") {
+			host = "localhost" // a Unix socket: the server is this machine
+		}
+		ns = "postgres://" + net.JoinHostPort(host, strconv.Itoa(int(cfg.Port)))
+	}
+	if ns, err = quarry.NormalizeNamespace(ns); err != nil {
+		return nil, quarry.InField("namespace", err)
+	}
+	res := &Result{Namespace: ns}
+
+	dbs := []string{cfg.Database}
+	if o.AllDatabases {
+		if dbs, err = listDatabases(ctx, cfg); err != nil {
+			return res, err
+		}
+	}
+	// Read every database first: a crawl writes nothing until it has read
+	// everything it will write.
+	snaps := make([]*snapshot, 0, len(dbs))
+	for _, db := range dbs {
+		c := cfg.Copy()
+		c.Database = db
+		snap, err := readDatabase(ctx, c, ns, &o)
+		if err != nil {
+			return res, err
+		}
+		snaps = append(snaps, snap)
+	}
+	for _, snap := range snaps {
+		if err := write(ctx, st, ns, snap, &o, res); err != nil {
+			return res, err
+		}
+		res.Databases = append(res.Databases, snap.database)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		msg := scrub(err.Error(), dsn)
+		if u, uerr := url.Parse(dsn); uerr == nil {
+			if pw, ok := u.User.Password(); ok {
+				msg = scrub(msg, pw)
+			}
+		}
+		return nil, quarry.Invalid("dsn", "%s", msg)
+	}
+	if cfg.Database == "" {
+		return nil, quarry.Invalid("dsn", "names no database: want postgres://user@host:port/db")
+	}
+	cfg.ConnectTimeout = o.ConnectTimeout
+	cfg.RuntimeParams["application_name"] = "quarry-crawler"
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	return cfg, nil
+}
+
+func connect(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr) && pgErr.Code == "28P01":
+			return nil, fmt.Errorf("connect to %s: password authentication failed for user %q", where, cfg.User)
+		case errors.As(err, &pgErr) && pgErr.Code == "3D000":
+			return nil, fmt.Errorf("connect to %s: database %q does not exist", where, cfg.Database)
+		}
+		return nil, fmt.Errorf("connect to %s: %s", where, scrub(err.Error(), cfg.Password))
+	}
+	return conn, nil
+}
+
+func listDatabases(ctx context.Context, cfg *pgx.ConnConfig) ([]string, error) {
+	conn, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, queryDatabases)
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func readDatabase(ctx context.Context, cfg *pgx.ConnConfig, ns string, o *Options) (*snapshot, error) {
+	conn, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	db := cfg.Database
+	total, done := catalogQueries(o), 0
+	o.progress(Progress{Database: db, Phase: "catalog", Total: total})
+	cat, err := readCatalog(ctx, conn, o, func() {
+		done++
+		o.progress(Progress{Database: db, Phase: "catalog", Done: done, Total: total})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawl %s: %w", db, err)
+	}
+	return cat.snapshot(ns, db, o), nil
+}
+
+// snapshot maps the catalog to datasets and catalog lineage edges.
+func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
+	snap := &snapshot{database: db, edges: map[string][]quarry.Edge{}, seen: map[string]bool{}}
+	name := func(r *pgRelation) string { return db + "." + r.schema + "." + r.name }
+	root := func(r *pgRelation) *pgRelation {
+		for r.parent != 0 && cat.relations[r.parent] != nil {
+			r = cat.relations[r.parent]
+		}
+		return r
+	}
+	// Partitions roll up into their root: names, rows, size, counters.
+	partitions := map[uint32][]string{}
+	for _, r := range cat.relations {
+		if !r.isPartition {
+			continue
+		}
+		top := root(r)
+		partitions[top.oid] = append(partitions[top.oid], r.schema+"."+r.name)
+		if r.kind != "p" {
+			top.tuples += max(r.tuples, 0)
+			top.bytes += r.bytes
+		}
+		if r.stats != nil {
+			// PostgreSQL keeps no counters for a partitioned table itself.
+			if top.stats == nil {
+				top.stats = &pgStats{}
+			}
+			top.stats.ins += r.stats.ins
+			top.stats.upd += r.stats.upd
+			top.stats.del += r.stats.del
+			top.stats.live += r.stats.live
+			top.stats.dead += r.stats.dead
+		}
+	}
+	ids := map[uint32]string{}
+	oids := make([]uint32, 0, len(cat.relations))
+	for oid, r := range cat.relations {
+		if r.isPartition || !o.inScope(r.schema) {
+			continue
+		}
+		snap.seen[name(r)] = true
+		if !r.usage {
+			snap.skipped++
+			continue
+		}
+		ids[oid] = quarry.NewID(quarry.EntityDataset, ns, name(r))
+		oids = append(oids, oid)
+	}
+	slices.Sort(oids)
+	for _, oid := range oids {
+		r := cat.relations[oid]
+		d := quarry.Dataset{
+			Namespace:  ns,
+			Name:       name(r),
+			Kind:       pgKind(r.kind),
+			Source:     o.Source,
+			Provided:   quarry.Metadata{Description: r.comment},
+			Definition: r.definition,
+			Partitions: partitions[oid],
+		}
+		slices.Sort(d.Partitions)
+		if r.kind != "v" {
+			if r.tuples >= 0 { // -1: never vacuumed or analyzed
+				d.RowCount = &r.tuples
+			}
+			d.SizeBytes = &r.bytes
+		}
+		if s := r.stats; s != nil {
+			d.Stats = &quarry.TableStats{Inserts: s.ins, Updates: s.upd, Deletes: s.del, LiveTuples: s.live, DeadTuples: s.dead,
+				LastVacuum: s.vacuum, LastAutovacuum: s.autovacuum, LastAnalyze: s.analyze, LastAutoanalyze: s.autoanalyze}
+		}
+		byNum := map[int16]int{}
+		for _, c := range r.columns {
+			byNum[c.attnum] = len(d.Columns)
+			d.Columns = append(d.Columns, quarry.Column{
+				Name: c.name, Type: c.typ, Nullable: c.nullable, Ordinal: int(c.attnum), Default: c.def, Description: c.comment,
+			})
+		}
+		colName := func(rel *pgRelation, n int16) string {
+			for _, c := range rel.columns {
+				if c.attnum == n {
+					return c.name
+				}
+			}
+			return ""
+		}
+		for _, con := range r.constraints {
+			c := quarry.Constraint{Name: con.name}
+			for _, k := range con.keys {
+				c.Columns = append(c.Columns, colName(r, k))
+			}
+			switch con.kind {
+			case "p":
+				c.Kind = quarry.ConstraintPrimaryKey
+				for _, k := range con.keys {
+					d.Columns[byNum[k]].PrimaryKey = true
+				}
+			case "u":
+				c.Kind = quarry.ConstraintUnique
+				if len(con.keys) == 1 {
+					d.Columns[byNum[con.keys[0]]].Unique = true
+				}
+			case "f":
+				c.Kind = quarry.ConstraintForeignKey
+				target := cat.relations[con.refRelid]
+				ref := &quarry.TableRef{Namespace: ns, Name: db + "." + con.refSchema + "." + con.refTable}
+				for _, k := range con.refKeys {
+					col := ""
+					if target != nil {
+						col = colName(target, k)
+					}
+					ref.Columns = append(ref.Columns, col)
+				}
+				c.References = ref
+				for i, k := range con.keys {
+					if col := &d.Columns[byNum[k]]; col.ForeignKey == nil && ref.Columns[i] != "" {
+						col.ForeignKey = &quarry.ColumnRef{Namespace: ns, Name: ref.Name, Column: ref.Columns[i]}
+					}
+				}
+			}
+			if slices.Contains(c.Columns, "") || c.References != nil && slices.Contains(c.References.Columns, "") {
+				continue // a column the crawl could not name; never seen in practice
+			}
+			d.Constraints = append(d.Constraints, c)
+		}
+		snap.datasets = append(snap.datasets, d)
+		snap.edges[ids[oid]] = nil // every crawled dataset's catalog edges are replaced
+	}
+	cat.viewEdges(snap, ids, ns, db)
+	return snap
+}
+
+// viewEdges adds catalog lineage: table-level edges from every relation a
+// view reads, column-level edges from its rule's target list, and INDIRECT
+// edges from columns it reads only to filter, join or group.
+func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db string) {
+	idOf := func(oid uint32) string {
+		if id, ok := ids[oid]; ok {
+			return id
+		}
+		if r := cat.relations[oid]; r != nil {
+			// A relation outside the crawl's scope still has an identity.
+			return quarry.NewID(quarry.EntityDataset, ns, db+"."+r.schema+"."+r.name)
+		}
+		return ""
+	}
+	colName := func(oid uint32, n int16) string {
+		if r := cat.relations[oid]; r != nil {
+			for _, c := range r.columns {
+				if c.attnum == n {
+					return c.name
+				}
+			}
+		}
+		return ""
+	}
+	type colRef struct {
+		rel uint32
+		att int16
+	}
+	// pg_depend lists the columns a view reads (and the relation itself
+	// only when it reads no column): one table-level edge per relation.
+	read := map[uint32]map[colRef]bool{} // view -> columns its rule reads
+	linked := map[[2]uint32]bool{}
+	for _, d := range cat.deps {
+		to, from := ids[d.view], idOf(d.rel)
+		if to == "" || from == "" {
+			continue
+		}
+		if !linked[[2]uint32{d.view, d.rel}] {
+			linked[[2]uint32{d.view, d.rel}] = true
+			snap.edges[to] = append(snap.edges[to], quarry.Edge{From: from, To: to, Origin: quarry.OriginCatalog})
+		}
+		if d.attnum == 0 {
+			continue
+		}
+		if read[d.view] == nil {
+			read[d.view] = map[colRef]bool{}
+		}
+		read[d.view][colRef{d.rel, d.attnum}] = true
+	}
+	for view, action := range cat.rules {
+		to := ids[view]
+		if to == "" {
+			continue
+		}
+		lineage, err := ViewColumnLineage(action)
+		if err != nil {
+			continue // table-level lineage stands; the rule's tree was unreadable
+		}
+		resnos := make([]int, 0, len(lineage))
+		for resno := range lineage {
+			resnos = append(resnos, resno)
+		}
+		slices.Sort(resnos)
+		direct := map[colRef]bool{}
+		for _, resno := range resnos {
+			out := colName(view, int16(resno))
+			for _, src := range lineage[resno] {
+				from, fromCol := idOf(src.Relid), colName(src.Relid, src.Attnum)
+				if out == "" || from == "" || fromCol == "" {
+					continue
+				}
+				t := "DIRECT/TRANSFORMATION"
+				if src.Direct {
+					t = "DIRECT/IDENTITY"
+				}
+				direct[colRef{src.Relid, src.Attnum}] = true
+				snap.edges[to] = append(snap.edges[to], quarry.Edge{From: from, To: to, FromColumn: fromCol, ToColumn: out, Transformation: t, Origin: quarry.OriginCatalog})
+			}
+		}
+		refs := make([]colRef, 0, len(read[view]))
+		for ref := range read[view] {
+			if !direct[ref] {
+				refs = append(refs, ref)
+			}
+		}
+		slices.SortFunc(refs, func(a, b colRef) int {
+			if a.rel != b.rel {
+				return int(a.rel) - int(b.rel)
+			}
+			return int(a.att) - int(b.att)
+		})
+		for _, ref := range refs {
+			from, fromCol := idOf(ref.rel), colName(ref.rel, ref.att)
+			if from == "" || fromCol == "" {
+				continue
+			}
+			snap.edges[to] = append(snap.edges[to], quarry.Edge{From: from, To: to, FromColumn: fromCol, Transformation: "INDIRECT", Origin: quarry.OriginCatalog})
+		}
+	}
+}
+
+func pgKind(relkind string) quarry.DatasetKind {
+	switch relkind {
+	case "v":
+		return quarry.KindView
+	case "m":
+		return quarry.KindMaterializedView
+	case "f":
+		return quarry.KindExternal
+	}
+	return quarry.KindTable // r, p
+}
+
+// Redact returns a DSN without its password, for display and logs.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		// key=value form: drop password=...
+		fields := strings.Fields(dsn)
+		for i, f := range fields {
+			if strings.HasPrefix(strings.ToLower(f), "password=") {
+				fields[i] = "password=xxxxx"
+			}
+		}
+		return strings.Join(fields, " ")
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// scrub removes a secret from a message.
+func scrub(msg, secret string) string {
+	if secret == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, secret, "xxxxx")
+}

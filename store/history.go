@@ -1,0 +1,94 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
+)
+
+func putHistory(tx *bolt.Tx, id string, seq uint64, at time.Time, changes []quarry.SchemaChange) error {
+	b := tx.Bucket(bucketHistory)
+	for i, c := range changes {
+		c.Seq, c.At = seq, at
+		v, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		k := append(append([]byte(id), u64(seq)...), byte(i>>8), byte(i))
+		if err := b.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaHistory returns the dataset's schema changes, newest first (within
+// one change, in the order they were found).
+func (s *Store) SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaChange, error) {
+	var groups [][]quarry.SchemaChange
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketHistory).Cursor()
+		prefix := []byte(id)
+		var last uint64
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var sc quarry.SchemaChange
+			if err := json.Unmarshal(v, &sc); err != nil {
+				return fmt.Errorf("decode schema history of %s: %w", id, err)
+			}
+			if len(groups) == 0 || sc.Seq != last {
+				groups = append(groups, nil)
+				last = sc.Seq
+			}
+			groups[len(groups)-1] = append(groups[len(groups)-1], sc)
+		}
+		return nil
+	})
+	slices.Reverse(groups)
+	return slices.Concat(groups...), err
+}
+
+func putDataChange(tx *bolt.Tx, id string, seq uint64, c quarry.DataChange) error {
+	v, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	k := append(append([]byte(id), u64(uint64(c.At.UnixNano()))...), u64(seq)...)
+	return tx.Bucket(bucketDataChanges).Put(k, v)
+}
+
+// DataChanges returns up to limit observations that the dataset's data
+// changed, newest first.
+func (s *Store) DataChanges(ctx context.Context, id string, limit int) ([]quarry.DataChange, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []quarry.DataChange
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDataChanges).Cursor()
+		prefix := []byte(id)
+		// Seek past the prefix, then walk back: newest first.
+		end := append(slices.Clone(prefix), 0xff)
+		k, v := c.Seek(end)
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+			var dc quarry.DataChange
+			if err := json.Unmarshal(v, &dc); err != nil {
+				return fmt.Errorf("decode data change of %s: %w", id, err)
+			}
+			out = append(out, dc)
+		}
+		return nil
+	})
+	return out, err
+}
