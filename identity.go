@@ -1,6 +1,9 @@
 package quarry
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -108,38 +111,46 @@ func NormalizeNamespace(ns string) (string, error) {
 		return ns, nil
 	}
 	scheme = strings.ToLower(scheme)
-	if !validScheme(scheme) {
-		return "", Invalid("", "%q has an invalid scheme %q: want letters, digits, '+', '-' or '.' after a letter", truncate(ns, 64), scheme)
-	}
 	if a, ok := schemeAliases[scheme]; ok {
 		scheme = a
+	}
+	port, isDB := defaultPorts[scheme]
+	if isDB {
+		// Credentials never belong in an identity, nor in a message: cut
+		// them first, since a password may hold '/', '?', '#' or '@'.
+		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+			rest = rest[i+1:]
+		}
+	}
+	shown := scheme + "://" + rest // for messages: no credentials
+	if !validScheme(scheme) {
+		return "", Invalid("", "%q has an invalid scheme %q: want letters, digits, '+', '-' or '.' after a letter", truncate(shown, 64), scheme)
 	}
 	if i := strings.IndexAny(rest, "?#"); i >= 0 {
 		rest = rest[:i]
 	}
 	authority, path, _ := strings.Cut(rest, "/")
 	path = strings.TrimRight(path, "/")
-	port, isDB := defaultPorts[scheme]
-	if i := strings.LastIndexByte(authority, '@'); i >= 0 && isDB {
-		authority = authority[i+1:] // credentials never belong in an identity
-	}
 	if strings.ContainsAny(authority, " \t") {
-		return "", Invalid("", "%q: the host must not contain spaces", truncate(ns, 64))
+		return "", Invalid("", "%q: the host must not contain spaces", truncate(shown, 64))
 	}
 	authority = strings.ToLower(authority)
 	if isDB {
-		if authority == "" {
-			return "", Invalid("", "%q has no host: want %s://host:port", truncate(ns, 64), scheme)
+		host, p, hasPort, err := splitHostPort(authority)
+		if err != nil {
+			return "", Invalid("", "%q: %v", truncate(shown, 64), err)
 		}
-		host, p, hasPort := splitHostPort(authority)
-		switch {
-		case host == "":
-			return "", Invalid("", "%q has no host: want %s://host:port", truncate(ns, 64), scheme)
-		case !hasPort:
-			authority = host + ":" + port
-		case p == "" || !allDigits(p):
-			return "", Invalid("", "%q has an invalid port %q", truncate(ns, 64), p)
+		if host == "" {
+			return "", Invalid("", "%q has no host: want %s://host:port", truncate(shown, 64), scheme)
 		}
+		if hasPort {
+			n, err := strconv.Atoi(p)
+			if err != nil || !allDigits(p) || n < 1 || n > 65535 {
+				return "", Invalid("", "%q has an invalid port %q: want 1 to 65535", truncate(shown, 64), p)
+			}
+			port = strconv.Itoa(n) // "05432" is 5432
+		}
+		authority = host + ":" + port
 	}
 	out := scheme + "://" + authority
 	if path != "" {
@@ -150,19 +161,26 @@ func NormalizeNamespace(ns string) (string, error) {
 
 // splitHostPort splits "host:port" and "[v6]:port"; a bare IPv6 address in
 // brackets has no port.
-func splitHostPort(a string) (host, port string, ok bool) {
+func splitHostPort(a string) (host, port string, hasPort bool, err error) {
 	if strings.HasPrefix(a, "[") {
 		end := strings.IndexByte(a, ']')
 		if end < 0 {
-			return a, "", false
+			return "", "", false, errors.New("an IPv6 address lacks its closing ']'")
 		}
-		if rest := a[end+1:]; strings.HasPrefix(rest, ":") {
-			return a[:end+1], rest[1:], true
+		switch rest := a[end+1:]; {
+		case rest == "":
+			return a, "", false, nil
+		case strings.HasPrefix(rest, ":"):
+			return a[:end+1], rest[1:], true, nil
+		default:
+			return "", "", false, fmt.Errorf("%q after an IPv6 address: want :port", rest)
 		}
-		return a, "", false
 	}
-	host, port, ok = strings.Cut(a, ":")
-	return host, port, ok
+	if strings.Count(a, ":") > 1 {
+		return "", "", false, errors.New("an IPv6 address must be in brackets: [::1]:5432")
+	}
+	host, port, hasPort = strings.Cut(a, ":")
+	return host, port, hasPort, nil
 }
 
 // NormalizeName trims a dataset or job name and checks that it is usable.

@@ -30,6 +30,11 @@ func TestNormalizeNamespace(t *testing.T) {
 		{"postgres://etl:s3cret@db.internal:5432/", "postgres://db.internal:5432"},
 		{"postgresql://user@db.internal/shop?sslmode=require", "postgres://db.internal:5432/shop"},
 		{"mysql://root:pw@host:3306/?tls=true#x", "mysql://host:3306"},
+		// Passwords with URL delimiters in them are still credentials.
+		{"postgres://etl:9/9@db.internal:5432", "postgres://db.internal:5432"},
+		{"postgres://etl:12#45@db.internal:5432/", "postgres://db.internal:5432"},
+		{"postgres://etl:a?b@c@db.internal", "postgres://db.internal:5432"},
+		{"postgres://db:05432", "postgres://db:5432"},
 		{"  postgres://db:5432//  ", "postgres://db:5432"},
 		// Schemes without a default port keep what they have.
 		{"s3://acme-exports", "s3://acme-exports"},
@@ -71,6 +76,11 @@ func TestNormalizeNamespaceInvalid(t *testing.T) {
 		"postgres://:5432",
 		"postgres://db:port",
 		"postgres://db:",
+		"postgres://db:0",
+		"postgres://db:99999",
+		"postgres://[::1]junk",
+		"postgres://[::1",
+		"postgres://::1:5432",
 		"1postgres://db",
 		"post gres://db",
 		"postgres://my db:5432",
@@ -85,6 +95,15 @@ func TestNormalizeNamespaceInvalid(t *testing.T) {
 				t.Fatalf("NormalizeNamespace(%q) error = %v, want code invalid", in, err)
 			}
 		})
+	}
+}
+
+func TestNormalizeNamespaceHidesPasswords(t *testing.T) {
+	for _, in := range []string{"postgres://admin:hunter2@db:xyz", "postgres://admin:hunter2@[::1", "post gres://admin:hunter2@db"} {
+		_, err := quarry.NormalizeNamespace(in)
+		if err == nil || strings.Contains(err.Error(), "hunter2") && strings.HasPrefix(in, "postgres") {
+			t.Errorf("NormalizeNamespace(%q) = %v: want an error without the password", in, err)
+		}
 	}
 }
 

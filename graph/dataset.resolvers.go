@@ -7,7 +7,9 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
@@ -63,6 +65,14 @@ func (r *mutationResolver) UpdateDataset(ctx context.Context, id string, input D
 		}
 	}
 	d, err := r.Store.UpdateDataset(ctx, id, u)
+	if e, ok := errors.AsType[*quarry.Error](err); ok && strings.HasPrefix(e.Field, "columns.") {
+		// Point at the input entry that named the unknown column.
+		for i, c := range input.Columns {
+			if "columns."+c.Name == e.Field {
+				return nil, &quarry.Error{Code: e.Code, Field: fmt.Sprintf("input.columns[%d].name", i), Message: e.Message}
+			}
+		}
+	}
 	return d, quarry.InField("input", err)
 }
 
@@ -93,10 +103,10 @@ func (r *queryResolver) Dataset(ctx context.Context, id *string, namespace *stri
 }
 
 func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string, includeRemoved *bool) (*DatasetConnection, error) {
-	o := store.ListOptions{First: deref(first), After: deref(after), IncludeRemoved: deref(includeRemoved)}
-	if first != nil && *first == 0 {
-		o.First = -1 // an explicit 0 is out of range, not "the default"
+	if first != nil && *first == 0 { // store reads 0 as "the default"
+		return nil, quarry.Invalid("first", "must be between 1 and 1000, got 0")
 	}
+	o := store.ListOptions{First: deref(first), After: deref(after), IncludeRemoved: deref(includeRemoved)}
 	page, err := r.Store.ListDatasets(ctx, o)
 	if err != nil {
 		return nil, err

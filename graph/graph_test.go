@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/prometheus/client_golang/prometheus"
@@ -270,7 +271,7 @@ func TestUpdateDataset(t *testing.T) {
 		s.do(t, update, map[string]any{"id": "orders", "input": map[string]any{"description": "x"}}).oneError(t, "invalid", "id")
 	})
 	t.Run("ErrUnknownColumn", func(t *testing.T) {
-		s.do(t, update, map[string]any{"id": id, "input": map[string]any{"columns": []any{map[string]any{"name": "nope", "description": "x"}}}}).oneError(t, "invalid", "input.columns.nope")
+		s.do(t, update, map[string]any{"id": id, "input": map[string]any{"columns": []any{map[string]any{"name": "nope", "description": "x"}}}}).oneError(t, "invalid", "input.columns[0].name")
 	})
 	t.Run("RemoveRestore", func(t *testing.T) {
 		r := s.do(t, `mutation($id: ID!) { markDatasetRemoved(id: $id) { removedAt } }`, map[string]any{"id": id}).ok(t)
@@ -365,6 +366,21 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("chunked: status %d, want 413", r.Status)
 		}
 	})
+	t.Run("ErrFragmentBomb", func(t *testing.T) {
+		// Each fragment spreads the next twice: 2^30 fields once expanded,
+		// in well under 2 KB. It must be refused at once.
+		var b strings.Builder
+		b.WriteString("query { datasets { nodes { ...F0 } } }\n")
+		for i := range 30 {
+			fmt.Fprintf(&b, "fragment F%d on Dataset { id ...F%d ...F%d }\n", i, i+1, i+1)
+		}
+		b.WriteString("fragment F30 on Dataset { name }\n")
+		start := time.Now()
+		s.do(t, b.String(), nil).oneError(t, "too_large", "")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("refusing the fragment bomb took %v", d)
+		}
+	})
 	t.Run("ErrTooDeep", func(t *testing.T) {
 		q := `{ datasets { nodes { columns { foreignKey { dataset { columns { foreignKey { dataset { name } } } } } } } } }`
 		s.do(t, q, nil).oneError(t, "too_large", "")
@@ -387,10 +403,7 @@ func TestComplexityLimit(t *testing.T) {
 		fmt.Fprintf(&b, " a%d: datasets { totalCount }", i)
 	}
 	b.WriteString(" }")
-	r := s.do(t, b.String(), nil)
-	if len(r.Errors) != 1 || r.Errors[0].code() != "COMPLEXITY_LIMIT_EXCEEDED" {
-		t.Fatalf("errors = %+v", r.Errors)
-	}
+	s.do(t, b.String(), nil).oneError(t, "too_large", "")
 }
 
 func TestIntrospectionWithinLimits(t *testing.T) {

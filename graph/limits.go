@@ -30,49 +30,76 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// depthLimit rejects operations nested deeper than max fields, counting
-// through fragments.
-type depthLimit struct{ max int }
+// costLimit rejects operations nested deeper than depth fields, or that
+// expand (fragments spread in place) to more than fields fields. Each
+// fragment is measured once, and counts stop at the limit, so the check is
+// linear in the document's size: a query of nested fragments that doubles
+// at each level costs nothing to reject. It runs before gqlgen's
+// complexity walk, which expands fragments without memory and would
+// otherwise do the exponential work itself.
+type costLimit struct{ depth, fields int }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = depthLimit{}
+} = costLimit{}
 
-func (depthLimit) ExtensionName() string                          { return "DepthLimit" }
-func (depthLimit) Validate(schema graphql.ExecutableSchema) error { return nil }
+func (costLimit) ExtensionName() string                          { return "CostLimit" }
+func (costLimit) Validate(schema graphql.ExecutableSchema) error { return nil }
 
-func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, d.max+1); depth > d.max {
-		err := gqlerror.Errorf("the query nests %d or more fields deep; the limit is %d", depth, d.max)
-		setCode(err, quarry.ETOOLARGE, "")
-		return err
+func (c costLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	m := &measurer{frags: oc.Doc.Fragments, memo: map[string]cost{}, cap: c.fields + 1}
+	got := m.set(oc.Operation.SelectionSet)
+	var err *gqlerror.Error
+	switch {
+	case got.depth > c.depth:
+		err = gqlerror.Errorf("the query nests %d fields deep; the limit is %d", got.depth, c.depth)
+	case got.fields > c.fields:
+		err = gqlerror.Errorf("the query selects more than %d fields (fragments counted where they are spread)", c.fields)
+	default:
+		return nil
 	}
-	return nil
+	setCode(err, quarry.ETOOLARGE, "")
+	return err
 }
 
-// selectionDepth returns the depth of set, stopping once it reaches stop (so
-// fragment cycles, which validation rejects anyway, cannot loop).
-func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, stop int) int {
-	if stop <= 0 {
-		return 0
-	}
-	max := 0
+type cost struct{ depth, fields int }
+
+type measurer struct {
+	frags ast.FragmentDefinitionList
+	memo  map[string]cost
+	cap   int
+}
+
+func (m *measurer) set(set ast.SelectionSet) cost {
+	var out cost
 	for _, sel := range set {
-		var d int
+		var c cost
 		switch sel := sel.(type) {
 		case *ast.Field:
-			d = 1 + selectionDepth(sel.SelectionSet, frags, stop-1)
+			c = m.set(sel.SelectionSet)
+			c.depth++
+			c.fields++
 		case *ast.InlineFragment:
-			d = selectionDepth(sel.SelectionSet, frags, stop)
+			c = m.set(sel.SelectionSet)
 		case *ast.FragmentSpread:
-			if f := frags.ForName(sel.Name); f != nil {
-				d = selectionDepth(f.SelectionSet, frags, stop)
-			}
+			c = m.fragment(sel.Name)
 		}
-		if d > max {
-			max = d
-		}
+		out.depth = max(out.depth, c.depth)
+		out.fields = min(out.fields+c.fields, m.cap)
 	}
-	return max
+	return out
+}
+
+func (m *measurer) fragment(name string) cost {
+	if c, ok := m.memo[name]; ok {
+		return c
+	}
+	m.memo[name] = cost{} // a cycle (which validation rejects) counts as nothing
+	var c cost
+	if f := m.frags.ForName(name); f != nil {
+		c = m.set(f.SelectionSet)
+	}
+	m.memo[name] = c
+	return c
 }

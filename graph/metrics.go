@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,10 +13,18 @@ import (
 type gqlMetrics struct {
 	requests *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
+
+	mu    sync.Mutex
+	names map[string]bool // operation names given a label of their own
 }
+
+// maxOperationNames bounds the label values clients can create: names past
+// it are counted as "other".
+const maxOperationNames = 200
 
 func newGQLMetrics(reg prometheus.Registerer) *gqlMetrics {
 	m := &gqlMetrics{
+		names: map[string]bool{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quarry_graphql_requests_total",
 			Help: "GraphQL operations executed, by operation name, type and outcome.",
@@ -32,7 +41,20 @@ func newGQLMetrics(reg prometheus.Registerer) *gqlMetrics {
 	return m
 }
 
-// operationName keeps label cardinality bounded: clients choose names.
+func (m *gqlMetrics) admit(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.names[name] {
+		return true
+	}
+	if len(m.names) >= maxOperationNames {
+		return false
+	}
+	m.names[name] = true
+	return true
+}
+
+// operationName keeps label values readable: clients choose names.
 var operationName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 func (m *gqlMetrics) observe(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
@@ -48,7 +70,7 @@ func (m *gqlMetrics) observe(ctx context.Context, next graphql.ResponseHandler) 
 			name = oc.Operation.Name
 		}
 	}
-	if !operationName.MatchString(name) {
+	if !operationName.MatchString(name) || !m.admit(name) {
 		name = "other"
 	}
 	outcome := "ok"

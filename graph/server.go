@@ -7,7 +7,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +30,7 @@ import (
 // Backend is what the HTTP surface needs beyond the resolvers' Store.
 type Backend interface {
 	Store
-	WriteTo(w io.Writer) (int64, error)
+	Snapshot(ctx context.Context) (*os.File, int64, error)
 	Stats(ctx context.Context) (store.Stats, error)
 }
 
@@ -66,8 +69,8 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
+	srv.Use(costLimit{depth: lim.Depth, fields: lim.Complexity}) // first: it bounds the work of the next
 	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
-	srv.Use(depthLimit{max: lim.Depth})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundResponses(newGQLMetrics(cfg.Registerer).observe)
@@ -95,21 +98,40 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
 	}
 	mux.HandleFunc("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="quarry.db"`)
-		n, err := cfg.Backend.WriteTo(w)
-		if err != nil {
-			// Headers are gone; a truncated body is what the client sees, and
-			// the backup command checks the copy before it keeps it.
-			log.ErrorContext(r.Context(), "backup failed", "err", err, "bytes", n)
+		if !fromLoopback(r) {
+			writeError(w, http.StatusForbidden, quarry.Errorf(quarry.EUNAUTHORIZED, "backups are served to this machine only"))
 			return
 		}
-		log.InfoContext(r.Context(), "backup streamed", "bytes", n)
+		f, size, err := cfg.Backend.Snapshot(r.Context())
+		if err != nil {
+			log.ErrorContext(r.Context(), "backup snapshot", "err", err)
+			writeError(w, http.StatusInternalServerError, quarry.Errorf(quarry.EINTERNAL, "internal error"))
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="quarry.db"`)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		if n, err := io.Copy(w, f); err != nil {
+			// The client sees a body shorter than Content-Length.
+			log.WarnContext(r.Context(), "backup not delivered", "err", err, "bytes", n)
+			return
+		}
+		log.InfoContext(r.Context(), "backup streamed", "bytes", size)
 	})
 	if cfg.UI != nil {
 		mux.Handle("/", cfg.UI)
 	}
 	return withActor(mux)
+}
+
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func withActor(next http.Handler) http.Handler {

@@ -382,12 +382,23 @@ func (s *Store) UpdateDataset(ctx context.Context, id string, u quarry.DatasetUp
 		if err != nil {
 			return err
 		}
+		before, err := json.Marshal(d.Edited)
+		if err != nil {
+			return err
+		}
 		edits, err := applyUpdate(d, u)
 		if err != nil {
 			return err
 		}
 		out = d
-		if len(edits) == 0 {
+		// Store the edit whenever it changed, even when what is shown did
+		// not (an edit equal to the provided value must outlive the next
+		// crawl); history records what people see change.
+		after, err := json.Marshal(d.Edited)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(before, after) {
 			return nil
 		}
 		now := s.now().UTC()
@@ -447,10 +458,10 @@ func applyUpdate(d *quarry.Dataset, u quarry.DatasetUpdate) ([]quarry.MetadataEd
 		if f.value == nil {
 			continue
 		}
-		old := strings.Join(f.shown(), ", ")
+		old := f.shown()
 		f.set(f.value)
-		if nw := strings.Join(f.shown(), ", "); nw != old {
-			edits = append(edits, quarry.MetadataEdit{Field: f.name, Old: old, New: nw})
+		if nw := f.shown(); !slices.Equal(old, nw) {
+			edits = append(edits, quarry.MetadataEdit{Field: f.name, Old: strings.Join(old, ", "), New: strings.Join(nw, ", ")})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(u.ColumnDescriptions)) {

@@ -77,6 +77,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit that wrote changes
+	seq     uint64        // the highest changelog sequence committed, for the gauge
 
 	closeMu  sync.RWMutex // held for reading by bulk writes, for writing by Close
 	isClosed bool
@@ -155,6 +156,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.seq = seq
 	s.m.lastSeq.Set(float64(seq))
 	go s.writer()
 	return s, nil
@@ -207,13 +209,6 @@ func (s *Store) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
-}
-
-func (s *Store) signalChanged() {
-	s.mu.Lock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
 }
 
 // update runs fn in a write transaction shared with other concurrent
@@ -337,10 +332,17 @@ func (s *Store) bulk(ctx context.Context, fn func(*bolt.Tx) error) error {
 }
 
 func (s *Store) afterCommit(before, after uint64) {
-	if after != before {
-		s.m.lastSeq.Set(float64(after))
-		s.signalChanged()
+	if after == before {
+		return
 	}
+	s.mu.Lock()
+	if after > s.seq {
+		s.seq = after
+		s.m.lastSeq.Set(float64(after))
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
 }
 
 func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
@@ -354,6 +356,11 @@ func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.isClosed {
+		return ErrClosed
+	}
 	return s.db.View(fn)
 }
 

@@ -45,10 +45,13 @@ func checkIntegrity(tb testing.TB, path string) {
 	}
 	defer db.Close()
 	err = db.View(func(tx *bolt.Tx) error {
+		var first error
 		for err := range tx.Check() {
-			return err
+			if first == nil {
+				first = err
+			}
 		}
-		return nil
+		return first
 	})
 	if err != nil {
 		tb.Errorf("integrity: %v", err)
@@ -203,6 +206,27 @@ func TestUserEditWins(t *testing.T) {
 		t.Errorf("newest edit = %+v", hist[0])
 	}
 
+	t.Run("EditEqualToProvidedOutlivesCrawl", func(t *testing.T) {
+		// A person confirms the crawler's description and owners; the
+		// crawler later changes its own: the person's choice still shows.
+		same, none := "orders table", []string{}
+		if _, err := s.UpdateDataset(ctx, id, quarry.DatasetUpdate{Description: &same, Tags: &none}); err != nil {
+			t.Fatal(err)
+		}
+		recrawl := orders(1)
+		recrawl.Provided.Description = "crawler changed it"
+		recrawl.Provided.Tags = []string{"tier2"}
+		mustUpsert(t, s, recrawl)
+		d, _ := s.Dataset(ctx, id)
+		if d.Description() != same || len(d.Tags()) != 0 {
+			t.Fatalf("after crawl: description %q tags %v", d.Description(), d.Tags())
+		}
+		// Clearing the edit shows the crawler's again.
+		clear := ""
+		if d, _ = s.UpdateDataset(ctx, id, quarry.DatasetUpdate{Description: &clear}); d.Description() != "crawler changed it" {
+			t.Fatalf("after clearing: %q", d.Description())
+		}
+	})
 	t.Run("ErrUnknownColumn", func(t *testing.T) {
 		_, err := s.UpdateDataset(ctx, id, quarry.DatasetUpdate{ColumnDescriptions: map[string]string{"nope": "x"}})
 		assertCode(t, err, quarry.EINVALID, "columns.nope")

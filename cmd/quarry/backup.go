@@ -39,6 +39,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer os.Remove(tmp.Name())
 
 	via, err := writeBackup(ctx, tmp, *data, *server)
+	if err == nil {
+		err = tmp.Sync() // the copy is on disk before it takes the final name
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -51,6 +54,10 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return err
+	}
+	if d, err := os.Open(filepath.Dir(out)); err == nil {
+		d.Sync() // and so is its name
+		d.Close()
 	}
 	fmt.Fprintf(stdout, "backup written to %s via %s: %d bytes, %d datasets, changelog at %d\n", out, via, st.FileBytes, st.Datasets, st.LastSeq)
 	return nil
@@ -90,7 +97,10 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	_, err = io.Copy(w, resp.Body)
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("%s: the copy is truncated: %d of %d bytes", url, n, resp.ContentLength)
+	}
 	return server, err
 }
 
@@ -101,10 +111,13 @@ func verifyBackup(path string) (store.Stats, error) {
 		return store.Stats{}, err
 	}
 	err = db.View(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			return err
+		var first error
+		for err := range tx.Check() { // drain it: the checker reads until it is done
+			if first == nil {
+				first = err
+			}
 		}
-		return nil
+		return first
 	})
 	db.Close()
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,6 +122,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
+	// A second Ctrl-C or SIGTERM ends the process at once.
+	signal.Reset(os.Interrupt, syscall.SIGTERM)
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
