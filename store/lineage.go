@@ -78,9 +78,9 @@ func (s *Store) ReplaceEdges(ctx context.Context, origin quarry.EdgeOrigin, byTa
 
 func replaceEdges(tx *bolt.Tx, now time.Time, to string, origin quarry.EdgeOrigin, edges []quarry.Edge) error {
 	out, in := tx.Bucket(bucketEdgesOut), tx.Bucket(bucketEdgesIn)
-	want := make(map[string]*quarry.Edge, len(edges))
-	for i := range edges {
-		want[string(edgeKey(&edges[i]))] = &edges[i]
+	want := make(map[string]quarry.Edge, len(edges)) // copies: the caller's edges are not touched
+	for _, e := range edges {
+		want[string(edgeKey(&e))] = e
 	}
 	var stale [][]byte
 	c := in.Cursor()
@@ -90,8 +90,11 @@ func replaceEdges(tx *bolt.Tx, now time.Time, to string, origin quarry.EdgeOrigi
 			continue
 		}
 		outKey := swapEnds(k)
-		if _, keep := want[string(outKey)]; keep {
-			delete(want, string(outKey))
+		if e, keep := want[string(outKey)]; keep {
+			var have quarry.Edge
+			if err := json.Unmarshal(out.Get(outKey), &have); err == nil && have.Transformation == e.Transformation {
+				delete(want, string(outKey)) // already stored as given
+			}
 			continue
 		}
 		stale = append(stale, slices.Clone(k))

@@ -24,6 +24,11 @@ func (s *Store) PutSource(ctx context.Context, src quarry.Source) (*quarry.Sourc
 	if src.Namespace == "" {
 		return nil, quarry.Invalid("namespace", "is required (the crawler derives it from the DSN)")
 	}
+	// Registrations are serialized so that each reloads the aliases after
+	// its own commit and before the next one's: a reload can never install
+	// an older map over a newer one.
+	s.sourcesMu.Lock()
+	defer s.sourcesMu.Unlock()
 	var out quarry.Source
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSources)

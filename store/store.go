@@ -82,7 +82,8 @@ type Store struct {
 	closeMu  sync.RWMutex // held for reading by bulk writes, for writing by Close
 	isClosed bool
 
-	aliases atomic.Pointer[map[string]string] // alias namespace -> source namespace
+	aliases   atomic.Pointer[map[string]string] // alias namespace -> source namespace
+	sourcesMu sync.Mutex                        // serializes PutSource
 }
 
 type metrics struct {
