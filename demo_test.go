@@ -89,3 +89,49 @@ func TestDemoDatasetsFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoLineage checks that every demo lineage edge joins datasets and
+// columns the demo catalog has.
+func TestDemoLineage(t *testing.T) {
+	byID := map[string]*quarry.Dataset{}
+	for _, d := range quarry.DemoDatasets() {
+		if err := d.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		byID[d.ID] = &d
+	}
+	edges := quarry.DemoCatalogEdges()
+	if len(edges) < 5 {
+		t.Fatalf("%d views with lineage", len(edges))
+	}
+	for to, es := range edges {
+		view := byID[to]
+		if view == nil || (view.Kind != quarry.KindView && view.Kind != quarry.KindMaterializedView) {
+			t.Fatalf("edges into %s, which is not a demo view", to)
+		}
+		covered := map[string]bool{}
+		for _, e := range es {
+			from := byID[e.From]
+			if from == nil {
+				t.Fatalf("%s reads an unknown dataset %s", view.Name, e.From)
+			}
+			if e.FromColumn != "" && from.Column(e.FromColumn) == nil {
+				t.Errorf("%s reads %s.%s, which does not exist", view.Name, from.Name, e.FromColumn)
+			}
+			if e.ToColumn != "" {
+				if view.Column(e.ToColumn) == nil {
+					t.Errorf("%s has no column %s", view.Name, e.ToColumn)
+				}
+				covered[e.ToColumn] = true
+			}
+		}
+		for _, c := range view.Columns {
+			if !covered[c.Name] {
+				t.Errorf("%s.%s has no lineage", view.Name, c.Name)
+			}
+		}
+	}
+	if len(quarry.DemoEarlierVersions()) != 2 {
+		t.Fatal("earlier versions missing")
+	}
+}

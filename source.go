@@ -1,9 +1,11 @@
 package quarry
 
 import (
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,8 +36,11 @@ type Source struct {
 	Include   []string   `json:"include,omitempty"`
 	Exclude   []string   `json:"exclude,omitempty"`
 	Aliases   []string   `json:"aliases,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	UpdatedAt time.Time  `json:"updatedAt"`
+	// AllDatabases crawls every database on the server the role may
+	// connect to, not only the DSN's.
+	AllDatabases bool      `json:"allDatabases,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
@@ -94,4 +99,28 @@ type CrawlCounts struct {
 	Columns  int `json:"columns"`
 	Edges    int `json:"edges"`   // lineage edges read from the catalog
 	Skipped  int `json:"skipped"` // objects the crawl's role may not see
+}
+
+// RedactDSN returns a DSN without its password, for display and logs.
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		// key=value form: drop password=...
+		fields := strings.Fields(dsn)
+		for i, f := range fields {
+			if strings.HasPrefix(strings.ToLower(f), "password=") {
+				fields[i] = "password=xxxxx"
+			}
+		}
+		return strings.Join(fields, " ")
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }

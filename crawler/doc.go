@@ -9,5 +9,5 @@
 // asked, pg_get_viewdef). It writes only through the store. A dataset is
 // marked removed only by a complete and successful crawl of its scope; a
 // failed, cancelled or partial crawl removes nothing. Passwords are never
-// logged or returned: DSNs are shown through Redact.
+// logged or returned: DSNs are shown through quarry.RedactDSN.
 package crawler

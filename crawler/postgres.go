@@ -35,11 +35,7 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	}
 	ns := o.Namespace
 	if ns == "" {
-		host := cfg.Host
-		if strings.HasPrefix(host, "/") {
-			host = "localhost" // a Unix socket: the server is this machine
-		}
-		ns = "postgres://" + net.JoinHostPort(host, strconv.Itoa(int(cfg.Port)))
+		ns = pgNamespace(cfg)
 	}
 	if ns, err = quarry.NormalizeNamespace(ns); err != nil {
 		return nil, quarry.InField("namespace", err)
@@ -72,6 +68,18 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+func pgNamespace(cfg *pgx.ConnConfig) string {
+	host := cfg.Host
+	if strings.HasPrefix(host, "/") {
+		host = "localhost" // a Unix socket: the server is this machine
+	}
+	ns, err := quarry.NormalizeNamespace("postgres://" + net.JoinHostPort(host, strconv.Itoa(int(cfg.Port))))
+	if err != nil {
+		return "postgres://" + net.JoinHostPort(host, strconv.Itoa(int(cfg.Port)))
+	}
+	return ns
 }
 
 func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
@@ -385,30 +393,6 @@ func pgKind(relkind string) quarry.DatasetKind {
 		return quarry.KindExternal
 	}
 	return quarry.KindTable // r, p
-}
-
-// Redact returns a DSN without its password, for display and logs.
-func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		// key=value form: drop password=...
-		fields := strings.Fields(dsn)
-		for i, f := range fields {
-			if strings.HasPrefix(strings.ToLower(f), "password=") {
-				fields[i] = "password=xxxxx"
-			}
-		}
-		return strings.Join(fields, " ")
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // scrub removes a secret from a message.

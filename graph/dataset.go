@@ -73,6 +73,14 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// slicePtrs adapts a store call's ([]T, error) to gqlgen's ([]*T, error).
+func slicePtrs[T any](s []T, err error) ([]*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pointers(s), nil
+}
+
 func pointers[T any](s []T) []*T {
 	out := make([]*T, len(s))
 	for i := range s {

@@ -31,6 +31,34 @@ func (r *datasetResolver) MetadataHistory(ctx context.Context, obj *quarry.Datas
 	return pointers(edits), nil
 }
 
+func (r *datasetResolver) History(ctx context.Context, obj *quarry.Dataset) ([]*quarry.SchemaChange, error) {
+	return slicePtrs(r.Store.SchemaHistory(ctx, obj.ID))
+}
+
+func (r *datasetResolver) Upstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error) {
+	return slicePtrs(r.Store.Edges(ctx, obj.ID, true))
+}
+
+func (r *datasetResolver) Downstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error) {
+	return slicePtrs(r.Store.Edges(ctx, obj.ID, false))
+}
+
+func (r *datasetResolver) DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error) {
+	n := deref(first)
+	if n < 1 || n > 1000 {
+		return nil, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
+	}
+	return slicePtrs(r.Store.DataChanges(ctx, obj.ID, n))
+}
+
+func (r *lineageEdgeResolver) FromDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error) {
+	return nullIfNotFound(r.Store.Dataset(ctx, obj.From))
+}
+
+func (r *lineageEdgeResolver) ToDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error) {
+	return nullIfNotFound(r.Store.Dataset(ctx, obj.To))
+}
+
 func (r *mutationResolver) UpsertDatasets(ctx context.Context, input []*DatasetInput) (*UpsertDatasetsPayload, error) {
 	ds := make([]quarry.Dataset, len(input))
 	for i, in := range input {
@@ -126,11 +154,21 @@ func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string,
 	return conn, nil
 }
 
+func (r *tableRefResolver) Dataset(ctx context.Context, obj *quarry.TableRef) (*quarry.Dataset, error) {
+	return nullIfNotFound(r.Store.Dataset(ctx, quarry.NewID(quarry.EntityDataset, obj.Namespace, obj.Name)))
+}
+
 func (r *Resolver) ColumnRef() ColumnRefResolver { return &columnRefResolver{r} }
 
 func (r *Resolver) Dataset() DatasetResolver { return &datasetResolver{r} }
 
+func (r *Resolver) LineageEdge() LineageEdgeResolver { return &lineageEdgeResolver{r} }
+
+func (r *Resolver) TableRef() TableRefResolver { return &tableRefResolver{r} }
+
 type (
-	columnRefResolver struct{ *Resolver }
-	datasetResolver   struct{ *Resolver }
+	columnRefResolver   struct{ *Resolver }
+	datasetResolver     struct{ *Resolver }
+	lineageEdgeResolver struct{ *Resolver }
+	tableRefResolver    struct{ *Resolver }
 )

@@ -19,10 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/ui"
 )
+
+// testEnv is the environment the crawl service reads dsnEnv variables from.
+var testEnv = map[string]string{}
 
 // server is Quarry's real HTTP handler on a real store in a temp dir.
 type server struct {
@@ -38,10 +42,12 @@ func newServer(t testing.TB, limits graph.Limits) *server {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
+	crawls := crawler.NewService(st, crawler.ServiceOptions{Logger: quiet, Getenv: func(k string) string { return testEnv[k] }})
+	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Crawls: crawls, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
+		crawls.Wait()
 		st.Close()
 	})
 	return &server{Server: srv, store: st}

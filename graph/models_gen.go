@@ -76,6 +76,23 @@ type PageInfo struct {
 type Query struct {
 }
 
+type SourceInput struct {
+	// Lower-case letters, digits, '_', '-', '.'.
+	Name string            `json:"name"`
+	Kind quarry.SourceKind `json:"kind"`
+	// postgres://user:password@host:port/db?... Give dsn or dsnEnv.
+	Dsn *string `json:"dsn,omitempty"`
+	// Name of an environment variable of the server that holds the DSN.
+	DsnEnv *string `json:"dsnEnv,omitempty"`
+	// Overrides the namespace derived from the DSN.
+	Namespace    *string  `json:"namespace,omitempty"`
+	Schedule     *string  `json:"schedule,omitempty"`
+	Include      []string `json:"include,omitempty"`
+	Exclude      []string `json:"exclude,omitempty"`
+	Aliases      []string `json:"aliases,omitempty"`
+	AllDatabases *bool    `json:"allDatabases,omitempty"`
+}
+
 type UpsertDatasetsPayload struct {
 	// How many datasets the call named.
 	Count int `json:"count"`

@@ -19,12 +19,26 @@ type Store interface {
 	MetadataHistory(ctx context.Context, id string) ([]quarry.MetadataEdit, error)
 	MarkRemoved(ctx context.Context, at time.Time, ids ...string) error
 	Restore(ctx context.Context, ids ...string) error
+	SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaChange, error)
+	Edges(ctx context.Context, id string, upstream bool) ([]quarry.Edge, error)
+	DataChanges(ctx context.Context, id string, limit int) ([]quarry.DataChange, error)
+	Source(ctx context.Context, name string) (*quarry.Source, error)
+	Sources(ctx context.Context) ([]quarry.Source, error)
+	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
+}
+
+// Crawls is what the resolvers need of the crawl service.
+type Crawls interface {
+	Register(ctx context.Context, src quarry.Source) (*quarry.Source, error)
+	Start(ctx context.Context, name string) (*quarry.CrawlRun, <-chan struct{}, error)
+	Running(name string) *quarry.CrawlRun
 }
 
 // Resolver holds the resolvers' dependencies. Resolvers translate between
 // GraphQL and the domain; the logic lives in the packages they call.
 type Resolver struct {
-	Store Store
-	Log   *slog.Logger
-	Now   func() time.Time
+	Store  Store
+	Crawls Crawls
+	Log    *slog.Logger
+	Now    func() time.Time
 }

@@ -39,6 +39,7 @@ type Backend interface {
 // UI serves nothing at /.
 type HandlerConfig struct {
 	Backend    Backend
+	Crawls     Crawls
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -64,7 +65,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Log: log, Now: cfg.Now}}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Log: log, Now: cfg.Now}}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

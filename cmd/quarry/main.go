@@ -22,6 +22,7 @@ const usage = `Quarry: a data catalog and lineage server in one binary.
 
 Usage:
   quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo]
+  quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
   quarry backup  [--data ./quarry-data] [--server URL] FILE
   quarry version
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return runServe(ctx, rest, stderr)
+	case "crawl":
+		return runCrawl(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
 	case "version", "--version":

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,11 +147,23 @@ func TestServeRestartKeepsData(t *testing.T) {
 func TestServeDemo(t *testing.T) {
 	data := t.TempDir()
 	p := start(t, "--data", data, "--demo")
-	const q = `{ datasets(first: 1) { totalCount } dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.reporting.daily_revenue") { description columns { name } } }`
+	const q = `{ datasets(first: 1) { totalCount } dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.reporting.daily_revenue") { description columns { name } }
+		view: dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.staging.stg_orders") { upstream { fromDataset { name } toColumn } }
+		fct: dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.marts.fct_orders") { history { kind column } } }`
 	d := p.graphql(t, q, nil)
 	total := d["datasets"].(map[string]any)["totalCount"].(float64)
 	if total < 38 || d["dataset"] == nil {
 		t.Fatalf("demo catalog: %v", d)
+	}
+	if up := d["view"].(map[string]any)["upstream"].([]any); len(up) < 5 || up[0].(map[string]any)["fromDataset"].(map[string]any)["name"] != "analytics.raw.orders" {
+		t.Fatalf("demo view lineage: %v", up)
+	}
+	var kinds []string
+	for _, h := range d["fct"].(map[string]any)["history"].([]any) {
+		kinds = append(kinds, h.(map[string]any)["kind"].(string))
+	}
+	if len(kinds) < 3 || kinds[len(kinds)-1] != "DATASET_CREATED" || !slices.Contains(kinds, "COLUMN_ADDED") || !slices.Contains(kinds, "TYPE_CHANGED") {
+		t.Fatalf("demo schema history: %v", kinds)
 	}
 	p.stop(t)
 	// Seeding again is idempotent: same count, nothing changed.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/ui"
@@ -90,6 +91,20 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 	}
 
+	// Crawls live until shutdown begins; serve waits for them (they stop at
+	// once when cancelled) before the store closes.
+	crawlCtx, stopCrawls := context.WithCancel(ctx)
+	crawls := crawler.NewService(st, crawler.ServiceOptions{Context: crawlCtx, Logger: log})
+	schedulerDone := make(chan struct{})
+	go func() {
+		defer close(schedulerDone)
+		crawls.Run(crawlCtx)
+	}()
+	defer func() {
+		stopCrawls()
+		<-schedulerDone
+	}()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -97,6 +112,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	srv := &http.Server{
 		Handler: graph.NewHandler(graph.HandlerConfig{
 			Backend:    st,
+			Crawls:     crawls,
 			Logger:     log,
 			Registerer: reg,
 			Gatherer:   reg,
@@ -137,11 +153,28 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	return nil
 }
 
+// seedDemo loads the demo catalog through the same store API as real data.
+// It is idempotent: loading it again changes nothing.
 func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	ctx = quarry.WithActor(ctx, "demo")
+	// Earlier versions go in first, once, so the demo has schema history.
+	var earlier []quarry.Dataset
+	for _, d := range quarry.DemoEarlierVersions() {
+		if _, err := st.DatasetByName(ctx, d.Namespace, d.Name); quarry.ErrorCode(err) == quarry.ENOTFOUND {
+			earlier = append(earlier, d)
+		}
+	}
+	if len(earlier) > 0 {
+		if _, err := st.UpsertDatasets(ctx, earlier); err != nil {
+			return fmt.Errorf("demo catalog: %w", err)
+		}
+	}
 	res, err := st.UpsertDatasets(ctx, quarry.DemoDatasets())
 	if err != nil {
 		return fmt.Errorf("demo catalog: %w", err)
+	}
+	if err := st.ReplaceEdges(ctx, quarry.OriginCatalog, quarry.DemoCatalogEdges()); err != nil {
+		return fmt.Errorf("demo lineage: %w", err)
 	}
 	log.Info("demo catalog loaded", "datasets", len(res.IDs), "changed", res.Changed)
 	return nil

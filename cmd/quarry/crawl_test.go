@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/quarrydata/quarry/crawler/pgtest"
+)
+
+func TestCrawlCommand(t *testing.T) {
+	ctx := context.Background()
+	pg, err := pgtest.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	if err := pg.CreateDatabase(ctx, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Exec(ctx, "shop", `CREATE SCHEMA sales; CREATE TABLE sales.orders (id bigint PRIMARY KEY, total numeric);
+		CREATE VIEW sales.totals AS SELECT sum(total) AS total FROM sales.orders; CREATE TABLE public.junk (x int);`); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	out, err := exec.Command(binary, "crawl", "--data", data, "--exclude", "public", pg.DSN("shop")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("crawl: %v\n%s", err, out)
+	}
+	for _, want := range []string{"crawling postgres://postgres:xxxxx@", "datasets 2: 2 new, 0 changed, 0 removed", "lineage edges"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), pgtest.Password) {
+		t.Fatalf("the password was printed:\n%s", out)
+	}
+	out, _ = exec.Command(binary, "crawl", "--data", data, "--exclude", "public", pg.DSN("shop")).CombinedOutput()
+	if !strings.Contains(string(out), "datasets 2: 0 new, 0 changed, 0 removed") {
+		t.Fatalf("second crawl:\n%s", out)
+	}
+
+	// The crawled catalog is what the server serves.
+	p := start(t, "--data", data)
+	d := p.graphql(t, `{ dataset(namespace: "postgres://127.0.0.1:`+strconv.Itoa(pg.Port)+`", name: "shop.sales.totals") { kind upstream { fromDataset { name } } } }`, nil)["dataset"].(map[string]any)
+	if d["kind"] != "VIEW" || len(d["upstream"].([]any)) == 0 {
+		t.Fatalf("served: %v", d)
+	}
+	// While the server holds the directory, crawl says how to go on.
+	out, err = exec.Command(binary, "crawl", "--data", data, pg.DSN("shop")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "crawlSource") {
+		t.Fatalf("crawl of a held data dir: %v\n%s", err, out)
+	}
+	p.stop(t)
+
+	out, err = exec.Command(binary, "crawl", "--data", data, strings.Replace(pg.DSN("shop"), pgtest.Password, "nope", 1)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "password authentication failed") || !strings.Contains(string(out), "nothing was removed") {
+		t.Fatalf("wrong password: %v\n%s", err, out)
+	}
+}

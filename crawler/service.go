@@ -1,0 +1,333 @@
+package crawler
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/quarrydata/quarry"
+)
+
+// ServiceStore is what the crawl service needs of the store.
+type ServiceStore interface {
+	Store
+	PutSource(ctx context.Context, src quarry.Source) (*quarry.Source, error)
+	Source(ctx context.Context, name string) (*quarry.Source, error)
+	Sources(ctx context.Context) ([]quarry.Source, error)
+	PutCrawlRun(ctx context.Context, run quarry.CrawlRun) error
+	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
+}
+
+// Service crawls registered sources, on demand and on their schedules, one
+// crawl per source at a time, and records every run.
+type Service struct {
+	base   context.Context // crawls started with Start live as long as it
+	store  ServiceStore
+	log    *slog.Logger
+	now    func() time.Time
+	getenv func(string) string
+
+	mu      sync.Mutex
+	running map[string]*quarry.CrawlRun
+	wg      sync.WaitGroup
+	kick    chan struct{}
+}
+
+// ServiceOptions configure a Service; nil fields take defaults.
+type ServiceOptions struct {
+	// Context bounds crawls started in the background (the server's
+	// lifetime). Nil means context.Background().
+	Context context.Context
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Getenv  func(string) string // reads dsnEnv variables; default os.Getenv
+}
+
+// NewService returns a crawl service over the store.
+func NewService(st ServiceStore, o ServiceOptions) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
+	return &Service{base: o.Context, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
+}
+
+// ParseSchedule checks a schedule: a cron expression ("0 * * * *") or a
+// descriptor ("@hourly", "@every 30m").
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, quarry.Invalid("schedule", "%q is not a cron schedule like \"0 * * * *\", \"@hourly\" or \"@every 30m\": %v", spec, err)
+	}
+	return sched, nil
+}
+
+// ResolveDSN returns the source's DSN, reading dsnEnv from the environment.
+func (s *Service) ResolveDSN(src *quarry.Source) (string, error) {
+	if src.DSN != "" {
+		return src.DSN, nil
+	}
+	dsn := s.getenv(src.DSNEnv)
+	if dsn == "" {
+		return "", quarry.Invalid("dsnEnv", "the environment variable %s is not set for the server", src.DSNEnv)
+	}
+	return dsn, nil
+}
+
+// Register validates a source (its kind, schedule and DSN), derives its
+// namespace from the DSN unless given, and stores it. The scheduler picks
+// up the change at once.
+func (s *Service) Register(ctx context.Context, src quarry.Source) (*quarry.Source, error) {
+	if err := src.Normalize(); err != nil {
+		return nil, err
+	}
+	if src.Schedule != "" {
+		if _, err := ParseSchedule(src.Schedule); err != nil {
+			return nil, err
+		}
+	}
+	for i, p := range append(append([]string{}, src.Include...), src.Exclude...) {
+		if _, err := path.Match(p, ""); err != nil {
+			field := "include"
+			if i >= len(src.Include) {
+				field = "exclude"
+			}
+			return nil, quarry.Invalid(field, "%q is not a glob pattern: %v", p, err)
+		}
+	}
+	dsn, err := s.ResolveDSN(&src)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := Namespace(src.Kind, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if src.Namespace == "" {
+		src.Namespace = ns
+	}
+	out, err := s.store.PutSource(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	s.Kick()
+	return out, nil
+}
+
+// Namespace returns the namespace a DSN's datasets get.
+func Namespace(kind quarry.SourceKind, dsn string) (string, error) {
+	if kind != quarry.SourcePostgres {
+		return "", quarry.Invalid("kind", "crawling %s sources is not supported yet; POSTGRES is", kind)
+	}
+	o := Options{}
+	if err := o.defaults(); err != nil {
+		return "", err
+	}
+	cfg, err := pgConfig(dsn, &o)
+	if err != nil {
+		return "", err
+	}
+	return pgNamespace(cfg), nil
+}
+
+// Running returns the run in progress for a source, or nil.
+func (s *Service) Running(name string) *quarry.CrawlRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.running[name]; r != nil {
+		c := *r
+		return &c
+	}
+	return nil
+}
+
+// Start begins a crawl of the named source in the background and returns
+// its run as it starts, and a channel closed when it has ended. A source
+// that is being crawled is a conflict. The crawl lives as long as the
+// service's context, not ctx.
+func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-chan struct{}, error) {
+	src, dsn, run, err := s.begin(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(done)
+		s.finish(s.base, src, dsn, run)
+	}()
+	c := *run
+	return &c, done, nil
+}
+
+// Crawl crawls the named source and returns the finished run. The error is
+// for a crawl that could not start; a crawl that failed is a run with
+// status FAILED.
+func (s *Service) Crawl(ctx context.Context, name string) (*quarry.CrawlRun, error) {
+	src, dsn, run, err := s.begin(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.finish(ctx, src, dsn, run)
+	return run, nil
+}
+
+func (s *Service) begin(ctx context.Context, name string) (*quarry.Source, string, *quarry.CrawlRun, error) {
+	src, err := s.store.Source(ctx, name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	dsn, err := s.ResolveDSN(src)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	s.mu.Lock()
+	if s.running[name] != nil {
+		s.mu.Unlock()
+		return nil, "", nil, quarry.Errorf(quarry.ECONFLICT, "source %q is being crawled already", name)
+	}
+	run := &quarry.CrawlRun{Source: name, StartedAt: s.now().UTC(), Status: quarry.CrawlRunning}
+	s.running[name] = run
+	s.mu.Unlock()
+	if err := s.store.PutCrawlRun(ctx, *run); err != nil {
+		s.mu.Lock()
+		delete(s.running, name)
+		s.mu.Unlock()
+		return nil, "", nil, err
+	}
+	return src, dsn, run, nil
+}
+
+func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, run *quarry.CrawlRun) {
+	o := Options{
+		Source: src.Name, Namespace: src.Namespace, Include: src.Include, Exclude: src.Exclude,
+		AllDatabases: src.AllDatabases, Now: s.now,
+	}
+	s.log.Info("crawl started", "source", src.Name, "dsn", quarry.RedactDSN(dsn))
+	res, err := CrawlPostgres(ctx, s.store, dsn, o)
+	end := s.now().UTC()
+	run.FinishedAt = &end
+	if res != nil {
+		run.Counts = res.CrawlCounts
+	}
+	if err != nil {
+		run.Status, run.Error = quarry.CrawlFailed, scrub(err.Error(), dsn)
+		s.log.Warn("crawl failed", "source", src.Name, "err", run.Error)
+	} else {
+		run.Status = quarry.CrawlSucceeded
+		s.log.Info("crawl finished", "source", src.Name, "datasets", run.Counts.Datasets, "new", run.Counts.New,
+			"changed", run.Counts.Changed, "removed", run.Counts.Removed, "duration", end.Sub(run.StartedAt).Round(time.Millisecond))
+	}
+	// The run's record outlives a cancelled context: record it regardless.
+	if err := s.store.PutCrawlRun(context.WithoutCancel(ctx), *run); err != nil {
+		s.log.Error("recording a crawl run", "source", src.Name, "err", err)
+	}
+	s.mu.Lock()
+	delete(s.running, src.Name)
+	s.mu.Unlock()
+}
+
+// Kick makes the scheduler re-read the sources now (after one was
+// registered or changed).
+func (s *Service) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run closes out runs a previous server left RUNNING, then crawls sources
+// on their schedules until ctx ends, and waits for crawls in progress.
+func (s *Service) Run(ctx context.Context) error {
+	s.closeInterrupted(ctx)
+	next := map[string]time.Time{}
+	for {
+		sources, err := s.store.Sources(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler: reading sources", "err", err)
+		}
+		now := s.now()
+		wake := now.Add(time.Minute) // re-read sources at least this often
+		seen := map[string]bool{}
+		for _, src := range sources {
+			if src.Schedule == "" {
+				continue
+			}
+			sched, err := ParseSchedule(src.Schedule)
+			if err != nil {
+				continue
+			}
+			seen[src.Name] = true
+			at, ok := next[src.Name]
+			if !ok {
+				at = sched.Next(now)
+				next[src.Name] = at
+			}
+			if !now.Before(at) {
+				if s.Running(src.Name) == nil {
+					if _, _, err := s.Start(ctx, src.Name); err != nil {
+						s.log.Warn("scheduled crawl did not start", "source", src.Name, "err", err)
+					}
+				}
+				at = sched.Next(now)
+				next[src.Name] = at
+			}
+			if at.Before(wake) {
+				wake = at
+			}
+		}
+		for name := range next {
+			if !seen[name] {
+				delete(next, name)
+			}
+		}
+		t := time.NewTimer(max(wake.Sub(s.now()), 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.wg.Wait()
+			return nil
+		case <-s.kick:
+			clear(next) // a changed schedule starts afresh
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Wait waits for crawls started with Start to finish.
+func (s *Service) Wait() { s.wg.Wait() }
+
+func (s *Service) closeInterrupted(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx) // quick local bookkeeping that must happen
+	sources, err := s.store.Sources(ctx)
+	if err != nil {
+		return
+	}
+	for _, src := range sources {
+		runs, err := s.store.CrawlRuns(ctx, src.Name, 1)
+		if err != nil || len(runs) == 0 || runs[0].Status != quarry.CrawlRunning || s.Running(src.Name) != nil {
+			continue
+		}
+		r := runs[0]
+		end := s.now().UTC()
+		r.FinishedAt, r.Status, r.Error = &end, quarry.CrawlFailed, "interrupted: the server stopped during the crawl"
+		if err := s.store.PutCrawlRun(ctx, r); err != nil {
+			s.log.Error("closing an interrupted crawl run", "source", src.Name, "err", err)
+		}
+	}
+}

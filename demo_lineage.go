@@ -1,0 +1,103 @@
+package quarry
+
+import "strings"
+
+// demoView says, for one demo view, which upstream columns each of its
+// columns reads: "out <- table.col, table.col"; a leading "=" marks a column
+// passed through unchanged (DIRECT/IDENTITY), otherwise it is computed.
+type demoView struct {
+	name string
+	cols []string
+}
+
+var demoViews = []demoView{
+	{"analytics.staging.stg_users", []string{
+		"user_id <- =raw.users.id", "email <- =raw.users.email", "country_code <- =raw.users.country_code",
+		"is_marketing_opt_in <- raw.users.marketing_opt_in", "is_deleted <- raw.users.deleted_at", "registered_at <- =raw.users.created_at"}},
+	{"analytics.staging.stg_orders", []string{
+		"order_id <- =raw.orders.id", "order_number <- =raw.orders.order_number", "user_id <- =raw.orders.user_id",
+		"status <- raw.orders.status", "is_cancelled <- raw.orders.status", "total <- =raw.orders.total", "currency <- =raw.orders.currency",
+		"total_eur <- raw.orders.total, raw.orders.currency", "discount_total_eur <- raw.orders.discount_total, raw.orders.currency",
+		"placed_at <- =raw.orders.placed_at"}},
+	{"analytics.staging.stg_order_items", []string{
+		"order_item_id <- =raw.order_items.id", "order_id <- =raw.order_items.order_id", "product_id <- =raw.order_items.product_id",
+		"quantity <- =raw.order_items.quantity", "line_total_eur <- raw.order_items.line_total, raw.orders.currency"}},
+	{"analytics.staging.stg_payments", []string{
+		"payment_id <- =raw.payments.id", "order_id <- =raw.payments.order_id", "provider <- =raw.payments.provider",
+		"method <- =raw.payments.method", "amount_eur <- raw.payments.amount, raw.payments.currency",
+		"refunded_eur <- raw.refunds.amount", "captured_at <- =raw.payments.created_at"}},
+	{"analytics.staging.stg_products", []string{
+		"product_id <- =raw.products.id", "sku <- =raw.products.sku", "product_name <- =raw.products.name",
+		"category_name <- =raw.categories.name", "top_category_name <- raw.categories.name, raw.categories.parent_id",
+		"price_eur <- raw.products.price, raw.products.currency", "is_active <- =raw.products.is_active"}},
+	{"analytics.reporting.customer_lifetime_value", []string{
+		"customer_key <- =marts.dim_customers.customer_key", "first_order_date <- =marts.dim_customers.first_order_date",
+		"orders_count <- marts.fct_orders.order_key", "net_revenue_eur <- marts.fct_orders.net_amount_eur",
+		"predicted_12m_value_eur <- marts.fct_orders.net_amount_eur, marts.fct_orders.placed_at",
+		"segment <- marts.fct_orders.net_amount_eur"}},
+}
+
+// DemoCatalogEdges returns the demo warehouse's view lineage as a crawl of
+// its catalog reports it (origin CATALOG): for each view, keyed by its ID,
+// a table-level edge from every relation it reads and a column-level edge
+// per column it reads.
+func DemoCatalogEdges() map[string][]Edge {
+	out := map[string][]Edge{}
+	for _, v := range demoViews {
+		to := NewID(EntityDataset, demoWarehouseNS, v.name)
+		tables := map[string]bool{}
+		var edges []Edge
+		for _, spec := range v.cols {
+			outCol, srcs, _ := strings.Cut(spec, " <- ")
+			for _, src := range strings.Split(srcs, ", ") {
+				identity := strings.HasPrefix(src, "=")
+				src = strings.TrimPrefix(src, "=")
+				i := strings.LastIndexByte(src, '.')
+				table, col := "analytics."+src[:i], src[i+1:]
+				from := NewID(EntityDataset, demoWarehouseNS, table)
+				if !tables[table] {
+					tables[table] = true
+					edges = append(edges, Edge{From: from, To: to, Origin: OriginCatalog})
+				}
+				t := "DIRECT/TRANSFORMATION"
+				if identity {
+					t = "DIRECT/IDENTITY"
+				}
+				edges = append(edges, Edge{From: from, To: to, FromColumn: col, ToColumn: outCol, Transformation: t, Origin: OriginCatalog})
+			}
+		}
+		out[to] = edges
+	}
+	return out
+}
+
+// DemoEarlierVersions returns older versions of some demo datasets. Seeded
+// before the current ones (once, into an empty catalog), they give the demo
+// a schema history: a column added, a type widened, a column dropped.
+func DemoEarlierVersions() []Dataset {
+	var out []Dataset
+	for _, d := range DemoDatasets() {
+		switch d.Name {
+		case "analytics.marts.fct_orders":
+			// refunded_amount_eur came later, and amounts were decimal(12,2).
+			var cols []Column
+			for _, c := range d.Columns {
+				if c.Name == "refunded_amount_eur" {
+					continue
+				}
+				if strings.HasSuffix(c.Name, "_amount_eur") {
+					c.Type = "decimal(12,2)"
+				}
+				cols = append(cols, c)
+			}
+			d.Columns = cols
+		case "shop.public.orders":
+			// The coupon code used to be copied onto the order.
+			d.Columns = append(d.Columns, Column{Name: "coupon_code", Type: "character varying(32)", Nullable: true, Description: "Code of the coupon applied, copied from coupons.code."})
+		default:
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
