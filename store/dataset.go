@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,43 +44,29 @@ type UpsertResult struct {
 // source's namespace. Validation errors are quarry.EINVALID with a field
 // path like "[3].columns[0].name".
 func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (UpsertResult, error) {
-	ds := make([]quarry.Dataset, len(in))
-	res := UpsertResult{IDs: make([]string, len(in))}
-	seen := make(map[string]int, len(in))
-	for i := range in {
-		d := in[i]
-		d.Columns = slices.Clone(d.Columns)
-		for j := range d.Columns {
-			if fk := d.Columns[j].ForeignKey; fk != nil {
-				c := *fk
-				d.Columns[j].ForeignKey = &c
-			}
+	// Times are taken now, so that records can be encoded before the write
+	// transaction: a write holds the one write lock as briefly as it can.
+	now := s.now().UTC()
+	ps, err := s.prepare(in, now)
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	res := UpsertResult{IDs: make([]string, len(ps))}
+	seen := make(map[string]int, len(ps))
+	for i := range ps {
+		id := ps[i].d.ID
+		if j, dup := seen[id]; dup {
+			return UpsertResult{}, quarry.Invalid(fmt.Sprintf("[%d]", i), "names the same dataset as [%d] (%s %s)", j, ps[i].d.Namespace, ps[i].d.Name)
 		}
-		d.Constraints = slices.Clone(d.Constraints)
-		for j := range d.Constraints {
-			if r := d.Constraints[j].References; r != nil {
-				c := *r
-				d.Constraints[j].References = &c
-			}
-		}
-		if err := d.Normalize(); err != nil {
-			return UpsertResult{}, quarry.InField(fmt.Sprintf("[%d]", i), err)
-		}
-		s.applyAliases(&d)
-		if j, dup := seen[d.ID]; dup {
-			return UpsertResult{}, quarry.Invalid(fmt.Sprintf("[%d]", i), "names the same dataset as [%d] (%s %s)", j, d.Namespace, d.Name)
-		}
-		seen[d.ID] = i
-		ds[i] = d
-		res.IDs[i] = d.ID
+		seen[id] = i
+		res.IDs[i] = id
 	}
 	write := func(tx *bolt.Tx) error {
 		res.Changed, res.Created, res.Restored = 0, 0, 0
-		now := s.now().UTC()
-		for i := range ds {
-			o, err := upsertDataset(tx, &ds[i], now)
+		for i := range ps {
+			o, err := upsertDataset(tx, &ps[i], now)
 			if err != nil {
-				return fmt.Errorf("upsert %s %s: %w", ds[i].Namespace, ds[i].Name, err)
+				return fmt.Errorf("upsert %s %s: %w", ps[i].d.Namespace, ps[i].d.Name, err)
 			}
 			switch o {
 			case created:
@@ -97,8 +85,7 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 		}
 		return nil
 	}
-	var err error
-	if len(ds) <= 1 {
+	if len(ps) <= 1 {
 		err = s.update(ctx, write)
 	} else {
 		err = s.bulk(ctx, write)
@@ -107,6 +94,66 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 		return UpsertResult{}, err
 	}
 	return res, nil
+}
+
+// prepared is an input dataset validated, normalized and encoded outside
+// the write transaction.
+type prepared struct {
+	d      quarry.Dataset
+	digest [32]byte
+	rec    []byte // its record as a new dataset, created at now
+}
+
+// prepare validates and encodes the inputs, on every CPU for large
+// batches. The first invalid input (by position) is the error.
+func (s *Store) prepare(in []quarry.Dataset, now time.Time) ([]prepared, error) {
+	ps := make([]prepared, len(in))
+	errs := make([]error, len(in))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(in)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(in); i += workers {
+				errs[i] = s.prepareOne(&in[i], &ps[i], now)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, quarry.InField(fmt.Sprintf("[%d]", i), err)
+		}
+	}
+	return ps, nil
+}
+
+func (s *Store) prepareOne(in *quarry.Dataset, p *prepared, now time.Time) error {
+	d := *in // copies of what Normalize rewrites: the caller's input is not touched
+	d.Columns = slices.Clone(d.Columns)
+	for j := range d.Columns {
+		if fk := d.Columns[j].ForeignKey; fk != nil {
+			c := *fk
+			d.Columns[j].ForeignKey = &c
+		}
+	}
+	d.Constraints = slices.Clone(d.Constraints)
+	for j := range d.Constraints {
+		if r := d.Constraints[j].References; r != nil {
+			c := *r
+			d.Constraints[j].References = &c
+		}
+	}
+	if err := d.Normalize(); err != nil {
+		return err
+	}
+	s.applyAliases(&d)
+	p.d, p.digest = d, d.ProvidedDigest()
+	nd := d
+	nd.Edited = quarry.Edits{}
+	nd.CreatedAt, nd.UpdatedAt, nd.LastUpdatedAt, nd.RemovedAt = now, now, nil, nil
+	var err error
+	p.rec, err = encodeRecord(&nd)
+	return err
 }
 
 type outcome int
@@ -118,13 +165,14 @@ const (
 	restored
 )
 
-func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (outcome, error) {
+func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
+	in := &p.d
 	raw := tx.Bucket(bucketDatasets).Get([]byte(in.ID))
 	if raw == nil {
 		d := *in
 		d.Edited = quarry.Edits{}
 		d.CreatedAt, d.UpdatedAt, d.LastUpdatedAt, d.RemovedAt = now, now, nil, nil
-		if err := putDataset(tx, &d); err != nil {
+		if err := writeDataset(tx, &d, true, p.rec, &p.digest); err != nil {
 			return 0, err
 		}
 		if err := tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), []byte(d.ID)); err != nil {
@@ -139,25 +187,51 @@ func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (outcome, err
 		}
 		return created, putHistory(tx, d.ID, seq, now, []quarry.SchemaChange{{Kind: quarry.DatasetCreated, New: string(d.Kind)}})
 	}
-	var old quarry.Dataset
-	if err := json.Unmarshal(raw, &old); err != nil {
-		return 0, fmt.Errorf("decode: %w", err)
+
+	// The common case of a recrawl: the provided facts are as stored (same
+	// digest and source) and the dataset is not removed. Only the volatile
+	// figures may have moved, and the record is not decoded.
+	id := []byte(in.ID)
+	if tx.Bucket(bucketRemoved).Get(id) == nil {
+		if have := tx.Bucket(bucketDigests).Get(id); len(have) >= 32 && (in.Source == "" || string(have[32:]) == in.Source) {
+			if bytes.Equal(have[:32], p.digest[:]) {
+				inV := volatileOf(in)
+				switch {
+				case inV == volatile{}:
+					return unchanged, nil // nothing given, nothing to change (a view)
+				case inV.RowCount != nil && inV.SizeBytes != nil && inV.Stats != nil:
+					// All given: equal bytes mean equal figures, no decoding.
+					if nv, err := json.Marshal(&inV); err == nil && bytes.Equal(nv, tx.Bucket(bucketVolatile).Get(id)) {
+						return unchanged, nil
+					}
+				}
+				old, err := getVolatile(tx, id)
+				if err != nil {
+					return 0, err
+				}
+				if !in.Stats.Modified(old.Stats) {
+					v := old.merge(in)
+					return unchanged, putVolatile(tx, id, &v, &old)
+				}
+				// The data changed: that is news (LastUpdatedAt moves), so
+				// it takes the full path below.
+			}
+		}
 	}
-	d := old
+
+	d, err := decodeDataset(tx, in.ID, raw)
+	if err != nil {
+		return 0, err
+	}
+	old := *d
 	d.Kind, d.Columns, d.Provided, d.Definition, d.Partitions, d.Constraints = in.Kind, in.Columns, in.Provided, in.Definition, in.Partitions, in.Constraints
 	if in.Source != "" {
 		d.Source = in.Source
 	}
-	if in.RowCount != nil {
-		d.RowCount = in.RowCount
-	}
-	if in.SizeBytes != nil {
-		d.SizeBytes = in.SizeBytes
-	}
-	if in.Stats != nil {
-		d.Stats = in.Stats
-	}
-	history := quarry.DiffSchema(&old, &d)
+	oldV := volatileOf(&old)
+	v := oldV.merge(in)
+	d.RowCount, d.SizeBytes, d.Stats = v.RowCount, v.SizeBytes, v.Stats
+	history := quarry.DiffSchema(&old, d)
 	op, result := OpUpsert, changed
 	if d.RemovedAt != nil {
 		d.RemovedAt = nil
@@ -175,20 +249,15 @@ func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (outcome, err
 
 	// Row counts, sizes and stats move on every crawl: alone they are not a
 	// change anyone follows, so they are stored without a changelog record.
-	probe := d
-	probe.RowCount, probe.SizeBytes, probe.Stats = old.RowCount, old.SizeBytes, old.Stats
-	v, err := json.Marshal(&probe)
+	rec, err := encodeRecord(d)
 	if err != nil {
 		return 0, err
 	}
-	if bytes.Equal(v, raw) {
-		if !volatileEqual(&old, &d) {
-			return unchanged, putDataset(tx, &d)
-		}
-		return unchanged, nil
+	if bytes.Equal(rec, raw) {
+		return unchanged, putVolatile(tx, id, &v, &oldV)
 	}
 	d.UpdatedAt = now
-	if err := putDataset(tx, &d); err != nil {
+	if err := putDataset(tx, d); err != nil {
 		return 0, err
 	}
 	seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, op)
@@ -208,22 +277,107 @@ func upsertDataset(tx *bolt.Tx, in *quarry.Dataset, now time.Time) (outcome, err
 	return result, nil
 }
 
-func volatileEqual(a, b *quarry.Dataset) bool {
-	eq := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	if !eq(a.RowCount, b.RowCount) || !eq(a.SizeBytes, b.SizeBytes) {
-		return false
-	}
-	x, _ := json.Marshal(a.Stats)
-	y, _ := json.Marshal(b.Stats)
-	return bytes.Equal(x, y)
+// volatile are the figures that move on every crawl. They are kept apart
+// from the dataset's record, so that rewriting them neither rewrites the
+// record nor counts as a change.
+type volatile struct {
+	RowCount  *int64             `json:"rowCount,omitempty"`
+	SizeBytes *int64             `json:"sizeBytes,omitempty"`
+	Stats     *quarry.TableStats `json:"stats,omitempty"`
 }
 
-func putDataset(tx *bolt.Tx, d *quarry.Dataset) error {
-	v, err := json.Marshal(d)
+func volatileOf(d *quarry.Dataset) volatile {
+	return volatile{RowCount: d.RowCount, SizeBytes: d.SizeBytes, Stats: d.Stats}
+}
+
+// merge returns v with the figures that in gives replacing the stored ones.
+func (v volatile) merge(in *quarry.Dataset) volatile {
+	if in.RowCount != nil {
+		v.RowCount = in.RowCount
+	}
+	if in.SizeBytes != nil {
+		v.SizeBytes = in.SizeBytes
+	}
+	if in.Stats != nil {
+		v.Stats = in.Stats
+	}
+	return v
+}
+
+func getVolatile(tx *bolt.Tx, id []byte) (volatile, error) {
+	var v volatile
+	if raw := tx.Bucket(bucketVolatile).Get(id); raw != nil {
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return v, fmt.Errorf("decode figures of %s: %w", id, err)
+		}
+	}
+	return v, nil
+}
+
+// putVolatile stores v, unless it equals old (when old is given).
+func putVolatile(tx *bolt.Tx, id []byte, v, old *volatile) error {
+	nv, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketDatasets).Put([]byte(d.ID), v)
+	if old != nil {
+		if ov, err := json.Marshal(old); err == nil && bytes.Equal(nv, ov) {
+			return nil
+		}
+	}
+	if string(nv) == "{}" {
+		return tx.Bucket(bucketVolatile).Delete(id)
+	}
+	return tx.Bucket(bucketVolatile).Put(id, nv)
+}
+
+// encodeRecord encodes a dataset's record: everything but its volatile
+// figures.
+func encodeRecord(d *quarry.Dataset) ([]byte, error) {
+	r := *d
+	r.RowCount, r.SizeBytes, r.Stats = nil, nil, nil
+	return json.Marshal(&r)
+}
+
+// putDataset writes a dataset: its record, its volatile figures, its
+// removal mark and the digest of its provided facts.
+func putDataset(tx *bolt.Tx, d *quarry.Dataset) error {
+	return writeDataset(tx, d, false, nil, nil)
+}
+
+// writeDataset is putDataset for callers that know more: a new dataset has
+// nothing to clear, and its record and digest may be encoded already.
+func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest *[32]byte) error {
+	var err error
+	if rec == nil {
+		if rec, err = encodeRecord(d); err != nil {
+			return err
+		}
+	}
+	id := []byte(d.ID)
+	if err := tx.Bucket(bucketDatasets).Put(id, rec); err != nil {
+		return err
+	}
+	if v := volatileOf(d); !isNew || v != (volatile{}) {
+		if err := putVolatile(tx, id, &v, nil); err != nil {
+			return err
+		}
+	}
+	if isNew && d.RemovedAt == nil {
+		// No removal mark to clear.
+	} else if d.RemovedAt != nil {
+		err = tx.Bucket(bucketRemoved).Put(id, nil)
+	} else {
+		err = tx.Bucket(bucketRemoved).Delete(id)
+	}
+	if err != nil {
+		return err
+	}
+	if digest == nil {
+		dg := d.ProvidedDigest()
+		digest = &dg
+	}
+	return tx.Bucket(bucketDigests).Put(id, append(digest[:], d.Source...))
 }
 
 func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
@@ -231,10 +385,19 @@ func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
 	if raw == nil {
 		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
 	}
+	return decodeDataset(tx, id, raw)
+}
+
+func decodeDataset(tx *bolt.Tx, id string, raw []byte) (*quarry.Dataset, error) {
 	var d quarry.Dataset
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("decode dataset %s: %w", id, err)
 	}
+	v, err := getVolatile(tx, []byte(id))
+	if err != nil {
+		return nil, err
+	}
+	d.RowCount, d.SizeBytes, d.Stats = v.RowCount, v.SizeBytes, v.Stats
 	return &d, nil
 }
 

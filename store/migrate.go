@@ -2,9 +2,12 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
 )
 
 // migration upgrades the file from version-1 to version. Migrations run in
@@ -34,6 +37,36 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{3, "split volatile figures, removed set and digests from dataset records", migrateSplitDatasets},
+}
+
+// migrateSplitDatasets moves row counts, sizes and stats out of dataset
+// records into their own bucket, and indexes removal and provided digests,
+// so that a crawl can compare and list datasets without decoding them.
+func migrateSplitDatasets(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketRemoved, bucketVolatile, bucketDigests} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	var all []*quarry.Dataset
+	err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error {
+		var d quarry.Dataset
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("dataset %s: %w", k, err)
+		}
+		all = append(all, &d)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range all { // rewriting while iterating a bucket is not allowed
+		if err := putDataset(tx, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the file format version this build writes.

@@ -215,18 +215,16 @@ func (s *Store) DatasetsUnder(ctx context.Context, namespace, prefix string) ([]
 	var out []NamedID
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDatasetNames).Cursor()
+		removed := tx.Bucket(bucketRemoved)
 		start := nameKey(namespace, prefix)
+		ns := len(namespace) + 1
 		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, v = c.Next() {
 			if len(out)%1024 == 1023 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			d, err := getDataset(tx, string(v))
-			if err != nil {
-				return err
-			}
-			out = append(out, NamedID{Name: d.Name, ID: d.ID, Removed: d.Removed()})
+			out = append(out, NamedID{Name: string(k[ns:]), ID: string(v), Removed: removed.Get(v) != nil})
 		}
 		return nil
 	})
