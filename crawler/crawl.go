@@ -129,17 +129,47 @@ type snapshot struct {
 // write stores a snapshot: datasets in batches, then catalog edges, then,
 // because the snapshot is complete, removal of what it no longer has.
 func write(ctx context.Context, st Store, ns string, snap *snapshot, o *Options, res *Result) error {
+	// Batches go to the store two at a time: one is validated and encoded
+	// while the other commits.
 	total := len(snap.datasets)
-	for start := 0; start < total; start += o.BatchSize {
-		end := min(start+o.BatchSize, total)
-		r, err := st.UpsertDatasets(ctx, snap.datasets[start:end])
-		if err != nil {
-			return fmt.Errorf("store datasets: %w", err)
+	type batch struct {
+		end int
+		res store.UpsertResult
+		err error
+	}
+	var pending []chan batch
+	collect := func() error {
+		b := <-pending[0]
+		pending = pending[1:]
+		if b.err != nil {
+			return fmt.Errorf("store datasets: %w", b.err)
 		}
-		res.New += r.Created
-		res.Restored += r.Restored
-		res.Changed += r.Changed - r.Created - r.Restored
-		o.progress(Progress{Database: snap.database, Phase: "store", Done: end, Total: total})
+		res.New += b.res.Created
+		res.Restored += b.res.Restored
+		res.Changed += b.res.Changed - b.res.Created - b.res.Restored
+		o.progress(Progress{Database: snap.database, Phase: "store", Done: b.end, Total: total})
+		return nil
+	}
+	var firstErr error
+	for start := 0; start < total && firstErr == nil; start += o.BatchSize {
+		end := min(start+o.BatchSize, total)
+		ch := make(chan batch, 1)
+		pending = append(pending, ch)
+		go func() {
+			r, err := st.UpsertDatasets(ctx, snap.datasets[start:end])
+			ch <- batch{end, r, err}
+		}()
+		if len(pending) == 2 {
+			firstErr = collect()
+		}
+	}
+	for len(pending) > 0 {
+		if err := collect(); firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return firstErr
 	}
 	res.Datasets += total
 	res.Skipped += snap.skipped

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -331,14 +333,30 @@ func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db st
 		}
 		read[d.view][colRef{d.rel, d.attnum}] = true
 	}
-	for view, action := range cat.rules {
-		to := ids[view]
-		if to == "" {
-			continue
+	// Parsing the rules' trees is the costly part: spread it over the CPUs.
+	views := make([]uint32, 0, len(cat.rules))
+	for view := range cat.rules {
+		if ids[view] != "" {
+			views = append(views, view)
 		}
-		lineage, err := ViewColumnLineage(action)
-		if err != nil {
-			continue // table-level lineage stands; the rule's tree was unreadable
+	}
+	slices.Sort(views)
+	parsed := make([]map[int][]ColumnSource, len(views))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(views))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(views); i += workers {
+				// An unreadable tree leaves nil: table-level lineage stands.
+				parsed[i], _ = ViewColumnLineage(cat.rules[views[i]])
+			}
+		})
+	}
+	wg.Wait()
+	for i, view := range views {
+		to, lineage := ids[view], parsed[i]
+		if lineage == nil {
+			continue
 		}
 		resnos := make([]int, 0, len(lineage))
 		for resno := range lineage {

@@ -410,6 +410,26 @@ func TestSchemaChanges(t *testing.T) {
 	})
 }
 
+func TestForeignTable(t *testing.T) {
+	ctx := context.Background()
+	db := "fdw"
+	if err := pg.CreateDatabase(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Exec(ctx, db, `CREATE EXTENSION file_fdw;
+		CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+		CREATE FOREIGN TABLE exports (id int NOT NULL, amount numeric(10,2)) SERVER files OPTIONS (filename '/nonexistent.csv', format 'csv');
+		COMMENT ON FOREIGN TABLE exports IS 'Nightly CSV export.';`); err != nil {
+		t.Fatalf("file_fdw (from PostgreSQL's contrib) is needed for this test: %v", err)
+	}
+	st := openStore(t)
+	crawl(t, st, pg.DSN(db), crawler.Options{})
+	d := dataset(t, st, db+".public.exports")
+	if d.Kind != quarry.KindExternal || d.Description() != "Nightly CSV export." || !slices.Equal(columnNames(d), []string{"id", "amount"}) || d.Columns[0].Nullable {
+		t.Fatalf("foreign table: %+v", d)
+	}
+}
+
 func TestDataChangeObservations(t *testing.T) {
 	ctx := context.Background()
 	db := "activity"

@@ -11,17 +11,41 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
 )
 
 // Config is the YAML config file (--config). Flags given on the command line
 // win over it. Later capabilities add sources, policies, webhooks and tokens.
 type Config struct {
-	Addr   string       `yaml:"addr"`
-	Data   string       `yaml:"data"`
-	Demo   bool         `yaml:"demo"`
-	Log    LogConfig    `yaml:"log"`
-	Limits LimitsConfig `yaml:"limits"`
+	Addr    string         `yaml:"addr"`
+	Data    string         `yaml:"data"`
+	Demo    bool           `yaml:"demo"`
+	Log     LogConfig      `yaml:"log"`
+	Limits  LimitsConfig   `yaml:"limits"`
+	Sources []SourceConfig `yaml:"sources"`
+}
+
+// SourceConfig declares a source; the server registers (or updates) it at
+// start, as registerSource would. Prefer dsnEnv to a DSN with a password.
+type SourceConfig struct {
+	Name         string   `yaml:"name"`
+	Kind         string   `yaml:"kind"`
+	DSN          string   `yaml:"dsn"`
+	DSNEnv       string   `yaml:"dsnEnv"`
+	Namespace    string   `yaml:"namespace"`
+	Schedule     string   `yaml:"schedule"`
+	Include      []string `yaml:"include"`
+	Exclude      []string `yaml:"exclude"`
+	Aliases      []string `yaml:"aliases"`
+	AllDatabases bool     `yaml:"allDatabases"`
+}
+
+func (c SourceConfig) source() quarry.Source {
+	return quarry.Source{
+		Name: c.Name, Kind: quarry.SourceKind(strings.ToUpper(c.Kind)), DSN: c.DSN, DSNEnv: c.DSNEnv, Namespace: c.Namespace,
+		Schedule: c.Schedule, Include: c.Include, Exclude: c.Exclude, Aliases: c.Aliases, AllDatabases: c.AllDatabases,
+	}
 }
 
 // LogConfig sets up log/slog.
@@ -75,6 +99,17 @@ func (c Config) validate() error {
 	}
 	if c.Limits.BodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
 		return fmt.Errorf("config: limits must not be negative")
+	}
+	seen := map[string]bool{}
+	for i, sc := range c.Sources {
+		src := sc.source()
+		if err := src.Normalize(); err != nil {
+			return fmt.Errorf("config: sources[%d]: %v", i, err)
+		}
+		if seen[src.Name] {
+			return fmt.Errorf("config: sources[%d]: %q is declared twice", i, src.Name)
+		}
+		seen[src.Name] = true
 	}
 	return nil
 }

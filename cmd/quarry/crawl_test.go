@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +54,19 @@ func TestCrawlCommand(t *testing.T) {
 	out, err = exec.Command(binary, "crawl", "--data", data, pg.DSN("shop")).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "crawlSource") {
 		t.Fatalf("crawl of a held data dir: %v\n%s", err, out)
+	}
+	p.stop(t)
+
+	// A source declared in the config file is registered at start.
+	cfg := filepath.Join(t.TempDir(), "quarry.yaml")
+	os.WriteFile(cfg, []byte("sources:\n  - name: shop\n    kind: postgres\n    dsn: '"+pg.DSN("shop")+"'\n    include: [sales]\n"), 0o600)
+	p = start(t, "--data", t.TempDir(), "--config", cfg)
+	run := p.graphql(t, `mutation { crawlSource(name: "shop", wait: true) { status counts { datasets } } }`, nil)["crawlSource"].(map[string]any)
+	if run["status"] != "SUCCEEDED" || run["counts"].(map[string]any)["datasets"].(float64) != 2 {
+		t.Fatalf("crawl of a configured source: %v", run)
+	}
+	if strings.Contains(p.logs.String(), pgtest.Password) {
+		t.Fatalf("the password is in the server log:\n%s", p.logs)
 	}
 	p.stop(t)
 

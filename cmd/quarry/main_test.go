@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quarrydata/quarry"
 )
 
 var binary string
@@ -250,15 +252,21 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.limits().Depth != 20 {
 		t.Fatalf("config = %+v, %v", cfg, err)
 	}
+	cfg, err = loadConfig(write("sources:\n  - name: shop\n    kind: postgres\n    dsnEnv: SHOP_DSN\n    schedule: '@hourly'\n    include: [public]\n"))
+	if err != nil || len(cfg.Sources) != 1 || cfg.Sources[0].source().Kind != quarry.SourcePostgres || cfg.Sources[0].Include[0] != "public" {
+		t.Fatalf("sources config = %+v, %v", cfg.Sources, err)
+	}
 	if cfg, err := loadConfig(write("")); err != nil || cfg.Addr != "127.0.0.1:8080" {
 		t.Fatalf("empty config = %+v, %v", cfg, err)
 	}
 	for name, body := range map[string]string{
-		"ErrUnknownKey": "adress: 127.0.0.1:1\n",
-		"ErrLevel":      "log:\n  level: loud\n",
-		"ErrFormat":     "log:\n  format: xml\n",
-		"ErrNegative":   "limits:\n  bodyBytes: -1\n",
-		"ErrYAML":       "addr: [\n",
+		"ErrUnknownKey":  "adress: 127.0.0.1:1\n",
+		"ErrLevel":       "log:\n  level: loud\n",
+		"ErrFormat":      "log:\n  format: xml\n",
+		"ErrNegative":    "limits:\n  bodyBytes: -1\n",
+		"ErrYAML":        "addr: [\n",
+		"ErrSource":      "sources:\n  - name: Shop DB\n    kind: postgres\n    dsnEnv: X\n",
+		"ErrSourceTwice": "sources:\n  - {name: a, kind: postgres, dsnEnv: X}\n  - {name: a, kind: postgres, dsnEnv: Y}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := loadConfig(write(body)); err == nil {
