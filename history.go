@@ -25,7 +25,7 @@ const (
 // SchemaChange is one entry of a dataset's schema history, as a crawler or
 // pushing tool revealed it.
 type SchemaChange struct {
-	Seq    uint64           `json:"seq"` // the changelog sequence of the change
+	Seq    uint64           `json:"seq"` // the changelog sequence of the change; 0 for DATASET_CREATED
 	At     time.Time        `json:"at"`
 	Kind   SchemaChangeKind `json:"kind"`
 	Column string           `json:"column,omitempty"`

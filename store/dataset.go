@@ -175,26 +175,22 @@ func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
 		if err := writeDataset(tx, &d, true, p.rec, &p.digest); err != nil {
 			return 0, err
 		}
-		if err := tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), []byte(d.ID)); err != nil {
-			return 0, err
-		}
 		if err := addCounter(tx, keyDatasetCount, 1); err != nil {
 			return 0, err
 		}
-		seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpUpsert)
-		if err != nil {
-			return 0, err
-		}
-		return created, putHistory(tx, d.ID, seq, now, []quarry.SchemaChange{{Kind: quarry.DatasetCreated, New: string(d.Kind)}})
+		// Its history starts with DATASET_CREATED, which SchemaHistory
+		// derives from CreatedAt rather than storing it.
+		_, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpUpsert)
+		return created, err
 	}
 
 	// The common case of a recrawl: the provided facts are as stored (same
 	// digest and source) and the dataset is not removed. Only the volatile
 	// figures may have moved, and the record is not decoded.
 	id := []byte(in.ID)
-	if tx.Bucket(bucketRemoved).Get(id) == nil {
-		if have := tx.Bucket(bucketDigests).Get(id); len(have) >= 32 && (in.Source == "" || string(have[32:]) == in.Source) {
-			if bytes.Equal(have[:32], p.digest[:]) {
+	if e := decodeNameEntry(tx.Bucket(bucketDatasetNames).Get(nameKey(in.Namespace, in.Name))); !e.removed {
+		if e.digest != nil && (in.Source == "" || e.source == in.Source) {
+			if bytes.Equal(e.digest, p.digest[:]) {
 				inV := volatileOf(in)
 				switch {
 				case inV == volatile{}:
@@ -339,14 +335,15 @@ func encodeRecord(d *quarry.Dataset) ([]byte, error) {
 	return json.Marshal(&r)
 }
 
-// putDataset writes a dataset: its record, its volatile figures, its
-// removal mark and the digest of its provided facts.
+// putDataset writes a dataset: its record, its volatile figures and its
+// name index entry (removal mark, digest and source of its provided facts).
 func putDataset(tx *bolt.Tx, d *quarry.Dataset) error {
 	return writeDataset(tx, d, false, nil, nil)
 }
 
 // writeDataset is putDataset for callers that know more: a new dataset has
-// nothing to clear, and its record and digest may be encoded already.
+// no volatile figures to clear, and its record and digest may be encoded
+// already.
 func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest *[32]byte) error {
 	var err error
 	if rec == nil {
@@ -363,21 +360,12 @@ func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest
 			return err
 		}
 	}
-	if isNew && d.RemovedAt == nil {
-		// No removal mark to clear.
-	} else if d.RemovedAt != nil {
-		err = tx.Bucket(bucketRemoved).Put(id, nil)
-	} else {
-		err = tx.Bucket(bucketRemoved).Delete(id)
-	}
-	if err != nil {
-		return err
-	}
 	if digest == nil {
 		dg := d.ProvidedDigest()
 		digest = &dg
 	}
-	return tx.Bucket(bucketDigests).Put(id, append(digest[:], d.Source...))
+	entry := encodeNameEntry(d.ID, d.RemovedAt != nil, *digest, d.Source)
+	return tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), entry)
 }
 
 func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
@@ -506,12 +494,13 @@ func (s *Store) ListDatasets(ctx context.Context, o ListOptions) (*DatasetPage, 
 				}
 			}
 			n++
-			d, err := getDataset(tx, string(v))
+			e := decodeNameEntry(v)
+			if e.removed && !o.IncludeRemoved {
+				continue
+			}
+			d, err := getDataset(tx, e.id)
 			if err != nil {
 				return err
-			}
-			if d.Removed() && !o.IncludeRemoved {
-				continue
 			}
 			if len(page.Datasets) == o.First {
 				page.HasNext = true

@@ -30,10 +30,16 @@ func putHistory(tx *bolt.Tx, id string, seq uint64, at time.Time, changes []quar
 }
 
 // SchemaHistory returns the dataset's schema changes, newest first (within
-// one change, in the order they were found).
+// one change, in the order they were found). It ends with DATASET_CREATED,
+// derived from the dataset's creation time and first kind.
 func (s *Store) SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaChange, error) {
 	var groups [][]quarry.SchemaChange
+	var d *quarry.Dataset
 	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		if d, err = getDataset(tx, id); err != nil {
+			return err
+		}
 		c := tx.Bucket(bucketHistory).Cursor()
 		prefix := []byte(id)
 		var last uint64
@@ -50,8 +56,21 @@ func (s *Store) SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaCh
 		}
 		return nil
 	})
-	slices.Reverse(groups)
-	return slices.Concat(groups...), err
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(groups) // read oldest first; shown newest first
+	out := slices.Concat(groups...)
+	if !slices.ContainsFunc(out, func(c quarry.SchemaChange) bool { return c.Kind == quarry.DatasetCreated }) {
+		first := string(d.Kind) // unless a kind change says what it was first
+		for _, c := range out {
+			if c.Kind == quarry.KindChanged {
+				first = c.Old
+			}
+		}
+		out = append(out, quarry.SchemaChange{At: d.CreatedAt, Kind: quarry.DatasetCreated, New: first})
+	}
+	return out, nil
 }
 
 func putDataChange(tx *bolt.Tx, id string, seq uint64, c quarry.DataChange) error {

@@ -37,17 +37,16 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{3, "split volatile figures, removed set and digests from dataset records", migrateSplitDatasets},
+	{3, "split volatile figures from dataset records; removal, digest and source in the name index", migrateSplitDatasets},
 }
 
 // migrateSplitDatasets moves row counts, sizes and stats out of dataset
-// records into their own bucket, and indexes removal and provided digests,
-// so that a crawl can compare and list datasets without decoding them.
+// records into their own bucket, and writes name index entries with the
+// removal mark and provided digest, so that a crawl can compare and list
+// datasets without decoding them.
 func migrateSplitDatasets(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketRemoved, bucketVolatile, bucketDigests} {
-		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-			return fmt.Errorf("create bucket %s: %w", b, err)
-		}
+	if _, err := tx.CreateBucketIfNotExists(bucketVolatile); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketVolatile, err)
 	}
 	var all []*quarry.Dataset
 	err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error {

@@ -215,7 +215,6 @@ func (s *Store) DatasetsUnder(ctx context.Context, namespace, prefix string) ([]
 	var out []NamedID
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDatasetNames).Cursor()
-		removed := tx.Bucket(bucketRemoved)
 		start := nameKey(namespace, prefix)
 		ns := len(namespace) + 1
 		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, v = c.Next() {
@@ -224,7 +223,8 @@ func (s *Store) DatasetsUnder(ctx context.Context, namespace, prefix string) ([]
 					return err
 				}
 			}
-			out = append(out, NamedID{Name: string(k[ns:]), ID: string(v), Removed: removed.Get(v) != nil})
+			e := decodeNameEntry(v)
+			out = append(out, NamedID{Name: string(k[ns:]), ID: e.id, Removed: e.removed})
 		}
 		return nil
 	})

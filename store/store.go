@@ -20,15 +20,13 @@ var (
 	bucketMeta         = []byte("meta")
 	bucketChangelog    = []byte("changelog")
 	bucketDatasets     = []byte("datasets")         // id -> Dataset
-	bucketDatasetNames = []byte("datasets_by_name") // namespace \x00 name -> id
+	bucketDatasetNames = []byte("datasets_by_name") // namespace \x00 name -> nameEntry (see names.go)
 	bucketDatasetEdits = []byte("dataset_edits")    // id seq(8) n(2) -> MetadataEdit
 	bucketHistory      = []byte("schema_history")   // id seq(8) n(2) -> SchemaChange
 	bucketDataChanges  = []byte("data_changes")     // id at(8) seq(8) -> DataChange
 	bucketEdgesOut     = []byte("edges_out")        // from to edgekey -> Edge
 	bucketEdgesIn      = []byte("edges_in")         // to from edgekey -> nil
-	bucketRemoved      = []byte("dataset_removed")  // id -> nil, for removed datasets
 	bucketVolatile     = []byte("dataset_volatile") // id -> volatile (row count, size, stats)
-	bucketDigests      = []byte("dataset_digest")   // id -> ProvidedDigest (32 bytes) + source name
 	bucketSources      = []byte("sources")          // name -> Source
 	bucketCrawlRuns    = []byte("crawl_runs")       // name \x00 startedAt(8) -> CrawlRun
 	keySchemaVersion   = []byte("schema_version")
