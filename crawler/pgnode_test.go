@@ -93,14 +93,8 @@ CREATE VIEW lin.v_sorted AS
 func TestViewColumnLineage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
-	if err := s.CreateDatabase(ctx, "pagila"); err != nil {
-		t.Fatal(err)
-	}
+	s := pgtest.New(t) // its own cluster: this is package crawler, the others are crawler_test
+	s.Database(t, "pagila", "")
 	if _, err := s.LoadFile(ctx, "pagila", pagilaSchema(t)); err != nil {
 		t.Fatal(err)
 	}

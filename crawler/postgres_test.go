@@ -314,9 +314,7 @@ func TestChinookAndNorthwind(t *testing.T) {
 func TestSchemaChanges(t *testing.T) {
 	ctx := context.Background()
 	db := "evolve"
-	if err := pg.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	pg.Database(t, db, "")
 	exec := func(sql string) {
 		t.Helper()
 		if err := pg.Exec(ctx, db, sql); err != nil {
@@ -411,17 +409,12 @@ func TestSchemaChanges(t *testing.T) {
 }
 
 func TestForeignTable(t *testing.T) {
-	ctx := context.Background()
 	db := "fdw"
-	if err := pg.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Exec(ctx, db, `CREATE EXTENSION file_fdw;
+	// file_fdw comes with PostgreSQL's contrib, as on Debian's server package.
+	pg.Database(t, db, `CREATE EXTENSION file_fdw;
 		CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
 		CREATE FOREIGN TABLE exports (id int NOT NULL, amount numeric(10,2)) SERVER files OPTIONS (filename '/nonexistent.csv', format 'csv');
-		COMMENT ON FOREIGN TABLE exports IS 'Nightly CSV export.';`); err != nil {
-		t.Fatalf("file_fdw (from PostgreSQL's contrib) is needed for this test: %v", err)
-	}
+		COMMENT ON FOREIGN TABLE exports IS 'Nightly CSV export.';`)
 	st := openStore(t)
 	crawl(t, st, pg.DSN(db), crawler.Options{})
 	d := dataset(t, st, db+".public.exports")
@@ -433,12 +426,7 @@ func TestForeignTable(t *testing.T) {
 func TestDataChangeObservations(t *testing.T) {
 	ctx := context.Background()
 	db := "activity"
-	if err := pg.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Exec(ctx, db, `CREATE TABLE events (id serial PRIMARY KEY, v int)`); err != nil {
-		t.Fatal(err)
-	}
+	pg.Database(t, db, `CREATE TABLE events (id serial PRIMARY KEY, v int)`)
 	st := openStore(t)
 	clock := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	crawl(t, st, pg.DSN(db), crawler.Options{})
@@ -489,19 +477,14 @@ func TestDataChangeObservations(t *testing.T) {
 func TestSafeOnProduction(t *testing.T) {
 	ctx := context.Background()
 	db := "prod"
-	if err := pg.CreateDatabase(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Exec(ctx, db, `
+	pg.Database(t, db, `
 		CREATE SCHEMA app; CREATE SCHEMA secret;
 		CREATE TABLE app.accounts (id int PRIMARY KEY, owner text DEFAULT current_user);
 		CREATE VIEW app.account_ids AS SELECT id FROM app.accounts;
 		CREATE TABLE secret.keys (k text);
 		CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
 		REVOKE ALL ON SCHEMA public FROM PUBLIC;
-		GRANT USAGE ON SCHEMA app TO reader;`); err != nil {
-		t.Fatal(err)
-	}
+		GRANT USAGE ON SCHEMA app TO reader;`)
 	locker, err := pgx.Connect(ctx, pg.DSN(db))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,22 +18,12 @@ const crawlNow = `mutation($name: String!) { crawlSource(name: $name, wait: true
 // TestSources registers a real PostgreSQL database as a source, crawls it
 // through the API and reads what the crawl found.
 func TestSources(t *testing.T) {
-	ctx := context.Background()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
-	if err := pg.CreateDatabase(ctx, "shop"); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Exec(ctx, "shop", `
+	pg := pgtest.New(t)
+	pg.Database(t, "shop", `
 		CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE NOT NULL);
 		CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), total numeric(12,2));
 		COMMENT ON TABLE orders IS 'One row per order.';
-		CREATE VIEW user_totals AS SELECT u.email, sum(o.total) AS total FROM users u JOIN orders o ON o.user_id = u.id GROUP BY u.email;`); err != nil {
-		t.Fatal(err)
-	}
+		CREATE VIEW user_totals AS SELECT u.email, sum(o.total) AS total FROM users u JOIN orders o ON o.user_id = u.id GROUP BY u.email;`)
 	s := newServer(t, graph.Limits{})
 	ns := fmt.Sprintf("postgres://127.0.0.1:%d", pg.Port)
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,19 +12,9 @@ import (
 )
 
 func TestCrawlCommand(t *testing.T) {
-	ctx := context.Background()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
-	if err := pg.CreateDatabase(ctx, "shop"); err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Exec(ctx, "shop", `CREATE SCHEMA sales; CREATE TABLE sales.orders (id bigint PRIMARY KEY, total numeric);
-		CREATE VIEW sales.totals AS SELECT sum(total) AS total FROM sales.orders; CREATE TABLE public.junk (x int);`); err != nil {
-		t.Fatal(err)
-	}
+	pg := pgtest.New(t)
+	pg.Database(t, "shop", `CREATE SCHEMA sales; CREATE TABLE sales.orders (id bigint PRIMARY KEY, total numeric);
+		CREATE VIEW sales.totals AS SELECT sum(total) AS total FROM sales.orders; CREATE TABLE public.junk (x int);`)
 	data := t.TempDir()
 	out, err := exec.Command(binary, "crawl", "--data", data, "--exclude", "public", pg.DSN("shop")).CombinedOutput()
 	if err != nil {

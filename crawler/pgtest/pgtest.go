@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -218,4 +219,32 @@ func (s *Server) Stop() error {
 		}
 	}
 	return os.RemoveAll(s.dir)
+}
+
+// New starts a cluster for a test or benchmark and stops it when tb ends.
+// A machine without PostgreSQL fails the test, saying how to get it.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Start(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// Database creates a database, runs sql in it (any number of statements),
+// and returns its DSN. Failures fail tb.
+func (s *Server) Database(tb testing.TB, name, sql string) string {
+	tb.Helper()
+	ctx := context.Background()
+	if err := s.CreateDatabase(ctx, name); err != nil {
+		tb.Fatal(err)
+	}
+	if sql != "" {
+		if err := s.Exec(ctx, name, sql); err != nil {
+			tb.Fatalf("setting up database %s: %v", name, err)
+		}
+	}
+	return s.DSN(name)
 }

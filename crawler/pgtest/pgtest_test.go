@@ -12,18 +12,14 @@ import (
 
 func TestStart(t *testing.T) {
 	ctx := context.Background()
-	s, err := pgtest.Start(ctx)
-	if err != nil {
+	s := pgtest.New(t)
+	dsn := s.Database(t, "shop", "CREATE TABLE t (id int)")
+	if c, err := pgx.Connect(ctx, dsn); err != nil {
 		t.Fatal(err)
+	} else {
+		c.Close(ctx)
 	}
-	defer s.Stop()
-	if err := s.CreateDatabase(ctx, "shop"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Exec(ctx, "shop", "CREATE TABLE t (id int)"); err != nil {
-		t.Fatal(err)
-	}
-	wrong := strings.Replace(s.DSN("shop"), pgtest.Password, "wrong", 1)
+	wrong := strings.Replace(dsn, pgtest.Password, "wrong", 1)
 	if c, err := pgx.Connect(ctx, wrong); err == nil {
 		c.Close(ctx)
 		t.Fatal("a wrong password was accepted")
