@@ -45,11 +45,16 @@ type Dataset struct {
 	Name      string      `json:"name"`
 	Kind      DatasetKind `json:"kind"`
 	Source    string      `json:"source,omitempty"` // name of the registered source that crawls it
-	Columns   []Column    `json:"columns,omitempty"`
-	Provided  Metadata    `json:"provided"`
-	Edited    Edits       `json:"edited"`
-	RowCount  *int64      `json:"rowCount,omitempty"`
-	SizeBytes *int64      `json:"sizeBytes,omitempty"`
+	// Database and Schema say where a crawled dataset lives, when its
+	// crawler knows (a name like "shop.eu.public.t" does not say which dot
+	// ends the database).
+	Database  string   `json:"database,omitempty"`
+	Schema    string   `json:"schema,omitempty"`
+	Columns   []Column `json:"columns,omitempty"`
+	Provided  Metadata `json:"provided"`
+	Edited    Edits    `json:"edited"`
+	RowCount  *int64   `json:"rowCount,omitempty"`
+	SizeBytes *int64   `json:"sizeBytes,omitempty"`
 
 	// Definition is a view's query as the database prints it.
 	Definition string `json:"definition,omitempty"`
@@ -273,8 +278,7 @@ func normalizeColumns(cols []Column) error {
 // normalizeColumn checks column i; errors name the field within the column
 // (the caller adds "columns[i]", so the happy path formats no strings).
 func normalizeColumn(c *Column, i int, seen map[string]int, ordinals map[int]int) error {
-	c.Name = strings.TrimSpace(c.Name)
-	if err := checkText(c.Name, MaxNameLen); err != nil {
+	if _, err := NormalizeName(c.Name); err != nil {
 		return InField("name", err)
 	}
 	if j, dup := seen[c.Name]; dup {

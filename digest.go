@@ -17,6 +17,7 @@ import (
 func (d *Dataset) ProvidedDigest() [32]byte {
 	b := make(digestBuf, 0, 512)
 	b = b.str(string(d.Kind))
+	b = b.str(d.Database).str(d.Schema)
 	b = b.str(d.Provided.Description)
 	b = b.strs(d.Provided.Owners)
 	b = b.strs(d.Provided.Tags)

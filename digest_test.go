@@ -31,6 +31,8 @@ func TestProvidedDigest(t *testing.T) {
 	base := digestBase()
 	want := base.ProvidedDigest()
 	changes := map[string]func(*quarry.Dataset){
+		"database":            func(d *quarry.Dataset) { d.Database = "other" },
+		"schema":              func(d *quarry.Dataset) { d.Schema = "other" },
 		"kind":                func(d *quarry.Dataset) { d.Kind = quarry.KindView },
 		"description":         func(d *quarry.Dataset) { d.Provided.Description = "e" },
 		"owners":              func(d *quarry.Dataset) { d.Provided.Owners = []string{"b"} },
@@ -80,7 +82,7 @@ func TestProvidedDigest(t *testing.T) {
 	// A new field in a covered type must be added to ProvidedDigest and to
 	// the changes above; then update the counts here.
 	for typ, fields := range map[reflect.Type]int{
-		reflect.TypeFor[quarry.Dataset]():    18,
+		reflect.TypeFor[quarry.Dataset]():    20,
 		reflect.TypeFor[quarry.Column]():     9,
 		reflect.TypeFor[quarry.ColumnRef]():  3,
 		reflect.TypeFor[quarry.Constraint](): 4,

@@ -183,11 +183,13 @@ func splitHostPort(a string) (host, port string, hasPort bool, err error) {
 	return host, port, hasPort, nil
 }
 
-// NormalizeName trims a dataset or job name and checks that it is usable.
-// Names are case-sensitive: PostgreSQL and many warehouses allow quoted
-// mixed-case identifiers.
+// NormalizeName checks that a dataset, job or column name is usable. Names
+// are exact: case-sensitive, and spaces are part of them (PostgreSQL allows
+// quoted identifiers like "Orders " and "orders", which are two tables).
 func NormalizeName(name string) (string, error) {
-	name = strings.TrimSpace(name)
+	if strings.TrimSpace(name) == "" {
+		return "", Invalid("", "must not be empty")
+	}
 	if err := checkText(name, MaxNameLen); err != nil {
 		return "", err
 	}

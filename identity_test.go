@@ -112,9 +112,13 @@ func TestDatasetID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := quarry.DatasetID("postgres://db.internal:5432", " shop.public.orders ")
+	b, _ := quarry.DatasetID("postgres://db.internal:5432/", "shop.public.orders")
 	if a != b {
 		t.Fatalf("the same table named two ways got two IDs: %s, %s", a, b)
+	}
+	// Spaces are part of a name: "orders " is another table.
+	if c, _ := quarry.DatasetID("postgres://db.internal:5432", "shop.public.orders "); c == a {
+		t.Fatal("a trailing space was dropped from a name")
 	}
 	if u := uuid.MustParse(a); u.Version() != 5 {
 		t.Fatalf("ID %s is UUID version %d, want 5", a, u.Version())
@@ -167,6 +171,7 @@ func TestDatasetNormalize(t *testing.T) {
 		{"ErrName", "name", func(d *quarry.Dataset) { d.Name = "a\nb" }},
 		{"ErrKind", "kind", func(d *quarry.Dataset) { d.Kind = "SPREADSHEET" }},
 		{"ErrColumnName", "columns[1].name", func(d *quarry.Dataset) { d.Columns[1].Name = " " }},
+		{"ErrColumnNameControl", "columns[1].name", func(d *quarry.Dataset) { d.Columns[1].Name = "a\tb" }},
 		{"ErrColumnDuplicate", "columns[1].name", func(d *quarry.Dataset) { d.Columns[1].Name = "id" }},
 		{"ErrColumnOrdinal", "columns[0].ordinal", func(d *quarry.Dataset) { d.Columns[0].Ordinal = -1 }},
 		{"ErrOrdinalDuplicate", "columns[1].ordinal", func(d *quarry.Dataset) { d.Columns[0].Ordinal = 2 }},

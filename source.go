@@ -101,26 +101,88 @@ type CrawlCounts struct {
 	Skipped  int `json:"skipped"` // objects the crawl's role may not see
 }
 
-// RedactDSN returns a DSN without its password, for display and logs.
+// RedactDSN returns a DSN with its secrets (password, sslpassword)
+// masked, for display and logs. It reads both forms libpq does: a URL, and
+// key=value pairs (spaces around '=', single-quoted values, backslash
+// escapes). A DSN it cannot read is not shown at all.
 func RedactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		// key=value form: drop password=...
-		fields := strings.Fields(dsn)
-		for i, f := range fields {
-			if strings.HasPrefix(strings.ToLower(f), "password=") {
-				fields[i] = "password=xxxxx"
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "(an unreadable DSN, not shown)"
+		}
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		q := u.Query()
+		for k := range q {
+			if secretKey(k) {
+				q.Set(k, "xxxxx")
 			}
 		}
-		return strings.Join(fields, " ")
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
 		u.RawQuery = q.Encode()
+		return u.String()
 	}
-	return u.String()
+	out, ok := redactKeyValues(dsn)
+	if !ok {
+		return "(an unreadable DSN, not shown)"
+	}
+	return out
+}
+
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	return k == "password" || k == "sslpassword"
+}
+
+// redactKeyValues rewrites "k = v k2='v 2'" as "k=v k2='v 2'" with secret
+// values masked.
+func redactKeyValues(s string) (string, bool) {
+	var out []string
+	i := 0
+	skipSpace := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		skipSpace()
+		if i >= len(s) {
+			return strings.Join(out, " "), true
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
+			i++
+		}
+		key := s[start:i]
+		skipSpace()
+		if key == "" || i >= len(s) || s[i] != '=' {
+			return "", false
+		}
+		i++
+		skipSpace()
+		vstart := i
+		if i < len(s) && s[i] == '\'' {
+			for i++; i < len(s) && s[i] != '\''; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(s) {
+				return "", false // an unterminated quote
+			}
+			i++
+		} else {
+			for ; i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		}
+		value := s[vstart:min(i, len(s))]
+		if secretKey(key) {
+			value = "xxxxx"
+		}
+		out = append(out, key+"="+value)
+	}
 }

@@ -8,10 +8,16 @@ import (
 
 func TestRedactDSN(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://etl:s3cret@db:5432/shop?sslmode=require": "postgres://etl:xxxxx@db:5432/shop?sslmode=require",
-		"postgres://etl@db/shop":                             "postgres://etl@db/shop",
-		"host=db user=etl password=s3cret dbname=shop":       "host=db user=etl password=xxxxx dbname=shop",
-		"postgres://db/shop?password=s3cret":                 "postgres://db/shop?password=xxxxx",
+		"postgres://etl:s3cret@db:5432/shop?sslmode=require":  "postgres://etl:xxxxx@db:5432/shop?sslmode=require",
+		"postgres://etl@db/shop":                              "postgres://etl@db/shop",
+		"host=db user=etl password=s3cret dbname=shop":        "host=db user=etl password=xxxxx dbname=shop",
+		"postgres://db/shop?password=s3cret":                  "postgres://db/shop?password=xxxxx",
+		"postgres://app@db/shop?sslpassword=s3cret":           "postgres://app@db/shop?sslpassword=xxxxx",
+		"host=db user=app password = s3cret dbname=shop":      "host=db user=app password=xxxxx dbname=shop",
+		"host=db user=app password='s3cret word' dbname=shop": "host=db user=app password=xxxxx dbname=shop",
+		`host=db password='it\'s s3cret' user=app`:            "host=db password=xxxxx user=app",
+		"host=db password='s3cret unterminated":               "(an unreadable DSN, not shown)",
+		"host=db password":                                    "(an unreadable DSN, not shown)",
 	} {
 		if got := quarry.RedactDSN(in); got != want {
 			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)

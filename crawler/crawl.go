@@ -17,6 +17,7 @@ type Store interface {
 	ReplaceEdges(ctx context.Context, origin quarry.EdgeOrigin, byTarget map[string][]quarry.Edge) error
 	DatasetsUnder(ctx context.Context, namespace, prefix string) ([]store.NamedID, error)
 	MarkRemoved(ctx context.Context, at time.Time, ids ...string) error
+	ResolveNamespace(ns string) string
 }
 
 // Options tune a crawl. Zero values take the defaults.
@@ -128,7 +129,7 @@ type snapshot struct {
 
 // write stores a snapshot: datasets in batches, then catalog edges, then,
 // because the snapshot is complete, removal of what it no longer has.
-func write(ctx context.Context, st Store, ns string, snap *snapshot, o *Options, res *Result) error {
+func write(ctx context.Context, st Store, snap *snapshot, o *Options, res *Result) error {
 	// Batches go to the store two at a time: one is validated and encoded
 	// while the other commits.
 	total := len(snap.datasets)
@@ -183,15 +184,48 @@ func write(ctx context.Context, st Store, ns string, snap *snapshot, o *Options,
 		return fmt.Errorf("store view lineage: %w", err)
 	}
 
-	// Only now, with everything read and written, is the crawl complete.
-	have, err := st.DatasetsUnder(ctx, ns, snap.database+".")
+	return nil
+}
+
+// removeMissing marks removed what a complete crawl no longer has: the
+// datasets of the crawled databases (with AllDatabases, of the whole
+// server) in schemas the crawl covers that it did not see. Where a dataset
+// lives comes from what its crawler recorded, else from its name.
+func removeMissing(ctx context.Context, st Store, ns string, snaps []*snapshot, o *Options, res *Result) error {
+	seen := map[string]bool{}
+	crawled := map[string]bool{}
+	prefix := ""
+	for _, snap := range snaps {
+		crawled[snap.database] = true
+		for name := range snap.seen {
+			seen[name] = true
+		}
+		prefix = snap.database + "."
+	}
+	if o.AllDatabases || len(snaps) != 1 {
+		prefix = ""
+	}
+	have, err := st.DatasetsUnder(ctx, ns, prefix)
 	if err != nil {
 		return err
 	}
 	var gone []string
 	for _, d := range have {
-		schema, _, ok := strings.Cut(strings.TrimPrefix(d.Name, snap.database+"."), ".")
-		if d.Removed || !ok || snap.seen[d.Name] || !o.inScope(schema) {
+		if d.Removed || seen[d.Name] {
+			continue
+		}
+		db, schema := d.Database, d.Schema
+		if db == "" {
+			var rest string
+			var ok bool
+			if db, rest, ok = strings.Cut(d.Name, "."); !ok {
+				continue
+			}
+			if schema, _, ok = strings.Cut(rest, "."); !ok {
+				continue
+			}
+		}
+		if systemSchema(schema) || !o.inScope(schema) || !crawled[db] && !o.AllDatabases {
 			continue
 		}
 		gone = append(gone, d.ID)
@@ -203,4 +237,8 @@ func write(ctx context.Context, st Store, ns string, snap *snapshot, o *Options,
 		res.Removed += len(gone)
 	}
 	return nil
+}
+
+func systemSchema(s string) bool {
+	return s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_toast") || strings.HasPrefix(s, "pg_temp_")
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,6 +43,9 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	if ns, err = quarry.NormalizeNamespace(ns); err != nil {
 		return nil, quarry.InField("namespace", err)
 	}
+	// A crawl through another name for a registered source's server (an
+	// alias) computes IDs and removal scope in the source's namespace.
+	ns = st.ResolveNamespace(ns)
 	res := &Result{Namespace: ns}
 
 	dbs := []string{cfg.Database}
@@ -63,10 +67,15 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 		snaps = append(snaps, snap)
 	}
 	for _, snap := range snaps {
-		if err := write(ctx, st, ns, snap, &o, res); err != nil {
+		if err := write(ctx, st, snap, &o, res); err != nil {
 			return res, err
 		}
 		res.Databases = append(res.Databases, snap.database)
+	}
+	// Only now, with every database read and written, is the crawl
+	// complete: what it no longer has may be marked removed.
+	if err := removeMissing(ctx, st, ns, snaps, &o, res); err != nil {
+		return res, err
 	}
 	res.Duration = time.Since(start)
 	return res, nil
@@ -101,6 +110,9 @@ func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
 	cfg.ConnectTimeout = o.ConnectTimeout
 	cfg.RuntimeParams["application_name"] = "quarry-crawler"
 	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	// For every statement of the session, the database list included.
+	cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(o.LockTimeout.Milliseconds(), 10)
 	return cfg, nil
 }
 
@@ -162,8 +174,15 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 		}
 		return r
 	}
-	// Partitions roll up into their root: names, rows, size, counters.
+	// Partitions roll up into their root: names, and rows, size and
+	// counters of the leaves (a partitioned table holds no rows itself; its
+	// own reltuples, once analyzed, already counts its partitions').
 	partitions := map[uint32][]string{}
+	for _, r := range cat.relations {
+		if r.kind == "p" && !r.isPartition {
+			r.tuples, r.bytes = -1, 0
+		}
+	}
 	for _, r := range cat.relations {
 		if !r.isPartition {
 			continue
@@ -171,7 +190,9 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 		top := root(r)
 		partitions[top.oid] = append(partitions[top.oid], r.schema+"."+r.name)
 		if r.kind != "p" {
-			top.tuples += max(r.tuples, 0)
+			if r.tuples >= 0 {
+				top.tuples = max(top.tuples, 0) + r.tuples
+			}
 			top.bytes += r.bytes
 		}
 		if r.stats != nil {
@@ -193,8 +214,8 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 			continue
 		}
 		snap.seen[name(r)] = true
-		if !r.usage {
-			snap.skipped++
+		if !r.usage || !usable(r) {
+			snap.skipped++ // one odd object never fails the crawl of the rest
 			continue
 		}
 		ids[oid] = quarry.NewID(quarry.EntityDataset, ns, name(r))
@@ -208,7 +229,9 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 			Name:       name(r),
 			Kind:       pgKind(r.kind),
 			Source:     o.Source,
-			Provided:   quarry.Metadata{Description: r.comment},
+			Database:   db,
+			Schema:     r.schema,
+			Provided:   quarry.Metadata{Description: clip(r.comment)},
 			Definition: r.definition,
 			Partitions: partitions[oid],
 		}
@@ -227,7 +250,7 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 		for _, c := range r.columns {
 			byNum[c.attnum] = len(d.Columns)
 			d.Columns = append(d.Columns, quarry.Column{
-				Name: c.name, Type: c.typ, Nullable: c.nullable, Ordinal: int(c.attnum), Default: c.def, Description: c.comment,
+				Name: c.name, Type: c.typ, Nullable: c.nullable, Ordinal: int(c.attnum), Default: c.def, Description: clip(c.comment),
 			})
 		}
 		colName := func(rel *pgRelation, n int16) string {
@@ -289,6 +312,13 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 // edges from columns it reads only to filter, join or group.
 func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db string) {
 	idOf := func(oid uint32) string {
+		if r := cat.relations[oid]; r != nil && r.isPartition {
+			// A partition is not a dataset: its root is.
+			for r.parent != 0 && cat.relations[r.parent] != nil {
+				r = cat.relations[r.parent]
+			}
+			oid = r.oid
+		}
 		if id, ok := ids[oid]; ok {
 			return id
 		}
@@ -302,7 +332,7 @@ func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db st
 		if r := cat.relations[oid]; r != nil {
 			for _, c := range r.columns {
 				if c.attnum == n {
-					return c.name
+					return c.name // a partition's columns have its root's names
 				}
 			}
 		}
@@ -315,14 +345,14 @@ func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db st
 	// pg_depend lists the columns a view reads (and the relation itself
 	// only when it reads no column): one table-level edge per relation.
 	read := map[uint32]map[colRef]bool{} // view -> columns its rule reads
-	linked := map[[2]uint32]bool{}
+	linkedIDs := map[[2]string]bool{}    // partitions of one table give one edge
 	for _, d := range cat.deps {
 		to, from := ids[d.view], idOf(d.rel)
 		if to == "" || from == "" {
 			continue
 		}
-		if !linked[[2]uint32{d.view, d.rel}] {
-			linked[[2]uint32{d.view, d.rel}] = true
+		if !linkedIDs[[2]string{to, from}] {
+			linkedIDs[[2]string{to, from}] = true
 			snap.edges[to] = append(snap.edges[to], quarry.Edge{From: from, To: to, Origin: quarry.OriginCatalog})
 		}
 		if d.attnum == 0 {
@@ -399,6 +429,33 @@ func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db st
 			snap.edges[to] = append(snap.edges[to], quarry.Edge{From: from, To: to, FromColumn: fromCol, Transformation: "INDIRECT", Origin: quarry.OriginCatalog})
 		}
 	}
+}
+
+// usable reports whether a relation's names can be stored: PostgreSQL
+// allows names no catalog should hold (control characters, over 1 KB).
+func usable(r *pgRelation) bool {
+	if _, err := quarry.NormalizeName(r.schema + "." + r.name); err != nil {
+		return false
+	}
+	for _, c := range r.columns {
+		if _, err := quarry.NormalizeName(c.name); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a comment to the longest description the store keeps,
+// cutting at a character boundary.
+func clip(s string) string {
+	if len(s) <= quarry.MaxDescriptionLen {
+		return s
+	}
+	cut := quarry.MaxDescriptionLen - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func pgKind(relkind string) quarry.DatasetKind {

@@ -38,7 +38,8 @@ WHERE c.relkind IN ('v', 'm') AND has_schema_privilege(n.oid, 'USAGE') AND ` + s
 
 // Defaults are deparsed without a relation (relid 0), which needs no lock;
 // defaults cannot refer to columns, generated columns can and are shown by
-// kind.
+// kind. Partitions' columns are read too: views may read a partition, and
+// its column numbers can differ from its parent's.
 const queryColumns = `
 SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
        CASE WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
@@ -51,7 +52,7 @@ JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND ` + systemSchemas + `
 ORDER BY a.attrelid, a.attnum`
 

@@ -250,11 +250,16 @@ func (s *Service) Kick() {
 	}
 }
 
-// Run closes out runs a previous server left RUNNING, then crawls sources
-// on their schedules until ctx ends, and waits for crawls in progress.
+// Run crawls sources on their schedules until ctx ends, then waits for
+// crawls in progress. A source's next crawl is due one interval after its
+// last one started (at once, if that was missed while the server was down),
+// else one interval from now.
 func (s *Service) Run(ctx context.Context) error {
-	s.closeInterrupted(ctx)
-	next := map[string]time.Time{}
+	type plan struct {
+		schedule string
+		next     time.Time
+	}
+	plans := map[string]plan{}
 	for {
 		sources, err := s.store.Sources(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -264,35 +269,34 @@ func (s *Service) Run(ctx context.Context) error {
 		wake := now.Add(time.Minute) // re-read sources at least this often
 		seen := map[string]bool{}
 		for _, src := range sources {
-			if src.Schedule == "" {
-				continue
-			}
 			sched, err := ParseSchedule(src.Schedule)
-			if err != nil {
+			if src.Schedule == "" || err != nil {
 				continue
 			}
 			seen[src.Name] = true
-			at, ok := next[src.Name]
-			if !ok {
-				at = sched.Next(now)
-				next[src.Name] = at
+			p, ok := plans[src.Name]
+			if !ok || p.schedule != src.Schedule {
+				p = plan{schedule: src.Schedule, next: sched.Next(now)}
+				if runs, err := s.store.CrawlRuns(ctx, src.Name, 1); err == nil && len(runs) > 0 {
+					p.next = sched.Next(runs[0].StartedAt)
+				}
 			}
-			if !now.Before(at) {
+			if !now.Before(p.next) {
 				if s.Running(src.Name) == nil {
 					if _, _, err := s.Start(ctx, src.Name); err != nil {
 						s.log.Warn("scheduled crawl did not start", "source", src.Name, "err", err)
 					}
 				}
-				at = sched.Next(now)
-				next[src.Name] = at
+				p.next = sched.Next(now)
 			}
-			if at.Before(wake) {
-				wake = at
+			plans[src.Name] = p
+			if p.next.Before(wake) {
+				wake = p.next
 			}
 		}
-		for name := range next {
+		for name := range plans {
 			if !seen[name] {
-				delete(next, name)
+				delete(plans, name)
 			}
 		}
 		t := time.NewTimer(max(wake.Sub(s.now()), 10*time.Millisecond))
@@ -301,8 +305,7 @@ func (s *Service) Run(ctx context.Context) error {
 			t.Stop()
 			s.wg.Wait()
 			return nil
-		case <-s.kick:
-			clear(next) // a changed schedule starts afresh
+		case <-s.kick: // a source was registered or changed: re-read them
 		case <-t.C:
 		}
 		t.Stop()
@@ -312,7 +315,9 @@ func (s *Service) Run(ctx context.Context) error {
 // Wait waits for crawls started with Start to finish.
 func (s *Service) Wait() { s.wg.Wait() }
 
-func (s *Service) closeInterrupted(ctx context.Context) {
+// CloseInterrupted marks runs that a stopped server left RUNNING as
+// failed. Call it at start, before any crawl can begin.
+func (s *Service) CloseInterrupted(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx) // quick local bookkeeping that must happen
 	sources, err := s.store.Sources(ctx)
 	if err != nil {

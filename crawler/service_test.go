@@ -77,10 +77,37 @@ func TestServiceClosesInterruptedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
-	cancel() // Run closes out old runs, then returns at once
-	svc.Run(ctx)
+	cancel() // it must work with a cancelled context too
+	svc.CloseInterrupted(ctx)
 	runs, _ := st.CrawlRuns(context.Background(), "n", 5)
 	if len(runs) != 1 || runs[0].Status != quarry.CrawlFailed || runs[0].Error == "" {
 		t.Fatalf("interrupted run: %+v", runs)
+	}
+}
+
+// TestScheduleSurvivesOtherRegistrations: registering or editing another
+// source must not restart every schedule (an @every source would starve).
+func TestScheduleSurvivesOtherRegistrations(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStore(t)
+	svc := crawler.NewService(st, crawler.ServiceOptions{Context: ctx, Logger: slog.New(slog.DiscardHandler)})
+	if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 2s"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	var runs []quarry.CrawlRun
+	for i := 0; i < 40 && len(runs) == 0; i++ { // up to 20 s; the first crawl is due after 2 s
+		time.Sleep(500 * time.Millisecond)
+		if _, err := svc.Register(ctx, quarry.Source{Name: "other", Kind: quarry.SourcePostgres, DSN: pg.DSN("northwind")}); err != nil {
+			t.Fatal(err)
+		}
+		runs, _ = st.CrawlRuns(ctx, "chinook", 10)
+	}
+	cancel()
+	<-done
+	if len(runs) == 0 {
+		t.Fatal("an @every 2s source was never crawled while another source was being registered every 0.5 s")
 	}
 }

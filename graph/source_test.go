@@ -108,6 +108,16 @@ func TestSources(t *testing.T) {
 			t.Fatalf("failed crawl: %v", run)
 		}
 	})
+	t.Run("KeyValueDSNIsRedacted", func(t *testing.T) {
+		kv := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres password = '%s' dbname=shop sslmode=disable", pg.Port, pgtest.Password)
+		src := s.do(t, register, map[string]any{"in": map[string]any{"name": "shop-kv", "kind": "POSTGRES", "dsn": kv}}).ok(t)["registerSource"].(map[string]any)
+		if strings.Contains(fmt.Sprint(src["dsn"]), pgtest.Password) {
+			t.Fatalf("the password is shown: %v", src["dsn"])
+		}
+		if run := s.do(t, crawlNow, map[string]any{"name": "shop-kv"}).ok(t)["crawlSource"].(map[string]any); run["status"] != "SUCCEEDED" {
+			t.Fatalf("crawl with a key=value DSN: %v", run)
+		}
+	})
 	t.Run("DSNFromEnvironment", func(t *testing.T) {
 		testEnv["SHOP_DSN"] = pg.DSN("shop")
 		defer delete(testEnv, "SHOP_DSN")

@@ -221,6 +221,7 @@ func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
 	}
 	old := *d
 	d.Kind, d.Columns, d.Provided, d.Definition, d.Partitions, d.Constraints = in.Kind, in.Columns, in.Provided, in.Definition, in.Partitions, in.Constraints
+	d.Database, d.Schema = in.Database, in.Schema
 	if in.Source != "" {
 		d.Source = in.Source
 	}
@@ -364,7 +365,7 @@ func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest
 		dg := d.ProvidedDigest()
 		digest = &dg
 	}
-	entry := encodeNameEntry(d.ID, d.RemovedAt != nil, *digest, d.Source)
+	entry := encodeNameEntry(d.ID, d.RemovedAt != nil, *digest, d)
 	return tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), entry)
 }
 

@@ -1,6 +1,11 @@
 package store
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+
+	"github.com/quarrydata/quarry"
+)
 
 // The name index (bucketDatasetNames) maps namespace \x00 name to a small
 // entry: the dataset's ID, whether it is removed, and the digest and source
@@ -9,16 +14,18 @@ import "bytes"
 // anyway: keeping these facts here costs no extra page.
 //
 // Layout: id (36 bytes), flags (1 byte, bit 0: removed), digest (32 bytes),
-// source name (the rest).
+// then source, database and schema, separated by NUL bytes.
 type nameEntry struct {
-	id      string
-	removed bool
-	digest  []byte // nil when unknown
-	source  string
+	id       string
+	removed  bool
+	digest   []byte // nil when unknown
+	source   string
+	database string
+	schema   string
 }
 
-func encodeNameEntry(id string, removed bool, digest [32]byte, source string) []byte {
-	b := make([]byte, 0, idLen+1+32+len(source))
+func encodeNameEntry(id string, removed bool, digest [32]byte, d *quarry.Dataset) []byte {
+	b := make([]byte, 0, idLen+1+32+len(d.Source)+len(d.Database)+len(d.Schema)+2)
 	b = append(b, id...)
 	var flags byte
 	if removed {
@@ -26,7 +33,9 @@ func encodeNameEntry(id string, removed bool, digest [32]byte, source string) []
 	}
 	b = append(b, flags)
 	b = append(b, digest[:]...)
-	return append(b, source...)
+	b = append(b, d.Source...)
+	b = append(append(b, 0), d.Database...)
+	return append(append(b, 0), d.Schema...)
 }
 
 func decodeNameEntry(v []byte) nameEntry {
@@ -39,7 +48,9 @@ func decodeNameEntry(v []byte) nameEntry {
 	}
 	if len(v) >= idLen+1+32 {
 		e.digest = bytes.Clone(v[idLen+1 : idLen+1+32])
-		e.source = string(v[idLen+1+32:])
+		rest := string(v[idLen+1+32:])
+		e.source, rest, _ = strings.Cut(rest, "\x00")
+		e.database, e.schema, _ = strings.Cut(rest, "\x00")
 	}
 	return e
 }

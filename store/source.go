@@ -63,6 +63,15 @@ func (s *Store) PutSource(ctx context.Context, src quarry.Source) (*quarry.Sourc
 		if err != nil {
 			return err
 		}
+		// Datasets already stored under a new alias would be unreachable by
+		// name once it resolves elsewhere.
+		for i, a := range out.Aliases {
+			c := tx.Bucket(bucketDatasetNames).Cursor()
+			prefix := nameKey(a, "")
+			if k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+				return quarry.Invalid(fmt.Sprintf("aliases[%d]", i), "datasets are stored under %s already; an alias must be a name nothing is stored under", a)
+			}
+		}
 		v, err := json.Marshal(out)
 		if err != nil {
 			return err
@@ -201,11 +210,15 @@ func (s *Store) CrawlRuns(ctx context.Context, source string, limit int) ([]quar
 	return out, err
 }
 
-// NamedID is a dataset's name, ID and removal state.
+// NamedID is a dataset's name, ID, removal state, and where its crawler
+// found it (empty for datasets no crawler provided).
 type NamedID struct {
-	Name    string
-	ID      string
-	Removed bool
+	Name     string
+	ID       string
+	Removed  bool
+	Source   string
+	Database string
+	Schema   string
 }
 
 // DatasetsUnder lists the datasets of a namespace whose names start with
@@ -224,7 +237,7 @@ func (s *Store) DatasetsUnder(ctx context.Context, namespace, prefix string) ([]
 				}
 			}
 			e := decodeNameEntry(v)
-			out = append(out, NamedID{Name: string(k[ns:]), ID: e.id, Removed: e.removed})
+			out = append(out, NamedID{Name: string(k[ns:]), ID: e.id, Removed: e.removed, Source: e.source, Database: e.database, Schema: e.schema})
 		}
 		return nil
 	})

@@ -551,3 +551,17 @@ func TestPutSourceConcurrentAliases(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasOverStoredDatasets: an alias under which datasets are stored
+// already would hide them; it is refused.
+func TestAliasOverStoredDatasets(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t, nil)
+	mustUpsert(t, s, quarry.Dataset{Namespace: "postgres://10.0.0.5:5432", Name: "shop.public.orders"})
+	_, err := s.PutSource(ctx, quarry.Source{Name: "shop", Kind: quarry.SourcePostgres, DSN: "postgres://db.internal/shop",
+		Namespace: "postgres://db.internal:5432", Aliases: []string{"postgres://10.0.0.5"}})
+	assertCode(t, err, quarry.EINVALID, "aliases[0]")
+	if _, err := s.DatasetByName(ctx, "postgres://10.0.0.5:5432", "shop.public.orders"); err != nil {
+		t.Fatalf("the dataset is unreachable: %v", err)
+	}
+}
