@@ -36,32 +36,9 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer pg.Stop()
-		for db, files := range map[string][]string{
-			"pagila":         {"pagila/pagila-schema.sql", "pagila/pagila-data.sql"},
-			"chinook":        {"chinook/Chinook_PostgreSql.sql"},
-			"northwind":      {"northwind/northwind.sql"},
-			"adventureworks": {"adventureworks/schema.sql"},
-		} {
-			if err := pg.CreateDatabase(ctx, db); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			for _, f := range files {
-				path := filepath.Join(fixtures, f)
-				if _, err := os.Stat(path); err != nil {
-					fmt.Fprintf(os.Stderr, "fixture %s missing: the tests need ../shared beside the repository: %v\n", path, err)
-					return 1
-				}
-				if _, err := pg.LoadFile(ctx, db, path); err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					return 1
-				}
-			}
-			// Row estimates exist once a table was analyzed.
-			if err := pg.Exec(ctx, db, "ANALYZE"); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
+		if err := pg.LoadFixtures(ctx, fixtures); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		return m.Run()
 	}()

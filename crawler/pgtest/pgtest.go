@@ -248,3 +248,36 @@ func (s *Server) Database(tb testing.TB, name, sql string) string {
 	}
 	return s.DSN(name)
 }
+
+// Fixtures are the PostgreSQL schemas in ../shared/fixtures/postgres, by
+// database name. Pagila has its data, the others their schemas only.
+var Fixtures = map[string][]string{
+	"pagila":         {"pagila/pagila-schema.sql", "pagila/pagila-data.sql"},
+	"chinook":        {"chinook/Chinook_PostgreSql.sql"},
+	"northwind":      {"northwind/northwind.sql"},
+	"adventureworks": {"adventureworks/schema.sql"},
+}
+
+// LoadFixtures creates a database for each fixture, loads it from dir (the
+// shared fixtures' postgres folder) and analyzes it, so that row estimates
+// exist.
+func (s *Server) LoadFixtures(ctx context.Context, dir string) error {
+	for db, files := range Fixtures {
+		if err := s.CreateDatabase(ctx, db); err != nil {
+			return err
+		}
+		for _, f := range files {
+			path := filepath.Join(dir, f)
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("pgtest: fixture %s missing (the tests need ../shared beside the repository): %w", path, err)
+			}
+			if _, err := s.LoadFile(ctx, db, path); err != nil {
+				return err
+			}
+		}
+		if err := s.Exec(ctx, db, "ANALYZE"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,382 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/quarrydata/quarry"
+)
+
+// Boosts of the ranking rules (see doc.go).
+const (
+	boostExactName  = 100
+	boostNameWords  = 20
+	boostNameStem   = 12
+	boostPathWords  = 6
+	boostExactCol   = 8
+	boostColumns    = 3
+	boostPrefix     = 4
+	boostTags       = 3
+	boostDescAll    = 2
+	boostDescAny    = 0.3
+	boostFuzzy      = 1.5
+	boostInside     = 2
+	maxFirst        = 100
+	defaultFirst    = 20
+	facetBucketSize = 20
+)
+
+// Query is a search.
+type Query struct {
+	Text   string
+	Filter Filter
+	First  int    // page size: default 20, at most 100
+	After  string // cursor from the previous page
+}
+
+// Filter narrows a search; values within a field are alternatives.
+type Filter struct {
+	Namespaces, Databases, Schemas, Kinds, Tags, Owners []string
+	IncludeRemoved                                      bool
+}
+
+// Results are one page of hits with the total and facets of all of them.
+type Results struct {
+	Total     int
+	Hits      []Hit
+	Facets    []Facet
+	EndCursor string
+	HasNext   bool
+}
+
+// Hit is a matching dataset and why it matched.
+type Hit struct {
+	ID      string
+	Score   float64
+	Matches []Match
+}
+
+// Match says which field matched, with the matched text marked by <mark>.
+type Match struct {
+	Field string // name, qualifiedName, column, description, columnDescription, tag
+	Text  string
+}
+
+// Facet counts hits by the values of a field.
+type Facet struct {
+	Field   string // namespace, database, schema, kind, tags, owners
+	Buckets []Bucket
+}
+
+// Bucket is one value of a facet.
+type Bucket struct {
+	Value string
+	Count int
+}
+
+var facetFields = []string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners}
+
+// Search runs a query. An empty query lists datasets by name.
+func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
+	first, from, err := paging(q.First, q.After)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(q.Text)
+	var match query.Query
+	if text == "" {
+		match = bleve.NewMatchAllQuery()
+	} else {
+		match = textQuery(text)
+	}
+	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
+	if text == "" {
+		req.SortBy([]string{fQName, "_id"})
+	}
+	if text != "" {
+		req.Highlight = bleve.NewHighlightWithStyle("html")
+		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
+	}
+	for _, f := range facetFields {
+		req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
+	}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := &Results{Total: int(res.Total)}
+	for i, h := range res.Hits {
+		if i == first {
+			out.HasNext = true
+			break
+		}
+		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, Matches: matches(h)})
+	}
+	if out.HasNext {
+		out.EndCursor = strconv.Itoa(from + first)
+	}
+	for _, f := range facetFields {
+		fr := res.Facets[f]
+		if fr == nil {
+			continue
+		}
+		facet := Facet{Field: f}
+		if fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				facet.Buckets = append(facet.Buckets, Bucket{Value: t.Term, Count: t.Count})
+			}
+		}
+		out.Facets = append(out.Facets, facet)
+	}
+	return out, nil
+}
+
+func paging(first int, after string) (int, int, error) {
+	switch {
+	case first == 0:
+		first = defaultFirst
+	case first < 0:
+		return 0, 0, quarry.Invalid("first", "must be positive, got %d", first)
+	case first > maxFirst:
+		first = maxFirst
+	}
+	from := 0
+	if after != "" {
+		n, err := strconv.Atoi(after)
+		if err != nil || n < 0 {
+			return 0, 0, quarry.Invalid("after", "%q is not a cursor from this search", after)
+		}
+		from = n
+	}
+	return first, from, nil
+}
+
+// textQuery builds the ranking of doc.go from plain text. Nothing in the
+// text is query syntax.
+func textQuery(text string) query.Query {
+	lower := strings.ToLower(text)
+	var any []query.Query
+	add := func(q query.Query, boost float64) {
+		if b, ok := q.(query.BoostableQuery); ok {
+			b.SetBoost(boost)
+		}
+		any = append(any, q)
+	}
+	exact := func(field, v string) *query.TermQuery {
+		q := bleve.NewTermQuery(v)
+		q.SetField(field)
+		return q
+	}
+	all := func(field string) *query.MatchQuery {
+		q := bleve.NewMatchQuery(text)
+		q.SetField(field)
+		q.SetOperator(query.MatchQueryOperatorAnd)
+		return q
+	}
+	some := func(field string) *query.MatchQuery {
+		q := bleve.NewMatchQuery(text)
+		q.SetField(field)
+		return q
+	}
+	// 1. The name or a dotted tail of it, as written; words typed apart
+	// also match the name written joined or with underscores ("sales
+	// territory" is salesterritory, "order items" is order_items).
+	add(exact(fNames, lower), boostExactName)
+	if words := identWords(text); len(words) > 1 {
+		add(exact(fNames, strings.Join(words, "")), boostExactName)
+		add(exact(fNames, strings.Join(words, "_")), boostExactName)
+	}
+	// 2-3. Every word in the name, or in the qualified name.
+	add(all(fName), boostNameWords)
+	add(all(fNameParts), boostNameWords)
+	add(all(fNameStem), boostNameStem)
+	add(all(fPath), boostPathWords)
+	add(all(fPathParts), boostPathWords)
+	// 4. A column, or words of column names.
+	add(exact(fColumnExact, lower), boostExactCol)
+	add(all(fColumns), boostColumns)
+	add(all(fColumnStem), boostColumns)
+	// 5. Tags and descriptions.
+	add(all(fTagsText), boostTags)
+	add(all(fDesc), boostDescAll)
+	add(all(fColumnDesc), boostDescAll/2)
+	add(some(fDesc), boostDescAny)
+	add(some(fColumnDesc), boostDescAny/2)
+	// 6. Typos and the word being typed.
+	words := identWords(text)
+	for _, w := range words {
+		if n := len([]rune(w)); n >= 4 {
+			fuzz := 1
+			if n >= 8 {
+				fuzz = 2
+			}
+			for _, f := range []string{fNameParts, fName, fDesc} {
+				q := bleve.NewFuzzyQuery(w)
+				q.SetField(f)
+				q.SetFuzziness(fuzz)
+				q.SetPrefix(1) // typos rarely hit the first letter; it keeps the search fast
+				add(q, boostFuzzy)
+			}
+		}
+	}
+	// Words of 5+ letters also match inside longer name words: names
+	// written as one lower-case word (employeepayhistory) hold several.
+	for _, w := range words {
+		if len(w) >= 5 {
+			q := bleve.NewWildcardQuery("*" + w + "*")
+			q.SetField(fNameParts)
+			add(q, boostInside)
+		}
+	}
+	if last := lastWord(text); last != "" {
+		for _, f := range []string{fName, fNameParts, fColumns} {
+			q := bleve.NewPrefixQuery(last)
+			q.SetField(f)
+			add(q, boostPrefix)
+		}
+	}
+	return bleve.NewDisjunctionQuery(any...)
+}
+
+// identWords splits text as identifiers are split at punctuation, lower-cased.
+func identWords(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// lastWord is the word being typed: the last one, unless the text ends in a
+// separator.
+func lastWord(text string) string {
+	words := identWords(text)
+	if len(words) == 0 {
+		return ""
+	}
+	if r := []rune(text); !unicode.IsLetter(r[len(r)-1]) && !unicode.IsDigit(r[len(r)-1]) {
+		return ""
+	}
+	return words[len(words)-1]
+}
+
+func withFilter(q query.Query, f Filter) query.Query {
+	must := []query.Query{q, termQuery(fType, "dataset")}
+	for _, c := range []struct {
+		field  string
+		values []string
+	}{
+		{fNamespace, f.Namespaces}, {fDatabase, f.Databases}, {fSchema, f.Schemas},
+		{fKind, f.Kinds}, {fTags, f.Tags}, {fOwners, f.Owners},
+	} {
+		if len(c.values) == 0 {
+			continue
+		}
+		var alts []query.Query
+		for _, v := range c.values {
+			alts = append(alts, termQuery(c.field, v))
+		}
+		must = append(must, bleve.NewDisjunctionQuery(alts...))
+	}
+	b := bleve.NewBooleanQuery()
+	b.AddMust(must...)
+	if !f.IncludeRemoved {
+		removed := bleve.NewBoolFieldQuery(true)
+		removed.SetField(fRemoved)
+		b.AddMustNot(removed)
+	}
+	return b
+}
+
+func termQuery(field, v string) *query.TermQuery {
+	q := bleve.NewTermQuery(v)
+	q.SetField(field)
+	return q
+}
+
+// matches turns highlight fragments into the fields users know.
+func matches(h *bsearch.DocumentMatch) []Match {
+	names := map[string]string{
+		fName: "name", fPath: "qualifiedName", fColumns: "column", fDesc: "description",
+		fColumnDesc: "columnDescription", fTagsText: "tag",
+	}
+	var out []Match
+	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
+		for _, frag := range h.Fragments[f] {
+			out = append(out, Match{Field: names[f], Text: frag})
+		}
+	}
+	if len(out) > 1 && out[0].Field == "name" && out[1].Field == "qualifiedName" {
+		out = slices.Delete(out, 1, 2) // the name says it already
+	}
+	return out
+}
+
+// Suggestion is an autocompletion: a dataset name, or a column name.
+type Suggestion struct {
+	Text      string
+	Kind      string // DATASET or COLUMN
+	DatasetID string // for a dataset
+	Count     int    // for a column: how many datasets have it
+}
+
+// Autocomplete suggests dataset names whose words start with prefix, then
+// column names that start with it.
+func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]Suggestion, error) {
+	switch {
+	case limit <= 0:
+		limit = 10
+	case limit > maxFirst:
+		limit = maxFirst
+	}
+	prefix = strings.ToLower(strings.TrimSpace(prefix))
+	if prefix == "" {
+		return nil, nil
+	}
+	var alts []query.Query
+	whole := bleve.NewPrefixQuery(prefix)
+	whole.SetField(fNames)
+	whole.SetBoost(10)
+	alts = append(alts, whole)
+	if last := lastWord(prefix); last != "" {
+		for _, f := range []string{fName, fNameParts} {
+			q := bleve.NewPrefixQuery(last)
+			q.SetField(f)
+			alts = append(alts, q)
+		}
+	}
+	req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}), limit, 0, false)
+	req.Fields = []string{fPath}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("autocomplete: %w", err)
+	}
+	var out []Suggestion
+	for _, h := range res.Hits {
+		name, _ := h.Fields[fPath].(string)
+		out = append(out, Suggestion{Text: name, Kind: "DATASET", DatasetID: h.ID})
+	}
+	if len(out) >= limit {
+		return out, nil
+	}
+	dict, err := x.idx.FieldDictPrefix(fColumnExact, []byte(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("autocomplete: %w", err)
+	}
+	defer dict.Close()
+	for len(out) < limit {
+		e, err := dict.Next()
+		if err != nil {
+			return nil, fmt.Errorf("autocomplete: %w", err)
+		}
+		if e == nil {
+			break
+		}
+		out = append(out, Suggestion{Text: e.Term, Kind: "COLUMN", Count: int(e.Count)})
+	}
+	return out, nil
+}

@@ -1,0 +1,258 @@
+package search_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/search"
+	"github.com/quarrydata/quarry/store"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// catalog is a real store holding the demo catalog, and its index on disk.
+type catalog struct {
+	st  *store.Store
+	idx *search.Index
+	dir string
+}
+
+func newCatalog(t testing.TB) *catalog {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "quarry.db"), &store.Options{Logger: quiet, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.UpsertDatasets(context.Background(), quarry.DemoDatasets()); err != nil {
+		t.Fatal(err)
+	}
+	c := &catalog{st: st, dir: filepath.Join(dir, "index")}
+	c.open(t)
+	return c
+}
+
+func (c *catalog) open(t testing.TB) {
+	t.Helper()
+	idx, err := search.Open(context.Background(), c.dir, c.st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	c.idx = idx
+}
+
+// names runs a search and returns the hits' dataset names.
+func (c *catalog) names(t testing.TB, q search.Query) []string {
+	t.Helper()
+	res, err := c.idx.Search(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range res.Hits {
+		d, err := c.st.Dataset(context.Background(), h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+func TestSearchDemo(t *testing.T) {
+	c := newCatalog(t)
+	for _, tc := range []struct{ query, first string }{
+		// (two tables are named order_items: the shop's and its raw copy)
+		{"daily_revenue", "analytics.reporting.daily_revenue"},
+		{"revenue", "analytics.reporting.daily_revenue"},
+		{"analytics.reporting.daily_revenue", "analytics.reporting.daily_revenue"},
+		{"marts.fct_orders", "analytics.marts.fct_orders"},
+		{"fctOrders", "analytics.marts.fct_orders"},
+		{"order items", "analytics.raw.order_items|shop.public.order_items"},
+		{"dialy_revenue", "analytics.reporting.daily_revenue"},
+		{"order_events", "shop.order_events"},
+		{"revenue_export", "finance/revenue_export.csv"},
+	} {
+		if got := c.names(t, search.Query{Text: tc.query}); len(got) == 0 || !slices.Contains(strings.Split(tc.first, "|"), got[0]) {
+			t.Errorf("%q: first %v, want %s", tc.query, got[:min(3, len(got))], tc.first)
+		}
+	}
+}
+
+func TestSearchInput(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	t.Run("EmptyListsByName", func(t *testing.T) {
+		got := c.names(t, search.Query{Text: "   ", First: 5})
+		if len(got) != 5 || !slices.IsSorted(got) {
+			t.Fatalf("empty query: %v", got)
+		}
+	})
+	t.Run("SyntaxIsText", func(t *testing.T) {
+		for _, q := range []string{`+orders -users`, `name:orders`, `ord*`, `"unterminated`, `(revenue`, `~`, `a:b:c`, `\`, `/regex/`} {
+			if _, err := c.idx.Search(ctx, search.Query{Text: q}); err != nil {
+				t.Errorf("%q: %v", q, err)
+			}
+		}
+	})
+	t.Run("Paging", func(t *testing.T) {
+		res, err := c.idx.Search(ctx, search.Query{Text: "orders", First: 3})
+		if err != nil || len(res.Hits) != 3 || !res.HasNext || res.Total < 5 {
+			t.Fatalf("page 1: %+v %v", res, err)
+		}
+		next, err := c.idx.Search(ctx, search.Query{Text: "orders", First: 3, After: res.EndCursor})
+		if err != nil || len(next.Hits) == 0 || next.Hits[0].ID == res.Hits[0].ID {
+			t.Fatalf("page 2: %+v %v", next, err)
+		}
+		big, _ := c.idx.Search(ctx, search.Query{First: 5000})
+		if len(big.Hits) > 100 {
+			t.Fatalf("first is not capped: %d hits", len(big.Hits))
+		}
+		if _, err := c.idx.Search(ctx, search.Query{After: "x"}); quarry.ErrorCode(err) != quarry.EINVALID {
+			t.Fatalf("bad cursor: %v", err)
+		}
+	})
+	t.Run("FiltersAndFacets", func(t *testing.T) {
+		res, err := c.idx.Search(ctx, search.Query{Text: "orders", Filter: search.Filter{Kinds: []string{"VIEW"}}})
+		if err != nil || len(res.Hits) == 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		for _, n := range c.names(t, search.Query{Text: "orders", Filter: search.Filter{Kinds: []string{"VIEW"}}}) {
+			if !strings.Contains(n, "staging") {
+				t.Fatalf("a non-view passed the kind filter: %s", n)
+			}
+		}
+		res, _ = c.idx.Search(ctx, search.Query{})
+		counts := map[string]map[string]int{}
+		for _, f := range res.Facets {
+			counts[f.Field] = map[string]int{}
+			for _, b := range f.Buckets {
+				counts[f.Field][b.Value] = b.Count
+			}
+		}
+		if counts["kind"]["VIEW"] != 5 || counts["namespace"]["postgres://shop-db.internal:5432"] != 15 || counts["schema"]["marts"] != 6 || counts["tags"]["pii"] == 0 {
+			t.Fatalf("facets: %v", counts)
+		}
+	})
+	t.Run("Matches", func(t *testing.T) {
+		res, _ := c.idx.Search(ctx, search.Query{Text: "acquisition_channel"})
+		if len(res.Hits) == 0 {
+			t.Fatal("no hit")
+		}
+		var col bool
+		for _, m := range res.Hits[0].Matches {
+			if m.Field == "column" && strings.Contains(m.Text, "<mark>") {
+				col = true
+			}
+		}
+		if !col {
+			t.Fatalf("the column match is not shown: %+v", res.Hits[0].Matches)
+		}
+	})
+}
+
+func TestIndexFollowsTheStore(t *testing.T) {
+	c := newCatalog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.idx.Run(ctx)
+
+	id := mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: "crm.public.prospects", Provided: quarry.Metadata{Description: "Leads from the website."}})
+	// Searchable within a second of the commit.
+	waitFor(t, time.Second, func() bool {
+		return slices.Contains(c.names(t, search.Query{Text: "prospects"}), "crm.public.prospects")
+	})
+
+	// A person's edit is searchable too, and removal hides the dataset.
+	desc := "Sales leads, scored nightly."
+	if _, err := c.st.UpdateDataset(ctx, id, quarry.DatasetUpdate{Description: &desc}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, func() bool {
+		return slices.Contains(c.names(t, search.Query{Text: "scored leads"}), "crm.public.prospects")
+	})
+	if err := c.st.MarkRemoved(ctx, time.Now(), id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, func() bool {
+		return !slices.Contains(c.names(t, search.Query{Text: "prospects"}), "crm.public.prospects")
+	})
+	if got := c.names(t, search.Query{Text: "prospects", Filter: search.Filter{IncludeRemoved: true}}); !slices.Contains(got, "crm.public.prospects") {
+		t.Fatalf("includeRemoved: %v", got)
+	}
+}
+
+func TestIndexReopenAndRebuild(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	seq, _ := c.st.LastSeq(ctx)
+	if c.idx.Applied() != seq {
+		t.Fatalf("applied %d, store at %d", c.idx.Applied(), seq)
+	}
+	c.idx.Close()
+	// Writes while the index is closed are caught up on open.
+	mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: "crm.public.prospects"})
+	c.open(t)
+	if got := c.names(t, search.Query{Text: "prospects"}); len(got) == 0 {
+		t.Fatal("a write made while the index was closed is missing")
+	}
+	// A corrupt or missing index is rebuilt from the store.
+	c.idx.Close()
+	if err := os.WriteFile(filepath.Join(c.dir, "index_meta.json"), []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.open(t)
+	if got := c.names(t, search.Query{Text: "daily_revenue"}); len(got) == 0 || got[0] != "analytics.reporting.daily_revenue" {
+		t.Fatalf("after rebuild: %v", got)
+	}
+	c.idx.Close()
+	os.RemoveAll(c.dir)
+	c.open(t)
+	if res, _ := c.idx.Search(ctx, search.Query{}); res.Total != 42 {
+		t.Fatalf("after rebuild from nothing: %d datasets", res.Total)
+	}
+}
+
+func TestAutocomplete(t *testing.T) {
+	c := newCatalog(t)
+	got, err := c.idx.Autocomplete(context.Background(), "daily", 5)
+	if err != nil || len(got) == 0 || got[0].Text != "analytics.reporting.daily_revenue" || got[0].Kind != "DATASET" {
+		t.Fatalf("daily: %+v %v", got, err)
+	}
+	got, _ = c.idx.Autocomplete(context.Background(), "acquisition_ch", 5)
+	if len(got) == 0 || got[len(got)-1].Kind != "COLUMN" || got[len(got)-1].Text != "acquisition_channel" {
+		t.Fatalf("column: %+v", got)
+	}
+	if got, err := c.idx.Autocomplete(context.Background(), "  ", 5); err != nil || len(got) != 0 {
+		t.Fatalf("blank: %+v %v", got, err)
+	}
+}
+
+func mustUpsert(t testing.TB, st *store.Store, ds ...quarry.Dataset) string {
+	t.Helper()
+	res, err := st.UpsertDatasets(context.Background(), ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.IDs[0]
+}
+
+func waitFor(t testing.TB, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
