@@ -21,6 +21,7 @@ import (
 
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/ui"
 )
@@ -32,6 +33,7 @@ var testEnv = map[string]string{}
 type server struct {
 	*httptest.Server
 	store *store.Store
+	index *search.Index
 }
 
 func newServer(t testing.TB, limits graph.Limits) *server {
@@ -43,14 +45,24 @@ func newServer(t testing.TB, limits graph.Limits) *server {
 	}
 	reg := prometheus.NewRegistry()
 	crawls := crawler.NewService(st, crawler.ServiceOptions{Logger: quiet, Getenv: func(k string) string { return testEnv[k] }})
-	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Crawls: crawls, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
+	idx, err := search.Open(context.Background(), filepath.Join(t.TempDir(), "index"), st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexCtx, stopIndex := context.WithCancel(context.Background())
+	indexDone := make(chan struct{})
+	go func() { idx.Run(indexCtx); close(indexDone) }()
+	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
 		crawls.Wait()
+		stopIndex()
+		<-indexDone
+		idx.Close()
 		st.Close()
 	})
-	return &server{Server: srv, store: st}
+	return &server{Server: srv, store: st, index: idx}
 }
 
 type gqlError struct {

@@ -3,6 +3,11 @@
 package graph
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+
 	"github.com/quarrydata/quarry"
 )
 
@@ -76,6 +81,19 @@ type PageInfo struct {
 type Query struct {
 }
 
+// Narrows a search. Each field takes alternatives (any of them matches); the
+// names are those of the facets, so a facet bucket can be added as a filter.
+type SearchFilter struct {
+	Namespace []string             `json:"namespace,omitempty"`
+	Database  []string             `json:"database,omitempty"`
+	Schema    []string             `json:"schema,omitempty"`
+	Kind      []quarry.DatasetKind `json:"kind,omitempty"`
+	Tags      []string             `json:"tags,omitempty"`
+	Owners    []string             `json:"owners,omitempty"`
+	// Also find datasets a crawl no longer sees.
+	IncludeRemoved *bool `json:"includeRemoved,omitempty"`
+}
+
 type SourceInput struct {
 	// Lower-case letters, digits, '_', '-', '.'.
 	Name string            `json:"name"`
@@ -100,4 +118,59 @@ type UpsertDatasetsPayload struct {
 	Ids []string `json:"ids"`
 	// How many were created or changed (the rest were already as given).
 	Changed int `json:"changed"`
+}
+
+type SuggestionKind string
+
+const (
+	SuggestionKindDataset SuggestionKind = "DATASET"
+	SuggestionKindColumn  SuggestionKind = "COLUMN"
+)
+
+var AllSuggestionKind = []SuggestionKind{
+	SuggestionKindDataset,
+	SuggestionKindColumn,
+}
+
+func (e SuggestionKind) IsValid() bool {
+	switch e {
+	case SuggestionKindDataset, SuggestionKindColumn:
+		return true
+	}
+	return false
+}
+
+func (e SuggestionKind) String() string {
+	return string(e)
+}
+
+func (e *SuggestionKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SuggestionKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SuggestionKind", str)
+	}
+	return nil
+}
+
+func (e SuggestionKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SuggestionKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SuggestionKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

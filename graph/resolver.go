@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -27,6 +28,12 @@ type Store interface {
 	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
 }
 
+// Search is what the resolvers need of the search index.
+type Search interface {
+	Search(ctx context.Context, q search.Query) (*search.Results, error)
+	Autocomplete(ctx context.Context, prefix string, limit int) ([]search.Suggestion, error)
+}
+
 // Crawls is what the resolvers need of the crawl service.
 type Crawls interface {
 	Register(ctx context.Context, src quarry.Source) (*quarry.Source, error)
@@ -39,6 +46,7 @@ type Crawls interface {
 type Resolver struct {
 	Store  Store
 	Crawls Crawls
+	Index  Search
 	Log    *slog.Logger
 	Now    func() time.Time
 }

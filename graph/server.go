@@ -40,6 +40,8 @@ type Backend interface {
 type HandlerConfig struct {
 	Backend    Backend
 	Crawls     Crawls
+	Search     Search
+	Reindex    func(context.Context) error // rebuilds the search index
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -65,7 +67,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Log: log, Now: cfg.Now}}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Log: log, Now: cfg.Now}}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -119,6 +121,23 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			return
 		}
 		log.InfoContext(r.Context(), "backup streamed", "bytes", size)
+	})
+	mux.HandleFunc("POST /api/v1/admin/reindex", func(w http.ResponseWriter, r *http.Request) {
+		if !fromLoopback(r) {
+			writeError(w, http.StatusForbidden, quarry.Errorf(quarry.EUNAUTHORIZED, "reindexing is for this machine only"))
+			return
+		}
+		if cfg.Reindex == nil {
+			writeError(w, http.StatusNotFound, quarry.Errorf(quarry.ENOTFOUND, "this server has no search index"))
+			return
+		}
+		// The rebuild outlives the request; the old index serves meanwhile.
+		go func() {
+			if err := cfg.Reindex(context.WithoutCancel(r.Context())); err != nil {
+				log.Error("search index rebuild", "err", err)
+			}
+		}()
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
 	})
 	if cfg.UI != nil {
 		mux.Handle("/", cfg.UI)

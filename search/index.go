@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -37,13 +38,17 @@ type Store interface {
 
 // Index is the search index of a catalog.
 type Index struct {
-	idx     bleve.Index
-	st      Store
-	log     *slog.Logger
-	mu      sync.Mutex // one catch-up at a time
-	applied atomic.Uint64
+	dir string
+	st  Store
+	log *slog.Logger
 
-	closeOnce sync.Once
+	mu      sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
+	idx     bleve.Index
+	rebuild bool // the index serving has an old mapping: Run rebuilds it
+
+	catchUp sync.Mutex // one catch-up at a time
+	applied atomic.Uint64
+	closed  bool
 }
 
 // Options configure Open; nil means defaults.
@@ -51,37 +56,40 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Open opens the index in dir, creating or rebuilding it as needed, and
-// catches it up with the store's changelog.
+// Open opens the index in dir, or creates an empty one when it is missing
+// or unreadable. It does not catch up: CatchUp does, or Run, which also
+// rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	log := slog.Default()
+	x := &Index{dir: dir, st: st, log: slog.Default()}
 	if o != nil && o.Logger != nil {
-		log = o.Logger
+		x.log = o.Logger
 	}
 	idx, err := bleve.Open(dir)
-	if err == nil {
+	switch {
+	case err == nil:
 		if v, _ := idx.GetInternal(keyVersion); string(v) != mappingVersion {
-			log.Info("search index has another mapping version; rebuilding", "have", string(v), "want", mappingVersion)
-			idx.Close()
-			err = errors.New("mapping version changed")
+			x.log.Info("search index has another mapping version; it serves while a new one is built", "have", string(v), "want", mappingVersion)
+			x.rebuild = true
 		}
-	} else if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-		log.Warn("search index unreadable; rebuilding from the store", "err", err)
+	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
+	default:
+		x.log.Warn("search index unreadable; building a new one from the store", "err", err)
 	}
 	if err != nil {
 		if idx, err = create(dir); err != nil {
 			return nil, err
 		}
 	}
-	x := &Index{idx: idx, st: st, log: log}
-	if v, _ := idx.GetInternal(keySeq); len(v) == 8 {
-		x.applied.Store(binary.BigEndian.Uint64(v))
-	}
-	if err := x.CatchUp(ctx); err != nil {
-		idx.Close()
-		return nil, err
-	}
+	x.idx = idx
+	x.applied.Store(appliedSeq(idx))
 	return x, nil
+}
+
+func appliedSeq(idx bleve.Index) uint64 {
+	if v, _ := idx.GetInternal(keySeq); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
 }
 
 func create(dir string) (bleve.Index, error) {
@@ -105,30 +113,48 @@ func create(dir string) (bleve.Index, error) {
 
 // Close closes the index. Closing it again does nothing.
 func (x *Index) Close() error {
-	var err error
-	x.closeOnce.Do(func() { err = x.idx.Close() })
-	return err
+	x.catchUp.Lock()
+	defer x.catchUp.Unlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return nil
+	}
+	x.closed = true
+	return x.idx.Close()
 }
 
 // Applied is the sequence of the last changelog record in the index.
 func (x *Index) Applied() uint64 { return x.applied.Load() }
 
-// CatchUp applies every changelog record after the last one applied, a
-// page at a time: each page's documents and its last sequence go into the
-// index in one batch.
+// CatchUp applies every changelog record after the last one applied.
 func (x *Index) CatchUp(ctx context.Context) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.catchUp.Lock()
+	defer x.catchUp.Unlock()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.closed {
+		return errors.New("search index closed")
+	}
+	last, err := apply(ctx, x.st, x.idx, x.applied.Load())
+	x.applied.Store(last)
+	return err
+}
+
+// apply indexes the changelog after seq into idx, a page at a time: each
+// page's documents and its last sequence go in one batch, so the index
+// never claims a change it does not hold. It returns the last sequence
+// applied.
+func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, error) {
 	for {
-		after := x.applied.Load()
-		changes, err := x.st.Changes(ctx, after, 1000)
+		changes, err := st.Changes(ctx, seq, 1000)
 		if err != nil {
-			return fmt.Errorf("read changelog after %d: %w", after, err)
+			return seq, fmt.Errorf("read changelog after %d: %w", seq, err)
 		}
 		if len(changes) == 0 {
-			return nil
+			return seq, nil
 		}
-		b := x.idx.NewBatch()
+		b := idx.NewBatch()
 		done := map[string]bool{}
 		for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
 			c := changes[i]
@@ -136,30 +162,87 @@ func (x *Index) CatchUp(ctx context.Context) error {
 				continue
 			}
 			done[c.ID] = true
-			d, err := x.st.Dataset(ctx, c.ID)
+			d, err := st.Dataset(ctx, c.ID)
 			switch {
 			case quarry.ErrorCode(err) == quarry.ENOTFOUND:
 				b.Delete(c.ID)
 			case err != nil:
-				return err
+				return seq, err
 			default:
 				if err := b.Index(c.ID, newDatasetDoc(d)); err != nil {
-					return fmt.Errorf("index %s: %w", c.ID, err)
+					return seq, fmt.Errorf("index %s: %w", c.ID, err)
 				}
 			}
 		}
 		last := changes[len(changes)-1].Seq
 		b.SetInternal(keySeq, binary.BigEndian.AppendUint64(nil, last))
-		if err := x.idx.Batch(b); err != nil {
-			return fmt.Errorf("write search index: %w", err)
+		if err := idx.Batch(b); err != nil {
+			return seq, fmt.Errorf("write search index: %w", err)
 		}
-		x.applied.Store(last)
+		seq = last
 	}
 }
 
+// Rebuild builds a new index from the whole changelog beside the one that
+// serves, which keeps serving meanwhile, then swaps it in.
+func (x *Index) Rebuild(ctx context.Context) error {
+	next := x.dir + ".next"
+	idx, err := create(next)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	seq, err := apply(ctx, x.st, idx, 0)
+	if err != nil {
+		idx.Close()
+		os.RemoveAll(next)
+		return err
+	}
+	// Hold off catch-ups and searches for the swap; take what was committed
+	// during the build first.
+	x.catchUp.Lock()
+	defer x.catchUp.Unlock()
+	if seq, err = apply(ctx, x.st, idx, seq); err == nil {
+		err = idx.Close()
+	}
+	if err != nil {
+		os.RemoveAll(next)
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		os.RemoveAll(next)
+		return errors.New("search index closed")
+	}
+	x.idx.Close()
+	if err := os.RemoveAll(x.dir); err != nil {
+		return err
+	}
+	if err := os.Rename(next, x.dir); err != nil {
+		return err
+	}
+	if x.idx, err = bleve.Open(x.dir); err != nil {
+		return err
+	}
+	x.applied.Store(seq)
+	x.rebuild = false
+	x.log.Info("search index rebuilt", "seq", seq, "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
 // Run keeps the index caught up with the store until ctx ends: each commit
-// that appends to the changelog wakes it.
+// that appends to the changelog wakes it. An index of an older mapping is
+// rebuilt first, while it serves.
 func (x *Index) Run(ctx context.Context) {
+	x.mu.RLock()
+	rebuild := x.rebuild
+	x.mu.RUnlock()
+	if rebuild {
+		if err := x.Rebuild(ctx); err != nil && ctx.Err() == nil {
+			x.log.Error("search index rebuild", "err", err)
+		}
+	}
 	for {
 		changed := x.st.Changed()
 		if err := x.CatchUp(ctx); err != nil && ctx.Err() == nil {
@@ -171,6 +254,16 @@ func (x *Index) Run(ctx context.Context) {
 		case <-changed:
 		}
 	}
+}
+
+// current returns the serving bleve index; release with x.mu.RUnlock.
+func (x *Index) current() (bleve.Index, error) {
+	x.mu.RLock()
+	if x.closed {
+		x.mu.RUnlock()
+		return nil, errors.New("search index closed")
+	}
+	return x.idx, nil
 }
 
 // Field names of the index. Several are the same value analyzed in

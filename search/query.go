@@ -108,7 +108,12 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	for _, f := range facetFields {
 		req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
 	}
-	res, err := x.idx.SearchInContext(ctx, req)
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	res, err := idx.SearchInContext(ctx, req)
+	x.mu.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -351,7 +356,12 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}), limit, 0, false)
 	req.Fields = []string{fPath}
-	res, err := x.idx.SearchInContext(ctx, req)
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("autocomplete: %w", err)
 	}
@@ -363,7 +373,7 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	if len(out) >= limit {
 		return out, nil
 	}
-	dict, err := x.idx.FieldDictPrefix(fColumnExact, []byte(prefix))
+	dict, err := idx.FieldDictPrefix(fColumnExact, []byte(prefix))
 	if err != nil {
 		return nil, fmt.Errorf("autocomplete: %w", err)
 	}

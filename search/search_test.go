@@ -46,6 +46,9 @@ func (c *catalog) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := idx.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { idx.Close() })
 	c.idx = idx
 }
@@ -254,5 +257,32 @@ func waitFor(t testing.TB, d time.Duration, ok func() bool) {
 			t.Fatalf("not within %v", d)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRebuildWhileServing opens an index built with an older mapping: it
+// serves until Run has built its replacement, which then holds everything.
+func TestRebuildWhileServing(t *testing.T) {
+	c := newCatalog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.idx.Close()
+	if err := search.SetMappingVersionForTest(c.dir, "0"); err != nil {
+		t.Fatal(err)
+	}
+	c.open(t)
+	if got := c.names(t, search.Query{Text: "daily_revenue"}); len(got) == 0 {
+		t.Fatal("the old index does not serve while the new one is built")
+	}
+	mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: "crm.public.prospects"})
+	go c.idx.Run(ctx)
+	waitFor(t, 10*time.Second, func() bool {
+		return c.idx.MappingVersion() != "0" && slices.Contains(c.names(t, search.Query{Text: "prospects"}), "crm.public.prospects")
+	})
+	if res, _ := c.idx.Search(context.Background(), search.Query{}); res.Total != 42 {
+		t.Fatalf("rebuilt index holds %d datasets, want 42", res.Total)
+	}
+	if _, err := os.Stat(c.dir + ".next"); !os.IsNotExist(err) {
+		t.Fatalf("the build directory is left behind: %v", err)
 	}
 }

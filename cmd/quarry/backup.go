@@ -74,15 +74,11 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 		if _, statErr := os.Stat(filepath.Join(data, storeFile)); statErr != nil {
 			return "", fmt.Errorf("%s has no store: %w", data, statErr)
 		}
-		b, infoErr := os.ReadFile(filepath.Join(data, serverFile))
+		addr, infoErr := runningServer(data)
 		if infoErr != nil {
-			return "", fmt.Errorf("%v; and no running server is recorded in %s: give --server", err, data)
+			return "", fmt.Errorf("%v; %v", err, infoErr)
 		}
-		var info serverInfo
-		if err := json.Unmarshal(b, &info); err != nil || info.Addr == "" {
-			return "", fmt.Errorf("%s: unreadable; give --server", serverFile)
-		}
-		server = "http://" + info.Addr
+		server = addr
 	}
 	url := strings.TrimRight(server, "/") + "/api/v1/admin/backup"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -129,4 +125,18 @@ func verifyBackup(path string) (store.Stats, error) {
 	}
 	defer s.Close()
 	return s.Stats(context.Background())
+}
+
+// runningServer returns the URL of the server that holds a data directory,
+// as it recorded in server.json.
+func runningServer(data string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(data, serverFile))
+	if err != nil {
+		return "", fmt.Errorf("no running server is recorded in %s: give --server", data)
+	}
+	var info serverInfo
+	if err := json.Unmarshal(b, &info); err != nil || info.Addr == "" {
+		return "", fmt.Errorf("%s: unreadable; give --server", serverFile)
+	}
+	return "http://" + info.Addr, nil
 }

@@ -24,6 +24,7 @@ Usage:
   quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo]
   quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
   quarry backup  [--data ./quarry-data] [--server URL] FILE
+  quarry index rebuild [--data ./quarry-data] [--server URL]
   quarry version
 
 Run 'quarry COMMAND -h' for a command's flags.
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, rest, stderr)
 	case "crawl":
 		return runCrawl(ctx, rest, stdout, stderr)
+	case "index":
+		return runIndex(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
 	case "version", "--version":

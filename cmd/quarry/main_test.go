@@ -160,12 +160,28 @@ func TestServeDemo(t *testing.T) {
 	if up := d["view"].(map[string]any)["upstream"].([]any); len(up) < 5 || up[0].(map[string]any)["fromDataset"].(map[string]any)["name"] != "analytics.raw.orders" {
 		t.Fatalf("demo view lineage: %v", up)
 	}
+	// The demo is searchable out of the box.
+	var first any
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		hits := p.graphql(t, `{ search(query: "revenue") { hits { dataset { name } } } }`, nil)["search"].(map[string]any)["hits"].([]any)
+		if len(hits) > 0 {
+			first = hits[0].(map[string]any)["dataset"].(map[string]any)["name"]
+			break
+		}
+	}
+	if first != "analytics.reporting.daily_revenue" {
+		t.Fatalf("search revenue: first %v", first)
+	}
 	var kinds []string
 	for _, h := range d["fct"].(map[string]any)["history"].([]any) {
 		kinds = append(kinds, h.(map[string]any)["kind"].(string))
 	}
 	if len(kinds) < 3 || kinds[len(kinds)-1] != "DATASET_CREATED" || !slices.Contains(kinds, "COLUMN_ADDED") || !slices.Contains(kinds, "TYPE_CHANGED") {
 		t.Fatalf("demo schema history: %v", kinds)
+	}
+	// The index can be rebuilt through the running server.
+	if out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput(); err != nil || !strings.Contains(string(out), "is rebuilding") {
+		t.Fatalf("index rebuild through the server: %v %s", err, out)
 	}
 	p.stop(t)
 	// Seeding again is idempotent: same count, nothing changed.
@@ -177,6 +193,10 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("re-seeding changed datasets:\n%s", p.logs)
 	}
 	p.stop(t)
+	// And in a data directory no server holds.
+	if out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput(); err != nil || !strings.Contains(string(out), "search index rebuilt") {
+		t.Fatalf("index rebuild of a stopped data dir: %v %s", err, out)
+	}
 }
 
 func TestBackup(t *testing.T) {

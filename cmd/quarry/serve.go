@@ -22,6 +22,7 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/ui"
 )
@@ -29,6 +30,7 @@ import (
 // Files in the data directory.
 const (
 	storeFile  = "quarry.db"
+	indexDir   = "index"       // the search index, derived from the store
 	serverFile = "server.json" // where a running server listens, for `quarry backup`
 )
 
@@ -112,6 +114,24 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		<-schedulerDone
 	}()
 
+	// The search index follows the store; Run catches it up (or rebuilds
+	// it, while the old one serves) and stops before the store closes.
+	idx, err := search.Open(ctx, filepath.Join(cfg.Data, indexDir), st, &search.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	indexCtx, stopIndex := context.WithCancel(context.Background())
+	indexDone := make(chan struct{})
+	go func() {
+		defer close(indexDone)
+		idx.Run(indexCtx)
+	}()
+	defer func() {
+		stopIndex()
+		<-indexDone
+		idx.Close()
+	}()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -120,6 +140,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Handler: graph.NewHandler(graph.HandlerConfig{
 			Backend:    st,
 			Crawls:     crawls,
+			Search:     idx,
+			Reindex:    idx.Rebuild,
 			Logger:     log,
 			Registerer: reg,
 			Gatherer:   reg,

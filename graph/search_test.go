@@ -1,0 +1,103 @@
+package graph_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph"
+)
+
+const searchQuery = `query($q: String!, $filter: SearchFilter, $first: Int, $after: String) {
+	search(query: $q, filter: $filter, first: $first, after: $after) {
+		total
+		hits { score dataset { name kind } matches { field text } highlights }
+		facets { field buckets { value count } }
+		pageInfo { hasNextPage endCursor } } }`
+
+func TestSearchAPI(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	if _, err := s.store.UpsertDatasets(context.Background(), quarry.DemoDatasets()); err != nil {
+		t.Fatal(err)
+	}
+	// Indexed from the changelog, within a second of the commit.
+	var res map[string]any
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		res = s.do(t, searchQuery, map[string]any{"q": "revenue"}).ok(t)["search"].(map[string]any)
+		if res["total"].(float64) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	hits := res["hits"].([]any)
+	if len(hits) == 0 || hits[0].(map[string]any)["dataset"].(map[string]any)["name"] != "analytics.reporting.daily_revenue" {
+		t.Fatalf("revenue: %v", hits)
+	}
+	if m := hits[0].(map[string]any)["matches"].([]any); len(m) == 0 || !strings.Contains(m[0].(map[string]any)["text"].(string), "<mark>") {
+		t.Fatalf("matches: %v", m)
+	}
+
+	t.Run("FilterByFacet", func(t *testing.T) {
+		r := s.do(t, searchQuery, map[string]any{"q": "orders", "filter": map[string]any{"kind": []string{"VIEW"}, "schema": []string{"staging"}}}).ok(t)["search"].(map[string]any)
+		for _, h := range r["hits"].([]any) {
+			if k := h.(map[string]any)["dataset"].(map[string]any)["kind"]; k != "VIEW" {
+				t.Fatalf("kind %v passed a VIEW filter", k)
+			}
+		}
+		var kinds []any
+		for _, f := range r["facets"].([]any) {
+			if f.(map[string]any)["field"] == "kind" {
+				kinds = f.(map[string]any)["buckets"].([]any)
+			}
+		}
+		if len(kinds) != 1 {
+			t.Fatalf("kind facet: %v", kinds)
+		}
+	})
+	t.Run("PagingAndCaps", func(t *testing.T) {
+		r := s.do(t, searchQuery, map[string]any{"q": "", "first": 1000}).ok(t)["search"].(map[string]any)
+		if n := len(r["hits"].([]any)); n != 41 || r["total"].(float64) != 41 {
+			t.Fatalf("empty query lists %d of %v", n, r["total"])
+		}
+		r = s.do(t, searchQuery, map[string]any{"q": "", "first": 10}).ok(t)["search"].(map[string]any)
+		pi := r["pageInfo"].(map[string]any)
+		next := s.do(t, searchQuery, map[string]any{"q": "", "first": 10, "after": pi["endCursor"]}).ok(t)["search"].(map[string]any)
+		if pi["hasNextPage"] != true || len(next["hits"].([]any)) != 10 {
+			t.Fatalf("paging: %v then %v", pi, next["pageInfo"])
+		}
+		s.do(t, searchQuery, map[string]any{"q": "x", "first": 0}).oneError(t, "invalid", "first")
+		s.do(t, searchQuery, map[string]any{"q": "x", "after": "nope"}).oneError(t, "invalid", "after")
+	})
+	t.Run("SyntaxIsText", func(t *testing.T) {
+		for _, q := range []string{`+revenue -daily`, `name:orders`, `ord*`, `"daily`, `(revenue)`, `~`} {
+			s.do(t, searchQuery, map[string]any{"q": q}).ok(t)
+		}
+	})
+	t.Run("Autocomplete", func(t *testing.T) {
+		r := s.do(t, `{ autocomplete(prefix: "fct_ord", limit: 5) { text kind dataset { kind } count } }`, nil).ok(t)["autocomplete"].([]any)
+		if len(r) == 0 || r[0].(map[string]any)["text"] != "analytics.marts.fct_orders" || r[0].(map[string]any)["kind"] != "DATASET" {
+			t.Fatalf("autocomplete: %v", r)
+		}
+		s.do(t, `{ autocomplete(prefix: "x", limit: 0) { text } }`, nil).oneError(t, "invalid", "limit")
+	})
+	t.Run("Reindex", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/admin/reindex", nil)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			t.Fatalf("reindex: %d", resp.StatusCode)
+		}
+		// Searches keep answering during and after the rebuild.
+		for range 20 {
+			s.do(t, searchQuery, map[string]any{"q": "revenue"}).ok(t)
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
