@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/quarrydata/quarry"
 )
 
@@ -87,4 +89,15 @@ func pointers[T any](s []T) []*T {
 		out[i] = &s[i]
 	}
 	return out
+}
+
+// wantsField reports whether the query selects the named field of the
+// field being resolved, so costly parts are computed only when asked for.
+func wantsField(ctx context.Context, name string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }

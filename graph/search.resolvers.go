@@ -14,7 +14,7 @@ import (
 
 func (r *queryResolver) Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error) {
 	f := deref(filter)
-	q := search.Query{Text: query, First: deref(first), After: deref(after), Filter: search.Filter{
+	q := search.Query{Text: query, First: deref(first), After: deref(after), Facets: wantsField(ctx, "facets"), Filter: search.Filter{
 		Namespaces: f.Namespace, Databases: f.Database, Schemas: f.Schema, Tags: f.Tags, Owners: f.Owners,
 		IncludeRemoved: deref(f.IncludeRemoved),
 	}}

@@ -36,6 +36,8 @@ func TestAnalyzers(t *testing.T) {
 		{analyzerIdentStem, "category", "categori"},
 		{analyzerText, "The employee's pay history, by rate.", "employe pai histori rate"},
 		{analyzerExact, "Sales.SalesOrderHeader", "sales.salesorderheader"},
+		{analyzerSuffixes, "employeepayhistory", "mployeepayhistory ployeepayhistory loyeepayhistory oyeepayhistory yeepayhistory eepayhistory epayhistory payhistory ayhistory yhistory history istory story"},
+		{analyzerSuffixes, "order_items", ""}, // no word longer than 5 letters
 	} {
 		if got := tokens(tc.analyzer, tc.in); got != tc.want {
 			t.Errorf("%s(%q) = %q, want %q", tc.analyzer, tc.in, got, tc.want)

@@ -19,8 +19,8 @@
 //     camelCase; plurals folded).
 //  3. Every word is in its qualified name (database and schema included).
 //  4. The query is a column's name, or every word is in a column name.
-//  5. Tags, then descriptions of the dataset and its columns.
-//  6. Words of 4+ letters also match names one edit away (two for 8+):
+//  5. Tags, then descriptions of the dataset and its columns (every word).
+//  6. Words of 4+ letters also match name words one edit away (two for 8+):
 //     typos rank below exact words. Words of 5+ letters also match inside
 //     longer name words (payhistory in employeepayhistory). The last word
 //     also matches as a prefix, for search as you type.

@@ -22,7 +22,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "1"
+const mappingVersion = "2"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -275,6 +275,7 @@ const (
 	fName        = "name"        // last segment, camelCase split
 	fNameParts   = "name_parts"  // last segment, split at punctuation
 	fNameStem    = "name_stem"   // last segment, stemmed
+	fNameInside  = "name_inside" // suffixes of the last segment's words, for words inside words
 	fPath        = "path"        // full name, camelCase split
 	fPathParts   = "path_parts"  // full name, split at punctuation
 	fColumns     = "columns"     // column names, camelCase split
@@ -353,7 +354,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	dm.AddFieldMappingsAt(fType, field(fType, keyword.Name, false))
 	dm.AddFieldMappingsAt(fQName, field(fQName, analyzerExact, false))
 	dm.AddFieldMappingsAt(fNames, field(fNames, analyzerExact, false))
-	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false))
+	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false), field(fNameInside, analyzerSuffixes, false))
 	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false))
 	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false))
 	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true))

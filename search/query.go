@@ -26,7 +26,6 @@ const (
 	boostPrefix     = 4
 	boostTags       = 3
 	boostDescAll    = 2
-	boostDescAny    = 0.3
 	boostFuzzy      = 1.5
 	boostInside     = 2
 	maxFirst        = 100
@@ -40,6 +39,8 @@ type Query struct {
 	Filter Filter
 	First  int    // page size: default 20, at most 100
 	After  string // cursor from the previous page
+	// Facets asks for facet counts: they cost a visit of every hit.
+	Facets bool
 }
 
 // Filter narrows a search; values within a field are alternatives.
@@ -105,8 +106,10 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		req.Highlight = bleve.NewHighlightWithStyle("html")
 		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
 	}
-	for _, f := range facetFields {
-		req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
+	if q.Facets {
+		for _, f := range facetFields {
+			req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
+		}
 	}
 	idx, err := x.current()
 	if err != nil {
@@ -186,11 +189,6 @@ func textQuery(text string) query.Query {
 		q.SetOperator(query.MatchQueryOperatorAnd)
 		return q
 	}
-	some := func(field string) *query.MatchQuery {
-		q := bleve.NewMatchQuery(text)
-		q.SetField(field)
-		return q
-	}
 	// 1. The name or a dotted tail of it, as written; words typed apart
 	// also match the name written joined or with underscores ("sales
 	// territory" is salesterritory, "order items" is order_items).
@@ -213,8 +211,6 @@ func textQuery(text string) query.Query {
 	add(all(fTagsText), boostTags)
 	add(all(fDesc), boostDescAll)
 	add(all(fColumnDesc), boostDescAll/2)
-	add(some(fDesc), boostDescAny)
-	add(some(fColumnDesc), boostDescAny/2)
 	// 6. Typos and the word being typed.
 	words := identWords(text)
 	for _, w := range words {
@@ -223,7 +219,7 @@ func textQuery(text string) query.Query {
 			if n >= 8 {
 				fuzz = 2
 			}
-			for _, f := range []string{fNameParts, fName, fDesc} {
+			for _, f := range []string{fNameParts, fName} {
 				q := bleve.NewFuzzyQuery(w)
 				q.SetField(f)
 				q.SetFuzziness(fuzz)
@@ -235,9 +231,9 @@ func textQuery(text string) query.Query {
 	// Words of 5+ letters also match inside longer name words: names
 	// written as one lower-case word (employeepayhistory) hold several.
 	for _, w := range words {
-		if len(w) >= 5 {
-			q := bleve.NewWildcardQuery("*" + w + "*")
-			q.SetField(fNameParts)
+		if len([]rune(w)) >= minInside {
+			q := bleve.NewPrefixQuery(w)
+			q.SetField(fNameInside)
 			add(q, boostInside)
 		}
 	}

@@ -134,7 +134,7 @@ func TestSearchInput(t *testing.T) {
 				t.Fatalf("a non-view passed the kind filter: %s", n)
 			}
 		}
-		res, _ = c.idx.Search(ctx, search.Query{})
+		res, _ = c.idx.Search(ctx, search.Query{Facets: true})
 		counts := map[string]map[string]int{}
 		for _, f := range res.Facets {
 			counts[f.Field] = map[string]int{}
