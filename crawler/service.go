@@ -254,7 +254,7 @@ func (s *Service) Kick() {
 // crawls in progress. A source's next crawl is due one interval after its
 // last one started (at once, if that was missed while the server was down),
 // else one interval from now.
-func (s *Service) Run(ctx context.Context) error {
+func (s *Service) Run(ctx context.Context) {
 	type plan struct {
 		schedule string
 		next     time.Time
@@ -304,7 +304,7 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			s.wg.Wait()
-			return nil
+			return
 		case <-s.kick: // a source was registered or changed: re-read them
 		case <-t.C:
 		}

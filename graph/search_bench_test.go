@@ -184,6 +184,14 @@ func BenchmarkSearch100k(b *testing.B) {
 			})
 		})
 	}
+	// The page alone, as a client that does not show facets asks for it.
+	b.Run("http/one-word-no-facets", func(b *testing.B) {
+		qs := benchQueries["one-word"]
+		latency(b, func(i int) {
+			graphqlPost(b, `query($q: String!) { search(query: $q, first: 20) { total hits { score dataset { id name description } matches { field text } } } }`,
+				map[string]any{"q": qs[i%len(qs)].Text})
+		})
+	})
 	prefixes := []string{"rev", "cust", "fct_or", "subscription_", "pay", "camp", "ware", "dim_"}
 	b.Run("api/autocomplete", func(b *testing.B) {
 		latency(b, func(i int) {

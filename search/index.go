@@ -22,7 +22,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "2"
+const mappingVersion = "3"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -272,6 +272,7 @@ const (
 	fType        = "type"
 	fQName       = "qname"       // full name, exact
 	fNames       = "names"       // the name and each dot-separated tail, exact
+	fNameStarts  = "name_starts" // where a typed name may start: dotted tails and word tails, exact
 	fName        = "name"        // last segment, camelCase split
 	fNameParts   = "name_parts"  // last segment, split at punctuation
 	fNameStem    = "name_stem"   // last segment, stemmed
@@ -298,6 +299,7 @@ type datasetDoc struct {
 	Type       string   `json:"type"`
 	QName      string   `json:"qname"`
 	Names      []string `json:"names"`
+	NameStarts []string `json:"name_starts"`
 	Name       string   `json:"name"`
 	Path       string   `json:"path"`
 	Columns    []string `json:"columns"`
@@ -326,6 +328,12 @@ func newDatasetDoc(d *quarry.Dataset) *datasetDoc {
 		doc.Names = append(doc.Names, strings.Join(parts[i:], "."))
 	}
 	doc.Name = parts[len(parts)-1]
+	doc.NameStarts = append(doc.NameStarts, doc.Names...)
+	for i, r := range doc.Name { // fct_order_items -> order_items, items
+		if i > 0 && (r == '_' || r == '-') && i+1 < len(doc.Name) {
+			doc.NameStarts = append(doc.NameStarts, doc.Name[i+1:])
+		}
+	}
 	if doc.Database == "" && len(parts) >= 3 { // db.schema.table from a producer
 		doc.Database, doc.Schema = parts[0], parts[1]
 	}
@@ -354,6 +362,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	dm.AddFieldMappingsAt(fType, field(fType, keyword.Name, false))
 	dm.AddFieldMappingsAt(fQName, field(fQName, analyzerExact, false))
 	dm.AddFieldMappingsAt(fNames, field(fNames, analyzerExact, false))
+	dm.AddFieldMappingsAt(fNameStarts, field(fNameStarts, analyzerExact, false))
 	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false), field(fNameInside, analyzerSuffixes, false))
 	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false))
 	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false))

@@ -106,7 +106,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		req.Highlight = bleve.NewHighlightWithStyle("html")
 		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
 	}
-	if q.Facets {
+	if q.Facets { // they visit every hit: only when asked for
 		for _, f := range facetFields {
 			req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
 		}
@@ -325,8 +325,10 @@ type Suggestion struct {
 	Count     int    // for a column: how many datasets have it
 }
 
-// Autocomplete suggests dataset names whose words start with prefix, then
-// column names that start with it.
+// Autocomplete suggests dataset names that start with prefix, or one of
+// whose name words does ("ord" suggests fct_order_items), shortest first,
+// then column names that start with it. It reads the term dictionaries, so
+// its cost is bounded by limit, not by how many datasets match.
 func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]Suggestion, error) {
 	switch {
 	case limit <= 0:
@@ -338,43 +340,62 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	if prefix == "" {
 		return nil, nil
 	}
-	var alts []query.Query
-	whole := bleve.NewPrefixQuery(prefix)
-	whole.SetField(fNames)
-	whole.SetBoost(10)
-	alts = append(alts, whole)
-	if last := lastWord(prefix); last != "" {
-		for _, f := range []string{fName, fNameParts} {
-			q := bleve.NewPrefixQuery(last)
-			q.SetField(f)
-			alts = append(alts, q)
-		}
-	}
-	req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}), limit, 0, false)
-	req.Fields = []string{fPath}
 	idx, err := x.current()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock()
-	res, err := idx.SearchInContext(ctx, req)
+	terms, err := dictPrefix(idx, fNameStarts, prefix, 10*limit)
 	if err != nil {
-		return nil, fmt.Errorf("autocomplete: %w", err)
+		return nil, err
+	}
+	slices.SortStableFunc(terms, func(a, b dictTerm) int { return len(a.term) - len(b.term) })
+	var alts []query.Query
+	for _, t := range terms[:min(len(terms), limit)] {
+		alts = append(alts, termQuery(fNameStarts, t.term))
 	}
 	var out []Suggestion
-	for _, h := range res.Hits {
-		name, _ := h.Fields[fPath].(string)
-		out = append(out, Suggestion{Text: name, Kind: "DATASET", DatasetID: h.ID})
+	if len(alts) > 0 {
+		req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}), limit, 0, false)
+		req.Fields = []string{fPath}
+		res, err := idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("autocomplete: %w", err)
+		}
+		for _, h := range res.Hits {
+			name, _ := h.Fields[fPath].(string)
+			out = append(out, Suggestion{Text: name, Kind: "DATASET", DatasetID: h.ID})
+		}
+		slices.SortStableFunc(out, func(a, b Suggestion) int { return len(a.Text) - len(b.Text) })
 	}
 	if len(out) >= limit {
 		return out, nil
 	}
-	dict, err := idx.FieldDictPrefix(fColumnExact, []byte(prefix))
+	cols, err := dictPrefix(idx, fColumnExact, prefix, limit-len(out))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cols {
+		out = append(out, Suggestion{Text: c.term, Kind: "COLUMN", Count: c.count})
+	}
+	return out, nil
+}
+
+type dictTerm struct {
+	term  string
+	count int
+}
+
+// dictPrefix returns up to n terms of a field that start with prefix, in
+// term order.
+func dictPrefix(idx bleve.Index, field, prefix string, n int) ([]dictTerm, error) {
+	dict, err := idx.FieldDictPrefix(field, []byte(prefix))
 	if err != nil {
 		return nil, fmt.Errorf("autocomplete: %w", err)
 	}
 	defer dict.Close()
-	for len(out) < limit {
+	var out []dictTerm
+	for len(out) < n {
 		e, err := dict.Next()
 		if err != nil {
 			return nil, fmt.Errorf("autocomplete: %w", err)
@@ -382,7 +403,7 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 		if e == nil {
 			break
 		}
-		out = append(out, Suggestion{Text: e.Term, Kind: "COLUMN", Count: int(e.Count)})
+		out = append(out, dictTerm{e.Term, int(e.Count)})
 	}
 	return out, nil
 }

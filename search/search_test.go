@@ -231,6 +231,10 @@ func TestAutocomplete(t *testing.T) {
 	if err != nil || len(got) == 0 || got[0].Text != "analytics.reporting.daily_revenue" || got[0].Kind != "DATASET" {
 		t.Fatalf("daily: %+v %v", got, err)
 	}
+	got, _ = c.idx.Autocomplete(context.Background(), "order_it", 5)
+	if len(got) < 2 || got[0].Text != "shop.public.order_items" && got[0].Text != "analytics.raw.order_items" {
+		t.Fatalf("a word inside a name: %+v", got)
+	}
 	got, _ = c.idx.Autocomplete(context.Background(), "acquisition_ch", 5)
 	if len(got) == 0 || got[len(got)-1].Kind != "COLUMN" || got[len(got)-1].Text != "acquisition_channel" {
 		t.Fatalf("column: %+v", got)

@@ -104,15 +104,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			return fmt.Errorf("config: sources[%d] (%s): %w", i, sc.Name, err)
 		}
 	}
-	schedulerDone := make(chan struct{})
-	go func() {
-		defer close(schedulerDone)
-		crawls.Run(crawlCtx)
-	}()
-	defer func() {
-		stopCrawls()
-		<-schedulerDone
-	}()
+	defer background(crawlCtx, stopCrawls, crawls.Run)()
 
 	// The search index follows the store; Run catches it up (or rebuilds
 	// it, while the old one serves) and stops before the store closes.
@@ -120,17 +112,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer idx.Close()
 	indexCtx, stopIndex := context.WithCancel(context.Background())
-	indexDone := make(chan struct{})
-	go func() {
-		defer close(indexDone)
-		idx.Run(indexCtx)
-	}()
-	defer func() {
-		stopIndex()
-		<-indexDone
-		idx.Close()
-	}()
+	defer background(indexCtx, stopIndex, idx.Run)()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -215,4 +199,19 @@ func writeServerInfo(path, addr string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+// background runs loop(ctx) in a goroutine and returns a function that
+// stops it (cancel) and waits for it to return: defer it, so the loop ends
+// before what it uses closes.
+func background(ctx context.Context, cancel context.CancelFunc, loop func(context.Context)) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		loop(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
