@@ -380,3 +380,17 @@ func newMapping() (mapping.IndexMapping, error) {
 	m.DefaultMapping = bleve.NewDocumentDisabledMapping()
 	return m, nil
 }
+
+// Settling reports whether the index is still merging and persisting
+// segments in the background (after a large batch, for a while): searches
+// are slower meanwhile.
+func (x *Index) Settling() bool {
+	idx, err := x.current()
+	if err != nil {
+		return false
+	}
+	defer x.mu.RUnlock()
+	stats, _ := idx.StatsMap()["index"].(map[string]any)
+	active, _ := stats["index_bgthreads_active"].(bool)
+	return active
+}

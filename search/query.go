@@ -101,8 +101,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
 	if text == "" {
 		req.SortBy([]string{fQName, "_id"})
-	}
-	if text != "" {
+	} else {
 		req.Highlight = bleve.NewHighlightWithStyle("html")
 		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
 	}
