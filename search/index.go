@@ -46,9 +46,10 @@ type Index struct {
 	idx     bleve.Index
 	rebuild bool // the index serving has an old mapping: Run rebuilds it
 
-	catchUp sync.Mutex // one catch-up at a time
-	applied atomic.Uint64
-	closed  bool
+	catchUp  sync.Mutex // one catch-up at a time
+	rebuild1 sync.Mutex // one rebuild at a time
+	applied  atomic.Uint64
+	closed   bool
 }
 
 // Options configure Open; nil means defaults.
@@ -186,6 +187,10 @@ func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, 
 // Rebuild builds a new index from the whole changelog beside the one that
 // serves, which keeps serving meanwhile, then swaps it in.
 func (x *Index) Rebuild(ctx context.Context) error {
+	if !x.rebuild1.TryLock() {
+		return quarry.Errorf(quarry.ECONFLICT, "the search index is being rebuilt already")
+	}
+	defer x.rebuild1.Unlock()
 	next := x.dir + ".next"
 	idx, err := create(next)
 	if err != nil {

@@ -30,6 +30,9 @@ const (
 	boostInside     = 2
 	maxFirst        = 100
 	defaultFirst    = 20
+	maxOffset       = 10_000 // deeper pages: narrow the search instead
+	maxQueryLen     = 1_000  // bytes
+	maxFuzzyWord    = 40     // letters: longer words are not typo-matched
 	facetBucketSize = 20
 )
 
@@ -91,7 +94,10 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := strings.TrimSpace(q.Text)
+	if len(q.Text) > maxQueryLen {
+		return nil, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
+	}
+	text := strings.TrimSpace(strings.ToValidUTF8(q.Text, " "))
 	var match query.Query
 	if text == "" {
 		match = bleve.NewMatchAllQuery()
@@ -158,8 +164,8 @@ func paging(first int, after string) (int, int, error) {
 	from := 0
 	if after != "" {
 		n, err := strconv.Atoi(after)
-		if err != nil || n < 0 {
-			return 0, 0, quarry.Invalid("after", "%q is not a cursor from this search", after)
+		if err != nil || n < 0 || n > maxOffset {
+			return 0, 0, quarry.Invalid("after", "%q is not a cursor from this search (pages reach %d hits deep)", after, maxOffset)
 		}
 		from = n
 	}
@@ -213,7 +219,7 @@ func textQuery(text string) query.Query {
 	// 6. Typos and the word being typed.
 	words := identWords(text)
 	for _, w := range words {
-		if n := len([]rune(w)); n >= 4 {
+		if n := len([]rune(w)); n >= 4 && n <= maxFuzzyWord {
 			fuzz := 1
 			if n >= 8 {
 				fuzz = 2
@@ -335,7 +341,10 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	case limit > maxFirst:
 		limit = maxFirst
 	}
-	prefix = strings.ToLower(strings.TrimSpace(prefix))
+	if len(prefix) > maxQueryLen {
+		return nil, quarry.Invalid("prefix", "is %d bytes long; the limit is %d", len(prefix), maxQueryLen)
+	}
+	prefix = strings.ToLower(strings.TrimSpace(strings.ToValidUTF8(prefix, "")))
 	if prefix == "" {
 		return nil, nil
 	}

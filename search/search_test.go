@@ -120,8 +120,24 @@ func TestSearchInput(t *testing.T) {
 		if len(big.Hits) > 100 {
 			t.Fatalf("first is not capped: %d hits", len(big.Hits))
 		}
-		if _, err := c.idx.Search(ctx, search.Query{After: "x"}); quarry.ErrorCode(err) != quarry.EINVALID {
-			t.Fatalf("bad cursor: %v", err)
+		for _, after := range []string{"x", "-1", "10001", "9223372036854775807"} {
+			if _, err := c.idx.Search(ctx, search.Query{After: after}); quarry.ErrorCode(err) != quarry.EINVALID {
+				t.Fatalf("cursor %q: %v", after, err)
+			}
+		}
+	})
+	t.Run("Limits", func(t *testing.T) {
+		if _, err := c.idx.Search(ctx, search.Query{Text: strings.Repeat("revenue ", 200)}); quarry.ErrorCode(err) != quarry.EINVALID {
+			t.Fatalf("a 1600-byte query: %v", err)
+		}
+		start := time.Now()
+		for _, q := range []string{strings.Repeat("x", 999), "\xff\xfe revenue", "İstanbul ǅǆǄ ßßßßßßßß", "a\x00b"} {
+			if _, err := c.idx.Search(ctx, search.Query{Text: q}); err != nil {
+				t.Fatalf("%.20q: %v", q, err)
+			}
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("odd queries took %v", d)
 		}
 	})
 	t.Run("FiltersAndFacets", func(t *testing.T) {
@@ -289,4 +305,32 @@ func TestRebuildWhileServing(t *testing.T) {
 	if _, err := os.Stat(c.dir + ".next"); !os.IsNotExist(err) {
 		t.Fatalf("the build directory is left behind: %v", err)
 	}
+}
+
+func TestOneRebuildAtATime(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- c.idx.Rebuild(ctx) }()
+	}
+	var conflicts int
+	for range 2 {
+		select {
+		case err := <-errs:
+			switch quarry.ErrorCode(err) {
+			case "":
+			case quarry.ECONFLICT:
+				conflicts++
+			default:
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("concurrent rebuilds deadlocked")
+		}
+	}
+	if got := c.names(t, search.Query{Text: "daily_revenue"}); len(got) == 0 {
+		t.Fatal("nothing found after the rebuilds")
+	}
+	t.Logf("%d of 2 rebuilds were refused as already running", conflicts)
 }
