@@ -5171,10 +5171,10 @@ func (ec *executionContext) _SearchHit_dataset(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
-			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+			return ec.marshalODataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SearchHit_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9353,7 +9353,7 @@ func (ec *executionContext) _SearchHit(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._SearchHit_dataset(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res

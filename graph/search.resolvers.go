@@ -36,7 +36,7 @@ func (r *queryResolver) Autocomplete(ctx context.Context, prefix string, limit *
 }
 
 func (r *searchHitResolver) Dataset(ctx context.Context, obj *search.Hit) (*quarry.Dataset, error) {
-	return r.Store.Dataset(ctx, obj.ID)
+	return nullIfNotFound(r.Store.Dataset(ctx, obj.ID))
 }
 
 func (r *searchHitResolver) Highlights(ctx context.Context, obj *search.Hit) ([]string, error) {

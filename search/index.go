@@ -22,7 +22,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "3"
+const mappingVersion = "4"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -34,6 +34,7 @@ type Store interface {
 	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 	Changed() <-chan struct{}
+	LastSeq(ctx context.Context) (uint64, error)
 }
 
 // Index is the search index of a catalog.
@@ -83,6 +84,16 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 	}
 	x.idx = idx
 	x.applied.Store(appliedSeq(idx))
+	// An index ahead of its store (a restored backup beside a newer index)
+	// would skip the writes that reuse its sequence numbers.
+	if last, err := st.LastSeq(ctx); err == nil && x.applied.Load() > last {
+		x.log.Warn("search index is ahead of the store; rebuilding", "index", x.applied.Load(), "store", last)
+		idx.Close()
+		if x.idx, err = create(dir); err != nil {
+			return nil, err
+		}
+		x.applied.Store(0)
+	}
 	return x, nil
 }
 
@@ -220,16 +231,28 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		os.RemoveAll(next)
 		return errors.New("search index closed")
 	}
-	x.idx.Close()
-	if err := os.RemoveAll(x.dir); err != nil {
+	// Swap directories with the old index still open, and keep serving it
+	// unless the new one opens.
+	old := x.dir + ".old"
+	os.RemoveAll(old)
+	if err := os.Rename(x.dir, old); err != nil {
+		os.RemoveAll(next)
 		return err
 	}
 	if err := os.Rename(next, x.dir); err != nil {
+		os.Rename(old, x.dir)
 		return err
 	}
-	if x.idx, err = bleve.Open(x.dir); err != nil {
-		return err
+	fresh, err := bleve.Open(x.dir)
+	if err != nil {
+		os.Rename(x.dir, next)
+		os.Rename(old, x.dir)
+		os.RemoveAll(next)
+		return fmt.Errorf("open the rebuilt index: %w", err)
 	}
+	x.idx.Close()
+	os.RemoveAll(old)
+	x.idx = fresh
 	x.applied.Store(seq)
 	x.rebuild = false
 	x.log.Info("search index rebuilt", "seq", seq, "duration", time.Since(start).Round(time.Millisecond))
@@ -274,49 +297,51 @@ func (x *Index) current() (bleve.Index, error) {
 // Field names of the index. Several are the same value analyzed in
 // different ways.
 const (
-	fType        = "type"
-	fQName       = "qname"       // full name, exact
-	fNames       = "names"       // the name and each dot-separated tail, exact
-	fNameStarts  = "name_starts" // where a typed name may start: dotted tails and word tails, exact
-	fName        = "name"        // last segment, camelCase split
-	fNameParts   = "name_parts"  // last segment, split at punctuation
-	fNameStem    = "name_stem"   // last segment, stemmed
-	fNameInside  = "name_inside" // suffixes of the last segment's words, for words inside words
-	fPath        = "path"        // full name, camelCase split
-	fPathParts   = "path_parts"  // full name, split at punctuation
-	fColumns     = "columns"     // column names, camelCase split
-	fColumnExact = "column"      // column names, exact
-	fColumnStem  = "column_stem" // column names, stemmed
-	fDesc        = "description"
-	fColumnDesc  = "column_description"
-	fTags        = "tags"      // exact, for facets and filters
-	fTagsText    = "tags_text" // split, for search
-	fOwners      = "owners"
-	fNamespace   = "namespace"
-	fDatabase    = "database"
-	fSchema      = "schema"
-	fKind        = "kind"
-	fRemoved     = "removed"
+	fType          = "type"
+	fQName         = "qname"          // full name, exact
+	fNames         = "names"          // the name and each dot-separated tail, exact
+	fNameStarts    = "name_starts"    // where a typed name may start: dotted tails and word tails, exact
+	fName          = "name"           // last segment, camelCase split
+	fNameParts     = "name_parts"     // last segment, split at punctuation
+	fNameStem      = "name_stem"      // last segment, stemmed
+	fNameInside    = "name_inside"    // suffixes of the last segment's words, for words inside words
+	fPath          = "path"           // full name, camelCase split
+	fPathParts     = "path_parts"     // full name, split at punctuation
+	fColumns       = "columns"        // column names, camelCase split
+	fColumnExact   = "column"         // column names, exact
+	fColumnStem    = "column_stem"    // column names, stemmed
+	fColumnSuggest = "column_suggest" // column names of datasets not removed, exact, for autocomplete
+	fDesc          = "description"
+	fColumnDesc    = "column_description"
+	fTags          = "tags"      // exact, for facets and filters
+	fTagsText      = "tags_text" // split, for search
+	fOwners        = "owners"
+	fNamespace     = "namespace"
+	fDatabase      = "database"
+	fSchema        = "schema"
+	fKind          = "kind"
+	fRemoved       = "removed"
 )
 
 // datasetDoc is what the index holds of a dataset.
 type datasetDoc struct {
-	Type       string   `json:"type"`
-	QName      string   `json:"qname"`
-	Names      []string `json:"names"`
-	NameStarts []string `json:"name_starts"`
-	Name       string   `json:"name"`
-	Path       string   `json:"path"`
-	Columns    []string `json:"columns"`
-	Desc       string   `json:"description"`
-	ColumnDesc []string `json:"column_description"`
-	Tags       []string `json:"tags"`
-	Owners     []string `json:"owners"`
-	Namespace  string   `json:"namespace"`
-	Database   string   `json:"database"`
-	Schema     string   `json:"schema"`
-	Kind       string   `json:"kind"`
-	Removed    bool     `json:"removed"`
+	Type          string   `json:"type"`
+	QName         string   `json:"qname"`
+	Names         []string `json:"names"`
+	NameStarts    []string `json:"name_starts"`
+	Name          string   `json:"name"`
+	Path          string   `json:"path"`
+	Columns       []string `json:"columns"`
+	ColumnSuggest []string `json:"column_suggest"`
+	Desc          string   `json:"description"`
+	ColumnDesc    []string `json:"column_description"`
+	Tags          []string `json:"tags"`
+	Owners        []string `json:"owners"`
+	Namespace     string   `json:"namespace"`
+	Database      string   `json:"database"`
+	Schema        string   `json:"schema"`
+	Kind          string   `json:"kind"`
+	Removed       bool     `json:"removed"`
 }
 
 // BleveType tells bleve which document mapping applies.
@@ -333,10 +358,12 @@ func newDatasetDoc(d *quarry.Dataset) *datasetDoc {
 		doc.Names = append(doc.Names, strings.Join(parts[i:], "."))
 	}
 	doc.Name = parts[len(parts)-1]
-	doc.NameStarts = append(doc.NameStarts, doc.Names...)
-	for i, r := range doc.Name { // fct_order_items -> order_items, items
-		if i > 0 && (r == '_' || r == '-') && i+1 < len(doc.Name) {
-			doc.NameStarts = append(doc.NameStarts, doc.Name[i+1:])
+	if !d.Removed() { // autocomplete reads these terms, unfiltered
+		doc.NameStarts = append(doc.NameStarts, doc.Names...)
+		for i, r := range doc.Name { // fct_order_items -> order_items, items
+			if i > 0 && (r == '_' || r == '-') && i+1 < len(doc.Name) {
+				doc.NameStarts = append(doc.NameStarts, doc.Name[i+1:])
+			}
 		}
 	}
 	if doc.Database == "" && len(parts) >= 3 { // db.schema.table from a producer
@@ -344,6 +371,9 @@ func newDatasetDoc(d *quarry.Dataset) *datasetDoc {
 	}
 	for _, c := range d.ShownColumns() {
 		doc.Columns = append(doc.Columns, c.Name)
+		if !d.Removed() {
+			doc.ColumnSuggest = append(doc.ColumnSuggest, c.Name)
+		}
 		if c.Description != "" {
 			doc.ColumnDesc = append(doc.ColumnDesc, c.Description)
 		}
@@ -371,6 +401,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false), field(fNameInside, analyzerSuffixes, false))
 	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false))
 	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false))
+	dm.AddFieldMappingsAt(fColumnSuggest, field(fColumnSuggest, analyzerExact, false))
 	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true))
 	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true))
 	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true))

@@ -120,8 +120,8 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	res, err := idx.SearchInContext(ctx, req)
-	x.mu.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -333,7 +333,10 @@ type Suggestion struct {
 // Autocomplete suggests dataset names that start with prefix, or one of
 // whose name words does ("ord" suggests fct_order_items), shortest first,
 // then column names that start with it. It reads the term dictionaries, so
-// its cost is bounded by limit, not by how many datasets match.
+// its cost is bounded by limit, not by how many datasets match. Removed
+// datasets are never suggested; their column names may be, with their
+// counts, until bleve merges the index segment that held them (a term
+// dictionary forgets deleted documents only then).
 func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]Suggestion, error) {
 	switch {
 	case limit <= 0:
@@ -379,7 +382,7 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	if len(out) >= limit {
 		return out, nil
 	}
-	cols, err := dictPrefix(idx, fColumnExact, prefix, limit-len(out))
+	cols, err := dictPrefix(idx, fColumnSuggest, prefix, limit-len(out))
 	if err != nil {
 		return nil, err
 	}

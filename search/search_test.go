@@ -334,3 +334,60 @@ func TestOneRebuildAtATime(t *testing.T) {
 	}
 	t.Logf("%d of 2 rebuilds were refused as already running", conflicts)
 }
+
+func TestAutocompleteLeavesOutRemoved(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	d, err := c.st.DatasetByName(ctx, "postgres://shop-db.internal:5432", "shop.public.sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.MarkRemoved(ctx, time.Now(), d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.idx.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"sessions", "shop.public.sess"} {
+		got, _ := c.idx.Autocomplete(ctx, prefix, 10)
+		for _, s := range got {
+			if s.Kind == "DATASET" && s.DatasetID == d.ID {
+				t.Fatalf("%q suggests the removed dataset: %+v", prefix, got)
+			}
+		}
+	}
+	// (A removed dataset's columns leave the suggestions when bleve merges
+	// the segment that held them: its term dictionary keeps deleted
+	// documents' terms until then. See Autocomplete.)
+}
+
+// TestIndexAheadOfStore: a store restored from a backup beside a newer
+// index would reuse sequence numbers the index has applied; the index is
+// rebuilt instead of skipping those writes.
+func TestIndexAheadOfStore(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	c.idx.Close()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "quarry.db"), &store.Options{Logger: quiet, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mustUpsert(t, st, quarry.Dataset{Namespace: "postgres://db:5432", Name: "crm.public.prospects"}) // seq 1, behind the index
+	idx, err := search.Open(ctx, c.dir, st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if err := idx.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := idx.Search(ctx, search.Query{Text: "prospects"})
+	if err != nil || res.Total != 1 {
+		t.Fatalf("after a restore: %+v %v", res, err)
+	}
+	if all, _ := idx.Search(ctx, search.Query{}); all.Total != 1 {
+		t.Fatalf("the index still holds %d datasets of the newer store", all.Total)
+	}
+}
