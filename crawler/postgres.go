@@ -168,12 +168,6 @@ func readDatabase(ctx context.Context, cfg *pgx.ConnConfig, ns string, o *Option
 func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 	snap := &snapshot{database: db, edges: map[string][]quarry.Edge{}, seen: map[string]bool{}}
 	name := func(r *pgRelation) string { return db + "." + r.schema + "." + r.name }
-	root := func(r *pgRelation) *pgRelation {
-		for r.parent != 0 && cat.relations[r.parent] != nil {
-			r = cat.relations[r.parent]
-		}
-		return r
-	}
 	// Partitions roll up into their root: names, and rows, size and
 	// counters of the leaves (a partitioned table holds no rows itself; its
 	// own reltuples, once analyzed, already counts its partitions').
@@ -187,7 +181,7 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 		if !r.isPartition {
 			continue
 		}
-		top := root(r)
+		top := cat.root(r)
 		partitions[top.oid] = append(partitions[top.oid], r.schema+"."+r.name)
 		if r.kind != "p" {
 			if r.tuples >= 0 {
@@ -253,18 +247,10 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 				Name: c.name, Type: c.typ, Nullable: c.nullable, Ordinal: int(c.attnum), Default: c.def, Description: clip(c.comment),
 			})
 		}
-		colName := func(rel *pgRelation, n int16) string {
-			for _, c := range rel.columns {
-				if c.attnum == n {
-					return c.name
-				}
-			}
-			return ""
-		}
 		for _, con := range r.constraints {
 			c := quarry.Constraint{Name: con.name}
 			for _, k := range con.keys {
-				c.Columns = append(c.Columns, colName(r, k))
+				c.Columns = append(c.Columns, r.columnName(k))
 			}
 			switch con.kind {
 			case "p":
@@ -284,7 +270,7 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 				for _, k := range con.refKeys {
 					col := ""
 					if target != nil {
-						col = colName(target, k)
+						col = target.columnName(k)
 					}
 					ref.Columns = append(ref.Columns, col)
 				}
@@ -313,11 +299,7 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db string) {
 	idOf := func(oid uint32) string {
 		if r := cat.relations[oid]; r != nil && r.isPartition {
-			// A partition is not a dataset: its root is.
-			for r.parent != 0 && cat.relations[r.parent] != nil {
-				r = cat.relations[r.parent]
-			}
-			oid = r.oid
+			oid = cat.root(r).oid // a partition is not a dataset: its root is
 		}
 		if id, ok := ids[oid]; ok {
 			return id
@@ -328,16 +310,8 @@ func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db st
 		}
 		return ""
 	}
-	colName := func(oid uint32, n int16) string {
-		if r := cat.relations[oid]; r != nil {
-			for _, c := range r.columns {
-				if c.attnum == n {
-					return c.name // a partition's columns have its root's names
-				}
-			}
-		}
-		return ""
-	}
+	// A partition's columns have its root's names.
+	colName := func(oid uint32, n int16) string { return cat.relations[oid].columnName(n) }
 	type colRef struct {
 		rel uint32
 		att int16
@@ -429,6 +403,29 @@ func (cat *pgCatalog) viewEdges(snap *snapshot, ids map[uint32]string, ns, db st
 			snap.edges[to] = append(snap.edges[to], quarry.Edge{From: from, To: to, FromColumn: fromCol, Transformation: "INDIRECT", Origin: quarry.OriginCatalog})
 		}
 	}
+}
+
+// root returns the partitioned table a partition (or sub-partition)
+// belongs to, or r itself.
+func (cat *pgCatalog) root(r *pgRelation) *pgRelation {
+	for r.parent != 0 && cat.relations[r.parent] != nil {
+		r = cat.relations[r.parent]
+	}
+	return r
+}
+
+// columnName returns the name of column number n, or "" (also for a nil
+// relation: one the catalog did not list).
+func (r *pgRelation) columnName(n int16) string {
+	if r == nil {
+		return ""
+	}
+	for _, c := range r.columns {
+		if c.attnum == n {
+			return c.name
+		}
+	}
+	return ""
 }
 
 // usable reports whether a relation's names can be stored: PostgreSQL

@@ -183,11 +183,6 @@ func textQuery(text string) query.Query {
 		}
 		any = append(any, q)
 	}
-	exact := func(field, v string) *query.TermQuery {
-		q := bleve.NewTermQuery(v)
-		q.SetField(field)
-		return q
-	}
 	all := func(field string) *query.MatchQuery {
 		q := bleve.NewMatchQuery(text)
 		q.SetField(field)
@@ -197,10 +192,10 @@ func textQuery(text string) query.Query {
 	// 1. The name or a dotted tail of it, as written; words typed apart
 	// also match the name written joined or with underscores ("sales
 	// territory" is salesterritory, "order items" is order_items).
-	add(exact(fNames, lower), boostExactName)
+	add(termQuery(fNames, lower), boostExactName)
 	if words := identWords(text); len(words) > 1 {
-		add(exact(fNames, strings.Join(words, "")), boostExactName)
-		add(exact(fNames, strings.Join(words, "_")), boostExactName)
+		add(termQuery(fNames, strings.Join(words, "")), boostExactName)
+		add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
 	}
 	// 2-3. Every word in the name, or in the qualified name.
 	add(all(fName), boostNameWords)
@@ -209,7 +204,7 @@ func textQuery(text string) query.Query {
 	add(all(fPath), boostPathWords)
 	add(all(fPathParts), boostPathWords)
 	// 4. A column, or words of column names.
-	add(exact(fColumnExact, lower), boostExactCol)
+	add(termQuery(fColumnExact, lower), boostExactCol)
 	add(all(fColumns), boostColumns)
 	add(all(fColumnStem), boostColumns)
 	// 5. Tags and descriptions.

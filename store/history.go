@@ -90,24 +90,33 @@ func (s *Store) DataChanges(ctx context.Context, id string, limit int) ([]quarry
 	}
 	var out []quarry.DataChange
 	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketDataChanges).Cursor()
-		prefix := []byte(id)
-		// Seek past the prefix, then walk back: newest first.
-		end := append(slices.Clone(prefix), 0xff)
-		k, v := c.Seek(end)
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+		return newestFirst(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), limit, func(v []byte) error {
 			var dc quarry.DataChange
 			if err := json.Unmarshal(v, &dc); err != nil {
 				return fmt.Errorf("decode data change of %s: %w", id, err)
 			}
 			out = append(out, dc)
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
+}
+
+// newestFirst calls fn with the values of up to limit keys under prefix,
+// from the last key down: keys that end in a time or sequence give the
+// newest first.
+func newestFirst(c *bolt.Cursor, prefix []byte, limit int, fn func(v []byte) error) error {
+	k, v := c.Seek(append(slices.Clone(prefix), 0xff)) // just past the prefix
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < limit; k, v = c.Prev() {
+		if err := fn(v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
 }

@@ -190,22 +190,14 @@ func (s *Store) CrawlRuns(ctx context.Context, source string, limit int) ([]quar
 	}
 	var out []quarry.CrawlRun
 	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketCrawlRuns).Cursor()
-		prefix := append([]byte(source), 0)
-		k, v := c.Seek(append(slices.Clone(prefix), 0xff))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+		return newestFirst(tx.Bucket(bucketCrawlRuns).Cursor(), append([]byte(source), 0), limit, func(v []byte) error {
 			var r quarry.CrawlRun
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
 			out = append(out, r)
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }
