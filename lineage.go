@@ -101,3 +101,101 @@ type Edge struct {
 	Origin         EdgeOrigin `json:"origin"`
 	UpdatedAt      time.Time  `json:"updatedAt"`
 }
+
+// EventKind says which of OpenLineage's three event shapes a LineageEvent
+// came from. reportRun produces RunEvents.
+type EventKind string
+
+const (
+	RunEvent     EventKind = "RUN"     // a run of a job: state, inputs, outputs
+	JobEvent     EventKind = "JOB"     // static lineage: a job and its datasets, no run
+	DatasetEvent EventKind = "DATASET" // metadata of one dataset, no job
+)
+
+// LineageEvent is one lineage report mapped to the catalog's terms: what an
+// OpenLineage event or a reportRun mutation says happened. Namespaces and
+// names are as the producer sent them; the store normalizes and resolves
+// source aliases when it applies the event.
+type LineageEvent struct {
+	Kind      EventKind
+	EventTime time.Time
+	Producer  string
+	// Digest identifies the event for idempotency: a retried delivery of the
+	// same event has the same digest and is stored once.
+	Digest  string
+	Job     *Job       // nil for a DatasetEvent; facets mapped into its fields
+	Run     *RunReport // RunEvent only
+	Inputs  []DatasetReport
+	Outputs []DatasetReport
+}
+
+// RunReport is what one event says about its run.
+type RunReport struct {
+	ID           string   // the producer's run UUID, lower-case
+	State        RunState // the event's type; OTHER for an event without one
+	ErrorMessage string   // errorMessage facet
+	StackTrace   string
+	ParentRunID  string // parent facet: the DAG run of a task, the dbt run of a model
+	ParentJob    *Job   // the parent run's job (namespace and name)
+	NominalStart *time.Time
+	NominalEnd   *time.Time
+}
+
+// DatasetReport is what one event says about one of its datasets: the
+// dataset facets it carried, mapped. Zero fields carried nothing.
+type DatasetReport struct {
+	Namespace   string
+	Name        string
+	Columns     []Column // schema facet
+	Description string   // documentation facet
+	Owners      []string // ownership facet
+	// Lifecycle is the lifecycleStateChange facet: CREATE, DROP, RENAME,
+	// OVERWRITE, ALTER or TRUNCATE. A RENAME names the previous identity.
+	Lifecycle         string
+	PreviousNamespace string
+	PreviousName      string
+	// ColumnLineage (outputs only) lists, per output column, the input
+	// columns it is computed from. An entry with an empty Column lists inputs
+	// the whole dataset depends on (filters, joins, sorts).
+	ColumnLineage []ColumnLineage
+	Checks        []Check         // dataQualityAssertions; DatasetID is set when stored
+	Metrics       *DatasetMetrics // dataQualityMetrics
+}
+
+// ColumnLineage says an output column is computed from input columns.
+type ColumnLineage struct {
+	Column string
+	Inputs []ColumnInput
+}
+
+// ColumnInput is one input column of a ColumnLineage, with how it is used:
+// Transformation is OpenLineage's type and subtype, e.g. "DIRECT/IDENTITY",
+// "DIRECT/AGGREGATION", "INDIRECT/JOIN".
+type ColumnInput struct {
+	Namespace      string
+	Name           string
+	Field          string
+	Transformation string
+}
+
+// DatasetMetrics are figures a job measured on a dataset (the
+// dataQualityMetrics facet). Nil fields were not measured.
+type DatasetMetrics struct {
+	RowCount    *int64                   `json:"rowCount,omitempty"`
+	Bytes       *int64                   `json:"bytes,omitempty"`
+	FileCount   *int64                   `json:"fileCount,omitempty"`
+	LastUpdated *time.Time               `json:"lastUpdated,omitempty"`
+	Columns     map[string]ColumnMetrics `json:"columns,omitempty"`
+	ObservedAt  time.Time                `json:"observedAt"`
+	RunID       string                   `json:"runId,omitempty"`
+}
+
+// ColumnMetrics are figures measured on one column.
+type ColumnMetrics struct {
+	NullCount     *int64   `json:"nullCount,omitempty"`
+	DistinctCount *int64   `json:"distinctCount,omitempty"`
+	Count         *float64 `json:"count,omitempty"`
+	Sum           *float64 `json:"sum,omitempty"`
+	Min           *float64 `json:"min,omitempty"`
+	Max           *float64 `json:"max,omitempty"`
+}

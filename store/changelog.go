@@ -17,6 +17,7 @@ const (
 	OpRemove  = "remove"  // marked removed
 	OpRestore = "restore" // came back after being removed
 	OpLineage = "lineage" // the edges leading into it changed
+	OpRun     = "run"     // a job: one of its runs changed
 )
 
 // Change is one changelog record: entity ID changed at At. Followers read

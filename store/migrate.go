@@ -38,6 +38,14 @@ var migrations = []migration{
 		return nil
 	}},
 	{3, "split volatile figures from dataset records; removal, digest and source in the name index", migrateSplitDatasets},
+	{4, "jobs, runs, lineage events, checks, metrics", func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketJobs, bucketRuns, bucketJobRuns, bucketRunChildren, bucketJobEdges, bucketEvents, bucketChecks, bucketCheckHistory, bucketMetrics} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
 }
 
 // migrateSplitDatasets moves row counts, sizes and stats out of dataset
