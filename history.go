@@ -12,6 +12,7 @@ const (
 	DatasetCreated     SchemaChangeKind = "DATASET_CREATED"
 	DatasetRemoved     SchemaChangeKind = "DATASET_REMOVED"
 	DatasetRestored    SchemaChangeKind = "DATASET_RESTORED"
+	DatasetRenamed     SchemaChangeKind = "DATASET_RENAMED" // Old is the previous namespace and name
 	KindChanged        SchemaChangeKind = "KIND_CHANGED"
 	DescriptionChanged SchemaChangeKind = "DESCRIPTION_CHANGED" // Column empty: the dataset's
 	ColumnAdded        SchemaChangeKind = "COLUMN_ADDED"

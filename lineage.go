@@ -63,13 +63,63 @@ type Run struct {
 	ID           string     `json:"id"`
 	JobID        string     `json:"jobId"`
 	State        RunState   `json:"state"`
+	StateAt      time.Time  `json:"stateAt"` // event time of the event that set State
 	StartedAt    *time.Time `json:"startedAt,omitempty"`
 	EndedAt      *time.Time `json:"endedAt,omitempty"`
+	NominalStart *time.Time `json:"nominalStart,omitempty"`
+	NominalEnd   *time.Time `json:"nominalEnd,omitempty"`
 	ErrorMessage string     `json:"errorMessage,omitempty"`
+	StackTrace   string     `json:"stackTrace,omitempty"`
 	ParentRunID  string     `json:"parentRunId,omitempty"`
 	Inputs       []string   `json:"inputs,omitempty"`  // dataset IDs
 	Outputs      []string   `json:"outputs,omitempty"` // dataset IDs
+	Events       int        `json:"events"`            // events applied
+	CreatedAt    time.Time  `json:"createdAt"`
 	UpdatedAt    time.Time  `json:"updatedAt"`
+}
+
+// Observe folds one event of the run, sent at time at, into r. Events may
+// arrive in any order, so they accumulate as OpenLineage says: an ended run
+// (COMPLETE, FAIL, ABORT) is not reopened by a START or RUNNING event that
+// arrives late; between two events of the same class the later event time
+// wins; OTHER never replaces a known state. The start time is the earliest
+// START or RUNNING event, the end time that of the terminal event.
+func (r *Run) Observe(rep *RunReport, at time.Time) {
+	r.Events++
+	s := rep.State
+	switch {
+	case r.State == "":
+		r.State, r.StateAt = s, at
+	case s == RunOther:
+	case r.State == RunOther:
+		r.State, r.StateAt = s, at
+	case s.Terminal() != r.State.Terminal():
+		if s.Terminal() {
+			r.State, r.StateAt = s, at
+		}
+	case !at.Before(r.StateAt):
+		r.State, r.StateAt = s, at
+	}
+	if (s == RunStart || s == RunRunning) && (r.StartedAt == nil || at.Before(*r.StartedAt)) {
+		t := at
+		r.StartedAt = &t
+	}
+	if s.Terminal() && r.State == s && r.StateAt.Equal(at) {
+		t := at
+		r.EndedAt = &t
+	}
+	if rep.ErrorMessage != "" {
+		r.ErrorMessage, r.StackTrace = rep.ErrorMessage, rep.StackTrace
+	}
+	if rep.ParentRunID != "" {
+		r.ParentRunID = rep.ParentRunID
+	}
+	if rep.NominalStart != nil {
+		r.NominalStart = rep.NominalStart
+	}
+	if rep.NominalEnd != nil {
+		r.NominalEnd = rep.NominalEnd
+	}
 }
 
 // Duration is how long a finished run took, or 0.

@@ -18,6 +18,8 @@ const (
 	OpRestore = "restore" // came back after being removed
 	OpLineage = "lineage" // the edges leading into it changed
 	OpRun     = "run"     // a job: one of its runs changed
+	OpData    = "data"    // a dataset: its data changed (LastUpdatedAt moved)
+	OpCheck   = "check"   // a dataset: a check result or metrics arrived
 )
 
 // Change is one changelog record: entity ID changed at At. Followers read

@@ -535,52 +535,57 @@ func (s *Store) UpdateDataset(ctx context.Context, id string, u quarry.DatasetUp
 		if err != nil {
 			return err
 		}
-		before, err := json.Marshal(d.Edited)
-		if err != nil {
-			return err
-		}
-		edits, err := applyUpdate(d, u)
-		if err != nil {
-			return err
-		}
 		out = d
-		// Store the edit whenever it changed, even when what is shown did
-		// not (an edit equal to the provided value must outlive the next
-		// crawl); history records what people see change.
-		after, err := json.Marshal(d.Edited)
-		if err != nil {
-			return err
-		}
-		if bytes.Equal(before, after) {
-			return nil
-		}
-		now := s.now().UTC()
-		d.UpdatedAt = now
-		if err := putDataset(tx, d); err != nil {
-			return err
-		}
-		seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpEdit)
-		if err != nil {
-			return err
-		}
-		eb := tx.Bucket(bucketDatasetEdits)
-		for i, e := range edits {
-			e.Seq, e.At, e.Actor = seq, now, actor
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			k := append(append([]byte(d.ID), u64(seq)...), byte(i>>8), byte(i))
-			if err := eb.Put(k, v); err != nil {
-				return err
-			}
-		}
-		return nil
+		return editDataset(tx, d, u, actor, s.now().UTC())
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// editDataset applies u to d as actor's edit inside tx, recording each
+// changed field in the metadata history.
+func editDataset(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor string, now time.Time) error {
+	before, err := json.Marshal(d.Edited)
+	if err != nil {
+		return err
+	}
+	edits, err := applyUpdate(d, u)
+	if err != nil {
+		return err
+	}
+	// Store the edit whenever it changed, even when what is shown did
+	// not (an edit equal to the provided value must outlive the next
+	// crawl); history records what people see change.
+	after, err := json.Marshal(d.Edited)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(before, after) {
+		return nil
+	}
+	d.UpdatedAt = now
+	if err := putDataset(tx, d); err != nil {
+		return err
+	}
+	seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpEdit)
+	if err != nil {
+		return err
+	}
+	eb := tx.Bucket(bucketDatasetEdits)
+	for i, e := range edits {
+		e.Seq, e.At, e.Actor = seq, now, actor
+		v, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		k := append(append([]byte(d.ID), u64(seq)...), byte(i>>8), byte(i))
+		if err := eb.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyUpdate applies u to d and returns an edit record for each field that

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
+)
+
+// Checks returns the latest result of each check on a dataset, ordered by
+// column (dataset-level checks first) and name.
+func (s *Store) Checks(ctx context.Context, datasetID string) ([]quarry.Check, error) {
+	var out []quarry.Check
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChecks).Cursor()
+		prefix := []byte(datasetID)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var ch quarry.Check
+			if err := json.Unmarshal(v, &ch); err != nil {
+				return fmt.Errorf("decode check of %s: %w", datasetID, err)
+			}
+			out = append(out, ch)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CheckHistory returns up to limit results of one check, newest first.
+func (s *Store) CheckHistory(ctx context.Context, datasetID, column, name string, limit int) ([]quarry.Check, error) {
+	var out []quarry.Check
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := checkKey(&quarry.Check{DatasetID: datasetID, Column: column, Name: name})
+		return newestFirst(tx.Bucket(bucketCheckHistory).Cursor(), prefix, limit, func(v []byte) error {
+			var ch quarry.Check
+			if err := json.Unmarshal(v, &ch); err != nil {
+				return fmt.Errorf("decode check of %s: %w", datasetID, err)
+			}
+			out = append(out, ch)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Metrics returns the latest figures a job measured on a dataset, or nil.
+func (s *Store) Metrics(ctx context.Context, datasetID string) (*quarry.DatasetMetrics, error) {
+	var m *quarry.DatasetMetrics
+	err := s.view(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketMetrics).Get([]byte(datasetID))
+		if raw == nil {
+			return nil
+		}
+		m = new(quarry.DatasetMetrics)
+		return json.Unmarshal(raw, m)
+	})
+	return m, err
+}

@@ -1,0 +1,769 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
+)
+
+// LineageResult says what applying one lineage event did.
+type LineageResult struct {
+	Duplicate bool            // the event was applied before; nothing changed
+	JobID     string          // empty for a DatasetEvent
+	RunID     string          // RunEvents only
+	State     quarry.RunState // the run's state after the event
+}
+
+// ApplyLineage applies one lineage event (an OpenLineage event or a
+// reportRun) in one transaction, shared with concurrent writers:
+//
+//   - its job is created or updated with the facets it carries;
+//   - its run accumulates state, times, datasets and edges (quarry.Run.Observe);
+//   - unknown datasets are created as uncrawled datasets; the schema facet
+//     sets the columns of uncrawled datasets only; documentation and ownership
+//     facets fill empty descriptions and owners; lifecycle DROP marks a
+//     dataset removed, RENAME records the rename;
+//   - check results and metrics are stored on their datasets;
+//   - the job's lineage edges grow with what its running run reports, and
+//     become exactly what the run reported once it completes (a JobEvent's
+//     static lineage replaces them at once);
+//   - the outputs of a COMPLETE run observe a data change.
+//
+// An event whose digest was applied before changes nothing (Duplicate).
+// An invalid event changes nothing either.
+func (s *Store) ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (LineageResult, error) {
+	p, err := s.prepareEvent(ev)
+	if err != nil {
+		return LineageResult{}, err
+	}
+	var res LineageResult
+	err = s.update(ctx, func(tx *bolt.Tx) (err error) {
+		res, err = applyEvent(tx, p, s.now().UTC())
+		return err
+	})
+	return res, err
+}
+
+// ApplyLineageBatch applies events in one transaction and reports each
+// one's result or error: an invalid event fails alone. If the shared
+// transaction fails, each valid event is retried in its own.
+func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent) ([]LineageResult, []error) {
+	res := make([]LineageResult, len(evs))
+	errs := make([]error, len(evs))
+	ps := make([]*preparedEvent, len(evs))
+	for i := range evs {
+		ps[i], errs[i] = s.prepareEvent(&evs[i])
+	}
+	err := s.bulk(ctx, func(tx *bolt.Tx) error {
+		now := s.now().UTC()
+		for i, p := range ps {
+			if p == nil {
+				continue
+			}
+			r, err := applyEvent(tx, p, now)
+			if err != nil {
+				return err
+			}
+			res[i] = r
+		}
+		return nil
+	})
+	if err == nil {
+		return res, errs
+	}
+	for i, p := range ps {
+		if p != nil {
+			res[i] = LineageResult{}
+			err := s.update(ctx, func(tx *bolt.Tx) (err error) {
+				res[i], err = applyEvent(tx, p, s.now().UTC())
+				return err
+			})
+			errs[i] = err
+		}
+	}
+	return res, errs
+}
+
+// preparedEvent is an event validated and normalized outside the write
+// transaction.
+type preparedEvent struct {
+	ev       *quarry.LineageEvent
+	at       time.Time // event time, or zero: the commit time
+	job      *quarry.Job
+	parent   *quarry.Job
+	datasets []preparedDataset
+	ins      []string      // input dataset IDs
+	outs     []string      // output dataset IDs
+	edges    []quarry.Edge // table-level inputs x outputs, then column-level
+}
+
+type preparedDataset struct {
+	report   *quarry.DatasetReport // nil for a dataset named only by column lineage
+	new      prepared              // as it is created if unknown
+	output   bool
+	prevID   string // RENAME: the previous identity's ID
+	prevName string // and its namespace/name
+}
+
+func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
+	p := &preparedEvent{ev: ev, at: ev.EventTime.UTC()}
+	if ev.Digest == "" {
+		return nil, quarry.Invalid("digest", "is required")
+	}
+	switch ev.Kind {
+	case quarry.RunEvent:
+		if ev.Run == nil {
+			return nil, quarry.Invalid("run", "is required for a run event")
+		}
+		id, err := quarry.ParseID("run.runId", ev.Run.ID)
+		if err != nil {
+			return nil, err
+		}
+		ev.Run.ID = id
+		if !ev.Run.State.Valid() {
+			return nil, quarry.Invalid("eventType", "%q is not a run state", ev.Run.State)
+		}
+		if ev.Run.ParentRunID != "" {
+			if ev.Run.ParentRunID, err = quarry.ParseID("run.facets.parent.run.runId", ev.Run.ParentRunID); err != nil {
+				return nil, err
+			}
+		}
+		if ev.Run.ParentJob != nil {
+			j := *ev.Run.ParentJob
+			if err := j.Normalize(); err != nil {
+				return nil, quarry.InField("run.facets.parent.job", err)
+			}
+			p.parent = &j
+		}
+		fallthrough
+	case quarry.JobEvent:
+		if ev.Job == nil {
+			return nil, quarry.Invalid("job", "is required")
+		}
+		j := *ev.Job
+		if err := j.Normalize(); err != nil {
+			return nil, quarry.InField("job", err)
+		}
+		p.job = &j
+	case quarry.DatasetEvent:
+		if len(ev.Inputs)+len(ev.Outputs) != 1 {
+			return nil, quarry.Invalid("dataset", "a dataset event names one dataset")
+		}
+	default:
+		return nil, quarry.Invalid("kind", "%q is not an event kind", ev.Kind)
+	}
+
+	byID := map[string]int{} // dataset ID -> index in p.datasets
+	add := func(field string, r *quarry.DatasetReport, ns, name string, output bool) (string, error) {
+		d := quarry.Dataset{Namespace: ns, Name: name, Kind: kindOfNamespace(ns)}
+		if r != nil {
+			d.Columns = slices.Clone(r.Columns)
+			d.Provided.Description = r.Description
+			d.Provided.Owners = slices.Clone(r.Owners)
+		}
+		var pd preparedDataset
+		if err := s.prepareOne(&d, &pd.new, time.Time{}); err != nil {
+			return "", quarry.InField(field, err)
+		}
+		pd.new.rec = nil // encoded in the transaction, with its creation time
+		id := pd.new.d.ID
+		if i, ok := byID[id]; ok { // named twice: one entry, and an output stays one
+			if r != nil && p.datasets[i].report == nil {
+				p.datasets[i].report, p.datasets[i].new = r, pd.new
+			}
+			p.datasets[i].output = p.datasets[i].output || output
+			return id, nil
+		}
+		pd.report, pd.output = r, output
+		if r != nil && r.Lifecycle == "RENAME" && r.PreviousName != "" {
+			prev := quarry.Dataset{Namespace: r.PreviousNamespace, Name: r.PreviousName}
+			if prev.Namespace == "" {
+				prev.Namespace = ns
+			}
+			if err := prev.Normalize(); err != nil {
+				return "", quarry.InField(field+".facets.lifecycleStateChange.previousIdentifier", err)
+			}
+			s.applyAliases(&prev)
+			pd.prevID, pd.prevName = prev.ID, prev.Namespace+"/"+prev.Name
+		}
+		for i := range reportChecks(r) {
+			c := &r.Checks[i]
+			f := fmt.Sprintf("%s.facets.dataQualityAssertions.assertions[%d]", field, i)
+			var err error
+			if c.Name, err = quarry.NormalizeName(c.Name); err != nil {
+				return "", quarry.InField(f+".assertion", err)
+			}
+			if c.Column != "" {
+				if c.Column, err = quarry.NormalizeName(c.Column); err != nil {
+					return "", quarry.InField(f+".column", err)
+				}
+			}
+			if !c.Status.Valid() {
+				return "", quarry.Invalid(f+".success", "%q is not a check status", c.Status)
+			}
+		}
+		byID[id] = len(p.datasets)
+		p.datasets = append(p.datasets, pd)
+		return id, nil
+	}
+	var ins, outs []string
+	for i := range ev.Inputs {
+		r := &ev.Inputs[i]
+		id, err := add(fmt.Sprintf("inputs[%d]", i), r, r.Namespace, r.Name, false)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, id)
+	}
+	for i := range ev.Outputs {
+		r := &ev.Outputs[i]
+		id, err := add(fmt.Sprintf("outputs[%d]", i), r, r.Namespace, r.Name, ev.Kind != quarry.DatasetEvent)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, id)
+	}
+	p.ins, p.outs = ins, outs
+	if p.job == nil {
+		return p, nil
+	}
+	origin := quarry.OriginRun
+	for _, in := range ins {
+		for _, out := range outs {
+			if in != out {
+				p.edges = append(p.edges, quarry.Edge{From: in, To: out, JobID: p.job.ID, Origin: origin})
+			}
+		}
+	}
+	for i, out := range outs {
+		r := &ev.Outputs[i]
+		for j, cl := range r.ColumnLineage {
+			for k, in := range cl.Inputs {
+				field := fmt.Sprintf("outputs[%d].facets.columnLineage.fields.%s.inputFields[%d]", i, cl.Column, k)
+				if cl.Column == "" {
+					field = fmt.Sprintf("outputs[%d].facets.columnLineage.dataset[%d]", i, j)
+				}
+				if strings.TrimSpace(in.Field) == "" {
+					return nil, quarry.Invalid(field+".field", "is required")
+				}
+				from, err := add(field, nil, in.Namespace, in.Name, false)
+				if err != nil {
+					return nil, err
+				}
+				p.edges = append(p.edges, quarry.Edge{From: from, To: out, JobID: p.job.ID, FromColumn: in.Field, ToColumn: cl.Column, Transformation: in.Transformation, Origin: origin})
+			}
+		}
+	}
+	return p, nil
+}
+
+func reportChecks(r *quarry.DatasetReport) []quarry.Check {
+	if r == nil {
+		return nil
+	}
+	return r.Checks
+}
+
+// kindOfNamespace guesses the kind of a dataset first seen in lineage from
+// its namespace's scheme: topics are streams, object stores hold files.
+func kindOfNamespace(ns string) quarry.DatasetKind {
+	scheme, _, ok := strings.Cut(strings.ToLower(ns), "://")
+	if !ok {
+		return quarry.KindTable
+	}
+	switch scheme {
+	case "kafka", "pulsar", "kinesis", "pubsub":
+		return quarry.KindStream
+	case "s3", "s3a", "gs", "gcs", "abfs", "abfss", "wasbs", "hdfs", "file", "dbfs":
+		return quarry.KindFile
+	}
+	return quarry.KindTable
+}
+
+// storedRun is a run with what the store keeps to accumulate its events.
+type storedRun struct {
+	quarry.Run
+	FirstSeen time.Time     `json:"firstSeen"`       // event time of the first event applied
+	Edges     []quarry.Edge `json:"edges,omitempty"` // everything its events reported
+}
+
+// listedAt orders a job's runs: by start, or first event when not started.
+func (r *storedRun) listedAt() time.Time {
+	if r.StartedAt != nil {
+		return *r.StartedAt
+	}
+	return r.FirstSeen
+}
+
+func jobRunKey(jobID string, at time.Time, runID string) []byte {
+	k := make([]byte, 0, 2*idLen+8)
+	k = append(k, jobID...)
+	k = append(k, u64(uint64(at.UnixNano()))...)
+	return append(k, runID...)
+}
+
+func getRun(tx *bolt.Tx, id string) (*storedRun, error) {
+	raw := tx.Bucket(bucketRuns).Get([]byte(id))
+	if raw == nil {
+		return nil, nil
+	}
+	var r storedRun
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("decode run %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+func getJob(tx *bolt.Tx, id string) (*quarry.Job, error) {
+	raw := tx.Bucket(bucketJobs).Get([]byte(id))
+	if raw == nil {
+		return nil, nil
+	}
+	var j quarry.Job
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return &j, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+// eventKey is the events bucket's key for a digest: its bytes when it is
+// hex (32 bytes for a SHA-256), else the digest itself.
+func eventKey(digest string) []byte {
+	var b [64]byte
+	if len(digest) <= 128 {
+		if n, err := hexDecode(b[:], digest); err == nil {
+			return slices.Clone(b[:n])
+		}
+	}
+	return []byte(digest)
+}
+
+func hexDecode(dst []byte, s string) (int, error) {
+	if len(s)%2 != 0 || len(s)/2 > len(dst) {
+		return 0, fmt.Errorf("not hex")
+	}
+	val := func(c byte) (byte, bool) {
+		switch {
+		case '0' <= c && c <= '9':
+			return c - '0', true
+		case 'a' <= c && c <= 'f':
+			return c - 'a' + 10, true
+		}
+		return 0, false
+	}
+	for i := 0; i < len(s); i += 2 {
+		hi, ok1 := val(s[i])
+		lo, ok2 := val(s[i+1])
+		if !ok1 || !ok2 {
+			return 0, fmt.Errorf("not hex")
+		}
+		dst[i/2] = hi<<4 | lo
+	}
+	return len(s) / 2, nil
+}
+
+func applyEvent(tx *bolt.Tx, p *preparedEvent, now time.Time) (LineageResult, error) {
+	ev := p.ev
+	var res LineageResult
+	if p.job != nil {
+		res.JobID = p.job.ID
+	}
+	if ev.Run != nil {
+		res.RunID = ev.Run.ID
+	}
+	key := eventKey(ev.Digest)
+	if tx.Bucket(bucketEvents).Get(key) != nil {
+		res.Duplicate = true
+		if ev.Run != nil {
+			if r, err := getRun(tx, ev.Run.ID); err == nil && r != nil {
+				res.State = r.State
+			}
+		}
+		return res, nil
+	}
+	if err := tx.Bucket(bucketEvents).Put(key, u64(uint64(now.UnixNano()))); err != nil {
+		return res, err
+	}
+	at := p.at
+	if at.IsZero() {
+		at = now
+	}
+	if p.job != nil {
+		if err := upsertJob(tx, p.job, now); err != nil {
+			return res, err
+		}
+	}
+	var run *storedRun
+	if ev.Kind == quarry.RunEvent {
+		var err error
+		if run, err = applyRun(tx, p, at, now); err != nil {
+			return res, err
+		}
+		res.State = run.State
+	}
+	complete := run != nil && run.State == quarry.RunComplete
+	for i := range p.datasets {
+		if err := applyDataset(tx, p, &p.datasets[i], run, complete, at, now); err != nil {
+			return res, err
+		}
+	}
+	switch {
+	case run != nil && complete:
+		return res, setJobEdges(tx, now, p.job.ID, run.Edges, true)
+	case run != nil:
+		return res, setJobEdges(tx, now, p.job.ID, p.edges, false)
+	case ev.Kind == quarry.JobEvent:
+		return res, setJobEdges(tx, now, p.job.ID, p.edges, true)
+	}
+	return res, nil
+}
+
+// upsertJob creates a job or fills in what the event's facets say of it.
+func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
+	old, err := getJob(tx, in.ID)
+	if err != nil {
+		return err
+	}
+	j := *in
+	if old != nil {
+		j = *old
+		for _, f := range []struct{ dst, src *string }{
+			{&j.Type, &in.Type}, {&j.Description, &in.Description}, {&j.SQL, &in.SQL}, {&j.SourceURL, &in.SourceURL},
+		} {
+			if *f.src != "" {
+				*f.dst = *f.src
+			}
+		}
+		if len(in.Owners) > 0 {
+			j.Owners = in.Owners
+		}
+		if j.Type == old.Type && j.Description == old.Description && j.SQL == old.SQL && j.SourceURL == old.SourceURL && slices.Equal(j.Owners, old.Owners) {
+			return nil
+		}
+	} else {
+		j.CreatedAt = now
+	}
+	j.UpdatedAt = now
+	if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &j); err != nil {
+		return err
+	}
+	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, OpUpsert)
+	return err
+}
+
+func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, error) {
+	rep := p.ev.Run
+	r, err := getRun(tx, rep.ID)
+	if err != nil {
+		return nil, err
+	}
+	var oldKey []byte
+	if r == nil {
+		r = &storedRun{Run: quarry.Run{ID: rep.ID, JobID: p.job.ID, CreatedAt: now}, FirstSeen: at}
+	} else {
+		if r.JobID != p.job.ID {
+			return nil, &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", rep.ID)}
+		}
+		oldKey = jobRunKey(r.JobID, r.listedAt(), r.ID)
+	}
+	r.Observe(rep, at)
+	r.Inputs = union(r.Inputs, p.ins)
+	r.Outputs = union(r.Outputs, p.outs)
+	for _, e := range p.edges {
+		if !slices.Contains(r.Edges, e) {
+			r.Edges = append(r.Edges, e)
+		}
+	}
+	r.UpdatedAt = now
+	if err := putJSON(tx.Bucket(bucketRuns), []byte(r.ID), r); err != nil {
+		return nil, err
+	}
+	jr := tx.Bucket(bucketJobRuns)
+	if k := jobRunKey(r.JobID, r.listedAt(), r.ID); !bytes.Equal(k, oldKey) {
+		if oldKey != nil {
+			if err := jr.Delete(oldKey); err != nil {
+				return nil, err
+			}
+		}
+		if err := jr.Put(k, nil); err != nil {
+			return nil, err
+		}
+	}
+	if r.ParentRunID != "" {
+		if err := tx.Bucket(bucketRunChildren).Put([]byte(r.ParentRunID+r.ID), nil); err != nil {
+			return nil, err
+		}
+	}
+	_, err = appendChange(tx, now, quarry.EntityJob, r.JobID, OpRun)
+	return r, err
+}
+
+func union(a, b []string) []string {
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			a = append(a, s)
+		}
+	}
+	return a
+}
+
+// lineageActor is the actor of edits that lineage facets make to crawled
+// datasets: a crawl does not overwrite them.
+const lineageActor = "openlineage"
+
+// applyDataset creates or updates one dataset an event names.
+func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *storedRun, complete bool, at, now time.Time) error {
+	r := pd.report
+	raw := tx.Bucket(bucketDatasets).Get([]byte(pd.new.d.ID))
+	var d *quarry.Dataset
+	op := ""
+	var history []quarry.SchemaChange
+	if raw == nil {
+		nd := pd.new.d
+		nd.CreatedAt, nd.UpdatedAt = now, now
+		d, op = &nd, OpUpsert
+		if err := addCounter(tx, keyDatasetCount, 1); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if d, err = decodeDataset(tx, pd.new.d.ID, raw); err != nil {
+			return err
+		}
+		old := *d
+		if r != nil {
+			if d.Source == "" && len(pd.new.d.Columns) > 0 {
+				d.Columns = pd.new.d.Columns
+			}
+			if d.Source == "" && d.Provided.Description == "" && pd.new.d.Provided.Description != "" {
+				d.Provided.Description = pd.new.d.Provided.Description
+			}
+			if d.Source == "" && len(d.Provided.Owners) == 0 && len(pd.new.d.Provided.Owners) > 0 {
+				d.Provided.Owners = pd.new.d.Provided.Owners
+			}
+		}
+		history = quarry.DiffSchema(&old, d)
+		if len(history) > 0 || !slices.Equal(old.Provided.Owners, d.Provided.Owners) {
+			op = OpUpsert
+		}
+	}
+	lifecycle := ""
+	if r != nil {
+		lifecycle = r.Lifecycle
+	}
+	switch {
+	case lifecycle == "DROP":
+		if d.RemovedAt == nil {
+			t := at
+			d.RemovedAt, op = &t, OpRemove
+			history = append(history, quarry.SchemaChange{Kind: quarry.DatasetRemoved})
+			if err := addCounter(tx, keyRemovedCount, 1); err != nil {
+				return err
+			}
+		}
+	case d.RemovedAt != nil && pd.output && (lifecycle == "CREATE" || lifecycle == "OVERWRITE" || lifecycle == "RENAME" || complete):
+		d.RemovedAt, op = nil, OpRestore
+		history = append([]quarry.SchemaChange{{Kind: quarry.DatasetRestored}}, history...)
+		if err := addCounter(tx, keyRemovedCount, -1); err != nil {
+			return err
+		}
+	}
+	if pd.prevID != "" && pd.prevID != d.ID {
+		history = append(history, quarry.SchemaChange{Kind: quarry.DatasetRenamed, Old: pd.prevName, New: d.Namespace + "/" + d.Name})
+		if op == "" {
+			op = OpUpsert
+		}
+	}
+	var changes []quarry.DataChange
+	if pd.output && complete {
+		detail := "run " + run.ID
+		if p.job != nil {
+			detail = fmt.Sprintf("job %s %s, run %s", p.job.Namespace, p.job.Name, run.ID)
+		}
+		changes = append(changes, quarry.DataChange{At: at, Signal: quarry.SignalRun, Detail: detail})
+	}
+	if r != nil && r.Metrics != nil {
+		m := *r.Metrics
+		if m.ObservedAt.IsZero() {
+			m.ObservedAt = at
+		}
+		if m.RunID == "" && run != nil {
+			m.RunID = run.ID
+		}
+		if err := putJSON(tx.Bucket(bucketMetrics), []byte(d.ID), &m); err != nil {
+			return err
+		}
+		if m.LastUpdated != nil {
+			changes = append(changes, quarry.DataChange{At: m.LastUpdated.UTC(), Signal: quarry.SignalMetric, Detail: "dataQualityMetrics.lastUpdated"})
+		}
+	}
+	for _, c := range changes {
+		if d.LastUpdatedAt == nil || c.At.After(*d.LastUpdatedAt) {
+			t := c.At
+			d.LastUpdatedAt = &t
+			if op == "" {
+				op = OpData
+			}
+		}
+	}
+	checks := reportChecks(r)
+	if op == "" && len(changes) == 0 && len(checks) == 0 {
+		return fillFromFacets(tx, d, pd, now)
+	}
+	if op == "" {
+		op = OpCheck
+		if len(changes) > 0 {
+			op = OpData
+		}
+	} else {
+		d.UpdatedAt = now
+		if err := putDataset(tx, d); err != nil {
+			return err
+		}
+	}
+	seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, op)
+	if err != nil {
+		return err
+	}
+	if err := putHistory(tx, d.ID, seq, now, history); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if err := putDataChange(tx, d.ID, seq, c); err != nil {
+			return err
+		}
+	}
+	for _, c := range checks {
+		c.DatasetID = d.ID
+		if c.ObservedAt.IsZero() {
+			c.ObservedAt = at
+		}
+		if c.RunID == "" && run != nil {
+			c.RunID = run.ID
+		}
+		if err := putCheck(tx, seq, &c); err != nil {
+			return err
+		}
+	}
+	return fillFromFacets(tx, d, pd, now)
+}
+
+// fillFromFacets fills the empty description and owners of a crawled
+// dataset from the documentation and ownership facets, as edits: the
+// next crawl would overwrite provided metadata.
+func fillFromFacets(tx *bolt.Tx, d *quarry.Dataset, pd *preparedDataset, now time.Time) error {
+	if pd.report == nil || d.Source == "" {
+		return nil
+	}
+	var u quarry.DatasetUpdate
+	if desc := pd.new.d.Provided.Description; desc != "" && d.Description() == "" {
+		u.Description = &desc
+	}
+	if owners := pd.new.d.Provided.Owners; len(owners) > 0 && len(d.Owners()) == 0 {
+		u.Owners = &owners
+	}
+	if u.Description == nil && u.Owners == nil {
+		return nil
+	}
+	return editDataset(tx, d, u, lineageActor, now)
+}
+
+func checkKey(c *quarry.Check) []byte {
+	k := make([]byte, 0, idLen+len(c.Column)+len(c.Name)+2)
+	k = append(k, c.DatasetID...)
+	k = append(k, c.Column...)
+	k = append(k, 0)
+	k = append(k, c.Name...)
+	return append(k, 0)
+}
+
+// putCheck records a check result in its history and, unless a newer
+// result is stored, as the check's latest.
+func putCheck(tx *bolt.Tx, seq uint64, c *quarry.Check) error {
+	k := checkKey(c)
+	hk := append(append(slices.Clone(k), u64(uint64(c.ObservedAt.UnixNano()))...), u64(seq)...)
+	if err := putJSON(tx.Bucket(bucketCheckHistory), hk, c); err != nil {
+		return err
+	}
+	latest := tx.Bucket(bucketChecks)
+	if raw := latest.Get(k); raw != nil {
+		var have quarry.Check
+		if err := json.Unmarshal(raw, &have); err == nil && have.ObservedAt.After(c.ObservedAt) {
+			return nil
+		}
+	}
+	return putJSON(latest, k, c)
+}
+
+// setJobEdges makes the job's run edges the given ones (replace), or adds
+// the given ones to them. Each dataset whose incoming edges change gets a
+// changelog record.
+func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, replace bool) error {
+	out, in, je := tx.Bucket(bucketEdgesOut), tx.Bucket(bucketEdgesIn), tx.Bucket(bucketJobEdges)
+	want := make(map[string]*quarry.Edge, len(edges))
+	for i := range edges {
+		want[string(edgeKey(&edges[i]))] = &edges[i]
+	}
+	targets := map[string]bool{}
+	prefix := []byte(jobID)
+	var stale [][]byte
+	c := je.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ek := string(k[len(prefix):])
+		if _, keep := want[ek]; keep {
+			delete(want, ek)
+		} else if replace {
+			stale = append(stale, slices.Clone(k))
+		}
+	}
+	for _, k := range stale {
+		ek := k[len(prefix):]
+		for _, del := range []func() error{
+			func() error { return je.Delete(k) },
+			func() error { return out.Delete(ek) },
+			func() error { return in.Delete(swapEnds(ek)) },
+		} {
+			if err := del(); err != nil {
+				return err
+			}
+		}
+		targets[string(ek[idLen:2*idLen])] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		e := *want[k]
+		e.UpdatedAt = now
+		if err := putJSON(out, []byte(k), &e); err != nil {
+			return err
+		}
+		if err := in.Put(swapEnds([]byte(k)), nil); err != nil {
+			return err
+		}
+		if err := je.Put(append(slices.Clone(prefix), k...), nil); err != nil {
+			return err
+		}
+		targets[e.To] = true
+	}
+	for _, to := range slices.Sorted(maps.Keys(targets)) {
+		if _, err := appendChange(tx, now, quarry.EntityDataset, to, OpLineage); err != nil {
+			return err
+		}
+	}
+	return nil
+}
