@@ -215,13 +215,13 @@ type DatasetReport struct {
 // ColumnLineage says an output column is computed from input columns.
 type ColumnLineage struct {
 	Column string
-	Inputs []ColumnInput
+	Inputs []ColumnSource
 }
 
-// ColumnInput is one input column of a ColumnLineage, with how it is used:
+// ColumnSource is one input column of a ColumnLineage, with how it is used:
 // Transformation is OpenLineage's type and subtype, e.g. "DIRECT/IDENTITY",
 // "DIRECT/AGGREGATION", "INDIRECT/JOIN".
-type ColumnInput struct {
+type ColumnSource struct {
 	Namespace      string
 	Name           string
 	Field          string

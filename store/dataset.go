@@ -735,3 +735,24 @@ func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry
 	}
 	return s.bulk(ctx, write)
 }
+
+// DatasetsByID returns the datasets with the given IDs, in order, skipping
+// unknown ones, in one read transaction.
+func (s *Store) DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error) {
+	out := make([]*quarry.Dataset, 0, len(ids))
+	err := s.view(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			raw := tx.Bucket(bucketDatasets).Get([]byte(id))
+			if raw == nil {
+				continue
+			}
+			d, err := decodeDataset(tx, id, raw)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}

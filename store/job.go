@@ -263,3 +263,22 @@ func (s *Store) manualEdge(ctx context.Context, e quarry.Edge, put bool) error {
 		return err
 	})
 }
+
+// JobsByID returns the jobs with the given IDs, in order, skipping unknown
+// ones, in one read transaction.
+func (s *Store) JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error) {
+	out := make([]*quarry.Job, 0, len(ids))
+	err := s.view(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			j, err := getJob(tx, id)
+			if err != nil {
+				return err
+			}
+			if j != nil {
+				out = append(out, j)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -176,7 +176,7 @@ func TestApplyLineageAliasesAndFacets(t *testing.T) {
 		Columns: []quarry.Column{{Name: "order_id", Type: "bigint"}},
 		Checks:  []quarry.Check{{Name: "not_null", Column: "order_id", Status: quarry.CheckFail}, {Name: "row_count", Status: quarry.CheckPass}},
 		Metrics: &quarry.DatasetMetrics{RowCount: i64(42)}}}
-	ev.Outputs[0].ColumnLineage = []quarry.ColumnLineage{{Column: "order_id", Inputs: []quarry.ColumnInput{{Namespace: "postgres://10.0.0.5", Name: "shop.public.orders", Field: "id", Transformation: "DIRECT/IDENTITY"}}}}
+	ev.Outputs[0].ColumnLineage = []quarry.ColumnLineage{{Column: "order_id", Inputs: []quarry.ColumnSource{{Namespace: "postgres://10.0.0.5", Name: "shop.public.orders", Field: "id", Transformation: "DIRECT/IDENTITY"}}}}
 	mustApply(t, s, ev)
 
 	// The alias landed on the crawled node; the schema facet did not touch

@@ -167,7 +167,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 }
 
 // seedDemo loads the demo catalog through the same store API as real data.
-// It is idempotent: loading it again changes nothing.
+// It is idempotent: loading it again changes nothing but adding the ETL
+// runs that happened since the last load.
 func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	ctx = quarry.WithActor(ctx, "demo")
 	// Earlier versions go in first, once, so the demo has schema history.
@@ -189,7 +190,18 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	if err := st.ReplaceEdges(ctx, quarry.OriginCatalog, quarry.DemoCatalogEdges()); err != nil {
 		return fmt.Errorf("demo lineage: %w", err)
 	}
-	log.Info("demo catalog loaded", "datasets", len(res.IDs), "changed", res.Changed)
+	evs := quarry.DemoLineageEvents(time.Now())
+	results, errs := st.ApplyLineageBatch(ctx, evs)
+	stored := 0
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("demo runs: %w", err)
+		}
+		if !results[i].Duplicate {
+			stored++
+		}
+	}
+	log.Info("demo catalog loaded", "datasets", len(res.IDs), "changed", res.Changed, "lineage events", len(evs), "new", stored)
 	return nil
 }
 
