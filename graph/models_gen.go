@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/quarrydata/quarry"
 )
@@ -21,10 +22,25 @@ type ColumnInput struct {
 	ForeignKey  *ColumnRefInput `json:"foreignKey,omitempty"`
 }
 
+// An output column computed from input columns.
+type ColumnLineageInput struct {
+	Output *DatasetRefInput     `json:"output"`
+	Column string               `json:"column"`
+	Inputs []*ColumnSourceInput `json:"inputs"`
+}
+
 type ColumnRefInput struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Column    string `json:"column"`
+}
+
+type ColumnSourceInput struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Column    string `json:"column"`
+	// DIRECT/IDENTITY (the default), DIRECT/TRANSFORMATION, DIRECT/AGGREGATION, INDIRECT/JOIN, ...
+	Transformation *string `json:"transformation,omitempty"`
 }
 
 type ColumnUpdateInput struct {
@@ -58,6 +74,12 @@ type DatasetInput struct {
 	SizeBytes   *int64              `json:"sizeBytes,omitempty"`
 }
 
+// A dataset by namespace and name, as producers name it (aliases resolve).
+type DatasetRefInput struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
 // A person's edit. Fields left out (or null) stay as they are. An empty
 // description removes the edit, so the provided description shows again; an
 // empty list of owners or tags means "none".
@@ -66,6 +88,77 @@ type DatasetUpdateInput struct {
 	Owners      []string             `json:"owners,omitempty"`
 	Tags        []string             `json:"tags,omitempty"`
 	Columns     []*ColumnUpdateInput `json:"columns,omitempty"`
+}
+
+type Impact struct {
+	Datasets  []*ImpactedDataset `json:"datasets"`
+	Truncated bool               `json:"truncated"`
+}
+
+// A dataset downstream of the one analysed.
+type ImpactedDataset struct {
+	Dataset *quarry.Dataset `json:"dataset"`
+	// Dataset hops from the analysed dataset.
+	Distance int `json:"distance"`
+	// Its columns computed from the analysed column (column impact only).
+	Columns []string `json:"columns"`
+}
+
+type JobInput struct {
+	Namespace   string  `json:"namespace"`
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
+	// e.g. BATCH/CRON/SCRIPT
+	Type      *string  `json:"type,omitempty"`
+	SourceURL *string  `json:"sourceUrl,omitempty"`
+	Owners    []string `json:"owners,omitempty"`
+}
+
+type LineageEdgeInput struct {
+	From *DatasetRefInput `json:"from"`
+	To   *DatasetRefInput `json:"to"`
+	// Both columns for a column-level edge.
+	FromColumn *string `json:"fromColumn,omitempty"`
+	ToColumn   *string `json:"toColumn,omitempty"`
+}
+
+type LineageGraph struct {
+	Nodes []*LineageNode      `json:"nodes"`
+	Edges []*LineageGraphEdge `json:"edges"`
+	// The node limit stopped the traversal before the depth did.
+	Truncated bool `json:"truncated"`
+}
+
+// An edge of a lineage graph. Lineage that a job's runs reported goes through
+// the job: dataset -> job -> dataset. Catalog (view) and manual lineage goes
+// from dataset to dataset.
+type LineageGraphEdge struct {
+	From string      `json:"from"`
+	To   string      `json:"to"`
+	Job  *quarry.Job `json:"job,omitempty"`
+	// Column edges: DIRECT/IDENTITY, DIRECT/AGGREGATION, INDIRECT/JOIN, ...
+	Transformation *string           `json:"transformation,omitempty"`
+	Origin         quarry.EdgeOrigin `json:"origin"`
+}
+
+// A node of a lineage graph: a dataset, a job between datasets, or a column.
+type LineageNode struct {
+	// A dataset's or job's id; a column's is <dataset id>/<column name>.
+	ID        string          `json:"id"`
+	Kind      LineageNodeKind `json:"kind"`
+	Namespace string          `json:"namespace"`
+	// The dataset's or job's name; for a column, its dataset's name.
+	Name string `json:"name"`
+	// A column node's column name.
+	Column *string `json:"column,omitempty"`
+	// A column node's dataset.
+	DatasetID *string `json:"datasetId,omitempty"`
+	// How many nodes it is linked to in the whole graph (at this graph's level).
+	Degree int `json:"degree"`
+	// Hops from the start node (jobs in between do not count).
+	Distance int `json:"distance"`
+	// A dataset no longer seen by its crawler; its lineage remains.
+	Removed bool `json:"removed"`
 }
 
 type Mutation struct {
@@ -79,6 +172,35 @@ type PageInfo struct {
 }
 
 type Query struct {
+}
+
+type RunConnection struct {
+	Edges    []*RunEdge    `json:"edges"`
+	Nodes    []*quarry.Run `json:"nodes"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type RunEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *quarry.Run `json:"node"`
+}
+
+// What a script reports of one run: the same mapping and validation as an
+// OpenLineage RunEvent. Report START and then COMPLETE or FAIL with the same
+// runId, or a single COMPLETE.
+type RunInput struct {
+	Job *JobInput `json:"job"`
+	// The run's id (a UUID); generated when absent.
+	RunID *string         `json:"runId,omitempty"`
+	State quarry.RunState `json:"state"`
+	// When it happened; now when absent.
+	EventTime     *time.Time            `json:"eventTime,omitempty"`
+	Inputs        []*DatasetRefInput    `json:"inputs,omitempty"`
+	Outputs       []*DatasetRefInput    `json:"outputs,omitempty"`
+	ColumnLineage []*ColumnLineageInput `json:"columnLineage,omitempty"`
+	SQL           *string               `json:"sql,omitempty"`
+	ErrorMessage  *string               `json:"errorMessage,omitempty"`
+	ParentRunID   *string               `json:"parentRunId,omitempty"`
 }
 
 // Narrows a search. Each field takes alternatives (any of them matches); the
@@ -118,6 +240,120 @@ type UpsertDatasetsPayload struct {
 	Ids []string `json:"ids"`
 	// How many were created or changed (the rest were already as given).
 	Changed int `json:"changed"`
+}
+
+type LineageDirection string
+
+const (
+	LineageDirectionUpstream   LineageDirection = "UPSTREAM"
+	LineageDirectionDownstream LineageDirection = "DOWNSTREAM"
+	LineageDirectionBoth       LineageDirection = "BOTH"
+)
+
+var AllLineageDirection = []LineageDirection{
+	LineageDirectionUpstream,
+	LineageDirectionDownstream,
+	LineageDirectionBoth,
+}
+
+func (e LineageDirection) IsValid() bool {
+	switch e {
+	case LineageDirectionUpstream, LineageDirectionDownstream, LineageDirectionBoth:
+		return true
+	}
+	return false
+}
+
+func (e LineageDirection) String() string {
+	return string(e)
+}
+
+func (e *LineageDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LineageDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LineageDirection", str)
+	}
+	return nil
+}
+
+func (e LineageDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LineageDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LineageDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type LineageNodeKind string
+
+const (
+	LineageNodeKindDataset LineageNodeKind = "DATASET"
+	LineageNodeKindJob     LineageNodeKind = "JOB"
+	LineageNodeKindColumn  LineageNodeKind = "COLUMN"
+)
+
+var AllLineageNodeKind = []LineageNodeKind{
+	LineageNodeKindDataset,
+	LineageNodeKindJob,
+	LineageNodeKindColumn,
+}
+
+func (e LineageNodeKind) IsValid() bool {
+	switch e {
+	case LineageNodeKindDataset, LineageNodeKindJob, LineageNodeKindColumn:
+		return true
+	}
+	return false
+}
+
+func (e LineageNodeKind) String() string {
+	return string(e)
+}
+
+func (e *LineageNodeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LineageNodeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LineageNodeKind", str)
+	}
+	return nil
+}
+
+func (e LineageNodeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LineageNodeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LineageNodeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type SuggestionKind string

@@ -26,6 +26,22 @@ type Store interface {
 	Source(ctx context.Context, name string) (*quarry.Source, error)
 	Sources(ctx context.Context) ([]quarry.Source, error)
 	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
+	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
+
+	ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (store.LineageResult, error)
+	ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent) ([]store.LineageResult, []error)
+	Job(ctx context.Context, id string) (*quarry.Job, error)
+	JobByName(ctx context.Context, namespace, name string) (*quarry.Job, error)
+	JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error)
+	Jobs(ctx context.Context) ([]quarry.Job, error)
+	Run(ctx context.Context, id string) (*quarry.Run, error)
+	Runs(ctx context.Context, jobID string, first int, after string) (*store.RunPage, error)
+	RunChildren(ctx context.Context, id string) ([]quarry.Run, error)
+	JobDatasets(ctx context.Context, jobID string) (inputs, outputs []string, err error)
+	DatasetJobs(ctx context.Context, id string) (writers, readers []string, err error)
+	PutEdge(ctx context.Context, e quarry.Edge) error
+	DeleteEdge(ctx context.Context, e quarry.Edge) error
+	Checks(ctx context.Context, datasetID string) ([]quarry.Check, error)
 }
 
 // Search is what the resolvers need of the search index.

@@ -56,7 +56,8 @@ type HandlerConfig struct {
 const ActorHeader = "X-Quarry-User"
 
 // NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
-// to browsers), /healthz, /metrics, /api/v1/admin/backup and the UI at /.
+// to browsers), OpenLineage's /api/v1/lineage and /api/v1/lineage/batch,
+// /healthz, /metrics, /api/v1/admin/backup and the UI at /.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -1,0 +1,174 @@
+package graph
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/quarrydata/quarry"
+)
+
+// event maps reportRun's input to the lineage event an OpenLineage producer
+// would have sent, so both paths validate and apply the same way. A retried
+// mutation that names its run id and event time is stored once.
+func (in *RunInput) event(now time.Time) (*quarry.LineageEvent, error) {
+	runID := deref(in.RunID)
+	if runID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		runID = id.String()
+	}
+	at := now
+	if in.EventTime != nil {
+		at = time.Time(*in.EventTime)
+	}
+	ev := &quarry.LineageEvent{
+		Kind:      quarry.RunEvent,
+		EventTime: at,
+		Producer:  "quarry/reportRun",
+		Job: &quarry.Job{
+			Namespace: in.Job.Namespace, Name: in.Job.Name,
+			Description: deref(in.Job.Description), Type: deref(in.Job.Type), SourceURL: deref(in.Job.SourceURL),
+			Owners: in.Job.Owners, SQL: deref(in.SQL),
+		},
+		Run: &quarry.RunReport{ID: runID, State: in.State, ErrorMessage: deref(in.ErrorMessage), ParentRunID: deref(in.ParentRunID)},
+	}
+	for _, d := range in.Inputs {
+		ev.Inputs = append(ev.Inputs, quarry.DatasetReport{Namespace: d.Namespace, Name: d.Name})
+	}
+	for _, d := range in.Outputs {
+		ev.Outputs = append(ev.Outputs, quarry.DatasetReport{Namespace: d.Namespace, Name: d.Name})
+	}
+	for i, cl := range in.ColumnLineage {
+		field := fmt.Sprintf("columnLineage[%d]", i)
+		if strings.TrimSpace(cl.Column) == "" {
+			return nil, quarry.Invalid(field+".column", "must not be empty")
+		}
+		if len(cl.Inputs) == 0 {
+			return nil, quarry.Invalid(field+".inputs", "must name at least one input column")
+		}
+		lin := quarry.ColumnLineage{Column: cl.Column}
+		for j, src := range cl.Inputs {
+			f := fmt.Sprintf("%s.inputs[%d]", field, j)
+			if _, err := quarry.NormalizeNamespace(src.Namespace); err != nil {
+				return nil, quarry.InField(f+".namespace", err)
+			}
+			if _, err := quarry.NormalizeName(src.Name); err != nil {
+				return nil, quarry.InField(f+".name", err)
+			}
+			if strings.TrimSpace(src.Column) == "" {
+				return nil, quarry.Invalid(f+".column", "must not be empty")
+			}
+			t := deref(src.Transformation)
+			if t == "" {
+				t = "DIRECT/IDENTITY"
+			}
+			lin.Inputs = append(lin.Inputs, quarry.ColumnSource{Namespace: src.Namespace, Name: src.Name, Field: src.Column, Transformation: t})
+		}
+		out := -1
+		for k, o := range ev.Outputs {
+			if o.Namespace == cl.Output.Namespace && o.Name == cl.Output.Name {
+				out = k
+			}
+		}
+		if out < 0 {
+			if _, err := quarry.NormalizeNamespace(cl.Output.Namespace); err != nil {
+				return nil, quarry.InField(field+".output.namespace", err)
+			}
+			ev.Outputs = append(ev.Outputs, quarry.DatasetReport{Namespace: cl.Output.Namespace, Name: cl.Output.Name})
+			out = len(ev.Outputs) - 1
+		}
+		ev.Outputs[out].ColumnLineage = append(ev.Outputs[out].ColumnLineage, lin)
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	ev.Digest = hex.EncodeToString(sum[:])
+	return ev, nil
+}
+
+// runInputField maps a lineage event's field paths to reportRun's input.
+func runInputField(err error) error {
+	e, ok := errors.AsType[*quarry.Error](err)
+	if !ok || e.Code != quarry.EINVALID {
+		return err
+	}
+	f := e.Field
+	switch {
+	case f == "run.runId":
+		f = "runId"
+	case f == "run.facets.parent.run.runId":
+		f = "parentRunId"
+	case strings.HasPrefix(f, "outputs[") && strings.Contains(f, ".facets.columnLineage"):
+		f = "columnLineage"
+	}
+	return &quarry.Error{Code: e.Code, Field: "input." + f, Message: e.Message}
+}
+
+// edgeInput resolves a LineageEdgeInput's datasets to a manual edge.
+func (r *mutationResolver) edgeInput(ctx context.Context, in LineageEdgeInput) (quarry.Edge, error) {
+	e := quarry.Edge{FromColumn: deref(in.FromColumn), ToColumn: deref(in.ToColumn), Origin: quarry.OriginManual}
+	for _, end := range []struct {
+		field string
+		ref   *DatasetRefInput
+		id    *string
+	}{{"input.from", in.From, &e.From}, {"input.to", in.To, &e.To}} {
+		d, err := r.Store.DatasetByName(ctx, end.ref.Namespace, end.ref.Name)
+		if err != nil {
+			return e, underField(end.field, err)
+		}
+		*end.id = d.ID
+	}
+	return e, nil
+}
+
+// datasetsByID loads datasets for a list field, in the given order.
+func (r *Resolver) datasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error) {
+	if len(ids) == 0 {
+		return []*quarry.Dataset{}, nil
+	}
+	return r.Store.DatasetsByID(ctx, ids)
+}
+
+func (r *Resolver) jobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error) {
+	if len(ids) == 0 {
+		return []*quarry.Job{}, nil
+	}
+	return r.Store.JobsByID(ctx, ids)
+}
+
+// pageSize checks a page size argument: 1 to 1000, 20 when absent.
+func pageSize(first *int) (int, error) {
+	if first == nil {
+		return 20, nil
+	}
+	if n := *first; n < 1 || n > 1000 {
+		return 0, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
+	}
+	return *first, nil
+}
+
+// underField puts a coded error's field under prefix, whatever its code
+// (quarry.InField re-paths only invalid input).
+func underField(prefix string, err error) error {
+	qe, ok := errors.AsType[*quarry.Error](err)
+	if !ok || qe.Code == quarry.EINTERNAL {
+		return err
+	}
+	f := prefix
+	if qe.Field != "" {
+		f += "." + qe.Field
+	}
+	return &quarry.Error{Code: qe.Code, Field: f, Message: qe.Message}
+}
