@@ -937,3 +937,86 @@ func TestParseBatch(t *testing.T) {
 		equal(t, "digest", evs[i].Digest, mustParse(t, raw[i]).Digest)
 	}
 }
+
+// FuzzParseEvent: any input gives an event or an EINVALID error, never a
+// panic; input is rejected as "body" exactly when it is not JSON; a valid
+// event's digest ignores layout; and a batch of one parses like the event.
+func FuzzParseEvent(f *testing.F) {
+	for _, rel := range []string{
+		"events/airflow_bigquery_copy_task_complete_cll.json", "events/marquez_event_full_all_facets.json",
+		"events/static_dataset_event.json", "events/static_job_event.json",
+	} {
+		f.Add(readFixture(f, rel))
+	}
+	for _, rel := range []string{"events/dbt_postgres_failed_run_events.json", "events/dbt_bigquery_test_dq_assertions_inputfacets.json"} {
+		for _, ev := range fixtureEvents(f, rel)[:3] {
+			f.Add(ev)
+		}
+	}
+	for _, s := range []string{
+		``, `{}`, `[]`, `null`, `{"a":"\ud800"}`, `{"a":"\u00e9\uD83D\uDE00"}`, "{\"a\":\"\xff\"}", `{"run":{"runId":"x"}}`,
+		goodEvent, `{"eventTime":"2024-01-02 03:04:05.1234567891+0200","dataset":{"namespace":"n","name":"d"}}`, `1e999`, `-0.0e+1`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := lineage.ParseEvent(raw)
+		valid := json.Valid(raw)
+		if err != nil {
+			e, ok := errors.AsType[*quarry.Error](err)
+			if !ok || e.Code != quarry.EINVALID || e.Message == "" {
+				t.Fatalf("error %#v", err)
+			}
+			if (e.Field == "body") == valid {
+				t.Fatalf("valid JSON %v, but error %v", valid, err)
+			}
+			return
+		}
+		if !valid {
+			t.Fatalf("parsed invalid JSON %q", raw)
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, raw, "", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		again := mustParse(t, indented.Bytes())
+		if again.Digest != ev.Digest {
+			t.Fatalf("indenting changed the digest")
+		}
+		evs, errs, err := lineage.ParseBatch(append(append([]byte("["), raw...), ']'))
+		if err != nil || errs[0] != nil || evs[0].Digest != ev.Digest {
+			t.Fatalf("as a batch: %v %v", err, errs)
+		}
+		// Strings decode as encoding/json decodes them.
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := m["producer"].(string); p != ev.Producer {
+			t.Fatalf("producer %q, encoding/json %q", ev.Producer, p)
+		}
+		if job, _ := m["job"].(map[string]any); ev.Job != nil && job["name"] != ev.Job.Name {
+			t.Fatalf("job name %q, encoding/json %q", ev.Job.Name, job["name"])
+		}
+	})
+}
+
+func BenchmarkParseEvent(b *testing.B) {
+	for _, bc := range []struct{ name, file string }{
+		{"Airflow", "events/airflow_bigquery_copy_task_complete_cll.json"},
+		{"SparkCTAS", "events/spark_hive_ctas_column_lineage_complete.json"},
+		{"Static", "events/static_job_event.json"},
+	} {
+		raw := readFixture(b, bc.file)
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := lineage.ParseEvent(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
