@@ -24,7 +24,8 @@ import (
 // It keeps namespaces and names as sent (the store normalizes them), treats
 // an explicit null as absent, and ignores fields and facets it does not map.
 // Times are returned in UTC. A JobEvent or DatasetEvent may lack eventTime:
-// its EventTime is then zero, which means "when it was received".
+// its EventTime, and the ObservedAt of its checks and metrics, are then
+// zero, which means "when it was received".
 func ParseEvent(raw []byte) (quarry.LineageEvent, error) {
 	d := getDoc()
 	defer putDoc(d)

@@ -22,8 +22,9 @@ import (
 // nodes that point into the input, which the mapping then walks. Walking a
 // tree knows the path of every value, so a wrong type anywhere gives an
 // error that names the field; and the digest hashes the same tree. With
-// encoding/json the same work took three decodes (structs, facets, `any`
-// for the digest) and ran several times slower.
+// encoding/json it took three decodes (structs, facets, `any` for the
+// digest); json.Valid alone costs about as much as ParseEvent does in all,
+// and decoding to `any` about five times as much.
 
 type jkind uint8
 
