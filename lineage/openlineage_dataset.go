@@ -290,7 +290,7 @@ func (d *doc) columnLineage(f int32) ([]quarry.ColumnLineage, error) {
 
 // outputField maps one output column's entry. The older form gives the
 // transformation once for all inputs (transformationType, e.g. IDENTITY).
-func (d *doc) outputField(n int32) ([]quarry.ColumnInput, error) {
+func (d *doc) outputField(n int32) ([]quarry.ColumnSource, error) {
 	if err := d.want(n, jObject); err != nil {
 		return nil, err
 	}
@@ -302,7 +302,7 @@ func (d *doc) outputField(n int32) ([]quarry.ColumnInput, error) {
 	if err != nil || arr < 0 {
 		return nil, err
 	}
-	ins, err := d.inputFields(arr, legacy, make([]quarry.ColumnInput, 0, d.nodes[arr].n))
+	ins, err := d.inputFields(arr, legacy, make([]quarry.ColumnSource, 0, d.nodes[arr].n))
 	if err != nil {
 		return nil, quarry.InField("inputFields", err)
 	}
@@ -311,7 +311,7 @@ func (d *doc) outputField(n int32) ([]quarry.ColumnInput, error) {
 
 // inputFields appends one ColumnInput per input field and transformation
 // ("TYPE/SUBTYPE"); a field without transformations gets legacy.
-func (d *doc) inputFields(arr int32, legacy string, out []quarry.ColumnInput) ([]quarry.ColumnInput, error) {
+func (d *doc) inputFields(arr int32, legacy string, out []quarry.ColumnSource) ([]quarry.ColumnSource, error) {
 	i := 0
 	for c := d.nodes[arr].first; c >= 0; c, i = d.nodes[c].next, i+1 {
 		var err error
@@ -322,11 +322,11 @@ func (d *doc) inputFields(arr int32, legacy string, out []quarry.ColumnInput) ([
 	return out, nil
 }
 
-func (d *doc) inputField(n int32, legacy string, out []quarry.ColumnInput) ([]quarry.ColumnInput, error) {
+func (d *doc) inputField(n int32, legacy string, out []quarry.ColumnSource) ([]quarry.ColumnSource, error) {
 	if err := d.want(n, jObject); err != nil {
 		return nil, err
 	}
-	var in, prev quarry.ColumnInput
+	var in, prev quarry.ColumnSource
 	if len(out) > 0 {
 		prev = out[len(out)-1]
 	}
