@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/quarrydata/quarry"
@@ -153,3 +154,6 @@ func TestManualEdges(t *testing.T) {
 	edge["fromColumn"], edge["toColumn"] = "id", "nope"
 	s.do(t, `mutation($e: LineageEdgeInput!) { addLineageEdge(input: $e) { origin } }`, map[string]any{"e": edge}).oneError(t, quarry.ENOTFOUND, "input.toColumn")
 }
+
+// fixture is the path of a file under ../shared/fixtures.
+func fixture(rel string) string { return filepath.Join("..", "..", "shared", "fixtures", rel) }

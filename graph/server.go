@@ -89,6 +89,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		}
 		srv.ServeHTTP(w, r)
 	})
+	ol := newOpenLineage(cfg.Backend, log, lim.LineageBodyBytes, cfg.Registerer)
+	mux.HandleFunc("POST /api/v1/lineage", ol.post)
+	mux.HandleFunc("POST /api/v1/lineage/batch", ol.postBatch)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		st, err := cfg.Backend.Stats(r.Context())
 		if err != nil {

@@ -298,6 +298,11 @@ func (d *doc) outputField(n int32) ([]quarry.ColumnSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	if legacy != "" && !strings.Contains(legacy, "/") {
+		// The older form names the kind of a direct use (IDENTITY,
+		// MASKED...): say it as the newer form does.
+		legacy = "DIRECT/" + legacy
+	}
 	arr, err := d.optArray(n, "inputFields")
 	if err != nil || arr < 0 {
 		return nil, err

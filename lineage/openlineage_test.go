@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,115 +14,12 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/lineage"
+	"github.com/quarrydata/quarry/lineage/oltest"
 )
 
-// fixtures is the shared fixture tree (see its SOURCES.md), beside the
-// repository: /work/shared next to /work/<worktree>.
-var fixtures = filepath.Join("..", "..", "shared", "fixtures", "openlineage")
+func readFixture(tb testing.TB, rel string) []byte { return oltest.Read(tb, rel) }
 
-func readFixture(tb testing.TB, rel string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, rel))
-	if err != nil {
-		tb.Fatalf("read fixture: %v (the OpenLineage fixtures live in ../shared/fixtures beside the repository; see SOURCES.md there)", err)
-	}
-	return b
-}
-
-// fixtureEvents returns the events of a fixture file (an event or an array
-// of them), with TEMPLATE placeholders substituted as SOURCES.md says: a run
-// UUID derived from the job's name (so that a child's parent run id is its
-// parent job's run id), a timestamp, and a run for an expected event that
-// lacks one.
-func fixtureEvents(tb testing.TB, rel string) [][]byte {
-	tb.Helper()
-	raw := readFixture(tb, rel)
-	var list []json.RawMessage
-	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			tb.Fatal(err)
-		}
-	} else {
-		list = []json.RawMessage{raw}
-	}
-	out := make([][]byte, len(list))
-	for i, ev := range list {
-		if !placeholder.Match(ev) && bytes.Contains(ev, []byte(`"eventTime"`)) {
-			out[i] = ev // a real event: as the producer sent it
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(ev, &m); err != nil {
-			tb.Fatal(err)
-		}
-		substitute(m)
-		b, err := json.Marshal(m)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out[i] = b
-	}
-	return out
-}
-
-var placeholder = regexp.MustCompile(`\{\{[^}]*\}\}|\$\{json-unit[^}]*\}`)
-
-const templateTime = "2024-05-06T07:08:09.123456Z"
-
-func runIDFor(job map[string]any) string {
-	ns, _ := job["namespace"].(string)
-	name, _ := job["name"].(string)
-	return uuid.NewSHA1(uuid.NameSpaceURL, []byte(ns+"\x00"+name)).String()
-}
-
-func substitute(ev map[string]any) {
-	job, _ := ev["job"].(map[string]any)
-	run, _ := ev["run"].(map[string]any)
-	if run == nil && ev["eventType"] != nil && job != nil {
-		run = map[string]any{}
-		ev["run"] = run
-	}
-	if run != nil {
-		if s, _ := run["runId"].(string); s == "" || placeholder.MatchString(s) {
-			run["runId"] = runIDFor(job)
-		}
-		facets, _ := run["facets"].(map[string]any)
-		if parent, _ := facets["parent"].(map[string]any); parent != nil {
-			prun, _ := parent["run"].(map[string]any)
-			pjob, _ := parent["job"].(map[string]any)
-			if s, _ := prun["runId"].(string); placeholder.MatchString(s) {
-				prun["runId"] = runIDFor(pjob)
-			}
-		}
-	}
-	if s, _ := ev["eventTime"].(string); s == "" || placeholder.MatchString(s) {
-		ev["eventTime"] = templateTime
-	}
-	replacePlaceholders(ev, "")
-}
-
-// replacePlaceholders replaces what is left: times where a time belongs,
-// any text elsewhere.
-func replacePlaceholders(v any, key string) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			v[k] = replacePlaceholders(x, k)
-		}
-	case []any:
-		for i, x := range v {
-			v[i] = replacePlaceholders(x, key)
-		}
-	case string:
-		if placeholder.MatchString(v) {
-			if strings.HasSuffix(strings.ToLower(key), "time") {
-				return templateTime
-			}
-			return "placeholder"
-		}
-	}
-	return v
-}
+func fixtureEvents(tb testing.TB, rel string) [][]byte { return oltest.Events(tb, rel) }
 
 func mustParse(tb testing.TB, raw []byte) quarry.LineageEvent {
 	tb.Helper()
@@ -202,9 +97,9 @@ func equalSlices(t *testing.T, what string, got, want []string) {
 // TestFixtureEvents parses every event in the fixtures and checks what each
 // file is there to show.
 func TestFixtureEvents(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(fixtures, "events", "*.json"))
+	files, err := filepath.Glob(filepath.Join(oltest.Dir, "events", "*.json"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixture events in %s (%v): the fixtures live in ../shared/fixtures beside the repository", fixtures, err)
+		t.Fatalf("no fixture events in %s (%v): the fixtures live in ../shared/fixtures beside the repository", oltest.Dir, err)
 	}
 	seen := map[string]string{}
 	total := 0
@@ -250,7 +145,7 @@ func TestAirflowBigQueryCopy(t *testing.T) {
 	// The older form: transformationType applies to inputs without
 	// transformations, and "dataset": [] adds nothing.
 	equal(t, "column lineage entries", len(out.ColumnLineage), 4)
-	equalSlices(t, "c's inputs", inputs(out.ColumnLineage, "c"), []string{"mock-project.test.upload.c IDENTITY"})
+	equalSlices(t, "c's inputs", inputs(out.ColumnLineage, "c"), []string{"mock-project.test.upload.c DIRECT/IDENTITY"})
 }
 
 func TestAirflowPostgresOperator(t *testing.T) {
@@ -265,7 +160,7 @@ func TestAirflowPostgresOperator(t *testing.T) {
 		t.Errorf("sql = %q", j.SQL)
 	}
 	equalSlices(t, "owners", j.Owners, []string{"datascience"})
-	equal(t, "nominal start", *evs[0].Run.NominalStart, mustTime(t, templateTime))
+	equal(t, "nominal start", *evs[0].Run.NominalStart, mustTime(t, oltest.TemplateTime))
 	equal(t, "state", evs[0].Run.State, quarry.RunStart)
 
 	ev := evs[3]

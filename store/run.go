@@ -263,7 +263,34 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 			}
 		}
 	}
+	p.edges = mergeTransformations(p.edges)
 	return p, nil
+}
+
+// mergeTransformations makes one edge of the edges between the same
+// columns, listing each way the input is used ("DIRECT/IDENTITY,
+// INDIRECT/JOIN"), direct uses first, as Spark reports several per pair.
+func mergeTransformations(edges []quarry.Edge) []quarry.Edge {
+	at := make(map[string]int, len(edges))
+	out := edges[:0]
+	for _, e := range edges {
+		k := string(edgeKey(&e))
+		i, dup := at[k]
+		if !dup {
+			at[k] = len(out)
+			out = append(out, e)
+			continue
+		}
+		ts := strings.Split(out[i].Transformation, ", ")
+		if e.Transformation != "" && !slices.Contains(ts, e.Transformation) {
+			ts = append(ts, e.Transformation)
+			slices.SortStableFunc(ts, func(a, b string) int {
+				return strings.Compare(strings.SplitN(a, "/", 2)[0], strings.SplitN(b, "/", 2)[0])
+			})
+			out[i].Transformation = strings.TrimPrefix(strings.Join(ts, ", "), ", ")
+		}
+	}
+	return out
 }
 
 func reportChecks(r *quarry.DatasetReport) []quarry.Check {
@@ -727,8 +754,11 @@ func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, 
 	c := je.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		ek := string(k[len(prefix):])
-		if _, keep := want[ek]; keep {
-			delete(want, ek)
+		if e, keep := want[ek]; keep {
+			var have quarry.Edge
+			if err := json.Unmarshal(out.Get([]byte(ek)), &have); err == nil && have.Transformation == e.Transformation {
+				delete(want, ek) // stored as given
+			}
 		} else if replace {
 			stale = append(stale, slices.Clone(k))
 		}

@@ -1,0 +1,270 @@
+package graph_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quarrydata/quarry/crawler/pgtest"
+	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/lineage/oltest"
+)
+
+// postEvent posts one OpenLineage event and returns the status and body.
+func (s *server) postEvent(t testing.TB, path string, body []byte, header ...string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("status %d, body not JSON: %s", resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func (s *server) mustPost(t testing.TB, events ...[]byte) {
+	t.Helper()
+	for _, ev := range events {
+		if status, body := s.postEvent(t, "/api/v1/lineage", ev); status != http.StatusCreated {
+			t.Fatalf("status %d %v for %.300s", status, body, ev)
+		}
+	}
+}
+
+func (s *server) lastSeq(t testing.TB) uint64 {
+	seq, err := s.store.LastSeq(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// Every fixture event is accepted.
+func TestOpenLineageFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(oltest.Dir, "events", "*.json"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("fixture events: %v %v (../shared/fixtures must be beside the repository)", files, err)
+	}
+	s := newServer(t, graph.Limits{})
+	n := 0
+	for _, f := range files {
+		evs := oltest.Events(t, filepath.Join("events", filepath.Base(f)))
+		s.mustPost(t, evs...)
+		n += len(evs)
+	}
+	t.Logf("%d events from %d files", n, len(files))
+}
+
+func TestOpenLineageDbtRun(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.mustPost(t, oltest.Events(t, "events/dbt_postgres_run_stream_72_events.json")...)
+
+	// The dbt run and its model runs.
+	data := s.do(t, `{ job(namespace: "dbt-test-namespace", name: "dbt-run-jaffle_shop") {
+		latestRun { state children { state job { name } } } } }`, nil).ok(t)
+	run := data["job"].(map[string]any)["latestRun"].(map[string]any)
+	kids := run["children"].([]any)
+	if run["state"] != "COMPLETE" || len(kids) != 5 {
+		t.Fatalf("dbt run: %v", run)
+	}
+	// The jaffle_shop model graph: customers is built from the three
+	// staging models, each from its raw seed.
+	data = s.do(t, `{ job(namespace: "dbt-test-namespace", name: "model.jaffle_shop.customers") {
+		inputs { name writtenBy { name } } outputs { name } } }`, nil).ok(t)
+	job := data["job"].(map[string]any)
+	var ins []string
+	for _, d := range job["inputs"].([]any) {
+		d := d.(map[string]any)
+		ins = append(ins, d["name"].(string))
+		if w := d["writtenBy"].([]any); len(w) != 1 || !strings.HasPrefix(w[0].(map[string]any)["name"].(string), "model.jaffle_shop.stg_") {
+			t.Fatalf("%v is written by %v", d["name"], w)
+		}
+	}
+	if fmt.Sprint(ins) != "[postgres.public.stg_customers postgres.public.stg_orders postgres.public.stg_payments]" && len(ins) != 3 {
+		t.Fatalf("customers inputs %v", ins)
+	}
+	if out := job["outputs"].([]any); len(out) != 1 || out[0].(map[string]any)["name"] != "postgres.public.customers" {
+		t.Fatalf("customers outputs %v", out)
+	}
+}
+
+func TestOpenLineageSparkColumnLineage(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.mustPost(t, oltest.Events(t, "events/spark_hive_ctas_column_lineage_complete.json")...)
+	data := s.do(t, `{ dataset(namespace: "file", name: "/tmp/cll_test/tbl1") { removedAt columns { name }
+		upstream { fromColumn toColumn transformation fromDataset { name } } } }`, nil).ok(t)
+	d := data["dataset"].(map[string]any)
+	kinds := map[string]bool{}
+	for _, e := range d["upstream"].([]any) {
+		e := e.(map[string]any)
+		if e["transformation"] != nil { // a column used several ways lists them all
+			for _, k := range strings.Split(e["transformation"].(string), ", ") {
+				kinds[k] = true
+			}
+		}
+	}
+	for _, want := range []string{"DIRECT/IDENTITY", "DIRECT/AGGREGATION", "INDIRECT/JOIN", "INDIRECT/GROUP_BY"} {
+		if !kinds[want] {
+			t.Errorf("no %s column edge into tbl1; have %v", want, kinds)
+		}
+	}
+	if len(d["columns"].([]any)) == 0 {
+		t.Errorf("the schema facet gave the uncrawled output no columns")
+	}
+}
+
+func TestOpenLineageChecksAndStatic(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.mustPost(t, oltest.Events(t, "events/dbt_postgres_test_dq_assertions_events.json")...)
+	s.mustPost(t, oltest.Events(t, "events/dbt_bigquery_test_dq_assertions_inputfacets.json")...)
+	var checks int
+	for _, d := range s.do(t, `{ datasets(first: 100) { nodes { name checks { name status column } } } }`, nil).ok(t)["datasets"].(map[string]any)["nodes"].([]any) {
+		checks += len(d.(map[string]any)["checks"].([]any))
+	}
+	if checks < 5 {
+		t.Fatalf("dbt test events gave %d checks", checks)
+	}
+
+	s.mustPost(t, oltest.Events(t, "events/static_job_event.json")...)
+	s.mustPost(t, oltest.Events(t, "events/static_dataset_event.json")...)
+	jobs := s.do(t, `{ jobs { name inputs { name } outputs { name } latestRun { id } } }`, nil).ok(t)["jobs"].([]any)
+	static := 0
+	for _, j := range jobs {
+		j := j.(map[string]any)
+		if j["latestRun"] == nil && len(j["inputs"].([]any))+len(j["outputs"].([]any)) > 0 {
+			static++
+		}
+	}
+	if static != 1 {
+		t.Fatalf("static job lineage: %v", jobs)
+	}
+}
+
+// A crawled Pagila table and an event naming the same table under another
+// host alias land on one node.
+func TestOpenLineageAliasMeetsCrawl(t *testing.T) {
+	pg := pgtest.New(t)
+	ctx := context.Background()
+	if err := pg.CreateDatabase(ctx, "pagila"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := pg.LoadFile(ctx, "pagila", filepath.Join("..", "..", "shared", "fixtures", "postgres", "pagila", "pagila-schema.sql")); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	s := newServer(t, graph.Limits{})
+	s.do(t, register, map[string]any{"in": map[string]any{
+		"name": "pagila", "kind": "POSTGRES", "dsn": pg.DSN("pagila"), "aliases": []string{"postgres://pagila-db.internal"},
+	}}).ok(t)
+	if run := s.do(t, crawlNow, map[string]any{"name": "pagila"}).ok(t)["crawlSource"].(map[string]any); run["status"] != "SUCCEEDED" {
+		t.Fatalf("crawl: %v", run)
+	}
+	before := s.do(t, `{ datasets(first: 1) { totalCount } }`, nil).ok(t)["datasets"].(map[string]any)["totalCount"]
+
+	ev := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-21T01:02:03Z","producer":"test",
+		"run":{"runId":"0190b5c1-2f2a-7d3e-8a1b-00000000c0de"},"job":{"namespace":"airflow","name":"film_report"},
+		"inputs":[{"namespace":"postgresql://PAGILA-DB.internal","name":"pagila.public.film"}],
+		"outputs":[{"namespace":"postgres://127.0.0.1:%d","name":"pagila.public.film_report"}]}`, pg.Port)
+	s.mustPost(t, []byte(ev))
+	after := s.do(t, `{ datasets(first: 1) { totalCount } }`, nil).ok(t)["datasets"].(map[string]any)["totalCount"]
+	if after != before.(float64)+1 {
+		t.Fatalf("datasets %v -> %v: the alias did not land on the crawled film table", before, after)
+	}
+	ns := fmt.Sprintf("postgres://127.0.0.1:%d", pg.Port)
+	film := s.do(t, `query($ns: String!) { dataset(namespace: $ns, name: "pagila.public.film") { source readBy { name } columns { name } } }`, map[string]any{"ns": ns}).ok(t)["dataset"].(map[string]any)
+	if film["source"] != "pagila" || len(film["readBy"].([]any)) != 1 || len(film["columns"].([]any)) < 10 {
+		t.Fatalf("film: %v", film)
+	}
+}
+
+func TestOpenLineageBadInput(t *testing.T) {
+	s := newServer(t, graph.Limits{LineageBodyBytes: 64 << 10})
+	good := `{"eventType":"START","eventTime":"2026-11-21T01:02:03Z","producer":"p","run":{"runId":"0190b5c1-2f2a-7d3e-8a1b-0000000000e1"},
+		"job":{"namespace":"ns","name":"j"},"inputs":[{"namespace":"postgres://db","name":"a.b.c"}]}`
+	seq := s.lastSeq(t)
+	for _, tc := range []struct {
+		name, body, field string
+	}{
+		{"NotJSON", `{"eventType": `, "body"},
+		{"NoRunID", strings.Replace(good, `"runId":"0190b5c1-2f2a-7d3e-8a1b-0000000000e1"`, `"facets":{}`, 1), "run.runId"},
+		{"BadUUID", strings.Replace(good, "0190b5c1-2f2a-7d3e-8a1b-0000000000e1", "0190b5c1-nope", 1), "run.runId"},
+		{"BadTime", strings.Replace(good, "2026-11-21T01:02:03Z", "yesterday", 1), "eventTime"},
+		{"NoDatasetName", strings.Replace(good, `"name":"a.b.c"`, `"name":""`, 1), "inputs[0].name"},
+		{"WrongType", strings.Replace(good, `"name":"j"`, `"name":5`, 1), "job.name"},
+		{"InputsNotList", strings.Replace(good, `"inputs":[{"namespace":"postgres://db","name":"a.b.c"}]`, `"inputs":{}`, 1), "inputs"},
+		{"BadNamespace", strings.Replace(good, "postgres://db", "postgres://db:99999", 1), "inputs[0].namespace"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := s.postEvent(t, "/api/v1/lineage", []byte(tc.body))
+			e, _ := body["error"].(map[string]any)
+			if status != http.StatusBadRequest || e["code"] != "invalid" || e["field"] != tc.field {
+				t.Fatalf("status %d %v, want 400 naming %s", status, body, tc.field)
+			}
+		})
+	}
+	if s.lastSeq(t) != seq {
+		t.Fatal("an invalid event stored something")
+	}
+
+	// Too large, declared or streamed, and a gzip bomb.
+	big := bytes.Repeat([]byte(" "), 65<<10)
+	if status, _ := s.postEvent(t, "/api/v1/lineage", append([]byte(good), big...)); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized: %d", status)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(good))
+	zw.Write(big)
+	zw.Close()
+	if status, _ := s.postEvent(t, "/api/v1/lineage", z.Bytes(), "Content-Encoding", "gzip"); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("gzip bomb: %d", status)
+	}
+
+	// gzip is accepted; a retry is stored once.
+	z.Reset()
+	zw = gzip.NewWriter(&z)
+	zw.Write([]byte(good))
+	zw.Close()
+	if status, body := s.postEvent(t, "/api/v1/lineage", z.Bytes(), "Content-Encoding", "gzip"); status != http.StatusCreated {
+		t.Fatalf("gzip: %d %v", status, body)
+	}
+	seq = s.lastSeq(t)
+	s.mustPost(t, []byte(good))
+	if s.lastSeq(t) != seq {
+		t.Fatal("a retried event was stored again")
+	}
+
+	// The batch endpoint answers per event.
+	batch := fmt.Sprintf(`[%s, {"eventType":"COMPLETE"}, %s]`, good, strings.Replace(good, "START", "COMPLETE", 1))
+	status, body := s.postEvent(t, "/api/v1/lineage/batch", []byte(batch))
+	sum, _ := body["summary"].(map[string]any)
+	failed, _ := body["failed_events"].([]any)
+	if status != http.StatusOK || body["status"] != "partial_success" || sum["received"] != float64(3) || sum["successful"] != float64(2) || len(failed) != 1 ||
+		failed[0].(map[string]any)["index"] != float64(1) {
+		t.Fatalf("batch: %d %v", status, body)
+	}
+	if status, body := s.postEvent(t, "/api/v1/lineage/batch", []byte(`{"not":"a list"}`)); status != http.StatusBadRequest {
+		t.Fatalf("batch of an object: %d %v", status, body)
+	}
+	r := s.do(t, `{ job(namespace: "ns", name: "j") { latestRun { state events } } }`, nil).ok(t)
+	if run := r["job"].(map[string]any)["latestRun"].(map[string]any); run["state"] != "COMPLETE" || run["events"] != float64(2) {
+		t.Fatalf("run after the batch: %v", run)
+	}
+}
