@@ -153,6 +153,12 @@ func (x *Index) CatchUp(ctx context.Context) error {
 	return err
 }
 
+// docOps are the changelog operations that change what a dataset's
+// document holds. Lineage, data changes and check results do not (yet), and
+// they arrive with every run a job reports: reindexing for them would only
+// churn segments.
+var docOps = map[string]bool{store.OpUpsert: true, store.OpEdit: true, store.OpRemove: true, store.OpRestore: true}
+
 // apply indexes the changelog after seq into idx, a page at a time: each
 // page's documents and its last sequence go in one batch, so the index
 // never claims a change it does not hold. It returns the last sequence
@@ -170,7 +176,7 @@ func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, 
 		done := map[string]bool{}
 		for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
 			c := changes[i]
-			if c.Entity != quarry.EntityDataset || done[c.ID] {
+			if c.Entity != quarry.EntityDataset || !docOps[c.Op] || done[c.ID] {
 				continue
 			}
 			done[c.ID] = true
@@ -281,8 +287,19 @@ func (x *Index) Run(ctx context.Context) {
 			return
 		case <-changed:
 		}
+		// Let a burst of commits gather into one batch: one segment for
+		// many writes instead of one each, well within the second a write
+		// may take to become searchable.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(catchUpDelay):
+		}
 	}
 }
+
+// catchUpDelay is how long Run lets commits gather before indexing them.
+const catchUpDelay = 100 * time.Millisecond
 
 // current returns the serving bleve index; release with x.mu.RUnlock.
 func (x *Index) current() (bleve.Index, error) {

@@ -3,14 +3,17 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
 )
 
 // wide returns a dataset with 15 columns, like a typical warehouse table.
@@ -100,6 +103,56 @@ func BenchmarkUpsertSingle(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "upserts/s")
+		})
+	}
+}
+
+// BenchmarkApplyLineage applies run events (START and COMPLETE of runs of
+// 200 jobs, each reading one dataset and writing another with 4 column
+// edges) to an fsync'd store, one writer at a time and from 32 writers
+// sharing commits: the store's part of OpenLineage ingestion.
+func BenchmarkApplyLineage(b *testing.B) {
+	event := func(i int) quarry.LineageEvent {
+		run := i / 2
+		state := quarry.RunStart
+		if i%2 == 1 {
+			state = quarry.RunComplete
+		}
+		ev := runEvent(fmt.Sprintf("copy_%d", run%200), quarry.NewID("run", "bench", fmt.Sprint(run)), state, shT0.Add(time.Duration(i)*time.Second),
+			[]string{fmt.Sprintf("shop.public.src_%d", run%200)}, []string{fmt.Sprintf("shop.public.dst_%d", run%200)})
+		for _, c := range []string{"a", "b", "c", "d"} {
+			ev.Outputs[0].ColumnLineage = append(ev.Outputs[0].ColumnLineage, quarry.ColumnLineage{Column: c,
+				Inputs: []quarry.ColumnSource{{Namespace: shopNS, Name: ev.Inputs[0].Name, Field: c, Transformation: "DIRECT/IDENTITY"}}})
+		}
+		digest(&ev)
+		return ev
+	}
+	for _, writers := range []int{1, 32} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			s := MustOpen(b, &store.Options{Logger: slog.New(slog.DiscardHandler)})
+			evs := make([]quarry.LineageEvent, b.N)
+			for i := range evs {
+				evs[i] = event(i)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range writers {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N {
+							return
+						}
+						if _, err := s.ApplyLineage(context.Background(), &evs[i]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
 }

@@ -171,10 +171,11 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 			d.Provided.Owners = slices.Clone(r.Owners)
 		}
 		var pd preparedDataset
-		if err := s.prepareOne(&d, &pd.new, time.Time{}); err != nil {
+		if err := d.Normalize(); err != nil {
 			return "", quarry.InField(field, err)
 		}
-		pd.new.rec = nil // encoded in the transaction, with its creation time
+		s.applyAliases(&d)
+		pd.new.d = d
 		id := pd.new.d.ID
 		if i, ok := byID[id]; ok { // named twice: one entry, and an output stays one
 			if r != nil && p.datasets[i].report == nil {
@@ -559,6 +560,10 @@ const lineageActor = "openlineage"
 func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *storedRun, complete bool, at, now time.Time) error {
 	r := pd.report
 	raw := tx.Bucket(bucketDatasets).Get([]byte(pd.new.d.ID))
+	if raw != nil && !(pd.output && complete) && pd.prevID == "" && (r == nil || r.Lifecycle == "" &&
+		len(r.Columns) == 0 && r.Description == "" && len(r.Owners) == 0 && len(r.Checks) == 0 && r.Metrics == nil) {
+		return nil // a known dataset the event says nothing new of
+	}
 	var d *quarry.Dataset
 	op := ""
 	var history []quarry.SchemaChange
@@ -752,11 +757,10 @@ func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, 
 	prefix := []byte(jobID)
 	var stale [][]byte
 	c := je.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		ek := string(k[len(prefix):])
 		if e, keep := want[ek]; keep {
-			var have quarry.Edge
-			if err := json.Unmarshal(out.Get([]byte(ek)), &have); err == nil && have.Transformation == e.Transformation {
+			if string(v) == e.Transformation {
 				delete(want, ek) // stored as given
 			}
 		} else if replace {
@@ -785,7 +789,7 @@ func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, 
 		if err := in.Put(swapEnds([]byte(k)), nil); err != nil {
 			return err
 		}
-		if err := je.Put(append(slices.Clone(prefix), k...), nil); err != nil {
+		if err := je.Put(append(slices.Clone(prefix), k...), []byte(e.Transformation)); err != nil {
 			return err
 		}
 		targets[e.To] = true

@@ -33,7 +33,7 @@ var (
 	bucketRuns         = []byte("runs")             // run id -> storedRun
 	bucketJobRuns      = []byte("job_runs")         // job id, first seen(8), run id -> nil
 	bucketRunChildren  = []byte("run_children")     // parent run id, child run id -> nil
-	bucketJobEdges     = []byte("job_edges")        // job id, edgekey -> nil: the run edges a job asserts
+	bucketJobEdges     = []byte("job_edges")        // job id, edgekey -> transformation: the run edges a job asserts
 	bucketEvents       = []byte("lineage_events")   // event digest -> seq(8): events already applied
 	bucketChecks       = []byte("checks")           // dataset id, column \x00 name -> latest Check
 	bucketCheckHistory = []byte("check_history")    // dataset id, column \x00 name \x00, at(8) seq(8) -> Check
