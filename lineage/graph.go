@@ -1,0 +1,1276 @@
+package lineage
+
+// The lineage graph: every stored lineage edge held in memory as compact
+// adjacency lists, built from the store at start and kept current by
+// following the changelog, so that traversals never touch bbolt.
+//
+// Two graphs share the nodes' identities:
+//
+//   - The table level is bipartite like Marquez's: an edge A -> B that a
+//     job J reported becomes A -> J and J -> B; an edge without a job
+//     (CATALOG, MANUAL) stays A -> B. Edges between the same pair collapse
+//     into one link per (from, to, job), whatever their origins and
+//     columns: a column-level edge implies its table-level one.
+//   - The column level links column nodes (a dataset and a column name).
+//     An edge with FromColumn but no ToColumn (the whole output depends on
+//     an input column: INDIRECT) leads to the output dataset's "whole"
+//     column node, which a result shows as the dataset.
+//
+// The stored edges leading into each dataset are kept too (the changelog
+// says "the edges into D changed"), and both levels' links are derived
+// from them: a change re-derives the links of the dataset, of the jobs
+// that wrote it, and of its columns.
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Kinds of Node.
+const (
+	KindDataset = "DATASET"
+	KindJob     = "JOB"
+	KindColumn  = "COLUMN"
+)
+
+// Direction says which way a traversal follows the edges.
+type Direction int
+
+// Directions. The zero Direction means Both.
+const (
+	Upstream   Direction = iota + 1 // towards the sources: what a node is made from
+	Downstream                      // towards the consumers: what is made from it
+	Both                            // upstream and downstream from the start, not the undirected closure
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Upstream:
+		return "UPSTREAM"
+	case Downstream:
+		return "DOWNSTREAM"
+	case Both, 0:
+		return "BOTH"
+	}
+	return fmt.Sprintf("Direction(%d)", int(d))
+}
+
+// Defaults and caps of a Query.
+const (
+	DefaultDepth    = 3
+	DefaultLimit    = 1000
+	DefaultMaxDepth = 50
+	DefaultMaxLimit = 10000
+)
+
+// Query asks for the lineage around one node.
+type Query struct {
+	// Start is a dataset ID, a job ID (its inputs upstream, its outputs
+	// downstream) or a column node ID, "<dataset ID>/<column name>".
+	Start     string
+	Direction Direction // zero means Both
+	// Depth bounds the distance from the start, in dataset-to-dataset hops
+	// (a job between two datasets is not a hop of its own) or, at the
+	// column level, column-to-column hops. Zero or less means DefaultDepth.
+	Depth int
+	// ColumnLevel asks for column nodes and column edges: from every
+	// column of a start dataset, or from the start column. A column start
+	// implies it.
+	ColumnLevel bool
+	// Limit bounds the number of nodes, the start included. Zero or less
+	// means DefaultLimit.
+	Limit int
+}
+
+// Node is a node of a Result.
+type Node struct {
+	ID              string
+	Kind            string // KindDataset, KindJob or KindColumn
+	Namespace, Name string // of the dataset or job; of its dataset for a column. Empty when unknown.
+	Column          string // KindColumn only
+	DatasetID       string // KindColumn only
+	// Removed is set for a dataset (or a column of one) marked removed:
+	// lineage outlives removal.
+	Removed bool
+	// Degree is the number of distinct nodes adjacent to this one in the
+	// whole graph, at the result's level, whether the result holds them or
+	// not.
+	Degree int
+	// Distance from the start, in the hops Query.Depth counts. A job has
+	// the distance of the hop it is in: of the datasets on its far side.
+	Distance int
+}
+
+// Edge is an edge of a Result. Several stored edges may collapse into it.
+type Edge struct {
+	From, To string
+	JobID    string // the job whose runs reported it; set on both halves A -> J and J -> B
+	// Transformation is the stored edge's (for a table-level edge, the
+	// table-level stored edge's): when several collapse, the first
+	// non-empty one by origin, then name.
+	Transformation string
+	// Origin is the first origin of the collapsed edges, in the order
+	// RUN, CATALOG, MANUAL.
+	Origin quarry.EdgeOrigin
+}
+
+// Result is the lineage around a start node. Nodes are ordered by
+// distance, then name, namespace and ID; Edges join only nodes of Nodes,
+// in the order of their From, then their To.
+type Result struct {
+	Nodes []Node
+	Edges []Edge
+	// Truncated says that the limit stopped the traversal: nodes within
+	// the depth were left out.
+	Truncated bool
+}
+
+// GraphStore is what a Graph reads of the store.
+type GraphStore interface {
+	LastSeq(ctx context.Context) (uint64, error)
+	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
+	Changed() <-chan struct{}
+	Edges(ctx context.Context, id string, upstream bool) ([]quarry.Edge, error)
+	EachEdge(ctx context.Context, fn func(*quarry.Edge) error) error
+}
+
+// Identities names the graph's nodes: datasets and jobs. A node without an
+// identity (a job no record names yet) has an empty namespace and name.
+type Identities interface {
+	EachIdentity(ctx context.Context, entity string, fn func(store.Identity) error) error
+	// Identity returns a quarry.ENOTFOUND error for an unknown node.
+	Identity(ctx context.Context, entity, id string) (store.Identity, error)
+}
+
+// GraphOptions configure a Graph; nil means defaults.
+type GraphOptions struct {
+	MaxDepth int // the largest Query.Depth; zero means DefaultMaxDepth
+	MaxLimit int // the largest Query.Limit and Impact limit; zero means DefaultMaxLimit
+	Logger   *slog.Logger
+}
+
+// Graph is the lineage graph in memory. Traversals share it; one applier
+// (Load, CatchUp) changes it at a time.
+type Graph struct {
+	st       GraphStore
+	ids      Identities
+	log      *slog.Logger
+	maxDepth int
+	maxLimit int
+
+	apply   sync.Mutex // one Load or CatchUp at a time
+	applied atomic.Uint64
+
+	mu sync.RWMutex // held for reading by traversals, for writing by the applier
+	s  *graphState
+
+	walks sync.Pool // *walk
+}
+
+// NewGraph returns an empty graph that reads st and ids. Load fills it.
+func NewGraph(st GraphStore, ids Identities, o *GraphOptions) *Graph {
+	g := &Graph{st: st, ids: ids, log: slog.Default(), maxDepth: DefaultMaxDepth, maxLimit: DefaultMaxLimit, s: newGraphState()}
+	if o != nil {
+		if o.MaxDepth > 0 {
+			g.maxDepth = o.MaxDepth
+		}
+		if o.MaxLimit > 0 {
+			g.maxLimit = o.MaxLimit
+		}
+		if o.Logger != nil {
+			g.log = o.Logger
+		}
+	}
+	return g
+}
+
+// Applied is the sequence of the last changelog record the graph holds.
+func (g *Graph) Applied() uint64 { return g.applied.Load() }
+
+// Load builds the graph from the store: every dataset and job identity and
+// every edge. It replaces what the graph held; traversals see the old graph
+// until the new one is complete. Changes committed during the load are
+// applied by the next CatchUp.
+func (g *Graph) Load(ctx context.Context) error {
+	g.apply.Lock()
+	defer g.apply.Unlock()
+	// Every change after seq is applied by CatchUp, so the scans need not
+	// be a snapshot.
+	seq, err := g.st.LastSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("load lineage graph: %w", err)
+	}
+	start := time.Now()
+	b := NewBuilder()
+	for _, entity := range []string{quarry.EntityDataset, quarry.EntityJob} {
+		if err := g.ids.EachIdentity(ctx, entity, func(id store.Identity) error {
+			b.AddIdentity(id)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("load lineage graph: %s identities: %w", entity, err)
+		}
+	}
+	if err := g.st.EachEdge(ctx, func(e *quarry.Edge) error {
+		b.AddEdge(e)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("load lineage graph: edges: %w", err)
+	}
+	st := g.install(b, seq)
+	g.log.Info("lineage graph loaded", "nodes", st.Nodes, "columns", st.Columns, "edges", st.Edges, "seq", seq, "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Install replaces the graph with what b holds, as of changelog sequence
+// seq (the changes after it are applied by CatchUp). Load uses it; a
+// benchmark or a test can build a graph without a store. b must not be
+// used afterwards.
+func (g *Graph) Install(b *Builder, seq uint64) {
+	g.apply.Lock()
+	defer g.apply.Unlock()
+	g.install(b, seq)
+}
+
+func (g *Graph) install(b *Builder, seq uint64) Stats {
+	s := b.finish()
+	g.mu.Lock()
+	g.s = s
+	g.applied.Store(seq)
+	g.mu.Unlock()
+	return s.stats()
+}
+
+// CatchUp applies every changelog record after the last one applied: the
+// edges into a dataset whose lineage changed are read again and replace
+// those the graph held; a dataset or job created, changed, removed or
+// restored is named again.
+func (g *Graph) CatchUp(ctx context.Context) error {
+	g.apply.Lock()
+	defer g.apply.Unlock()
+	for {
+		seq := g.applied.Load()
+		changes, err := g.st.Changes(ctx, seq, 1000)
+		if err != nil {
+			return fmt.Errorf("read changelog after %d: %w", seq, err)
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := g.applyChanges(ctx, changes); err != nil {
+			return err
+		}
+		g.applied.Store(changes[len(changes)-1].Seq)
+	}
+}
+
+// applyChanges reads the current state of what changes name, then applies
+// it under the write lock. Reading the newest state rather than each
+// record's makes a record applied twice harmless.
+func (g *Graph) applyChanges(ctx context.Context, changes []store.Change) error {
+	type target struct {
+		id    string
+		edges []quarry.Edge
+	}
+	var targets []target
+	var idents []store.Identity
+	seen := map[[3]string]bool{}
+	for i := len(changes) - 1; i >= 0; i-- { // newest first: each entity once
+		c := changes[i]
+		k := [3]string{c.Entity, c.ID, c.Op}
+		if c.Op == store.OpRemove || c.Op == store.OpRestore {
+			k[2] = store.OpUpsert // all three name the entity again
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch {
+		case c.Entity == quarry.EntityDataset && c.Op == store.OpLineage:
+			edges, err := g.st.Edges(ctx, c.ID, true)
+			if err != nil {
+				return fmt.Errorf("read the edges into %s: %w", c.ID, err)
+			}
+			targets = append(targets, target{c.ID, edges})
+		case c.Entity == quarry.EntityDataset && k[2] == store.OpUpsert,
+			c.Entity == quarry.EntityJob && c.Op == store.OpUpsert:
+			id, err := g.ids.Identity(ctx, c.Entity, c.ID)
+			if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read the identity of %s %s: %w", c.Entity, c.ID, err)
+			}
+			idents = append(idents, id)
+		}
+	}
+
+	// Name the nodes the new edges bring in, unless a record above does.
+	named := map[string]bool{}
+	for _, id := range idents {
+		named[id.ID] = true
+	}
+	var unknown [][2]string // entity, id
+	g.mu.RLock()
+	for _, t := range targets {
+		for _, e := range t.edges {
+			for _, n := range [][2]string{{quarry.EntityDataset, e.From}, {quarry.EntityDataset, e.To}, {quarry.EntityJob, e.JobID}} {
+				if n[1] == "" || named[n[1]] {
+					continue
+				}
+				named[n[1]] = true
+				if _, ok := g.s.ids[n[1]]; !ok {
+					unknown = append(unknown, n)
+				}
+			}
+		}
+	}
+	g.mu.RUnlock()
+	for _, n := range unknown {
+		id, err := g.ids.Identity(ctx, n[0], n[1])
+		if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read the identity of %s %s: %w", n[0], n[1], err)
+		}
+		idents = append(idents, id)
+	}
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.s
+	for _, t := range targets {
+		s.replaceIn(s.node(t.id, kindDataset), t.edges)
+	}
+	for _, id := range idents {
+		s.setIdentity(id)
+	}
+	return nil
+}
+
+// Run keeps the graph caught up with the store until ctx ends: each commit
+// that appends to the changelog wakes it, so a write is traversable a
+// moment after it committed. Load the graph first.
+func (g *Graph) Run(ctx context.Context) {
+	for {
+		changed := g.st.Changed()
+		var retry <-chan time.Time
+		if err := g.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			g.log.Error("lineage graph catch-up", "err", err)
+			retry = time.After(time.Second) // the store may recover without another commit
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-retry:
+		}
+	}
+}
+
+// Stats counts what a graph holds.
+type Stats struct {
+	Nodes   int // datasets and jobs, those no edge names any more included
+	Columns int // column nodes with column lineage
+	Edges   int // stored edges
+	Links   int // table-level and column-level links, each counted once
+}
+
+// Stats counts what the graph holds.
+func (g *Graph) Stats() Stats {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.s.stats()
+}
+
+// Builder collects identities and edges for a graph built in one pass:
+// deriving every link at once is much cheaper than adding edges one by one.
+type Builder struct {
+	s *graphState
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder { return &Builder{s: newGraphState()} }
+
+// AddIdentity names a dataset or a job.
+func (b *Builder) AddIdentity(id store.Identity) { b.s.setIdentity(id) }
+
+// AddEdge adds a stored edge. e is copied.
+func (b *Builder) AddEdge(e *quarry.Edge) {
+	s := b.s
+	t := s.node(e.To, kindDataset)
+	r := s.inEdgeOf(e, t)
+	s.nodes[t].raw = append(s.nodes[t].raw, r)
+}
+
+// finish derives every link.
+func (b *Builder) finish() *graphState {
+	s := b.s
+	var sc scratch
+	s.building = true
+	for t := range s.nodes {
+		if s.nodes[t].kind != kindDataset || len(s.nodes[t].raw) == 0 {
+			continue
+		}
+		s.nodes[t].raw = slices.Clip(s.nodes[t].raw)
+		s.relinkIn(int32(t), &sc)
+		s.relinkColumnsIn(int32(t), &sc)
+	}
+	for j := range s.nodes {
+		if s.nodes[j].kind == kindJob {
+			s.relinkJobIn(int32(j), &sc)
+		}
+	}
+	for i := range s.nodes {
+		s.nodes[i].out = slices.Clip(s.nodes[i].out)
+		slices.SortFunc(s.nodes[i].out, s.cmpLinks)
+		s.degree(int32(i), &sc)
+	}
+	for c := range s.cnodes {
+		s.cnodes[c].out = slices.Clip(s.cnodes[c].out)
+		slices.SortFunc(s.cnodes[c].out, s.cmpCLinks)
+		s.columnDegree(int32(c), &sc)
+	}
+	s.building = false
+	b.s = nil
+	return s
+}
+
+// The graph's state. Nodes and column nodes are interned to int32 indices
+// and never forgotten: an ID no edge names any more costs a few bytes.
+
+const none int32 = -1
+
+const (
+	kindDataset uint8 = iota
+	kindJob
+)
+
+type graphState struct {
+	ids    map[string]int32 // dataset or job ID -> nodes index
+	nodes  []tnode
+	cols   map[colKey]int32 // -> cnodes index
+	cnodes []cnode
+
+	trans    []string // interned transformations; 0 is ""
+	transIdx map[string]int32
+	origins  []quarry.EdgeOrigin // interned origins, RUN, CATALOG, MANUAL first; at most 8
+
+	sc       scratch // the applier's
+	building bool    // a Builder's: mirrored links are appended, and sorted once at the end
+}
+
+type colKey struct {
+	ds   int32
+	name string
+}
+
+// tnode is a dataset or a job.
+type tnode struct {
+	id              string
+	key             uint64 // orders links: see cmpNodes
+	namespace, name string
+	kind            uint8
+	removed         bool
+	degree          int32
+	in, out         []link   // table level
+	raw             []inEdge // a dataset's stored edges leading into it
+	cols            []int32  // a dataset's column nodes
+}
+
+// cnode is a column of a dataset, or the dataset as a whole (name "").
+type cnode struct {
+	ds      int32
+	name    string
+	key     uint64 // orders links: see cmpColumns
+	degree  int32
+	in, out []clink
+}
+
+// link is one table-level adjacency: to node, one hop weighing w half
+// hops (1 to or from a job, 2 between datasets).
+type link struct {
+	node    int32
+	trans   int32
+	origins uint8 // bit i: origins[i]
+	tOrigin uint8 // the origin trans was chosen from
+	w       uint8
+}
+
+// clink is one column-level adjacency, per job.
+type clink struct {
+	node    int32
+	job     int32 // none without a job
+	trans   int32
+	origins uint8
+	tOrigin uint8
+}
+
+// inEdge is a stored edge leading into a dataset.
+type inEdge struct {
+	from    int32
+	job     int32 // none without a job
+	fromCol int32 // none for a table-level edge
+	toCol   int32 // none for a table-level edge; the whole dataset for INDIRECT
+	trans   int32
+	origin  uint8 // index into origins
+}
+
+func newGraphState() *graphState {
+	return &graphState{
+		ids:      map[string]int32{},
+		cols:     map[colKey]int32{},
+		trans:    []string{""},
+		transIdx: map[string]int32{"": 0},
+		origins:  []quarry.EdgeOrigin{quarry.OriginRun, quarry.OriginCatalog, quarry.OriginManual},
+	}
+}
+
+func (s *graphState) stats() Stats {
+	st := Stats{Nodes: len(s.nodes)}
+	for i := range s.nodes {
+		st.Edges += len(s.nodes[i].raw)
+		st.Links += len(s.nodes[i].out)
+	}
+	for i := range s.cnodes {
+		st.Links += len(s.cnodes[i].out)
+		if len(s.cnodes[i].in)+len(s.cnodes[i].out) > 0 {
+			st.Columns++
+		}
+	}
+	return st
+}
+
+func (s *graphState) node(id string, kind uint8) int32 {
+	if i, ok := s.ids[id]; ok {
+		return i
+	}
+	i := int32(len(s.nodes))
+	s.nodes = append(s.nodes, tnode{id: id, key: fnv(fnvOffset, id), kind: kind})
+	s.ids[id] = i
+	return i
+}
+
+func (s *graphState) column(ds int32, name string) int32 {
+	k := colKey{ds, name}
+	if c, ok := s.cols[k]; ok {
+		return c
+	}
+	c := int32(len(s.cnodes))
+	s.cnodes = append(s.cnodes, cnode{ds: ds, name: name, key: fnv(fnv(s.nodes[ds].key, "/"), name)})
+	s.cols[k] = c
+	s.nodes[ds].cols = append(s.nodes[ds].cols, c)
+	return c
+}
+
+func (s *graphState) transformation(t string) int32 {
+	if i, ok := s.transIdx[t]; ok {
+		return i
+	}
+	i := int32(len(s.trans))
+	s.trans = append(s.trans, t)
+	s.transIdx[t] = i
+	return i
+}
+
+func (s *graphState) origin(o quarry.EdgeOrigin) uint8 {
+	if i := slices.Index(s.origins, o); i >= 0 {
+		return uint8(i)
+	}
+	if len(s.origins) == 8 { // never with quarry's three origins
+		return 7
+	}
+	s.origins = append(s.origins, o)
+	return uint8(len(s.origins) - 1)
+}
+
+func (s *graphState) setIdentity(id store.Identity) {
+	kind := kindDataset
+	if id.Entity == quarry.EntityJob {
+		kind = kindJob
+	}
+	n := &s.nodes[s.node(id.ID, kind)]
+	n.namespace, n.name, n.removed = id.Namespace, id.Name, id.Removed
+}
+
+func (s *graphState) inEdgeOf(e *quarry.Edge, to int32) inEdge {
+	r := inEdge{from: s.node(e.From, kindDataset), job: none, fromCol: none, toCol: none, trans: s.transformation(e.Transformation), origin: s.origin(e.Origin)}
+	if e.JobID != "" {
+		r.job = s.node(e.JobID, kindJob)
+	}
+	if e.FromColumn != "" || e.ToColumn != "" {
+		r.fromCol = s.column(r.from, e.FromColumn)
+		r.toCol = s.column(to, e.ToColumn)
+	}
+	return r
+}
+
+// Links are kept in the order of their nodes' keys (a hash of the ID,
+// stable across processes, then the ID), so that a traversal meets nodes
+// in the same order in every process that holds the same lineage, however
+// it was built, and a limit leaves out the same nodes.
+
+const fnvOffset = 14695981039346656037
+
+// fnv continues a 64-bit FNV-1a hash h with s.
+func fnv(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func (s *graphState) cmpNodes(a, b int32) int {
+	if a == b {
+		return 0
+	}
+	if a == none || b == none {
+		return cmp.Compare(a, b) // no job first
+	}
+	x, y := &s.nodes[a], &s.nodes[b]
+	return cmp.Or(cmp.Compare(x.key, y.key), strings.Compare(x.id, y.id))
+}
+
+func (s *graphState) cmpColumns(a, b int32) int {
+	if a == b {
+		return 0
+	}
+	x, y := &s.cnodes[a], &s.cnodes[b]
+	return cmp.Or(cmp.Compare(x.key, y.key), s.cmpNodes(x.ds, y.ds), strings.Compare(x.name, y.name))
+}
+
+func (s *graphState) cmpLinks(a, b link) int { return s.cmpNodes(a.node, b.node) }
+
+func (s *graphState) cmpCLinks(a, b clink) int {
+	return cmp.Or(s.cmpColumns(a.node, b.node), s.cmpNodes(a.job, b.job))
+}
+
+// better reports whether transformation t of origin o is preferred over
+// the one a link holds: non-empty first, then by origin, then by name. A
+// total order, so that links come out the same in whichever order their
+// edges are merged.
+func (s *graphState) better(t int32, o uint8, have int32, haveO uint8) bool {
+	switch {
+	case t == 0 || t == have:
+		return false
+	case have == 0:
+		return true
+	case o != haveO:
+		return o < haveO
+	}
+	return s.trans[t] < s.trans[have]
+}
+
+// replaceIn replaces the stored edges leading into dataset t and re-derives
+// the links they make.
+func (s *graphState) replaceIn(t int32, edges []quarry.Edge) {
+	sc := &s.sc
+	raw := make([]inEdge, 0, len(edges))
+	for i := range edges {
+		raw = append(raw, s.inEdgeOf(&edges[i], t))
+	}
+	old := s.nodes[t].raw
+	s.nodes[t].raw = raw
+
+	// The nodes whose links may change: t, its old and new sources and
+	// jobs, and their columns.
+	var touched, jobs, cols []int32
+	sc.mark.next()
+	add := func(list *[]int32, i int32) {
+		if i != none && !sc.mark.has(i) {
+			sc.mark.set(i, 0)
+			*list = append(*list, i)
+		}
+	}
+	add(&touched, t)
+	for _, r := range slices.Concat(old, raw) {
+		add(&touched, r.from)
+		add(&jobs, r.job)
+	}
+	sc.mark.next() // column nodes have indices of their own
+	for _, r := range slices.Concat(old, raw) {
+		add(&cols, r.fromCol)
+		add(&cols, r.toCol)
+	}
+
+	s.relinkIn(t, sc)
+	for _, j := range jobs {
+		s.relinkJobIn(j, sc) // after relinkIn, which set the jobs' outputs
+	}
+	s.relinkColumnsIn(t, sc)
+	for _, i := range slices.Concat(touched, jobs) {
+		s.degree(i, sc)
+	}
+	for _, c := range cols {
+		s.columnDegree(c, sc)
+	}
+}
+
+// relinkIn derives the table-level links into dataset t from its stored
+// edges, and mirrors them in the sources' (or jobs') out links.
+func (s *graphState) relinkIn(t int32, sc *scratch) {
+	sc.links = sc.links[:0]
+	sc.pos.next()
+	for _, r := range s.nodes[t].raw {
+		from, w := r.from, uint8(2)
+		if r.job != none {
+			from, w = r.job, 1
+		}
+		s.mergeLink(sc, from, w, r)
+	}
+	s.setIn(t, sc.links)
+}
+
+// relinkJobIn derives the links into job j from the stored edges of the
+// datasets it writes (its out links).
+func (s *graphState) relinkJobIn(j int32, sc *scratch) {
+	sc.links = sc.links[:0]
+	sc.pos.next()
+	for _, l := range s.nodes[j].out {
+		for _, r := range s.nodes[l.node].raw {
+			if r.job == j {
+				s.mergeLink(sc, r.from, 1, r)
+			}
+		}
+	}
+	s.setIn(j, sc.links)
+}
+
+// mergeLink adds stored edge r to the link from node from in sc.links.
+func (s *graphState) mergeLink(sc *scratch, from int32, w uint8, r inEdge) {
+	i, ok := sc.pos.get(from)
+	if !ok {
+		i = int32(len(sc.links))
+		sc.pos.set(from, i)
+		sc.links = append(sc.links, link{node: from, w: w})
+	}
+	l := &sc.links[i]
+	l.origins |= 1 << r.origin
+	// A column's transformation is not the table's.
+	if r.fromCol == none && s.better(r.trans, r.origin, l.trans, l.tOrigin) {
+		l.trans, l.tOrigin = r.trans, r.origin
+	}
+}
+
+// setIn replaces node n's in links, and their mirrors.
+func (s *graphState) setIn(n int32, links []link) {
+	for _, l := range s.nodes[n].in {
+		u := &s.nodes[l.node]
+		u.out = slices.DeleteFunc(u.out, func(m link) bool { return m.node == n })
+	}
+	in := slices.Clone(links)
+	if len(in) == 0 {
+		in = nil
+	}
+	slices.SortFunc(in, s.cmpLinks)
+	for _, l := range in {
+		m := l
+		m.node = n
+		u := &s.nodes[l.node]
+		if s.building {
+			u.out = append(u.out, m)
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(u.out, m, s.cmpLinks)
+		u.out = slices.Insert(u.out, i, m)
+	}
+	s.nodes[n].in = in
+}
+
+// relinkColumnsIn derives the column-level links into dataset t's columns
+// from its stored edges, and mirrors them in the source columns' out links.
+func (s *graphState) relinkColumnsIn(t int32, sc *scratch) {
+	for _, c := range s.nodes[t].cols {
+		for _, l := range s.cnodes[c].in {
+			u := &s.cnodes[l.node]
+			u.out = slices.DeleteFunc(u.out, func(m clink) bool { return m.node == c })
+		}
+		s.cnodes[c].in = nil
+	}
+	raw := s.nodes[t].raw
+	idx := sc.idx[:0]
+	for i, r := range raw {
+		if r.toCol != none {
+			idx = append(idx, int32(i))
+		}
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		x, y := &raw[a], &raw[b]
+		return cmp.Or(cmp.Compare(x.toCol, y.toCol), cmp.Compare(x.fromCol, y.fromCol), cmp.Compare(x.job, y.job))
+	})
+	sc.idx = idx
+	for i := 0; i < len(idx); {
+		to := raw[idx[i]].toCol
+		var in []clink
+		for ; i < len(idx) && raw[idx[i]].toCol == to; i++ {
+			r := &raw[idx[i]]
+			if n := len(in); n == 0 || in[n-1].node != r.fromCol || in[n-1].job != r.job {
+				in = append(in, clink{node: r.fromCol, job: r.job})
+			}
+			l := &in[len(in)-1]
+			l.origins |= 1 << r.origin
+			if s.better(r.trans, r.origin, l.trans, l.tOrigin) {
+				l.trans, l.tOrigin = r.trans, r.origin
+			}
+		}
+		in = slices.Clip(in)
+		slices.SortFunc(in, s.cmpCLinks)
+		for _, l := range in {
+			m := l
+			m.node = to
+			u := &s.cnodes[l.node]
+			if s.building {
+				u.out = append(u.out, m)
+				continue
+			}
+			i, _ := slices.BinarySearchFunc(u.out, m, s.cmpCLinks)
+			u.out = slices.Insert(u.out, i, m)
+		}
+		s.cnodes[to].in = in
+	}
+}
+
+// degree counts the distinct nodes adjacent to node n.
+func (s *graphState) degree(n int32, sc *scratch) {
+	sc.mark.next()
+	d := int32(0)
+	for _, ls := range [2][]link{s.nodes[n].in, s.nodes[n].out} {
+		for _, l := range ls {
+			if !sc.mark.has(l.node) {
+				sc.mark.set(l.node, 0)
+				d++
+			}
+		}
+	}
+	s.nodes[n].degree = d
+}
+
+func (s *graphState) columnDegree(c int32, sc *scratch) {
+	sc.mark.next()
+	d := int32(0)
+	for _, ls := range [2][]clink{s.cnodes[c].in, s.cnodes[c].out} {
+		for _, l := range ls {
+			if !sc.mark.has(l.node) {
+				sc.mark.set(l.node, 0)
+				d++
+			}
+		}
+	}
+	s.cnodes[c].degree = d
+}
+
+// scratch is the applier's reusable memory.
+type scratch struct {
+	pos, mark marks
+	links     []link
+	idx       []int32
+}
+
+// marks maps node indices to values for one generation at a time: next
+// forgets every mark in O(1).
+type marks struct {
+	gen uint32
+	at  []uint32
+	val []int32
+}
+
+func (m *marks) next() {
+	m.gen++
+	if m.gen == 0 {
+		clear(m.at)
+		m.gen = 1
+	}
+}
+
+func (m *marks) has(i int32) bool { return int(i) < len(m.at) && m.at[i] == m.gen }
+
+func (m *marks) get(i int32) (int32, bool) {
+	if m.has(i) {
+		return m.val[i], true
+	}
+	return 0, false
+}
+
+func (m *marks) set(i, v int32) {
+	if int(i) >= len(m.at) {
+		n := max(int(i)+1, 2*len(m.at), 1024)
+		m.at = append(m.at, make([]uint32, n-len(m.at))...)
+		m.val = append(m.val, make([]int32, n-len(m.val))...)
+	}
+	m.at[i], m.val[i] = m.gen, v
+}
+
+// Traverse returns the lineage around q.Start. An unknown start is a
+// quarry.ENOTFOUND error; a depth or limit over the graph's caps is
+// quarry.EINVALID.
+func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	depth, limit, err := g.bounds(q.Depth, q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var dirs []bool // upstream?
+	switch q.Direction {
+	case Upstream:
+		dirs = []bool{true}
+	case Downstream:
+		dirs = []bool{false}
+	case Both, 0:
+		dirs = []bool{true, false}
+	default:
+		return nil, quarry.Invalid("direction", "%d is not a direction", int(q.Direction))
+	}
+	if q.Start == "" {
+		return nil, quarry.Invalid("start", "a start node is required")
+	}
+
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	s := g.s
+	w := g.walk()
+	defer g.walks.Put(w)
+
+	id, column, isColumn := splitColumnID(q.Start)
+	n, ok := s.lookup(id)
+	if !ok {
+		return nil, quarry.Errorf(quarry.ENOTFOUND, "lineage node %s not found", q.Start)
+	}
+	if isColumn && s.nodes[n].kind != kindDataset {
+		return nil, quarry.Errorf(quarry.ENOTFOUND, "lineage node %s not found: %s is not a dataset", q.Start, id)
+	}
+	if !isColumn && !q.ColumnLevel {
+		startHalf := 0
+		if s.nodes[n].kind == kindJob {
+			startHalf = 1 // a job sits in the middle of the hop to its datasets
+		}
+		admitted, truncated := w.run(s, false, []int32{n}, startHalf, 2*depth, dirs, limit)
+		return s.tableResult(w, admitted, truncated), nil
+	}
+	if s.nodes[n].kind != kindDataset {
+		return nil, quarry.Invalid("start", "column-level lineage starts at a dataset or a column, not a job")
+	}
+	var starts []int32
+	if isColumn {
+		c, ok := s.cols[colKey{n, column}]
+		if !ok { // a column without column lineage
+			ds := &s.nodes[n]
+			return &Result{Nodes: []Node{{
+				ID: q.Start, Kind: KindColumn, Namespace: ds.namespace, Name: ds.name,
+				Column: column, DatasetID: ds.id, Removed: ds.removed,
+			}}}, nil
+		}
+		starts = []int32{c}
+	} else {
+		for _, c := range s.nodes[n].cols {
+			if len(s.cnodes[c].in)+len(s.cnodes[c].out) > 0 { // not one whose edges were replaced
+				starts = append(starts, c)
+			}
+		}
+		slices.SortFunc(starts, func(a, b int32) int { return strings.Compare(s.cnodes[a].name, s.cnodes[b].name) })
+	}
+	if len(starts) == 0 { // a dataset without column lineage
+		return &Result{Nodes: []Node{s.columnNode(w, -1, n)}}, nil
+	}
+	admitted, truncated := w.run(s, true, starts, 0, 2*depth, dirs, limit)
+	return s.columnResult(w, admitted, truncated), nil
+}
+
+// bounds applies the defaults and caps to a depth and a limit.
+func (g *Graph) bounds(depth, limit int) (int, int, error) {
+	if depth <= 0 {
+		depth = min(DefaultDepth, g.maxDepth)
+	}
+	if depth > g.maxDepth {
+		return 0, 0, quarry.Invalid("depth", "%d is more than the largest depth, %d", depth, g.maxDepth)
+	}
+	l, err := g.limit(limit)
+	return depth, l, err
+}
+
+func (g *Graph) limit(limit int) (int, error) {
+	if limit <= 0 {
+		limit = min(DefaultLimit, g.maxLimit)
+	}
+	if limit > g.maxLimit {
+		return 0, quarry.Invalid("limit", "%d is more than the largest limit, %d", limit, g.maxLimit)
+	}
+	return limit, nil
+}
+
+// splitColumnID splits a column node ID, "<dataset ID>/<column>".
+func splitColumnID(id string) (ds, column string, ok bool) {
+	const idLen = 36 // a UUID in text form
+	if len(id) > idLen && id[idLen] == '/' {
+		return id[:idLen], id[idLen+1:], true
+	}
+	return id, "", false
+}
+
+func (s *graphState) lookup(id string) (int32, bool) {
+	n, ok := s.ids[id]
+	if !ok {
+		n, ok = s.ids[strings.ToLower(id)]
+	}
+	return n, ok
+}
+
+// walk is one traversal's memory, indexed by node (or column node).
+type walk struct {
+	seen [2]marks // reached, per direction
+	res  marks    // in the result, with its half-hop distance
+	pend marks    // counted as a new node of a coming level
+	lvl  [2][3][]int32
+}
+
+func (g *Graph) walk() *walk {
+	w, _ := g.walks.Get().(*walk)
+	if w == nil {
+		w = &walk{}
+	}
+	return w
+}
+
+// run is a breadth-first search from starts, at half-hop distance
+// startHalf, in each direction of dirs (upstream when true), up to maxHalf.
+// Levels are half hops: a link to or from a job weighs 1, a link between
+// datasets or columns 2. Directions advance in step, so nearer nodes are
+// admitted first; a node is admitted at its first (smallest) distance.
+// run returns the admitted nodes and whether the limit left some out.
+func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHalf int, dirs []bool, limit int) ([]int32, bool) {
+	for d := range w.seen {
+		w.seen[d].next()
+		for h := range w.lvl[d] {
+			w.lvl[d][h] = w.lvl[d][h][:0]
+		}
+	}
+	w.res.next()
+	w.pend.next()
+	for d := range dirs {
+		for _, n := range starts {
+			if !w.seen[d].has(n) {
+				w.seen[d].set(n, 0)
+				w.lvl[d][startHalf%3] = append(w.lvl[d][startHalf%3], n)
+			}
+		}
+	}
+	var admitted []int32
+	var fresh [3]int // per coming level: nodes neither admitted nor counted before
+	for h := startHalf; h <= maxHalf; h++ {
+		empty := true
+		for d := range dirs {
+			for _, n := range w.lvl[d][h%3] {
+				if w.res.has(n) {
+					continue
+				}
+				if len(admitted) == limit {
+					return admitted, true
+				}
+				w.res.set(n, int32(h))
+				admitted = append(admitted, n)
+			}
+		}
+		fresh[h%3] = 0
+		if h == maxHalf {
+			break
+		}
+	expand:
+		for d, up := range dirs {
+			cur := w.lvl[d][h%3]
+			for _, u := range cur {
+				// The next level overflows the limit already: what more it
+				// would get is left out anyway.
+				if len(admitted)+fresh[(h+1)%3] > limit {
+					break expand
+				}
+				if column {
+					ls := s.cnodes[u].out
+					if up {
+						ls = s.cnodes[u].in
+					}
+					for _, l := range ls {
+						w.reach(d, l.node, h, 2, maxHalf, &fresh)
+					}
+				} else {
+					ls := s.nodes[u].out
+					if up {
+						ls = s.nodes[u].in
+					}
+					for _, l := range ls {
+						w.reach(d, l.node, h, int(l.w), maxHalf, &fresh)
+					}
+				}
+			}
+		}
+		for d := range dirs {
+			w.lvl[d][h%3] = w.lvl[d][h%3][:0]
+			empty = empty && len(w.lvl[d][(h+1)%3]) == 0 && len(w.lvl[d][(h+2)%3]) == 0
+		}
+		if empty {
+			break
+		}
+	}
+	return admitted, false
+}
+
+func (w *walk) reach(d int, v int32, h, weight, maxHalf int, fresh *[3]int) {
+	nh := h + weight
+	if nh > maxHalf || w.seen[d].has(v) {
+		return
+	}
+	w.seen[d].set(v, 0)
+	w.lvl[d][nh%3] = append(w.lvl[d][nh%3], v)
+	if !w.res.has(v) && !w.pend.has(v) {
+		w.pend.set(v, 0)
+		fresh[nh%3]++
+	}
+}
+
+// distance converts a half-hop distance: a job at an odd one has the
+// distance of the datasets on its far side.
+func distance(half int32) int { return int(half+1) / 2 }
+
+func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Result {
+	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
+	for i, n := range admitted {
+		t := &s.nodes[n]
+		half, _ := w.res.get(n)
+		kind := KindDataset
+		if t.kind == kindJob {
+			kind = KindJob
+		}
+		res.Nodes[i] = Node{ID: t.id, Kind: kind, Namespace: t.namespace, Name: t.name, Removed: t.removed, Degree: int(t.degree), Distance: distance(half)}
+	}
+	res.Nodes[0].Distance = 0 // a start job is at half a hop
+	order := sortNodes(res.Nodes)
+	pos := make(map[int32]int, len(admitted))
+	for i, n := range admitted {
+		pos[n] = order[i]
+	}
+	type ref struct {
+		from, to int
+		e        Edge
+	}
+	var refs []ref
+	for _, u := range admitted {
+		for _, l := range s.nodes[u].out {
+			if !w.res.has(l.node) {
+				continue
+			}
+			e := Edge{From: s.nodes[u].id, To: s.nodes[l.node].id, Transformation: s.trans[l.trans], Origin: s.firstOrigin(l.origins)}
+			if s.nodes[u].kind == kindJob {
+				e.JobID = e.From
+			} else if s.nodes[l.node].kind == kindJob {
+				e.JobID = e.To
+			}
+			refs = append(refs, ref{pos[u], pos[l.node], e})
+		}
+	}
+	slices.SortFunc(refs, func(a, b ref) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
+	if len(refs) > 0 {
+		res.Edges = make([]Edge, len(refs))
+		for i, r := range refs {
+			res.Edges[i] = r.e
+		}
+	}
+	return res
+}
+
+func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Result {
+	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
+	for i, c := range admitted {
+		res.Nodes[i] = s.columnNode(w, c, s.cnodes[c].ds)
+	}
+	order := sortNodes(res.Nodes)
+	pos := make(map[int32]int, len(admitted))
+	for i, c := range admitted {
+		pos[c] = order[i]
+	}
+	type ref struct {
+		from, to int
+		e        Edge
+	}
+	var refs []ref
+	for _, u := range admitted {
+		for _, l := range s.cnodes[u].out {
+			if !w.res.has(l.node) {
+				continue
+			}
+			e := Edge{From: res.Nodes[pos[u]].ID, To: res.Nodes[pos[l.node]].ID, Transformation: s.trans[l.trans], Origin: s.firstOrigin(l.origins)}
+			if l.job != none {
+				e.JobID = s.nodes[l.job].id
+			}
+			refs = append(refs, ref{pos[u], pos[l.node], e})
+		}
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to), cmp.Compare(a.e.JobID, b.e.JobID))
+	})
+	if len(refs) > 0 {
+		res.Edges = make([]Edge, len(refs))
+		for i, r := range refs {
+			res.Edges[i] = r.e
+		}
+	}
+	return res
+}
+
+// columnNode returns column node c of dataset ds as a Node: the dataset
+// itself for its whole node (or c < 0).
+func (s *graphState) columnNode(w *walk, c, ds int32) Node {
+	t := &s.nodes[ds]
+	n := Node{ID: t.id, Kind: KindDataset, Namespace: t.namespace, Name: t.name, Removed: t.removed}
+	if c < 0 {
+		return n
+	}
+	half, _ := w.res.get(c)
+	n.Distance = distance(half)
+	n.Degree = int(s.cnodes[c].degree)
+	if name := s.cnodes[c].name; name != "" {
+		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, t.id+"/"+name, name, t.id
+	}
+	return n
+}
+
+func (s *graphState) firstOrigin(bits uint8) quarry.EdgeOrigin {
+	for i, o := range s.origins {
+		if bits&(1<<i) != 0 {
+			return o
+		}
+	}
+	return ""
+}
+
+// sortNodes sorts nodes by distance, name, namespace and ID, and returns
+// where each one went.
+func sortNodes(nodes []Node) []int {
+	idx := make([]int, len(nodes))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		x, y := &nodes[a], &nodes[b]
+		return cmp.Or(cmp.Compare(x.Distance, y.Distance), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Column, y.Column),
+			cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.ID, y.ID))
+	})
+	sorted := make([]Node, len(nodes))
+	pos := make([]int, len(nodes))
+	for to, from := range idx {
+		sorted[to] = nodes[from]
+		pos[from] = to
+	}
+	copy(nodes, sorted)
+	return pos
+}
