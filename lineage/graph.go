@@ -125,8 +125,9 @@ type Edge struct {
 }
 
 // Result is the lineage around a start node. Nodes are ordered by
-// distance, then name, namespace and ID; Edges join only nodes of Nodes,
-// in the order of their From, then their To.
+// distance, then name, namespace and ID (a column's: its dataset's name,
+// its column name, its dataset's namespace and ID); Edges join only nodes
+// of Nodes, in the order of their To, then their From.
 type Result struct {
 	Nodes []Node
 	Edges []Edge
@@ -397,10 +398,18 @@ func (g *Graph) Stats() Stats {
 // deriving every link at once is much cheaper than adding edges one by one.
 type Builder struct {
 	s *graphState
+	// The nodes of the last edge: a scan in key order meets the same from,
+	// to and job many times in a row.
+	from, to, job    string
+	fromN, toN, jobN int32
 }
 
 // NewBuilder returns an empty Builder.
-func NewBuilder() *Builder { return &Builder{s: newGraphState()} }
+func NewBuilder() *Builder {
+	s := newGraphState()
+	s.building = true
+	return &Builder{s: s, jobN: none}
+}
 
 // AddIdentity names a dataset or a job.
 func (b *Builder) AddIdentity(id store.Identity) { b.s.setIdentity(id) }
@@ -408,16 +417,26 @@ func (b *Builder) AddIdentity(id store.Identity) { b.s.setIdentity(id) }
 // AddEdge adds a stored edge. e is copied.
 func (b *Builder) AddEdge(e *quarry.Edge) {
 	s := b.s
-	t := s.node(e.To, kindDataset)
-	r := s.inEdgeOf(e, t)
-	s.nodes[t].raw = append(s.nodes[t].raw, r)
+	if e.From != b.from || b.from == "" {
+		b.from, b.fromN = e.From, s.node(e.From, kindDataset)
+	}
+	if e.To != b.to || b.to == "" {
+		b.to, b.toN = e.To, s.node(e.To, kindDataset)
+	}
+	if e.JobID != b.job {
+		b.job, b.jobN = e.JobID, none
+		if e.JobID != "" {
+			b.jobN = s.node(e.JobID, kindJob)
+		}
+	}
+	r := s.edgeOf(e, b.fromN, b.toN, b.jobN)
+	s.nodes[b.toN].raw = append(s.nodes[b.toN].raw, r)
 }
 
 // finish derives every link.
 func (b *Builder) finish() *graphState {
 	s := b.s
 	var sc scratch
-	s.building = true
 	for t := range s.nodes {
 		if s.nodes[t].kind != kindDataset || len(s.nodes[t].raw) == 0 {
 			continue
@@ -441,6 +460,12 @@ func (b *Builder) finish() *graphState {
 		slices.SortFunc(s.cnodes[c].out, s.cmpCLinks)
 		s.columnDegree(int32(c), &sc)
 	}
+	s.byName = make([]int32, len(s.nodes))
+	for i := range s.byName {
+		s.byName[i] = int32(i)
+	}
+	slices.SortFunc(s.byName, s.cmpNames)
+	s.renumber()
 	s.building = false
 	b.s = nil
 	return s
@@ -459,20 +484,19 @@ const (
 type graphState struct {
 	ids    map[string]int32 // dataset or job ID -> nodes index
 	nodes  []tnode
-	cols   map[colKey]int32 // -> cnodes index
 	cnodes []cnode
+
+	colNames   []string // interned column names; 0 is "", the dataset as a whole
+	colNameIdx map[string]int32
 
 	trans    []string // interned transformations; 0 is ""
 	transIdx map[string]int32
 	origins  []quarry.EdgeOrigin // interned origins, RUN, CATALOG, MANUAL first; at most 8
 
 	sc       scratch // the applier's
-	building bool    // a Builder's: mirrored links are appended, and sorted once at the end
-}
+	building bool    // a Builder's: mirrored links are appended and sorted, and nodes ranked, once at the end
 
-type colKey struct {
-	ds   int32
-	name string
+	byName []int32 // nodes in the order of their name, namespace and ID: see rank
 }
 
 // tnode is a dataset or a job.
@@ -480,18 +504,24 @@ type tnode struct {
 	id              string
 	key             uint64 // orders links: see cmpNodes
 	namespace, name string
+	rank            uint64 // orders nodes by name: see byName
 	kind            uint8
 	removed         bool
 	degree          int32
 	in, out         []link   // table level
 	raw             []inEdge // a dataset's stored edges leading into it
-	cols            []int32  // a dataset's column nodes
+	cols            []colRef // a dataset's column nodes, by name index
+}
+
+type colRef struct {
+	name int32 // into colNames
+	node int32 // into cnodes
 }
 
 // cnode is a column of a dataset, or the dataset as a whole (name "").
 type cnode struct {
 	ds      int32
-	name    string
+	name    int32  // into colNames
 	key     uint64 // orders links: see cmpColumns
 	degree  int32
 	in, out []clink
@@ -528,11 +558,12 @@ type inEdge struct {
 
 func newGraphState() *graphState {
 	return &graphState{
-		ids:      map[string]int32{},
-		cols:     map[colKey]int32{},
-		trans:    []string{""},
-		transIdx: map[string]int32{"": 0},
-		origins:  []quarry.EdgeOrigin{quarry.OriginRun, quarry.OriginCatalog, quarry.OriginManual},
+		ids:        map[string]int32{},
+		colNames:   []string{""},
+		colNameIdx: map[string]int32{"": 0},
+		trans:      []string{""},
+		transIdx:   map[string]int32{"": 0},
+		origins:    []quarry.EdgeOrigin{quarry.OriginRun, quarry.OriginCatalog, quarry.OriginManual},
 	}
 }
 
@@ -558,20 +589,92 @@ func (s *graphState) node(id string, kind uint8) int32 {
 	i := int32(len(s.nodes))
 	s.nodes = append(s.nodes, tnode{id: id, key: fnv(fnvOffset, id), kind: kind})
 	s.ids[id] = i
+	if !s.building {
+		s.insertRank(i)
+	}
 	return i
 }
 
-func (s *graphState) column(ds int32, name string) int32 {
-	k := colKey{ds, name}
-	if c, ok := s.cols[k]; ok {
+// A node's rank orders it by name, namespace and ID among all nodes, so
+// that a traversal sorts its result by comparing integers. Ranks leave
+// gaps: a new node takes the middle of the gap where it belongs, and when
+// there is none every node is ranked again.
+
+const rankGap = 1 << 32
+
+func (s *graphState) cmpNames(a, b int32) int {
+	x, y := &s.nodes[a], &s.nodes[b]
+	if c := strings.Compare(x.name, y.name); c != 0 {
 		return c
 	}
+	if c := strings.Compare(x.namespace, y.namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(x.id, y.id)
+}
+
+func (s *graphState) renumber() {
+	for i, n := range s.byName {
+		s.nodes[n].rank = uint64(i+1) * rankGap
+	}
+}
+
+func (s *graphState) insertRank(n int32) {
+	i, _ := slices.BinarySearchFunc(s.byName, n, s.cmpNames)
+	s.byName = slices.Insert(s.byName, i, n)
+	lo, hi := uint64(0), uint64(len(s.byName)+1)*rankGap
+	if i > 0 {
+		lo = s.nodes[s.byName[i-1]].rank
+	}
+	if i+1 < len(s.byName) {
+		hi = s.nodes[s.byName[i+1]].rank
+	}
+	if hi-lo < 2 {
+		s.renumber()
+		return
+	}
+	s.nodes[n].rank = lo + (hi-lo)/2
+}
+
+func (s *graphState) removeRank(n int32) {
+	if i, ok := slices.BinarySearchFunc(s.byName, n, s.cmpNames); ok {
+		s.byName = slices.Delete(s.byName, i, i+1)
+	}
+}
+
+func (s *graphState) column(ds int32, name string) int32 {
+	ni, ok := s.colNameIdx[name]
+	if !ok {
+		ni = int32(len(s.colNames))
+		s.colNames = append(s.colNames, name)
+		s.colNameIdx[name] = ni
+	}
+	cols := s.nodes[ds].cols
+	i, ok := slices.BinarySearchFunc(cols, ni, func(r colRef, ni int32) int { return cmp.Compare(r.name, ni) })
+	if ok {
+		return cols[i].node
+	}
 	c := int32(len(s.cnodes))
-	s.cnodes = append(s.cnodes, cnode{ds: ds, name: name, key: fnv(fnv(s.nodes[ds].key, "/"), name)})
-	s.cols[k] = c
-	s.nodes[ds].cols = append(s.nodes[ds].cols, c)
+	s.cnodes = append(s.cnodes, cnode{ds: ds, name: ni, key: fnv(fnv(s.nodes[ds].key, "/"), name)})
+	s.nodes[ds].cols = slices.Insert(cols, i, colRef{ni, c})
 	return c
 }
+
+// columnOf returns the column node of dataset ds named name, if any.
+func (s *graphState) columnOf(ds int32, name string) (int32, bool) {
+	ni, ok := s.colNameIdx[name]
+	if !ok {
+		return 0, false
+	}
+	cols := s.nodes[ds].cols
+	i, ok := slices.BinarySearchFunc(cols, ni, func(r colRef, ni int32) int { return cmp.Compare(r.name, ni) })
+	if !ok {
+		return 0, false
+	}
+	return cols[i].node, true
+}
+
+func (s *graphState) colName(c int32) string { return s.colNames[s.cnodes[c].name] }
 
 func (s *graphState) transformation(t string) int32 {
 	if i, ok := s.transIdx[t]; ok {
@@ -599,17 +702,33 @@ func (s *graphState) setIdentity(id store.Identity) {
 	if id.Entity == quarry.EntityJob {
 		kind = kindJob
 	}
-	n := &s.nodes[s.node(id.ID, kind)]
-	n.namespace, n.name, n.removed = id.Namespace, id.Name, id.Removed
+	i := s.node(id.ID, kind)
+	n := &s.nodes[i]
+	n.removed = id.Removed
+	if n.namespace == id.Namespace && n.name == id.Name {
+		return
+	}
+	if !s.building {
+		s.removeRank(i)
+	}
+	n.namespace, n.name = id.Namespace, id.Name
+	if !s.building {
+		s.insertRank(i)
+	}
 }
 
 func (s *graphState) inEdgeOf(e *quarry.Edge, to int32) inEdge {
-	r := inEdge{from: s.node(e.From, kindDataset), job: none, fromCol: none, toCol: none, trans: s.transformation(e.Transformation), origin: s.origin(e.Origin)}
+	job := none
 	if e.JobID != "" {
-		r.job = s.node(e.JobID, kindJob)
+		job = s.node(e.JobID, kindJob)
 	}
+	return s.edgeOf(e, s.node(e.From, kindDataset), to, job)
+}
+
+func (s *graphState) edgeOf(e *quarry.Edge, from, to, job int32) inEdge {
+	r := inEdge{from: from, job: job, fromCol: none, toCol: none, trans: s.transformation(e.Transformation), origin: s.origin(e.Origin)}
 	if e.FromColumn != "" || e.ToColumn != "" {
-		r.fromCol = s.column(r.from, e.FromColumn)
+		r.fromCol = s.column(from, e.FromColumn)
 		r.toCol = s.column(to, e.ToColumn)
 	}
 	return r
@@ -639,7 +758,10 @@ func (s *graphState) cmpNodes(a, b int32) int {
 		return cmp.Compare(a, b) // no job first
 	}
 	x, y := &s.nodes[a], &s.nodes[b]
-	return cmp.Or(cmp.Compare(x.key, y.key), strings.Compare(x.id, y.id))
+	if x.key != y.key {
+		return cmp.Compare(x.key, y.key)
+	}
+	return strings.Compare(x.id, y.id)
 }
 
 func (s *graphState) cmpColumns(a, b int32) int {
@@ -647,13 +769,22 @@ func (s *graphState) cmpColumns(a, b int32) int {
 		return 0
 	}
 	x, y := &s.cnodes[a], &s.cnodes[b]
-	return cmp.Or(cmp.Compare(x.key, y.key), s.cmpNodes(x.ds, y.ds), strings.Compare(x.name, y.name))
+	if x.key != y.key {
+		return cmp.Compare(x.key, y.key)
+	}
+	if c := s.cmpNodes(x.ds, y.ds); c != 0 {
+		return c
+	}
+	return strings.Compare(s.colNames[x.name], s.colNames[y.name])
 }
 
 func (s *graphState) cmpLinks(a, b link) int { return s.cmpNodes(a.node, b.node) }
 
 func (s *graphState) cmpCLinks(a, b clink) int {
-	return cmp.Or(s.cmpColumns(a.node, b.node), s.cmpNodes(a.job, b.job))
+	if c := s.cmpColumns(a.node, b.node); c != 0 {
+		return c
+	}
+	return s.cmpNodes(a.job, b.job)
 }
 
 // better reports whether transformation t of origin o is preferred over
@@ -791,7 +922,8 @@ func (s *graphState) setIn(n int32, links []link) {
 // relinkColumnsIn derives the column-level links into dataset t's columns
 // from its stored edges, and mirrors them in the source columns' out links.
 func (s *graphState) relinkColumnsIn(t int32, sc *scratch) {
-	for _, c := range s.nodes[t].cols {
+	for _, r := range s.nodes[t].cols {
+		c := r.node
 		for _, l := range s.cnodes[c].in {
 			u := &s.cnodes[l.node]
 			u.out = slices.DeleteFunc(u.out, func(m clink) bool { return m.node == c })
@@ -964,7 +1096,7 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 	}
 	var starts []int32
 	if isColumn {
-		c, ok := s.cols[colKey{n, column}]
+		c, ok := s.columnOf(n, column)
 		if !ok { // a column without column lineage
 			ds := &s.nodes[n]
 			return &Result{Nodes: []Node{{
@@ -974,12 +1106,12 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 		}
 		starts = []int32{c}
 	} else {
-		for _, c := range s.nodes[n].cols {
-			if len(s.cnodes[c].in)+len(s.cnodes[c].out) > 0 { // not one whose edges were replaced
+		for _, r := range s.nodes[n].cols {
+			if c := r.node; len(s.cnodes[c].in)+len(s.cnodes[c].out) > 0 { // not one whose edges were replaced
 				starts = append(starts, c)
 			}
 		}
-		slices.SortFunc(starts, func(a, b int32) int { return strings.Compare(s.cnodes[a].name, s.cnodes[b].name) })
+		slices.SortFunc(starts, func(a, b int32) int { return strings.Compare(s.colName(a), s.colName(b)) })
 	}
 	if len(starts) == 0 { // a dataset without column lineage
 		return &Result{Nodes: []Node{s.columnNode(w, -1, n)}}, nil
@@ -1033,6 +1165,10 @@ type walk struct {
 	res  marks    // in the result, with its half-hop distance
 	pend marks    // counted as a new node of a coming level
 	lvl  [2][3][]int32
+	keys []sortKey
+	// Reused by each traversal; a Result holds none of them.
+	admitted []int32
+	refs     []edgeRef
 }
 
 func (g *Graph) walk() *walk {
@@ -1066,7 +1202,8 @@ func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHal
 			}
 		}
 	}
-	var admitted []int32
+	admitted := w.admitted[:0]
+	defer func() { w.admitted = admitted[:0] }()
 	var fresh [3]int // per coming level: nodes neither admitted nor counted before
 	for h := startHalf; h <= maxHalf; h++ {
 		empty := true
@@ -1078,7 +1215,11 @@ func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHal
 				if len(admitted) == limit {
 					return admitted, true
 				}
-				w.res.set(n, int32(h))
+				d := int32(h+1) / 2 // a job at an odd h: the distance of the datasets on its far side
+				if h == startHalf {
+					d = 0 // a start job sits in the middle of its first hop
+				}
+				w.res.set(n, d)
 				admitted = append(admitted, n)
 			}
 		}
@@ -1138,91 +1279,129 @@ func (w *walk) reach(d int, v int32, h, weight, maxHalf int, fresh *[3]int) {
 	}
 }
 
-// distance converts a half-hop distance: a job at an odd one has the
-// distance of the datasets on its far side.
-func distance(half int32) int { return int(half+1) / 2 }
+// edgeRef is an edge of a result, between positions in its Nodes.
+type edgeRef struct {
+	from, to int32
+	job      int32 // none without a job
+	trans    int32
+	origins  uint8
+}
+
+// sortAdmitted sorts the admitted nodes as a Result orders them and
+// records each one's position in w.pend.
+func (s *graphState) sortAdmitted(w *walk, admitted []int32, column bool) {
+	keys := w.keys[:0]
+	for _, n := range admitted {
+		d, _ := w.res.get(n)
+		ds := n
+		if column {
+			ds = s.cnodes[n].ds
+		}
+		keys = append(keys, sortKey{dist: d, rank: s.nodes[ds].rank, node: n})
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.dist != b.dist {
+			return cmp.Compare(a.dist, b.dist)
+		}
+		if a.rank != b.rank {
+			return cmp.Compare(a.rank, b.rank)
+		}
+		// Columns of one dataset.
+		return strings.Compare(s.colName(a.node), s.colName(b.node))
+	})
+	w.pend.next()
+	for i, k := range keys {
+		admitted[i] = k.node
+		w.pend.set(k.node, int32(i))
+	}
+	w.keys = keys
+}
+
+type sortKey struct {
+	dist int32
+	node int32
+	rank uint64
+}
+
+// sortFroms sorts the edges into one node by their From, then their job.
+// They are few: an insertion sort.
+func (s *graphState) sortFroms(refs []edgeRef) {
+	for i := 1; i < len(refs); i++ {
+		for j := i; j > 0; j-- {
+			a, b := &refs[j-1], &refs[j]
+			if a.from < b.from || a.from == b.from && s.cmpNodes(a.job, b.job) <= 0 {
+				break
+			}
+			*a, *b = *b, *a
+		}
+	}
+}
+
+// Edges are collected from the in links of the admitted nodes: in a
+// warehouse, fan-in is bounded by what one query reads, while fan-out (a
+// dimension read everywhere) is not.
 
 func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Result {
+	s.sortAdmitted(w, admitted, false)
 	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
+	refs := w.refs[:0]
+	defer func() { w.refs = refs[:0] }()
 	for i, n := range admitted {
 		t := &s.nodes[n]
-		half, _ := w.res.get(n)
+		d, _ := w.res.get(n)
 		kind := KindDataset
 		if t.kind == kindJob {
 			kind = KindJob
 		}
-		res.Nodes[i] = Node{ID: t.id, Kind: kind, Namespace: t.namespace, Name: t.name, Removed: t.removed, Degree: int(t.degree), Distance: distance(half)}
-	}
-	res.Nodes[0].Distance = 0 // a start job is at half a hop
-	order := sortNodes(res.Nodes)
-	pos := make(map[int32]int, len(admitted))
-	for i, n := range admitted {
-		pos[n] = order[i]
-	}
-	type ref struct {
-		from, to int
-		e        Edge
-	}
-	var refs []ref
-	for _, u := range admitted {
-		for _, l := range s.nodes[u].out {
-			if !w.res.has(l.node) {
-				continue
+		res.Nodes[i] = Node{ID: t.id, Kind: kind, Namespace: t.namespace, Name: t.name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
+		into := len(refs)
+		for _, l := range t.in {
+			if from, ok := w.pend.get(l.node); ok {
+				refs = append(refs, edgeRef{from: from, to: int32(i), job: none, trans: l.trans, origins: l.origins})
 			}
-			e := Edge{From: s.nodes[u].id, To: s.nodes[l.node].id, Transformation: s.trans[l.trans], Origin: s.firstOrigin(l.origins)}
-			if s.nodes[u].kind == kindJob {
-				e.JobID = e.From
-			} else if s.nodes[l.node].kind == kindJob {
-				e.JobID = e.To
-			}
-			refs = append(refs, ref{pos[u], pos[l.node], e})
 		}
+		s.sortFroms(refs[into:])
 	}
-	slices.SortFunc(refs, func(a, b ref) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
 	if len(refs) > 0 {
 		res.Edges = make([]Edge, len(refs))
-		for i, r := range refs {
-			res.Edges[i] = r.e
+	}
+	for i, r := range refs {
+		from, to := admitted[r.from], admitted[r.to]
+		e := Edge{From: s.nodes[from].id, To: s.nodes[to].id, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
+		if s.nodes[from].kind == kindJob {
+			e.JobID = e.From
+		} else if s.nodes[to].kind == kindJob {
+			e.JobID = e.To
 		}
+		res.Edges[i] = e
 	}
 	return res
 }
 
 func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Result {
+	s.sortAdmitted(w, admitted, true)
 	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
+	refs := w.refs[:0]
+	defer func() { w.refs = refs[:0] }()
 	for i, c := range admitted {
 		res.Nodes[i] = s.columnNode(w, c, s.cnodes[c].ds)
-	}
-	order := sortNodes(res.Nodes)
-	pos := make(map[int32]int, len(admitted))
-	for i, c := range admitted {
-		pos[c] = order[i]
-	}
-	type ref struct {
-		from, to int
-		e        Edge
-	}
-	var refs []ref
-	for _, u := range admitted {
-		for _, l := range s.cnodes[u].out {
-			if !w.res.has(l.node) {
-				continue
+		into := len(refs)
+		for _, l := range s.cnodes[c].in {
+			if from, ok := w.pend.get(l.node); ok {
+				refs = append(refs, edgeRef{from: from, to: int32(i), job: l.job, trans: l.trans, origins: l.origins})
 			}
-			e := Edge{From: res.Nodes[pos[u]].ID, To: res.Nodes[pos[l.node]].ID, Transformation: s.trans[l.trans], Origin: s.firstOrigin(l.origins)}
-			if l.job != none {
-				e.JobID = s.nodes[l.job].id
-			}
-			refs = append(refs, ref{pos[u], pos[l.node], e})
 		}
+		s.sortFroms(refs[into:])
 	}
-	slices.SortFunc(refs, func(a, b ref) int {
-		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to), cmp.Compare(a.e.JobID, b.e.JobID))
-	})
 	if len(refs) > 0 {
 		res.Edges = make([]Edge, len(refs))
-		for i, r := range refs {
-			res.Edges[i] = r.e
+	}
+	for i, r := range refs {
+		e := Edge{From: res.Nodes[r.from].ID, To: res.Nodes[r.to].ID, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
+		if r.job != none {
+			e.JobID = s.nodes[r.job].id
 		}
+		res.Edges[i] = e
 	}
 	return res
 }
@@ -1235,10 +1414,10 @@ func (s *graphState) columnNode(w *walk, c, ds int32) Node {
 	if c < 0 {
 		return n
 	}
-	half, _ := w.res.get(c)
-	n.Distance = distance(half)
+	d, _ := w.res.get(c)
+	n.Distance = int(d)
 	n.Degree = int(s.cnodes[c].degree)
-	if name := s.cnodes[c].name; name != "" {
+	if name := s.colName(c); name != "" {
 		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, t.id+"/"+name, name, t.id
 	}
 	return n
@@ -1251,26 +1430,4 @@ func (s *graphState) firstOrigin(bits uint8) quarry.EdgeOrigin {
 		}
 	}
 	return ""
-}
-
-// sortNodes sorts nodes by distance, name, namespace and ID, and returns
-// where each one went.
-func sortNodes(nodes []Node) []int {
-	idx := make([]int, len(nodes))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		x, y := &nodes[a], &nodes[b]
-		return cmp.Or(cmp.Compare(x.Distance, y.Distance), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Column, y.Column),
-			cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.ID, y.ID))
-	})
-	sorted := make([]Node, len(nodes))
-	pos := make([]int, len(nodes))
-	for to, from := range idx {
-		sorted[to] = nodes[from]
-		pos[from] = to
-	}
-	copy(nodes, sorted)
-	return pos
 }

@@ -257,7 +257,7 @@ func TestTraverseShapes(t *testing.T) {
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("d"), Direction: lineage.Upstream}),
 			"d:0 c:1 b:2 a:3", "c>d b>c a>b", false)
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("b"), Depth: 1}), // Both by default
-			"b:0 a:1 c:1", "b>c a>b", false)
+			"b:0 a:1 c:1", "a>b b>c", false)
 		res := f.traverse(lineage.Query{Start: dsID("b"), Depth: 1})
 		if n := node(t, res, "b"); n.Kind != lineage.KindDataset || n.Namespace != ns || n.Name != "b" || n.ID != dsID("b") || n.Degree != 2 {
 			t.Errorf("node b = %+v", n)
@@ -280,10 +280,10 @@ func TestTraverseShapes(t *testing.T) {
 		f := newFixture(t, []string{"a", "b", "c"}, nil)
 		f.set(quarry.OriginCatalog, e("a", "b", ""), e("b", "c", ""), e("c", "a", ""), e("c", "c", ""))
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("a"), Direction: lineage.Downstream, Depth: 50}),
-			"a:0 b:1 c:2", "a>b b>c c>a c>c", false)
+			"a:0 b:1 c:2", "c>a a>b b>c c>c", false)
 		// Both is upstream plus downstream: c is one hop upstream.
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("a"), Direction: lineage.Both, Depth: 50}),
-			"a:0 b:1 c:1", "a>b b>c c>a c>c", false)
+			"a:0 b:1 c:1", "c>a a>b b>c c>c", false)
 	})
 
 	t.Run("BothIsNotUndirected", func(t *testing.T) {
@@ -311,7 +311,7 @@ func TestTraverseJobs(t *testing.T) {
 	load, agg := jobID("load")[:4], jobID("agg")[:4]
 
 	res := f.traverse(lineage.Query{Start: dsID("a"), Direction: lineage.Downstream, Depth: 1})
-	assertResult(t, res, "a:0 c:1 J:load:1", "a>c a>J:load["+load+"] J:load>c["+load+"]", false)
+	assertResult(t, res, "a:0 c:1 J:load:1", "a>c J:load>c["+load+"] a>J:load["+load+"]", false)
 	for _, e := range res.Edges {
 		want := quarry.OriginRun
 		if e.JobID == "" {
@@ -330,9 +330,9 @@ func TestTraverseJobs(t *testing.T) {
 
 	t.Run("DepthCountsDatasetHops", func(t *testing.T) {
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("a"), Direction: lineage.Downstream, Depth: 2}),
-			"a:0 c:1 J:load:1 J:agg:2 d:2", "a>c a>J:load["+load+"] c>J:agg["+agg+"] J:load>c["+load+"] J:agg>d["+agg+"]", false)
+			"a:0 c:1 J:load:1 J:agg:2 d:2", "a>c J:load>c["+load+"] a>J:load["+load+"] c>J:agg["+agg+"] J:agg>d["+agg+"]", false)
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("d"), Direction: lineage.Upstream, Depth: 2}),
-			"d:0 J:agg:1 c:1 a:2 b:2 J:load:2", "J:agg>d["+agg+"] c>J:agg["+agg+"] a>c a>J:load["+load+"] b>J:load["+load+"] J:load>c["+load+"]", false)
+			"d:0 J:agg:1 c:1 a:2 b:2 J:load:2", "J:agg>d["+agg+"] c>J:agg["+agg+"] a>c J:load>c["+load+"] a>J:load["+load+"] b>J:load["+load+"]", false)
 	})
 
 	t.Run("StartAtJob", func(t *testing.T) {
@@ -343,7 +343,7 @@ func TestTraverseJobs(t *testing.T) {
 		assertResult(t, f.traverse(lineage.Query{Start: jobID("load"), Direction: lineage.Upstream}),
 			"J:load:0 a:1 b:1", "a>J:load["+load+"] b>J:load["+load+"]", false)
 		assertResult(t, f.traverse(lineage.Query{Start: jobID("load"), Depth: 1}),
-			"J:load:0 a:1 b:1 c:1", "J:load>c["+load+"] a>J:load["+load+"] a>c b>J:load["+load+"]", false)
+			"J:load:0 a:1 b:1 c:1", "a>J:load["+load+"] b>J:load["+load+"] J:load>c["+load+"] a>c", false)
 	})
 
 	t.Run("JobWithoutIdentity", func(t *testing.T) {
@@ -420,7 +420,7 @@ func TestTraverseColumns(t *testing.T) {
 
 	res := f.traverse(lineage.Query{Start: dsID("a"), Direction: lineage.Downstream, ColumnLevel: true})
 	assertResult(t, res, "a.amount:0 a.flag:0 a.id:0 b:1 b.id:1 b.total:1 c.revenue:2",
-		"a.amount>b.total["+load+"] a.flag>b["+load+"] a.id>b.id["+load+"] b.total>c.revenue", false)
+		"a.flag>b["+load+"] a.id>b.id["+load+"] a.amount>b.total["+load+"] b.total>c.revenue", false)
 	for _, e := range res.Edges {
 		if strings.HasSuffix(e.From, "/amount") && (e.Transformation != "DIRECT/AGGREGATION" || e.Origin != quarry.OriginRun || e.To != dsID("b")+"/total") {
 			t.Errorf("edge %+v", e)
@@ -439,7 +439,7 @@ func TestTraverseColumns(t *testing.T) {
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("c") + "/revenue", Direction: lineage.Upstream, Depth: 1}),
 			"c.revenue:0 b.total:1", "b.total>c.revenue", false)
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("b") + "/total", ColumnLevel: true}),
-			"b.total:0 a.amount:1 c.revenue:1", "b.total>c.revenue a.amount>b.total["+load+"]", false)
+			"b.total:0 a.amount:1 c.revenue:1", "a.amount>b.total["+load+"] b.total>c.revenue", false)
 		// A column without column lineage is alone.
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("c") + "/other"}), "c.other:0", "", false)
 	})
@@ -448,7 +448,7 @@ func TestTraverseColumns(t *testing.T) {
 		// Every column of b, and b as a whole, which a.flag filters.
 		assertResult(t, f.traverse(lineage.Query{Start: dsID("b"), Direction: lineage.Upstream, ColumnLevel: true}),
 			"b:0 b.id:0 b.total:0 a.amount:1 a.flag:1 a.id:1",
-			"a.amount>b.total["+load+"] a.flag>b["+load+"] a.id>b.id["+load+"]", false)
+			"a.flag>b["+load+"] a.id>b.id["+load+"] a.amount>b.total["+load+"]", false)
 	})
 
 	t.Run("DatasetWithoutColumnLineage", func(t *testing.T) {
@@ -519,9 +519,9 @@ func TestUpdates(t *testing.T) {
 	t.Run("OtherOriginStays", func(t *testing.T) {
 		f.set(quarry.OriginRun, e("a", "b", "j1"))
 		f.set(quarry.OriginManual, e("a", "b", ""))
-		assertResult(t, f.traverse(down), "a:0 b:1 J:j1:1 c:2", "a>b a>J:j1["+jobID("j1")[:4]+"] b>c J:j1>b["+jobID("j1")[:4]+"]", false)
+		assertResult(t, f.traverse(down), "a:0 b:1 J:j1:1 c:2", "a>b J:j1>b["+jobID("j1")[:4]+"] a>J:j1["+jobID("j1")[:4]+"] b>c", false)
 		f.set(quarry.OriginRun, e("a", "b", "j2")) // another job writes it now
-		assertResult(t, f.traverse(down), "a:0 b:1 J:j2:1 c:2", "a>b a>J:j2["+jobID("j2")[:4]+"] b>c J:j2>b["+jobID("j2")[:4]+"]", false)
+		assertResult(t, f.traverse(down), "a:0 b:1 J:j2:1 c:2", "a>b J:j2>b["+jobID("j2")[:4]+"] a>J:j2["+jobID("j2")[:4]+"] b>c", false)
 		res := f.traverse(lineage.Query{Start: jobID("j1")})
 		assertResult(t, res, "J:j1:0", "", false)
 		if res.Nodes[0].Degree != 0 {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/quarrydata/quarry"
 )
@@ -56,7 +57,7 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	var truncated bool
 	if column == "" {
 		out, truncated, err = s.tableImpact(ctx, w, n, limit)
-	} else if c, ok := s.cols[colKey{n, column}]; ok {
+	} else if c, ok := s.columnOf(n, column); ok {
 		out, truncated, err = s.columnImpact(ctx, w, c, limit)
 	}
 	if err != nil {
@@ -66,8 +67,16 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 		slices.Sort(out[i].Columns)
 	}
 	slices.SortFunc(out, func(a, b Impacted) int {
-		return cmp.Or(cmp.Compare(a.Distance, b.Distance), cmp.Compare(a.Name, b.Name),
-			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.DatasetID, b.DatasetID))
+		if a.Distance != b.Distance {
+			return cmp.Compare(a.Distance, b.Distance)
+		}
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.DatasetID, b.DatasetID)
 	})
 	return out, truncated, nil
 }
@@ -156,7 +165,7 @@ func (s *graphState) columnImpact(ctx context.Context, w *walk, start int32, lim
 				}
 				w.res.set(v, int32(d))
 				next = append(next, v)
-				if name := s.cnodes[v].name; i >= 0 && name != "" {
+				if name := s.colName(v); i >= 0 && name != "" {
 					out[i].Columns = append(out[i].Columns, name)
 				}
 			}
