@@ -429,8 +429,7 @@ func (b *Builder) AddEdge(e *quarry.Edge) {
 			b.jobN = s.node(e.JobID, kindJob)
 		}
 	}
-	r := s.edgeOf(e, b.fromN, b.toN, b.jobN)
-	s.nodes[b.toN].raw = append(s.nodes[b.toN].raw, r)
+	s.raws.insert(&s.nodes[b.toN].raw, -1, s.edgeOf(e, b.fromN, b.toN, b.jobN))
 }
 
 // finish derives every link.
@@ -438,12 +437,10 @@ func (b *Builder) finish() *graphState {
 	s := b.s
 	var sc scratch
 	for t := range s.nodes {
-		if s.nodes[t].kind != kindDataset || len(s.nodes[t].raw) == 0 {
-			continue
+		if s.nodes[t].kind == kindDataset && s.nodes[t].raw.n > 0 {
+			s.relinkIn(int32(t), &sc)
+			s.relinkColumnsIn(int32(t), &sc)
 		}
-		s.nodes[t].raw = slices.Clip(s.nodes[t].raw)
-		s.relinkIn(int32(t), &sc)
-		s.relinkColumnsIn(int32(t), &sc)
 	}
 	for j := range s.nodes {
 		if s.nodes[j].kind == kindJob {
@@ -451,13 +448,11 @@ func (b *Builder) finish() *graphState {
 		}
 	}
 	for i := range s.nodes {
-		s.nodes[i].out = slices.Clip(s.nodes[i].out)
-		slices.SortFunc(s.nodes[i].out, s.cmpLinks)
+		slices.SortFunc(s.links.get(s.nodes[i].out), s.cmpLinks)
 		s.degree(int32(i), &sc)
 	}
 	for c := range s.cnodes {
-		s.cnodes[c].out = slices.Clip(s.cnodes[c].out)
-		slices.SortFunc(s.cnodes[c].out, s.cmpCLinks)
+		slices.SortFunc(s.clinks.get(s.cnodes[c].out), s.cmpCLinks)
 		s.columnDegree(int32(c), &sc)
 	}
 	s.byName = make([]int32, len(s.nodes))
@@ -466,6 +461,7 @@ func (b *Builder) finish() *graphState {
 	}
 	slices.SortFunc(s.byName, s.cmpNames)
 	s.renumber()
+	s.compact(true)
 	s.building = false
 	b.s = nil
 	return s
@@ -473,6 +469,11 @@ func (b *Builder) finish() *graphState {
 
 // The graph's state. Nodes and column nodes are interned to int32 indices
 // and never forgotten: an ID no edge names any more costs a few bytes.
+//
+// Their lists (links, stored edges, columns) live in slabs: a few large
+// arrays without pointers, which the garbage collector does not scan,
+// rather than millions of small slices, which it would scan at every
+// cycle.
 
 const none int32 = -1
 
@@ -486,31 +487,36 @@ type graphState struct {
 	nodes  []tnode
 	cnodes []cnode
 
-	colNames   []string // interned column names; 0 is "", the dataset as a whole
-	colNameIdx map[string]int32
+	links  slab[link]   // nodes' in and out
+	raws   slab[inEdge] // nodes' raw
+	cols   slab[colRef] // nodes' cols
+	clinks slab[clink]  // column nodes' in and out
 
-	trans    []string // interned transformations; 0 is ""
-	transIdx map[string]int32
-	origins  []quarry.EdgeOrigin // interned origins, RUN, CATALOG, MANUAL first; at most 8
+	namespaces map[string]string // interned: a namespace names many nodes
+	colNames   []string          // interned column names; 0 is "", the dataset as a whole
+	colNameIdx map[string]int32
+	trans      []string // interned transformations; 0 is ""
+	transIdx   map[string]int32
+	origins    []quarry.EdgeOrigin // interned origins, RUN, CATALOG, MANUAL first; at most 8
+
+	byName []int32 // nodes in the order of their name, namespace and ID: see rank
 
 	sc       scratch // the applier's
 	building bool    // a Builder's: mirrored links are appended and sorted, and nodes ranked, once at the end
-
-	byName []int32 // nodes in the order of their name, namespace and ID: see rank
 }
 
 // tnode is a dataset or a job.
 type tnode struct {
 	id              string
-	key             uint64 // orders links: see cmpNodes
 	namespace, name string
+	key             uint64 // orders links: see cmpNodes
 	rank            uint64 // orders nodes by name: see byName
 	kind            uint8
 	removed         bool
 	degree          int32
-	in, out         []link   // table level
-	raw             []inEdge // a dataset's stored edges leading into it
-	cols            []colRef // a dataset's column nodes, by name index
+	in, out         span // links, table level
+	raw             span // raws: a dataset's stored edges leading into it
+	cols            span // cols: a dataset's column nodes, by name index
 }
 
 type colRef struct {
@@ -524,7 +530,7 @@ type cnode struct {
 	name    int32  // into colNames
 	key     uint64 // orders links: see cmpColumns
 	degree  int32
-	in, out []clink
+	in, out span // clinks
 }
 
 // link is one table-level adjacency: to node, one hop weighing w half
@@ -556,9 +562,129 @@ type inEdge struct {
 	origin  uint8 // index into origins
 }
 
+// span locates one list in a slab: items[off : off+n], with room for cap.
+type span struct{ off, n, cap uint32 }
+
+// slab holds many small lists in one array. A list that outgrows its room
+// moves to the end, leaving a hole; compact closes the holes.
+type slab[T any] struct {
+	items []T
+	holes int // items in rooms no list uses
+}
+
+// get returns the list at sp. It is valid until the slab changes.
+func (sl *slab[T]) get(sp span) []T { return sl.items[sp.off : sp.off+sp.n : sp.off+sp.n] }
+
+// room moves the list at sp to a room for n items.
+func (sl *slab[T]) room(sp *span, n int) {
+	off := len(sl.items)
+	sl.items = slices.Grow(sl.items, n)[:off+n]
+	copy(sl.items[off:], sl.items[sp.off:sp.off+sp.n])
+	sl.holes += int(sp.cap)
+	*sp = span{uint32(off), sp.n, uint32(n)}
+}
+
+// set replaces the list at sp with items.
+func (sl *slab[T]) set(sp *span, items []T) {
+	if len(items) > int(sp.cap) {
+		sp.n = 0
+		sl.room(sp, len(items))
+	}
+	copy(sl.items[sp.off:], items)
+	sp.n = uint32(len(items))
+}
+
+// insert inserts v at index i of the list at sp; -1 appends.
+func (sl *slab[T]) insert(sp *span, i int, v T) {
+	if sp.n == sp.cap {
+		sl.room(sp, max(2, 2*int(sp.cap)))
+	}
+	if i < 0 {
+		i = int(sp.n)
+	}
+	list := sl.items[sp.off : sp.off+sp.n+1]
+	copy(list[i+1:], list[i:])
+	list[i] = v
+	sp.n++
+}
+
+// deleteFunc removes the items of the list at sp for which del is true.
+func (sl *slab[T]) deleteFunc(sp *span, del func(T) bool) {
+	sp.n = uint32(len(slices.DeleteFunc(sl.items[sp.off:sp.off+sp.n], del)))
+}
+
+// compacted returns the slab's lists copied without holes, each span
+// moved to its new place; tight leaves no room to grow in.
+func compacted[T any](sl *slab[T], tight bool, spans func(yield func(*span))) slab[T] {
+	size := 0
+	spans(func(sp *span) {
+		if tight {
+			size += int(sp.n)
+		} else {
+			size += int(sp.cap)
+		}
+	})
+	out := slab[T]{items: make([]T, 0, size)}
+	spans(func(sp *span) {
+		off := len(out.items)
+		out.items = append(out.items, sl.items[sp.off:sp.off+sp.n]...)
+		c := sp.n
+		if !tight {
+			c = sp.cap
+			out.items = out.items[:off+int(c)]
+		}
+		*sp = span{uint32(off), sp.n, c}
+	})
+	return out
+}
+
+// compact closes the slabs' holes when they are more than half of them,
+// or always when tight (after a build, leaving no room to grow).
+func (s *graphState) compact(tight bool) {
+	worth := func(items, holes int) bool { return tight || holes > 1024 && holes > items/2 }
+	if worth(len(s.links.items), s.links.holes) {
+		s.links = compacted(&s.links, tight, func(yield func(*span)) {
+			for i := range s.nodes {
+				yield(&s.nodes[i].in)
+				yield(&s.nodes[i].out)
+			}
+		})
+	}
+	if worth(len(s.raws.items), s.raws.holes) {
+		s.raws = compacted(&s.raws, tight, func(yield func(*span)) {
+			for i := range s.nodes {
+				yield(&s.nodes[i].raw)
+			}
+		})
+	}
+	if worth(len(s.cols.items), s.cols.holes) {
+		s.cols = compacted(&s.cols, tight, func(yield func(*span)) {
+			for i := range s.nodes {
+				yield(&s.nodes[i].cols)
+			}
+		})
+	}
+	if worth(len(s.clinks.items), s.clinks.holes) {
+		s.clinks = compacted(&s.clinks, tight, func(yield func(*span)) {
+			for i := range s.cnodes {
+				yield(&s.cnodes[i].in)
+				yield(&s.cnodes[i].out)
+			}
+		})
+	}
+}
+
+func (s *graphState) in(n int32) []link       { return s.links.get(s.nodes[n].in) }
+func (s *graphState) out(n int32) []link      { return s.links.get(s.nodes[n].out) }
+func (s *graphState) raw(n int32) []inEdge    { return s.raws.get(s.nodes[n].raw) }
+func (s *graphState) colsOf(n int32) []colRef { return s.cols.get(s.nodes[n].cols) }
+func (s *graphState) cin(c int32) []clink     { return s.clinks.get(s.cnodes[c].in) }
+func (s *graphState) cout(c int32) []clink    { return s.clinks.get(s.cnodes[c].out) }
+
 func newGraphState() *graphState {
 	return &graphState{
 		ids:        map[string]int32{},
+		namespaces: map[string]string{},
 		colNames:   []string{""},
 		colNameIdx: map[string]int32{"": 0},
 		trans:      []string{""},
@@ -570,12 +696,12 @@ func newGraphState() *graphState {
 func (s *graphState) stats() Stats {
 	st := Stats{Nodes: len(s.nodes)}
 	for i := range s.nodes {
-		st.Edges += len(s.nodes[i].raw)
-		st.Links += len(s.nodes[i].out)
+		st.Edges += int(s.nodes[i].raw.n)
+		st.Links += int(s.nodes[i].out.n)
 	}
 	for i := range s.cnodes {
-		st.Links += len(s.cnodes[i].out)
-		if len(s.cnodes[i].in)+len(s.cnodes[i].out) > 0 {
+		st.Links += int(s.cnodes[i].out.n)
+		if s.cnodes[i].in.n+s.cnodes[i].out.n > 0 {
 			st.Columns++
 		}
 	}
@@ -600,7 +726,9 @@ func (s *graphState) node(id string, kind uint8) int32 {
 // gaps: a new node takes the middle of the gap where it belongs, and when
 // there is none every node is ranked again.
 
-const rankGap = 1 << 32
+// Ranks stay below 2^58 (with 2^24 between neighbours, up to 2^34 nodes):
+// a traversal packs a distance above them.
+const rankGap = 1 << 24
 
 func (s *graphState) cmpNames(a, b int32) int {
 	x, y := &s.nodes[a], &s.nodes[b]
@@ -649,14 +777,13 @@ func (s *graphState) column(ds int32, name string) int32 {
 		s.colNames = append(s.colNames, name)
 		s.colNameIdx[name] = ni
 	}
-	cols := s.nodes[ds].cols
-	i, ok := slices.BinarySearchFunc(cols, ni, func(r colRef, ni int32) int { return cmp.Compare(r.name, ni) })
+	i, ok := slices.BinarySearchFunc(s.colsOf(ds), ni, func(r colRef, ni int32) int { return cmp.Compare(r.name, ni) })
 	if ok {
-		return cols[i].node
+		return s.colsOf(ds)[i].node
 	}
 	c := int32(len(s.cnodes))
 	s.cnodes = append(s.cnodes, cnode{ds: ds, name: ni, key: fnv(fnv(s.nodes[ds].key, "/"), name)})
-	s.nodes[ds].cols = slices.Insert(cols, i, colRef{ni, c})
+	s.cols.insert(&s.nodes[ds].cols, i, colRef{ni, c})
 	return c
 }
 
@@ -666,7 +793,7 @@ func (s *graphState) columnOf(ds int32, name string) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
-	cols := s.nodes[ds].cols
+	cols := s.colsOf(ds)
 	i, ok := slices.BinarySearchFunc(cols, ni, func(r colRef, ni int32) int { return cmp.Compare(r.name, ni) })
 	if !ok {
 		return 0, false
@@ -711,7 +838,12 @@ func (s *graphState) setIdentity(id store.Identity) {
 	if !s.building {
 		s.removeRank(i)
 	}
-	n.namespace, n.name = id.Namespace, id.Name
+	ns, ok := s.namespaces[id.Namespace]
+	if !ok {
+		ns = id.Namespace
+		s.namespaces[ns] = ns
+	}
+	n.namespace, n.name = ns, id.Name
 	if !s.building {
 		s.insertRank(i)
 	}
@@ -811,8 +943,8 @@ func (s *graphState) replaceIn(t int32, edges []quarry.Edge) {
 	for i := range edges {
 		raw = append(raw, s.inEdgeOf(&edges[i], t))
 	}
-	old := s.nodes[t].raw
-	s.nodes[t].raw = raw
+	both := append(slices.Clone(s.raw(t)), raw...) // the old edges, then the new
+	s.raws.set(&s.nodes[t].raw, raw)
 
 	// The nodes whose links may change: t, its old and new sources and
 	// jobs, and their columns.
@@ -825,12 +957,12 @@ func (s *graphState) replaceIn(t int32, edges []quarry.Edge) {
 		}
 	}
 	add(&touched, t)
-	for _, r := range slices.Concat(old, raw) {
+	for _, r := range both {
 		add(&touched, r.from)
 		add(&jobs, r.job)
 	}
 	sc.mark.next() // column nodes have indices of their own
-	for _, r := range slices.Concat(old, raw) {
+	for _, r := range both {
 		add(&cols, r.fromCol)
 		add(&cols, r.toCol)
 	}
@@ -846,6 +978,7 @@ func (s *graphState) replaceIn(t int32, edges []quarry.Edge) {
 	for _, c := range cols {
 		s.columnDegree(c, sc)
 	}
+	s.compact(false)
 }
 
 // relinkIn derives the table-level links into dataset t from its stored
@@ -853,7 +986,7 @@ func (s *graphState) replaceIn(t int32, edges []quarry.Edge) {
 func (s *graphState) relinkIn(t int32, sc *scratch) {
 	sc.links = sc.links[:0]
 	sc.pos.next()
-	for _, r := range s.nodes[t].raw {
+	for _, r := range s.raw(t) {
 		from, w := r.from, uint8(2)
 		if r.job != none {
 			from, w = r.job, 1
@@ -868,8 +1001,8 @@ func (s *graphState) relinkIn(t int32, sc *scratch) {
 func (s *graphState) relinkJobIn(j int32, sc *scratch) {
 	sc.links = sc.links[:0]
 	sc.pos.next()
-	for _, l := range s.nodes[j].out {
-		for _, r := range s.nodes[l.node].raw {
+	for _, l := range s.out(j) {
+		for _, r := range s.raw(l.node) {
 			if r.job == j {
 				s.mergeLink(sc, r.from, 1, r)
 			}
@@ -894,43 +1027,36 @@ func (s *graphState) mergeLink(sc *scratch, from int32, w uint8, r inEdge) {
 	}
 }
 
-// setIn replaces node n's in links, and their mirrors.
+// setIn replaces node n's in links with links (which it sorts), and their
+// mirrors.
 func (s *graphState) setIn(n int32, links []link) {
-	for _, l := range s.nodes[n].in {
-		u := &s.nodes[l.node]
-		u.out = slices.DeleteFunc(u.out, func(m link) bool { return m.node == n })
+	for _, l := range s.in(n) {
+		s.links.deleteFunc(&s.nodes[l.node].out, func(m link) bool { return m.node == n })
 	}
-	in := slices.Clone(links)
-	if len(in) == 0 {
-		in = nil
-	}
-	slices.SortFunc(in, s.cmpLinks)
-	for _, l := range in {
+	slices.SortFunc(links, s.cmpLinks)
+	s.links.set(&s.nodes[n].in, links)
+	for _, l := range links {
 		m := l
 		m.node = n
-		u := &s.nodes[l.node]
-		if s.building {
-			u.out = append(u.out, m)
-			continue
+		i := -1 // a Builder sorts out links once at the end
+		if !s.building {
+			i, _ = slices.BinarySearchFunc(s.out(l.node), m, s.cmpLinks)
 		}
-		i, _ := slices.BinarySearchFunc(u.out, m, s.cmpLinks)
-		u.out = slices.Insert(u.out, i, m)
+		s.links.insert(&s.nodes[l.node].out, i, m)
 	}
-	s.nodes[n].in = in
 }
 
 // relinkColumnsIn derives the column-level links into dataset t's columns
 // from its stored edges, and mirrors them in the source columns' out links.
 func (s *graphState) relinkColumnsIn(t int32, sc *scratch) {
-	for _, r := range s.nodes[t].cols {
+	for _, r := range s.colsOf(t) {
 		c := r.node
-		for _, l := range s.cnodes[c].in {
-			u := &s.cnodes[l.node]
-			u.out = slices.DeleteFunc(u.out, func(m clink) bool { return m.node == c })
+		for _, l := range s.cin(c) {
+			s.clinks.deleteFunc(&s.cnodes[l.node].out, func(m clink) bool { return m.node == c })
 		}
-		s.cnodes[c].in = nil
+		s.cnodes[c].in.n = 0
 	}
-	raw := s.nodes[t].raw
+	raw := s.raw(t)
 	idx := sc.idx[:0]
 	for i, r := range raw {
 		if r.toCol != none {
@@ -944,7 +1070,7 @@ func (s *graphState) relinkColumnsIn(t int32, sc *scratch) {
 	sc.idx = idx
 	for i := 0; i < len(idx); {
 		to := raw[idx[i]].toCol
-		var in []clink
+		in := sc.clinks[:0]
 		for ; i < len(idx) && raw[idx[i]].toCol == to; i++ {
 			r := &raw[idx[i]]
 			if n := len(in); n == 0 || in[n-1].node != r.fromCol || in[n-1].job != r.job {
@@ -956,20 +1082,18 @@ func (s *graphState) relinkColumnsIn(t int32, sc *scratch) {
 				l.trans, l.tOrigin = r.trans, r.origin
 			}
 		}
-		in = slices.Clip(in)
+		sc.clinks = in
 		slices.SortFunc(in, s.cmpCLinks)
+		s.clinks.set(&s.cnodes[to].in, in)
 		for _, l := range in {
 			m := l
 			m.node = to
-			u := &s.cnodes[l.node]
-			if s.building {
-				u.out = append(u.out, m)
-				continue
+			i := -1
+			if !s.building {
+				i, _ = slices.BinarySearchFunc(s.cout(l.node), m, s.cmpCLinks)
 			}
-			i, _ := slices.BinarySearchFunc(u.out, m, s.cmpCLinks)
-			u.out = slices.Insert(u.out, i, m)
+			s.clinks.insert(&s.cnodes[l.node].out, i, m)
 		}
-		s.cnodes[to].in = in
 	}
 }
 
@@ -977,7 +1101,7 @@ func (s *graphState) relinkColumnsIn(t int32, sc *scratch) {
 func (s *graphState) degree(n int32, sc *scratch) {
 	sc.mark.next()
 	d := int32(0)
-	for _, ls := range [2][]link{s.nodes[n].in, s.nodes[n].out} {
+	for _, ls := range [2][]link{s.in(n), s.out(n)} {
 		for _, l := range ls {
 			if !sc.mark.has(l.node) {
 				sc.mark.set(l.node, 0)
@@ -991,7 +1115,7 @@ func (s *graphState) degree(n int32, sc *scratch) {
 func (s *graphState) columnDegree(c int32, sc *scratch) {
 	sc.mark.next()
 	d := int32(0)
-	for _, ls := range [2][]clink{s.cnodes[c].in, s.cnodes[c].out} {
+	for _, ls := range [2][]clink{s.cin(c), s.cout(c)} {
 		for _, l := range ls {
 			if !sc.mark.has(l.node) {
 				sc.mark.set(l.node, 0)
@@ -1006,15 +1130,20 @@ func (s *graphState) columnDegree(c int32, sc *scratch) {
 type scratch struct {
 	pos, mark marks
 	links     []link
+	clinks    []clink
 	idx       []int32
 }
 
 // marks maps node indices to values for one generation at a time: next
-// forgets every mark in O(1).
+// forgets every mark in O(1). The applier's; a traversal has slots.
 type marks struct {
 	gen uint32
-	at  []uint32
-	val []int32
+	at  []mark
+}
+
+type mark struct {
+	gen uint32
+	val int32
 }
 
 func (m *marks) next() {
@@ -1025,22 +1154,20 @@ func (m *marks) next() {
 	}
 }
 
-func (m *marks) has(i int32) bool { return int(i) < len(m.at) && m.at[i] == m.gen }
+func (m *marks) has(i int32) bool { return int(i) < len(m.at) && m.at[i].gen == m.gen }
 
 func (m *marks) get(i int32) (int32, bool) {
 	if m.has(i) {
-		return m.val[i], true
+		return m.at[i].val, true
 	}
 	return 0, false
 }
 
 func (m *marks) set(i, v int32) {
 	if int(i) >= len(m.at) {
-		n := max(int(i)+1, 2*len(m.at), 1024)
-		m.at = append(m.at, make([]uint32, n-len(m.at))...)
-		m.val = append(m.val, make([]int32, n-len(m.val))...)
+		m.at = append(m.at, make([]mark, max(int(i)+1, 2*len(m.at), 1024)-len(m.at))...)
 	}
-	m.at[i], m.val[i] = m.gen, v
+	m.at[i] = mark{m.gen, v}
 }
 
 // Traverse returns the lineage around q.Start. An unknown start is a
@@ -1072,7 +1199,7 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	s := g.s
-	w := g.walk()
+	w := g.walk(s)
 	defer g.walks.Put(w)
 
 	id, column, isColumn := splitColumnID(q.Start)
@@ -1106,8 +1233,8 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 		}
 		starts = []int32{c}
 	} else {
-		for _, r := range s.nodes[n].cols {
-			if c := r.node; len(s.cnodes[c].in)+len(s.cnodes[c].out) > 0 { // not one whose edges were replaced
+		for _, r := range s.colsOf(n) {
+			if c := r.node; s.cnodes[c].in.n+s.cnodes[c].out.n > 0 { // not one whose edges were replaced
 				starts = append(starts, c)
 			}
 		}
@@ -1159,24 +1286,54 @@ func (s *graphState) lookup(id string) (int32, bool) {
 	return n, ok
 }
 
-// walk is one traversal's memory, indexed by node (or column node).
+// walk is one traversal's memory, reused by the next: a Result holds
+// none of it.
 type walk struct {
-	seen [2]marks // reached, per direction
-	res  marks    // in the result, with its half-hop distance
-	pend marks    // counted as a new node of a coming level
-	lvl  [2][3][]int32
-	keys []sortKey
-	// Reused by each traversal; a Result holds none of them.
+	gen   uint32
+	slots []slot // by node, or by column node
+	lvl   [2][3][]int32
+	keys  []sortKey
+
 	admitted []int32
 	refs     []edgeRef
 }
 
-func (g *Graph) walk() *walk {
+// slot is what a traversal knows of one node; a field is set in this
+// traversal when its generation is the walk's. One slot rather than an
+// array per fact: a node costs one cache miss, not four.
+type slot struct {
+	seen [2]uint32 // reached, per direction
+	res  uint32    // admitted, at dist; then at pos of the result
+	pend uint32    // counted as a new node of a coming level (impact: listed at pos)
+	dist int32
+	pos  int32
+}
+
+// walk returns a walk for a traversal of s.
+func (g *Graph) walk(s *graphState) *walk {
 	w, _ := g.walks.Get().(*walk)
 	if w == nil {
 		w = &walk{}
 	}
+	w.gen++
+	if w.gen == 0 {
+		clear(w.slots)
+		w.gen = 1
+	}
+	if n := max(len(s.nodes), len(s.cnodes)); len(w.slots) < n {
+		w.slots = append(w.slots, make([]slot, n-len(w.slots))...)
+	}
 	return w
+}
+
+func (w *walk) admitted1(v int32) (dist int32, ok bool) {
+	sl := &w.slots[v]
+	return sl.dist, sl.res == w.gen
+}
+
+func (w *walk) admit(v, dist int32) {
+	sl := &w.slots[v]
+	sl.res, sl.dist = w.gen, dist
 }
 
 // run is a breadth-first search from starts, at half-hop distance
@@ -1186,18 +1343,15 @@ func (g *Graph) walk() *walk {
 // admitted first; a node is admitted at its first (smallest) distance.
 // run returns the admitted nodes and whether the limit left some out.
 func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHalf int, dirs []bool, limit int) ([]int32, bool) {
-	for d := range w.seen {
-		w.seen[d].next()
+	for d := range w.lvl {
 		for h := range w.lvl[d] {
 			w.lvl[d][h] = w.lvl[d][h][:0]
 		}
 	}
-	w.res.next()
-	w.pend.next()
 	for d := range dirs {
 		for _, n := range starts {
-			if !w.seen[d].has(n) {
-				w.seen[d].set(n, 0)
+			if sl := &w.slots[n]; sl.seen[d] != w.gen {
+				sl.seen[d] = w.gen
 				w.lvl[d][startHalf%3] = append(w.lvl[d][startHalf%3], n)
 			}
 		}
@@ -1209,7 +1363,7 @@ func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHal
 		empty := true
 		for d := range dirs {
 			for _, n := range w.lvl[d][h%3] {
-				if w.res.has(n) {
+				if w.slots[n].res == w.gen {
 					continue
 				}
 				if len(admitted) == limit {
@@ -1219,7 +1373,7 @@ func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHal
 				if h == startHalf {
 					d = 0 // a start job sits in the middle of its first hop
 				}
-				w.res.set(n, d)
+				w.admit(n, d)
 				admitted = append(admitted, n)
 			}
 		}
@@ -1237,17 +1391,17 @@ func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHal
 					break expand
 				}
 				if column {
-					ls := s.cnodes[u].out
+					ls := s.cout(u)
 					if up {
-						ls = s.cnodes[u].in
+						ls = s.cin(u)
 					}
 					for _, l := range ls {
 						w.reach(d, l.node, h, 2, maxHalf, &fresh)
 					}
 				} else {
-					ls := s.nodes[u].out
+					ls := s.out(u)
 					if up {
-						ls = s.nodes[u].in
+						ls = s.in(u)
 					}
 					for _, l := range ls {
 						w.reach(d, l.node, h, int(l.w), maxHalf, &fresh)
@@ -1268,13 +1422,14 @@ func (w *walk) run(s *graphState, column bool, starts []int32, startHalf, maxHal
 
 func (w *walk) reach(d int, v int32, h, weight, maxHalf int, fresh *[3]int) {
 	nh := h + weight
-	if nh > maxHalf || w.seen[d].has(v) {
+	sl := &w.slots[v]
+	if nh > maxHalf || sl.seen[d] == w.gen {
 		return
 	}
-	w.seen[d].set(v, 0)
+	sl.seen[d] = w.gen
 	w.lvl[d][nh%3] = append(w.lvl[d][nh%3], v)
-	if !w.res.has(v) && !w.pend.has(v) {
-		w.pend.set(v, 0)
+	if sl.res != w.gen && sl.pend != w.gen {
+		sl.pend = w.gen
 		fresh[nh%3]++
 	}
 }
@@ -1288,39 +1443,34 @@ type edgeRef struct {
 }
 
 // sortAdmitted sorts the admitted nodes as a Result orders them and
-// records each one's position in w.pend.
+// records each one's position in its slot. The key packs the distance
+// above the rank (see rankGap), so that most comparisons compare one
+// integer.
 func (s *graphState) sortAdmitted(w *walk, admitted []int32, column bool) {
 	keys := w.keys[:0]
 	for _, n := range admitted {
-		d, _ := w.res.get(n)
 		ds := n
 		if column {
 			ds = s.cnodes[n].ds
 		}
-		keys = append(keys, sortKey{dist: d, rank: s.nodes[ds].rank, node: n})
+		keys = append(keys, sortKey{key: uint64(w.slots[n].dist)<<58 | s.nodes[ds].rank, node: n})
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
-		if a.dist != b.dist {
-			return cmp.Compare(a.dist, b.dist)
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
 		}
-		if a.rank != b.rank {
-			return cmp.Compare(a.rank, b.rank)
-		}
-		// Columns of one dataset.
-		return strings.Compare(s.colName(a.node), s.colName(b.node))
+		return strings.Compare(s.colName(a.node), s.colName(b.node)) // columns of one dataset
 	})
-	w.pend.next()
 	for i, k := range keys {
 		admitted[i] = k.node
-		w.pend.set(k.node, int32(i))
+		w.slots[k.node].pos = int32(i)
 	}
 	w.keys = keys
 }
 
 type sortKey struct {
-	dist int32
+	key  uint64
 	node int32
-	rank uint64
 }
 
 // sortFroms sorts the edges into one node by their From, then their job.
@@ -1348,16 +1498,16 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 	defer func() { w.refs = refs[:0] }()
 	for i, n := range admitted {
 		t := &s.nodes[n]
-		d, _ := w.res.get(n)
+		d := w.slots[n].dist
 		kind := KindDataset
 		if t.kind == kindJob {
 			kind = KindJob
 		}
 		res.Nodes[i] = Node{ID: t.id, Kind: kind, Namespace: t.namespace, Name: t.name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
 		into := len(refs)
-		for _, l := range t.in {
-			if from, ok := w.pend.get(l.node); ok {
-				refs = append(refs, edgeRef{from: from, to: int32(i), job: none, trans: l.trans, origins: l.origins})
+		for _, l := range s.in(n) {
+			if from := &w.slots[l.node]; from.res == w.gen {
+				refs = append(refs, edgeRef{from: from.pos, to: int32(i), job: none, trans: l.trans, origins: l.origins})
 			}
 		}
 		s.sortFroms(refs[into:])
@@ -1386,9 +1536,9 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 	for i, c := range admitted {
 		res.Nodes[i] = s.columnNode(w, c, s.cnodes[c].ds)
 		into := len(refs)
-		for _, l := range s.cnodes[c].in {
-			if from, ok := w.pend.get(l.node); ok {
-				refs = append(refs, edgeRef{from: from, to: int32(i), job: l.job, trans: l.trans, origins: l.origins})
+		for _, l := range s.cin(c) {
+			if from := &w.slots[l.node]; from.res == w.gen {
+				refs = append(refs, edgeRef{from: from.pos, to: int32(i), job: l.job, trans: l.trans, origins: l.origins})
 			}
 		}
 		s.sortFroms(refs[into:])
@@ -1414,8 +1564,7 @@ func (s *graphState) columnNode(w *walk, c, ds int32) Node {
 	if c < 0 {
 		return n
 	}
-	d, _ := w.res.get(c)
-	n.Distance = int(d)
+	n.Distance = int(w.slots[c].dist)
 	n.Degree = int(s.cnodes[c].degree)
 	if name := s.colName(c); name != "" {
 		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, t.id+"/"+name, name, t.id

@@ -751,3 +751,49 @@ func TestImpact(t *testing.T) {
 		assertCode(t, err, quarry.ENOTFOUND, "")
 	})
 }
+
+// TestChurn grows one dataset's lineage a source at a time, each source
+// named between the last one and the target: lists outgrow their room and
+// move, their holes are compacted, and ranks run out of gaps.
+func TestChurn(t *testing.T) {
+	f := newFixture(t, []string{"t", "u"}, nil)
+	var sources []string
+	for r := range 120 {
+		name := "s" + strings.Repeat("m", r+1) // after every source so far, before t
+		f.addDatasets(name)
+		sources = append(sources, name)
+		var es []quarry.Edge
+		for i, s := range sources {
+			es = append(es, e(s, "t", ""), ce(s, "id", "t", fmt.Sprintf("c%d", i), "", ""))
+		}
+		es = append(es, e("t", "u", ""))
+		f.set(quarry.OriginCatalog, es...)
+		if r%10 != 9 {
+			continue
+		}
+		fresh := f.load()
+		for _, q := range []lineage.Query{
+			{Start: dsID("t"), Direction: lineage.Upstream, Depth: 1},
+			{Start: dsID("u"), Direction: lineage.Upstream, Depth: 2, Limit: 50},
+			{Start: dsID("t"), ColumnLevel: true},
+		} {
+			got := f.traverse(q)
+			w, err := fresh.Traverse(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("round %d, %+v:\n caught up %s\n loaded    %s", r, q, nodes(got), nodes(w))
+			}
+			for i := 1; i < len(got.Nodes); i++ {
+				a, b := got.Nodes[i-1], got.Nodes[i]
+				if a.Distance == b.Distance && a.Kind == b.Kind && a.Name+"."+a.Column > b.Name+"."+b.Column {
+					t.Fatalf("round %d: %s before %s", r, label(a), label(b))
+				}
+			}
+		}
+		if got, want := f.g.Stats(), fresh.Stats(); got.Links != want.Links || got.Edges != want.Edges {
+			t.Fatalf("round %d: stats %+v, loaded %+v", r, got, want)
+		}
+	}
+}

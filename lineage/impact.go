@@ -51,7 +51,7 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	if !ok || s.nodes[n].kind != kindDataset {
 		return nil, false, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", datasetID)
 	}
-	w := g.walk()
+	w := g.walk(s)
 	defer g.walks.Put(w)
 	var out []Impacted
 	var truncated bool
@@ -86,10 +86,19 @@ func (s *graphState) impacted(ds int32, distance int) Impacted {
 	return Impacted{DatasetID: t.id, Namespace: t.namespace, Name: t.name, Distance: distance, Removed: t.removed}
 }
 
+func (w *walk) listed(ds int32) (int32, bool) {
+	sl := &w.slots[ds]
+	return sl.pos, sl.pend == w.gen
+}
+
+func (w *walk) list(ds, i int32) {
+	sl := &w.slots[ds]
+	sl.pend, sl.pos = w.gen, i
+}
+
 // tableImpact is a breadth-first search over datasets, through jobs.
 func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limit int) ([]Impacted, bool, error) {
-	w.res.next() // datasets and jobs reached
-	w.res.set(start, 0)
+	w.admit(start, 0) // datasets and jobs reached
 	var out []Impacted
 	cur, next := []int32{start}, []int32(nil)
 	for d := 1; len(cur) > 0; d++ {
@@ -98,19 +107,19 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limi
 		}
 		next = next[:0]
 		admit := func(v int32) bool {
-			if w.res.has(v) {
+			if _, ok := w.admitted1(v); ok {
 				return true
 			}
 			if len(out) == limit {
 				return false
 			}
-			w.res.set(v, int32(d))
+			w.admit(v, int32(d))
 			out = append(out, s.impacted(v, d))
 			next = append(next, v)
 			return true
 		}
 		for _, u := range cur {
-			for _, l := range s.nodes[u].out {
+			for _, l := range s.out(u) {
 				v := l.node
 				if s.nodes[v].kind != kindJob {
 					if !admit(v) {
@@ -118,11 +127,11 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limi
 					}
 					continue
 				}
-				if w.res.has(v) {
+				if _, ok := w.admitted1(v); ok {
 					continue
 				}
-				w.res.set(v, int32(d))
-				for _, m := range s.nodes[v].out {
+				w.admit(v, int32(d))
+				for _, m := range s.out(v) {
 					if !admit(m.node) {
 						return out, true, nil
 					}
@@ -136,10 +145,10 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limi
 
 // columnImpact is a breadth-first search over column nodes.
 func (s *graphState) columnImpact(ctx context.Context, w *walk, start int32, limit int) ([]Impacted, bool, error) {
-	w.res.next()  // column nodes reached
-	w.pend.next() // datasets listed: index into out, -1 for the changed one
-	w.res.set(start, 0)
-	w.pend.set(s.cnodes[start].ds, -1)
+	// Column nodes reached are admitted; datasets listed are pending,
+	// at their index in out (-1 for the changed one).
+	w.admit(start, 0)
+	w.list(s.cnodes[start].ds, -1)
 	var out []Impacted
 	cur, next := []int32{start}, []int32(nil)
 	for d := 1; len(cur) > 0; d++ {
@@ -148,22 +157,22 @@ func (s *graphState) columnImpact(ctx context.Context, w *walk, start int32, lim
 		}
 		next = next[:0]
 		for _, u := range cur {
-			for _, l := range s.cnodes[u].out {
+			for _, l := range s.cout(u) {
 				v := l.node
-				if w.res.has(v) {
+				if _, ok := w.admitted1(v); ok {
 					continue
 				}
 				ds := s.cnodes[v].ds
-				i, listed := w.pend.get(ds)
+				i, listed := w.listed(ds)
 				if !listed {
 					if len(out) == limit {
 						return out, true, nil
 					}
 					i = int32(len(out))
-					w.pend.set(ds, i)
+					w.list(ds, i)
 					out = append(out, s.impacted(ds, d))
 				}
-				w.res.set(v, int32(d))
+				w.admit(v, int32(d))
 				next = append(next, v)
 				if name := s.colName(v); i >= 0 && name != "" {
 					out[i].Columns = append(out[i].Columns, name)
