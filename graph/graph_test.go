@@ -21,6 +21,7 @@ import (
 
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/ui"
@@ -32,8 +33,9 @@ var testEnv = map[string]string{}
 // server is Quarry's real HTTP handler on a real store in a temp dir.
 type server struct {
 	*httptest.Server
-	store *store.Store
-	index *search.Index
+	store   *store.Store
+	index   *search.Index
+	lineage *lineage.Graph
 }
 
 func newServer(t testing.TB, limits graph.Limits) *server {
@@ -49,20 +51,27 @@ func newServer(t testing.TB, limits graph.Limits) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lin := lineage.NewGraph(st, st, &lineage.GraphOptions{Logger: quiet})
+	if err := lin.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	indexCtx, stopIndex := context.WithCancel(context.Background())
 	indexDone := make(chan struct{})
 	go func() { idx.Run(indexCtx); close(indexDone) }()
-	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
+	graphDone := make(chan struct{})
+	go func() { lin.Run(indexCtx); close(graphDone) }()
+	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Lineage: lin, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
 		crawls.Wait()
 		stopIndex()
 		<-indexDone
+		<-graphDone
 		idx.Close()
 		st.Close()
 	})
-	return &server{Server: srv, store: st, index: idx}
+	return &server{Server: srv, store: st, index: idx, lineage: lin}
 }
 
 type gqlError struct {

@@ -7,12 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/lineage"
 )
 
 // event maps reportRun's input to the lineage event an OpenLineage producer
@@ -171,4 +175,83 @@ func underField(prefix string, err error) error {
 		f += "." + qe.Field
 	}
 	return &quarry.Error{Code: qe.Code, Field: f, Message: qe.Message}
+}
+
+// lineageGraph converts a traversal's result. Jobs on edges come from the
+// graph's names unless the query asks more of them than id, namespace and
+// name: then they are read from the store, all in one transaction.
+func (r *queryResolver) lineageGraph(ctx context.Context, res *lineage.Result) (*LineageGraph, error) {
+	out := &LineageGraph{Truncated: res.Truncated, Nodes: make([]*LineageNode, len(res.Nodes)), Edges: make([]*LineageGraphEdge, len(res.Edges))}
+	nodes := make([]LineageNode, len(res.Nodes))
+	jobs := map[string]*quarry.Job{}
+	for i := range res.Nodes {
+		n := &res.Nodes[i]
+		nodes[i] = LineageNode{ID: n.ID, Kind: LineageNodeKind(n.Kind), Namespace: n.Namespace, Name: n.Name, Degree: n.Degree, Distance: n.Distance, Removed: n.Removed}
+		if n.Kind == lineage.KindColumn {
+			nodes[i].Column, nodes[i].DatasetID = &n.Column, &n.DatasetID
+		}
+		if n.Kind == lineage.KindJob {
+			jobs[n.ID] = &quarry.Job{ID: n.ID, Namespace: n.Namespace, Name: n.Name}
+		}
+		out.Nodes[i] = &nodes[i]
+	}
+	for i := range res.Edges {
+		if id := res.Edges[i].JobID; id != "" && jobs[id] == nil {
+			jobs[id] = &quarry.Job{ID: id}
+		}
+	}
+	if wantsMoreOfJobs(ctx) && len(jobs) > 0 {
+		ids := slices.Sorted(maps.Keys(jobs))
+		full, err := r.Store.JobsByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range full {
+			jobs[j.ID] = j
+		}
+	}
+	edges := make([]LineageGraphEdge, len(res.Edges))
+	for i := range res.Edges {
+		e := &res.Edges[i]
+		edges[i] = LineageGraphEdge{From: e.From, To: e.To, Origin: e.Origin, Job: jobs[e.JobID]}
+		if e.Transformation != "" {
+			edges[i].Transformation = &e.Transformation
+		}
+		out.Edges[i] = &edges[i]
+	}
+	return out, nil
+}
+
+// wantsMoreOfJobs reports whether the query selects fields of edges' jobs
+// beyond those the lineage graph knows.
+func wantsMoreOfJobs(ctx context.Context) bool {
+	oc := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name != "edges" {
+			continue
+		}
+		for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
+			if g.Name != "job" {
+				continue
+			}
+			for _, h := range graphql.CollectFields(oc, g.Selections, nil) {
+				switch h.Name {
+				case "id", "namespace", "name", "__typename":
+				default:
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func toDirection(d *LineageDirection) lineage.Direction {
+	switch deref(d) {
+	case LineageDirectionUpstream:
+		return lineage.Upstream
+	case LineageDirectionDownstream:
+		return lineage.Downstream
+	}
+	return lineage.Both
 }

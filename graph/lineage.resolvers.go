@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/lineage"
 )
 
 func (r *datasetResolver) WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error) {
@@ -135,11 +136,60 @@ func (r *queryResolver) Run(ctx context.Context, id string) (*quarry.Run, error)
 }
 
 func (r *queryResolver) Lineage(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*LineageGraph, error) {
-	return nil, quarry.Errorf(quarry.EINTERNAL, "lineage traversal is not wired yet")
+	if r.Graph == nil {
+		return nil, quarry.Errorf(quarry.EINTERNAL, "this server keeps no lineage graph")
+	}
+	if _, err := quarry.ParseID("nodeId", nodeID[:min(len(nodeID), 36)]); err != nil {
+		return nil, err
+	}
+	q := lineage.Query{Start: nodeID, Direction: toDirection(direction), Depth: deref(depth), ColumnLevel: deref(columnLevel), Limit: deref(limit)}
+	if depth != nil && *depth < 1 {
+		return nil, quarry.Invalid("depth", "must be at least 1, got %d", *depth)
+	}
+	if limit != nil && *limit < 1 {
+		return nil, quarry.Invalid("limit", "must be at least 1, got %d", *limit)
+	}
+	res, err := r.Graph.Traverse(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return r.lineageGraph(ctx, res)
 }
 
 func (r *queryResolver) Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error) {
-	return nil, quarry.Errorf(quarry.EINTERNAL, "impact analysis is not wired yet")
+	if r.Graph == nil {
+		return nil, quarry.Errorf(quarry.EINTERNAL, "this server keeps no lineage graph")
+	}
+	id, err := quarry.ParseID("datasetId", datasetID)
+	if err != nil {
+		return nil, err
+	}
+	if limit != nil && *limit < 1 {
+		return nil, quarry.Invalid("limit", "must be at least 1, got %d", *limit)
+	}
+	hits, truncated, err := r.Graph.Impact(ctx, id, deref(column), deref(limit))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.DatasetID
+	}
+	ds, err := r.datasetsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*quarry.Dataset, len(ds))
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	out := &Impact{Truncated: truncated, Datasets: make([]*ImpactedDataset, 0, len(hits))}
+	for _, h := range hits {
+		if d := byID[h.DatasetID]; d != nil {
+			out.Datasets = append(out.Datasets, &ImpactedDataset{Dataset: d, Distance: h.Distance, Columns: append([]string{}, h.Columns...)})
+		}
+	}
+	return out, nil
 }
 
 func (r *runResolver) Job(ctx context.Context, obj *quarry.Run) (*quarry.Job, error) {

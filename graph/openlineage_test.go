@@ -192,6 +192,23 @@ func TestOpenLineageAliasMeetsCrawl(t *testing.T) {
 	if film["source"] != "pagila" || len(film["readBy"].([]any)) != 1 || len(film["columns"].([]any)) < 10 {
 		t.Fatalf("film: %v", film)
 	}
+
+	// The crawler's view lineage and the reported run are one graph: film
+	// feeds the film_list view (catalog) and the report (through its job).
+	s.caughtUp(t)
+	id := s.do(t, `query($ns: String!) { dataset(namespace: $ns, name: "pagila.public.film") { id } }`, map[string]any{"ns": ns}).ok(t)["dataset"].(map[string]any)["id"]
+	g := s.do(t, `query($id: ID!) { lineage(nodeId: $id, direction: DOWNSTREAM, depth: 1) { nodes { kind name } edges { origin } } }`, map[string]any{"id": id}).ok(t)["lineage"].(map[string]any)
+	seen := map[string]bool{}
+	for _, n := range g["nodes"].([]any) {
+		seen[n.(map[string]any)["name"].(string)] = true
+	}
+	origins := map[string]bool{}
+	for _, e := range g["edges"].([]any) {
+		origins[e.(map[string]any)["origin"].(string)] = true
+	}
+	if !seen["pagila.public.film_list"] || !seen["pagila.public.film_report"] || !seen["film_report"] || !origins["CATALOG"] || !origins["RUN"] {
+		t.Fatalf("downstream of film: %v", g)
+	}
 }
 
 func TestOpenLineageBadInput(t *testing.T) {
@@ -266,5 +283,93 @@ func TestOpenLineageBadInput(t *testing.T) {
 	r := s.do(t, `{ job(namespace: "ns", name: "j") { latestRun { state events } } }`, nil).ok(t)
 	if run := r["job"].(map[string]any)["latestRun"].(map[string]any); run["state"] != "COMPLETE" || run["events"] != float64(2) {
 		t.Fatalf("run after the batch: %v", run)
+	}
+}
+
+func (s *server) caughtUp(t testing.TB) {
+	t.Helper()
+	if err := s.lineage.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The dbt run's model graph through lineage(): upstream of the customers
+// model, its staging models through their jobs, and their seeds.
+func TestLineageQuery(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.mustPost(t, oltest.Events(t, "events/dbt_postgres_run_stream_72_events.json")...)
+	s.caughtUp(t)
+	customers := s.do(t, `{ dataset(namespace: "postgres://postgres:5432", name: "postgres.public.customers") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"].(string)
+
+	const q = `query($id: ID!, $dir: LineageDirection, $depth: Int, $col: Boolean, $limit: Int) {
+		lineage(nodeId: $id, direction: $dir, depth: $depth, columnLevel: $col, limit: $limit) {
+			truncated nodes { id kind namespace name column degree distance } edges { from to job { name type } origin } } }`
+	g := s.do(t, q, map[string]any{"id": customers, "dir": "UPSTREAM", "depth": 5}).ok(t)["lineage"].(map[string]any)
+	kinds := map[string][]string{}
+	names := map[string]string{}
+	for _, n := range g["nodes"].([]any) {
+		n := n.(map[string]any)
+		kinds[n["kind"].(string)] = append(kinds[n["kind"].(string)], n["name"].(string))
+		names[n["id"].(string)] = n["name"].(string)
+	}
+	// customers, 3 staging models, 3 seeds; the jobs between them.
+	if len(kinds["DATASET"]) != 7 || len(kinds["JOB"]) != 4 || g["truncated"] != false {
+		t.Fatalf("nodes %v", kinds)
+	}
+	for _, e := range g["edges"].([]any) {
+		e := e.(map[string]any)
+		if e["job"] == nil || e["origin"] != "RUN" {
+			t.Fatalf("edge %v has no job", e)
+		}
+		if names[e["from"].(string)] == "" || names[e["to"].(string)] == "" {
+			t.Fatalf("edge %v joins a node outside the graph", e)
+		}
+	}
+	// depth 1 reaches the staging models only; a limit truncates.
+	g = s.do(t, q, map[string]any{"id": customers, "dir": "UPSTREAM", "depth": 1}).ok(t)["lineage"].(map[string]any)
+	if n := len(g["nodes"].([]any)); n != 5 { // customers, its job, 3 staging models
+		t.Fatalf("depth 1: %d nodes", n)
+	}
+	if g = s.do(t, q, map[string]any{"id": customers, "limit": 2}).ok(t)["lineage"].(map[string]any); g["truncated"] != true || len(g["nodes"].([]any)) != 2 {
+		t.Fatalf("limit 2: %v", g)
+	}
+	s.do(t, q, map[string]any{"id": customers, "depth": 1000}).oneError(t, "invalid", "depth")
+	s.do(t, q, map[string]any{"id": "not-an-id"}).oneError(t, "invalid", "nodeId")
+	s.do(t, q, map[string]any{"id": "0190b5c1-2f2a-7d3e-8a1b-0000000000ff"}).oneError(t, "not_found", "")
+
+	// What breaks if raw_orders changes: the staging model and both marts.
+	raw := s.do(t, `{ dataset(namespace: "postgres://postgres:5432", name: "postgres.public.raw_orders") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"]
+	imp := s.do(t, `query($id: ID!) { impact(datasetId: $id) { truncated datasets { distance dataset { name owners } } } }`, map[string]any{"id": raw}).ok(t)["impact"].(map[string]any)
+	got := map[string]float64{}
+	for _, d := range imp["datasets"].([]any) {
+		d := d.(map[string]any)
+		got[d["dataset"].(map[string]any)["name"].(string)] = d["distance"].(float64)
+	}
+	if got["postgres.public.stg_orders"] != 1 || got["postgres.public.customers"] != 2 || got["postgres.public.orders"] != 2 || len(got) != 3 {
+		t.Fatalf("impact of raw_orders: %v", got)
+	}
+}
+
+// Catalog view lineage and reported lineage meet in one graph, down to
+// columns; the Spark event's column lineage is traversable.
+func TestLineageColumnLevel(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.mustPost(t, oltest.Events(t, "events/spark_hive_ctas_column_lineage_complete.json")...)
+	s.caughtUp(t)
+	tbl := s.do(t, `{ dataset(namespace: "file", name: "/tmp/cll_test/tbl1") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"].(string)
+	g := s.do(t, `query($id: ID!) { lineage(nodeId: $id, direction: UPSTREAM, columnLevel: true) {
+		nodes { id kind column datasetId } edges { from to transformation } } }`, map[string]any{"id": tbl + "/ident"}).ok(t)["lineage"].(map[string]any)
+	nodes := g["nodes"].([]any)
+	if len(nodes) < 2 || nodes[0].(map[string]any)["column"] != "ident" || nodes[0].(map[string]any)["kind"] != "COLUMN" {
+		t.Fatalf("column lineage of tbl1.ident: %v", g)
+	}
+	if len(g["edges"].([]any)) == 0 || g["edges"].([]any)[0].(map[string]any)["transformation"] == nil {
+		t.Fatalf("column edges: %v", g["edges"])
+	}
+	imp := s.do(t, `query($id: ID!) { impact(datasetId: $id, column: "a") { datasets { dataset { name } columns } } }`,
+		map[string]any{"id": s.do(t, `{ dataset(namespace: "file", name: "/tmp/cll_test/cll_source1") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"]}).ok(t)["impact"].(map[string]any)
+	ds := imp["datasets"].([]any)
+	if len(ds) != 1 || len(ds[0].(map[string]any)["columns"].([]any)) == 0 {
+		t.Fatalf("impact of cll_source1.a: %v", imp)
 	}
 }

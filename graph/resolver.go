@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 )
@@ -50,6 +51,12 @@ type Search interface {
 	Autocomplete(ctx context.Context, prefix string, limit int) ([]search.Suggestion, error)
 }
 
+// Lineage is what the resolvers need of the lineage graph.
+type Lineage interface {
+	Traverse(ctx context.Context, q lineage.Query) (*lineage.Result, error)
+	Impact(ctx context.Context, datasetID, column string, limit int) ([]lineage.Impacted, bool, error)
+}
+
 // Crawls is what the resolvers need of the crawl service.
 type Crawls interface {
 	Register(ctx context.Context, src quarry.Source) (*quarry.Source, error)
@@ -63,6 +70,7 @@ type Resolver struct {
 	Store  Store
 	Crawls Crawls
 	Index  Search
+	Graph  Lineage // the lineage graph
 	Log    *slog.Logger
 	Now    func() time.Time
 }

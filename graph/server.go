@@ -41,6 +41,7 @@ type HandlerConfig struct {
 	Backend    Backend
 	Crawls     Crawls
 	Search     Search
+	Lineage    Lineage
 	Reindex    func(context.Context) error // rebuilds the search index
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -68,7 +69,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Log: log, Now: cfg.Now}}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, Log: log, Now: cfg.Now}}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

@@ -24,6 +24,13 @@ type Config struct {
 	Log     LogConfig      `yaml:"log"`
 	Limits  LimitsConfig   `yaml:"limits"`
 	Sources []SourceConfig `yaml:"sources"`
+	Lineage LineageConfig  `yaml:"lineage"`
+}
+
+// LineageConfig bounds lineage traversals; zero means the default.
+type LineageConfig struct {
+	MaxDepth int `yaml:"maxDepth"` // the deepest lineage query (default 50 hops)
+	MaxNodes int `yaml:"maxNodes"` // the most nodes one lineage or impact query returns (default 10000)
 }
 
 // SourceConfig declares a source; the server registers (or updates) it at

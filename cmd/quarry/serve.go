@@ -22,6 +22,7 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/ui"
@@ -116,6 +117,15 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	indexCtx, stopIndex := context.WithCancel(context.Background())
 	defer background(indexCtx, stopIndex, idx.Run)()
 
+	// The lineage graph lives in memory: built from the store now, then
+	// following it as writes commit.
+	lin := lineage.NewGraph(st, st, &lineage.GraphOptions{MaxDepth: cfg.Lineage.MaxDepth, MaxLimit: cfg.Lineage.MaxNodes, Logger: log})
+	if err := lin.Load(ctx); err != nil {
+		return fmt.Errorf("lineage graph: %w", err)
+	}
+	graphCtx, stopGraph := context.WithCancel(context.Background())
+	defer background(graphCtx, stopGraph, lin.Run)()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -125,6 +135,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			Backend:    st,
 			Crawls:     crawls,
 			Search:     idx,
+			Lineage:    lin,
 			Reindex:    idx.Rebuild,
 			Logger:     log,
 			Registerer: reg,
