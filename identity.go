@@ -60,7 +60,7 @@ func DatasetID(namespace, name string) (string, error) {
 func ParseID(field, id string) (string, error) {
 	u, err := uuid.Parse(id)
 	if err != nil {
-		return "", Invalid(field, "%q is not an ID (a UUID)", truncate(id, 64))
+		return "", Invalid(field, "%q is not an ID (a UUID)", Truncate(id, 64))
 	}
 	return u.String(), nil
 }
@@ -106,7 +106,7 @@ func NormalizeNamespace(ns string) (string, error) {
 	scheme, rest, ok := strings.Cut(ns, "://")
 	if !ok {
 		if strings.ContainsAny(ns, " \t") {
-			return "", Invalid("", "%q must not contain spaces", truncate(ns, 64))
+			return "", Invalid("", "%q must not contain spaces", Truncate(ns, 64))
 		}
 		return ns, nil
 	}
@@ -124,7 +124,7 @@ func NormalizeNamespace(ns string) (string, error) {
 	}
 	shown := scheme + "://" + rest // for messages: no credentials
 	if !validScheme(scheme) {
-		return "", Invalid("", "%q has an invalid scheme %q: want letters, digits, '+', '-' or '.' after a letter", truncate(shown, 64), scheme)
+		return "", Invalid("", "%q has an invalid scheme %q: want letters, digits, '+', '-' or '.' after a letter", Truncate(shown, 64), scheme)
 	}
 	if i := strings.IndexAny(rest, "?#"); i >= 0 {
 		rest = rest[:i]
@@ -132,21 +132,21 @@ func NormalizeNamespace(ns string) (string, error) {
 	authority, path, _ := strings.Cut(rest, "/")
 	path = strings.TrimRight(path, "/")
 	if strings.ContainsAny(authority, " \t") {
-		return "", Invalid("", "%q: the host must not contain spaces", truncate(shown, 64))
+		return "", Invalid("", "%q: the host must not contain spaces", Truncate(shown, 64))
 	}
 	authority = strings.ToLower(authority)
 	if isDB {
 		host, p, hasPort, err := splitHostPort(authority)
 		if err != nil {
-			return "", Invalid("", "%q: %v", truncate(shown, 64), err)
+			return "", Invalid("", "%q: %v", Truncate(shown, 64), err)
 		}
 		if host == "" {
-			return "", Invalid("", "%q has no host: want %s://host:port", truncate(shown, 64), scheme)
+			return "", Invalid("", "%q has no host: want %s://host:port", Truncate(shown, 64), scheme)
 		}
 		if hasPort {
 			n, err := strconv.Atoi(p)
 			if err != nil || !allDigits(p) || n < 1 || n > 65535 {
-				return "", Invalid("", "%q has an invalid port %q: want 1 to 65535", truncate(shown, 64), p)
+				return "", Invalid("", "%q has an invalid port %q: want 1 to 65535", Truncate(shown, 64), p)
 			}
 			port = strconv.Itoa(n) // "05432" is 5432
 		}
@@ -207,7 +207,7 @@ func checkText(s string, max int) error {
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return Invalid("", "%q contains a control character", truncate(s, 64))
+			return Invalid("", "%q contains a control character", Truncate(s, 64))
 		}
 	}
 	return nil
@@ -235,7 +235,9 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n bytes (plus an ellipsis), at a rune
+// boundary, for quoting input in messages.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -48,7 +48,7 @@ var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 // Normalize validates a source and normalizes its namespace and aliases.
 func (s *Source) Normalize() error {
 	if !sourceName.MatchString(s.Name) {
-		return Invalid("name", "%q is not a source name: want lower-case letters, digits, '_', '-' or '.', at most 63", truncate(s.Name, 64))
+		return Invalid("name", "%q is not a source name: want lower-case letters, digits, '_', '-' or '.', at most 63", Truncate(s.Name, 64))
 	}
 	if !s.Kind.Valid() {
 		return Invalid("kind", "%q is not a source kind", s.Kind)

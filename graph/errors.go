@@ -46,7 +46,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if !graphql.HasOperationContext(ctx) {
 			// Before an operation exists, errors are about the request itself
 			// (the transport could not read it).
-			gerr.Message = truncate(gerr.Message, 300)
+			gerr.Message = quarry.Truncate(gerr.Message, 300)
 			setCode(gerr, quarry.EINVALID, "")
 			return gerr
 		}
@@ -76,13 +76,6 @@ func argumentPath(ctx context.Context, p ast.Path) string {
 		return ""
 	}
 	return pathString(p[len(own):])
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func setCode(e *gqlerror.Error, code, field string) {

@@ -159,7 +159,7 @@ func (d *doc) eventType(n int32) (quarry.RunState, error) {
 			return st, nil
 		}
 	}
-	return "", quarry.Invalid("eventType", "%q is not an event type; want one of START, RUNNING, COMPLETE, FAIL, ABORT, OTHER", truncate(s, 64))
+	return "", quarry.Invalid("eventType", "%q is not an event type; want one of START, RUNNING, COMPLETE, FAIL, ABORT, OTHER", quarry.Truncate(s, 64))
 }
 
 // optTime reads an optional timestamp.
@@ -170,7 +170,7 @@ func (d *doc) optTime(obj int32, key string) (*time.Time, bool, error) {
 	}
 	t, ok := parseTime(s)
 	if !ok {
-		return nil, false, quarry.Invalid(key, "is not a time: %q (want RFC 3339, e.g. 2024-01-02T03:04:05Z)", truncate(s, 64))
+		return nil, false, quarry.Invalid(key, "is not a time: %q (want RFC 3339, e.g. 2024-01-02T03:04:05Z)", quarry.Truncate(s, 64))
 	}
 	return &t, true, nil
 }
@@ -183,7 +183,7 @@ func (d *doc) runID(obj int32, key string) (string, error) {
 	}
 	u, err := uuid.Parse(s)
 	if err != nil {
-		return "", quarry.Invalid(key, "is not a UUID: %q", truncate(s, 64))
+		return "", quarry.Invalid(key, "is not a UUID: %q", quarry.Truncate(s, 64))
 	}
 	return u.String(), nil
 }

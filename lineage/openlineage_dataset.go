@@ -143,7 +143,7 @@ func (d *doc) schema(f int32) ([]quarry.Column, error) {
 		return nil, quarry.Invalid("fields", "has %d columns; the limit is %d", len(cols), quarry.MaxColumns)
 	}
 	if dup := duplicateColumn(cols); dup != "" {
-		return nil, quarry.Invalid("fields", "has two columns named %q", truncate(dup, 64))
+		return nil, quarry.Invalid("fields", "has two columns named %q", quarry.Truncate(dup, 64))
 	}
 	return cols, nil
 }

@@ -615,7 +615,7 @@ func (d *doc) optCount(obj int32, key string) (*int64, error) {
 		// 1e3 and 10.0 are integers too.
 		f, ferr := strconv.ParseFloat(string(txt), 64)
 		if ferr != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
-			return nil, quarry.Invalid(key, "must be an integer, got %s", truncate(string(txt), 32))
+			return nil, quarry.Invalid(key, "must be an integer, got %s", quarry.Truncate(string(txt), 32))
 		}
 		v = int64(f)
 	}
@@ -637,7 +637,7 @@ func (d *doc) optFloat(obj int32, key string) (*float64, error) {
 	nd := &d.nodes[n]
 	f, err := strconv.ParseFloat(string(d.data[nd.start:nd.end]), 64)
 	if err != nil {
-		return nil, quarry.Invalid(key, "%s is out of range", truncate(d.numText(n), 32))
+		return nil, quarry.Invalid(key, "%s is out of range", quarry.Truncate(d.numText(n), 32))
 	}
 	return &f, nil
 }
@@ -722,14 +722,4 @@ func (d *doc) appendText(b []byte, s, e int32, esc bool) []byte {
 func appendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
