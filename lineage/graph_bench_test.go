@@ -37,7 +37,7 @@ const (
 	whSummaries = 20000
 	whHubs      = 200 // the first sources are dimensions, read everywhere
 	whJobs      = 40000
-	whColumns   = 20 // per dataset: c0 .. c19
+	whColumns   = 6 // per dataset in column lineage: c0 .. c5
 )
 
 func newWarehouse() *warehouse {
