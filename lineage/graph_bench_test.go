@@ -37,7 +37,7 @@ const (
 	whSummaries = 20000
 	whHubs      = 200 // the first sources are dimensions, read everywhere
 	whJobs      = 40000
-	whColumns   = 20 // per dataset: c0 .. c19
+	whColumns   = 6 // per dataset in column lineage: c0 .. c5
 )
 
 func newWarehouse() *warehouse {
@@ -123,6 +123,9 @@ func (w *warehouse) edgesInto(t int, fn func(quarry.Edge)) {
 		seen := map[[2]int]bool{}
 		for range rng.IntN(4) {
 			fc, tc := rng.IntN(whColumns), rng.IntN(whColumns)
+			if rng.IntN(10) < 6 { // passed through under its name: column lineage runs through layers
+				tc = fc
+			}
 			if seen[[2]int{fc, tc}] {
 				continue
 			}

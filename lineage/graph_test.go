@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -575,17 +576,38 @@ func TestRun(t *testing.T) {
 		defer close(done)
 		f.g.Run(ctx)
 	}()
+	var readers sync.WaitGroup
 	defer func() {
 		cancel()
 		<-done
+		readers.Wait()
 	}()
+	// Readers meanwhile, for the race detector.
+	for range 2 {
+		readers.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := f.g.Traverse(ctx, lineage.Query{Start: dsID("a"), ColumnLevel: true}); err != nil && ctx.Err() == nil {
+					t.Error(err)
+				}
+				if _, _, err := f.g.Impact(ctx, dsID("a"), "id", 0); err != nil && ctx.Err() == nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		col := quarry.Edge{From: dsID("a"), To: dsID("b"), FromColumn: "id", ToColumn: fmt.Sprintf("c%d", i), Origin: quarry.OriginManual}
+		if err := f.st.ReplaceEdges(ctx, quarry.OriginManual, map[string][]quarry.Edge{dsID("b"): {col}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := f.st.ReplaceEdges(ctx, quarry.OriginCatalog, map[string][]quarry.Edge{dsID("b"): {{From: dsID("a"), To: dsID("b"), Origin: quarry.OriginCatalog}}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Second)
 	for {
-		res := f.traverse(lineage.Query{Start: dsID("a")})
-		if len(res.Nodes) == 2 {
+		res := f.traverse(lineage.Query{Start: dsID("a"), ColumnLevel: true})
+		if edges(res) == "a.id>b.c19" && len(f.traverse(lineage.Query{Start: dsID("a")}).Edges) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
