@@ -17,7 +17,8 @@ import (
 // openLineage serves OpenLineage's HTTP API: POST /api/v1/lineage takes one
 // RunEvent, DatasetEvent or JobEvent and answers 201 once it is committed;
 // POST /api/v1/lineage/batch takes an array and answers with a per-event
-// summary, as OpenLineage.yml says.
+// summary, as OpenLineage.yml says. Accepted events are committed to the
+// store's lineage log and applied to the catalog a moment later.
 type openLineage struct {
 	store  Store
 	log    *slog.Logger
@@ -28,7 +29,7 @@ type openLineage struct {
 func newOpenLineage(st Store, log *slog.Logger, limit int64, reg prometheus.Registerer) *openLineage {
 	ol := &openLineage{store: st, log: log, limit: limit, events: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quarry_lineage_events_total",
-		Help: "OpenLineage events received, by result: stored, duplicate, invalid, failed.",
+		Help: "OpenLineage events received, by result: accepted (committed), invalid, failed.",
 	}, []string{"result"})}
 	if reg != nil {
 		reg.MustRegister(ol.events)
@@ -81,16 +82,11 @@ func (ol *openLineage) post(w http.ResponseWriter, r *http.Request) {
 		ol.fail(w, r, err)
 		return
 	}
-	res, err := ol.store.ApplyLineage(r.Context(), &ev)
-	if err != nil {
+	if err := ol.store.AcceptLineage(r.Context(), []quarry.LineageEvent{ev})[0]; err != nil {
 		ol.fail(w, r, err)
 		return
 	}
-	if res.Duplicate {
-		ol.events.WithLabelValues("duplicate").Inc()
-	} else {
-		ol.events.WithLabelValues("stored").Inc()
-	}
+	ol.events.WithLabelValues("accepted").Inc()
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -153,15 +149,11 @@ func (ol *openLineage) postBatch(w http.ResponseWriter, r *http.Request) {
 		valid = append(valid, evs[i])
 		index = append(index, i)
 	}
-	results, errs := ol.store.ApplyLineageBatch(r.Context(), valid)
-	for j, err := range errs {
-		switch {
-		case err != nil:
+	for j, err := range ol.store.AcceptLineage(r.Context(), valid) {
+		if err != nil {
 			failures = append(failures, ol.failure(r, index[j], err))
-		case results[j].Duplicate:
-			ol.events.WithLabelValues("duplicate").Inc()
-		default:
-			ol.events.WithLabelValues("stored").Inc()
+		} else {
+			ol.events.WithLabelValues("accepted").Inc()
 		}
 	}
 	retriable := 0

@@ -40,12 +40,21 @@ func (s *server) postEvent(t testing.TB, path string, body []byte, header ...str
 	return resp.StatusCode, out
 }
 
+// mustPost posts events one by one and waits until they are applied.
 func (s *server) mustPost(t testing.TB, events ...[]byte) {
 	t.Helper()
 	for _, ev := range events {
 		if status, body := s.postEvent(t, "/api/v1/lineage", ev); status != http.StatusCreated {
 			t.Fatalf("status %d %v for %.300s", status, body, ev)
 		}
+	}
+	s.synced(t)
+}
+
+func (s *server) synced(t testing.TB) {
+	t.Helper()
+	if err := s.store.SyncLineage(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -262,6 +271,7 @@ func TestOpenLineageBadInput(t *testing.T) {
 	if status, body := s.postEvent(t, "/api/v1/lineage", z.Bytes(), "Content-Encoding", "gzip"); status != http.StatusCreated {
 		t.Fatalf("gzip: %d %v", status, body)
 	}
+	s.synced(t)
 	seq = s.lastSeq(t)
 	s.mustPost(t, []byte(good))
 	if s.lastSeq(t) != seq {
@@ -280,6 +290,7 @@ func TestOpenLineageBadInput(t *testing.T) {
 	if status, body := s.postEvent(t, "/api/v1/lineage/batch", []byte(`{"not":"a list"}`)); status != http.StatusBadRequest {
 		t.Fatalf("batch of an object: %d %v", status, body)
 	}
+	s.synced(t)
 	r := s.do(t, `{ job(namespace: "ns", name: "j") { latestRun { state events } } }`, nil).ok(t)
 	if run := r["job"].(map[string]any)["latestRun"].(map[string]any); run["state"] != "COMPLETE" || run["events"] != float64(2) {
 		t.Fatalf("run after the batch: %v", run)

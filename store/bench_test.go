@@ -12,6 +12,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
 )
@@ -129,7 +131,8 @@ func BenchmarkApplyLineage(b *testing.B) {
 	}
 	for _, writers := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := MustOpen(b, &store.Options{Logger: slog.New(slog.DiscardHandler)})
+			reg := prometheus.NewRegistry()
+			s := MustOpen(b, &store.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg})
 			evs := make([]quarry.LineageEvent, b.N)
 			for i := range evs {
 				evs[i] = event(i)
@@ -153,6 +156,22 @@ func BenchmarkApplyLineage(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(commitsPerSecond(b, reg), "commits/s")
 		})
 	}
+}
+
+// commitsPerSecond reads the store's group-commit histogram: how many
+// transactions the benchmark's writes took, per second.
+func commitsPerSecond(b *testing.B, reg *prometheus.Registry) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "quarry_store_group_commit_writes" {
+			return float64(mf.GetMetric()[0].GetHistogram().GetSampleCount()) / b.Elapsed().Seconds()
+		}
+	}
+	return 0
 }

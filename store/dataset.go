@@ -357,7 +357,11 @@ func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest
 		return err
 	}
 	if v := volatileOf(d); !isNew || v != (volatile{}) {
-		if err := putVolatile(tx, id, &v, nil); err != nil {
+		old, err := getVolatile(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := putVolatile(tx, id, &v, &old); err != nil {
 			return err
 		}
 	}
@@ -366,7 +370,11 @@ func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest
 		digest = &dg
 	}
 	entry := encodeNameEntry(d.ID, d.RemovedAt != nil, *digest, d)
-	return tx.Bucket(bucketDatasetNames).Put(nameKey(d.Namespace, d.Name), entry)
+	names, key := tx.Bucket(bucketDatasetNames), nameKey(d.Namespace, d.Name)
+	if bytes.Equal(names.Get(key), entry) {
+		return nil // a put would dirty the page for nothing
+	}
+	return names.Put(key, entry)
 }
 
 func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {

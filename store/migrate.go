@@ -46,6 +46,10 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{5, "lineage log", func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketLineageLog)
+		return err
+	}},
 }
 
 // migrateSplitDatasets moves row counts, sizes and stats out of dataset

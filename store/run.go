@@ -535,8 +535,11 @@ func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, err
 		}
 	}
 	if r.ParentRunID != "" {
-		if err := tx.Bucket(bucketRunChildren).Put([]byte(r.ParentRunID+r.ID), nil); err != nil {
-			return nil, err
+		kids, k := tx.Bucket(bucketRunChildren), []byte(r.ParentRunID+r.ID)
+		if have, _ := kids.Cursor().Seek(k); !bytes.Equal(have, k) {
+			if err := kids.Put(k, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
 	_, err = appendChange(tx, now, quarry.EntityJob, r.JobID, OpRun)

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -282,4 +285,62 @@ func fieldOf(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// Accepted events are applied in the background, in order; those a store
+// closed before applying are applied when it opens again; one that fails
+// when applied is dropped without holding back the rest.
+func TestLineageLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "quarry.db")
+	quiet := &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true}
+	s, err := store.Open(path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []quarry.LineageEvent
+	for i := range 300 {
+		ev := runEvent(fmt.Sprintf("job_%d", i%7), quarry.NewID("run", "log", fmt.Sprint(i)), quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{fmt.Sprintf("shop.public.b%d", i%7)})
+		digest(&ev)
+		evs = append(evs, ev)
+	}
+	// The same run id under another job: accepted (it is valid), dropped
+	// when applied.
+	clash := runEvent("other", evs[0].Run.ID, quarry.RunComplete, shT0, nil, nil)
+	digest(&clash)
+	evs = append(evs[:1], append([]quarry.LineageEvent{clash}, evs[1:]...)...)
+	bad := runEvent("j", "not-a-uuid", quarry.RunStart, shT0, nil, nil)
+	digest(&bad)
+	evs = append(evs, bad)
+	errs := s.AcceptLineage(ctx, evs)
+	for i, err := range errs[:len(errs)-1] {
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	if fieldOf(errs[len(errs)-1]) != "run.runId" {
+		t.Fatalf("an invalid event was accepted: %v", errs[len(errs)-1])
+	}
+	if err := s.Close(); err != nil { // maybe before the applier got to them
+		t.Fatal(err)
+	}
+	if s, err = store.Open(path, quiet); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.LineageBacklog(); n != 0 {
+		t.Fatalf("backlog %d after sync", n)
+	}
+	for i := range 300 {
+		r, err := s.Run(ctx, quarry.NewID("run", "log", fmt.Sprint(i)))
+		if err != nil || r.State != quarry.RunComplete || r.JobID != jid(fmt.Sprintf("job_%d", i%7)) {
+			t.Fatalf("run %d: %+v %v", i, r, err)
+		}
+	}
+	if _, err := s.JobByName(ctx, etlNS, "other"); quarry.ErrorCode(err) != quarry.ENOTFOUND {
+		t.Fatalf("the clashing event left its job: %v", err)
+	}
 }

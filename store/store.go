@@ -38,6 +38,7 @@ var (
 	bucketChecks       = []byte("checks")           // dataset id, column \x00 name -> latest Check
 	bucketCheckHistory = []byte("check_history")    // dataset id, column \x00 name \x00, at(8) seq(8) -> Check
 	bucketMetrics      = []byte("dataset_metrics")  // dataset id -> latest DatasetMetrics
+	bucketLineageLog   = []byte("lineage_log")      // seq(8) -> LineageEvent accepted, not yet applied
 	keySchemaVersion   = []byte("schema_version")
 	keyDatasetCount    = []byte("dataset_count")
 	keyRemovedCount    = []byte("removed_count")
@@ -94,6 +95,8 @@ type Store struct {
 
 	aliases   atomic.Pointer[map[string]string] // alias namespace -> source namespace
 	sourcesMu sync.Mutex                        // serializes PutSource
+
+	lin lineageLog // accepted lineage events, applied in the background
 }
 
 type metrics struct {
@@ -170,6 +173,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.seq = seq
 	s.m.lastSeq.Set(float64(seq))
 	go s.writer()
+	if err := s.startLineageLog(o.ReadOnly); err != nil {
+		close(s.closed)
+		<-s.done
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -203,6 +212,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closed)
 		<-s.done
+		<-s.lin.done
 		s.closeMu.Lock()
 		s.isClosed = true
 		s.closeMu.Unlock()

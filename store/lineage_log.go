@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
+)
+
+// The lineage log makes OpenLineage ingestion fast without making it less
+// durable. Applying one event touches a dozen places in the file (its job,
+// run, datasets, edges, changelog), scattered over as many pages; a
+// transaction per event, even shared by a group commit, spends its time
+// writing those pages. So AcceptLineage validates events and appends them
+// to a log (one sequential key each, a few pages per commit) and answers
+// once that committed; a background applier folds the log into the
+// catalog in transactions of hundreds of events, in order, deleting each
+// entry in the transaction that applied it. A crash loses nothing: the
+// applier resumes from the log when the store opens again.
+
+const (
+	logBatch  = 500                  // events the applier folds into one transaction
+	logGather = 5 * time.Millisecond // how long it lets a burst gather
+)
+
+type lineageLog struct {
+	mu       sync.Mutex
+	appended uint64        // highest sequence appended
+	applied  uint64        // highest sequence applied (or dropped)
+	progress chan struct{} // closed and replaced when applied moves
+	wake     chan struct{} // buffered(1): there is something to apply
+	done     chan struct{} // closed when the applier has exited
+}
+
+func (s *Store) startLineageLog(readOnly bool) error {
+	s.lin.progress = make(chan struct{})
+	s.lin.wake = make(chan struct{}, 1)
+	s.lin.done = make(chan struct{})
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLineageLog)
+		s.lin.appended = b.Sequence()
+		s.lin.applied = b.Sequence()
+		if k, _ := b.Cursor().First(); k != nil {
+			s.lin.applied = binary.BigEndian.Uint64(k) - 1
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if readOnly {
+		close(s.lin.done)
+		return nil
+	}
+	go s.applier()
+	s.lin.wake <- struct{}{} // whatever a previous run left
+	return nil
+}
+
+// AcceptLineage validates lineage events and appends the valid ones to the
+// lineage log, in one commit shared with concurrent writers; it returns
+// each event's validation error (nil: accepted and committed). Accepted
+// events are applied in the background, in order, within milliseconds:
+// SyncLineage waits for that. An event that fails when applied (a run id
+// that another job already uses) is logged and dropped.
+func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
+	errs := make([]error, len(evs))
+	vals := make([][]byte, 0, len(evs))
+	for i := range evs {
+		if _, err := s.prepareEvent(&evs[i]); err != nil {
+			errs[i] = err
+			continue
+		}
+		raw, err := json.Marshal(&evs[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		vals = append(vals, raw)
+	}
+	if len(vals) == 0 {
+		return errs
+	}
+	var last uint64
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLineageLog)
+		for _, v := range vals {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := b.Put(u64(seq), v); err != nil {
+				return err
+			}
+			last = seq
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	s.lin.mu.Lock()
+	s.lin.appended = max(s.lin.appended, last)
+	s.lin.mu.Unlock()
+	select {
+	case s.lin.wake <- struct{}{}:
+	default:
+	}
+	return errs
+}
+
+// SyncLineage waits until every lineage event accepted before the call has
+// been applied.
+func (s *Store) SyncLineage(ctx context.Context) error {
+	s.lin.mu.Lock()
+	target := s.lin.appended
+	s.lin.mu.Unlock()
+	for {
+		s.lin.mu.Lock()
+		applied, progress := s.lin.applied, s.lin.progress
+		s.lin.mu.Unlock()
+		if applied >= target {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.lin.done:
+			return ErrClosed
+		}
+	}
+}
+
+// LineageBacklog is how many accepted lineage events wait to be applied.
+func (s *Store) LineageBacklog() uint64 {
+	s.lin.mu.Lock()
+	defer s.lin.mu.Unlock()
+	return s.lin.appended - s.lin.applied
+}
+
+func (s *Store) applier() {
+	defer close(s.lin.done)
+	for {
+		select {
+		case <-s.lin.wake:
+		case <-s.closed:
+			return
+		}
+		// Let a burst gather: one transaction for many events.
+		select {
+		case <-time.After(logGather):
+		case <-s.closed:
+			return
+		}
+		for {
+			n, err := s.applyLog()
+			if err != nil {
+				s.log.Error("applying the lineage log", "err", err)
+				select {
+				case <-time.After(time.Second):
+				case <-s.closed:
+					return
+				}
+				continue
+			}
+			if n < logBatch {
+				break
+			}
+		}
+	}
+}
+
+type logEntry struct {
+	key []byte
+	ev  quarry.LineageEvent
+	p   *preparedEvent
+}
+
+// applyLog applies up to logBatch log entries in one transaction. If that
+// fails, each is applied alone, and one that fails alone is dropped.
+func (s *Store) applyLog() (int, error) {
+	var entries []logEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLineageLog).Cursor()
+		for k, v := c.First(); k != nil && len(entries) < logBatch; k, v = c.Next() {
+			e := logEntry{key: append([]byte(nil), k...)}
+			if err := json.Unmarshal(v, &e.ev); err != nil {
+				s.log.Error("lineage log entry is not an event; dropped", "seq", binary.BigEndian.Uint64(k), "err", err)
+			}
+			entries = append(entries, e)
+		}
+		return nil
+	})
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.ev.Digest == "" {
+			continue // undecodable: dropped below
+		}
+		if e.p, err = s.prepareEvent(&e.ev); err != nil {
+			s.log.Error("lineage event no longer valid; dropped", "seq", binary.BigEndian.Uint64(e.key), "err", err)
+		}
+	}
+	apply := func(tx *bolt.Tx, es []logEntry) error {
+		now := s.now().UTC()
+		b := tx.Bucket(bucketLineageLog)
+		for _, e := range es {
+			if e.p != nil {
+				if _, err := applyEvent(tx, e.p, now); err != nil {
+					return fmt.Errorf("lineage event %d: %w", binary.BigEndian.Uint64(e.key), err)
+				}
+			}
+			if err := b.Delete(e.key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := s.solo(func(tx *bolt.Tx) error { return apply(tx, entries) }); err != nil {
+		for _, e := range entries {
+			if err := s.solo(func(tx *bolt.Tx) error { return apply(tx, []logEntry{e}) }); err != nil {
+				s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", err)
+				if err := s.solo(func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	last := binary.BigEndian.Uint64(entries[len(entries)-1].key)
+	s.lin.mu.Lock()
+	s.lin.applied = max(s.lin.applied, last)
+	close(s.lin.progress)
+	s.lin.progress = make(chan struct{})
+	s.lin.mu.Unlock()
+	return len(entries), nil
+}
