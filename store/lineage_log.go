@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -25,8 +26,11 @@ import (
 // applier resumes from the log when the store opens again.
 
 const (
-	logBatch  = 500                  // events the applier folds into one transaction
+	logBatch  = 50                   // events the applier folds into one transaction
 	logGather = 5 * time.Millisecond // how long it lets a burst gather
+	// logHighWater is the backlog past which the applier stops yielding to
+	// accepts: writers then wait on the applier, which bounds the log.
+	logHighWater = 50_000
 )
 
 type lineageLog struct {
@@ -178,6 +182,15 @@ func (s *Store) applier() {
 			if n < logBatch {
 				break
 			}
+			// A backlog: yield between chunks so that accepting events
+			// stays fast, unless the backlog grows too long.
+			if s.LineageBacklog() < logHighWater {
+				select {
+				case <-time.After(logGather):
+				case <-s.closed:
+					return
+				}
+			}
 		}
 	}
 }
@@ -230,11 +243,18 @@ func (s *Store) applyLog() (int, error) {
 		}
 		return nil
 	}
-	if err := s.solo(func(tx *bolt.Tx) error { return apply(tx, entries) }); err != nil {
+	// Through the group commit: the chunk shares its transaction (and
+	// fsync) with the appends waiting meanwhile, rather than holding
+	// bbolt's one write lock against them.
+	ctx := context.Background()
+	if err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, entries) }); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return 0, err
+		}
 		for _, e := range entries {
-			if err := s.solo(func(tx *bolt.Tx) error { return apply(tx, []logEntry{e}) }); err != nil {
+			if err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, []logEntry{e}) }); err != nil {
 				s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", err)
-				if err := s.solo(func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
+				if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
 					return 0, err
 				}
 			}
