@@ -177,10 +177,28 @@ func underField(prefix string, err error) error {
 	return &quarry.Error{Code: qe.Code, Field: f, Message: qe.Message}
 }
 
+// traverse checks lineage()'s arguments and runs the traversal.
+func (r *Resolver) traverse(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*lineage.Result, error) {
+	if r.Graph == nil {
+		return nil, quarry.Errorf(quarry.EINTERNAL, "this server keeps no lineage graph")
+	}
+	if _, err := quarry.ParseID("nodeId", nodeID[:min(len(nodeID), 36)]); err != nil {
+		return nil, err
+	}
+	if depth != nil && *depth < 1 {
+		return nil, quarry.Invalid("depth", "must be at least 1, got %d", *depth)
+	}
+	if limit != nil && *limit < 1 {
+		return nil, quarry.Invalid("limit", "must be at least 1, got %d", *limit)
+	}
+	return r.Graph.Traverse(ctx, lineage.Query{Start: nodeID, Direction: toDirection(direction), Depth: deref(depth), ColumnLevel: deref(columnLevel), Limit: deref(limit)})
+}
+
 // lineageGraph converts a traversal's result. Jobs on edges come from the
-// graph's names unless the query asks more of them than id, namespace and
-// name: then they are read from the store, all in one transaction.
-func (r *queryResolver) lineageGraph(ctx context.Context, res *lineage.Result) (*LineageGraph, error) {
+// graph's names unless loadJobs (the query asks more of them than id,
+// namespace and name): then they are read from the store, all in one
+// transaction.
+func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result, loadJobs bool) (*LineageGraph, error) {
 	out := &LineageGraph{Truncated: res.Truncated, Nodes: make([]*LineageNode, len(res.Nodes)), Edges: make([]*LineageGraphEdge, len(res.Edges))}
 	nodes := make([]LineageNode, len(res.Nodes))
 	jobs := map[string]*quarry.Job{}
@@ -200,7 +218,7 @@ func (r *queryResolver) lineageGraph(ctx context.Context, res *lineage.Result) (
 			jobs[id] = &quarry.Job{ID: id}
 		}
 	}
-	if wantsMoreOfJobs(ctx) && len(jobs) > 0 {
+	if loadJobs && len(jobs) > 0 {
 		ids := slices.Sorted(maps.Keys(jobs))
 		full, err := r.Store.JobsByID(ctx, ids)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/quarrydata/quarry"
-	"github.com/quarrydata/quarry/lineage"
 )
 
 func (r *datasetResolver) WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error) {
@@ -136,24 +135,11 @@ func (r *queryResolver) Run(ctx context.Context, id string) (*quarry.Run, error)
 }
 
 func (r *queryResolver) Lineage(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*LineageGraph, error) {
-	if r.Graph == nil {
-		return nil, quarry.Errorf(quarry.EINTERNAL, "this server keeps no lineage graph")
-	}
-	if _, err := quarry.ParseID("nodeId", nodeID[:min(len(nodeID), 36)]); err != nil {
-		return nil, err
-	}
-	q := lineage.Query{Start: nodeID, Direction: toDirection(direction), Depth: deref(depth), ColumnLevel: deref(columnLevel), Limit: deref(limit)}
-	if depth != nil && *depth < 1 {
-		return nil, quarry.Invalid("depth", "must be at least 1, got %d", *depth)
-	}
-	if limit != nil && *limit < 1 {
-		return nil, quarry.Invalid("limit", "must be at least 1, got %d", *limit)
-	}
-	res, err := r.Graph.Traverse(ctx, q)
+	res, err := r.traverse(ctx, nodeID, direction, depth, columnLevel, limit)
 	if err != nil {
 		return nil, err
 	}
-	return r.lineageGraph(ctx, res)
+	return r.lineageGraph(ctx, res, wantsMoreOfJobs(ctx))
 }
 
 func (r *queryResolver) Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error) {

@@ -5,13 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/lineage"
+	"github.com/quarrydata/quarry/lineage/lineagetest"
+	"github.com/quarrydata/quarry/store"
 )
 
 // BenchmarkOpenLineageHTTP posts OpenLineage events (Airflow's BigQuery copy
@@ -77,4 +85,51 @@ func clone(v map[string]any) map[string]any {
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return out
+}
+
+// BenchmarkLineageHTTP times lineage() through /graphql over HTTP on the
+// synthetic 200,000-node, 1M-edge warehouse graph of package lineagetest
+// (the Go API's numbers are lineage's BenchmarkTraverse), from random
+// datasets, limit 1,000, asking for what the UI draws.
+func BenchmarkLineageHTTP(b *testing.B) {
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := store.Open(filepath.Join(b.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	w := lineagetest.NewWarehouse()
+	g := lineage.NewGraph(st, st, &lineage.GraphOptions{Logger: quiet})
+	g.Install(w.Builder(), 0)
+	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Backend: st, Lineage: g, Logger: quiet}))
+	defer srv.Close()
+	const q = `query($id: ID!, $dir: LineageDirection, $depth: Int) { lineage(nodeId: $id, direction: $dir, depth: $depth, limit: 1000) {
+		truncated nodes { id kind namespace name degree distance } edges { from to job { namespace name } origin } } }`
+	for _, c := range []struct {
+		dir   string
+		depth int
+	}{{"DOWNSTREAM", 5}, {"UPSTREAM", 5}, {"BOTH", 5}, {"DOWNSTREAM", 20}, {"UPSTREAM", 20}} {
+		b.Run(fmt.Sprintf("%s/depth=%d", strings.ToLower(c.dir), c.depth), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, uint64(c.depth)))
+			nodes := 0
+			lat := hammer(b, 1, func(hc *http.Client, i int) error {
+				body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{
+					"id": w.Datasets[rng.IntN(len(w.Datasets))], "dir": c.dir, "depth": c.depth}})
+				resp, err := hc.Post(srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return err
+				}
+				raw, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || bytes.Contains(raw, []byte(`"errors"`)) {
+					return fmt.Errorf("status %d: %.300s", resp.StatusCode, raw)
+				}
+				nodes += bytes.Count(raw, []byte(`"kind"`))
+				return nil
+			})
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(nodes)/float64(b.N), "nodes/op")
+		})
+	}
 }

@@ -384,3 +384,50 @@ func TestLineageColumnLevel(t *testing.T) {
 		t.Fatalf("impact of cll_source1.a: %v", imp)
 	}
 }
+
+// The fast path that writes lineage() answers directly gives the answer the
+// executor gives (a query with another root field takes the executor).
+func TestLineageFastPath(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.mustPost(t, oltest.Events(t, "events/dbt_postgres_run_stream_72_events.json")...)
+	s.mustPost(t, oltest.Events(t, "events/spark_hive_ctas_column_lineage_complete.json")...)
+	s.caughtUp(t)
+	customers := s.do(t, `{ dataset(namespace: "postgres://postgres:5432", name: "postgres.public.customers") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"].(string)
+	tbl := s.do(t, `{ dataset(namespace: "file", name: "/tmp/cll_test/tbl1") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"].(string)
+	const sel = `g: lineage(nodeId: $id, direction: $dir, depth: $depth, columnLevel: $col) {
+		__typename truncated nodes { id kind namespace name column datasetId degree distance removed }
+		e: edges { from to j: job { id namespace name } transformation origin } }
+		lineage(nodeId: $id, limit: 3) { truncated nodes { id } }`
+	for _, vars := range []map[string]any{
+		{"id": customers, "dir": "UPSTREAM", "depth": 5, "col": false},
+		{"id": tbl, "dir": "BOTH", "depth": 2, "col": true},
+		{"id": tbl + "/ident", "dir": "UPSTREAM", "depth": 3, "col": true},
+	} {
+		fast := s.do(t, `query($id: ID!, $dir: LineageDirection, $depth: Int, $col: Boolean) { `+sel+` }`, vars).ok(t)
+		slow := s.do(t, `query($id: ID!, $dir: LineageDirection, $depth: Int, $col: Boolean) { __typename `+sel+` }`, vars).ok(t)
+		delete(slow, "__typename")
+		a, _ := json.Marshal(fast)
+		b, _ := json.Marshal(slow)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("fast path:\n%s\nexecutor:\n%s", a, b)
+		}
+		if len(fast["g"].(map[string]any)["nodes"].([]any)) < 2 {
+			t.Fatalf("a trivial graph proves nothing: %s", a)
+		}
+	}
+	// A name with quotes, a backslash, HTML characters and non-ASCII
+	// text comes back as the executor writes it.
+	odd := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-21T01:02:03Z","producer":"p","run":{"runId":"0190b5c1-2f2a-7d3e-8a1b-0000000000d1"},
+		"job":{"namespace":"ns","name":"q\"uote\\d Ünïcødé ✓ <&>"},"inputs":[{"namespace":"s3://b","name":"in"}],"outputs":[{"namespace":"s3://b","name":"%s"}]}`, `ou\"t\\x ✓`)
+	s.mustPost(t, []byte(odd))
+	s.caughtUp(t)
+	in := s.do(t, `{ dataset(namespace: "s3://b", name: "in") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"]
+	q := `query($id: ID!) { %s lineage(nodeId: $id) { nodes { name } edges { job { name } } } }`
+	a, _ := json.Marshal(s.do(t, fmt.Sprintf(q, ""), map[string]any{"id": in}).ok(t))
+	slow := s.do(t, fmt.Sprintf(q, "__typename"), map[string]any{"id": in}).ok(t)
+	delete(slow, "__typename")
+	b, _ := json.Marshal(slow)
+	if !bytes.Equal(a, b) || !bytes.Contains(a, []byte("Ünïcødé")) {
+		t.Fatalf("fast path:\n%s\nexecutor:\n%s", a, b)
+	}
+}

@@ -69,7 +69,8 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, Log: log, Now: cfg.Now}}))
+	res := &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, Log: log, Now: cfg.Now}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: res}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -79,6 +80,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundResponses(newGQLMetrics(cfg.Registerer).observe)
+	srv.AroundResponses(res.lineageFastPath) // innermost: it may answer instead of executing
 
 	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
 	mux := http.NewServeMux()
