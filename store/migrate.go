@@ -50,6 +50,45 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketLineageLog)
 		return err
 	}},
+	{6, "a run's edges beside its record", migrateRunEdges},
+}
+
+// migrateRunEdges moves the edges each run reported out of its record, so
+// that an event of a run decodes a small record.
+func migrateRunEdges(tx *bolt.Tx) error {
+	re, err := tx.CreateBucketIfNotExists(bucketRunEdges)
+	if err != nil {
+		return err
+	}
+	type legacyRun struct {
+		storedRun
+		Edges []quarry.Edge `json:"edges,omitempty"`
+	}
+	var runs []legacyRun
+	err = tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
+		var r legacyRun
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("run %s: %w", k, err)
+		}
+		if len(r.Edges) > 0 {
+			runs = append(runs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		for i := range r.Edges {
+			if err := re.Put(append([]byte(r.ID), edgeKey(&r.Edges[i])...), []byte(r.Edges[i].Transformation)); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(tx.Bucket(bucketRuns), []byte(r.ID), &r.storedRun); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrateSplitDatasets moves row counts, sizes and stats out of dataset

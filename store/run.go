@@ -176,6 +176,9 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 		}
 		s.applyAliases(&d)
 		pd.new.d = d
+		if r != nil && (len(r.Columns) > 0 || r.Description != "" || len(r.Owners) > 0) {
+			pd.new.digest = d.ProvidedDigest()
+		}
 		id := pd.new.d.ID
 		if i, ok := byID[id]; ok { // named twice: one entry, and an output stays one
 			if r != nil && p.datasets[i].report == nil {
@@ -318,10 +321,52 @@ func kindOfNamespace(ns string) quarry.DatasetKind {
 }
 
 // storedRun is a run with what the store keeps to accumulate its events.
+// The edges its events reported are in bucketRunEdges.
 type storedRun struct {
 	quarry.Run
-	FirstSeen time.Time     `json:"firstSeen"`       // event time of the first event applied
-	Edges     []quarry.Edge `json:"edges,omitempty"` // everything its events reported
+	FirstSeen time.Time `json:"firstSeen"` // event time of the first event applied
+}
+
+// addRunEdges records edges a run reported.
+func addRunEdges(tx *bolt.Tx, runID string, edges []quarry.Edge) error {
+	b := tx.Bucket(bucketRunEdges)
+	for i := range edges {
+		k := append([]byte(runID), edgeKey(&edges[i])...)
+		if t := edges[i].Transformation; b.Get(k) == nil || string(b.Get(k)) != t {
+			if err := b.Put(k, []byte(t)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// runEdges returns every edge a run reported.
+func runEdges(tx *bolt.Tx, runID string) ([]quarry.Edge, error) {
+	var out []quarry.Edge
+	c := tx.Bucket(bucketRunEdges).Cursor()
+	prefix := []byte(runID)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		e, err := parseEdgeKey(k[len(prefix):])
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", runID, err)
+		}
+		e.Transformation = string(v)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// parseEdgeKey is edgeKey's inverse: from to origin \0 job \0 fromColumn \0 toColumn.
+func parseEdgeKey(k []byte) (quarry.Edge, error) {
+	if len(k) < 2*idLen {
+		return quarry.Edge{}, fmt.Errorf("edge key %q is too short", k)
+	}
+	parts := strings.SplitN(string(k[2*idLen:]), "\x00", 4)
+	if len(parts) != 4 {
+		return quarry.Edge{}, fmt.Errorf("edge key %q has %d parts, want 4", k, len(parts))
+	}
+	return quarry.Edge{From: string(k[:idLen]), To: string(k[idLen : 2*idLen]), Origin: quarry.EdgeOrigin(parts[0]), JobID: parts[1], FromColumn: parts[2], ToColumn: parts[3]}, nil
 }
 
 // listedAt orders a job's runs: by start, or first event when not started.
@@ -454,7 +499,11 @@ func applyEvent(tx *bolt.Tx, p *preparedEvent, now time.Time) (LineageResult, er
 	}
 	switch {
 	case run != nil && complete:
-		return res, setJobEdges(tx, now, p.job.ID, run.Edges, true)
+		edges, err := runEdges(tx, run.ID)
+		if err != nil {
+			return res, err
+		}
+		return res, setJobEdges(tx, now, p.job.ID, edges, true)
 	case run != nil:
 		return res, setJobEdges(tx, now, p.job.ID, p.edges, false)
 	case ev.Kind == quarry.JobEvent:
@@ -514,10 +563,8 @@ func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, err
 	r.Observe(rep, at)
 	r.Inputs = union(r.Inputs, p.ins)
 	r.Outputs = union(r.Outputs, p.outs)
-	for _, e := range p.edges {
-		if !slices.Contains(r.Edges, e) {
-			r.Edges = append(r.Edges, e)
-		}
+	if err := addRunEdges(tx, r.ID, p.edges); err != nil {
+		return nil, err
 	}
 	r.UpdatedAt = now
 	if err := putJSON(tx.Bucket(bucketRuns), []byte(r.ID), r); err != nil {
@@ -563,8 +610,8 @@ const lineageActor = "openlineage"
 func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *storedRun, complete bool, at, now time.Time) error {
 	r := pd.report
 	raw := tx.Bucket(bucketDatasets).Get([]byte(pd.new.d.ID))
-	if raw != nil && !(pd.output && complete) && pd.prevID == "" && (r == nil || r.Lifecycle == "" &&
-		len(r.Columns) == 0 && r.Description == "" && len(r.Owners) == 0 && len(r.Checks) == 0 && r.Metrics == nil) {
+	if raw != nil && !(pd.output && complete) && pd.prevID == "" && (r == nil || r.Lifecycle == "" && len(r.Checks) == 0 && r.Metrics == nil) &&
+		!reportChanges(tx, pd) {
 		return nil // a known dataset the event says nothing new of
 	}
 	var d *quarry.Dataset
@@ -698,6 +745,28 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 		}
 	}
 	return fillFromFacets(tx, d, pd, now)
+}
+
+// reportChanges reports whether the schema, documentation and ownership
+// facets of a dataset's report could change it, deciding from its name
+// index entry where it can: a dataset no crawler reads whose provided facts
+// already are what the facets say (the digest matches) is left as it is,
+// as is a crawled one when the report carries columns only (a crawl owns
+// them).
+func reportChanges(tx *bolt.Tx, pd *preparedDataset) bool {
+	r := pd.report
+	if r == nil || len(r.Columns) == 0 && r.Description == "" && len(r.Owners) == 0 {
+		return false
+	}
+	d := &pd.new.d
+	e := decodeNameEntry(tx.Bucket(bucketDatasetNames).Get(nameKey(d.Namespace, d.Name)))
+	switch {
+	case e.source == "":
+		return !bytes.Equal(e.digest, pd.new.digest[:])
+	case r.Description == "" && len(r.Owners) == 0:
+		return false
+	}
+	return true
 }
 
 // fillFromFacets fills the empty description and owners of a crawled

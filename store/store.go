@@ -39,6 +39,7 @@ var (
 	bucketCheckHistory = []byte("check_history")    // dataset id, column \x00 name \x00, at(8) seq(8) -> Check
 	bucketMetrics      = []byte("dataset_metrics")  // dataset id -> latest DatasetMetrics
 	bucketLineageLog   = []byte("lineage_log")      // seq(8) -> LineageEvent accepted, not yet applied
+	bucketRunEdges     = []byte("run_edges")        // run id, edgekey -> transformation: the edges a run reported
 	keySchemaVersion   = []byte("schema_version")
 	keyDatasetCount    = []byte("dataset_count")
 	keyRemovedCount    = []byte("removed_count")
