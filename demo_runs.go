@@ -134,8 +134,8 @@ func demoDataset(name string) (namespace, qualified string) {
 // Airflow DAG copying production every 6 hours and its tasks, a nightly dbt
 // run and its models with column lineage and tests, an export, a streaming
 // job, and a model whose last runs failed. Run times fall on fixed period
-// boundaries and run IDs derive from them, so loading the events again at a
-// later time stores only the runs that happened since.
+// boundaries and run IDs derive from them: a loader that skips the runs it
+// has (as quarry serve --demo does) adds only the runs that happened since.
 func DemoLineageEvents(now time.Time) []LineageEvent {
 	now = now.UTC()
 	columns := map[string][]Column{}
@@ -171,12 +171,15 @@ func DemoLineageEvents(now time.Time) []LineageEvent {
 				done = rep(RunFail)
 				done.ErrorMessage = j.failure
 				end = start.Add(20 * time.Second)
-			} else if n == len(periods)-1 && len(j.checks) > 0 {
-				outs[0].Checks = j.checks
+			}
+			doneOuts := outs
+			if !failed && n == len(periods)-1 && len(j.checks) > 0 { // dbt tests run after the model
+				doneOuts = append([]DatasetReport(nil), outs...)
+				doneOuts[0].Checks = j.checks
 			}
 			for _, ev := range []LineageEvent{
 				{Kind: RunEvent, EventTime: start, Job: job, Run: rep(RunStart), Inputs: ins, Outputs: outs},
-				{Kind: RunEvent, EventTime: end, Job: job, Run: done, Inputs: ins, Outputs: outs},
+				{Kind: RunEvent, EventTime: end, Job: job, Run: done, Inputs: ins, Outputs: doneOuts},
 			} {
 				ev.Producer = "https://github.com/quarrydata/quarry/demo"
 				sum := sha256.Sum256(fmt.Appendf(nil, "%s %s %s %s %d", ev.Producer, runID, ev.Run.State, ev.EventTime.Format(time.RFC3339Nano), len(ev.Outputs)))

@@ -13,6 +13,7 @@ const (
 	ECONFLICT     = "conflict"     // the change contradicts stored state
 	EUNAUTHORIZED = "unauthorized" // the caller may not do this
 	ETOOLARGE     = "too_large"    // the request exceeds a configured limit
+	EUNAVAILABLE  = "unavailable"  // overloaded for now; retry later
 	EINTERNAL     = "internal"     // a bug or an I/O failure; details are logged, not shown
 )
 

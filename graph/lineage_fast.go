@@ -32,11 +32,13 @@ func (r *Resolver) lineageFastPath(ctx context.Context, next graphql.ResponseHan
 		return next(ctx)
 	}
 	var fields []*ast.Field
+	keys := map[string]bool{}
 	for _, sel := range op.SelectionSet {
 		f, ok := sel.(*ast.Field)
-		if !ok || f.Name != "lineage" || len(f.Directives) > 0 || !plainSelection(f.SelectionSet, lineageGraphShape) {
-			return next(ctx)
+		if !ok || f.Name != "lineage" || len(f.Directives) > 0 || keys[f.Alias] || !plainSelection(f.SelectionSet, lineageGraphShape) {
+			return next(ctx) // a repeated response key merges: the executor knows how
 		}
+		keys[f.Alias] = true
 		fields = append(fields, f)
 	}
 	out := append(make([]byte, 0, 64<<10), '{')
@@ -75,16 +77,18 @@ var (
 )
 
 // plainSelection reports whether a selection set holds only fields of
-// shape, without fragments, directives or arguments.
+// shape, without fragments, directives, arguments or a response key twice.
 func plainSelection(set ast.SelectionSet, shape map[string]any) bool {
 	if len(set) == 0 {
 		return false
 	}
+	keys := make(map[string]bool, len(set))
 	for _, sel := range set {
 		f, ok := sel.(*ast.Field)
-		if !ok || len(f.Directives) > 0 || len(f.Arguments) > 0 {
+		if !ok || len(f.Directives) > 0 || len(f.Arguments) > 0 || keys[f.Alias] {
 			return false
 		}
+		keys[f.Alias] = true
 		sub, known := shape[f.Name]
 		if !known {
 			return false

@@ -106,6 +106,9 @@ func (ol *openLineage) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case quarry.ECONFLICT:
 		status = http.StatusConflict
+	case quarry.EUNAVAILABLE:
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
 	}
 	writeEventError(w, status, e)
 }
@@ -184,5 +187,5 @@ func (ol *openLineage) failure(r *http.Request, i int, err error) batchFailure {
 		return batchFailure{Index: i, Reason: "Server error", Retriable: true}
 	}
 	ol.events.WithLabelValues("invalid").Inc()
-	return batchFailure{Index: i, Reason: e.Error(), Field: e.Field}
+	return batchFailure{Index: i, Reason: e.Error(), Field: e.Field, Retriable: e.Code == quarry.EUNAVAILABLE}
 }

@@ -415,6 +415,22 @@ func TestLineageFastPath(t *testing.T) {
 			t.Fatalf("a trivial graph proves nothing: %s", a)
 		}
 	}
+	// Repeated response keys merge, as the executor merges them.
+	for _, q := range []string{
+		`query($id: ID!) { lineage(nodeId: $id) { nodes { id } nodes { name } truncated truncated } }`,
+		`query($id: ID!) { lineage(nodeId: $id) { truncated } lineage(nodeId: $id) { truncated } }`,
+	} {
+		body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"id": customers}})
+		resp, err := s.Client().Post(s.URL+"/graphql", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body) // as sent: decoding would hide a repeated key
+		resp.Body.Close()
+		if bytes.Count(raw, []byte(`"truncated"`)) != 1 {
+			t.Fatalf("%s answered %s", q, raw)
+		}
+	}
 	// A name with quotes, a backslash, HTML characters and non-ASCII
 	// text comes back as the executor writes it.
 	odd := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-21T01:02:03Z","producer":"p","run":{"runId":"0190b5c1-2f2a-7d3e-8a1b-0000000000d1"},

@@ -156,9 +156,26 @@ func (s *Store) RunChildren(ctx context.Context, id string) ([]quarry.Run, error
 }
 
 // JobDatasets returns the datasets a job reads and writes, as its lineage
-// edges say (table level), each list sorted.
+// edges say (table level) and its latest run reported (a job that only
+// writes, or only reads, has no edges), each list sorted.
 func (s *Store) JobDatasets(ctx context.Context, jobID string) (inputs, outputs []string, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(bucketJobRuns).Cursor()
+		k, _ := runs.Seek(append([]byte(jobID), 0xff))
+		if k == nil {
+			k, _ = runs.Last()
+		} else {
+			k, _ = runs.Prev()
+		}
+		if k != nil && bytes.HasPrefix(k, []byte(jobID)) {
+			r, err := getRun(tx, string(k[len(jobID)+8:]))
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				inputs, outputs = union(inputs, r.Inputs), union(outputs, r.Outputs)
+			}
+		}
 		c := tx.Bucket(bucketJobEdges).Cursor()
 		prefix := []byte(jobID)
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

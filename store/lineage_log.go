@@ -75,9 +75,20 @@ func (s *Store) startLineageLog(readOnly bool) error {
 // that another job already uses) is logged and dropped.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
 	errs := make([]error, len(evs))
+	if n := s.LineageBacklog(); n > logHighWater {
+		err := quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
 	vals := make([][]byte, 0, len(evs))
 	for i := range evs {
 		if _, err := s.prepareEvent(&evs[i]); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := s.runConflict(&evs[i]); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -124,6 +135,25 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 	return errs
 }
 
+// runConflict answers an event whose run id a run of another job has, as
+// ApplyLineage would: once accepted, it could only be dropped.
+func (s *Store) runConflict(ev *quarry.LineageEvent) error {
+	if ev.Run == nil || ev.Job == nil {
+		return nil
+	}
+	job := *ev.Job
+	if err := job.Normalize(); err != nil {
+		return nil // prepareEvent said it is valid; it cannot happen
+	}
+	return s.view(func(tx *bolt.Tx) error {
+		r, err := getRun(tx, ev.Run.ID)
+		if err != nil || r == nil || r.JobID == job.ID {
+			return err
+		}
+		return &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", ev.Run.ID)}
+	})
+}
+
 // SyncLineage waits until every lineage event accepted before the call has
 // been applied.
 func (s *Store) SyncLineage(ctx context.Context) error {
@@ -151,6 +181,9 @@ func (s *Store) SyncLineage(ctx context.Context) error {
 func (s *Store) LineageBacklog() uint64 {
 	s.lin.mu.Lock()
 	defer s.lin.mu.Unlock()
+	if s.lin.applied >= s.lin.appended { // the applier may run ahead of the bookkeeping of appends
+		return 0
+	}
 	return s.lin.appended - s.lin.applied
 }
 
@@ -211,6 +244,7 @@ func (s *Store) applyLog() (int, error) {
 			e := logEntry{key: append([]byte(nil), k...)}
 			if err := json.Unmarshal(v, &e.ev); err != nil {
 				s.log.Error("lineage log entry is not an event; dropped", "seq", binary.BigEndian.Uint64(k), "err", err)
+				e.ev = quarry.LineageEvent{} // not half of one either
 			}
 			entries = append(entries, e)
 		}
@@ -228,12 +262,20 @@ func (s *Store) applyLog() (int, error) {
 			s.log.Error("lineage event no longer valid; dropped", "seq", binary.BigEndian.Uint64(e.key), "err", err)
 		}
 	}
+	// eventErr is the error an event itself caused (a conflict): only such
+	// an event is dropped. Any other failure (I/O, a full disk) leaves the
+	// log as it is, to be retried.
+	var eventErr error
 	apply := func(tx *bolt.Tx, es []logEntry) error {
+		eventErr = nil
 		now := s.now().UTC()
 		b := tx.Bucket(bucketLineageLog)
 		for _, e := range es {
 			if e.p != nil {
 				if _, err := applyEvent(tx, e.p, now); err != nil {
+					if _, ok := errors.AsType[*quarry.Error](err); ok {
+						eventErr = err
+					}
 					return fmt.Errorf("lineage event %d: %w", binary.BigEndian.Uint64(e.key), err)
 				}
 			}
@@ -248,12 +290,17 @@ func (s *Store) applyLog() (int, error) {
 	// bbolt's one write lock against them.
 	ctx := context.Background()
 	if err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, entries) }); err != nil {
-		if errors.Is(err, ErrClosed) {
-			return 0, err
+		if eventErr == nil {
+			return 0, err // not an event's fault: retried later, nothing dropped
 		}
 		for _, e := range entries {
-			if err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, []logEntry{e}) }); err != nil {
-				s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", err)
+			err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, []logEntry{e}) })
+			switch {
+			case err == nil:
+			case eventErr == nil:
+				return 0, err
+			default:
+				s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", eventErr)
 				if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
 					return 0, err
 				}

@@ -180,8 +180,8 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 			pd.new.digest = d.ProvidedDigest()
 		}
 		id := pd.new.d.ID
-		if i, ok := byID[id]; ok { // named twice: one entry, and an output stays one
-			if r != nil && p.datasets[i].report == nil {
+		if i, ok := byID[id]; ok { // named twice: one entry; an output's facets win, an output stays one
+			if r != nil && (p.datasets[i].report == nil || output) {
 				p.datasets[i].report, p.datasets[i].new = r, pd.new
 			}
 			p.datasets[i].output = p.datasets[i].output || output
@@ -250,14 +250,16 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 	}
 	for i, out := range outs {
 		r := &ev.Outputs[i]
-		for j, cl := range r.ColumnLineage {
+		for _, cl := range r.ColumnLineage {
 			for k, in := range cl.Inputs {
 				field := fmt.Sprintf("outputs[%d].facets.columnLineage.fields.%s.inputFields[%d]", i, cl.Column, k)
 				if cl.Column == "" {
-					field = fmt.Sprintf("outputs[%d].facets.columnLineage.dataset[%d]", i, j)
+					field = fmt.Sprintf("outputs[%d].facets.columnLineage.dataset[%d]", i, k)
+				} else if _, err := quarry.NormalizeName(cl.Column); err != nil {
+					return nil, quarry.InField(fmt.Sprintf("outputs[%d].facets.columnLineage.fields", i), err)
 				}
-				if strings.TrimSpace(in.Field) == "" {
-					return nil, quarry.Invalid(field+".field", "is required")
+				if _, err := quarry.NormalizeName(in.Field); err != nil {
+					return nil, quarry.InField(field+".field", err)
 				}
 				from, err := add(field, nil, in.Namespace, in.Name, false)
 				if err != nil {
@@ -484,43 +486,88 @@ func applyEvent(tx *bolt.Tx, p *preparedEvent, now time.Time) (LineageResult, er
 		}
 	}
 	var run *storedRun
+	completed := false // this event is the one that completed the run
 	if ev.Kind == quarry.RunEvent {
+		var before quarry.RunState
 		var err error
-		if run, err = applyRun(tx, p, at, now); err != nil {
+		if run, before, err = applyRun(tx, p, at, now); err != nil {
 			return res, err
 		}
 		res.State = run.State
+		completed = before != quarry.RunComplete && run.State == quarry.RunComplete
 	}
-	complete := run != nil && run.State == quarry.RunComplete
 	for i := range p.datasets {
-		if err := applyDataset(tx, p, &p.datasets[i], run, complete, at, now); err != nil {
+		if err := applyDataset(tx, p, &p.datasets[i], run, completed, at, now); err != nil {
 			return res, err
 		}
 	}
 	switch {
-	case run != nil && complete:
+	case completed:
+		// The job's lineage becomes what this run reported, unless a run
+		// that ended later set it already (this one completed late).
+		if newest, err := claimJobEdges(tx, p.job.ID, run.ID, *run.EndedAt); err != nil || !newest {
+			return res, err
+		}
 		edges, err := runEdges(tx, run.ID)
 		if err != nil {
 			return res, err
 		}
 		return res, setJobEdges(tx, now, p.job.ID, edges, true)
-	case run != nil:
+	case run != nil && !run.State.Terminal():
 		return res, setJobEdges(tx, now, p.job.ID, p.edges, false)
 	case ev.Kind == quarry.JobEvent:
+		if _, err := claimJobEdges(tx, p.job.ID, "", at); err != nil {
+			return res, err
+		}
 		return res, setJobEdges(tx, now, p.job.ID, p.edges, true)
 	}
 	return res, nil
 }
 
+// storedJob is a job with whose report its lineage edges are.
+type storedJob struct {
+	quarry.Job
+	EdgesRun string    `json:"edgesRun,omitempty"` // the run whose edges the job's are; empty for static lineage
+	EdgesAt  time.Time `json:"edgesAt,omitzero"`   // when that run ended, or the JobEvent's time
+}
+
+func getStoredJob(tx *bolt.Tx, id string) (*storedJob, error) {
+	raw := tx.Bucket(bucketJobs).Get([]byte(id))
+	if raw == nil {
+		return nil, nil
+	}
+	var j storedJob
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return &j, nil
+}
+
+// claimJobEdges makes run (ended at) the source of the job's edges unless
+// a report of a later time is, and reports whether it did.
+func claimJobEdges(tx *bolt.Tx, jobID, runID string, at time.Time) (bool, error) {
+	j, err := getStoredJob(tx, jobID)
+	if err != nil || j == nil {
+		return j != nil, err
+	}
+	if j.EdgesAt.After(at) {
+		return false, nil
+	}
+	j.EdgesRun, j.EdgesAt = runID, at
+	return true, putJSON(tx.Bucket(bucketJobs), []byte(jobID), j)
+}
+
 // upsertJob creates a job or fills in what the event's facets say of it.
 func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
-	old, err := getJob(tx, in.ID)
+	stored, err := getStoredJob(tx, in.ID)
 	if err != nil {
 		return err
 	}
-	j := *in
-	if old != nil {
-		j = *old
+	sj := storedJob{Job: *in}
+	j := &sj.Job
+	if stored != nil {
+		sj = *stored
+		old := &stored.Job
 		for _, f := range []struct{ dst, src *string }{
 			{&j.Type, &in.Type}, {&j.Description, &in.Description}, {&j.SQL, &in.SQL}, {&j.SourceURL, &in.SourceURL},
 		} {
@@ -538,59 +585,60 @@ func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
 		j.CreatedAt = now
 	}
 	j.UpdatedAt = now
-	if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &j); err != nil {
+	if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &sj); err != nil {
 		return err
 	}
 	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, OpUpsert)
 	return err
 }
 
-func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, error) {
+func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, quarry.RunState, error) {
 	rep := p.ev.Run
 	r, err := getRun(tx, rep.ID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var oldKey []byte
 	if r == nil {
 		r = &storedRun{Run: quarry.Run{ID: rep.ID, JobID: p.job.ID, CreatedAt: now}, FirstSeen: at}
 	} else {
 		if r.JobID != p.job.ID {
-			return nil, &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", rep.ID)}
+			return nil, "", &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", rep.ID)}
 		}
 		oldKey = jobRunKey(r.JobID, r.listedAt(), r.ID)
 	}
+	before := r.State
 	r.Observe(rep, at)
 	r.Inputs = union(r.Inputs, p.ins)
 	r.Outputs = union(r.Outputs, p.outs)
 	if err := addRunEdges(tx, r.ID, p.edges); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	r.UpdatedAt = now
 	if err := putJSON(tx.Bucket(bucketRuns), []byte(r.ID), r); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	jr := tx.Bucket(bucketJobRuns)
 	if k := jobRunKey(r.JobID, r.listedAt(), r.ID); !bytes.Equal(k, oldKey) {
 		if oldKey != nil {
 			if err := jr.Delete(oldKey); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		if err := jr.Put(k, nil); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if r.ParentRunID != "" {
 		kids, k := tx.Bucket(bucketRunChildren), []byte(r.ParentRunID+r.ID)
 		if have, _ := kids.Cursor().Seek(k); !bytes.Equal(have, k) {
 			if err := kids.Put(k, nil); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 	}
 	_, err = appendChange(tx, now, quarry.EntityJob, r.JobID, OpRun)
-	return r, err
+	return r, before, err
 }
 
 func union(a, b []string) []string {
@@ -732,7 +780,7 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 			return err
 		}
 	}
-	for _, c := range checks {
+	for n, c := range checks {
 		c.DatasetID = d.ID
 		if c.ObservedAt.IsZero() {
 			c.ObservedAt = at
@@ -740,7 +788,7 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 		if c.RunID == "" && run != nil {
 			c.RunID = run.ID
 		}
-		if err := putCheck(tx, seq, &c); err != nil {
+		if err := putCheck(tx, seq, n, &c); err != nil {
 			return err
 		}
 	}
@@ -799,10 +847,11 @@ func checkKey(c *quarry.Check) []byte {
 }
 
 // putCheck records a check result in its history and, unless a newer
-// result is stored, as the check's latest.
-func putCheck(tx *bolt.Tx, seq uint64, c *quarry.Check) error {
+// result is stored, as the check's latest. n orders the results of one
+// change (an assertion may repeat with other parameters).
+func putCheck(tx *bolt.Tx, seq uint64, n int, c *quarry.Check) error {
 	k := checkKey(c)
-	hk := append(append(slices.Clone(k), u64(uint64(c.ObservedAt.UnixNano()))...), u64(seq)...)
+	hk := append(append(append(slices.Clone(k), u64(uint64(c.ObservedAt.UnixNano()))...), u64(seq)...), byte(n>>8), byte(n))
 	if err := putJSON(tx.Bucket(bucketCheckHistory), hk, c); err != nil {
 		return err
 	}

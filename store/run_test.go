@@ -344,3 +344,37 @@ func TestLineageLog(t *testing.T) {
 		t.Fatalf("the clashing event left its job: %v", err)
 	}
 }
+
+// A late event of a run that completed before does not take the job's
+// lineage back from a newer run, nor bring back a dataset dropped since;
+// a job that only writes still lists what it writes.
+func TestApplyLineageLateEvents(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openClocked(t)
+	const run3 = "0190b5c1-2f2a-7d3e-8a1b-000000000003"
+	mustApply(t, s, runEvent("j", run1, quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{"shop.public.old_out"}))
+	mustApply(t, s, runEvent("j", run2, quarry.RunComplete, shT0.Add(time.Hour), []string{"shop.public.a"}, []string{"shop.public.new_out"}))
+	late := runEvent("j", run1, quarry.RunRunning, shT0.Add(-time.Minute), []string{"shop.public.a"}, []string{"shop.public.old_out"})
+	mustApply(t, s, late)
+	if _, outs, _ := s.JobDatasets(ctx, jid("j")); !slices.Equal(outs, []string{lid("shop.public.new_out")}) {
+		t.Fatalf("a late event of an older run took the job's lineage back: %v", outs)
+	}
+	// run1 completing again later than run2 (a retried, re-timed COMPLETE)
+	// is not a new completion either.
+	mustApply(t, s, runEvent("j", run1, quarry.RunComplete, shT0.Add(2*time.Hour), []string{"shop.public.a"}, []string{"shop.public.old_out"}))
+	if _, outs, _ := s.JobDatasets(ctx, jid("j")); !slices.Equal(outs, []string{lid("shop.public.new_out")}) {
+		t.Fatalf("a repeated completion took the job's lineage back: %v", outs)
+	}
+
+	drop := quarry.LineageEvent{Kind: quarry.DatasetEvent, EventTime: shT0.Add(3 * time.Hour), Outputs: []quarry.DatasetReport{{Namespace: shopNS, Name: "shop.public.new_out", Lifecycle: "DROP"}}}
+	mustApply(t, s, drop)
+	mustApply(t, s, runEvent("j", run2, quarry.RunStart, shT0.Add(30*time.Minute), []string{"shop.public.a"}, []string{"shop.public.new_out"}))
+	if d := mustDataset(t, s, lid("shop.public.new_out")); !d.Removed() {
+		t.Fatal("a late START of a completed run restored a dropped dataset")
+	}
+
+	mustApply(t, s, runEvent("seed", run3, quarry.RunComplete, shT0, nil, []string{"shop.public.seeded"}))
+	if _, outs, _ := s.JobDatasets(ctx, jid("seed")); !slices.Equal(outs, []string{lid("shop.public.seeded")}) {
+		t.Fatalf("a job without inputs lists no outputs: %v", outs)
+	}
+}

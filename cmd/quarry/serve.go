@@ -201,7 +201,14 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	if err := st.ReplaceEdges(ctx, quarry.OriginCatalog, quarry.DemoCatalogEdges()); err != nil {
 		return fmt.Errorf("demo lineage: %w", err)
 	}
-	evs := quarry.DemoLineageEvents(time.Now())
+	// Runs already loaded keep their outcome: which runs fail is relative
+	// to now, and a run must not change its story between restarts.
+	var evs []quarry.LineageEvent
+	for _, ev := range quarry.DemoLineageEvents(time.Now()) {
+		if _, err := st.Run(ctx, ev.Run.ID); quarry.ErrorCode(err) == quarry.ENOTFOUND {
+			evs = append(evs, ev)
+		}
+	}
 	results, errs := st.ApplyLineageBatch(ctx, evs)
 	stored := 0
 	for i, err := range errs {
