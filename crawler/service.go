@@ -163,6 +163,7 @@ func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-c
 	if err != nil {
 		return nil, nil, err
 	}
+	c := *run // before the crawl starts writing run
 	done := make(chan struct{})
 	s.wg.Add(1)
 	go func() {
@@ -170,7 +171,6 @@ func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-c
 		defer close(done)
 		s.finish(s.base, src, dsn, run)
 	}()
-	c := *run
 	return &c, done, nil
 }
 
