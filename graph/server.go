@@ -84,7 +84,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", readBody(lim.BodyBytes, true, srv))
+	mux.Handle("POST /graphql", readBody(lim.BodyBytes, true, withRawData(srv)))
 	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
 			graphiql(w, r)
