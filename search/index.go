@@ -45,7 +45,8 @@ type Index struct {
 
 	mu      sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
 	idx     bleve.Index
-	rebuild bool // the index serving has an old mapping: Run rebuilds it
+	facets  *facetColumns // of idx's segments
+	rebuild bool          // the index serving has an old mapping: Run rebuilds it
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time
@@ -62,7 +63,7 @@ type Options struct {
 // or unreadable. It does not catch up: CatchUp does, or Run, which also
 // rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default()}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns()}
 	if o != nil && o.Logger != nil {
 		x.log = o.Logger
 	}
@@ -252,7 +253,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	}
 	x.idx.Close()
 	os.RemoveAll(old)
-	x.idx = fresh
+	x.idx, x.facets = fresh, newFacetColumns()
 	x.applied.Store(seq)
 	x.rebuild = false
 	x.log.Info("search index rebuilt", "seq", seq, "duration", time.Since(start).Round(time.Millisecond))

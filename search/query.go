@@ -42,7 +42,7 @@ type Query struct {
 	Filter Filter
 	First  int    // page size: default 20, at most 100
 	After  string // cursor from the previous page
-	// Facets asks for facet counts: they cost a visit of every hit.
+	// Facets asks for facet counts over all hits.
 	Facets bool
 }
 
@@ -86,41 +86,24 @@ type Bucket struct {
 	Count int
 }
 
-var facetFields = []string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners}
+var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners}
 
 // Search runs a query. An empty query lists datasets by name.
 func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
-	first, from, err := paging(q.First, q.After)
+	req, first, from, err := newRequest(q)
 	if err != nil {
 		return nil, err
-	}
-	if len(q.Text) > maxQueryLen {
-		return nil, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
-	}
-	text := strings.TrimSpace(strings.ToValidUTF8(q.Text, " "))
-	var match query.Query
-	if text == "" {
-		match = bleve.NewMatchAllQuery()
-	} else {
-		match = textQuery(text)
-	}
-	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
-	if text == "" {
-		req.SortBy([]string{fQName, "_id"})
-	} else {
-		req.Highlight = bleve.NewHighlightWithStyle("html")
-		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
-	}
-	if q.Facets { // they visit every hit: only when asked for
-		for _, f := range facetFields {
-			req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
-		}
 	}
 	idx, err := x.current()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
+	var facets *facetCounter
+	if q.Facets { // counted as hits are collected (facets.go)
+		facets = &facetCounter{cols: x.facets}
+		ctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(facets.handler))
+	}
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -136,20 +119,37 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	if out.HasNext {
 		out.EndCursor = strconv.Itoa(from + first)
 	}
-	for _, f := range facetFields {
-		fr := res.Facets[f]
-		if fr == nil {
-			continue
-		}
-		facet := Facet{Field: f}
-		if fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				facet.Buckets = append(facet.Buckets, Bucket{Value: t.Term, Count: t.Count})
-			}
-		}
-		out.Facets = append(out.Facets, facet)
+	if facets != nil {
+		out.Facets = facets.facets()
 	}
 	return out, nil
+}
+
+// newRequest is the bleve request of a query (one hit more than the page,
+// to tell whether another follows), its page size and offset.
+func newRequest(q Query) (*bleve.SearchRequest, int, int, error) {
+	first, from, err := paging(q.First, q.After)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if len(q.Text) > maxQueryLen {
+		return nil, 0, 0, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
+	}
+	text := strings.TrimSpace(strings.ToValidUTF8(q.Text, " "))
+	var match query.Query
+	if text == "" {
+		match = bleve.NewMatchAllQuery()
+	} else {
+		match = textQuery(text)
+	}
+	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
+	if text == "" {
+		req.SortBy([]string{fQName, "_id"})
+	} else {
+		req.Highlight = bleve.NewHighlightWithStyle("html")
+		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
+	}
+	return req, first, from, nil
 }
 
 func paging(first int, after string) (int, int, error) {
