@@ -58,3 +58,28 @@ func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error
 	}
 	return out, nil
 }
+
+// MatchesInOneSearchForTest returns the matches of q's hits as bleve
+// highlights them within the search itself: what Search's must equal.
+func (x *Index) MatchesInOneSearchForTest(ctx context.Context, q Query) (map[string][]Match, error) {
+	req, _, _, err := newRequest(q)
+	if err != nil {
+		return nil, err
+	}
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.Fields = highlightFields
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Match{}
+	for _, h := range res.Hits {
+		out[h.ID] = matches(h)
+	}
+	return out, nil
+}

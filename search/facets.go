@@ -73,6 +73,9 @@ type facetCounter struct {
 // hands it to bleve's. Installed in the search context under
 // search.MakeDocumentMatchHandlerKey.
 func (c *facetCounter) handler(sctx *bsearch.SearchContext) (bsearch.DocumentMatchHandler, bool, error) {
+	if c.segs != nil {
+		return nil, false, errors.New("facets: a counter counts one search")
+	}
 	snap, ok := sctx.IndexReader.(*scorch.IndexSnapshot)
 	if !ok {
 		return nil, false, fmt.Errorf("facets: index reader is a %T, not a scorch snapshot", sctx.IndexReader)

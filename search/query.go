@@ -100,11 +100,12 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	var facets *facetCounter
+	sctx := ctx
 	if q.Facets { // counted as hits are collected (facets.go)
 		facets = &facetCounter{cols: x.facets}
-		ctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(facets.handler))
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(facets.handler))
 	}
-	res, err := idx.SearchInContext(ctx, req)
+	res, err := idx.SearchInContext(sctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -114,7 +115,12 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 			out.HasNext = true
 			break
 		}
-		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, Matches: matches(h)})
+		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
+	}
+	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 {
+		if err := highlight(ctx, idx, text, out.Hits); err != nil {
+			return nil, err
+		}
 	}
 	if out.HasNext {
 		out.EndCursor = strconv.Itoa(from + first)
@@ -135,21 +141,57 @@ func newRequest(q Query) (*bleve.SearchRequest, int, int, error) {
 	if len(q.Text) > maxQueryLen {
 		return nil, 0, 0, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
 	}
-	text := strings.TrimSpace(strings.ToValidUTF8(q.Text, " "))
+	text := queryText(q.Text)
 	var match query.Query
 	if text == "" {
 		match = bleve.NewMatchAllQuery()
 	} else {
-		match = textQuery(text)
+		match = textQuery(text, nil)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
 	if text == "" {
 		req.SortBy([]string{fQName, "_id"})
-	} else {
-		req.Highlight = bleve.NewHighlightWithStyle("html")
-		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
 	}
 	return req, first, from, nil
+}
+
+func queryText(s string) string { return strings.TrimSpace(strings.ToValidUTF8(s, " ")) }
+
+// highlightFields are the fields whose matched words a hit shows.
+var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
+
+// highlight marks the matched words of a page of hits. It is a search of
+// its own, of those hits alone: asking for highlights in the search itself
+// would make every term searcher decode the positions of every hit, most
+// of the cost of a query with many hits.
+func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	// The clauses on the shown fields are the ones that mark words there;
+	// a hit that matched by others still shows its fields' text.
+	q := bleve.NewBooleanQuery()
+	q.AddMust(bleve.NewDocIDQuery(ids))
+	q.AddShould(textQuery(text, func(f string) bool { return slices.Contains(highlightFields, f) }))
+	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
+	req.Score = bleve.ScoreNone
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.Fields = highlightFields
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("highlight: %w", err)
+	}
+	byID := make(map[string]*bsearch.DocumentMatch, len(res.Hits))
+	for _, h := range res.Hits {
+		byID[h.ID] = h
+	}
+	for i := range hits {
+		if h := byID[hits[i].ID]; h != nil {
+			hits[i].Matches = matches(h)
+		}
+	}
+	return nil
 }
 
 func paging(first int, after string) (int, int, error) {
@@ -173,11 +215,15 @@ func paging(first int, after string) (int, int, error) {
 }
 
 // textQuery builds the ranking of doc.go from plain text. Nothing in the
-// text is query syntax.
-func textQuery(text string) query.Query {
+// text is query syntax. Given fields, it keeps the clauses on fields it
+// accepts.
+func textQuery(text string, fields func(string) bool) query.Query {
 	lower := strings.ToLower(text)
 	var any []query.Query
 	add := func(q query.Query, boost float64) {
+		if fields != nil && !fields(q.(query.FieldableQuery).Field()) {
+			return
+		}
 		if b, ok := q.(query.BoostableQuery); ok {
 			b.SetBoost(boost)
 		}
