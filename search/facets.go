@@ -49,10 +49,15 @@ func (d *valueDict) ord(v string) uint32 {
 	return o
 }
 
-// segmentFacets holds one segment's facet values: those of facet field f
-// for local document n are vals[f][start[f][n]:start[f][n+1]].
-type segmentFacets struct {
-	start, vals [len(facetFields)][]uint32
+// segmentFacets holds one segment's facet values, a column per field.
+type segmentFacets [len(facetFields)]facetColumn
+
+// facetColumn holds the values of one field for the documents of a
+// segment, as ordinals of its valueDict. Where no document has two, the
+// value of document n is one[n]-1 (0: none); else its values are
+// vals[start[n]:start[n+1]].
+type facetColumn struct {
+	one, start, vals []uint32
 }
 
 func newFacetColumns() *facetColumns {
@@ -177,8 +182,18 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 		}
 		// Counting sort by document: start[d+1] is the end of d's values.
 		start := make([]uint32, n+1)
+		multi := false
 		for _, p := range pairs {
 			start[p.doc+1]++
+			multi = multi || start[p.doc+1] > 1
+		}
+		if !multi {
+			one := make([]uint32, n)
+			for _, p := range pairs {
+				one[p.doc] = p.ord + 1
+			}
+			sf[f].one = one
+			continue
 		}
 		for d := uint64(1); d <= n; d++ {
 			start[d] += start[d-1]
@@ -189,7 +204,7 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 			vals[fill[p.doc]] = p.ord
 			fill[p.doc]++
 		}
-		sf.start[f], sf.vals[f] = start, vals
+		sf[f].start, sf[f].vals = start, vals
 	}
 	return sf, nil
 }
@@ -203,9 +218,15 @@ func (c *facetCounter) count(n uint64) {
 		c.cur = i
 	}
 	sf, local := c.segs[i], n-c.offsets[i]
-	for f := range facetFields {
-		start := sf.start[f]
-		for _, o := range sf.vals[f][start[local]:start[local+1]] {
+	for f := range sf {
+		col := &sf[f]
+		if col.one != nil {
+			if o := col.one[local]; o > 0 {
+				c.counts[f][o-1]++
+			}
+			continue
+		}
+		for _, o := range col.vals[col.start[local]:col.start[local+1]] {
 			c.counts[f][o]++
 		}
 	}
