@@ -31,7 +31,12 @@ func (x *Index) MappingVersion() string {
 // BleveFacetsForTest counts the facets of q's hits with bleve's facet
 // builder, which visits each hit's doc values: what Search's must equal.
 func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error) {
-	req, _, _, err := newRequest(q)
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	req, _, _, err := newRequest(idx.Mapping(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -39,11 +44,6 @@ func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error
 	for _, f := range facetFields {
 		req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
 	}
-	idx, err := x.current()
-	if err != nil {
-		return nil, err
-	}
-	defer x.mu.RUnlock()
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, err
@@ -62,17 +62,17 @@ func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error
 // MatchesInOneSearchForTest returns the matches of q's hits as bleve
 // highlights them within the search itself: what Search's must equal.
 func (x *Index) MatchesInOneSearchForTest(ctx context.Context, q Query) (map[string][]Match, error) {
-	req, _, _, err := newRequest(q)
-	if err != nil {
-		return nil, err
-	}
-	req.Highlight = bleve.NewHighlightWithStyle("html")
-	req.Highlight.Fields = highlightFields
 	idx, err := x.current()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock()
+	req, _, _, err := newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.Fields = highlightFields
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -90,15 +91,15 @@ var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwn
 
 // Search runs a query. An empty query lists datasets by name.
 func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
-	req, first, from, err := newRequest(q)
-	if err != nil {
-		return nil, err
-	}
 	idx, err := x.current()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
+	req, first, from, err := newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
 	var facets *facetCounter
 	sctx := ctx
 	if q.Facets { // counted as hits are collected (facets.go)
@@ -133,7 +134,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 
 // newRequest is the bleve request of a query (one hit more than the page,
 // to tell whether another follows), its page size and offset.
-func newRequest(q Query) (*bleve.SearchRequest, int, int, error) {
+func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
 	first, from, err := paging(q.First, q.After)
 	if err != nil {
 		return nil, 0, 0, err
@@ -146,7 +147,7 @@ func newRequest(q Query) (*bleve.SearchRequest, int, int, error) {
 	if text == "" {
 		match = bleve.NewMatchAllQuery()
 	} else {
-		match = textQuery(text, nil)
+		match = textQuery(m, text, nil)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
 	if text == "" {
@@ -173,7 +174,7 @@ func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) er
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(textQuery(text, func(f string) bool { return slices.Contains(highlightFields, f) }))
+	q.AddShould(textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
 	req.Highlight = bleve.NewHighlightWithStyle("html")
@@ -217,23 +218,38 @@ func paging(first int, after string) (int, int, error) {
 // textQuery builds the ranking of doc.go from plain text. Nothing in the
 // text is query syntax. Given fields, it keeps the clauses on fields it
 // accepts.
-func textQuery(text string, fields func(string) bool) query.Query {
+func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
 	lower := strings.ToLower(text)
 	var any []query.Query
 	add := func(q query.Query, boost float64) {
 		if fields != nil && !fields(q.(query.FieldableQuery).Field()) {
 			return
 		}
-		if b, ok := q.(query.BoostableQuery); ok {
-			b.SetBoost(boost)
-		}
+		q.(query.BoostableQuery).SetBoost(boost)
 		any = append(any, q)
 	}
-	all := func(field string) *query.MatchQuery {
-		q := bleve.NewMatchQuery(text)
-		q.SetField(field)
-		q.SetOperator(query.MatchQueryOperatorAnd)
-		return q
+	// all is bleve's match query with the "and" operator, analyzed as the
+	// field is, but one word is a term query: bleve would wrap it in a
+	// conjunction of one, which costs a step per hit.
+	all := func(field string, boost float64) {
+		if fields != nil && !fields(field) {
+			return
+		}
+		tokens := m.AnalyzerNamed(m.AnalyzerNameForPath(field)).Analyze([]byte(text))
+		terms := make([]query.Query, len(tokens))
+		for i, t := range tokens {
+			q := termQuery(field, string(t.Term))
+			q.SetBoost(boost)
+			terms[i] = q
+		}
+		switch len(terms) {
+		case 0:
+			any = append(any, bleve.NewMatchNoneQuery()) // counts for the coordination factor, as before
+		case 1:
+			any = append(any, terms[0])
+		default:
+			any = append(any, bleve.NewConjunctionQuery(terms...))
+		}
 	}
 	// 1. The name or a dotted tail of it, as written; words typed apart
 	// also match the name written joined or with underscores ("sales
@@ -244,19 +260,19 @@ func textQuery(text string, fields func(string) bool) query.Query {
 		add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
 	}
 	// 2-3. Every word in the name, or in the qualified name.
-	add(all(fName), boostNameWords)
-	add(all(fNameParts), boostNameWords)
-	add(all(fNameStem), boostNameStem)
-	add(all(fPath), boostPathWords)
-	add(all(fPathParts), boostPathWords)
+	all(fName, boostNameWords)
+	all(fNameParts, boostNameWords)
+	all(fNameStem, boostNameStem)
+	all(fPath, boostPathWords)
+	all(fPathParts, boostPathWords)
 	// 4. A column, or words of column names.
 	add(termQuery(fColumnExact, lower), boostExactCol)
-	add(all(fColumns), boostColumns)
-	add(all(fColumnStem), boostColumns)
+	all(fColumns, boostColumns)
+	all(fColumnStem, boostColumns)
 	// 5. Tags and descriptions.
-	add(all(fTagsText), boostTags)
-	add(all(fDesc), boostDescAll)
-	add(all(fColumnDesc), boostDescAll/2)
+	all(fTagsText, boostTags)
+	all(fDesc, boostDescAll)
+	all(fColumnDesc, boostDescAll/2)
 	// 6. Typos and the word being typed.
 	words := identWords(text)
 	for _, w := range words {
@@ -332,7 +348,11 @@ func withFilter(q query.Query, f Filter) query.Query {
 		must = append(must, bleve.NewDisjunctionQuery(alts...))
 	}
 	b := bleve.NewBooleanQuery()
-	b.AddMust(must...)
+	if len(must) == 1 {
+		b.Must = q // not wrapped in a conjunction of one, which costs a step per hit
+	} else {
+		b.AddMust(must...)
+	}
 	if !f.IncludeRemoved {
 		removed := bleve.NewBoolFieldQuery(true)
 		removed.SetField(fRemoved)
