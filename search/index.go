@@ -22,7 +22,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "4"
+const mappingVersion = "5"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -392,11 +392,14 @@ func newMapping() (mapping.IndexMapping, error) {
 		f.Name, f.Analyzer, f.Store = name, analyzer, stored
 		f.IncludeTermVectors = stored // for highlighting
 		f.IncludeInAll = false
+		f.DocValues = false // only sorting reads them (facets read postings)
 		return f
 	}
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fType, field(fType, keyword.Name, false))
-	dm.AddFieldMappingsAt(fQName, field(fQName, analyzerExact, false))
+	qname := field(fQName, analyzerExact, false)
+	qname.DocValues = true // empty queries list by name
+	dm.AddFieldMappingsAt(fQName, qname)
 	dm.AddFieldMappingsAt(fNames, field(fNames, analyzerExact, false))
 	dm.AddFieldMappingsAt(fNameStarts, field(fNameStarts, analyzerExact, false))
 	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false), field(fNameInside, analyzerSuffixes, false))
@@ -410,7 +413,7 @@ func newMapping() (mapping.IndexMapping, error) {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))
 	}
 	removed := bleve.NewBooleanFieldMapping()
-	removed.Name = fRemoved
+	removed.Name, removed.DocValues = fRemoved, false
 	dm.AddFieldMappingsAt(fRemoved, removed)
 	m.AddDocumentMapping("dataset", dm)
 	m.TypeField = fType
