@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func TestFacetsExact(t *testing.T) {
 		{Text: "orders", Filter: search.Filter{Tags: []string{"pii"}}},
 		{Text: "", Filter: search.Filter{IncludeRemoved: true}},
 		{Text: "customer", Filter: search.Filter{IncludeRemoved: true, Kinds: []string{"VIEW"}}},
+		{Filter: search.Filter{Tags: []string{"gold"}}},
 	}
 	for round := range 8 {
 		var batch []quarry.Dataset
@@ -80,6 +82,18 @@ func TestFacetsExact(t *testing.T) {
 			}
 			if len(want[0].Buckets) == 0 && res.Total > 0 {
 				t.Fatalf("round %d, %+v: no namespace buckets for %d hits", round, q, res.Total)
+			}
+			kinds := 0 // one kind per dataset
+			for _, b := range res.Facets[3].Buckets {
+				kinds += b.Count
+			}
+			if kinds != res.Total {
+				t.Fatalf("round %d, %+v: %d hits, %d by kind", round, q, res.Total, kinds)
+			}
+			if q.Text == "" && len(q.Filter.Tags) == 1 {
+				if tags := res.Facets[4].Buckets; res.Total == 0 || !slices.Contains(tags, search.Bucket{Value: "gold", Count: res.Total}) {
+					t.Fatalf("round %d: the filter by tag: %d hits, tags %v", round, res.Total, tags)
+				}
 			}
 		}
 	}

@@ -143,10 +143,8 @@ func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int
 		return nil, 0, 0, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
 	}
 	text := queryText(q.Text)
-	var match query.Query
-	if text == "" {
-		match = bleve.NewMatchAllQuery()
-	} else {
+	var match query.Query // nil: all datasets
+	if text != "" {
 		match = textQuery(m, text, nil)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
@@ -327,10 +325,14 @@ func lastWord(text string) string {
 	return words[len(words)-1]
 }
 
-// withFilter narrows q by a filter. The index holds datasets alone, so no
-// clause asks for their type: it would visit every document.
+// withFilter narrows q (nil: all datasets) by a filter. The index holds
+// datasets alone, so no clause asks for their type: it would visit every
+// document, as would a match-all clause beside the filter's.
 func withFilter(q query.Query, f Filter) query.Query {
-	must := []query.Query{q}
+	var must []query.Query
+	if q != nil {
+		must = append(must, q)
+	}
 	for _, c := range []struct {
 		field  string
 		values []string
@@ -348,9 +350,12 @@ func withFilter(q query.Query, f Filter) query.Query {
 		must = append(must, bleve.NewDisjunctionQuery(alts...))
 	}
 	b := bleve.NewBooleanQuery()
-	if len(must) == 1 {
-		b.Must = q // not wrapped in a conjunction of one, which costs a step per hit
-	} else {
+	switch len(must) {
+	case 0:
+		b.Must = bleve.NewMatchAllQuery()
+	case 1:
+		b.Must = must[0] // not wrapped in a conjunction of one, which costs a step per hit
+	default:
 		b.AddMust(must...)
 	}
 	if !f.IncludeRemoved {
