@@ -1,6 +1,10 @@
 package search
 
-import "github.com/blevesearch/bleve/v2"
+import (
+	"context"
+
+	"github.com/blevesearch/bleve/v2"
+)
 
 // SetMappingVersionForTest makes the closed index in dir look built by
 // another mapping version.
@@ -22,4 +26,60 @@ func (x *Index) MappingVersion() string {
 	defer x.mu.RUnlock()
 	v, _ := idx.GetInternal(keyVersion)
 	return string(v)
+}
+
+// BleveFacetsForTest counts the facets of q's hits with bleve's facet
+// builder, which visits each hit's doc values: what Search's must equal.
+func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	req, _, _, err := newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
+	req.Size, req.From, req.Highlight = 0, 0, nil
+	for _, f := range facetFields {
+		req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
+	}
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []Facet
+	for _, f := range facetFields {
+		facet := Facet{Field: f}
+		for _, t := range res.Facets[f].Terms.Terms() {
+			facet.Buckets = append(facet.Buckets, Bucket{Value: t.Term, Count: t.Count})
+		}
+		out = append(out, facet)
+	}
+	return out, nil
+}
+
+// MatchesInOneSearchForTest returns the matches of q's hits as bleve
+// highlights them within the search itself: what Search's must equal.
+func (x *Index) MatchesInOneSearchForTest(ctx context.Context, q Query) (map[string][]Match, error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	req, _, _, err := newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.Fields = highlightFields
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Match{}
+	for _, h := range res.Hits {
+		out[h.ID] = matches(h)
+	}
+	return out, nil
 }

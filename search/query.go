@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -42,7 +43,7 @@ type Query struct {
 	Filter Filter
 	First  int    // page size: default 20, at most 100
 	After  string // cursor from the previous page
-	// Facets asks for facet counts: they cost a visit of every hit.
+	// Facets asks for facet counts over all hits.
 	Facets bool
 }
 
@@ -86,42 +87,26 @@ type Bucket struct {
 	Count int
 }
 
-var facetFields = []string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners}
+var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners}
 
 // Search runs a query. An empty query lists datasets by name.
 func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
-	first, from, err := paging(q.First, q.After)
-	if err != nil {
-		return nil, err
-	}
-	if len(q.Text) > maxQueryLen {
-		return nil, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
-	}
-	text := strings.TrimSpace(strings.ToValidUTF8(q.Text, " "))
-	var match query.Query
-	if text == "" {
-		match = bleve.NewMatchAllQuery()
-	} else {
-		match = textQuery(text)
-	}
-	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
-	if text == "" {
-		req.SortBy([]string{fQName, "_id"})
-	} else {
-		req.Highlight = bleve.NewHighlightWithStyle("html")
-		req.Highlight.Fields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
-	}
-	if q.Facets { // they visit every hit: only when asked for
-		for _, f := range facetFields {
-			req.AddFacet(f, bleve.NewFacetRequest(f, facetBucketSize))
-		}
-	}
 	idx, err := x.current()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
-	res, err := idx.SearchInContext(ctx, req)
+	req, first, from, err := newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
+	var facets *facetCounter
+	sctx := ctx
+	if q.Facets { // counted as hits are collected (facets.go)
+		facets = &facetCounter{cols: x.facets}
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(facets.handler))
+	}
+	res, err := idx.SearchInContext(sctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -131,25 +116,81 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 			out.HasNext = true
 			break
 		}
-		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, Matches: matches(h)})
+		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
+	}
+	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 {
+		if err := highlight(ctx, idx, text, out.Hits); err != nil {
+			return nil, err
+		}
 	}
 	if out.HasNext {
 		out.EndCursor = strconv.Itoa(from + first)
 	}
-	for _, f := range facetFields {
-		fr := res.Facets[f]
-		if fr == nil {
-			continue
-		}
-		facet := Facet{Field: f}
-		if fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				facet.Buckets = append(facet.Buckets, Bucket{Value: t.Term, Count: t.Count})
-			}
-		}
-		out.Facets = append(out.Facets, facet)
+	if facets != nil {
+		out.Facets = facets.facets()
 	}
 	return out, nil
+}
+
+// newRequest is the bleve request of a query (one hit more than the page,
+// to tell whether another follows), its page size and offset.
+func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
+	first, from, err := paging(q.First, q.After)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if len(q.Text) > maxQueryLen {
+		return nil, 0, 0, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(q.Text), maxQueryLen)
+	}
+	text := queryText(q.Text)
+	var match query.Query // nil: all datasets
+	if text != "" {
+		match = textQuery(m, text, nil)
+	}
+	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
+	if text == "" {
+		req.SortBy([]string{fQName, "_id"})
+	}
+	return req, first, from, nil
+}
+
+func queryText(s string) string { return strings.TrimSpace(strings.ToValidUTF8(s, " ")) }
+
+// highlightFields are the fields whose matched words a hit shows.
+var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
+
+// highlight marks the matched words of a page of hits. It is a search of
+// its own, of those hits alone: asking for highlights in the search itself
+// would make every term searcher decode the positions of every hit, most
+// of the cost of a query with many hits.
+func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	// The clauses on the shown fields are the ones that mark words there;
+	// a hit that matched by others still shows its fields' text.
+	q := bleve.NewBooleanQuery()
+	q.AddMust(bleve.NewDocIDQuery(ids))
+	q.AddShould(textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
+	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
+	req.Score = bleve.ScoreNone
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.Fields = highlightFields
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("highlight: %w", err)
+	}
+	byID := make(map[string]*bsearch.DocumentMatch, len(res.Hits))
+	for _, h := range res.Hits {
+		byID[h.ID] = h
+	}
+	for i := range hits {
+		if h := byID[hits[i].ID]; h != nil {
+			hits[i].Matches = matches(h)
+		}
+	}
+	return nil
 }
 
 func paging(first int, after string) (int, int, error) {
@@ -173,21 +214,40 @@ func paging(first int, after string) (int, int, error) {
 }
 
 // textQuery builds the ranking of doc.go from plain text. Nothing in the
-// text is query syntax.
-func textQuery(text string) query.Query {
+// text is query syntax. Given fields, it keeps the clauses on fields it
+// accepts.
+func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
 	lower := strings.ToLower(text)
 	var any []query.Query
 	add := func(q query.Query, boost float64) {
-		if b, ok := q.(query.BoostableQuery); ok {
-			b.SetBoost(boost)
+		if fields != nil && !fields(q.(query.FieldableQuery).Field()) {
+			return
 		}
+		q.(query.BoostableQuery).SetBoost(boost)
 		any = append(any, q)
 	}
-	all := func(field string) *query.MatchQuery {
-		q := bleve.NewMatchQuery(text)
-		q.SetField(field)
-		q.SetOperator(query.MatchQueryOperatorAnd)
-		return q
+	// all is bleve's match query with the "and" operator, analyzed as the
+	// field is, but one word is a term query: bleve would wrap it in a
+	// conjunction of one, which costs a step per hit.
+	all := func(field string, boost float64) {
+		if fields != nil && !fields(field) {
+			return
+		}
+		tokens := m.AnalyzerNamed(m.AnalyzerNameForPath(field)).Analyze([]byte(text))
+		terms := make([]query.Query, len(tokens))
+		for i, t := range tokens {
+			q := termQuery(field, string(t.Term))
+			q.SetBoost(boost)
+			terms[i] = q
+		}
+		switch len(terms) {
+		case 0:
+			any = append(any, bleve.NewMatchNoneQuery()) // counts for the coordination factor, as before
+		case 1:
+			any = append(any, terms[0])
+		default:
+			any = append(any, bleve.NewConjunctionQuery(terms...))
+		}
 	}
 	// 1. The name or a dotted tail of it, as written; words typed apart
 	// also match the name written joined or with underscores ("sales
@@ -198,19 +258,19 @@ func textQuery(text string) query.Query {
 		add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
 	}
 	// 2-3. Every word in the name, or in the qualified name.
-	add(all(fName), boostNameWords)
-	add(all(fNameParts), boostNameWords)
-	add(all(fNameStem), boostNameStem)
-	add(all(fPath), boostPathWords)
-	add(all(fPathParts), boostPathWords)
+	all(fName, boostNameWords)
+	all(fNameParts, boostNameWords)
+	all(fNameStem, boostNameStem)
+	all(fPath, boostPathWords)
+	all(fPathParts, boostPathWords)
 	// 4. A column, or words of column names.
 	add(termQuery(fColumnExact, lower), boostExactCol)
-	add(all(fColumns), boostColumns)
-	add(all(fColumnStem), boostColumns)
+	all(fColumns, boostColumns)
+	all(fColumnStem, boostColumns)
 	// 5. Tags and descriptions.
-	add(all(fTagsText), boostTags)
-	add(all(fDesc), boostDescAll)
-	add(all(fColumnDesc), boostDescAll/2)
+	all(fTagsText, boostTags)
+	all(fDesc, boostDescAll)
+	all(fColumnDesc, boostDescAll/2)
 	// 6. Typos and the word being typed.
 	words := identWords(text)
 	for _, w := range words {
@@ -265,8 +325,14 @@ func lastWord(text string) string {
 	return words[len(words)-1]
 }
 
+// withFilter narrows q (nil: all datasets) by a filter. The index holds
+// datasets alone, so no clause asks for their type: it would visit every
+// document, as would a match-all clause beside the filter's.
 func withFilter(q query.Query, f Filter) query.Query {
-	must := []query.Query{q, termQuery(fType, "dataset")}
+	var must []query.Query
+	if q != nil {
+		must = append(must, q)
+	}
 	for _, c := range []struct {
 		field  string
 		values []string
@@ -284,7 +350,14 @@ func withFilter(q query.Query, f Filter) query.Query {
 		must = append(must, bleve.NewDisjunctionQuery(alts...))
 	}
 	b := bleve.NewBooleanQuery()
-	b.AddMust(must...)
+	switch len(must) {
+	case 0:
+		b.Must = bleve.NewMatchAllQuery()
+	case 1:
+		b.Must = must[0] // not wrapped in a conjunction of one, which costs a step per hit
+	default:
+		b.AddMust(must...)
+	}
 	if !f.IncludeRemoved {
 		removed := bleve.NewBoolFieldQuery(true)
 		removed.SetField(fRemoved)

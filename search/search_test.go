@@ -391,3 +391,32 @@ func TestIndexAheadOfStore(t *testing.T) {
 		t.Fatalf("the index still holds %d datasets of the newer store", all.Total)
 	}
 }
+
+// TestMatchesOfThePage checks that the matches Search shows, marked in a
+// search of the page's hits alone, are those bleve marks when it
+// highlights within the search.
+func TestMatchesOfThePage(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	queries := []string{"orders", "order items", "revenu", "custmer", "acquisition_channel", "email", "pii", "daily revenue", "ord", "shop.public.users", "sales territory", "created at", "x", "+:*"}
+	for _, j := range readJudged(t) {
+		queries = append(queries, j.query)
+	}
+	for _, text := range queries {
+		for _, q := range []search.Query{{Text: text}, {Text: text, First: 3, After: "2", Filter: search.Filter{IncludeRemoved: true}}} {
+			res, err := c.idx.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := c.idx.MatchesInOneSearchForTest(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range res.Hits {
+				if !slices.Equal(h.Matches, want[h.ID]) {
+					t.Fatalf("%q: %s:\n got %v\nwant %v", text, h.ID, h.Matches, want[h.ID])
+				}
+			}
+		}
+	}
+}

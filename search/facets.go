@@ -1,0 +1,255 @@
+package search
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/collector"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
+)
+
+// Facets are counted here, not by bleve: bleve reads each hit's doc values
+// (a chunk decompressed per hit), which costs more than the search itself
+// when a query has thousands of hits. Instead the facet values of every
+// document of an index segment are kept in memory as small integers,
+// built once per segment from its postings, and a search counts its hits'
+// values as the collector sees them. Segments never change: an update
+// adds the new version to a new segment and marks the old one deleted,
+// and deleted documents are never hits, so the counts are exact.
+
+// facetColumns holds the facet values of the index segments in use.
+type facetColumns struct {
+	mu     sync.Mutex
+	segs   map[segment.Segment]*segmentFacets
+	values [len(facetFields)]valueDict // shared by all segments
+}
+
+// valueDict numbers the values of a facet field.
+type valueDict struct {
+	ords map[string]uint32
+	vals []string
+}
+
+func (d *valueDict) ord(v string) uint32 {
+	o, ok := d.ords[v]
+	if !ok {
+		if d.ords == nil {
+			d.ords = map[string]uint32{}
+		}
+		o = uint32(len(d.vals))
+		d.ords[v] = o
+		d.vals = append(d.vals, v)
+	}
+	return o
+}
+
+// segmentFacets holds one segment's facet values, a column per field.
+type segmentFacets [len(facetFields)]facetColumn
+
+// facetColumn holds the values of one field for the documents of a
+// segment, as ordinals of its valueDict. Where no document has two, the
+// value of document n is one[n]-1 (0: none); else its values are
+// vals[start[n]:start[n+1]].
+type facetColumn struct {
+	one, start, vals []uint32
+}
+
+func newFacetColumns() *facetColumns {
+	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}}
+}
+
+// facetCounter counts the facet values of one search's hits.
+type facetCounter struct {
+	cols    *facetColumns
+	offsets []uint64 // the first global document number of each segment
+	segs    []*segmentFacets
+	counts  [len(facetFields)][]int
+	vals    [len(facetFields)][]string
+	cur     int
+}
+
+// handler makes the collector's hit handler: it counts each hit, then
+// hands it to bleve's. Installed in the search context under
+// search.MakeDocumentMatchHandlerKey.
+func (c *facetCounter) handler(sctx *bsearch.SearchContext) (bsearch.DocumentMatchHandler, bool, error) {
+	if c.segs != nil {
+		return nil, false, errors.New("facets: a counter counts one search")
+	}
+	snap, ok := sctx.IndexReader.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, false, fmt.Errorf("facets: index reader is a %T, not a scorch snapshot", sctx.IndexReader)
+	}
+	if err := c.prepare(snap); err != nil {
+		return nil, false, err
+	}
+	next, loadID, err := collector.MakeTopNDocumentMatchHandler(sctx)
+	if err != nil || next == nil {
+		return nil, false, cmp.Or(err, errors.New("facets: no top-N collector"))
+	}
+	return func(d *bsearch.DocumentMatch) error {
+		if d != nil {
+			c.count(d.IndexInternalID.Value())
+		}
+		return next(d) // may recycle d
+	}, loadID, nil
+}
+
+// prepare finds or builds the columns of the snapshot's segments. Global
+// document numbers run through the segments in order, each taking as many
+// as its segment holds, deleted ones included (as scorch numbers them).
+func (c *facetCounter) prepare(snap *scorch.IndexSnapshot) error {
+	cols := c.cols
+	cols.mu.Lock()
+	defer cols.mu.Unlock()
+	var next uint64
+	inUse := map[segment.Segment]bool{}
+	for _, ss := range snap.Segments() {
+		seg := ss.Segment()
+		sf := cols.segs[seg]
+		if sf == nil {
+			var err error
+			if sf, err = cols.build(seg); err != nil {
+				return err
+			}
+			cols.segs[seg] = sf
+		}
+		inUse[seg] = true
+		c.offsets = append(c.offsets, next)
+		c.segs = append(c.segs, sf)
+		next += seg.Count()
+	}
+	// Forget merged-away segments; a search still on an older snapshot
+	// builds its columns again.
+	if len(cols.segs) > len(inUse) {
+		for seg := range cols.segs {
+			if !inUse[seg] {
+				delete(cols.segs, seg)
+			}
+		}
+	}
+	for f := range facetFields {
+		c.vals[f] = cols.values[f].vals[:len(cols.values[f].vals):len(cols.values[f].vals)]
+		c.counts[f] = make([]int, len(c.vals[f]))
+	}
+	return nil
+}
+
+// build reads a segment's facet values from its term dictionaries and
+// postings, which cost a pass over the postings of few terms.
+func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
+	n := seg.Count()
+	sf := &segmentFacets{}
+	type pair struct{ doc, ord uint32 }
+	var pairs []pair
+	for f, field := range facetFields {
+		dict, err := seg.Dictionary(field)
+		if err != nil {
+			return nil, fmt.Errorf("facets: %s dictionary: %w", field, err)
+		}
+		pairs = pairs[:0]
+		var pl segment.PostingsList
+		var pi segment.PostingsIterator
+		it := dict.AutomatonIterator(nil, nil, nil)
+		for {
+			e, err := it.Next()
+			if err != nil {
+				return nil, fmt.Errorf("facets: %s terms: %w", field, err)
+			}
+			if e == nil {
+				break
+			}
+			ord := cols.values[f].ord(e.Term)
+			if pl, err = dict.PostingsList([]byte(e.Term), nil, pl); err != nil {
+				return nil, fmt.Errorf("facets: %s postings: %w", field, err)
+			}
+			pi = pl.Iterator(false, false, false, pi)
+			for {
+				p, err := pi.Next()
+				if err != nil {
+					return nil, fmt.Errorf("facets: %s postings: %w", field, err)
+				}
+				if p == nil {
+					break
+				}
+				pairs = append(pairs, pair{uint32(p.Number()), ord})
+			}
+		}
+		// Counting sort by document: start[d+1] is the end of d's values.
+		start := make([]uint32, n+1)
+		multi := false
+		for _, p := range pairs {
+			start[p.doc+1]++
+			multi = multi || start[p.doc+1] > 1
+		}
+		if !multi {
+			one := make([]uint32, n)
+			for _, p := range pairs {
+				one[p.doc] = p.ord + 1
+			}
+			sf[f].one = one
+			continue
+		}
+		for d := uint64(1); d <= n; d++ {
+			start[d] += start[d-1]
+		}
+		vals := make([]uint32, len(pairs))
+		fill := slices.Clone(start[:n])
+		for _, p := range pairs {
+			vals[fill[p.doc]] = p.ord
+			fill[p.doc]++
+		}
+		sf[f].start, sf[f].vals = start, vals
+	}
+	return sf, nil
+}
+
+// count adds the facet values of the hit with global document number n.
+// Hits come in document order, so the segment is mostly the last one's.
+func (c *facetCounter) count(n uint64) {
+	i := c.cur
+	if n < c.offsets[i] || i+1 < len(c.offsets) && n >= c.offsets[i+1] {
+		i = sort.Search(len(c.offsets), func(k int) bool { return c.offsets[k] > n }) - 1
+		c.cur = i
+	}
+	sf, local := c.segs[i], n-c.offsets[i]
+	for f := range sf {
+		col := &sf[f]
+		if col.one != nil {
+			if o := col.one[local]; o > 0 {
+				c.counts[f][o-1]++
+			}
+			continue
+		}
+		for _, o := range col.vals[col.start[local]:col.start[local+1]] {
+			c.counts[f][o]++
+		}
+	}
+}
+
+// facets returns the counted values of each field, the most frequent
+// first (ties by value), at most facetBucketSize of them.
+func (c *facetCounter) facets() []Facet {
+	var out []Facet
+	for f, field := range facetFields {
+		facet := Facet{Field: field}
+		for o, n := range c.counts[f] {
+			if n > 0 {
+				facet.Buckets = append(facet.Buckets, Bucket{Value: c.vals[f][o], Count: n})
+			}
+		}
+		slices.SortFunc(facet.Buckets, func(a, b Bucket) int {
+			return cmp.Or(b.Count-a.Count, cmp.Compare(a.Value, b.Value))
+		})
+		if len(facet.Buckets) > facetBucketSize {
+			facet.Buckets = facet.Buckets[:facetBucketSize]
+		}
+		out = append(out, facet)
+	}
+	return out
+}
