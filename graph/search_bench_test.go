@@ -241,3 +241,22 @@ func latency(b *testing.B, op func(i int)) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// TestMain removes the search benchmark's catalog (hundreds of MB) once
+// every benchmark that shares it has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchHTTP != nil {
+		benchHTTP.Close()
+	}
+	if benchIndex != nil {
+		benchIndex.Close()
+	}
+	if benchStore != nil {
+		benchStore.Close()
+	}
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
