@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	CrawlRun() CrawlRunResolver
 	Dataset() DatasetResolver
 	Job() JobResolver
+	JobHit() JobHitResolver
 	LineageEdge() LineageEdgeResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -196,6 +197,11 @@ type ComplexityRoot struct {
 		UpdatedAt   func(childComplexity int) int
 	}
 
+	JobHit struct {
+		Job   func(childComplexity int) int
+		Score func(childComplexity int) int
+	}
+
 	LineageEdge struct {
 		From           func(childComplexity int) int
 		FromColumn     func(childComplexity int) int
@@ -268,6 +274,7 @@ type ComplexityRoot struct {
 		Lineage      func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
 		Run          func(childComplexity int, id string) int
 		Search       func(childComplexity int, query string, filter *SearchFilter, first *int, after *string) int
+		SearchJobs   func(childComplexity int, query string, first *int) int
 		Source       func(childComplexity int, name string) int
 		Sources      func(childComplexity int) int
 	}
@@ -409,6 +416,9 @@ type JobResolver interface {
 	Inputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error)
 	Outputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error)
 }
+type JobHitResolver interface {
+	Job(ctx context.Context, obj *search.JobHit) (*quarry.Job, error)
+}
 type LineageEdgeResolver interface {
 	FromDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error)
 	ToDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error)
@@ -434,6 +444,7 @@ type QueryResolver interface {
 	Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error)
 	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error)
 	Autocomplete(ctx context.Context, prefix string, limit *int) ([]*search.Suggestion, error)
+	SearchJobs(ctx context.Context, query string, first *int) ([]*search.JobHit, error)
 	Sources(ctx context.Context) ([]*quarry.Source, error)
 	Source(ctx context.Context, name string) (*quarry.Source, error)
 }
@@ -1122,6 +1133,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Job.UpdatedAt(childComplexity), true
 
+	case "JobHit.job":
+		if e.ComplexityRoot.JobHit.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHit.Job(childComplexity), true
+	case "JobHit.score":
+		if e.ComplexityRoot.JobHit.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobHit.Score(childComplexity), true
+
 	case "LineageEdge.from":
 		if e.ComplexityRoot.LineageEdge.From == nil {
 			break
@@ -1515,6 +1539,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["filter"].(*SearchFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.searchJobs":
+		if e.ComplexityRoot.Query.SearchJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchJobs(childComplexity, args["query"].(string), args["first"].(*int)), true
 	case "Query.source":
 		if e.ComplexityRoot.Query.Source == nil {
 			break
@@ -2387,6 +2422,16 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
 }
 
+func (ec *executionContext) childFields_JobHit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "score":
+		return ec.fieldContext_JobHit_score(ctx, field)
+	case "job":
+		return ec.fieldContext_JobHit_job(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobHit", field.Name)
+}
+
 func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -3208,6 +3253,28 @@ func (ec *executionContext) field_Query_run_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -5918,6 +5985,61 @@ func (ec *executionContext) fieldContext_Job_outputs(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _JobHit_score(ctx context.Context, field graphql.CollectedField, obj *search.JobHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHit_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHit_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobHit", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _JobHit_job(ctx context.Context, field graphql.CollectedField, obj *search.JobHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobHit_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobHit().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobHit_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobHit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *quarry.Edge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7473,6 +7595,50 @@ func (ec *executionContext) fieldContext_Query_autocomplete(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_autocomplete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_searchJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchJobs(ctx, fc.Args["query"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*search.JobHit) graphql.Marshaler {
+			return ec.marshalNJobHit2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐJobHitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobHit(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12815,6 +12981,82 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 	return out
 }
 
+var jobHitImplementors = []string{"JobHit"}
+
+func (ec *executionContext) _JobHit(ctx context.Context, sel ast.SelectionSet, obj *search.JobHit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobHitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobHit")
+		case "score":
+			out.Values[i] = ec._JobHit_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "job":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._JobHit_job(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var lineageEdgeImplementors = []string{"LineageEdge"}
 
 func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *quarry.Edge) graphql.Marshaler {
@@ -13549,6 +13791,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_autocomplete(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "searchJobs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_searchJobs(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -15885,6 +16149,32 @@ func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐ
 		return graphql.Null
 	}
 	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobHit2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐJobHitᚄ(ctx context.Context, sel ast.SelectionSet, v []*search.JobHit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobHit2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐJobHit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobHit2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐJobHit(ctx context.Context, sel ast.SelectionSet, v *search.JobHit) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._JobHit(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNJobInput2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐJobInput(ctx context.Context, v any) (*JobInput, error) {

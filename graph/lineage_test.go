@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -93,6 +94,15 @@ func TestReportRun(t *testing.T) {
 	}
 	if r := s.do(t, `{ run(id: "0190b5c1-2f2a-7d3e-8a1b-0000000000ff") { id } }`, nil).ok(t); r["run"] != nil {
 		t.Fatalf("unknown run: %v", r)
+	}
+
+	// The job is searchable (the index follows the store within a second).
+	if err := s.index.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hits := s.do(t, `{ searchJobs(query: "nightly orders") { score job { namespace name } } }`, nil).ok(t)["searchJobs"].([]any)
+	if len(hits) != 1 || hits[0].(map[string]any)["job"].(map[string]any)["name"] != "nightly_orders" {
+		t.Fatalf("searchJobs: %v", hits)
 	}
 }
 

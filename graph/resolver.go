@@ -49,6 +49,7 @@ type Store interface {
 type Search interface {
 	Search(ctx context.Context, q search.Query) (*search.Results, error)
 	Autocomplete(ctx context.Context, prefix string, limit int) ([]search.Suggestion, error)
+	SearchJobs(ctx context.Context, text string, first int) ([]search.JobHit, error)
 }
 
 // Lineage is what the resolvers need of the lineage graph.

@@ -12,6 +12,10 @@ import (
 	"github.com/quarrydata/quarry/search"
 )
 
+func (r *jobHitResolver) Job(ctx context.Context, obj *search.JobHit) (*quarry.Job, error) {
+	return r.Store.Job(ctx, obj.ID)
+}
+
 func (r *queryResolver) Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error) {
 	f := deref(filter)
 	q := search.Query{Text: query, First: deref(first), After: deref(after), Facets: wantsField(ctx, "facets"), Filter: search.Filter{
@@ -33,6 +37,16 @@ func (r *queryResolver) Autocomplete(ctx context.Context, prefix string, limit *
 		return nil, quarry.Invalid("limit", "must be positive, got %d", n)
 	}
 	return slicePtrs(r.Index.Autocomplete(ctx, prefix, n))
+}
+
+func (r *queryResolver) SearchJobs(ctx context.Context, query string, first *int) ([]*search.JobHit, error) {
+	if first != nil && *first < 1 {
+		return nil, quarry.Invalid("first", "must be positive, got %d", *first)
+	}
+	if r.Index == nil {
+		return nil, quarry.Errorf(quarry.EINTERNAL, "this server has no search index")
+	}
+	return slicePtrs(r.Index.SearchJobs(ctx, query, deref(first)))
 }
 
 func (r *searchHitResolver) Dataset(ctx context.Context, obj *search.Hit) (*quarry.Dataset, error) {
@@ -77,6 +91,8 @@ func (r *suggestionResolver) Count(ctx context.Context, obj *search.Suggestion) 
 	return &obj.Count, nil
 }
 
+func (r *Resolver) JobHit() JobHitResolver { return &jobHitResolver{r} }
+
 func (r *Resolver) SearchHit() SearchHitResolver { return &searchHitResolver{r} }
 
 func (r *Resolver) SearchResults() SearchResultsResolver { return &searchResultsResolver{r} }
@@ -84,6 +100,7 @@ func (r *Resolver) SearchResults() SearchResultsResolver { return &searchResults
 func (r *Resolver) Suggestion() SuggestionResolver { return &suggestionResolver{r} }
 
 type (
+	jobHitResolver        struct{ *Resolver }
 	searchHitResolver     struct{ *Resolver }
 	searchResultsResolver struct{ *Resolver }
 	suggestionResolver    struct{ *Resolver }

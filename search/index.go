@@ -23,7 +23,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "5"
+const mappingVersion = "6"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -34,6 +34,7 @@ var (
 type Store interface {
 	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
+	Job(ctx context.Context, id string) (*quarry.Job, error)
 	Changed() <-chan struct{}
 	LastSeq(ctx context.Context) (uint64, error)
 }
@@ -187,6 +188,17 @@ func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, 
 		done := map[string]bool{}
 		for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
 			c := changes[i]
+			if c.Entity == quarry.EntityJob && c.Op == store.OpUpsert && !done[c.ID] {
+				done[c.ID] = true
+				j, err := st.Job(ctx, c.ID)
+				if err != nil {
+					return seq, err
+				}
+				if err := b.Index(c.ID, newJobDoc(j)); err != nil {
+					return seq, fmt.Errorf("index job %s: %w", c.ID, err)
+				}
+				continue
+			}
 			if c.Entity != quarry.EntityDataset || !docOps[c.Op] || done[c.ID] {
 				continue
 			}
@@ -349,6 +361,13 @@ const (
 	fSchema        = "schema"
 	fKind          = "kind"
 	fRemoved       = "removed"
+	fSQL           = "sql" // a job's SQL, identifiers split
+)
+
+// Document types: datasets, and the jobs that move data between them.
+const (
+	typeDataset = "dataset"
+	typeJob     = "job"
 )
 
 // datasetDoc is what the index holds of a dataset.
@@ -373,11 +392,11 @@ type datasetDoc struct {
 }
 
 // BleveType tells bleve which document mapping applies.
-func (*datasetDoc) BleveType() string { return "dataset" }
+func (*datasetDoc) BleveType() string { return typeDataset }
 
 func newDatasetDoc(d *quarry.Dataset) *datasetDoc {
 	doc := &datasetDoc{
-		Type: "dataset", QName: d.Name, Path: d.Name, Desc: d.Description(),
+		Type: typeDataset, QName: d.Name, Path: d.Name, Desc: d.Description(),
 		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(),
 		Database: d.Database, Schema: d.Schema,
 	}
@@ -406,6 +425,34 @@ func newDatasetDoc(d *quarry.Dataset) *datasetDoc {
 			doc.ColumnDesc = append(doc.ColumnDesc, c.Description)
 		}
 	}
+	return doc
+}
+
+// jobDoc is what the index holds of a job: its name, namespace,
+// description and SQL, in the fields a dataset's name and description use,
+// so that the same text query finds both.
+type jobDoc struct {
+	Type      string   `json:"type"`
+	QName     string   `json:"qname"`
+	Names     []string `json:"names"`
+	Name      string   `json:"name"`
+	Path      string   `json:"path"`
+	Desc      string   `json:"description"`
+	SQL       string   `json:"sql"`
+	Owners    []string `json:"owners"`
+	Namespace string   `json:"namespace"`
+}
+
+// BleveType tells bleve which document mapping applies.
+func (*jobDoc) BleveType() string { return typeJob }
+
+func newJobDoc(j *quarry.Job) *jobDoc {
+	doc := &jobDoc{Type: typeJob, QName: j.Name, Path: j.Name, Desc: j.Description, SQL: j.SQL, Owners: j.Owners, Namespace: j.Namespace}
+	parts := strings.Split(j.Name, ".")
+	for i := range parts {
+		doc.Names = append(doc.Names, strings.Join(parts[i:], "."))
+	}
+	doc.Name = parts[len(parts)-1]
 	return doc
 }
 
@@ -442,7 +489,13 @@ func newMapping() (mapping.IndexMapping, error) {
 	removed := bleve.NewBooleanFieldMapping()
 	removed.Name, removed.DocValues = fRemoved, false
 	dm.AddFieldMappingsAt(fRemoved, removed)
-	m.AddDocumentMapping("dataset", dm)
+	m.AddDocumentMapping(typeDataset, dm)
+	jm := bleve.NewDocumentStaticMapping()
+	for _, name := range []string{fType, fQName, fNames, fName, fPath, fDesc, fOwners, fNamespace} {
+		jm.AddSubDocumentMapping(name, dm.Properties[name]) // analyzed as a dataset's are
+	}
+	jm.AddFieldMappingsAt(fSQL, field(fSQL, analyzerIdent, true))
+	m.AddDocumentMapping(typeJob, jm)
 	m.TypeField = fType
 	m.DefaultMapping = bleve.NewDocumentDisabledMapping()
 	return m, nil

@@ -358,6 +358,7 @@ func withFilter(q query.Query, f Filter) query.Query {
 	default:
 		b.AddMust(must...)
 	}
+	b.AddMustNot(termQuery(fType, typeJob)) // a few postings: cheap
 	if !f.IncludeRemoved {
 		removed := bleve.NewBoolFieldQuery(true)
 		removed.SetField(fRemoved)
@@ -483,6 +484,51 @@ func dictPrefix(idx bleve.Index, field, prefix string, n int) ([]dictTerm, error
 			break
 		}
 		out = append(out, dictTerm{e.Term, int(e.Count)})
+	}
+	return out, nil
+}
+
+// JobHit is a job a search found.
+type JobHit struct {
+	ID    string
+	Score float64
+}
+
+// SearchJobs finds jobs by name, namespace, description and SQL, best
+// first; at most first (default 20, capped at 100).
+func (x *Index) SearchJobs(ctx context.Context, text string, first int) ([]JobHit, error) {
+	if len(text) > maxQueryLen {
+		return nil, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(text), maxQueryLen)
+	}
+	first, _, err := paging(first, "")
+	if err != nil {
+		return nil, err
+	}
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	b := bleve.NewBooleanQuery()
+	b.AddMust(termQuery(fType, typeJob))
+	if text = queryText(text); text != "" {
+		sql := bleve.NewMatchQuery(text)
+		sql.SetField(fSQL)
+		sql.SetBoost(0.5) // below the name and description
+		b.AddShould(textQuery(idx.Mapping(), text, nil), sql)
+		b.SetMinShould(1)
+	}
+	req := bleve.NewSearchRequestOptions(b, first, 0, false)
+	if text == "" {
+		req.SortBy([]string{fQName, "_id"})
+	}
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search jobs: %w", err)
+	}
+	out := make([]JobHit, len(res.Hits))
+	for i, h := range res.Hits {
+		out[i] = JobHit{ID: h.ID, Score: h.Score}
 	}
 	return out, nil
 }

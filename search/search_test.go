@@ -35,6 +35,10 @@ func newCatalog(t testing.TB) *catalog {
 	if _, err := st.UpsertDatasets(context.Background(), quarry.DemoDatasets()); err != nil {
 		t.Fatal(err)
 	}
+	// The demo's jobs too: dataset searches must not return them.
+	if _, errs := st.ApplyLineageBatch(context.Background(), quarry.DemoLineageEvents(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
 	c := &catalog{st: st, dir: filepath.Join(dir, "index")}
 	c.open(t)
 	return c
@@ -88,6 +92,46 @@ func TestSearchDemo(t *testing.T) {
 		if got := c.names(t, search.Query{Text: tc.query}); len(got) == 0 || !slices.Contains(strings.Split(tc.first, "|"), got[0]) {
 			t.Errorf("%q: first %v, want %s", tc.query, got[:min(3, len(got))], tc.first)
 		}
+	}
+}
+
+func TestSearchJobs(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	jobs := func(q string) []string {
+		t.Helper()
+		hits, err := c.idx.SearchJobs(ctx, q, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range hits {
+			j, err := c.st.Job(ctx, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, j.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct{ query, first string }{
+		{"daily_revenue", "analytics.reporting.daily_revenue"},
+		{"copy orders", "shop_to_warehouse.copy_orders"},
+		{"dbt run", "dbt_run"},
+		{"spreadsheet", "finance_export.revenue_csv"},                             // its description
+		{"IAM_ROLE acme-staging categories", "shop_to_warehouse.copy_categories"}, // its SQL
+	} {
+		if got := jobs(tc.query); len(got) == 0 || got[0] != tc.first {
+			t.Errorf("%q: %v, want %s first", tc.query, got, tc.first)
+		}
+	}
+	if got := jobs(""); len(got) != 5 || got[0] > got[1] {
+		t.Errorf("an empty query lists jobs by name: %v", got)
+	}
+	// Dataset searches leave jobs out, totals and facets included.
+	res, err := c.idx.Search(ctx, search.Query{Text: "", First: 100, Facets: true})
+	if err != nil || res.Total != len(quarry.DemoDatasets()) {
+		t.Fatalf("an empty dataset search counts %d, want %d (%v)", res.Total, len(quarry.DemoDatasets()), err)
 	}
 }
 
