@@ -29,8 +29,10 @@ const (
 	logBatch  = 50                   // events the applier folds into one transaction
 	logGather = 5 * time.Millisecond // how long it lets a burst gather
 	// logHighWater is the backlog past which the applier stops yielding to
-	// accepts: writers then wait on the applier, which bounds the log.
-	logHighWater = 50_000
+	// accepts; past logLimit, accepts are refused (retriable) until it
+	// catches up, which bounds the log.
+	logHighWater = 10_000
+	logLimit     = 100_000
 )
 
 type lineageLog struct {
@@ -75,7 +77,7 @@ func (s *Store) startLineageLog(readOnly bool) error {
 // that another job already uses) is logged and dropped.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
 	errs := make([]error, len(evs))
-	if n := s.LineageBacklog(); n > logHighWater {
+	if n := s.LineageBacklog(); n > logLimit {
 		err := quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n)
 		for i := range errs {
 			errs[i] = err
@@ -202,7 +204,7 @@ func (s *Store) applier() {
 			return
 		}
 		for {
-			n, err := s.applyLog()
+			n, err := s.applyLog(s.chunk())
 			if err != nil {
 				s.log.Error("applying the lineage log", "err", err)
 				select {
@@ -212,7 +214,7 @@ func (s *Store) applier() {
 				}
 				continue
 			}
-			if n < logBatch {
+			if n == 0 {
 				break
 			}
 			// A backlog: yield between chunks so that accepting events
@@ -234,13 +236,30 @@ type logEntry struct {
 	p   *preparedEvent
 }
 
-// applyLog applies up to logBatch log entries in one transaction. If that
+// chunk waits a little for the writers under way to finish (an applier
+// chunk in their commit would make them wait), then says how many events
+// to apply: fewer while writers keep coming, all it may when the backlog
+// is long.
+func (s *Store) chunk() int {
+	if s.LineageBacklog() >= logHighWater {
+		return logBatch
+	}
+	for deadline := time.Now().Add(logGather); s.writing.Load() > 0; {
+		if time.Now().After(deadline) {
+			return logBatch / 5
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return logBatch
+}
+
+// applyLog applies up to limit log entries in one transaction. If that
 // fails, each is applied alone, and one that fails alone is dropped.
-func (s *Store) applyLog() (int, error) {
+func (s *Store) applyLog(limit int) (int, error) {
 	var entries []logEntry
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLineageLog).Cursor()
-		for k, v := c.First(); k != nil && len(entries) < logBatch; k, v = c.Next() {
+		for k, v := c.First(); k != nil && len(entries) < limit; k, v = c.Next() {
 			e := logEntry{key: append([]byte(nil), k...)}
 			if err := json.Unmarshal(v, &e.ev); err != nil {
 				s.log.Error("lineage log entry is not an event; dropped", "seq", binary.BigEndian.Uint64(k), "err", err)

@@ -97,7 +97,8 @@ type Store struct {
 	aliases   atomic.Pointer[map[string]string] // alias namespace -> source namespace
 	sourcesMu sync.Mutex                        // serializes PutSource
 
-	lin lineageLog // accepted lineage events, applied in the background
+	lin     lineageLog   // accepted lineage events, applied in the background
+	writing atomic.Int64 // update calls under way, the applier's included
 }
 
 type metrics struct {
@@ -244,6 +245,8 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.writing.Add(1)
+	defer s.writing.Add(-1)
 	r := &writeReq{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.reqs <- r:
