@@ -155,13 +155,7 @@ func plainSelection(set ast.SelectionSet, shape map[string]any) bool {
 }
 
 func writeLineageGraph(out []byte, set ast.SelectionSet, g *LineageGraph) []byte {
-	out = append(out, '{')
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = appendKey(out, f.Alias)
+	return writeObject(out, set, func(out []byte, f *ast.Field) []byte {
 		switch f.Name {
 		case "__typename":
 			out = appendString(out, "LineageGraph")
@@ -186,18 +180,12 @@ func writeLineageGraph(out []byte, set ast.SelectionSet, g *LineageGraph) []byte
 			}
 			out = append(out, ']')
 		}
-	}
-	return append(out, '}')
+		return out
+	})
 }
 
 func writeLineageNode(out []byte, set ast.SelectionSet, n *LineageNode) []byte {
-	out = append(out, '{')
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = appendKey(out, f.Alias)
+	return writeObject(out, set, func(out []byte, f *ast.Field) []byte {
 		switch f.Name {
 		case "__typename":
 			out = appendString(out, "LineageNode")
@@ -220,18 +208,12 @@ func writeLineageNode(out []byte, set ast.SelectionSet, n *LineageNode) []byte {
 		case "removed":
 			out = strconv.AppendBool(out, n.Removed)
 		}
-	}
-	return append(out, '}')
+		return out
+	})
 }
 
 func writeLineageEdge(out []byte, set ast.SelectionSet, e *LineageGraphEdge) []byte {
-	out = append(out, '{')
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = appendKey(out, f.Alias)
+	return writeObject(out, set, func(out []byte, f *ast.Field) []byte {
 		switch f.Name {
 		case "__typename":
 			out = appendString(out, "LineageGraphEdge")
@@ -246,21 +228,15 @@ func writeLineageEdge(out []byte, set ast.SelectionSet, e *LineageGraphEdge) []b
 		case "job":
 			out = writeJobRef(out, f.SelectionSet, e.Job)
 		}
-	}
-	return append(out, '}')
+		return out
+	})
 }
 
 func writeJobRef(out []byte, set ast.SelectionSet, j *quarry.Job) []byte {
 	if j == nil {
 		return append(out, "null"...)
 	}
-	out = append(out, '{')
-	for i, sel := range set {
-		f := sel.(*ast.Field)
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = appendKey(out, f.Alias)
+	return writeObject(out, set, func(out []byte, f *ast.Field) []byte {
 		switch f.Name {
 		case "__typename":
 			out = appendString(out, "Job")
@@ -271,6 +247,20 @@ func writeJobRef(out []byte, set ast.SelectionSet, j *quarry.Job) []byte {
 		case "name":
 			out = appendString(out, j.Name)
 		}
+		return out
+	})
+}
+
+// writeObject writes an object of the selected fields, in order, each
+// written by field.
+func writeObject(out []byte, set ast.SelectionSet, field func(out []byte, f *ast.Field) []byte) []byte {
+	out = append(out, '{')
+	for i, sel := range set {
+		f := sel.(*ast.Field)
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = field(appendKey(out, f.Alias), f)
 	}
 	return append(out, '}')
 }
