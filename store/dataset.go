@@ -426,10 +426,33 @@ func counter(tx *bolt.Tx, key []byte) int {
 func (s *Store) Dataset(ctx context.Context, id string) (*quarry.Dataset, error) {
 	var d *quarry.Dataset
 	err := s.view(func(tx *bolt.Tx) (err error) {
-		d, err = getDataset(tx, id)
+		d, err = s.cachedDataset(tx, id)
 		return err
 	})
 	return d, err
+}
+
+// cachedDataset is getDataset through the record cache.
+func (s *Store) cachedDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
+	raw := tx.Bucket(bucketDatasets).Get([]byte(id))
+	if raw == nil {
+		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
+	}
+	d, ok := s.records.get(id, raw)
+	if !ok {
+		var err error
+		if d, err = decodeDataset(tx, id, raw); err != nil {
+			return nil, err
+		}
+		s.records.put(id, raw, d)
+		return d, nil
+	}
+	v, err := getVolatile(tx, []byte(id)) // always read: they change without the record
+	if err != nil {
+		return nil, err
+	}
+	d.RowCount, d.SizeBytes, d.Stats = v.RowCount, v.SizeBytes, v.Stats
+	return d, nil
 }
 
 // DatasetByName returns the dataset named (namespace, name), normalizing
@@ -750,11 +773,10 @@ func (s *Store) DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Datas
 	out := make([]*quarry.Dataset, 0, len(ids))
 	err := s.view(func(tx *bolt.Tx) error {
 		for _, id := range ids {
-			raw := tx.Bucket(bucketDatasets).Get([]byte(id))
-			if raw == nil {
+			d, err := s.cachedDataset(tx, id)
+			if quarry.ErrorCode(err) == quarry.ENOTFOUND {
 				continue
 			}
-			d, err := decodeDataset(tx, id, raw)
 			if err != nil {
 				return err
 			}

@@ -99,6 +99,7 @@ type Store struct {
 
 	lin     lineageLog   // accepted lineage events, applied in the background
 	writing atomic.Int64 // update calls under way, the applier's included
+	records recordCache  // decoded dataset records, for reads
 }
 
 type metrics struct {

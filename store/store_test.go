@@ -469,3 +469,38 @@ func assertCode(tb testing.TB, err error, code, field string) {
 		tb.Fatalf("error %v: field %q, want %q", err, qe.Field, field)
 	}
 }
+
+// Reads go through a cache of decoded records: a caller changing what it
+// got changes nothing for the next reader, and a write is seen at once.
+func TestRecordCache(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t, nil)
+	d := quarry.Dataset{Namespace: "postgres://db:5432", Name: "shop.public.orders", Columns: []quarry.Column{{Name: "id", Type: "bigint"}}}
+	res, err := s.UpsertDatasets(ctx, []quarry.Dataset{d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.IDs[0]
+	first, err := s.Dataset(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Columns[0].Name = "changed by a caller"
+	again, err := s.Dataset(ctx, id)
+	if err != nil || again.Columns[0].Name != "id" {
+		t.Fatalf("a caller's change leaked into the cache: %+v %v", again, err)
+	}
+	desc := "Orders."
+	if _, err := s.UpdateDataset(ctx, id, quarry.DatasetUpdate{Description: &desc}); err != nil {
+		t.Fatal(err)
+	}
+	rows := int64(7)
+	d.RowCount = &rows
+	if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{d}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Dataset(ctx, id)
+	if err != nil || after.Description() != "Orders." || after.RowCount == nil || *after.RowCount != 7 {
+		t.Fatalf("a read after writes: %+v %v", after, err)
+	}
+}
