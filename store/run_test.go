@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -376,5 +377,16 @@ func TestApplyLineageLateEvents(t *testing.T) {
 	mustApply(t, s, runEvent("seed", run3, quarry.RunComplete, shT0, nil, []string{"shop.public.seeded"}))
 	if _, outs, _ := s.JobDatasets(ctx, jid("seed")); !slices.Equal(outs, []string{lid("shop.public.seeded")}) {
 		t.Fatalf("a job without inputs lists no outputs: %v", outs)
+	}
+}
+
+// Log entries written before they were compressed still apply.
+func TestLineageLogPlainEntries(t *testing.T) {
+	raw := []byte(`{"Kind":"RUN"}`)
+	for _, v := range [][]byte{raw, store.EncodeLogEntry(raw)} {
+		got, err := store.DecodeLogEntry(v)
+		if err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("%q: %q %v", v, got, err)
+		}
 	}
 }
