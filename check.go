@@ -36,3 +36,68 @@ type Check struct {
 	ObservedAt time.Time   `json:"observedAt"`
 	RunID      string      `json:"runId,omitempty"`
 }
+
+// Normalize validates a check result; errors name the field.
+func (c *Check) Normalize() error {
+	var err error
+	if c.Name, err = NormalizeName(c.Name); err != nil {
+		return InField("name", err)
+	}
+	if c.Column != "" {
+		if c.Column, err = NormalizeName(c.Column); err != nil {
+			return InField("column", err)
+		}
+	}
+	if !c.Status.Valid() {
+		return Invalid("status", "%q is not a check status; want PASS, WARN, FAIL or ERROR", Truncate(string(c.Status), 32))
+	}
+	for _, f := range []struct {
+		name  string
+		value string
+	}{{"observed", c.Observed}, {"expected", c.Expected}, {"message", c.Message}} {
+		if err := checkDescription(f.value); err != nil {
+			return InField(f.name, err)
+		}
+	}
+	if len(c.Severity) > 64 {
+		return Invalid("severity", "is %d bytes long; the limit is 64", len(c.Severity))
+	}
+	if c.RunID != "" {
+		if c.RunID, err = ParseID("runId", c.RunID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Health sums up the latest results of a dataset's checks.
+type Health struct {
+	Status  CheckStatus // the worst latest result; empty when there are no checks
+	Checks  int
+	Passing int
+	Warning int
+	Failing int
+	Errored int
+}
+
+// HealthOf sums up checks, the latest result of each.
+func HealthOf(checks []Check) Health {
+	h := Health{Checks: len(checks)}
+	rank := map[CheckStatus]int{CheckPass: 1, CheckWarn: 2, CheckFail: 3, CheckError: 4}
+	for _, c := range checks {
+		switch c.Status {
+		case CheckPass:
+			h.Passing++
+		case CheckWarn:
+			h.Warning++
+		case CheckFail:
+			h.Failing++
+		case CheckError:
+			h.Errored++
+		}
+		if rank[c.Status] > rank[h.Status] {
+			h.Status = c.Status
+		}
+	}
+	return h
+}

@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	ColumnRef() ColumnRefResolver
 	CrawlRun() CrawlRunResolver
 	Dataset() DatasetResolver
+	DatasetHealth() DatasetHealthResolver
 	Job() JobResolver
 	JobHit() JobHitResolver
 	LineageEdge() LineageEdgeResolver
@@ -124,6 +125,7 @@ type ComplexityRoot struct {
 		Definition          func(childComplexity int) int
 		Description         func(childComplexity int) int
 		Downstream          func(childComplexity int) int
+		Health              func(childComplexity int) int
 		History             func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Kind                func(childComplexity int) int
@@ -157,6 +159,15 @@ type ComplexityRoot struct {
 	DatasetEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DatasetHealth struct {
+		Checks  func(childComplexity int) int
+		Errored func(childComplexity int) int
+		Failing func(childComplexity int) int
+		Passing func(childComplexity int) int
+		Status  func(childComplexity int) int
+		Warning func(childComplexity int) int
 	}
 
 	Facet struct {
@@ -253,6 +264,7 @@ type ComplexityRoot struct {
 		MarkDatasetRemoved func(childComplexity int, id string) int
 		RegisterSource     func(childComplexity int, input SourceInput) int
 		RemoveLineageEdge  func(childComplexity int, input LineageEdgeInput) int
+		ReportCheck        func(childComplexity int, input CheckInput) int
 		ReportRun          func(childComplexity int, input RunInput) int
 		RestoreDataset     func(childComplexity int, id string) int
 		UpdateDataset      func(childComplexity int, id string, input DatasetUpdateInput) int
@@ -406,9 +418,13 @@ type DatasetResolver interface {
 	Upstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error)
 	Downstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error)
 	DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error)
+	Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error)
+	Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error)
 	WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 	ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
-	Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error)
+}
+type DatasetHealthResolver interface {
+	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
 }
 type JobResolver interface {
 	LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error)
@@ -424,6 +440,7 @@ type LineageEdgeResolver interface {
 	ToDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error)
 }
 type MutationResolver interface {
+	ReportCheck(ctx context.Context, input CheckInput) (*quarry.Check, error)
 	UpsertDatasets(ctx context.Context, input []*DatasetInput) (*UpsertDatasetsPayload, error)
 	UpdateDataset(ctx context.Context, id string, input DatasetUpdateInput) (*quarry.Dataset, error)
 	MarkDatasetRemoved(ctx context.Context, id string) (*quarry.Dataset, error)
@@ -820,6 +837,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Downstream(childComplexity), true
+	case "Dataset.health":
+		if e.ComplexityRoot.Dataset.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Health(childComplexity), true
 	case "Dataset.history":
 		if e.ComplexityRoot.Dataset.History == nil {
 			break
@@ -984,6 +1007,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
+
+	case "DatasetHealth.checks":
+		if e.ComplexityRoot.DatasetHealth.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetHealth.Checks(childComplexity), true
+	case "DatasetHealth.errored":
+		if e.ComplexityRoot.DatasetHealth.Errored == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetHealth.Errored(childComplexity), true
+	case "DatasetHealth.failing":
+		if e.ComplexityRoot.DatasetHealth.Failing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetHealth.Failing(childComplexity), true
+	case "DatasetHealth.passing":
+		if e.ComplexityRoot.DatasetHealth.Passing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetHealth.Passing(childComplexity), true
+	case "DatasetHealth.status":
+		if e.ComplexityRoot.DatasetHealth.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetHealth.Status(childComplexity), true
+	case "DatasetHealth.warning":
+		if e.ComplexityRoot.DatasetHealth.Warning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetHealth.Warning(childComplexity), true
 
 	case "Facet.buckets":
 		if e.ComplexityRoot.Facet.Buckets == nil {
@@ -1386,6 +1446,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveLineageEdge(childComplexity, args["input"].(LineageEdgeInput)), true
+	case "Mutation.reportCheck":
+		if e.ComplexityRoot.Mutation.ReportCheck == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportCheck_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportCheck(childComplexity, args["input"].(CheckInput)), true
 	case "Mutation.reportRun":
 		if e.ComplexityRoot.Mutation.ReportRun == nil {
 			break
@@ -2019,6 +2090,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputCheckInput,
 		ec.unmarshalInputColumnInput,
 		ec.unmarshalInputColumnLineageInput,
 		ec.unmarshalInputColumnRefInput,
@@ -2106,7 +2178,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "dataset.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
+//go:embed "check.graphqls" "dataset.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2118,6 +2190,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "check.graphqls", Input: sourceData("check.graphqls"), BuiltIn: false},
 	{Name: "dataset.graphqls", Input: sourceData("dataset.graphqls"), BuiltIn: false},
 	{Name: "lineage.graphqls", Input: sourceData("lineage.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -2312,12 +2385,14 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_downstream(ctx, field)
 	case "dataChanges":
 		return ec.fieldContext_Dataset_dataChanges(ctx, field)
+	case "checks":
+		return ec.fieldContext_Dataset_checks(ctx, field)
+	case "health":
+		return ec.fieldContext_Dataset_health(ctx, field)
 	case "writtenBy":
 		return ec.fieldContext_Dataset_writtenBy(ctx, field)
 	case "readBy":
 		return ec.fieldContext_Dataset_readBy(ctx, field)
-	case "checks":
-		return ec.fieldContext_Dataset_checks(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Dataset", field.Name)
 }
@@ -2344,6 +2419,24 @@ func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field g
 		return ec.fieldContext_DatasetEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DatasetHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_DatasetHealth_status(ctx, field)
+	case "checks":
+		return ec.fieldContext_DatasetHealth_checks(ctx, field)
+	case "passing":
+		return ec.fieldContext_DatasetHealth_passing(ctx, field)
+	case "warning":
+		return ec.fieldContext_DatasetHealth_warning(ctx, field)
+	case "failing":
+		return ec.fieldContext_DatasetHealth_failing(ctx, field)
+	case "errored":
+		return ec.fieldContext_DatasetHealth_errored(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DatasetHealth", field.Name)
 }
 
 func (ec *executionContext) childFields_Facet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2968,6 +3061,20 @@ func (ec *executionContext) field_Mutation_removeLineageEdge_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (LineageEdgeInput, error) {
 			return ec.unmarshalNLineageEdgeInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageEdgeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reportCheck_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (CheckInput, error) {
+			return ec.unmarshalNCheckInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐCheckInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5111,6 +5218,70 @@ func (ec *executionContext) fieldContext_Dataset_dataChanges(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_checks(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Checks(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Check) graphql.Marshaler {
+			return ec.marshalNCheck2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Check(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_health(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Health) graphql.Marshaler {
+			return ec.marshalNDatasetHealth2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DatasetHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_writtenBy(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5170,38 +5341,6 @@ func (ec *executionContext) fieldContext_Dataset_readBy(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Job(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Dataset_checks(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Dataset_checks(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().Checks(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Check) graphql.Marshaler {
-			return ec.marshalNCheck2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Dataset_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Dataset",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Check(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5379,6 +5518,144 @@ func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DatasetHealth_status(ctx context.Context, field graphql.CollectedField, obj *quarry.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetHealth_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DatasetHealth().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.CheckStatus) graphql.Marshaler {
+			return ec.marshalOCheckStatus2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetHealth_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetHealth", field, true, true, errors.New("field of type CheckStatus does not have child fields"))
+}
+
+func (ec *executionContext) _DatasetHealth_checks(ctx context.Context, field graphql.CollectedField, obj *quarry.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetHealth_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetHealth_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetHealth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DatasetHealth_passing(ctx context.Context, field graphql.CollectedField, obj *quarry.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetHealth_passing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetHealth_passing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetHealth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DatasetHealth_warning(ctx context.Context, field graphql.CollectedField, obj *quarry.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetHealth_warning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warning, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetHealth_warning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetHealth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DatasetHealth_failing(ctx context.Context, field graphql.CollectedField, obj *quarry.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetHealth_failing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetHealth_failing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetHealth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DatasetHealth_errored(ctx context.Context, field graphql.CollectedField, obj *quarry.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetHealth_errored(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errored, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetHealth_errored(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetHealth", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Facet_field(ctx context.Context, field graphql.CollectedField, obj *search.Facet) (ret graphql.Marshaler) {
@@ -6773,6 +7050,50 @@ func (ec *executionContext) _MetadataEdit_newValue(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_MetadataEdit_newValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MetadataEdit", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Mutation_reportCheck(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportCheck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportCheck(ctx, fc.Args["input"].(CheckInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Check) graphql.Marshaler {
+			return ec.marshalNCheck2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportCheck(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Check(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportCheck_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_upsertDatasets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -10663,6 +10984,99 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputCheckInput(ctx context.Context, obj any) (CheckInput, error) {
+	var it CheckInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dataset", "column", "name", "status", "observed", "expected", "message", "severity", "observedAt", "runId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dataset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataset"))
+			data, err := ec.unmarshalNDatasetRefInput2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetRefInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dataset = data
+		case "column":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("column"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Column = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNCheckStatus2githubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "observed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("observed"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Observed = data
+		case "expected":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expected"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Expected = data
+		case "message":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Message = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "observedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("observedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ObservedAt = data
+		case "runId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputColumnInput(ctx context.Context, obj any) (ColumnInput, error) {
 	var it ColumnInput
 	if obj == nil {
@@ -12338,6 +12752,82 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "checks":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Dataset_checks(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "health":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Dataset_health(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "writtenBy":
 			field := field
 
@@ -12386,44 +12876,6 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 					}
 				}()
 				res = ec._Dataset_readBy(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-		case "checks":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Dataset_checks(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -12547,6 +12999,102 @@ func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._DatasetEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var datasetHealthImplementors = []string{"DatasetHealth"}
+
+func (ec *executionContext) _DatasetHealth(ctx context.Context, sel ast.SelectionSet, obj *quarry.Health) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, datasetHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DatasetHealth")
+		case "status":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DatasetHealth_status(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "checks":
+			out.Values[i] = ec._DatasetHealth_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "passing":
+			out.Values[i] = ec._DatasetHealth_passing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "warning":
+			out.Values[i] = ec._DatasetHealth_warning(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failing":
+			out.Values[i] = ec._DatasetHealth_failing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errored":
+			out.Values[i] = ec._DatasetHealth_errored(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13458,6 +14006,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Mutation")
+		case "reportCheck":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportCheck(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertDatasets":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertDatasets(ctx, field)
@@ -15650,6 +16205,11 @@ func (ec *executionContext) marshalNCheck2ᚖgithubᚗcomᚋquarrydataᚋquarry�
 	return ec._Check(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCheckInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐCheckInput(ctx context.Context, v any) (CheckInput, error) {
+	res, err := ec.unmarshalInputCheckInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCheckStatus2githubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx context.Context, v any) (quarry.CheckStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := quarry.CheckStatus(tmp)
@@ -15891,6 +16451,16 @@ func (ec *executionContext) marshalNDatasetEdge2ᚖgithubᚗcomᚋquarrydataᚋq
 		return graphql.Null
 	}
 	return ec._DatasetEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDatasetHealth2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐHealth(ctx context.Context, sel ast.SelectionSet, v *quarry.Health) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DatasetHealth(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDatasetInput2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetInputᚄ(ctx context.Context, v any) ([]*DatasetInput, error) {
@@ -16826,6 +17396,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOCheckStatus2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx context.Context, v any) (*quarry.CheckStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.CheckStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCheckStatus2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx context.Context, sel ast.SelectionSet, v *quarry.CheckStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

@@ -27,10 +27,6 @@ func (r *datasetResolver) ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*q
 	return r.jobsByID(ctx, readers)
 }
 
-func (r *datasetResolver) Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error) {
-	return slicePtrs(r.Store.Checks(ctx, obj.ID))
-}
-
 func (r *jobResolver) LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error) {
 	page, err := r.Store.Runs(ctx, obj.ID, 1, "")
 	if err != nil || len(page.Runs) == 0 {

@@ -12,6 +12,23 @@ import (
 	"github.com/quarrydata/quarry"
 )
 
+type CheckInput struct {
+	Dataset *DatasetRefInput `json:"dataset"`
+	// The column checked; none for the dataset as a whole.
+	Column   *string            `json:"column,omitempty"`
+	Name     string             `json:"name"`
+	Status   quarry.CheckStatus `json:"status"`
+	Observed *string            `json:"observed,omitempty"`
+	Expected *string            `json:"expected,omitempty"`
+	Message  *string            `json:"message,omitempty"`
+	// e.g. warn, error, as the tool calls it.
+	Severity *string `json:"severity,omitempty"`
+	// When it was observed; now when absent.
+	ObservedAt *time.Time `json:"observedAt,omitempty"`
+	// The run that checked it, if any.
+	RunID *string `json:"runId,omitempty"`
+}
+
 type ColumnInput struct {
 	Name        string          `json:"name"`
 	Type        *string         `json:"type,omitempty"`

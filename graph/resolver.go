@@ -43,6 +43,7 @@ type Store interface {
 	PutEdge(ctx context.Context, e quarry.Edge) error
 	DeleteEdge(ctx context.Context, e quarry.Edge) error
 	Checks(ctx context.Context, datasetID string) ([]quarry.Check, error)
+	PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, error)
 }
 
 // Search is what the resolvers need of the search index.

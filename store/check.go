@@ -60,3 +60,32 @@ func (s *Store) Metrics(ctx context.Context, datasetID string) (*quarry.DatasetM
 	})
 	return m, err
 }
+
+// PutCheck records a check result on a dataset (a quarry.ENOTFOUND error
+// for an unknown one): the check's latest result, unless a newer one is
+// stored, and an entry of its history. It returns the result as stored.
+func (s *Store) PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, error) {
+	if err := c.Normalize(); err != nil {
+		return nil, err
+	}
+	var out quarry.Check
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketDatasets).Get([]byte(c.DatasetID)) == nil {
+			return quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", c.DatasetID)
+		}
+		out = c
+		now := s.now().UTC()
+		if out.ObservedAt.IsZero() {
+			out.ObservedAt = now
+		}
+		seq, err := appendChange(tx, now, quarry.EntityDataset, out.DatasetID, OpCheck)
+		if err != nil {
+			return err
+		}
+		return putCheck(tx, seq, 0, &out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
