@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	CrawlRun() CrawlRunResolver
 	Dataset() DatasetResolver
 	DatasetHealth() DatasetHealthResolver
+	FreshnessPolicy() FreshnessPolicyResolver
 	Job() JobResolver
 	JobHit() JobHitResolver
 	LineageEdge() LineageEdgeResolver
@@ -125,6 +126,7 @@ type ComplexityRoot struct {
 		Definition          func(childComplexity int) int
 		Description         func(childComplexity int) int
 		Downstream          func(childComplexity int) int
+		Freshness           func(childComplexity int) int
 		Health              func(childComplexity int) int
 		History             func(childComplexity int) int
 		ID                  func(childComplexity int) int
@@ -178,6 +180,18 @@ type ComplexityRoot struct {
 	FacetBucket struct {
 		Count func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	Freshness struct {
+		ExpectedBy    func(childComplexity int) int
+		LastUpdatedAt func(childComplexity int) int
+		Policy        func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	FreshnessPolicy struct {
+		ErrorAfter func(childComplexity int) int
+		WarnAfter  func(childComplexity int) int
 	}
 
 	Impact struct {
@@ -265,8 +279,10 @@ type ComplexityRoot struct {
 		RegisterSource     func(childComplexity int, input SourceInput) int
 		RemoveLineageEdge  func(childComplexity int, input LineageEdgeInput) int
 		ReportCheck        func(childComplexity int, input CheckInput) int
+		ReportDataUpdate   func(childComplexity int, dataset DatasetRefInput, at *time.Time) int
 		ReportRun          func(childComplexity int, input RunInput) int
 		RestoreDataset     func(childComplexity int, id string) int
+		SetFreshnessPolicy func(childComplexity int, input FreshnessPolicyInput) int
 		UpdateDataset      func(childComplexity int, id string, input DatasetUpdateInput) int
 		UpsertDatasets     func(childComplexity int, input []*DatasetInput) int
 	}
@@ -420,11 +436,16 @@ type DatasetResolver interface {
 	DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error)
 	Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error)
 	Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error)
+	Freshness(ctx context.Context, obj *quarry.Dataset) (*Freshness, error)
 	WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 	ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 }
 type DatasetHealthResolver interface {
 	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
+}
+type FreshnessPolicyResolver interface {
+	WarnAfter(ctx context.Context, obj *quarry.FreshnessPolicy) (*string, error)
+	ErrorAfter(ctx context.Context, obj *quarry.FreshnessPolicy) (*string, error)
 }
 type JobResolver interface {
 	LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error)
@@ -445,6 +466,8 @@ type MutationResolver interface {
 	UpdateDataset(ctx context.Context, id string, input DatasetUpdateInput) (*quarry.Dataset, error)
 	MarkDatasetRemoved(ctx context.Context, id string) (*quarry.Dataset, error)
 	RestoreDataset(ctx context.Context, id string) (*quarry.Dataset, error)
+	SetFreshnessPolicy(ctx context.Context, input FreshnessPolicyInput) (*quarry.Dataset, error)
+	ReportDataUpdate(ctx context.Context, dataset DatasetRefInput, at *time.Time) (*quarry.Dataset, error)
 	ReportRun(ctx context.Context, input RunInput) (*quarry.Run, error)
 	AddLineageEdge(ctx context.Context, input LineageEdgeInput) (*quarry.Edge, error)
 	RemoveLineageEdge(ctx context.Context, input LineageEdgeInput) (bool, error)
@@ -837,6 +860,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Downstream(childComplexity), true
+	case "Dataset.freshness":
+		if e.ComplexityRoot.Dataset.Freshness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Freshness(childComplexity), true
 	case "Dataset.health":
 		if e.ComplexityRoot.Dataset.Health == nil {
 			break
@@ -1070,6 +1099,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FacetBucket.Value(childComplexity), true
+
+	case "Freshness.expectedBy":
+		if e.ComplexityRoot.Freshness.ExpectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Freshness.ExpectedBy(childComplexity), true
+	case "Freshness.lastUpdatedAt":
+		if e.ComplexityRoot.Freshness.LastUpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Freshness.LastUpdatedAt(childComplexity), true
+	case "Freshness.policy":
+		if e.ComplexityRoot.Freshness.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Freshness.Policy(childComplexity), true
+	case "Freshness.status":
+		if e.ComplexityRoot.Freshness.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Freshness.Status(childComplexity), true
+
+	case "FreshnessPolicy.errorAfter":
+		if e.ComplexityRoot.FreshnessPolicy.ErrorAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessPolicy.ErrorAfter(childComplexity), true
+	case "FreshnessPolicy.warnAfter":
+		if e.ComplexityRoot.FreshnessPolicy.WarnAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessPolicy.WarnAfter(childComplexity), true
 
 	case "Impact.datasets":
 		if e.ComplexityRoot.Impact.Datasets == nil {
@@ -1457,6 +1524,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportCheck(childComplexity, args["input"].(CheckInput)), true
+	case "Mutation.reportDataUpdate":
+		if e.ComplexityRoot.Mutation.ReportDataUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportDataUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportDataUpdate(childComplexity, args["dataset"].(DatasetRefInput), args["at"].(*time.Time)), true
 	case "Mutation.reportRun":
 		if e.ComplexityRoot.Mutation.ReportRun == nil {
 			break
@@ -1479,6 +1557,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestoreDataset(childComplexity, args["id"].(string)), true
+	case "Mutation.setFreshnessPolicy":
+		if e.ComplexityRoot.Mutation.SetFreshnessPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFreshnessPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFreshnessPolicy(childComplexity, args["input"].(FreshnessPolicyInput)), true
 	case "Mutation.updateDataset":
 		if e.ComplexityRoot.Mutation.UpdateDataset == nil {
 			break
@@ -2099,6 +2188,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDatasetInput,
 		ec.unmarshalInputDatasetRefInput,
 		ec.unmarshalInputDatasetUpdateInput,
+		ec.unmarshalInputFreshnessPolicyInput,
 		ec.unmarshalInputJobInput,
 		ec.unmarshalInputLineageEdgeInput,
 		ec.unmarshalInputRunInput,
@@ -2178,7 +2268,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "check.graphqls" "dataset.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
+//go:embed "check.graphqls" "dataset.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2192,6 +2282,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "check.graphqls", Input: sourceData("check.graphqls"), BuiltIn: false},
 	{Name: "dataset.graphqls", Input: sourceData("dataset.graphqls"), BuiltIn: false},
+	{Name: "freshness.graphqls", Input: sourceData("freshness.graphqls"), BuiltIn: false},
 	{Name: "lineage.graphqls", Input: sourceData("lineage.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
@@ -2389,6 +2480,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_checks(ctx, field)
 	case "health":
 		return ec.fieldContext_Dataset_health(ctx, field)
+	case "freshness":
+		return ec.fieldContext_Dataset_freshness(ctx, field)
 	case "writtenBy":
 		return ec.fieldContext_Dataset_writtenBy(ctx, field)
 	case "readBy":
@@ -2457,6 +2550,30 @@ func (ec *executionContext) childFields_FacetBucket(ctx context.Context, field g
 		return ec.fieldContext_FacetBucket_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FacetBucket", field.Name)
+}
+
+func (ec *executionContext) childFields_Freshness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_Freshness_status(ctx, field)
+	case "lastUpdatedAt":
+		return ec.fieldContext_Freshness_lastUpdatedAt(ctx, field)
+	case "policy":
+		return ec.fieldContext_Freshness_policy(ctx, field)
+	case "expectedBy":
+		return ec.fieldContext_Freshness_expectedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Freshness", field.Name)
+}
+
+func (ec *executionContext) childFields_FreshnessPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "warnAfter":
+		return ec.fieldContext_FreshnessPolicy_warnAfter(ctx, field)
+	case "errorAfter":
+		return ec.fieldContext_FreshnessPolicy_errorAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FreshnessPolicy", field.Name)
 }
 
 func (ec *executionContext) childFields_Impact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3083,6 +3200,28 @@ func (ec *executionContext) field_Mutation_reportCheck_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reportDataUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dataset",
+		func(ctx context.Context, v any) (DatasetRefInput, error) {
+			return ec.unmarshalNDatasetRefInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetRefInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dataset"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reportRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3108,6 +3247,20 @@ func (ec *executionContext) field_Mutation_restoreDataset_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setFreshnessPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (FreshnessPolicyInput, error) {
+			return ec.unmarshalNFreshnessPolicyInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5282,6 +5435,38 @@ func (ec *executionContext) fieldContext_Dataset_health(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_freshness(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_freshness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Freshness(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Freshness) graphql.Marshaler {
+			return ec.marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshness(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_freshness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Freshness(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_writtenBy(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5757,6 +5942,153 @@ func (ec *executionContext) _FacetBucket_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_FacetBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FacetBucket", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Freshness_status(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Freshness_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.FreshnessStatus) graphql.Marshaler {
+			return ec.marshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type FreshnessStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Freshness_lastUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Freshness_lastUpdatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_lastUpdatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Freshness_policy(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Freshness_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.FreshnessPolicy) graphql.Marshaler {
+			return ec.marshalOFreshnessPolicy2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Freshness",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreshnessPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Freshness_expectedBy(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Freshness_expectedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_expectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessPolicy_warnAfter(ctx context.Context, field graphql.CollectedField, obj *quarry.FreshnessPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessPolicy_warnAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FreshnessPolicy().WarnAfter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessPolicy_warnAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessPolicy", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessPolicy_errorAfter(ctx context.Context, field graphql.CollectedField, obj *quarry.FreshnessPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessPolicy_errorAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FreshnessPolicy().ErrorAfter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessPolicy_errorAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessPolicy", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Impact_datasets(ctx context.Context, field graphql.CollectedField, obj *Impact) (ret graphql.Marshaler) {
@@ -7266,6 +7598,94 @@ func (ec *executionContext) fieldContext_Mutation_restoreDataset(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_restoreDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setFreshnessPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setFreshnessPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetFreshnessPolicy(ctx, fc.Args["input"].(FreshnessPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setFreshnessPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setFreshnessPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportDataUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportDataUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportDataUpdate(ctx, fc.Args["dataset"].(DatasetRefInput), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportDataUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportDataUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11510,6 +11930,50 @@ func (ec *executionContext) unmarshalInputDatasetUpdateInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputFreshnessPolicyInput(ctx context.Context, obj any) (FreshnessPolicyInput, error) {
+	var it FreshnessPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dataset", "warnAfter", "errorAfter"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dataset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataset"))
+			data, err := ec.unmarshalNDatasetRefInput2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetRefInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dataset = data
+		case "warnAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warnAfter"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WarnAfter = data
+		case "errorAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorAfter"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorAfter = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputJobInput(ctx context.Context, obj any) (JobInput, error) {
 	var it JobInput
 	if obj == nil {
@@ -12828,6 +13292,44 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "freshness":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Dataset_freshness(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "writtenBy":
 			field := field
 
@@ -13182,6 +13684,168 @@ func (ec *executionContext) _FacetBucket(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var freshnessImplementors = []string{"Freshness"}
+
+func (ec *executionContext) _Freshness(ctx context.Context, sel ast.SelectionSet, obj *Freshness) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, freshnessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Freshness")
+		case "status":
+			out.Values[i] = ec._Freshness_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUpdatedAt":
+			out.Values[i] = ec._Freshness_lastUpdatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "policy":
+			out.Values[i] = ec._Freshness_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "expectedBy":
+			out.Values[i] = ec._Freshness_expectedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var freshnessPolicyImplementors = []string{"FreshnessPolicy"}
+
+func (ec *executionContext) _FreshnessPolicy(ctx context.Context, sel ast.SelectionSet, obj *quarry.FreshnessPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, freshnessPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FreshnessPolicy")
+		case "warnAfter":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FreshnessPolicy_warnAfter(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "errorAfter":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FreshnessPolicy_errorAfter(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14037,6 +14701,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "restoreDataset":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_restoreDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setFreshnessPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setFreshnessPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportDataUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportDataUpdate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -16499,6 +17177,11 @@ func (ec *executionContext) marshalNDatasetKind2githubᚗcomᚋquarrydataᚋquar
 	return res
 }
 
+func (ec *executionContext) unmarshalNDatasetRefInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetRefInput(ctx context.Context, v any) (DatasetRefInput, error) {
+	res, err := ec.unmarshalInputDatasetRefInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDatasetRefInput2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetRefInput(ctx context.Context, v any) (*DatasetRefInput, error) {
 	res, err := ec.unmarshalInputDatasetRefInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -16580,6 +17263,38 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		}
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshness(ctx context.Context, sel ast.SelectionSet, v *Freshness) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Freshness(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFreshnessPolicyInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyInput(ctx context.Context, v any) (FreshnessPolicyInput, error) {
+	res, err := ec.unmarshalInputFreshnessPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx context.Context, v any) (quarry.FreshnessStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.FreshnessStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx context.Context, sel ast.SelectionSet, v quarry.FreshnessStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -17585,6 +18300,13 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalOFreshnessPolicy2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessPolicy(ctx context.Context, sel ast.SelectionSet, v *quarry.FreshnessPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FreshnessPolicy(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {

@@ -107,6 +107,23 @@ type DatasetUpdateInput struct {
 	Columns     []*ColumnUpdateInput `json:"columns,omitempty"`
 }
 
+type Freshness struct {
+	Status quarry.FreshnessStatus `json:"status"`
+	// When its data last changed, as the newest observation says.
+	LastUpdatedAt *time.Time `json:"lastUpdatedAt,omitempty"`
+	// The policy that applies; null when none does.
+	Policy *quarry.FreshnessPolicy `json:"policy,omitempty"`
+	// When it becomes late: lastUpdatedAt plus the policy's first threshold.
+	ExpectedBy *time.Time `json:"expectedBy,omitempty"`
+}
+
+type FreshnessPolicyInput struct {
+	Dataset *DatasetRefInput `json:"dataset"`
+	// Durations like 6h, 30m, 1d; leave both out to remove the policy.
+	WarnAfter  *string `json:"warnAfter,omitempty"`
+	ErrorAfter *string `json:"errorAfter,omitempty"`
+}
+
 type Impact struct {
 	Datasets  []*ImpactedDataset `json:"datasets"`
 	Truncated bool               `json:"truncated"`

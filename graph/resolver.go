@@ -44,6 +44,9 @@ type Store interface {
 	DeleteEdge(ctx context.Context, e quarry.Edge) error
 	Checks(ctx context.Context, datasetID string) ([]quarry.Check, error)
 	PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, error)
+	SetFreshnessPolicy(ctx context.Context, id string, p *quarry.FreshnessPolicy) error
+	FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
+	RecordDataChange(ctx context.Context, id string, at time.Time, detail string) (*quarry.Dataset, error)
 }
 
 // Search is what the resolvers need of the search index.

@@ -20,6 +20,7 @@ const (
 	OpRun     = "run"     // a job: one of its runs changed
 	OpData    = "data"    // a dataset: its data changed (LastUpdatedAt moved)
 	OpCheck   = "check"   // a dataset: a check result or metrics arrived
+	OpPolicy  = "policy"  // a dataset: its freshness policy was set or removed
 )
 
 // Change is one changelog record: entity ID changed at At. Followers read

@@ -51,6 +51,10 @@ var migrations = []migration{
 		return err
 	}},
 	{6, "a run's edges beside its record", migrateRunEdges},
+	{7, "freshness policies", func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketPolicies)
+		return err
+	}},
 }
 
 // migrateRunEdges moves the edges each run reported out of its record, so

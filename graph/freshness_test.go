@@ -1,0 +1,61 @@
+package graph_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/quarrydata/quarry/graph"
+)
+
+func TestFreshness(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	ref := map[string]any{"namespace": "postgres://shop-db.internal", "name": "shop.public.orders_01"}
+	const read = `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_01") {
+		lastUpdatedAt freshness { status lastUpdatedAt expectedBy policy { warnAfter errorAfter } } dataChanges { at signal } } }`
+	fresh := func() map[string]any {
+		t.Helper()
+		return s.do(t, read, nil).ok(t)["dataset"].(map[string]any)
+	}
+	if f := fresh()["freshness"].(map[string]any); f["status"] != "UNKNOWN" || f["policy"] != nil {
+		t.Fatalf("no policy: %v", f)
+	}
+	const set = `mutation($in: FreshnessPolicyInput!) { setFreshnessPolicy(input: $in) { freshness { status policy { warnAfter errorAfter } } } }`
+	got := s.do(t, set, map[string]any{"in": map[string]any{"dataset": ref, "warnAfter": "60m", "errorAfter": "24h"}}).ok(t)
+	if f := got["setFreshnessPolicy"].(map[string]any)["freshness"].(map[string]any); f["status"] != "UNKNOWN" ||
+		f["policy"].(map[string]any)["warnAfter"] != "1h" || f["policy"].(map[string]any)["errorAfter"] != "1d" {
+		t.Fatalf("a policy without data changes: %v", f)
+	}
+
+	const update = `mutation($d: DatasetRefInput!, $at: Time) { reportDataUpdate(dataset: $d, at: $at) { lastUpdatedAt } }`
+	now := time.Now().UTC().Truncate(time.Second)
+	twoHours := now.Add(-2 * time.Hour).Format(time.RFC3339)
+	s.do(t, update, map[string]any{"d": ref, "at": twoHours}).ok(t)
+	d := fresh()
+	f := d["freshness"].(map[string]any)
+	if f["status"] != "WARN" || f["lastUpdatedAt"] != twoHours || f["expectedBy"] != now.Add(-time.Hour).Format(time.RFC3339) {
+		t.Fatalf("two hours old, warn after an hour: %v", f)
+	}
+	// An older observation is kept but does not move lastUpdatedAt.
+	s.do(t, update, map[string]any{"d": ref, "at": now.Add(-72 * time.Hour).Format(time.RFC3339)}).ok(t)
+	d = fresh()
+	if d["lastUpdatedAt"] != twoHours || len(d["dataChanges"].([]any)) != 2 || d["dataChanges"].([]any)[0].(map[string]any)["signal"] != "manual" {
+		t.Fatalf("after an older observation: %v", d)
+	}
+	s.do(t, update, map[string]any{"d": ref}).ok(t) // now
+	if f := fresh()["freshness"].(map[string]any); f["status"] != "FRESH" {
+		t.Fatalf("just updated: %v", f)
+	}
+
+	// Bad input names the field.
+	s.do(t, set, map[string]any{"in": map[string]any{"dataset": ref, "warnAfter": "soon"}}).oneError(t, "invalid", "input.warnAfter")
+	s.do(t, set, map[string]any{"in": map[string]any{"dataset": ref, "warnAfter": "2d", "errorAfter": "1d"}}).oneError(t, "invalid", "input.warnAfter")
+	s.do(t, set, map[string]any{"in": map[string]any{"dataset": map[string]any{"namespace": "postgres://x", "name": "y"}, "warnAfter": "1h"}}).oneError(t, "not_found", "input.dataset")
+	s.do(t, update, map[string]any{"d": ref, "at": now.Add(time.Hour).Format(time.RFC3339)}).oneError(t, "invalid", "at")
+
+	// No thresholds removes the policy.
+	got = s.do(t, set, map[string]any{"in": map[string]any{"dataset": ref}}).ok(t)
+	if f := got["setFreshnessPolicy"].(map[string]any)["freshness"].(map[string]any); f["status"] != "UNKNOWN" || f["policy"] != nil {
+		t.Fatalf("after removing the policy: %v", f)
+	}
+}
