@@ -2,6 +2,7 @@ package quarry
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,4 +142,37 @@ func FormatDuration(d time.Duration) string {
 		b.WriteString(s)
 	}
 	return b.String()
+}
+
+// Inferred freshness: a dataset without a policy whose data was seen to
+// change at least InferMinUpdates times gets an expected interval learned
+// from its history. The rule: take the intervals between consecutive
+// observed updates (the newest InferWindow of them), their 95th percentile
+// times 1.5 is when it is late (WARN), twice that is ERROR. A table loaded
+// every day at 02:00 is WARN after 36 hours without a load, ERROR after 72.
+const (
+	InferMinUpdates = 5
+	InferWindow     = 50
+)
+
+// InferPolicy learns a policy from the times a dataset's data changed, in
+// any order; ok is false with fewer than InferMinUpdates distinct times.
+func InferPolicy(changes []time.Time) (p FreshnessPolicy, ok bool) {
+	ts := slices.Clone(changes)
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	ts = slices.CompactFunc(ts, func(a, b time.Time) bool { return a.Equal(b) })
+	if len(ts) < InferMinUpdates {
+		return p, false
+	}
+	if len(ts) > InferWindow+1 {
+		ts = ts[len(ts)-InferWindow-1:]
+	}
+	gaps := make([]time.Duration, 0, len(ts)-1)
+	for i := 1; i < len(ts); i++ {
+		gaps = append(gaps, ts[i].Sub(ts[i-1]))
+	}
+	slices.Sort(gaps)
+	p95 := gaps[(len(gaps)*95+99)/100-1] // nearest rank
+	warn := p95 * 3 / 2
+	return FreshnessPolicy{WarnAfter: warn, ErrorAfter: 2 * warn}, true
 }

@@ -48,3 +48,32 @@ func TestFreshnessPolicyStatus(t *testing.T) {
 		t.Errorf("warn after error: %v", err)
 	}
 }
+
+func TestInferPolicy(t *testing.T) {
+	day := 24 * time.Hour
+	t0 := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	var daily []time.Time
+	for i := range 6 {
+		daily = append(daily, t0.Add(time.Duration(i)*day))
+	}
+	p, ok := quarry.InferPolicy(append(daily, daily[2])) // a repeated observation counts once
+	if !ok || p.WarnAfter != 36*time.Hour || p.ErrorAfter != 72*time.Hour {
+		t.Fatalf("daily loads: %+v %v", p, ok)
+	}
+	if _, ok := quarry.InferPolicy(daily[:4]); ok {
+		t.Fatal("four updates inferred a policy")
+	}
+	// One slow day among many: the 95th percentile of 20 gaps is the
+	// largest but one.
+	var hourly []time.Time
+	for i := range 21 {
+		hourly = append(hourly, t0.Add(time.Duration(i)*time.Hour))
+	}
+	hourly[20] = hourly[19].Add(10 * time.Hour)
+	if p, _ := quarry.InferPolicy(hourly); p.WarnAfter != 90*time.Minute {
+		t.Fatalf("hourly with one 10h gap: %+v", p)
+	}
+	if got := p.Status(&daily[5], daily[5].Add(37*time.Hour)); got != quarry.FreshnessWarn {
+		t.Fatalf("37h after a daily load: %s", got)
+	}
+}

@@ -17,7 +17,21 @@ func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*
 	if err != nil {
 		return nil, err
 	}
-	f := &Freshness{Status: quarry.FreshnessUnknown, LastUpdatedAt: obj.LastUpdatedAt, Policy: p}
+	inferred := false
+	if p == nil {
+		changes, err := r.Store.DataChanges(ctx, obj.ID, quarry.InferWindow+1)
+		if err != nil {
+			return nil, err
+		}
+		at := make([]time.Time, len(changes))
+		for i, c := range changes {
+			at[i] = c.At
+		}
+		if ip, ok := quarry.InferPolicy(at); ok {
+			p, inferred = &ip, true
+		}
+	}
+	f := &Freshness{Status: quarry.FreshnessUnknown, LastUpdatedAt: obj.LastUpdatedAt, Policy: p, Inferred: inferred}
 	if p != nil {
 		f.Status = p.Status(obj.LastUpdatedAt, r.Now())
 		if obj.LastUpdatedAt != nil {

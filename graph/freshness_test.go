@@ -53,9 +53,23 @@ func TestFreshness(t *testing.T) {
 	s.do(t, set, map[string]any{"in": map[string]any{"dataset": map[string]any{"namespace": "postgres://x", "name": "y"}, "warnAfter": "1h"}}).oneError(t, "not_found", "input.dataset")
 	s.do(t, update, map[string]any{"d": ref, "at": now.Add(time.Hour).Format(time.RFC3339)}).oneError(t, "invalid", "at")
 
-	// No thresholds removes the policy.
+	// No thresholds removes the policy: three updates are too few to learn
+	// one from.
 	got = s.do(t, set, map[string]any{"in": map[string]any{"dataset": ref}}).ok(t)
 	if f := got["setFreshnessPolicy"].(map[string]any)["freshness"].(map[string]any); f["status"] != "UNKNOWN" || f["policy"] != nil {
 		t.Fatalf("after removing the policy: %v", f)
+	}
+
+	// Daily loads teach it a policy; a day and a half without one is late.
+	s.do(t, upsert, map[string]any{"input": []any{orders(2)}}).ok(t)
+	daily := map[string]any{"namespace": "postgres://shop-db.internal", "name": "shop.public.orders_02"}
+	for i := 6; i >= 2; i-- {
+		s.do(t, update, map[string]any{"d": daily, "at": now.Add(-time.Duration(i) * 24 * time.Hour).Format(time.RFC3339)}).ok(t)
+	}
+	f = s.do(t, `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_02") {
+		freshness { status inferred expectedBy policy { warnAfter errorAfter } } } }`, nil).ok(t)["dataset"].(map[string]any)["freshness"].(map[string]any)
+	if f["status"] != "WARN" || f["inferred"] != true || f["policy"].(map[string]any)["warnAfter"] != "1d12h" ||
+		f["expectedBy"] != now.Add(-12*time.Hour).Format(time.RFC3339) {
+		t.Fatalf("two days after the last of 5 daily loads: %v", f)
 	}
 }

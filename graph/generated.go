@@ -184,6 +184,7 @@ type ComplexityRoot struct {
 
 	Freshness struct {
 		ExpectedBy    func(childComplexity int) int
+		Inferred      func(childComplexity int) int
 		LastUpdatedAt func(childComplexity int) int
 		Policy        func(childComplexity int) int
 		Status        func(childComplexity int) int
@@ -1106,6 +1107,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Freshness.ExpectedBy(childComplexity), true
+	case "Freshness.inferred":
+		if e.ComplexityRoot.Freshness.Inferred == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Freshness.Inferred(childComplexity), true
 	case "Freshness.lastUpdatedAt":
 		if e.ComplexityRoot.Freshness.LastUpdatedAt == nil {
 			break
@@ -2562,6 +2569,8 @@ func (ec *executionContext) childFields_Freshness(ctx context.Context, field gra
 		return ec.fieldContext_Freshness_policy(ctx, field)
 	case "expectedBy":
 		return ec.fieldContext_Freshness_expectedBy(ctx, field)
+	case "inferred":
+		return ec.fieldContext_Freshness_inferred(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Freshness", field.Name)
 }
@@ -6043,6 +6052,29 @@ func (ec *executionContext) _Freshness_expectedBy(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Freshness_expectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Freshness_inferred(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Freshness_inferred(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inferred, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_inferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _FreshnessPolicy_warnAfter(ctx context.Context, field graphql.CollectedField, obj *quarry.FreshnessPolicy) (ret graphql.Marshaler) {
@@ -13735,6 +13767,11 @@ func (ec *executionContext) _Freshness(ctx context.Context, sel ast.SelectionSet
 		case "expectedBy":
 			out.Values[i] = ec._Freshness_expectedBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inferred":
+			out.Values[i] = ec._Freshness_inferred(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:

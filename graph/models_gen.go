@@ -115,6 +115,10 @@ type Freshness struct {
 	Policy *quarry.FreshnessPolicy `json:"policy,omitempty"`
 	// When it becomes late: lastUpdatedAt plus the policy's first threshold.
 	ExpectedBy *time.Time `json:"expectedBy,omitempty"`
+	// The policy was learned from the dataset's update history (no policy is
+	// set; at least 5 updates seen): late past 1.5 times the 95th percentile of
+	// its update intervals, ERROR past twice that.
+	Inferred bool `json:"inferred"`
 }
 
 type FreshnessPolicyInput struct {
