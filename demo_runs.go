@@ -15,6 +15,10 @@ const (
 	demoDbtNS     = "dbt://analytics"
 )
 
+// demoHistory is how far back the demo's runs go: long enough for daily
+// jobs to have the five updates that inferred freshness learns from.
+const demoHistory = 10 * 24 * time.Hour
+
 // demoJob is one ETL job of the demo and how it runs.
 type demoJob struct {
 	ns, name, typ, desc, sql string
@@ -129,7 +133,7 @@ func demoDataset(name string) (namespace, qualified string) {
 	return demoWarehouseNS, name
 }
 
-// DemoLineageEvents returns the runs of the demo's ETL jobs over the week
+// DemoLineageEvents returns the runs of the demo's ETL jobs over the ten days
 // before now, as the OpenLineage events their producers would send: an
 // Airflow DAG copying production every 6 hours and its tasks, a nightly dbt
 // run and its models with column lineage and tests, an export, a streaming
@@ -149,7 +153,7 @@ func DemoLineageEvents(now time.Time) []LineageEvent {
 	var out []LineageEvent
 	for _, j := range demoJobs {
 		var periods []time.Time
-		for t := now.Add(-7 * 24 * time.Hour).Truncate(j.every); !t.Add(j.at + j.took).After(now); t = t.Add(j.every) {
+		for t := now.Add(-demoHistory).Truncate(j.every); !t.Add(j.at + j.took).After(now); t = t.Add(j.every) {
 			periods = append(periods, t)
 		}
 		for n, period := range periods {
