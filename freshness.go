@@ -2,6 +2,7 @@ package quarry
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,4 +176,55 @@ func InferPolicy(changes []time.Time) (p FreshnessPolicy, ok bool) {
 	p95 := gaps[(len(gaps)*95+99)/100-1] // nearest rank
 	warn := p95 * 3 / 2
 	return FreshnessPolicy{WarnAfter: warn, ErrorAfter: 2 * warn}, true
+}
+
+// PolicyDefault is a freshness policy that applies to every dataset
+// matching it (all of its set fields): by tag, by source, or by a name
+// pattern (path.Match syntax on the qualified name, e.g.
+// "analytics.reporting.*"). A policy set on a dataset wins over defaults.
+type PolicyDefault struct {
+	Tag    string
+	Source string
+	Name   string
+	Policy FreshnessPolicy
+}
+
+// Validate checks the default; errors name the field.
+func (d *PolicyDefault) Validate() error {
+	if d.Tag == "" && d.Source == "" && d.Name == "" {
+		return Invalid("tag", "set tag, source, name or several")
+	}
+	if d.Name != "" {
+		if _, err := path.Match(d.Name, ""); err != nil {
+			return Invalid("name", "%q is not a pattern: %v", d.Name, err)
+		}
+	}
+	return d.Policy.Validate()
+}
+
+// Matches reports whether the default applies to the dataset.
+func (d *PolicyDefault) Matches(ds *Dataset) bool {
+	if d.Tag != "" && !slices.Contains(ds.Tags(), d.Tag) {
+		return false
+	}
+	if d.Source != "" && ds.Source != d.Source {
+		return false
+	}
+	if d.Name != "" {
+		if ok, _ := path.Match(d.Name, ds.Name); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultPolicy returns the policy of the first default that matches ds.
+func DefaultPolicy(defaults []PolicyDefault, ds *Dataset) (*FreshnessPolicy, bool) {
+	for i := range defaults {
+		if defaults[i].Matches(ds) {
+			p := defaults[i].Policy
+			return &p, true
+		}
+	}
+	return nil, false
 }

@@ -14,3 +14,5 @@ func formatThreshold(d time.Duration) *string {
 	s := quarry.FormatDuration(d)
 	return &s
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -18,6 +18,12 @@ func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*
 		return nil, err
 	}
 	inferred := false
+	var origin *FreshnessPolicyOrigin
+	if p != nil {
+		origin = ptr(FreshnessPolicyOriginSet)
+	} else if dp, ok := quarry.DefaultPolicy(r.FreshnessDefaults, obj); ok {
+		p, origin = dp, ptr(FreshnessPolicyOriginDefault)
+	}
 	if p == nil {
 		changes, err := r.Store.DataChanges(ctx, obj.ID, quarry.InferWindow+1)
 		if err != nil {
@@ -28,10 +34,10 @@ func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*
 			at[i] = c.At
 		}
 		if ip, ok := quarry.InferPolicy(at); ok {
-			p, inferred = &ip, true
+			p, inferred, origin = &ip, true, ptr(FreshnessPolicyOriginInferred)
 		}
 	}
-	f := &Freshness{Status: quarry.FreshnessUnknown, LastUpdatedAt: obj.LastUpdatedAt, Policy: p, Inferred: inferred}
+	f := &Freshness{Status: quarry.FreshnessUnknown, Origin: origin, LastUpdatedAt: obj.LastUpdatedAt, Policy: p, Inferred: inferred}
 	if p != nil {
 		f.Status = p.Status(obj.LastUpdatedAt, r.Now())
 		if obj.LastUpdatedAt != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
 )
 
@@ -71,5 +72,31 @@ func TestFreshness(t *testing.T) {
 	if f["status"] != "WARN" || f["inferred"] != true || f["policy"].(map[string]any)["warnAfter"] != "1d12h" ||
 		f["expectedBy"] != now.Add(-12*time.Hour).Format(time.RFC3339) {
 		t.Fatalf("two days after the last of 5 daily loads: %v", f)
+	}
+}
+
+// Config defaults apply by tag (and source, and name pattern); a policy set
+// on the dataset wins.
+func TestFreshnessDefaults(t *testing.T) {
+	s := newServer(t, graph.Limits{}, func(c *graph.HandlerConfig) {
+		c.FreshnessDefaults = []quarry.PolicyDefault{
+			{Name: "shop.public.nothing_*", Policy: quarry.FreshnessPolicy{WarnAfter: time.Minute}},
+			{Tag: "tier1", Policy: quarry.FreshnessPolicy{WarnAfter: time.Hour, ErrorAfter: 6 * time.Hour}},
+		}
+	})
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t) // tagged tier1
+	ref := map[string]any{"namespace": "postgres://shop-db.internal", "name": "shop.public.orders_01"}
+	s.do(t, `mutation($d: DatasetRefInput!, $at: Time) { reportDataUpdate(dataset: $d, at: $at) { id } }`,
+		map[string]any{"d": ref, "at": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)}).ok(t)
+	const read = `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_01") { freshness { status origin policy { warnAfter errorAfter } } } }`
+	f := s.do(t, read, nil).ok(t)["dataset"].(map[string]any)["freshness"].(map[string]any)
+	if f["status"] != "WARN" || f["origin"] != "DEFAULT" || f["policy"].(map[string]any)["errorAfter"] != "6h" {
+		t.Fatalf("the tier1 default: %v", f)
+	}
+	s.do(t, `mutation($in: FreshnessPolicyInput!) { setFreshnessPolicy(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"dataset": ref, "warnAfter": "3h"}}).ok(t)
+	f = s.do(t, read, nil).ok(t)["dataset"].(map[string]any)["freshness"].(map[string]any)
+	if f["status"] != "FRESH" || f["origin"] != "SET" {
+		t.Fatalf("a policy set on the dataset: %v", f)
 	}
 }

@@ -186,6 +186,7 @@ type ComplexityRoot struct {
 		ExpectedBy    func(childComplexity int) int
 		Inferred      func(childComplexity int) int
 		LastUpdatedAt func(childComplexity int) int
+		Origin        func(childComplexity int) int
 		Policy        func(childComplexity int) int
 		Status        func(childComplexity int) int
 	}
@@ -1119,6 +1120,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Freshness.LastUpdatedAt(childComplexity), true
+	case "Freshness.origin":
+		if e.ComplexityRoot.Freshness.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Freshness.Origin(childComplexity), true
 	case "Freshness.policy":
 		if e.ComplexityRoot.Freshness.Policy == nil {
 			break
@@ -2563,6 +2570,8 @@ func (ec *executionContext) childFields_Freshness(ctx context.Context, field gra
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_Freshness_status(ctx, field)
+	case "origin":
+		return ec.fieldContext_Freshness_origin(ctx, field)
 	case "lastUpdatedAt":
 		return ec.fieldContext_Freshness_lastUpdatedAt(ctx, field)
 	case "policy":
@@ -5974,6 +5983,29 @@ func (ec *executionContext) _Freshness_status(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Freshness_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type FreshnessStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Freshness_origin(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Freshness_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *FreshnessPolicyOrigin) graphql.Marshaler {
+			return ec.marshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyOrigin(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type FreshnessPolicyOrigin does not have child fields"))
 }
 
 func (ec *executionContext) _Freshness_lastUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
@@ -13754,6 +13786,11 @@ func (ec *executionContext) _Freshness(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "origin":
+			out.Values[i] = ec._Freshness_origin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "lastUpdatedAt":
 			out.Values[i] = ec._Freshness_lastUpdatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -18344,6 +18381,22 @@ func (ec *executionContext) marshalOFreshnessPolicy2ᚖgithubᚗcomᚋquarrydata
 		return graphql.Null
 	}
 	return ec._FreshnessPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyOrigin(ctx context.Context, v any) (*FreshnessPolicyOrigin, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(FreshnessPolicyOrigin)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyOrigin(ctx context.Context, sel ast.SelectionSet, v *FreshnessPolicyOrigin) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {

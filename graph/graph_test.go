@@ -38,7 +38,7 @@ type server struct {
 	lineage *lineage.Graph
 }
 
-func newServer(t testing.TB, limits graph.Limits) *server {
+func newServer(t testing.TB, limits graph.Limits, opts ...func(*graph.HandlerConfig)) *server {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
@@ -60,7 +60,11 @@ func newServer(t testing.TB, limits graph.Limits) *server {
 	go func() { idx.Run(indexCtx); close(indexDone) }()
 	graphDone := make(chan struct{})
 	go func() { lin.Run(indexCtx); close(graphDone) }()
-	h := graph.NewHandler(graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Lineage: lin, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"})
+	cfg := graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Lineage: lin, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := graph.NewHandler(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()

@@ -78,4 +78,7 @@ type Resolver struct {
 	Graph  Lineage // the lineage graph
 	Log    *slog.Logger
 	Now    func() time.Time
+
+	// FreshnessDefaults apply to datasets without a policy of their own.
+	FreshnessDefaults []quarry.PolicyDefault
 }

@@ -38,18 +38,20 @@ type Backend interface {
 // Registerer registers no metrics; a nil Gatherer serves no /metrics; a nil
 // UI serves nothing at /.
 type HandlerConfig struct {
-	Backend    Backend
-	Crawls     Crawls
-	Search     Search
-	Lineage    Lineage
-	Reindex    func(context.Context) error // rebuilds the search index
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
-	Gatherer   prometheus.Gatherer
-	UI         http.Handler
-	Limits     Limits
-	Version    string
-	Now        func() time.Time
+	Backend Backend
+	Crawls  Crawls
+	Search  Search
+	Lineage Lineage
+	// FreshnessDefaults are the config's default freshness policies.
+	FreshnessDefaults []quarry.PolicyDefault
+	Reindex           func(context.Context) error // rebuilds the search index
+	Logger            *slog.Logger
+	Registerer        prometheus.Registerer
+	Gatherer          prometheus.Gatherer
+	UI                http.Handler
+	Limits            Limits
+	Version           string
+	Now               func() time.Time
 }
 
 // ActorHeader names the person or tool making a change; it is recorded in
@@ -69,7 +71,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	res := &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, Log: log, Now: cfg.Now}
+	res := &Resolver{Store: cfg.Backend, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults, Log: log, Now: cfg.Now}
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: res}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

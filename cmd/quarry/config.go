@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,13 +19,63 @@ import (
 // Config is the YAML config file (--config). Flags given on the command line
 // win over it. Later capabilities add sources, policies, webhooks and tokens.
 type Config struct {
-	Addr    string         `yaml:"addr"`
-	Data    string         `yaml:"data"`
-	Demo    bool           `yaml:"demo"`
-	Log     LogConfig      `yaml:"log"`
-	Limits  LimitsConfig   `yaml:"limits"`
-	Sources []SourceConfig `yaml:"sources"`
-	Lineage LineageConfig  `yaml:"lineage"`
+	Addr      string          `yaml:"addr"`
+	Data      string          `yaml:"data"`
+	Demo      bool            `yaml:"demo"`
+	Log       LogConfig       `yaml:"log"`
+	Limits    LimitsConfig    `yaml:"limits"`
+	Sources   []SourceConfig  `yaml:"sources"`
+	Lineage   LineageConfig   `yaml:"lineage"`
+	Freshness FreshnessConfig `yaml:"freshness"`
+}
+
+// FreshnessConfig holds default freshness policies: the first that matches
+// a dataset without a policy of its own applies.
+//
+//	freshness:
+//	  defaults:
+//	    - tag: tier1
+//	      warnAfter: 6h
+//	      errorAfter: 24h
+//	    - name: "analytics.reporting.*"
+//	      warnAfter: 1d
+type FreshnessConfig struct {
+	Defaults []PolicyDefaultConfig `yaml:"defaults"`
+}
+
+// PolicyDefaultConfig is one default policy: for datasets with the tag,
+// crawled by the source, and named like the pattern (each when given).
+type PolicyDefaultConfig struct {
+	Tag        string `yaml:"tag"`
+	Source     string `yaml:"source"`
+	Name       string `yaml:"name"`
+	WarnAfter  string `yaml:"warnAfter"`
+	ErrorAfter string `yaml:"errorAfter"`
+}
+
+// freshnessDefaults converts the defaults; errors name the entry and field.
+func (c Config) freshnessDefaults() ([]quarry.PolicyDefault, error) {
+	out := make([]quarry.PolicyDefault, len(c.Freshness.Defaults))
+	for i, d := range c.Freshness.Defaults {
+		out[i] = quarry.PolicyDefault{Tag: d.Tag, Source: d.Source, Name: d.Name}
+		for _, f := range []struct {
+			name, value string
+			into        *time.Duration
+		}{{"warnAfter", d.WarnAfter, &out[i].Policy.WarnAfter}, {"errorAfter", d.ErrorAfter, &out[i].Policy.ErrorAfter}} {
+			if f.value == "" {
+				continue
+			}
+			v, err := quarry.ParseDuration(f.value)
+			if err != nil {
+				return nil, fmt.Errorf("config: freshness.defaults[%d].%s: %v", i, f.name, err)
+			}
+			*f.into = v
+		}
+		if err := out[i].Validate(); err != nil {
+			return nil, fmt.Errorf("config: freshness.defaults[%d].%v", i, err)
+		}
+	}
+	return out, nil
 }
 
 // LineageConfig bounds lineage traversals; zero means the default.
@@ -118,7 +169,8 @@ func (c Config) validate() error {
 		}
 		seen[src.Name] = true
 	}
-	return nil
+	_, err := c.freshnessDefaults()
+	return err
 }
 
 func (c Config) limits() graph.Limits {

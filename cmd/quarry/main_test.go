@@ -276,6 +276,13 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || len(cfg.Sources) != 1 || cfg.Sources[0].source().Kind != quarry.SourcePostgres || cfg.Sources[0].Include[0] != "public" {
 		t.Fatalf("sources config = %+v, %v", cfg.Sources, err)
 	}
+	cfg, err = loadConfig(write("freshness:\n  defaults:\n    - tag: tier1\n      warnAfter: 6h\n      errorAfter: 1d\n    - name: 'analytics.reporting.*'\n      warnAfter: 1d\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if defaults, err := cfg.freshnessDefaults(); err != nil || len(defaults) != 2 || defaults[0].Tag != "tier1" || defaults[0].Policy.ErrorAfter != 24*time.Hour || defaults[1].Name != "analytics.reporting.*" {
+		t.Fatalf("freshness defaults = %+v, %v", defaults, err)
+	}
 	if cfg, err := loadConfig(write("")); err != nil || cfg.Addr != "127.0.0.1:8080" {
 		t.Fatalf("empty config = %+v, %v", cfg, err)
 	}
@@ -287,6 +294,9 @@ func TestLoadConfig(t *testing.T) {
 		"ErrYAML":        "addr: [\n",
 		"ErrSource":      "sources:\n  - name: Shop DB\n    kind: postgres\n    dsnEnv: X\n",
 		"ErrSourceTwice": "sources:\n  - {name: a, kind: postgres, dsnEnv: X}\n  - {name: a, kind: postgres, dsnEnv: Y}\n",
+		"ErrDuration":    "freshness:\n  defaults:\n    - {tag: tier1, warnAfter: soon}\n",
+		"ErrNoMatch":     "freshness:\n  defaults:\n    - {warnAfter: 1h}\n",
+		"ErrPattern":     "freshness:\n  defaults:\n    - {name: '[', warnAfter: 1h}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := loadConfig(write(body)); err == nil {

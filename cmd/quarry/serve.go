@@ -126,23 +126,29 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	graphCtx, stopGraph := context.WithCancel(context.Background())
 	defer background(graphCtx, stopGraph, lin.Run)()
 
+	defaults, err := cfg.freshnessDefaults()
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
 		Handler: graph.NewHandler(graph.HandlerConfig{
-			Backend:    st,
-			Crawls:     crawls,
-			Search:     idx,
-			Lineage:    lin,
-			Reindex:    idx.Rebuild,
-			Logger:     log,
-			Registerer: reg,
-			Gatherer:   reg,
-			UI:         ui.Handler(),
-			Limits:     cfg.limits(),
-			Version:    buildVersion(),
+			Backend:           st,
+			Crawls:            crawls,
+			Search:            idx,
+			Lineage:           lin,
+			FreshnessDefaults: defaults,
+			Reindex:           idx.Rebuild,
+			Logger:            log,
+			Registerer:        reg,
+			Gatherer:          reg,
+			UI:                ui.Handler(),
+			Limits:            cfg.limits(),
+			Version:           buildVersion(),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
