@@ -67,6 +67,9 @@ func (c *Check) Normalize() error {
 			return err
 		}
 	}
+	if !c.ObservedAt.IsZero() {
+		return CheckTime("observedAt", c.ObservedAt)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package quarry
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -108,6 +109,9 @@ func ParseDuration(s string) (time.Duration, error) {
 			if err != nil {
 				return 0, fmt.Errorf("%q is not a duration like 6h, 30m or 1d", s)
 			}
+			if d > math.MaxInt64-total {
+				return 0, fmt.Errorf("%q is too long", s)
+			}
 			total += d
 			continue
 		}
@@ -115,7 +119,11 @@ func ParseDuration(s string) (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%q is not a duration like 6h, 30m or 1d", s)
 		}
-		total += time.Duration(f * float64(per))
+		if v := f * float64(per); v >= float64(math.MaxInt64)-float64(total) {
+			return 0, fmt.Errorf("%q is too long", s)
+		} else {
+			total += time.Duration(v)
+		}
 	}
 	return total, nil
 }
@@ -194,6 +202,16 @@ func (d *PolicyDefault) Validate() error {
 	if d.Tag == "" && d.Source == "" && d.Name == "" {
 		return Invalid("tag", "set tag, source, name or several")
 	}
+	if d.Tag != "" {
+		tags, err := NormalizeLabels([]string{d.Tag})
+		if err != nil {
+			return InField("tag", err)
+		}
+		d.Tag = tags[0] // as datasets' tags are kept
+	}
+	if d.Source != "" && !sourceName.MatchString(d.Source) {
+		return Invalid("source", "%q is not a source name (lower-case letters, digits, '_', '.', '-')", Truncate(d.Source, 64))
+	}
 	if d.Name != "" {
 		if _, err := path.Match(d.Name, ""); err != nil {
 			return Invalid("name", "%q is not a pattern: %v", d.Name, err)
@@ -228,3 +246,17 @@ func DefaultPolicy(defaults []PolicyDefault, ds *Dataset) (*FreshnessPolicy, boo
 	}
 	return nil, false
 }
+
+// CheckTime reports a time the catalog cannot order (it keys histories by
+// nanoseconds since 1970): before 1678 or after 2262.
+func CheckTime(field string, t time.Time) error {
+	if t.Before(minTime) || t.After(maxTime) {
+		return Invalid(field, "%s is out of range: want a time between 1678 and 2262", t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC()
+)

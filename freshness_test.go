@@ -77,3 +77,11 @@ func TestInferPolicy(t *testing.T) {
 		t.Fatalf("37h after a daily load: %s", got)
 	}
 }
+
+func TestParseDurationOverflow(t *testing.T) {
+	for _, s := range []string{"100000d100000d100000d", "9999999999999h", "300000w"} {
+		if d, err := quarry.ParseDuration(s); err == nil {
+			t.Errorf("%q parsed as %s", s, d)
+		}
+	}
+}

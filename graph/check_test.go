@@ -38,7 +38,10 @@ func TestReportCheck(t *testing.T) {
 	s.do(t, reportCheck, map[string]any{"in": bad}).oneError(t, "invalid", "input.name")
 	bad["name"], bad["status"] = "x", "MAYBE"
 	s.do(t, reportCheck, map[string]any{"in": bad}).oneError(t, "invalid", "in.status")
-	bad["status"], bad["column"] = "PASS", "nope"
+	bad["status"], bad["observedAt"] = "PASS", "2999-01-01T00:00:00Z" // it would stay the latest for good
+	s.do(t, reportCheck, map[string]any{"in": bad}).oneError(t, "invalid", "input.observedAt")
+	delete(bad, "observedAt")
+	bad["column"] = "nope"
 	s.do(t, reportCheck, map[string]any{"in": bad}).oneError(t, "not_found", "input.column")
 	delete(bad, "column")
 	bad["dataset"] = map[string]any{"namespace": "postgres://shop-db.internal", "name": "shop.public.nope"}

@@ -25,7 +25,7 @@ func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*
 		p, origin = dp, ptr(FreshnessPolicyOriginDefault)
 	}
 	if p == nil {
-		changes, err := r.Store.DataChanges(ctx, obj.ID, quarry.InferWindow+1)
+		changes, err := r.Store.DataChanges(ctx, obj.ID, 3*(quarry.InferWindow+1)) // signals may repeat a time
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"sync"
 
@@ -14,8 +15,9 @@ import (
 // the stored record is byte for byte the one it was decoded from, so it
 // can never be stale; writes need not know about it.
 type recordCache struct {
-	mu sync.Mutex
-	m  map[string]cachedRecord
+	mu    sync.Mutex
+	m     map[string]cachedRecord
+	bytes int // of the raw records held: the decoded ones take about as much again
 }
 
 type cachedRecord struct {
@@ -23,7 +25,11 @@ type cachedRecord struct {
 	d   *quarry.Dataset
 }
 
-const recordCacheSize = 2048
+// The cache holds up to this many records, of up to this many bytes.
+const (
+	recordCacheSize  = 2048
+	recordCacheBytes = 8 << 20
+)
 
 // get returns a copy of the dataset decoded from raw, if it is cached.
 func (c *recordCache) get(id string, raw []byte) (*quarry.Dataset, bool) {
@@ -44,23 +50,66 @@ func (c *recordCache) put(id string, raw []byte, d *quarry.Dataset) {
 	if c.m == nil {
 		c.m = make(map[string]cachedRecord, recordCacheSize)
 	}
-	if len(c.m) >= recordCacheSize {
-		for k := range c.m { // map order is random enough for an eviction
-			delete(c.m, k)
+	if old, ok := c.m[id]; ok {
+		c.bytes -= len(old.raw)
+		delete(c.m, id)
+	}
+	for k, old := range c.m { // map order is random enough for an eviction
+		if len(c.m) < recordCacheSize && c.bytes+len(raw) <= recordCacheBytes {
 			break
 		}
+		c.bytes -= len(old.raw)
+		delete(c.m, k)
+	}
+	if len(raw) > recordCacheBytes/64 {
+		return // a very wide record would crowd out the rest
 	}
 	c.m[id] = e
+	c.bytes += len(raw)
 }
 
-// copyRecord copies what a caller could change in place without touching
-// the cached dataset: its slices (column edits of a copy stay the copy's).
+// copyRecord copies everything of a dataset a caller could change in
+// place: slices, maps and pointers, so that no copy shares them with the
+// cached one.
 func copyRecord(d *quarry.Dataset) *quarry.Dataset {
 	c := *d
 	c.Columns = slices.Clone(d.Columns)
+	for i := range c.Columns {
+		c.Columns[i].ForeignKey = clonePtr(c.Columns[i].ForeignKey)
+	}
 	c.Constraints = slices.Clone(d.Constraints)
+	for i := range c.Constraints {
+		k := &c.Constraints[i]
+		k.Columns = slices.Clone(k.Columns)
+		if k.References != nil {
+			r := *k.References
+			r.Columns = slices.Clone(r.Columns)
+			k.References = &r
+		}
+	}
 	c.Partitions = slices.Clone(d.Partitions)
 	c.Provided.Owners = slices.Clone(d.Provided.Owners)
 	c.Provided.Tags = slices.Clone(d.Provided.Tags)
+	c.Edited.Description = clonePtr(d.Edited.Description)
+	if d.Edited.Owners != nil {
+		o := slices.Clone(*d.Edited.Owners)
+		c.Edited.Owners = &o
+	}
+	if d.Edited.Tags != nil {
+		t := slices.Clone(*d.Edited.Tags)
+		c.Edited.Tags = &t
+	}
+	c.Edited.ColumnDescriptions = maps.Clone(d.Edited.ColumnDescriptions)
+	c.LastUpdatedAt = clonePtr(d.LastUpdatedAt)
+	c.RemovedAt = clonePtr(d.RemovedAt)
+	c.RowCount, c.SizeBytes, c.Stats = clonePtr(d.RowCount), clonePtr(d.SizeBytes), clonePtr(d.Stats)
 	return &c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -77,6 +78,9 @@ func (s *Store) PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, er
 		now := s.now().UTC()
 		if out.ObservedAt.IsZero() {
 			out.ObservedAt = now
+		}
+		if out.ObservedAt.After(now.Add(5 * time.Minute)) { // it would stay the latest result until then
+			return quarry.Invalid("observedAt", "%s is in the future", out.ObservedAt.Format(time.RFC3339))
 		}
 		seq, err := appendChange(tx, now, quarry.EntityDataset, out.DatasetID, OpCheck)
 		if err != nil {

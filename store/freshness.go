@@ -70,6 +70,9 @@ func (s *Store) RecordDataChange(ctx context.Context, id string, at time.Time, d
 			at = now
 		}
 		at = at.UTC()
+		if err := quarry.CheckTime("at", at); err != nil {
+			return err
+		}
 		if at.After(now.Add(5 * time.Minute)) {
 			return quarry.Invalid("at", "%s is in the future", at.Format(time.RFC3339))
 		}

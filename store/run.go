@@ -119,6 +119,11 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 	if ev.Digest == "" {
 		return nil, quarry.Invalid("digest", "is required")
 	}
+	if !ev.EventTime.IsZero() {
+		if err := quarry.CheckTime("eventTime", ev.EventTime); err != nil {
+			return nil, err
+		}
+	}
 	switch ev.Kind {
 	case quarry.RunEvent:
 		if ev.Run == nil {

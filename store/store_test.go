@@ -490,6 +490,12 @@ func TestRecordCache(t *testing.T) {
 	if err != nil || again.Columns[0].Name != "id" {
 		t.Fatalf("a caller's change leaked into the cache: %+v %v", again, err)
 	}
+	again.Edited.ColumnDescriptions = map[string]string{}
+	cached, _ := s.Dataset(ctx, id) // from the cache now
+	cached.Provided.Tags = append(cached.Provided.Tags, "leak")
+	if d, _ := s.Dataset(ctx, id); len(d.Provided.Tags) != 0 {
+		t.Fatalf("a caller's change leaked into the cache: %+v", d)
+	}
 	desc := "Orders."
 	if _, err := s.UpdateDataset(ctx, id, quarry.DatasetUpdate{Description: &desc}); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *bytes.Buffer
+	logs *syncBuffer
 	done chan error
 }
 
@@ -61,7 +61,7 @@ func start(t *testing.T, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -383,4 +383,22 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes, all present after restart", len(ids))
+}
+
+// syncBuffer is the server's log as the test reads it while it is written.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(x string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(x)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
