@@ -105,7 +105,7 @@ func (in *RunInput) event(now time.Time) (*quarry.LineageEvent, error) {
 // runInputField maps a lineage event's field paths to reportRun's input.
 func runInputField(err error) error {
 	e, ok := errors.AsType[*quarry.Error](err)
-	if !ok || e.Code != quarry.EINVALID {
+	if !ok || e.Field == "" {
 		return err
 	}
 	f := e.Field

@@ -132,8 +132,13 @@ func TestReportRunInvalid(t *testing.T) {
 			s.do(t, reportRun, map[string]any{"in": in}).oneError(t, quarry.EINVALID, tc.field)
 		})
 	}
-	// Nothing of them was stored.
-	if jobs := s.do(t, `{ jobs { name } }`, nil).ok(t)["jobs"].([]any); len(jobs) != 0 {
+	// A run id another job has is a conflict on the input's runId.
+	s.do(t, reportRun, map[string]any{"in": runInput("0190b5c1-2f2a-7d3e-8a1b-0000000000cc", "START", "2026-11-21T02:00:00Z")}).ok(t)
+	other := runInput("0190b5c1-2f2a-7d3e-8a1b-0000000000cc", "COMPLETE", "2026-11-21T02:05:00Z")
+	other["job"] = map[string]any{"namespace": "cron://etl-1", "name": "another_job"}
+	s.do(t, reportRun, map[string]any{"in": other}).oneError(t, "conflict", "input.runId")
+	// Nothing of the invalid ones was stored.
+	if jobs := s.do(t, `{ jobs { name } }`, nil).ok(t)["jobs"].([]any); len(jobs) != 1 {
 		t.Fatalf("invalid runs stored jobs: %v", jobs)
 	}
 }
