@@ -451,16 +451,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 
 	get := func(path string, header ...string) (*http.Response, string) {
-		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := s.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := s.request(t, http.MethodGet, path, nil, header...)
 		return resp, string(b)
 	}
 	t.Run("Healthz", func(t *testing.T) {

@@ -17,11 +17,11 @@ import (
 	"github.com/quarrydata/quarry/lineage/oltest"
 )
 
-// postEvent posts one OpenLineage event and returns the status and body.
-func (s *server) postEvent(t testing.TB, path string, body []byte, header ...string) (int, map[string]any) {
+// request sends a request with the given header pairs and returns the
+// response (its body read) and the body.
+func (s *server) request(t testing.TB, method, path string, body []byte, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	req, _ := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -31,6 +31,13 @@ func (s *server) postEvent(t testing.TB, path string, body []byte, header ...str
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	return resp, raw
+}
+
+// postEvent posts one OpenLineage event and returns the status and body.
+func (s *server) postEvent(t testing.TB, path string, body []byte, header ...string) (int, map[string]any) {
+	t.Helper()
+	resp, raw := s.request(t, http.MethodPost, path, body, append([]string{"Content-Type", "application/json"}, header...)...)
 	var out map[string]any
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
@@ -421,12 +428,7 @@ func TestLineageFastPath(t *testing.T) {
 		`query($id: ID!) { lineage(nodeId: $id) { truncated } lineage(nodeId: $id) { truncated } }`,
 	} {
 		body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"id": customers}})
-		resp, err := s.Client().Post(s.URL+"/graphql", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body) // as sent: decoding would hide a repeated key
-		resp.Body.Close()
+		_, raw := s.request(t, http.MethodPost, "/graphql", body, "Content-Type", "application/json") // as sent: decoding would hide a repeated key
 		if bytes.Count(raw, []byte(`"truncated"`)) != 1 {
 			t.Fatalf("%s answered %s", q, raw)
 		}

@@ -106,12 +106,7 @@ func (s *Store) DataChanges(ctx context.Context, id string, limit int) ([]quarry
 // from the last key down: keys that end in a time or sequence give the
 // newest first.
 func newestFirst(c *bolt.Cursor, prefix []byte, limit int, fn func(v []byte) error) error {
-	k, v := c.Seek(append(slices.Clone(prefix), 0xff)) // just past the prefix
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
+	k, v := lastBefore(c, pastPrefix(prefix))
 	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < limit; k, v = c.Prev() {
 		if err := fn(v); err != nil {
 			return err
@@ -120,3 +115,15 @@ func newestFirst(c *bolt.Cursor, prefix []byte, limit int, fn func(v []byte) err
 	}
 	return nil
 }
+
+// lastBefore moves c to the last key before key (nil when there is none).
+func lastBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
+	if k, _ := c.Seek(key); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// pastPrefix is a key after every key under prefix (keys under our
+// prefixes never continue with 0xff: UUIDs, names and big-endian times).
+func pastPrefix(prefix []byte) []byte { return append(slices.Clone(prefix), 0xff) }

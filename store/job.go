@@ -100,19 +100,10 @@ func (s *Store) Runs(ctx context.Context, jobID string, first int, after string)
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketJobRuns).Cursor()
 		prefix := []byte(jobID)
-		var k []byte
-		if from != nil {
-			if k, _ = c.Seek(from); k != nil {
-				k, _ = c.Prev() // Seek lands on the cursor's own key or past it
-			} else {
-				k, _ = c.Last()
-			}
-		} else if k, _ = c.Seek(append(slices.Clone(prefix), 0xff)); k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
+		if from == nil {
+			from = pastPrefix(prefix)
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		for k, _ := lastBefore(c, from); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 			if len(page.Runs) == first {
 				page.More = true
 				break
@@ -160,13 +151,7 @@ func (s *Store) RunChildren(ctx context.Context, id string) ([]quarry.Run, error
 // writes, or only reads, has no edges), each list sorted.
 func (s *Store) JobDatasets(ctx context.Context, jobID string) (inputs, outputs []string, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bucketJobRuns).Cursor()
-		k, _ := runs.Seek(append([]byte(jobID), 0xff))
-		if k == nil {
-			k, _ = runs.Last()
-		} else {
-			k, _ = runs.Prev()
-		}
+		k, _ := lastBefore(tx.Bucket(bucketJobRuns).Cursor(), pastPrefix([]byte(jobID))) // its latest run
 		if k != nil && bytes.HasPrefix(k, []byte(jobID)) {
 			r, err := getRun(tx, string(k[len(jobID)+8:]))
 			if err != nil {

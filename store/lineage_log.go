@@ -90,11 +90,12 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 	}
 	vals := make([][]byte, 0, len(evs))
 	for i := range evs {
-		if _, err := s.prepareEvent(&evs[i]); err != nil {
+		p, err := s.prepareEvent(&evs[i])
+		if err != nil {
 			errs[i] = err
 			continue
 		}
-		if err := s.runConflict(&evs[i]); err != nil {
+		if err := s.runConflict(p); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -144,20 +145,16 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 
 // runConflict answers an event whose run id a run of another job has, as
 // ApplyLineage would: once accepted, it could only be dropped.
-func (s *Store) runConflict(ev *quarry.LineageEvent) error {
-	if ev.Run == nil || ev.Job == nil {
+func (s *Store) runConflict(p *preparedEvent) error {
+	if p.ev.Run == nil || p.job == nil {
 		return nil
 	}
-	job := *ev.Job
-	if err := job.Normalize(); err != nil {
-		return nil // prepareEvent said it is valid; it cannot happen
-	}
 	return s.view(func(tx *bolt.Tx) error {
-		r, err := getRun(tx, ev.Run.ID)
-		if err != nil || r == nil || r.JobID == job.ID {
+		r, err := getRun(tx, p.ev.Run.ID)
+		if err != nil || r == nil || r.JobID == p.job.ID {
 			return err
 		}
-		return &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", ev.Run.ID)}
+		return errRunOfAnotherJob(p.ev.Run.ID)
 	})
 }
 

@@ -404,15 +404,16 @@ func getRun(tx *bolt.Tx, id string) (*storedRun, error) {
 }
 
 func getJob(tx *bolt.Tx, id string) (*quarry.Job, error) {
-	raw := tx.Bucket(bucketJobs).Get([]byte(id))
-	if raw == nil {
-		return nil, nil
+	j, err := getStoredJob(tx, id)
+	if j == nil {
+		return nil, err
 	}
-	var j quarry.Job
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("decode job %s: %w", id, err)
-	}
-	return &j, nil
+	return &j.Job, nil
+}
+
+// errRunOfAnotherJob answers an event whose run id a run of another job has.
+func errRunOfAnotherJob(runID string) error {
+	return &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", runID)}
 }
 
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
@@ -608,7 +609,7 @@ func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, qua
 		r = &storedRun{Run: quarry.Run{ID: rep.ID, JobID: p.job.ID, CreatedAt: now}, FirstSeen: at}
 	} else {
 		if r.JobID != p.job.ID {
-			return nil, "", &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", rep.ID)}
+			return nil, "", errRunOfAnotherJob(rep.ID)
 		}
 		oldKey = jobRunKey(r.JobID, r.listedAt(), r.ID)
 	}
