@@ -12,44 +12,25 @@ import (
 	"github.com/quarrydata/quarry"
 )
 
-func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*Freshness, error) {
+func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error) {
 	p, err := r.Store.FreshnessPolicy(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	inferred := false
-	var origin *FreshnessPolicyOrigin
-	if p != nil {
-		origin = ptr(FreshnessPolicyOriginSet)
-	} else if dp, ok := quarry.DefaultPolicy(r.FreshnessDefaults, obj); ok {
-		p, origin = dp, ptr(FreshnessPolicyOriginDefault)
+	f, err := quarry.EvaluateFreshness(obj, p, r.FreshnessDefaults, func() ([]time.Time, error) {
+		return r.Store.DataChangeTimes(ctx, obj.ID)
+	}, r.Now())
+	if err != nil {
+		return nil, err
 	}
-	if p == nil {
-		changes, err := r.Store.DataChanges(ctx, obj.ID, 3*(quarry.InferWindow+1)) // signals may repeat a time
-		if err != nil {
-			return nil, err
-		}
-		at := make([]time.Time, len(changes))
-		for i, c := range changes {
-			at[i] = c.At
-		}
-		if ip, ok := quarry.InferPolicy(at); ok {
-			p, inferred, origin = &ip, true, ptr(FreshnessPolicyOriginInferred)
-		}
+	return &f, nil
+}
+
+func (r *freshnessResolver) Origin(ctx context.Context, obj *quarry.Freshness) (*quarry.FreshnessPolicyOrigin, error) {
+	if obj.Origin == "" {
+		return nil, nil
 	}
-	f := &Freshness{Status: quarry.FreshnessUnknown, Origin: origin, LastUpdatedAt: obj.LastUpdatedAt, Policy: p, Inferred: inferred}
-	if p != nil {
-		f.Status = p.Status(obj.LastUpdatedAt, r.Now())
-		if obj.LastUpdatedAt != nil {
-			first := p.WarnAfter
-			if first == 0 {
-				first = p.ErrorAfter
-			}
-			by := obj.LastUpdatedAt.Add(first)
-			f.ExpectedBy = &by
-		}
-	}
-	return f, nil
+	return &obj.Origin, nil
 }
 
 func (r *freshnessPolicyResolver) WarnAfter(ctx context.Context, obj *quarry.FreshnessPolicy) (*string, error) {
@@ -104,6 +85,11 @@ func (r *mutationResolver) ReportDataUpdate(ctx context.Context, dataset Dataset
 	return r.Store.RecordDataChange(ctx, d.ID, when, "reported by "+quarry.ActorFrom(ctx))
 }
 
+func (r *Resolver) Freshness() FreshnessResolver { return &freshnessResolver{r} }
+
 func (r *Resolver) FreshnessPolicy() FreshnessPolicyResolver { return &freshnessPolicyResolver{r} }
 
-type freshnessPolicyResolver struct{ *Resolver }
+type (
+	freshnessResolver       struct{ *Resolver }
+	freshnessPolicyResolver struct{ *Resolver }
+)

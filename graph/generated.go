@@ -31,10 +31,14 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Alert() AlertResolver
+	AlertDelivery() AlertDeliveryResolver
+	AlertEvent() AlertEventResolver
 	ColumnRef() ColumnRefResolver
 	CrawlRun() CrawlRunResolver
 	Dataset() DatasetResolver
 	DatasetHealth() DatasetHealthResolver
+	Freshness() FreshnessResolver
 	FreshnessPolicy() FreshnessPolicyResolver
 	Job() JobResolver
 	JobHit() JobHitResolver
@@ -53,6 +57,46 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Alert struct {
+		AgeSeconds    func(childComplexity int) int
+		ChangedAt     func(childComplexity int) int
+		Check         func(childComplexity int) int
+		CheckResult   func(childComplexity int) int
+		Column        func(childComplexity int) int
+		Dataset       func(childComplexity int) int
+		Deliveries    func(childComplexity int) int
+		ExpectedBy    func(childComplexity int) int
+		History       func(childComplexity int, first *int) int
+		Inferred      func(childComplexity int) int
+		Key           func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		LastUpdatedAt func(childComplexity int) int
+		Level         func(childComplexity int) int
+		Message       func(childComplexity int) int
+		Open          func(childComplexity int) int
+		OpenedAt      func(childComplexity int) int
+		ResolvedAt    func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	AlertDelivery struct {
+		At         func(childComplexity int) int
+		Attempts   func(childComplexity int) int
+		LastError  func(childComplexity int) int
+		NextAt     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Transition func(childComplexity int) int
+		Webhook    func(childComplexity int) int
+	}
+
+	AlertEvent struct {
+		At         func(childComplexity int) int
+		Level      func(childComplexity int) int
+		Message    func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Transition func(childComplexity int) int
+	}
+
 	Check struct {
 		Column     func(childComplexity int) int
 		Expected   func(childComplexity int) int
@@ -119,6 +163,7 @@ type ComplexityRoot struct {
 	}
 
 	Dataset struct {
+		Alerts              func(childComplexity int) int
 		Checks              func(childComplexity int) int
 		Constraints         func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
@@ -188,6 +233,16 @@ type ComplexityRoot struct {
 		LastUpdatedAt func(childComplexity int) int
 		Origin        func(childComplexity int) int
 		Policy        func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	FreshnessAlert struct {
+		Alert         func(childComplexity int) int
+		Dataset       func(childComplexity int) int
+		ExpectedBy    func(childComplexity int) int
+		Inferred      func(childComplexity int) int
+		LastUpdatedAt func(childComplexity int) int
+		OpenedAt      func(childComplexity int) int
 		Status        func(childComplexity int) int
 	}
 
@@ -295,18 +350,20 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Autocomplete func(childComplexity int, prefix string, limit *int) int
-		Dataset      func(childComplexity int, id *string, namespace *string, name *string) int
-		Datasets     func(childComplexity int, first *int, after *string, includeRemoved *bool) int
-		Impact       func(childComplexity int, datasetID string, column *string, limit *int) int
-		Job          func(childComplexity int, id *string, namespace *string, name *string) int
-		Jobs         func(childComplexity int) int
-		Lineage      func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
-		Run          func(childComplexity int, id string) int
-		Search       func(childComplexity int, query string, filter *SearchFilter, first *int, after *string) int
-		SearchJobs   func(childComplexity int, query string, first *int) int
-		Source       func(childComplexity int, name string) int
-		Sources      func(childComplexity int) int
+		Alerts          func(childComplexity int, open *bool, kind *quarry.AlertKind, first *int) int
+		Autocomplete    func(childComplexity int, prefix string, limit *int) int
+		Dataset         func(childComplexity int, id *string, namespace *string, name *string) int
+		Datasets        func(childComplexity int, first *int, after *string, includeRemoved *bool) int
+		FreshnessAlerts func(childComplexity int, status []quarry.FreshnessStatus) int
+		Impact          func(childComplexity int, datasetID string, column *string, limit *int) int
+		Job             func(childComplexity int, id *string, namespace *string, name *string) int
+		Jobs            func(childComplexity int) int
+		Lineage         func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
+		Run             func(childComplexity int, id string) int
+		Search          func(childComplexity int, query string, filter *SearchFilter, first *int, after *string) int
+		SearchJobs      func(childComplexity int, query string, first *int) int
+		Source          func(childComplexity int, name string) int
+		Sources         func(childComplexity int) int
 	}
 
 	Run struct {
@@ -421,6 +478,25 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AlertResolver interface {
+	Dataset(ctx context.Context, obj *quarry.Alert) (*quarry.Dataset, error)
+	Column(ctx context.Context, obj *quarry.Alert) (*string, error)
+
+	CheckResult(ctx context.Context, obj *quarry.Alert) (*quarry.Check, error)
+
+	AgeSeconds(ctx context.Context, obj *quarry.Alert) (int, error)
+	Deliveries(ctx context.Context, obj *quarry.Alert) ([]*quarry.Delivery, error)
+	History(ctx context.Context, obj *quarry.Alert, first *int) ([]*quarry.AlertEvent, error)
+}
+type AlertDeliveryResolver interface {
+	LastError(ctx context.Context, obj *quarry.Delivery) (*string, error)
+	NextAt(ctx context.Context, obj *quarry.Delivery) (*time.Time, error)
+}
+type AlertEventResolver interface {
+	Level(ctx context.Context, obj *quarry.AlertEvent) (quarry.AlertLevel, error)
+	Status(ctx context.Context, obj *quarry.AlertEvent) (string, error)
+	Message(ctx context.Context, obj *quarry.AlertEvent) (string, error)
+}
 type ColumnRefResolver interface {
 	Dataset(ctx context.Context, obj *quarry.ColumnRef) (*quarry.Dataset, error)
 }
@@ -436,14 +512,18 @@ type DatasetResolver interface {
 	Upstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error)
 	Downstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error)
 	DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error)
+	Alerts(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Alert, error)
 	Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error)
 	Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error)
-	Freshness(ctx context.Context, obj *quarry.Dataset) (*Freshness, error)
+	Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error)
 	WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 	ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 }
 type DatasetHealthResolver interface {
 	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
+}
+type FreshnessResolver interface {
+	Origin(ctx context.Context, obj *quarry.Freshness) (*quarry.FreshnessPolicyOrigin, error)
 }
 type FreshnessPolicyResolver interface {
 	WarnAfter(ctx context.Context, obj *quarry.FreshnessPolicy) (*string, error)
@@ -477,6 +557,8 @@ type MutationResolver interface {
 	CrawlSource(ctx context.Context, name string, wait *bool) (*quarry.CrawlRun, error)
 }
 type QueryResolver interface {
+	Alerts(ctx context.Context, open *bool, kind *quarry.AlertKind, first *int) ([]*quarry.Alert, error)
+	FreshnessAlerts(ctx context.Context, status []quarry.FreshnessStatus) ([]*FreshnessAlert, error)
 	Dataset(ctx context.Context, id *string, namespace *string, name *string) (*quarry.Dataset, error)
 	Datasets(ctx context.Context, first *int, after *string, includeRemoved *bool) (*DatasetConnection, error)
 	Job(ctx context.Context, id *string, namespace *string, name *string) (*quarry.Job, error)
@@ -543,6 +625,200 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Alert.ageSeconds":
+		if e.ComplexityRoot.Alert.AgeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.AgeSeconds(childComplexity), true
+	case "Alert.changedAt":
+		if e.ComplexityRoot.Alert.ChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ChangedAt(childComplexity), true
+	case "Alert.checkName":
+		if e.ComplexityRoot.Alert.Check == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Check(childComplexity), true
+	case "Alert.checkResult":
+		if e.ComplexityRoot.Alert.CheckResult == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.CheckResult(childComplexity), true
+	case "Alert.column":
+		if e.ComplexityRoot.Alert.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Column(childComplexity), true
+	case "Alert.dataset":
+		if e.ComplexityRoot.Alert.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Dataset(childComplexity), true
+	case "Alert.deliveries":
+		if e.ComplexityRoot.Alert.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Deliveries(childComplexity), true
+	case "Alert.expectedBy":
+		if e.ComplexityRoot.Alert.ExpectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ExpectedBy(childComplexity), true
+	case "Alert.history":
+		if e.ComplexityRoot.Alert.History == nil {
+			break
+		}
+
+		args, err := ec.field_Alert_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Alert.History(childComplexity, args["first"].(*int)), true
+	case "Alert.inferred":
+		if e.ComplexityRoot.Alert.Inferred == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Inferred(childComplexity), true
+	case "Alert.id":
+		if e.ComplexityRoot.Alert.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Key(childComplexity), true
+	case "Alert.kind":
+		if e.ComplexityRoot.Alert.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Kind(childComplexity), true
+	case "Alert.lastUpdatedAt":
+		if e.ComplexityRoot.Alert.LastUpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.LastUpdatedAt(childComplexity), true
+	case "Alert.level":
+		if e.ComplexityRoot.Alert.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Level(childComplexity), true
+	case "Alert.message":
+		if e.ComplexityRoot.Alert.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Message(childComplexity), true
+	case "Alert.open":
+		if e.ComplexityRoot.Alert.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Open(childComplexity), true
+	case "Alert.openedAt":
+		if e.ComplexityRoot.Alert.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.OpenedAt(childComplexity), true
+	case "Alert.resolvedAt":
+		if e.ComplexityRoot.Alert.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ResolvedAt(childComplexity), true
+	case "Alert.status":
+		if e.ComplexityRoot.Alert.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Status(childComplexity), true
+
+	case "AlertDelivery.at":
+		if e.ComplexityRoot.AlertDelivery.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.At(childComplexity), true
+	case "AlertDelivery.attempts":
+		if e.ComplexityRoot.AlertDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Attempts(childComplexity), true
+	case "AlertDelivery.lastError":
+		if e.ComplexityRoot.AlertDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.LastError(childComplexity), true
+	case "AlertDelivery.nextAt":
+		if e.ComplexityRoot.AlertDelivery.NextAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.NextAt(childComplexity), true
+	case "AlertDelivery.status":
+		if e.ComplexityRoot.AlertDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Status(childComplexity), true
+	case "AlertDelivery.transition":
+		if e.ComplexityRoot.AlertDelivery.Transition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Transition(childComplexity), true
+	case "AlertDelivery.webhook":
+		if e.ComplexityRoot.AlertDelivery.Webhook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertDelivery.Webhook(childComplexity), true
+
+	case "AlertEvent.at":
+		if e.ComplexityRoot.AlertEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEvent.At(childComplexity), true
+	case "AlertEvent.level":
+		if e.ComplexityRoot.AlertEvent.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEvent.Level(childComplexity), true
+	case "AlertEvent.message":
+		if e.ComplexityRoot.AlertEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEvent.Message(childComplexity), true
+	case "AlertEvent.status":
+		if e.ComplexityRoot.AlertEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEvent.Status(childComplexity), true
+	case "AlertEvent.transition":
+		if e.ComplexityRoot.AlertEvent.Transition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertEvent.Transition(childComplexity), true
 
 	case "Check.column":
 		if e.ComplexityRoot.Check.Column == nil {
@@ -815,6 +1091,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DataChange.Signal(childComplexity), true
 
+	case "Dataset.alerts":
+		if e.ComplexityRoot.Dataset.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Alerts(childComplexity), true
 	case "Dataset.checks":
 		if e.ComplexityRoot.Dataset.Checks == nil {
 			break
@@ -1138,6 +1420,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Freshness.Status(childComplexity), true
+
+	case "FreshnessAlert.alert":
+		if e.ComplexityRoot.FreshnessAlert.Alert == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.Alert(childComplexity), true
+	case "FreshnessAlert.dataset":
+		if e.ComplexityRoot.FreshnessAlert.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.Dataset(childComplexity), true
+	case "FreshnessAlert.expectedBy":
+		if e.ComplexityRoot.FreshnessAlert.ExpectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.ExpectedBy(childComplexity), true
+	case "FreshnessAlert.inferred":
+		if e.ComplexityRoot.FreshnessAlert.Inferred == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.Inferred(childComplexity), true
+	case "FreshnessAlert.lastUpdatedAt":
+		if e.ComplexityRoot.FreshnessAlert.LastUpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.LastUpdatedAt(childComplexity), true
+	case "FreshnessAlert.openedAt":
+		if e.ComplexityRoot.FreshnessAlert.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.OpenedAt(childComplexity), true
+	case "FreshnessAlert.status":
+		if e.ComplexityRoot.FreshnessAlert.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FreshnessAlert.Status(childComplexity), true
 
 	case "FreshnessPolicy.errorAfter":
 		if e.ComplexityRoot.FreshnessPolicy.ErrorAfter == nil {
@@ -1618,6 +1943,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Query.alerts":
+		if e.ComplexityRoot.Query.Alerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["open"].(*bool), args["kind"].(*quarry.AlertKind), args["first"].(*int)), true
 	case "Query.autocomplete":
 		if e.ComplexityRoot.Query.Autocomplete == nil {
 			break
@@ -1651,6 +1987,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Datasets(childComplexity, args["first"].(*int), args["after"].(*string), args["includeRemoved"].(*bool)), true
+	case "Query.freshnessAlerts":
+		if e.ComplexityRoot.Query.FreshnessAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_freshnessAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FreshnessAlerts(childComplexity, args["status"].([]quarry.FreshnessStatus)), true
 	case "Query.impact":
 		if e.ComplexityRoot.Query.Impact == nil {
 			break
@@ -2282,7 +2629,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "check.graphqls" "dataset.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
+//go:embed "alert.graphqls" "check.graphqls" "dataset.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2294,6 +2641,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "alert.graphqls", Input: sourceData("alert.graphqls"), BuiltIn: false},
 	{Name: "check.graphqls", Input: sourceData("check.graphqls"), BuiltIn: false},
 	{Name: "dataset.graphqls", Input: sourceData("dataset.graphqls"), BuiltIn: false},
 	{Name: "freshness.graphqls", Input: sourceData("freshness.graphqls"), BuiltIn: false},
@@ -2307,6 +2655,86 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Alert_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Alert_kind(ctx, field)
+	case "level":
+		return ec.fieldContext_Alert_level(ctx, field)
+	case "status":
+		return ec.fieldContext_Alert_status(ctx, field)
+	case "message":
+		return ec.fieldContext_Alert_message(ctx, field)
+	case "open":
+		return ec.fieldContext_Alert_open(ctx, field)
+	case "dataset":
+		return ec.fieldContext_Alert_dataset(ctx, field)
+	case "column":
+		return ec.fieldContext_Alert_column(ctx, field)
+	case "checkName":
+		return ec.fieldContext_Alert_checkName(ctx, field)
+	case "checkResult":
+		return ec.fieldContext_Alert_checkResult(ctx, field)
+	case "lastUpdatedAt":
+		return ec.fieldContext_Alert_lastUpdatedAt(ctx, field)
+	case "expectedBy":
+		return ec.fieldContext_Alert_expectedBy(ctx, field)
+	case "inferred":
+		return ec.fieldContext_Alert_inferred(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_Alert_openedAt(ctx, field)
+	case "changedAt":
+		return ec.fieldContext_Alert_changedAt(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_Alert_resolvedAt(ctx, field)
+	case "ageSeconds":
+		return ec.fieldContext_Alert_ageSeconds(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_Alert_deliveries(ctx, field)
+	case "history":
+		return ec.fieldContext_Alert_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "webhook":
+		return ec.fieldContext_AlertDelivery_webhook(ctx, field)
+	case "transition":
+		return ec.fieldContext_AlertDelivery_transition(ctx, field)
+	case "status":
+		return ec.fieldContext_AlertDelivery_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_AlertDelivery_attempts(ctx, field)
+	case "at":
+		return ec.fieldContext_AlertDelivery_at(ctx, field)
+	case "lastError":
+		return ec.fieldContext_AlertDelivery_lastError(ctx, field)
+	case "nextAt":
+		return ec.fieldContext_AlertDelivery_nextAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "transition":
+		return ec.fieldContext_AlertEvent_transition(ctx, field)
+	case "at":
+		return ec.fieldContext_AlertEvent_at(ctx, field)
+	case "level":
+		return ec.fieldContext_AlertEvent_level(ctx, field)
+	case "status":
+		return ec.fieldContext_AlertEvent_status(ctx, field)
+	case "message":
+		return ec.fieldContext_AlertEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertEvent", field.Name)
+}
 
 func (ec *executionContext) childFields_Check(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2490,6 +2918,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_downstream(ctx, field)
 	case "dataChanges":
 		return ec.fieldContext_Dataset_dataChanges(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Dataset_alerts(ctx, field)
 	case "checks":
 		return ec.fieldContext_Dataset_checks(ctx, field)
 	case "health":
@@ -2582,6 +3012,26 @@ func (ec *executionContext) childFields_Freshness(ctx context.Context, field gra
 		return ec.fieldContext_Freshness_inferred(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Freshness", field.Name)
+}
+
+func (ec *executionContext) childFields_FreshnessAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dataset":
+		return ec.fieldContext_FreshnessAlert_dataset(ctx, field)
+	case "status":
+		return ec.fieldContext_FreshnessAlert_status(ctx, field)
+	case "lastUpdatedAt":
+		return ec.fieldContext_FreshnessAlert_lastUpdatedAt(ctx, field)
+	case "expectedBy":
+		return ec.fieldContext_FreshnessAlert_expectedBy(ctx, field)
+	case "inferred":
+		return ec.fieldContext_FreshnessAlert_inferred(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_FreshnessAlert_openedAt(ctx, field)
+	case "alert":
+		return ec.fieldContext_FreshnessAlert_alert(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FreshnessAlert", field.Name)
 }
 
 func (ec *executionContext) childFields_FreshnessPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3090,6 +3540,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Alert_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Dataset_dataChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3332,6 +3796,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_alerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "open",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*quarry.AlertKind, error) {
+			return ec.unmarshalOAlertKind2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_autocomplete_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3411,6 +3905,20 @@ func (ec *executionContext) field_Query_datasets_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["includeRemoved"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_freshnessAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) ([]quarry.FreshnessStatus, error) {
+			return ec.unmarshalOFreshnessStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
 	return args, nil
 }
 
@@ -3681,6 +4189,767 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Alert_id(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_kind(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.AlertKind) graphql.Marshaler {
+			return ec.marshalNAlertKind2githubᚗcomᚋquarrydataᚋquarryᚐAlertKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type AlertKind does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_level(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.AlertLevel) graphql.Marshaler {
+			return ec.marshalNAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type AlertLevel does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_status(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_message(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_open(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, true, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_dataset(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().Dataset(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Alert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Alert_column(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().Column(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_checkName(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_checkName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Check, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_checkName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_checkResult(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_checkResult(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().CheckResult(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Check) graphql.Marshaler {
+			return ec.marshalOCheck2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheck(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_checkResult(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Alert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Check(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Alert_lastUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_lastUpdatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_lastUpdatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_expectedBy(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_expectedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_expectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_inferred(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_inferred(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inferred, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_inferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_openedAt(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_changedAt(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_changedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_ageSeconds(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_ageSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().AgeSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_ageSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Alert_deliveries(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_deliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().Deliveries(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Delivery) graphql.Marshaler {
+			return ec.marshalNAlertDelivery2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_deliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Alert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AlertDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Alert_history(ctx context.Context, field graphql.CollectedField, obj *quarry.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Alert().History(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.AlertEvent) graphql.Marshaler {
+			return ec.marshalNAlertEvent2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Alert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AlertEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Alert_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AlertDelivery_webhook(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_webhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Webhook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_webhook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AlertDelivery_transition(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_transition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.AlertTransition) graphql.Marshaler {
+			return ec.marshalNAlertTransition2githubᚗcomᚋquarrydataᚋquarryᚐAlertTransition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_transition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, false, false, errors.New("field of type AlertTransition does not have child fields"))
+}
+
+func (ec *executionContext) _AlertDelivery_status(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.DeliveryStatus) graphql.Marshaler {
+			return ec.marshalNDeliveryStatus2githubᚗcomᚋquarrydataᚋquarryᚐDeliveryStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, false, false, errors.New("field of type DeliveryStatus does not have child fields"))
+}
+
+func (ec *executionContext) _AlertDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AlertDelivery_at(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AlertDelivery_lastError(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AlertDelivery().LastError(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AlertDelivery_nextAt(ctx context.Context, field graphql.CollectedField, obj *quarry.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertDelivery_nextAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AlertDelivery().NextAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AlertDelivery_nextAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertDelivery", field, true, true, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AlertEvent_transition(ctx context.Context, field graphql.CollectedField, obj *quarry.AlertEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertEvent_transition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.AlertTransition) graphql.Marshaler {
+			return ec.marshalNAlertTransition2githubᚗcomᚋquarrydataᚋquarryᚐAlertTransition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertEvent_transition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertEvent", field, false, false, errors.New("field of type AlertTransition does not have child fields"))
+}
+
+func (ec *executionContext) _AlertEvent_at(ctx context.Context, field graphql.CollectedField, obj *quarry.AlertEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertEvent", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _AlertEvent_level(ctx context.Context, field graphql.CollectedField, obj *quarry.AlertEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertEvent_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AlertEvent().Level(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.AlertLevel) graphql.Marshaler {
+			return ec.marshalNAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertEvent_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertEvent", field, true, true, errors.New("field of type AlertLevel does not have child fields"))
+}
+
+func (ec *executionContext) _AlertEvent_status(ctx context.Context, field graphql.CollectedField, obj *quarry.AlertEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AlertEvent().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertEvent", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AlertEvent_message(ctx context.Context, field graphql.CollectedField, obj *quarry.AlertEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AlertEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AlertEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AlertEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AlertEvent", field, true, true, errors.New("field of type String does not have child fields"))
+}
 
 func (ec *executionContext) _Check_column(ctx context.Context, field graphql.CollectedField, obj *quarry.Check) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5389,6 +6658,38 @@ func (ec *executionContext) fieldContext_Dataset_dataChanges(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_alerts(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Alerts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Alert) graphql.Marshaler {
+			return ec.marshalNAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Alert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_checks(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5465,8 +6766,8 @@ func (ec *executionContext) _Dataset_freshness(ctx context.Context, field graphq
 			return ec.Resolvers.Dataset().Freshness(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *Freshness) graphql.Marshaler {
-			return ec.marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshness(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Freshness) graphql.Marshaler {
+			return ec.marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshness(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5962,7 +7263,7 @@ func (ec *executionContext) fieldContext_FacetBucket_count(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FacetBucket", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _Freshness_status(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+func (ec *executionContext) _Freshness_status(ctx context.Context, field graphql.CollectedField, obj *quarry.Freshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5985,7 +7286,7 @@ func (ec *executionContext) fieldContext_Freshness_status(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type FreshnessStatus does not have child fields"))
 }
 
-func (ec *executionContext) _Freshness_origin(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+func (ec *executionContext) _Freshness_origin(ctx context.Context, field graphql.CollectedField, obj *quarry.Freshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5994,21 +7295,21 @@ func (ec *executionContext) _Freshness_origin(ctx context.Context, field graphql
 			return ec.fieldContext_Freshness_origin(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Origin, nil
+			return ec.Resolvers.Freshness().Origin(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *FreshnessPolicyOrigin) graphql.Marshaler {
-			return ec.marshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyOrigin(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.FreshnessPolicyOrigin) graphql.Marshaler {
+			return ec.marshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessPolicyOrigin(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Freshness_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type FreshnessPolicyOrigin does not have child fields"))
+	return graphql.NewScalarFieldContext("Freshness", field, true, true, errors.New("field of type FreshnessPolicyOrigin does not have child fields"))
 }
 
-func (ec *executionContext) _Freshness_lastUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+func (ec *executionContext) _Freshness_lastUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *quarry.Freshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6031,7 +7332,7 @@ func (ec *executionContext) fieldContext_Freshness_lastUpdatedAt(_ context.Conte
 	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
-func (ec *executionContext) _Freshness_policy(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+func (ec *executionContext) _Freshness_policy(ctx context.Context, field graphql.CollectedField, obj *quarry.Freshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6063,7 +7364,7 @@ func (ec *executionContext) fieldContext_Freshness_policy(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Freshness_expectedBy(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+func (ec *executionContext) _Freshness_expectedBy(ctx context.Context, field graphql.CollectedField, obj *quarry.Freshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6086,13 +7387,137 @@ func (ec *executionContext) fieldContext_Freshness_expectedBy(_ context.Context,
 	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
-func (ec *executionContext) _Freshness_inferred(ctx context.Context, field graphql.CollectedField, obj *Freshness) (ret graphql.Marshaler) {
+func (ec *executionContext) _Freshness_inferred(ctx context.Context, field graphql.CollectedField, obj *quarry.Freshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_Freshness_inferred(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inferred(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Freshness_inferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Freshness", field, true, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessAlert_dataset(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessAlert_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FreshnessAlert",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FreshnessAlert_status(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.FreshnessStatus) graphql.Marshaler {
+			return ec.marshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessAlert_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessAlert", field, false, false, errors.New("field of type FreshnessStatus does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessAlert_lastUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_lastUpdatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessAlert_lastUpdatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessAlert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessAlert_expectedBy(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_expectedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessAlert_expectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessAlert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessAlert_inferred(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_inferred(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Inferred, nil
@@ -6105,8 +7530,63 @@ func (ec *executionContext) _Freshness_inferred(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Freshness_inferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Freshness", field, false, false, errors.New("field of type Boolean does not have child fields"))
+func (ec *executionContext) fieldContext_FreshnessAlert_inferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessAlert", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessAlert_openedAt(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessAlert_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FreshnessAlert", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _FreshnessAlert_alert(ctx context.Context, field graphql.CollectedField, obj *FreshnessAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FreshnessAlert_alert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alert, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Alert) graphql.Marshaler {
+			return ec.marshalNAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FreshnessAlert_alert(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FreshnessAlert",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Alert(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _FreshnessPolicy_warnAfter(ctx context.Context, field graphql.CollectedField, obj *quarry.FreshnessPolicy) (ret graphql.Marshaler) {
@@ -8020,6 +9500,94 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Query_alerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Alerts(ctx, fc.Args["open"].(*bool), fc.Args["kind"].(*quarry.AlertKind), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Alert) graphql.Marshaler {
+			return ec.marshalNAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_alerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Alert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_alerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_freshnessAlerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_freshnessAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FreshnessAlerts(ctx, fc.Args["status"].([]quarry.FreshnessStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*FreshnessAlert) graphql.Marshaler {
+			return ec.marshalNFreshnessAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_freshnessAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreshnessAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_freshnessAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_dataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -12428,6 +13996,623 @@ func (ec *executionContext) unmarshalInputSourceInput(ctx context.Context, obj a
 
 // region    **************************** object.gotpl ****************************
 
+var alertImplementors = []string{"Alert"}
+
+func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, obj *quarry.Alert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, alertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Alert")
+		case "id":
+			out.Values[i] = ec._Alert_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Alert_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "level":
+			out.Values[i] = ec._Alert_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Alert_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._Alert_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "open":
+			out.Values[i] = ec._Alert_open(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dataset":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Alert_dataset(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "column":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Alert_column(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "checkName":
+			out.Values[i] = ec._Alert_checkName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkResult":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Alert_checkResult(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lastUpdatedAt":
+			out.Values[i] = ec._Alert_lastUpdatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expectedBy":
+			out.Values[i] = ec._Alert_expectedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inferred":
+			out.Values[i] = ec._Alert_inferred(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedAt":
+			out.Values[i] = ec._Alert_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "changedAt":
+			out.Values[i] = ec._Alert_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._Alert_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ageSeconds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Alert_ageSeconds(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deliveries":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Alert_deliveries(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "history":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Alert_history(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var alertDeliveryImplementors = []string{"AlertDelivery"}
+
+func (ec *executionContext) _AlertDelivery(ctx context.Context, sel ast.SelectionSet, obj *quarry.Delivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, alertDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AlertDelivery")
+		case "webhook":
+			out.Values[i] = ec._AlertDelivery_webhook(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "transition":
+			out.Values[i] = ec._AlertDelivery_transition(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._AlertDelivery_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._AlertDelivery_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._AlertDelivery_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AlertDelivery_lastError(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "nextAt":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AlertDelivery_nextAt(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var alertEventImplementors = []string{"AlertEvent"}
+
+func (ec *executionContext) _AlertEvent(ctx context.Context, sel ast.SelectionSet, obj *quarry.AlertEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, alertEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AlertEvent")
+		case "transition":
+			out.Values[i] = ec._AlertEvent_transition(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._AlertEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "level":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AlertEvent_level(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AlertEvent_status(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "message":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AlertEvent_message(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var checkImplementors = []string{"Check"}
 
 func (ec *executionContext) _Check(ctx context.Context, sel ast.SelectionSet, obj *quarry.Check) graphql.Marshaler {
@@ -13280,6 +15465,44 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "alerts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Dataset_alerts(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "checks":
 			field := field
 
@@ -13771,7 +15994,7 @@ func (ec *executionContext) _FacetBucket(ctx context.Context, sel ast.SelectionS
 
 var freshnessImplementors = []string{"Freshness"}
 
-func (ec *executionContext) _Freshness(ctx context.Context, sel ast.SelectionSet, obj *Freshness) graphql.Marshaler {
+func (ec *executionContext) _Freshness(ctx context.Context, sel ast.SelectionSet, obj *quarry.Freshness) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, freshnessImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13784,30 +16007,131 @@ func (ec *executionContext) _Freshness(ctx context.Context, sel ast.SelectionSet
 		case "status":
 			out.Values[i] = ec._Freshness_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "origin":
-			out.Values[i] = ec._Freshness_origin(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Freshness_origin(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lastUpdatedAt":
 			out.Values[i] = ec._Freshness_lastUpdatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "policy":
 			out.Values[i] = ec._Freshness_policy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "expectedBy":
 			out.Values[i] = ec._Freshness_expectedBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "inferred":
 			out.Values[i] = ec._Freshness_inferred(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var freshnessAlertImplementors = []string{"FreshnessAlert"}
+
+func (ec *executionContext) _FreshnessAlert(ctx context.Context, sel ast.SelectionSet, obj *FreshnessAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, freshnessAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FreshnessAlert")
+		case "dataset":
+			out.Values[i] = ec._FreshnessAlert_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._FreshnessAlert_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUpdatedAt":
+			out.Values[i] = ec._FreshnessAlert_lastUpdatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "expectedBy":
+			out.Values[i] = ec._FreshnessAlert_expectedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inferred":
+			out.Values[i] = ec._FreshnessAlert_inferred(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openedAt":
+			out.Values[i] = ec._FreshnessAlert_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alert":
+			out.Values[i] = ec._FreshnessAlert_alert(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14912,6 +17236,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
+		case "alerts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_alerts(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "freshnessAlerts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_freshnessAlerts(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "dataset":
 			field := field
 
@@ -16915,6 +19283,135 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Alert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlert(ctx context.Context, sel ast.SelectionSet, v *quarry.Alert) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Alert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAlertDelivery2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Delivery) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAlertDelivery2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAlertDelivery2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *quarry.Delivery) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AlertDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAlertEvent2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.AlertEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAlertEvent2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAlertEvent2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertEvent(ctx context.Context, sel ast.SelectionSet, v *quarry.AlertEvent) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AlertEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAlertKind2githubᚗcomᚋquarrydataᚋquarryᚐAlertKind(ctx context.Context, v any) (quarry.AlertKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.AlertKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAlertKind2githubᚗcomᚋquarrydataᚋquarryᚐAlertKind(ctx context.Context, sel ast.SelectionSet, v quarry.AlertKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx context.Context, v any) (quarry.AlertLevel, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.AlertLevel(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx context.Context, sel ast.SelectionSet, v quarry.AlertLevel) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNAlertTransition2githubᚗcomᚋquarrydataᚋquarryᚐAlertTransition(ctx context.Context, v any) (quarry.AlertTransition, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.AlertTransition(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAlertTransition2githubᚗcomᚋquarrydataᚋquarryᚐAlertTransition(ctx context.Context, sel ast.SelectionSet, v quarry.AlertTransition) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17266,6 +19763,23 @@ func (ec *executionContext) unmarshalNDatasetUpdateInput2githubᚗcomᚋquarryda
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNDeliveryStatus2githubᚗcomᚋquarrydataᚋquarryᚐDeliveryStatus(ctx context.Context, v any) (quarry.DeliveryStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.DeliveryStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeliveryStatus2githubᚗcomᚋquarrydataᚋquarryᚐDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v quarry.DeliveryStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNEdgeOrigin2githubᚗcomᚋquarrydataᚋquarryᚐEdgeOrigin(ctx context.Context, v any) (quarry.EdgeOrigin, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := quarry.EdgeOrigin(tmp)
@@ -17339,7 +19853,7 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
-func (ec *executionContext) marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshness(ctx context.Context, sel ast.SelectionSet, v *Freshness) graphql.Marshaler {
+func (ec *executionContext) marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshness(ctx context.Context, sel ast.SelectionSet, v *quarry.Freshness) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -17347,6 +19861,32 @@ func (ec *executionContext) marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋqua
 		return graphql.Null
 	}
 	return ec._Freshness(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFreshnessAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*FreshnessAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFreshnessAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFreshnessAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessAlert(ctx context.Context, sel ast.SelectionSet, v *FreshnessAlert) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FreshnessAlert(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFreshnessPolicyInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyInput(ctx context.Context, v any) (FreshnessPolicyInput, error) {
@@ -18158,6 +20698,25 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAlertKind2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertKind(ctx context.Context, v any) (*quarry.AlertKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.AlertKind(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAlertKind2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertKind(ctx context.Context, sel ast.SelectionSet, v *quarry.AlertKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18186,6 +20745,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCheck2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheck(ctx context.Context, sel ast.SelectionSet, v *quarry.Check) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Check(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCheckStatus2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx context.Context, v any) (*quarry.CheckStatus, error) {
@@ -18383,20 +20949,59 @@ func (ec *executionContext) marshalOFreshnessPolicy2ᚖgithubᚗcomᚋquarrydata
 	return ec._FreshnessPolicy(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyOrigin(ctx context.Context, v any) (*FreshnessPolicyOrigin, error) {
+func (ec *executionContext) unmarshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessPolicyOrigin(ctx context.Context, v any) (*quarry.FreshnessPolicyOrigin, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(FreshnessPolicyOrigin)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.FreshnessPolicyOrigin(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessPolicyOrigin(ctx context.Context, sel ast.SelectionSet, v *FreshnessPolicyOrigin) graphql.Marshaler {
+func (ec *executionContext) marshalOFreshnessPolicyOrigin2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessPolicyOrigin(ctx context.Context, sel ast.SelectionSet, v *quarry.FreshnessPolicyOrigin) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOFreshnessStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatusᚄ(ctx context.Context, v any) ([]quarry.FreshnessStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]quarry.FreshnessStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOFreshnessStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.FreshnessStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {

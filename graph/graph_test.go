@@ -40,8 +40,15 @@ type server struct {
 
 func newServer(t testing.TB, limits graph.Limits, opts ...func(*graph.HandlerConfig)) *server {
 	t.Helper()
+	return newServerAt(t, nil, limits, opts...)
+}
+
+// newServerAt is newServer with a clock (nil: time.Now) for the store and
+// the resolvers alike.
+func newServerAt(t testing.TB, now func() time.Time, limits graph.Limits, opts ...func(*graph.HandlerConfig)) *server {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
+	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,7 @@ func newServer(t testing.TB, limits graph.Limits, opts ...func(*graph.HandlerCon
 	go func() { idx.Run(indexCtx); close(indexDone) }()
 	graphDone := make(chan struct{})
 	go func() { lin.Run(indexCtx); close(graphDone) }()
-	cfg := graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Lineage: lin, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test"}
+	cfg := graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Lineage: lin, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test", Now: now}
 	for _, o := range opts {
 		o(&cfg)
 	}

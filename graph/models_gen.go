@@ -107,20 +107,15 @@ type DatasetUpdateInput struct {
 	Columns     []*ColumnUpdateInput `json:"columns,omitempty"`
 }
 
-type Freshness struct {
-	Status quarry.FreshnessStatus `json:"status"`
-	// Null when no policy applies.
-	Origin *FreshnessPolicyOrigin `json:"origin,omitempty"`
-	// When its data last changed, as the newest observation says.
-	LastUpdatedAt *time.Time `json:"lastUpdatedAt,omitempty"`
-	// The policy that applies; null when none does.
-	Policy *quarry.FreshnessPolicy `json:"policy,omitempty"`
-	// When it becomes late: lastUpdatedAt plus the policy's first threshold.
-	ExpectedBy *time.Time `json:"expectedBy,omitempty"`
-	// The policy was learned from the dataset's update history (no policy is
-	// set; at least 5 updates seen): late past 1.5 times the 95th percentile of
-	// its update intervals, ERROR past twice that.
-	Inferred bool `json:"inferred"`
+// A dataset late past its freshness policy.
+type FreshnessAlert struct {
+	Dataset       *quarry.Dataset        `json:"dataset"`
+	Status        quarry.FreshnessStatus `json:"status"`
+	LastUpdatedAt *time.Time             `json:"lastUpdatedAt,omitempty"`
+	ExpectedBy    *time.Time             `json:"expectedBy,omitempty"`
+	Inferred      bool                   `json:"inferred"`
+	OpenedAt      time.Time              `json:"openedAt"`
+	Alert         *quarry.Alert          `json:"alert"`
 }
 
 type FreshnessPolicyInput struct {
@@ -280,67 +275,6 @@ type UpsertDatasetsPayload struct {
 	Ids []string `json:"ids"`
 	// How many were created or changed (the rest were already as given).
 	Changed int `json:"changed"`
-}
-
-// Where the policy that applies comes from.
-type FreshnessPolicyOrigin string
-
-const (
-	// Set on the dataset (setFreshnessPolicy).
-	FreshnessPolicyOriginSet FreshnessPolicyOrigin = "SET"
-	// A default of the server's config (by tag, source or name).
-	FreshnessPolicyOriginDefault FreshnessPolicyOrigin = "DEFAULT"
-	// Learned from the dataset's update history.
-	FreshnessPolicyOriginInferred FreshnessPolicyOrigin = "INFERRED"
-)
-
-var AllFreshnessPolicyOrigin = []FreshnessPolicyOrigin{
-	FreshnessPolicyOriginSet,
-	FreshnessPolicyOriginDefault,
-	FreshnessPolicyOriginInferred,
-}
-
-func (e FreshnessPolicyOrigin) IsValid() bool {
-	switch e {
-	case FreshnessPolicyOriginSet, FreshnessPolicyOriginDefault, FreshnessPolicyOriginInferred:
-		return true
-	}
-	return false
-}
-
-func (e FreshnessPolicyOrigin) String() string {
-	return string(e)
-}
-
-func (e *FreshnessPolicyOrigin) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = FreshnessPolicyOrigin(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid FreshnessPolicyOrigin", str)
-	}
-	return nil
-}
-
-func (e FreshnessPolicyOrigin) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *FreshnessPolicyOrigin) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e FreshnessPolicyOrigin) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }
 
 type LineageDirection string

@@ -47,6 +47,11 @@ type Store interface {
 	SetFreshnessPolicy(ctx context.Context, id string, p *quarry.FreshnessPolicy) error
 	FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
 	RecordDataChange(ctx context.Context, id string, at time.Time, detail string) (*quarry.Dataset, error)
+	DataChangeTimes(ctx context.Context, id string) ([]time.Time, error)
+	Alerts(ctx context.Context, open *bool) ([]quarry.Alert, error)
+	AlertHistory(ctx context.Context, key string, limit int) ([]quarry.AlertEvent, error)
+	Deliveries(ctx context.Context, key string) ([]quarry.Delivery, error)
+	DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, error)
 }
 
 // Search is what the resolvers need of the search index.

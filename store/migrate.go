@@ -55,6 +55,14 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketPolicies)
 		return err
 	}},
+	{8, "alerts", func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketAlerts, bucketAlertsResolved, bucketAlertHistory, bucketAlertDeliveries, bucketAlertOutbox} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
 }
 
 // migrateRunEdges moves the edges each run reported out of its record, so

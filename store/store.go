@@ -41,9 +41,15 @@ var (
 	bucketLineageLog   = []byte("lineage_log")        // seq(8) -> LineageEvent accepted, not yet applied
 	bucketRunEdges     = []byte("run_edges")          // run id, edgekey -> transformation: the edges a run reported
 	bucketPolicies     = []byte("freshness_policies") // dataset id -> FreshnessPolicy set for it
-	keySchemaVersion   = []byte("schema_version")
-	keyDatasetCount    = []byte("dataset_count")
-	keyRemovedCount    = []byte("removed_count")
+
+	bucketAlerts          = []byte("alerts")           // alert key -> open Alert
+	bucketAlertsResolved  = []byte("alerts_resolved")  // alert key -> Alert as last resolved
+	bucketAlertHistory    = []byte("alert_history")    // alert key \x00 seq(8) -> AlertEvent
+	bucketAlertDeliveries = []byte("alert_deliveries") // alert key \x00 webhook -> Delivery of its latest event
+	bucketAlertOutbox     = []byte("alert_outbox")     // seq(8) -> outboxEntry: an event to send to a webhook
+	keySchemaVersion      = []byte("schema_version")
+	keyDatasetCount       = []byte("dataset_count")
+	keyRemovedCount       = []byte("removed_count")
 )
 
 // ErrClosed is returned by operations on a closed Store.
@@ -101,6 +107,7 @@ type Store struct {
 	lin     lineageLog   // accepted lineage events, applied in the background
 	writing atomic.Int64 // update calls under way, the applier's included
 	records recordCache  // decoded dataset records, for reads
+	alertMu sync.Mutex   // one evaluator pass at a time
 }
 
 type metrics struct {

@@ -1,0 +1,294 @@
+package quarry
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Freshness is a dataset's freshness at one moment: its status against the
+// policy that applies (set on it, a config default, or learned from its
+// history), and when it is due.
+type Freshness struct {
+	Status        FreshnessStatus
+	Origin        FreshnessPolicyOrigin // empty when no policy applies
+	Policy        *FreshnessPolicy
+	LastUpdatedAt *time.Time
+	ExpectedBy    *time.Time // LastUpdatedAt plus the policy's first threshold
+}
+
+// Inferred reports whether the policy was learned from the history.
+func (f *Freshness) Inferred() bool { return f.Origin == OriginInferred }
+
+// FreshnessPolicyOrigin says where the freshness policy that applies comes from.
+type FreshnessPolicyOrigin string
+
+const (
+	OriginSet      FreshnessPolicyOrigin = "SET"
+	OriginDefault  FreshnessPolicyOrigin = "DEFAULT"
+	OriginInferred FreshnessPolicyOrigin = "INFERRED"
+)
+
+// EvaluateFreshness computes ds's freshness at now. The policy set on the
+// dataset wins; then the first config default that matches; then, with
+// enough history, the inferred one (changes are the times its data was
+// seen to change, any order; they are only read when needed, so callers
+// may pass a func that loads them).
+func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefault, changes func() ([]time.Time, error), now time.Time) (Freshness, error) {
+	f := Freshness{Status: FreshnessUnknown, LastUpdatedAt: ds.LastUpdatedAt}
+	switch {
+	case set != nil:
+		f.Policy, f.Origin = set, OriginSet
+	default:
+		if p, ok := DefaultPolicy(defaults, ds); ok {
+			f.Policy, f.Origin = p, OriginDefault
+		} else if ds.LastUpdatedAt != nil && changes != nil {
+			at, err := changes()
+			if err != nil {
+				return f, err
+			}
+			if p, ok := InferPolicy(at); ok {
+				f.Policy, f.Origin = &p, OriginInferred
+			}
+		}
+	}
+	if f.Policy == nil {
+		return f, nil
+	}
+	f.Status = f.Policy.Status(ds.LastUpdatedAt, now)
+	if ds.LastUpdatedAt != nil {
+		first := f.Policy.WarnAfter
+		if first == 0 {
+			first = f.Policy.ErrorAfter
+		}
+		by := ds.LastUpdatedAt.Add(first)
+		f.ExpectedBy = &by
+	}
+	return f, nil
+}
+
+// Alerts. An evaluator pass looks at every dataset's freshness and at the
+// latest result of every check: a dataset at WARN or ERROR freshness, and a
+// check whose latest result is WARN, FAIL or ERROR, each have an open
+// alert. Alerts are identified by what they are about (the dataset, or the
+// dataset's check), so one condition is one alert however long it lasts;
+// its transitions (opened, escalated, de-escalated, resolved) are kept as
+// its history and sent to webhooks.
+
+// AlertKind says what an alert is about.
+type AlertKind string
+
+const (
+	AlertFreshness AlertKind = "FRESHNESS"
+	AlertCheck     AlertKind = "CHECK"
+)
+
+// AlertLevel is how bad an open alert is: WARN (a freshness warning, a
+// check at WARN) or ERROR (late past errorAfter, a check that FAILs or
+// cannot run).
+type AlertLevel string
+
+const (
+	LevelWarn  AlertLevel = "WARN"
+	LevelError AlertLevel = "ERROR"
+)
+
+// Rank orders levels: an ERROR is worse than a WARN.
+func (l AlertLevel) Rank() int {
+	switch l {
+	case LevelError:
+		return 2
+	case LevelWarn:
+		return 1
+	}
+	return 0
+}
+
+// AlertTransition is one change of an alert.
+type AlertTransition string
+
+const (
+	AlertOpened      AlertTransition = "OPENED"
+	AlertEscalated   AlertTransition = "ESCALATED"   // WARN to ERROR
+	AlertDeescalated AlertTransition = "DEESCALATED" // ERROR to WARN
+	AlertResolved    AlertTransition = "RESOLVED"
+)
+
+// Notifies reports whether webhooks hear of the transition: opened,
+// escalated and resolved do; a de-escalation waits for the resolution.
+func (t AlertTransition) Notifies() bool { return t != AlertDeescalated }
+
+// Alert is one condition a data engineer should know about, open or last
+// resolved.
+type Alert struct {
+	Key       string     `json:"key"`
+	Kind      AlertKind  `json:"kind"`
+	DatasetID string     `json:"datasetId"`
+	Dataset   string     `json:"dataset"` // qualified name, for messages
+	Column    string     `json:"column,omitempty"`
+	Check     string     `json:"check,omitempty"`
+	Level     AlertLevel `json:"level"`
+	// Status is the freshness status (WARN, ERROR) or the check's latest
+	// result (WARN, FAIL, ERROR) that holds the alert open; RESOLVED when
+	// it no longer holds.
+	Status     string     `json:"status"`
+	Message    string     `json:"message"`
+	OpenedAt   time.Time  `json:"openedAt"`
+	ChangedAt  time.Time  `json:"changedAt"`
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+
+	// Freshness alerts.
+	LastUpdatedAt *time.Time `json:"lastUpdatedAt,omitempty"`
+	ExpectedBy    *time.Time `json:"expectedBy,omitempty"`
+	Inferred      bool       `json:"inferred,omitempty"`
+}
+
+// Open reports whether the alert is open.
+func (a *Alert) Open() bool { return a.ResolvedAt == nil }
+
+// FreshnessAlertKey and CheckAlertKey identify alerts.
+func FreshnessAlertKey(datasetID string) string { return "freshness/" + datasetID }
+
+func CheckAlertKey(datasetID, column, name string) string {
+	return "check/" + datasetID + "/" + column + "/" + name
+}
+
+// AlertEvent is one transition of an alert, as kept in its history and
+// sent to webhooks.
+type AlertEvent struct {
+	Seq        uint64          `json:"seq"`
+	Transition AlertTransition `json:"transition"`
+	At         time.Time       `json:"at"`
+	Alert      Alert           `json:"alert"` // as it was after the transition
+}
+
+// DeliveryStatus is where sending one alert event to one webhook stands.
+type DeliveryStatus string
+
+const (
+	DeliveryPending   DeliveryStatus = "PENDING" // not sent yet, or being retried
+	DeliveryDelivered DeliveryStatus = "DELIVERED"
+	DeliveryFailed    DeliveryStatus = "FAILED" // retries exhausted
+)
+
+// Delivery is the state of the latest event of an alert sent to one webhook.
+type Delivery struct {
+	Webhook    string          `json:"webhook"`
+	Seq        uint64          `json:"seq"` // the AlertEvent sent
+	Transition AlertTransition `json:"transition"`
+	Status     DeliveryStatus  `json:"status"`
+	Attempts   int             `json:"attempts"`
+	LastError  string          `json:"lastError,omitempty"`
+	At         time.Time       `json:"at"` // of the last attempt, or when queued
+	NextAt     time.Time       `json:"nextAt,omitzero"`
+}
+
+// Webhook formats.
+const (
+	WebhookSlack = "slack" // Slack's incoming-webhook message
+	WebhookJSON  = "json"  // the AlertEvent as JSON
+)
+
+// Webhook is where alert events are sent.
+type Webhook struct {
+	Name   string // shown in delivery statuses; the URL may hold a secret
+	URL    string
+	Format string
+}
+
+// Validate checks a webhook; errors name the field.
+func (w *Webhook) Validate() error {
+	if w.Name == "" {
+		return Invalid("name", "is empty")
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Invalid("url", "want an http or https URL")
+	}
+	switch w.Format {
+	case WebhookSlack, WebhookJSON:
+	default:
+		return Invalid("format", "%q is not a webhook format; want slack or json", Truncate(w.Format, 32))
+	}
+	return nil
+}
+
+// Payload is the body sent to the webhook for an event.
+func (w *Webhook) Payload(ev *AlertEvent) ([]byte, error) {
+	if w.Format == WebhookSlack {
+		return json.Marshal(SlackMessage(ev))
+	}
+	return json.Marshal(ev)
+}
+
+// SlackMessage formats an alert event as a Slack incoming-webhook message:
+// a plain-text fallback and a section block with the details.
+func SlackMessage(ev *AlertEvent) map[string]any {
+	a := &ev.Alert
+	icon := ":warning:"
+	switch {
+	case ev.Transition == AlertResolved:
+		icon = ":white_check_mark:"
+	case a.Level == LevelError:
+		icon = ":red_circle:"
+	}
+	title := fmt.Sprintf("%s %s %s: %s", icon, strings.ToLower(string(ev.Transition)), strings.ToLower(string(a.Kind)), a.Dataset)
+	if a.Kind == AlertCheck {
+		title += " " + checkLabel(a.Column, a.Check)
+	}
+	detail := fmt.Sprintf("*%s* · %s\n%s", a.Level, a.Status, a.Message)
+	if ev.Transition == AlertResolved {
+		detail = fmt.Sprintf("resolved after %s", FormatDuration(ev.At.Sub(a.OpenedAt).Truncate(time.Second)))
+	}
+	return map[string]any{
+		"text": title,
+		"blocks": []any{
+			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": title + "\n" + detail}},
+		},
+	}
+}
+
+func checkLabel(column, name string) string {
+	if column == "" {
+		return name
+	}
+	return column + "." + name
+}
+
+// CheckAlertMessage describes a failing check.
+func CheckAlertMessage(c *Check) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "check %s is %s", checkLabel(c.Column, c.Name), c.Status)
+	if c.Observed != "" || c.Expected != "" {
+		fmt.Fprintf(&b, " (observed %s, expected %s)", orDash(c.Observed), orDash(c.Expected))
+	}
+	if c.Message != "" {
+		b.WriteString(": " + Truncate(c.Message, 200))
+	}
+	return b.String()
+}
+
+// FreshnessAlertMessage describes a late dataset.
+func FreshnessAlertMessage(f *Freshness, now time.Time) string {
+	if f.LastUpdatedAt == nil {
+		return "no update seen"
+	}
+	age := now.Sub(*f.LastUpdatedAt).Truncate(time.Minute)
+	msg := fmt.Sprintf("last updated %s ago", FormatDuration(age))
+	if f.ExpectedBy != nil {
+		msg += ", expected by " + f.ExpectedBy.UTC().Format(time.RFC3339)
+	}
+	if f.Inferred() {
+		msg += " (learned from its update history)"
+	}
+	return msg
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,342 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph"
+)
+
+// clock is a settable time source shared by the store, the resolvers and
+// the alerter.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// receiver is a webhook endpoint that records what it is sent.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies []map[string]any
+	status int // answered; 200 when zero
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		raw, _ := io.ReadAll(req.Body)
+		var body map[string]any
+		if err := json.Unmarshal(raw, &body); err != nil || req.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("webhook body %q (%s): %v", raw, req.Header.Get("Content-Type"), err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.bodies = append(r.bodies, body)
+		if r.status != 0 {
+			w.WriteHeader(r.status)
+			io.WriteString(w, "upstream unhappy")
+		}
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) received() []map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]map[string]any(nil), r.bodies...)
+}
+
+type transition struct {
+	kind, dataset, check string
+	transition           quarry.AlertTransition
+	level                quarry.AlertLevel
+}
+
+// evaluate runs a pass and returns its transitions.
+func evaluate(t *testing.T, a *graph.Alerter) []transition {
+	t.Helper()
+	pass, err := a.Evaluate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []transition
+	for _, ev := range pass.Transitions {
+		if ev.Transition != "" {
+			out = append(out, transition{string(ev.Alert.Kind), ev.Alert.Dataset, ev.Alert.Check, ev.Transition, ev.Alert.Level})
+		}
+	}
+	return out
+}
+
+func sameTransitions(t *testing.T, step string, got []transition, want ...transition) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: transitions %+v, want %+v", step, got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: transitions %+v, want %+v", step, got, want)
+		}
+	}
+}
+
+const reportUpdate = `mutation($d: DatasetRefInput!, $at: Time) { reportDataUpdate(dataset: $d, at: $at) { lastUpdatedAt } }`
+
+func ref(i int) map[string]any {
+	return map[string]any{"namespace": "postgres://shop-db.internal", "name": orders(i)["name"]}
+}
+
+// Alerts open, escalate and resolve as the clock moves, for an explicit
+// policy, a config default, an inferred policy and failing checks.
+func TestAlerts(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Second)
+	c := &clock{t: t0}
+	defaults := []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{WarnAfter: 3 * time.Hour}}}
+	s := newServerAt(t, c.Now, graph.Limits{}, func(cfg *graph.HandlerConfig) { cfg.FreshnessDefaults = defaults })
+	a := &graph.Alerter{Store: s.store, Now: c.Now, Defaults: defaults}
+	nightly := orders(4)
+	nightly["tags"] = []string{"nightly"}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1), orders(2), orders(3), nightly}}).ok(t)
+
+	// orders_01: warn after 1h, error after 6h, updated now.
+	s.do(t, `mutation($in: FreshnessPolicyInput!) { setFreshnessPolicy(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"dataset": ref(1), "warnAfter": "1h", "errorAfter": "6h"}}).ok(t)
+	s.do(t, reportUpdate, map[string]any{"d": ref(1)}).ok(t)
+	// orders_02: loaded daily for five days: late past 36h after the last.
+	for i := 5; i >= 1; i-- {
+		s.do(t, reportUpdate, map[string]any{"d": ref(2), "at": t0.Add(-time.Duration(i) * 24 * time.Hour)}).ok(t)
+	}
+	// orders_03: a failing check and a warning one.
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(3), "name": "row_count", "status": "FAIL", "observed": "0", "expected": "> 0"}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(3), "column": "user_id", "name": "not_null", "status": "WARN"}}).ok(t)
+	// orders_04: tagged nightly, updated now; the default warns after 3h.
+	s.do(t, reportUpdate, map[string]any{"d": ref(4)}).ok(t)
+
+	sameTransitions(t, "now", evaluate(t, a),
+		transition{"CHECK", "shop.public.orders_03", "row_count", quarry.AlertOpened, quarry.LevelError},
+		transition{"CHECK", "shop.public.orders_03", "not_null", quarry.AlertOpened, quarry.LevelWarn})
+	sameTransitions(t, "again", evaluate(t, a)) // nothing changed, nothing recorded
+
+	c.Add(2 * time.Hour)
+	sameTransitions(t, "2h", evaluate(t, a),
+		transition{"FRESHNESS", "shop.public.orders_01", "", quarry.AlertOpened, quarry.LevelWarn})
+	c.Add(5 * time.Hour) // 7h
+	got := evaluate(t, a)
+	sameTransitions(t, "7h", got,
+		transition{"FRESHNESS", "shop.public.orders_01", "", quarry.AlertEscalated, quarry.LevelError},
+		transition{"FRESHNESS", "shop.public.orders_04", "", quarry.AlertOpened, quarry.LevelWarn})
+	c.Add(6 * time.Hour) // 13h: orders_02 was due at 12h
+	sameTransitions(t, "13h", evaluate(t, a),
+		transition{"FRESHNESS", "shop.public.orders_02", "", quarry.AlertOpened, quarry.LevelWarn})
+
+	const fa = `query($s: [FreshnessStatus!]) { freshnessAlerts(status: $s) { dataset { name } status lastUpdatedAt expectedBy inferred openedAt alert { id level open } } }`
+	late := s.do(t, fa, nil).ok(t)["freshnessAlerts"].([]any)
+	if len(late) != 3 {
+		t.Fatalf("freshnessAlerts: %v", late)
+	}
+	first, inferred := late[0].(map[string]any), late[2].(map[string]any)
+	if first["dataset"].(map[string]any)["name"] != "shop.public.orders_01" || first["status"] != "ERROR" || first["inferred"] != false ||
+		first["openedAt"] != t0.Add(2*time.Hour).Format(time.RFC3339) || first["expectedBy"] != t0.Add(time.Hour).Format(time.RFC3339) {
+		t.Fatalf("worst first: %v", late)
+	}
+	if inferred["dataset"].(map[string]any)["name"] != "shop.public.orders_02" || inferred["status"] != "WARN" || inferred["inferred"] != true ||
+		inferred["expectedBy"] != t0.Add(12*time.Hour).Format(time.RFC3339) || inferred["lastUpdatedAt"] != t0.Add(-24*time.Hour).Format(time.RFC3339) {
+		t.Fatalf("the inferred one: %v", inferred)
+	}
+	if warn := s.do(t, fa, map[string]any{"s": []string{"WARN"}}).ok(t)["freshnessAlerts"].([]any); len(warn) != 2 {
+		t.Fatalf("WARN only: %v", warn)
+	}
+	s.do(t, fa, map[string]any{"s": []string{"FRESH"}}).oneError(t, "invalid", "status[0]")
+
+	// A data update resolves the late table; a passing result resolves the
+	// failing check.
+	s.do(t, reportUpdate, map[string]any{"d": ref(1)}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(3), "name": "row_count", "status": "PASS"}}).ok(t)
+	c.Add(time.Minute)
+	sameTransitions(t, "after fixes", evaluate(t, a),
+		transition{"FRESHNESS", "shop.public.orders_01", "", quarry.AlertResolved, quarry.LevelError},
+		transition{"CHECK", "shop.public.orders_03", "row_count", quarry.AlertResolved, quarry.LevelError})
+
+	const list = `query($open: Boolean) { alerts(open: $open) { id kind level status message open dataset { name } checkName column
+		checkResult { status } openedAt resolvedAt ageSeconds history { transition level at } } }`
+	open := s.do(t, list, map[string]any{"open": true}).ok(t)["alerts"].([]any)
+	var kinds []string
+	for _, x := range open {
+		a := x.(map[string]any)
+		kinds = append(kinds, a["kind"].(string)+" "+a["level"].(string)+" "+a["dataset"].(map[string]any)["name"].(string))
+	}
+	// All WARN: the longest open first (the check opened at 0h, orders_04
+	// at 7h, orders_02 at 13h).
+	want := []string{"CHECK WARN shop.public.orders_03", "FRESHNESS WARN shop.public.orders_04", "FRESHNESS WARN shop.public.orders_02"}
+	if len(kinds) != 3 || kinds[0] != want[0] || kinds[1] != want[1] || kinds[2] != want[2] {
+		t.Fatalf("open alerts %v, want %v", kinds, want)
+	}
+	chk := open[0].(map[string]any)
+	if chk["checkName"] != "not_null" || chk["column"] != "user_id" || chk["checkResult"].(map[string]any)["status"] != "WARN" ||
+		chk["ageSeconds"] != float64((13*time.Hour+time.Minute)/time.Second) {
+		t.Fatalf("the check alert: %v", chk)
+	}
+	resolved := s.do(t, list, map[string]any{"open": false}).ok(t)["alerts"].([]any)
+	if len(resolved) != 2 {
+		t.Fatalf("resolved alerts: %v", resolved)
+	}
+	var late01 map[string]any
+	for _, x := range resolved {
+		if a := x.(map[string]any); a["kind"] == "FRESHNESS" {
+			late01 = a
+		}
+	}
+	h := late01["history"].([]any)
+	if late01["open"] != false || late01["resolvedAt"] != t0.Add(13*time.Hour+time.Minute).Format(time.RFC3339) || len(h) != 3 ||
+		h[0].(map[string]any)["transition"] != "RESOLVED" || h[1].(map[string]any)["transition"] != "ESCALATED" || h[2].(map[string]any)["transition"] != "OPENED" {
+		t.Fatalf("the resolved freshness alert: %v", late01)
+	}
+	if all := s.do(t, list, nil).ok(t)["alerts"].([]any); len(all) != 5 {
+		t.Fatalf("all alerts: %d", len(all))
+	}
+	d := s.do(t, `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_03") { alerts { checkName level } } }`, nil).ok(t)
+	if da := d["dataset"].(map[string]any)["alerts"].([]any); len(da) != 1 || da[0].(map[string]any)["checkName"] != "not_null" {
+		t.Fatalf("the dataset's open alerts: %v", da)
+	}
+
+	// A removed dataset's alerts resolve.
+	id := s.do(t, `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_03") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"]
+	s.do(t, `mutation($id: ID!) { markDatasetRemoved(id: $id) { id } }`, map[string]any{"id": id}).ok(t)
+	sameTransitions(t, "removed", evaluate(t, a),
+		transition{"CHECK", "shop.public.orders_03", "not_null", quarry.AlertResolved, quarry.LevelWarn})
+}
+
+// A webhook hears of one opened and one resolved event, in Slack's shape or
+// as JSON; a failing one is retried with backoff, then marked failed,
+// without holding writes back.
+func TestAlertWebhooks(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Second)
+	c := &clock{t: t0}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	slack, plain, broken := newReceiver(t), newReceiver(t), newReceiver(t)
+	broken.status = http.StatusBadGateway
+	a := &graph.Alerter{Store: s.store, Now: c.Now, MaxAttempts: 3, Backoff: time.Minute, Webhooks: []quarry.Webhook{
+		{Name: "slack", URL: slack.URL, Format: quarry.WebhookSlack},
+		{Name: "ops", URL: plain.URL, Format: quarry.WebhookJSON},
+		{Name: "broken", URL: broken.URL, Format: quarry.WebhookJSON},
+	}}
+	deliver := func(wantDelivered, wantFailed int) {
+		t.Helper()
+		d, f, err := a.Deliver(context.Background())
+		if err != nil || d != wantDelivered || f != wantFailed {
+			t.Fatalf("deliver: %d delivered, %d failed, %v; want %d, %d", d, f, err, wantDelivered, wantFailed)
+		}
+	}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL", "message": "no rows"}}).ok(t)
+	evaluate(t, a)
+	deliver(2, 1)
+	deliver(0, 0) // the broken one backs off a minute
+
+	// While the broken receiver is retried, writes go on.
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "PASS"}}).ok(t)
+	c.Add(time.Minute)
+	evaluate(t, a)
+	// Due: the resolution for slack and ops, and the broken one's second
+	// try of the opening (its resolution waits behind it).
+	deliver(2, 1)
+	c.Add(2 * time.Minute)
+	deliver(0, 1) // third try of the opening: failed for good; the resolution is next
+	c.Add(time.Second)
+	deliver(0, 1)
+
+	for _, r := range []*receiver{slack, plain} {
+		if got := r.received(); len(got) != 2 {
+			t.Fatalf("%s received %d events: %v", r.URL, len(got), got)
+		}
+	}
+	sl := slack.received()
+	for i, want := range []string{":red_circle: opened check: shop.public.orders_01 row_count", ":white_check_mark: resolved check: shop.public.orders_01 row_count"} {
+		blocks, _ := sl[i]["blocks"].([]any)
+		if sl[i]["text"] != want || len(blocks) != 1 {
+			t.Fatalf("slack message %d: %v, want text %q", i, sl[i], want)
+		}
+	}
+	js := plain.received()
+	for i, want := range []string{"OPENED", "RESOLVED"} {
+		al, _ := js[i]["alert"].(map[string]any)
+		if js[i]["transition"] != want || al["kind"] != "CHECK" || al["check"] != "row_count" || al["dataset"] != "shop.public.orders_01" {
+			t.Fatalf("json event %d: %v", i, js[i])
+		}
+	}
+	if n := len(broken.received()); n != 4 {
+		t.Fatalf("the broken receiver was tried %d times, want 3 for the opening and 1 so far for the resolution", n)
+	}
+
+	// The alert shows each webhook's last delivery.
+	got := s.do(t, `{ alerts { open deliveries { webhook transition status attempts lastError nextAt } } }`, nil).ok(t)["alerts"].([]any)
+	if len(got) != 1 {
+		t.Fatalf("alerts: %v", got)
+	}
+	byName := map[string]map[string]any{}
+	for _, x := range got[0].(map[string]any)["deliveries"].([]any) {
+		byName[x.(map[string]any)["webhook"].(string)] = x.(map[string]any)
+	}
+	if d := byName["slack"]; d["status"] != "DELIVERED" || d["transition"] != "RESOLVED" || d["attempts"] != float64(1) || d["lastError"] != nil {
+		t.Fatalf("slack delivery: %v", d)
+	}
+	if d := byName["broken"]; d["status"] != "PENDING" || d["transition"] != "RESOLVED" || d["attempts"] != float64(1) ||
+		d["lastError"] != "HTTP 502: upstream unhappy" || d["nextAt"] != t0.Add(3*time.Minute+time.Second+time.Minute).Format(time.RFC3339) {
+		t.Fatalf("broken delivery: %v", d)
+	}
+	c.Add(time.Minute)
+	deliver(0, 1)
+	c.Add(2 * time.Minute)
+	deliver(0, 1)
+	got = s.do(t, `{ alerts { deliveries { webhook status attempts lastError } } }`, nil).ok(t)["alerts"].([]any)
+	for _, x := range got[0].(map[string]any)["deliveries"].([]any) {
+		if d := x.(map[string]any); d["webhook"] == "broken" && (d["status"] != "FAILED" || d["attempts"] != float64(3)) {
+			t.Fatalf("broken delivery after 3 attempts: %v", d)
+		}
+	}
+	c.Add(time.Hour)
+	deliver(0, 0) // nothing left
+}
+
+// A webhook that does not answer holds back neither writes nor the
+// evaluator.
+func TestAlertWebhookHangs(t *testing.T) {
+	c := &clock{t: time.Now().UTC()}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	t.Cleanup(func() { close(release); hang.Close() })
+	a := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON}}}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
+	evaluate(t, a)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Deliver(ctx); close(done) }()
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "PASS"}}).ok(t)
+	sameTransitions(t, "while sending", evaluate(t, a),
+		transition{"CHECK", "shop.public.orders_01", "row_count", quarry.AlertResolved, quarry.LevelError})
+	cancel()
+	<-done
+}

@@ -1,0 +1,235 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
+)
+
+// AlertStore is what the alerter needs of the store.
+type AlertStore interface {
+	EvaluateAlerts(ctx context.Context, o store.AlertOptions) (store.AlertPass, error)
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.PendingDelivery, error)
+	RecordDelivery(ctx context.Context, p store.PendingDelivery, at time.Time, sendErr error, retryAt *time.Time) error
+}
+
+// Alerter runs the alert evaluator on a schedule and sends alert events to
+// webhooks. Evaluating and sending are separate loops: a slow or failing
+// webhook delays nothing but its own deliveries, and neither holds back
+// ingestion (each writes one short transaction when it has something to
+// record).
+type Alerter struct {
+	Store    AlertStore
+	Defaults []quarry.PolicyDefault
+	Webhooks []quarry.Webhook
+	Interval time.Duration    // between evaluator passes; 1 minute when zero
+	Now      func() time.Time // time.Now when nil
+	Client   *http.Client     // a client with a 10 s timeout when nil
+	Log      *slog.Logger
+
+	// Retries: an event is tried MaxAttempts times (default 5), waiting
+	// Backoff (default 10 s) after the first failure and twice as long
+	// after each next one, at most MaxBackoff (default 10 minutes).
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxBackoff  time.Duration
+
+	kick chan struct{}
+}
+
+func (a *Alerter) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Evaluate runs one evaluator pass now.
+func (a *Alerter) Evaluate(ctx context.Context) (store.AlertPass, error) {
+	names := make([]string, len(a.Webhooks))
+	for i, w := range a.Webhooks {
+		names[i] = w.Name
+	}
+	pass, err := a.Store.EvaluateAlerts(ctx, store.AlertOptions{Now: a.now(), Defaults: a.Defaults, Webhooks: names})
+	if err == nil && len(pass.Transitions) > 0 && a.kick != nil {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+	return pass, err
+}
+
+// Deliver makes one attempt at every delivery due now, and returns how
+// many were delivered and how many attempts failed.
+func (a *Alerter) Deliver(ctx context.Context) (delivered, failed int, err error) {
+	due, err := a.Store.DueDeliveries(ctx, a.now(), 100)
+	if err != nil {
+		return 0, 0, err
+	}
+	hooks := make(map[string]*quarry.Webhook, len(a.Webhooks))
+	for i := range a.Webhooks {
+		hooks[a.Webhooks[i].Name] = &a.Webhooks[i]
+	}
+	for _, p := range due {
+		var sendErr error
+		var retryAt *time.Time
+		if w := hooks[p.Webhook]; w == nil {
+			sendErr = fmt.Errorf("webhook %q is no longer configured", p.Webhook)
+		} else if sendErr = a.send(ctx, w, &p.Event); sendErr != nil && retriable(sendErr) && p.Attempts+1 < a.maxAttempts() {
+			at := a.now().Add(a.backoff(p.Attempts + 1))
+			retryAt = &at
+		}
+		if ctx.Err() != nil {
+			return delivered, failed, ctx.Err() // shutting down: the attempt does not count
+		}
+		if err := a.Store.RecordDelivery(ctx, p, a.now(), sendErr, retryAt); err != nil {
+			return delivered, failed, err
+		}
+		if sendErr != nil {
+			failed++
+			a.logger().Warn("alert webhook failed", "webhook", p.Webhook, "alert", p.Event.Alert.Key,
+				"transition", p.Event.Transition, "attempt", p.Attempts+1, "retry", retryAt != nil, "err", sendErr)
+		} else {
+			delivered++
+		}
+	}
+	return delivered, failed, nil
+}
+
+func (a *Alerter) maxAttempts() int {
+	if a.MaxAttempts > 0 {
+		return a.MaxAttempts
+	}
+	return 5
+}
+
+// backoff is the wait after the n-th failed attempt.
+func (a *Alerter) backoff(n int) time.Duration {
+	d, limit := a.Backoff, a.MaxBackoff
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	if limit <= 0 {
+		limit = 10 * time.Minute
+	}
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+func (a *Alerter) logger() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// statusError is a webhook's answer other than 2xx.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string {
+	if e.body == "" {
+		return fmt.Sprintf("HTTP %d", e.code)
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
+}
+
+// retriable reports whether trying again may help: network errors, 5xx,
+// 408 and 429 may pass later; other 4xx (a revoked Slack hook answers 404
+// or 410) will not.
+func retriable(err error) bool {
+	se, ok := err.(*statusError)
+	return !ok || se.code >= 500 || se.code == http.StatusRequestTimeout || se.code == http.StatusTooManyRequests
+}
+
+func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertEvent) error {
+	body, err := w.Payload(ev)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "quarry-alerts")
+	client := a.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	if resp.StatusCode/100 != 2 {
+		return &statusError{code: resp.StatusCode, body: string(bytes.TrimSpace(snippet))}
+	}
+	return nil
+}
+
+// Run evaluates at once and then every Interval, and sends deliveries as
+// they come due, until ctx is done.
+func (a *Alerter) Run(ctx context.Context) {
+	a.kick = make(chan struct{}, 1)
+	interval := a.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	go a.deliverLoop(ctx)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		pass, err := a.Evaluate(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.logger().Error("alert evaluation failed", "err", err)
+		} else if err == nil {
+			a.logger().Debug("alerts evaluated", "datasets", pass.Datasets, "checks", pass.Checks, "open", pass.Open,
+				"transitions", len(pass.Transitions), "took", time.Since(start))
+			for _, ev := range pass.Transitions {
+				if ev.Transition != "" {
+					a.logger().Info("alert "+string(ev.Transition), "kind", ev.Alert.Kind, "dataset", ev.Alert.Dataset,
+						"check", ev.Alert.Check, "level", ev.Alert.Level, "message", ev.Alert.Message)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Alerter) deliverLoop(ctx context.Context) {
+	if len(a.Webhooks) == 0 {
+		return
+	}
+	t := time.NewTicker(time.Second) // retries come due
+	defer t.Stop()
+	for {
+		if _, _, err := a.Deliver(ctx); err != nil && ctx.Err() == nil {
+			a.logger().Error("alert delivery failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.kick:
+		case <-t.C:
+		}
+	}
+}
