@@ -102,10 +102,17 @@ var demoJobs = func() []demoJob {
 			// refreshed for days.
 			jobs[i].failing = 3
 			jobs[i].failure = `relation "analytics.staging.stg_sessions" does not exist`
+		case "finance_export.revenue_csv":
+			// Late against the policy set on its output: its last two
+			// daily runs could not write to the bucket.
+			jobs[i].failing = 2
+			jobs[i].failure = "s3://acme-exports/finance/revenue_export.csv: AccessDenied: the role airflow-finance may not s3:PutObject"
 		case "analytics.marts.fct_orders":
 			jobs[i].checks = []Check{
 				{Name: "not_null_fct_orders_order_key", Column: "order_key", Status: CheckPass},
 				{Name: "unique_fct_orders_order_key", Column: "order_key", Status: CheckPass},
+				{Name: "relationships_fct_orders_customer_key", Column: "customer_key", Status: CheckWarn,
+					Observed: "2", Expected: "0", Severity: "warn", Message: "2 orders reference customers missing from dim_customers"},
 			}
 		case "analytics.marts.fct_payments":
 			jobs[i].checks = []Check{
@@ -118,6 +125,19 @@ var demoJobs = func() []demoJob {
 	}
 	return jobs
 }()
+
+// DemoFreshnessPolicies are the policies the demo sets, by dataset: the
+// finance export is due daily, and late since its runs started failing.
+func DemoFreshnessPolicies() []DemoPolicy {
+	ns, name := demoDataset("s3:finance/revenue_export.csv")
+	return []DemoPolicy{{Namespace: ns, Name: name, Policy: FreshnessPolicy{WarnAfter: 26 * time.Hour, ErrorAfter: 36 * time.Hour}}}
+}
+
+// DemoPolicy is a freshness policy the demo sets on one of its datasets.
+type DemoPolicy struct {
+	Namespace, Name string
+	Policy          FreshnessPolicy
+}
 
 // demoDataset names a demo dataset from its short form: shop.* is the
 // production database, analytics.* the warehouse, kafka: a topic, s3: a file.

@@ -182,14 +182,16 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 }
 
 // Run evaluates at once and then every Interval, and sends deliveries as
-// they come due, until ctx is done.
+// they come due, until ctx is done; it returns once both loops stopped.
 func (a *Alerter) Run(ctx context.Context) {
 	a.kick = make(chan struct{}, 1)
 	interval := a.Interval
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	go a.deliverLoop(ctx)
+	delivering := make(chan struct{})
+	go func() { a.deliverLoop(ctx); close(delivering) }()
+	defer func() { <-delivering }()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

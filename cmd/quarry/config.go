@@ -27,6 +27,70 @@ type Config struct {
 	Sources   []SourceConfig  `yaml:"sources"`
 	Lineage   LineageConfig   `yaml:"lineage"`
 	Freshness FreshnessConfig `yaml:"freshness"`
+	Alerts    AlertsConfig    `yaml:"alerts"`
+}
+
+// AlertsConfig sets how often alerts are evaluated and where their
+// transitions are sent.
+//
+//	alerts:
+//	  interval: 1m
+//	  webhooks:
+//	    - name: data-eng
+//	      urlEnv: SLACK_WEBHOOK_URL   # or url: https://hooks.slack.com/services/...
+//	      format: slack               # or json
+type AlertsConfig struct {
+	Interval string          `yaml:"interval"`
+	Webhooks []WebhookConfig `yaml:"webhooks"`
+}
+
+// WebhookConfig is one webhook. Prefer urlEnv: a Slack webhook URL is a
+// secret. The name (default webhook-N) is what delivery statuses show.
+type WebhookConfig struct {
+	Name   string `yaml:"name"`
+	URL    string `yaml:"url"`
+	URLEnv string `yaml:"urlEnv"`
+	Format string `yaml:"format"`
+}
+
+// alerts converts the alerts section; errors name the entry and field.
+func (c Config) alerts(getenv func(string) string) (time.Duration, []quarry.Webhook, error) {
+	interval := time.Minute
+	if c.Alerts.Interval != "" {
+		d, err := quarry.ParseDuration(c.Alerts.Interval)
+		if err != nil || d < time.Second {
+			return 0, nil, fmt.Errorf("config: alerts.interval %q: want a duration of at least 1s, like 1m", c.Alerts.Interval)
+		}
+		interval = d
+	}
+	hooks := make([]quarry.Webhook, len(c.Alerts.Webhooks))
+	seen := map[string]bool{}
+	for i, w := range c.Alerts.Webhooks {
+		h := quarry.Webhook{Name: w.Name, URL: w.URL, Format: strings.ToLower(w.Format)}
+		if h.Name == "" {
+			h.Name = fmt.Sprintf("webhook-%d", i+1)
+		}
+		if h.Format == "" {
+			h.Format = quarry.WebhookJSON
+		}
+		if w.URLEnv != "" {
+			if w.URL != "" {
+				return 0, nil, fmt.Errorf("config: alerts.webhooks[%d]: give url or urlEnv, not both", i)
+			}
+			if h.URL = getenv(w.URLEnv); h.URL == "" {
+				return 0, nil, fmt.Errorf("config: alerts.webhooks[%d].urlEnv: $%s is not set", i, w.URLEnv)
+			}
+		}
+		if err := h.Validate(); err != nil {
+			return 0, nil, fmt.Errorf("config: alerts.webhooks[%d].%v", i, err)
+		}
+		if seen[h.Name] {
+			return 0, nil, fmt.Errorf("config: alerts.webhooks[%d]: the name %q is taken", i, h.Name)
+		}
+		seen[h.Name] = true
+		hooks[i] = h
+	}
+	return interval, hooks, nil
 }
 
 // FreshnessConfig holds default freshness policies: the first that matches
@@ -169,7 +233,10 @@ func (c Config) validate() error {
 		}
 		seen[src.Name] = true
 	}
-	_, err := c.freshnessDefaults()
+	if _, err := c.freshnessDefaults(); err != nil {
+		return err
+	}
+	_, _, err := c.alerts(os.Getenv)
 	return err
 }
 

@@ -25,6 +25,7 @@ Usage:
   quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
   quarry backup  [--data ./quarry-data] [--server URL] FILE
   quarry index rebuild [--data ./quarry-data] [--server URL]
+  quarry alerts  [--server URL] [--json]   (exits 2 when an open alert is at ERROR)
   quarry version
 
 Run 'quarry COMMAND -h' for a command's flags.
@@ -39,7 +40,8 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "quarry:", err)
 		var ue usageError
-		if errors.As(err, &ue) {
+		var ea errAlerting
+		if errors.As(err, &ue) || errors.As(err, &ea) {
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIndex(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "alerts":
+		return runAlerts(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,6 +284,16 @@ func TestLoadConfig(t *testing.T) {
 	if defaults, err := cfg.freshnessDefaults(); err != nil || len(defaults) != 2 || defaults[0].Tag != "tier1" || defaults[0].Policy.ErrorAfter != 24*time.Hour || defaults[1].Name != "analytics.reporting.*" {
 		t.Fatalf("freshness defaults = %+v, %v", defaults, err)
 	}
+	t.Setenv("QUARRY_TEST_HOOK", "https://hooks.slack.com/services/T0/B0/secret")
+	cfg, err = loadConfig(write("alerts:\n  interval: 30s\n  webhooks:\n    - {name: eng, urlEnv: QUARRY_TEST_HOOK, format: slack}\n    - {url: 'http://127.0.0.1:9/hook'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if interval, hooks, err := cfg.alerts(os.Getenv); err != nil || interval != 30*time.Second || len(hooks) != 2 ||
+		hooks[0] != (quarry.Webhook{Name: "eng", URL: "https://hooks.slack.com/services/T0/B0/secret", Format: "slack"}) ||
+		hooks[1] != (quarry.Webhook{Name: "webhook-2", URL: "http://127.0.0.1:9/hook", Format: "json"}) {
+		t.Fatalf("alerts config = %v %+v, %v", interval, hooks, err)
+	}
 	if cfg, err := loadConfig(write("")); err != nil || cfg.Addr != "127.0.0.1:8080" {
 		t.Fatalf("empty config = %+v, %v", cfg, err)
 	}
@@ -297,6 +308,11 @@ func TestLoadConfig(t *testing.T) {
 		"ErrDuration":    "freshness:\n  defaults:\n    - {tag: tier1, warnAfter: soon}\n",
 		"ErrNoMatch":     "freshness:\n  defaults:\n    - {warnAfter: 1h}\n",
 		"ErrPattern":     "freshness:\n  defaults:\n    - {name: '[', warnAfter: 1h}\n",
+		"ErrInterval":    "alerts:\n  interval: 10ms\n",
+		"ErrHookURL":     "alerts:\n  webhooks:\n    - {url: 'ftp://x/y'}\n",
+		"ErrHookFormat":  "alerts:\n  webhooks:\n    - {url: 'http://x/y', format: teams}\n",
+		"ErrHookEnv":     "alerts:\n  webhooks:\n    - {urlEnv: QUARRY_UNSET_HOOK_VAR}\n",
+		"ErrHookTwice":   "alerts:\n  webhooks:\n    - {name: a, url: 'http://x/y'}\n    - {name: a, url: 'http://x/z'}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := loadConfig(write(body)); err == nil {
@@ -316,6 +332,82 @@ func TestLoadConfig(t *testing.T) {
 	p.stop(t)
 	if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
 		t.Fatalf("--data did not win over the config: %v", err)
+	}
+}
+
+// The demo's alerts: evaluated at start, sent to the configured webhook,
+// printed by `quarry alerts`, which exits 2 because some are at ERROR.
+func TestAlertsCommand(t *testing.T) {
+	var mu sync.Mutex
+	var events []map[string]any
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	config := filepath.Join(t.TempDir(), "quarry.yaml")
+	os.WriteFile(config, []byte("alerts:\n  webhooks:\n    - {name: ops, url: '"+hook.URL+"', format: json}\n"), 0o600)
+	p := start(t, "--data", t.TempDir(), "--demo", "--config", config)
+
+	var out []byte
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out, err = exec.Command(binary, "alerts", "--server", "http://"+p.addr).CombinedOutput()
+		if strings.Contains(string(out), "4 open alert(s)") {
+			break
+		}
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("quarry alerts: %v, want exit 2\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// Worst first: three at ERROR (the late export with its policy, the
+	// inferred-late model, the failing check), then the warning.
+	for i, want := range []string{"LEVEL", "ERROR", "ERROR", "ERROR", "WARN", "4 open alert(s)"} {
+		if i >= len(lines) || !strings.HasPrefix(lines[i], want) {
+			t.Fatalf("quarry alerts output, line %d: want %q\n%s", i, want, out)
+		}
+	}
+	for _, want := range []string{"finance/revenue_export.csv", "analytics.reporting.weekly_active_users", "method.accepted_values_fct_payments_method", "customer_key.relationships_fct_orders_customer_key"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("quarry alerts does not list %s:\n%s", want, out)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(events)
+		mu.Unlock()
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook received %d events, want 4 openings", n)
+		}
+	}
+	mu.Lock()
+	for _, ev := range events {
+		if ev["transition"] != "OPENED" {
+			t.Fatalf("webhook event %v", ev)
+		}
+	}
+	mu.Unlock()
+	p.stop(t)
+
+	// An empty catalog has none: exit 0.
+	p = start(t, "--data", t.TempDir())
+	out, err = exec.Command(binary, "alerts", "--server", "http://"+p.addr).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "no open alerts" {
+		t.Fatalf("quarry alerts on an empty catalog: %v\n%s", err, out)
+	}
+	p.stop(t)
+	// No server: exit 1.
+	out, err = exec.Command(binary, "alerts", "--server", "http://"+p.addr).CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("quarry alerts without a server: %v, want exit 1\n%s", err, out)
 	}
 }
 

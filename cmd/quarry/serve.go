@@ -130,6 +130,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	interval, hooks, err := cfg.alerts(os.Getenv)
+	if err != nil {
+		return err
+	}
+	alerter := &graph.Alerter{Store: st, Defaults: defaults, Webhooks: hooks, Interval: interval, Log: log}
+	alertCtx, stopAlerts := context.WithCancel(context.Background())
+	defer background(alertCtx, stopAlerts, alerter.Run)()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -223,6 +230,19 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 		}
 		if !results[i].Duplicate {
 			stored++
+		}
+	}
+	for _, p := range quarry.DemoFreshnessPolicies() {
+		d, err := st.DatasetByName(ctx, p.Namespace, p.Name)
+		var cur *quarry.FreshnessPolicy
+		if err == nil {
+			cur, err = st.FreshnessPolicy(ctx, d.ID)
+		}
+		if err == nil && (cur == nil || *cur != p.Policy) {
+			err = st.SetFreshnessPolicy(ctx, d.ID, &p.Policy)
+		}
+		if err != nil {
+			return fmt.Errorf("demo freshness policy of %s: %w", p.Name, err)
 		}
 	}
 	log.Info("demo catalog loaded", "datasets", len(res.IDs), "changed", res.Changed, "lineage events", len(evs), "new", stored)
