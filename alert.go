@@ -32,11 +32,10 @@ const (
 )
 
 // EvaluateFreshness computes ds's freshness at now. The policy set on the
-// dataset wins; then the first config default that matches; then, with
-// enough history, the inferred one (changes are the times its data was
-// seen to change, any order; they are only read when needed, so callers
-// may pass a func that loads them).
-func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefault, changes func() ([]time.Time, error), now time.Time) (Freshness, error) {
+// dataset wins; then the first config default that matches; then the one
+// inferred from its history (InferPolicy), which infer returns (nil when
+// there is none); it is only called when needed, so it may load it.
+func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefault, infer func() (*FreshnessPolicy, error), now time.Time) (Freshness, error) {
 	f := Freshness{Status: FreshnessUnknown, LastUpdatedAt: ds.LastUpdatedAt}
 	switch {
 	case set != nil:
@@ -44,13 +43,13 @@ func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefau
 	default:
 		if p, ok := DefaultPolicy(defaults, ds); ok {
 			f.Policy, f.Origin = p, OriginDefault
-		} else if ds.LastUpdatedAt != nil && changes != nil {
-			at, err := changes()
+		} else if ds.LastUpdatedAt != nil && infer != nil {
+			p, err := infer()
 			if err != nil {
 				return f, err
 			}
-			if p, ok := InferPolicy(at); ok {
-				f.Policy, f.Origin = &p, OriginInferred
+			if p != nil {
+				f.Policy, f.Origin = p, OriginInferred
 			}
 		}
 	}
@@ -270,15 +269,15 @@ func CheckAlertMessage(c *Check) string {
 	return b.String()
 }
 
-// FreshnessAlertMessage describes a late dataset.
-func FreshnessAlertMessage(f *Freshness, now time.Time) string {
+// FreshnessAlertMessage describes a late dataset. It says when, not how
+// long ago, so it holds for as long as the alert does.
+func FreshnessAlertMessage(f *Freshness) string {
 	if f.LastUpdatedAt == nil {
 		return "no update seen"
 	}
-	age := now.Sub(*f.LastUpdatedAt).Truncate(time.Minute)
-	msg := fmt.Sprintf("last updated %s ago", FormatDuration(age))
+	msg := "last updated " + f.LastUpdatedAt.UTC().Format(time.RFC3339)
 	if f.ExpectedBy != nil {
-		msg += ", expected by " + f.ExpectedBy.UTC().Format(time.RFC3339)
+		msg += ", due by " + f.ExpectedBy.UTC().Format(time.RFC3339)
 	}
 	if f.Inferred() {
 		msg += " (learned from its update history)"

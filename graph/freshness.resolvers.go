@@ -17,8 +17,8 @@ func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*
 	if err != nil {
 		return nil, err
 	}
-	f, err := quarry.EvaluateFreshness(obj, p, r.FreshnessDefaults, func() ([]time.Time, error) {
-		return r.Store.DataChangeTimes(ctx, obj.ID)
+	f, err := quarry.EvaluateFreshness(obj, p, r.FreshnessDefaults, func() (*quarry.FreshnessPolicy, error) {
+		return r.Store.InferredPolicy(ctx, obj.ID)
 	}, r.Now())
 	if err != nil {
 		return nil, err

@@ -47,7 +47,7 @@ type Store interface {
 	SetFreshnessPolicy(ctx context.Context, id string, p *quarry.FreshnessPolicy) error
 	FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
 	RecordDataChange(ctx context.Context, id string, at time.Time, detail string) (*quarry.Dataset, error)
-	DataChangeTimes(ctx context.Context, id string) ([]time.Time, error)
+	InferredPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
 	Alerts(ctx context.Context, open *bool) ([]quarry.Alert, error)
 	AlertHistory(ctx context.Context, key string, limit int) ([]quarry.AlertEvent, error)
 	Deliveries(ctx context.Context, key string) ([]quarry.Delivery, error)

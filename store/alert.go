@@ -41,47 +41,145 @@ type AlertPass struct {
 
 // EvaluateAlerts runs one evaluator pass at o.Now. Passes are serialized;
 // a pass that finds nothing changed writes nothing.
+//
+// The evaluator keeps what freshness depends on in memory (alertState): the
+// first pass reads every dataset, later passes only those the changelog
+// says changed since. A pass over 100k datasets is then a walk over a map,
+// not 100k records decoded.
 func (s *Store) EvaluateAlerts(ctx context.Context, o AlertOptions) (AlertPass, error) {
 	s.alertMu.Lock()
 	defer s.alertMu.Unlock()
+	st := &s.alerts
 	now := o.Now.UTC()
 	var pass AlertPass
-	want := make(map[string]*quarry.Alert)
-	open := make(map[string]*quarry.Alert)
-	err := s.view(func(tx *bolt.Tx) error {
-		n, err := wantFreshnessAlerts(tx, o.Defaults, now, want)
-		if err != nil {
-			return err
-		}
-		pass.Datasets = n
-		if pass.Checks, err = wantCheckAlerts(tx, want); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-			a := new(quarry.Alert)
-			if err := json.Unmarshal(v, a); err != nil {
-				return fmt.Errorf("decode alert %s: %w", k, err)
-			}
-			open[a.Key] = a
-			return nil
-		})
-	})
-	if err != nil {
+	if err := s.view(func(tx *bolt.Tx) error { return st.catchUp(tx) }); err != nil {
 		return pass, err
 	}
-	pass.Open = len(want)
-	events := diffAlerts(open, want, now)
+	pass.Datasets, pass.Checks = len(st.datasets), st.nchecks
+	events, open := st.diff(o.Defaults, now)
+	pass.Open = open
 	if len(events) == 0 {
 		return pass, nil
 	}
-	err = s.bulk(ctx, func(tx *bolt.Tx) error {
+	err := s.bulk(ctx, func(tx *bolt.Tx) error {
 		return recordTransitions(tx, events, o.Webhooks, now)
 	})
 	if err != nil {
 		return pass, err
 	}
+	st.committed(events)
 	pass.Transitions = events
 	return pass, nil
+}
+
+// alertState is what the evaluator keeps between passes.
+type alertState struct {
+	loaded   bool
+	seq      uint64                              // changelog read up to
+	pass     uint64                              // passes made
+	datasets map[string]*freshEntry              // datasets that can be late: not removed, seen to change
+	checks   map[string]map[string]*quarry.Alert // dataset id -> alert key -> its check alert wanted
+	nchecks  int                                 // latest check results read
+	open     map[string]*quarry.Alert            // alert key -> open alert, as stored
+}
+
+// freshEntry is what a dataset's freshness depends on.
+type freshEntry struct {
+	d        quarry.Dataset // ID, names, source, tags and LastUpdatedAt only
+	set      *quarry.FreshnessPolicy
+	inferred *quarry.FreshnessPolicy                 // learned from its history; nil when too short
+	key      string                                  // of its freshness alert
+	late     uint64                                  // the last pass that found it late
+	inferFn  func() (*quarry.FreshnessPolicy, error) // e.infer, bound once
+}
+
+func (e *freshEntry) infer() (*quarry.FreshnessPolicy, error) { return e.inferred, nil }
+
+// catchUp brings the state up to date with tx: everything on the first
+// pass, then the datasets that changed since the last.
+func (st *alertState) catchUp(tx *bolt.Tx) error {
+	last := tx.Bucket(bucketChangelog).Sequence()
+	if st.loaded && last == st.seq {
+		return nil
+	}
+	if !st.loaded {
+		st.datasets = make(map[string]*freshEntry)
+		st.checks = make(map[string]map[string]*quarry.Alert)
+		st.open = make(map[string]*quarry.Alert)
+		st.nchecks = 0
+		err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error { return st.refreshDataset(tx, string(k), v) })
+		if err != nil {
+			return err
+		}
+		if err := st.readChecks(tx, nil); err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+			a := new(quarry.Alert)
+			if err := json.Unmarshal(v, a); err != nil {
+				return fmt.Errorf("decode alert %s: %w", k, err)
+			}
+			st.open[a.Key] = a
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		st.loaded, st.seq = true, last
+		return nil
+	}
+	changed := make(map[string]bool)
+	c := tx.Bucket(bucketChangelog).Cursor()
+	for k, v := c.Seek(u64(st.seq + 1)); k != nil; k, v = c.Next() {
+		var ch Change
+		if err := json.Unmarshal(v, &ch); err != nil {
+			return fmt.Errorf("changelog record %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		if ch.Entity == quarry.EntityDataset && ch.Op != OpLineage && ch.Op != OpAlert {
+			changed[ch.ID] = true
+		}
+	}
+	datasets := tx.Bucket(bucketDatasets)
+	for id := range changed {
+		if err := st.refreshDataset(tx, id, datasets.Get([]byte(id))); err != nil {
+			return err
+		}
+		if err := st.readChecks(tx, []byte(id)); err != nil {
+			return err
+		}
+	}
+	st.seq = last
+	return nil
+}
+
+// refreshDataset reads what a dataset's freshness depends on from its
+// record raw (nil: it is gone).
+func (st *alertState) refreshDataset(tx *bolt.Tx, id string, raw []byte) error {
+	delete(st.datasets, id)
+	if raw == nil || !bytes.Contains(raw, hasUpdate) {
+		return nil // a dataset never seen to change cannot be late
+	}
+	var r alertDataset
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("decode dataset %s: %w", id, err)
+	}
+	if r.RemovedAt != nil || r.LastUpdatedAt == nil {
+		return nil
+	}
+	e := &freshEntry{d: quarry.Dataset{ID: r.ID, Namespace: r.Namespace, Name: r.Name, Source: r.Source, LastUpdatedAt: r.LastUpdatedAt}, key: quarry.FreshnessAlertKey(id)}
+	e.d.Provided.Tags, e.d.Edited.Tags = r.Provided.Tags, r.Edited.Tags
+	if p := tx.Bucket(bucketPolicies).Get([]byte(id)); p != nil {
+		e.set = new(quarry.FreshnessPolicy)
+		if err := json.Unmarshal(p, e.set); err != nil {
+			return fmt.Errorf("decode freshness policy of %s: %w", id, err)
+		}
+	}
+	if p, ok := quarry.InferPolicy(changeTimes(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), nil)); ok {
+		e.inferred = &p
+	}
+	e.inferFn = e.infer
+	st.datasets[id] = e
+	return nil
 }
 
 // alertDataset is the part of a dataset record the evaluator reads.
@@ -101,142 +199,71 @@ type alertDataset struct {
 }
 
 // hasUpdate is in every record with a LastUpdatedAt, and in no other (a
-// quote inside a JSON string is escaped): a dataset never seen to change
-// cannot be late, so its record is not decoded.
+// quote inside a JSON string is escaped).
 var hasUpdate = []byte(`"lastUpdatedAt":`)
 
-// wantFreshnessAlerts adds an alert for each dataset late at now.
-func wantFreshnessAlerts(tx *bolt.Tx, defaults []quarry.PolicyDefault, now time.Time, want map[string]*quarry.Alert) (int, error) {
-	policies := tx.Bucket(bucketPolicies)
-	changes := tx.Bucket(bucketDataChanges).Cursor()
-	n := 0
-	var times []time.Time
-	err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error {
-		if !bytes.Contains(v, hasUpdate) {
-			n++
-			return nil
+// readChecks reads the latest check results of one dataset (all datasets
+// when id is nil) and keeps an alert for each that is not passing, on
+// datasets that are not removed.
+func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
+	c := tx.Bucket(bucketChecks).Cursor()
+	k, v := c.First()
+	if id != nil {
+		if old := st.checks[string(id)]; old != nil {
+			st.nchecks -= len(old)
 		}
-		var r alertDataset
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("decode dataset %s: %w", k, err)
-		}
-		if r.RemovedAt != nil {
-			return nil
-		}
-		n++
-		var set *quarry.FreshnessPolicy
-		if raw := policies.Get(k); raw != nil {
-			set = new(quarry.FreshnessPolicy)
-			if err := json.Unmarshal(raw, set); err != nil {
-				return fmt.Errorf("decode freshness policy of %s: %w", k, err)
-			}
-		}
-		d := quarry.Dataset{ID: r.ID, Namespace: r.Namespace, Name: r.Name, Source: r.Source, LastUpdatedAt: r.LastUpdatedAt}
-		d.Provided.Tags, d.Edited.Tags = r.Provided.Tags, r.Edited.Tags
-		f, err := quarry.EvaluateFreshness(&d, set, defaults, func() ([]time.Time, error) {
-			times = changeTimes(changes, k, times[:0])
-			return times, nil
-		}, now)
-		if err != nil {
-			return err
-		}
-		var level quarry.AlertLevel
-		switch f.Status {
-		case quarry.FreshnessWarn:
-			level = quarry.LevelWarn
-		case quarry.FreshnessError:
-			level = quarry.LevelError
-		default:
-			return nil
-		}
-		key := quarry.FreshnessAlertKey(r.ID)
-		want[key] = &quarry.Alert{
-			Key: key, Kind: quarry.AlertFreshness, DatasetID: r.ID, Dataset: r.Name,
-			Level: level, Status: string(f.Status), Message: quarry.FreshnessAlertMessage(&f, now),
-			LastUpdatedAt: f.LastUpdatedAt, ExpectedBy: f.ExpectedBy, Inferred: f.Inferred(),
-		}
-		return nil
-	})
-	return n, err
-}
-
-// changeTimes appends the times of the newest data changes of a dataset,
-// read from their keys (id, at, seq), enough to infer a policy from.
-func changeTimes(c *bolt.Cursor, id []byte, out []time.Time) []time.Time {
-	prefix := id
-	k, _ := lastBefore(c, pastPrefix(prefix))
-	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < inferRead; k, _ = c.Prev() {
-		if len(k) == len(id)+16 {
-			out = append(out, time.Unix(0, int64(binary.BigEndian.Uint64(k[len(id):]))))
-			n++
-		}
+		delete(st.checks, string(id))
+		k, v = c.Seek(id)
 	}
-	return out
-}
-
-// inferRead is how many data changes inference reads: signals may repeat
-// a time, so more than the window.
-const inferRead = 3 * (quarry.InferWindow + 1)
-
-// DataChangeTimes returns the times of a dataset's newest data changes, as
-// many as inferring its freshness policy reads.
-func (s *Store) DataChangeTimes(ctx context.Context, id string) ([]time.Time, error) {
-	var out []time.Time
-	err := s.view(func(tx *bolt.Tx) error {
-		out = changeTimes(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), nil)
-		return nil
-	})
-	return out, err
-}
-
-// wantCheckAlerts adds an alert for each check whose latest result is not
-// PASS, on datasets that are not removed.
-func wantCheckAlerts(tx *bolt.Tx, want map[string]*quarry.Alert) (int, error) {
-	n := 0
 	names := make(map[string]string) // dataset id -> name; "" when removed
-	err := tx.Bucket(bucketChecks).ForEach(func(k, v []byte) error {
-		n++
-		var c quarry.Check
-		if err := json.Unmarshal(v, &c); err != nil {
+	for ; k != nil && (id == nil || bytes.HasPrefix(k, id)); k, v = c.Next() {
+		st.nchecks++
+		var ch quarry.Check
+		if err := json.Unmarshal(v, &ch); err != nil {
 			return fmt.Errorf("decode check %q: %w", k, err)
 		}
 		var level quarry.AlertLevel
-		switch c.Status {
+		switch ch.Status {
 		case quarry.CheckWarn:
 			level = quarry.LevelWarn
 		case quarry.CheckFail, quarry.CheckError:
 			level = quarry.LevelError
 		default:
-			return nil
+			continue
 		}
-		name, ok := names[c.DatasetID]
+		name, ok := names[ch.DatasetID]
 		if !ok {
-			if d, err := getDataset(tx, c.DatasetID); err == nil && d.RemovedAt == nil {
+			if d, err := getDataset(tx, ch.DatasetID); err == nil && d.RemovedAt == nil {
 				name = d.Name
 			}
-			names[c.DatasetID] = name
+			names[ch.DatasetID] = name
 		}
 		if name == "" {
-			return nil
+			continue
 		}
-		key := quarry.CheckAlertKey(c.DatasetID, c.Column, c.Name)
-		want[key] = &quarry.Alert{
-			Key: key, Kind: quarry.AlertCheck, DatasetID: c.DatasetID, Dataset: name, Column: c.Column, Check: c.Name,
-			Level: level, Status: string(c.Status), Message: quarry.CheckAlertMessage(&c),
+		key := quarry.CheckAlertKey(ch.DatasetID, ch.Column, ch.Name)
+		m := st.checks[ch.DatasetID]
+		if m == nil {
+			m = make(map[string]*quarry.Alert)
+			st.checks[ch.DatasetID] = m
 		}
-		return nil
-	})
-	return n, err
+		m[key] = &quarry.Alert{
+			Key: key, Kind: quarry.AlertCheck, DatasetID: ch.DatasetID, Dataset: name, Column: ch.Column, Check: ch.Name,
+			Level: level, Status: string(ch.Status), Message: quarry.CheckAlertMessage(&ch),
+		}
+	}
+	return nil
 }
 
-// diffAlerts returns the transitions that take the open alerts to the
-// wanted ones, ordered by dataset name, then alert key.
-func diffAlerts(open, want map[string]*quarry.Alert, now time.Time) []quarry.AlertEvent {
+// diff returns the transitions that take the open alerts to the ones the
+// state wants at now, ordered by dataset name, then alert key, and how
+// many alerts are open after them.
+func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]quarry.AlertEvent, int) {
 	var out []quarry.AlertEvent
-	for key, w := range want {
-		o, ok := open[key]
+	wanted := 0
+	change := func(o, w *quarry.Alert) {
 		switch {
-		case !ok:
+		case o == nil:
 			w.OpenedAt, w.ChangedAt = now, now
 			out = append(out, quarry.AlertEvent{Transition: quarry.AlertOpened, At: now, Alert: *w})
 		case o.Level != w.Level:
@@ -246,16 +273,50 @@ func diffAlerts(open, want map[string]*quarry.Alert, now time.Time) []quarry.Ale
 			}
 			w.OpenedAt, w.ChangedAt = o.OpenedAt, now
 			out = append(out, quarry.AlertEvent{Transition: t, At: now, Alert: *w})
-		case o.Status != w.Status || o.Message != w.Message || !sameTime(o.ExpectedBy, w.ExpectedBy):
-			// Same level, new details (a check failing another way, a new
-			// expected time): kept on the alert, not a transition.
+		case o.Status != w.Status || o.Message != w.Message || !sameTime(o.ExpectedBy, w.ExpectedBy) || !sameTime(o.LastUpdatedAt, w.LastUpdatedAt):
+			// Same level, new details (a check failing another way, a
+			// newer update that is late too): kept on the alert, not a
+			// transition.
 			w.OpenedAt, w.ChangedAt = o.OpenedAt, o.ChangedAt
 			out = append(out, quarry.AlertEvent{At: now, Alert: *w})
 		}
 	}
-	for key, o := range open {
-		if _, ok := want[key]; ok {
+	st.pass++
+	for id, e := range st.datasets {
+		f, _ := quarry.EvaluateFreshness(&e.d, e.set, defaults, e.inferFn, now)
+		var level quarry.AlertLevel
+		switch f.Status {
+		case quarry.FreshnessWarn:
+			level = quarry.LevelWarn
+		case quarry.FreshnessError:
+			level = quarry.LevelError
+		default:
 			continue
+		}
+		wanted++
+		e.late = st.pass
+		key := e.key
+		o := st.open[key]
+		if o != nil && o.Level == level && sameTime(o.ExpectedBy, f.ExpectedBy) && sameTime(o.LastUpdatedAt, f.LastUpdatedAt) && o.Inferred == f.Inferred() {
+			continue // as it was: skip building the alert
+		}
+		change(o, &quarry.Alert{
+			Key: key, Kind: quarry.AlertFreshness, DatasetID: id, Dataset: e.d.Name,
+			Level: level, Status: string(f.Status), Message: quarry.FreshnessAlertMessage(&f),
+			LastUpdatedAt: f.LastUpdatedAt, ExpectedBy: f.ExpectedBy, Inferred: f.Inferred(),
+		})
+	}
+	for _, m := range st.checks {
+		for key, w := range m {
+			wanted++
+			c := *w
+			change(st.open[key], &c)
+		}
+	}
+	for key, o := range st.open {
+		if o.Kind == quarry.AlertCheck && st.checks[o.DatasetID][key] != nil ||
+			o.Kind == quarry.AlertFreshness && st.datasets[o.DatasetID] != nil && st.datasets[o.DatasetID].late == st.pass {
+			continue // still holds
 		}
 		r := *o
 		r.ResolvedAt, r.ChangedAt = &now, now
@@ -268,7 +329,19 @@ func diffAlerts(open, want map[string]*quarry.Alert, now time.Time) []quarry.Ale
 		}
 		return cmpString(a.Alert.Key, b.Alert.Key)
 	})
-	return out
+	return out, wanted
+}
+
+// committed applies recorded transitions to the open alerts.
+func (st *alertState) committed(events []quarry.AlertEvent) {
+	for i := range events {
+		a := events[i].Alert
+		if events[i].Transition == quarry.AlertResolved {
+			delete(st.open, a.Key)
+		} else {
+			st.open[a.Key] = &a
+		}
+	}
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -291,7 +364,15 @@ func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, webhooks []strin
 	alerts, resolved := tx.Bucket(bucketAlerts), tx.Bucket(bucketAlertsResolved)
 	hist, outbox := tx.Bucket(bucketAlertHistory), tx.Bucket(bucketAlertOutbox)
 	touched := make(map[string]bool)
-	for i := range events {
+	// In key order: bbolt inserts into a node's sorted slice and splits it
+	// only at commit, so tens of thousands of random inserts in one
+	// transaction cost quadratic copying; sorted ones append.
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmpString(events[a].Alert.Key, events[b].Alert.Key) })
+	for _, i := range order {
 		ev := &events[i]
 		key := []byte(ev.Alert.Key)
 		v, err := json.Marshal(&ev.Alert)
@@ -581,4 +662,34 @@ func (s *Store) DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, e
 	})
 	sortAlerts(out)
 	return out, err
+}
+
+// changeTimes appends the times of the newest data changes of a dataset,
+// read from their keys (id, at, seq), enough to infer a policy from.
+func changeTimes(c *bolt.Cursor, id []byte, out []time.Time) []time.Time {
+	k, _ := lastBefore(c, pastPrefix(id))
+	for n := 0; k != nil && bytes.HasPrefix(k, id) && n < inferRead; k, _ = c.Prev() {
+		if len(k) == len(id)+16 {
+			out = append(out, time.Unix(0, int64(binary.BigEndian.Uint64(k[len(id):]))))
+			n++
+		}
+	}
+	return out
+}
+
+// inferRead is how many data changes inference reads: signals may repeat
+// a time, so more than the window.
+const inferRead = 3 * (quarry.InferWindow + 1)
+
+// InferredPolicy returns the freshness policy learned from a dataset's
+// update history, or nil when it is too short.
+func (s *Store) InferredPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error) {
+	var p *quarry.FreshnessPolicy
+	err := s.view(func(tx *bolt.Tx) error {
+		if ip, ok := quarry.InferPolicy(changeTimes(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), nil)); ok {
+			p = &ip
+		}
+		return nil
+	})
+	return p, err
 }

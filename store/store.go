@@ -108,6 +108,7 @@ type Store struct {
 	writing atomic.Int64 // update calls under way, the applier's included
 	records recordCache  // decoded dataset records, for reads
 	alertMu sync.Mutex   // one evaluator pass at a time
+	alerts  alertState   // the evaluator's state, under alertMu
 }
 
 type metrics struct {
