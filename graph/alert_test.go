@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -339,4 +340,59 @@ func TestAlertWebhookHangs(t *testing.T) {
 		transition{"CHECK", "shop.public.orders_01", "row_count", quarry.AlertResolved, quarry.LevelError})
 	cancel()
 	<-done
+}
+
+// Each signal that a dataset's data changed moves lastUpdatedAt and is
+// kept in its time series: a COMPLETE run that wrote it (reportRun), the
+// dataQualityMetrics facet's lastUpdated (OpenLineage), reportDataUpdate.
+// (Crawler-observed modification counters: crawler/postgres_test.go.) The
+// newest clears a freshness alert.
+func TestDataChangeSignals(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Second)
+	c := &clock{t: t0}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	s.do(t, `mutation($in: FreshnessPolicyInput!) { setFreshnessPolicy(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"dataset": ref(1), "warnAfter": "1h"}}).ok(t)
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	const read = `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_01") {
+		lastUpdatedAt dataChanges { at signal } freshness { status } } }`
+	check := func(step, lastUpdated string, signals ...string) map[string]any {
+		t.Helper()
+		d := s.do(t, read, nil).ok(t)["dataset"].(map[string]any)
+		dc := d["dataChanges"].([]any)
+		if d["lastUpdatedAt"] != lastUpdated || len(dc) != len(signals) {
+			t.Fatalf("%s: %v", step, d)
+		}
+		for i, sig := range signals {
+			if dc[i].(map[string]any)["signal"] != sig {
+				t.Fatalf("%s: signals %v, want %v", step, dc, signals)
+			}
+		}
+		return d
+	}
+
+	s.do(t, reportRun, map[string]any{"in": map[string]any{
+		"job": map[string]any{"namespace": "cron://etl-1", "name": "load_orders"}, "state": "COMPLETE", "eventTime": at(-5 * time.Hour),
+		"outputs": []any{ref(1)},
+	}}).ok(t)
+	check("a run wrote it", at(-5*time.Hour), "run")
+
+	ev := fmt.Sprintf(`{"eventType": "RUNNING", "eventTime": %q, "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.9.0/integration/airflow",
+		"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+		"run": {"runId": "0190b5c1-2f2a-7d3e-8a1b-00000000a1e7"}, "job": {"namespace": "airflow://etl", "name": "check_orders"},
+		"inputs": [{"namespace": "postgres://shop-db.internal", "name": "shop.public.orders_01",
+			"inputFacets": {"dataQualityMetrics": {"_producer": "x", "_schemaURL": "https://openlineage.io/spec/facets/1-0-2/DataQualityMetricsInputDatasetFacet.json",
+				"rowCount": 1200, "lastUpdated": %q, "columnMetrics": {}}}}]}`, at(-time.Hour), at(-4*time.Hour))
+	s.mustPost(t, []byte(ev))
+	check("the metrics facet says", at(-4*time.Hour), "metric", "run")
+
+	s.do(t, reportUpdate, map[string]any{"d": ref(1), "at": at(-3 * time.Hour)}).ok(t)
+	if d := check("a tool says", at(-3*time.Hour), "manual", "metric", "run"); d["freshness"].(map[string]any)["status"] != "WARN" {
+		t.Fatalf("three hours old, warn after one: %v", d)
+	}
+	sameTransitions(t, "late", evaluate(t, a), transition{"FRESHNESS", "shop.public.orders_01", "", quarry.AlertOpened, quarry.LevelWarn})
+	s.do(t, reportUpdate, map[string]any{"d": ref(1)}).ok(t)
+	sameTransitions(t, "updated", evaluate(t, a), transition{"FRESHNESS", "shop.public.orders_01", "", quarry.AlertResolved, quarry.LevelWarn})
 }
