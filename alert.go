@@ -68,6 +68,14 @@ func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefau
 	return f, nil
 }
 
+// DatasetStatus is a dataset's freshness and check status as the alert
+// evaluator last saw them; empty fields are unknown (no policy applies or
+// no update was seen; no checks).
+type DatasetStatus struct {
+	Freshness FreshnessStatus `json:"freshness,omitempty"` // FRESH, WARN or ERROR
+	Health    CheckStatus     `json:"health,omitempty"`    // the worst latest check result
+}
+
 // Alerts. An evaluator pass looks at every dataset's freshness and at the
 // latest result of every check: a dataset at WARN or ERROR freshness, and a
 // check whose latest result is WARN, FAIL or ERROR, each have an open

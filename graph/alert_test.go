@@ -151,6 +151,35 @@ func TestAlerts(t *testing.T) {
 	sameTransitions(t, "13h", evaluate(t, a),
 		transition{"FRESHNESS", "shop.public.orders_02", "", quarry.AlertOpened, quarry.LevelWarn})
 
+	// Search knows the statuses: filter and facet on them.
+	if err := s.index.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const find = `query($f: SearchFilter) { search(query: "", filter: $f) { total hits { dataset { name } } facets { field buckets { value count } } } }`
+	res := s.do(t, find, map[string]any{"f": map[string]any{"freshness": []string{"ERROR"}}}).ok(t)["search"].(map[string]any)
+	if hits := res["hits"].([]any); res["total"] != float64(1) || hits[0].(map[string]any)["dataset"].(map[string]any)["name"] != "shop.public.orders_01" {
+		t.Fatalf("search late datasets: %v", res)
+	}
+	res = s.do(t, find, map[string]any{"f": map[string]any{"health": []string{"FAIL"}}}).ok(t)["search"].(map[string]any)
+	if res["total"] != float64(1) {
+		t.Fatalf("search failing datasets: %v", res)
+	}
+	facets := map[string]map[string]float64{}
+	for _, f := range s.do(t, find, nil).ok(t)["search"].(map[string]any)["facets"].([]any) {
+		m := map[string]float64{}
+		for _, b := range f.(map[string]any)["buckets"].([]any) {
+			m[b.(map[string]any)["value"].(string)] = b.(map[string]any)["count"].(float64)
+		}
+		facets[f.(map[string]any)["field"].(string)] = m
+	}
+	if f := facets["freshness"]; len(f) != 2 || f["ERROR"] != 1 || f["WARN"] != 2 {
+		t.Fatalf("freshness facet: %v", facets)
+	}
+	if h := facets["health"]; len(h) != 1 || h["FAIL"] != 1 {
+		t.Fatalf("health facet: %v", facets)
+	}
+	s.do(t, find, map[string]any{"f": map[string]any{"freshness": []string{"UNKNOWN"}}}).oneError(t, "invalid", "filter.freshness")
+
 	const fa = `query($s: [FreshnessStatus!]) { freshnessAlerts(status: $s) { dataset { name } status lastUpdatedAt expectedBy inferred openedAt alert { id level open } } }`
 	late := s.do(t, fa, nil).ok(t)["freshnessAlerts"].([]any)
 	if len(late) != 3 {

@@ -13830,7 +13830,7 @@ func (ec *executionContext) unmarshalInputSearchFilter(ctx context.Context, obj 
 		asMap["includeRemoved"] = false
 	}
 
-	fieldsInOrder := [...]string{"namespace", "database", "schema", "kind", "tags", "owners", "includeRemoved"}
+	fieldsInOrder := [...]string{"namespace", "database", "schema", "kind", "tags", "owners", "freshness", "health", "includeRemoved"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13879,6 +13879,20 @@ func (ec *executionContext) unmarshalInputSearchFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.Owners = data
+		case "freshness":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freshness"))
+			data, err := ec.unmarshalOFreshnessStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Freshness = data
+		case "health":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("health"))
+			data, err := ec.unmarshalOCheckStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Health = data
 		case "includeRemoved":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("includeRemoved"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -20752,6 +20766,42 @@ func (ec *executionContext) marshalOCheck2ᚖgithubᚗcomᚋquarrydataᚋquarry�
 		return graphql.Null
 	}
 	return ec._Check(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCheckStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatusᚄ(ctx context.Context, v any) ([]quarry.CheckStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]quarry.CheckStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCheckStatus2githubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCheckStatus2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.CheckStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCheckStatus2githubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOCheckStatus2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx context.Context, v any) (*quarry.CheckStatus, error) {

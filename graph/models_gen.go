@@ -247,6 +247,10 @@ type SearchFilter struct {
 	Kind      []quarry.DatasetKind `json:"kind,omitempty"`
 	Tags      []string             `json:"tags,omitempty"`
 	Owners    []string             `json:"owners,omitempty"`
+	// Freshness status as the alert evaluator last saw it (UNKNOWN: none known).
+	Freshness []quarry.FreshnessStatus `json:"freshness,omitempty"`
+	// The worst latest check result.
+	Health []quarry.CheckStatus `json:"health,omitempty"`
 	// Also find datasets a crawl no longer sees.
 	IncludeRemoved *bool `json:"includeRemoved,omitempty"`
 }

@@ -25,6 +25,15 @@ func (r *queryResolver) Search(ctx context.Context, query string, filter *Search
 	for _, k := range f.Kind {
 		q.Filter.Kinds = append(q.Filter.Kinds, string(k))
 	}
+	for _, s := range f.Freshness {
+		if s == quarry.FreshnessUnknown {
+			return nil, quarry.Invalid("filter.freshness", "UNKNOWN cannot be filtered on: it is the absence of a status")
+		}
+		q.Filter.Freshness = append(q.Filter.Freshness, string(s))
+	}
+	for _, s := range f.Health {
+		q.Filter.Health = append(q.Filter.Health, string(s))
+	}
 	if first != nil && *first < 1 {
 		return nil, quarry.Invalid("first", "must be positive, got %d", *first)
 	}

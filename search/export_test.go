@@ -52,6 +52,9 @@ func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error
 	for _, f := range facetFields {
 		facet := Facet{Field: f}
 		for _, t := range res.Facets[f].Terms.Terms() {
+			if t.Term == "" { // an empty field: no value
+				continue
+			}
 			facet.Buckets = append(facet.Buckets, Bucket{Value: t.Term, Count: t.Count})
 		}
 		out = append(out, facet)

@@ -164,6 +164,9 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 			if e == nil {
 				break
 			}
+			if e.Term == "" {
+				continue // a field left empty (unknown status, no database) is no value
+			}
 			ord := cols.values[f].ord(e.Term)
 			if pl, err = dict.PostingsList([]byte(e.Term), nil, pl); err != nil {
 				return nil, fmt.Errorf("facets: %s postings: %w", field, err)

@@ -23,7 +23,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "6"
+const mappingVersion = "7"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -35,6 +35,7 @@ type Store interface {
 	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
+	DatasetStatus(ctx context.Context, id string) (quarry.DatasetStatus, error)
 	Changed() <-chan struct{}
 	LastSeq(ctx context.Context) (uint64, error)
 }
@@ -166,10 +167,11 @@ func (x *Index) CatchUp(ctx context.Context) error {
 }
 
 // docOps are the changelog operations that change what a dataset's
-// document holds. Lineage, data changes and check results do not (yet), and
-// they arrive with every run a job reports: reindexing for them would only
-// churn segments.
-var docOps = map[string]bool{store.OpUpsert: true, store.OpEdit: true, store.OpRemove: true, store.OpRestore: true}
+// document holds. Lineage, data changes and check results do not: they
+// arrive with every run a job reports, and reindexing for them would only
+// churn segments. Freshness and check status come from the alert
+// evaluator, which records a status change only when one happens.
+var docOps = map[string]bool{store.OpUpsert: true, store.OpEdit: true, store.OpRemove: true, store.OpRestore: true, store.OpStatus: true}
 
 // apply indexes the changelog after seq into idx, a page at a time: each
 // page's documents and its last sequence go in one batch, so the index
@@ -210,7 +212,11 @@ func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, 
 			case err != nil:
 				return seq, err
 			default:
-				if err := b.Index(c.ID, newDatasetDoc(d)); err != nil {
+				status, err := st.DatasetStatus(ctx, c.ID)
+				if err != nil {
+					return seq, err
+				}
+				if err := b.Index(c.ID, newDatasetDoc(d, status)); err != nil {
 					return seq, fmt.Errorf("index %s: %w", c.ID, err)
 				}
 			}
@@ -361,7 +367,9 @@ const (
 	fSchema        = "schema"
 	fKind          = "kind"
 	fRemoved       = "removed"
-	fSQL           = "sql" // a job's SQL, identifiers split
+	fFreshness     = "freshness" // FRESH, WARN, ERROR; absent when unknown
+	fHealth        = "health"    // the worst latest check result; absent without checks
+	fSQL           = "sql"       // a job's SQL, identifiers split
 )
 
 // Document types: datasets, and the jobs that move data between them.
@@ -389,16 +397,18 @@ type datasetDoc struct {
 	Schema        string   `json:"schema"`
 	Kind          string   `json:"kind"`
 	Removed       bool     `json:"removed"`
+	Freshness     string   `json:"freshness,omitempty"`
+	Health        string   `json:"health,omitempty"`
 }
 
 // BleveType tells bleve which document mapping applies.
 func (*datasetDoc) BleveType() string { return typeDataset }
 
-func newDatasetDoc(d *quarry.Dataset) *datasetDoc {
+func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 	doc := &datasetDoc{
 		Type: typeDataset, QName: d.Name, Path: d.Name, Desc: d.Description(),
 		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(),
-		Database: d.Database, Schema: d.Schema,
+		Database: d.Database, Schema: d.Schema, Freshness: string(status.Freshness), Health: string(status.Health),
 	}
 	parts := strings.Split(d.Name, ".")
 	for i := range parts {
@@ -483,7 +493,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true))
 	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true))
 	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true))
-	for _, f := range []string{fOwners, fNamespace, fDatabase, fSchema, fKind} {
+	for _, f := range []string{fOwners, fNamespace, fDatabase, fSchema, fKind, fFreshness, fHealth} {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))
 	}
 	removed := bleve.NewBooleanFieldMapping()

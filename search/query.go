@@ -50,6 +50,7 @@ type Query struct {
 // Filter narrows a search; values within a field are alternatives.
 type Filter struct {
 	Namespaces, Databases, Schemas, Kinds, Tags, Owners []string
+	Freshness, Health                                   []string // statuses, as DatasetStatus holds them
 	IncludeRemoved                                      bool
 }
 
@@ -77,7 +78,7 @@ type Match struct {
 
 // Facet counts hits by the values of a field.
 type Facet struct {
-	Field   string // namespace, database, schema, kind, tags, owners
+	Field   string // namespace, database, schema, kind, tags, owners, freshness, health
 	Buckets []Bucket
 }
 
@@ -87,7 +88,7 @@ type Bucket struct {
 	Count int
 }
 
-var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners}
+var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners, fFreshness, fHealth}
 
 // Search runs a query. An empty query lists datasets by name.
 func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
@@ -339,6 +340,7 @@ func withFilter(q query.Query, f Filter) query.Query {
 	}{
 		{fNamespace, f.Namespaces}, {fDatabase, f.Databases}, {fSchema, f.Schemas},
 		{fKind, f.Kinds}, {fTags, f.Tags}, {fOwners, f.Owners},
+		{fFreshness, f.Freshness}, {fHealth, f.Health},
 	} {
 		if len(c.values) == 0 {
 			continue

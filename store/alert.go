@@ -56,18 +56,18 @@ func (s *Store) EvaluateAlerts(ctx context.Context, o AlertOptions) (AlertPass, 
 		return pass, err
 	}
 	pass.Datasets, pass.Checks = len(st.datasets), st.nchecks
-	events, open := st.diff(o.Defaults, now)
+	events, statuses, open := st.diff(o.Defaults, now)
 	pass.Open = open
-	if len(events) == 0 {
+	if len(events) == 0 && len(statuses) == 0 {
 		return pass, nil
 	}
 	err := s.bulk(ctx, func(tx *bolt.Tx) error {
-		return recordTransitions(tx, events, o.Webhooks, now)
+		return recordTransitions(tx, events, statuses, o.Webhooks, now)
 	})
 	if err != nil {
 		return pass, err
 	}
-	st.committed(events)
+	st.committed(events, statuses)
 	pass.Transitions = events
 	return pass, nil
 }
@@ -81,6 +81,14 @@ type alertState struct {
 	checks   map[string]map[string]*quarry.Alert // dataset id -> alert key -> its check alert wanted
 	nchecks  int                                 // latest check results read
 	open     map[string]*quarry.Alert            // alert key -> open alert, as stored
+	health   map[string]quarry.CheckStatus       // dataset id -> worst latest check result
+	status   map[string]quarry.DatasetStatus     // dataset id -> status, as stored (unknown: absent)
+}
+
+// statusChange is a dataset's new status.
+type statusChange struct {
+	id     string
+	status quarry.DatasetStatus
 }
 
 // freshEntry is what a dataset's freshness depends on.
@@ -106,6 +114,8 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 		st.datasets = make(map[string]*freshEntry)
 		st.checks = make(map[string]map[string]*quarry.Alert)
 		st.open = make(map[string]*quarry.Alert)
+		st.health = make(map[string]quarry.CheckStatus)
+		st.status = make(map[string]quarry.DatasetStatus)
 		st.nchecks = 0
 		err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error { return st.refreshDataset(tx, string(k), v) })
 		if err != nil {
@@ -125,6 +135,17 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
+		err = tx.Bucket(bucketDatasetStatus).ForEach(func(k, v []byte) error {
+			var ds quarry.DatasetStatus
+			if err := json.Unmarshal(v, &ds); err != nil {
+				return fmt.Errorf("decode status of %s: %w", k, err)
+			}
+			st.status[string(k)] = ds
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		st.loaded, st.seq = true, last
 		return nil
 	}
@@ -135,7 +156,7 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 		if err := json.Unmarshal(v, &ch); err != nil {
 			return fmt.Errorf("changelog record %d: %w", binary.BigEndian.Uint64(k), err)
 		}
-		if ch.Entity == quarry.EntityDataset && ch.Op != OpLineage && ch.Op != OpAlert {
+		if ch.Entity == quarry.EntityDataset && ch.Op != OpLineage && ch.Op != OpStatus {
 			changed[ch.ID] = true
 		}
 	}
@@ -213,6 +234,7 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 			st.nchecks -= len(old)
 		}
 		delete(st.checks, string(id))
+		delete(st.health, string(id))
 		k, v = c.Seek(id)
 	}
 	names := make(map[string]string) // dataset id -> name; "" when removed
@@ -222,15 +244,6 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 		if err := json.Unmarshal(v, &ch); err != nil {
 			return fmt.Errorf("decode check %q: %w", k, err)
 		}
-		var level quarry.AlertLevel
-		switch ch.Status {
-		case quarry.CheckWarn:
-			level = quarry.LevelWarn
-		case quarry.CheckFail, quarry.CheckError:
-			level = quarry.LevelError
-		default:
-			continue
-		}
 		name, ok := names[ch.DatasetID]
 		if !ok {
 			if d, err := getDataset(tx, ch.DatasetID); err == nil && d.RemovedAt == nil {
@@ -239,6 +252,18 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 			names[ch.DatasetID] = name
 		}
 		if name == "" {
+			continue // removed: no status, no alerts
+		}
+		if h := st.health[ch.DatasetID]; h == "" || checkRank[ch.Status] > checkRank[h] {
+			st.health[ch.DatasetID] = ch.Status
+		}
+		var level quarry.AlertLevel
+		switch ch.Status {
+		case quarry.CheckWarn:
+			level = quarry.LevelWarn
+		case quarry.CheckFail, quarry.CheckError:
+			level = quarry.LevelError
+		default:
 			continue
 		}
 		key := quarry.CheckAlertKey(ch.DatasetID, ch.Column, ch.Name)
@@ -255,11 +280,24 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 	return nil
 }
 
+var checkRank = map[quarry.CheckStatus]int{quarry.CheckPass: 1, quarry.CheckWarn: 2, quarry.CheckFail: 3, quarry.CheckError: 4}
+
 // diff returns the transitions that take the open alerts to the ones the
-// state wants at now, ordered by dataset name, then alert key, and how
-// many alerts are open after them.
-func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]quarry.AlertEvent, int) {
+// state wants at now, ordered by dataset name, then alert key; the
+// datasets whose status changed; and how many alerts are open after them.
+func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]quarry.AlertEvent, []statusChange, int) {
 	var out []quarry.AlertEvent
+	var statuses []statusChange
+	seen := 0 // datasets of st.status visited
+	setStatus := func(id string, ds quarry.DatasetStatus) {
+		old, ok := st.status[id]
+		if ok {
+			seen++
+		}
+		if old != ds {
+			statuses = append(statuses, statusChange{id, ds})
+		}
+	}
 	wanted := 0
 	change := func(o, w *quarry.Alert) {
 		switch {
@@ -284,6 +322,11 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 	st.pass++
 	for id, e := range st.datasets {
 		f, _ := quarry.EvaluateFreshness(&e.d, e.set, defaults, e.inferFn, now)
+		ds := quarry.DatasetStatus{Health: st.health[id]}
+		if f.Status != quarry.FreshnessUnknown {
+			ds.Freshness = f.Status
+		}
+		setStatus(id, ds)
 		var level quarry.AlertLevel
 		switch f.Status {
 		case quarry.FreshnessWarn:
@@ -305,6 +348,18 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 			Level: level, Status: string(f.Status), Message: quarry.FreshnessAlertMessage(&f),
 			LastUpdatedAt: f.LastUpdatedAt, ExpectedBy: f.ExpectedBy, Inferred: f.Inferred(),
 		})
+	}
+	for id, h := range st.health {
+		if st.datasets[id] == nil {
+			setStatus(id, quarry.DatasetStatus{Health: h})
+		}
+	}
+	if seen < len(st.status) { // some are unknown now: removed, or no longer seen to change
+		for id := range st.status {
+			if st.datasets[id] == nil && st.health[id] == "" {
+				statuses = append(statuses, statusChange{id: id})
+			}
+		}
 	}
 	for _, m := range st.checks {
 		for key, w := range m {
@@ -329,11 +384,19 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 		}
 		return cmpString(a.Alert.Key, b.Alert.Key)
 	})
-	return out, wanted
+	slices.SortFunc(statuses, func(a, b statusChange) int { return cmpString(a.id, b.id) }) // see recordTransitions
+	return out, statuses, wanted
 }
 
-// committed applies recorded transitions to the open alerts.
-func (st *alertState) committed(events []quarry.AlertEvent) {
+// committed applies what a pass recorded to the state.
+func (st *alertState) committed(events []quarry.AlertEvent, statuses []statusChange) {
+	for _, c := range statuses {
+		if c.status == (quarry.DatasetStatus{}) {
+			delete(st.status, c.id)
+		} else {
+			st.status[c.id] = c.status
+		}
+	}
 	for i := range events {
 		a := events[i].Alert
 		if events[i].Transition == quarry.AlertResolved {
@@ -360,10 +423,26 @@ func cmpString(a, b string) int {
 
 // recordTransitions writes a pass's transitions. An event without a
 // transition only updates the open alert's details.
-func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, webhooks []string, now time.Time) error {
+func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statusChange, webhooks []string, now time.Time) error {
 	alerts, resolved := tx.Bucket(bucketAlerts), tx.Bucket(bucketAlertsResolved)
 	hist, outbox := tx.Bucket(bucketAlertHistory), tx.Bucket(bucketAlertOutbox)
 	touched := make(map[string]bool)
+	sb := tx.Bucket(bucketDatasetStatus)
+	for _, c := range statuses {
+		var err error
+		if c.status == (quarry.DatasetStatus{}) {
+			err = sb.Delete([]byte(c.id))
+		} else {
+			err = putJSON(sb, []byte(c.id), c.status)
+		}
+		if err != nil {
+			return err
+		}
+		touched[c.id] = true
+		if _, err := appendChange(tx, now, quarry.EntityDataset, c.id, OpStatus); err != nil {
+			return err
+		}
+	}
 	// In key order: bbolt inserts into a node's sorted slice and splits it
 	// only at commit, so tens of thousands of random inserts in one
 	// transaction cost quadratic copying; sorted ones append.
@@ -409,7 +488,7 @@ func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, webhooks []strin
 		}
 		if !touched[ev.Alert.DatasetID] {
 			touched[ev.Alert.DatasetID] = true
-			if _, err := appendChange(tx, now, quarry.EntityDataset, ev.Alert.DatasetID, OpAlert); err != nil {
+			if _, err := appendChange(tx, now, quarry.EntityDataset, ev.Alert.DatasetID, OpStatus); err != nil {
 				return err
 			}
 		}
@@ -692,4 +771,17 @@ func (s *Store) InferredPolicy(ctx context.Context, id string) (*quarry.Freshnes
 		return nil
 	})
 	return p, err
+}
+
+// DatasetStatus returns a dataset's freshness and check status as the
+// alert evaluator last saw them.
+func (s *Store) DatasetStatus(ctx context.Context, id string) (quarry.DatasetStatus, error) {
+	var ds quarry.DatasetStatus
+	err := s.view(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bucketDatasetStatus).Get([]byte(id)); raw != nil {
+			return json.Unmarshal(raw, &ds)
+		}
+		return nil
+	})
+	return ds, err
 }

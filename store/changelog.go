@@ -21,7 +21,7 @@ const (
 	OpData    = "data"    // a dataset: its data changed (LastUpdatedAt moved)
 	OpCheck   = "check"   // a dataset: a check result or metrics arrived
 	OpPolicy  = "policy"  // a dataset: its freshness policy was set or removed
-	OpAlert   = "alert"   // a dataset: one of its alerts opened, changed level or resolved
+	OpStatus  = "status"  // a dataset: its freshness or check status changed, or one of its alerts
 )
 
 // Change is one changelog record: entity ID changed at At. Followers read

@@ -63,6 +63,10 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{9, "dataset status", func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketDatasetStatus)
+		return err
+	}},
 }
 
 // migrateRunEdges moves the edges each run reported out of its record, so

@@ -47,6 +47,7 @@ var (
 	bucketAlertHistory    = []byte("alert_history")    // alert key \x00 seq(8) -> AlertEvent
 	bucketAlertDeliveries = []byte("alert_deliveries") // alert key \x00 webhook -> Delivery of its latest event
 	bucketAlertOutbox     = []byte("alert_outbox")     // seq(8) -> outboxEntry: an event to send to a webhook
+	bucketDatasetStatus   = []byte("dataset_status")   // dataset id -> DatasetStatus, when known
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")
