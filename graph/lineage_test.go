@@ -172,3 +172,42 @@ func TestManualEdges(t *testing.T) {
 
 // fixture is the path of a file under ../shared/fixtures.
 func fixture(rel string) string { return filepath.Join("..", "..", "shared", "fixtures", rel) }
+
+// A job that only writes (a seed, a load from outside) has no lineage edge,
+// yet it writes the dataset: writtenBy lists it, until the run that
+// completes next writes something else.
+func TestWriteOnlyJob(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	seed := func(runID, at, table string) {
+		s.do(t, reportRun, map[string]any{"in": map[string]any{
+			"job": map[string]any{"namespace": "dbt://jaffle", "name": "seed.raw_countries"}, "runId": runID, "state": "COMPLETE", "eventTime": at,
+			"outputs": []any{map[string]any{"namespace": "postgres://wh:5432", "name": table}},
+		}}).ok(t)
+	}
+	writers := func(table string) []string {
+		t.Helper()
+		d := s.do(t, `query($n: String!) { dataset(namespace: "postgres://wh:5432", name: $n) { writtenBy { name } readBy { name } } }`,
+			map[string]any{"n": table}).ok(t)["dataset"].(map[string]any)
+		var out []string
+		for _, j := range d["writtenBy"].([]any) {
+			out = append(out, j.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	seed("0190b5c1-2f2a-7d3e-8a1b-0000000000a1", "2026-11-20T02:00:00Z", "wh.raw.countries")
+	if w := writers("wh.raw.countries"); len(w) != 1 || w[0] != "seed.raw_countries" {
+		t.Fatalf("writtenBy %v", w)
+	}
+	seed("0190b5c1-2f2a-7d3e-8a1b-0000000000a2", "2026-11-21T02:00:00Z", "wh.raw.countries_v2")
+	if w := writers("wh.raw.countries"); len(w) != 0 {
+		t.Fatalf("after a run that writes elsewhere, writtenBy %v", w)
+	}
+	if w := writers("wh.raw.countries_v2"); len(w) != 1 {
+		t.Fatalf("the new table's writtenBy %v", w)
+	}
+	// A late event of the old run changes nothing.
+	seed("0190b5c1-2f2a-7d3e-8a1b-0000000000a1", "2026-11-20T02:00:09Z", "wh.raw.countries")
+	if w := writers("wh.raw.countries"); len(w) != 0 {
+		t.Fatalf("after a late event of the old run, writtenBy %v", w)
+	}
+}

@@ -191,14 +191,22 @@ func (s *Store) DatasetJobs(ctx context.Context, id string) (writers, readers []
 	err = s.view(func(tx *bolt.Tx) error {
 		for _, side := range []struct {
 			bucket []byte
+			role   byte
 			into   *[]string
-		}{{bucketEdgesIn, &writers}, {bucketEdgesOut, &readers}} {
+		}{{bucketEdgesIn, roleWrites, &writers}, {bucketEdgesOut, roleReads, &readers}} {
 			c := tx.Bucket(side.bucket).Cursor()
 			prefix := []byte(id)
 			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 				if j := jobOf(k); j != "" {
 					*side.into = union(*side.into, []string{j})
 				}
+			}
+			// Jobs that reported it without an edge through it: one that
+			// only writes has no input to draw an edge from.
+			c = tx.Bucket(bucketDatasetJobs).Cursor()
+			prefix = append([]byte(id), side.role)
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				*side.into = union(*side.into, []string{string(k[len(prefix):])})
 			}
 		}
 		return nil
@@ -283,4 +291,67 @@ func (s *Store) JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, erro
 		return nil
 	})
 	return out, err
+}
+
+// Roles in the dataset_jobs index.
+const (
+	roleWrites = 'w'
+	roleReads  = 'r'
+)
+
+// setJobDatasets records that a job reads ins and writes outs, as the
+// dataset_jobs index and its mirror job_datasets hold it. Like a job's
+// edges, what a running run reports adds to it, and what the run that
+// completed last reported replaces it (replace).
+func setJobDatasets(tx *bolt.Tx, jobID string, ins, outs []string, replace bool) error {
+	dj, jd := tx.Bucket(bucketDatasetJobs), tx.Bucket(bucketJobDatasets)
+	want := make(map[string]bool, len(ins)+len(outs))
+	for _, side := range []struct {
+		role byte
+		ids  []string
+	}{{roleReads, ins}, {roleWrites, outs}} {
+		for _, id := range side.ids {
+			k := make([]byte, 0, len(jobID)+1+len(id))
+			k = append(append(append(k, jobID...), side.role), id...)
+			want[string(k)] = true
+		}
+	}
+	prefix := []byte(jobID)
+	if replace {
+		var stale [][]byte
+		c := jd.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if !want[string(k)] {
+				stale = append(stale, bytes.Clone(k))
+			}
+		}
+		for _, k := range stale {
+			if err := jd.Delete(k); err != nil {
+				return err
+			}
+			if err := dj.Delete(flipJobDataset(k, len(jobID))); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range want {
+		if jd.Get([]byte(k)) != nil {
+			continue
+		}
+		if err := jd.Put([]byte(k), nil); err != nil {
+			return err
+		}
+		if err := dj.Put(flipJobDataset([]byte(k), len(jobID)), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flipJobDataset turns a job_datasets key (job, role, dataset) into its
+// dataset_jobs key (dataset, role, job).
+func flipJobDataset(k []byte, jobLen int) []byte {
+	job, role, ds := k[:jobLen], k[jobLen], k[jobLen+1:]
+	out := make([]byte, 0, len(k))
+	return append(append(append(out, ds...), role), job...)
 }

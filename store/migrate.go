@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -67,6 +69,46 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketDatasetStatus)
 		return err
 	}},
+	{10, "the datasets each job reads and writes, from their runs", migrateDatasetJobs},
+}
+
+// migrateDatasetJobs indexes the datasets each job's runs reported, so
+// that a job that only writes (a seed, a load from outside) is among a
+// dataset's writers though no lineage edge goes through it. Runs are
+// folded in the order they ended, the newest completed one last, as they
+// would have been applied.
+func migrateDatasetJobs(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketDatasetJobs, bucketJobDatasets} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	var runs []storedRun
+	err := tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
+		var r storedRun
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("run %s: %w", k, err)
+		}
+		runs = append(runs, r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	end := func(r *storedRun) time.Time {
+		if r.EndedAt != nil {
+			return *r.EndedAt
+		}
+		return r.FirstSeen
+	}
+	slices.SortFunc(runs, func(a, b storedRun) int { return end(&a).Compare(end(&b)) })
+	for i := range runs {
+		r := &runs[i]
+		if err := setJobDatasets(tx, r.JobID, r.Inputs, r.Outputs, r.State == quarry.RunComplete); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrateRunEdges moves the edges each run reported out of its record, so

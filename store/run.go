@@ -518,11 +518,20 @@ func applyEvent(tx *bolt.Tx, p *preparedEvent, now time.Time) (LineageResult, er
 		if err != nil {
 			return res, err
 		}
+		if err := setJobDatasets(tx, p.job.ID, run.Inputs, run.Outputs, true); err != nil {
+			return res, err
+		}
 		return res, setJobEdges(tx, now, p.job.ID, edges, true)
 	case run != nil && !run.State.Terminal():
+		if err := setJobDatasets(tx, p.job.ID, p.ins, p.outs, false); err != nil {
+			return res, err
+		}
 		return res, setJobEdges(tx, now, p.job.ID, p.edges, false)
 	case ev.Kind == quarry.JobEvent:
 		if _, err := claimJobEdges(tx, p.job.ID, "", at); err != nil {
+			return res, err
+		}
+		if err := setJobDatasets(tx, p.job.ID, p.ins, p.outs, true); err != nil {
 			return res, err
 		}
 		return res, setJobEdges(tx, now, p.job.ID, p.edges, true)

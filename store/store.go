@@ -48,6 +48,8 @@ var (
 	bucketAlertDeliveries = []byte("alert_deliveries") // alert key \x00 webhook -> Delivery of its latest event
 	bucketAlertOutbox     = []byte("alert_outbox")     // seq(8) -> outboxEntry: an event to send to a webhook
 	bucketDatasetStatus   = []byte("dataset_status")   // dataset id -> DatasetStatus, when known
+	bucketDatasetJobs     = []byte("dataset_jobs")     // dataset id, 'w' or 'r', job id -> nil: jobs that read or write it, as their runs report
+	bucketJobDatasets     = []byte("job_datasets")     // job id, 'w' or 'r', dataset id -> nil: the same, by job
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")
