@@ -2,8 +2,10 @@ package search
 
 import (
 	"context"
+	"slices"
 
 	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
 )
 
 // SetMappingVersionForTest makes the closed index in dir look built by
@@ -82,7 +84,25 @@ func (x *Index) MatchesInOneSearchForTest(ctx context.Context, q Query) (map[str
 	}
 	out := map[string][]Match{}
 	for _, h := range res.Hits {
-		out[h.ID] = matches(h)
+		out[h.ID] = bleveMatches(h)
 	}
 	return out, nil
+}
+
+// bleveMatches is matches from bleve's highlighter: its fragments.
+func bleveMatches(h *bsearch.DocumentMatch) []Match {
+	names := map[string]string{
+		fName: "name", fPath: "qualifiedName", fColumns: "column", fDesc: "description",
+		fColumnDesc: "columnDescription", fTagsText: "tag",
+	}
+	var out []Match
+	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
+		for _, frag := range h.Fragments[f] {
+			out = append(out, Match{Field: names[f], Text: frag})
+		}
+	}
+	if len(out) > 1 && out[0].Field == "name" && out[1].Field == "qualifiedName" {
+		out = slices.Delete(out, 1, 2)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,8 +177,8 @@ func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) er
 	q.AddShould(textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
-	req.Highlight = bleve.NewHighlightWithStyle("html")
-	req.Highlight.Fields = highlightFields
+	req.Fields = highlightFields
+	req.IncludeLocations = true
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return fmt.Errorf("highlight: %w", err)
@@ -383,14 +384,90 @@ func matches(h *bsearch.DocumentMatch) []Match {
 	}
 	var out []Match
 	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
-		for _, frag := range h.Fragments[f] {
-			out = append(out, Match{Field: names[f], Text: frag})
+		if text, ok := markField(h, f); ok {
+			out = append(out, Match{Field: names[f], Text: text})
 		}
 	}
 	if len(out) > 1 && out[0].Field == "name" && out[1].Field == "qualifiedName" {
 		out = slices.Delete(out, 1, 2) // the name says it already
 	}
 	return out
+}
+
+// fragmentSize is about how much of a long text a match shows.
+const fragmentSize = 200
+
+// markField returns the stored text of field where the query matched it,
+// the matched words in <mark> and the rest HTML-escaped: of a field with
+// several values (columns), the value with the most matched words; of a
+// long text, about fragmentSize bytes around its first match. This is what
+// bleve's highlighter does, from the locations the search found, without
+// re-analyzing the document.
+func markField(h *bsearch.DocumentMatch, field string) (string, bool) {
+	type span struct{ start, end int }
+	byValue := map[int][]span{} // value index -> matched spans
+	for _, locs := range h.Locations[field] {
+		for _, l := range locs {
+			i := 0
+			if len(l.ArrayPositions) > 0 {
+				i = int(l.ArrayPositions[0])
+			}
+			byValue[i] = append(byValue[i], span{int(l.Start), int(l.End)})
+		}
+	}
+	if len(byValue) == 0 {
+		return "", false
+	}
+	best, most := -1, 0
+	for i, spans := range byValue {
+		if len(spans) > most || len(spans) == most && i < best {
+			best, most = i, len(spans)
+		}
+	}
+	var text string
+	switch v := h.Fields[field].(type) {
+	case string:
+		if best == 0 {
+			text = v
+		}
+	case []any:
+		if best < len(v) {
+			text, _ = v[best].(string)
+		}
+	}
+	spans := byValue[best]
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	from, to := 0, len(text)
+	if len(text) > fragmentSize {
+		from = max(0, spans[0].start-fragmentSize/4)
+		for from > 0 && text[from-1] != ' ' && spans[0].start-from < fragmentSize/2 {
+			from-- // start at a word
+		}
+		to = min(len(text), from+fragmentSize)
+		for to < len(text) && text[to] != ' ' && to-from < fragmentSize*3/2 {
+			to++
+		}
+	}
+	var b strings.Builder
+	if from > 0 {
+		b.WriteString("…")
+	}
+	at := from
+	for _, sp := range spans {
+		if sp.start < at || sp.end > to || sp.start > sp.end {
+			continue // overlapping, or outside the fragment
+		}
+		b.WriteString(html.EscapeString(text[at:sp.start]))
+		b.WriteString("<mark>")
+		b.WriteString(html.EscapeString(text[sp.start:sp.end]))
+		b.WriteString("</mark>")
+		at = sp.end
+	}
+	b.WriteString(html.EscapeString(text[at:to]))
+	if to < len(text) {
+		b.WriteString("…")
+	}
+	return b.String(), text != ""
 }
 
 // Suggestion is an autocompletion: a dataset name, or a column name.
