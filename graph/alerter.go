@@ -3,10 +3,12 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/quarrydata/quarry"
@@ -161,7 +163,7 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return errors.New("the webhook URL does not parse") // its error would quote it
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "quarry-alerts")
@@ -171,6 +173,12 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// A *url.Error's text quotes the URL, and a webhook URL is a
+		// secret (Slack's token is its path): the delivery status and the
+		// log get the reason only.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			return fmt.Errorf("%s webhook: %w", ue.Op, ue.Err)
+		}
 		return err
 	}
 	defer resp.Body.Close()

@@ -1,0 +1,74 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph"
+)
+
+// A webhook URL is a secret (Slack's holds the token in its path): a failed
+// delivery shows and logs why, never the URL.
+func TestAlertWebhookErrorHidesURL(t *testing.T) {
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookURL := "http://" + ln.Addr().String() + "/services/T0/B0/S3CRET-TOKEN"
+	ln.Close() // nothing listens: connection refused
+	var logs syncBuffer
+	a := &graph.Alerter{Store: s.store, Now: c.Now, Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Webhooks: []quarry.Webhook{{Name: "eng", URL: hookURL, Format: quarry.WebhookSlack}}}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
+	evaluate(t, a)
+	if _, f, err := a.Deliver(context.Background()); err != nil || f != 1 {
+		t.Fatalf("deliver: %d failed, %v", f, err)
+	}
+	got := s.do(t, `{ alerts { deliveries { webhook status lastError } } }`, nil).ok(t)["alerts"].([]any)
+	d := got[0].(map[string]any)["deliveries"].([]any)[0].(map[string]any)
+	if le, _ := d["lastError"].(string); le == "" || strings.Contains(le, "S3CRET") {
+		t.Errorf("lastError %q: want the reason without the URL", le)
+	}
+	if strings.Contains(logs.String(), "S3CRET") {
+		t.Errorf("the log shows the webhook URL:\n%s", logs.String())
+	}
+}
+
+// Empty answers are empty lists, not errors.
+func TestAlertsEmpty(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	d := s.do(t, `{ alerts { id } freshnessAlerts { openedAt } }`, nil).ok(t)
+	if a, _ := d["alerts"].([]any); a == nil || len(a) != 0 {
+		t.Fatalf("alerts: %v", d)
+	}
+	if a, _ := d["freshnessAlerts"].([]any); a == nil || len(a) != 0 {
+		t.Fatalf("freshnessAlerts: %v", d)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
