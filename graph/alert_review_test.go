@@ -44,6 +44,27 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 	}
 }
 
+// pass.Checks counts the latest check results, however often they are
+// reported again.
+func TestAlertPassCountsChecks(t *testing.T) {
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	for round := range 3 {
+		for _, name := range []string{"a", "b", "c"} {
+			s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": name, "status": "PASS"}}).ok(t)
+		}
+		pass, err := a.Evaluate(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pass.Checks != 3 {
+			t.Fatalf("round %d: pass.Checks = %d, want 3", round, pass.Checks)
+		}
+	}
+}
+
 // Empty answers are empty lists, not errors.
 func TestAlertsEmpty(t *testing.T) {
 	s := newServer(t, graph.Limits{})

@@ -80,6 +80,7 @@ type alertState struct {
 	datasets map[string]*freshEntry              // datasets that can be late: not removed, seen to change
 	checks   map[string]map[string]*quarry.Alert // dataset id -> alert key -> its check alert wanted
 	nchecks  int                                 // latest check results read
+	nread    map[string]int                      // dataset id -> its latest check results read
 	open     map[string]*quarry.Alert            // alert key -> open alert, as stored
 }
 
@@ -105,6 +106,7 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 	if !st.loaded {
 		st.datasets = make(map[string]*freshEntry)
 		st.checks = make(map[string]map[string]*quarry.Alert)
+		st.nread = make(map[string]int)
 		st.open = make(map[string]*quarry.Alert)
 		st.nchecks = 0
 		err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error { return st.refreshDataset(tx, string(k), v) })
@@ -209,19 +211,19 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 	c := tx.Bucket(bucketChecks).Cursor()
 	k, v := c.First()
 	if id != nil {
-		if old := st.checks[string(id)]; old != nil {
-			st.nchecks -= len(old)
-		}
+		st.nchecks -= st.nread[string(id)] // all its results, not only the failing ones
+		delete(st.nread, string(id))
 		delete(st.checks, string(id))
 		k, v = c.Seek(id)
 	}
 	names := make(map[string]string) // dataset id -> name; "" when removed
 	for ; k != nil && (id == nil || bytes.HasPrefix(k, id)); k, v = c.Next() {
-		st.nchecks++
 		var ch quarry.Check
 		if err := json.Unmarshal(v, &ch); err != nil {
 			return fmt.Errorf("decode check %q: %w", k, err)
 		}
+		st.nchecks++
+		st.nread[ch.DatasetID]++
 		var level quarry.AlertLevel
 		switch ch.Status {
 		case quarry.CheckWarn:
