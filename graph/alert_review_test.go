@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +46,42 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 	}
 }
 
+// A webhook that does not answer holds back its own deliveries only: the
+// other webhook hears of every alert at once.
+func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	ok := newReceiver(t)
+	a := &graph.Alerter{Store: s.store, Now: c.Now, Client: &http.Client{Timeout: 2 * time.Second}, Log: slog.New(slog.DiscardHandler),
+		Webhooks: []quarry.Webhook{
+			{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON},
+			{Name: "ok", URL: ok.URL, Format: quarry.WebhookJSON},
+		}}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	for _, name := range []string{"a", "b", "c"} {
+		s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": name, "status": "FAIL"}}).ok(t)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(time.Second)
+	for len(ok.received()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(ok.received()); n != 3 {
+		t.Fatalf("after 1s the healthy webhook heard of %d of 3 openings: the hanging one holds it back", n)
+	}
+}
+
 // pass.Checks counts the latest check results, however often they are
 // reported again.
 func TestAlertPassCountsChecks(t *testing.T) {
@@ -62,6 +100,35 @@ func TestAlertPassCountsChecks(t *testing.T) {
 		if pass.Checks != 3 {
 			t.Fatalf("round %d: pass.Checks = %d, want 3", round, pass.Checks)
 		}
+	}
+}
+
+// Events queued for a webhook that the config no longer has end FAILED,
+// not PENDING for ever, even when no webhook is left.
+func TestAlertWebhookRemovedFromConfig(t *testing.T) {
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	before := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
+	evaluate(t, before)
+
+	after := &graph.Alerter{Store: s.store, Now: c.Now, Log: slog.New(slog.DiscardHandler)} // restarted without webhooks
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { after.Run(ctx); close(done) }()
+	var status any
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got := s.do(t, `{ alerts { deliveries { webhook status } } }`, nil).ok(t)["alerts"].([]any)
+		status = got[0].(map[string]any)["deliveries"].([]any)[0].(map[string]any)["status"]
+		if status == "FAILED" {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if status != "FAILED" {
+		t.Fatalf("delivery to a webhook no longer configured: %v, want FAILED", status)
 	}
 }
 

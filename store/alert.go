@@ -562,10 +562,11 @@ type PendingDelivery struct {
 	Attempts int // made so far
 }
 
-// DueDeliveries returns up to limit outbox entries due at now, oldest
-// first. A webhook hears of one alert's events in order: an entry waits
-// while an earlier one for the same alert and webhook is in the outbox.
-func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]PendingDelivery, error) {
+// DueDeliveries returns up to limit outbox entries due at now for the
+// webhooks that want accepts (nil: every webhook), oldest first. A webhook
+// hears of one alert's events in order: an entry waits while an earlier
+// one for the same alert and webhook is in the outbox.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, want func(webhook string) bool) ([]PendingDelivery, error) {
 	var out []PendingDelivery
 	err := s.view(func(tx *bolt.Tx) error {
 		queued := make(map[[2]string]bool)
@@ -574,6 +575,9 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 			var e outboxEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode outbox entry: %w", err)
+			}
+			if want != nil && !want(e.Webhook) {
+				continue
 			}
 			pair := [2]string{e.Alert, e.Webhook}
 			if queued[pair] {
