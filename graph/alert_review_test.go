@@ -160,3 +160,21 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// Checks whose column and name join the same way are two alerts.
+func TestAlertCheckKeysDoNotCollide(t *testing.T) {
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	d := orders(1)
+	d["columns"] = []map[string]any{{"name": "a", "type": "int"}, {"name": "a/b", "type": "int"}}
+	s.do(t, upsert, map[string]any{"input": []any{d}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "column": "a/b", "name": "c", "status": "FAIL"}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "column": "a", "name": "b/c", "status": "WARN"}}).ok(t)
+	if got := evaluate(t, a); len(got) != 2 {
+		t.Fatalf("transitions %+v, want two openings", got)
+	}
+	if open := s.do(t, `{ alerts(open: true) { id column checkName } }`, nil).ok(t)["alerts"].([]any); len(open) != 2 {
+		t.Fatalf("open alerts %v, want 2", open)
+	}
+}
