@@ -158,8 +158,10 @@ func (a *Alert) Open() bool { return a.ResolvedAt == nil }
 // FreshnessAlertKey and CheckAlertKey identify alerts.
 func FreshnessAlertKey(datasetID string) string { return "freshness/" + datasetID }
 
+// CheckAlertKey escapes the column and the check name, which may hold a
+// '/': column "a/b" check "c" and column "a" check "b/c" are two alerts.
 func CheckAlertKey(datasetID, column, name string) string {
-	return "check/" + datasetID + "/" + column + "/" + name
+	return "check/" + datasetID + "/" + url.PathEscape(column) + "/" + url.PathEscape(name)
 }
 
 // AlertEvent is one transition of an alert, as kept in its history and

@@ -3,10 +3,13 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"sync"
 	"time"
 
 	"github.com/quarrydata/quarry"
@@ -16,15 +19,15 @@ import (
 // AlertStore is what the alerter needs of the store.
 type AlertStore interface {
 	EvaluateAlerts(ctx context.Context, o store.AlertOptions) (store.AlertPass, error)
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.PendingDelivery, error)
+	DueDeliveries(ctx context.Context, now time.Time, limit int, want func(webhook string) bool) ([]store.PendingDelivery, error)
 	RecordDelivery(ctx context.Context, p store.PendingDelivery, at time.Time, sendErr error, retryAt *time.Time) error
 }
 
 // Alerter runs the alert evaluator on a schedule and sends alert events to
-// webhooks. Evaluating and sending are separate loops: a slow or failing
-// webhook delays nothing but its own deliveries, and neither holds back
-// ingestion (each writes one short transaction when it has something to
-// record).
+// webhooks. Evaluating and sending are separate loops, and each webhook has
+// its own: a slow or failing webhook delays nothing but its own deliveries,
+// and none holds back ingestion (each writes one short transaction when it
+// has something to record).
 type Alerter struct {
 	Store    AlertStore
 	Defaults []quarry.PolicyDefault
@@ -41,7 +44,8 @@ type Alerter struct {
 	Backoff     time.Duration
 	MaxBackoff  time.Duration
 
-	kick chan struct{}
+	mu    sync.Mutex
+	kicks []chan struct{} // one per delivery loop, while Run runs
 }
 
 func (a *Alerter) now() time.Time {
@@ -58,19 +62,56 @@ func (a *Alerter) Evaluate(ctx context.Context) (store.AlertPass, error) {
 		names[i] = w.Name
 	}
 	pass, err := a.Store.EvaluateAlerts(ctx, store.AlertOptions{Now: a.now(), Defaults: a.Defaults, Webhooks: names})
-	if err == nil && len(pass.Transitions) > 0 && a.kick != nil {
-		select {
-		case a.kick <- struct{}{}:
-		default:
+	if err == nil && len(pass.Transitions) > 0 {
+		a.mu.Lock()
+		for _, k := range a.kicks {
+			select {
+			case k <- struct{}{}:
+			default:
+			}
 		}
+		a.mu.Unlock()
 	}
 	return pass, err
 }
 
-// Deliver makes one attempt at every delivery due now, and returns how
-// many were delivered and how many attempts failed.
+// Deliver makes one attempt at every delivery due now, the webhooks side
+// by side, and returns how many were delivered and how many attempts
+// failed.
 func (a *Alerter) Deliver(ctx context.Context) (delivered, failed int, err error) {
-	due, err := a.Store.DueDeliveries(ctx, a.now(), 100)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, want := range a.queues() {
+		wg.Go(func() {
+			d, f, e := a.deliver(ctx, want)
+			mu.Lock()
+			defer mu.Unlock()
+			delivered, failed = delivered+d, failed+f
+			if err == nil {
+				err = e
+			}
+		})
+	}
+	wg.Wait()
+	return delivered, failed, err
+}
+
+// queues splits the outbox for delivery: each configured webhook's
+// entries, and those of webhooks no longer configured (they fail).
+func (a *Alerter) queues() []func(webhook string) bool {
+	configured := make(map[string]bool, len(a.Webhooks))
+	var out []func(string) bool
+	for _, w := range a.Webhooks {
+		configured[w.Name] = true
+		out = append(out, func(name string) bool { return name == w.Name })
+	}
+	return append(out, func(name string) bool { return !configured[name] })
+}
+
+// deliver makes one attempt at every delivery due now that want accepts,
+// in order.
+func (a *Alerter) deliver(ctx context.Context, want func(webhook string) bool) (delivered, failed int, err error) {
+	due, err := a.Store.DueDeliveries(ctx, a.now(), 100, want)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -161,7 +202,7 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return errors.New("the webhook URL does not parse") // its error would quote it
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "quarry-alerts")
@@ -171,6 +212,12 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// A *url.Error's text quotes the URL, and a webhook URL is a
+		// secret (Slack's token is its path): the delivery status and the
+		// log get the reason only.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			return fmt.Errorf("%s webhook: %w", ue.Op, ue.Err)
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -182,16 +229,26 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 }
 
 // Run evaluates at once and then every Interval, and sends deliveries as
-// they come due, until ctx is done; it returns once both loops stopped.
+// they come due, until ctx is done; it returns once all its loops stopped.
 func (a *Alerter) Run(ctx context.Context) {
-	a.kick = make(chan struct{}, 1)
 	interval := a.Interval
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	delivering := make(chan struct{})
-	go func() { a.deliverLoop(ctx); close(delivering) }()
-	defer func() { <-delivering }()
+	var delivering sync.WaitGroup
+	defer delivering.Wait()
+	a.mu.Lock()
+	for _, want := range a.queues() {
+		kick := make(chan struct{}, 1)
+		a.kicks = append(a.kicks, kick)
+		delivering.Go(func() { a.deliverLoop(ctx, want, kick) })
+	}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.kicks = nil
+		a.mu.Unlock()
+	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -217,20 +274,18 @@ func (a *Alerter) Run(ctx context.Context) {
 	}
 }
 
-func (a *Alerter) deliverLoop(ctx context.Context) {
-	if len(a.Webhooks) == 0 {
-		return
-	}
+// deliverLoop sends the deliveries that want accepts as they come due.
+func (a *Alerter) deliverLoop(ctx context.Context, want func(webhook string) bool, kick <-chan struct{}) {
 	t := time.NewTicker(time.Second) // retries come due
 	defer t.Stop()
 	for {
-		if _, _, err := a.Deliver(ctx); err != nil && ctx.Err() == nil {
+		if _, _, err := a.deliver(ctx, want); err != nil && ctx.Err() == nil {
 			a.logger().Error("alert delivery failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.kick:
+		case <-kick:
 		case <-t.C:
 		}
 	}

@@ -80,6 +80,7 @@ type alertState struct {
 	datasets map[string]*freshEntry              // datasets that can be late: not removed, seen to change
 	checks   map[string]map[string]*quarry.Alert // dataset id -> alert key -> its check alert wanted
 	nchecks  int                                 // latest check results read
+	nread    map[string]int                      // dataset id -> its latest check results read
 	open     map[string]*quarry.Alert            // alert key -> open alert, as stored
 	health   map[string]quarry.CheckStatus       // dataset id -> worst latest check result
 	status   map[string]quarry.DatasetStatus     // dataset id -> status, as stored (unknown: absent)
@@ -113,6 +114,7 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 	if !st.loaded {
 		st.datasets = make(map[string]*freshEntry)
 		st.checks = make(map[string]map[string]*quarry.Alert)
+		st.nread = make(map[string]int)
 		st.open = make(map[string]*quarry.Alert)
 		st.health = make(map[string]quarry.CheckStatus)
 		st.status = make(map[string]quarry.DatasetStatus)
@@ -230,20 +232,20 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 	c := tx.Bucket(bucketChecks).Cursor()
 	k, v := c.First()
 	if id != nil {
-		if old := st.checks[string(id)]; old != nil {
-			st.nchecks -= len(old)
-		}
+		st.nchecks -= st.nread[string(id)] // all its results, not only the failing ones
+		delete(st.nread, string(id))
 		delete(st.checks, string(id))
 		delete(st.health, string(id))
 		k, v = c.Seek(id)
 	}
 	names := make(map[string]string) // dataset id -> name; "" when removed
 	for ; k != nil && (id == nil || bytes.HasPrefix(k, id)); k, v = c.Next() {
-		st.nchecks++
 		var ch quarry.Check
 		if err := json.Unmarshal(v, &ch); err != nil {
 			return fmt.Errorf("decode check %q: %w", k, err)
 		}
+		st.nchecks++
+		st.nread[ch.DatasetID]++
 		name, ok := names[ch.DatasetID]
 		if !ok {
 			if d, err := getDataset(tx, ch.DatasetID); err == nil && d.RemovedAt == nil {
@@ -639,10 +641,11 @@ type PendingDelivery struct {
 	Attempts int // made so far
 }
 
-// DueDeliveries returns up to limit outbox entries due at now, oldest
-// first. A webhook hears of one alert's events in order: an entry waits
-// while an earlier one for the same alert and webhook is in the outbox.
-func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]PendingDelivery, error) {
+// DueDeliveries returns up to limit outbox entries due at now for the
+// webhooks that want accepts (nil: every webhook), oldest first. A webhook
+// hears of one alert's events in order: an entry waits while an earlier
+// one for the same alert and webhook is in the outbox.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, want func(webhook string) bool) ([]PendingDelivery, error) {
 	var out []PendingDelivery
 	err := s.view(func(tx *bolt.Tx) error {
 		queued := make(map[[2]string]bool)
@@ -651,6 +654,9 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 			var e outboxEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode outbox entry: %w", err)
+			}
+			if want != nil && !want(e.Webhook) {
+				continue
 			}
 			pair := [2]string{e.Alert, e.Webhook}
 			if queued[pair] {

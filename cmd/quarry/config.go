@@ -82,6 +82,10 @@ func (c Config) alerts(getenv func(string) string) (time.Duration, []quarry.Webh
 			}
 		}
 		if err := h.Validate(); err != nil {
+			if qe, ok := errors.AsType[*quarry.Error](err); ok && qe.Field == "url" && w.URLEnv != "" {
+				// The URL came from the environment: name what the config says.
+				return 0, nil, fmt.Errorf("config: alerts.webhooks[%d].urlEnv: $%s: %s", i, w.URLEnv, qe.Message)
+			}
 			return 0, nil, fmt.Errorf("config: alerts.webhooks[%d].%v", i, err)
 		}
 		if seen[h.Name] {

@@ -320,6 +320,13 @@ func TestLoadConfig(t *testing.T) {
 			}
 		})
 	}
+	// A bad URL from the environment is named by the key that gives it,
+	// and not quoted (a webhook URL is a secret).
+	t.Setenv("QUARRY_TEST_BAD_HOOK", "ftp://hooks.example/T0/s3cret")
+	if _, err := loadConfig(write("alerts:\n  webhooks:\n    - {urlEnv: QUARRY_TEST_BAD_HOOK}\n")); err == nil ||
+		!strings.Contains(err.Error(), "alerts.webhooks[0].urlEnv: $QUARRY_TEST_BAD_HOOK: ") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("a bad URL from urlEnv: %v", err)
+	}
 	if _, err := loadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Fatal("a missing config file was accepted")
 	}
