@@ -133,7 +133,8 @@ type Alert struct {
 	Key       string     `json:"key"`
 	Kind      AlertKind  `json:"kind"`
 	DatasetID string     `json:"datasetId"`
-	Dataset   string     `json:"dataset"` // qualified name, for messages
+	Namespace string     `json:"namespace"` // the dataset's, for messages
+	Dataset   string     `json:"dataset"`   // its qualified name
 	Column    string     `json:"column,omitempty"`
 	Check     string     `json:"check,omitempty"`
 	Level     AlertLevel `json:"level"`
@@ -247,7 +248,7 @@ func SlackMessage(ev *AlertEvent) map[string]any {
 	if a.Kind == AlertCheck {
 		title += " " + checkLabel(a.Column, a.Check)
 	}
-	detail := fmt.Sprintf("*%s* · %s\n%s", a.Level, a.Status, a.Message)
+	detail := fmt.Sprintf("*%s* · %s · %s\n%s", a.Level, a.Status, a.Namespace, a.Message)
 	if ev.Transition == AlertResolved {
 		detail = fmt.Sprintf("resolved after %s", FormatDuration(ev.At.Sub(a.OpenedAt).Truncate(time.Second)))
 	}

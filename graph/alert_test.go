@@ -425,3 +425,48 @@ func TestDataChangeSignals(t *testing.T) {
 	s.do(t, reportUpdate, map[string]any{"d": ref(1)}).ok(t)
 	sameTransitions(t, "updated", evaluate(t, a), transition{"FRESHNESS", "shop.public.orders_01", "", quarry.AlertResolved, quarry.LevelWarn})
 }
+
+// How the alerter reads a webhook's answer: a redirect is a failure (the
+// POST would become a GET without its body), a Retry-After longer than the
+// backoff is honoured, and while an older event is retried its failure
+// shows, not the newer event queued behind it.
+func TestAlertWebhookAnswers(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Second)
+	c := &clock{t: t0}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer moved.Close()
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer busy.Close()
+	a := &graph.Alerter{Store: s.store, Now: c.Now, Backoff: time.Minute, Webhooks: []quarry.Webhook{
+		{Name: "moved", URL: moved.URL, Format: quarry.WebhookJSON},
+		{Name: "busy", URL: busy.URL, Format: quarry.WebhookSlack},
+	}}
+	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
+	evaluate(t, a)
+	if d, f, err := a.Deliver(context.Background()); d != 0 || f != 2 || err != nil {
+		t.Fatalf("deliver: %d delivered, %d failed, %v", d, f, err)
+	}
+	// The check passes: a resolution is queued behind the busy opening.
+	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "PASS"}}).ok(t)
+	c.Add(time.Minute)
+	evaluate(t, a)
+	got := s.do(t, `{ alerts { deliveries { webhook transition status attempts lastError nextAt } } }`, nil).ok(t)["alerts"].([]any)
+	byName := map[string]map[string]any{}
+	for _, x := range got[0].(map[string]any)["deliveries"].([]any) {
+		byName[x.(map[string]any)["webhook"].(string)] = x.(map[string]any)
+	}
+	if d := byName["moved"]; d["status"] != "PENDING" || d["transition"] != "RESOLVED" || d["attempts"] != float64(0) {
+		t.Fatalf("moved: the opening failed for good (a 302 is not retried), the resolution waits: %v", d)
+	}
+	if d := byName["busy"]; d["status"] != "PENDING" || d["transition"] != "OPENED" || d["attempts"] != float64(1) ||
+		d["lastError"] != "HTTP 429" || d["nextAt"] != t0.Add(10*time.Minute).Format(time.RFC3339) {
+		t.Fatalf("busy: the opening's failure shows, retried when the receiver asked: %v", d)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,7 +126,11 @@ func (a *Alerter) deliver(ctx context.Context, want func(webhook string) bool) (
 		if w := hooks[p.Webhook]; w == nil {
 			sendErr = fmt.Errorf("webhook %q is no longer configured", p.Webhook)
 		} else if sendErr = a.send(ctx, w, &p.Event); sendErr != nil && retriable(sendErr) && p.Attempts+1 < a.maxAttempts() {
-			at := a.now().Add(a.backoff(p.Attempts + 1))
+			wait := a.backoff(p.Attempts + 1)
+			if se, ok := sendErr.(*statusError); ok && se.retryAfter > wait {
+				wait = min(se.retryAfter, time.Hour) // the receiver asked for longer (429, 503)
+			}
+			at := a.now().Add(wait)
 			retryAt = &at
 		}
 		if ctx.Err() != nil {
@@ -176,8 +181,9 @@ func (a *Alerter) logger() *slog.Logger {
 
 // statusError is a webhook's answer other than 2xx.
 type statusError struct {
-	code int
-	body string
+	code       int
+	body       string
+	retryAfter time.Duration // its Retry-After, in seconds; zero when absent
 }
 
 func (e *statusError) Error() string {
@@ -208,7 +214,13 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 	req.Header.Set("User-Agent", "quarry-alerts")
 	client := a.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{
+			Timeout: 10 * time.Second,
+			// A redirect would turn the POST into a GET without its body,
+			// and a 200 to that would count as delivered: a 3xx is a
+			// failure to report instead.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -222,8 +234,13 @@ func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertE
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection is reused
 	if resp.StatusCode/100 != 2 {
-		return &statusError{code: resp.StatusCode, body: string(bytes.TrimSpace(snippet))}
+		se := &statusError{code: resp.StatusCode, body: string(bytes.TrimSpace(snippet))}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			se.retryAfter = time.Duration(secs) * time.Second
+		}
+		return se
 	}
 	return nil
 }

@@ -238,7 +238,7 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 		delete(st.health, string(id))
 		k, v = c.Seek(id)
 	}
-	names := make(map[string]string) // dataset id -> name; "" when removed
+	names := make(map[string][2]string) // dataset id -> namespace, name; "" when removed
 	for ; k != nil && (id == nil || bytes.HasPrefix(k, id)); k, v = c.Next() {
 		var ch quarry.Check
 		if err := json.Unmarshal(v, &ch); err != nil {
@@ -249,11 +249,11 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 		name, ok := names[ch.DatasetID]
 		if !ok {
 			if d, err := getDataset(tx, ch.DatasetID); err == nil && d.RemovedAt == nil {
-				name = d.Name
+				name = [2]string{d.Namespace, d.Name}
 			}
 			names[ch.DatasetID] = name
 		}
-		if name == "" {
+		if name[1] == "" {
 			continue // removed: no status, no alerts
 		}
 		if h := st.health[ch.DatasetID]; h == "" || checkRank[ch.Status] > checkRank[h] {
@@ -275,7 +275,7 @@ func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
 			st.checks[ch.DatasetID] = m
 		}
 		m[key] = &quarry.Alert{
-			Key: key, Kind: quarry.AlertCheck, DatasetID: ch.DatasetID, Dataset: name, Column: ch.Column, Check: ch.Name,
+			Key: key, Kind: quarry.AlertCheck, DatasetID: ch.DatasetID, Namespace: name[0], Dataset: name[1], Column: ch.Column, Check: ch.Name,
 			Level: level, Status: string(ch.Status), Message: quarry.CheckAlertMessage(&ch),
 		}
 	}
@@ -346,7 +346,7 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 			continue // as it was: skip building the alert
 		}
 		change(o, &quarry.Alert{
-			Key: key, Kind: quarry.AlertFreshness, DatasetID: id, Dataset: e.d.Name,
+			Key: key, Kind: quarry.AlertFreshness, DatasetID: id, Namespace: e.d.Namespace, Dataset: e.d.Name,
 			Level: level, Status: string(f.Status), Message: quarry.FreshnessAlertMessage(&f),
 			LastUpdatedAt: f.LastUpdatedAt, ExpectedBy: f.ExpectedBy, Inferred: f.Inferred(),
 		})
@@ -498,9 +498,16 @@ func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statu
 			continue
 		}
 		for _, w := range webhooks {
-			d := quarry.Delivery{Webhook: w, Seq: ev.Seq, Transition: ev.Transition, Status: quarry.DeliveryPending, At: now}
-			if err := putDelivery(tx, key, &d); err != nil {
+			// The alert shows this event as queued, unless an older one is
+			// still on its way to the webhook: that one's state shows
+			// until it is done.
+			if cur, err := getDelivery(tx, key, w); err != nil {
 				return err
+			} else if cur == nil || cur.Status != quarry.DeliveryPending {
+				d := quarry.Delivery{Webhook: w, Seq: ev.Seq, Transition: ev.Transition, Status: quarry.DeliveryPending, At: now}
+				if err := putDelivery(tx, key, &d); err != nil {
+					return err
+				}
 			}
 			id, err := outbox.NextSequence()
 			if err != nil {
@@ -712,11 +719,11 @@ func (s *Store) RecordDelivery(ctx context.Context, p PendingDelivery, at time.T
 		default:
 			d.Status, d.LastError = quarry.DeliveryFailed, quarry.Truncate(sendErr.Error(), 500)
 		}
-		// A newer event of the alert may be queued for this webhook: its
-		// state is what the alert shows.
+		// The alert shows the state of the event tried last. A newer one
+		// queued behind this one (not tried yet) does not hide it.
 		if cur, err := getDelivery(tx, key, p.Webhook); err != nil {
 			return err
-		} else if cur == nil || cur.Seq <= d.Seq {
+		} else if cur == nil || cur.Seq <= d.Seq || cur.Attempts == 0 {
 			if err := putDelivery(tx, key, &d); err != nil {
 				return err
 			}
