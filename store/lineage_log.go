@@ -241,12 +241,13 @@ func (s *Store) applier() {
 func (s *Store) gather() bool {
 	deadline := time.Now().Add(logMaxLag)
 	for s.lin.hurry.Load() == 0 && s.LineageBacklog() < logBatch && time.Now().Before(deadline) {
+		// An accept whose commit waits on a slow disk is not a pause.
 		idle := time.Since(time.Unix(0, s.lin.lastAccept.Load()))
-		if idle >= logIdle {
+		if idle >= logIdle && s.writing.Load() == 0 {
 			break
 		}
 		select {
-		case <-time.After(min(logIdle-idle, time.Until(deadline))):
+		case <-time.After(min(max(logIdle-idle, time.Millisecond), time.Until(deadline))):
 		case <-s.lin.wake: // SyncLineage hurries
 		case <-s.closed:
 			return false
