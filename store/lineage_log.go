@@ -23,8 +23,8 @@ import (
 // writing those pages. So AcceptLineage validates events and appends them
 // to a log (one sequential key each, a few pages per commit) and answers
 // once that committed; a background applier folds the log into the
-// catalog in transactions of up to a thousand events, in order, deleting each
-// entry in the transaction that applied it. A crash loses nothing: the
+// catalog in transactions of up to a thousand events, in order, deleting
+// each entry in the transaction that applied it. A crash loses nothing: the
 // applier resumes from the log when the store opens again.
 
 const (
@@ -85,8 +85,8 @@ func (s *Store) startLineageLog(readOnly bool) error {
 // each event's validation error (nil: accepted and committed). Accepted
 // events are applied in the background, in order: milliseconds after
 // accepts pause, within about a second while they keep coming (see
-// logMaxLag). SyncLineage waits for that. An event that fails when applied (a run id
-// that another job already uses) is logged and dropped.
+// logMaxLag). SyncLineage waits for that. An event that fails when
+// applied (a run id that another job already uses) is logged and dropped.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
 	errs := make([]error, len(evs))
 	if n := s.LineageBacklog(); n > logLimit {
@@ -248,7 +248,7 @@ func (s *Store) gather() bool {
 		}
 		select {
 		case <-time.After(min(max(logIdle-idle, time.Millisecond), time.Until(deadline))):
-		case <-s.lin.wake: // SyncLineage hurries
+		case <-s.lin.wake: // an accept, or SyncLineage hurrying
 		case <-s.closed:
 			return false
 		}
