@@ -35,6 +35,7 @@ const (
 	// than many small ones, and a large chunk shares its pages and fsync
 	// among more events.
 	logBatch  = 1000
+	logBytes  = 4 << 20 // and about this much of the log (compressed): events may be large
 	logIdle   = 10 * time.Millisecond
 	logMaxLag = time.Second
 	logGather = 5 * time.Millisecond // how long a chunk waits for the writers under way
@@ -265,8 +266,8 @@ type logEntry struct {
 	p   *preparedEvent
 }
 
-// applyLog applies up to limit log entries in one transaction, and says how
-// many it applied or dropped.
+// applyLog applies up to limit log entries (and about logBytes) in one
+// transaction, and says how many it applied or dropped.
 func (s *Store) applyLog(limit int) (int, error) {
 	// Copy the entries out and decode them after the read transaction: a
 	// reader open while accepts commit keeps the pages they free from
@@ -275,9 +276,11 @@ func (s *Store) applyLog(limit int) (int, error) {
 	var raws [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLineageLog).Cursor()
-		for k, v := c.First(); k != nil && len(entries) < limit; k, v = c.Next() {
+		size := 0
+		for k, v := c.First(); k != nil && len(entries) < limit && size < logBytes; k, v = c.Next() {
 			entries = append(entries, logEntry{key: append([]byte(nil), k...)})
 			raws = append(raws, append([]byte(nil), v...))
+			size += len(v)
 		}
 		return nil
 	})
