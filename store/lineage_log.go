@@ -23,18 +23,25 @@ import (
 // writing those pages. So AcceptLineage validates events and appends them
 // to a log (one sequential key each, a few pages per commit) and answers
 // once that committed; a background applier folds the log into the
-// catalog in transactions of hundreds of events, in order, deleting each
-// entry in the transaction that applied it. A crash loses nothing: the
+// catalog in transactions of up to a thousand events, in order, deleting
+// each entry in the transaction that applied it. A crash loses nothing: the
 // applier resumes from the log when the store opens again.
 
 const (
-	logBatch  = 50                   // events the applier folds into one transaction
-	logGather = 5 * time.Millisecond // how long it lets a burst gather
-	// logHighWater is the backlog past which the applier stops yielding to
-	// accepts; past logLimit, accepts are refused (retriable) until it
+	// While accepts keep coming (one came within logIdle), the applier
+	// lets up to logBatch events gather, for at most logMaxLag, and then
+	// applies them in one transaction: a chunk makes the accepts that
+	// arrive meanwhile wait for it, so few large chunks cost them less
+	// than many small ones, and a large chunk shares its pages and fsync
+	// among more events.
+	logBatch  = 1000
+	logBytes  = 4 << 20 // and about this much of the log (compressed): events may be large
+	logIdle   = 10 * time.Millisecond
+	logMaxLag = time.Second
+	logGather = 5 * time.Millisecond // how long a chunk waits for the writers under way
+	// Past logLimit, accepts are refused (retriable) until the applier
 	// catches up, which bounds the log.
-	logHighWater = 10_000
-	logLimit     = 100_000
+	logLimit = 100_000
 )
 
 type lineageLog struct {
@@ -46,6 +53,7 @@ type lineageLog struct {
 	done     chan struct{} // closed when the applier has exited
 
 	lastAccept atomic.Int64 // unix nanoseconds of the last accepted append
+	hurry      atomic.Int64 // SyncLineage calls waiting: apply without gathering
 }
 
 func (s *Store) startLineageLog(readOnly bool) error {
@@ -76,9 +84,10 @@ func (s *Store) startLineageLog(readOnly bool) error {
 // AcceptLineage validates lineage events and appends the valid ones to the
 // lineage log, in one commit shared with concurrent writers; it returns
 // each event's validation error (nil: accepted and committed). Accepted
-// events are applied in the background, in order, within milliseconds:
-// SyncLineage waits for that. An event that fails when applied (a run id
-// that another job already uses) is logged and dropped.
+// events are applied in the background, in order: milliseconds after
+// accepts pause, within about a second while they keep coming (see
+// logMaxLag). SyncLineage waits for that. An event that fails when
+// applied (a run id that another job already uses) is logged and dropped.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
 	errs := make([]error, len(evs))
 	if n := s.LineageBacklog(); n > logLimit {
@@ -164,6 +173,12 @@ func (s *Store) SyncLineage(ctx context.Context) error {
 	s.lin.mu.Lock()
 	target := s.lin.appended
 	s.lin.mu.Unlock()
+	s.lin.hurry.Add(1)
+	defer s.lin.hurry.Add(-1)
+	select {
+	case s.lin.wake <- struct{}{}:
+	default:
+	}
 	for {
 		s.lin.mu.Lock()
 		applied, progress := s.lin.applied, s.lin.progress
@@ -199,14 +214,11 @@ func (s *Store) applier() {
 		case <-s.closed:
 			return
 		}
-		// Let a burst gather: one transaction for many events.
-		select {
-		case <-time.After(logGather):
-		case <-s.closed:
-			return
-		}
 		for {
-			n, err := s.applyLog(s.chunk())
+			if !s.gather() {
+				return
+			}
+			n, err := s.applyLog(logBatch)
 			if err != nil {
 				s.log.Error("applying the lineage log", "err", err)
 				select {
@@ -219,17 +231,33 @@ func (s *Store) applier() {
 			if n == 0 {
 				break
 			}
-			// A backlog: yield between chunks so that accepting events
-			// stays fast, unless the backlog grows too long.
-			if s.LineageBacklog() < logHighWater {
-				select {
-				case <-time.After(logGather):
-				case <-s.closed:
-					return
-				}
-			}
 		}
 	}
+}
+
+// gather waits while accepts keep coming, until logBatch events wait, for
+// at most logMaxLag, and then briefly for the writers under way to finish
+// (a chunk in their commit would make them wait). It reports false once
+// the store is closing.
+func (s *Store) gather() bool {
+	deadline := time.Now().Add(logMaxLag)
+	for s.lin.hurry.Load() == 0 && s.LineageBacklog() < logBatch && time.Now().Before(deadline) {
+		// An accept whose commit waits on a slow disk is not a pause.
+		idle := time.Since(time.Unix(0, s.lin.lastAccept.Load()))
+		if idle >= logIdle && s.writing.Load() == 0 {
+			break
+		}
+		select {
+		case <-time.After(min(max(logIdle-idle, time.Millisecond), time.Until(deadline))):
+		case <-s.lin.wake: // an accept, or SyncLineage hurrying
+		case <-s.closed:
+			return false
+		}
+	}
+	for deadline := time.Now().Add(logGather); s.writing.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Microsecond)
+	}
+	return true
 }
 
 type logEntry struct {
@@ -238,48 +266,37 @@ type logEntry struct {
 	p   *preparedEvent
 }
 
-// chunk waits a little for the writers under way to finish (an applier
-// chunk in their commit would make them wait), then says how many events
-// to apply: fewer while writers keep coming, all it may when the backlog
-// is long.
-func (s *Store) chunk() int {
-	if s.LineageBacklog() >= logHighWater {
-		return logBatch
-	}
-	for deadline := time.Now().Add(logGather); s.writing.Load() > 0; {
-		if time.Now().After(deadline) {
-			return logBatch / 5
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	if time.Since(time.Unix(0, s.lin.lastAccept.Load())) < 10*logGather {
-		return logBatch / 5 // accepts keep coming: hold their commits up little
-	}
-	return logBatch
-}
-
-// applyLog applies up to limit log entries in one transaction. If that
-// fails, each is applied alone, and one that fails alone is dropped.
+// applyLog applies up to limit log entries (and about logBytes) in one
+// transaction, and says how many it applied or dropped.
 func (s *Store) applyLog(limit int) (int, error) {
+	// Copy the entries out and decode them after the read transaction: a
+	// reader open while accepts commit keeps the pages they free from
+	// being reused, and pages new to the file cost more to fsync.
 	var entries []logEntry
+	var raws [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLineageLog).Cursor()
-		for k, v := c.First(); k != nil && len(entries) < limit; k, v = c.Next() {
-			e := logEntry{key: append([]byte(nil), k...)}
-			raw, err := decodeLogEntry(v)
-			if err == nil {
-				err = json.Unmarshal(raw, &e.ev)
-			}
-			if err != nil {
-				s.log.Error("lineage log entry is not an event; dropped", "seq", binary.BigEndian.Uint64(k), "err", err)
-				e.ev = quarry.LineageEvent{} // not half of one either
-			}
-			entries = append(entries, e)
+		size := 0
+		for k, v := c.First(); k != nil && len(entries) < limit && size < logBytes; k, v = c.Next() {
+			entries = append(entries, logEntry{key: append([]byte(nil), k...)})
+			raws = append(raws, append([]byte(nil), v...))
+			size += len(v)
 		}
 		return nil
 	})
 	if err != nil || len(entries) == 0 {
 		return 0, err
+	}
+	for i, v := range raws {
+		e := &entries[i]
+		raw, err := decodeLogEntry(v)
+		if err == nil {
+			err = json.Unmarshal(raw, &e.ev)
+		}
+		if err != nil {
+			s.log.Error("lineage log entry is not an event; dropped", "seq", binary.BigEndian.Uint64(e.key), "err", err)
+			e.ev = quarry.LineageEvent{} // not half of one either
+		}
 	}
 	for i := range entries {
 		e := &entries[i]
@@ -290,19 +307,20 @@ func (s *Store) applyLog(limit int) (int, error) {
 			s.log.Error("lineage event no longer valid; dropped", "seq", binary.BigEndian.Uint64(e.key), "err", err)
 		}
 	}
-	// eventErr is the error an event itself caused (a conflict): only such
-	// an event is dropped. Any other failure (I/O, a full disk) leaves the
-	// log as it is, to be retried.
+	// eventErr is the error an event itself caused (a conflict), failed
+	// its index: only such an event is dropped. Any other failure (I/O, a
+	// full disk) leaves the log as it is, to be retried.
 	var eventErr error
+	failed := -1
 	apply := func(tx *bolt.Tx, es []logEntry) error {
-		eventErr = nil
+		eventErr, failed = nil, -1
 		now := s.now().UTC()
 		b := tx.Bucket(bucketLineageLog)
-		for _, e := range es {
+		for i, e := range es {
 			if e.p != nil {
 				if _, err := applyEvent(tx, e.p, now); err != nil {
 					if _, ok := errors.AsType[*quarry.Error](err); ok {
-						eventErr = err
+						eventErr, failed = err, i
 					}
 					return fmt.Errorf("lineage event %d: %w", binary.BigEndian.Uint64(e.key), err)
 				}
@@ -315,33 +333,40 @@ func (s *Store) applyLog(limit int) (int, error) {
 	}
 	// Through the group commit: the chunk shares its transaction (and
 	// fsync) with the appends waiting meanwhile, rather than holding
-	// bbolt's one write lock against them.
+	// bbolt's one write lock against them. When an event fails, the ones
+	// before it are applied together, it is dropped, and the rest follow.
 	ctx := context.Background()
-	if err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, entries) }); err != nil {
-		if eventErr == nil {
-			return 0, err // not an event's fault: retried later, nothing dropped
-		}
-		for _, e := range entries {
-			err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, []logEntry{e}) })
-			switch {
-			case err == nil:
-			case eventErr == nil:
-				return 0, err
-			default:
-				s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", eventErr)
-				if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
-					return 0, err
-				}
+	n := 0 // entries applied or dropped
+	for n < len(entries) {
+		es := entries[n:]
+		for {
+			err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, es) })
+			if err == nil {
+				break
 			}
+			if eventErr == nil {
+				return n, err // not an event's fault: retried later, nothing dropped
+			}
+			if failed > 0 {
+				es = es[:failed]
+				continue
+			}
+			e := es[0] // it fails first, so it fails alone
+			s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", eventErr)
+			if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
+				return n, err
+			}
+			es = es[:1]
+			break
 		}
+		n += len(es)
+		s.lin.mu.Lock()
+		s.lin.applied = max(s.lin.applied, binary.BigEndian.Uint64(es[len(es)-1].key))
+		close(s.lin.progress)
+		s.lin.progress = make(chan struct{})
+		s.lin.mu.Unlock()
 	}
-	last := binary.BigEndian.Uint64(entries[len(entries)-1].key)
-	s.lin.mu.Lock()
-	s.lin.applied = max(s.lin.applied, last)
-	close(s.lin.progress)
-	s.lin.progress = make(chan struct{})
-	s.lin.mu.Unlock()
-	return len(entries), nil
+	return n, nil
 }
 
 // A log entry is an event's JSON, snappy-compressed behind a marker byte:

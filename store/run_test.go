@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -343,6 +344,54 @@ func TestLineageLog(t *testing.T) {
 	}
 	if _, err := s.JobByName(ctx, etlNS, "other"); quarry.ErrorCode(err) != quarry.ENOTFOUND {
 		t.Fatalf("the clashing event left its job: %v", err)
+	}
+}
+
+// While one writer keeps accepting, the applier lets events gather; a
+// SyncLineage call does not wait for the writer to stop: it sees every
+// event accepted before it applied.
+func TestLineageLogSyncWhileAccepting(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := MustOpen(t, &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true})
+	event := func(i int) quarry.LineageEvent {
+		ev := runEvent(fmt.Sprintf("job_%d", i%7), quarry.NewID("run", "sync", fmt.Sprint(i)), quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{"shop.public.b"})
+		digest(&ev)
+		return ev
+	}
+	var accepted atomic.Int64 // events accepted so far
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := s.AcceptLineage(ctx, []quarry.LineageEvent{event(i)})[0]; err != nil {
+				done <- err
+				return
+			}
+			accepted.Store(int64(i + 1))
+		}
+	}()
+	for range 3 {
+		n := accepted.Load()
+		if err := s.SyncLineage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			if r, err := s.Run(ctx, quarry.NewID("run", "sync", fmt.Sprint(n-1))); err != nil || r.State != quarry.RunComplete {
+				t.Fatalf("event %d, accepted before the sync, not applied after it: %+v %v", n-1, r, err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // more accepts
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
