@@ -121,7 +121,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
 	}
 	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 {
-		if err := highlight(ctx, idx, text, out.Hits); err != nil {
+		if err := highlight(ctx, idx, x.st, text, out.Hits); err != nil {
 			return nil, err
 		}
 	}
@@ -165,7 +165,11 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 // its own, of those hits alone: asking for highlights in the search itself
 // would make every term searcher decode the positions of every hit, most
 // of the cost of a query with many hits.
-func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
+//
+// The texts marked are the store's: the documents' stored fields would
+// cost a read and decode of each, and the page's datasets are read from
+// the store anyway (and cached) to be shown.
+func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits []Hit) error {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -177,7 +181,6 @@ func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) er
 	q.AddShould(textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
-	req.Fields = highlightFields
 	req.IncludeLocations = true
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -188,9 +191,18 @@ func highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) er
 		byID[h.ID] = h
 	}
 	for i := range hits {
-		if h := byID[hits[i].ID]; h != nil {
-			hits[i].Matches = matches(h)
+		h := byID[hits[i].ID]
+		if h == nil {
+			continue
 		}
+		d, err := st.Dataset(ctx, h.ID)
+		switch {
+		case quarry.ErrorCode(err) == quarry.ENOTFOUND:
+			continue // removed from the store since it was indexed
+		case err != nil:
+			return err
+		}
+		hits[i].Matches = matches(h, newDatasetDoc(d, quarry.DatasetStatus{}))
 	}
 	return nil
 }
@@ -377,14 +389,18 @@ func termQuery(field, v string) *query.TermQuery {
 }
 
 // matches turns highlight fragments into the fields users know.
-func matches(h *bsearch.DocumentMatch) []Match {
+func matches(h *bsearch.DocumentMatch, doc *datasetDoc) []Match {
 	names := map[string]string{
 		fName: "name", fPath: "qualifiedName", fColumns: "column", fDesc: "description",
 		fColumnDesc: "columnDescription", fTagsText: "tag",
 	}
+	values := map[string][]string{
+		fName: {doc.Name}, fPath: {doc.Path}, fColumns: doc.Columns, fDesc: {doc.Desc},
+		fColumnDesc: doc.ColumnDesc, fTagsText: doc.Tags,
+	}
 	var out []Match
 	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
-		if text, ok := markField(h, f); ok {
+		if text, ok := markField(h, f, values[f]); ok {
 			out = append(out, Match{Field: names[f], Text: text})
 		}
 	}
@@ -397,13 +413,14 @@ func matches(h *bsearch.DocumentMatch) []Match {
 // fragmentSize is about how much of a long text a match shows.
 const fragmentSize = 200
 
-// markField returns the stored text of field where the query matched it,
+// markField returns the text of field (values, as the document was built)
+// where the query matched it,
 // the matched words in <mark> and the rest HTML-escaped: of a field with
 // several values (columns), the value with the most matched words; of a
 // long text, about fragmentSize bytes around its first match. This is what
 // bleve's highlighter does, from the locations the search found, without
 // re-analyzing the document.
-func markField(h *bsearch.DocumentMatch, field string) (string, bool) {
+func markField(h *bsearch.DocumentMatch, field string, values []string) (string, bool) {
 	type span struct{ start, end int }
 	byValue := map[int][]span{} // value index -> matched spans
 	for _, locs := range h.Locations[field] {
@@ -424,17 +441,10 @@ func markField(h *bsearch.DocumentMatch, field string) (string, bool) {
 			best, most = i, len(spans)
 		}
 	}
-	var text string
-	switch v := h.Fields[field].(type) {
-	case string:
-		if best == 0 {
-			text = v
-		}
-	case []any:
-		if best < len(v) {
-			text, _ = v[best].(string)
-		}
+	if best >= len(values) {
+		return "", false // the store moved on since the document was indexed
 	}
+	text := values[best]
 	spans := byValue[best]
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
 	from, to := 0, len(text)
