@@ -32,9 +32,10 @@ ui/node_modules/.package-lock.json: ui/package-lock.json
 e2e: build
 	$(E2E)
 
-## test: formatting, vet and every test (what CI runs)
+## test: formatting, vet, every Go test and the UI's end-to-end tests (what CI runs)
 test: check build
 	$(GO) test -count=1 -timeout 20m ./...
+	$(E2E)
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
