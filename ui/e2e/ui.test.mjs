@@ -90,11 +90,13 @@ describe("web UI", () => {
     await shot("dataset-lineage");
 
     // Column level: columns of the upstream tables appear.
-    await page.getByLabel("Column level").check();
+    // The checkbox follows the URL, which a navigation (a React transition) changes.
+    await page.getByLabel("Column level").click();
     await page.waitForURL(/columns=1/);
     await graph.locator(".lnode-columns li", { hasText: "gross_amount_eur" }).first().waitFor();
     await shot("dataset-lineage-columns");
-    await page.getByLabel("Column level").uncheck();
+    await page.getByLabel("Column level").click();
+    await page.waitForURL((u) => !u.search.includes("columns=1"));
 
     // Depth 3 reaches the raw tables behind the marts.
     await page.getByLabel("Depth").selectOption("3");
@@ -102,6 +104,7 @@ describe("web UI", () => {
     await graph.locator('[data-testid=lineage-dataset][data-name="analytics.raw.orders"]').waitFor();
 
     const orders = await datasetId("redshift://analytics.us-east-1:5439", "analytics.marts.fct_orders");
+    await graph.scrollIntoViewIfNeeded();
     await graph.locator('[data-testid=lineage-dataset][data-name="analytics.marts.fct_orders"] .lnode-sub').click();
     await page.waitForURL(new RegExp(`/datasets/${orders}`));
     await heading().filter({ hasText: "fct_orders" }).waitFor();
@@ -197,6 +200,8 @@ describe("web UI", () => {
 
   test("autocomplete completes a dataset name and opens it from the keyboard", async () => {
     await page.goto(env.base + "/alerts");
+    // React renders after the load event: wait for the page before typing.
+    await page.locator("[data-testid=alert]").first().waitFor();
     await page.keyboard.press("/");
     await page.keyboard.type("daily_rev");
     const option = page.getByRole("option", { name: /analytics.reporting.daily_revenue/ });

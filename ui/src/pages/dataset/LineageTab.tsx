@@ -46,6 +46,7 @@ const DATASET_H = 58;
 const JOB_W = 210;
 const JOB_H = 34;
 const ROW_H = 22;
+const MIN_READABLE_ZOOM = 0.6;
 
 export default function LineageTab({ d }: { d: DatasetT }) {
   return (
@@ -254,13 +255,13 @@ function layout(graph: G, currentId: string, columnLevel: boolean, expand: (id: 
 }
 
 const DatasetNode = memo(function DatasetNode({ id, data }: NodeProps<Node<DatasetData>>) {
-  const parts = data.label.split(/[./]/);
+  const short = shortName(data.label);
   return (
     <div className={`lnode lnode-dataset${data.current ? " current" : ""}${data.removed ? " removed" : ""}`} data-testid="lineage-dataset" data-name={data.label}>
       <Handle type="target" position={Position.Left} id="in" />
       <div className="lnode-head">
         <Link to={data.href} className="lnode-title nodrag" title={data.label}>
-          {parts[parts.length - 1]}
+          {short}
         </Link>
         {data.expandable && (
           <button
@@ -312,17 +313,36 @@ const JobNode = memo(function JobNode({ data }: NodeProps<Node<JobData>>) {
 
 const nodeTypes = { dataset: DatasetNode, job: JobNode };
 
+// shortName is a table's name without its database and schema, or a file's
+// name without its directory.
+function shortName(name: string) {
+  const slash = name.lastIndexOf("/");
+  if (slash >= 0) return name.slice(slash + 1) || name;
+  return name.slice(name.lastIndexOf(".") + 1) || name;
+}
+
 function Flow(props: { graph: G; currentId: string; columnLevel: boolean; expand: (id: string) => void; expanding: string | null }) {
   const navigate = useNavigate();
-  const { fitView } = useReactFlow();
+  const { fitView, getZoom } = useReactFlow();
   const { nodes, edges } = useMemo(
     () => layout(props.graph, props.currentId, props.columnLevel, props.expand, props.expanding),
     [props.graph, props.currentId, props.columnLevel, props.expand, props.expanding],
   );
+  // Fit the graph, but not so small that names cannot be read: a big graph
+  // is fitted around the current dataset and its direct neighbours, and one
+  // pans or zooms out to the rest.
   useEffect(() => {
-    const t = setTimeout(() => fitView({ padding: 0.15, duration: 200 }), 30);
+    const t = setTimeout(() => {
+      fitView({ padding: 0.15, maxZoom: 1.1 }).then(() => {
+        if (getZoom() >= MIN_READABLE_ZOOM) return;
+        const near = new Set<string>();
+        for (const n of props.graph.nodes) if (n.distance <= 1) near.add(n.kind === "COLUMN" ? (n.datasetId ?? n.id) : n.id);
+        near.add(props.currentId);
+        fitView({ nodes: [...near].map((id) => ({ id })), padding: 0.1, minZoom: MIN_READABLE_ZOOM, maxZoom: 1.1 });
+      });
+    }, 30);
     return () => clearTimeout(t);
-  }, [nodes.length, fitView]);
+  }, [nodes, props.graph, props.currentId, fitView, getZoom]);
   return (
     <div className="flow" data-testid="lineage-graph">
       <ReactFlow
@@ -330,7 +350,7 @@ function Flow(props: { graph: G; currentId: string; columnLevel: boolean; expand
         edges={edges}
         nodeTypes={nodeTypes}
         fitView
-        fitViewOptions={{ padding: 0.15 }}
+        fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
         minZoom={0.1}
         maxZoom={2}
         nodesDraggable={false}
