@@ -39,11 +39,12 @@ export function AlertsPage() {
                   <KindBadge kind={a.dataset.kind} />
                   <span className="muted small">{a.dataset.namespace}</span>
                 </div>
-                <p>{a.kind === "CHECK" && a.checkName ? <code>{a.column ? `${a.column}.` : ""}{a.checkName}</code> : null} {a.message}</p>
-                {a.kind === "FRESHNESS" && (
-                  <p className="small muted">
-                    Last updated <Time iso={a.lastUpdatedAt} />, due <Time iso={a.expectedBy} />
-                    {a.inferred ? " (policy learned from its update history)" : ""}
+                {a.kind === "CHECK" ? (
+                  <p>{a.message}</p>
+                ) : (
+                  <p>
+                    Last updated <Time iso={a.lastUpdatedAt} />, was due <Time iso={a.expectedBy} />
+                    {a.inferred ? <span className="muted small"> (policy learned from its update history)</span> : null}
                   </p>
                 )}
               </div>

@@ -121,7 +121,7 @@ function Lineage({ d }: { d: DatasetT }) {
         </label>
         {graph && (
           <span className="muted small">
-            {graph.nodes.filter((n) => n.kind !== "COLUMN").length || new Set(graph.nodes.map((n) => n.datasetId ?? n.id)).size} nodes
+            {new Set(graph.nodes.map((n) => (n.kind === "COLUMN" ? n.datasetId : n.id))).size} datasets and jobs
             {graph.truncated && " (truncated: the node limit was reached)"}
           </span>
         )}
@@ -201,8 +201,6 @@ function layout(graph: G, currentId: string, columnLevel: boolean, expand: (id: 
       target: to.node,
       sourceHandle: from.handle ? `${from.handle}:out` : "out",
       targetHandle: to.handle ? `${to.handle}:in` : "in",
-      label: columnLevel && e.transformation ? e.transformation.split("/").pop()?.toLowerCase() : undefined,
-      animated: false,
       className: `edge-${e.origin.toLowerCase()}${indirect ? " edge-indirect" : ""}`,
       data: { origin: e.origin },
     });
