@@ -235,7 +235,33 @@ describe("web UI", () => {
     await page.goto(env.base + "/sources");
     await page.getByRole("heading", { name: "Sources" }).waitFor();
     await page.locator("[data-testid=source-row], .state-empty").first().waitFor();
+  });
+
+  test("crawl now on the sources page runs a crawl and shows its error", async () => {
+    // The demo registers no source: register one nothing listens for.
+    await graphql(env.base, 'mutation { registerSource(input: {name: "legacy", kind: POSTGRES, dsn: "postgres://quarry:secret@127.0.0.1:1/legacy"}) { name } }');
+    await page.goto(env.base + "/sources");
+    const row = page.locator("[data-testid=source-row]", { hasText: "legacy" });
+    await row.getByText("never crawled").waitFor();
+    assert.ok(!(await row.textContent()).includes("secret"), "the password is masked");
+    await row.getByRole("button", { name: "Crawl now" }).click();
+    await row.locator(".badge", { hasText: "failed" }).waitFor();
+    await row.getByText(/connection refused/).waitFor();
     await shot("sources");
+  });
+
+  test("expanding a lineage node adds its neighbours", async () => {
+    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue");
+    await page.goto(`${env.base}/datasets/${id}/lineage?depth=1&dir=UPSTREAM`);
+    const graph = page.getByTestId("lineage-graph");
+    const orders = graph.locator('[data-testid=lineage-dataset][data-name="analytics.marts.fct_orders"]');
+    await orders.waitFor();
+    const staging = graph.locator('[data-testid=lineage-dataset][data-name="analytics.staging.stg_orders"]');
+    assert.equal(await staging.count(), 0, "depth 1 stops at the marts");
+    await graph.scrollIntoViewIfNeeded();
+    await orders.getByRole("button", { name: "Expand analytics.marts.fct_orders" }).click();
+    await staging.waitFor();
+    await shot("dataset-lineage-expanded");
 
     await page.goto(env.base + "/datasets/00000000-0000-0000-0000-000000000000");
     await page.getByText("No dataset has the id").waitFor();

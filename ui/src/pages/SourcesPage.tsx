@@ -63,7 +63,7 @@ export function SourcesPage() {
                       {s.dsn && <div className="muted small mono">{s.dsn}</div>}
                       {s.dsnEnv && <div className="muted small">DSN from ${s.dsnEnv}</div>}
                     </th>
-                    <td className="small">{s.schedule ?? <span className="muted">on demand</span>}</td>
+                    <td className="small">{s.schedule || <span className="muted">on demand</span>}</td>
                     <td>
                       {r ? (
                         <>
