@@ -5,19 +5,37 @@ DATA    ?= ./quarry-data
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test check bench generate clean
+NPM     ?= npm
+# The UI's end-to-end tests drive this browser (never a downloaded one).
+CHROMIUM ?= /usr/bin/chromium
+E2E      = cd ui && QUARRY_BIN=$(CURDIR)/bin/quarry CHROMIUM=$(CHROMIUM) $(NPM) run --silent e2e
 
-## run: build and serve the demo catalog on http://$(ADDR)
+.PHONY: run build ui e2e test check bench generate clean
+
+## run: build (UI included) and serve the demo catalog on http://$(ADDR)
 run: build
 	./bin/quarry serve --demo --addr $(ADDR) --data $(DATA)
 
-## build: build bin/quarry
-build:
+## build: build bin/quarry with the web UI embedded
+build: ui
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/quarry ./cmd/quarry
 
-## test: formatting, vet and every test (what CI runs)
-test: check
+## ui: build the web UI into ui/dist (npm ci first when package-lock.json is newer than node_modules)
+ui: ui/node_modules/.package-lock.json
+	cd ui && $(NPM) run --silent build
+
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	cd ui && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+## e2e: the UI's end-to-end tests in headless Chromium against quarry serve --demo
+e2e: build
+	$(E2E)
+
+## test: formatting, vet, every Go test and the UI's end-to-end tests (what CI runs)
+test: check build
 	$(GO) test -count=1 -timeout 20m ./...
+	$(E2E)
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -28,9 +46,11 @@ check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
-## generate: regenerate gqlgen code from graph/*.graphqls
+## generate: regenerate gqlgen code and the UI's GraphQL types from graph/*.graphqls
 generate:
 	$(GO) tool gqlgen generate
+	cd ui && $(NPM) run --silent codegen
 
 clean:
 	rm -rf bin
+	cd ui && node scripts/clean-dist.mjs

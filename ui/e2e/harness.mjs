@@ -1,0 +1,107 @@
+// Starts `quarry serve --demo` on a free port and Debian's Chromium
+// (playwright-core; never a downloaded browser) for the end-to-end tests.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const uiDir = new URL("..", import.meta.url).pathname;
+export const screenshots = join(uiDir, "e2e/screenshots");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url, ms, proc) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    if (proc.exitCode != null) throw new Error(`quarry exited with ${proc.exitCode} before serving`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `${res.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${url} did not answer within ${ms} ms (${last})`);
+}
+
+// quarryBinary is $QUARRY_BIN (make passes bin/quarry) or a fresh build. It
+// must embed the built UI: run `make ui` (or make e2e) first.
+function quarryBinary(tmp) {
+  if (process.env.QUARRY_BIN) return process.env.QUARRY_BIN;
+  const bin = join(tmp, "quarry");
+  execFileSync("go", ["build", "-o", bin, "./cmd/quarry"], { cwd: join(uiDir, ".."), stdio: "inherit" });
+  return bin;
+}
+
+export async function start() {
+  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `The UI tests drive Debian's Chromium at ${executablePath}, which is missing. ` +
+        "Install it with `apt-get install chromium` (as .ci/run does), or point CHROMIUM at a Chromium binary.",
+    );
+  }
+  const tmp = mkdtempSync(join(tmpdir(), "quarry-e2e-"));
+  const bin = quarryBinary(tmp);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  const proc = spawn(bin, ["serve", "--demo", "--data", join(tmp, "data"), "--addr", `127.0.0.1:${port}`], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  proc.stdout.on("data", (b) => log.push(b.toString()));
+  proc.stderr.on("data", (b) => log.push(b.toString()));
+  try {
+    await waitFor(`${base}/healthz`, 30_000, proc);
+    const home = await (await fetch(base)).text();
+    if (!home.includes("/assets/")) {
+      throw new Error(`${bin} serves no built UI: run \`make ui\` and rebuild it (make e2e does both)`);
+    }
+  } catch (e) {
+    proc.kill();
+    throw new Error(`${e.message}\n${log.join("")}`);
+  }
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  mkdirSync(screenshots, { recursive: true });
+  return {
+    base,
+    browser,
+    log,
+    async stop() {
+      await browser.close().catch(() => {});
+      proc.kill("SIGTERM");
+      await new Promise((r) => (proc.exitCode != null ? r() : proc.once("exit", r)));
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+// graphql asks the server directly, to find ids the tests navigate to.
+export async function graphql(base, query, variables = {}) {
+  const res = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}

@@ -1,0 +1,288 @@
+// End-to-end tests of the web UI: the real binary with its demo catalog, the
+// real app, Debian's Chromium. Screenshots of every page land in
+// e2e/screenshots/ for a person to look at.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { graphql, screenshots, start } from "./harness.mjs";
+
+const T = 15_000;
+let env;
+let ctx;
+let page;
+const pageErrors = [];
+
+before(async () => {
+  env = await start();
+  ctx = await env.browser.newContext({ viewport: { width: 1360, height: 900 } });
+  ctx.setDefaultTimeout(T);
+  page = await ctx.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+});
+
+after(async () => {
+  await ctx?.close();
+  await env?.stop();
+});
+
+const shot = (name, p = page) => p.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+const heading = () => page.locator("h1").first();
+
+async function datasetId(namespace, name) {
+  const d = await graphql(env.base, "query($n:String,$m:String){dataset(namespace:$n,name:$m){id}}", { n: namespace, m: name });
+  assert.ok(d.dataset, `the demo has ${namespace} ${name}`);
+  return d.dataset.id;
+}
+
+describe("web UI", () => {
+  test("search 'revenue' puts the daily revenue table first", async () => {
+    await page.goto(env.base + "/");
+    await page.locator("[data-testid=hit]").first().waitFor();
+    // "/" focuses the search box.
+    await page.keyboard.press("/");
+    const box = page.getByRole("combobox", { name: "Search the catalog" });
+    assert.ok(await box.evaluate((el) => el === document.activeElement), "'/' focuses the search box");
+    await box.fill("revenue");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/search\?q=revenue/);
+    await page.getByRole("heading", { name: /Results for/ }).waitFor();
+    const first = page.locator("[data-testid=hit]").first();
+    await first.locator(".hit-name", { hasText: "analytics.reporting.daily_revenue" }).waitFor();
+    assert.equal((await first.locator(".hit-name").textContent()).trim(), "analytics.reporting.daily_revenue");
+    // Why it matched, highlighted; owners, tags and the trust badges.
+    assert.ok((await first.locator("mark").count()) > 0, "matched words are highlighted");
+    await first.getByText("team:finance-analytics").waitFor();
+    await first.getByText("#tier1").waitFor();
+    await first.locator(".badge", { hasText: "fresh" }).waitFor();
+    await first.locator(".badge", { hasText: "checks" }).waitFor();
+    await shot("search");
+  });
+
+  test("the dataset page shows its header and columns", async () => {
+    await page.locator("[data-testid=hit] .hit-name").first().click();
+    await page.waitForURL(/\/datasets\/[0-9a-f-]{36}$/);
+    await heading().filter({ hasText: "daily_revenue" }).waitFor();
+    await page.getByText("redshift://analytics.us-east-1:5439").first().waitFor();
+    await page.getByTestId("freshness").getByText("Last updated").waitFor();
+    const rows = page.locator("[data-testid=column-row]");
+    await rows.first().waitFor();
+    const names = await rows.locator("th").allTextContents();
+    for (const c of ["revenue_date", "gross_revenue", "net_revenue", "orders_count"]) {
+      assert.ok(names.includes(c), `columns list ${c}: ${names}`);
+    }
+    // The filter box narrows the columns.
+    await page.getByLabel("Filter columns").fill("net_");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=column-row]").length === 1);
+    await page.getByLabel("Filter columns").fill("");
+    await shot("dataset-columns");
+  });
+
+  test("the lineage tab draws upstream tables and the job between, and a click opens an upstream dataset", async () => {
+    await page.getByRole("tab", { name: "Lineage" }).click();
+    await page.waitForURL(/\/lineage/);
+    const graph = page.getByTestId("lineage-graph");
+    await graph.waitFor();
+    await graph.locator('[data-testid=lineage-dataset][data-name="analytics.marts.fct_orders"]').waitFor();
+    await graph.locator('[data-testid=lineage-dataset][data-name="analytics.marts.fct_payments"]').waitFor();
+    await graph.locator('[data-testid=lineage-job][data-name="analytics.reporting.daily_revenue"]').waitFor();
+    // Edges are drawn: orders -> job -> daily_revenue.
+    assert.ok((await graph.locator(".react-flow__edge").count()) >= 3, "edges are drawn");
+    await shot("dataset-lineage");
+
+    // Column level: columns of the upstream tables appear.
+    // The checkbox follows the URL, which a navigation (a React transition) changes.
+    await page.getByLabel("Column level").click();
+    await page.waitForURL(/columns=1/);
+    await graph.locator(".lnode-columns li", { hasText: "gross_amount_eur" }).first().waitFor();
+    await shot("dataset-lineage-columns");
+    await page.getByLabel("Column level").click();
+    await page.waitForURL((u) => !u.search.includes("columns=1"));
+
+    // Depth 3 reaches the raw tables behind the marts.
+    await page.getByLabel("Depth").selectOption("3");
+    await page.waitForURL(/depth=3/);
+    await graph.locator('[data-testid=lineage-dataset][data-name="analytics.raw.orders"]').waitFor();
+
+    const orders = await datasetId("redshift://analytics.us-east-1:5439", "analytics.marts.fct_orders");
+    await graph.scrollIntoViewIfNeeded();
+    await graph.locator('[data-testid=lineage-dataset][data-name="analytics.marts.fct_orders"] .lnode-sub').click();
+    await page.waitForURL(new RegExp(`/datasets/${orders}`));
+    await heading().filter({ hasText: "fct_orders" }).waitFor();
+  });
+
+  test("a description edit shows after a reload and in search", async () => {
+    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue");
+    await page.goto(`${env.base}/datasets/${id}`);
+    await page.getByRole("button", { name: "Edit description" }).click();
+    const text = "Revenue per day, **checked** by the quokka team.";
+    await page.getByLabel("Description (Markdown)").fill(text);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator(".description strong", { hasText: "checked" }).waitFor();
+    await page.reload();
+    await page.locator(".description", { hasText: "checked by the quokka team" }).waitFor();
+    await shot("dataset-edited");
+
+    // The index follows the store's changelog; give it a moment.
+    const until = Date.now() + T;
+    for (;;) {
+      await page.goto(`${env.base}/search?q=quokka`);
+      await page.locator("[data-testid=hit], .state-empty").first().waitFor();
+      const hit = page.locator("[data-testid=hit]", { hasText: "analytics.reporting.daily_revenue" });
+      if ((await hit.count()) > 0) {
+        await hit.locator("mark", { hasText: "quokka" }).first().waitFor();
+        break;
+      }
+      assert.ok(Date.now() < until, "search finds the edited description");
+      await page.waitForTimeout(300);
+    }
+  });
+
+  test("a column description is edited in place", async () => {
+    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue");
+    await page.goto(`${env.base}/datasets/${id}/columns`);
+    await page.getByRole("button", { name: "Edit the description of refunds" }).click();
+    await page.getByLabel("Description of refunds").fill("Refunds issued that day, in EUR.");
+    await page.keyboard.press("Enter");
+    await page.locator("[data-testid=column-row]", { hasText: "refunds" }).getByText("Refunds issued that day, in EUR.").waitFor();
+    await page.reload();
+    await page.locator("[data-testid=column-row]", { hasText: "refunds" }).getByText("Refunds issued that day, in EUR.").waitFor();
+  });
+
+  test("the alerts page lists the late tables", async () => {
+    await page.goto(env.base + "/alerts");
+    const alerts = page.locator("[data-testid=alert]");
+    await alerts.filter({ hasText: "analytics.reporting.weekly_active_users" }).waitFor();
+    await alerts.filter({ hasText: "finance/revenue_export.csv" }).waitFor();
+    const late = alerts.filter({ hasText: "analytics.reporting.weekly_active_users" });
+    await late.getByText("late data").waitFor();
+    await late.getByText(/open for/).waitFor();
+    // Worst first: no WARN before an ERROR.
+    const levels = await alerts.locator(".alert-level .badge").allTextContents();
+    assert.deepEqual(levels, [...levels].sort((a, b) => (a === "error" ? 0 : 1) - (b === "error" ? 0 : 1)), `worst first: ${levels}`);
+    await shot("alerts");
+    await late.getByRole("link", { name: "analytics.reporting.weekly_active_users" }).click();
+    await heading().filter({ hasText: "weekly_active_users" }).waitFor();
+    await page.locator(".badge", { hasText: "very late" }).first().waitFor();
+  });
+
+  test("a facet click narrows the results and the URL carries it", async () => {
+    await page.goto(env.base + "/search");
+    const total = page.getByTestId("total");
+    await total.waitFor();
+    const all = parseInt(await total.textContent(), 10);
+    const view = page.locator("[data-facet=kind][data-value=VIEW]");
+    const expected = parseInt(await view.locator(".facet-count").textContent(), 10);
+    await view.click();
+    await page.waitForURL(/kind=VIEW/);
+    await page.waitForFunction((n) => parseInt(document.querySelector("[data-testid=total]").textContent, 10) === n, expected);
+    assert.ok(expected < all, `${expected} views of ${all} datasets`);
+    const kinds = await page.locator("[data-testid=hit] .kind").allTextContents();
+    assert.ok(kinds.length > 0 && kinds.every((k) => k === "view"), `only views: ${kinds}`);
+    await shot("search-facet");
+    // A shared URL restores the filter.
+    await page.reload();
+    await page.locator("[data-facet=kind][data-value=VIEW][aria-pressed=true]").waitFor();
+    assert.equal(parseInt(await total.textContent(), 10), expected);
+  });
+
+  test("paging moves through all datasets", async () => {
+    await page.goto(env.base + "/search");
+    await page.locator("[data-testid=hit]").first().waitFor();
+    const firstPage = await page.locator("[data-testid=hit] .hit-name").allTextContents();
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.waitForURL(/after=/);
+    await page.waitForFunction((first) => document.querySelector("[data-testid=hit] .hit-name")?.textContent !== first, firstPage[0]);
+    const second = await page.locator("[data-testid=hit] .hit-name").allTextContents();
+    assert.ok(second.every((n) => !firstPage.includes(n)), "the second page holds other datasets");
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await page.waitForFunction((first) => document.querySelector("[data-testid=hit] .hit-name")?.textContent === first, firstPage[0]);
+  });
+
+  test("autocomplete completes a dataset name and opens it from the keyboard", async () => {
+    await page.goto(env.base + "/alerts");
+    // React renders after the load event: wait for the page before typing.
+    await page.locator("[data-testid=alert]").first().waitFor();
+    await page.keyboard.press("/");
+    await page.keyboard.type("daily_rev");
+    const option = page.getByRole("option", { name: /analytics.reporting.daily_revenue/ });
+    await option.waitFor();
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/datasets\//);
+    await heading().filter({ hasText: "daily_revenue" }).waitFor();
+  });
+
+  test("the other tabs, the job and sources pages render", async () => {
+    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.marts.fct_payments");
+    await page.goto(`${env.base}/datasets/${id}/quality`);
+    await page.getByRole("heading", { name: "Checks" }).waitFor();
+    await page.getByText("accepted_values_fct_payments_method").first().waitFor();
+    await shot("dataset-quality");
+    await page.getByRole("tab", { name: "History" }).click();
+    await page.locator(".timeline li, .state-empty").first().waitFor();
+    await shot("dataset-history");
+    await page.getByRole("tab", { name: "Runs" }).click();
+    await page.getByRole("heading", { name: "Written by" }).waitFor();
+    await shot("dataset-runs");
+
+    const job = await graphql(env.base, '{ job(namespace:"airflow://etl.acme.internal", name:"finance_export.revenue_csv"){ id } }');
+    await page.goto(`${env.base}/jobs/${job.job.id}`);
+    await heading().filter({ hasText: "finance_export.revenue_csv" }).waitFor();
+    await page.locator("[data-testid=run-row]", { hasText: "AccessDenied" }).first().waitFor();
+    await page.getByRole("link", { name: "finance/revenue_export.csv" }).waitFor();
+    await shot("job");
+
+    await page.goto(env.base + "/sources");
+    await page.getByRole("heading", { name: "Sources" }).waitFor();
+    await page.locator("[data-testid=source-row], .state-empty").first().waitFor();
+  });
+
+  test("crawl now on the sources page runs a crawl and shows its error", async () => {
+    // The demo registers no source: register one nothing listens for.
+    await graphql(env.base, 'mutation { registerSource(input: {name: "legacy", kind: POSTGRES, dsn: "postgres://quarry:secret@127.0.0.1:1/legacy"}) { name } }');
+    await page.goto(env.base + "/sources");
+    const row = page.locator("[data-testid=source-row]", { hasText: "legacy" });
+    await row.getByText("never crawled").waitFor();
+    assert.ok(!(await row.textContent()).includes("secret"), "the password is masked");
+    await row.getByRole("button", { name: "Crawl now" }).click();
+    await row.locator(".badge", { hasText: "failed" }).waitFor();
+    await row.getByText(/connection refused/).waitFor();
+    await shot("sources");
+  });
+
+  test("expanding a lineage node adds its neighbours", async () => {
+    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue");
+    await page.goto(`${env.base}/datasets/${id}/lineage?depth=1&dir=UPSTREAM`);
+    const graph = page.getByTestId("lineage-graph");
+    const orders = graph.locator('[data-testid=lineage-dataset][data-name="analytics.marts.fct_orders"]');
+    await orders.waitFor();
+    const staging = graph.locator('[data-testid=lineage-dataset][data-name="analytics.staging.stg_orders"]');
+    assert.equal(await staging.count(), 0, "depth 1 stops at the marts");
+    await graph.scrollIntoViewIfNeeded();
+    await orders.getByRole("button", { name: "Expand analytics.marts.fct_orders" }).click();
+    await staging.waitFor();
+    await shot("dataset-lineage-expanded");
+
+    await page.goto(env.base + "/datasets/00000000-0000-0000-0000-000000000000");
+    await page.getByText("No dataset has the id").waitFor();
+  });
+
+  test("a narrow window stays usable", async () => {
+    const narrow = await ctx.newPage();
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    await narrow.goto(env.base + "/search?q=orders");
+    await narrow.locator("[data-testid=hit]").first().waitFor();
+    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no horizontal scrolling (${overflow}px too wide)`);
+    await shot("narrow-search", narrow);
+    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue");
+    await narrow.goto(`${env.base}/datasets/${id}`);
+    await narrow.locator("[data-testid=column-row]").first().waitFor();
+    await shot("narrow-dataset", narrow);
+    await narrow.close();
+  });
+
+  test("no page threw", () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -1,0 +1,274 @@
+// A dataset: what it is, whether to trust it (freshness, checks), and tabs
+// for its columns, lineage, quality, history and runs.
+import { lazy, Suspense, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { Link, NavLink, useParams } from "react-router";
+import { useMutation, useQuery } from "../api/client";
+import { DatasetDocument, UpdateDatasetDocument, type DatasetQuery } from "../api/generated";
+import {
+  Badge,
+  CheckBadge,
+  Chips,
+  Empty,
+  ErrorBox,
+  FreshnessBadge,
+  KindBadge,
+  Loading,
+  Markdown,
+  Time,
+} from "../components/ui";
+import { absoluteTime, bytes, count } from "../format";
+import { ColumnsTab } from "./dataset/ColumnsTab";
+import { QualityTab } from "./dataset/QualityTab";
+import { HistoryTab } from "./dataset/HistoryTab";
+import { RunsTab } from "./dataset/RunsTab";
+
+// The graph library is the biggest part of the app: load it with its tab.
+const LineageTab = lazy(() => import("./dataset/LineageTab"));
+
+export type DatasetT = NonNullable<DatasetQuery["dataset"]>;
+
+const tabs = [
+  ["columns", "Columns"],
+  ["lineage", "Lineage"],
+  ["quality", "Quality"],
+  ["history", "History"],
+  ["runs", "Runs"],
+] as const;
+
+export function DatasetPage() {
+  const { id = "", tab = "columns" } = useParams();
+  const { data, error, loading, refetch } = useQuery(DatasetDocument, { id });
+  const d = data?.dataset;
+
+  useEffect(() => {
+    if (d) document.title = `${d.name} · Quarry`;
+  }, [d]);
+
+  if (error) return <ErrorBox error={error} retry={refetch} />;
+  if (!data && loading) return <Loading label="Loading the dataset…" />;
+  if (!d)
+    return (
+      <Empty>
+        No dataset has the id <code>{id}</code>. <Link to="/">Search the catalog</Link>.
+      </Empty>
+    );
+
+  return (
+    <article className="dataset" aria-busy={loading}>
+      <Header d={d} onSaved={refetch} />
+      <div className="tabs" role="tablist" aria-label="Dataset sections">
+        {tabs.map(([key, label]) => (
+          <NavLink
+            key={key}
+            to={`/datasets/${d.id}/${key}`}
+            role="tab"
+            aria-selected={tab === key}
+            className={tab === key ? "tab active" : "tab"}
+            replace
+          >
+            {label}
+            {key === "columns" && <span className="tab-count">{d.columns.length}</span>}
+          </NavLink>
+        ))}
+      </div>
+      <section className="tab-panel" role="tabpanel" aria-label={tabs.find(([k]) => k === tab)?.[1]}>
+        {tab === "columns" && <ColumnsTab d={d} onSaved={refetch} />}
+        {tab === "lineage" && (
+          <Suspense fallback={<Loading label="Loading the lineage graph…" />}>
+            <LineageTab d={d} />
+          </Suspense>
+        )}
+        {tab === "quality" && <QualityTab id={d.id} />}
+        {tab === "history" && <HistoryTab id={d.id} />}
+        {tab === "runs" && <RunsTab id={d.id} />}
+        {!tabs.some(([k]) => k === tab) && <Empty>No such tab.</Empty>}
+      </section>
+    </article>
+  );
+}
+
+function Header({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
+  const f = d.freshness;
+  const h = d.health;
+  const parts = d.name.split(".");
+  return (
+    <header className="dataset-header">
+      <div className="crumbs small muted">
+        {d.source && <span>{d.source}</span>}
+        <span className="namespace">{d.namespace}</span>
+      </div>
+      <h1 className="dataset-name">
+        {parts.length > 1 && <span className="muted">{parts.slice(0, -1).join(".")}.</span>}
+        {parts[parts.length - 1]}
+      </h1>
+      <div className="dataset-badges">
+        <KindBadge kind={d.kind} />
+        <FreshnessBadge status={f.status} />
+        <CheckBadge status={h.status} />
+        {d.removedAt && (
+          <Badge tone="warn" title={absoluteTime(d.removedAt)}>
+            removed
+          </Badge>
+        )}
+        {d.alerts.map((a) => (
+          <Badge key={a.id} tone={a.level === "ERROR" ? "error" : "warn"} title={a.message}>
+            alert: {a.kind.toLowerCase()}
+          </Badge>
+        ))}
+      </div>
+      <div className="dataset-grid">
+        <div className="dataset-main">
+          <Description d={d} onSaved={onSaved} />
+          <div className="people">
+            <div>
+              <h2 className="label">Owners</h2>
+              {d.owners.length ? <Chips items={d.owners} label="Owners" /> : <span className="muted">No owners</span>}
+            </div>
+            <div>
+              <h2 className="label">Tags</h2>
+              {d.tags.length ? (
+                <ul className="chips" aria-label="Tags">
+                  {d.tags.map((t) => (
+                    <li key={t}>
+                      <Link className="chip" to={`/search?tags=${encodeURIComponent(t)}`}>
+                        #{t}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <span className="muted">No tags</span>
+              )}
+            </div>
+          </div>
+        </div>
+        <dl className="facts">
+          <dt>Freshness</dt>
+          <dd data-testid="freshness">
+            <FreshnessBadge status={f.status} />
+            <div className="small">
+              Last updated <Time iso={f.lastUpdatedAt} />
+            </div>
+            {f.expectedBy && (
+              <div className="small">
+                {f.status === "FRESH" ? "Expected by" : "Was due"} <Time iso={f.expectedBy} />
+              </div>
+            )}
+            <div className="small muted">
+              {f.policy
+                ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
+                : "No freshness policy"}
+            </div>
+          </dd>
+          <dt>Checks</dt>
+          <dd>
+            {h.checks ? (
+              <>
+                <CheckBadge status={h.status} />
+                <div className="small">
+                  {h.passing} passing
+                  {h.warning ? `, ${h.warning} warning` : ""}
+                  {h.failing ? `, ${h.failing} failing` : ""}
+                  {h.errored ? `, ${h.errored} errored` : ""}
+                </div>
+              </>
+            ) : (
+              <span className="muted">No checks</span>
+            )}
+          </dd>
+          {d.rowCount != null && (
+            <>
+              <dt>Rows</dt>
+              <dd>{count(d.rowCount)}</dd>
+            </>
+          )}
+          {d.sizeBytes != null && (
+            <>
+              <dt>Size</dt>
+              <dd>{bytes(d.sizeBytes)}</dd>
+            </>
+          )}
+          <dt>Metadata changed</dt>
+          <dd>
+            <Time iso={d.updatedAt} />
+          </dd>
+        </dl>
+      </div>
+    </header>
+  );
+}
+
+function Description({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(d.description);
+  const [save, { loading, error }] = useMutation(UpdateDatasetDocument);
+  const area = useRef<HTMLTextAreaElement>(null);
+  const editBtn = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!editing) setText(d.description);
+  }, [d.description, editing]);
+  useEffect(() => {
+    if (editing) area.current?.focus();
+  }, [editing]);
+
+  const submit = async () => {
+    const ok = await save({ id: d.id, input: { description: text } });
+    if (ok) {
+      setEditing(false);
+      onSaved();
+      setTimeout(() => editBtn.current?.focus());
+    }
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "Escape") {
+      setEditing(false);
+      setTimeout(() => editBtn.current?.focus());
+    } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      submit();
+    }
+  };
+
+  if (editing) {
+    return (
+      <form
+        className="description-edit"
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+      >
+        <label htmlFor="description" className="label">
+          Description (Markdown)
+        </label>
+        <textarea id="description" ref={area} value={text} rows={6} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} />
+        {error && <ErrorBox error={error} />}
+        <div className="row">
+          <button type="submit" className="btn btn-primary" disabled={loading}>
+            {loading ? "Saving…" : "Save"}
+          </button>
+          <button type="button" className="btn" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+          <span className="muted small">Ctrl+Enter saves, Esc cancels. Saving it empty shows the provided description again.</span>
+        </div>
+      </form>
+    );
+  }
+  return (
+    <div className="description">
+      {d.description ? (
+        <Markdown source={d.description} />
+      ) : (
+        <p className="muted">No description yet.</p>
+      )}
+      <button ref={editBtn} type="button" className="btn btn-small" onClick={() => setEditing(true)} aria-label="Edit description">
+        Edit description
+      </button>
+      {d.description !== d.providedDescription && d.providedDescription && (
+        <span className="muted small"> Edited; the source says: “{d.providedDescription.slice(0, 80)}”</span>
+      )}
+    </div>
+  );
+}

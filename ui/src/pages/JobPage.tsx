@@ -1,0 +1,123 @@
+// A job: what it reads and writes, and its runs with state, duration and
+// errors.
+import { useEffect } from "react";
+import { Link, useParams } from "react-router";
+import { useQuery } from "../api/client";
+import { JobDocument } from "../api/generated";
+import { Chips, Empty, ErrorBox, KindBadge, Loading, Markdown, StatusBadge, Time } from "../components/ui";
+import { duration } from "../format";
+
+export function JobPage() {
+  const { id = "" } = useParams();
+  const { data, error, loading, refetch } = useQuery(JobDocument, { id });
+  const j = data?.job;
+  useEffect(() => {
+    if (j) document.title = `${j.name} · Quarry`;
+  }, [j]);
+  if (error) return <ErrorBox error={error} retry={refetch} />;
+  if (!data && loading) return <Loading label="Loading the job…" />;
+  if (!j)
+    return (
+      <Empty>
+        No job has the id <code>{id}</code>.
+      </Empty>
+    );
+  const runs = j.runs.nodes;
+  return (
+    <article className="job">
+      <header className="dataset-header">
+        <div className="crumbs small muted">
+          <span>job</span>
+          <span className="namespace">{j.namespace}</span>
+        </div>
+        <h1 className="dataset-name">{j.name}</h1>
+        <div className="dataset-badges">
+          {j.type && <span className="kind">{j.type}</span>}
+          {j.latestRun && <StatusBadge status={j.latestRun.state} />}
+          {j.latestRun && (
+            <span className="small muted">
+              last run <Time iso={j.latestRun.endedAt ?? j.latestRun.startedAt} />
+            </span>
+          )}
+        </div>
+        {j.description ? <Markdown source={j.description} /> : <p className="muted">No description.</p>}
+        {j.owners.length > 0 && <Chips items={j.owners} label="Owners" />}
+        {j.sourceUrl && (
+          <p className="small">
+            Code: <a href={j.sourceUrl}>{j.sourceUrl}</a>
+          </p>
+        )}
+      </header>
+      <section className="io">
+        <div>
+          <h2>Reads</h2>
+          <DatasetList items={j.inputs} />
+        </div>
+        <div className="io-arrow" aria-hidden="true">
+          →
+        </div>
+        <div>
+          <h2>Writes</h2>
+          <DatasetList items={j.outputs} />
+        </div>
+      </section>
+      <section>
+        <h2>Runs</h2>
+        {runs.length === 0 ? (
+          <Empty>No runs reported yet.</Empty>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">State</th>
+                  <th scope="col">Started</th>
+                  <th scope="col">Ended</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.map((r) => (
+                  <tr key={r.id} data-testid="run-row">
+                    <td>
+                      <StatusBadge status={r.state} />
+                    </td>
+                    <td>
+                      <Time iso={r.startedAt} />
+                    </td>
+                    <td>
+                      <Time iso={r.endedAt} />
+                    </td>
+                    <td>{r.durationMs != null ? duration(r.durationMs / 1000) : "–"}</td>
+                    <td className="small error-text">{r.errorMessage}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {j.sql && (
+        <section>
+          <h2>SQL</h2>
+          <pre className="code">{j.sql}</pre>
+        </section>
+      )}
+    </article>
+  );
+}
+
+function DatasetList({ items }: { items: { id: string; name: string; namespace: string; kind: string }[] }) {
+  if (!items.length) return <p className="muted">none reported</p>;
+  return (
+    <ul className="list">
+      {items.map((d) => (
+        <li key={d.id}>
+          <Link to={`/datasets/${d.id}`}>{d.name}</Link> <KindBadge kind={d.kind} />
+          <div className="muted small">{d.namespace}</div>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,79 @@
+// Runs: the jobs that write the dataset with their latest runs, and the jobs
+// that read it.
+import { Link } from "react-router";
+import { useQuery } from "../../api/client";
+import { DatasetRunsDocument } from "../../api/generated";
+import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../../components/ui";
+import { duration } from "../../format";
+
+export function RunsTab({ id }: { id: string }) {
+  const { data, error, loading, refetch } = useQuery(DatasetRunsDocument, { id });
+  if (error) return <ErrorBox error={error} retry={refetch} />;
+  if (loading && !data) return <Loading />;
+  const d = data?.dataset;
+  if (!d) return <Empty>Dataset not found.</Empty>;
+  return (
+    <div className="stack">
+      <section>
+        <h2>Written by</h2>
+        {d.writtenBy.length === 0 && <Empty>No job has reported writing it.</Empty>}
+        {d.writtenBy.map((j) => (
+          <div key={j.id} className="card">
+            <div className="row">
+              <Link to={`/jobs/${j.id}`} className="strong">
+                {j.name}
+              </Link>
+              <span className="muted small">{j.namespace}</span>
+              {j.type && <span className="kind">{j.type}</span>}
+            </div>
+            {j.runs.nodes.length === 0 ? (
+              <p className="muted">No runs yet.</p>
+            ) : (
+              <div className="table-wrap">
+                <table className="table">
+                  <thead>
+                    <tr>
+                      <th scope="col">State</th>
+                      <th scope="col">Started</th>
+                      <th scope="col">Duration</th>
+                      <th scope="col">Error</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {j.runs.nodes.map((r) => (
+                      <tr key={r.id}>
+                        <td>
+                          <StatusBadge status={r.state} />
+                        </td>
+                        <td>
+                          <Time iso={r.startedAt ?? r.endedAt} />
+                        </td>
+                        <td>{r.durationMs != null ? duration(r.durationMs / 1000) : "–"}</td>
+                        <td className="small error-text">{r.errorMessage}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </div>
+        ))}
+      </section>
+      <section>
+        <h2>Read by</h2>
+        {d.readBy.length === 0 ? (
+          <Empty>No job has reported reading it.</Empty>
+        ) : (
+          <ul className="list">
+            {d.readBy.map((j) => (
+              <li key={j.id}>
+                <Link to={`/jobs/${j.id}`}>{j.name}</Link> {j.latestRun && <StatusBadge status={j.latestRun.state} />}{" "}
+                {j.latestRun && <Time iso={j.latestRun.endedAt ?? j.latestRun.startedAt} />}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// The Go server serves dist/ (go:embed); in development, vite proxies the API.
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: "dist",
+    emptyOutDir: false, // scripts/clean-dist.mjs keeps dist/.gitkeep
+    assetsDir: "assets",
+    chunkSizeWarningLimit: 600,
+  },
+  server: {
+    proxy: { "/graphql": process.env.QUARRY_URL ?? "http://127.0.0.1:8080" },
+  },
+});
