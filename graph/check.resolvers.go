@@ -13,6 +13,14 @@ import (
 	"github.com/quarrydata/quarry"
 )
 
+func (r *checkResolver) History(ctx context.Context, obj *quarry.Check, first *int) ([]*quarry.Check, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	return slicePtrs(r.Store.CheckHistory(ctx, obj.DatasetID, obj.Column, obj.Name, n))
+}
+
 func (r *datasetResolver) Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error) {
 	return slicePtrs(r.Store.Checks(ctx, obj.ID))
 }
@@ -53,6 +61,11 @@ func (r *mutationResolver) ReportCheck(ctx context.Context, input CheckInput) (*
 	return stored, nil
 }
 
+func (r *Resolver) Check() CheckResolver { return &checkResolver{r} }
+
 func (r *Resolver) DatasetHealth() DatasetHealthResolver { return &datasetHealthResolver{r} }
 
-type datasetHealthResolver struct{ *Resolver }
+type (
+	checkResolver         struct{ *Resolver }
+	datasetHealthResolver struct{ *Resolver }
+)

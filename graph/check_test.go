@@ -24,6 +24,15 @@ func TestReportCheck(t *testing.T) {
 	}
 	d := s.do(t, `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_01") {
 		checks { name column status message } health { status checks passing warning failing errored } } }`, nil).ok(t)["dataset"].(map[string]any)
+	hist := s.do(t, `{ dataset(namespace: "postgres://shop-db.internal", name: "shop.public.orders_01") {
+		checks { name history { status observedAt } } } }`, nil).ok(t)["dataset"].(map[string]any)["checks"].([]any)
+	for _, c := range hist {
+		c := c.(map[string]any)
+		h := c["history"].([]any)
+		if c["name"] == "not_null" && (len(h) != 2 || h[0].(map[string]any)["status"] != "FAIL" || h[1].(map[string]any)["status"] != "WARN") {
+			t.Fatalf("not_null's history, newest first: %v", h)
+		}
+	}
 	h := d["health"].(map[string]any)
 	if h["status"] != "FAIL" || h["checks"] != float64(2) || h["passing"] != float64(1) || h["failing"] != float64(1) || h["warning"] != float64(0) {
 		t.Fatalf("health %v (checks %v)", h, d["checks"])

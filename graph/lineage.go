@@ -196,7 +196,8 @@ func (r *Resolver) traverse(ctx context.Context, nodeID string, direction *Linea
 
 // lineageGraph converts a traversal's result. Jobs on edges come from the
 // graph's names unless loadJobs (the query asks more of them than id,
-// namespace and name): then they are read from the store, all in one
+// namespace and name) or a job is not among the nodes (a column-level
+// result has none): then they are read from the store, all in one
 // transaction.
 func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result, loadJobs bool) (*LineageGraph, error) {
 	out := &LineageGraph{Truncated: res.Truncated, Nodes: make([]*LineageNode, len(res.Nodes)), Edges: make([]*LineageGraphEdge, len(res.Edges))}
@@ -216,6 +217,7 @@ func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result, loadJo
 	for i := range res.Edges {
 		if id := res.Edges[i].JobID; id != "" && jobs[id] == nil {
 			jobs[id] = &quarry.Job{ID: id}
+			loadJobs = true // not a node (column edges): its names are in the store
 		}
 	}
 	if loadJobs && len(jobs) > 0 {

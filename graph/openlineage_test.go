@@ -384,6 +384,12 @@ func TestLineageColumnLevel(t *testing.T) {
 	if len(g["edges"].([]any)) == 0 || g["edges"].([]any)[0].(map[string]any)["transformation"] == nil {
 		t.Fatalf("column edges: %v", g["edges"])
 	}
+	// Column edges name the job that reported them, though it is no node.
+	g = s.do(t, `query($id: ID!) { lineage(nodeId: $id, direction: UPSTREAM, columnLevel: true) { edges { job { namespace name } } } }`,
+		map[string]any{"id": tbl + "/ident"}).ok(t)["lineage"].(map[string]any)
+	if j, _ := g["edges"].([]any)[0].(map[string]any)["job"].(map[string]any); j == nil || j["name"] == "" || j["namespace"] == "" {
+		t.Fatalf("a column edge's job: %v", g["edges"])
+	}
 	imp := s.do(t, `query($id: ID!) { impact(datasetId: $id, column: "a") { datasets { dataset { name } columns } } }`,
 		map[string]any{"id": s.do(t, `{ dataset(namespace: "file", name: "/tmp/cll_test/cll_source1") { id } }`, nil).ok(t)["dataset"].(map[string]any)["id"]}).ok(t)["impact"].(map[string]any)
 	ds := imp["datasets"].([]any)

@@ -43,6 +43,7 @@ type Store interface {
 	PutEdge(ctx context.Context, e quarry.Edge) error
 	DeleteEdge(ctx context.Context, e quarry.Edge) error
 	Checks(ctx context.Context, datasetID string) ([]quarry.Check, error)
+	CheckHistory(ctx context.Context, datasetID, column, name string, limit int) ([]quarry.Check, error)
 	PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, error)
 	SetFreshnessPolicy(ctx context.Context, id string, p *quarry.FreshnessPolicy) error
 	FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
