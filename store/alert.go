@@ -607,16 +607,9 @@ func sortAlerts(alerts []quarry.Alert) {
 // AlertHistory returns up to limit transitions of an alert, newest first.
 func (s *Store) AlertHistory(ctx context.Context, key string, limit int) ([]quarry.AlertEvent, error) {
 	var out []quarry.AlertEvent
-	err := s.view(func(tx *bolt.Tx) error {
-		prefix := append([]byte(key), 0)
-		return newestFirst(tx.Bucket(bucketAlertHistory).Cursor(), prefix, limit, func(v []byte) error {
-			var ev quarry.AlertEvent
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return fmt.Errorf("decode alert history of %s: %w", key, err)
-			}
-			out = append(out, ev)
-			return nil
-		})
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		out, err = newestFirstJSON[quarry.AlertEvent](tx.Bucket(bucketAlertHistory).Cursor(), append([]byte(key), 0), limit, "alert history of "+key)
+		return err
 	})
 	return out, err
 }

@@ -34,16 +34,10 @@ func (s *Store) Checks(ctx context.Context, datasetID string) ([]quarry.Check, e
 // CheckHistory returns up to limit results of one check, newest first.
 func (s *Store) CheckHistory(ctx context.Context, datasetID, column, name string, limit int) ([]quarry.Check, error) {
 	var out []quarry.Check
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) (err error) {
 		prefix := checkKey(&quarry.Check{DatasetID: datasetID, Column: column, Name: name})
-		return newestFirst(tx.Bucket(bucketCheckHistory).Cursor(), prefix, limit, func(v []byte) error {
-			var ch quarry.Check
-			if err := json.Unmarshal(v, &ch); err != nil {
-				return fmt.Errorf("decode check of %s: %w", datasetID, err)
-			}
-			out = append(out, ch)
-			return nil
-		})
+		out, err = newestFirstJSON[quarry.Check](tx.Bucket(bucketCheckHistory).Cursor(), prefix, limit, "check of "+datasetID)
+		return err
 	})
 	return out, err
 }

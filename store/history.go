@@ -89,15 +89,9 @@ func (s *Store) DataChanges(ctx context.Context, id string, limit int) ([]quarry
 		limit = 100
 	}
 	var out []quarry.DataChange
-	err := s.view(func(tx *bolt.Tx) error {
-		return newestFirst(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), limit, func(v []byte) error {
-			var dc quarry.DataChange
-			if err := json.Unmarshal(v, &dc); err != nil {
-				return fmt.Errorf("decode data change of %s: %w", id, err)
-			}
-			out = append(out, dc)
-			return nil
-		})
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		out, err = newestFirstJSON[quarry.DataChange](tx.Bucket(bucketDataChanges).Cursor(), []byte(id), limit, "data change of "+id)
+		return err
 	})
 	return out, err
 }
@@ -114,6 +108,21 @@ func newestFirst(c *bolt.Cursor, prefix []byte, limit int, fn func(v []byte) err
 		n++
 	}
 	return nil
+}
+
+// newestFirstJSON decodes the values of up to limit keys under prefix,
+// newest first (see newestFirst); what names them in errors.
+func newestFirstJSON[T any](c *bolt.Cursor, prefix []byte, limit int, what string) ([]T, error) {
+	var out []T
+	err := newestFirst(c, prefix, limit, func(v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("decode %s: %w", what, err)
+		}
+		out = append(out, x)
+		return nil
+	})
+	return out, err
 }
 
 // lastBefore moves c to the last key before key (nil when there is none).
