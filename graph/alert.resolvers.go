@@ -125,20 +125,30 @@ func (r *queryResolver) FreshnessAlerts(ctx context.Context, status []quarry.Fre
 	if err != nil {
 		return nil, err
 	}
-	var out []*FreshnessAlert
+	var late []*quarry.Alert
+	var ids []string
 	for i := range alerts {
 		a := &alerts[i]
-		if a.Kind != quarry.AlertFreshness || len(status) > 0 && !slices.Contains(status, quarry.FreshnessStatus(a.Status)) {
-			continue
+		if a.Kind == quarry.AlertFreshness && (len(status) == 0 || slices.Contains(status, quarry.FreshnessStatus(a.Status))) {
+			late, ids = append(late, a), append(ids, a.DatasetID)
 		}
-		d, err := r.Store.Dataset(ctx, a.DatasetID)
-		if err != nil {
-			return nil, err
+	}
+	datasets, err := r.Store.DatasetsByID(ctx, ids) // in one read
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*quarry.Dataset, len(datasets))
+	for _, d := range datasets {
+		byID[d.ID] = d
+	}
+	out := make([]*FreshnessAlert, 0, len(late))
+	for _, a := range late {
+		if d := byID[a.DatasetID]; d != nil {
+			out = append(out, &FreshnessAlert{
+				Dataset: d, Status: quarry.FreshnessStatus(a.Status), LastUpdatedAt: a.LastUpdatedAt,
+				ExpectedBy: a.ExpectedBy, Inferred: a.Inferred, OpenedAt: a.OpenedAt, Alert: a,
+			})
 		}
-		out = append(out, &FreshnessAlert{
-			Dataset: d, Status: quarry.FreshnessStatus(a.Status), LastUpdatedAt: a.LastUpdatedAt,
-			ExpectedBy: a.ExpectedBy, Inferred: a.Inferred, OpenedAt: a.OpenedAt, Alert: a,
-		})
 	}
 	return out, nil
 }
