@@ -185,6 +185,32 @@ describe("web UI", () => {
     assert.equal(parseInt(await total.textContent(), 10), expected);
   });
 
+  test("the freshness facet narrows the results to the late tables", async () => {
+    // The alert evaluator runs when the server starts: wait until it has
+    // judged the demo's tables.
+    const error = page.locator("[data-facet=freshness][data-value=ERROR]");
+    const until = Date.now() + T;
+    for (;;) {
+      await page.goto(env.base + "/search");
+      await page.getByTestId("total").waitFor();
+      if ((await error.count()) > 0) break;
+      assert.ok(Date.now() < until, "the freshness facet appears");
+      await page.waitForTimeout(300);
+    }
+    await page.getByRole("region", { name: "Freshness" }).getByText("very late (error)").waitFor();
+    await page.getByRole("region", { name: "Checks" }).locator("[data-facet=health][data-value=FAIL]", { hasText: "fail" }).waitFor();
+    await error.click();
+    await page.waitForURL(/freshness=ERROR/);
+    await page.waitForFunction(() => parseInt(document.querySelector("[data-testid=total]").textContent, 10) === 2);
+    const names = await page.locator("[data-testid=hit] .hit-name").allTextContents();
+    assert.deepEqual(names.sort(), ["analytics.reporting.weekly_active_users", "finance/revenue_export.csv"]);
+    await page.locator(".active-filters", { hasText: "Freshness: very late (error)" }).waitFor();
+    await shot("search-freshness");
+    await page.reload();
+    await page.locator("[data-facet=freshness][data-value=ERROR][aria-pressed=true]").waitFor();
+    assert.equal(await page.locator("[data-testid=hit]").count(), 2);
+  });
+
   test("paging moves through all datasets", async () => {
     await page.goto(env.base + "/search");
     await page.locator("[data-testid=hit]").first().waitFor();
