@@ -87,6 +87,16 @@ describe("web UI", () => {
     await graph.locator('[data-testid=lineage-job][data-name="analytics.reporting.daily_revenue"]').waitFor();
     // Edges are drawn: orders -> job -> daily_revenue.
     assert.ok((await graph.locator(".react-flow__edge").count()) >= 3, "edges are drawn");
+    // The first view holds the whole graph at a zoom whose text can be read.
+    const transform = await graph.locator(".react-flow__viewport").evaluate((el) => el.style.transform);
+    const zoom = Number(/scale\(([\d.]+)\)/.exec(transform)?.[1]);
+    assert.ok(zoom >= 0.65, `readable zoom: ${transform}`);
+    const box = await graph.boundingBox();
+    for (const card of await graph.locator("[data-testid=lineage-dataset], [data-testid=lineage-job]").all()) {
+      const b = await card.boundingBox();
+      const name = await card.getAttribute("data-name");
+      assert.ok(b.x >= box.x && b.y >= box.y && b.x + b.width <= box.x + box.width && b.y + b.height <= box.y + box.height, `${name} is in view`);
+    }
     await shot("dataset-lineage");
 
     // Column level: columns of the upstream tables appear.
@@ -94,6 +104,14 @@ describe("web UI", () => {
     await page.getByLabel("Column level").click();
     await page.waitForURL(/columns=1/);
     await graph.locator(".lnode-columns li", { hasText: "gross_amount_eur" }).first().waitFor();
+    // Column edges name their job: a label per job and card it writes, and
+    // each edge's tooltip.
+    const jobLabels = page.getByTestId("lineage-edge-job");
+    await jobLabels.filter({ hasText: "daily_revenue" }).waitFor();
+    assert.deepEqual((await jobLabels.allTextContents()).map((t) => t.replace("⚙", "").trim()).sort(), ["daily_revenue", "fct_orders", "fct_payments"]);
+    assert.equal(await jobLabels.filter({ hasText: "fct_orders" }).getByRole("link").getAttribute("title"), "Job analytics.marts.fct_orders (dbt://analytics)");
+    const tips = await graph.locator(".react-flow__edge title").allTextContents();
+    assert.ok(tips.includes("fct_orders.gross_amount_eur → daily_revenue.gross_revenue (direct/aggregation), by job analytics.reporting.daily_revenue (dbt://analytics)"), `edge tooltips: ${tips.join("; ")}`);
     await shot("dataset-lineage-columns");
     await page.getByLabel("Column level").click();
     await page.waitForURL((u) => !u.search.includes("columns=1"));
@@ -322,6 +340,7 @@ describe("web UI", () => {
     await graph.scrollIntoViewIfNeeded();
     await orders.getByRole("button", { name: "Expand analytics.marts.fct_orders" }).click();
     await staging.waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot("dataset-lineage-expanded");
 
     await page.goto(env.base + "/datasets/00000000-0000-0000-0000-000000000000");
