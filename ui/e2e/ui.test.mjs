@@ -281,6 +281,7 @@ describe("web UI", () => {
     const strip = row.locator(".check-strip li");
     await page.waitForFunction(() => document.querySelectorAll('[data-name="accepted_values_fct_payments_method"] .check-strip li').length === 3);
     assert.deepEqual(await strip.locator(".sr-only").allTextContents(), ["pass", "fail", "fail"]);
+    await page.locator(".badge", { hasText: "alert: failing check" }).waitFor();
     await row.getByRole("button", { name: "History (3)" }).click();
     const results = page.getByTestId("check-history").locator("[data-testid=check-result]");
     await results.nth(2).waitFor();
