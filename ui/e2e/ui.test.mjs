@@ -87,6 +87,16 @@ describe("web UI", () => {
     await graph.locator('[data-testid=lineage-job][data-name="analytics.reporting.daily_revenue"]').waitFor();
     // Edges are drawn: orders -> job -> daily_revenue.
     assert.ok((await graph.locator(".react-flow__edge").count()) >= 3, "edges are drawn");
+    // The first view holds the whole graph at a zoom whose text can be read.
+    const transform = await graph.locator(".react-flow__viewport").evaluate((el) => el.style.transform);
+    const zoom = Number(/scale\(([\d.]+)\)/.exec(transform)?.[1]);
+    assert.ok(zoom >= 0.65, `readable zoom: ${transform}`);
+    const box = await graph.boundingBox();
+    for (const card of await graph.locator("[data-testid=lineage-dataset], [data-testid=lineage-job]").all()) {
+      const b = await card.boundingBox();
+      const name = await card.getAttribute("data-name");
+      assert.ok(b.x >= box.x && b.y >= box.y && b.x + b.width <= box.x + box.width && b.y + b.height <= box.y + box.height, `${name} is in view`);
+    }
     await shot("dataset-lineage");
 
     // Column level: columns of the upstream tables appear.
@@ -94,6 +104,14 @@ describe("web UI", () => {
     await page.getByLabel("Column level").click();
     await page.waitForURL(/columns=1/);
     await graph.locator(".lnode-columns li", { hasText: "gross_amount_eur" }).first().waitFor();
+    // Column edges name their job: a label per job and card it writes, and
+    // each edge's tooltip.
+    const jobLabels = page.getByTestId("lineage-edge-job");
+    await jobLabels.filter({ hasText: "daily_revenue" }).waitFor();
+    assert.deepEqual((await jobLabels.allTextContents()).map((t) => t.replace("⚙", "").trim()).sort(), ["daily_revenue", "fct_orders", "fct_payments"]);
+    assert.equal(await jobLabels.filter({ hasText: "fct_orders" }).getByRole("link").getAttribute("title"), "Job analytics.marts.fct_orders (dbt://analytics)");
+    const tips = await graph.locator(".react-flow__edge title").allTextContents();
+    assert.ok(tips.includes("fct_orders.gross_amount_eur → daily_revenue.gross_revenue (direct/aggregation), by job analytics.reporting.daily_revenue (dbt://analytics)"), `edge tooltips: ${tips.join("; ")}`);
     await shot("dataset-lineage-columns");
     await page.getByLabel("Column level").click();
     await page.waitForURL((u) => !u.search.includes("columns=1"));
@@ -185,6 +203,32 @@ describe("web UI", () => {
     assert.equal(parseInt(await total.textContent(), 10), expected);
   });
 
+  test("the freshness facet narrows the results to the late tables", async () => {
+    // The alert evaluator runs when the server starts: wait until it has
+    // judged the demo's tables.
+    const error = page.locator("[data-facet=freshness][data-value=ERROR]");
+    const until = Date.now() + T;
+    for (;;) {
+      await page.goto(env.base + "/search");
+      await page.getByTestId("total").waitFor();
+      if ((await error.count()) > 0) break;
+      assert.ok(Date.now() < until, "the freshness facet appears");
+      await page.waitForTimeout(300);
+    }
+    await page.getByRole("region", { name: "Freshness" }).getByText("very late (error)").waitFor();
+    await page.getByRole("region", { name: "Checks" }).locator("[data-facet=health][data-value=FAIL]", { hasText: "fail" }).waitFor();
+    await error.click();
+    await page.waitForURL(/freshness=ERROR/);
+    await page.waitForFunction(() => parseInt(document.querySelector("[data-testid=total]").textContent, 10) === 2);
+    const names = await page.locator("[data-testid=hit] .hit-name").allTextContents();
+    assert.deepEqual(names.sort(), ["analytics.reporting.weekly_active_users", "finance/revenue_export.csv"]);
+    await page.locator(".active-filters", { hasText: "Freshness: very late (error)" }).waitFor();
+    await shot("search-freshness");
+    await page.reload();
+    await page.locator("[data-facet=freshness][data-value=ERROR][aria-pressed=true]").waitFor();
+    assert.equal(await page.locator("[data-testid=hit]").count(), 2);
+  });
+
   test("paging moves through all datasets", async () => {
     await page.goto(env.base + "/search");
     await page.locator("[data-testid=hit]").first().waitFor();
@@ -210,6 +254,42 @@ describe("web UI", () => {
     await page.keyboard.press("Enter");
     await page.waitForURL(/\/datasets\//);
     await heading().filter({ hasText: "daily_revenue" }).waitFor();
+  });
+
+  test("the quality tab shows a failing check's results over time", async () => {
+    // The demo's dbt tests report once (in each model's latest run): report
+    // two earlier results of the failing test, as earlier dbt runs would have.
+    const ns = "redshift://analytics.us-east-1:5439";
+    const d = await graphql(env.base, `{ dataset(namespace:"${ns}", name:"analytics.marts.fct_payments"){ id checks { name observedAt } } }`);
+    const latest = d.dataset.checks.find((c) => c.name === "accepted_values_fct_payments_method");
+    assert.ok(latest, "the demo's fct_payments has the accepted_values test");
+    const daysBefore = (n) => new Date(Date.parse(latest.observedAt) - n * 86_400_000).toISOString();
+    const report = (status, observed, message, at) =>
+      graphql(
+        env.base,
+        `mutation($at: Time, $o: String, $m: String) { reportCheck(input: {dataset: {namespace: "${ns}", name: "analytics.marts.fct_payments"},
+          column: "method", name: "accepted_values_fct_payments_method", status: ${status}, observed: $o, expected: "0", message: $m, observedAt: $at}) { status } }`,
+        { at, o: observed, m: message },
+      );
+    await report("PASS", "0", null, daysBefore(2));
+    await report("FAIL", "1", "1 row with method 'crypto'", daysBefore(1));
+
+    await page.goto(`${env.base}/datasets/${d.dataset.id}/quality`);
+    const row = page.locator('[data-testid=check-row][data-name="accepted_values_fct_payments_method"]');
+    await row.waitFor();
+    // The strip: oldest first, the latest result last.
+    const strip = row.locator(".check-strip li");
+    await page.waitForFunction(() => document.querySelectorAll('[data-name="accepted_values_fct_payments_method"] .check-strip li').length === 3);
+    assert.deepEqual(await strip.locator(".sr-only").allTextContents(), ["pass", "fail", "fail"]);
+    await page.locator(".badge", { hasText: "alert: failing check" }).waitFor();
+    await row.getByRole("button", { name: "History (3)" }).click();
+    const results = page.getByTestId("check-history").locator("[data-testid=check-result]");
+    await results.nth(2).waitFor();
+    // Newest first, with what each run observed.
+    assert.match(await results.nth(0).textContent(), /fail.*3 rows with method 'crypto'/);
+    assert.match(await results.nth(1).textContent(), /fail1.*1 row with method 'crypto'/);
+    assert.match(await results.nth(2).textContent(), /pass0/);
+    await shot("dataset-quality-history");
   });
 
   test("the other tabs, the job and sources pages render", async () => {
@@ -261,6 +341,7 @@ describe("web UI", () => {
     await graph.scrollIntoViewIfNeeded();
     await orders.getByRole("button", { name: "Expand analytics.marts.fct_orders" }).click();
     await staging.waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot("dataset-lineage-expanded");
 
     await page.goto(env.base + "/datasets/00000000-0000-0000-0000-000000000000");

@@ -112,7 +112,7 @@ function Header({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
         )}
         {d.alerts.map((a) => (
           <Badge key={a.id} tone={a.level === "ERROR" ? "error" : "warn"} title={a.message}>
-            alert: {a.kind.toLowerCase()}
+            alert: {a.kind === "FRESHNESS" ? "late data" : "failing check"}
           </Badge>
         ))}
       </div>

@@ -3,15 +3,17 @@
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useEffect } from "react";
 import { useQuery } from "../api/client";
-import { SearchDocument, type DatasetKind, type SearchFilter, type SearchQuery } from "../api/generated";
+import { SearchDocument, type CheckStatus, type DatasetKind, type FreshnessStatus, type SearchFilter, type SearchQuery } from "../api/generated";
 import { Badge, CheckBadge, Chips, Empty, ErrorBox, FreshnessBadge, Highlighted, KindBadge, Loading } from "../components/ui";
 import { kindLabel } from "../format";
 
 const PAGE = 20;
-const facetFields = ["kind", "tags", "owners", "namespace", "database", "schema"] as const;
+const facetFields = ["kind", "freshness", "health", "tags", "owners", "namespace", "database", "schema"] as const;
 type FacetField = (typeof facetFields)[number];
 const facetTitles: Record<FacetField, string> = {
   kind: "Kind",
+  freshness: "Freshness",
+  health: "Checks",
   tags: "Tags",
   owners: "Owners",
   namespace: "Source",
@@ -27,15 +29,38 @@ const matchLabels: Record<string, string> = {
   tag: "tag",
 };
 
+// Statuses have a fixed order (best first) and words of their own; the API
+// rejects any other value, so a hand-edited URL's unknown ones are dropped.
+const statusLabels: Partial<Record<FacetField, Record<string, string>>> = {
+  freshness: { FRESH: "fresh", WARN: "late (warn)", ERROR: "very late (error)" },
+  health: { PASS: "pass", WARN: "warn", FAIL: "fail", ERROR: "error" },
+};
+
+function bucketLabel(field: FacetField, value: string) {
+  if (field === "kind") return kindLabel(value);
+  return statusLabels[field]?.[value] ?? value;
+}
+
 function filterFrom(params: URLSearchParams): SearchFilter {
   const f: SearchFilter = {};
   for (const field of facetFields) {
-    const v = params.getAll(field);
+    const known = statusLabels[field];
+    const v = params.getAll(field).filter((x) => !known || x in known);
     if (!v.length) continue;
     if (field === "kind") f.kind = v as DatasetKind[];
+    else if (field === "freshness") f.freshness = v as FreshnessStatus[];
+    else if (field === "health") f.health = v as CheckStatus[];
     else f[field] = v;
   }
   return f;
+}
+
+// sortBuckets keeps the API's order (most hits first) except for statuses.
+function sortBuckets(field: FacetField, buckets: { value: string; count: number }[]) {
+  const known = statusLabels[field];
+  if (!known) return buckets;
+  const order = Object.keys(known);
+  return [...buckets].sort((a, b) => order.indexOf(a.value) - order.indexOf(b.value));
 }
 
 export function SearchPage() {
@@ -80,7 +105,7 @@ export function SearchPage() {
           .filter((f): f is typeof f & { field: FacetField } => (facetFields as readonly string[]).includes(f.field))
           .sort((a, b) => facetFields.indexOf(a.field) - facetFields.indexOf(b.field))
           .map((facet) => {
-            const buckets = facet.buckets.filter((b) => b.value !== "");
+            const buckets = sortBuckets(facet.field, facet.buckets.filter((b) => b.value !== ""));
             if (!buckets.length) return null;
             const selected = params.getAll(facet.field);
             return (
@@ -99,7 +124,10 @@ export function SearchPage() {
                           data-value={b.value}
                           onClick={() => toggle(facet.field, b.value)}
                         >
-                          <span className="facet-value">{facet.field === "kind" ? kindLabel(b.value) : b.value}</span>
+                          <span className="facet-value">
+                            {statusLabels[facet.field] && <span className={`facet-dot status-${b.value.toLowerCase()}`} aria-hidden="true" />}
+                            {bucketLabel(facet.field, b.value)}
+                          </span>
                           <span className="facet-count">{b.count}</span>
                         </button>
                       </li>
@@ -131,7 +159,7 @@ export function SearchPage() {
           <div className="active-filters" aria-label="Active filters">
             {active.map(([f, v]) => (
               <button key={`${f}=${v}`} type="button" className="chip chip-removable" onClick={() => toggle(f, v)}>
-                {facetTitles[f]}: {f === "kind" ? kindLabel(v) : v} <span aria-label="remove">×</span>
+                {facetTitles[f]}: {bucketLabel(f, v)} <span aria-label="remove">×</span>
               </button>
             ))}
             <button

@@ -1,19 +1,24 @@
 // Lineage: an interactive graph (React Flow) around the dataset, laid out in
 // layers by dagre, upstream on the left. Jobs sit between the datasets they
-// read and write; at column level each dataset is a card of its columns.
+// read and write; at column level each dataset is a card of its columns and
+// the job that maps them labels the edges between two cards.
 // Loaded lazily with its tab: the graph libraries are most of the app.
-import { memo, useCallback, useEffect, useMemo, useState } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import {
   Background,
+  BaseEdge,
   Controls,
+  EdgeLabelRenderer,
   Handle,
   MiniMap,
   Position,
   ReactFlow,
   ReactFlowProvider,
+  getBezierPath,
   useReactFlow,
   type Edge,
+  type EdgeProps,
   type Node,
   type NodeProps,
 } from "@xyflow/react";
@@ -39,14 +44,26 @@ type DatasetData = {
   onExpand: (id: string) => void;
   href: string;
 };
-type JobData = { label: string; href: string };
+type JobData = { label: string; namespace: string; href: string };
+// A column-level edge: what it maps, and on the middle one of the edges a job
+// draws into a card, that job.
+type ColumnEdgeData = { title: string; job?: { label: string; title: string; href: string }; row: number };
 
-const DATASET_W = 250;
-const DATASET_H = 58;
-const JOB_W = 210;
-const JOB_H = 34;
+// Compact cards and gaps, so that a few hops fit the window at a zoom whose
+// text can be read; column level leaves room between the cards for job labels.
+const DATASET_W = 200;
+const DATASET_H = 54;
+const JOB_W = 124;
+const JOB_H = 30;
 const ROW_H = 22;
-const MIN_READABLE_ZOOM = 0.6;
+const RANK_GAP = 34;
+const RANK_GAP_COLUMNS = 150;
+const MIN_READABLE_ZOOM = 0.65;
+const MAX_ZOOM = 1;
+const PAD = 20;
+// Room below the graph for the zoom buttons.
+const PAD_BOTTOM = 44;
+const MIN_HEIGHT = 300;
 
 export default function LineageTab({ d }: { d: DatasetT }) {
   return (
@@ -183,9 +200,10 @@ function layout(graph: G, currentId: string, columnLevel: boolean, expand: (id: 
     if (n.kind !== "COLUMN") c.degree = n.degree;
     cards.set(key, c);
   }
-  // Column-level edges carry an empty job; only real jobs become nodes.
+  // At column level jobs are not nodes: the edges name them.
   const seen = new Map<string, number>();
   const flowEdges: Edge[] = [];
+  const bundles = new Map<string, Edge<ColumnEdgeData>[]>();
   for (const e of graph.edges) {
     const from = endpoint(e.from, byId);
     const to = endpoint(e.to, byId);
@@ -195,21 +213,42 @@ function layout(graph: G, currentId: string, columnLevel: boolean, expand: (id: 
     }
     const id = `${e.from}>${e.to}>${e.job?.id ?? ""}`;
     const indirect = e.transformation?.startsWith("INDIRECT");
-    flowEdges.push({
+    const edge: Edge = {
       id,
       source: from.node,
       target: to.node,
       sourceHandle: from.handle ? `${from.handle}:out` : "out",
       targetHandle: to.handle ? `${to.handle}:in` : "in",
       className: `edge-${e.origin.toLowerCase()}${indirect ? " edge-indirect" : ""}`,
-      data: { origin: e.origin },
-    });
+    };
+    if (columnLevel) {
+      const what = `${columnOf(from, cards)} → ${columnOf(to, cards)}`;
+      const how = e.transformation ? ` (${e.transformation.toLowerCase()})` : "";
+      const by = e.job ? `by job ${e.job.name} (${e.job.namespace})` : e.origin === "CATALOG" ? "from the view's definition" : "declared by hand";
+      const row = to.handle ? [...cards.get(to.node)!.columns].sort().indexOf(to.handle.slice(2)) : -1;
+      const ce = { ...edge, type: "column", data: { title: `${what}${how}, ${by}`, row } } satisfies Edge<ColumnEdgeData>;
+      if (e.job) {
+        const key = `${to.node}>${e.job.id}`;
+        bundles.set(key, [...(bundles.get(key) ?? []), ce]);
+      }
+      flowEdges.push(ce);
+    } else {
+      flowEdges.push(edge);
+    }
     seen.set(from.node, (seen.get(from.node) ?? 0) + 1);
     seen.set(to.node, (seen.get(to.node) ?? 0) + 1);
   }
 
+  // One label per job and card it writes, on its middle edge into the card.
+  for (const [key, es] of bundles) {
+    const job = graph.edges.find((e) => e.job && key.endsWith(`>${e.job.id}`))!.job!;
+    es.sort((a, b) => a.data!.row - b.data!.row);
+    const mid = es[Math.floor((es.length - 1) / 2)];
+    mid.data = { ...mid.data!, job: { label: shortName(job.name), title: `Job ${job.name} (${job.namespace})`, href: `/jobs/${job.id}` } };
+  }
+
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 70, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: columnLevel ? RANK_GAP_COLUMNS : RANK_GAP, marginx: 0, marginy: 0 });
   g.setDefaultEdgeLabel(() => ({}));
   const sizes = new Map<string, [number, number]>();
   for (const [id, c] of cards) {
@@ -227,7 +266,7 @@ function layout(graph: G, currentId: string, columnLevel: boolean, expand: (id: 
     const [w, h] = sizes.get(id)!;
     const position = { x: p.x - w / 2, y: p.y - h / 2 };
     if (c.kind === "JOB") {
-      nodes.push({ id, type: "job", position, data: { label: c.name, href: `/jobs/${id}` } satisfies JobData, width: w, height: h });
+      nodes.push({ id, type: "job", position, data: { label: c.name, namespace: c.namespace, href: `/jobs/${id}` } satisfies JobData, width: w, height: h });
     } else {
       nodes.push({
         id,
@@ -285,7 +324,9 @@ const DatasetNode = memo(function DatasetNode({ id, data }: NodeProps<Node<Datas
           {data.columns.map((c) => (
             <li key={c}>
               <Handle type="target" position={Position.Left} id={`c:${c}:in`} />
-              {c}
+              <span className="lnode-col" title={c}>
+                {c}
+              </span>
               <Handle type="source" position={Position.Right} id={`c:${c}:out`} />
             </li>
           ))}
@@ -301,8 +342,8 @@ const JobNode = memo(function JobNode({ data }: NodeProps<Node<JobData>>) {
     <div className="lnode lnode-job" data-testid="lineage-job" data-name={data.label}>
       <Handle type="target" position={Position.Left} id="in" />
       <span aria-hidden="true">⚙ </span>
-      <Link to={data.href} className="nodrag" title={`Job ${data.label}`}>
-        {data.label}
+      <Link to={data.href} className="nodrag" title={`Job ${data.label}${data.namespace ? ` (${data.namespace})` : ""}`} aria-label={`Job ${data.label}`}>
+        {shortName(data.label)}
       </Link>
       <Handle type="source" position={Position.Right} id="out" />
     </div>
@@ -310,6 +351,39 @@ const JobNode = memo(function JobNode({ data }: NodeProps<Node<JobData>>) {
 });
 
 const nodeTypes = { dataset: DatasetNode, job: JobNode };
+
+// ColumnEdge is a column-level edge with what it maps as its tooltip and, on
+// one edge into a card, the job as a label (halfway across the gap before the
+// card) that links to it.
+const ColumnEdge = memo(function ColumnEdge(p: EdgeProps<Edge<ColumnEdgeData>>) {
+  const [path] = getBezierPath(p);
+  const job = p.data?.job;
+  const x = p.targetX - RANK_GAP_COLUMNS / 2;
+  const y = p.targetY;
+  return (
+    <>
+      <title>{p.data?.title}</title>
+      <BaseEdge id={p.id} path={path} markerEnd={p.markerEnd} style={p.style} interactionWidth={12} />
+      {job && (
+        <EdgeLabelRenderer>
+          <div className="edge-job nodrag nopan" style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }} data-testid="lineage-edge-job">
+            <Link to={job.href} title={job.title}>
+              <span aria-hidden="true">⚙ </span>
+              {job.label}
+            </Link>
+          </div>
+        </EdgeLabelRenderer>
+      )}
+    </>
+  );
+});
+
+const edgeTypes = { column: ColumnEdge };
+
+function columnOf(ep: { node: string; handle?: string }, cards: Map<string, { name: string }>) {
+  const name = shortName(cards.get(ep.node)?.name ?? ep.node);
+  return ep.handle ? `${name}.${ep.handle.slice(2)}` : name;
+}
 
 // shortName is a table's name without its database and schema, or a file's
 // name without its directory.
@@ -321,51 +395,81 @@ function shortName(name: string) {
 
 function Flow(props: { graph: G; currentId: string; columnLevel: boolean; expand: (id: string) => void; expanding: string | null }) {
   const navigate = useNavigate();
-  const { fitView, getZoom } = useReactFlow();
+  const { setViewport, viewportInitialized } = useReactFlow();
+  const wrap = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState<ReturnType<typeof viewportFor> | null>(null);
   const { nodes, edges } = useMemo(
     () => layout(props.graph, props.currentId, props.columnLevel, props.expand, props.expanding),
     [props.graph, props.currentId, props.columnLevel, props.expand, props.expanding],
   );
-  // Fit the graph, but not so small that names cannot be read: a big graph
-  // is fitted around the current dataset and its direct neighbours, and one
-  // pans or zooms out to the rest.
+  // Show the whole graph if it fits at a readable zoom; a bigger one is shown
+  // at that zoom around the current dataset, and one pans to the rest. The
+  // box is as tall as the graph needs, up to most of the window.
+  useLayoutEffect(() => {
+    const el = wrap.current;
+    if (!el || !nodes.length) return;
+    setView(viewportFor(nodes, props.currentId, el.clientWidth, Math.max(MIN_HEIGHT, Math.round(window.innerHeight * 0.7))));
+  }, [nodes, props.currentId]);
+  // The first view is ReactFlow's default viewport; later ones (a node
+  // expanded) move it, once it can be moved.
   useEffect(() => {
-    const t = setTimeout(() => {
-      fitView({ padding: 0.15, maxZoom: 1.1 }).then(() => {
-        if (getZoom() >= MIN_READABLE_ZOOM) return;
-        const near = new Set<string>();
-        for (const n of props.graph.nodes) if (n.distance <= 1) near.add(n.kind === "COLUMN" ? (n.datasetId ?? n.id) : n.id);
-        near.add(props.currentId);
-        fitView({ nodes: [...near].map((id) => ({ id })), padding: 0.1, minZoom: MIN_READABLE_ZOOM, maxZoom: 1.1 });
-      });
-    }, 30);
-    return () => clearTimeout(t);
-  }, [nodes, props.graph, props.currentId, fitView, getZoom]);
+    if (view && viewportInitialized) void setViewport({ x: view.x, y: view.y, zoom: view.zoom });
+  }, [view, viewportInitialized, setViewport]);
   return (
-    <div className="flow" data-testid="lineage-graph">
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
-        minZoom={0.1}
-        maxZoom={2}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable
-        proOptions={{ hideAttribution: true }}
-        onNodeClick={(_, n) => {
-          const href = (n.data as { href?: string }).href;
-          if (href && n.id !== props.currentId) navigate(href);
-        }}
-      >
-        <Background gap={16} size={1} />
-        <Controls showInteractive={false} />
-        <MiniMap pannable zoomable ariaLabel="Overview of the lineage graph" />
-      </ReactFlow>
+    <div className="flow" data-testid="lineage-graph" ref={wrap} style={view ? { height: view.height } : undefined}>
+      {view && (
+        <ReactFlow
+          defaultViewport={{ x: view.x, y: view.y, zoom: view.zoom }}
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
+          minZoom={0.1}
+          maxZoom={2}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable
+          proOptions={{ hideAttribution: true }}
+          onNodeClick={(_, n) => {
+            const href = (n.data as { href?: string }).href;
+            if (href && n.id !== props.currentId) navigate(href);
+          }}
+        >
+          <Background gap={16} size={1} />
+          <Controls showInteractive={false} orientation="horizontal" fitViewOptions={{ padding: 0.05, maxZoom: MAX_ZOOM }} />
+          {!view.fits && <MiniMap pannable zoomable ariaLabel="Overview of the lineage graph" />}
+        </ReactFlow>
+      )}
     </div>
   );
+}
+
+// viewportFor places laid-out nodes in a box width wide and at most maxHeight
+// tall: the zoom that fits them all, but never below MIN_READABLE_ZOOM, then
+// centred on the current node and moved so that no side of the graph leaves
+// empty space it could fill.
+function viewportFor(nodes: Node[], currentId: string, width: number, maxHeight: number) {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (const n of nodes) {
+    minX = Math.min(minX, n.position.x);
+    minY = Math.min(minY, n.position.y);
+    maxX = Math.max(maxX, n.position.x + (n.width ?? 0));
+    maxY = Math.max(maxY, n.position.y + (n.height ?? 0));
+  }
+  const fit = Math.min(MAX_ZOOM, (width - 2 * PAD) / (maxX - minX), (maxHeight - PAD - PAD_BOTTOM) / (maxY - minY));
+  const zoom = Math.max(fit, MIN_READABLE_ZOOM);
+  const height = Math.min(maxHeight, Math.max(MIN_HEIGHT, Math.ceil((maxY - minY) * zoom + PAD + PAD_BOTTOM)));
+  const cur = nodes.find((n) => n.id === currentId);
+  const cx = cur ? cur.position.x + (cur.width ?? 0) / 2 : (minX + maxX) / 2;
+  const cy = cur ? cur.position.y + (cur.height ?? 0) / 2 : (minY + maxY) / 2;
+  // Between lo and hi every side is in view or beyond it; when lo > hi the
+  // graph is smaller than the box and is centred.
+  const place = (size: number, c: number, lo0: number, hi0: number, padEnd: number) => {
+    const lo = size - padEnd - hi0 * zoom;
+    const hi = PAD - lo0 * zoom;
+    return lo >= hi ? (lo + hi) / 2 : Math.min(hi, Math.max(lo, size / 2 - c * zoom));
+  };
+  return { x: place(width, cx, minX, maxX, PAD), y: place(height, cy, minY, maxY, PAD_BOTTOM), zoom, height, fits: fit >= MIN_READABLE_ZOOM };
 }
 
 // Neighbours lists the direct upstream and downstream datasets as links: the

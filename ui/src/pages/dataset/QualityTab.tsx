@@ -1,7 +1,9 @@
-// Quality: the latest result of each check, the dataset's alerts with their
-// transitions, and the observations that its data changed.
+// Quality: the latest result of each check with its recent results, the
+// dataset's alerts with their transitions, and the observations that its data
+// changed.
+import { useState } from "react";
 import { useQuery } from "../../api/client";
-import { DatasetQualityDocument } from "../../api/generated";
+import { DatasetQualityDocument, type DatasetQualityQuery } from "../../api/generated";
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../../components/ui";
 
 export function QualityTab({ id }: { id: string }) {
@@ -30,25 +32,12 @@ export function QualityTab({ id }: { id: string }) {
                   <th scope="col">Expected</th>
                   <th scope="col">Message</th>
                   <th scope="col">When</th>
+                  <th scope="col">Recent results</th>
                 </tr>
               </thead>
               <tbody>
                 {checks.map((c) => (
-                  <tr key={`${c.column ?? ""}/${c.name}`}>
-                    <td>
-                      <StatusBadge status={c.status} />
-                    </td>
-                    <th scope="row" className="mono small">
-                      {c.name}
-                    </th>
-                    <td className="mono small">{c.column ?? <span className="muted">dataset</span>}</td>
-                    <td>{c.observed ?? "–"}</td>
-                    <td>{c.expected ?? "–"}</td>
-                    <td className="small">{c.message}</td>
-                    <td className="small">
-                      <Time iso={c.observedAt} />
-                    </td>
-                  </tr>
+                  <CheckRow key={`${c.column ?? ""}/${c.name}`} c={c} />
                 ))}
               </tbody>
             </table>
@@ -91,5 +80,95 @@ export function QualityTab({ id }: { id: string }) {
         )}
       </section>
     </div>
+  );
+}
+
+type CheckT = NonNullable<DatasetQualityQuery["dataset"]>["checks"][number];
+type ResultT = CheckT["history"][number];
+
+// orDash shows a missing value (the API gives null or "") as a dash.
+function orDash(v: string | null | undefined) {
+  return v ? v : <span className="muted">–</span>;
+}
+
+// CheckRow is a check's latest result, a strip of its recent results (oldest
+// on the left) and, on demand, those results in full.
+function CheckRow({ c }: { c: CheckT }) {
+  const [open, setOpen] = useState(false);
+  const results = c.history;
+  const detailId = `check-history-${c.column ?? ""}-${c.name}`;
+  return (
+    <>
+      <tr data-testid="check-row" data-name={c.name}>
+        <td>
+          <StatusBadge status={c.status} />
+        </td>
+        <th scope="row" className="mono small">
+          {c.name}
+        </th>
+        <td className="mono small">{c.column ?? <span className="muted">dataset</span>}</td>
+        <td>{orDash(c.observed)}</td>
+        <td>{orDash(c.expected)}</td>
+        <td className="small">{c.message}</td>
+        <td className="small">
+          <Time iso={c.observedAt} />
+        </td>
+        <td className="small">
+          <div className="check-recent">
+            <ol className="check-strip" aria-label={`Recent results of ${c.name}, oldest first`}>
+              {[...results].reverse().map((r, i) => (
+                <li key={i} className={`strip-${r.status.toLowerCase()}`} title={`${r.status.toLowerCase()} · ${new Date(r.observedAt).toLocaleString()}${r.message ? ` · ${r.message}` : ""}`}>
+                  <span className="sr-only">{r.status.toLowerCase()}</span>
+                </li>
+              ))}
+            </ol>
+            <button type="button" className="btn-link" aria-expanded={open} aria-controls={detailId} onClick={() => setOpen(!open)}>
+              {open ? "Hide" : `History (${results.length}${results.length >= 20 ? "+" : ""})`}
+            </button>
+          </div>
+        </td>
+      </tr>
+      {open && (
+        <tr className="check-history" id={detailId}>
+          <td colSpan={8}>
+            <History results={results} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+function History({ results }: { results: ResultT[] }) {
+  return (
+    <table className="table table-inner" data-testid="check-history">
+      <caption className="sr-only">Results, newest first</caption>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Status</th>
+          <th scope="col">Observed</th>
+          <th scope="col">Expected</th>
+          <th scope="col">Message</th>
+          <th scope="col">Severity</th>
+        </tr>
+      </thead>
+      <tbody>
+        {results.map((r, i) => (
+          <tr key={i} data-testid="check-result">
+            <td className="small">
+              <Time iso={r.observedAt} />
+            </td>
+            <td>
+              <StatusBadge status={r.status} />
+            </td>
+            <td>{orDash(r.observed)}</td>
+            <td>{orDash(r.expected)}</td>
+            <td className="small">{r.message || <span className="muted">–</span>}</td>
+            <td className="small">{orDash(r.severity)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
