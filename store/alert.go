@@ -100,6 +100,21 @@ type freshEntry struct {
 	key      string                                  // of its freshness alert
 	late     uint64                                  // the last pass that found it late
 	inferFn  func() (*quarry.FreshnessPolicy, error) // e.infer, bound once
+
+	// Copies of its entries in alertState's maps, so that a pass looks
+	// nothing up for a dataset that did not change (link sets them;
+	// readChecks and committed keep them).
+	health    quarry.CheckStatus
+	stored    quarry.DatasetStatus
+	hasStored bool
+	open      *quarry.Alert // its open freshness alert
+}
+
+// link copies the entry's state from the maps.
+func (st *alertState) link(e *freshEntry) {
+	e.health = st.health[e.d.ID]
+	e.stored, e.hasStored = st.status[e.d.ID]
+	e.open = st.open[e.key]
 }
 
 func (e *freshEntry) infer() (*quarry.FreshnessPolicy, error) { return e.inferred, nil }
@@ -148,6 +163,9 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
+		for _, e := range st.datasets {
+			st.link(e)
+		}
 		st.loaded, st.seq = true, last
 		return nil
 	}
@@ -169,6 +187,9 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 		}
 		if err := st.readChecks(tx, []byte(id)); err != nil {
 			return err
+		}
+		if e := st.datasets[id]; e != nil {
+			st.link(e)
 		}
 	}
 	st.seq = last
@@ -291,6 +312,7 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 	var out []quarry.AlertEvent
 	var statuses []statusChange
 	seen := 0 // datasets of st.status visited
+	held := 0 // open alerts that still hold
 	setStatus := func(id string, ds quarry.DatasetStatus) {
 		old, ok := st.status[id]
 		if ok {
@@ -324,11 +346,16 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 	st.pass++
 	for id, e := range st.datasets {
 		f, _ := quarry.EvaluateFreshness(&e.d, e.set, defaults, e.inferFn, now)
-		ds := quarry.DatasetStatus{Health: st.health[id]}
+		ds := quarry.DatasetStatus{Health: e.health}
 		if f.Status != quarry.FreshnessUnknown {
 			ds.Freshness = f.Status
 		}
-		setStatus(id, ds)
+		if e.hasStored {
+			seen++
+		}
+		if e.stored != ds {
+			statuses = append(statuses, statusChange{id, ds})
+		}
 		var level quarry.AlertLevel
 		switch f.Status {
 		case quarry.FreshnessWarn:
@@ -341,7 +368,10 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 		wanted++
 		e.late = st.pass
 		key := e.key
-		o := st.open[key]
+		o := e.open
+		if o != nil {
+			held++
+		}
 		if o != nil && o.Level == level && sameTime(o.ExpectedBy, f.ExpectedBy) && sameTime(o.LastUpdatedAt, f.LastUpdatedAt) && o.Inferred == f.Inferred() {
 			continue // as it was: skip building the alert
 		}
@@ -367,10 +397,17 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 		for key, w := range m {
 			wanted++
 			c := *w
-			change(st.open[key], &c)
+			o := st.open[key]
+			if o != nil {
+				held++
+			}
+			change(o, &c)
 		}
 	}
 	for key, o := range st.open {
+		if held == len(st.open) {
+			break // every open alert still holds
+		}
 		if o.Kind == quarry.AlertCheck && st.checks[o.DatasetID][key] != nil ||
 			o.Kind == quarry.AlertFreshness && st.datasets[o.DatasetID] != nil && st.datasets[o.DatasetID].late == st.pass {
 			continue // still holds
@@ -398,6 +435,9 @@ func (st *alertState) committed(events []quarry.AlertEvent, statuses []statusCha
 		} else {
 			st.status[c.id] = c.status
 		}
+		if e := st.datasets[c.id]; e != nil {
+			e.stored, e.hasStored = c.status, c.status != (quarry.DatasetStatus{})
+		}
 	}
 	for i := range events {
 		a := events[i].Alert
@@ -405,6 +445,9 @@ func (st *alertState) committed(events []quarry.AlertEvent, statuses []statusCha
 			delete(st.open, a.Key)
 		} else {
 			st.open[a.Key] = &a
+		}
+		if e := st.datasets[a.DatasetID]; e != nil && a.Kind == quarry.AlertFreshness {
+			e.open = st.open[a.Key]
 		}
 	}
 }
