@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,6 +127,21 @@ var demoJobs = func() []demoJob {
 	return jobs
 }()
 
+// checksOf returns the check results of the run age runs before the
+// latest: a check that is not passing now started to in the last two runs
+// (a warning in the last one only), and passed before, so its history
+// shows when it broke.
+func (j *demoJob) checksOf(age int) []Check {
+	out := slices.Clone(j.checks)
+	for i := range out {
+		switch {
+		case out[i].Status == CheckWarn && age >= 1, out[i].Status != CheckPass && age >= 2:
+			out[i].Status, out[i].Message, out[i].Observed = CheckPass, "", ""
+		}
+	}
+	return out
+}
+
 // DemoFreshnessPolicies are the policies the demo sets, by dataset: the
 // finance export is due daily, and late since its runs started failing.
 func DemoFreshnessPolicies() []DemoPolicy {
@@ -197,9 +213,9 @@ func DemoLineageEvents(now time.Time) []LineageEvent {
 				end = start.Add(20 * time.Second)
 			}
 			doneOuts := outs
-			if !failed && n == len(periods)-1 && len(j.checks) > 0 { // dbt tests run after the model
+			if !failed && len(j.checks) > 0 { // dbt tests run after the model, every run
 				doneOuts = append([]DatasetReport(nil), outs...)
-				doneOuts[0].Checks = j.checks
+				doneOuts[0].Checks = j.checksOf(len(periods) - 1 - n)
 			}
 			for _, ev := range []LineageEvent{
 				{Kind: RunEvent, EventTime: start, Job: job, Run: rep(RunStart), Inputs: ins, Outputs: outs},
