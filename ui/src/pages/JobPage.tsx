@@ -4,8 +4,8 @@ import { useEffect } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "../api/client";
 import { JobDocument } from "../api/generated";
+import { RunsTable } from "../components/RunsTable";
 import { Chips, Empty, ErrorBox, KindBadge, Loading, Markdown, StatusBadge, Time } from "../components/ui";
-import { duration } from "../format";
 
 export function JobPage() {
   const { id = "" } = useParams();
@@ -66,36 +66,7 @@ export function JobPage() {
         {runs.length === 0 ? (
           <Empty>No runs reported yet.</Empty>
         ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">State</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Ended</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.map((r) => (
-                  <tr key={r.id} data-testid="run-row">
-                    <td>
-                      <StatusBadge status={r.state} />
-                    </td>
-                    <td>
-                      <Time iso={r.startedAt} />
-                    </td>
-                    <td>
-                      <Time iso={r.endedAt} />
-                    </td>
-                    <td>{r.durationMs != null ? duration(r.durationMs / 1000) : "–"}</td>
-                    <td className="small error-text">{r.errorMessage}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <RunsTable runs={runs} ended />
         )}
       </section>
       {j.sql && (

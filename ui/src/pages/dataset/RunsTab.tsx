@@ -3,8 +3,8 @@
 import { Link } from "react-router";
 import { useQuery } from "../../api/client";
 import { DatasetRunsDocument } from "../../api/generated";
+import { RunsTable } from "../../components/RunsTable";
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../../components/ui";
-import { duration } from "../../format";
 
 export function RunsTab({ id }: { id: string }) {
   const { data, error, loading, refetch } = useQuery(DatasetRunsDocument, { id });
@@ -29,32 +29,7 @@ export function RunsTab({ id }: { id: string }) {
             {j.runs.nodes.length === 0 ? (
               <p className="muted">No runs yet.</p>
             ) : (
-              <div className="table-wrap">
-                <table className="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">State</th>
-                      <th scope="col">Started</th>
-                      <th scope="col">Duration</th>
-                      <th scope="col">Error</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {j.runs.nodes.map((r) => (
-                      <tr key={r.id}>
-                        <td>
-                          <StatusBadge status={r.state} />
-                        </td>
-                        <td>
-                          <Time iso={r.startedAt ?? r.endedAt} />
-                        </td>
-                        <td>{r.durationMs != null ? duration(r.durationMs / 1000) : "–"}</td>
-                        <td className="small error-text">{r.errorMessage}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <RunsTable runs={j.runs.nodes} />
             )}
           </div>
         ))}
