@@ -260,6 +260,41 @@ func SlackMessage(ev *AlertEvent) map[string]any {
 	}
 }
 
+// SlackDigest formats many alert events as one Slack message: how many of
+// each transition, and the first lines of them.
+func SlackDigest(events []AlertEvent) map[string]any {
+	const shown = 15
+	counts := map[AlertTransition]int{}
+	var lines []string
+	for i := range events {
+		ev := &events[i]
+		counts[ev.Transition]++
+		if len(lines) < shown {
+			line := SlackMessage(ev)["text"].(string)
+			if ev.Alert.Namespace != "" {
+				line += " (" + ev.Alert.Namespace + ")"
+			}
+			lines = append(lines, "• "+line)
+		}
+	}
+	var parts []string
+	for _, t := range []AlertTransition{AlertOpened, AlertEscalated, AlertResolved} {
+		if counts[t] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[t], strings.ToLower(string(t))))
+		}
+	}
+	title := fmt.Sprintf(":bell: %d alert events: %s", len(events), strings.Join(parts, ", "))
+	if more := len(events) - len(lines); more > 0 {
+		lines = append(lines, fmt.Sprintf("…and %d more (quarry alerts, or the Alerts page)", more))
+	}
+	return map[string]any{
+		"text": title,
+		"blocks": []any{
+			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": title + "\n" + strings.Join(lines, "\n")}},
+		},
+	}
+}
+
 func checkLabel(column, name string) string {
 	if column == "" {
 		return name

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -468,5 +469,52 @@ func TestAlertWebhookAnswers(t *testing.T) {
 	if d := byName["busy"]; d["status"] != "PENDING" || d["transition"] != "OPENED" || d["attempts"] != float64(1) ||
 		d["lastError"] != "HTTP 429" || d["nextAt"] != t0.Add(10*time.Minute).Format(time.RFC3339) {
 		t.Fatalf("busy: the opening's failure shows, retried when the receiver asked: %v", d)
+	}
+}
+
+// Many events due at once reach a Slack channel as one digest; a JSON
+// webhook still gets one request per event.
+func TestAlertWebhookDigest(t *testing.T) {
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := newServerAt(t, c.Now, graph.Limits{})
+	slack, plain := newReceiver(t), newReceiver(t)
+	a := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{
+		{Name: "slack", URL: slack.URL, Format: quarry.WebhookSlack},
+		{Name: "ops", URL: plain.URL, Format: quarry.WebhookJSON},
+	}}
+	const n = 20
+	var batch []any
+	for i := 1; i <= n; i++ {
+		batch = append(batch, orders(i))
+	}
+	s.do(t, upsert, map[string]any{"input": batch}).ok(t)
+	for i := 1; i <= n; i++ {
+		s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(i), "name": "row_count", "status": "FAIL"}}).ok(t)
+	}
+	if got := evaluate(t, a); len(got) != n {
+		t.Fatalf("%d transitions, want %d", len(got), n)
+	}
+	if d, f, err := a.Deliver(context.Background()); d != 2*n || f != 0 || err != nil {
+		t.Fatalf("deliver: %d delivered, %d failed, %v", d, f, err)
+	}
+	msgs := slack.received()
+	if len(msgs) != 1 {
+		t.Fatalf("slack received %d messages, want one digest", len(msgs))
+	}
+	text, _ := msgs[0]["blocks"].([]any)[0].(map[string]any)["text"].(map[string]any)["text"].(string)
+	if msgs[0]["text"] != ":bell: 20 alert events: 20 opened" || !strings.Contains(text, "shop.public.orders_01 row_count (postgres://shop-db.internal:5432)") ||
+		!strings.Contains(text, "…and 5 more") {
+		t.Fatalf("digest: %v", msgs[0])
+	}
+	if got := len(plain.received()); got != n {
+		t.Fatalf("the JSON webhook received %d events, want %d", got, n)
+	}
+	// Every alert shows its event delivered to both.
+	for _, x := range s.do(t, `{ alerts(open: true) { deliveries { webhook status } } }`, nil).ok(t)["alerts"].([]any) {
+		for _, d := range x.(map[string]any)["deliveries"].([]any) {
+			if d.(map[string]any)["status"] != "DELIVERED" {
+				t.Fatalf("delivery %v", d)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -120,12 +121,31 @@ func (a *Alerter) deliver(ctx context.Context, want func(webhook string) bool) (
 	for i := range a.Webhooks {
 		hooks[a.Webhooks[i].Name] = &a.Webhooks[i]
 	}
+	// Many events due at once for a Slack channel (a first start on a big
+	// catalog, an outage of a shared upstream) go as one digest message:
+	// a person reads one message, and Slack would rate-limit a hundred.
+	var digestErr error
+	digest := len(due) > digestAfter && hooks[due[0].Webhook] != nil && hooks[due[0].Webhook].Format == quarry.WebhookSlack
+	if digest {
+		events := make([]quarry.AlertEvent, len(due))
+		for i := range due {
+			events[i] = due[i].Event
+		}
+		digestErr = a.post(ctx, hooks[due[0].Webhook], quarry.SlackDigest(events))
+	}
 	for _, p := range due {
 		var sendErr error
 		var retryAt *time.Time
-		if w := hooks[p.Webhook]; w == nil {
+		w := hooks[p.Webhook]
+		switch {
+		case w == nil:
 			sendErr = fmt.Errorf("webhook %q is no longer configured", p.Webhook)
-		} else if sendErr = a.send(ctx, w, &p.Event); sendErr != nil && retriable(sendErr) && p.Attempts+1 < a.maxAttempts() {
+		case digest:
+			sendErr = digestErr
+		default:
+			sendErr = a.send(ctx, w, &p.Event)
+		}
+		if w != nil && sendErr != nil && retriable(sendErr) && p.Attempts+1 < a.maxAttempts() {
 			wait := a.backoff(p.Attempts + 1)
 			if se, ok := sendErr.(*statusError); ok && se.retryAfter > wait {
 				wait = min(se.retryAfter, time.Hour) // the receiver asked for longer (429, 503)
@@ -201,11 +221,28 @@ func retriable(err error) bool {
 	return !ok || se.code >= 500 || se.code == http.StatusRequestTimeout || se.code == http.StatusTooManyRequests
 }
 
+// digestAfter is how many events due at once a Slack webhook gets one by
+// one; more go as one digest.
+const digestAfter = 10
+
 func (a *Alerter) send(ctx context.Context, w *quarry.Webhook, ev *quarry.AlertEvent) error {
 	body, err := w.Payload(ev)
 	if err != nil {
 		return err
 	}
+	return a.postBody(ctx, w, body)
+}
+
+// post sends a message as JSON.
+func (a *Alerter) post(ctx context.Context, w *quarry.Webhook, msg any) error {
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	return a.postBody(ctx, w, body)
+}
+
+func (a *Alerter) postBody(ctx context.Context, w *quarry.Webhook, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return errors.New("the webhook URL does not parse") // its error would quote it
