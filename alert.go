@@ -162,8 +162,11 @@ func FreshnessAlertKey(datasetID string) string { return "freshness/" + datasetI
 // CheckAlertKey escapes the column and the check name, which may hold a
 // '/': column "a/b" check "c" and column "a" check "b/c" are two alerts.
 func CheckAlertKey(datasetID, column, name string) string {
-	return "check/" + datasetID + "/" + url.PathEscape(column) + "/" + url.PathEscape(name)
+	return CheckAlertsPrefix(datasetID) + url.PathEscape(column) + "/" + url.PathEscape(name)
 }
+
+// CheckAlertsPrefix starts the keys of a dataset's check alerts.
+func CheckAlertsPrefix(datasetID string) string { return "check/" + datasetID + "/" }
 
 // AlertEvent is one transition of an alert, as kept in its history and
 // sent to webhooks.

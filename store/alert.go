@@ -606,17 +606,11 @@ func (s *Store) Alerts(ctx context.Context, open *bool) ([]quarry.Alert, error) 
 			buckets = append(buckets, bucketAlertsResolved)
 		}
 		for _, b := range buckets {
-			err := tx.Bucket(b).ForEach(func(k, v []byte) error {
-				var a quarry.Alert
-				if err := json.Unmarshal(v, &a); err != nil {
-					return fmt.Errorf("decode alert %s: %w", k, err)
-				}
-				out = append(out, a)
-				return nil
-			})
+			alerts, err := prefixJSON[quarry.Alert](tx.Bucket(b).Cursor(), nil, "alert")
 			if err != nil {
 				return err
 			}
+			out = append(out, alerts...)
 		}
 		return nil
 	})
@@ -661,17 +655,9 @@ func (s *Store) AlertHistory(ctx context.Context, key string, limit int) ([]quar
 // each webhook.
 func (s *Store) Deliveries(ctx context.Context, key string) ([]quarry.Delivery, error) {
 	var out []quarry.Delivery
-	err := s.view(func(tx *bolt.Tx) error {
-		prefix := append([]byte(key), 0)
-		c := tx.Bucket(bucketAlertDeliveries).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var d quarry.Delivery
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("decode delivery of %s: %w", key, err)
-			}
-			out = append(out, d)
-		}
-		return nil
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		out, err = prefixJSON[quarry.Delivery](tx.Bucket(bucketAlertDeliveries).Cursor(), append([]byte(key), 0), "delivery")
+		return err
 	})
 	return out, err
 }
@@ -776,15 +762,12 @@ func (s *Store) DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, e
 	var out []quarry.Alert
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAlerts).Cursor()
-		for _, prefix := range []string{quarry.FreshnessAlertKey(id), quarry.CheckAlertKey(id, "", "")[:len("check/")+len(id)+1]} {
-			p := []byte(prefix)
-			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-				var a quarry.Alert
-				if err := json.Unmarshal(v, &a); err != nil {
-					return fmt.Errorf("decode alert %s: %w", k, err)
-				}
-				out = append(out, a)
+		for _, prefix := range []string{quarry.FreshnessAlertKey(id), quarry.CheckAlertsPrefix(id)} {
+			alerts, err := prefixJSON[quarry.Alert](c, []byte(prefix), "alert")
+			if err != nil {
+				return err
 			}
+			out = append(out, alerts...)
 		}
 		return nil
 	})

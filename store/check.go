@@ -1,10 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,17 +14,9 @@ import (
 // column (dataset-level checks first) and name.
 func (s *Store) Checks(ctx context.Context, datasetID string) ([]quarry.Check, error) {
 	var out []quarry.Check
-	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketChecks).Cursor()
-		prefix := []byte(datasetID)
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var ch quarry.Check
-			if err := json.Unmarshal(v, &ch); err != nil {
-				return fmt.Errorf("decode check of %s: %w", datasetID, err)
-			}
-			out = append(out, ch)
-		}
-		return nil
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		out, err = prefixJSON[quarry.Check](tx.Bucket(bucketChecks).Cursor(), []byte(datasetID), "check")
+		return err
 	})
 	return out, err
 }

@@ -125,6 +125,20 @@ func newestFirstJSON[T any](c *bolt.Cursor, prefix []byte, limit int, what strin
 	return out, err
 }
 
+// prefixJSON decodes the values of the keys under prefix (nil: every key),
+// in key order; what names them in errors.
+func prefixJSON[T any](c *bolt.Cursor, prefix []byte, what string) ([]T, error) {
+	var out []T
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return out, fmt.Errorf("decode %s %q: %w", what, k, err)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 // lastBefore moves c to the last key before key (nil when there is none).
 func lastBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
 	if k, _ := c.Seek(key); k == nil {
