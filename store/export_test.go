@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -63,4 +65,57 @@ type FreshnessSeed struct {
 	Changes []time.Time
 	Policy  *quarry.FreshnessPolicy
 	Checks  []quarry.Check
+}
+
+// AppendLogEntries appends events to the lineage log of the closed store
+// at path, as AcceptLineage does, leaving them for the applier: the state
+// a server stopped before applying what it accepted leaves behind.
+func AppendLogEntries(path string, evs []quarry.LineageEvent) error {
+	recs, err := logEntries(evs)
+	if err != nil {
+		return err
+	}
+	w, err := openWAL(path+".lineage", 0, false, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	_, err = w.Append(context.Background(), recs)
+	return err
+}
+
+// PutOldLogEntries writes events into the closed store file's lineage log
+// bucket, where builds before the log had a file of its own kept them.
+func PutOldLogEntries(path string, evs []quarry.LineageEvent) error {
+	recs, err := logEntries(evs)
+	if err != nil {
+		return err
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLineageLog)
+		for _, r := range recs {
+			seq, _ := b.NextSequence()
+			if err := b.Put(u64(seq), r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func logEntries(evs []quarry.LineageEvent) ([][]byte, error) {
+	var recs [][]byte
+	for i := range evs {
+		raw, err := json.Marshal(&evs[i])
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, encodeLogEntry(raw))
+	}
+	return recs, nil
 }

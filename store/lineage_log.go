@@ -21,11 +21,13 @@ import (
 // run, datasets, edges, changelog), scattered over as many pages; a
 // transaction per event, even shared by a group commit, spends its time
 // writing those pages. So AcceptLineage validates events and appends them
-// to a log (one sequential key each, a few pages per commit) and answers
-// once that committed; a background applier folds the log into the
-// catalog in transactions of up to a thousand events, in order, deleting
-// each entry in the transaction that applied it. A crash loses nothing: the
-// applier resumes from the log when the store opens again.
+// to a log (a wal beside the bbolt file: one sequential write and one
+// fdatasync per group of appends) and answers once that is on disk; a
+// background applier folds the log into the catalog in transactions of up
+// to a thousand events, in order, each transaction recording the sequence
+// of the last event it applied (keyLineageApplied). A crash loses nothing:
+// the applier resumes after that sequence when the store opens again.
+// Segments of the log whose events are all applied are deleted.
 
 const (
 	// While accepts keep coming (one came within logIdle), the applier
@@ -45,6 +47,7 @@ const (
 )
 
 type lineageLog struct {
+	wal      *wal
 	mu       sync.Mutex
 	appended uint64        // highest sequence appended
 	applied  uint64        // highest sequence applied (or dropped)
@@ -56,25 +59,63 @@ type lineageLog struct {
 	hurry      atomic.Int64 // SyncLineage calls waiting: apply without gathering
 }
 
-func (s *Store) startLineageLog(readOnly bool) error {
+func (s *Store) startLineageLog(readOnly, noSync bool) error {
 	s.lin.progress = make(chan struct{})
 	s.lin.wake = make(chan struct{}, 1)
 	s.lin.done = make(chan struct{})
+	var applied uint64
+	var old []walRecord // entries of the log when it was a bucket of the file
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLineageLog)
-		s.lin.appended = b.Sequence()
-		s.lin.applied = b.Sequence()
-		if k, _ := b.Cursor().First(); k != nil {
-			s.lin.applied = binary.BigEndian.Uint64(k) - 1
+		if v := tx.Bucket(bucketMeta).Get(keyLineageApplied); len(v) == 8 {
+			applied = binary.BigEndian.Uint64(v)
+		}
+		if b := tx.Bucket(bucketLineageLog); b != nil {
+			return b.ForEach(func(k, v []byte) error {
+				old = append(old, walRecord{seq: binary.BigEndian.Uint64(k), data: append([]byte(nil), v...)})
+				return nil
+			})
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	w, err := openWAL(s.db.Path()+".lineage", applied, readOnly, noSync, s.log)
+	if err != nil {
+		return err
+	}
+	s.lin.wal = w
+	s.lin.applied = applied
+	s.lin.appended = max(applied, w.Last())
 	if readOnly {
+		s.lin.appended += uint64(len(old))
 		close(s.lin.done)
 		return nil
+	}
+	if len(old) > 0 {
+		// Moved to the wal, then deleted from the bucket: a crash between
+		// the two applies them twice, which stores them once.
+		recs := make([][]byte, len(old))
+		for i, r := range old {
+			recs[i] = r.data
+		}
+		first, err := w.Append(context.Background(), recs)
+		if err == nil {
+			err = s.bulk(context.Background(), func(tx *bolt.Tx) error {
+				b := tx.Bucket(bucketLineageLog)
+				for _, r := range old {
+					if err := b.Delete(u64(r.seq)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("moving the lineage log out of the store file: %w", err)
+		}
+		s.lin.appended = first + uint64(len(old)) - 1
 	}
 	go s.applier()
 	s.lin.wake <- struct{}{} // whatever a previous run left
@@ -118,21 +159,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 	if len(vals) == 0 {
 		return errs
 	}
-	var last uint64
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLineageLog)
-		for _, v := range vals {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := b.Put(u64(seq), v); err != nil {
-				return err
-			}
-			last = seq
-		}
-		return nil
-	})
+	first, err := s.lin.wal.Append(ctx, vals)
 	if err != nil {
 		for i := range errs {
 			if errs[i] == nil {
@@ -141,6 +168,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		}
 		return errs
 	}
+	last := first + uint64(len(vals)) - 1
 	s.lin.mu.Lock()
 	s.lin.appended = max(s.lin.appended, last)
 	s.lin.mu.Unlock()
@@ -261,7 +289,7 @@ func (s *Store) gather() bool {
 }
 
 type logEntry struct {
-	key []byte
+	seq uint64
 	ev  quarry.LineageEvent
 	p   *preparedEvent
 }
@@ -269,32 +297,23 @@ type logEntry struct {
 // applyLog applies up to limit log entries (and about logBytes) in one
 // transaction, and says how many it applied or dropped.
 func (s *Store) applyLog(limit int) (int, error) {
-	// Copy the entries out and decode them after the read transaction: a
-	// reader open while accepts commit keeps the pages they free from
-	// being reused, and pages new to the file cost more to fsync.
-	var entries []logEntry
-	var raws [][]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketLineageLog).Cursor()
-		size := 0
-		for k, v := c.First(); k != nil && len(entries) < limit && size < logBytes; k, v = c.Next() {
-			entries = append(entries, logEntry{key: append([]byte(nil), k...)})
-			raws = append(raws, append([]byte(nil), v...))
-			size += len(v)
-		}
-		return nil
-	})
-	if err != nil || len(entries) == 0 {
+	s.lin.mu.Lock()
+	from := s.lin.applied + 1
+	s.lin.mu.Unlock()
+	recs, err := s.lin.wal.Read(from, limit, logBytes)
+	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
-	for i, v := range raws {
+	entries := make([]logEntry, len(recs))
+	for i, r := range recs {
 		e := &entries[i]
-		raw, err := decodeLogEntry(v)
+		e.seq = r.seq
+		raw, err := decodeLogEntry(r.data)
 		if err == nil {
 			err = json.Unmarshal(raw, &e.ev)
 		}
 		if err != nil {
-			s.log.Error("lineage log entry is not an event; dropped", "seq", binary.BigEndian.Uint64(e.key), "err", err)
+			s.log.Error("lineage log entry is not an event; dropped", "seq", e.seq, "err", err)
 			e.ev = quarry.LineageEvent{} // not half of one either
 		}
 	}
@@ -304,7 +323,7 @@ func (s *Store) applyLog(limit int) (int, error) {
 			continue // undecodable: dropped below
 		}
 		if e.p, err = s.prepareEvent(&e.ev); err != nil {
-			s.log.Error("lineage event no longer valid; dropped", "seq", binary.BigEndian.Uint64(e.key), "err", err)
+			s.log.Error("lineage event no longer valid; dropped", "seq", e.seq, "err", err)
 		}
 	}
 	// eventErr is the error an event itself caused (a conflict), failed
@@ -315,21 +334,17 @@ func (s *Store) applyLog(limit int) (int, error) {
 	apply := func(tx *bolt.Tx, es []logEntry) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
-		b := tx.Bucket(bucketLineageLog)
 		for i, e := range es {
 			if e.p != nil {
 				if _, err := applyEvent(tx, e.p, now); err != nil {
 					if _, ok := errors.AsType[*quarry.Error](err); ok {
 						eventErr, failed = err, i
 					}
-					return fmt.Errorf("lineage event %d: %w", binary.BigEndian.Uint64(e.key), err)
+					return fmt.Errorf("lineage event %d: %w", e.seq, err)
 				}
 			}
-			if err := b.Delete(e.key); err != nil {
-				return err
-			}
 		}
-		return nil
+		return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(es[len(es)-1].seq))
 	}
 	// Through the group commit: the chunk shares its transaction (and
 	// fsync) with the appends waiting meanwhile, rather than holding
@@ -352,8 +367,8 @@ func (s *Store) applyLog(limit int) (int, error) {
 				continue
 			}
 			e := es[0] // it fails first, so it fails alone
-			s.log.Error("lineage event could not be applied; dropped", "seq", binary.BigEndian.Uint64(e.key), "digest", e.ev.Digest, "err", eventErr)
-			if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketLineageLog).Delete(e.key) }); err != nil {
+			s.log.Error("lineage event could not be applied; dropped", "seq", e.seq, "digest", e.ev.Digest, "err", eventErr)
+			if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(e.seq)) }); err != nil {
 				return n, err
 			}
 			es = es[:1]
@@ -361,11 +376,12 @@ func (s *Store) applyLog(limit int) (int, error) {
 		}
 		n += len(es)
 		s.lin.mu.Lock()
-		s.lin.applied = max(s.lin.applied, binary.BigEndian.Uint64(es[len(es)-1].key))
+		s.lin.applied = max(s.lin.applied, es[len(es)-1].seq)
 		close(s.lin.progress)
 		s.lin.progress = make(chan struct{})
 		s.lin.mu.Unlock()
 	}
+	s.lin.wal.Release(entries[n-1].seq)
 	return n, nil
 }
 

@@ -439,3 +439,77 @@ func TestLineageLogPlainEntries(t *testing.T) {
 		}
 	}
 }
+
+// Events left in the lineage log by a server that stopped before applying
+// them, and events in the log bucket of the store file (where builds
+// before the log had a file of its own kept them), are counted by a
+// read-only open and applied by the next read-write one; the applied log
+// segments are deleted.
+func TestLineageLogLeftOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	quiet := &store.Options{Logger: slog.New(slog.DiscardHandler)}
+	path := filepath.Join(t.TempDir(), "quarry.db")
+	s, err := store.Open(path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	event := func(i int) quarry.LineageEvent {
+		ev := runEvent("left", quarry.NewID("run", "left", fmt.Sprint(i)), quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{"shop.public.b"})
+		digest(&ev)
+		return ev
+	}
+	var inFile, inLog []quarry.LineageEvent
+	for i := range 10 {
+		inFile = append(inFile, event(i))
+		inLog = append(inLog, event(10+i))
+	}
+	if err := store.PutOldLogEntries(path, inFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AppendLogEntries(path, inLog); err != nil {
+		t.Fatal(err)
+	}
+
+	ro, err := store.Open(path, &store.Options{ReadOnly: true, Logger: quiet.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ro.LineageBacklog(); n != 20 {
+		t.Fatalf("read-only open: backlog %d, want 20", n)
+	}
+	if _, err := ro.Run(ctx, inLog[0].Run.ID); quarry.ErrorCode(err) != quarry.ENOTFOUND {
+		t.Fatalf("a read-only open applied the log: %v", err)
+	}
+	ro.Close()
+
+	s, err = store.Open(path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range append(inFile, inLog...) {
+		if r, err := s.Run(ctx, ev.Run.ID); err != nil || r.State != quarry.RunComplete {
+			t.Fatalf("run %s after reopening: %+v %v", ev.Run.ID, r, err)
+		}
+	}
+	if n := s.LineageBacklog(); n != 0 {
+		t.Fatalf("backlog %d after sync", n)
+	}
+	// Accepting more goes on from there, and once applied, only the
+	// segment being written is left.
+	if errs := s.AcceptLineage(ctx, []quarry.LineageEvent{event(99)}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := s.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(path + ".lineage/*.log")
+	if len(segs) != 1 {
+		t.Fatalf("segments left after applying everything: %v", segs)
+	}
+}

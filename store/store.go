@@ -38,7 +38,7 @@ var (
 	bucketChecks       = []byte("checks")             // dataset id, column \x00 name -> latest Check
 	bucketCheckHistory = []byte("check_history")      // dataset id, column \x00 name \x00, at(8) seq(8) -> Check
 	bucketMetrics      = []byte("dataset_metrics")    // dataset id -> latest DatasetMetrics
-	bucketLineageLog   = []byte("lineage_log")        // seq(8) -> LineageEvent accepted, not yet applied
+	bucketLineageLog   = []byte("lineage_log")        // seq(8) -> LineageEvent accepted, not yet applied: the lineage log before it had a file of its own; emptied on open
 	bucketRunEdges     = []byte("run_edges")          // run id, edgekey -> transformation: the edges a run reported
 	bucketPolicies     = []byte("freshness_policies") // dataset id -> FreshnessPolicy set for it
 
@@ -53,6 +53,7 @@ var (
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")
+	keyLineageApplied     = []byte("lineage_applied") // sequence of the last lineage log record applied
 )
 
 // ErrClosed is returned by operations on a closed Store.
@@ -188,7 +189,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.seq = seq
 	s.m.lastSeq.Set(float64(seq))
 	go s.writer()
-	if err := s.startLineageLog(o.ReadOnly); err != nil {
+	if err := s.startLineageLog(o.ReadOnly, o.NoSync); err != nil {
 		close(s.closed)
 		<-s.done
 		db.Close()
@@ -228,6 +229,7 @@ func (s *Store) Close() error {
 		close(s.closed)
 		<-s.done
 		<-s.lin.done
+		s.lin.wal.Close()
 		s.closeMu.Lock()
 		s.isClosed = true
 		s.closeMu.Unlock()

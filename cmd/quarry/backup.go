@@ -65,7 +65,19 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func writeBackup(ctx context.Context, w io.Writer, data, server string) (via string, err error) {
 	if server == "" {
-		s, err := store.Open(filepath.Join(data, storeFile), &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
+		path := filepath.Join(data, storeFile)
+		s, err := store.Open(path, &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
+		if err == nil && s.LineageBacklog() > 0 {
+			// Lineage events accepted but not applied when the server
+			// stopped: apply them, so that the copy has them.
+			s.Close()
+			if s, err = store.Open(path, &store.Options{Timeout: 200 * time.Millisecond}); err == nil {
+				err = s.SyncLineage(ctx)
+				if err != nil {
+					s.Close()
+				}
+			}
+		}
 		if err == nil {
 			defer s.Close()
 			_, err = s.WriteTo(w)

@@ -1,0 +1,497 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// A wal is an append-only log of records in segment files of a directory,
+// with group commit: the appends waiting while one is written share its
+// write and its one fdatasync. The lineage log keeps accepted events in
+// one, beside the bbolt file rather than in it, because a bbolt commit
+// costs two fsyncs and the pages of a B+tree, and waits for bbolt's one
+// write lock, which the applier holds for its large transactions. The
+// wal's reader (one goroutine) reads the records back in order; Release
+// deletes the segments whose records it no longer needs.
+//
+// A record is a header, its payload's length (4 bytes), a CRC-32C of its
+// sequence and payload (4) and its sequence (8), then the payload. A
+// segment is named by the sequence of its first record and preallocated;
+// it ends at the first record that is not the next one in sequence with a
+// good checksum (zeros of the preallocated tail, a write torn by a crash).
+// The first append after an open begins a new segment, so a torn tail is
+// never written after.
+type wal struct {
+	dir      string
+	noSync   bool
+	segBytes int64
+	log      *slog.Logger
+	reqs     chan *walAppend
+	closed   chan struct{}
+	done     chan struct{}
+	once     sync.Once
+
+	// The writer's own.
+	seg     *os.File
+	segOff  int64
+	next    uint64 // sequence of the next record
+	failure error  // a failed fdatasync: what is on disk is unknown since
+
+	durable atomic.Uint64 // the highest sequence written and synced
+
+	mu    sync.Mutex   // guards segs, which the writer appends to
+	segs  []walSegment // oldest first
+	rd    walCursor    // the reader's position (the reader's own)
+	rdBuf *bufio.Reader
+}
+
+type walSegment struct {
+	first uint64
+	path  string
+}
+
+type walAppend struct {
+	recs  [][]byte
+	first uint64 // set with err by the writer
+	err   error
+	done  chan struct{}
+}
+
+type walRecord struct {
+	seq  uint64
+	data []byte
+}
+
+// walCursor is where the next record to read, seq, is: at off in f, the
+// segment whose first record is seg.
+type walCursor struct {
+	f   *os.File
+	seg uint64
+	off int64
+	seq uint64
+}
+
+const (
+	walHeader   = 16
+	walSegBytes = 16 << 20
+	walMaxBatch = 1024 // appends one write takes at most
+)
+
+var walCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// openWAL opens the log in dir (creating it), finds its last record and,
+// unless readOnly, starts the writer on a new segment. Records up to
+// after are not needed any more: their segments are deleted, and the log
+// continues after them even when none is left.
+func openWAL(dir string, after uint64, readOnly, noSync bool, log *slog.Logger) (*wal, error) {
+	w := &wal{dir: dir, noSync: noSync, segBytes: walSegBytes, log: log,
+		reqs: make(chan *walAppend), closed: make(chan struct{}), done: make(chan struct{})}
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	names, err := os.ReadDir(dir)
+	if err != nil && !(readOnly && errors.Is(err, os.ErrNotExist)) {
+		return nil, err
+	}
+	for _, e := range names {
+		first, ok := strings.CutSuffix(e.Name(), ".log")
+		n, err := strconv.ParseUint(first, 16, 64)
+		if !ok || err != nil || len(first) != 16 {
+			continue
+		}
+		w.segs = append(w.segs, walSegment{first: n, path: filepath.Join(dir, e.Name())})
+	}
+	slices.SortFunc(w.segs, func(a, b walSegment) int { return cmpU64(a.first, b.first) })
+	// The last segment that has records ends the log.
+	last := after
+	for i := len(w.segs) - 1; i >= 0; i-- {
+		end, err := scanSegment(w.segs[i])
+		if err != nil {
+			return nil, err
+		}
+		if end >= w.segs[i].first {
+			last = max(last, end)
+			break
+		}
+	}
+	w.next = last + 1
+	w.durable.Store(last)
+	w.rd.seq = after + 1
+	if readOnly {
+		w.once.Do(func() { close(w.closed) }) // appends fail
+		close(w.done)
+		return w, nil
+	}
+	w.Release(after)
+	go w.writer()
+	return w, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// scanSegment returns the sequence of a segment's last good record
+// (first-1 when it has none).
+func scanSegment(sg walSegment) (uint64, error) {
+	f, err := os.Open(sg.path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	seq := sg.first
+	for {
+		if _, err := readRecord(r, seq); err != nil {
+			return seq - 1, nil
+		}
+		seq++
+	}
+}
+
+// readRecord reads the record at r, which must have sequence seq; any
+// other header, a short read or a bad checksum is the segment's end
+// (io.EOF).
+func readRecord(r *bufio.Reader, seq uint64) ([]byte, error) {
+	var h [walHeader]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, io.EOF
+	}
+	n := binary.BigEndian.Uint32(h[0:4])
+	if n == 0 || binary.BigEndian.Uint64(h[8:16]) != seq {
+		return nil, io.EOF
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, io.EOF
+	}
+	crc := crc32.Update(crc32.Checksum(h[8:16], walCRC), walCRC, data)
+	if crc != binary.BigEndian.Uint32(h[4:8]) {
+		return nil, io.EOF
+	}
+	return data, nil
+}
+
+// Append writes recs as consecutive records and returns the sequence of
+// the first once they are on disk. An error means none of them is.
+func (w *wal) Append(ctx context.Context, recs [][]byte) (uint64, error) {
+	a := &walAppend{recs: recs, done: make(chan struct{})}
+	select {
+	case w.reqs <- a:
+	case <-w.closed:
+		return 0, ErrClosed
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	<-a.done // once queued, it may be written: wait for the answer
+	return a.first, a.err
+}
+
+func (w *wal) writer() {
+	defer close(w.done)
+	defer func() {
+		if w.seg != nil {
+			w.seg.Close()
+		}
+	}()
+	batch := make([]*walAppend, 0, walMaxBatch)
+	var buf []byte
+	for {
+		var first *walAppend
+		select {
+		case first = <-w.reqs:
+		case <-w.closed:
+			return
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < walMaxBatch {
+			select {
+			case a := <-w.reqs:
+				batch = append(batch, a)
+			default:
+				break drain
+			}
+		}
+		buf = w.write(batch, buf[:0])
+	}
+}
+
+// write writes a batch of appends and syncs it, rotating segments as they
+// fill, and answers them.
+func (w *wal) write(batch []*walAppend, buf []byte) []byte {
+	next, off := w.next, w.segOff
+	rotated := false
+	err := w.failure
+	if err == nil && w.seg == nil {
+		err = w.rotateAt(next) // the first append since the log opened
+	}
+	for _, a := range batch {
+		if err != nil {
+			break
+		}
+		a.first = next
+		for _, rec := range a.recs {
+			size := int64(walHeader + len(rec))
+			if off+int64(len(buf))+size > w.segBytes && off+int64(len(buf)) > 0 {
+				// Full: what is gathered goes to this segment, the rest to
+				// a new one.
+				if err = w.flush(buf, off); err != nil {
+					break
+				}
+				if err = w.rotateAt(next); err != nil {
+					break
+				}
+				buf, off, rotated = buf[:0], 0, true
+			}
+			var h [walHeader]byte
+			binary.BigEndian.PutUint32(h[0:4], uint32(len(rec)))
+			binary.BigEndian.PutUint64(h[8:16], next)
+			binary.BigEndian.PutUint32(h[4:8], crc32.Update(crc32.Checksum(h[8:16], walCRC), walCRC, rec))
+			buf = append(append(buf, h[:]...), rec...)
+			next++
+		}
+	}
+	if err == nil {
+		err = w.flush(buf, off)
+	}
+	switch {
+	case err == nil:
+		w.next, w.segOff = next, off+int64(len(buf))
+		w.durable.Store(next - 1)
+	case rotated && w.failure == nil:
+		// A segment named after a record that is not acknowledged now
+		// holds some of it: later records may not go before it.
+		w.failure = fmt.Errorf("lineage log: a write failed, restart the server: %w", err)
+	}
+	// Otherwise nothing of the batch is acknowledged, and the next write
+	// goes where this one began, over it.
+	for _, a := range batch {
+		a.err = err
+		close(a.done)
+	}
+	return buf
+}
+
+// flush writes buf at off of the current segment and syncs it. A failed
+// sync leaves the file's contents unknown (the kernel may have dropped the
+// pages it could not write), so every later append fails too.
+func (w *wal) flush(buf []byte, off int64) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	if _, err := w.seg.WriteAt(buf, off); err != nil {
+		return fmt.Errorf("lineage log: %w", err)
+	}
+	if w.noSync {
+		return nil
+	}
+	if err := fdatasync(w.seg); err != nil {
+		w.failure = fmt.Errorf("lineage log: a sync failed, restart the server: %w", err)
+		return w.failure
+	}
+	return nil
+}
+
+func (w *wal) rotateAt(first uint64) error {
+	path := filepath.Join(w.dir, fmt.Sprintf("%016x.log", first))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("lineage log: %w", err)
+	}
+	// Preallocated, the segment's syncs need not record its growing size;
+	// its directory entry is made durable once, here.
+	if err := preallocate(f, w.segBytes); err != nil {
+		w.log.Warn("lineage log: cannot preallocate a segment", "err", err)
+	}
+	if !w.noSync {
+		if err := f.Sync(); err == nil {
+			err = syncDir(w.dir)
+		}
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+			return fmt.Errorf("lineage log: %w", err)
+		}
+	}
+	if w.seg != nil {
+		w.seg.Close()
+	}
+	w.seg, w.segOff = f, 0
+	w.mu.Lock()
+	if n := len(w.segs); n > 0 && w.segs[n-1].first == first {
+		w.segs[n-1].path = path // an empty segment begun again
+	} else {
+		w.segs = append(w.segs, walSegment{first: first, path: path})
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Last returns the sequence of the last durable record.
+func (w *wal) Last() uint64 { return w.durable.Load() }
+
+// Read returns the records from sequence from on (the reader goes on
+// where it stopped, or seeks), at most n of them and about maxBytes,
+// among those durable. Records that are missing (a segment lost) are
+// skipped with an error in the log.
+func (w *wal) Read(from uint64, n, maxBytes int) ([]walRecord, error) {
+	last := w.durable.Load()
+	if from > last {
+		return nil, nil
+	}
+	if w.rd.f == nil || from != w.rd.seq {
+		if err := w.seek(from); err != nil {
+			return nil, err
+		}
+	}
+	var out []walRecord
+	size := 0
+	for w.rd.f != nil && w.rd.seq <= last && len(out) < n && size < maxBytes {
+		r := w.reader()
+		for w.rd.seq <= last && len(out) < n && size < maxBytes {
+			data, err := readRecord(r, w.rd.seq)
+			if err != nil {
+				break
+			}
+			out = append(out, walRecord{seq: w.rd.seq, data: data})
+			w.rd.seq++
+			w.rd.off += int64(walHeader + len(data))
+			size += len(data)
+		}
+		if w.rd.seq <= last && len(out) < n && size < maxBytes {
+			// The segment ends: the next record begins the next one.
+			if err := w.open(w.rd.seg+1, w.rd.seq); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// reader reads the cursor's segment from its offset (a reader kept from
+// an earlier Read could hold the preallocated zeros read past the end of
+// what was durable then).
+func (w *wal) reader() *bufio.Reader {
+	sr := io.NewSectionReader(w.rd.f, w.rd.off, 1<<62)
+	if w.rdBuf == nil {
+		w.rdBuf = bufio.NewReaderSize(sr, 1<<20)
+	} else {
+		w.rdBuf.Reset(sr)
+	}
+	return w.rdBuf
+}
+
+// seek puts the cursor on record seq, reading its segment up to it.
+func (w *wal) seek(seq uint64) error {
+	w.mu.Lock()
+	i, found := slices.BinarySearchFunc(w.segs, seq, func(s walSegment, seq uint64) int { return cmpU64(s.first, seq) })
+	first := seq
+	if !found && i > 0 {
+		first = w.segs[i-1].first
+	}
+	w.mu.Unlock()
+	if err := w.open(first, seq); err != nil {
+		return err
+	}
+	if w.rd.f == nil || w.rd.seg != first {
+		return nil // not in that segment (gone, or a gap): open went on
+	}
+	r := w.reader()
+	for s := first; s < seq; s++ {
+		data, err := readRecord(r, s)
+		if err != nil { // the segment ends before seq: the next one
+			return w.open(first+1, seq)
+		}
+		w.rd.off += int64(walHeader + len(data))
+	}
+	return nil
+}
+
+// open puts the cursor at the start of the first segment whose first
+// record is at least first, expecting record seq there: a segment that
+// begins later means records are missing.
+func (w *wal) open(first, seq uint64) error {
+	if w.rd.f != nil {
+		w.rd.f.Close()
+	}
+	w.rd = walCursor{seq: seq}
+	w.mu.Lock()
+	i, _ := slices.BinarySearchFunc(w.segs, first, func(s walSegment, first uint64) int { return cmpU64(s.first, first) })
+	var sg walSegment
+	if i < len(w.segs) {
+		sg = w.segs[i]
+	}
+	w.mu.Unlock()
+	if sg.path == "" {
+		return nil
+	}
+	f, err := os.Open(sg.path)
+	if err != nil {
+		return fmt.Errorf("lineage log: %w", err)
+	}
+	if sg.first > seq {
+		w.log.Error("lineage log: records are missing; going on after them", "from", seq, "to", sg.first-1)
+	}
+	w.rd = walCursor{f: f, seg: sg.first, seq: max(seq, sg.first)}
+	return nil
+}
+
+// Release deletes the segments all of whose records are at most upTo,
+// except the one being written.
+func (w *wal) Release(upTo uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for n+1 < len(w.segs) && w.segs[n+1].first <= upTo+1 {
+		n++
+	}
+	for _, sg := range w.segs[:n] {
+		// The reader may still have it open: it reads on from the open
+		// file, and opens no deleted one since all it holds is read.
+		if err := os.Remove(sg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			w.log.Warn("lineage log: cannot delete an applied segment", "path", sg.path, "err", err)
+		}
+	}
+	w.segs = slices.Delete(w.segs, 0, n)
+}
+
+// Close stops the writer after the write under way; appends waiting fail.
+func (w *wal) Close() {
+	w.once.Do(func() { close(w.closed) })
+	<-w.done
+	if w.rd.f != nil {
+		w.rd.f.Close()
+		w.rd.f = nil
+	}
+}
