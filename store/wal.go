@@ -238,55 +238,62 @@ func (w *wal) writer() {
 	}
 }
 
-// write writes a batch of appends and syncs it, rotating segments as they
-// fill, and answers them.
+// write writes a batch of appends and syncs it, and answers them. The
+// records that do not fit in the current segment begin a new one, which
+// is created first: failing to create it fails the batch cleanly. A
+// failed write or sync fails it and every later one (what is on disk is
+// unknown: records of the batch may be, and the kernel may have dropped
+// pages it could not write), until the log is opened again.
 func (w *wal) write(batch []*walAppend, buf []byte) []byte {
-	next, off := w.next, w.segOff
-	rotated := false
 	err := w.failure
-	if err == nil && w.seg == nil {
-		err = w.rotateAt(next) // the first append since the log opened
-	}
-	for _, a := range batch {
-		if err != nil {
-			break
-		}
-		a.first = next
-		for _, rec := range a.recs {
-			size := int64(walHeader + len(rec))
-			if off+int64(len(buf))+size > w.segBytes && off+int64(len(buf)) > 0 {
-				// Full: what is gathered goes to this segment, the rest to
-				// a new one.
-				if err = w.flush(buf, off); err != nil {
-					break
+	next := w.next
+	split := -1 // where in buf the records for a new segment begin
+	var splitSeq uint64
+	if err == nil {
+		for _, a := range batch {
+			a.first = next
+			for _, rec := range a.recs {
+				if split < 0 && w.seg != nil && w.segOff+int64(len(buf)+walHeader+len(rec)) > w.segBytes && w.segOff+int64(len(buf)) > 0 {
+					split, splitSeq = len(buf), next
 				}
-				if err = w.rotateAt(next); err != nil {
-					break
-				}
-				buf, off, rotated = buf[:0], 0, true
+				var h [walHeader]byte
+				binary.BigEndian.PutUint32(h[0:4], uint32(len(rec)))
+				binary.BigEndian.PutUint64(h[8:16], next)
+				binary.BigEndian.PutUint32(h[4:8], crc32.Update(crc32.Checksum(h[8:16], walCRC), walCRC, rec))
+				buf = append(append(buf, h[:]...), rec...)
+				next++
 			}
-			var h [walHeader]byte
-			binary.BigEndian.PutUint32(h[0:4], uint32(len(rec)))
-			binary.BigEndian.PutUint64(h[8:16], next)
-			binary.BigEndian.PutUint32(h[4:8], crc32.Update(crc32.Checksum(h[8:16], walCRC), walCRC, rec))
-			buf = append(append(buf, h[:]...), rec...)
-			next++
+		}
+		if w.seg == nil { // the first append since the log opened
+			split, splitSeq = 0, w.next
+		}
+	}
+	var seg *os.File
+	if err == nil && split >= 0 {
+		seg, err = w.create(splitSeq, int64(len(buf)-split))
+	}
+	if err == nil {
+		inSeg := buf // what goes to the current segment
+		if split >= 0 {
+			inSeg = buf[:split]
+		}
+		err = w.flush(w.seg, inSeg, w.segOff)
+		if err == nil && seg != nil {
+			if w.seg != nil {
+				w.seg.Close()
+			}
+			w.seg, w.segOff = seg, 0
+			err = w.flush(seg, buf[split:], 0)
+			buf = buf[split:]
+		}
+		if err != nil {
+			w.failure = fmt.Errorf("lineage log: a write failed, restart the server: %w", err)
 		}
 	}
 	if err == nil {
-		err = w.flush(buf, off)
-	}
-	switch {
-	case err == nil:
-		w.next, w.segOff = next, off+int64(len(buf))
+		w.next, w.segOff = next, w.segOff+int64(len(buf))
 		w.durable.Store(next - 1)
-	case rotated && w.failure == nil:
-		// A segment named after a record that is not acknowledged now
-		// holds some of it: later records may not go before it.
-		w.failure = fmt.Errorf("lineage log: a write failed, restart the server: %w", err)
 	}
-	// Otherwise nothing of the batch is acknowledged, and the next write
-	// goes where this one began, over it.
 	for _, a := range batch {
 		a.err = err
 		close(a.done)
@@ -294,35 +301,31 @@ func (w *wal) write(batch []*walAppend, buf []byte) []byte {
 	return buf
 }
 
-// flush writes buf at off of the current segment and syncs it. A failed
-// sync leaves the file's contents unknown (the kernel may have dropped the
-// pages it could not write), so every later append fails too.
-func (w *wal) flush(buf []byte, off int64) error {
+// flush writes buf at off of f and syncs it.
+func (w *wal) flush(f *os.File, buf []byte, off int64) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	if _, err := w.seg.WriteAt(buf, off); err != nil {
-		return fmt.Errorf("lineage log: %w", err)
+	if _, err := f.WriteAt(buf, off); err != nil {
+		return err
 	}
 	if w.noSync {
 		return nil
 	}
-	if err := fdatasync(w.seg); err != nil {
-		w.failure = fmt.Errorf("lineage log: a sync failed, restart the server: %w", err)
-		return w.failure
-	}
-	return nil
+	return fdatasync(f)
 }
 
-func (w *wal) rotateAt(first uint64) error {
+// create creates the segment whose first record is first, of at least
+// size bytes, and lists it.
+func (w *wal) create(first uint64, size int64) (*os.File, error) {
 	path := filepath.Join(w.dir, fmt.Sprintf("%016x.log", first))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("lineage log: %w", err)
+		return nil, fmt.Errorf("lineage log: %w", err)
 	}
 	// Preallocated, the segment's syncs need not record its growing size;
 	// its directory entry is made durable once, here.
-	if err := preallocate(f, w.segBytes); err != nil {
+	if err := preallocate(f, max(w.segBytes, size)); err != nil {
 		w.log.Warn("lineage log: cannot preallocate a segment", "err", err)
 	}
 	if !w.noSync {
@@ -332,13 +335,9 @@ func (w *wal) rotateAt(first uint64) error {
 		if err != nil {
 			f.Close()
 			os.Remove(path)
-			return fmt.Errorf("lineage log: %w", err)
+			return nil, fmt.Errorf("lineage log: %w", err)
 		}
 	}
-	if w.seg != nil {
-		w.seg.Close()
-	}
-	w.seg, w.segOff = f, 0
 	w.mu.Lock()
 	if n := len(w.segs); n > 0 && w.segs[n-1].first == first {
 		w.segs[n-1].path = path // an empty segment begun again
@@ -346,7 +345,7 @@ func (w *wal) rotateAt(first uint64) error {
 		w.segs = append(w.segs, walSegment{first: first, path: path})
 	}
 	w.mu.Unlock()
-	return nil
+	return f, nil
 }
 
 func syncDir(dir string) error {
