@@ -110,6 +110,47 @@ func BenchmarkOpenLineageHTTP(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "applied/s")
 		})
 	}
+	// The same events through the batch endpoint, 50 to a request, from
+	// 32 clients: what producers that batch get. One op is one event.
+	b.Run("batch=50/clients=32", func(b *testing.B) {
+		const size = 50
+		s := newServer(b, graph.Limits{})
+		var bodies [][]byte
+		for i := 0; i < b.N; i += size {
+			var buf bytes.Buffer
+			buf.WriteByte('[')
+			for j := i; j < min(i+size, b.N); j++ {
+				if j > i {
+					buf.WriteByte(',')
+				}
+				buf.Write(event(j))
+			}
+			buf.WriteByte(']')
+			bodies = append(bodies, buf.Bytes())
+		}
+		start := time.Now()
+		lat := hammer(b, 32, func(hc *http.Client, i int) error {
+			if i%size != 0 {
+				return nil // the request that carries it is sent by i - i%size
+			}
+			resp, err := hc.Post(s.URL+"/api/v1/lineage/batch", "application/json", bytes.NewReader(bodies[i/size]))
+			if err != nil {
+				return err
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"status":"success"`)) {
+				return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+			return nil
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(lat[len(lat)-1-len(lat)/size/2].Microseconds())/1000, "p50-ms/request")
+		if err := s.store.SyncLineage(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "applied/s")
+	})
 }
 
 // clone deep-copies decoded JSON.
