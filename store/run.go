@@ -168,7 +168,9 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 	}
 
 	byID := map[string]int{} // dataset ID -> index in p.datasets
-	add := func(field string, r *quarry.DatasetReport, ns, name string, output bool) (string, error) {
+	// Field paths are built only for an error's message: a column
+	// lineage facet names hundreds of input fields.
+	add := func(field func() string, r *quarry.DatasetReport, ns, name string, output bool) (string, error) {
 		d := quarry.Dataset{Namespace: ns, Name: name, Kind: kindOfNamespace(ns)}
 		if r != nil {
 			d.Columns = slices.Clone(r.Columns)
@@ -177,7 +179,7 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 		}
 		var pd preparedDataset
 		if err := d.Normalize(); err != nil {
-			return "", quarry.InField(field, err)
+			return "", quarry.InField(field(), err)
 		}
 		s.applyAliases(&d)
 		pd.new.d = d
@@ -199,14 +201,14 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 				prev.Namespace = ns
 			}
 			if err := prev.Normalize(); err != nil {
-				return "", quarry.InField(field+".facets.lifecycleStateChange.previousIdentifier", err)
+				return "", quarry.InField(field()+".facets.lifecycleStateChange.previousIdentifier", err)
 			}
 			s.applyAliases(&prev)
 			pd.prevID, pd.prevName = prev.ID, prev.Namespace+"/"+prev.Name
 		}
 		for i := range reportChecks(r) {
 			c := &r.Checks[i]
-			f := fmt.Sprintf("%s.facets.dataQualityAssertions.assertions[%d]", field, i)
+			f := fmt.Sprintf("%s.facets.dataQualityAssertions.assertions[%d]", field(), i)
 			var err error
 			if c.Name, err = quarry.NormalizeName(c.Name); err != nil {
 				return "", quarry.InField(f+".assertion", err)
@@ -227,7 +229,7 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 	var ins, outs []string
 	for i := range ev.Inputs {
 		r := &ev.Inputs[i]
-		id, err := add(fmt.Sprintf("inputs[%d]", i), r, r.Namespace, r.Name, false)
+		id, err := add(func() string { return fmt.Sprintf("inputs[%d]", i) }, r, r.Namespace, r.Name, false)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +237,7 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 	}
 	for i := range ev.Outputs {
 		r := &ev.Outputs[i]
-		id, err := add(fmt.Sprintf("outputs[%d]", i), r, r.Namespace, r.Name, ev.Kind != quarry.DatasetEvent)
+		id, err := add(func() string { return fmt.Sprintf("outputs[%d]", i) }, r, r.Namespace, r.Name, ev.Kind != quarry.DatasetEvent)
 		if err != nil {
 			return nil, err
 		}
@@ -253,22 +255,32 @@ func (s *Store) prepareEvent(ev *quarry.LineageEvent) (*preparedEvent, error) {
 			}
 		}
 	}
+	named := map[[2]string]string{} // (namespace, name) as a column lineage input names it -> dataset ID
 	for i, out := range outs {
 		r := &ev.Outputs[i]
 		for _, cl := range r.ColumnLineage {
 			for k, in := range cl.Inputs {
-				field := fmt.Sprintf("outputs[%d].facets.columnLineage.fields.%s.inputFields[%d]", i, cl.Column, k)
-				if cl.Column == "" {
-					field = fmt.Sprintf("outputs[%d].facets.columnLineage.dataset[%d]", i, k)
-				} else if _, err := quarry.NormalizeName(cl.Column); err != nil {
-					return nil, quarry.InField(fmt.Sprintf("outputs[%d].facets.columnLineage.fields", i), err)
+				field := func() string {
+					if cl.Column == "" {
+						return fmt.Sprintf("outputs[%d].facets.columnLineage.dataset[%d]", i, k)
+					}
+					return fmt.Sprintf("outputs[%d].facets.columnLineage.fields.%s.inputFields[%d]", i, cl.Column, k)
+				}
+				if cl.Column != "" {
+					if _, err := quarry.NormalizeName(cl.Column); err != nil {
+						return nil, quarry.InField(fmt.Sprintf("outputs[%d].facets.columnLineage.fields", i), err)
+					}
 				}
 				if _, err := quarry.NormalizeName(in.Field); err != nil {
-					return nil, quarry.InField(field+".field", err)
+					return nil, quarry.InField(field()+".field", err)
 				}
-				from, err := add(field, nil, in.Namespace, in.Name, false)
-				if err != nil {
-					return nil, err
+				from, ok := named[[2]string{in.Namespace, in.Name}]
+				if !ok {
+					var err error
+					if from, err = add(field, nil, in.Namespace, in.Name, false); err != nil {
+						return nil, err
+					}
+					named[[2]string{in.Namespace, in.Name}] = from
 				}
 				p.edges = append(p.edges, quarry.Edge{From: from, To: out, JobID: p.job.ID, FromColumn: in.Field, ToColumn: cl.Column, Transformation: in.Transformation, Origin: origin})
 			}
