@@ -67,21 +67,25 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 	if server == "" {
 		path := filepath.Join(data, storeFile)
 		s, err := store.Open(path, &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
-		if err == nil && s.LineageBacklog() > 0 {
-			// Lineage events accepted but not applied when the server
-			// stopped: apply them, so that the copy has them.
-			s.Close()
-			if s, err = store.Open(path, &store.Options{Timeout: 200 * time.Millisecond}); err == nil {
-				err = s.SyncLineage(ctx)
-				if err != nil {
-					s.Close()
+		via = "the data directory"
+		if err == nil {
+			if n := s.LineageBacklog(); n > 0 {
+				// Lineage events accepted but not applied when the server
+				// stopped: apply them, so that the copy has them.
+				via = fmt.Sprintf("the data directory, after applying %d lineage events accepted before the server stopped", n)
+				s.Close()
+				s, err = store.Open(path, &store.Options{Timeout: 200 * time.Millisecond})
+				if err == nil {
+					if err = s.SyncLineage(ctx); err != nil {
+						s.Close()
+					}
 				}
 			}
 		}
 		if err == nil {
 			defer s.Close()
 			_, err = s.WriteTo(w)
-			return "the data directory", err
+			return via, err
 		}
 		if _, statErr := os.Stat(filepath.Join(data, storeFile)); statErr != nil {
 			return "", fmt.Errorf("%s has no store: %w", data, statErr)
