@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -418,12 +419,12 @@ func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qu
 		out = append(out, quarry.AlertEvent{Transition: quarry.AlertResolved, At: now, Alert: r})
 	}
 	slices.SortFunc(out, func(a, b quarry.AlertEvent) int {
-		if c := cmpString(a.Alert.Dataset, b.Alert.Dataset); c != 0 {
+		if c := cmp.Compare(a.Alert.Dataset, b.Alert.Dataset); c != 0 {
 			return c
 		}
-		return cmpString(a.Alert.Key, b.Alert.Key)
+		return cmp.Compare(a.Alert.Key, b.Alert.Key)
 	})
-	slices.SortFunc(statuses, func(a, b statusChange) int { return cmpString(a.id, b.id) }) // see recordTransitions
+	slices.SortFunc(statuses, func(a, b statusChange) int { return cmp.Compare(a.id, b.id) }) // see recordTransitions
 	return out, statuses, wanted
 }
 
@@ -456,16 +457,6 @@ func sameTime(a, b *time.Time) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // recordTransitions writes a pass's transitions. An event without a
 // transition only updates the open alert's details.
 func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statusChange, webhooks []string, now time.Time) error {
@@ -495,7 +486,7 @@ func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statu
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmpString(events[a].Alert.Key, events[b].Alert.Key) })
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(events[a].Alert.Key, events[b].Alert.Key) })
 	for _, i := range order {
 		ev := &events[i]
 		key := []byte(ev.Alert.Key)
@@ -637,7 +628,7 @@ func sortAlerts(alerts []quarry.Alert) {
 		} else if c := a.OpenedAt.Compare(b.OpenedAt); c != 0 {
 			return c
 		}
-		return cmpString(a.Key, b.Key)
+		return cmp.Compare(a.Key, b.Key)
 	})
 }
 

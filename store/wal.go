@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -116,7 +117,7 @@ func openWAL(dir string, after uint64, readOnly, noSync bool, log *slog.Logger) 
 		}
 		w.segs = append(w.segs, walSegment{first: n, path: filepath.Join(dir, e.Name())})
 	}
-	slices.SortFunc(w.segs, func(a, b walSegment) int { return cmpU64(a.first, b.first) })
+	slices.SortFunc(w.segs, func(a, b walSegment) int { return cmp.Compare(a.first, b.first) })
 	// The last segment that has records ends the log.
 	last := after
 	for i := len(w.segs) - 1; i >= 0; i-- {
@@ -140,16 +141,6 @@ func openWAL(dir string, after uint64, readOnly, noSync bool, log *slog.Logger) 
 	w.Release(after)
 	go w.writer()
 	return w, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // scanSegment returns the sequence of a segment's last good record
@@ -414,7 +405,7 @@ func (w *wal) reader() *bufio.Reader {
 // seek puts the cursor on record seq, reading its segment up to it.
 func (w *wal) seek(seq uint64) error {
 	w.mu.Lock()
-	i, found := slices.BinarySearchFunc(w.segs, seq, func(s walSegment, seq uint64) int { return cmpU64(s.first, seq) })
+	i, found := slices.BinarySearchFunc(w.segs, seq, func(s walSegment, seq uint64) int { return cmp.Compare(s.first, seq) })
 	first := seq
 	if !found && i > 0 {
 		first = w.segs[i-1].first
@@ -446,7 +437,7 @@ func (w *wal) open(first, seq uint64) error {
 	}
 	w.rd = walCursor{seq: seq}
 	w.mu.Lock()
-	i, _ := slices.BinarySearchFunc(w.segs, first, func(s walSegment, first uint64) int { return cmpU64(s.first, first) })
+	i, _ := slices.BinarySearchFunc(w.segs, first, func(s walSegment, first uint64) int { return cmp.Compare(s.first, first) })
 	var sg walSegment
 	if i < len(w.segs) {
 		sg = w.segs[i]
