@@ -9,12 +9,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Snapshot writes a consistent copy of the store, with every lineage event
-// accepted before the call applied, to an unlinked temporary file beside it and returns the file, positioned at its start, and its
-// size. The read transaction ends before the caller sends the copy
-// anywhere, so a slow reader of the copy never holds up writers (bbolt
-// cannot grow its memory map while a read transaction is open). The caller
-// closes the file; its space is freed then.
+// Snapshot writes a consistent copy of the store, with every lineage
+// event accepted before the call applied, to an unlinked temporary file
+// beside it, and returns the file, positioned at its start, and its size.
+// The read transaction ends before the caller sends the copy anywhere, so
+// a slow reader of the copy never holds up writers (bbolt cannot grow its
+// memory map while a read transaction is open). The caller closes the
+// file; its space is freed then.
 func (s *Store) Snapshot(ctx context.Context) (*os.File, int64, error) {
 	if err := s.SyncLineage(ctx); err != nil {
 		return nil, 0, err

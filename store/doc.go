@@ -1,4 +1,5 @@
-// Package store keeps Quarry's source of truth in one bbolt file.
+// Package store keeps Quarry's source of truth in one bbolt file, and the
+// lineage events it has accepted and not applied yet in a log beside it.
 //
 // Rules:
 //
@@ -15,6 +16,14 @@
 //     group and run alone, so one bad write never fails its neighbours.
 //   - Bulk writes (crawls, batch ingest) write many records in one
 //     transaction, all or nothing.
+//   - OpenLineage events are the exception to "a write returns after its
+//     transaction committed": AcceptLineage validates them and returns once
+//     they are fdatasync'd in the lineage log (wal.go, the directory
+//     quarry.db.lineage beside the file); an applier folds them into the
+//     file in order, each transaction recording the last one it applied,
+//     and resumes from there when the store opens. The file and its log
+//     directory go together: a copy of the file alone lacks what the log
+//     holds (Snapshot applies it first).
 //   - Values are JSON. Bytes read inside a transaction are decoded (copied)
 //     before it ends.
 //   - Metadata has two owners: crawlers and pushing tools provide it

@@ -75,7 +75,7 @@ func AppendLogEntries(path string, evs []quarry.LineageEvent) error {
 	if err != nil {
 		return err
 	}
-	w, err := openWAL(path+".lineage", 0, false, true, slog.New(slog.DiscardHandler))
+	w, err := openWAL(path+".lineage", 0, false, true, slog.New(slog.DiscardHandler), newWALMetrics(nil))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quarrydata/quarry"
@@ -25,8 +26,9 @@ import (
 // fdatasync per group of appends) and answers once that is on disk; a
 // background applier folds the log into the catalog in transactions of up
 // to a thousand events, in order, each transaction recording the sequence
-// of the last event it applied (keyLineageApplied). A crash loses nothing:
-// the applier resumes after that sequence when the store opens again.
+// of the last event it applied (keyLineageApplied). A crash loses no
+// accepted event: the applier resumes after that sequence when the store
+// opens again.
 // Segments of the log whose events are all applied are deleted.
 
 const (
@@ -59,7 +61,7 @@ type lineageLog struct {
 	hurry      atomic.Int64 // SyncLineage calls waiting: apply without gathering
 }
 
-func (s *Store) startLineageLog(readOnly, noSync bool) error {
+func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer) error {
 	s.lin.progress = make(chan struct{})
 	s.lin.wake = make(chan struct{}, 1)
 	s.lin.done = make(chan struct{})
@@ -80,9 +82,15 @@ func (s *Store) startLineageLog(readOnly, noSync bool) error {
 	if err != nil {
 		return err
 	}
-	w, err := openWAL(s.db.Path()+".lineage", applied, readOnly, noSync, s.log)
+	w, err := openWAL(s.db.Path()+".lineage", applied, readOnly, noSync, s.log, newWALMetrics(reg))
 	if err != nil {
 		return err
+	}
+	if reg != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "quarry_lineage_log_backlog",
+			Help: "Lineage events accepted and not applied yet.",
+		}, func() float64 { return float64(s.LineageBacklog()) }))
 	}
 	s.lin.wal = w
 	s.lin.applied = applied
@@ -123,8 +131,8 @@ func (s *Store) startLineageLog(readOnly, noSync bool) error {
 }
 
 // AcceptLineage validates lineage events and appends the valid ones to the
-// lineage log, in one commit shared with concurrent writers; it returns
-// each event's validation error (nil: accepted and committed). Accepted
+// lineage log, in one write and fdatasync shared with concurrent callers;
+// it returns each event's validation error (nil: accepted and on disk). Accepted
 // events are applied in the background, in order: milliseconds after
 // accepts pause, within about a second while they keep coming (see
 // logMaxLag). SyncLineage waits for that. An event that fails when
@@ -264,13 +272,14 @@ func (s *Store) applier() {
 }
 
 // gather waits while accepts keep coming, until logBatch events wait, for
-// at most logMaxLag, and then briefly for the writers under way to finish
-// (a chunk in their commit would make them wait). It reports false once
+// at most logMaxLag, and then briefly for the other writes under way to
+// finish (crawls, mutations: a chunk in their group commit would make them
+// wait for it; accepts go to the log and do not). It reports false once
 // the store is closing.
 func (s *Store) gather() bool {
 	deadline := time.Now().Add(logMaxLag)
 	for s.lin.hurry.Load() == 0 && s.LineageBacklog() < logBatch && time.Now().Before(deadline) {
-		// An accept whose commit waits on a slow disk is not a pause.
+		// A pause: no accept for logIdle, and no write under way.
 		idle := time.Since(time.Unix(0, s.lin.lastAccept.Load()))
 		if idle >= logIdle && s.writing.Load() == 0 {
 			break

@@ -189,7 +189,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.seq = seq
 	s.m.lastSeq.Set(float64(seq))
 	go s.writer()
-	if err := s.startLineageLog(o.ReadOnly, o.NoSync); err != nil {
+	if err := s.startLineageLog(o.ReadOnly, o.NoSync, o.Registerer); err != nil {
 		close(s.closed)
 		<-s.done
 		db.Close()

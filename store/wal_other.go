@@ -2,8 +2,14 @@
 
 package store
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
+// fdatasync is fsync where there is no fdatasync.
 func fdatasync(f *os.File) error { return f.Sync() }
 
-func preallocate(f *os.File, size int64) error { return nil }
+// preallocate is not done where fallocate is missing: segments grow as
+// they are written, which makes each sync record the new size too.
+func preallocate(f *os.File, size int64) error { return errors.ErrUnsupported }

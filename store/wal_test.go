@@ -13,7 +13,7 @@ import (
 
 func openTestWAL(t *testing.T, dir string, after uint64) *wal {
 	t.Helper()
-	w, err := openWAL(dir, after, false, false, slog.New(slog.DiscardHandler))
+	w, err := openWAL(dir, after, false, false, slog.New(slog.DiscardHandler), newWALMetrics(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestWALReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	ro, err := openWAL(dir, 0, true, false, slog.New(slog.DiscardHandler))
+	ro, err := openWAL(dir, 0, true, false, slog.New(slog.DiscardHandler), newWALMetrics(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,8 +228,76 @@ func TestWALReadOnly(t *testing.T) {
 	if n := len(segFiles(t, dir)); n != 1 {
 		t.Fatalf("%d segments after a read-only open", n)
 	}
-	none, err := openWAL(filepath.Join(dir, "missing"), 9, true, false, slog.New(slog.DiscardHandler))
+	none, err := openWAL(filepath.Join(dir, "missing"), 9, true, false, slog.New(slog.DiscardHandler), newWALMetrics(nil))
 	if err != nil || none.Last() != 9 {
 		t.Fatalf("missing directory: %v %v", none, err)
+	}
+}
+
+// A crash while a group was spilling into a new segment can leave that
+// segment, named for a record of the group, empty, and the group's first
+// records missing from the segment before. Opening the log deletes it:
+// appends go on from the last record on disk, everything reads back in
+// order, and releasing what is applied deletes nothing unapplied.
+func TestWALCrashWhileBeginningASegment(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir, 0)
+	for i := uint64(1); i <= 10; i++ {
+		if _, err := w.Append(context.Background(), [][]byte{payload(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	// The group 11..15 was to put 11 and 12 in the current segment and
+	// the rest in a new one, begun (and synced) first: the crash came then.
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%016x.log", 13)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := preallocate(f, walSegBytes); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	w = openTestWAL(t, dir, 0)
+	if w.Last() != 10 {
+		t.Fatalf("last %d, want 10", w.Last())
+	}
+	for i := uint64(11); i <= 20; i++ {
+		if first, err := w.Append(context.Background(), [][]byte{payload(i)}); err != nil || first != i {
+			t.Fatalf("append %d: %d %v", i, first, err)
+		}
+	}
+	if seqs := readAll(t, w, 1); !slices.Equal(seqs, seqRange(1, 20)) {
+		t.Fatalf("read %v", seqs)
+	}
+	w.Close()
+
+	w = openTestWAL(t, dir, 0)
+	w.Release(12) // the applier applied up to 12
+	w.Close()
+	w = openTestWAL(t, dir, 12)
+	defer w.Close()
+	if w.Last() != 20 {
+		t.Fatalf("after releasing up to 12: last %d, want 20", w.Last())
+	}
+	if seqs := readAll(t, w, 13); !slices.Equal(seqs, seqRange(13, 20)) {
+		t.Fatalf("read from 13: %v", seqs)
+	}
+}
+
+// Records too large to be one, or empty (the end of a segment), are not
+// appended.
+func TestWALRecordSizes(t *testing.T) {
+	w := openTestWAL(t, t.TempDir(), 0)
+	defer w.Close()
+	w.maxRecord = 1 << 10
+	for _, n := range []int{0, 1<<10 + 1} {
+		if _, err := w.Append(context.Background(), [][]byte{payload(1), make([]byte, n)}); err == nil {
+			t.Fatalf("a record of %d bytes appended", n)
+		}
+	}
+	if w.Last() != 0 {
+		t.Fatalf("last %d after refused appends", w.Last())
 	}
 }

@@ -71,7 +71,9 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 		if err == nil {
 			if n := s.LineageBacklog(); n > 0 {
 				// Lineage events accepted but not applied when the server
-				// stopped: apply them, so that the copy has them.
+				// stopped: apply them (as the server would when started), so
+				// that the copy has them. Where the directory cannot be
+				// written, the copy goes without them, and says so.
 				via = fmt.Sprintf("the data directory, after applying %d lineage events accepted before the server stopped", n)
 				s.Close()
 				s, err = store.Open(path, &store.Options{Timeout: 200 * time.Millisecond})
@@ -79,6 +81,10 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 					if err = s.SyncLineage(ctx); err != nil {
 						s.Close()
 					}
+				}
+				if err != nil {
+					via = fmt.Sprintf("the data directory, WITHOUT %d lineage events accepted before the server stopped (applying them failed: %v; start the server and back up again to have them)", n, err)
+					s, err = store.Open(path, &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
 				}
 			}
 		}
