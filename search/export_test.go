@@ -6,6 +6,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 )
 
 // SetMappingVersionForTest makes the closed index in dir look built by
@@ -106,3 +107,42 @@ func bleveMatches(h *bsearch.DocumentMatch) []Match {
 	}
 	return out
 }
+
+// FuzzyHitsForTest searches field for terms within fuzz edits of word,
+// with the package's fuzzy query (got) and bleve's (want): hits and
+// scores must be equal.
+func (x *Index) FuzzyHitsForTest(ctx context.Context, word, field string, fuzz int) (got, want map[string]float64, err error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer x.mu.RUnlock()
+	hits := func(q query.Query) (map[string]float64, error) {
+		req := bleve.NewSearchRequestOptions(q, 10_000, 0, false)
+		res, err := idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]float64{}
+		for _, h := range res.Hits {
+			out[h.ID] = h.Score
+		}
+		return out, nil
+	}
+	bq := bleve.NewFuzzyQuery(word)
+	bq.SetField(field)
+	bq.SetFuzziness(fuzz)
+	bq.SetPrefix(1)
+	bq.SetBoost(boostFuzzy)
+	if want, err = hits(bq); err != nil {
+		return nil, nil, err
+	}
+	got, err = hits(&fuzzyQuery{term: word, field: field, fuzz: fuzz, prefix: 1, boost: boostFuzzy})
+	return got, want, err
+}
+
+// Field names for tests.
+const (
+	FieldNameForTest      = fName
+	FieldNamePartsForTest = fNameParts
+)

@@ -294,11 +294,8 @@ func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) qu
 				fuzz = 2
 			}
 			for _, f := range []string{fNameParts, fName} {
-				q := bleve.NewFuzzyQuery(w)
-				q.SetField(f)
-				q.SetFuzziness(fuzz)
-				q.SetPrefix(1) // typos rarely hit the first letter; it keeps the search fast
-				add(q, boostFuzzy)
+				// A prefix of 1: typos rarely hit the first letter; it keeps the search fast.
+				add(&fuzzyQuery{term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
 			}
 		}
 	}
