@@ -146,3 +146,28 @@ const (
 	FieldNameForTest      = fName
 	FieldNamePartsForTest = fNameParts
 )
+
+// BleveOrderForTest returns the IDs of a page of q's hits as bleve sorts
+// them (an empty query: by its doc values): what Search's must equal.
+func (x *Index) BleveOrderForTest(ctx context.Context, q Query) ([]string, error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	req, first, _, err := newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, h := range res.Hits {
+		if i < first {
+			out = append(out, h.ID)
+		}
+	}
+	return out, nil
+}

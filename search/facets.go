@@ -27,7 +27,8 @@ import (
 type facetColumns struct {
 	mu     sync.Mutex
 	segs   map[segment.Segment]*segmentFacets
-	values [len(facetFields)]valueDict // shared by all segments
+	values [len(facetFields)]valueDict     // shared by all segments
+	names  map[segment.Segment]*nameColumn // for sorting by name (order.go)
 }
 
 // valueDict numbers the values of a facet field.

@@ -102,11 +102,17 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	var facets *facetCounter
-	sctx := ctx
+	var hooks collectHooks
 	if q.Facets { // counted as hits are collected (facets.go)
-		facets = &facetCounter{cols: x.facets}
-		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(facets.handler))
+		hooks.facets = &facetCounter{cols: x.facets}
+	}
+	if queryText(q.Text) == "" { // listed by name, as newRequest sorts, but from memory (order.go)
+		hooks.order = &nameOrder{cols: x.facets}
+		req.SortByCustom(bsearch.SortOrder{hooks.order, &bsearch.SortDocID{}})
+	}
+	sctx := ctx
+	if hooks != (collectHooks{}) {
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
 	}
 	res, err := idx.SearchInContext(sctx, req)
 	if err != nil {
@@ -128,8 +134,8 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 	if out.HasNext {
 		out.EndCursor = strconv.Itoa(from + first)
 	}
-	if facets != nil {
-		out.Facets = facets.facets()
+	if hooks.facets != nil {
+		out.Facets = hooks.facets.facets()
 	}
 	return out, nil
 }
