@@ -249,14 +249,22 @@ func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) qu
 	// all is bleve's match query with the "and" operator, analyzed as the
 	// field is, but one word is a term query: bleve would wrap it in a
 	// conjunction of one, which costs a step per hit.
+	analyzed := map[string][]string{} // by analyzer: most are shared by several fields
 	all := func(field string, boost float64) {
 		if fields != nil && !fields(field) {
 			return
 		}
-		tokens := m.AnalyzerNamed(m.AnalyzerNameForPath(field)).Analyze([]byte(text))
-		terms := make([]query.Query, len(tokens))
-		for i, t := range tokens {
-			q := termQuery(field, string(t.Term))
+		name := m.AnalyzerNameForPath(field)
+		words, ok := analyzed[name]
+		if !ok {
+			for _, t := range m.AnalyzerNamed(name).Analyze([]byte(text)) {
+				words = append(words, string(t.Term))
+			}
+			analyzed[name] = words
+		}
+		terms := make([]query.Query, len(words))
+		for i, w := range words {
+			q := termQuery(field, w)
 			q.SetBoost(boost)
 			terms[i] = q
 		}
