@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,32 @@ func TestSearchAPI(t *testing.T) {
 		}
 		if len(kinds) != 1 {
 			t.Fatalf("kind facet: %v", kinds)
+		}
+	})
+	t.Run("MatchesWhenAsked", func(t *testing.T) {
+		// Matches are found only when selected, directly, as highlights
+		// or through a fragment; the datasets are the same either way.
+		names := func(q string) (out []any) {
+			r := s.do(t, q, map[string]any{"q": "revenue"}).ok(t)["search"].(map[string]any)
+			for _, h := range r["hits"].([]any) {
+				h := h.(map[string]any)
+				out = append(out, h["dataset"].(map[string]any)["name"])
+				for _, f := range []string{"matches", "highlights"} {
+					if m, ok := h[f]; ok && len(m.([]any)) == 0 {
+						t.Fatalf("%s: no %s in %v", q, f, h)
+					}
+				}
+			}
+			return out
+		}
+		want := names(`query($q: String!) { search(query: $q) { hits { dataset { name } } } }`)
+		for _, q := range []string{
+			`query($q: String!) { search(query: $q) { hits { dataset { name } highlights } } }`,
+			`query($q: String!) { search(query: $q) { hits { ...H } } } fragment H on SearchHit { matches { text } dataset { name } }`,
+		} {
+			if got := names(q); len(want) == 0 || !slices.Equal(got, want) {
+				t.Fatalf("%s: %v, want %v", q, got, want)
+			}
 		}
 	})
 	t.Run("PagingAndCaps", func(t *testing.T) {

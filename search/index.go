@@ -426,15 +426,30 @@ func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 	if doc.Database == "" && len(parts) >= 3 { // db.schema.table from a producer
 		doc.Database, doc.Schema = parts[0], parts[1]
 	}
+	doc.Columns, doc.ColumnDesc = columnTexts(d)
+	if !d.Removed() {
+		doc.ColumnSuggest = doc.Columns
+	}
+	return doc
+}
+
+// columnTexts are the values of the column fields, in the order of their
+// array positions: every column's name, and the descriptions there are.
+func columnTexts(d *quarry.Dataset) (names, descs []string) {
 	for _, c := range d.ShownColumns() {
-		doc.Columns = append(doc.Columns, c.Name)
-		if !d.Removed() {
-			doc.ColumnSuggest = append(doc.ColumnSuggest, c.Name)
-		}
+		names = append(names, c.Name)
 		if c.Description != "" {
-			doc.ColumnDesc = append(doc.ColumnDesc, c.Description)
+			descs = append(descs, c.Description)
 		}
 	}
+	return names, descs
+}
+
+// newTextsDoc is newDatasetDoc's texts that matches are marked in alone.
+func newTextsDoc(d *quarry.Dataset) *datasetDoc {
+	doc := &datasetDoc{Path: d.Name, Desc: d.Description(), Tags: d.Tags()}
+	doc.Name = d.Name[strings.LastIndexByte(d.Name, '.')+1:]
+	doc.Columns, doc.ColumnDesc = columnTexts(d)
 	return doc
 }
 

@@ -46,6 +46,9 @@ type Query struct {
 	After  string // cursor from the previous page
 	// Facets asks for facet counts over all hits.
 	Facets bool
+	// NoMatches leaves the hits' Matches and Dataset empty, which saves
+	// the search of the page's hits that finds them.
+	NoMatches bool
 }
 
 // Filter narrows a search; values within a field are alternatives.
@@ -69,6 +72,10 @@ type Hit struct {
 	ID      string
 	Score   float64
 	Matches []Match
+	// Dataset is the dataset as read from the store to mark its matches
+	// (nil with NoMatches, or if it was removed from the store since it
+	// was indexed), so that a caller showing it need not read it again.
+	Dataset *quarry.Dataset
 }
 
 // Match says which field matched, with the matched text marked by <mark>.
@@ -126,7 +133,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		}
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
 	}
-	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 {
+	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 && !q.NoMatches {
 		if err := highlight(ctx, idx, x.st, text, out.Hits); err != nil {
 			return nil, err
 		}
@@ -197,18 +204,17 @@ func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits
 		byID[h.ID] = h
 	}
 	for i := range hits {
-		h := byID[hits[i].ID]
-		if h == nil {
-			continue
-		}
-		d, err := st.Dataset(ctx, h.ID)
+		d, err := st.Dataset(ctx, hits[i].ID) // every hit's: it is shown
 		switch {
 		case quarry.ErrorCode(err) == quarry.ENOTFOUND:
 			continue // removed from the store since it was indexed
 		case err != nil:
 			return err
 		}
-		hits[i].Matches = matches(h, newDatasetDoc(d, quarry.DatasetStatus{}))
+		hits[i].Dataset = d
+		if h := byID[hits[i].ID]; h != nil {
+			hits[i].Matches = matches(h, newTextsDoc(d))
+		}
 	}
 	return nil
 }
