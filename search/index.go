@@ -34,6 +34,7 @@ var (
 type Store interface {
 	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
+	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
 	DatasetStatus(ctx context.Context, id string) (quarry.DatasetStatus, error)
 	Changed() <-chan struct{}

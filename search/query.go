@@ -203,14 +203,16 @@ func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits
 	for _, h := range res.Hits {
 		byID[h.ID] = h
 	}
-	for i := range hits {
-		d, err := st.Dataset(ctx, hits[i].ID) // every hit's: it is shown
-		switch {
-		case quarry.ErrorCode(err) == quarry.ENOTFOUND:
+	ds, err := st.DatasetsByID(ctx, ids) // every hit's, in one transaction: they are shown
+	if err != nil {
+		return err
+	}
+	for i, j := 0, 0; i < len(hits) && j < len(ds); i++ {
+		if ds[j].ID != hits[i].ID {
 			continue // removed from the store since it was indexed
-		case err != nil:
-			return err
 		}
+		d := ds[j]
+		j++
 		hits[i].Dataset = d
 		if h := byID[hits[i].ID]; h != nil {
 			hits[i].Matches = matches(h, newTextsDoc(d))
