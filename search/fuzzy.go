@@ -28,9 +28,9 @@ import (
 type fuzzyQuery struct {
 	term   string
 	field  string
-	fuzz   int // 1 or 2
-	prefix int // bytes that must match exactly
-	boost  float64
+	fuzz   int     // 1 or 2
+	prefix int     // bytes that must match exactly
+	boost  float64 // unlike bleve's, 0 until SetBoost (textQuery sets every clause's)
 }
 
 func (q *fuzzyQuery) Field() string      { return q.field }

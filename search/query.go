@@ -72,9 +72,9 @@ type Hit struct {
 	ID      string
 	Score   float64
 	Matches []Match
-	// Dataset is the dataset as read from the store to mark its matches
-	// (nil with NoMatches, or if it was removed from the store since it
-	// was indexed), so that a caller showing it need not read it again.
+	// Dataset is the dataset as read from the store to mark its matches,
+	// so that a caller showing it need not read it again: nil for an empty
+	// query, with NoMatches, or if it left the store since it was indexed.
 	Dataset *quarry.Dataset
 }
 
