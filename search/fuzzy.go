@@ -26,11 +26,12 @@ import (
 
 // fuzzyQuery is bleve's FuzzyQuery with cached automata.
 type fuzzyQuery struct {
-	term   string
-	field  string
-	fuzz   int     // 1 or 2
-	prefix int     // bytes that must match exactly
-	boost  float64 // unlike bleve's, 0 until SetBoost (textQuery sets every clause's)
+	automata *automatonCache
+	term     string
+	field    string
+	fuzz     int     // 1 or 2
+	prefix   int     // bytes that must match exactly
+	boost    float64 // unlike bleve's, 0 until SetBoost (textQuery sets every clause's)
 }
 
 func (q *fuzzyQuery) Field() string      { return q.field }
@@ -57,7 +58,7 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, r index.IndexReader, _ mappin
 	if !ok {
 		return searcher.NewFuzzySearcher(ctx, r, q.term, q.prefix, q.fuzz, q.field, q.boost, o)
 	}
-	a, err := automata.get(q.term, q.fuzz)
+	a, err := q.automata.get(q.term, q.fuzz)
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +121,10 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// automata caches the Levenshtein automata of the words searched lately.
-var automata = automatonCache{maxBytes: 8 << 20}
-
-// automatonCache holds compacted automata by word and distance, up to
-// maxBytes of them (2-20 KB for a word of 6-12 letters, at most about
-// 140 KB for the longest words typo-matched); when full, arbitrary ones
-// make room.
+// automatonCache holds an index's compacted automata by word and
+// distance, up to maxBytes of them (2-20 KB for a word of 6-12 letters, at
+// most about 140 KB for the longest words typo-matched); when full,
+// arbitrary ones make room.
 type automatonCache struct {
 	mu       sync.Mutex
 	maxBytes int

@@ -37,6 +37,7 @@ func TestCompactDFA(t *testing.T) {
 		}
 		return w
 	}
+	cache := &automatonCache{maxBytes: 1 << 20}
 	for _, word := range []string{"revenue", "custmer", "warehouse", "subscription", "café", "straße", "日本語テキスト", "ab"} {
 		for fuzz := 1; fuzz <= 2; fuzz++ {
 			b, err := lev.NewLevenshteinAutomatonBuilder(uint8(fuzz), true)
@@ -47,7 +48,7 @@ func TestCompactDFA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := automata.get(word, fuzz)
+			got, err := cache.get(word, fuzz)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,10 +47,13 @@ type Index struct {
 	st  Store
 	log *slog.Logger
 
-	mu      sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
-	idx     bleve.Index
-	facets  *facetColumns // of idx's segments
-	rebuild bool          // the index serving has an old mapping: Run rebuilds it
+	mu     sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
+	idx    bleve.Index
+	facets *facetColumns // of idx's segments
+	// automata are the Levenshtein automata of fuzzy clauses (fuzzy.go),
+	// 8 MB at most.
+	automata *automatonCache
+	rebuild  bool // the index serving has an old mapping: Run rebuilds it
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time
@@ -67,7 +70,7 @@ type Options struct {
 // or unreadable. It does not catch up: CatchUp does, or Run, which also
 // rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns()}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: &automatonCache{maxBytes: 8 << 20}}
 	if o != nil && o.Logger != nil {
 		x.log = o.Logger
 	}

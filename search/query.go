@@ -105,7 +105,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		return nil, err
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
-	req, first, from, err := newRequest(idx.Mapping(), q)
+	req, first, from, err := x.newRequest(idx.Mapping(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
 	}
 	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 && !q.NoMatches {
-		if err := highlight(ctx, idx, x.st, text, out.Hits); err != nil {
+		if err := x.highlight(ctx, idx, text, out.Hits); err != nil {
 			return nil, err
 		}
 	}
@@ -149,7 +149,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 
 // newRequest is the bleve request of a query (one hit more than the page,
 // to tell whether another follows), its page size and offset.
-func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
+func (x *Index) newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
 	first, from, err := paging(q.First, q.After)
 	if err != nil {
 		return nil, 0, 0, err
@@ -160,7 +160,7 @@ func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int
 	text := queryText(q.Text)
 	var match query.Query // nil: all datasets
 	if text != "" {
-		match = textQuery(m, text, nil)
+		match = x.textQuery(m, text, nil)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
 	if text == "" {
@@ -182,7 +182,7 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 // The texts marked are the store's: the documents' stored fields would
 // cost a read and decode of each, and the page's datasets are read from
 // the store anyway (and cached) to be shown.
-func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits []Hit) error {
+func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -191,7 +191,7 @@ func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
+	q.AddShould(x.textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
@@ -203,7 +203,7 @@ func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits
 	for _, h := range res.Hits {
 		byID[h.ID] = h
 	}
-	ds, err := st.DatasetsByID(ctx, ids) // every hit's, in one transaction: they are shown
+	ds, err := x.st.DatasetsByID(ctx, ids) // every hit's, in one transaction: they are shown
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func paging(first int, after string) (int, int, error) {
 // textQuery builds the ranking of doc.go from plain text. Nothing in the
 // text is query syntax. Given fields, it keeps the clauses on fields it
 // accepts.
-func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
+func (x *Index) textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
 	lower := strings.ToLower(text)
 	var any []query.Query
 	add := func(q query.Query, boost float64) {
@@ -317,7 +317,7 @@ func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) qu
 			}
 			for _, f := range []string{fNameParts, fName} {
 				// A prefix of 1: typos rarely hit the first letter; it keeps the search fast.
-				add(&fuzzyQuery{term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
+				add(&fuzzyQuery{automata: x.automata, term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
 			}
 		}
 	}
@@ -623,7 +623,7 @@ func (x *Index) SearchJobs(ctx context.Context, text string, first int) ([]JobHi
 		sql := bleve.NewMatchQuery(text)
 		sql.SetField(fSQL)
 		sql.SetBoost(0.5) // below the name and description
-		b.AddShould(textQuery(idx.Mapping(), text, nil), sql)
+		b.AddShould(x.textQuery(idx.Mapping(), text, nil), sql)
 		b.SetMinShould(1)
 	}
 	req := bleve.NewSearchRequestOptions(b, first, 0, false)
