@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -97,6 +98,23 @@ func wantsField(ctx context.Context, name string) bool {
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
 		if f.Name == name {
 			return true
+		}
+	}
+	return false
+}
+
+// wantsSubfield reports whether the query selects any of the named fields
+// of the field being resolved's field parent (hits { matches }).
+func wantsSubfield(ctx context.Context, parent string, names ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name != parent {
+			continue
+		}
+		for _, sub := range graphql.CollectFields(oc, f.Selections, nil) {
+			if slices.Contains(names, sub.Name) {
+				return true
+			}
 		}
 	}
 	return false

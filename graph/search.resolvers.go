@@ -18,7 +18,7 @@ func (r *jobHitResolver) Job(ctx context.Context, obj *search.JobHit) (*quarry.J
 
 func (r *queryResolver) Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error) {
 	f := deref(filter)
-	q := search.Query{Text: query, First: deref(first), After: deref(after), Facets: wantsField(ctx, "facets"), Filter: search.Filter{
+	q := search.Query{Text: query, First: deref(first), After: deref(after), Facets: wantsField(ctx, "facets"), NoMatches: !wantsSubfield(ctx, "hits", "matches", "highlights"), Filter: search.Filter{
 		Namespaces: f.Namespace, Databases: f.Database, Schemas: f.Schema, Tags: f.Tags, Owners: f.Owners,
 		IncludeRemoved: deref(f.IncludeRemoved),
 	}}
@@ -59,6 +59,9 @@ func (r *queryResolver) SearchJobs(ctx context.Context, query string, first *int
 }
 
 func (r *searchHitResolver) Dataset(ctx context.Context, obj *search.Hit) (*quarry.Dataset, error) {
+	if obj.Dataset != nil { // read by the search, for its matches
+		return obj.Dataset, nil
+	}
 	return nullIfNotFound(r.Store.Dataset(ctx, obj.ID))
 }
 

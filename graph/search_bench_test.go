@@ -94,6 +94,7 @@ func synthetic(n int, r *rand.Rand) quarry.Dataset {
 
 func setupSearchBench(b *testing.B) {
 	benchOnce.Do(func() {
+		graph.SetServingGC() // as quarry serve does
 		quiet := slog.New(slog.DiscardHandler)
 		benchDir, benchErr = os.MkdirTemp("", "quarry-search-bench")
 		if benchErr != nil {

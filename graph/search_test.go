@@ -3,12 +3,15 @@ package graph_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/search"
 )
 
 const searchQuery = `query($q: String!, $filter: SearchFilter, $first: Int, $after: String) {
@@ -58,6 +61,32 @@ func TestSearchAPI(t *testing.T) {
 			t.Fatalf("kind facet: %v", kinds)
 		}
 	})
+	t.Run("MatchesWhenAsked", func(t *testing.T) {
+		// Matches are found only when selected, directly, as highlights
+		// or through a fragment; the datasets are the same either way.
+		names := func(q string) (out []any) {
+			r := s.do(t, q, map[string]any{"q": "revenue"}).ok(t)["search"].(map[string]any)
+			for _, h := range r["hits"].([]any) {
+				h := h.(map[string]any)
+				out = append(out, h["dataset"].(map[string]any)["name"])
+				for _, f := range []string{"matches", "highlights"} {
+					if m, ok := h[f]; ok && len(m.([]any)) == 0 {
+						t.Fatalf("%s: no %s in %v", q, f, h)
+					}
+				}
+			}
+			return out
+		}
+		want := names(`query($q: String!) { search(query: $q) { hits { dataset { name } } } }`)
+		for _, q := range []string{
+			`query($q: String!) { search(query: $q) { hits { dataset { name } highlights } } }`,
+			`query($q: String!) { search(query: $q) { hits { ...H } } } fragment H on SearchHit { matches { text } dataset { name } }`,
+		} {
+			if got := names(q); len(want) == 0 || !slices.Equal(got, want) {
+				t.Fatalf("%s: %v, want %v", q, got, want)
+			}
+		}
+	})
 	t.Run("PagingAndCaps", func(t *testing.T) {
 		r := s.do(t, searchQuery, map[string]any{"q": "", "first": 1000}).ok(t)["search"].(map[string]any)
 		if n := len(r["hits"].([]any)); n != 41 || r["total"].(float64) != 41 {
@@ -100,4 +129,50 @@ func TestSearchAPI(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
+}
+
+// noMatchesSpy records whether each search asked to skip its matches.
+type noMatchesSpy struct {
+	next graph.Search
+	mu   sync.Mutex
+	seen []bool
+}
+
+func (s *noMatchesSpy) Search(ctx context.Context, q search.Query) (*search.Results, error) {
+	s.mu.Lock()
+	s.seen = append(s.seen, q.NoMatches)
+	s.mu.Unlock()
+	return s.next.Search(ctx, q)
+}
+
+func (s *noMatchesSpy) Autocomplete(ctx context.Context, prefix string, limit int) ([]search.Suggestion, error) {
+	return s.next.Autocomplete(ctx, prefix, limit)
+}
+
+func (s *noMatchesSpy) SearchJobs(ctx context.Context, text string, first int) ([]search.JobHit, error) {
+	return s.next.SearchJobs(ctx, text, first)
+}
+
+// TestSearchSkipsMatchesNotSelected checks that the resolver asks the
+// index to skip the search for matches exactly when no selection of the
+// hits needs them.
+func TestSearchSkipsMatchesNotSelected(t *testing.T) {
+	spy := &noMatchesSpy{}
+	s := newServer(t, graph.Limits{}, func(c *graph.HandlerConfig) { spy.next = c.Search; c.Search = spy })
+	for _, tc := range []struct {
+		query     string
+		noMatches bool
+	}{
+		{`{ search(query: "revenue") { total hits { dataset { name } } } }`, true},
+		{`{ search(query: "revenue") { total } }`, true},
+		{`{ search(query: "revenue") { hits { highlights } } }`, false},
+		{`{ search(query: "revenue") { hits { matches { text } } } }`, false},
+		{`{ search(query: "revenue") { hits { ...H } } } fragment H on SearchHit { matches { field } }`, false},
+	} {
+		spy.seen = nil
+		s.do(t, tc.query, nil).ok(t)
+		if len(spy.seen) != 1 || spy.seen[0] != tc.noMatches {
+			t.Errorf("%s: NoMatches %v, want %v", tc.query, spy.seen, tc.noMatches)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package search
 
 import (
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
@@ -9,7 +10,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/camelcase"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	bleveunicode "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -44,11 +44,55 @@ const (
 // tokenizing is most of the cost of indexing.
 func init() {
 	registry.RegisterTokenizer(tokenizerIdent, func(map[string]any, *registry.Cache) (analysis.Tokenizer, error) {
-		return character.NewCharacterTokenizer(func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }), nil
+		return alnumTokenizer{}, nil
 	})
 	registry.RegisterTokenFilter(filterSuffixes, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
 		return suffixFilter{}, nil
 	})
+}
+
+// alnumTokenizer makes a token of each run of letters and digits. It is
+// bleve's character tokenizer with that rune test (which, as this does,
+// stops at the first invalid UTF-8 or U+FFFD), but sized to the runs it
+// finds: bleve's allocates room for 1,024 tokens (8 KB) per call, which a
+// search pays for each field its query is analyzed for.
+type alnumTokenizer struct{}
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+func (alnumTokenizer) Tokenize(input []byte) analysis.TokenStream {
+	type run struct{ start, end int }
+	var runs []run
+	start, end := 0, 0
+	for offset := 0; ; {
+		r, size := utf8.DecodeRune(input[offset:])
+		if r == utf8.RuneError {
+			break
+		}
+		if isAlnum(r) {
+			end = offset + size
+		} else {
+			if end > start {
+				runs = append(runs, run{start, end})
+			}
+			start = offset + size
+			end = start
+		}
+		offset += size
+	}
+	if end > start {
+		runs = append(runs, run{start, end})
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	toks := make([]analysis.Token, len(runs))
+	out := make(analysis.TokenStream, len(runs))
+	for i, r := range runs {
+		toks[i] = analysis.Token{Term: input[r.start:r.end], Start: r.start, End: r.end, Position: i + 1, Type: analysis.AlphaNumeric}
+		out[i] = &toks[i]
+	}
+	return out
 }
 
 // suffixFilter replaces each word of more than minInside letters by its

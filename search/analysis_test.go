@@ -1,9 +1,12 @@
 package search
 
 import (
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/mapping"
 )
 
@@ -41,6 +44,31 @@ func TestAnalyzers(t *testing.T) {
 	} {
 		if got := tokens(tc.analyzer, tc.in); got != tc.want {
 			t.Errorf("%s(%q) = %q, want %q", tc.analyzer, tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestAlnumTokenizer checks the identifier tokenizer against bleve's
+// character tokenizer with the same rune test, on random text with
+// punctuation, non-ASCII letters, U+FFFD and invalid UTF-8.
+func TestAlnumTokenizer(t *testing.T) {
+	want := character.NewCharacterTokenizer(isAlnum)
+	r := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"a", "Z", "9", "_", ".", " ", "é", "日", "ß", "-", "\ufffd", "\xff", "\xe6\x97", "Order", "items2"}
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		in := b.String()
+		got, exp := alnumTokenizer{}.Tokenize([]byte(in)), want.Tokenize([]byte(in))
+		if len(got) != len(exp) {
+			t.Fatalf("%q: %d tokens, want %d", in, len(got), len(exp))
+		}
+		for i := range got {
+			if !reflect.DeepEqual(*got[i], *exp[i]) {
+				t.Fatalf("%q: token %d is %+v, want %+v", in, i, *got[i], *exp[i])
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 )
 
 // SetMappingVersionForTest makes the closed index in dir look built by
@@ -38,7 +39,7 @@ func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error
 		return nil, err
 	}
 	defer x.mu.RUnlock()
-	req, _, _, err := newRequest(idx.Mapping(), q)
+	req, _, _, err := x.newRequest(idx.Mapping(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (x *Index) MatchesInOneSearchForTest(ctx context.Context, q Query) (map[str
 		return nil, err
 	}
 	defer x.mu.RUnlock()
-	req, _, _, err := newRequest(idx.Mapping(), q)
+	req, _, _, err := x.newRequest(idx.Mapping(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -105,4 +106,68 @@ func bleveMatches(h *bsearch.DocumentMatch) []Match {
 		out = slices.Delete(out, 1, 2)
 	}
 	return out
+}
+
+// FuzzyHitsForTest searches field for terms within fuzz edits of word,
+// with the package's fuzzy query (got) and bleve's (want): hits and
+// scores must be equal.
+func (x *Index) FuzzyHitsForTest(ctx context.Context, word, field string, fuzz int) (got, want map[string]float64, err error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer x.mu.RUnlock()
+	hits := func(q query.Query) (map[string]float64, error) {
+		req := bleve.NewSearchRequestOptions(q, 10_000, 0, false)
+		res, err := idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]float64{}
+		for _, h := range res.Hits {
+			out[h.ID] = h.Score
+		}
+		return out, nil
+	}
+	bq := bleve.NewFuzzyQuery(word)
+	bq.SetField(field)
+	bq.SetFuzziness(fuzz)
+	bq.SetPrefix(1)
+	bq.SetBoost(boostFuzzy)
+	if want, err = hits(bq); err != nil {
+		return nil, nil, err
+	}
+	got, err = hits(&fuzzyQuery{automata: x.automata, term: word, field: field, fuzz: fuzz, prefix: 1, boost: boostFuzzy})
+	return got, want, err
+}
+
+// Field names for tests.
+const (
+	FieldNameForTest      = fName
+	FieldNamePartsForTest = fNameParts
+)
+
+// BleveOrderForTest returns the IDs of a page of q's hits as bleve sorts
+// them (an empty query: by its doc values): what Search's must equal.
+func (x *Index) BleveOrderForTest(ctx context.Context, q Query) ([]string, error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	defer x.mu.RUnlock()
+	req, first, _, err := x.newRequest(idx.Mapping(), q)
+	if err != nil {
+		return nil, err
+	}
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, h := range res.Hits {
+		if i < first {
+			out = append(out, h.ID)
+		}
+	}
+	return out, nil
 }

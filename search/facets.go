@@ -27,7 +27,8 @@ import (
 type facetColumns struct {
 	mu     sync.Mutex
 	segs   map[segment.Segment]*segmentFacets
-	values [len(facetFields)]valueDict // shared by all segments
+	values [len(facetFields)]valueDict     // shared by all segments
+	names  map[segment.Segment]*nameColumn // for sorting by name (order.go)
 }
 
 // valueDict numbers the values of a facet field.
@@ -259,21 +260,30 @@ func (c *facetCounter) tally() {
 // first (ties by value), at most facetBucketSize of them.
 func (c *facetCounter) facets() []Facet {
 	c.tally()
-	var out []Facet
+	order := func(a, b Bucket) int { return cmp.Or(b.Count-a.Count, cmp.Compare(a.Value, b.Value)) }
+	out := make([]Facet, len(facetFields))
 	for f, field := range facetFields {
-		facet := Facet{Field: field}
+		// The best facetBucketSize, kept in order as the counts are read:
+		// a field may have thousands of values (owners).
+		top := make([]Bucket, 0, facetBucketSize+1)
 		for o, n := range c.counts[f] {
-			if n > 0 {
-				facet.Buckets = append(facet.Buckets, Bucket{Value: c.vals[f][o], Count: n})
+			if n == 0 {
+				continue
+			}
+			b := Bucket{Value: c.vals[f][o], Count: n}
+			if len(top) == facetBucketSize && order(b, top[len(top)-1]) >= 0 {
+				continue
+			}
+			i, _ := slices.BinarySearchFunc(top, b, order)
+			top = slices.Insert(top, i, b)
+			if len(top) > facetBucketSize {
+				top = top[:facetBucketSize]
 			}
 		}
-		slices.SortFunc(facet.Buckets, func(a, b Bucket) int {
-			return cmp.Or(b.Count-a.Count, cmp.Compare(a.Value, b.Value))
-		})
-		if len(facet.Buckets) > facetBucketSize {
-			facet.Buckets = facet.Buckets[:facetBucketSize]
+		if len(top) == 0 {
+			top = nil
 		}
-		out = append(out, facet)
+		out[f] = Facet{Field: field, Buckets: top}
 	}
 	return out
 }

@@ -98,3 +98,63 @@ func TestFacetsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestNameOrderExact checks that an empty query lists datasets in the
+// order bleve's sort on their names' doc values gives, page by page, while
+// datasets (some with the same name in several namespaces) are added over
+// several index batches, renamed by edits and removed.
+func TestNameOrderExact(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 8))
+	var ids []string
+	for round := range 6 {
+		var batch []quarry.Dataset
+		inBatch := map[string]bool{}
+		for len(batch) < 30 {
+			d := quarry.Dataset{
+				Namespace: fmt.Sprintf("postgres://db%d:5432", r.IntN(3)),
+				Name:      fmt.Sprintf("dw.s%d.t_%d", r.IntN(3), r.IntN(40)), // the same names recur
+				Kind:      quarry.KindTable,
+				Provided:  quarry.Metadata{Tags: []string{[]string{"pii", "gold"}[r.IntN(2)]}},
+			}
+			if !inBatch[d.Namespace+d.Name] {
+				inBatch[d.Namespace+d.Name] = true
+				batch = append(batch, d)
+			}
+		}
+		res, err := c.st.UpsertDatasets(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.IDs...)
+		if err := c.st.MarkRemoved(ctx, time.Now(), ids[r.IntN(len(ids))]); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.idx.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []search.Filter{{}, {Tags: []string{"gold"}}, {IncludeRemoved: true}} {
+			for _, after := range []string{"", "7", "40", "150"} {
+				for _, facets := range []bool{false, true} {
+					q := search.Query{Filter: f, First: 7, After: after, Facets: facets}
+					res, err := c.idx.Search(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, h := range res.Hits {
+						got = append(got, h.ID)
+					}
+					want, err := c.idx.BleveOrderForTest(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("round %d, %+v:\n got %v\nwant %v", round, q, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -34,6 +34,7 @@ var (
 type Store interface {
 	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
+	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
 	DatasetStatus(ctx context.Context, id string) (quarry.DatasetStatus, error)
 	Changed() <-chan struct{}
@@ -46,10 +47,13 @@ type Index struct {
 	st  Store
 	log *slog.Logger
 
-	mu      sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
-	idx     bleve.Index
-	facets  *facetColumns // of idx's segments
-	rebuild bool          // the index serving has an old mapping: Run rebuilds it
+	mu     sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
+	idx    bleve.Index
+	facets *facetColumns // of idx's segments
+	// automata are the Levenshtein automata of fuzzy clauses (fuzzy.go),
+	// 8 MB at most.
+	automata *automatonCache
+	rebuild  bool // the index serving has an old mapping: Run rebuilds it
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time
@@ -66,7 +70,7 @@ type Options struct {
 // or unreadable. It does not catch up: CatchUp does, or Run, which also
 // rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns()}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: &automatonCache{maxBytes: 8 << 20}}
 	if o != nil && o.Logger != nil {
 		x.log = o.Logger
 	}
@@ -426,15 +430,30 @@ func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 	if doc.Database == "" && len(parts) >= 3 { // db.schema.table from a producer
 		doc.Database, doc.Schema = parts[0], parts[1]
 	}
+	doc.Columns, doc.ColumnDesc = columnTexts(d)
+	if !d.Removed() {
+		doc.ColumnSuggest = doc.Columns
+	}
+	return doc
+}
+
+// columnTexts are the values of the column fields, in the order of their
+// array positions: every column's name, and the descriptions there are.
+func columnTexts(d *quarry.Dataset) (names, descs []string) {
 	for _, c := range d.ShownColumns() {
-		doc.Columns = append(doc.Columns, c.Name)
-		if !d.Removed() {
-			doc.ColumnSuggest = append(doc.ColumnSuggest, c.Name)
-		}
+		names = append(names, c.Name)
 		if c.Description != "" {
-			doc.ColumnDesc = append(doc.ColumnDesc, c.Description)
+			descs = append(descs, c.Description)
 		}
 	}
+	return names, descs
+}
+
+// newTextsDoc is newDatasetDoc's texts that matches are marked in alone.
+func newTextsDoc(d *quarry.Dataset) *datasetDoc {
+	doc := &datasetDoc{Path: d.Name, Desc: d.Description(), Tags: d.Tags()}
+	doc.Name = d.Name[strings.LastIndexByte(d.Name, '.')+1:]
+	doc.Columns, doc.ColumnDesc = columnTexts(d)
 	return doc
 }
 

@@ -46,6 +46,9 @@ type Query struct {
 	After  string // cursor from the previous page
 	// Facets asks for facet counts over all hits.
 	Facets bool
+	// NoMatches leaves the hits' Matches and Dataset empty, which saves
+	// the search of the page's hits that finds them.
+	NoMatches bool
 }
 
 // Filter narrows a search; values within a field are alternatives.
@@ -69,6 +72,10 @@ type Hit struct {
 	ID      string
 	Score   float64
 	Matches []Match
+	// Dataset is the dataset as read from the store to mark its matches,
+	// so that a caller showing it need not read it again: nil for an empty
+	// query, with NoMatches, or if it left the store since it was indexed.
+	Dataset *quarry.Dataset
 }
 
 // Match says which field matched, with the matched text marked by <mark>.
@@ -98,15 +105,21 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		return nil, err
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
-	req, first, from, err := newRequest(idx.Mapping(), q)
+	req, first, from, err := x.newRequest(idx.Mapping(), q)
 	if err != nil {
 		return nil, err
 	}
-	var facets *facetCounter
-	sctx := ctx
+	var hooks collectHooks
 	if q.Facets { // counted as hits are collected (facets.go)
-		facets = &facetCounter{cols: x.facets}
-		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(facets.handler))
+		hooks.facets = &facetCounter{cols: x.facets}
+	}
+	if queryText(q.Text) == "" { // listed by name, as newRequest sorts, but from memory (order.go)
+		hooks.order = &nameOrder{cols: x.facets}
+		req.SortByCustom(bsearch.SortOrder{hooks.order, &bsearch.SortDocID{}})
+	}
+	sctx := ctx
+	if hooks != (collectHooks{}) {
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
 	}
 	res, err := idx.SearchInContext(sctx, req)
 	if err != nil {
@@ -120,23 +133,23 @@ func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
 		}
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
 	}
-	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 {
-		if err := highlight(ctx, idx, x.st, text, out.Hits); err != nil {
+	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 && !q.NoMatches {
+		if err := x.highlight(ctx, idx, text, out.Hits); err != nil {
 			return nil, err
 		}
 	}
 	if out.HasNext {
 		out.EndCursor = strconv.Itoa(from + first)
 	}
-	if facets != nil {
-		out.Facets = facets.facets()
+	if hooks.facets != nil {
+		out.Facets = hooks.facets.facets()
 	}
 	return out, nil
 }
 
 // newRequest is the bleve request of a query (one hit more than the page,
 // to tell whether another follows), its page size and offset.
-func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
+func (x *Index) newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
 	first, from, err := paging(q.First, q.After)
 	if err != nil {
 		return nil, 0, 0, err
@@ -147,7 +160,7 @@ func newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int
 	text := queryText(q.Text)
 	var match query.Query // nil: all datasets
 	if text != "" {
-		match = textQuery(m, text, nil)
+		match = x.textQuery(m, text, nil)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
 	if text == "" {
@@ -169,7 +182,7 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 // The texts marked are the store's: the documents' stored fields would
 // cost a read and decode of each, and the page's datasets are read from
 // the store anyway (and cached) to be shown.
-func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits []Hit) error {
+func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -178,7 +191,7 @@ func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
+	q.AddShould(x.textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
@@ -190,19 +203,20 @@ func highlight(ctx context.Context, idx bleve.Index, st Store, text string, hits
 	for _, h := range res.Hits {
 		byID[h.ID] = h
 	}
-	for i := range hits {
-		h := byID[hits[i].ID]
-		if h == nil {
-			continue
-		}
-		d, err := st.Dataset(ctx, h.ID)
-		switch {
-		case quarry.ErrorCode(err) == quarry.ENOTFOUND:
+	ds, err := x.st.DatasetsByID(ctx, ids) // every hit's, in one transaction: they are shown
+	if err != nil {
+		return err
+	}
+	for i, j := 0, 0; i < len(hits) && j < len(ds); i++ {
+		if ds[j].ID != hits[i].ID {
 			continue // removed from the store since it was indexed
-		case err != nil:
-			return err
 		}
-		hits[i].Matches = matches(h, newDatasetDoc(d, quarry.DatasetStatus{}))
+		d := ds[j]
+		j++
+		hits[i].Dataset = d
+		if h := byID[hits[i].ID]; h != nil {
+			hits[i].Matches = matches(h, newTextsDoc(d))
+		}
 	}
 	return nil
 }
@@ -230,7 +244,7 @@ func paging(first int, after string) (int, int, error) {
 // textQuery builds the ranking of doc.go from plain text. Nothing in the
 // text is query syntax. Given fields, it keeps the clauses on fields it
 // accepts.
-func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
+func (x *Index) textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
 	lower := strings.ToLower(text)
 	var any []query.Query
 	add := func(q query.Query, boost float64) {
@@ -243,14 +257,22 @@ func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) qu
 	// all is bleve's match query with the "and" operator, analyzed as the
 	// field is, but one word is a term query: bleve would wrap it in a
 	// conjunction of one, which costs a step per hit.
+	analyzed := map[string][]string{} // by analyzer: most are shared by several fields
 	all := func(field string, boost float64) {
 		if fields != nil && !fields(field) {
 			return
 		}
-		tokens := m.AnalyzerNamed(m.AnalyzerNameForPath(field)).Analyze([]byte(text))
-		terms := make([]query.Query, len(tokens))
-		for i, t := range tokens {
-			q := termQuery(field, string(t.Term))
+		name := m.AnalyzerNameForPath(field)
+		words, ok := analyzed[name]
+		if !ok {
+			for _, t := range m.AnalyzerNamed(name).Analyze([]byte(text)) {
+				words = append(words, string(t.Term))
+			}
+			analyzed[name] = words
+		}
+		terms := make([]query.Query, len(words))
+		for i, w := range words {
+			q := termQuery(field, w)
 			q.SetBoost(boost)
 			terms[i] = q
 		}
@@ -294,11 +316,8 @@ func textQuery(m mapping.IndexMapping, text string, fields func(string) bool) qu
 				fuzz = 2
 			}
 			for _, f := range []string{fNameParts, fName} {
-				q := bleve.NewFuzzyQuery(w)
-				q.SetField(f)
-				q.SetFuzziness(fuzz)
-				q.SetPrefix(1) // typos rarely hit the first letter; it keeps the search fast
-				add(q, boostFuzzy)
+				// A prefix of 1: typos rarely hit the first letter; it keeps the search fast.
+				add(&fuzzyQuery{automata: x.automata, term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
 			}
 		}
 	}
@@ -604,7 +623,7 @@ func (x *Index) SearchJobs(ctx context.Context, text string, first int) ([]JobHi
 		sql := bleve.NewMatchQuery(text)
 		sql.SetField(fSQL)
 		sql.SetBoost(0.5) // below the name and description
-		b.AddShould(textQuery(idx.Mapping(), text, nil), sql)
+		b.AddShould(x.textQuery(idx.Mapping(), text, nil), sql)
 		b.SetMinShould(1)
 	}
 	req := bleve.NewSearchRequestOptions(b, first, 0, false)

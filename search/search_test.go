@@ -2,8 +2,10 @@ package search_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -496,4 +498,38 @@ func sameMarks(a, b []search.Match) bool {
 		}
 	}
 	return true
+}
+
+// TestFuzzyAsBleve checks that the fuzzy query, with its cached automata,
+// finds and scores what bleve's fuzzy query does, over several index
+// segments.
+func TestFuzzyAsBleve(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	for i := range 3 { // more segments
+		mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://fz:5432", Name: fmt.Sprintf("db.s.custmers_revenu_%d", i), Kind: quarry.KindTable})
+		if err := c.idx.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := 0
+	for _, w := range []string{"revenu", "custmer", "ordres", "customers", "shipmnet", "invioce", "zzzz", "orders"} {
+		fuzz := 1
+		if len(w) >= 8 {
+			fuzz = 2
+		}
+		for _, f := range []string{search.FieldNameForTest, search.FieldNamePartsForTest} {
+			got, want, err := c.idx.FuzzyHitsForTest(ctx, w, f, fuzz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s:%s~%d: got %v, want %v", f, w, fuzz, got, want)
+			}
+			found += len(got)
+		}
+	}
+	if found < 10 {
+		t.Errorf("%d hits in all: the test tests little", found)
+	}
 }
