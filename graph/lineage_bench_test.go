@@ -31,6 +31,7 @@ import (
 // 201 means committed. Reports events/s and latency, and applied/s: events
 // until the last is in the catalog.
 func BenchmarkOpenLineageHTTP(b *testing.B) {
+	graph.SetServingGC() // as quarry serve does
 	raw, err := os.ReadFile(fixture("openlineage/events/airflow_bigquery_copy_task_complete_cll.json"))
 	if err != nil {
 		b.Fatal(err)
