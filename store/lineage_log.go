@@ -46,16 +46,22 @@ const (
 	// Past logLimit, accepts are refused (retriable) until the applier
 	// catches up, which bounds the log.
 	logLimit = 100_000
+	// Up to logMemory accepted events wait for the applier in memory too,
+	// as AcceptLineage validated them, so that applying them does not
+	// read, decode and validate them again; past that, and after a
+	// restart, the applier reads them from the log.
+	logMemory = 4 * logBatch
 )
 
 type lineageLog struct {
 	wal      *wal
 	mu       sync.Mutex
-	appended uint64        // highest sequence appended
-	applied  uint64        // highest sequence applied (or dropped)
-	progress chan struct{} // closed and replaced when applied moves
-	wake     chan struct{} // buffered(1): there is something to apply
-	done     chan struct{} // closed when the applier has exited
+	appended uint64                    // highest sequence appended
+	applied  uint64                    // highest sequence applied (or dropped)
+	progress chan struct{}             // closed and replaced when applied moves
+	wake     chan struct{}             // buffered(1): there is something to apply
+	pending  map[uint64]*preparedEvent // by sequence: events accepted by this process, not applied yet (at most logMemory)
+	done     chan struct{}             // closed when the applier has exited
 
 	lastAccept atomic.Int64 // unix nanoseconds of the last accepted append
 	hurry      atomic.Int64 // SyncLineage calls waiting: apply without gathering
@@ -63,6 +69,7 @@ type lineageLog struct {
 
 func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer) error {
 	s.lin.progress = make(chan struct{})
+	s.lin.pending = map[uint64]*preparedEvent{}
 	s.lin.wake = make(chan struct{}, 1)
 	s.lin.done = make(chan struct{})
 	var applied uint64
@@ -137,6 +144,8 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 // accepts pause, within about a second while they keep coming (see
 // logMaxLag). SyncLineage waits for that. An event that fails when
 // applied (a run id that another job already uses) is logged and dropped.
+// The accepted events are kept until applied: the caller leaves evs as
+// they are.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
 	errs := make([]error, len(evs))
 	if n := s.LineageBacklog(); n > logLimit {
@@ -147,6 +156,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		return errs
 	}
 	vals := make([][]byte, 0, len(evs))
+	preps := make([]*preparedEvent, 0, len(evs))
 	for i := range evs {
 		p, err := s.prepareEvent(&evs[i])
 		if err != nil {
@@ -163,6 +173,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 			continue
 		}
 		vals = append(vals, encodeLogEntry(raw))
+		preps = append(preps, p)
 	}
 	if len(vals) == 0 {
 		return errs
@@ -179,6 +190,14 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 	last := first + uint64(len(vals)) - 1
 	s.lin.mu.Lock()
 	s.lin.appended = max(s.lin.appended, last)
+	if len(s.lin.pending)+len(preps) <= logMemory {
+		for k, p := range preps {
+			// The applier may have read it from the log already.
+			if seq := first + uint64(k); seq > s.lin.applied {
+				s.lin.pending[seq] = p
+			}
+		}
+	}
 	s.lin.mu.Unlock()
 	s.lin.lastAccept.Store(time.Now().UnixNano())
 	select {
@@ -306,14 +325,26 @@ type logEntry struct {
 // applyLog applies up to limit log entries (and about logBytes) in one
 // transaction, and says how many it applied or dropped.
 func (s *Store) applyLog(limit int) (int, error) {
+	var entries []logEntry
 	s.lin.mu.Lock()
 	from := s.lin.applied + 1
+	for seq := from; len(entries) < limit; seq++ {
+		p := s.lin.pending[seq]
+		if p == nil {
+			break
+		}
+		delete(s.lin.pending, seq)
+		entries = append(entries, logEntry{seq: seq, ev: *p.ev, p: p})
+	}
 	s.lin.mu.Unlock()
+	if len(entries) > 0 {
+		return s.applyEntries(entries)
+	}
 	recs, err := s.lin.wal.Read(from, limit, logBytes)
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
-	entries := make([]logEntry, len(recs))
+	entries = make([]logEntry, len(recs))
 	for i, r := range recs {
 		e := &entries[i]
 		e.seq = r.seq
@@ -335,6 +366,13 @@ func (s *Store) applyLog(limit int) (int, error) {
 			s.log.Error("lineage event no longer valid; dropped", "seq", e.seq, "err", err)
 		}
 	}
+	return s.applyEntries(entries)
+}
+
+// applyEntries applies log entries, prepared (a nil p is dropped), in
+// transactions through the group commit, and says how many it applied or
+// dropped.
+func (s *Store) applyEntries(entries []logEntry) (int, error) {
 	// eventErr is the error an event itself caused (a conflict), failed
 	// its index: only such an event is dropped. Any other failure (I/O, a
 	// full disk) leaves the log as it is, to be retried.
@@ -386,6 +424,11 @@ func (s *Store) applyLog(limit int) (int, error) {
 		n += len(es)
 		s.lin.mu.Lock()
 		s.lin.applied = max(s.lin.applied, es[len(es)-1].seq)
+		for seq := range s.lin.pending {
+			if seq <= s.lin.applied { // kept after the applier read it from the log
+				delete(s.lin.pending, seq)
+			}
+		}
 		close(s.lin.progress)
 		s.lin.progress = make(chan struct{})
 		s.lin.mu.Unlock()

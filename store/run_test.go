@@ -513,3 +513,46 @@ func TestLineageLogLeftOver(t *testing.T) {
 		t.Fatalf("segments left after applying everything: %v", segs)
 	}
 }
+
+// Accepted events wait for the applier in memory, up to a bound; past it
+// they are read back from the log. Either way every one is applied, once,
+// in order.
+func TestLineageLogBeyondMemory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := MustOpen(t, &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true})
+	const n = 6000 // more than logMemory, accepted faster than applied
+	var evs []quarry.LineageEvent
+	for i := range n {
+		// Each run starts, then completes: applied out of order, a run
+		// would not have both.
+		state := quarry.RunStart
+		if i%2 == 1 {
+			state = quarry.RunComplete
+		}
+		ev := runEvent(fmt.Sprintf("job_%d", i/2%5), quarry.NewID("run", "mem", fmt.Sprint(i/2)), state, shT0.Add(time.Duration(i)*time.Second), []string{"shop.public.a"}, []string{"shop.public.b"})
+		digest(&ev)
+		evs = append(evs, ev)
+	}
+	// In two calls: the first's events wait in memory, the second's do
+	// not fit beside them.
+	for i := 0; i < n; i += n / 2 {
+		for j, err := range s.AcceptLineage(ctx, evs[i:i+n/2]) {
+			if err != nil {
+				t.Fatalf("event %d: %v", i+j, err)
+			}
+		}
+	}
+	if err := s.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += 2 {
+		r, err := s.Run(ctx, quarry.NewID("run", "mem", fmt.Sprint(i/2)))
+		if err != nil || r.State != quarry.RunComplete || r.Events != 2 || r.StartedAt == nil || !r.StartedAt.Equal(shT0.Add(time.Duration(i)*time.Second)) {
+			t.Fatalf("run %d: %+v %v", i/2, r, err)
+		}
+	}
+	if b := s.LineageBacklog(); b != 0 {
+		t.Fatalf("backlog %d", b)
+	}
+}
