@@ -49,6 +49,8 @@ bench:
 ## generate: regenerate gqlgen code and the UI's GraphQL types from graph/*.graphqls
 generate:
 	$(GO) tool gqlgen generate
+	# Lists are marshalled in order, not a goroutine per element (graph/slice.go).
+	sed -i 's/graphql\.MarshalSliceConcurrently(/marshalSlice(/g' graph/generated.go
 	cd ui && $(NPM) run --silent codegen
 
 clean:

@@ -19412,7 +19412,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // region    ***************************** type.gotpl *****************************
 
 func (ec *executionContext) marshalNAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Alert) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlert(ctx, sel, v[i])
@@ -19438,7 +19438,7 @@ func (ec *executionContext) marshalNAlert2ᚖgithubᚗcomᚋquarrydataᚋquarry�
 }
 
 func (ec *executionContext) marshalNAlertDelivery2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Delivery) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAlertDelivery2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDelivery(ctx, sel, v[i])
@@ -19464,7 +19464,7 @@ func (ec *executionContext) marshalNAlertDelivery2ᚖgithubᚗcomᚋquarrydata�
 }
 
 func (ec *executionContext) marshalNAlertEvent2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.AlertEvent) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAlertEvent2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐAlertEvent(ctx, sel, v[i])
@@ -19557,7 +19557,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNCheck2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Check) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCheck2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheck(ctx, sel, v[i])
@@ -19609,7 +19609,7 @@ func (ec *executionContext) marshalNColumn2githubᚗcomᚋquarrydataᚋquarryᚐ
 }
 
 func (ec *executionContext) marshalNColumn2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.Column) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNColumn2githubᚗcomᚋquarrydataᚋquarryᚐColumn(ctx, sel, v[i])
@@ -19663,7 +19663,7 @@ func (ec *executionContext) marshalNConstraint2githubᚗcomᚋquarrydataᚋquarr
 }
 
 func (ec *executionContext) marshalNConstraint2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐConstraintᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.Constraint) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConstraint2githubᚗcomᚋquarrydataᚋquarryᚐConstraint(ctx, sel, v[i])
@@ -19700,7 +19700,7 @@ func (ec *executionContext) marshalNCrawlCounts2githubᚗcomᚋquarrydataᚋquar
 }
 
 func (ec *executionContext) marshalNCrawlRun2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐCrawlRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.CrawlRun) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCrawlRun2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCrawlRun(ctx, sel, v[i])
@@ -19743,7 +19743,7 @@ func (ec *executionContext) marshalNCrawlStatus2githubᚗcomᚋquarrydataᚋquar
 }
 
 func (ec *executionContext) marshalNDataChange2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.DataChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataChange2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataChange(ctx, sel, v[i])
@@ -19769,7 +19769,7 @@ func (ec *executionContext) marshalNDataChange2ᚖgithubᚗcomᚋquarrydataᚋqu
 }
 
 func (ec *executionContext) marshalNDataset2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Dataset) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, sel, v[i])
@@ -19805,7 +19805,7 @@ func (ec *executionContext) marshalNDatasetConnection2ᚖgithubᚗcomᚋquarryda
 }
 
 func (ec *executionContext) marshalNDatasetEdge2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*DatasetEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDatasetEdge2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDatasetEdge(ctx, sel, v[i])
@@ -19930,7 +19930,7 @@ func (ec *executionContext) marshalNFacet2githubᚗcomᚋquarrydataᚋquarryᚋs
 }
 
 func (ec *executionContext) marshalNFacet2ᚕgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐFacetᚄ(ctx context.Context, sel ast.SelectionSet, v []search.Facet) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFacet2githubᚗcomᚋquarrydataᚋquarryᚋsearchᚐFacet(ctx, sel, v[i])
@@ -19950,7 +19950,7 @@ func (ec *executionContext) marshalNFacetBucket2githubᚗcomᚋquarrydataᚋquar
 }
 
 func (ec *executionContext) marshalNFacetBucket2ᚕgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []search.Bucket) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFacetBucket2githubᚗcomᚋquarrydataᚋquarryᚋsearchᚐBucket(ctx, sel, v[i])
@@ -19992,7 +19992,7 @@ func (ec *executionContext) marshalNFreshness2ᚖgithubᚗcomᚋquarrydataᚋqua
 }
 
 func (ec *executionContext) marshalNFreshnessAlert2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*FreshnessAlert) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFreshnessAlert2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐFreshnessAlert(ctx, sel, v[i])
@@ -20095,7 +20095,7 @@ func (ec *executionContext) marshalNImpact2ᚖgithubᚗcomᚋquarrydataᚋquarry
 }
 
 func (ec *executionContext) marshalNImpactedDataset2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐImpactedDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []*ImpactedDataset) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNImpactedDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐImpactedDataset(ctx, sel, v[i])
@@ -20153,7 +20153,7 @@ func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.Sel
 }
 
 func (ec *executionContext) marshalNJob2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Job) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐJob(ctx, sel, v[i])
@@ -20179,7 +20179,7 @@ func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐ
 }
 
 func (ec *executionContext) marshalNJobHit2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐJobHitᚄ(ctx context.Context, sel ast.SelectionSet, v []*search.JobHit) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJobHit2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐJobHit(ctx, sel, v[i])
@@ -20210,7 +20210,7 @@ func (ec *executionContext) unmarshalNJobInput2ᚖgithubᚗcomᚋquarrydataᚋqu
 }
 
 func (ec *executionContext) marshalNLineageEdge2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Edge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLineageEdge2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐEdge(ctx, sel, v[i])
@@ -20251,7 +20251,7 @@ func (ec *executionContext) marshalNLineageGraph2ᚖgithubᚗcomᚋquarrydataᚋ
 }
 
 func (ec *executionContext) marshalNLineageGraphEdge2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageGraphEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*LineageGraphEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLineageGraphEdge2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageGraphEdge(ctx, sel, v[i])
@@ -20277,7 +20277,7 @@ func (ec *executionContext) marshalNLineageGraphEdge2ᚖgithubᚗcomᚋquarrydat
 }
 
 func (ec *executionContext) marshalNLineageNode2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*LineageNode) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLineageNode2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageNode(ctx, sel, v[i])
@@ -20313,7 +20313,7 @@ func (ec *executionContext) marshalNLineageNodeKind2githubᚗcomᚋquarrydataᚋ
 }
 
 func (ec *executionContext) marshalNMetadataEdit2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐMetadataEditᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.MetadataEdit) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMetadataEdit2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐMetadataEdit(ctx, sel, v[i])
@@ -20349,7 +20349,7 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋquarrydataᚋquar
 }
 
 func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Run) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRun2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐRun(ctx, sel, v[i])
@@ -20385,7 +20385,7 @@ func (ec *executionContext) marshalNRunConnection2ᚖgithubᚗcomᚋquarrydata�
 }
 
 func (ec *executionContext) marshalNRunEdge2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RunEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRunEdge2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐRunEdge(ctx, sel, v[i])
@@ -20433,7 +20433,7 @@ func (ec *executionContext) marshalNRunState2githubᚗcomᚋquarrydataᚋquarry�
 }
 
 func (ec *executionContext) marshalNSchemaChange2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐSchemaChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.SchemaChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSchemaChange2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐSchemaChange(ctx, sel, v[i])
@@ -20476,7 +20476,7 @@ func (ec *executionContext) marshalNSchemaChangeKind2githubᚗcomᚋquarrydata�
 }
 
 func (ec *executionContext) marshalNSearchHit2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐHitᚄ(ctx context.Context, sel ast.SelectionSet, v []*search.Hit) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchHit2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐHit(ctx, sel, v[i])
@@ -20506,7 +20506,7 @@ func (ec *executionContext) marshalNSearchMatch2githubᚗcomᚋquarrydataᚋquar
 }
 
 func (ec *executionContext) marshalNSearchMatch2ᚕgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐMatchᚄ(ctx context.Context, sel ast.SelectionSet, v []search.Match) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchMatch2githubᚗcomᚋquarrydataᚋquarryᚋsearchᚐMatch(ctx, sel, v[i])
@@ -20532,7 +20532,7 @@ func (ec *executionContext) marshalNSearchResults2ᚖgithubᚗcomᚋquarrydata�
 }
 
 func (ec *executionContext) marshalNSource2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Source) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐSource(ctx, sel, v[i])
@@ -20625,7 +20625,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 }
 
 func (ec *executionContext) marshalNSuggestion2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐSuggestionᚄ(ctx context.Context, sel ast.SelectionSet, v []*search.Suggestion) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSuggestion2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋsearchᚐSuggestion(ctx, sel, v[i])
@@ -20691,7 +20691,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -20737,7 +20737,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -20765,7 +20765,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -20785,7 +20785,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -20903,7 +20903,7 @@ func (ec *executionContext) marshalOCheckStatus2ᚕgithubᚗcomᚋquarrydataᚋq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCheckStatus2githubᚗcomᚋquarrydataᚋquarryᚐCheckStatus(ctx, sel, v[i])
@@ -21038,7 +21038,7 @@ func (ec *executionContext) marshalODatasetKind2ᚕgithubᚗcomᚋquarrydataᚋq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDatasetKind2githubᚗcomᚋquarrydataᚋquarryᚐDatasetKind(ctx, sel, v[i])
@@ -21153,7 +21153,7 @@ func (ec *executionContext) marshalOFreshnessStatus2ᚕgithubᚗcomᚋquarrydata
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFreshnessStatus2githubᚗcomᚋquarrydataᚋquarryᚐFreshnessStatus(ctx, sel, v[i])
@@ -21380,7 +21380,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -21399,7 +21399,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -21418,7 +21418,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -21444,7 +21444,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
