@@ -167,6 +167,7 @@ func clone(v map[string]any) map[string]any {
 // (the Go API's numbers are lineage's BenchmarkTraverse), from random
 // datasets, limit 1,000, asking for what the UI draws.
 func BenchmarkLineageHTTP(b *testing.B) {
+	graph.SetServingGC() // as quarry serve does
 	quiet := slog.New(slog.DiscardHandler)
 	st, err := store.Open(filepath.Join(b.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -44,7 +45,8 @@ func (r *Resolver) lineageFastPath(ctx context.Context, next graphql.ResponseHan
 		keys[f.Alias] = true
 		fields = append(fields, f)
 	}
-	out := append(make([]byte, 0, 64<<10), '{')
+	buf := answerBuffers.Get().(*[]byte)
+	out := append((*buf)[:0], '{')
 	for i, f := range fields {
 		args := f.ArgumentMap(oc.Variables)
 		nodeID, _ := args["nodeId"].(string)
@@ -70,17 +72,30 @@ func (r *Resolver) lineageFastPath(ctx context.Context, next graphql.ResponseHan
 	out = append(out, '}')
 	if h, ok := ctx.Value(rawDataKey{}).(*rawData); ok {
 		// gqlgen's transport would re-validate (compact) the whole answer
-		// as it encodes the response; the writer puts it in instead.
-		h.data = out
+		// as it encodes the response; the writer puts it in instead, and
+		// returns the buffer.
+		*buf = out
+		h.data, h.buf = out, buf
 		return &graphql.Response{Data: rawDataToken}
 	}
 	return &graphql.Response{Data: out}
 }
 
+// answerBuffers hold the fast path's answers between requests: a
+// thousand-node graph is about a megabyte of JSON, which grown from
+// nothing is copied and cleared several times over.
+var answerBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 64<<10)
+	return &b
+}}
+
 // rawData carries an answer the fast path wrote past gqlgen's transport:
 // the response holds a token, and rawDataWriter writes the answer in its
 // place.
-type rawData struct{ data []byte }
+type rawData struct {
+	data []byte
+	buf  *[]byte // data's buffer, from answerBuffers
+}
 
 type rawDataKey struct{}
 
@@ -113,11 +128,15 @@ func (w *rawDataWriter) Write(b []byte) (int, error) {
 	if w.h.data == nil || !bytes.Equal(b, rawDataResponse) {
 		return w.ResponseWriter.Write(b)
 	}
-	out := make([]byte, 0, len(w.h.data)+10)
-	out = append(append(append(out, `{"data":`...), w.h.data...), '}')
-	w.h.data = nil
-	if _, err := w.ResponseWriter.Write(out); err != nil {
-		return 0, err
+	data, buf := w.h.data, w.h.buf
+	w.h.data, w.h.buf = nil, nil
+	for _, part := range [][]byte{[]byte(`{"data":`), data, []byte("}")} {
+		if _, err := w.ResponseWriter.Write(part); err != nil {
+			return 0, err
+		}
+	}
+	if buf != nil && cap(*buf) <= 16<<20 {
+		answerBuffers.Put(buf)
 	}
 	return len(b), nil
 }
@@ -275,12 +294,20 @@ func appendString(out []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	out = append(out, '"')
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			out = append(out, c)
-			i++
-			continue
+		// Copy the run of bytes that need no escaping at once: ids and
+		// names are all of it.
+		start := i
+		for i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
 		}
+		for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' && s[i] < utf8.RuneSelf {
+			i++
+		}
+		out = append(out, s[start:i]...)
+		if i == len(s) {
+			break
+		}
+		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
 			out = append(out, '\\', c)
@@ -305,6 +332,21 @@ func appendString(out []byte, s string) []byte {
 		i++
 	}
 	return append(out, '"')
+}
+
+// plain8 reports whether none of 8 bytes needs escaping in a JSON string:
+// each is ASCII, not a control character, a quote or a backslash. (Bytes
+// are tested at once: a byte's high bit set in has(x, c) where it is c.)
+func plain8(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	has := func(c uint64) uint64 { // a byte of x equal to c
+		y := x ^ (ones * c)
+		return (y - ones) &^ y & highs
+	}
+	below := (x - ones*0x20) &^ x & highs // a byte of x below 0x20
+	return (x&highs)|below|has('"')|has('\\') == 0
 }
 
 func appendNullable(out []byte, s *string) []byte {
