@@ -105,44 +105,55 @@ func (c *facetCounter) handler(sctx *bsearch.SearchContext) (bsearch.DocumentMat
 	}, loadID, nil
 }
 
-// prepare finds or builds the columns of the snapshot's segments. Global
-// document numbers run through the segments in order, each taking as many
-// as its segment holds, deleted ones included (as scorch numbers them).
+// prepare finds or builds the columns of the snapshot's segments.
 func (c *facetCounter) prepare(snap *scorch.IndexSnapshot) error {
 	cols := c.cols
 	cols.mu.Lock()
 	defer cols.mu.Unlock()
-	var next uint64
-	inUse := map[segment.Segment]bool{}
-	for _, ss := range snap.Segments() {
-		seg := ss.Segment()
-		sf := cols.segs[seg]
-		if sf == nil {
-			var err error
-			if sf, err = cols.build(seg); err != nil {
-				return err
-			}
-			cols.segs[seg] = sf
-		}
-		inUse[seg] = true
-		c.offsets = append(c.offsets, next)
-		c.segs = append(c.segs, sf)
-		next += seg.Count()
-	}
-	// Forget merged-away segments; a search still on an older snapshot
-	// builds its columns again.
-	if len(cols.segs) > len(inUse) {
-		for seg := range cols.segs {
-			if !inUse[seg] {
-				delete(cols.segs, seg)
-			}
-		}
+	var err error
+	if c.offsets, c.segs, err = segmentColumns(snap, cols.segs, cols.build, c.offsets, c.segs); err != nil {
+		return err
 	}
 	for f := range facetFields {
 		c.vals[f] = cols.values[f].vals[:len(cols.values[f].vals):len(cols.values[f].vals)]
 		c.counts[f] = make([]int, len(c.vals[f]))
 	}
 	return nil
+}
+
+// segmentColumns appends to offsets and cols, for each segment of snap in
+// order, the first global document number of the segment and its column
+// from cache, built and cached if missing; columns of segments merged
+// away are forgotten (a search still on an older snapshot builds them
+// again). Global document numbers run through the segments in order, each
+// taking as many as its segment holds, deleted ones included (as scorch
+// numbers them). The caller holds the lock that guards cache.
+func segmentColumns[T any](snap *scorch.IndexSnapshot, cache map[segment.Segment]T, build func(segment.Segment) (T, error), offsets []uint64, cols []T) ([]uint64, []T, error) {
+	var next uint64
+	inUse := make(map[segment.Segment]bool, len(cache))
+	for _, ss := range snap.Segments() {
+		seg := ss.Segment()
+		col, ok := cache[seg]
+		if !ok {
+			var err error
+			if col, err = build(seg); err != nil {
+				return offsets, cols, err
+			}
+			cache[seg] = col
+		}
+		inUse[seg] = true
+		offsets = append(offsets, next)
+		cols = append(cols, col)
+		next += seg.Count()
+	}
+	if len(cache) > len(inUse) {
+		for seg := range cache {
+			if !inUse[seg] {
+				delete(cache, seg)
+			}
+		}
+	}
+	return offsets, cols, nil
 }
 
 // build reads a segment's facet values from its term dictionaries and

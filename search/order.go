@@ -44,31 +44,9 @@ func (o *nameOrder) prepare(snap *scorch.IndexSnapshot) error {
 	if cols.names == nil {
 		cols.names = map[segment.Segment]*nameColumn{}
 	}
-	var next uint64
-	inUse := map[segment.Segment]bool{}
-	for _, ss := range snap.Segments() {
-		seg := ss.Segment()
-		nc := cols.names[seg]
-		if nc == nil {
-			var err error
-			if nc, err = buildNameColumn(seg); err != nil {
-				return err
-			}
-			cols.names[seg] = nc
-		}
-		inUse[seg] = true
-		o.offsets = append(o.offsets, next)
-		o.segs = append(o.segs, nc)
-		next += seg.Count()
-	}
-	if len(cols.names) > len(inUse) { // forget merged-away segments
-		for seg := range cols.names {
-			if !inUse[seg] {
-				delete(cols.names, seg)
-			}
-		}
-	}
-	return nil
+	var err error
+	o.offsets, o.segs, err = segmentColumns(snap, cols.names, buildNameColumn, o.offsets, o.segs)
+	return err
 }
 
 func buildNameColumn(seg segment.Segment) (*nameColumn, error) {
