@@ -194,7 +194,6 @@ func openWAL(dir string, after uint64, readOnly, noSync bool, log *slog.Logger, 
 	w.segs = w.segs[:len(w.segs)-empty]
 	w.next = last + 1
 	w.durable.Store(last)
-	w.rd.seq = after + 1
 	if readOnly {
 		w.once.Do(func() { close(w.closed) }) // appends fail
 		close(w.done)
@@ -448,9 +447,10 @@ func (w *wal) Read(from uint64, n, maxBytes int) ([]walRecord, error) {
 	}
 	var out []walRecord
 	size := 0
-	for w.rd.f != nil && w.rd.seq <= last && len(out) < n && size < maxBytes {
+	more := func() bool { return w.rd.seq <= last && len(out) < n && size < maxBytes }
+	for w.rd.f != nil && more() {
 		r := w.reader()
-		for w.rd.seq <= last && len(out) < n && size < maxBytes {
+		for more() {
 			data, err := readRecord(r, w.rd.seq)
 			if err != nil {
 				break
@@ -460,7 +460,7 @@ func (w *wal) Read(from uint64, n, maxBytes int) ([]walRecord, error) {
 			w.rd.off += int64(walHeader + len(data))
 			size += len(data)
 		}
-		if w.rd.seq <= last && len(out) < n && size < maxBytes {
+		if more() {
 			// The segment ends: the next record begins the next one.
 			if err := w.open(w.rd.seg+1, w.rd.seq); err != nil {
 				return out, err
