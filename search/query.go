@@ -13,6 +13,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
 
 	"github.com/quarrydata/quarry"
 )
@@ -639,4 +640,13 @@ func (x *Index) SearchJobs(ctx context.Context, text string, first int) ([]JobHi
 		out[i] = JobHit{ID: h.ID, Score: h.Score}
 	}
 	return out, nil
+}
+
+func init() {
+	// bleve keeps the clauses of a disjunction of more than 10 in a heap
+	// ordered by their current document; below that, it scans them. A
+	// search's main disjunction has about 18 clauses of which a hit matches
+	// two or three, and the heap's pops and pushes, comparing document IDs
+	// as byte slices, cost more than a scan.
+	searcher.DisjunctionHeapTakeover = 32
 }
