@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -528,4 +530,46 @@ func TestHTTPEndpoints(t *testing.T) {
 			t.Fatalf("backup copy: %v %v", d, err)
 		}
 	})
+}
+
+// TestRawAnswer checks that an answer written past gqlgen's transport (as
+// POST answers are) is the answer the transport writes (as it does for
+// GET), for text that JSON escapes.
+func TestRawAnswer(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	in := orders(1)
+	in["description"] = "Orders <b>&</b> \"refunds\"\u2028\\ ünïcödé\t😀"
+	s.do(t, upsert, map[string]any{"input": []any{in}}).ok(t)
+	const q = `query($ns: String, $name: String) { dataset(namespace: $ns, name: $name) { name description columns { name } } }`
+	vars := map[string]any{"ns": "postgres://shop-db.internal", "name": "shop.public.orders_01"}
+	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
+	post, err := http.Post(s.URL+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(post.Body)
+	post.Body.Close()
+	v, _ := json.Marshal(vars)
+	get, err := http.Get(s.URL + "/graphql?query=" + url.QueryEscape(q) + "&variables=" + url.QueryEscape(string(v)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if !json.Valid(raw) || !bytes.HasPrefix(raw, []byte(`{"data":{"dataset":`)) || !bytes.Contains(raw, []byte("<b>&</b>")) {
+		t.Fatalf("POST answer (not passed raw?): %s", raw)
+	}
+	var a, b any
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(encoded, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) || post.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+		t.Fatalf("POST answer %s (%s)\nGET answer %s (%s)", raw, post.Header.Get("Content-Type"), encoded, get.Header.Get("Content-Type"))
+	}
+	if d := a.(map[string]any)["data"].(map[string]any)["dataset"].(map[string]any); d["description"] != in["description"] {
+		t.Fatalf("description = %q", d["description"])
+	}
 }

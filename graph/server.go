@@ -103,6 +103,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundResponses(newGQLMetrics(cfg.Registerer).observe)
+	srv.AroundResponses(rawAnswer)
 	srv.AroundResponses(res.lineageFastPath) // innermost: it may answer instead of executing
 
 	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
