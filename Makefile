@@ -51,6 +51,8 @@ generate:
 	$(GO) tool gqlgen generate
 	# Lists are marshalled in order, not a goroutine per element (graph/slice.go).
 	sed -i 's/graphql\.MarshalSliceConcurrently(/marshalSlice(/g' graph/generated.go
+	# Fields with resolvers are resolved in place, not a goroutine each (graph/slice.go).
+	sed -i 's/out\.Concurrently(i, func(ctx context\.Context) graphql\.Marshaler { return innerFunc(ctx, out) })/out.Values[i] = innerFunc(ctx, out)/' graph/generated.go
 	cd ui && $(NPM) run --silent codegen
 
 clean:
