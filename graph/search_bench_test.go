@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,15 +199,16 @@ func BenchmarkSearch100k(b *testing.B) {
 			})
 		})
 	}
+	// The page as the web UI asks for it: its own Search operation, each
+	// hit's dataset with its freshness and health.
+	page := uiOperation(b, "Search")
 	for _, kind := range kinds {
 		qs := benchQueries[kind]
 		b.Run("http/"+kind, func(b *testing.B) {
 			latency(b, func(i int) {
 				q := qs[i%len(qs)]
 				filter := map[string]any{"kind": q.Filter.Kinds, "tags": q.Filter.Tags, "schema": q.Filter.Schemas, "namespace": q.Filter.Namespaces, "owners": q.Filter.Owners}
-				graphqlPost(b, `query($q: String!, $f: SearchFilter) { search(query: $q, filter: $f, first: 20) {
-					total hits { score dataset { id name description } matches { field text } } facets { field buckets { value count } } } }`,
-					map[string]any{"q": q.Text, "f": filter})
+				graphqlPost(b, page, map[string]any{"query": q.Text, "filter": filter, "first": 20})
 			})
 		})
 	}
@@ -226,11 +228,55 @@ func BenchmarkSearch100k(b *testing.B) {
 			}
 		})
 	})
+	suggest := uiOperation(b, "Autocomplete") // as the UI's search box asks
 	b.Run("http/autocomplete", func(b *testing.B) {
 		latency(b, func(i int) {
-			graphqlPost(b, `query($p: String!) { autocomplete(prefix: $p, limit: 10) { text kind } }`, map[string]any{"p": prefixes[i%len(prefixes)]})
+			graphqlPost(b, suggest, map[string]any{"prefix": prefixes[i%len(prefixes)], "limit": 10})
 		})
 	})
+}
+
+// uiOperation is the text of one of the web UI's operations, with the
+// fragments it spreads, from the file the UI is built from.
+func uiOperation(b *testing.B, name string) string {
+	src, err := os.ReadFile("../ui/src/api/operations.graphql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var op string
+	frags := map[string]string{} // by name
+	for _, def := range strings.SplitAfter(string(src), "\n}\n") { // a definition ends at a "}" line
+		for line := range strings.Lines(def) {
+			f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '(' || r == '{' || r == '\n' })
+			if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+				continue
+			}
+			text := def[strings.Index(def, line):]
+			switch {
+			case f[0] == "fragment":
+				frags[f[1]] = text
+			case f[0] == "query" && f[1] == name:
+				op = text
+			}
+			break
+		}
+	}
+	if op == "" {
+		b.Fatalf("the UI has no query %s", name)
+	}
+	for spread := regexp.MustCompile(`\.\.\.\s*(\w+)`); ; {
+		more := false
+		for _, m := range spread.FindAllStringSubmatch(op, -1) {
+			if text, ok := frags[m[1]]; ok {
+				op += text
+				delete(frags, m[1])
+				more = true
+			}
+		}
+		if !more {
+			return op
+		}
+	}
 }
 
 func graphqlPost(b *testing.B, query string, vars map[string]any) {
