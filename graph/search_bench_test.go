@@ -245,7 +245,8 @@ func uiOperation(b *testing.B, name string) string {
 	}
 	var op string
 	frags := map[string]string{} // by name
-	for _, def := range strings.SplitAfter(string(src), "\n}\n") { // a definition ends at a "}" line
+	// A definition ends at a "}" line.
+	for _, def := range strings.SplitAfter(string(src), "\n}\n") {
 		for line := range strings.Lines(def) {
 			f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '(' || r == '{' || r == '\n' })
 			if len(f) < 2 || strings.HasPrefix(f[0], "#") {
@@ -301,6 +302,7 @@ func latency(b *testing.B, op func(i int)) {
 	var lat []time.Duration
 	i := 0
 	cpu := cpuTime()
+	steal, ticks := cpuTicks()
 	for b.Loop() {
 		start := time.Now()
 		op(i)
@@ -308,6 +310,12 @@ func latency(b *testing.B, op func(i int)) {
 		i++
 	}
 	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
+	if s, t := cpuTicks(); t > ticks {
+		// The share of the machine's CPU time its hypervisor gave to others
+		// meanwhile: the latencies of a run with much of it are the
+		// neighbours' as much as Quarry's.
+		b.ReportMetric(100*float64(s-steal)/float64(t-ticks), "steal-%")
+	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
@@ -320,6 +328,27 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// cpuTicks reads the machine's CPU time from /proc/stat, in ticks: how
+// much the hypervisor stole, and the total (0, 0 where there is no such
+// file).
+func cpuTicks() (steal, total uint64) {
+	src, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(src), "\n") // cpu user nice system idle iowait irq softirq steal ...
+	for i, v := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i < 8 {
+			total += n
+		}
+		if i == 7 {
+			steal = n
+		}
+	}
+	return steal, total
 }
 
 // TestMain removes the search benchmark's catalog (hundreds of MB) once
