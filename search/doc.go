@@ -25,7 +25,9 @@
 //     longer name words (payhistory in employeepayhistory). The last word
 //     also matches as a prefix, for search as you type.
 //
-// Removed datasets are left out unless asked for. Jobs are documents of
+// Filters (namespace, database, schema, kind, tags, owners, freshness,
+// health) narrow a search and never rank it: a hit scores as it does
+// unfiltered. Removed datasets are left out unless asked for. Jobs are documents of
 // their own (name, namespace, description, SQL), searched apart with
 // SearchJobs by the same rules (their SQL weighs less than their name and
 // description); dataset searches never return them. Query text is never

@@ -171,3 +171,12 @@ func (x *Index) BleveOrderForTest(ctx context.Context, q Query) ([]string, error
 	}
 	return out, nil
 }
+
+// SearchFilteredForTest is Search with every filter searched one way:
+// "columns" (the text's hits checked against the facet columns) or
+// "conjunction" (bleve's conjunction of the text and the filter).
+func (x *Index) SearchFilteredForTest(ctx context.Context, q Query, way string) (*Results, error) {
+	filterPath = way
+	defer func() { filterPath = "" }()
+	return x.Search(ctx, q)
+}

@@ -163,7 +163,7 @@ func (x *Index) newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchReques
 	if text != "" {
 		match = x.textQuery(m, text, nil)
 	}
-	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter), first+1, from, false)
+	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter, x.facets), first+1, from, false)
 	if text == "" {
 		req.SortBy([]string{fQName, "_id"})
 	}
@@ -359,39 +359,36 @@ func lastWord(text string) string {
 	return words[len(words)-1]
 }
 
-// withFilter narrows q (nil: all datasets) by a filter. The index holds
-// datasets alone, so no clause asks for their type: it would visit every
-// document, as would a match-all clause beside the filter's.
-func withFilter(q query.Query, f Filter) query.Query {
-	var must []query.Query
-	if q != nil {
-		must = append(must, q)
-	}
-	for _, c := range []struct {
-		field  string
-		values []string
-	}{
-		{fNamespace, f.Namespaces}, {fDatabase, f.Databases}, {fSchema, f.Schemas},
-		{fKind, f.Kinds}, {fTags, f.Tags}, {fOwners, f.Owners},
-		{fFreshness, f.Freshness}, {fHealth, f.Health},
-	} {
-		if len(c.values) == 0 {
+// withFilter narrows q (nil: all datasets) by a filter (filter.go). The
+// index holds datasets alone, so no clause asks for their type: it would
+// visit every document, as would a match-all clause beside the filter's.
+func withFilter(q query.Query, f Filter, cols *facetColumns) query.Query {
+	fq := &filteredQuery{text: q, cols: cols}
+	for i, values := range [len(facetFields)][]string{f.Namespaces, f.Databases, f.Schemas, f.Kinds, f.Tags, f.Owners, f.Freshness, f.Health} {
+		if len(values) == 0 {
 			continue
 		}
 		var alts []query.Query
-		for _, v := range c.values {
-			alts = append(alts, termQuery(c.field, v))
+		for _, v := range values {
+			t := termQuery(facetFields[i], v)
+			t.SetBoost(0) // it narrows, it does not rank
+			alts = append(alts, t)
 		}
-		must = append(must, bleve.NewDisjunctionQuery(alts...))
+		fq.filters = append(fq.filters, bleve.NewDisjunctionQuery(alts...))
+		fq.values[i] = values
 	}
 	b := bleve.NewBooleanQuery()
-	switch len(must) {
-	case 0:
+	switch {
+	case len(fq.filters) == 0 && q == nil:
 		b.Must = bleve.NewMatchAllQuery()
-	case 1:
-		b.Must = must[0] // not wrapped in a conjunction of one, which costs a step per hit
+	case len(fq.filters) == 0:
+		b.Must = q // not wrapped in a conjunction of one, which costs a step per hit
+	case q == nil && len(fq.filters) == 1:
+		b.Must = fq.filters[0]
+	case q == nil:
+		b.AddMust(fq.filters...)
 	default:
-		b.AddMust(must...)
+		b.Must = fq
 	}
 	b.AddMustNot(termQuery(fType, typeJob)) // a few postings: cheap
 	if !f.IncludeRemoved {
@@ -545,7 +542,7 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	}
 	var out []Suggestion
 	if len(alts) > 0 {
-		req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}), limit, 0, false)
+		req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}, x.facets), limit, 0, false)
 		req.Fields = []string{fPath}
 		res, err := idx.SearchInContext(ctx, req)
 		if err != nil {
