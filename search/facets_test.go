@@ -197,6 +197,17 @@ func TestFilterByColumns(t *testing.T) {
 		{Kinds: []string{"TABLE", "VIEW"}, IncludeRemoved: true},
 	}
 	checked := 0
+	for _, f := range filters { // no text: listed by name, and scored (JSON has no NaN)
+		res, err := c.idx.Search(ctx, search.Query{Filter: f, First: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range res.Hits {
+			if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
+				t.Fatalf("%+v: %s scores %g", f, h.ID, h.Score)
+			}
+		}
+	}
 	for _, text := range []string{"orders", "customer revenue", "amount", "id", "ord", "paymnets", "zzz"} {
 		unfiltered, err := c.idx.Search(ctx, search.Query{Text: text, First: 100})
 		if err != nil {

@@ -371,7 +371,9 @@ func withFilter(q query.Query, f Filter, cols *facetColumns) query.Query {
 		var alts []query.Query
 		for _, v := range values {
 			t := termQuery(facetFields[i], v)
-			t.SetBoost(0) // it narrows, it does not rank
+			if q != nil {
+				t.SetBoost(0) // it narrows, it does not rank (alone, it has to score)
+			}
 			alts = append(alts, t)
 		}
 		fq.filters = append(fq.filters, bleve.NewDisjunctionQuery(alts...))
