@@ -156,6 +156,52 @@ func segmentColumns[T any](snap *scorch.IndexSnapshot, cache map[segment.Segment
 	return offsets, cols, nil
 }
 
+// eachPosting walks a segment's term dictionary in order: for each term,
+// visit returns what to call with each document (segment-local numbers)
+// of the term's postings, or nil to skip them.
+func eachPosting(dict segment.TermDictionary, visit func(term string) func(doc uint64)) error {
+	var pl segment.PostingsList
+	var pi segment.PostingsIterator
+	it := dict.AutomatonIterator(nil, nil, nil)
+	for {
+		e, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("terms: %w", err)
+		}
+		if e == nil {
+			return nil
+		}
+		each := visit(e.Term)
+		if each == nil {
+			continue
+		}
+		if pl, err = dict.PostingsList([]byte(e.Term), nil, pl); err != nil {
+			return fmt.Errorf("postings: %w", err)
+		}
+		pi = pl.Iterator(false, false, false, pi)
+		for {
+			p, err := pi.Next()
+			if err != nil {
+				return fmt.Errorf("postings: %w", err)
+			}
+			if p == nil {
+				break
+			}
+			each(p.Number())
+		}
+	}
+}
+
+// segmentOf finds, among segments whose first global document numbers
+// are offsets, the one holding document n (-1: none) and n's number in it.
+func segmentOf(offsets []uint64, n uint64) (int, uint64) {
+	s := sort.Search(len(offsets), func(i int) bool { return offsets[i] > n }) - 1
+	if s < 0 {
+		return -1, 0
+	}
+	return s, n - offsets[s]
+}
+
 // build reads a segment's facet values from its term dictionaries and
 // postings, which cost a pass over the postings of few terms.
 func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
@@ -169,35 +215,15 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 			return nil, fmt.Errorf("facets: %s dictionary: %w", field, err)
 		}
 		pairs = pairs[:0]
-		var pl segment.PostingsList
-		var pi segment.PostingsIterator
-		it := dict.AutomatonIterator(nil, nil, nil)
-		for {
-			e, err := it.Next()
-			if err != nil {
-				return nil, fmt.Errorf("facets: %s terms: %w", field, err)
+		err = eachPosting(dict, func(term string) func(uint64) {
+			if term == "" {
+				return nil // a field left empty (unknown status, no database) is no value
 			}
-			if e == nil {
-				break
-			}
-			if e.Term == "" {
-				continue // a field left empty (unknown status, no database) is no value
-			}
-			ord := cols.values[f].ord(e.Term)
-			if pl, err = dict.PostingsList([]byte(e.Term), nil, pl); err != nil {
-				return nil, fmt.Errorf("facets: %s postings: %w", field, err)
-			}
-			pi = pl.Iterator(false, false, false, pi)
-			for {
-				p, err := pi.Next()
-				if err != nil {
-					return nil, fmt.Errorf("facets: %s postings: %w", field, err)
-				}
-				if p == nil {
-					break
-				}
-				pairs = append(pairs, pair{uint32(p.Number()), ord})
-			}
+			ord := cols.values[f].ord(term)
+			return func(doc uint64) { pairs = append(pairs, pair{uint32(doc), ord}) }
+		})
+		if err != nil {
+			return nil, fmt.Errorf("facets: %s %w", field, err)
 		}
 		// Counting sort by document: start[d+1] is the end of d's values.
 		start := make([]uint32, n+1)

@@ -2,7 +2,7 @@ package search
 
 import (
 	"context"
-	"sort"
+	"slices"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -109,21 +109,20 @@ func (s *columnFilter) prepare(q *filteredQuery, snap *scorch.IndexSnapshot) err
 // accepts reports whether the filter accepts the document numbered n
 // (scorch's global number).
 func (s *columnFilter) accepts(n uint64) bool {
-	seg := sort.Search(len(s.offsets), func(i int) bool { return s.offsets[i] > n }) - 1
+	seg, local := segmentOf(s.offsets, n)
 	if seg < 0 {
 		return false
 	}
-	local := n - s.offsets[seg]
 	for i, f := range s.fields {
 		col := &s.segs[seg][f]
 		ok := false
 		if col.one != nil {
 			if o := col.one[local]; o > 0 {
-				ok = containsOrd(s.wanted[i], o-1)
+				ok = slices.Contains(s.wanted[i], o-1)
 			}
 		} else {
 			for _, o := range col.vals[col.start[local]:col.start[local+1]] {
-				if ok = containsOrd(s.wanted[i], o); ok {
+				if ok = slices.Contains(s.wanted[i], o); ok {
 					break
 				}
 			}
@@ -133,15 +132,6 @@ func (s *columnFilter) accepts(n uint64) bool {
 		}
 	}
 	return true
-}
-
-func containsOrd(ords []uint32, o uint32) bool {
-	for _, w := range ords {
-		if w == o {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *columnFilter) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {

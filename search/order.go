@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
@@ -55,44 +54,23 @@ func buildNameColumn(seg segment.Segment) (*nameColumn, error) {
 		return nil, fmt.Errorf("name order: dictionary: %w", err)
 	}
 	nc := &nameColumn{rank: make([]uint32, seg.Count())}
-	var pl segment.PostingsList
-	var pi segment.PostingsIterator
-	it := dict.AutomatonIterator(nil, nil, nil)
-	for {
-		e, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("name order: terms: %w", err)
-		}
-		if e == nil {
-			return nc, nil
-		}
-		nc.terms = append(nc.terms, e.Term)
+	err = eachPosting(dict, func(term string) func(uint64) {
+		nc.terms = append(nc.terms, term)
 		rank := uint32(len(nc.terms))
-		if pl, err = dict.PostingsList([]byte(e.Term), nil, pl); err != nil {
-			return nil, fmt.Errorf("name order: postings: %w", err)
-		}
-		pi = pl.Iterator(false, false, false, pi)
-		for {
-			p, err := pi.Next()
-			if err != nil {
-				return nil, fmt.Errorf("name order: postings: %w", err)
-			}
-			if p == nil {
-				break
-			}
-			nc.rank[p.Number()] = rank
-		}
+		return func(doc uint64) { nc.rank[doc] = rank }
+	})
+	if err != nil {
+		return nil, fmt.Errorf("name order: %w", err)
 	}
+	return nc, nil
 }
 
 func (o *nameOrder) Value(d *bsearch.DocumentMatch) string {
-	n := d.IndexInternalID.Value()
-	s := sort.Search(len(o.offsets), func(i int) bool { return o.offsets[i] > n }) - 1
+	s, local := segmentOf(o.offsets, d.IndexInternalID.Value())
 	if s < 0 {
 		return bsearch.HighTerm
 	}
-	c := o.segs[s]
-	if local := n - o.offsets[s]; local < uint64(len(c.rank)) && c.rank[local] > 0 {
+	if c := o.segs[s]; local < uint64(len(c.rank)) && c.rank[local] > 0 {
 		return c.terms[c.rank[local]-1]
 	}
 	return bsearch.HighTerm // as bleve sorts a missing value: last
