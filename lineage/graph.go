@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
-	"github.com/quarrydata/quarry/store"
 )
 
 // Kinds of Node.
@@ -139,7 +138,7 @@ type Result struct {
 // GraphStore is what a Graph reads of the store.
 type GraphStore interface {
 	LastSeq(ctx context.Context) (uint64, error)
-	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
+	Changes(ctx context.Context, after uint64, limit int) ([]quarry.Change, error)
 	Changed() <-chan struct{}
 	Edges(ctx context.Context, id string, upstream bool) ([]quarry.Edge, error)
 	EachEdge(ctx context.Context, fn func(*quarry.Edge) error) error
@@ -148,9 +147,9 @@ type GraphStore interface {
 // Identities names the graph's nodes: datasets and jobs. A node without an
 // identity (a job no record names yet) has an empty namespace and name.
 type Identities interface {
-	EachIdentity(ctx context.Context, entity string, fn func(store.Identity) error) error
+	EachIdentity(ctx context.Context, entity string, fn func(quarry.Identity) error) error
 	// Identity returns a quarry.ENOTFOUND error for an unknown node.
-	Identity(ctx context.Context, entity, id string) (store.Identity, error)
+	Identity(ctx context.Context, entity, id string) (quarry.Identity, error)
 }
 
 // GraphOptions configure a Graph; nil means defaults.
@@ -214,7 +213,7 @@ func (g *Graph) Load(ctx context.Context) error {
 	start := time.Now()
 	b := NewBuilder()
 	for _, entity := range []string{quarry.EntityDataset, quarry.EntityJob} {
-		if err := g.ids.EachIdentity(ctx, entity, func(id store.Identity) error {
+		if err := g.ids.EachIdentity(ctx, entity, func(id quarry.Identity) error {
 			b.AddIdentity(id)
 			return nil
 		}); err != nil {
@@ -277,33 +276,33 @@ func (g *Graph) CatchUp(ctx context.Context) error {
 // applyChanges reads the current state of what changes name, then applies
 // it under the write lock. Reading the newest state rather than each
 // record's makes a record applied twice harmless.
-func (g *Graph) applyChanges(ctx context.Context, changes []store.Change) error {
+func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error {
 	type target struct {
 		id    string
 		edges []quarry.Edge
 	}
 	var targets []target
-	var idents []store.Identity
+	var idents []quarry.Identity
 	seen := map[[3]string]bool{}
 	for i := len(changes) - 1; i >= 0; i-- { // newest first: each entity once
 		c := changes[i]
 		k := [3]string{c.Entity, c.ID, c.Op}
-		if c.Op == store.OpRemove || c.Op == store.OpRestore {
-			k[2] = store.OpUpsert // all three name the entity again
+		if c.Op == quarry.OpRemove || c.Op == quarry.OpRestore {
+			k[2] = quarry.OpUpsert // all three name the entity again
 		}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
 		switch {
-		case c.Entity == quarry.EntityDataset && c.Op == store.OpLineage:
+		case c.Entity == quarry.EntityDataset && c.Op == quarry.OpLineage:
 			edges, err := g.st.Edges(ctx, c.ID, true)
 			if err != nil {
 				return fmt.Errorf("read the edges into %s: %w", c.ID, err)
 			}
 			targets = append(targets, target{c.ID, edges})
-		case c.Entity == quarry.EntityDataset && k[2] == store.OpUpsert,
-			c.Entity == quarry.EntityJob && c.Op == store.OpUpsert:
+		case c.Entity == quarry.EntityDataset && k[2] == quarry.OpUpsert,
+			c.Entity == quarry.EntityJob && c.Op == quarry.OpUpsert:
 			id, err := g.ids.Identity(ctx, c.Entity, c.ID)
 			if quarry.ErrorCode(err) == quarry.ENOTFOUND {
 				continue
@@ -412,7 +411,7 @@ func NewBuilder() *Builder {
 }
 
 // AddIdentity names a dataset or a job.
-func (b *Builder) AddIdentity(id store.Identity) { b.s.setIdentity(id) }
+func (b *Builder) AddIdentity(id quarry.Identity) { b.s.setIdentity(id) }
 
 // AddEdge adds a stored edge. e is copied.
 func (b *Builder) AddEdge(e *quarry.Edge) {
@@ -824,7 +823,7 @@ func (s *graphState) origin(o quarry.EdgeOrigin) uint8 {
 	return uint8(len(s.origins) - 1)
 }
 
-func (s *graphState) setIdentity(id store.Identity) {
+func (s *graphState) setIdentity(id quarry.Identity) {
 	kind := kindDataset
 	if id.Entity == quarry.EntityJob {
 		kind = kindJob

@@ -43,10 +43,10 @@ func MustOpen(tb testing.TB) *store.Store {
 // names the datasets: an Identities as the server will plug it.
 type jobNames struct {
 	*store.Store
-	jobs map[string]store.Identity
+	jobs map[string]quarry.Identity
 }
 
-func (j *jobNames) EachIdentity(ctx context.Context, entity string, fn func(store.Identity) error) error {
+func (j *jobNames) EachIdentity(ctx context.Context, entity string, fn func(quarry.Identity) error) error {
 	if entity != quarry.EntityJob {
 		return j.Store.EachIdentity(ctx, entity, fn)
 	}
@@ -58,14 +58,14 @@ func (j *jobNames) EachIdentity(ctx context.Context, entity string, fn func(stor
 	return nil
 }
 
-func (j *jobNames) Identity(ctx context.Context, entity, id string) (store.Identity, error) {
+func (j *jobNames) Identity(ctx context.Context, entity, id string) (quarry.Identity, error) {
 	if entity != quarry.EntityJob {
 		return j.Store.Identity(ctx, entity, id)
 	}
 	if x, ok := j.jobs[id]; ok {
 		return x, nil
 	}
-	return store.Identity{}, quarry.Errorf(quarry.ENOTFOUND, "job %s not found", id)
+	return quarry.Identity{}, quarry.Errorf(quarry.ENOTFOUND, "job %s not found", id)
 }
 
 type fixture struct {
@@ -80,10 +80,10 @@ type fixture struct {
 func newFixture(tb testing.TB, datasets, jobs []string) *fixture {
 	tb.Helper()
 	f := &fixture{t: tb, st: MustOpen(tb)}
-	f.ids = &jobNames{Store: f.st, jobs: map[string]store.Identity{}}
+	f.ids = &jobNames{Store: f.st, jobs: map[string]quarry.Identity{}}
 	f.addDatasets(datasets...)
 	for _, j := range jobs {
-		f.ids.jobs[jobID(j)] = store.Identity{Entity: quarry.EntityJob, ID: jobID(j), Namespace: "airflow", Name: j}
+		f.ids.jobs[jobID(j)] = quarry.Identity{Entity: quarry.EntityJob, ID: jobID(j), Namespace: "airflow", Name: j}
 	}
 	f.g = f.load()
 	return f
@@ -355,7 +355,7 @@ func TestTraverseJobs(t *testing.T) {
 			t.Fatalf("unnamed job = %+v", n)
 		}
 		// Once named, it is named.
-		f.ids.jobs[jobID("unnamed")] = store.Identity{Entity: quarry.EntityJob, ID: jobID("unnamed"), Namespace: "airflow", Name: "unnamed"}
+		f.ids.jobs[jobID("unnamed")] = quarry.Identity{Entity: quarry.EntityJob, ID: jobID("unnamed"), Namespace: "airflow", Name: "unnamed"}
 		got, err := f.load().Traverse(context.Background(), lineage.Query{Start: dsID("b"), Direction: lineage.Upstream, Depth: 1})
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 
 	"github.com/quarrydata/quarry"
-	"github.com/quarrydata/quarry/store"
 )
 
 // mappingVersion changes whenever the mapping or the documents change
@@ -32,7 +31,7 @@ var (
 
 // Store is what the index needs of the store.
 type Store interface {
-	Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error)
+	Changes(ctx context.Context, after uint64, limit int) ([]quarry.Change, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
@@ -175,7 +174,7 @@ func (x *Index) CatchUp(ctx context.Context) error {
 // arrive with every run a job reports, and reindexing for them would only
 // churn segments. Freshness and check status come from the alert
 // evaluator, which records a status change only when one happens.
-var docOps = map[string]bool{store.OpUpsert: true, store.OpEdit: true, store.OpRemove: true, store.OpRestore: true, store.OpStatus: true}
+var docOps = map[string]bool{quarry.OpUpsert: true, quarry.OpEdit: true, quarry.OpRemove: true, quarry.OpRestore: true, quarry.OpStatus: true}
 
 // apply indexes the changelog after seq into idx, a page at a time: each
 // page's documents and its last sequence go in one batch, so the index
@@ -194,7 +193,7 @@ func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, 
 		done := map[string]bool{}
 		for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
 			c := changes[i]
-			if c.Entity == quarry.EntityJob && c.Op == store.OpUpsert && !done[c.ID] {
+			if c.Entity == quarry.EntityJob && c.Op == quarry.OpUpsert && !done[c.ID] {
 				done[c.ID] = true
 				j, err := st.Job(ctx, c.ID)
 				if err != nil {

@@ -173,11 +173,11 @@ func (st *alertState) catchUp(tx *bolt.Tx) error {
 	changed := make(map[string]bool)
 	c := tx.Bucket(bucketChangelog).Cursor()
 	for k, v := c.Seek(u64(st.seq + 1)); k != nil; k, v = c.Next() {
-		var ch Change
+		var ch quarry.Change
 		if err := json.Unmarshal(v, &ch); err != nil {
 			return fmt.Errorf("changelog record %d: %w", binary.BigEndian.Uint64(k), err)
 		}
-		if ch.Entity == quarry.EntityDataset && ch.Op != OpLineage && ch.Op != OpStatus {
+		if ch.Entity == quarry.EntityDataset && ch.Op != quarry.OpLineage && ch.Op != quarry.OpStatus {
 			changed[ch.ID] = true
 		}
 	}
@@ -475,7 +475,7 @@ func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statu
 			return err
 		}
 		touched[c.id] = true
-		if _, err := appendChange(tx, now, quarry.EntityDataset, c.id, OpStatus); err != nil {
+		if _, err := appendChange(tx, now, quarry.EntityDataset, c.id, quarry.OpStatus); err != nil {
 			return err
 		}
 	}
@@ -524,7 +524,7 @@ func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statu
 		}
 		if !touched[ev.Alert.DatasetID] {
 			touched[ev.Alert.DatasetID] = true
-			if _, err := appendChange(tx, now, quarry.EntityDataset, ev.Alert.DatasetID, OpStatus); err != nil {
+			if _, err := appendChange(tx, now, quarry.EntityDataset, ev.Alert.DatasetID, quarry.OpStatus); err != nil {
 				return err
 			}
 		}

@@ -7,33 +7,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/quarrydata/quarry"
 	bolt "go.etcd.io/bbolt"
 )
-
-// Change operations.
-const (
-	OpUpsert  = "upsert"  // created or provided metadata changed
-	OpEdit    = "edit"    // a person edited metadata
-	OpRemove  = "remove"  // marked removed
-	OpRestore = "restore" // came back after being removed
-	OpLineage = "lineage" // the edges leading into it changed
-	OpRun     = "run"     // a job: one of its runs changed
-	OpData    = "data"    // a dataset: its data changed (LastUpdatedAt moved)
-	OpCheck   = "check"   // a dataset: a check result or metrics arrived
-	OpPolicy  = "policy"  // a dataset: its freshness policy was set or removed
-	OpStatus  = "status"  // a dataset: its freshness or check status changed, or one of its alerts
-)
-
-// Change is one changelog record: entity ID changed at At. Followers read
-// the entity's current state from the store; the record says only what
-// changed and in which order.
-type Change struct {
-	Seq    uint64    `json:"seq"`
-	At     time.Time `json:"at"`
-	Entity string    `json:"entity"` // quarry.EntityDataset, quarry.EntityJob, ...
-	ID     string    `json:"id"`
-	Op     string    `json:"op"`
-}
 
 // appendChange writes the next changelog record in tx and returns its
 // sequence number.
@@ -43,7 +19,7 @@ func appendChange(tx *bolt.Tx, at time.Time, entity, id, op string) (uint64, err
 	if err != nil {
 		return 0, err
 	}
-	v, err := json.Marshal(Change{Seq: seq, At: at, Entity: entity, ID: id, Op: op})
+	v, err := json.Marshal(quarry.Change{Seq: seq, At: at, Entity: entity, ID: id, Op: op})
 	if err != nil {
 		return 0, err
 	}
@@ -63,11 +39,11 @@ func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
 
 // Changes returns up to limit changelog records with sequence numbers
 // greater than after, oldest first.
-func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]Change, error) {
+func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]quarry.Change, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	var out []Change
+	var out []quarry.Change
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChangelog).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
@@ -76,7 +52,7 @@ func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]Change,
 					return err
 				}
 			}
-			var ch Change
+			var ch quarry.Change
 			if err := json.Unmarshal(v, &ch); err != nil {
 				return fmt.Errorf("changelog record %d: %w", binary.BigEndian.Uint64(k), err)
 			}

@@ -66,7 +66,7 @@ func (s *Store) PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, er
 		if out.ObservedAt.After(now.Add(5 * time.Minute)) { // it would stay the latest result until then
 			return quarry.Invalid("observedAt", "%s is in the future", out.ObservedAt.Format(time.RFC3339))
 		}
-		seq, err := appendChange(tx, now, quarry.EntityDataset, out.DatasetID, OpCheck)
+		seq, err := appendChange(tx, now, quarry.EntityDataset, out.DatasetID, quarry.OpCheck)
 		if err != nil {
 			return err
 		}

@@ -180,7 +180,7 @@ func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
 		}
 		// Its history starts with DATASET_CREATED, which SchemaHistory
 		// derives from CreatedAt rather than storing it.
-		_, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpUpsert)
+		_, err := appendChange(tx, now, quarry.EntityDataset, d.ID, quarry.OpUpsert)
 		return created, err
 	}
 
@@ -229,10 +229,10 @@ func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
 	v := oldV.merge(in)
 	d.RowCount, d.SizeBytes, d.Stats = v.RowCount, v.SizeBytes, v.Stats
 	history := quarry.DiffSchema(&old, d)
-	op, result := OpUpsert, changed
+	op, result := quarry.OpUpsert, changed
 	if d.RemovedAt != nil {
 		d.RemovedAt = nil
-		op, result = OpRestore, restored
+		op, result = quarry.OpRestore, restored
 		history = append([]quarry.SchemaChange{{Kind: quarry.DatasetRestored}}, history...)
 		if err := addCounter(tx, keyRemovedCount, -1); err != nil {
 			return 0, err
@@ -600,7 +600,7 @@ func editDataset(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor s
 	if err := putDataset(tx, d); err != nil {
 		return err
 	}
-	seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, OpEdit)
+	seq, err := appendChange(tx, now, quarry.EntityDataset, d.ID, quarry.OpEdit)
 	if err != nil {
 		return err
 	}
@@ -709,7 +709,7 @@ func (s *Store) MarkRemoved(ctx context.Context, at time.Time, ids ...string) er
 		}
 		t := at.UTC()
 		d.RemovedAt = &t
-		return OpRemove, true
+		return quarry.OpRemove, true
 	})
 }
 
@@ -720,7 +720,7 @@ func (s *Store) Restore(ctx context.Context, ids ...string) error {
 			return "", false
 		}
 		d.RemovedAt = nil
-		return OpRestore, true
+		return quarry.OpRestore, true
 	})
 }
 
@@ -737,7 +737,7 @@ func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry
 				continue
 			}
 			delta := int64(1)
-			if op == OpRestore {
+			if op == quarry.OpRestore {
 				delta = -1
 			}
 			if err := addCounter(tx, keyRemovedCount, delta); err != nil {
@@ -752,7 +752,7 @@ func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry
 				return err
 			}
 			kind := quarry.DatasetRemoved
-			if op == OpRestore {
+			if op == quarry.OpRestore {
 				kind = quarry.DatasetRestored
 			}
 			if err := putHistory(tx, d.ID, seq, now, []quarry.SchemaChange{{Kind: kind}}); err != nil {

@@ -23,7 +23,7 @@ var (
 // its check results.
 func SeedFreshness(s *Store, seeds []FreshnessSeed) error {
 	return s.bulk(context.Background(), func(tx *bolt.Tx) error {
-		seq, err := appendChange(tx, s.now().UTC(), quarry.EntityDataset, seeds[0].ID, OpData)
+		seq, err := appendChange(tx, s.now().UTC(), quarry.EntityDataset, seeds[0].ID, quarry.OpData)
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ func (s *Store) SetFreshnessPolicy(ctx context.Context, id string, p *quarry.Fre
 		} else if err := putJSON(b, []byte(id), p); err != nil {
 			return err
 		}
-		_, err := appendChange(tx, s.now().UTC(), quarry.EntityDataset, id, OpPolicy)
+		_, err := appendChange(tx, s.now().UTC(), quarry.EntityDataset, id, quarry.OpPolicy)
 		return err
 	})
 }
@@ -82,7 +82,7 @@ func (s *Store) RecordDataChange(ctx context.Context, id string, at time.Time, d
 				return err
 			}
 		}
-		seq, err := appendChange(tx, now, quarry.EntityDataset, id, OpData)
+		seq, err := appendChange(tx, now, quarry.EntityDataset, id, quarry.OpData)
 		if err != nil {
 			return err
 		}

@@ -22,15 +22,6 @@ import (
 // remaps it only when no reader is open), so full scans read in chunks.
 const scanChunk = 16384
 
-// Identity names a lineage node: a dataset or a job.
-type Identity struct {
-	Entity    string // quarry.EntityDataset or quarry.EntityJob
-	ID        string
-	Namespace string
-	Name      string
-	Removed   bool // datasets only: marked removed
-}
-
 // EachEdge calls fn for every lineage edge of every origin, in key order
 // (by From, then To). It reads each edge from its key, and only the
 // transformation from its value; UpdatedAt is left zero. e is reused
@@ -38,7 +29,7 @@ type Identity struct {
 //
 // The scan reads in several transactions, so it is not a snapshot: an
 // edge written meanwhile may or may not be seen. A caller that follows the
-// changelog from a sequence taken before the scan (OpLineage records) sees
+// changelog from a sequence taken before the scan (quarry.OpLineage records) sees
 // every change anyway. A failing fn stops the scan with its error.
 func (s *Store) EachEdge(ctx context.Context, fn func(e *quarry.Edge) error) error {
 	var e quarry.Edge
@@ -122,13 +113,13 @@ func transformation(v []byte) (string, error) {
 // quarry.EntityDataset, from the name index, removed ones included) or
 // every job (quarry.EntityJob). Like EachEdge, it reads in several
 // transactions.
-func (s *Store) EachIdentity(ctx context.Context, entity string, fn func(Identity) error) error {
+func (s *Store) EachIdentity(ctx context.Context, entity string, fn func(quarry.Identity) error) error {
 	switch entity {
 	case quarry.EntityDataset:
 		return s.scan(ctx, bucketDatasetNames, func(k, v []byte) error {
 			ns, name, _ := bytes.Cut(k, []byte{0})
 			e := decodeNameEntry(v)
-			return fn(Identity{Entity: entity, ID: e.id, Namespace: string(ns), Name: string(name), Removed: e.removed})
+			return fn(quarry.Identity{Entity: entity, ID: e.id, Namespace: string(ns), Name: string(name), Removed: e.removed})
 		})
 	case quarry.EntityJob:
 		return s.scan(ctx, bucketJobs, func(k, v []byte) error {
@@ -142,10 +133,10 @@ func (s *Store) EachIdentity(ctx context.Context, entity string, fn func(Identit
 	return quarry.Invalid("entity", "%q has no identity", entity)
 }
 
-// Identity returns the identity of one dataset or job, or a
+// quarry.Identity returns the identity of one dataset or job, or a
 // quarry.ENOTFOUND error.
-func (s *Store) Identity(ctx context.Context, entity, id string) (Identity, error) {
-	var out Identity
+func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identity, error) {
+	var out quarry.Identity
 	err := s.view(func(tx *bolt.Tx) error {
 		switch entity {
 		case quarry.EntityDataset:
@@ -161,7 +152,7 @@ func (s *Store) Identity(ctx context.Context, entity, id string) (Identity, erro
 			if err := json.Unmarshal(v, &d); err != nil {
 				return fmt.Errorf("decode dataset %s: %w", id, err)
 			}
-			out = Identity{Entity: entity, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}
+			out = quarry.Identity{Entity: entity, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}
 			return nil
 		case quarry.EntityJob:
 			v := tx.Bucket(bucketJobs).Get([]byte(id))
@@ -177,15 +168,15 @@ func (s *Store) Identity(ctx context.Context, entity, id string) (Identity, erro
 	return out, err
 }
 
-func decodeJobIdentity(k, v []byte) (Identity, error) {
+func decodeJobIdentity(k, v []byte) (quarry.Identity, error) {
 	var j struct {
 		Namespace string `json:"namespace"`
 		Name      string `json:"name"`
 	}
 	if err := json.Unmarshal(v, &j); err != nil {
-		return Identity{}, fmt.Errorf("decode job %s: %w", strings.ToValidUTF8(string(k), "?"), err)
+		return quarry.Identity{}, fmt.Errorf("decode job %s: %w", strings.ToValidUTF8(string(k), "?"), err)
 	}
-	return Identity{Entity: quarry.EntityJob, ID: string(k), Namespace: j.Namespace, Name: j.Name}, nil
+	return quarry.Identity{Entity: quarry.EntityJob, ID: string(k), Namespace: j.Namespace, Name: j.Name}, nil
 }
 
 // scan calls fn for every key of a bucket in order, scanChunk keys per

@@ -121,7 +121,7 @@ func TestIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.Identity{Entity: quarry.EntityDataset, ID: ids[0], Namespace: shopNS, Name: "shop.public.invoices"}
+		want := quarry.Identity{Entity: quarry.EntityDataset, ID: ids[0], Namespace: shopNS, Name: "shop.public.invoices"}
 		if got != want {
 			t.Fatalf("Identity = %+v, want %+v", got, want)
 		}
@@ -142,14 +142,14 @@ func TestIdentity(t *testing.T) {
 	})
 
 	t.Run("Each", func(t *testing.T) {
-		var got []store.Identity
-		if err := s.EachIdentity(ctx, quarry.EntityDataset, func(id store.Identity) error {
+		var got []quarry.Identity
+		if err := s.EachIdentity(ctx, quarry.EntityDataset, func(id quarry.Identity) error {
 			got = append(got, id)
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
-		want := []store.Identity{
+		want := []quarry.Identity{
 			{Entity: quarry.EntityDataset, ID: ids[0], Namespace: shopNS, Name: "shop.public.invoices"},
 			{Entity: quarry.EntityDataset, ID: ids[1], Namespace: shopNS, Name: "shop.public.users", Removed: true},
 		}
@@ -157,7 +157,7 @@ func TestIdentity(t *testing.T) {
 			t.Fatalf("EachIdentity:\n got  %+v\n want %+v", got, want)
 		}
 		n := 0
-		if err := s.EachIdentity(ctx, quarry.EntityJob, func(store.Identity) error { n++; return nil }); err != nil || n != 0 {
+		if err := s.EachIdentity(ctx, quarry.EntityJob, func(quarry.Identity) error { n++; return nil }); err != nil || n != 0 {
 			t.Fatalf("EachIdentity of jobs in a store without any: %d, %v", n, err)
 		}
 	})
@@ -172,7 +172,7 @@ func TestIdentity(t *testing.T) {
 	t.Run("ErrEntity", func(t *testing.T) {
 		_, err := s.Identity(ctx, "source", ids[0])
 		assertCode(t, err, quarry.EINVALID, "entity")
-		err = s.EachIdentity(ctx, "source", func(store.Identity) error { return nil })
+		err = s.EachIdentity(ctx, "source", func(quarry.Identity) error { return nil })
 		assertCode(t, err, quarry.EINVALID, "entity")
 	})
 }

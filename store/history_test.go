@@ -106,7 +106,7 @@ func mustDataset(tb testing.TB, s *store.Store, id string) *quarry.Dataset {
 	return d
 }
 
-func mustChanges(tb testing.TB, s *store.Store, after uint64) []store.Change {
+func mustChanges(tb testing.TB, s *store.Store, after uint64) []quarry.Change {
 	tb.Helper()
 	ch, err := s.Changes(context.Background(), after, 0)
 	if err != nil {
@@ -329,7 +329,7 @@ func TestSchemaHistory(t *testing.T) {
 			}
 			ops = append(ops, c.Op)
 		}
-		want := []string{store.OpRemove, store.OpRestore, store.OpRemove, store.OpRestore, store.OpRemove, store.OpRestore}
+		want := []string{quarry.OpRemove, quarry.OpRestore, quarry.OpRemove, quarry.OpRestore, quarry.OpRemove, quarry.OpRestore}
 		if !slices.Equal(ops, want) {
 			t.Fatalf("changelog ops = %v, want %v", ops, want)
 		}
@@ -631,8 +631,8 @@ func TestUpsertResultCounts(t *testing.T) {
 		ops[c.ID] = c.Op
 	}
 	want := map[string]string{
-		res.IDs[0]: store.OpUpsert, res.IDs[2]: store.OpRestore, res.IDs[3]: store.OpUpsert,
-		res.IDs[4]: store.OpRestore, res.IDs[5]: store.OpUpsert,
+		res.IDs[0]: quarry.OpUpsert, res.IDs[2]: quarry.OpRestore, res.IDs[3]: quarry.OpUpsert,
+		res.IDs[4]: quarry.OpRestore, res.IDs[5]: quarry.OpUpsert,
 	}
 	if len(ops) != len(want) {
 		t.Fatalf("changelog ops = %v, want %v", ops, want)

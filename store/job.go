@@ -269,7 +269,7 @@ func (s *Store) manualEdge(ctx context.Context, e quarry.Edge, put bool) error {
 				return err
 			}
 		}
-		_, err := appendChange(tx, now, quarry.EntityDataset, e.To, OpLineage)
+		_, err := appendChange(tx, now, quarry.EntityDataset, e.To, quarry.OpLineage)
 		return err
 	})
 }

@@ -123,7 +123,7 @@ func replaceEdges(tx *bolt.Tx, now time.Time, to string, origin quarry.EdgeOrigi
 			return err
 		}
 	}
-	_, err := appendChange(tx, now, quarry.EntityDataset, to, OpLineage)
+	_, err := appendChange(tx, now, quarry.EntityDataset, to, quarry.OpLineage)
 	return err
 }
 

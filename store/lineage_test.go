@@ -93,7 +93,7 @@ func TestReplaceEdges(t *testing.T) {
 		}
 	}
 	changes := mustChanges(t, s, seq)
-	if len(changes) != 1 || changes[0].ID != v || changes[0].Op != store.OpLineage || changes[0].Entity != quarry.EntityDataset || !changes[0].At.Equal(shT0) {
+	if len(changes) != 1 || changes[0].ID != v || changes[0].Op != quarry.OpLineage || changes[0].Entity != quarry.EntityDataset || !changes[0].At.Equal(shT0) {
 		t.Fatalf("changelog = %+v", changes)
 	}
 	seq++
@@ -154,7 +154,7 @@ func TestReplaceEdges(t *testing.T) {
 			}
 		}
 		changes := mustChanges(t, s, seq)
-		if len(changes) != 1 || changes[0].ID != v || changes[0].Op != store.OpLineage || !changes[0].At.Equal(at) {
+		if len(changes) != 1 || changes[0].ID != v || changes[0].Op != quarry.OpLineage || !changes[0].At.Equal(at) {
 			t.Fatalf("changelog = %+v", changes)
 		}
 		seq++
@@ -195,7 +195,7 @@ func TestReplaceEdges(t *testing.T) {
 		changes := mustChanges(t, s, seq)
 		var ids []string
 		for _, c := range changes {
-			if c.Op != store.OpLineage || !c.At.Equal(at) {
+			if c.Op != quarry.OpLineage || !c.At.Equal(at) {
 				t.Fatalf("change %+v", c)
 			}
 			ids = append(ids, c.ID)

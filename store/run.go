@@ -615,7 +615,7 @@ func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
 	if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &sj); err != nil {
 		return err
 	}
-	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, OpUpsert)
+	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, quarry.OpUpsert)
 	return err
 }
 
@@ -664,7 +664,7 @@ func applyRun(tx *bolt.Tx, p *preparedEvent, at, now time.Time) (*storedRun, qua
 			}
 		}
 	}
-	_, err = appendChange(tx, now, quarry.EntityJob, r.JobID, OpRun)
+	_, err = appendChange(tx, now, quarry.EntityJob, r.JobID, quarry.OpRun)
 	return r, before, err
 }
 
@@ -695,7 +695,7 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 	if raw == nil {
 		nd := pd.new.d
 		nd.CreatedAt, nd.UpdatedAt = now, now
-		d, op = &nd, OpUpsert
+		d, op = &nd, quarry.OpUpsert
 		if err := addCounter(tx, keyDatasetCount, 1); err != nil {
 			return err
 		}
@@ -718,7 +718,7 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 		}
 		history = quarry.DiffSchema(&old, d)
 		if len(history) > 0 || !slices.Equal(old.Provided.Owners, d.Provided.Owners) {
-			op = OpUpsert
+			op = quarry.OpUpsert
 		}
 	}
 	lifecycle := ""
@@ -729,14 +729,14 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 	case lifecycle == "DROP":
 		if d.RemovedAt == nil {
 			t := at
-			d.RemovedAt, op = &t, OpRemove
+			d.RemovedAt, op = &t, quarry.OpRemove
 			history = append(history, quarry.SchemaChange{Kind: quarry.DatasetRemoved})
 			if err := addCounter(tx, keyRemovedCount, 1); err != nil {
 				return err
 			}
 		}
 	case d.RemovedAt != nil && pd.output && (lifecycle == "CREATE" || lifecycle == "OVERWRITE" || lifecycle == "RENAME" || complete):
-		d.RemovedAt, op = nil, OpRestore
+		d.RemovedAt, op = nil, quarry.OpRestore
 		history = append([]quarry.SchemaChange{{Kind: quarry.DatasetRestored}}, history...)
 		if err := addCounter(tx, keyRemovedCount, -1); err != nil {
 			return err
@@ -745,7 +745,7 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 	if pd.prevID != "" && pd.prevID != d.ID {
 		history = append(history, quarry.SchemaChange{Kind: quarry.DatasetRenamed, Old: pd.prevName, New: d.Namespace + "/" + d.Name})
 		if op == "" {
-			op = OpUpsert
+			op = quarry.OpUpsert
 		}
 	}
 	var changes []quarry.DataChange
@@ -776,7 +776,7 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 			t := c.At
 			d.LastUpdatedAt = &t
 			if op == "" {
-				op = OpData
+				op = quarry.OpData
 			}
 		}
 	}
@@ -785,9 +785,9 @@ func applyDataset(tx *bolt.Tx, p *preparedEvent, pd *preparedDataset, run *store
 		return fillFromFacets(tx, d, pd, now)
 	}
 	if op == "" {
-		op = OpCheck
+		op = quarry.OpCheck
 		if len(changes) > 0 {
-			op = OpData
+			op = quarry.OpData
 		}
 	} else {
 		d.UpdatedAt = now
@@ -943,7 +943,7 @@ func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, 
 		targets[e.To] = true
 	}
 	for _, to := range slices.Sorted(maps.Keys(targets)) {
-		if _, err := appendChange(tx, now, quarry.EntityDataset, to, OpLineage); err != nil {
+		if _, err := appendChange(tx, now, quarry.EntityDataset, to, quarry.OpLineage); err != nil {
 			return err
 		}
 	}

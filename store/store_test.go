@@ -376,7 +376,7 @@ func TestChangelog(t *testing.T) {
 		if c.Seq != uint64(i+1) {
 			t.Fatalf("record %d has seq %d: gap or disorder", i, c.Seq)
 		}
-		if c.Entity != quarry.EntityDataset || c.Op != store.OpUpsert || seen[c.ID] {
+		if c.Entity != quarry.EntityDataset || c.Op != quarry.OpUpsert || seen[c.ID] {
 			t.Fatalf("record %+v", c)
 		}
 		seen[c.ID] = true

@@ -9,7 +9,6 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/lineage"
-	"github.com/quarrydata/quarry/store"
 )
 
 // Warehouse is a synthetic lineage graph shaped like a warehouse: sources
@@ -136,12 +135,12 @@ func (w *Warehouse) EdgesInto(t int, fn func(quarry.Edge)) {
 }
 
 // Identities calls fn with the identity of every dataset and job.
-func (w *Warehouse) Identities(fn func(store.Identity)) {
+func (w *Warehouse) Identities(fn func(quarry.Identity)) {
 	for i, id := range w.Datasets {
-		fn(store.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: "postgres://wh.internal:5432", Name: fmt.Sprintf("wh.l%d.t%06d", w.Layer(i), i)})
+		fn(quarry.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: "postgres://wh.internal:5432", Name: fmt.Sprintf("wh.l%d.t%06d", w.Layer(i), i)})
 	}
 	for i, id := range w.Jobs {
-		fn(store.Identity{Entity: quarry.EntityJob, ID: id, Namespace: "airflow", Name: fmt.Sprintf("dag.task%05d", i)})
+		fn(quarry.Identity{Entity: quarry.EntityJob, ID: id, Namespace: "airflow", Name: fmt.Sprintf("dag.task%05d", i)})
 	}
 }
 
