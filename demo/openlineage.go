@@ -17,8 +17,8 @@ type event struct {
 	SchemaURL string         `json:"schemaURL"`
 	Run       eventRun       `json:"run"`
 	Job       eventJob       `json:"job"`
-	Inputs    []eventDataset `json:"inputs"`
-	Outputs   []eventDataset `json:"outputs"`
+	Inputs    []eventDataset `json:"inputs,omitempty"`
+	Outputs   []eventDataset `json:"outputs,omitempty"`
 }
 
 type eventRun struct {
