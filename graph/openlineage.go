@@ -106,13 +106,10 @@ func (ol *openLineage) post(w http.ResponseWriter, r *http.Request) {
 		writeEventError(w, status, e)
 		return
 	}
-	ev, err := lineage.ParseEvent(body)
-	if err != nil {
-		ol.events.WithLabelValues("invalid").Inc()
-		ol.fail(w, r, err)
-		return
-	}
-	if err := ol.store.AcceptLineage(r.Context(), []quarry.LineageEvent{ev})[0]; err != nil {
+	if err := lineage.Ingest(r.Context(), ol.store, body); err != nil {
+		if quarry.ErrorCode(err) == quarry.EINVALID {
+			ol.events.WithLabelValues("invalid").Inc()
+		}
 		ol.fail(w, r, err)
 		return
 	}
@@ -166,25 +163,15 @@ func (ol *openLineage) postBatch(w http.ResponseWriter, r *http.Request) {
 		writeEventError(w, status, e)
 		return
 	}
-	evs, parseErrs, err := lineage.ParseBatch(body)
+	errs, err := lineage.IngestBatch(r.Context(), ol.store, body)
 	if err != nil {
 		ol.fail(w, r, err)
 		return
 	}
-	valid := make([]quarry.LineageEvent, 0, len(evs))
-	index := make([]int, 0, len(evs))
 	failures := []batchFailure{}
-	for i := range evs {
-		if parseErrs[i] != nil {
-			failures = append(failures, ol.failure(r, i, parseErrs[i]))
-			continue
-		}
-		valid = append(valid, evs[i])
-		index = append(index, i)
-	}
-	for j, err := range ol.store.AcceptLineage(r.Context(), valid) {
+	for i, err := range errs {
 		if err != nil {
-			failures = append(failures, ol.failure(r, index[j], err))
+			failures = append(failures, ol.failure(r, i, err))
 		} else {
 			ol.events.WithLabelValues("accepted").Inc()
 		}
@@ -202,7 +189,7 @@ func (ol *openLineage) postBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status": statusText,
 		"summary": map[string]int{
-			"received": len(evs), "successful": len(evs) - len(failures), "failed": len(failures),
+			"received": len(errs), "successful": len(errs) - len(failures), "failed": len(failures),
 			"retriable": retriable, "non_retriable": len(failures) - retriable,
 		},
 		"failed_events": failures,

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/search"
 )
@@ -23,7 +23,7 @@ const searchQuery = `query($q: String!, $filter: SearchFilter, $first: Int, $aft
 
 func TestSearchAPI(t *testing.T) {
 	s := newServer(t, graph.Limits{})
-	if _, err := s.store.UpsertDatasets(context.Background(), quarry.DemoDatasets()); err != nil {
+	if _, err := s.store.UpsertDatasets(context.Background(), demo.Datasets()); err != nil {
 		t.Fatal(err)
 	}
 	// Indexed from the changelog, within a second of the commit.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 )
@@ -36,12 +37,9 @@ func newCatalog(t testing.TB) *catalog {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.UpsertDatasets(context.Background(), quarry.DemoDatasets()); err != nil {
-		t.Fatal(err)
-	}
 	// The demo's jobs too: dataset searches must not return them.
-	if _, errs := st.ApplyLineageBatch(context.Background(), quarry.DemoLineageEvents(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))); errs[0] != nil {
-		t.Fatal(errs[0])
+	if _, err := demo.Load(context.Background(), st, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
 	}
 	c := &catalog{st: st, dir: filepath.Join(dir, "index")}
 	c.open(t)
@@ -134,8 +132,8 @@ func TestSearchJobs(t *testing.T) {
 	}
 	// Dataset searches leave jobs out, totals and facets included.
 	res, err := c.idx.Search(ctx, search.Query{Text: "", First: 100, Facets: true})
-	if err != nil || res.Total != len(quarry.DemoDatasets()) {
-		t.Fatalf("an empty dataset search counts %d, want %d (%v)", res.Total, len(quarry.DemoDatasets()), err)
+	if err != nil || res.Total != len(demo.Datasets()) {
+		t.Fatalf("an empty dataset search counts %d, want %d (%v)", res.Total, len(demo.Datasets()), err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -153,6 +154,11 @@ func TestServeDemo(t *testing.T) {
 	const q = `{ datasets(first: 1) { totalCount } dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.reporting.daily_revenue") { description columns { name } }
 		view: dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.staging.stg_orders") { upstream { fromDataset { name } toColumn } }
 		fct: dataset(namespace: "redshift://analytics.us-east-1:5439", name: "analytics.marts.fct_orders") { history { kind column } } }`
+	// The ETL history went in through the OpenLineage ingest, applied
+	// before the server listens.
+	if n := demoRuns(t, p); n < 150 {
+		t.Fatalf("the demo loaded %d runs:\n%s", n, p.logs)
+	}
 	d := p.graphql(t, q, nil)
 	total := d["datasets"].(map[string]any)["totalCount"].(float64)
 	if total < 38 || d["dataset"] == nil {
@@ -193,11 +199,29 @@ func TestServeDemo(t *testing.T) {
 	if !strings.Contains(p.logs.String(), "changed=0") {
 		t.Fatalf("re-seeding changed datasets:\n%s", p.logs)
 	}
+	// Only the runs that ended since the first start (none, or the few of
+	// a period boundary passed meanwhile).
+	if n := demoRuns(t, p); n > 20 {
+		t.Fatalf("the second start loaded %d runs again:\n%s", n, p.logs)
+	}
 	p.stop(t)
 	// And in a data directory no server holds.
 	if out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput(); err != nil || !strings.Contains(string(out), "search index rebuilt") {
 		t.Fatalf("index rebuild of a stopped data dir: %v %s", err, out)
 	}
+}
+
+var demoLoaded = regexp.MustCompile(`msg="demo catalog loaded" .*\bruns=(\d+)`)
+
+// demoRuns returns how many ETL runs the server's demo load added.
+func demoRuns(t *testing.T, p *proc) int {
+	t.Helper()
+	m := demoLoaded.FindStringSubmatch(p.logs.String())
+	if m == nil {
+		t.Fatalf("no demo load logged:\n%s", p.logs)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 func TestBackup(t *testing.T) {

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/crawler"
+	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/search"
@@ -90,9 +90,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 	}()
 	if cfg.Demo {
-		if err := seedDemo(ctx, st, log); err != nil {
+		res, err := demo.Load(ctx, st, time.Now())
+		if err != nil {
 			return err
 		}
+		log.Info("demo catalog loaded", "datasets", res.Datasets, "changed", res.Changed, "runs", res.Runs, "lineage events", res.Events)
 	}
 
 	// Crawls live until shutdown begins; serve waits for them (they stop at
@@ -188,65 +190,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
-}
-
-// seedDemo loads the demo catalog through the same store API as real data.
-// It is idempotent: loading it again changes nothing but adding the ETL
-// runs that happened since the last load.
-func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
-	ctx = quarry.WithActor(ctx, "demo")
-	// Earlier versions go in first, once, so the demo has schema history.
-	var earlier []quarry.Dataset
-	for _, d := range quarry.DemoEarlierVersions() {
-		if _, err := st.DatasetByName(ctx, d.Namespace, d.Name); quarry.ErrorCode(err) == quarry.ENOTFOUND {
-			earlier = append(earlier, d)
-		}
-	}
-	if len(earlier) > 0 {
-		if _, err := st.UpsertDatasets(ctx, earlier); err != nil {
-			return fmt.Errorf("demo catalog: %w", err)
-		}
-	}
-	res, err := st.UpsertDatasets(ctx, quarry.DemoDatasets())
-	if err != nil {
-		return fmt.Errorf("demo catalog: %w", err)
-	}
-	if err := st.ReplaceEdges(ctx, quarry.OriginCatalog, quarry.DemoCatalogEdges()); err != nil {
-		return fmt.Errorf("demo lineage: %w", err)
-	}
-	// Runs already loaded keep their outcome: which runs fail is relative
-	// to now, and a run must not change its story between restarts.
-	var evs []quarry.LineageEvent
-	for _, ev := range quarry.DemoLineageEvents(time.Now()) {
-		if _, err := st.Run(ctx, ev.Run.ID); quarry.ErrorCode(err) == quarry.ENOTFOUND {
-			evs = append(evs, ev)
-		}
-	}
-	results, errs := st.ApplyLineageBatch(ctx, evs)
-	stored := 0
-	for i, err := range errs {
-		if err != nil {
-			return fmt.Errorf("demo runs: %w", err)
-		}
-		if !results[i].Duplicate {
-			stored++
-		}
-	}
-	for _, p := range quarry.DemoFreshnessPolicies() {
-		d, err := st.DatasetByName(ctx, p.Namespace, p.Name)
-		var cur *quarry.FreshnessPolicy
-		if err == nil {
-			cur, err = st.FreshnessPolicy(ctx, d.ID)
-		}
-		if err == nil && (cur == nil || *cur != p.Policy) {
-			err = st.SetFreshnessPolicy(ctx, d.ID, &p.Policy)
-		}
-		if err != nil {
-			return fmt.Errorf("demo freshness policy of %s: %w", p.Name, err)
-		}
-	}
-	log.Info("demo catalog loaded", "datasets", len(res.IDs), "changed", res.Changed, "lineage events", len(evs), "new", stored)
 	return nil
 }
 

@@ -1,16 +1,20 @@
-package quarry
+package demo
 
-import "strings"
+import (
+	"strings"
 
-// demoView says, for one demo view, which upstream columns each of its
+	"github.com/quarrydata/quarry"
+)
+
+// view says, for one demo view, which upstream columns each of its
 // columns reads: "out <- table.col, table.col"; a leading "=" marks a column
 // passed through unchanged (DIRECT/IDENTITY), otherwise it is computed.
-type demoView struct {
+type view struct {
 	name string
 	cols []string
 }
 
-var demoViews = []demoView{
+var views = []view{
 	{"analytics.staging.stg_users", []string{
 		"user_id <- =raw.users.id", "email <- =raw.users.email", "country_code <- =raw.users.country_code",
 		"is_marketing_opt_in <- raw.users.marketing_opt_in", "is_deleted <- raw.users.deleted_at", "registered_at <- =raw.users.created_at"}},
@@ -37,16 +41,16 @@ var demoViews = []demoView{
 		"segment <- marts.fct_orders.net_amount_eur"}},
 }
 
-// DemoCatalogEdges returns the demo warehouse's view lineage as a crawl of
+// CatalogEdges returns the demo warehouse's view lineage as a crawl of
 // its catalog reports it (origin CATALOG): for each view, keyed by its ID,
 // a table-level edge from every relation it reads and a column-level edge
 // per column it reads.
-func DemoCatalogEdges() map[string][]Edge {
-	out := map[string][]Edge{}
-	for _, v := range demoViews {
-		to := NewID(EntityDataset, demoWarehouseNS, v.name)
+func CatalogEdges() map[string][]quarry.Edge {
+	out := map[string][]quarry.Edge{}
+	for _, v := range views {
+		to := quarry.NewID(quarry.EntityDataset, warehouseNS, v.name)
 		tables := map[string]bool{}
-		var edges []Edge
+		var edges []quarry.Edge
 		for _, spec := range v.cols {
 			outCol, srcs, _ := strings.Cut(spec, " <- ")
 			for _, src := range strings.Split(srcs, ", ") {
@@ -54,50 +58,19 @@ func DemoCatalogEdges() map[string][]Edge {
 				src = strings.TrimPrefix(src, "=")
 				i := strings.LastIndexByte(src, '.')
 				table, col := "analytics."+src[:i], src[i+1:]
-				from := NewID(EntityDataset, demoWarehouseNS, table)
+				from := quarry.NewID(quarry.EntityDataset, warehouseNS, table)
 				if !tables[table] {
 					tables[table] = true
-					edges = append(edges, Edge{From: from, To: to, Origin: OriginCatalog})
+					edges = append(edges, quarry.Edge{From: from, To: to, Origin: quarry.OriginCatalog})
 				}
 				t := "DIRECT/TRANSFORMATION"
 				if identity {
 					t = "DIRECT/IDENTITY"
 				}
-				edges = append(edges, Edge{From: from, To: to, FromColumn: col, ToColumn: outCol, Transformation: t, Origin: OriginCatalog})
+				edges = append(edges, quarry.Edge{From: from, To: to, FromColumn: col, ToColumn: outCol, Transformation: t, Origin: quarry.OriginCatalog})
 			}
 		}
 		out[to] = edges
-	}
-	return out
-}
-
-// DemoEarlierVersions returns older versions of some demo datasets. Seeded
-// before the current ones (once, into an empty catalog), they give the demo
-// a schema history: a column added, a type widened, a column dropped.
-func DemoEarlierVersions() []Dataset {
-	var out []Dataset
-	for _, d := range DemoDatasets() {
-		switch d.Name {
-		case "analytics.marts.fct_orders":
-			// refunded_amount_eur came later, and amounts were decimal(12,2).
-			var cols []Column
-			for _, c := range d.Columns {
-				if c.Name == "refunded_amount_eur" {
-					continue
-				}
-				if strings.HasSuffix(c.Name, "_amount_eur") {
-					c.Type = "decimal(12,2)"
-				}
-				cols = append(cols, c)
-			}
-			d.Columns = cols
-		case "shop.public.orders":
-			// The coupon code used to be copied onto the order.
-			d.Columns = append(d.Columns, Column{Name: "coupon_code", Type: "character varying(32)", Nullable: true, Description: "Code of the coupon applied, copied from coupons.code."})
-		default:
-			continue
-		}
-		out = append(out, d)
 	}
 	return out
 }

@@ -1,15 +1,16 @@
-package quarry_test
+package demo_test
 
 import (
 	"testing"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/demo"
 )
 
-// normalizedDemo returns the demo datasets, normalized, keyed by ID.
-func normalizedDemo(t *testing.T) ([]quarry.Dataset, map[string]*quarry.Dataset) {
+// normalized returns the demo datasets, normalized, keyed by ID.
+func normalized(t *testing.T) ([]quarry.Dataset, map[string]*quarry.Dataset) {
 	t.Helper()
-	ds := quarry.DemoDatasets()
+	ds := demo.Datasets()
 	byID := make(map[string]*quarry.Dataset, len(ds))
 	for i := range ds {
 		d := &ds[i]
@@ -24,8 +25,8 @@ func normalizedDemo(t *testing.T) ([]quarry.Dataset, map[string]*quarry.Dataset)
 	return ds, byID
 }
 
-func TestDemoDatasetsNormalize(t *testing.T) {
-	ds, byID := normalizedDemo(t)
+func TestDatasetsNormalize(t *testing.T) {
+	ds, byID := normalized(t)
 	if n := len(ds); n < 38 || n > 45 {
 		t.Errorf("got %d demo datasets, want 38 to 45", n)
 	}
@@ -34,8 +35,8 @@ func TestDemoDatasetsNormalize(t *testing.T) {
 	}
 }
 
-func TestDemoDatasetsForeignKeys(t *testing.T) {
-	ds, byID := normalizedDemo(t)
+func TestDatasetsForeignKeys(t *testing.T) {
+	ds, byID := normalized(t)
 	fks := 0
 	for _, d := range ds {
 		for _, c := range d.Columns {
@@ -59,8 +60,8 @@ func TestDemoDatasetsForeignKeys(t *testing.T) {
 	}
 }
 
-func TestDemoDatasetsMetadata(t *testing.T) {
-	ds, _ := normalizedDemo(t)
+func TestDatasetsMetadata(t *testing.T) {
+	ds, _ := normalized(t)
 	for _, d := range ds {
 		if d.Provided.Description == "" {
 			t.Errorf("%s: no description", d.Name)
@@ -77,30 +78,30 @@ func TestDemoDatasetsMetadata(t *testing.T) {
 	}
 }
 
-func TestDemoDatasetsFresh(t *testing.T) {
+func TestDatasetsFresh(t *testing.T) {
 	// Normalize changes columns in place; a second call must not see it.
-	a := quarry.DemoDatasets()
+	a := demo.Datasets()
 	for i := range a {
 		a[i].Columns[0].Name = "changed"
 	}
-	for _, d := range quarry.DemoDatasets() {
+	for _, d := range demo.Datasets() {
 		if d.Columns[0].Name == "changed" {
-			t.Fatalf("%s: DemoDatasets shares columns between calls", d.Name)
+			t.Fatalf("%s: Datasets shares columns between calls", d.Name)
 		}
 	}
 }
 
-// TestDemoLineage checks that every demo lineage edge joins datasets and
+// TestCatalogEdges checks that every view lineage edge joins datasets and
 // columns the demo catalog has.
-func TestDemoLineage(t *testing.T) {
+func TestCatalogEdges(t *testing.T) {
 	byID := map[string]*quarry.Dataset{}
-	for _, d := range quarry.DemoDatasets() {
+	for _, d := range demo.Datasets() {
 		if err := d.Normalize(); err != nil {
 			t.Fatal(err)
 		}
 		byID[d.ID] = &d
 	}
-	edges := quarry.DemoCatalogEdges()
+	edges := demo.CatalogEdges()
 	if len(edges) < 5 {
 		t.Fatalf("%d views with lineage", len(edges))
 	}
@@ -131,7 +132,7 @@ func TestDemoLineage(t *testing.T) {
 			}
 		}
 	}
-	if len(quarry.DemoEarlierVersions()) != 2 {
+	if len(demo.EarlierVersions()) != 2 {
 		t.Fatal("earlier versions missing")
 	}
 }
