@@ -76,7 +76,7 @@ export function SearchPage() {
     document.title = q ? `${q} · Quarry search` : "Quarry";
   }, [q]);
 
-  const { data, error, loading, refetch } = useQuery(
+  const { data, error, isPending, isFetching, refetch } = useQuery(
     SearchDocument,
     { query: q, filter, first: PAGE, after },
     { keepPrevious: true },
@@ -138,7 +138,7 @@ export function SearchPage() {
             );
           })}
       </aside>
-      <section className="results" aria-label="Results" aria-busy={loading}>
+      <section className="results" aria-label="Results" aria-busy={isFetching}>
         <div className="results-head">
           <h1 className="results-title">
             {q ? (
@@ -176,7 +176,7 @@ export function SearchPage() {
           </div>
         )}
         {error && <ErrorBox error={error} retry={refetch} />}
-        {!results && loading && <Loading label="Searching…" />}
+        {isPending && <Loading label="Searching…" />}
         {results && results.hits.length === 0 && (
           <Empty>
             No dataset matches {q ? <q>{q}</q> : "these filters"}. Try fewer words or remove a filter.

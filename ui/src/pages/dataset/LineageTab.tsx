@@ -85,7 +85,7 @@ function Lineage({ d }: { d: DatasetT }) {
     setParams(next, { replace: true });
   };
 
-  const { data, error, loading, refetch } = useQuery(LineageDocument, { nodeId: d.id, direction, depth, columnLevel });
+  const { data, error, isPending: loading, refetch } = useQuery(LineageDocument, { nodeId: d.id, direction, depth, columnLevel });
   // Nodes expanded by hand, merged into the graph.
   const [extra, setExtra] = useState<G[]>([]);
   const [expanding, setExpanding] = useState<string | null>(null);
