@@ -37,10 +37,12 @@ test: check build
 	$(GO) test -count=1 -timeout 20m ./...
 	$(E2E)
 
-check:
+## check: gofmt, go vet, and the UI's lint (ESLint with React's hooks rules) and unit tests (Vitest)
+check: ui/node_modules/.package-lock.json
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd ui && $(NPM) run --silent check
 
 ## bench: run the benchmarks and print their numbers
 bench:

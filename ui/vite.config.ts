@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
@@ -12,5 +13,11 @@ export default defineConfig({
   },
   server: {
     proxy: { "/graphql": process.env.QUARRY_URL ?? "http://127.0.0.1:8080" },
+  },
+  // Unit tests (npm test): the pure functions, beside their code. The
+  // end-to-end tests in e2e/ run under node --test against a real server.
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
   },
 });

@@ -1,6 +1,19 @@
 // The UI's only way to the server: POST /graphql with a generated, typed
 // document. Errors come back as ApiError with the server's extensions.code.
-import { useCallback, useEffect, useRef, useState } from "react";
+// Server state lives in TanStack Query's cache, keyed by operation name and
+// variables (queryKey), so pages read it again without a round trip when one
+// navigates back, and a mutation marks what it changed stale (invalidates)
+// instead of handing refetch callbacks down the tree.
+import {
+  QueryClient,
+  keepPreviousData,
+  useMutation as useTanstackMutation,
+  useQuery as useTanstackQuery,
+  useQueryClient,
+  type QueryKey,
+  type UseMutationResult,
+  type UseQueryResult,
+} from "@tanstack/react-query";
 import type { TypedDocumentString } from "./generated";
 
 export class ApiError extends Error {
@@ -8,6 +21,14 @@ export class ApiError extends Error {
   constructor(message: string, code = "internal") {
     super(message);
     this.code = code;
+  }
+}
+
+// Every query's and mutation's error is an ApiError (request makes it one),
+// which TanStack's types learn by registration.
+declare module "@tanstack/react-query" {
+  interface Register {
+    defaultError: ApiError;
   }
 }
 
@@ -49,78 +70,91 @@ export async function request<R, V>(
   return body.data;
 }
 
-export type QueryState<R> = {
-  data: R | undefined;
-  error: ApiError | undefined;
-  loading: boolean;
-  refetch: () => void;
-};
-
-// useQuery runs a query whenever its variables change. With keepPrevious it
-// keeps the last data while the next one loads, so paging does not flash.
-export function useQuery<R, V>(
-  doc: TypedDocumentString<R, V>,
-  variables: V,
-  opts: { skip?: boolean; pollMs?: number; keepPrevious?: boolean } = {},
-): QueryState<R> {
-  const key = JSON.stringify(variables);
-  const [state, setState] = useState<{ key?: string; data?: R; error?: ApiError; loading: boolean }>({
-    loading: !opts.skip,
+// newQueryClient is the cache main.tsx provides to the app. Data is stale at
+// once (every mount asks the server again, showing the cached answer
+// meanwhile), as the pages did before the cache; errors show at once with
+// their "Try again" instead of after hidden retries; a window regaining
+// focus asks nothing, since the pages that change on their own poll.
+export function newQueryClient() {
+  return new QueryClient({
+    defaultOptions: {
+      queries: { retry: false, refetchOnWindowFocus: false },
+      mutations: { retry: false },
+    },
   });
-  const [tick, setTick] = useState(0);
-  const varsRef = useRef(variables);
-  varsRef.current = variables;
+}
 
-  useEffect(() => {
-    if (opts.skip) {
-      setState((s) => ({ ...s, loading: false }));
-      return;
-    }
-    const ctl = new AbortController();
-    setState((s) => ({ ...s, error: undefined, loading: true }));
-    request(doc, varsRef.current, ctl.signal).then(
-      (data) => setState({ key, data, loading: false }),
-      (error) => {
-        if (ctl.signal.aborted) return;
-        setState((s) => ({ ...s, key: undefined, error: error instanceof ApiError ? error : new ApiError(String(error)), loading: false }));
-      },
-    );
-    return () => ctl.abort();
-  }, [doc, key, tick, opts.skip]);
+// operationName is the name of a document's first operation: "Dataset" for
+// `query Dataset($id: ID!) {…}`. It heads the document's query keys.
+export function operationName(doc: TypedDocumentString<unknown, never> | string): string {
+  const m = /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(doc.toString());
+  if (!m) throw new Error("a document without a named operation has no query key");
+  return m[1];
+}
 
-  useEffect(() => {
-    if (!opts.pollMs) return;
-    const t = setInterval(() => setTick((n) => n + 1), opts.pollMs);
-    return () => clearInterval(t);
-  }, [opts.pollMs]);
+// queryKey is the cache key of a query document with its variables. With
+// only some of the variables (or none) it is a prefix that matches every
+// cached answer that has them, which is what invalidation takes.
+export function queryKey<R, V>(doc: TypedDocumentString<R, V>, variables?: Partial<V>): QueryKey {
+  return variables === undefined ? [operationName(doc)] : [operationName(doc), variables];
+}
 
-  const refetch = useCallback(() => setTick((n) => n + 1), []);
-  const current = state.key === key || opts.keepPrevious;
+function asApiError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError(String(e));
+}
+
+// queryOptions are what TanStack needs to ask for a document: its key and
+// how to fetch it. useQuery takes them; useQueries takes a list of them.
+export function queryOptions<R, V>(doc: TypedDocumentString<R, V>, variables: V) {
   return {
-    data: current ? state.data : undefined,
-    error: state.error,
-    loading: state.loading || (!opts.skip && state.key !== key && !state.error),
-    refetch,
+    queryKey: queryKey(doc, variables),
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      request(doc, variables, signal).catch((e) => Promise.reject(signal.aborted ? e : asApiError(e))),
   };
 }
 
-// useMutation returns a function that runs the mutation and its state.
-export function useMutation<R, V>(doc: TypedDocumentString<R, V>) {
-  const [state, setState] = useState<{ loading: boolean; error?: ApiError }>({ loading: false });
-  const run = useCallback(
-    async (variables: V): Promise<R | undefined> => {
-      setState({ loading: true });
-      try {
-        const data = await request(doc, variables);
-        setState({ loading: false });
-        return data;
-      } catch (e) {
-        const error = e instanceof ApiError ? e : new ApiError(String(e));
-        setState({ loading: false, error });
-        return undefined;
-      }
+export type QueryOptions<R> = {
+  // skip leaves the query unasked (its data undefined) until it turns false.
+  skip?: boolean;
+  // keepPrevious keeps the last variables' data while the next loads, so
+  // paging does not flash.
+  keepPrevious?: boolean;
+  // poll asks again every so many milliseconds, or, as a function of the
+  // current data, while it returns a number (false stops).
+  poll?: number | false | ((data: R | undefined) => number | false);
+};
+
+// useQuery runs a query whenever its variables change, through the cache.
+export function useQuery<R, V>(
+  doc: TypedDocumentString<R, V>,
+  variables: V,
+  opts: QueryOptions<R> = {},
+): UseQueryResult<R, ApiError> {
+  const { poll } = opts;
+  return useTanstackQuery({
+    ...queryOptions(doc, variables),
+    enabled: !opts.skip,
+    placeholderData: opts.keepPrevious ? keepPreviousData : undefined,
+    refetchInterval: typeof poll === "function" ? (q) => poll(q.state.data) : poll,
+  });
+}
+
+// useMutation returns TanStack's mutation for a document. Once it has run,
+// failed or not, the queries invalidates names (prefix keys from queryKey)
+// are marked stale and the ones on screen asked again before the mutation
+// counts as settled, so a form that closes on success shows the saved value.
+export function useMutation<R, V>(
+  doc: TypedDocumentString<R, V>,
+  opts: { invalidates?: (variables: V) => QueryKey[] } = {},
+): UseMutationResult<R, ApiError, V> {
+  const client = useQueryClient();
+  const { invalidates } = opts;
+  return useTanstackMutation({
+    mutationKey: [operationName(doc)],
+    mutationFn: (variables) => request(doc, variables).catch((e) => Promise.reject(asApiError(e))),
+    onSettled: async (_data, _error, variables) => {
+      if (!invalidates) return;
+      await Promise.all(invalidates(variables).map((key) => client.invalidateQueries({ queryKey: key })));
     },
-    [doc],
-  );
-  return [run, state] as const;
+  });
 }

@@ -18,7 +18,13 @@ export function SearchBox({ inputRef }: { inputRef: RefObject<HTMLInputElement |
   const [prefix, setPrefix] = useState("");
   const listId = useId();
 
-  useEffect(() => setText(urlQuery), [urlQuery]);
+  // The box shows the URL's query again when the URL changes (a link, Back);
+  // set during render, as React's docs do it, so no frame shows the old one.
+  const [shownQuery, setShownQuery] = useState(urlQuery);
+  if (shownQuery !== urlQuery) {
+    setShownQuery(urlQuery);
+    setText(urlQuery);
+  }
 
   // Debounce what is asked for.
   useEffect(() => {

@@ -79,7 +79,7 @@ export function ErrorBox({ error, retry }: { error: ApiError | Error; retry?: ()
     <div className="state state-error" role="alert">
       <strong>Something went wrong.</strong> {error.message}
       {retry && (
-        <button type="button" className="btn btn-small" onClick={retry}>
+        <button type="button" className="btn btn-small" onClick={() => retry()}>
           Try again
         </button>
       )}

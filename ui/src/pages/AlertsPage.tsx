@@ -10,18 +10,19 @@ export function AlertsPage() {
   useEffect(() => {
     document.title = "Alerts · Quarry";
   }, []);
-  const { data, error, loading, refetch } = useQuery(AlertsDocument, {}, { pollMs: 60_000 });
+  // Alerts open and close on the server: look again every minute.
+  const { data, error, isPending, isFetching, refetch } = useQuery(AlertsDocument, {}, { poll: 60_000 });
   return (
     <div className="page">
       <div className="results-head">
         <h1>Open alerts</h1>
         {data && <span className="muted">{data.alerts.length} open</span>}
-        <button type="button" className="btn btn-small" onClick={refetch} disabled={loading}>
+        <button type="button" className="btn btn-small" onClick={() => refetch()} disabled={isFetching}>
           Refresh
         </button>
       </div>
       {error && <ErrorBox error={error} retry={refetch} />}
-      {!data && loading && <Loading label="Loading alerts…" />}
+      {isPending && <Loading label="Loading alerts…" />}
       {data && data.alerts.length === 0 && <Empty>No open alert: every dataset with a policy is fresh and every check passes.</Empty>}
       {data && data.alerts.length > 0 && (
         <ol className="alerts">

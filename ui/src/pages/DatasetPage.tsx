@@ -2,8 +2,8 @@
 // for its columns, lineage, quality, history and runs.
 import { lazy, Suspense, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Link, NavLink, useParams } from "react-router";
-import { useMutation, useQuery } from "../api/client";
-import { DatasetDocument, UpdateDatasetDocument, type DatasetQuery } from "../api/generated";
+import { useQuery } from "../api/client";
+import { DatasetDocument, type DatasetQuery } from "../api/generated";
 import {
   Badge,
   CheckBadge,
@@ -21,6 +21,7 @@ import { ColumnsTab } from "./dataset/ColumnsTab";
 import { QualityTab } from "./dataset/QualityTab";
 import { HistoryTab } from "./dataset/HistoryTab";
 import { RunsTab } from "./dataset/RunsTab";
+import { useUpdateDataset } from "./dataset/useUpdateDataset";
 
 // The graph library is the biggest part of the app: load it with its tab.
 const LineageTab = lazy(() => import("./dataset/LineageTab"));
@@ -37,7 +38,7 @@ const tabs = [
 
 export function DatasetPage() {
   const { id = "", tab = "columns" } = useParams();
-  const { data, error, loading, refetch } = useQuery(DatasetDocument, { id });
+  const { data, error, isPending, isFetching, refetch } = useQuery(DatasetDocument, { id });
   const d = data?.dataset;
 
   useEffect(() => {
@@ -45,7 +46,7 @@ export function DatasetPage() {
   }, [d]);
 
   if (error) return <ErrorBox error={error} retry={refetch} />;
-  if (!data && loading) return <Loading label="Loading the dataset…" />;
+  if (isPending) return <Loading label="Loading the dataset…" />;
   if (!d)
     return (
       <Empty>
@@ -54,8 +55,8 @@ export function DatasetPage() {
     );
 
   return (
-    <article className="dataset" aria-busy={loading}>
-      <Header d={d} onSaved={refetch} />
+    <article className="dataset" aria-busy={isFetching}>
+      <Header d={d} />
       <div className="tabs" role="tablist" aria-label="Dataset sections">
         {tabs.map(([key, label]) => (
           <NavLink
@@ -72,7 +73,7 @@ export function DatasetPage() {
         ))}
       </div>
       <section className="tab-panel" role="tabpanel" aria-label={tabs.find(([k]) => k === tab)?.[1]}>
-        {tab === "columns" && <ColumnsTab d={d} onSaved={refetch} />}
+        {tab === "columns" && <ColumnsTab d={d} />}
         {tab === "lineage" && (
           <Suspense fallback={<Loading label="Loading the lineage graph…" />}>
             <LineageTab d={d} />
@@ -87,7 +88,7 @@ export function DatasetPage() {
   );
 }
 
-function Header({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
+function Header({ d }: { d: DatasetT }) {
   const f = d.freshness;
   const h = d.health;
   const parts = d.name.split(".");
@@ -118,7 +119,7 @@ function Header({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
       </div>
       <div className="dataset-grid">
         <div className="dataset-main">
-          <Description d={d} onSaved={onSaved} />
+          <Description d={d} />
           <div className="people">
             <div>
               <h2 className="label">Owners</h2>
@@ -198,27 +199,33 @@ function Header({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
   );
 }
 
-function Description({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
+function Description({ d }: { d: DatasetT }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(d.description);
-  const [save, { loading, error }] = useMutation(UpdateDatasetDocument);
+  const save = useUpdateDataset();
   const area = useRef<HTMLTextAreaElement>(null);
   const editBtn = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
-    if (!editing) setText(d.description);
-  }, [d.description, editing]);
-  useEffect(() => {
     if (editing) area.current?.focus();
   }, [editing]);
 
-  const submit = async () => {
-    const ok = await save({ id: d.id, input: { description: text } });
-    if (ok) {
-      setEditing(false);
-      onSaved();
-      setTimeout(() => editBtn.current?.focus());
-    }
+  // Editing starts from the description as it is now.
+  const edit = () => {
+    setText(d.description);
+    save.reset();
+    setEditing(true);
+  };
+  const submit = () => {
+    save.mutate(
+      { id: d.id, input: { description: text } },
+      {
+        onSuccess: () => {
+          setEditing(false);
+          setTimeout(() => editBtn.current?.focus());
+        },
+      },
+    );
   };
   const onKey = (e: KeyboardEvent) => {
     if (e.key === "Escape") {
@@ -243,10 +250,10 @@ function Description({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
           Description (Markdown)
         </label>
         <textarea id="description" ref={area} value={text} rows={6} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} />
-        {error && <ErrorBox error={error} />}
+        {save.error && <ErrorBox error={save.error} />}
         <div className="row">
-          <button type="submit" className="btn btn-primary" disabled={loading}>
-            {loading ? "Saving…" : "Save"}
+          <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+            {save.isPending ? "Saving…" : "Save"}
           </button>
           <button type="button" className="btn" onClick={() => setEditing(false)}>
             Cancel
@@ -263,7 +270,7 @@ function Description({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
       ) : (
         <p className="muted">No description yet.</p>
       )}
-      <button ref={editBtn} type="button" className="btn btn-small" onClick={() => setEditing(true)} aria-label="Edit description">
+      <button ref={editBtn} type="button" className="btn btn-small" onClick={edit} aria-label="Edit description">
         Edit description
       </button>
       {d.description !== d.providedDescription && d.providedDescription && (

@@ -9,13 +9,13 @@ import { Chips, Empty, ErrorBox, KindBadge, Loading, Markdown, StatusBadge, Time
 
 export function JobPage() {
   const { id = "" } = useParams();
-  const { data, error, loading, refetch } = useQuery(JobDocument, { id });
+  const { data, error, isPending, refetch } = useQuery(JobDocument, { id });
   const j = data?.job;
   useEffect(() => {
     if (j) document.title = `${j.name} · Quarry`;
   }, [j]);
   if (error) return <ErrorBox error={error} retry={refetch} />;
-  if (!data && loading) return <Loading label="Loading the job…" />;
+  if (isPending) return <Loading label="Loading the job…" />;
   if (!j)
     return (
       <Empty>

@@ -3,23 +3,11 @@
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useEffect } from "react";
 import { useQuery } from "../api/client";
-import { SearchDocument, type CheckStatus, type DatasetKind, type FreshnessStatus, type SearchFilter, type SearchQuery } from "../api/generated";
+import { SearchDocument, type SearchQuery } from "../api/generated";
 import { Badge, CheckBadge, Chips, Empty, ErrorBox, FreshnessBadge, Highlighted, KindBadge, Loading } from "../components/ui";
-import { kindLabel } from "../format";
+import { bucketLabel, facetFields, facetTitles, filterFrom, orderFacets, statusLabels, toggle as toggled, type FacetField } from "./search/facets";
 
 const PAGE = 20;
-const facetFields = ["kind", "freshness", "health", "tags", "owners", "namespace", "database", "schema"] as const;
-type FacetField = (typeof facetFields)[number];
-const facetTitles: Record<FacetField, string> = {
-  kind: "Kind",
-  freshness: "Freshness",
-  health: "Checks",
-  tags: "Tags",
-  owners: "Owners",
-  namespace: "Source",
-  database: "Database",
-  schema: "Schema",
-};
 const matchLabels: Record<string, string> = {
   name: "name",
   qualifiedName: "qualified name",
@@ -28,40 +16,6 @@ const matchLabels: Record<string, string> = {
   columnDescription: "column description",
   tag: "tag",
 };
-
-// Statuses have a fixed order (best first) and words of their own; the API
-// rejects any other value, so a hand-edited URL's unknown ones are dropped.
-const statusLabels: Partial<Record<FacetField, Record<string, string>>> = {
-  freshness: { FRESH: "fresh", WARN: "late (warn)", ERROR: "very late (error)" },
-  health: { PASS: "pass", WARN: "warn", FAIL: "fail", ERROR: "error" },
-};
-
-function bucketLabel(field: FacetField, value: string) {
-  if (field === "kind") return kindLabel(value);
-  return statusLabels[field]?.[value] ?? value;
-}
-
-function filterFrom(params: URLSearchParams): SearchFilter {
-  const f: SearchFilter = {};
-  for (const field of facetFields) {
-    const known = statusLabels[field];
-    const v = params.getAll(field).filter((x) => !known || x in known);
-    if (!v.length) continue;
-    if (field === "kind") f.kind = v as DatasetKind[];
-    else if (field === "freshness") f.freshness = v as FreshnessStatus[];
-    else if (field === "health") f.health = v as CheckStatus[];
-    else f[field] = v;
-  }
-  return f;
-}
-
-// sortBuckets keeps the API's order (most hits first) except for statuses.
-function sortBuckets(field: FacetField, buckets: { value: string; count: number }[]) {
-  const known = statusLabels[field];
-  if (!known) return buckets;
-  const order = Object.keys(known);
-  return [...buckets].sort((a, b) => order.indexOf(a.value) - order.indexOf(b.value));
-}
 
 export function SearchPage() {
   const [params] = useSearchParams();
@@ -76,7 +30,7 @@ export function SearchPage() {
     document.title = q ? `${q} · Quarry search` : "Quarry";
   }, [q]);
 
-  const { data, error, loading, refetch } = useQuery(
+  const { data, error, isPending, isFetching, refetch } = useQuery(
     SearchDocument,
     { query: q, filter, first: PAGE, after },
     { keepPrevious: true },
@@ -84,16 +38,7 @@ export function SearchPage() {
 
   const go = (next: URLSearchParams, state?: unknown) => navigate(`/search?${next}`, { state });
 
-  const toggle = (field: FacetField, value: string) => {
-    const next = new URLSearchParams(params);
-    const values = next.getAll(field);
-    next.delete(field);
-    const on = values.includes(value);
-    for (const v of values) if (v !== value) next.append(field, v);
-    if (!on) next.append(field, value);
-    next.delete("after");
-    go(next);
-  };
+  const toggle = (field: FacetField, value: string) => go(toggled(params, field, value));
 
   const active = facetFields.flatMap((f) => params.getAll(f).map((v) => [f, v] as const));
   const results = data?.search;
@@ -101,12 +46,9 @@ export function SearchPage() {
   return (
     <div className="search-page">
       <aside className="facets" aria-label="Filters">
-        {results?.facets
-          .filter((f): f is typeof f & { field: FacetField } => (facetFields as readonly string[]).includes(f.field))
-          .sort((a, b) => facetFields.indexOf(a.field) - facetFields.indexOf(b.field))
-          .map((facet) => {
-            const buckets = sortBuckets(facet.field, facet.buckets.filter((b) => b.value !== ""));
-            if (!buckets.length) return null;
+        {results &&
+          orderFacets(results.facets).map((facet) => {
+            const buckets = facet.buckets;
             const selected = params.getAll(facet.field);
             return (
               <section key={facet.field} className="facet" aria-label={facetTitles[facet.field]}>
@@ -138,7 +80,7 @@ export function SearchPage() {
             );
           })}
       </aside>
-      <section className="results" aria-label="Results" aria-busy={loading}>
+      <section className="results" aria-label="Results" aria-busy={isFetching}>
         <div className="results-head">
           <h1 className="results-title">
             {q ? (
@@ -176,7 +118,7 @@ export function SearchPage() {
           </div>
         )}
         {error && <ErrorBox error={error} retry={refetch} />}
-        {!results && loading && <Loading label="Searching…" />}
+        {isPending && <Loading label="Searching…" />}
         {results && results.hits.length === 0 && (
           <Empty>
             No dataset matches {q ? <q>{q}</q> : "these filters"}. Try fewer words or remove a filter.

@@ -1,7 +1,7 @@
 // Sources: the databases Quarry crawls, their last crawl and a button to
 // crawl now.
 import { useEffect } from "react";
-import { useMutation, useQuery } from "../api/client";
+import { queryKey, useMutation, useQuery } from "../api/client";
 import { CrawlSourceDocument, SourcesDocument } from "../api/generated";
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../components/ui";
 import { duration } from "../format";
@@ -10,15 +10,14 @@ export function SourcesPage() {
   useEffect(() => {
     document.title = "Sources · Quarry";
   }, []);
-  const { data, error, loading, refetch } = useQuery(SourcesDocument, {});
-  const running = data?.sources.some((s) => s.lastRun?.status === "RUNNING");
   // While a crawl runs, look again every two seconds.
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(refetch, 2000);
-    return () => clearInterval(t);
-  }, [running, refetch]);
-  const [crawl, crawlState] = useMutation(CrawlSourceDocument);
+  const { data, error, isPending, refetch } = useQuery(
+    SourcesDocument,
+    {},
+    { poll: (data) => (data?.sources.some((s) => s.lastRun?.status === "RUNNING") ? 2000 : false) },
+  );
+  // A crawl, started or refused, shows in the list of sources.
+  const crawl = useMutation(CrawlSourceDocument, { invalidates: () => [queryKey(SourcesDocument)] });
 
   return (
     <div className="page">
@@ -27,8 +26,8 @@ export function SourcesPage() {
         {data && <span className="muted">{data.sources.length} registered</span>}
       </div>
       {error && <ErrorBox error={error} retry={refetch} />}
-      {crawlState.error && <ErrorBox error={crawlState.error} />}
-      {!data && loading && <Loading label="Loading sources…" />}
+      {crawl.error && <ErrorBox error={crawl.error} />}
+      {isPending && <Loading label="Loading sources…" />}
       {data && data.sources.length === 0 && (
         <Empty>
           No source is registered. Register one with the <code>registerSource</code> mutation or under <code>sources:</code> in
@@ -85,11 +84,8 @@ export function SourcesPage() {
                       <button
                         type="button"
                         className="btn btn-small"
-                        disabled={r?.status === "RUNNING" || crawlState.loading}
-                        onClick={async () => {
-                          await crawl({ name: s.name });
-                          refetch();
-                        }}
+                        disabled={r?.status === "RUNNING" || crawl.isPending}
+                        onClick={() => crawl.mutate({ name: s.name })}
                       >
                         {r?.status === "RUNNING" ? "Crawling…" : "Crawl now"}
                       </button>

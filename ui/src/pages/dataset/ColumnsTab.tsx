@@ -2,12 +2,11 @@
 // in place, one column at a time.
 import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
-import { useMutation } from "../../api/client";
-import { UpdateDatasetDocument } from "../../api/generated";
 import { Badge, Empty, ErrorBox, Markdown } from "../../components/ui";
 import type { DatasetT } from "../DatasetPage";
+import { useUpdateDataset } from "./useUpdateDataset";
 
-export function ColumnsTab({ d, onSaved }: { d: DatasetT; onSaved: () => void }) {
+export function ColumnsTab({ d }: { d: DatasetT }) {
   const [filter, setFilter] = useState("");
   const f = filter.trim().toLowerCase();
   const cols = d.columns.filter(
@@ -69,7 +68,7 @@ export function ColumnsTab({ d, onSaved }: { d: DatasetT; onSaved: () => void })
                   )}
                 </td>
                 <td>
-                  <ColumnDescription datasetId={d.id} name={c.name} description={c.description} onSaved={onSaved} />
+                  <ColumnDescription datasetId={d.id} name={c.name} description={c.description} />
                 </td>
               </tr>
             ))}
@@ -81,32 +80,33 @@ export function ColumnsTab({ d, onSaved }: { d: DatasetT; onSaved: () => void })
   );
 }
 
-function ColumnDescription(props: { datasetId: string; name: string; description: string; onSaved: () => void }) {
+function ColumnDescription(props: { datasetId: string; name: string; description: string }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(props.description);
-  const [save, { loading, error }] = useMutation(UpdateDatasetDocument);
+  const save = useUpdateDataset();
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (editing) input.current?.focus();
-    else setText(props.description);
-  }, [editing, props.description]);
+  }, [editing]);
+  // Editing starts from the description as it is now.
+  const edit = () => {
+    setText(props.description);
+    save.reset();
+    setEditing(true);
+  };
 
   if (!editing) {
     return (
       <div className="col-desc">
         {props.description ? <Markdown source={props.description} className="markdown inline" /> : <span className="muted">–</span>}
-        <button type="button" className="btn-icon" aria-label={`Edit the description of ${props.name}`} title="Edit" onClick={() => setEditing(true)}>
+        <button type="button" className="btn-icon" aria-label={`Edit the description of ${props.name}`} title="Edit" onClick={edit}>
           ✎
         </button>
       </div>
     );
   }
-  const submit = async () => {
-    const ok = await save({ id: props.datasetId, input: { columns: [{ name: props.name, description: text }] } });
-    if (ok) {
-      setEditing(false);
-      props.onSaved();
-    }
+  const submit = () => {
+    save.mutate({ id: props.datasetId, input: { columns: [{ name: props.name, description: text }] } }, { onSuccess: () => setEditing(false) });
   };
   return (
     <form
@@ -123,13 +123,13 @@ function ColumnDescription(props: { datasetId: string; name: string; description
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => e.key === "Escape" && setEditing(false)}
       />
-      <button type="submit" className="btn btn-small btn-primary" disabled={loading}>
+      <button type="submit" className="btn btn-small btn-primary" disabled={save.isPending}>
         Save
       </button>
       <button type="button" className="btn btn-small" onClick={() => setEditing(false)}>
         Cancel
       </button>
-      {error && <ErrorBox error={error} />}
+      {save.error && <ErrorBox error={save.error} />}
     </form>
   );
 }

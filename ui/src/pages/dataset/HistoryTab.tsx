@@ -7,9 +7,9 @@ import { absoluteTime } from "../../format";
 type Entry = { at: string; kind: string; subject: string | null; oldValue: string; newValue: string; actor?: string; edit: boolean };
 
 export function HistoryTab({ id }: { id: string }) {
-  const { data, error, loading, refetch } = useQuery(DatasetHistoryDocument, { id });
+  const { data, error, isPending, refetch } = useQuery(DatasetHistoryDocument, { id });
   if (error) return <ErrorBox error={error} retry={refetch} />;
-  if (loading && !data) return <Loading />;
+  if (isPending) return <Loading />;
   const d = data?.dataset;
   if (!d) return <Empty>Dataset not found.</Empty>;
   const entries: Entry[] = [

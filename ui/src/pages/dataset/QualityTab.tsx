@@ -7,9 +7,9 @@ import { DatasetQualityDocument, type DatasetQualityQuery } from "../../api/gene
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../../components/ui";
 
 export function QualityTab({ id }: { id: string }) {
-  const { data, error, loading, refetch } = useQuery(DatasetQualityDocument, { id });
+  const { data, error, isPending, refetch } = useQuery(DatasetQualityDocument, { id });
   if (error) return <ErrorBox error={error} retry={refetch} />;
-  if (loading && !data) return <Loading />;
+  if (isPending) return <Loading />;
   const d = data?.dataset;
   if (!d) return <Empty>Dataset not found.</Empty>;
   const order: Record<string, number> = { ERROR: 0, FAIL: 1, WARN: 2, PASS: 3 };

@@ -7,9 +7,9 @@ import { RunsTable } from "../../components/RunsTable";
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../../components/ui";
 
 export function RunsTab({ id }: { id: string }) {
-  const { data, error, loading, refetch } = useQuery(DatasetRunsDocument, { id });
+  const { data, error, isPending, refetch } = useQuery(DatasetRunsDocument, { id });
   if (error) return <ErrorBox error={error} retry={refetch} />;
-  if (loading && !data) return <Loading />;
+  if (isPending) return <Loading />;
   const d = data?.dataset;
   if (!d) return <Empty>Dataset not found.</Empty>;
   return (

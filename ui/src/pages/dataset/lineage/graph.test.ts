@@ -1,0 +1,76 @@
+import { describe, expect, test } from "vitest";
+import { countCards, endpoint, merge, neighbours, shortName } from "./graph";
+import { columnGraph, dataset, edge, job, tableGraph } from "./testgraph";
+
+describe("merge", () => {
+  test("keeps each node and edge once and the first answer's node", () => {
+    const base = tableGraph();
+    const expanded = {
+      truncated: false,
+      nodes: [{ ...dataset("orders", "renamed"), degree: 9 }, dataset("src", "db.src.orders"), job("load", "load.orders")],
+      edges: [edge("src", "load"), edge("load", "orders"), edge("orders", "etl")],
+    };
+    const g = merge([base, expanded]);
+    expect(g.nodes.map((n) => n.id)).toEqual(["orders", "payments", "etl", "rev", "view", "src", "load"]);
+    expect(g.nodes[0].name).toBe("db.raw.orders");
+    expect(g.edges).toHaveLength(base.edges.length + 2);
+    expect(g.truncated).toBe(false);
+  });
+
+  test("an edge drawn by two jobs is two edges", () => {
+    const a = { truncated: false, nodes: [], edges: [edge("x", "y", { job: { id: "j1", namespace: "", name: "j1" } })] };
+    const b = { truncated: false, nodes: [], edges: [edge("x", "y", { job: { id: "j2", namespace: "", name: "j2" } }), edge("x", "y", { job: { id: "j1", namespace: "", name: "j1" } })] };
+    expect(merge([a, b]).edges).toHaveLength(2);
+  });
+
+  test("is truncated if any answer is", () => {
+    expect(merge([tableGraph(), { ...tableGraph(), truncated: true }]).truncated).toBe(true);
+    expect(merge([]).nodes).toEqual([]);
+  });
+});
+
+describe("endpoint", () => {
+  const g = columnGraph();
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  test("a column is its dataset's card and a handle", () => {
+    expect(endpoint("orders/amount", byId)).toEqual({ node: "orders", handle: "c:amount" });
+  });
+  test("a column the answer has no node for is read from its id", () => {
+    expect(endpoint("other/x/y", byId)).toEqual({ node: "other", handle: "c:x/y" });
+  });
+  test("a dataset or job is its own card", () => {
+    expect(endpoint("etl", new Map(tableGraph().nodes.map((n) => [n.id, n])))).toEqual({ node: "etl" });
+  });
+});
+
+test("countCards counts a dataset's columns once", () => {
+  expect(countCards(tableGraph())).toBe(5);
+  expect(countCards(columnGraph())).toBe(2);
+});
+
+test("shortName drops the schema or the directory", () => {
+  expect(shortName("db.marts.revenue")).toBe("revenue");
+  expect(shortName("finance/revenue_export.csv")).toBe("revenue_export.csv");
+  expect(shortName("plain")).toBe("plain");
+  expect(shortName("dir/")).toBe("dir/");
+});
+
+describe("neighbours", () => {
+  test("follow one hop through the job between", () => {
+    const { up, down } = neighbours(tableGraph(), "rev");
+    expect(up).toEqual([
+      { id: "orders", name: "db.raw.orders" },
+      { id: "payments", name: "db.raw.payments" },
+    ]);
+    expect(down).toEqual([{ id: "view", name: "db.marts.revenue_v" }]);
+  });
+  test("at column level are the datasets of the columns", () => {
+    const { up, down } = neighbours(columnGraph(), "rev");
+    expect(up).toEqual([{ id: "orders", name: "db.raw.orders" }]);
+    expect(down).toEqual([]);
+  });
+  test("never include the dataset itself", () => {
+    const g = { truncated: false, nodes: [dataset("a", "a"), job("j", "j")], edges: [edge("a", "j"), edge("j", "a")] };
+    expect(neighbours(g, "a")).toEqual({ up: [], down: [] });
+  });
+});
