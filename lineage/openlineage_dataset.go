@@ -423,6 +423,11 @@ func (d *doc) assertion(n int32, ctx dsContext) (quarry.Check, error) {
 			return ch, err
 		}
 	}
+	// A failed assertion of severity warn (dbt's `severity: warn`) only
+	// warns: the facet's spec says it does not block the pipeline.
+	if ch.Status == quarry.CheckFail && strings.EqualFold(ch.Severity, "warn") {
+		ch.Status = quarry.CheckWarn
+	}
 	if ch.Expected, err = d.scalarText(n, "expected"); err != nil {
 		return ch, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -318,6 +319,21 @@ func TestDbtTestAssertionsInInputFacets(t *testing.T) {
 		n += len(checks(ev))
 	}
 	equal(t, "checks in the file", n, 14)
+}
+
+// TestWarnSeverityAssertion: a failed assertion of severity warn (dbt's
+// `severity: warn`) is a warning, not a failure; one that passed still
+// passes.
+func TestWarnSeverityAssertion(t *testing.T) {
+	raw := fixtureEvents(t, "events/dbt_bigquery_test_dq_assertions_inputfacets.json")[8]
+	for _, severity := range []string{"warn", "WARN"} {
+		ev := mustParse(t, regexp.MustCompile(`"severity":\s*"error"`).ReplaceAll(raw, []byte(`"severity":"`+severity+`"`)))
+		equalSlices(t, "checks", checks(ev), []string{
+			"random-gcp-project.dbt_test1.test_second_dbt_model id not_null PASS",
+			"random-gcp-project.dbt_test1.test_second_dbt_model id unique WARN",
+		})
+		equal(t, "severity", ev.Inputs[0].Checks[1].Severity, severity)
+	}
 }
 
 func TestFlinkStreaming(t *testing.T) {
