@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph/graphtest"
 )
 
 var binary string
@@ -102,22 +103,12 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
+// graphql runs a GraphQL operation on the server and returns its data,
+// failing the test on any error.
 func (p *proc) graphql(t *testing.T, query string, vars map[string]any) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post("http://"+p.addr+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data   map[string]any `json:"data"`
-		Errors []any          `json:"errors"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
-		t.Fatalf("graphql: %v %v", err, out.Errors)
-	}
-	return out.Data
+	c := graphtest.Client{URL: "http://" + p.addr + "/graphql"}
+	return c.Query(t, query, vars)
 }
 
 func TestServeRestartKeepsData(t *testing.T) {
