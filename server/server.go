@@ -85,7 +85,7 @@ type Server struct {
 }
 
 // Open opens the store in dir (which must exist).
-func Open(ctx context.Context, dir string, o *Options) (*Server, error) {
+func Open(dir string, o *Options) (*Server, error) {
 	s := &Server{dir: dir}
 	if o != nil {
 		s.opts = *o

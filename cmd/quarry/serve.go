@@ -80,7 +80,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 
-	srv, err := server.Open(ctx, cfg.Data, &server.Options{
+	srv, err := server.Open(cfg.Data, &server.Options{
 		Logger:            log,
 		Registerer:        reg,
 		Gatherer:          reg,

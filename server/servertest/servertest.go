@@ -60,7 +60,7 @@ func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server
 		opts.Version = "test"
 	}
 	ctx := context.Background()
-	srv, err := server.Open(ctx, tb.TempDir(), &opts)
+	srv, err := server.Open(tb.TempDir(), &opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
