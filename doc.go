@@ -4,6 +4,6 @@
 // to a client-visible answer.
 //
 // It imports no other package of this module. Adapters live in subpackages
-// named for what they adapt: store (bbolt), graph (GraphQL and HTTP), and so
-// on; they know the domain, not each other.
+// named for what they adapt: store (bbolt), graph (GraphQL), server (HTTP),
+// and so on; they know the domain, not each other.
 package quarry

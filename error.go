@@ -14,6 +14,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // the caller may not do this
 	ETOOLARGE     = "too_large"    // the request exceeds a configured limit
 	EUNAVAILABLE  = "unavailable"  // overloaded for now; retry later
+	ECANCELLED    = "cancelled"    // the request was cancelled or ran out of time before it finished
 	EINTERNAL     = "internal"     // a bug or an I/O failure; details are logged, not shown
 )
 

@@ -115,7 +115,7 @@ func TestAlerts(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
 	c := &clock{t: t0}
 	defaults := []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{WarnAfter: 3 * time.Hour}}}
-	s := newServerAt(t, c.Now, graph.Limits{}, func(cfg *graph.HandlerConfig) { cfg.FreshnessDefaults = defaults })
+	s := newServerAt(t, c.Now, graph.Limits{}, func(cfg *handlerConfig) { cfg.FreshnessDefaults = defaults })
 	a := &graph.Alerter{Store: s.store, Now: c.Now, Defaults: defaults}
 	nightly := orders(4)
 	nightly["tags"] = []string{"nightly"}

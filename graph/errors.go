@@ -52,7 +52,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			gerr.Message = "request cancelled or timed out"
-			setCode(gerr, "cancelled", "")
+			setCode(gerr, quarry.ECANCELLED, "")
 			return gerr
 		}
 		log.ErrorContext(ctx, "graphql internal error", "err", err, "path", pathString(gerr.Path))

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/quarrydata/quarry"
 )
 
@@ -27,6 +29,22 @@ func TestErrorPresenterCodes(t *testing.T) {
 	} {
 		// Outside an operation (the last case) errors are about the request.
 		got := present(context.Background(), tc.err)
+		if got.Extensions["code"] != tc.code || got.Message != tc.message {
+			t.Errorf("%v: presented as %q %q, want %q %q", tc.err, got.Extensions["code"], got.Message, tc.code, tc.message)
+		}
+	}
+	// Within an operation, a request that ended early is cancelled, and
+	// anything else unexpected is internal.
+	op := graphql.WithOperationContext(context.Background(), &graphql.OperationContext{})
+	for _, tc := range []struct {
+		err           error
+		code, message string
+	}{
+		{fmt.Errorf("search: %w", context.Canceled), quarry.ECANCELLED, "request cancelled or timed out"},
+		{fmt.Errorf("traverse: %w", context.DeadlineExceeded), quarry.ECANCELLED, "request cancelled or timed out"},
+		{errors.New("open /var/lib/quarry/quarry.db: permission denied"), quarry.EINTERNAL, "internal error"},
+	} {
+		got := present(op, tc.err)
 		if got.Extensions["code"] != tc.code || got.Message != tc.message {
 			t.Errorf("%v: presented as %q %q, want %q %q", tc.err, got.Extensions["code"], got.Message, tc.code, tc.message)
 		}

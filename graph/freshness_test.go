@@ -78,7 +78,7 @@ func TestFreshness(t *testing.T) {
 // Config defaults apply by tag (and source, and name pattern); a policy set
 // on the dataset wins.
 func TestFreshnessDefaults(t *testing.T) {
-	s := newServer(t, graph.Limits{}, func(c *graph.HandlerConfig) {
+	s := newServer(t, graph.Limits{}, func(c *handlerConfig) {
 		c.FreshnessDefaults = []quarry.PolicyDefault{
 			{Name: "shop.public.nothing_*", Policy: quarry.FreshnessPolicy{WarnAfter: time.Minute}},
 			{Tag: "tier1", Policy: quarry.FreshnessPolicy{WarnAfter: time.Hour, ErrorAfter: 6 * time.Hour}},

@@ -2,156 +2,81 @@ package graph_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/introspection"
-	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
-	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/graph/graphtest"
 	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/search"
+	quarryserver "github.com/quarrydata/quarry/server"
+	"github.com/quarrydata/quarry/server/servertest"
 	"github.com/quarrydata/quarry/store"
-	"github.com/quarrydata/quarry/ui"
 )
 
 // testEnv is the environment the crawl service reads dsnEnv variables from.
 var testEnv = map[string]string{}
 
-// server is Quarry's real HTTP handler on a real store in a temp dir.
+// server is Quarry's real server (package server's, as quarry serve runs
+// it) on a real store in a temp dir.
 type server struct {
-	*httptest.Server
+	*servertest.Server
 	store   *store.Store
 	index   *search.Index
 	lineage *lineage.Graph
 }
 
-func newServer(t testing.TB, limits graph.Limits, opts ...func(*graph.HandlerConfig)) *server {
+// handlerConfig is what a test may change of the server's handler.
+type handlerConfig = quarryserver.Config
+
+func newServer(t testing.TB, limits graph.Limits, opts ...func(*handlerConfig)) *server {
 	t.Helper()
 	return newServerAt(t, nil, limits, opts...)
 }
 
 // newServerAt is newServer with a clock (nil: time.Now) for the store and
 // the resolvers alike.
-func newServerAt(t testing.TB, now func() time.Time, limits graph.Limits, opts ...func(*graph.HandlerConfig)) *server {
+func newServerAt(t testing.TB, now func() time.Time, limits graph.Limits, opts ...func(*handlerConfig)) *server {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	crawls := crawler.NewService(st, crawler.ServiceOptions{Logger: quiet, Getenv: func(k string) string { return testEnv[k] }})
-	idx, err := search.Open(context.Background(), filepath.Join(t.TempDir(), "index"), st, &search.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lin := lineage.NewGraph(st, st, &lineage.GraphOptions{Logger: quiet})
-	if err := lin.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	indexCtx, stopIndex := context.WithCancel(context.Background())
-	indexDone := make(chan struct{})
-	go func() { idx.Run(indexCtx); close(indexDone) }()
-	graphDone := make(chan struct{})
-	go func() { lin.Run(indexCtx); close(graphDone) }()
-	cfg := graph.HandlerConfig{Backend: st, Crawls: crawls, Search: idx, Lineage: lin, Reindex: idx.Rebuild, Logger: quiet, Registerer: reg, Gatherer: reg, UI: ui.Handler(), Limits: limits, Version: "test", Now: now}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	h := graph.NewHandler(cfg)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		crawls.Wait()
-		stopIndex()
-		<-indexDone
-		<-graphDone
-		idx.Close()
-		st.Close()
-	})
-	return &server{Server: srv, store: st, index: idx, lineage: lin}
+	s := servertest.New(t, &quarryserver.Options{Now: now, QueryLimits: limits, Getenv: func(k string) string { return testEnv[k] }}, opts...)
+	return &server{Server: s, store: s.Store, index: s.Index, lineage: s.Lineage}
 }
 
-type gqlError struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
+type gqlError = graphtest.Error
 
-type response struct {
-	Status int
-	Data   map[string]any
-	Errors []gqlError
-}
-
-func (e gqlError) code() string  { s, _ := e.Extensions["code"].(string); return s }
-func (e gqlError) field() string { s, _ := e.Extensions["field"].(string); return s }
-
-// do posts a GraphQL request as a client would.
-func (s *server) do(t testing.TB, query string, vars map[string]any, header ...string) response {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return s.send(t, req)
-}
-
-func (s *server) send(t testing.TB, req *http.Request) response {
-	t.Helper()
-	resp, err := s.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Data   map[string]any `json:"data"`
-		Errors []gqlError     `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("status %d, body not JSON: %s", resp.StatusCode, raw)
-	}
-	return response{Status: resp.StatusCode, Data: out.Data, Errors: out.Errors}
-}
+// response is an answer, with the assertions the tests use.
+type response struct{ graphtest.Response }
 
 func (r response) ok(t testing.TB) map[string]any {
 	t.Helper()
-	if len(r.Errors) > 0 || r.Status != http.StatusOK {
-		t.Fatalf("status %d, errors %+v", r.Status, r.Errors)
-	}
-	return r.Data
+	return r.OK(t)
 }
 
 // oneError asserts the response failed with exactly one error of the code
 // (and field, when given).
 func (r response) oneError(t testing.TB, code, field string) gqlError {
 	t.Helper()
-	if len(r.Errors) != 1 {
-		t.Fatalf("status %d, want one error, got %+v (data %v)", r.Status, r.Errors, r.Data)
-	}
-	e := r.Errors[0]
-	if e.code() != code || e.field() != field {
-		t.Fatalf("error %+v: code %q field %q, want %q %q", e, e.code(), e.field(), code, field)
-	}
-	return e
+	return r.OneError(t, code, field)
+}
+
+// do posts a GraphQL request as a client would.
+func (s *server) do(t testing.TB, query string, vars map[string]any, header ...string) response {
+	t.Helper()
+	return response{s.GraphQL.Do(t, query, vars, header...)}
+}
+
+func (s *server) send(t testing.TB, req *http.Request) response {
+	t.Helper()
+	return response{s.GraphQL.Send(t, req)}
 }
 
 const upsert = `mutation Upsert($input: [DatasetInput!]!) { upsertDatasets(input: $input) { count ids changed } }`
@@ -275,7 +200,7 @@ func TestUpdateDataset(t *testing.T) {
 		"description": "Orders, one row each. **Use this one.**",
 		"tags":        []string{},
 		"columns":     []any{map[string]any{"name": "total", "description": "Gross, tax included."}},
-	}}, graph.ActorHeader, "alice@acme.example").ok(t)["updateDataset"].(map[string]any)
+	}}, quarryserver.ActorHeader, "alice@acme.example").ok(t)["updateDataset"].(map[string]any)
 	if d["description"] != "Orders, one row each. **Use this one.**" || len(d["tags"].([]any)) != 0 || d["owners"].([]any)[0] != "team:checkout" {
 		t.Fatalf("after update: %v", d)
 	}
@@ -332,7 +257,7 @@ func TestUpdateDataset(t *testing.T) {
 // TestBadInput checks that each kind of bad input gets its code and field
 // path, and that nothing of a failed call is stored.
 func TestBadInput(t *testing.T) {
-	s := newServer(t, graph.Limits{BodyBytes: 64 << 10, Depth: 6})
+	s := newServer(t, graph.Limits{Depth: 6}, func(c *handlerConfig) { c.Limits.BodyBytes = 64 << 10 })
 	bad := func(mut func(map[string]any)) []any {
 		o := orders(2)
 		mut(o)
@@ -452,84 +377,6 @@ func TestIntrospectionWithinLimits(t *testing.T) {
 	if d["__schema"] == nil {
 		t.Fatal("no schema")
 	}
-}
-
-func TestHTTPEndpoints(t *testing.T) {
-	s := newServer(t, graph.Limits{})
-	s.do(t, `query ListAll { datasets { totalCount } }`, nil).ok(t)
-	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
-
-	get := func(path string, header ...string) (*http.Response, string) {
-		resp, b := s.request(t, http.MethodGet, path, nil, header...)
-		return resp, string(b)
-	}
-	t.Run("Healthz", func(t *testing.T) {
-		resp, body := get("/healthz")
-		var h struct {
-			Status string      `json:"status"`
-			Store  store.Stats `json:"store"`
-		}
-		if err := json.Unmarshal([]byte(body), &h); err != nil || resp.StatusCode != 200 || h.Status != "ok" || h.Store.Datasets != 1 || h.Store.LastSeq != 1 {
-			t.Fatalf("healthz %d %s", resp.StatusCode, body)
-		}
-	})
-	t.Run("Metrics", func(t *testing.T) {
-		_, body := get("/metrics")
-		for _, want := range []string{
-			`quarry_graphql_requests_total{operation="ListAll",outcome="ok",type="query"} 1`,
-			`quarry_graphql_requests_total{operation="Upsert",outcome="ok",type="mutation"} 1`,
-			`quarry_graphql_request_seconds_count{operation="Upsert",type="mutation"} 1`,
-		} {
-			if !strings.Contains(body, want) {
-				t.Errorf("metrics lack %s", want)
-			}
-		}
-	})
-	t.Run("GraphiQL", func(t *testing.T) {
-		resp, body := get("/graphql", "Accept", "text/html")
-		if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(body), "graphiql") {
-			t.Fatalf("GET /graphql: %d", resp.StatusCode)
-		}
-		// A GET with a query is a query, not the explorer.
-		_, body = get("/graphql?query=%7Bdatasets%7BtotalCount%7D%7D", "Accept", "text/html")
-		if !strings.Contains(body, `"totalCount":1`) {
-			t.Fatalf("GET query: %s", body)
-		}
-	})
-	t.Run("UI", func(t *testing.T) {
-		for _, path := range []string{"/", "/datasets/some-id"} {
-			resp, body := get(path)
-			if resp.StatusCode != 200 || !strings.Contains(body, "/graphql") {
-				t.Fatalf("GET %s: %d", path, resp.StatusCode)
-			}
-		}
-		if resp, _ := get("/nope.js"); resp.StatusCode != 404 {
-			t.Fatalf("missing asset: %d", resp.StatusCode)
-		}
-	})
-	t.Run("Backup", func(t *testing.T) {
-		resp, body := get("/api/v1/admin/backup")
-		if resp.StatusCode != 200 {
-			t.Fatalf("backup: %d", resp.StatusCode)
-		}
-		path := filepath.Join(t.TempDir(), "copy.db")
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
-		cp, err := store.Open(path, &store.Options{ReadOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cp.Close()
-		if d, err := cp.DatasetByName(context.Background(), "postgres://shop-db.internal", "shop.public.orders_01"); err != nil || d.Description() != "One row per order." {
-			t.Fatalf("backup copy: %v %v", d, err)
-		}
-	})
 }
 
 // TestRawAnswer checks that an answer written past gqlgen's transport (as

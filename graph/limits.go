@@ -10,23 +10,14 @@ import (
 	"github.com/quarrydata/quarry"
 )
 
-// Limits bound what one request may cost. Zero fields take the defaults.
+// Limits bound what one operation may cost. Zero fields take the defaults.
+// (The HTTP edge bounds the request body.)
 type Limits struct {
-	BodyBytes int64 // request body; default 8 MiB (a 1000-dataset upsert is ~2 MiB)
-	// LineageBodyBytes bounds an OpenLineage request body after gunzip;
-	// default 16 MiB (Spark's column lineage of wide tables is large).
-	LineageBodyBytes int64
-	Depth            int // selection depth; default 15 (GraphiQL's introspection query needs 13)
-	Complexity       int // gqlgen's complexity (one per field); default 5000
+	Depth      int // selection depth; default 15 (GraphiQL's introspection query needs 13)
+	Complexity int // gqlgen's complexity (one per field); default 5000
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.BodyBytes <= 0 {
-		l.BodyBytes = 8 << 20
-	}
-	if l.LineageBodyBytes <= 0 {
-		l.LineageBodyBytes = 16 << 20
-	}
 	if l.Depth <= 0 {
 		l.Depth = 15
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/lineage/lineagetest"
+	quarryserver "github.com/quarrydata/quarry/server"
+	"github.com/quarrydata/quarry/server/servertest"
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -31,7 +33,7 @@ import (
 // 201 means committed. Reports events/s and latency, and applied/s: events
 // until the last is in the catalog.
 func BenchmarkOpenLineageHTTP(b *testing.B) {
-	graph.SetServingGC() // as quarry serve does
+	servertest.ServingGC() // as quarry serve does
 	raw, err := os.ReadFile(fixture("openlineage/events/airflow_bigquery_copy_task_complete_cll.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -167,7 +169,7 @@ func clone(v map[string]any) map[string]any {
 // (the Go API's numbers are lineage's BenchmarkTraverse), from random
 // datasets, limit 1,000, asking for what the UI draws.
 func BenchmarkLineageHTTP(b *testing.B) {
-	graph.SetServingGC() // as quarry serve does
+	servertest.ServingGC() // as quarry serve does
 	quiet := slog.New(slog.DiscardHandler)
 	st, err := store.Open(filepath.Join(b.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
 	if err != nil {
@@ -177,7 +179,7 @@ func BenchmarkLineageHTTP(b *testing.B) {
 	w := lineagetest.NewWarehouse()
 	g := lineage.NewGraph(st, st, &lineage.GraphOptions{Logger: quiet})
 	g.Install(w.Builder(), 0)
-	srv := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Backend: st, Lineage: g, Logger: quiet}))
+	srv := httptest.NewServer(quarryserver.NewHandler(quarryserver.Config{Store: st, Lineage: g, Logger: quiet}))
 	defer srv.Close()
 	const q = `query($id: ID!, $dir: LineageDirection, $depth: Int) { lineage(nodeId: $id, direction: $dir, depth: $depth, limit: 1000) {
 		truncated nodes { id kind namespace name degree distance } edges { from to job { namespace name } origin } } }`

@@ -2,11 +2,9 @@ package graph_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -17,76 +15,10 @@ import (
 	"github.com/quarrydata/quarry/lineage/oltest"
 )
 
-// request sends a request with the given header pairs and returns the
-// response (its body read) and the body.
-func (s *server) request(t testing.TB, method, path string, body []byte, header ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := s.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp, raw
-}
-
-// postEvent posts one OpenLineage event and returns the status and body.
-func (s *server) postEvent(t testing.TB, path string, body []byte, header ...string) (int, map[string]any) {
-	t.Helper()
-	resp, raw := s.request(t, http.MethodPost, path, body, append([]string{"Content-Type", "application/json"}, header...)...)
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("status %d, body not JSON: %s", resp.StatusCode, raw)
-		}
-	}
-	return resp.StatusCode, out
-}
-
 // mustPost posts events one by one and waits until they are applied.
 func (s *server) mustPost(t testing.TB, events ...[]byte) {
 	t.Helper()
-	for _, ev := range events {
-		if status, body := s.postEvent(t, "/api/v1/lineage", ev); status != http.StatusCreated {
-			t.Fatalf("status %d %v for %.300s", status, body, ev)
-		}
-	}
-	s.synced(t)
-}
-
-func (s *server) synced(t testing.TB) {
-	t.Helper()
-	if err := s.store.SyncLineage(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (s *server) lastSeq(t testing.TB) uint64 {
-	seq, err := s.store.LastSeq(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seq
-}
-
-// Every fixture event is accepted.
-func TestOpenLineageFixtures(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(oltest.Dir, "events", "*.json"))
-	if err != nil || len(files) < 10 {
-		t.Fatalf("fixture events: %v %v (../shared/fixtures must be beside the repository)", files, err)
-	}
-	s := newServer(t, graph.Limits{})
-	n := 0
-	for _, f := range files {
-		evs := oltest.Events(t, filepath.Join("events", filepath.Base(f)))
-		s.mustPost(t, evs...)
-		n += len(evs)
-	}
-	t.Logf("%d events from %d files", n, len(files))
+	s.PostEvents(t, events...)
 }
 
 func TestOpenLineageDbtRun(t *testing.T) {
@@ -227,83 +159,6 @@ func TestOpenLineageAliasMeetsCrawl(t *testing.T) {
 	}
 }
 
-func TestOpenLineageBadInput(t *testing.T) {
-	s := newServer(t, graph.Limits{LineageBodyBytes: 64 << 10})
-	good := `{"eventType":"START","eventTime":"2026-11-21T01:02:03Z","producer":"p","run":{"runId":"0190b5c1-2f2a-7d3e-8a1b-0000000000e1"},
-		"job":{"namespace":"ns","name":"j"},"inputs":[{"namespace":"postgres://db","name":"a.b.c"}]}`
-	seq := s.lastSeq(t)
-	for _, tc := range []struct {
-		name, body, field string
-	}{
-		{"NotJSON", `{"eventType": `, "body"},
-		{"NoRunID", strings.Replace(good, `"runId":"0190b5c1-2f2a-7d3e-8a1b-0000000000e1"`, `"facets":{}`, 1), "run.runId"},
-		{"BadUUID", strings.Replace(good, "0190b5c1-2f2a-7d3e-8a1b-0000000000e1", "0190b5c1-nope", 1), "run.runId"},
-		{"BadTime", strings.Replace(good, "2026-11-21T01:02:03Z", "yesterday", 1), "eventTime"},
-		{"NoDatasetName", strings.Replace(good, `"name":"a.b.c"`, `"name":""`, 1), "inputs[0].name"},
-		{"WrongType", strings.Replace(good, `"name":"j"`, `"name":5`, 1), "job.name"},
-		{"InputsNotList", strings.Replace(good, `"inputs":[{"namespace":"postgres://db","name":"a.b.c"}]`, `"inputs":{}`, 1), "inputs"},
-		{"BadNamespace", strings.Replace(good, "postgres://db", "postgres://db:99999", 1), "inputs[0].namespace"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status, body := s.postEvent(t, "/api/v1/lineage", []byte(tc.body))
-			e, _ := body["error"].(map[string]any)
-			if status != http.StatusBadRequest || e["code"] != "invalid" || e["field"] != tc.field {
-				t.Fatalf("status %d %v, want 400 naming %s", status, body, tc.field)
-			}
-		})
-	}
-	if s.lastSeq(t) != seq {
-		t.Fatal("an invalid event stored something")
-	}
-
-	// Too large, declared or streamed, and a gzip bomb.
-	big := bytes.Repeat([]byte(" "), 65<<10)
-	if status, _ := s.postEvent(t, "/api/v1/lineage", append([]byte(good), big...)); status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("oversized: %d", status)
-	}
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write([]byte(good))
-	zw.Write(big)
-	zw.Close()
-	if status, _ := s.postEvent(t, "/api/v1/lineage", z.Bytes(), "Content-Encoding", "gzip"); status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("gzip bomb: %d", status)
-	}
-
-	// gzip is accepted; a retry is stored once.
-	z.Reset()
-	zw = gzip.NewWriter(&z)
-	zw.Write([]byte(good))
-	zw.Close()
-	if status, body := s.postEvent(t, "/api/v1/lineage", z.Bytes(), "Content-Encoding", "gzip"); status != http.StatusCreated {
-		t.Fatalf("gzip: %d %v", status, body)
-	}
-	s.synced(t)
-	seq = s.lastSeq(t)
-	s.mustPost(t, []byte(good))
-	if s.lastSeq(t) != seq {
-		t.Fatal("a retried event was stored again")
-	}
-
-	// The batch endpoint answers per event.
-	batch := fmt.Sprintf(`[%s, {"eventType":"COMPLETE"}, %s]`, good, strings.Replace(good, "START", "COMPLETE", 1))
-	status, body := s.postEvent(t, "/api/v1/lineage/batch", []byte(batch))
-	sum, _ := body["summary"].(map[string]any)
-	failed, _ := body["failed_events"].([]any)
-	if status != http.StatusOK || body["status"] != "partial_success" || sum["received"] != float64(3) || sum["successful"] != float64(2) || len(failed) != 1 ||
-		failed[0].(map[string]any)["index"] != float64(1) {
-		t.Fatalf("batch: %d %v", status, body)
-	}
-	if status, body := s.postEvent(t, "/api/v1/lineage/batch", []byte(`{"not":"a list"}`)); status != http.StatusBadRequest {
-		t.Fatalf("batch of an object: %d %v", status, body)
-	}
-	s.synced(t)
-	r := s.do(t, `{ job(namespace: "ns", name: "j") { latestRun { state events } } }`, nil).ok(t)
-	if run := r["job"].(map[string]any)["latestRun"].(map[string]any); run["state"] != "COMPLETE" || run["events"] != float64(2) {
-		t.Fatalf("run after the batch: %v", run)
-	}
-}
-
 func (s *server) caughtUp(t testing.TB) {
 	t.Helper()
 	if err := s.lineage.CatchUp(context.Background()); err != nil {
@@ -434,7 +289,7 @@ func TestLineageFastPath(t *testing.T) {
 		`query($id: ID!) { lineage(nodeId: $id) { truncated } lineage(nodeId: $id) { truncated } }`,
 	} {
 		body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"id": customers}})
-		_, raw := s.request(t, http.MethodPost, "/graphql", body, "Content-Type", "application/json") // as sent: decoding would hide a repeated key
+		_, raw := s.Request(t, http.MethodPost, "/graphql", body, "Content-Type", "application/json") // as sent: decoding would hide a repeated key
 		if bytes.Count(raw, []byte(`"truncated"`)) != 1 {
 			t.Fatalf("%s answered %s", q, raw)
 		}

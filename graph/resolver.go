@@ -30,7 +30,6 @@ type Store interface {
 	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
 
 	ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (store.LineageResult, error)
-	AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error
 	Job(ctx context.Context, id string) (*quarry.Job, error)
 	JobByName(ctx context.Context, namespace, name string) (*quarry.Job, error)
 	JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error)

@@ -1,15 +1,11 @@
 package graph_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,8 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
-	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/graph/graphtest"
 	"github.com/quarrydata/quarry/search"
+	quarryserver "github.com/quarrydata/quarry/server"
+	"github.com/quarrydata/quarry/server/servertest"
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -49,6 +47,8 @@ var (
 	benchIndex *search.Index
 	benchHTTP  *httptest.Server
 	benchDir   string
+
+	benchGraphQL *graphtest.Client // posts to benchHTTP
 )
 
 // The vocabulary: 70 business words and 1,930 made-up ones, drawn
@@ -98,7 +98,7 @@ func synthetic(n int, r *rand.Rand) quarry.Dataset {
 
 func setupSearchBench(b *testing.B) {
 	benchOnce.Do(func() {
-		graph.SetServingGC() // as quarry serve does
+		servertest.ServingGC() // as quarry serve does
 		quiet := slog.New(slog.DiscardHandler)
 		dir, kept := os.Getenv("QUARRY_SEARCH_BENCH_DIR"), false
 		if dir != "" {
@@ -161,7 +161,8 @@ func setupSearchBench(b *testing.B) {
 		}
 		fmt.Printf("search index: segment merging settled %s after the build\n", time.Since(settle).Round(time.Second))
 		reg := prometheus.NewRegistry()
-		benchHTTP = httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Backend: benchStore, Search: benchIndex, Logger: quiet, Registerer: reg, Gatherer: reg}))
+		benchHTTP = httptest.NewServer(quarryserver.NewHandler(quarryserver.Config{Store: benchStore, Search: benchIndex, Logger: quiet, Registerer: reg, Gatherer: reg}))
+		benchGraphQL = &graphtest.Client{URL: benchHTTP.URL + "/graphql"}
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -208,7 +209,7 @@ func BenchmarkSearch100k(b *testing.B) {
 			latency(b, func(i int) {
 				q := qs[i%len(qs)]
 				filter := map[string]any{"kind": q.Filter.Kinds, "tags": q.Filter.Tags, "schema": q.Filter.Schemas, "namespace": q.Filter.Namespaces, "owners": q.Filter.Owners}
-				graphqlPost(b, page, map[string]any{"query": q.Text, "filter": filter, "first": 20})
+				benchGraphQL.Raw(b, page, map[string]any{"query": q.Text, "filter": filter, "first": 20})
 			})
 		})
 	}
@@ -216,7 +217,7 @@ func BenchmarkSearch100k(b *testing.B) {
 	b.Run("http/one-word-no-facets", func(b *testing.B) {
 		qs := benchQueries["one-word"]
 		latency(b, func(i int) {
-			graphqlPost(b, `query($q: String!) { search(query: $q, first: 20) { total hits { score dataset { id name description } matches { field text } } } }`,
+			benchGraphQL.Raw(b, `query($q: String!) { search(query: $q, first: 20) { total hits { score dataset { id name description } matches { field text } } } }`,
 				map[string]any{"q": qs[i%len(qs)].Text})
 		})
 	})
@@ -231,7 +232,7 @@ func BenchmarkSearch100k(b *testing.B) {
 	suggest := uiOperation(b, "Autocomplete") // as the UI's search box asks
 	b.Run("http/autocomplete", func(b *testing.B) {
 		latency(b, func(i int) {
-			graphqlPost(b, suggest, map[string]any{"prefix": prefixes[i%len(prefixes)], "limit": 10})
+			benchGraphQL.Raw(b, suggest, map[string]any{"prefix": prefixes[i%len(prefixes)], "limit": 10})
 		})
 	})
 }
@@ -277,19 +278,6 @@ func uiOperation(b *testing.B, name string) string {
 		if !more {
 			return op
 		}
-	}
-}
-
-func graphqlPost(b *testing.B, query string, vars map[string]any) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post(benchHTTP.URL+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || bytes.Contains(out, []byte(`"errors"`)) {
-		b.Fatalf("%d %s", resp.StatusCode, out)
 	}
 }
 

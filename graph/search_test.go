@@ -158,7 +158,7 @@ func (s *noMatchesSpy) SearchJobs(ctx context.Context, text string, first int) (
 // hits needs them.
 func TestSearchSkipsMatchesNotSelected(t *testing.T) {
 	spy := &noMatchesSpy{}
-	s := newServer(t, graph.Limits{}, func(c *graph.HandlerConfig) { spy.next = c.Search; c.Search = spy })
+	s := newServer(t, graph.Limits{}, func(c *handlerConfig) { spy.next = c.Search; c.Search = spy })
 	for _, tc := range []struct {
 		query     string
 		noMatches bool

@@ -14,6 +14,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/server"
 )
 
 // Config is the YAML config file (--config). Flags given on the command line
@@ -244,8 +245,12 @@ func (c Config) validate() error {
 	return err
 }
 
-func (c Config) limits() graph.Limits {
-	return graph.Limits{BodyBytes: c.Limits.BodyBytes, Depth: c.Limits.QueryDepth, Complexity: c.Limits.QueryComplexity}
+func (c Config) bodyLimits() server.Limits {
+	return server.Limits{BodyBytes: c.Limits.BodyBytes}
+}
+
+func (c Config) queryLimits() graph.Limits {
+	return graph.Limits{Depth: c.Limits.QueryDepth, Complexity: c.Limits.QueryComplexity}
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph/graphtest"
 )
 
 var binary string
@@ -103,22 +104,12 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
+// graphql runs a GraphQL operation on the server and returns its data,
+// failing the test on any error.
 func (p *proc) graphql(t *testing.T, query string, vars map[string]any) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post("http://"+p.addr+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data   map[string]any `json:"data"`
-		Errors []any          `json:"errors"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
-		t.Fatalf("graphql: %v %v", err, out.Errors)
-	}
-	return out.Data
+	c := graphtest.Client{URL: "http://" + p.addr + "/graphql"}
+	return c.Query(t, query, vars)
 }
 
 func TestServeRestartKeepsData(t *testing.T) {
@@ -294,7 +285,7 @@ func TestLoadConfig(t *testing.T) {
 		return path
 	}
 	cfg, err := loadConfig(write("addr: 127.0.0.1:9999\nlog:\n  level: debug\n  format: json\nlimits:\n  queryDepth: 20\n"))
-	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.limits().Depth != 20 {
+	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.queryLimits().Depth != 20 {
 		t.Fatalf("config = %+v, %v", cfg, err)
 	}
 	cfg, err = loadConfig(write("sources:\n  - name: shop\n    kind: postgres\n    dsnEnv: SHOP_DSN\n    schedule: '@hourly'\n    include: [public]\n"))

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,19 +16,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/graph"
-	"github.com/quarrydata/quarry/lineage"
-	"github.com/quarrydata/quarry/search"
-	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/ui"
 )
 
 // Files in the data directory.
 const (
-	storeFile  = "quarry.db"
-	indexDir   = "index"       // the search index, derived from the store
+	storeFile  = server.StoreFile
+	indexDir   = server.IndexDir
 	serverFile = "server.json" // where a running server listens, for `quarry backup`
 )
 
@@ -73,22 +67,38 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 // requests finish, queued writes commit, the store closes cleanly.
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
-	graph.SetServingGC() // collections 4x rarer: search's tail latency (see there)
+	setServingGC() // collections 4x rarer: search's tail latency (see there)
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defaults, err := cfg.freshnessDefaults()
+	if err != nil {
+		return err
+	}
 
-	st, err := store.Open(filepath.Join(cfg.Data, storeFile), &store.Options{Logger: log, Registerer: reg})
+	srv, err := server.Open(cfg.Data, &server.Options{
+		Logger:            log,
+		Registerer:        reg,
+		Gatherer:          reg,
+		LineageMaxDepth:   cfg.Lineage.MaxDepth,
+		LineageMaxNodes:   cfg.Lineage.MaxNodes,
+		FreshnessDefaults: defaults,
+		Limits:            cfg.bodyLimits(),
+		QueryLimits:       cfg.queryLimits(),
+		UI:                ui.Handler(),
+		Version:           buildVersion(),
+	})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := st.Close(); err != nil {
+		if err := srv.Close(); err != nil {
 			log.Error("closing the store", "err", err)
 		}
 	}()
+	st := srv.Store
 	if cfg.Demo {
 		res, err := demo.Load(ctx, st, time.Now())
 		if err != nil {
@@ -96,43 +106,15 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 		log.Info("demo catalog loaded", "datasets", res.Datasets, "changed", res.Changed, "runs", res.Runs, "lineage events", res.Events)
 	}
-
-	// Crawls live until shutdown begins; serve waits for them (they stop at
-	// once when cancelled) before the store closes.
-	crawlCtx, stopCrawls := context.WithCancel(ctx)
-	crawls := crawler.NewService(st, crawler.ServiceOptions{Context: crawlCtx, Logger: log})
-	crawls.CloseInterrupted(ctx)
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
 	for i, sc := range cfg.Sources {
-		if _, err := crawls.Register(ctx, sc.source()); err != nil {
-			stopCrawls()
+		if _, err := srv.Crawls.Register(ctx, sc.source()); err != nil {
 			return fmt.Errorf("config: sources[%d] (%s): %w", i, sc.Name, err)
 		}
 	}
-	defer background(crawlCtx, stopCrawls, crawls.Run)()
 
-	// The search index follows the store; Run catches it up (or rebuilds
-	// it, while the old one serves) and stops before the store closes.
-	idx, err := search.Open(ctx, filepath.Join(cfg.Data, indexDir), st, &search.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer idx.Close()
-	indexCtx, stopIndex := context.WithCancel(context.Background())
-	defer background(indexCtx, stopIndex, idx.Run)()
-
-	// The lineage graph lives in memory: built from the store now, then
-	// following it as writes commit.
-	lin := lineage.NewGraph(st, st, &lineage.GraphOptions{MaxDepth: cfg.Lineage.MaxDepth, MaxLimit: cfg.Lineage.MaxNodes, Logger: log})
-	if err := lin.Load(ctx); err != nil {
-		return fmt.Errorf("lineage graph: %w", err)
-	}
-	graphCtx, stopGraph := context.WithCancel(context.Background())
-	defer background(graphCtx, stopGraph, lin.Run)()
-
-	defaults, err := cfg.freshnessDefaults()
-	if err != nil {
-		return err
-	}
 	interval, hooks, err := cfg.alerts(os.Getenv)
 	if err != nil {
 		return err
@@ -145,25 +127,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler: graph.NewHandler(graph.HandlerConfig{
-			Backend:           st,
-			Crawls:            crawls,
-			Search:            idx,
-			Lineage:           lin,
-			FreshnessDefaults: defaults,
-			Reindex:           idx.Rebuild,
-			Logger:            log,
-			Registerer:        reg,
-			Gatherer:          reg,
-			UI:                ui.Handler(),
-			Limits:            cfg.limits(),
-			Version:           buildVersion(),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	info := filepath.Join(cfg.Data, serverFile)
 	if err := writeServerInfo(info, ln.Addr().String()); err != nil {
 		log.Warn("could not record the listen address; `quarry backup` will need --server", "err", err)
@@ -171,26 +134,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	defer os.Remove(info)
 
 	log.Info("quarry listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/", "data", cfg.Data, "version", buildVersion())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	// A second Ctrl-C or SIGTERM ends the process at once.
-	signal.Reset(os.Interrupt, syscall.SIGTERM)
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("shutdown did not finish in time; closing connections", "err", err)
-		srv.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	// Once shutdown begins, a second Ctrl-C or SIGTERM ends the process at
+	// once.
+	defer context.AfterFunc(ctx, func() { signal.Reset(os.Interrupt, syscall.SIGTERM) })()
+	return srv.Serve(ctx, ln)
 }
 
 func writeServerInfo(path, addr string) error {

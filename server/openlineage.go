@@ -1,7 +1,8 @@
-package graph
+package server
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,13 +21,18 @@ import (
 // summary, as OpenLineage.yml says. Accepted events are committed to the
 // store's lineage log and applied to the catalog a moment later.
 type openLineage struct {
-	store  Store
+	store  lineageStore
 	log    *slog.Logger
 	limit  int64
 	events *prometheus.CounterVec
 }
 
-func newOpenLineage(st Store, log *slog.Logger, limit int64, reg prometheus.Registerer) *openLineage {
+// lineageStore is what the OpenLineage endpoints need of the store.
+type lineageStore interface {
+	AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error
+}
+
+func newOpenLineage(st lineageStore, log *slog.Logger, limit int64, reg prometheus.Registerer) *openLineage {
 	ol := &openLineage{store: st, log: log, limit: limit, events: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quarry_lineage_events_total",
 		Help: "OpenLineage events received, by result: accepted (committed), invalid, failed.",
@@ -39,16 +45,35 @@ func newOpenLineage(st Store, log *slog.Logger, limit int64, reg prometheus.Regi
 
 // body reads the request body, gunzipping it when the client says so; the
 // limit applies to what the body decompresses to, so a gzip bomb is a 413.
-func (ol *openLineage) body(w http.ResponseWriter, r *http.Request) ([]byte, *quarry.Error, int) {
+// When it cannot, it answers the request and returns false.
+func (ol *openLineage) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity", "gzip", "x-gzip":
+	default:
+		// The one answer whose status is not its code's: HTTP has a status
+		// of its own for a content coding the server cannot read.
+		writeError(w, http.StatusUnsupportedMediaType, quarry.Errorf(quarry.EINVALID, "Content-Encoding %q is not supported; send gzip or nothing", enc))
+		return nil, false
+	}
+	body, err := ol.read(w, r, enc)
+	if err != nil {
+		ol.fail(w, r, err)
+		return nil, false
+	}
+	return body, true
+}
+
+func (ol *openLineage) read(w http.ResponseWriter, r *http.Request, enc string) ([]byte, error) {
 	if r.ContentLength > ol.limit {
-		return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body is %d bytes; the limit is %d", r.ContentLength, ol.limit), http.StatusRequestEntityTooLarge
+		return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body is %d bytes; the limit is %d", r.ContentLength, ol.limit)
 	}
 	var in io.Reader = http.MaxBytesReader(w, r.Body, ol.limit)
 	// io.ReadAll grows from 512 bytes, copying a 5 KB event four times;
 	// a plain body starts from its declared length instead, up to bodyHint
 	// (the declaration is the client's: a large one reserves no more).
 	hint := int64(512)
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	switch enc {
 	case "", "identity":
 		if r.ContentLength > 0 {
 			hint = min(r.ContentLength, bodyHint)
@@ -56,24 +81,22 @@ func (ol *openLineage) body(w http.ResponseWriter, r *http.Request) ([]byte, *qu
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(in)
 		if err != nil {
-			return nil, quarry.Invalid("body", "is not gzip: %v", err), http.StatusBadRequest
+			return nil, quarry.Invalid("body", "is not gzip: %v", err)
 		}
 		defer zr.Close()
 		in = zr
-	default:
-		return nil, quarry.Errorf(quarry.EINVALID, "Content-Encoding %q is not supported; send gzip or nothing", enc), http.StatusUnsupportedMediaType
 	}
 	body, err := readAll(io.LimitReader(in, ol.limit+1), hint)
 	switch {
 	case err != nil:
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body exceeds the limit of %d bytes", ol.limit), http.StatusRequestEntityTooLarge
+			return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body exceeds the limit of %d bytes", ol.limit)
 		}
-		return nil, quarry.Invalid("body", "could not be read: %v", err), http.StatusBadRequest
+		return nil, quarry.Invalid("body", "could not be read: %v", err)
 	case int64(len(body)) > ol.limit:
-		return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body decompresses to more than the limit of %d bytes", ol.limit), http.StatusRequestEntityTooLarge
+		return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body decompresses to more than the limit of %d bytes", ol.limit)
 	}
-	return body, nil, 0
+	return body, nil
 }
 
 // bodyHint is the most buffer a request's Content-Length reserves before
@@ -100,10 +123,9 @@ func readAll(r io.Reader, hint int64) ([]byte, error) {
 }
 
 func (ol *openLineage) post(w http.ResponseWriter, r *http.Request) {
-	body, e, status := ol.body(w, r)
-	if e != nil {
+	body, ok := ol.body(w, r)
+	if !ok {
 		ol.events.WithLabelValues("invalid").Inc()
-		writeEventError(w, status, e)
 		return
 	}
 	if err := lineage.Ingest(r.Context(), ol.store, body); err != nil {
@@ -117,37 +139,13 @@ func (ol *openLineage) post(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
-// fail answers an event's error: 400 naming the field for bad input, the
-// code's status otherwise, and a bare "internal error" for the unexpected.
+// fail answers an event's error as every endpoint answers one, and counts
+// those that are not the client's doing.
 func (ol *openLineage) fail(w http.ResponseWriter, r *http.Request, err error) {
-	e, ok := errors.AsType[*quarry.Error](err)
-	if !ok || e.Code == quarry.EINTERNAL {
+	if e, ok := errors.AsType[*quarry.Error](err); !ok || e.Code == quarry.EINTERNAL {
 		ol.events.WithLabelValues("failed").Inc()
-		ol.log.ErrorContext(r.Context(), "lineage event", "err", err)
-		writeEventError(w, http.StatusInternalServerError, quarry.Errorf(quarry.EINTERNAL, "internal error"))
-		return
 	}
-	status := http.StatusBadRequest
-	switch e.Code {
-	case quarry.ENOTFOUND:
-		status = http.StatusNotFound
-	case quarry.ECONFLICT:
-		status = http.StatusConflict
-	case quarry.EUNAVAILABLE:
-		status = http.StatusServiceUnavailable
-		w.Header().Set("Retry-After", "5")
-	}
-	writeEventError(w, status, e)
-}
-
-// writeEventError answers {"error": {"code", "field", "message"}}, the
-// shape REST clients of the lineage API read.
-func writeEventError(w http.ResponseWriter, status int, e *quarry.Error) {
-	body := map[string]any{"code": e.Code, "message": e.Error()}
-	if e.Field != "" {
-		body["field"] = e.Field
-	}
-	writeJSON(w, status, map[string]any{"error": body})
+	fail(w, r, ol.log, "lineage event", err)
 }
 
 type batchFailure struct {
@@ -158,9 +156,8 @@ type batchFailure struct {
 }
 
 func (ol *openLineage) postBatch(w http.ResponseWriter, r *http.Request) {
-	body, e, status := ol.body(w, r)
-	if e != nil {
-		writeEventError(w, status, e)
+	body, ok := ol.body(w, r)
+	if !ok {
 		return
 	}
 	errs, err := lineage.IngestBatch(r.Context(), ol.store, body)

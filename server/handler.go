@@ -1,0 +1,193 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Limits bound the request bodies. Zero fields take the defaults.
+type Limits struct {
+	BodyBytes int64 // a /graphql body; default 8 MiB (a 1000-dataset upsert is ~2 MiB)
+	// LineageBodyBytes bounds an OpenLineage request body after gunzip;
+	// default 16 MiB (Spark's column lineage of wide tables is large).
+	LineageBodyBytes int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.BodyBytes <= 0 {
+		l.BodyBytes = 8 << 20
+	}
+	if l.LineageBodyBytes <= 0 {
+		l.LineageBodyBytes = 16 << 20
+	}
+	return l
+}
+
+// Config is what NewHandler serves. Store is required. A nil Logger means
+// slog.Default(); a nil Registerer registers no metrics; a nil Gatherer
+// serves no /metrics; a nil Reindex answers reindexing 404; a nil UI serves
+// nothing at /. Search, Lineage and Crawls may be nil for a handler whose
+// callers ask nothing of them (benchmarks).
+type Config struct {
+	Store   *store.Store
+	Crawls  graph.Crawls
+	Search  graph.Search
+	Lineage graph.Lineage
+	// FreshnessDefaults are the config's default freshness policies.
+	FreshnessDefaults []quarry.PolicyDefault
+	Reindex           func(context.Context) error // rebuilds the search index
+	Logger            *slog.Logger
+	Registerer        prometheus.Registerer
+	Gatherer          prometheus.Gatherer
+	UI                http.Handler
+	Limits            Limits
+	QueryLimits       graph.Limits
+	Version           string
+	Now               func() time.Time
+}
+
+// ActorHeader names the person or tool making a change; it is recorded in
+// metadata history. (Tokens will name the actor once auth exists.)
+const ActorHeader = "X-Quarry-User"
+
+// NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
+// to browsers), OpenLineage's /api/v1/lineage and /api/v1/lineage/batch,
+// /healthz, /metrics, /api/v1/admin/backup and /api/v1/admin/reindex, and
+// the UI at /.
+func NewHandler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	lim := cfg.Limits.withDefaults()
+	log := cfg.Logger
+
+	res := &graph.Resolver{Store: cfg.Store, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults, Log: log, Now: cfg.Now}
+	gql := graph.NewHandler(res, graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
+	mux.Handle("GET /graphql", gql)
+	ol := newOpenLineage(cfg.Store, log, lim.LineageBodyBytes, cfg.Registerer)
+	mux.HandleFunc("POST /api/v1/lineage", ol.post)
+	mux.HandleFunc("POST /api/v1/lineage/batch", ol.postBatch)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		st, err := cfg.Store.Stats(r.Context())
+		if err != nil {
+			log.ErrorContext(r.Context(), "health check", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": cfg.Version, "store": st})
+	})
+	if cfg.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+	}
+	mux.HandleFunc("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request) {
+		if !fromLoopback(r) {
+			fail(w, r, log, "backup", quarry.Errorf(quarry.EUNAUTHORIZED, "backups are served to this machine only"))
+			return
+		}
+		f, size, err := cfg.Store.Snapshot(r.Context())
+		if err != nil {
+			fail(w, r, log, "backup snapshot", err)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="quarry.db"`)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		if n, err := io.Copy(w, f); err != nil {
+			// The client sees a body shorter than Content-Length.
+			log.WarnContext(r.Context(), "backup not delivered", "err", err, "bytes", n)
+			return
+		}
+		log.InfoContext(r.Context(), "backup streamed", "bytes", size)
+	})
+	mux.HandleFunc("POST /api/v1/admin/reindex", func(w http.ResponseWriter, r *http.Request) {
+		if !fromLoopback(r) {
+			fail(w, r, log, "reindex", quarry.Errorf(quarry.EUNAUTHORIZED, "reindexing is for this machine only"))
+			return
+		}
+		if cfg.Reindex == nil {
+			fail(w, r, log, "reindex", quarry.Errorf(quarry.ENOTFOUND, "this server has no search index"))
+			return
+		}
+		// The rebuild outlives the request; the old index serves meanwhile.
+		go func() {
+			if err := cfg.Reindex(context.WithoutCancel(r.Context())); err != nil {
+				log.Error("search index rebuild", "err", err)
+			}
+		}()
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
+	})
+	if cfg.UI != nil {
+		mux.Handle("/", cfg.UI)
+	}
+	return withActor(mux)
+}
+
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func withActor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor := strings.TrimSpace(r.Header.Get(ActorHeader))
+		if actor == "" || len(actor) > 256 {
+			actor = "anonymous"
+		}
+		next.ServeHTTP(w, r.WithContext(quarry.WithActor(r.Context(), actor)))
+	})
+}
+
+// readBody reads the whole body under a limit before the handler sees it,
+// so an oversized body is answered 413 whether or not it declared its
+// length, and (when jsonOnly) a body that is not JSON is answered 400 with
+// the parser's reason.
+func readBody(log *slog.Logger, max int64, jsonOnly bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			fail(w, r, log, "request body", quarry.Errorf(quarry.ETOOLARGE, "the request body is %d bytes; the limit is %d", r.ContentLength, max))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				err = quarry.Errorf(quarry.ETOOLARGE, "the request body exceeds the limit of %d bytes", max)
+			} else {
+				err = quarry.Errorf(quarry.EINVALID, "reading the request body: %v", err)
+			}
+			fail(w, r, log, "request body", err)
+			return
+		}
+		if jsonOnly && !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			fail(w, r, log, "request body", quarry.Errorf(quarry.EINVALID, "the request body is not valid JSON: %v", err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,235 @@
+// Package server is Quarry's HTTP edge and the wiring behind it. It owns
+// the routes (the GraphQL endpoint that package graph provides, the
+// OpenLineage endpoints, healthz, metrics, backup, reindex, the UI), the
+// limits on request bodies, the one table from a quarry error code to an
+// HTTP status with the one shape of an error answer, and Server, which opens
+// the store and what derives from it (the search index, the lineage graph,
+// the crawl service), runs their background loops, serves, and closes them
+// in order. `quarry serve` and the tests wire a server through it, so they
+// run the same one.
+//
+// It must not hold business logic: a handler reads the request, calls the
+// store or another package, and writes the answer. Process concerns (flags,
+// config files, signals, the garbage collector) belong to cmd/quarry.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/crawler"
+	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/lineage"
+	"github.com/quarrydata/quarry/search"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Files in a data directory.
+const (
+	StoreFile = "quarry.db" // the store: the source of truth
+	IndexDir  = "index"     // the search index, derived from the store
+)
+
+// Options configure Open. Nil means defaults; so do zero fields.
+type Options struct {
+	// Logger receives operational messages. Nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the metrics of the store and of the HTTP API;
+	// nil exports none. Gatherer serves /metrics; nil serves none.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Now is the clock of the store and of the resolvers. Nil means
+	// time.Now; tests inject one.
+	Now func() time.Time
+	// Getenv reads the environment variables sources name for their DSNs.
+	// Nil means os.Getenv.
+	Getenv func(string) string
+
+	// LineageMaxDepth and LineageMaxNodes bound a lineage traversal; zero
+	// means lineage's defaults.
+	LineageMaxDepth, LineageMaxNodes int
+	// FreshnessDefaults are the config's default freshness policies.
+	FreshnessDefaults []quarry.PolicyDefault
+
+	Limits      Limits       // request bodies
+	QueryLimits graph.Limits // what one GraphQL operation may cost
+	UI          http.Handler // served at /; nil serves nothing there
+	Version     string       // shown by /healthz
+}
+
+// Server is a data directory served over HTTP. Open opens its store;
+// Start opens what derives from the store and runs the background loops;
+// Serve answers requests; Close stops and closes everything in order. The
+// fields are set by Open (Store) and Start (the rest), for the callers that
+// wire more to them (a demo catalog, configured sources, the alerter).
+type Server struct {
+	Store   *store.Store
+	Crawls  *crawler.Service
+	Index   *search.Index
+	Lineage *lineage.Graph
+
+	dir     string
+	opts    Options
+	log     *slog.Logger
+	stops   []func() // the background loops' stops, in the order they started
+	handler http.Handler
+}
+
+// Open opens the store in dir (which must exist).
+func Open(dir string, o *Options) (*Server, error) {
+	s := &Server{dir: dir}
+	if o != nil {
+		s.opts = *o
+	}
+	if s.opts.Logger == nil {
+		s.opts.Logger = slog.Default()
+	}
+	s.log = s.opts.Logger
+	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	s.Store = st
+	return s, nil
+}
+
+// Start opens what follows the store (the crawl service, the search index
+// in dir/index and the lineage graph, built from the store now) and starts
+// their background loops; Close stops them, and the crawls also stop when
+// ctx is done. Write what must be in place
+// before the graph is built (the demo catalog) between Open and Start.
+func (s *Server) Start(ctx context.Context) error {
+	// Crawls live until ctx is done (shutdown begins) or Close; Close waits
+	// for them (they stop at once when cancelled) before the store closes.
+	crawlCtx, stopCrawls := context.WithCancel(ctx)
+	s.Crawls = crawler.NewService(s.Store, crawler.ServiceOptions{Context: crawlCtx, Logger: s.log, Getenv: s.opts.Getenv})
+	s.Crawls.CloseInterrupted(ctx)
+	s.background(crawlCtx, stopCrawls, s.Crawls.Run)
+
+	// The search index follows the store; Run catches it up (or rebuilds
+	// it, while the old one serves).
+	idx, err := search.Open(ctx, filepath.Join(s.dir, IndexDir), s.Store, &search.Options{Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.Index = idx
+	indexCtx, stopIndex := context.WithCancel(context.Background())
+	s.background(indexCtx, stopIndex, idx.Run)
+
+	// The lineage graph lives in memory: built from the store now, then
+	// following it as writes commit.
+	lin := lineage.NewGraph(s.Store, s.Store, &lineage.GraphOptions{MaxDepth: s.opts.LineageMaxDepth, MaxLimit: s.opts.LineageMaxNodes, Logger: s.log})
+	if err := lin.Load(ctx); err != nil {
+		return fmt.Errorf("lineage graph: %w", err)
+	}
+	s.Lineage = lin
+	graphCtx, stopGraph := context.WithCancel(context.Background())
+	s.background(graphCtx, stopGraph, lin.Run)
+	return nil
+}
+
+// background runs loop(ctx) in a goroutine until Close cancels it and
+// waits for it to return.
+func (s *Server) background(ctx context.Context, cancel context.CancelFunc, loop func(context.Context)) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		loop(ctx)
+	}()
+	s.stops = append(s.stops, func() {
+		cancel()
+		<-done
+	})
+}
+
+// Config is the handler's configuration as Start wired it: tests change a
+// part of it (a spy for a dependency) and pass it to NewHandler.
+func (s *Server) Config() Config {
+	c := Config{
+		Store:             s.Store,
+		FreshnessDefaults: s.opts.FreshnessDefaults,
+		Logger:            s.log,
+		Registerer:        s.opts.Registerer,
+		Gatherer:          s.opts.Gatherer,
+		UI:                s.opts.UI,
+		Limits:            s.opts.Limits,
+		QueryLimits:       s.opts.QueryLimits,
+		Version:           s.opts.Version,
+		Now:               s.opts.Now,
+	}
+	// Typed nils would not be nil interfaces.
+	if s.Crawls != nil {
+		c.Crawls = s.Crawls
+	}
+	if s.Index != nil {
+		c.Search = s.Index
+		c.Reindex = s.Index.Rebuild
+	}
+	if s.Lineage != nil {
+		c.Lineage = s.Lineage
+	}
+	return c
+}
+
+// Handler returns the HTTP API over what Start opened. It is built once
+// (its metrics register once).
+func (s *Server) Handler() http.Handler {
+	if s.handler == nil {
+		s.handler = NewHandler(s.Config())
+	}
+	return s.handler
+}
+
+// Serve answers requests on ln until ctx is done, then shuts down: requests
+// in flight get 30 seconds to finish before their connections close.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("shutdown did not finish in time; closing connections", "err", err)
+		hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops the background loops (the lineage graph's, the index's, the
+// crawls'), then closes the index and the store: queued writes commit and
+// the file closes cleanly. It may follow a failed Start.
+func (s *Server) Close() error {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+	s.stops = nil
+	var errs []error
+	if s.Index != nil {
+		errs = append(errs, s.Index.Close())
+	}
+	errs = append(errs, s.Store.Close())
+	return errors.Join(errs...)
+}
