@@ -137,9 +137,8 @@ type Result struct {
 
 // GraphStore is what a Graph reads of the store.
 type GraphStore interface {
+	quarry.ChangeSource // the changelog Run follows
 	LastSeq(ctx context.Context) (uint64, error)
-	Changes(ctx context.Context, after uint64, limit int) ([]quarry.Change, error)
-	Changed() <-chan struct{}
 	Edges(ctx context.Context, id string, upstream bool) ([]quarry.Edge, error)
 	EachEdge(ctx context.Context, fn func(*quarry.Edge) error) error
 }
@@ -157,6 +156,9 @@ type GraphOptions struct {
 	MaxDepth int // the largest Query.Depth; zero means DefaultMaxDepth
 	MaxLimit int // the largest Query.Limit and Impact limit; zero means DefaultMaxLimit
 	Logger   *slog.Logger
+	// Follow tunes how Run follows the changelog; zero fields take
+	// quarry's defaults. Its Logger and Name are the graph's.
+	Follow quarry.FollowOptions
 }
 
 // Graph is the lineage graph in memory. Traversals share it; one applier
@@ -167,8 +169,9 @@ type Graph struct {
 	log      *slog.Logger
 	maxDepth int
 	maxLimit int
+	follow   quarry.FollowOptions // Run's
 
-	apply   sync.Mutex // one Load or CatchUp at a time
+	apply   sync.Mutex // one Load or batch of changes at a time
 	applied atomic.Uint64
 
 	mu sync.RWMutex // held for reading by traversals, for writing by the applier
@@ -190,7 +193,9 @@ func NewGraph(st GraphStore, ids Identities, o *GraphOptions) *Graph {
 		if o.Logger != nil {
 			g.log = o.Logger
 		}
+		g.follow = o.Follow
 	}
+	g.follow.Logger, g.follow.Name = g.log, "lineage graph"
 	return g
 }
 
@@ -255,22 +260,27 @@ func (g *Graph) install(b *Builder, seq uint64) Stats {
 // those the graph held; a dataset or job created, changed, removed or
 // restored is named again.
 func (g *Graph) CatchUp(ctx context.Context) error {
+	_, err := quarry.ApplyChanges(ctx, g.st, g.applied.Load(), g.follow.Limit, g.applyBatch)
+	return err
+}
+
+// applyBatch applies changes, those the graph holds already (after a Load,
+// or another catch-up) left out.
+func (g *Graph) applyBatch(ctx context.Context, changes []quarry.Change) error {
 	g.apply.Lock()
 	defer g.apply.Unlock()
-	for {
-		seq := g.applied.Load()
-		changes, err := g.st.Changes(ctx, seq, 1000)
-		if err != nil {
-			return fmt.Errorf("read changelog after %d: %w", seq, err)
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		if err := g.applyChanges(ctx, changes); err != nil {
-			return err
-		}
-		g.applied.Store(changes[len(changes)-1].Seq)
+	applied := g.applied.Load()
+	for len(changes) > 0 && changes[0].Seq <= applied {
+		changes = changes[1:]
 	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := g.applyChanges(ctx, changes); err != nil {
+		return err
+	}
+	g.applied.Store(changes[len(changes)-1].Seq)
+	return nil
 }
 
 // applyChanges reads the current state of what changes name, then applies
@@ -360,22 +370,11 @@ func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error
 
 // Run keeps the graph caught up with the store until ctx ends: each commit
 // that appends to the changelog wakes it, so a write is traversable a
-// moment after it committed. Load the graph first.
+// moment after it committed, and a failed catch-up is retried with a
+// backoff (the store may recover without another commit). Load the graph
+// first.
 func (g *Graph) Run(ctx context.Context) {
-	for {
-		changed := g.st.Changed()
-		var retry <-chan time.Time
-		if err := g.CatchUp(ctx); err != nil && ctx.Err() == nil {
-			g.log.Error("lineage graph catch-up", "err", err)
-			retry = time.After(time.Second) // the store may recover without another commit
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-retry:
-		}
-	}
+	quarry.FollowChanges(ctx, g.st, g.Applied(), g.applyBatch, &g.follow)
 }
 
 // Stats counts what a graph holds.
