@@ -16,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/searcher"
 
 	"github.com/quarrydata/quarry"
 )
@@ -53,6 +54,9 @@ type Index struct {
 	// 8 MB at most.
 	automata *automatonCache
 	rebuild  bool // the index serving has an old mapping: Run rebuilds it
+	// filterPath makes tests take one way through a filter: "columns" or
+	// "conjunction" ("": the filter's and the text's counts choose).
+	filterPath string
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time
@@ -63,6 +67,15 @@ type Index struct {
 // Options configure Open; nil means defaults.
 type Options struct {
 	Logger *slog.Logger
+	// DisjunctionHeapTakeover is the number of clauses above which bleve
+	// keeps a disjunction's clauses in a heap ordered by their current
+	// document instead of scanning them; zero means 32 (bleve's own is
+	// 10). A search's main disjunction has about 18 clauses of which a hit
+	// matches two or three, and the heap's pops and pushes, comparing
+	// document IDs as byte slices, cost more than a scan. It is a bleve
+	// package variable (searcher.DisjunctionHeapTakeover): it applies to
+	// every bleve search in the process, and the last Open sets it.
+	DisjunctionHeapTakeover int
 	// Follow tunes how Run follows the changelog. Its zero fields take
 	// quarry's defaults, but for Gather: catchUpDelay. Its Logger and Name
 	// are the index's.
@@ -74,12 +87,17 @@ type Options struct {
 // rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
 	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: &automatonCache{maxBytes: 8 << 20}}
+	takeover := defaultDisjunctionHeapTakeover
 	if o != nil {
 		if o.Logger != nil {
 			x.log = o.Logger
 		}
+		if o.DisjunctionHeapTakeover > 0 {
+			takeover = o.DisjunctionHeapTakeover
+		}
 		x.follow = o.Follow
 	}
+	setDisjunctionHeapTakeover(takeover)
 	if x.follow.Gather == 0 {
 		x.follow.Gather = catchUpDelay
 	}
@@ -113,6 +131,22 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.applied.Store(0)
 	}
 	return x, nil
+}
+
+// defaultDisjunctionHeapTakeover is Options.DisjunctionHeapTakeover's
+// default.
+const defaultDisjunctionHeapTakeover = 32
+
+// takeoverMu orders the writes of bleve's package variable: indexes may be
+// opened concurrently (in tests, several servers), and each Open sets it.
+var takeoverMu sync.Mutex
+
+func setDisjunctionHeapTakeover(n int) {
+	takeoverMu.Lock()
+	defer takeoverMu.Unlock()
+	if searcher.DisjunctionHeapTakeover != n { // written once, unless Opens disagree
+		searcher.DisjunctionHeapTakeover = n
+	}
 }
 
 func appliedSeq(idx bleve.Index) uint64 {
