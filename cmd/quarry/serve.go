@@ -98,7 +98,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	// Crawls live until shutdown begins; serve waits for them (they stop at
 	// once when cancelled) before the store closes.
 	crawlCtx, stopCrawls := context.WithCancel(ctx)
-	crawls := crawler.NewService(st, crawler.ServiceOptions{Context: crawlCtx, Logger: log})
+	crawls := crawler.NewService(st, crawler.ServiceOptions{Logger: log})
 	crawls.CloseInterrupted(ctx)
 	for i, sc := range cfg.Sources {
 		if _, err := crawls.Register(ctx, sc.source()); err != nil {
