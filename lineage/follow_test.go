@@ -30,8 +30,17 @@ func (s *flakyEdges) Edges(ctx context.Context, id string, upstream bool) ([]qua
 }
 
 // TestRunRetriesAFailedCatchUp: a catch-up that fails is tried again
-// after a backoff, although nothing else is committed.
+// after a backoff, although nothing else is committed; the backoff doubles
+// while the failures go on.
 func TestRunRetriesAFailedCatchUp(t *testing.T) {
+	t.Run("Once", func(t *testing.T) { runRetries(t, 1, quarry.DefaultFollowBackoff) })
+	t.Run("ThreeTimes", func(t *testing.T) { runRetries(t, 3, 7*quarry.DefaultFollowBackoff) }) // 1 + 2 + 4
+}
+
+// runRetries fails the reads of the edges failures times after a commit,
+// and checks that the graph holds the edge after the backoffs, recover,
+// and not before.
+func runRetries(t *testing.T, failures int32, recover time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -52,7 +61,7 @@ func TestRunRetriesAFailedCatchUp(t *testing.T) {
 		defer func() { cancel(); <-done }()
 		synctest.Wait() // Run waits for a commit
 
-		flaky.failures.Store(1)
+		flaky.failures.Store(failures)
 		edge := quarry.Edge{From: dsID("a"), To: dsID("b"), Origin: quarry.OriginManual}
 		if err := st.ReplaceEdges(ctx, quarry.OriginManual, map[string][]quarry.Edge{dsID("b"): {edge}}); err != nil {
 			t.Fatal(err)
@@ -65,18 +74,23 @@ func TestRunRetriesAFailedCatchUp(t *testing.T) {
 			return len(res.Edges) == 1
 		}
 		synctest.Wait() // the commit woke Run, whose catch-up failed
-		if flaky.failures.Load() > 0 {
-			t.Fatal("the catch-up did not read the edges")
+		if left := flaky.failures.Load(); left != failures-1 {
+			t.Fatalf("%d reads of the edges failed, want the first alone", failures-left)
 		}
 		if linked() {
 			t.Fatal("the graph holds the edge despite the failure")
 		}
 
-		// Nothing else is committed: the retry after the backoff catches up.
-		time.Sleep(quarry.DefaultFollowBackoff)
+		// Nothing else is committed: the retries catch up.
+		time.Sleep(recover - time.Millisecond)
+		synctest.Wait()
+		if linked() {
+			t.Fatalf("the graph holds the edge before %v", recover)
+		}
+		time.Sleep(time.Millisecond)
 		synctest.Wait()
 		if !linked() {
-			t.Fatal("the graph lacks the edge after the backoff")
+			t.Fatalf("the graph lacks the edge after %v", recover)
 		}
 		if seq, _ := st.LastSeq(ctx); g.Applied() != seq {
 			t.Fatalf("applied %d, the store is at %d", g.Applied(), seq)
