@@ -26,7 +26,11 @@ type ServiceStore interface {
 // Service crawls registered sources, on demand and on their schedules, one
 // crawl per source at a time, and records every run.
 type Service struct {
-	base   context.Context // crawls started with Start live as long as it
+	// Crawls started with Start run under base, which Run cancels when it
+	// returns: they outlive the request that started them, not the
+	// server.
+	base   context.Context
+	cancel context.CancelFunc
 	store  ServiceStore
 	log    *slog.Logger
 	now    func() time.Time
@@ -40,12 +44,9 @@ type Service struct {
 
 // ServiceOptions configure a Service; nil fields take defaults.
 type ServiceOptions struct {
-	// Context bounds crawls started in the background (the server's
-	// lifetime). Nil means context.Background().
-	Context context.Context
-	Logger  *slog.Logger
-	Now     func() time.Time
-	Getenv  func(string) string // reads dsnEnv variables; default os.Getenv
+	Logger *slog.Logger
+	Now    func() time.Time
+	Getenv func(string) string // reads dsnEnv variables; default os.Getenv
 }
 
 // NewService returns a crawl service over the store.
@@ -59,10 +60,8 @@ func NewService(st ServiceStore, o ServiceOptions) *Service {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.Context == nil {
-		o.Context = context.Background()
-	}
-	return &Service{base: o.Context, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
+	base, cancel := context.WithCancel(context.Background())
+	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
 }
 
 // ParseSchedule checks a schedule: a cron expression ("0 * * * *") or a
@@ -156,8 +155,8 @@ func (s *Service) Running(name string) *quarry.CrawlRun {
 
 // Start begins a crawl of the named source in the background and returns
 // its run as it starts, and a channel closed when it has ended. A source
-// that is being crawled is a conflict. The crawl lives as long as the
-// service's context, not ctx.
+// that is being crawled is a conflict. The crawl outlives ctx: it ends
+// when it is done, or when Run returns.
 func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-chan struct{}, error) {
 	src, dsn, run, err := s.begin(ctx, name)
 	if err != nil {
@@ -250,8 +249,8 @@ func (s *Service) Kick() {
 	}
 }
 
-// Run crawls sources on their schedules until ctx ends, then waits for
-// crawls in progress. A source's next crawl is due one interval after its
+// Run crawls sources on their schedules until ctx ends, then cancels the
+// crawls in progress, Start's included, and waits for them. A source's next crawl is due one interval after its
 // last one started (at once, if that was missed while the server was down),
 // else one interval from now.
 func (s *Service) Run(ctx context.Context) {
@@ -303,6 +302,7 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			s.cancel()
 			s.wg.Wait()
 			return
 		case <-s.kick: // a source was registered or changed: re-read them

@@ -14,7 +14,7 @@ func TestServiceSchedulesCrawls(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStore(t)
-	svc := crawler.NewService(st, crawler.ServiceOptions{Context: ctx, Logger: slog.New(slog.DiscardHandler)})
+	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
 	if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 1s"}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestScheduleSurvivesOtherRegistrations(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStore(t)
-	svc := crawler.NewService(st, crawler.ServiceOptions{Context: ctx, Logger: slog.New(slog.DiscardHandler)})
+	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
 	if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 2s"}); err != nil {
 		t.Fatal(err)
 	}

@@ -176,7 +176,13 @@ func (x *Index) BleveOrderForTest(ctx context.Context, q Query) ([]string, error
 // "columns" (the text's hits checked against the facet columns) or
 // "conjunction" (bleve's conjunction of the text and the filter).
 func (x *Index) SearchFilteredForTest(ctx context.Context, q Query, way string) (*Results, error) {
-	filterPath = way
-	defer func() { filterPath = "" }()
+	x.setFilterPath(way)
+	defer x.setFilterPath("")
 	return x.Search(ctx, q)
+}
+
+func (x *Index) setFilterPath(way string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.filterPath = way
 }

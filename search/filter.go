@@ -25,16 +25,13 @@ import (
 // index keeps in memory (facets.go); otherwise the filter's few postings
 // lead the conjunction.
 
-// filterPath makes tests take one way: "columns" or "conjunction" ("":
-// the filter's and the text's counts choose).
-var filterPath string
-
 // filteredQuery is a text query narrowed by a filter.
 type filteredQuery struct {
 	text    query.Query
 	filters []query.Query // a field's alternatives each, unboosted
 	cols    *facetColumns
 	values  [len(facetFields)][]string // the filter's, by facet field: alternatives
+	path    string                     // Index.filterPath
 }
 
 func (q *filteredQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
@@ -58,7 +55,7 @@ func (q *filteredQuery) Searcher(ctx context.Context, r index.IndexReader, m map
 	}
 	// (The text's count is its clauses' postings: more than its hits.)
 	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok || filterPath == "conjunction" || filterPath == "" && least < all[0].Count() {
+	if !ok || q.path == "conjunction" || q.path == "" && least < all[0].Count() {
 		return searcher.NewConjunctionSearcher(ctx, r, all, o)
 	}
 	for _, s := range all[1:] {

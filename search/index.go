@@ -16,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/searcher"
 
 	"github.com/quarrydata/quarry"
 )
@@ -31,20 +32,20 @@ var (
 
 // Store is what the index needs of the store.
 type Store interface {
-	Changes(ctx context.Context, after uint64, limit int) ([]quarry.Change, error)
+	quarry.ChangeSource // the changelog Run follows
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
 	DatasetStatus(ctx context.Context, id string) (quarry.DatasetStatus, error)
-	Changed() <-chan struct{}
 	LastSeq(ctx context.Context) (uint64, error)
 }
 
 // Index is the search index of a catalog.
 type Index struct {
-	dir string
-	st  Store
-	log *slog.Logger
+	dir    string
+	st     Store
+	log    *slog.Logger
+	follow quarry.FollowOptions // Run's
 
 	mu     sync.RWMutex // held for reading by searches and catch-up, for writing by a swap
 	idx    bleve.Index
@@ -53,6 +54,9 @@ type Index struct {
 	// 8 MB at most.
 	automata *automatonCache
 	rebuild  bool // the index serving has an old mapping: Run rebuilds it
+	// filterPath makes tests take one way through a filter: "columns" or
+	// "conjunction" ("": the filter's and the text's counts choose).
+	filterPath string
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time
@@ -63,6 +67,19 @@ type Index struct {
 // Options configure Open; nil means defaults.
 type Options struct {
 	Logger *slog.Logger
+	// DisjunctionHeapTakeover is the number of clauses above which bleve
+	// keeps a disjunction's clauses in a heap ordered by their current
+	// document instead of scanning them; zero means 32 (bleve's own is
+	// 10). A search's main disjunction has about 18 clauses of which a hit
+	// matches two or three, and the heap's pops and pushes, comparing
+	// document IDs as byte slices, cost more than a scan. It is a bleve
+	// package variable (searcher.DisjunctionHeapTakeover): it applies to
+	// every bleve search in the process, and the last Open sets it.
+	DisjunctionHeapTakeover int
+	// Follow tunes how Run follows the changelog. Its zero fields take
+	// quarry's defaults, but for Gather: catchUpDelay. Its Logger and Name
+	// are the index's.
+	Follow quarry.FollowOptions
 }
 
 // Open opens the index in dir, or creates an empty one when it is missing
@@ -70,9 +87,21 @@ type Options struct {
 // rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
 	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: &automatonCache{maxBytes: 8 << 20}}
-	if o != nil && o.Logger != nil {
-		x.log = o.Logger
+	takeover := defaultDisjunctionHeapTakeover
+	if o != nil {
+		if o.Logger != nil {
+			x.log = o.Logger
+		}
+		if o.DisjunctionHeapTakeover > 0 {
+			takeover = o.DisjunctionHeapTakeover
+		}
+		x.follow = o.Follow
 	}
+	setDisjunctionHeapTakeover(takeover)
+	if x.follow.Gather == 0 {
+		x.follow.Gather = catchUpDelay
+	}
+	x.follow.Logger, x.follow.Name = x.log, "search index"
 	idx, err := bleve.OpenUsing(dir, scorchConfig())
 	switch {
 	case err == nil:
@@ -102,6 +131,22 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.applied.Store(0)
 	}
 	return x, nil
+}
+
+// defaultDisjunctionHeapTakeover is Options.DisjunctionHeapTakeover's
+// default.
+const defaultDisjunctionHeapTakeover = 32
+
+// takeoverMu orders the writes of bleve's package variable: indexes may be
+// opened concurrently (in tests, several servers), and each Open sets it.
+var takeoverMu sync.Mutex
+
+func setDisjunctionHeapTakeover(n int) {
+	takeoverMu.Lock()
+	defer takeoverMu.Unlock()
+	if searcher.DisjunctionHeapTakeover != n { // written once, unless Opens disagree
+		searcher.DisjunctionHeapTakeover = n
+	}
 }
 
 func appliedSeq(idx bleve.Index) uint64 {
@@ -157,6 +202,13 @@ func (x *Index) Applied() uint64 { return x.applied.Load() }
 
 // CatchUp applies every changelog record after the last one applied.
 func (x *Index) CatchUp(ctx context.Context) error {
+	_, err := quarry.ApplyChanges(ctx, x.st, x.applied.Load(), x.follow.Limit, x.applyChanges)
+	return err
+}
+
+// applyChanges indexes changes in the serving index, those it holds
+// already (after a rebuild, or another catch-up) left out.
+func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error {
 	x.catchUp.Lock()
 	defer x.catchUp.Unlock()
 	x.mu.RLock()
@@ -164,9 +216,18 @@ func (x *Index) CatchUp(ctx context.Context) error {
 	if x.closed {
 		return errors.New("search index closed")
 	}
-	last, err := apply(ctx, x.st, x.idx, x.applied.Load())
-	x.applied.Store(last)
-	return err
+	applied := x.applied.Load()
+	for len(changes) > 0 && changes[0].Seq <= applied {
+		changes = changes[1:]
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := indexChanges(ctx, x.st, x.idx, changes); err != nil {
+		return err
+	}
+	x.applied.Store(changes[len(changes)-1].Seq)
+	return nil
 }
 
 // docOps are the changelog operations that change what a dataset's
@@ -176,61 +237,51 @@ func (x *Index) CatchUp(ctx context.Context) error {
 // evaluator, which records a status change only when one happens.
 var docOps = map[string]bool{quarry.OpUpsert: true, quarry.OpEdit: true, quarry.OpRemove: true, quarry.OpRestore: true, quarry.OpStatus: true}
 
-// apply indexes the changelog after seq into idx, a page at a time: each
-// page's documents and its last sequence go in one batch, so the index
-// never claims a change it does not hold. It returns the last sequence
-// applied.
-func apply(ctx context.Context, st Store, idx bleve.Index, seq uint64) (uint64, error) {
-	for {
-		changes, err := st.Changes(ctx, seq, 1000)
-		if err != nil {
-			return seq, fmt.Errorf("read changelog after %d: %w", seq, err)
-		}
-		if len(changes) == 0 {
-			return seq, nil
-		}
-		b := idx.NewBatch()
-		done := map[string]bool{}
-		for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
-			c := changes[i]
-			if c.Entity == quarry.EntityJob && c.Op == quarry.OpUpsert && !done[c.ID] {
-				done[c.ID] = true
-				j, err := st.Job(ctx, c.ID)
-				if err != nil {
-					return seq, err
-				}
-				if err := b.Index(c.ID, newJobDoc(j)); err != nil {
-					return seq, fmt.Errorf("index job %s: %w", c.ID, err)
-				}
-				continue
-			}
-			if c.Entity != quarry.EntityDataset || !docOps[c.Op] || done[c.ID] {
-				continue
-			}
+// indexChanges indexes the current state of what changes name into idx:
+// their documents and the last change's sequence go in one batch, so the
+// index never claims a change it does not hold.
+func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quarry.Change) error {
+	b := idx.NewBatch()
+	done := map[string]bool{}
+	for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
+		c := changes[i]
+		if c.Entity == quarry.EntityJob && c.Op == quarry.OpUpsert && !done[c.ID] {
 			done[c.ID] = true
-			d, err := st.Dataset(ctx, c.ID)
-			switch {
-			case quarry.ErrorCode(err) == quarry.ENOTFOUND:
-				b.Delete(c.ID)
-			case err != nil:
-				return seq, err
-			default:
-				status, err := st.DatasetStatus(ctx, c.ID)
-				if err != nil {
-					return seq, err
-				}
-				if err := b.Index(c.ID, newDatasetDoc(d, status)); err != nil {
-					return seq, fmt.Errorf("index %s: %w", c.ID, err)
-				}
+			j, err := st.Job(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			if err := b.Index(c.ID, newJobDoc(j)); err != nil {
+				return fmt.Errorf("index job %s: %w", c.ID, err)
+			}
+			continue
+		}
+		if c.Entity != quarry.EntityDataset || !docOps[c.Op] || done[c.ID] {
+			continue
+		}
+		done[c.ID] = true
+		d, err := st.Dataset(ctx, c.ID)
+		switch {
+		case quarry.ErrorCode(err) == quarry.ENOTFOUND:
+			b.Delete(c.ID)
+		case err != nil:
+			return err
+		default:
+			status, err := st.DatasetStatus(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			if err := b.Index(c.ID, newDatasetDoc(d, status)); err != nil {
+				return fmt.Errorf("index %s: %w", c.ID, err)
 			}
 		}
-		last := changes[len(changes)-1].Seq
-		b.SetInternal(keySeq, binary.BigEndian.AppendUint64(nil, last))
-		if err := idx.Batch(b); err != nil {
-			return seq, fmt.Errorf("write search index: %w", err)
-		}
-		seq = last
 	}
+	last := changes[len(changes)-1].Seq
+	b.SetInternal(keySeq, binary.BigEndian.AppendUint64(nil, last))
+	if err := idx.Batch(b); err != nil {
+		return fmt.Errorf("write search index: %w", err)
+	}
+	return nil
 }
 
 // Rebuild builds a new index from the whole changelog beside the one that
@@ -246,7 +297,8 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	seq, err := apply(ctx, x.st, idx, 0)
+	into := func(ctx context.Context, changes []quarry.Change) error { return indexChanges(ctx, x.st, idx, changes) }
+	seq, err := quarry.ApplyChanges(ctx, x.st, 0, x.follow.Limit, into)
 	if err != nil {
 		idx.Close()
 		os.RemoveAll(next)
@@ -256,7 +308,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	// during the build first.
 	x.catchUp.Lock()
 	defer x.catchUp.Unlock()
-	if seq, err = apply(ctx, x.st, idx, seq); err == nil {
+	if seq, err = quarry.ApplyChanges(ctx, x.st, seq, x.follow.Limit, into); err == nil {
 		err = idx.Close()
 	}
 	if err != nil {
@@ -298,8 +350,9 @@ func (x *Index) Rebuild(ctx context.Context) error {
 }
 
 // Run keeps the index caught up with the store until ctx ends: each commit
-// that appends to the changelog wakes it. An index of an older mapping is
-// rebuilt first, while it serves.
+// that appends to the changelog wakes it, and a failed catch-up is retried
+// with a backoff. An index of an older mapping is rebuilt first, while it
+// serves.
 func (x *Index) Run(ctx context.Context) {
 	x.mu.RLock()
 	rebuild := x.rebuild
@@ -309,28 +362,12 @@ func (x *Index) Run(ctx context.Context) {
 			x.log.Error("search index rebuild", "err", err)
 		}
 	}
-	for {
-		changed := x.st.Changed()
-		if err := x.CatchUp(ctx); err != nil && ctx.Err() == nil {
-			x.log.Error("search index catch-up", "err", err) // retried on the next change
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		}
-		// Let a burst of commits gather into one batch: one segment for
-		// many writes instead of one each, well within the second a write
-		// may take to become searchable.
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(catchUpDelay):
-		}
-	}
+	quarry.FollowChanges(ctx, x.st, x.Applied(), x.applyChanges, &x.follow)
 }
 
-// catchUpDelay is how long Run lets commits gather before indexing them.
+// catchUpDelay is how long Run lets commits gather before indexing them:
+// one segment for a burst of writes instead of one each, well within the
+// second a write may take to become searchable.
 const catchUpDelay = 100 * time.Millisecond
 
 // current returns the serving bleve index; release with x.mu.RUnlock.

@@ -13,7 +13,6 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
-	"github.com/blevesearch/bleve/v2/search/searcher"
 
 	"github.com/quarrydata/quarry"
 )
@@ -163,7 +162,7 @@ func (x *Index) newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchReques
 	if text != "" {
 		match = x.textQuery(m, text, nil)
 	}
-	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter, x.facets), first+1, from, false)
+	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter, x.facets, x.filterPath), first+1, from, false)
 	if text == "" {
 		req.SortBy([]string{fQName, "_id"})
 	}
@@ -362,8 +361,9 @@ func lastWord(text string) string {
 // withFilter narrows q (nil: all datasets) by a filter (filter.go). The
 // index holds datasets alone, so no clause asks for their type: it would
 // visit every document, as would a match-all clause beside the filter's.
-func withFilter(q query.Query, f Filter, cols *facetColumns) query.Query {
-	fq := &filteredQuery{text: q, cols: cols}
+// path is Index.filterPath.
+func withFilter(q query.Query, f Filter, cols *facetColumns, path string) query.Query {
+	fq := &filteredQuery{text: q, cols: cols, path: path}
 	for i, values := range [len(facetFields)][]string{f.Namespaces, f.Databases, f.Schemas, f.Kinds, f.Tags, f.Owners, f.Freshness, f.Health} {
 		if len(values) == 0 {
 			continue
@@ -544,7 +544,7 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	}
 	var out []Suggestion
 	if len(alts) > 0 {
-		req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}, x.facets), limit, 0, false)
+		req := bleve.NewSearchRequestOptions(withFilter(bleve.NewDisjunctionQuery(alts...), Filter{}, x.facets, x.filterPath), limit, 0, false)
 		req.Fields = []string{fPath}
 		res, err := idx.SearchInContext(ctx, req)
 		if err != nil {
@@ -639,13 +639,4 @@ func (x *Index) SearchJobs(ctx context.Context, text string, first int) ([]JobHi
 		out[i] = JobHit{ID: h.ID, Score: h.Score}
 	}
 	return out, nil
-}
-
-func init() {
-	// bleve keeps the clauses of a disjunction of more than 10 in a heap
-	// ordered by their current document; below that, it scans them. A
-	// search's main disjunction has about 18 clauses of which a hit matches
-	// two or three, and the heap's pops and pushes, comparing document IDs
-	// as byte slices, cost more than a scan.
-	searcher.DisjunctionHeapTakeover = 32
 }
