@@ -4,41 +4,50 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/crawler"
 )
 
+// TestServiceSchedulesCrawls: an @every source is crawled each time it is
+// due, and Run stops when its context ends. The schedule runs on the fake
+// clock of a synctest bubble; the crawls are real.
 func TestServiceSchedulesCrawls(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st := openStore(t)
-	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
-	if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 1s"}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { svc.Run(ctx); close(done) }()
-
-	deadline := time.Now().Add(20 * time.Second)
-	var runs []quarry.CrawlRun
-	for time.Now().Before(deadline) {
-		runs, _ = st.CrawlRuns(ctx, "chinook", 10)
-		if len(runs) > 0 && runs[0].Status == quarry.CrawlSucceeded {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		st := openStore(t)
+		svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+		if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 1h"}); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(runs) == 0 || runs[0].Status != quarry.CrawlSucceeded || runs[0].Counts.Datasets != 11 {
-		t.Fatalf("no scheduled crawl succeeded: %+v", runs)
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the scheduler did not stop")
-	}
+		done := make(chan struct{})
+		go func() { svc.Run(ctx); close(done) }()
+
+		crawled := func(want int) {
+			t.Helper()
+			runs, err := st.CrawlRuns(ctx, "chinook", 10)
+			if err != nil || len(runs) != want {
+				t.Fatalf("at %s, %d runs (%v), want %d: %+v", time.Now().Format(time.TimeOnly), len(runs), err, want, runs)
+			}
+			if want > 0 && (runs[0].Status != quarry.CrawlSucceeded || runs[0].Counts.Datasets != 11) {
+				t.Fatalf("the scheduled crawl did not succeed: %+v", runs[0])
+			}
+		}
+		time.Sleep(time.Hour - time.Second)
+		synctest.Wait()
+		crawled(0)
+		time.Sleep(2 * time.Second) // due: the crawl runs (real I/O) until every goroutine waits again
+		synctest.Wait()
+		crawled(1)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		crawled(2)
+
+		cancel()
+		<-done
+	})
 }
 
 func TestServiceOneCrawlPerSource(t *testing.T) {
@@ -88,26 +97,27 @@ func TestServiceClosesInterruptedRuns(t *testing.T) {
 // TestScheduleSurvivesOtherRegistrations: registering or editing another
 // source must not restart every schedule (an @every source would starve).
 func TestScheduleSurvivesOtherRegistrations(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st := openStore(t)
-	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
-	if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 2s"}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { svc.Run(ctx); close(done) }()
-	var runs []quarry.CrawlRun
-	for i := 0; i < 40 && len(runs) == 0; i++ { // up to 20 s; the first crawl is due after 2 s
-		time.Sleep(500 * time.Millisecond)
-		if _, err := svc.Register(ctx, quarry.Source{Name: "other", Kind: quarry.SourcePostgres, DSN: pg.DSN("northwind")}); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		st := openStore(t)
+		svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+		if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 2s"}); err != nil {
 			t.Fatal(err)
 		}
-		runs, _ = st.CrawlRuns(ctx, "chinook", 10)
-	}
-	cancel()
-	<-done
-	if len(runs) == 0 {
-		t.Fatal("an @every 2s source was never crawled while another source was being registered every 0.5 s")
-	}
+		done := make(chan struct{})
+		go func() { svc.Run(ctx); close(done) }()
+		for range 6 { // 3 s; the first crawl is due after 2 s
+			time.Sleep(500 * time.Millisecond)
+			if _, err := svc.Register(ctx, quarry.Source{Name: "other", Kind: quarry.SourcePostgres, DSN: pg.DSN("northwind")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		runs, _ := st.CrawlRuns(ctx, "chinook", 10)
+		cancel()
+		<-done
+		if len(runs) == 0 {
+			t.Fatal("an @every 2s source was never crawled while another source was being registered every 0.5 s")
+		}
+	})
 }
