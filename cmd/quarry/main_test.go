@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -440,6 +441,8 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 	data := t.TempDir()
 	p := start(t, "--data", data)
 	acks := make(chan string, 100000)
+	var acked atomic.Int64
+	underWay := make(chan struct{}) // closed at the 200th acknowledged write
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for c := range 8 {
@@ -468,11 +471,19 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 				resp.Body.Close()
 				if err == nil && resp.StatusCode == 200 && len(out.Data.UpsertDatasets.IDs) == 1 {
 					acks <- out.Data.UpsertDatasets.IDs[0]
+					if acked.Add(1) == 200 {
+						close(underWay)
+					}
 				}
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM once the writers are well under way (not after a fixed time,
+	// which a slow machine may spend starting them).
+	select {
+	case <-underWay:
+	case <-time.After(30 * time.Second):
+	}
 	p.stop(t)
 	close(stop)
 	wg.Wait()
