@@ -3,7 +3,27 @@ package quarry
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 )
+
+// EventDigest returns a lineage event's Digest: the hex SHA-256 of a
+// canonical encoding of what its producer sent. A retried delivery has the
+// same encoding, so the store recognizes it and applies it once.
+//
+// Each ingest path has its encoding, and it must never change: digests are
+// stored, and a retry encoded differently after an upgrade would be
+// applied again. They are:
+//
+//   - an OpenLineage event (lineage.ParseEvent): the parser's canonical
+//     binary form of the event's JSON, with object members sorted by key,
+//     strings unescaped and no layout, so deliveries that differ only in
+//     those match;
+//   - a reportRun mutation: the encoding/json encoding of the LineageEvent
+//     it maps to, Digest empty.
+func EventDigest(canonical []byte) string {
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:])
+}
 
 // ProvidedDigest hashes what a crawler or tool provides about a dataset:
 // kind, provided metadata, columns, constraints, definition and partitions

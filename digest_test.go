@@ -94,3 +94,12 @@ func TestProvidedDigest(t *testing.T) {
 		}
 	}
 }
+
+// TestEventDigest: the hex SHA-256 of the bytes (FIPS 180-2's "abc"), as
+// digests stored before EventDigest existed were written.
+func TestEventDigest(t *testing.T) {
+	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	if got := quarry.EventDigest([]byte("abc")); got != want {
+		t.Errorf("EventDigest(abc) = %s, want %s", got, want)
+	}
+}

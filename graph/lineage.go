@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,12 +91,11 @@ func (in *RunInput) event(now time.Time) (*quarry.LineageEvent, error) {
 		}
 		ev.Outputs[out].ColumnLineage = append(ev.Outputs[out].ColumnLineage, lin)
 	}
-	raw, err := json.Marshal(ev)
+	raw, err := json.Marshal(ev) // reportRun's canonical encoding: see quarry.EventDigest
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(raw)
-	ev.Digest = hex.EncodeToString(sum[:])
+	ev.Digest = quarry.EventDigest(raw)
 	return ev, nil
 }
 

@@ -2,9 +2,7 @@ package lineage
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -649,8 +647,7 @@ func (d *doc) optFloat(obj int32, key string) (*float64, error) {
 // hashed as written: 1.0 and 1 differ.
 func (d *doc) digest(n int32) string {
 	d.canon = d.canonical(d.canon[:0], n)
-	sum := sha256.Sum256(d.canon)
-	return hex.EncodeToString(sum[:])
+	return quarry.EventDigest(d.canon)
 }
 
 // canonical appends a length-prefixed binary form (not JSON): a tag byte,

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/quarrydata/quarry"
 )
 
@@ -13,11 +15,12 @@ import (
 // lineage view reads the same datasets again and again, and decoding a
 // record is most of what such a read costs. An entry is used only while
 // the stored record is byte for byte the one it was decoded from, so it
-// can never be stale; writes need not know about it.
+// can never be stale; writes need not know about it. The least recently
+// used records go first when it is full, by count or by bytes.
 type recordCache struct {
 	mu    sync.Mutex
-	m     map[string]cachedRecord
-	bytes int // of the raw records held: the decoded ones take about as much again
+	lru   *simplelru.LRU[string, cachedRecord] // created on first use: the zero cache is ready
+	bytes int                                  // of the raw records held: the decoded ones take about as much again
 }
 
 type cachedRecord struct {
@@ -34,7 +37,11 @@ const (
 // get returns a copy of the dataset decoded from raw, if it is cached.
 func (c *recordCache) get(id string, raw []byte) (*quarry.Dataset, bool) {
 	c.mu.Lock()
-	e, ok := c.m[id]
+	var e cachedRecord
+	ok := false
+	if c.lru != nil {
+		e, ok = c.lru.Get(id)
+	}
 	c.mu.Unlock()
 	if !ok || !bytes.Equal(e.raw, raw) {
 		return nil, false
@@ -44,28 +51,22 @@ func (c *recordCache) get(id string, raw []byte) (*quarry.Dataset, bool) {
 
 // put caches d, decoded from raw (which it copies: raw is bbolt's memory).
 func (c *recordCache) put(id string, raw []byte, d *quarry.Dataset) {
-	e := cachedRecord{raw: bytes.Clone(raw), d: copyRecord(d)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]cachedRecord, recordCacheSize)
-	}
-	if old, ok := c.m[id]; ok {
-		c.bytes -= len(old.raw)
-		delete(c.m, id)
-	}
-	for k, old := range c.m { // map order is random enough for an eviction
-		if len(c.m) < recordCacheSize && c.bytes+len(raw) <= recordCacheBytes {
-			break
-		}
-		c.bytes -= len(old.raw)
-		delete(c.m, k)
-	}
 	if len(raw) > recordCacheBytes/64 {
 		return // a very wide record would crowd out the rest
 	}
-	c.m[id] = e
-	c.bytes += len(raw)
+	e := cachedRecord{raw: bytes.Clone(raw), d: copyRecord(d)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lru == nil {
+		// The callback runs inside Add and Remove*, under c.mu.
+		c.lru, _ = simplelru.NewLRU(recordCacheSize, func(_ string, old cachedRecord) { c.bytes -= len(old.raw) })
+	}
+	c.lru.Remove(id) // Add would replace it without the callback
+	for c.bytes+len(e.raw) > recordCacheBytes {
+		c.lru.RemoveOldest()
+	}
+	c.lru.Add(id, e)
+	c.bytes += len(e.raw)
 }
 
 // copyRecord copies everything of a dataset a caller could change in

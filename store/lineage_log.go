@@ -56,12 +56,12 @@ const (
 type lineageLog struct {
 	wal      *wal
 	mu       sync.Mutex
-	appended uint64                    // highest sequence appended
-	applied  uint64                    // highest sequence applied (or dropped)
-	progress chan struct{}             // closed and replaced when applied moves
-	wake     chan struct{}             // buffered(1): there is something to apply
-	pending  map[uint64]*preparedEvent // by sequence: events accepted by this process, not applied yet (at most logMemory)
-	done     chan struct{}             // closed when the applier has exited
+	appended uint64                       // highest sequence appended
+	applied  uint64                       // highest sequence applied (or dropped)
+	progress chan struct{}                // closed and replaced when applied moves
+	wake     chan struct{}                // buffered(1): there is something to apply
+	pending  map[uint64]*quarry.EventPlan // by sequence: events accepted by this process, not applied yet (at most logMemory)
+	done     chan struct{}                // closed when the applier has exited
 
 	lastAccept atomic.Int64 // unix nanoseconds of the last accepted append
 	hurry      atomic.Int64 // SyncLineage calls waiting: apply without gathering
@@ -69,7 +69,7 @@ type lineageLog struct {
 
 func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer) error {
 	s.lin.progress = make(chan struct{})
-	s.lin.pending = map[uint64]*preparedEvent{}
+	s.lin.pending = map[uint64]*quarry.EventPlan{}
 	s.lin.wake = make(chan struct{}, 1)
 	s.lin.done = make(chan struct{})
 	var applied uint64
@@ -156,7 +156,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		return errs
 	}
 	vals := make([][]byte, 0, len(evs))
-	preps := make([]*preparedEvent, 0, len(evs))
+	preps := make([]*quarry.EventPlan, 0, len(evs))
 	for i := range evs {
 		p, err := s.prepareEvent(&evs[i])
 		if err != nil {
@@ -209,16 +209,16 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 
 // runConflict answers an event whose run id a run of another job has, as
 // ApplyLineage would: once accepted, it could only be dropped.
-func (s *Store) runConflict(p *preparedEvent) error {
-	if p.ev.Run == nil || p.job == nil {
+func (s *Store) runConflict(p *quarry.EventPlan) error {
+	if p.Event.Run == nil || p.Job == nil {
 		return nil
 	}
 	return s.view(func(tx *bolt.Tx) error {
-		r, err := getRun(tx, p.ev.Run.ID)
-		if err != nil || r == nil || r.JobID == p.job.ID {
+		r, err := getRun(tx, p.Event.Run.ID)
+		if err != nil || r == nil || r.JobID == p.Job.ID {
 			return err
 		}
-		return errRunOfAnotherJob(p.ev.Run.ID)
+		return errRunOfAnotherJob(p.Event.Run.ID)
 	})
 }
 
@@ -319,7 +319,7 @@ func (s *Store) gather() bool {
 type logEntry struct {
 	seq uint64
 	ev  quarry.LineageEvent
-	p   *preparedEvent
+	p   *quarry.EventPlan
 }
 
 // applyLog applies up to limit log entries (and about logBytes) in one
@@ -334,7 +334,7 @@ func (s *Store) applyLog(limit int) (int, error) {
 			break
 		}
 		delete(s.lin.pending, seq)
-		entries = append(entries, logEntry{seq: seq, ev: *p.ev, p: p})
+		entries = append(entries, logEntry{seq: seq, ev: *p.Event, p: p})
 	}
 	s.lin.mu.Unlock()
 	if len(entries) > 0 {

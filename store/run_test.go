@@ -3,8 +3,6 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,9 +39,8 @@ func runEvent(job, runID string, state quarry.RunState, at time.Time, ins, outs 
 
 func digest(ev *quarry.LineageEvent) {
 	ev.Digest = ""
-	raw, _ := json.Marshal(ev)
-	sum := sha256.Sum256(raw)
-	ev.Digest = hex.EncodeToString(sum[:])
+	raw, _ := json.Marshal(ev) // as reportRun digests its events
+	ev.Digest = quarry.EventDigest(raw)
 }
 
 func mustApply(tb testing.TB, s *store.Store, ev quarry.LineageEvent) store.LineageResult {

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -124,21 +122,7 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 
 // verifyBackup checks the copy page by page and reads its summary.
 func verifyBackup(path string) (store.Stats, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return store.Stats{}, err
-	}
-	err = db.View(func(tx *bolt.Tx) error {
-		var first error
-		for err := range tx.Check() { // drain it: the checker reads until it is done
-			if first == nil {
-				first = err
-			}
-		}
-		return first
-	})
-	db.Close()
-	if err != nil {
+	if err := store.Verify(path); err != nil {
 		return store.Stats{}, err
 	}
 	s, err := store.Open(path, &store.Options{ReadOnly: true})

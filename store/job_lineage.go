@@ -1,0 +1,151 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
+)
+
+// A job's record as lineage events write it, and the lineage edges its
+// runs report.
+
+// storedJob is a job with whose report its lineage edges are.
+type storedJob struct {
+	quarry.Job
+	EdgesRun string    `json:"edgesRun,omitempty"` // the run whose edges the job's are; empty for static lineage
+	EdgesAt  time.Time `json:"edgesAt,omitzero"`   // when that run ended, or the JobEvent's time
+}
+
+func getStoredJob(tx *bolt.Tx, id string) (*storedJob, error) {
+	raw := tx.Bucket(bucketJobs).Get([]byte(id))
+	if raw == nil {
+		return nil, nil
+	}
+	var j storedJob
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return &j, nil
+}
+
+// claimJobEdges makes run (ended at) the source of the job's edges unless
+// a report of a later time is, and reports whether it did.
+func claimJobEdges(tx *bolt.Tx, jobID, runID string, at time.Time) (bool, error) {
+	j, err := getStoredJob(tx, jobID)
+	if err != nil || j == nil {
+		return j != nil, err
+	}
+	if j.EdgesAt.After(at) {
+		return false, nil
+	}
+	j.EdgesRun, j.EdgesAt = runID, at
+	return true, putJSON(tx.Bucket(bucketJobs), []byte(jobID), j)
+}
+
+// upsertJob creates a job or fills in what the event's facets say of it.
+func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
+	stored, err := getStoredJob(tx, in.ID)
+	if err != nil {
+		return err
+	}
+	sj := storedJob{Job: *in}
+	j := &sj.Job
+	if stored != nil {
+		sj = *stored
+		old := &stored.Job
+		for _, f := range []struct{ dst, src *string }{
+			{&j.Type, &in.Type}, {&j.Description, &in.Description}, {&j.SQL, &in.SQL}, {&j.SourceURL, &in.SourceURL},
+		} {
+			if *f.src != "" {
+				*f.dst = *f.src
+			}
+		}
+		if len(in.Owners) > 0 {
+			j.Owners = in.Owners
+		}
+		if j.Type == old.Type && j.Description == old.Description && j.SQL == old.SQL && j.SourceURL == old.SourceURL && slices.Equal(j.Owners, old.Owners) {
+			return nil
+		}
+	} else {
+		j.CreatedAt = now
+	}
+	j.UpdatedAt = now
+	if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &sj); err != nil {
+		return err
+	}
+	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, quarry.OpUpsert)
+	return err
+}
+
+func getJob(tx *bolt.Tx, id string) (*quarry.Job, error) {
+	j, err := getStoredJob(tx, id)
+	if j == nil {
+		return nil, err
+	}
+	return &j.Job, nil
+}
+
+// setJobEdges makes the job's run edges the given ones (replace), or adds
+// the given ones to them. Each dataset whose incoming edges change gets a
+// changelog record.
+func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, replace bool) error {
+	out, in, je := tx.Bucket(bucketEdgesOut), tx.Bucket(bucketEdgesIn), tx.Bucket(bucketJobEdges)
+	want := make(map[string]*quarry.Edge, len(edges))
+	for i := range edges {
+		want[string(edgeKey(&edges[i]))] = &edges[i]
+	}
+	targets := map[string]bool{}
+	prefix := []byte(jobID)
+	var stale [][]byte
+	c := je.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		ek := string(k[len(prefix):])
+		if e, keep := want[ek]; keep {
+			if string(v) == e.Transformation {
+				delete(want, ek) // stored as given
+			}
+		} else if replace {
+			stale = append(stale, slices.Clone(k))
+		}
+	}
+	for _, k := range stale {
+		ek := k[len(prefix):]
+		for _, del := range []func() error{
+			func() error { return je.Delete(k) },
+			func() error { return out.Delete(ek) },
+			func() error { return in.Delete(swapEnds(ek)) },
+		} {
+			if err := del(); err != nil {
+				return err
+			}
+		}
+		targets[string(ek[idLen:2*idLen])] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		e := *want[k]
+		e.UpdatedAt = now
+		if err := putJSON(out, []byte(k), &e); err != nil {
+			return err
+		}
+		if err := in.Put(swapEnds([]byte(k)), nil); err != nil {
+			return err
+		}
+		if err := je.Put(append(slices.Clone(prefix), k...), []byte(e.Transformation)); err != nil {
+			return err
+		}
+		targets[e.To] = true
+	}
+	for _, to := range slices.Sorted(maps.Keys(targets)) {
+		if _, err := appendChange(tx, now, quarry.EntityDataset, to, quarry.OpLineage); err != nil {
+			return err
+		}
+	}
+	return nil
+}
