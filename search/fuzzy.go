@@ -1,6 +1,8 @@
 package search
 
 import (
+	"github.com/quarrydata/quarry/internal/lru"
+
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -122,14 +124,11 @@ func prefixEnd(p []byte) []byte {
 }
 
 // automatonCache holds an index's compacted automata by word and
-// distance, up to maxBytes of them (2-20 KB for a word of 6-12 letters, at
-// most about 140 KB for the longest words typo-matched); when full,
-// arbitrary ones make room.
+// distance, up to automataBytes of them (2-20 KB for a word of 6-12
+// letters, at most about 140 KB for the longest words typo-matched); the
+// least recently used make room.
 type automatonCache struct {
-	mu       sync.Mutex
-	maxBytes int
-	bytes    int
-	m        map[automatonKey]*compactDFA
+	lru *lru.Cache[automatonKey, *compactDFA]
 
 	buildOnce sync.Once
 	builders  [3]*lev.LevenshteinAutomatonBuilder // by distance
@@ -141,15 +140,18 @@ type automatonKey struct {
 	fuzz int
 }
 
+func newAutomatonCache(maxBytes int) *automatonCache {
+	// The count bound is never the one reached: the smallest automata take
+	// over 1 KB.
+	return &automatonCache{lru: lru.New[automatonKey, *compactDFA](maxBytes/512, maxBytes)}
+}
+
 func (c *automatonCache) get(term string, fuzz int) (*compactDFA, error) {
 	if fuzz < 1 || fuzz > 2 {
 		return nil, fmt.Errorf("fuzzy: distance %d is not 1 or 2", fuzz)
 	}
 	k := automatonKey{term, fuzz}
-	c.mu.Lock()
-	a := c.m[k]
-	c.mu.Unlock()
-	if a != nil {
+	if a, ok := c.lru.Get(k); ok {
 		return a, nil
 	}
 	c.buildOnce.Do(func() {
@@ -165,24 +167,8 @@ func (c *automatonCache) get(term string, fuzz int) (*compactDFA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fuzzy %q: %w", term, err)
 	}
-	a = compact(dfa)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[automatonKey]*compactDFA{}
-	}
-	if old := c.m[k]; old != nil { // built meanwhile by another search
-		return old, nil
-	}
-	for k, old := range c.m { // map order is random enough for an eviction
-		if c.bytes+a.size() <= c.maxBytes {
-			break
-		}
-		c.bytes -= old.size()
-		delete(c.m, k)
-	}
-	c.m[k] = a
-	c.bytes += a.size()
+	a := compact(dfa)
+	c.lru.Add(k, a, a.size()) // a search that built it meanwhile built the same
 	return a, nil
 }
 

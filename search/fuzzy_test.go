@@ -37,7 +37,7 @@ func TestCompactDFA(t *testing.T) {
 		}
 		return w
 	}
-	cache := &automatonCache{maxBytes: 1 << 20}
+	cache := newAutomatonCache(1 << 20)
 	for _, word := range []string{"revenue", "custmer", "warehouse", "subscription", "café", "straße", "日本語テキスト", "ab"} {
 		for fuzz := 1; fuzz <= 2; fuzz++ {
 			b, err := lev.NewLevenshteinAutomatonBuilder(uint8(fuzz), true)

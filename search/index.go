@@ -86,7 +86,7 @@ type Options struct {
 // or unreadable. It does not catch up: CatchUp does, or Run, which also
 // rebuilds an index of an older mapping while that one keeps serving.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: &automatonCache{maxBytes: 8 << 20}}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20)}
 	takeover := defaultDisjunctionHeapTakeover
 	if o != nil {
 		if o.Logger != nil {

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"maps"
 	"slices"
-	"sync"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/quarrydata/quarry/internal/lru"
 
 	"github.com/quarrydata/quarry"
 )
@@ -16,11 +15,10 @@ import (
 // record is most of what such a read costs. An entry is used only while
 // the stored record is byte for byte the one it was decoded from, so it
 // can never be stale; writes need not know about it. The least recently
-// used records go first when it is full, by count or by bytes.
+// used records go first when it is full, by count or by bytes (of the raw
+// records: the decoded ones take about as much again).
 type recordCache struct {
-	mu    sync.Mutex
-	lru   *simplelru.LRU[string, cachedRecord] // created on first use: the zero cache is ready
-	bytes int                                  // of the raw records held: the decoded ones take about as much again
+	lru *lru.Cache[string, cachedRecord]
 }
 
 type cachedRecord struct {
@@ -34,15 +32,13 @@ const (
 	recordCacheBytes = 8 << 20
 )
 
+func newRecordCache() recordCache {
+	return recordCache{lru.New[string, cachedRecord](recordCacheSize, recordCacheBytes)}
+}
+
 // get returns a copy of the dataset decoded from raw, if it is cached.
-func (c *recordCache) get(id string, raw []byte) (*quarry.Dataset, bool) {
-	c.mu.Lock()
-	var e cachedRecord
-	ok := false
-	if c.lru != nil {
-		e, ok = c.lru.Get(id)
-	}
-	c.mu.Unlock()
+func (c recordCache) get(id string, raw []byte) (*quarry.Dataset, bool) {
+	e, ok := c.lru.Get(id)
 	if !ok || !bytes.Equal(e.raw, raw) {
 		return nil, false
 	}
@@ -50,23 +46,11 @@ func (c *recordCache) get(id string, raw []byte) (*quarry.Dataset, bool) {
 }
 
 // put caches d, decoded from raw (which it copies: raw is bbolt's memory).
-func (c *recordCache) put(id string, raw []byte, d *quarry.Dataset) {
+func (c recordCache) put(id string, raw []byte, d *quarry.Dataset) {
 	if len(raw) > recordCacheBytes/64 {
 		return // a very wide record would crowd out the rest
 	}
-	e := cachedRecord{raw: bytes.Clone(raw), d: copyRecord(d)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru == nil {
-		// The callback runs inside Add and Remove*, under c.mu.
-		c.lru, _ = simplelru.NewLRU(recordCacheSize, func(_ string, old cachedRecord) { c.bytes -= len(old.raw) })
-	}
-	c.lru.Remove(id) // Add would replace it without the callback
-	for c.bytes+len(e.raw) > recordCacheBytes {
-		c.lru.RemoveOldest()
-	}
-	c.lru.Add(id, e)
-	c.bytes += len(e.raw)
+	c.lru.Add(id, cachedRecord{raw: bytes.Clone(raw), d: copyRecord(d)}, len(raw))
 }
 
 // copyRecord copies everything of a dataset a caller could change in

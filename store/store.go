@@ -168,6 +168,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		closed:  make(chan struct{}),
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
+		records: newRecordCache(),
 	}
 	if !o.ReadOnly {
 		if err := s.migrate(); err != nil {
