@@ -3,9 +3,7 @@ package crawler_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // The generated database: benchTables tables of 20 columns over
@@ -204,11 +203,7 @@ func (p *phases) report(b *testing.B, n int) {
 
 func openBenchStore(b *testing.B) *store.Store {
 	b.Helper()
-	st, err := store.Open(filepath.Join(b.TempDir(), "quarry.db"), &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: false})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st
+	return storetest.MustOpen(b, nil) // fsync'd, as a server's
 }
 
 // BenchmarkCrawlPostgres crawls a database of 10,000 tables of 20 columns

@@ -3,7 +3,6 @@ package crawler_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/crawler/pgtest"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // pg is one throwaway cluster for the package's tests, with the fixture
@@ -47,12 +47,7 @@ func TestMain(m *testing.M) {
 
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return storetest.MustOpen(t, &store.Options{NoSync: true})
 }
 
 func crawl(t testing.TB, st *store.Store, dsn string, o crawler.Options) *crawler.Result {

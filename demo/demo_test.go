@@ -2,14 +2,13 @@ package demo_test
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 const warehouse = "redshift://analytics.us-east-1:5439"
@@ -23,16 +22,7 @@ func (c *clock) Now() time.Time { return c.t }
 func openStore(t *testing.T, at time.Time) (*store.Store, *clock) {
 	t.Helper()
 	c := &clock{t: at}
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: slog.New(slog.DiscardHandler), Now: c.Now, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return st, c
+	return storetest.MustOpen(t, &store.Options{Now: c.Now, NoSync: true}), c
 }
 
 func load(t *testing.T, st *store.Store, now time.Time) demo.Result {

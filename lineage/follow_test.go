@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,6 +12,7 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // flakyEdges is a real store whose Edges reads fail while failures are
@@ -42,11 +42,7 @@ func TestRunRetriesAFailedCatchUp(t *testing.T) {
 // and not before.
 func runRetries(t *testing.T, failures int32, recover time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
-		st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := storetest.MustOpen(t, &store.Options{NoSync: true})
 		ctx, cancel := context.WithCancel(t.Context())
 		if _, err := st.UpsertDatasets(ctx, []quarry.Dataset{{Namespace: ns, Name: "a", Kind: quarry.KindTable}, {Namespace: ns, Name: "b", Kind: quarry.KindTable}}); err != nil {
 			t.Fatal(err)

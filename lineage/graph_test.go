@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,27 +16,13 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 const ns = "postgres://wh.internal:5432"
 
 func dsID(name string) string  { return quarry.NewID(quarry.EntityDataset, ns, name) }
 func jobID(name string) string { return quarry.NewID(quarry.EntityJob, "airflow", name) }
-
-// MustOpen opens a store on a temporary file, closed when the test ends.
-func MustOpen(tb testing.TB) *store.Store {
-	tb.Helper()
-	st, err := store.Open(filepath.Join(tb.TempDir(), "quarry.db"), &store.Options{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			tb.Errorf("close store: %v", err)
-		}
-	})
-	return st
-}
 
 // jobNames names jobs, which the store cannot hold yet, and the store
 // names the datasets: an Identities as the server will plug it.
@@ -79,7 +64,7 @@ type fixture struct {
 // a graph loaded from it.
 func newFixture(tb testing.TB, datasets, jobs []string) *fixture {
 	tb.Helper()
-	f := &fixture{t: tb, st: MustOpen(tb)}
+	f := &fixture{t: tb, st: storetest.MustOpen(tb, &store.Options{NoSync: true})}
 	f.ids = &jobNames{Store: f.st, jobs: map[string]quarry.Identity{}}
 	f.addDatasets(datasets...)
 	for _, j := range jobs {

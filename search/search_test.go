@@ -18,6 +18,7 @@ import (
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -32,11 +33,7 @@ type catalog struct {
 func newCatalog(t testing.TB) *catalog {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "quarry.db"), &store.Options{Logger: quiet, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.MustOpen(t, &store.Options{Logger: quiet, NoSync: true})
 	// The demo's jobs too: dataset searches must not return them.
 	if _, err := demo.Load(context.Background(), st, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
@@ -414,12 +411,7 @@ func TestIndexAheadOfStore(t *testing.T) {
 	c := newCatalog(t)
 	ctx := context.Background()
 	c.idx.Close()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "quarry.db"), &store.Options{Logger: quiet, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpen(t, &store.Options{Logger: quiet, NoSync: true})
 	mustUpsert(t, st, quarry.Dataset{Namespace: "postgres://db:5432", Name: "crm.public.prospects"}) // seq 1, behind the index
 	idx, err := search.Open(ctx, c.dir, st, &search.Options{Logger: quiet})
 	if err != nil {

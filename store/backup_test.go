@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 func TestVerify(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	for i := range 50 {
 		mustUpsert(t, s, orders(i))
 	}

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // wide returns a dataset with 15 columns, like a typical warehouse table.
@@ -34,7 +34,7 @@ func wide(n int) quarry.Dataset {
 // BenchmarkUpsertBulk upserts new datasets with 15 columns, 1000 per
 // transaction (how a crawl writes), fsync'd.
 func BenchmarkUpsertBulk(b *testing.B) {
-	s := MustOpen(b, nil)
+	s := storetest.MustOpen(b, nil)
 	ctx := context.Background()
 	const per = 1000
 	batch := make([]quarry.Dataset, per)
@@ -84,7 +84,7 @@ func BenchmarkFsyncCommit(b *testing.B) {
 func BenchmarkUpsertSingle(b *testing.B) {
 	for _, writers := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := MustOpen(b, nil)
+			s := storetest.MustOpen(b, nil)
 			ctx := context.Background()
 			var next atomic.Int64
 			b.ResetTimer()
@@ -143,7 +143,7 @@ func BenchmarkApplyLineage(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("%s/writers=%d", name, writers), func(b *testing.B) {
 			reg := prometheus.NewRegistry()
-			s := MustOpen(b, &store.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg})
+			s := storetest.MustOpen(b, &store.Options{Registerer: reg})
 			evs := make([]quarry.LineageEvent, b.N)
 			for i := range evs {
 				evs[i] = event(i)
@@ -207,7 +207,7 @@ func commitsPerSecond(b *testing.B, reg *prometheus.Registry) float64 {
 // nearly every pass of a running server does.
 func BenchmarkEvaluateAlerts(b *testing.B) {
 	const n = 100_000
-	s := MustOpen(b, &store.Options{NoSync: true})
+	s := storetest.MustOpen(b, &store.Options{NoSync: true})
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	ids := make([]string, 0, n)

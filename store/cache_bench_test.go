@@ -2,12 +2,12 @@ package store_test
 
 import (
 	"context"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // BenchmarkDatasetRead reads datasets by ID through the record cache
@@ -26,7 +26,7 @@ func BenchmarkDatasetRead(b *testing.B) {
 		{"scan", 4096, nil},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s := MustOpen(b, &store.Options{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+			s := storetest.MustOpen(b, &store.Options{NoSync: true})
 			ctx := context.Background()
 			var ids []string
 			batch := make([]quarry.Dataset, 0, 1000)

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // shClock is a settable clock for store.Options.Now. The store calls it from
@@ -41,7 +41,7 @@ var shT0 = time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.UTC)
 func openClocked(tb testing.TB) (*store.Store, *shClock) {
 	tb.Helper()
 	c := &shClock{t: shT0}
-	s := MustOpen(tb, &store.Options{Logger: slog.New(slog.DiscardHandler), Now: c.Now, NoSync: true})
+	s := storetest.MustOpen(tb, &store.Options{Now: c.Now, NoSync: true})
 	return s, c
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 const etlNS = "airflow://etl"
@@ -350,7 +351,7 @@ func TestLineageLog(t *testing.T) {
 func TestLineageLogSyncWhileAccepting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := MustOpen(t, &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true})
+	s := storetest.MustOpen(t, &store.Options{NoSync: true})
 	event := func(i int) quarry.LineageEvent {
 		ev := runEvent(fmt.Sprintf("job_%d", i%7), quarry.NewID("run", "sync", fmt.Sprint(i)), quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{"shop.public.b"})
 		digest(&ev)
@@ -517,7 +518,7 @@ func TestLineageLogLeftOver(t *testing.T) {
 func TestLineageLogBeyondMemory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s := MustOpen(t, &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true})
+	s := storetest.MustOpen(t, &store.Options{NoSync: true})
 	const n = 6000 // more than logMemory, accepted faster than applied
 	var evs []quarry.LineageEvent
 	for i := range n {

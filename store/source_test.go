@@ -12,6 +12,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 const (
@@ -307,7 +308,9 @@ func TestAliases(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkIntegrity(t, path)
+	if err := store.Verify(path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func lid2(tb testing.TB, ns, name string) string {
@@ -526,7 +529,7 @@ func TestDatasetsUnder(t *testing.T) {
 // TestPutSourceConcurrentAliases registers sources concurrently: every
 // alias must resolve once all PutSource calls returned.
 func TestPutSourceConcurrentAliases(t *testing.T) {
-	s := MustOpen(t, &store.Options{Logger: slog.New(slog.DiscardHandler), NoSync: true})
+	s := storetest.MustOpen(t, &store.Options{NoSync: true})
 	const n = 32
 	var wg sync.WaitGroup
 	for i := range n {
@@ -556,7 +559,7 @@ func TestPutSourceConcurrentAliases(t *testing.T) {
 // already would hide them; it is refused.
 func TestAliasOverStoredDatasets(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	mustUpsert(t, s, quarry.Dataset{Namespace: "postgres://10.0.0.5:5432", Name: "shop.public.orders"})
 	_, err := s.PutSource(ctx, quarry.Source{Name: "shop", Kind: quarry.SourcePostgres, DSN: "postgres://db.internal/shop",
 		Namespace: "postgres://db.internal:5432", Aliases: []string{"postgres://10.0.0.5"}})

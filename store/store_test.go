@@ -4,59 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
-
-// MustOpen opens a store in a temporary directory. At cleanup it closes the
-// store and checks the file's integrity with bbolt's own checker.
-func MustOpen(tb testing.TB, opts *store.Options) *store.Store {
-	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "quarry.db")
-	if opts == nil {
-		opts = &store.Options{Logger: slog.New(slog.DiscardHandler)}
-	}
-	s, err := store.Open(path, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-		checkIntegrity(tb, path)
-	})
-	return s
-}
-
-func checkIntegrity(tb testing.TB, path string) {
-	tb.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		tb.Fatalf("reopen for check: %v", err)
-	}
-	defer db.Close()
-	err = db.View(func(tx *bolt.Tx) error {
-		var first error
-		for err := range tx.Check() {
-			if first == nil {
-				first = err
-			}
-		}
-		return first
-	})
-	if err != nil {
-		tb.Errorf("integrity: %v", err)
-	}
-}
 
 func orders(n int) quarry.Dataset {
 	return quarry.Dataset{
@@ -74,7 +30,7 @@ func orders(n int) quarry.Dataset {
 func TestUpsertDatasets(t *testing.T) {
 	ctx := context.Background()
 	t.Run("OK", func(t *testing.T) {
-		s := MustOpen(t, nil)
+		s := storetest.MustOpen(t, nil)
 		res, err := s.UpsertDatasets(ctx, []quarry.Dataset{orders(1), orders(2)})
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +57,7 @@ func TestUpsertDatasets(t *testing.T) {
 		}
 	})
 	t.Run("Unchanged", func(t *testing.T) {
-		s := MustOpen(t, nil)
+		s := storetest.MustOpen(t, nil)
 		mustUpsert(t, s, orders(1))
 		seq := lastSeq(t, s)
 		res, err := s.UpsertDatasets(ctx, []quarry.Dataset{orders(1)})
@@ -113,7 +69,7 @@ func TestUpsertDatasets(t *testing.T) {
 		}
 	})
 	t.Run("ErrInvalidAllOrNothing", func(t *testing.T) {
-		s := MustOpen(t, nil)
+		s := storetest.MustOpen(t, nil)
 		bad := orders(3)
 		bad.Columns[1].Name = "id"
 		_, err := s.UpsertDatasets(ctx, []quarry.Dataset{orders(1), orders(2), bad})
@@ -123,14 +79,14 @@ func TestUpsertDatasets(t *testing.T) {
 		}
 	})
 	t.Run("ErrDuplicate", func(t *testing.T) {
-		s := MustOpen(t, nil)
+		s := storetest.MustOpen(t, nil)
 		dup := orders(1)
 		dup.Namespace = "postgres://shop-db.internal:5432"
 		_, err := s.UpsertDatasets(ctx, []quarry.Dataset{orders(1), dup})
 		assertCode(t, err, quarry.EINVALID, "[1]")
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		s := MustOpen(t, nil)
+		s := storetest.MustOpen(t, nil)
 		_, err := s.DatasetByName(ctx, "postgres://nowhere:5432", "x.y.z")
 		assertCode(t, err, quarry.ENOTFOUND, "")
 	})
@@ -138,7 +94,7 @@ func TestUpsertDatasets(t *testing.T) {
 
 func TestUserEditWins(t *testing.T) {
 	ctx := quarry.WithActor(context.Background(), "alice")
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	id := mustUpsert(t, s, orders(1))[0]
 
 	desc, owners := "Orders, deduplicated. Use this one.", []string{"alice@acme.example"}
@@ -239,7 +195,7 @@ func TestUserEditWins(t *testing.T) {
 
 func TestRemoveRestore(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	ids := mustUpsert(t, s, orders(1), orders(2))
 	at := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	if err := s.MarkRemoved(ctx, at, ids[0]); err != nil {
@@ -285,7 +241,7 @@ func TestRemoveRestore(t *testing.T) {
 
 func TestListDatasetsPaging(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	var in []quarry.Dataset
 	for i := range 25 {
 		in = append(in, orders(i))
@@ -331,7 +287,7 @@ func TestListDatasetsPaging(t *testing.T) {
 // writes in a shared commit fail.
 func TestChangelog(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	const writers, each = 16, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -431,7 +387,7 @@ func TestReopen(t *testing.T) {
 }
 
 func TestChangedSignal(t *testing.T) {
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	ch := s.Changed()
 	mustUpsert(t, s, orders(1))
 	select {
@@ -474,7 +430,7 @@ func assertCode(tb testing.TB, err error, code, field string) {
 // got changes nothing for the next reader, and a write is seen at once.
 func TestRecordCache(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, nil)
+	s := storetest.MustOpen(t, nil)
 	d := quarry.Dataset{Namespace: "postgres://db:5432", Name: "shop.public.orders", Columns: []quarry.Column{{Name: "id", Type: "bigint"}}}
 	res, err := s.UpsertDatasets(ctx, []quarry.Dataset{d})
 	if err != nil {

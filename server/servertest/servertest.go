@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 
@@ -38,7 +39,8 @@ type Server struct {
 // New opens, starts and serves a server.Server in a temporary directory.
 // Options left nil or zero get a test's defaults: a discarding logger, a
 // registry of the server's own (so /metrics serves), the web UI, version
-// "test". Each wrap changes the handler's configuration before the handler
+// "test". When the test ends the server is closed and its store file
+// verified (store.Verify), as storetest.MustOpen does. Each wrap changes the handler's configuration before the handler
 // is built (a spy around a dependency).
 func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server {
 	tb.Helper()
@@ -60,7 +62,8 @@ func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server
 		opts.Version = "test"
 	}
 	ctx := context.Background()
-	srv, err := server.Open(tb.TempDir(), &opts)
+	dir := tb.TempDir()
+	srv, err := server.Open(dir, &opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -82,6 +85,9 @@ func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server
 	tb.Cleanup(func() {
 		hs.Close()
 		srv.Close() // a test may have closed the store already
+		if err := store.Verify(filepath.Join(dir, server.StoreFile)); err != nil {
+			tb.Errorf("the store file is damaged: %v", err)
+		}
 	})
 	return &Server{
 		Server: hs, Store: srv.Store, Index: srv.Index, Lineage: srv.Lineage, Crawls: srv.Crawls,
