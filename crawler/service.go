@@ -42,7 +42,8 @@ type Service struct {
 	kick    chan struct{}
 }
 
-// ServiceOptions configure a Service; nil fields take defaults.
+// ServiceOptions configure a Service. A nil *ServiceOptions, and nil
+// fields, take the defaults.
 type ServiceOptions struct {
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -50,7 +51,11 @@ type ServiceOptions struct {
 }
 
 // NewService returns a crawl service over the store.
-func NewService(st ServiceStore, o ServiceOptions) *Service {
+func NewService(st ServiceStore, opts *ServiceOptions) *Service {
+	var o ServiceOptions
+	if opts != nil {
+		o = *opts
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -18,7 +18,7 @@ func TestServiceSchedulesCrawls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		st := openStore(t)
-		svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+		svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
 		if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 1h"}); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func TestServiceSchedulesCrawls(t *testing.T) {
 func TestServiceOneCrawlPerSource(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+	svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
 	if _, err := svc.Register(ctx, quarry.Source{Name: "adventureworks", Kind: quarry.SourcePostgres, DSN: pg.DSN("adventureworks")}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestServiceClosesInterruptedRuns(t *testing.T) {
 	if err := st.PutCrawlRun(ctx, quarry.CrawlRun{Source: "n", StartedAt: started, Status: quarry.CrawlRunning}); err != nil {
 		t.Fatal(err)
 	}
-	svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+	svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
 	cancel() // it must work with a cancelled context too
 	svc.CloseInterrupted(ctx)
 	runs, _ := st.CrawlRuns(context.Background(), "n", 5)
@@ -100,7 +100,7 @@ func TestScheduleSurvivesOtherRegistrations(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		st := openStore(t)
-		svc := crawler.NewService(st, crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+		svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
 		if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 2s"}); err != nil {
 			t.Fatal(err)
 		}

@@ -111,7 +111,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// Crawls live until ctx is done (shutdown begins) or Close; Close waits
 	// for them (they stop at once when cancelled) before the store closes.
 	crawlCtx, stopCrawls := context.WithCancel(ctx)
-	s.Crawls = crawler.NewService(s.Store, crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv})
+	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv})
 	s.Crawls.CloseInterrupted(ctx)
 	s.background(crawlCtx, stopCrawls, s.Crawls.Run)
 
