@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/graph"
 )
 
@@ -28,8 +29,8 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 	hookURL := "http://" + ln.Addr().String() + "/services/T0/B0/S3CRET-TOKEN"
 	ln.Close() // nothing listens: connection refused
 	var logs syncBuffer
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Log: slog.New(slog.NewTextHandler(&logs, nil)),
-		Webhooks: []quarry.Webhook{{Name: "eng", URL: hookURL, Format: quarry.WebhookSlack}}}
+	a := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Webhooks: []quarry.Webhook{{Name: "eng", URL: hookURL, Format: quarry.WebhookSlack}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, a)
@@ -60,11 +61,11 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); hang.Close() })
 	ok := newReceiver(t)
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Client: &http.Client{Timeout: 2 * time.Second}, Log: slog.New(slog.DiscardHandler),
+	a := alert.New(s.store, alert.Options{Now: c.Now, Client: &http.Client{Timeout: 2 * time.Second}, Logger: slog.New(slog.DiscardHandler),
 		Webhooks: []quarry.Webhook{
 			{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON},
 			{Name: "ok", URL: ok.URL, Format: quarry.WebhookJSON},
-		}}
+		}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	for _, name := range []string{"a", "b", "c"} {
 		s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": name, "status": "FAIL"}}).ok(t)
@@ -87,7 +88,7 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 func TestAlertPassCountsChecks(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	a := alert.New(s.store, alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	for round := range 3 {
 		for _, name := range []string{"a", "b", "c"} {
@@ -108,12 +109,12 @@ func TestAlertPassCountsChecks(t *testing.T) {
 func TestAlertWebhookRemovedFromConfig(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	before := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}}
+	before := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, before)
 
-	after := &graph.Alerter{Store: s.store, Now: c.Now, Log: slog.New(slog.DiscardHandler)} // restarted without webhooks
+	after := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler)}) // restarted without webhooks
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { after.Run(ctx); close(done) }()
@@ -165,7 +166,7 @@ func (b *syncBuffer) String() string {
 func TestAlertCheckKeysDoNotCollide(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	a := alert.New(s.store, alert.Options{Now: c.Now})
 	d := orders(1)
 	d["columns"] = []map[string]any{{"name": "a", "type": "int"}, {"name": "a/b", "type": "int"}}
 	s.do(t, upsert, map[string]any{"input": []any{d}}).ok(t)
