@@ -63,7 +63,7 @@ func (ev *evaluator) pass(ctx context.Context, st Store, now time.Time, defaults
 	defer ev.mu.Unlock()
 	var pass Pass
 	if err := ev.catchUp(ctx, st); err != nil {
-		return pass, fmt.Errorf("alert evaluation: %w", err)
+		return pass, fmt.Errorf("read what alerts derive from: %w", err)
 	}
 	pass.Datasets, pass.Checks = len(ev.datasets), ev.nchecks
 	events, statuses, open := ev.diff(defaults, now)
@@ -72,7 +72,7 @@ func (ev *evaluator) pass(ctx context.Context, st Store, now time.Time, defaults
 		return pass, nil
 	}
 	if err := st.RecordAlerts(ctx, now, events, statuses, webhooks); err != nil {
-		return pass, fmt.Errorf("alert evaluation: %w", err)
+		return pass, fmt.Errorf("record alerts: %w", err)
 	}
 	ev.committed(events, statuses)
 	pass.Transitions = events

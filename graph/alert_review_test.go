@@ -48,12 +48,18 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 }
 
 // A webhook that does not answer holds back its own deliveries only: the
-// other webhook hears of every alert at once.
+// other webhook hears of every alert while the hanging request is still
+// waiting. (A hanging webhook that held the other back would let it hear
+// only after the client gave up on the hanging request: its handler would
+// have returned by then.)
 func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
 	release := make(chan struct{})
+	hangEnded := make(chan struct{})
+	var once sync.Once
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer once.Do(func() { close(hangEnded) })
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -61,7 +67,7 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); hang.Close() })
 	ok := newReceiver(t)
-	a := alert.New(s.store, alert.Options{Now: c.Now, Client: &http.Client{Timeout: 2 * time.Second}, Logger: slog.New(slog.DiscardHandler),
+	a := alert.New(s.store, alert.Options{Now: c.Now, Client: &http.Client{Timeout: 10 * time.Second}, Logger: slog.New(slog.DiscardHandler),
 		Webhooks: []quarry.Webhook{
 			{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON},
 			{Name: "ok", URL: ok.URL, Format: quarry.WebhookJSON},
@@ -74,12 +80,13 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(time.Second)
-	for len(ok.received()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	for len(ok.received()) < 3 {
+		<-ok.got
 	}
-	if n := len(ok.received()); n != 3 {
-		t.Fatalf("after 1s the healthy webhook heard of %d of 3 openings: the hanging one holds it back", n)
+	select {
+	case <-hangEnded:
+		t.Fatalf("the healthy webhook heard of the 3 openings only once the hanging request ended: it was held back")
+	default:
 	}
 }
 
@@ -115,21 +122,16 @@ func TestAlertWebhookRemovedFromConfig(t *testing.T) {
 	evaluate(t, before)
 
 	after := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler)}) // restarted without webhooks
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { after.Run(ctx); close(done) }()
-	var status any
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		got := s.do(t, `{ alerts { deliveries { webhook status } } }`, nil).ok(t)["alerts"].([]any)
-		status = got[0].(map[string]any)["deliveries"].([]any)[0].(map[string]any)["status"]
-		if status == "FAILED" {
-			break
-		}
+	if d, f, err := after.Deliver(context.Background()); d != 0 || f != 1 || err != nil {
+		t.Fatalf("deliver: %d delivered, %d failed, %v; want the one queued for the old webhook failed", d, f, err)
 	}
-	cancel()
-	<-done
-	if status != "FAILED" {
+	got := s.do(t, `{ alerts { deliveries { webhook status } } }`, nil).ok(t)["alerts"].([]any)
+	if status := got[0].(map[string]any)["deliveries"].([]any)[0].(map[string]any)["status"]; status != "FAILED" {
 		t.Fatalf("delivery to a webhook no longer configured: %v, want FAILED", status)
+	}
+	c.Add(time.Hour)
+	if d, f, err := after.Deliver(context.Background()); d != 0 || f != 0 || err != nil {
+		t.Fatalf("deliver again: %d delivered, %d failed, %v; want nothing left", d, f, err)
 	}
 }
 

@@ -41,11 +41,12 @@ type receiver struct {
 	*httptest.Server
 	mu     sync.Mutex
 	bodies []map[string]any
-	status int // answered; 200 when zero
+	status int           // answered; 200 when zero
+	got    chan struct{} // a token per request received
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
+	r := &receiver{got: make(chan struct{}, 1000)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		raw, _ := io.ReadAll(req.Body)
 		var body map[string]any
@@ -55,6 +56,10 @@ func newReceiver(t *testing.T) *receiver {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.bodies = append(r.bodies, body)
+		select {
+		case r.got <- struct{}{}:
+		default:
+		}
 		if r.status != 0 {
 			w.WriteHeader(r.status)
 			io.WriteString(w, "upstream unhappy")
