@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
-	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -198,83 +197,4 @@ func commitsPerSecond(b *testing.B, reg *prometheus.Registry) float64 {
 		}
 	}
 	return 0
-}
-
-// BenchmarkEvaluateAlerts is one alert evaluator pass (package alert) over
-// 100k datasets of 15 columns, each loaded every 6 hours for 10 loads (so
-// each has a learnable policy) and last loaded between 0 and 50 hours ago:
-// 10k have a policy set, 10k two check results (one failing in four). The first pass opens the
-// alerts (reported as first-pass-ms); the timed passes find nothing new, as
-// nearly every pass of a running server does. It lives here because it
-// seeds the store with SeedFreshness, which bypasses the API.
-func BenchmarkEvaluateAlerts(b *testing.B) {
-	const n = 100_000
-	s := MustOpen(b, &store.Options{NoSync: true})
-	ctx := context.Background()
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	ids := make([]string, 0, n)
-	batch := make([]quarry.Dataset, 0, 1000)
-	for i := range n {
-		batch = append(batch, wide(i))
-		if len(batch) == cap(batch) {
-			res, err := s.UpsertDatasets(ctx, batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids = append(ids, res.IDs...)
-			batch = batch[:0]
-		}
-	}
-	seeds := make([]store.FreshnessSeed, 0, 5000)
-	for i, id := range ids {
-		last := now.Add(-time.Duration(i%50) * time.Hour)
-		sd := store.FreshnessSeed{ID: id}
-		for k := range 10 {
-			sd.Changes = append(sd.Changes, last.Add(-time.Duration(k)*6*time.Hour))
-		}
-		if i%10 == 0 {
-			sd.Policy = &quarry.FreshnessPolicy{WarnAfter: 12 * time.Hour, ErrorAfter: 24 * time.Hour}
-		}
-		if i%10 == 5 {
-			status := quarry.CheckPass
-			if i%40 == 5 {
-				status = quarry.CheckFail
-			}
-			sd.Checks = []quarry.Check{
-				{Name: "not_null_id", Column: "column_00", Status: status, ObservedAt: now},
-				{Name: "row_count", Status: quarry.CheckPass, ObservedAt: now},
-			}
-		}
-		seeds = append(seeds, sd)
-		if len(seeds) == cap(seeds) || i == len(ids)-1 {
-			if err := store.SeedFreshness(s, seeds); err != nil {
-				b.Fatal(err)
-			}
-			seeds = seeds[:0]
-		}
-	}
-	a := alert.New(s, alert.Options{Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
-		Webhooks: []quarry.Webhook{{Name: "slack", URL: "http://127.0.0.1:9/hook", Format: quarry.WebhookSlack}}})
-	start := time.Now()
-	first, err := a.Evaluate(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	firstTook := time.Since(start)
-	if first.Datasets != n || first.Open == 0 || len(first.Transitions) != first.Open {
-		b.Fatalf("first pass: %d datasets, %d open, %d transitions", first.Datasets, first.Open, len(first.Transitions))
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		pass, err := a.Evaluate(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(pass.Transitions) != 0 || pass.Open != first.Open {
-			b.Fatalf("a pass at the same time changed something: %d transitions, %d open", len(pass.Transitions), pass.Open)
-		}
-	}
-	b.ReportMetric(float64(firstTook.Milliseconds()), "first-pass-ms")
-	b.ReportMetric(float64(first.Open), "open-alerts")
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/pass")
 }
