@@ -1,10 +1,7 @@
 package quarry
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -198,6 +195,15 @@ type Delivery struct {
 	NextAt     time.Time       `json:"nextAt,omitzero"`
 }
 
+// PendingDelivery is an alert event due to be sent to a webhook: an entry
+// of the outbox the evaluator fills.
+type PendingDelivery struct {
+	ID       uint64 // its outbox entry
+	Webhook  string
+	Event    AlertEvent
+	Attempts int // made so far
+}
+
 // Webhook formats.
 const (
 	WebhookSlack = "slack" // Slack's incoming-webhook message
@@ -226,117 +232,4 @@ func (w *Webhook) Validate() error {
 		return Invalid("format", "%q is not a webhook format; want slack or json", Truncate(w.Format, 32))
 	}
 	return nil
-}
-
-// Payload is the body sent to the webhook for an event.
-func (w *Webhook) Payload(ev *AlertEvent) ([]byte, error) {
-	if w.Format == WebhookSlack {
-		return json.Marshal(SlackMessage(ev))
-	}
-	return json.Marshal(ev)
-}
-
-// SlackMessage formats an alert event as a Slack incoming-webhook message:
-// a plain-text fallback and a section block with the details.
-func SlackMessage(ev *AlertEvent) map[string]any {
-	a := &ev.Alert
-	icon := ":warning:"
-	switch {
-	case ev.Transition == AlertResolved:
-		icon = ":white_check_mark:"
-	case a.Level == LevelError:
-		icon = ":red_circle:"
-	}
-	title := fmt.Sprintf("%s %s %s: %s", icon, strings.ToLower(string(ev.Transition)), strings.ToLower(string(a.Kind)), a.Dataset)
-	if a.Kind == AlertCheck {
-		title += " " + checkLabel(a.Column, a.Check)
-	}
-	detail := fmt.Sprintf("*%s* · %s · %s\n%s", a.Level, a.Status, a.Namespace, a.Message)
-	if ev.Transition == AlertResolved {
-		detail = fmt.Sprintf("resolved after %s", FormatDuration(ev.At.Sub(a.OpenedAt).Truncate(time.Second)))
-	}
-	return map[string]any{
-		"text": title,
-		"blocks": []any{
-			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": title + "\n" + detail}},
-		},
-	}
-}
-
-// SlackDigest formats many alert events as one Slack message: how many of
-// each transition, and the first lines of them.
-func SlackDigest(events []AlertEvent) map[string]any {
-	const shown = 15
-	counts := map[AlertTransition]int{}
-	var lines []string
-	for i := range events {
-		ev := &events[i]
-		counts[ev.Transition]++
-		if len(lines) < shown {
-			line := SlackMessage(ev)["text"].(string)
-			if ev.Alert.Namespace != "" {
-				line += " (" + ev.Alert.Namespace + ")"
-			}
-			lines = append(lines, "• "+line)
-		}
-	}
-	var parts []string
-	for _, t := range []AlertTransition{AlertOpened, AlertEscalated, AlertResolved} {
-		if counts[t] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[t], strings.ToLower(string(t))))
-		}
-	}
-	title := fmt.Sprintf(":bell: %d alert events: %s", len(events), strings.Join(parts, ", "))
-	if more := len(events) - len(lines); more > 0 {
-		lines = append(lines, fmt.Sprintf("…and %d more (quarry alerts, or the Alerts page)", more))
-	}
-	return map[string]any{
-		"text": title,
-		"blocks": []any{
-			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": title + "\n" + strings.Join(lines, "\n")}},
-		},
-	}
-}
-
-func checkLabel(column, name string) string {
-	if column == "" {
-		return name
-	}
-	return column + "." + name
-}
-
-// CheckAlertMessage describes a failing check.
-func CheckAlertMessage(c *Check) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "check %s is %s", checkLabel(c.Column, c.Name), c.Status)
-	if c.Observed != "" || c.Expected != "" {
-		fmt.Fprintf(&b, " (observed %s, expected %s)", orDash(c.Observed), orDash(c.Expected))
-	}
-	if c.Message != "" {
-		b.WriteString(": " + Truncate(c.Message, 200))
-	}
-	return b.String()
-}
-
-// FreshnessAlertMessage describes a late dataset. It says when, not how
-// long ago, so it holds for as long as the alert does.
-func FreshnessAlertMessage(f *Freshness) string {
-	if f.LastUpdatedAt == nil {
-		return "no update seen"
-	}
-	msg := "last updated " + f.LastUpdatedAt.UTC().Format(time.RFC3339)
-	if f.ExpectedBy != nil {
-		msg += ", due by " + f.ExpectedBy.UTC().Format(time.RFC3339)
-	}
-	if f.Inferred() {
-		msg += " (learned from its update history)"
-	}
-	return msg
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

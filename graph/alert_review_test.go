@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/graph"
 )
 
@@ -28,8 +29,8 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 	hookURL := "http://" + ln.Addr().String() + "/services/T0/B0/S3CRET-TOKEN"
 	ln.Close() // nothing listens: connection refused
 	var logs syncBuffer
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Log: slog.New(slog.NewTextHandler(&logs, nil)),
-		Webhooks: []quarry.Webhook{{Name: "eng", URL: hookURL, Format: quarry.WebhookSlack}}}
+	a := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Webhooks: []quarry.Webhook{{Name: "eng", URL: hookURL, Format: quarry.WebhookSlack}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, a)
@@ -47,12 +48,18 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 }
 
 // A webhook that does not answer holds back its own deliveries only: the
-// other webhook hears of every alert at once.
+// other webhook hears of every alert while the hanging request is still
+// waiting. (A hanging webhook that held the other back would let it hear
+// only after the client gave up on the hanging request: its handler would
+// have returned by then.)
 func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
 	release := make(chan struct{})
+	hangEnded := make(chan struct{})
+	var once sync.Once
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer once.Do(func() { close(hangEnded) })
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -60,11 +67,11 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); hang.Close() })
 	ok := newReceiver(t)
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Client: &http.Client{Timeout: 2 * time.Second}, Log: slog.New(slog.DiscardHandler),
+	a := alert.New(s.store, alert.Options{Now: c.Now, Client: &http.Client{Timeout: 10 * time.Second}, Logger: slog.New(slog.DiscardHandler),
 		Webhooks: []quarry.Webhook{
 			{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON},
 			{Name: "ok", URL: ok.URL, Format: quarry.WebhookJSON},
-		}}
+		}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	for _, name := range []string{"a", "b", "c"} {
 		s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": name, "status": "FAIL"}}).ok(t)
@@ -73,12 +80,13 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(time.Second)
-	for len(ok.received()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	for len(ok.received()) < 3 {
+		<-ok.got
 	}
-	if n := len(ok.received()); n != 3 {
-		t.Fatalf("after 1s the healthy webhook heard of %d of 3 openings: the hanging one holds it back", n)
+	select {
+	case <-hangEnded:
+		t.Fatalf("the healthy webhook heard of the 3 openings only once the hanging request ended: it was held back")
+	default:
 	}
 }
 
@@ -87,7 +95,7 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 func TestAlertPassCountsChecks(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	a := alert.New(s.store, alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	for round := range 3 {
 		for _, name := range []string{"a", "b", "c"} {
@@ -108,27 +116,22 @@ func TestAlertPassCountsChecks(t *testing.T) {
 func TestAlertWebhookRemovedFromConfig(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	before := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}}
+	before := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, before)
 
-	after := &graph.Alerter{Store: s.store, Now: c.Now, Log: slog.New(slog.DiscardHandler)} // restarted without webhooks
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { after.Run(ctx); close(done) }()
-	var status any
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		got := s.do(t, `{ alerts { deliveries { webhook status } } }`, nil).ok(t)["alerts"].([]any)
-		status = got[0].(map[string]any)["deliveries"].([]any)[0].(map[string]any)["status"]
-		if status == "FAILED" {
-			break
-		}
+	after := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler)}) // restarted without webhooks
+	if d, f, err := after.Deliver(context.Background()); d != 0 || f != 1 || err != nil {
+		t.Fatalf("deliver: %d delivered, %d failed, %v; want the one queued for the old webhook failed", d, f, err)
 	}
-	cancel()
-	<-done
-	if status != "FAILED" {
+	got := s.do(t, `{ alerts { deliveries { webhook status } } }`, nil).ok(t)["alerts"].([]any)
+	if status := got[0].(map[string]any)["deliveries"].([]any)[0].(map[string]any)["status"]; status != "FAILED" {
 		t.Fatalf("delivery to a webhook no longer configured: %v, want FAILED", status)
+	}
+	c.Add(time.Hour)
+	if d, f, err := after.Deliver(context.Background()); d != 0 || f != 0 || err != nil {
+		t.Fatalf("deliver again: %d delivered, %d failed, %v; want nothing left", d, f, err)
 	}
 }
 
@@ -165,7 +168,7 @@ func (b *syncBuffer) String() string {
 func TestAlertCheckKeysDoNotCollide(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	a := alert.New(s.store, alert.Options{Now: c.Now})
 	d := orders(1)
 	d["columns"] = []map[string]any{{"name": "a", "type": "int"}, {"name": "a/b", "type": "int"}}
 	s.do(t, upsert, map[string]any{"input": []any{d}}).ok(t)

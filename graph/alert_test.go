@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/graph"
 )
 
@@ -40,11 +41,12 @@ type receiver struct {
 	*httptest.Server
 	mu     sync.Mutex
 	bodies []map[string]any
-	status int // answered; 200 when zero
+	status int           // answered; 200 when zero
+	got    chan struct{} // a token per request received
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
+	r := &receiver{got: make(chan struct{}, 1000)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		raw, _ := io.ReadAll(req.Body)
 		var body map[string]any
@@ -54,6 +56,10 @@ func newReceiver(t *testing.T) *receiver {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.bodies = append(r.bodies, body)
+		select {
+		case r.got <- struct{}{}:
+		default:
+		}
 		if r.status != 0 {
 			w.WriteHeader(r.status)
 			io.WriteString(w, "upstream unhappy")
@@ -76,7 +82,7 @@ type transition struct {
 }
 
 // evaluate runs a pass and returns its transitions.
-func evaluate(t *testing.T, a *graph.Alerter) []transition {
+func evaluate(t *testing.T, a *alert.Alerter) []transition {
 	t.Helper()
 	pass, err := a.Evaluate(context.Background())
 	if err != nil {
@@ -116,7 +122,7 @@ func TestAlerts(t *testing.T) {
 	c := &clock{t: t0}
 	defaults := []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{WarnAfter: 3 * time.Hour}}}
 	s := newServerAt(t, c.Now, graph.Limits{}, func(cfg *handlerConfig) { cfg.FreshnessDefaults = defaults })
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Defaults: defaults}
+	a := alert.New(s.store, alert.Options{Now: c.Now, Defaults: defaults})
 	nightly := orders(4)
 	nightly["tags"] = []string{"nightly"}
 	s.do(t, upsert, map[string]any{"input": []any{orders(1), orders(2), orders(3), nightly}}).ok(t)
@@ -267,11 +273,11 @@ func TestAlertWebhooks(t *testing.T) {
 	s := newServerAt(t, c.Now, graph.Limits{})
 	slack, plain, broken := newReceiver(t), newReceiver(t), newReceiver(t)
 	broken.status = http.StatusBadGateway
-	a := &graph.Alerter{Store: s.store, Now: c.Now, MaxAttempts: 3, Backoff: time.Minute, Webhooks: []quarry.Webhook{
+	a := alert.New(s.store, alert.Options{Now: c.Now, MaxAttempts: 3, Backoff: time.Minute, Webhooks: []quarry.Webhook{
 		{Name: "slack", URL: slack.URL, Format: quarry.WebhookSlack},
 		{Name: "ops", URL: plain.URL, Format: quarry.WebhookJSON},
 		{Name: "broken", URL: broken.URL, Format: quarry.WebhookJSON},
-	}}
+	}})
 	deliver := func(wantDelivered, wantFailed int) {
 		t.Helper()
 		d, f, err := a.Deliver(context.Background())
@@ -358,7 +364,7 @@ func TestAlertWebhookHangs(t *testing.T) {
 	release := make(chan struct{})
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	t.Cleanup(func() { close(release); hang.Close() })
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON}}}
+	a := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, a)
@@ -381,7 +387,7 @@ func TestDataChangeSignals(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
 	c := &clock{t: t0}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := &graph.Alerter{Store: s.store, Now: c.Now}
+	a := alert.New(s.store, alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, `mutation($in: FreshnessPolicyInput!) { setFreshnessPolicy(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"dataset": ref(1), "warnAfter": "1h"}}).ok(t)
@@ -444,10 +450,10 @@ func TestAlertWebhookAnswers(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	defer busy.Close()
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Backoff: time.Minute, Webhooks: []quarry.Webhook{
+	a := alert.New(s.store, alert.Options{Now: c.Now, Backoff: time.Minute, Webhooks: []quarry.Webhook{
 		{Name: "moved", URL: moved.URL, Format: quarry.WebhookJSON},
 		{Name: "busy", URL: busy.URL, Format: quarry.WebhookSlack},
-	}}
+	}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, a)
@@ -478,10 +484,10 @@ func TestAlertWebhookDigest(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
 	slack, plain := newReceiver(t), newReceiver(t)
-	a := &graph.Alerter{Store: s.store, Now: c.Now, Webhooks: []quarry.Webhook{
+	a := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{
 		{Name: "slack", URL: slack.URL, Format: quarry.WebhookSlack},
 		{Name: "ops", URL: plain.URL, Format: quarry.WebhookJSON},
-	}}
+	}})
 	const n = 20
 	var batch []any
 	for i := 1; i <= n; i++ {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -15,192 +16,50 @@ import (
 	"github.com/quarrydata/quarry"
 )
 
-// Alerts are derived state: an evaluator pass (EvaluateAlerts) reads every
-// dataset's freshness and every check's latest result, compares what
-// should be open with what is, and records the difference as transitions
-// in one transaction: the alert records, their histories, a changelog
-// record per dataset, and one outbox entry per webhook for each transition
-// that notifies. Webhook senders take entries from the outbox
-// (DueDeliveries) and report how each attempt went (RecordDelivery); the
-// outbox is in the file, so a restart loses no notification, and sending
-// never holds a write back.
+// Alerts are derived state: the alert evaluator (package alert) reads
+// what they derive from (EachFreshnessInput, EachLatestCheck, the
+// changelog), decides what changed, and records a pass's transitions,
+// dataset statuses and outbox entries in one transaction (RecordAlerts).
+// Webhook senders take entries from the outbox (DueDeliveries) and report
+// how each attempt went (RecordDelivery); the outbox is in the file, so a
+// restart loses no notification, and sending never holds a write back.
+// The store keeps no evaluator state: these are reads and writes of the
+// buckets.
 
-// AlertOptions configure an evaluator pass.
-type AlertOptions struct {
-	Now      time.Time
-	Defaults []quarry.PolicyDefault // freshness defaults from the config
-	Webhooks []string               // names of the webhooks that hear of transitions
-}
-
-// AlertPass sums up an evaluator pass.
-type AlertPass struct {
-	Datasets    int // datasets looked at (removed ones are not)
-	Checks      int // latest check results looked at
-	Open        int // alerts open after the pass
-	Transitions []quarry.AlertEvent
-}
-
-// EvaluateAlerts runs one evaluator pass at o.Now. Passes are serialized;
-// a pass that finds nothing changed writes nothing.
-//
-// The evaluator keeps what freshness depends on in memory (alertState): the
-// first pass reads every dataset, later passes only those the changelog
-// says changed since. A pass over 100k datasets is then a walk over a map,
-// not 100k records decoded.
-func (s *Store) EvaluateAlerts(ctx context.Context, o AlertOptions) (AlertPass, error) {
-	s.alertMu.Lock()
-	defer s.alertMu.Unlock()
-	st := &s.alerts
-	now := o.Now.UTC()
-	var pass AlertPass
-	if err := s.view(func(tx *bolt.Tx) error { return st.catchUp(tx) }); err != nil {
-		return pass, err
-	}
-	pass.Datasets, pass.Checks = len(st.datasets), st.nchecks
-	events, statuses, open := st.diff(o.Defaults, now)
-	pass.Open = open
-	if len(events) == 0 && len(statuses) == 0 {
-		return pass, nil
-	}
-	err := s.bulk(ctx, func(tx *bolt.Tx) error {
-		return recordTransitions(tx, events, statuses, o.Webhooks, now)
+// EachFreshnessInput calls fn with what the freshness of each dataset of
+// ids depends on (of every dataset when ids is nil), in one read
+// transaction: d holds the dataset's ID, names, source, tags and
+// LastUpdatedAt only; set is the policy set on it, inferred the one
+// learned from its update history (nil when too short). Only datasets
+// that can be late are passed: not removed, and seen to change; an
+// unknown id is skipped. fn may keep what it is given.
+func (s *Store) EachFreshnessInput(ctx context.Context, ids []string, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		n := 0
+		each := func(id string, raw []byte) error {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			return freshnessInput(tx, id, raw, fn)
+		}
+		datasets := tx.Bucket(bucketDatasets)
+		if ids == nil {
+			return datasets.ForEach(func(k, v []byte) error { return each(string(k), v) })
+		}
+		for _, id := range ids {
+			if err := each(id, datasets.Get([]byte(id))); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if err != nil {
-		return pass, err
-	}
-	st.committed(events, statuses)
-	pass.Transitions = events
-	return pass, nil
 }
 
-// alertState is what the evaluator keeps between passes.
-type alertState struct {
-	loaded   bool
-	seq      uint64                              // changelog read up to
-	pass     uint64                              // passes made
-	datasets map[string]*freshEntry              // datasets that can be late: not removed, seen to change
-	checks   map[string]map[string]*quarry.Alert // dataset id -> alert key -> its check alert wanted
-	nchecks  int                                 // latest check results read
-	nread    map[string]int                      // dataset id -> its latest check results read
-	open     map[string]*quarry.Alert            // alert key -> open alert, as stored
-	health   map[string]quarry.CheckStatus       // dataset id -> worst latest check result
-	status   map[string]quarry.DatasetStatus     // dataset id -> status, as stored (unknown: absent)
-}
-
-// statusChange is a dataset's new status.
-type statusChange struct {
-	id     string
-	status quarry.DatasetStatus
-}
-
-// freshEntry is what a dataset's freshness depends on.
-type freshEntry struct {
-	d        quarry.Dataset // ID, names, source, tags and LastUpdatedAt only
-	set      *quarry.FreshnessPolicy
-	inferred *quarry.FreshnessPolicy                 // learned from its history; nil when too short
-	key      string                                  // of its freshness alert
-	late     uint64                                  // the last pass that found it late
-	inferFn  func() (*quarry.FreshnessPolicy, error) // e.infer, bound once
-
-	// Copies of its entries in alertState's maps, so that a pass looks
-	// nothing up for a dataset that did not change (link sets them;
-	// readChecks and committed keep them).
-	health    quarry.CheckStatus
-	stored    quarry.DatasetStatus
-	hasStored bool
-	open      *quarry.Alert // its open freshness alert
-}
-
-// link copies the entry's state from the maps.
-func (st *alertState) link(e *freshEntry) {
-	e.health = st.health[e.d.ID]
-	e.stored, e.hasStored = st.status[e.d.ID]
-	e.open = st.open[e.key]
-}
-
-func (e *freshEntry) infer() (*quarry.FreshnessPolicy, error) { return e.inferred, nil }
-
-// catchUp brings the state up to date with tx: everything on the first
-// pass, then the datasets that changed since the last.
-func (st *alertState) catchUp(tx *bolt.Tx) error {
-	last := tx.Bucket(bucketChangelog).Sequence()
-	if st.loaded && last == st.seq {
-		return nil
-	}
-	if !st.loaded {
-		st.datasets = make(map[string]*freshEntry)
-		st.checks = make(map[string]map[string]*quarry.Alert)
-		st.nread = make(map[string]int)
-		st.open = make(map[string]*quarry.Alert)
-		st.health = make(map[string]quarry.CheckStatus)
-		st.status = make(map[string]quarry.DatasetStatus)
-		st.nchecks = 0
-		err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error { return st.refreshDataset(tx, string(k), v) })
-		if err != nil {
-			return err
-		}
-		if err := st.readChecks(tx, nil); err != nil {
-			return err
-		}
-		err = tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
-			a := new(quarry.Alert)
-			if err := json.Unmarshal(v, a); err != nil {
-				return fmt.Errorf("decode alert %s: %w", k, err)
-			}
-			st.open[a.Key] = a
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		err = tx.Bucket(bucketDatasetStatus).ForEach(func(k, v []byte) error {
-			var ds quarry.DatasetStatus
-			if err := json.Unmarshal(v, &ds); err != nil {
-				return fmt.Errorf("decode status of %s: %w", k, err)
-			}
-			st.status[string(k)] = ds
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, e := range st.datasets {
-			st.link(e)
-		}
-		st.loaded, st.seq = true, last
-		return nil
-	}
-	changed := make(map[string]bool)
-	c := tx.Bucket(bucketChangelog).Cursor()
-	for k, v := c.Seek(u64(st.seq + 1)); k != nil; k, v = c.Next() {
-		var ch quarry.Change
-		if err := json.Unmarshal(v, &ch); err != nil {
-			return fmt.Errorf("changelog record %d: %w", binary.BigEndian.Uint64(k), err)
-		}
-		if ch.Entity == quarry.EntityDataset && ch.Op != quarry.OpLineage && ch.Op != quarry.OpStatus {
-			changed[ch.ID] = true
-		}
-	}
-	datasets := tx.Bucket(bucketDatasets)
-	for id := range changed {
-		if err := st.refreshDataset(tx, id, datasets.Get([]byte(id))); err != nil {
-			return err
-		}
-		if err := st.readChecks(tx, []byte(id)); err != nil {
-			return err
-		}
-		if e := st.datasets[id]; e != nil {
-			st.link(e)
-		}
-	}
-	st.seq = last
-	return nil
-}
-
-// refreshDataset reads what a dataset's freshness depends on from its
-// record raw (nil: it is gone).
-func (st *alertState) refreshDataset(tx *bolt.Tx, id string, raw []byte) error {
-	delete(st.datasets, id)
+// freshnessInput reads what a dataset's freshness depends on from its
+// record raw (nil: it is gone) and passes it to fn when it can be late.
+func freshnessInput(tx *bolt.Tx, id string, raw []byte, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
 	if raw == nil || !bytes.Contains(raw, hasUpdate) {
 		return nil // a dataset never seen to change cannot be late
 	}
@@ -211,23 +70,24 @@ func (st *alertState) refreshDataset(tx *bolt.Tx, id string, raw []byte) error {
 	if r.RemovedAt != nil || r.LastUpdatedAt == nil {
 		return nil
 	}
-	e := &freshEntry{d: quarry.Dataset{ID: r.ID, Namespace: r.Namespace, Name: r.Name, Source: r.Source, LastUpdatedAt: r.LastUpdatedAt}, key: quarry.FreshnessAlertKey(id)}
-	e.d.Provided.Tags, e.d.Edited.Tags = r.Provided.Tags, r.Edited.Tags
+	d := &quarry.Dataset{ID: r.ID, Namespace: r.Namespace, Name: r.Name, Source: r.Source, LastUpdatedAt: r.LastUpdatedAt}
+	d.Provided.Tags, d.Edited.Tags = r.Provided.Tags, r.Edited.Tags
+	var set, inferred *quarry.FreshnessPolicy
 	if p := tx.Bucket(bucketPolicies).Get([]byte(id)); p != nil {
-		e.set = new(quarry.FreshnessPolicy)
-		if err := json.Unmarshal(p, e.set); err != nil {
+		set = new(quarry.FreshnessPolicy)
+		if err := json.Unmarshal(p, set); err != nil {
 			return fmt.Errorf("decode freshness policy of %s: %w", id, err)
 		}
 	}
 	if p, ok := quarry.InferPolicy(changeTimes(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), nil)); ok {
-		e.inferred = &p
+		inferred = &p
 	}
-	e.inferFn = e.infer
-	st.datasets[id] = e
-	return nil
+	return fn(d, set, inferred)
 }
 
-// alertDataset is the part of a dataset record the evaluator reads.
+// alertDataset is the part of a dataset record freshness depends on:
+// decoding only these fields of 100k records is what keeps an evaluator's
+// first pass short.
 type alertDataset struct {
 	ID        string `json:"id"`
 	Namespace string `json:"namespace"`
@@ -247,241 +107,111 @@ type alertDataset struct {
 // quote inside a JSON string is escaped).
 var hasUpdate = []byte(`"lastUpdatedAt":`)
 
-// readChecks reads the latest check results of one dataset (all datasets
-// when id is nil) and keeps an alert for each that is not passing, on
-// datasets that are not removed.
-func (st *alertState) readChecks(tx *bolt.Tx, id []byte) error {
-	c := tx.Bucket(bucketChecks).Cursor()
-	k, v := c.First()
-	if id != nil {
-		st.nchecks -= st.nread[string(id)] // all its results, not only the failing ones
-		delete(st.nread, string(id))
-		delete(st.checks, string(id))
-		delete(st.health, string(id))
-		k, v = c.Seek(id)
-	}
-	names := make(map[string][2]string) // dataset id -> namespace, name; "" when removed
-	for ; k != nil && (id == nil || bytes.HasPrefix(k, id)); k, v = c.Next() {
-		var ch quarry.Check
-		if err := json.Unmarshal(v, &ch); err != nil {
-			return fmt.Errorf("decode check %q: %w", k, err)
-		}
-		st.nchecks++
-		st.nread[ch.DatasetID]++
-		name, ok := names[ch.DatasetID]
-		if !ok {
-			if d, err := getDataset(tx, ch.DatasetID); err == nil && d.RemovedAt == nil {
-				name = [2]string{d.Namespace, d.Name}
+// EachLatestCheck calls fn with each latest check result of the datasets
+// of ids (of every dataset when ids is nil), in one read transaction, and
+// the identity of its dataset: Removed when the dataset is marked removed
+// or gone. fn may keep what it is given.
+func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds quarry.Identity, c *quarry.Check) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChecks).Cursor()
+		names := make(map[string]quarry.Identity) // of the datasets met
+		n := 0
+		each := func(k, v []byte) error {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
-			names[ch.DatasetID] = name
-		}
-		if name[1] == "" {
-			continue // removed: no status, no alerts
-		}
-		if h := st.health[ch.DatasetID]; h == "" || checkRank[ch.Status] > checkRank[h] {
-			st.health[ch.DatasetID] = ch.Status
-		}
-		var level quarry.AlertLevel
-		switch ch.Status {
-		case quarry.CheckWarn:
-			level = quarry.LevelWarn
-		case quarry.CheckFail, quarry.CheckError:
-			level = quarry.LevelError
-		default:
-			continue
-		}
-		key := quarry.CheckAlertKey(ch.DatasetID, ch.Column, ch.Name)
-		m := st.checks[ch.DatasetID]
-		if m == nil {
-			m = make(map[string]*quarry.Alert)
-			st.checks[ch.DatasetID] = m
-		}
-		m[key] = &quarry.Alert{
-			Key: key, Kind: quarry.AlertCheck, DatasetID: ch.DatasetID, Namespace: name[0], Dataset: name[1], Column: ch.Column, Check: ch.Name,
-			Level: level, Status: string(ch.Status), Message: quarry.CheckAlertMessage(&ch),
-		}
-	}
-	return nil
-}
-
-var checkRank = map[quarry.CheckStatus]int{quarry.CheckPass: 1, quarry.CheckWarn: 2, quarry.CheckFail: 3, quarry.CheckError: 4}
-
-// diff returns the transitions that take the open alerts to the ones the
-// state wants at now, ordered by dataset name, then alert key; the
-// datasets whose status changed; and how many alerts are open after them.
-func (st *alertState) diff(defaults []quarry.PolicyDefault, now time.Time) ([]quarry.AlertEvent, []statusChange, int) {
-	var out []quarry.AlertEvent
-	var statuses []statusChange
-	seen := 0 // datasets of st.status visited
-	held := 0 // open alerts that still hold
-	setStatus := func(id string, ds quarry.DatasetStatus) {
-		old, ok := st.status[id]
-		if ok {
-			seen++
-		}
-		if old != ds {
-			statuses = append(statuses, statusChange{id, ds})
-		}
-	}
-	wanted := 0
-	change := func(o, w *quarry.Alert) {
-		switch {
-		case o == nil:
-			w.OpenedAt, w.ChangedAt = now, now
-			out = append(out, quarry.AlertEvent{Transition: quarry.AlertOpened, At: now, Alert: *w})
-		case o.Level != w.Level:
-			t := quarry.AlertEscalated
-			if w.Level.Rank() < o.Level.Rank() {
-				t = quarry.AlertDeescalated
+			ch := new(quarry.Check)
+			if err := json.Unmarshal(v, ch); err != nil {
+				return fmt.Errorf("decode check %q: %w", k, err)
 			}
-			w.OpenedAt, w.ChangedAt = o.OpenedAt, now
-			out = append(out, quarry.AlertEvent{Transition: t, At: now, Alert: *w})
-		case o.Status != w.Status || o.Message != w.Message || !sameTime(o.ExpectedBy, w.ExpectedBy) || !sameTime(o.LastUpdatedAt, w.LastUpdatedAt):
-			// Same level, new details (a check failing another way, a
-			// newer update that is late too): kept on the alert, not a
-			// transition.
-			w.OpenedAt, w.ChangedAt = o.OpenedAt, o.ChangedAt
-			out = append(out, quarry.AlertEvent{At: now, Alert: *w})
+			ds, ok := names[ch.DatasetID]
+			if !ok {
+				ds = quarry.Identity{Entity: quarry.EntityDataset, ID: ch.DatasetID, Removed: true}
+				if d, err := getDataset(tx, ch.DatasetID); err == nil {
+					ds.Namespace, ds.Name, ds.Removed = d.Namespace, d.Name, d.RemovedAt != nil
+				}
+				names[ch.DatasetID] = ds
+			}
+			return fn(ds, ch)
 		}
-	}
-	st.pass++
-	for id, e := range st.datasets {
-		f, _ := quarry.EvaluateFreshness(&e.d, e.set, defaults, e.inferFn, now)
-		ds := quarry.DatasetStatus{Health: e.health}
-		if f.Status != quarry.FreshnessUnknown {
-			ds.Freshness = f.Status
+		if ids == nil {
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if err := each(k, v); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		if e.hasStored {
-			seen++
-		}
-		if e.stored != ds {
-			statuses = append(statuses, statusChange{id, ds})
-		}
-		var level quarry.AlertLevel
-		switch f.Status {
-		case quarry.FreshnessWarn:
-			level = quarry.LevelWarn
-		case quarry.FreshnessError:
-			level = quarry.LevelError
-		default:
-			continue
-		}
-		wanted++
-		e.late = st.pass
-		key := e.key
-		o := e.open
-		if o != nil {
-			held++
-		}
-		if o != nil && o.Level == level && sameTime(o.ExpectedBy, f.ExpectedBy) && sameTime(o.LastUpdatedAt, f.LastUpdatedAt) && o.Inferred == f.Inferred() {
-			continue // as it was: skip building the alert
-		}
-		change(o, &quarry.Alert{
-			Key: key, Kind: quarry.AlertFreshness, DatasetID: id, Namespace: e.d.Namespace, Dataset: e.d.Name,
-			Level: level, Status: string(f.Status), Message: quarry.FreshnessAlertMessage(&f),
-			LastUpdatedAt: f.LastUpdatedAt, ExpectedBy: f.ExpectedBy, Inferred: f.Inferred(),
-		})
-	}
-	for id, h := range st.health {
-		if st.datasets[id] == nil {
-			setStatus(id, quarry.DatasetStatus{Health: h})
-		}
-	}
-	if seen < len(st.status) { // some are unknown now: removed, or no longer seen to change
-		for id := range st.status {
-			if st.datasets[id] == nil && st.health[id] == "" {
-				statuses = append(statuses, statusChange{id: id})
+		for _, id := range ids {
+			prefix := []byte(id)
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				if err := each(k, v); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	for _, m := range st.checks {
-		for key, w := range m {
-			wanted++
-			c := *w
-			o := st.open[key]
-			if o != nil {
-				held++
-			}
-			change(o, &c)
-		}
-	}
-	for key, o := range st.open {
-		if held == len(st.open) {
-			break // every open alert still holds
-		}
-		if o.Kind == quarry.AlertCheck && st.checks[o.DatasetID][key] != nil ||
-			o.Kind == quarry.AlertFreshness && st.datasets[o.DatasetID] != nil && st.datasets[o.DatasetID].late == st.pass {
-			continue // still holds
-		}
-		r := *o
-		r.ResolvedAt, r.ChangedAt = &now, now
-		r.Status = "RESOLVED"
-		out = append(out, quarry.AlertEvent{Transition: quarry.AlertResolved, At: now, Alert: r})
-	}
-	slices.SortFunc(out, func(a, b quarry.AlertEvent) int {
-		if c := cmp.Compare(a.Alert.Dataset, b.Alert.Dataset); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Alert.Key, b.Alert.Key)
+		return nil
 	})
-	slices.SortFunc(statuses, func(a, b statusChange) int { return cmp.Compare(a.id, b.id) }) // see recordTransitions
-	return out, statuses, wanted
 }
 
-// committed applies what a pass recorded to the state.
-func (st *alertState) committed(events []quarry.AlertEvent, statuses []statusChange) {
-	for _, c := range statuses {
-		if c.status == (quarry.DatasetStatus{}) {
-			delete(st.status, c.id)
-		} else {
-			st.status[c.id] = c.status
-		}
-		if e := st.datasets[c.id]; e != nil {
-			e.stored, e.hasStored = c.status, c.status != (quarry.DatasetStatus{})
-		}
+// DatasetStatuses returns every dataset's freshness and check status as
+// the alert evaluator last recorded them (unknown ones are absent).
+func (s *Store) DatasetStatuses(ctx context.Context) (map[string]quarry.DatasetStatus, error) {
+	out := make(map[string]quarry.DatasetStatus)
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDatasetStatus).ForEach(func(k, v []byte) error {
+			var ds quarry.DatasetStatus
+			if err := json.Unmarshal(v, &ds); err != nil {
+				return fmt.Errorf("decode status of %s: %w", k, err)
+			}
+			out[string(k)] = ds
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RecordAlerts records what an evaluator pass at `at` found, in one
+// transaction: each event's alert (open, or resolved), its history entry
+// and, when its transition notifies, an outbox entry for each of webhooks
+// (an event without a transition only updates the open alert's details);
+// each dataset's new status (the zero status is unknown: removed); and a
+// changelog record (OpStatus) for each dataset whose status or alerts
+// changed. It sets each recorded event's Seq, in events. Nothing to record
+// writes nothing.
+func (s *Store) RecordAlerts(ctx context.Context, at time.Time, events []quarry.AlertEvent, statuses map[string]quarry.DatasetStatus, webhooks []string) error {
+	if len(events) == 0 && len(statuses) == 0 {
+		return nil
 	}
-	for i := range events {
-		a := events[i].Alert
-		if events[i].Transition == quarry.AlertResolved {
-			delete(st.open, a.Key)
-		} else {
-			st.open[a.Key] = &a
-		}
-		if e := st.datasets[a.DatasetID]; e != nil && a.Kind == quarry.AlertFreshness {
-			e.open = st.open[a.Key]
-		}
-	}
+	at = at.UTC()
+	return s.bulk(ctx, func(tx *bolt.Tx) error { return recordAlerts(tx, at, events, statuses, webhooks) })
 }
 
-func sameTime(a, b *time.Time) bool {
-	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
-}
-
-// recordTransitions writes a pass's transitions. An event without a
-// transition only updates the open alert's details.
-func recordTransitions(tx *bolt.Tx, events []quarry.AlertEvent, statuses []statusChange, webhooks []string, now time.Time) error {
+func recordAlerts(tx *bolt.Tx, now time.Time, events []quarry.AlertEvent, statuses map[string]quarry.DatasetStatus, webhooks []string) error {
 	alerts, resolved := tx.Bucket(bucketAlerts), tx.Bucket(bucketAlertsResolved)
 	hist, outbox := tx.Bucket(bucketAlertHistory), tx.Bucket(bucketAlertOutbox)
 	touched := make(map[string]bool)
 	sb := tx.Bucket(bucketDatasetStatus)
-	for _, c := range statuses {
+	// In key order: bbolt inserts into a node's sorted slice and splits it
+	// only at commit, so tens of thousands of random inserts in one
+	// transaction cost quadratic copying; sorted ones append.
+	for _, id := range slices.Sorted(maps.Keys(statuses)) {
 		var err error
-		if c.status == (quarry.DatasetStatus{}) {
-			err = sb.Delete([]byte(c.id))
+		if st := statuses[id]; st == (quarry.DatasetStatus{}) {
+			err = sb.Delete([]byte(id))
 		} else {
-			err = putJSON(sb, []byte(c.id), c.status)
+			err = putJSON(sb, []byte(id), st)
 		}
 		if err != nil {
 			return err
 		}
-		touched[c.id] = true
-		if _, err := appendChange(tx, now, quarry.EntityDataset, c.id, quarry.OpStatus); err != nil {
+		touched[id] = true
+		if _, err := appendChange(tx, now, quarry.EntityDataset, id, quarry.OpStatus); err != nil {
 			return err
 		}
 	}
-	// In key order: bbolt inserts into a node's sorted slice and splits it
-	// only at commit, so tens of thousands of random inserts in one
-	// transaction cost quadratic copying; sorted ones append.
 	order := make([]int, len(events))
 	for i := range order {
 		order[i] = i
@@ -653,20 +383,12 @@ func (s *Store) Deliveries(ctx context.Context, key string) ([]quarry.Delivery, 
 	return out, err
 }
 
-// PendingDelivery is an alert event due to be sent to a webhook.
-type PendingDelivery struct {
-	ID       uint64 // its outbox entry
-	Webhook  string
-	Event    quarry.AlertEvent
-	Attempts int // made so far
-}
-
 // DueDeliveries returns up to limit outbox entries due at now for the
 // webhooks that want accepts (nil: every webhook), oldest first. A webhook
 // hears of one alert's events in order: an entry waits while an earlier
 // one for the same alert and webhook is in the outbox.
-func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, want func(webhook string) bool) ([]PendingDelivery, error) {
-	var out []PendingDelivery
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, want func(webhook string) bool) ([]quarry.PendingDelivery, error) {
+	var out []quarry.PendingDelivery
 	err := s.view(func(tx *bolt.Tx) error {
 		queued := make(map[[2]string]bool)
 		c := tx.Bucket(bucketAlertOutbox).Cursor()
@@ -690,7 +412,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, wan
 			if raw == nil {
 				return fmt.Errorf("outbox entry %d: alert event %s/%d is missing", binary.BigEndian.Uint64(k), e.Alert, e.Seq)
 			}
-			p := PendingDelivery{ID: binary.BigEndian.Uint64(k), Webhook: e.Webhook, Attempts: e.Attempts}
+			p := quarry.PendingDelivery{ID: binary.BigEndian.Uint64(k), Webhook: e.Webhook, Attempts: e.Attempts}
 			if err := json.Unmarshal(raw, &p.Event); err != nil {
 				return fmt.Errorf("decode alert event %s/%d: %w", e.Alert, e.Seq, err)
 			}
@@ -716,7 +438,7 @@ func getDelivery(tx *bolt.Tx, alert []byte, webhook string) (*quarry.Delivery, e
 // RecordDelivery records an attempt to send a pending delivery: sendErr
 // nil is delivered; otherwise, with retryAt set, it is tried again then,
 // and without, it has failed for good and leaves the outbox.
-func (s *Store) RecordDelivery(ctx context.Context, p PendingDelivery, at time.Time, sendErr error, retryAt *time.Time) error {
+func (s *Store) RecordDelivery(ctx context.Context, p quarry.PendingDelivery, at time.Time, sendErr error, retryAt *time.Time) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		outbox := tx.Bucket(bucketAlertOutbox)
 		if outbox.Get(u64(p.ID)) == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -16,56 +15,6 @@ var (
 	EncodeLogEntry = encodeLogEntry
 	DecodeLogEntry = decodeLogEntry
 )
-
-// SeedFreshness writes what alert evaluation reads, in one transaction,
-// bypassing the API (benchmarks seed 100k datasets with it): each
-// dataset's data changes (its LastUpdatedAt the newest), its policy and
-// its check results.
-func SeedFreshness(s *Store, seeds []FreshnessSeed) error {
-	return s.bulk(context.Background(), func(tx *bolt.Tx) error {
-		seq, err := appendChange(tx, s.now().UTC(), quarry.EntityDataset, seeds[0].ID, quarry.OpData)
-		if err != nil {
-			return err
-		}
-		for _, sd := range seeds {
-			d, err := getDataset(tx, sd.ID)
-			if err != nil {
-				return err
-			}
-			for _, at := range sd.Changes {
-				if d.LastUpdatedAt == nil || at.After(*d.LastUpdatedAt) {
-					d.LastUpdatedAt = &at
-				}
-				if err := putDataChange(tx, sd.ID, seq, quarry.DataChange{At: at, Signal: quarry.SignalRun}); err != nil {
-					return err
-				}
-			}
-			if err := putDataset(tx, d); err != nil {
-				return err
-			}
-			if sd.Policy != nil {
-				if err := putJSON(tx.Bucket(bucketPolicies), []byte(sd.ID), sd.Policy); err != nil {
-					return err
-				}
-			}
-			for i := range sd.Checks {
-				sd.Checks[i].DatasetID = sd.ID
-				if err := putCheck(tx, seq, i, &sd.Checks[i]); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
-// FreshnessSeed is one dataset's seed for SeedFreshness.
-type FreshnessSeed struct {
-	ID      string
-	Changes []time.Time
-	Policy  *quarry.FreshnessPolicy
-	Checks  []quarry.Check
-}
 
 // AppendLogEntries appends events to the lineage log of the closed store
 // at path, as AcceptLineage does, leaving them for the applier: the state

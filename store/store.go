@@ -111,8 +111,6 @@ type Store struct {
 	lin     lineageLog   // accepted lineage events, applied in the background
 	writing atomic.Int64 // update calls under way, the applier's included
 	records recordCache  // decoded dataset records, for reads
-	alertMu sync.Mutex   // one evaluator pass at a time
-	alerts  alertState   // the evaluator's state, under alertMu
 }
 
 type metrics struct {

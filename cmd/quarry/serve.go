@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/demo"
-	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/ui"
 )
@@ -119,7 +119,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	alerter := &graph.Alerter{Store: st, Defaults: defaults, Webhooks: hooks, Interval: interval, Log: log}
+	alerter := alert.New(st, alert.Options{Defaults: defaults, Webhooks: hooks, Interval: interval, Logger: log})
 	alertCtx, stopAlerts := context.WithCancel(context.Background())
 	defer background(alertCtx, stopAlerts, alerter.Run)()
 
