@@ -128,7 +128,7 @@ func TestEvaluatorCatchesUp(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	cat := newCatalog(t, c.Now, 4)
-	opts := alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler),
+	opts := &alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler),
 		Defaults: []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{ErrorAfter: 48 * time.Hour}}}}
 	a := alert.New(cat, opts)
 	agrees := func(step string) {
@@ -199,7 +199,7 @@ func TestEvaluatorCatchesUp(t *testing.T) {
 func TestEvaluatorCounts(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	cat := newCatalog(t, c.Now, 3)
-	a := alert.New(cat, alert.Options{Now: c.Now})
+	a := alert.New(cat, &alert.Options{Now: c.Now})
 	cat.updated(t, 0, c.Now())
 	for round := range 3 {
 		for _, name := range []string{"a", "b"} {
@@ -255,7 +255,7 @@ func TestRunRetriesWithBackoff(t *testing.T) {
 		ctx := context.Background()
 		cat := newCatalog(t, nil, 1)
 		cat.check(t, 0, "row_count", quarry.CheckFail)
-		a := alert.New(cat, alert.Options{
+		a := alert.New(cat, &alert.Options{
 			Logger:   slog.New(slog.DiscardHandler),
 			Webhooks: []quarry.Webhook{{Name: "ops", URL: recv.URL, Format: quarry.WebhookJSON}},
 			Backoff:  10 * time.Second,

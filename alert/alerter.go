@@ -58,7 +58,8 @@ type Store interface {
 	Outbox
 }
 
-// Options configure an Alerter. Zero values mean the defaults.
+// Options configure an Alerter. A nil *Options, and zero values, mean the
+// defaults.
 type Options struct {
 	Defaults []quarry.PolicyDefault // freshness defaults from the config
 	Webhooks []quarry.Webhook       // where transitions are sent
@@ -96,7 +97,11 @@ type Alerter struct {
 }
 
 // New returns an Alerter over st. It reads nothing until the first pass.
-func New(st Store, o Options) *Alerter {
+func New(st Store, opts *Options) *Alerter {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
 	a := &Alerter{st: st, o: o, log: o.Logger, client: o.Client, hooks: make(map[string]*quarry.Webhook, len(o.Webhooks))}
 	a.o.Webhooks = append([]quarry.Webhook(nil), o.Webhooks...)
 	for i := range a.o.Webhooks {

@@ -58,7 +58,7 @@ func BenchmarkEvaluateAlerts(b *testing.B) {
 	if b.Failed() {
 		b.FailNow()
 	}
-	a := alert.New(s, alert.Options{Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
+	a := alert.New(s, &alert.Options{Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
 		Webhooks: []quarry.Webhook{{Name: "slack", URL: "http://127.0.0.1:9/hook", Format: quarry.WebhookSlack}}})
 	start := time.Now()
 	first, err := a.Evaluate(ctx)

@@ -29,7 +29,7 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 	hookURL := "http://" + ln.Addr().String() + "/services/T0/B0/S3CRET-TOKEN"
 	ln.Close() // nothing listens: connection refused
 	var logs syncBuffer
-	a := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	a := alert.New(s.store, &alert.Options{Now: c.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Webhooks: []quarry.Webhook{{Name: "eng", URL: hookURL, Format: quarry.WebhookSlack}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
@@ -67,7 +67,7 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); hang.Close() })
 	ok := newReceiver(t)
-	a := alert.New(s.store, alert.Options{Now: c.Now, Client: &http.Client{Timeout: 10 * time.Second}, Logger: slog.New(slog.DiscardHandler),
+	a := alert.New(s.store, &alert.Options{Now: c.Now, Client: &http.Client{Timeout: 10 * time.Second}, Logger: slog.New(slog.DiscardHandler),
 		Webhooks: []quarry.Webhook{
 			{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON},
 			{Name: "ok", URL: ok.URL, Format: quarry.WebhookJSON},
@@ -95,7 +95,7 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 func TestAlertPassCountsChecks(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := alert.New(s.store, alert.Options{Now: c.Now})
+	a := alert.New(s.store, &alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	for round := range 3 {
 		for _, name := range []string{"a", "b", "c"} {
@@ -116,12 +116,12 @@ func TestAlertPassCountsChecks(t *testing.T) {
 func TestAlertWebhookRemovedFromConfig(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	before := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}})
+	before := alert.New(s.store, &alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, before)
 
-	after := alert.New(s.store, alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler)}) // restarted without webhooks
+	after := alert.New(s.store, &alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler)}) // restarted without webhooks
 	if d, f, err := after.Deliver(context.Background()); d != 0 || f != 1 || err != nil {
 		t.Fatalf("deliver: %d delivered, %d failed, %v; want the one queued for the old webhook failed", d, f, err)
 	}
@@ -168,7 +168,7 @@ func (b *syncBuffer) String() string {
 func TestAlertCheckKeysDoNotCollide(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := alert.New(s.store, alert.Options{Now: c.Now})
+	a := alert.New(s.store, &alert.Options{Now: c.Now})
 	d := orders(1)
 	d["columns"] = []map[string]any{{"name": "a", "type": "int"}, {"name": "a/b", "type": "int"}}
 	s.do(t, upsert, map[string]any{"input": []any{d}}).ok(t)

@@ -122,7 +122,7 @@ func TestAlerts(t *testing.T) {
 	c := &clock{t: t0}
 	defaults := []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{WarnAfter: 3 * time.Hour}}}
 	s := newServerAt(t, c.Now, graph.Limits{}, func(cfg *handlerConfig) { cfg.FreshnessDefaults = defaults })
-	a := alert.New(s.store, alert.Options{Now: c.Now, Defaults: defaults})
+	a := alert.New(s.store, &alert.Options{Now: c.Now, Defaults: defaults})
 	nightly := orders(4)
 	nightly["tags"] = []string{"nightly"}
 	s.do(t, upsert, map[string]any{"input": []any{orders(1), orders(2), orders(3), nightly}}).ok(t)
@@ -273,7 +273,7 @@ func TestAlertWebhooks(t *testing.T) {
 	s := newServerAt(t, c.Now, graph.Limits{})
 	slack, plain, broken := newReceiver(t), newReceiver(t), newReceiver(t)
 	broken.status = http.StatusBadGateway
-	a := alert.New(s.store, alert.Options{Now: c.Now, MaxAttempts: 3, Backoff: time.Minute, Webhooks: []quarry.Webhook{
+	a := alert.New(s.store, &alert.Options{Now: c.Now, MaxAttempts: 3, Backoff: time.Minute, Webhooks: []quarry.Webhook{
 		{Name: "slack", URL: slack.URL, Format: quarry.WebhookSlack},
 		{Name: "ops", URL: plain.URL, Format: quarry.WebhookJSON},
 		{Name: "broken", URL: broken.URL, Format: quarry.WebhookJSON},
@@ -364,7 +364,7 @@ func TestAlertWebhookHangs(t *testing.T) {
 	release := make(chan struct{})
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	t.Cleanup(func() { close(release); hang.Close() })
-	a := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON}}})
+	a := alert.New(s.store, &alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "hang", URL: hang.URL, Format: quarry.WebhookJSON}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, reportCheck, map[string]any{"in": map[string]any{"dataset": ref(1), "name": "row_count", "status": "FAIL"}}).ok(t)
 	evaluate(t, a)
@@ -387,7 +387,7 @@ func TestDataChangeSignals(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
 	c := &clock{t: t0}
 	s := newServerAt(t, c.Now, graph.Limits{})
-	a := alert.New(s.store, alert.Options{Now: c.Now})
+	a := alert.New(s.store, &alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
 	s.do(t, `mutation($in: FreshnessPolicyInput!) { setFreshnessPolicy(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"dataset": ref(1), "warnAfter": "1h"}}).ok(t)
@@ -450,7 +450,7 @@ func TestAlertWebhookAnswers(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	defer busy.Close()
-	a := alert.New(s.store, alert.Options{Now: c.Now, Backoff: time.Minute, Webhooks: []quarry.Webhook{
+	a := alert.New(s.store, &alert.Options{Now: c.Now, Backoff: time.Minute, Webhooks: []quarry.Webhook{
 		{Name: "moved", URL: moved.URL, Format: quarry.WebhookJSON},
 		{Name: "busy", URL: busy.URL, Format: quarry.WebhookSlack},
 	}})
@@ -484,7 +484,7 @@ func TestAlertWebhookDigest(t *testing.T) {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	s := newServerAt(t, c.Now, graph.Limits{})
 	slack, plain := newReceiver(t), newReceiver(t)
-	a := alert.New(s.store, alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{
+	a := alert.New(s.store, &alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{
 		{Name: "slack", URL: slack.URL, Format: quarry.WebhookSlack},
 		{Name: "ops", URL: plain.URL, Format: quarry.WebhookJSON},
 	}})

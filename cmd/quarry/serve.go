@@ -119,7 +119,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	alerter := alert.New(st, alert.Options{Defaults: defaults, Webhooks: hooks, Interval: interval, Logger: log})
+	alerter := alert.New(st, &alert.Options{Defaults: defaults, Webhooks: hooks, Interval: interval, Logger: log})
 	alertCtx, stopAlerts := context.WithCancel(context.Background())
 	defer background(alertCtx, stopAlerts, alerter.Run)()
 
