@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
@@ -59,6 +60,11 @@ type Options struct {
 	LineageMaxDepth, LineageMaxNodes int
 	// FreshnessDefaults are the config's default freshness policies.
 	FreshnessDefaults []quarry.PolicyDefault
+	// Alerts configure the alert evaluator and webhook delivery that Start
+	// runs; their Defaults are FreshnessDefaults, and their Logger and Now
+	// the server's unless set. Nil runs none (tests that drive an Alerter
+	// of their own: two on one store would not know each other's alerts).
+	Alerts *alert.Options
 
 	Limits      Limits       // request bodies
 	QueryLimits graph.Limits // what one GraphQL operation may cost
@@ -70,12 +76,13 @@ type Options struct {
 // Start opens what derives from the store and runs the background loops;
 // Serve answers requests; Close stops and closes everything in order. The
 // fields are set by Open (Store) and Start (the rest), for the callers that
-// wire more to them (a demo catalog, configured sources, the alerter).
+// wire more to them (a demo catalog, configured sources).
 type Server struct {
 	Store   *store.Store
 	Crawls  *crawler.Service
 	Index   *search.Index
 	Lineage *lineage.Graph
+	Alerter *alert.Alerter // nil unless Options.Alerts
 
 	dir     string
 	opts    Options
@@ -134,6 +141,22 @@ func (s *Server) Start(ctx context.Context) error {
 	s.Lineage = lin
 	graphCtx, stopGraph := context.WithCancel(context.Background())
 	s.background(graphCtx, stopGraph, lin.Run)
+
+	// Alerts: an evaluator pass now and at each interval, and the webhook
+	// deliveries.
+	if s.opts.Alerts != nil {
+		o := *s.opts.Alerts
+		o.Defaults = s.opts.FreshnessDefaults
+		if o.Logger == nil {
+			o.Logger = s.log
+		}
+		if o.Now == nil {
+			o.Now = s.opts.Now
+		}
+		s.Alerter = alert.New(s.Store, &o)
+		alertCtx, stopAlerts := context.WithCancel(context.Background())
+		s.background(alertCtx, stopAlerts, s.Alerter.Run)
+	}
 	return nil
 }
 

@@ -77,6 +77,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	interval, hooks, err := cfg.alerts(os.Getenv)
+	if err != nil {
+		return err
+	}
 
 	srv, err := server.Open(cfg.Data, &server.Options{
 		Logger:            log,
@@ -85,6 +89,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		LineageMaxDepth:   cfg.Lineage.MaxDepth,
 		LineageMaxNodes:   cfg.Lineage.MaxNodes,
 		FreshnessDefaults: defaults,
+		Alerts:            &alert.Options{Webhooks: hooks, Interval: interval},
 		Limits:            cfg.bodyLimits(),
 		QueryLimits:       cfg.queryLimits(),
 		UI:                ui.Handler(),
@@ -115,14 +120,6 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 	}
 
-	interval, hooks, err := cfg.alerts(os.Getenv)
-	if err != nil {
-		return err
-	}
-	alerter := alert.New(st, &alert.Options{Defaults: defaults, Webhooks: hooks, Interval: interval, Logger: log})
-	alertCtx, stopAlerts := context.WithCancel(context.Background())
-	defer background(alertCtx, stopAlerts, alerter.Run)()
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -146,19 +143,4 @@ func writeServerInfo(path, addr string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
-}
-
-// background runs loop(ctx) in a goroutine and returns a function that
-// stops it (cancel) and waits for it to return: defer it, so the loop ends
-// before what it uses closes.
-func background(ctx context.Context, cancel context.CancelFunc, loop func(context.Context)) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		loop(ctx)
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
 }
