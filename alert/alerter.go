@@ -12,10 +12,8 @@ import (
 
 // Changelog is what the evaluator reads of the store's changelog.
 type Changelog interface {
+	quarry.ChangeReader
 	LastSeq(ctx context.Context) (uint64, error)
-	// Changes returns up to limit records after the sequence after,
-	// oldest first.
-	Changes(ctx context.Context, after uint64, limit int) ([]quarry.Change, error)
 }
 
 // Inputs is what alerts derive from. Both read the datasets of ids, or

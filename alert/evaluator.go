@@ -91,23 +91,18 @@ func (ev *evaluator) catchUp(ctx context.Context, st Store) error {
 		return ev.load(ctx, st)
 	}
 	changed := make(map[string]bool)
-	seq := ev.seq
-	for {
-		page, err := st.Changes(ctx, seq, changesPage)
-		if err != nil {
-			return err
-		}
+	seq, err := quarry.ApplyChanges(ctx, st, ev.seq, changesPage, func(_ context.Context, page []quarry.Change) error {
 		for _, ch := range page {
 			// Its own records (OpStatus) and lineage do not change what
 			// alerts derive from.
 			if ch.Entity == quarry.EntityDataset && ch.Op != quarry.OpLineage && ch.Op != quarry.OpStatus {
 				changed[ch.ID] = true
 			}
-			seq = ch.Seq
 		}
-		if len(page) < changesPage {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(changed) > 0 {
 		ids := slices.Sorted(maps.Keys(changed))
