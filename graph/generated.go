@@ -46,6 +46,7 @@ type ResolverRoot interface {
 	Job() JobResolver
 	JobHit() JobHitResolver
 	LineageEdge() LineageEdgeResolver
+	LineageGraphEdge() LineageGraphEdgeResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Run() RunResolver
@@ -548,6 +549,9 @@ type JobHitResolver interface {
 type LineageEdgeResolver interface {
 	FromDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error)
 	ToDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error)
+}
+type LineageGraphEdgeResolver interface {
+	Job(ctx context.Context, objs []*LineageGraphEdge) ([]*quarry.Job, error)
 }
 type MutationResolver interface {
 	ReportCheck(ctx context.Context, input CheckInput) (*quarry.Check, error)
@@ -8615,7 +8619,7 @@ func (ec *executionContext) _LineageGraphEdge_job(ctx context.Context, field gra
 			return ec.fieldContext_LineageGraphEdge_job(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Job, nil
+			return ec.resolveBatch_LineageGraphEdge_job(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Job) graphql.Marshaler {
@@ -8629,13 +8633,36 @@ func (ec *executionContext) fieldContext_LineageGraphEdge_job(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "LineageGraphEdge",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Job(ctx, field)
 		},
 	}
 	return fc, nil
+}
+func (ec *executionContext) resolveBatch_LineageGraphEdge_job(ctx context.Context, field graphql.CollectedField, obj *LineageGraphEdge) (any, error) {
+	resolver := ec.Resolvers.LineageGraphEdge()
+	if batch, ok := graphql.BatchParentsFor[*LineageGraphEdge](ctx, "LineageGraphEdge"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Job(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*quarry.Job](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"LineageGraphEdge.job",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Job(ctx, []*LineageGraphEdge{obj})
+	return graphql.ResolveBatchSingleResult[*quarry.Job](
+		ctx,
+		results,
+		err,
+		"LineageGraphEdge.job",
+	)
 }
 
 func (ec *executionContext) _LineageGraphEdge_transformation(ctx context.Context, field graphql.CollectedField, obj *LineageGraphEdge) (ret graphql.Marshaler) {
@@ -18471,6 +18498,7 @@ func (ec *executionContext) marshalNLineageGraph2ᚖgithubᚗcomᚋquarrydataᚋ
 }
 
 func (ec *executionContext) marshalNLineageGraphEdge2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageGraphEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*LineageGraphEdge) graphql.Marshaler {
+	ctx = graphql.WithBatchParents(ctx, "LineageGraphEdge", v, nil)
 	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

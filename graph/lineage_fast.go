@@ -70,7 +70,7 @@ func (r *Resolver) lineageFastPath(ctx context.Context, next graphql.ResponseHan
 		if err != nil {
 			return next(ctx) // the normal path reports it as usual
 		}
-		g, err := r.lineageGraph(ctx, res, false)
+		g, err := r.lineageGraph(ctx, res)
 		if err != nil {
 			return next(ctx)
 		}
