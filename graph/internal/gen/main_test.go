@@ -14,7 +14,7 @@ func TestPostProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(out), Header) || !strings.Contains(string(out), "ret := marshalSlice(ctx, len(v), 0, false, nil)") ||
+		if !strings.HasPrefix(string(out), header) || !strings.Contains(string(out), "ret := marshalSlice(ctx, len(v), 0, false, nil)") ||
 			strings.Contains(string(out), "MarshalSliceConcurrently") {
 			t.Fatalf("got\n%s", out)
 		}
