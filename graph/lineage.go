@@ -1,16 +1,15 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/quarrydata/quarry"
@@ -191,12 +190,12 @@ func (r *Resolver) traverse(ctx context.Context, nodeID string, direction *Linea
 	return r.Graph.Traverse(ctx, lineage.Query{Start: nodeID, Direction: toDirection(direction), Depth: deref(depth), ColumnLevel: deref(columnLevel), Limit: deref(limit)})
 }
 
-// lineageGraph converts a traversal's result. Jobs on edges come from the
-// graph's names unless loadJobs (the query asks more of them than id,
-// namespace and name) or a job is not among the nodes (a column-level
-// result has none): then they are read from the store, all in one
-// transaction.
-func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result, loadJobs bool) (*LineageGraph, error) {
+// lineageGraph converts a traversal's result. Jobs on edges carry the
+// graph's names for them (the fast path writes those); a job that is not
+// among the nodes (a column-level result has none) is read from the store,
+// all in one transaction. The executor asks the store for the rest of the
+// jobs (edgeJobs).
+func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result) (*LineageGraph, error) {
 	out := &LineageGraph{Truncated: res.Truncated, Nodes: make([]*LineageNode, len(res.Nodes)), Edges: make([]*LineageGraphEdge, len(res.Edges))}
 	nodes := make([]LineageNode, len(res.Nodes))
 	jobs := map[string]*quarry.Job{}
@@ -211,15 +210,16 @@ func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result, loadJo
 		}
 		out.Nodes[i] = &nodes[i]
 	}
+	var unnamed []string // not a node (column edges): its names are in the store
 	for i := range res.Edges {
 		if id := res.Edges[i].JobID; id != "" && jobs[id] == nil {
 			jobs[id] = &quarry.Job{ID: id}
-			loadJobs = true // not a node (column edges): its names are in the store
+			unnamed = append(unnamed, id)
 		}
 	}
-	if loadJobs && len(jobs) > 0 {
-		ids := slices.Sorted(maps.Keys(jobs))
-		full, err := r.Store.JobsByID(ctx, ids)
+	if len(unnamed) > 0 {
+		slices.Sort(unnamed) // in key order, as bbolt reads them best
+		full, err := r.Store.JobsByID(ctx, unnamed)
 		if err != nil {
 			return nil, err
 		}
@@ -239,28 +239,38 @@ func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result, loadJo
 	return out, nil
 }
 
-// wantsMoreOfJobs reports whether the query selects fields of edges' jobs
-// beyond those the lineage graph knows.
-func wantsMoreOfJobs(ctx context.Context) bool {
-	oc := graphql.GetOperationContext(ctx)
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name != "edges" {
-			continue
-		}
-		for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
-			if g.Name != "job" {
-				continue
-			}
-			for _, h := range graphql.CollectFields(oc, g.Selections, nil) {
-				switch h.Name {
-				case "id", "namespace", "name", "__typename":
-				default:
-					return true
-				}
-			}
+// edgeJobs answers the job of each of a graph's edges (gqlgen calls it
+// once for all of a list's edges) from one read of the store, so that every
+// field of a job is there; a job the store does not hold keeps the graph's
+// names for it.
+func (r *Resolver) edgeJobs(ctx context.Context, edges []*LineageGraphEdge) ([]*quarry.Job, error) {
+	seen := make(map[string]bool)
+	var ids []string
+	for _, e := range edges {
+		if e.Job != nil && !seen[e.Job.ID] {
+			seen[e.Job.ID] = true
+			ids = append(ids, e.Job.ID)
 		}
 	}
-	return false
+	out := make([]*quarry.Job, len(edges))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	slices.Sort(ids) // in key order, as bbolt reads them best
+	full, err := r.Store.JobsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*quarry.Job, len(full))
+	for _, j := range full {
+		byID[j.ID] = j
+	}
+	for i, e := range edges {
+		if e.Job != nil {
+			out[i] = cmp.Or(byID[e.Job.ID], e.Job)
+		}
+	}
+	return out, nil
 }
 
 func toDirection(d *LineageDirection) lineage.Direction {

@@ -70,6 +70,10 @@ func (r *jobResolver) Outputs(ctx context.Context, obj *quarry.Job) ([]*quarry.D
 	return r.datasetsByID(ctx, outs)
 }
 
+func (r *lineageGraphEdgeResolver) Job(ctx context.Context, objs []*LineageGraphEdge) ([]*quarry.Job, error) {
+	return r.edgeJobs(ctx, objs)
+}
+
 func (r *mutationResolver) ReportRun(ctx context.Context, input RunInput) (*quarry.Run, error) {
 	ev, err := input.event(r.Now())
 	if err != nil {
@@ -135,7 +139,7 @@ func (r *queryResolver) Lineage(ctx context.Context, nodeID string, direction *L
 	if err != nil {
 		return nil, err
 	}
-	return r.lineageGraph(ctx, res, wantsMoreOfJobs(ctx))
+	return r.lineageGraph(ctx, res)
 }
 
 func (r *queryResolver) Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error) {
@@ -207,9 +211,12 @@ func (r *runResolver) Outputs(ctx context.Context, obj *quarry.Run) ([]*quarry.D
 
 func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
 
+func (r *Resolver) LineageGraphEdge() LineageGraphEdgeResolver { return &lineageGraphEdgeResolver{r} }
+
 func (r *Resolver) Run() RunResolver { return &runResolver{r} }
 
 type (
-	jobResolver struct{ *Resolver }
-	runResolver struct{ *Resolver }
+	jobResolver              struct{ *Resolver }
+	lineageGraphEdgeResolver struct{ *Resolver }
+	runResolver              struct{ *Resolver }
 )
