@@ -15,7 +15,7 @@ import (
 )
 
 func (r *alertResolver) Dataset(ctx context.Context, obj *quarry.Alert) (*quarry.Dataset, error) {
-	return r.Store.Dataset(ctx, obj.DatasetID)
+	return r.DatasetStore.Dataset(ctx, obj.DatasetID)
 }
 
 func (r *alertResolver) Column(ctx context.Context, obj *quarry.Alert) (*string, error) {
@@ -29,7 +29,7 @@ func (r *alertResolver) CheckResult(ctx context.Context, obj *quarry.Alert) (*qu
 	if obj.Kind != quarry.AlertCheck {
 		return nil, nil
 	}
-	checks, err := r.Store.Checks(ctx, obj.DatasetID)
+	checks, err := r.QualityStore.Checks(ctx, obj.DatasetID)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func (r *alertResolver) AgeSeconds(ctx context.Context, obj *quarry.Alert) (int,
 }
 
 func (r *alertResolver) Deliveries(ctx context.Context, obj *quarry.Alert) ([]*quarry.Delivery, error) {
-	return slicePtrs(r.Store.Deliveries(ctx, obj.Key))
+	return slicePtrs(r.AlertStore.Deliveries(ctx, obj.Key))
 }
 
 func (r *alertResolver) History(ctx context.Context, obj *quarry.Alert, first *int) ([]*quarry.AlertEvent, error) {
@@ -58,7 +58,7 @@ func (r *alertResolver) History(ctx context.Context, obj *quarry.Alert, first *i
 	if err != nil {
 		return nil, err
 	}
-	return slicePtrs(r.Store.AlertHistory(ctx, obj.Key, n))
+	return slicePtrs(r.AlertStore.AlertHistory(ctx, obj.Key, n))
 }
 
 func (r *alertDeliveryResolver) LastError(ctx context.Context, obj *quarry.Delivery) (*string, error) {
@@ -88,7 +88,7 @@ func (r *alertEventResolver) Message(ctx context.Context, obj *quarry.AlertEvent
 }
 
 func (r *datasetResolver) Alerts(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Alert, error) {
-	return slicePtrs(r.Store.DatasetAlerts(ctx, obj.ID))
+	return slicePtrs(r.AlertStore.DatasetAlerts(ctx, obj.ID))
 }
 
 func (r *queryResolver) Alerts(ctx context.Context, open *bool, kind *quarry.AlertKind, first *int) ([]*quarry.Alert, error) {
@@ -99,7 +99,7 @@ func (r *queryResolver) Alerts(ctx context.Context, open *bool, kind *quarry.Ale
 			return nil, err
 		}
 	}
-	alerts, err := r.Store.Alerts(ctx, open)
+	alerts, err := r.AlertStore.Alerts(ctx, open)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (r *queryResolver) FreshnessAlerts(ctx context.Context, status []quarry.Fre
 			return nil, quarry.Invalid(fmt.Sprintf("status[%d]", i), "only WARN and ERROR datasets have alerts")
 		}
 	}
-	alerts, err := r.Store.Alerts(ctx, ptr(true))
+	alerts, err := r.AlertStore.Alerts(ctx, ptr(true))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (r *queryResolver) FreshnessAlerts(ctx context.Context, status []quarry.Fre
 			late, ids = append(late, a), append(ids, a.DatasetID)
 		}
 	}
-	datasets, err := r.Store.DatasetsByID(ctx, ids) // in one read
+	datasets, err := r.DatasetStore.DatasetsByID(ctx, ids) // in one read
 	if err != nil {
 		return nil, err
 	}

@@ -18,15 +18,15 @@ func (r *checkResolver) History(ctx context.Context, obj *quarry.Check, first *i
 	if err != nil {
 		return nil, err
 	}
-	return slicePtrs(r.Store.CheckHistory(ctx, obj.DatasetID, obj.Column, obj.Name, n))
+	return slicePtrs(r.QualityStore.CheckHistory(ctx, obj.DatasetID, obj.Column, obj.Name, n))
 }
 
 func (r *datasetResolver) Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error) {
-	return slicePtrs(r.Store.Checks(ctx, obj.ID))
+	return slicePtrs(r.QualityStore.Checks(ctx, obj.ID))
 }
 
 func (r *datasetResolver) Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error) {
-	checks, err := r.Store.Checks(ctx, obj.ID)
+	checks, err := r.QualityStore.Checks(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (r *datasetHealthResolver) Status(ctx context.Context, obj *quarry.Health) 
 }
 
 func (r *mutationResolver) ReportCheck(ctx context.Context, input CheckInput) (*quarry.Check, error) {
-	d, err := r.Store.DatasetByName(ctx, input.Dataset.Namespace, input.Dataset.Name)
+	d, err := r.DatasetStore.DatasetByName(ctx, input.Dataset.Namespace, input.Dataset.Name)
 	if err != nil {
 		return nil, underField("input.dataset", err)
 	}
@@ -54,7 +54,7 @@ func (r *mutationResolver) ReportCheck(ctx context.Context, input CheckInput) (*
 	if c.Column != "" && d.Column(c.Column) == nil {
 		return nil, &quarry.Error{Code: quarry.ENOTFOUND, Field: "input.column", Message: fmt.Sprintf("%s has no column %q", d.Name, c.Column)}
 	}
-	stored, err := r.Store.PutCheck(ctx, c)
+	stored, err := r.QualityStore.PutCheck(ctx, c)
 	if err != nil {
 		return nil, underField("input", err)
 	}

@@ -49,14 +49,14 @@ func (r *mutationResolver) setRemoved(ctx context.Context, id string, removed bo
 		return nil, err
 	}
 	if removed {
-		err = r.Store.MarkRemoved(ctx, r.Now(), id)
+		err = r.DatasetStore.MarkRemoved(ctx, r.Now(), id)
 	} else {
-		err = r.Store.Restore(ctx, id)
+		err = r.DatasetStore.Restore(ctx, id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.Dataset(ctx, id)
+	return r.DatasetStore.Dataset(ctx, id)
 }
 
 // nullIfNotFound turns a not_found error into a null result: looking up a

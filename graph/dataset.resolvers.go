@@ -16,7 +16,7 @@ import (
 )
 
 func (r *columnRefResolver) Dataset(ctx context.Context, obj *quarry.ColumnRef) (*quarry.Dataset, error) {
-	return nullIfNotFound(r.Store.Dataset(ctx, obj.DatasetID()))
+	return nullIfNotFound(r.DatasetStore.Dataset(ctx, obj.DatasetID()))
 }
 
 func (r *datasetResolver) ProvidedDescription(ctx context.Context, obj *quarry.Dataset) (string, error) {
@@ -24,7 +24,7 @@ func (r *datasetResolver) ProvidedDescription(ctx context.Context, obj *quarry.D
 }
 
 func (r *datasetResolver) MetadataHistory(ctx context.Context, obj *quarry.Dataset) ([]*quarry.MetadataEdit, error) {
-	edits, err := r.Store.MetadataHistory(ctx, obj.ID)
+	edits, err := r.DatasetStore.MetadataHistory(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -32,15 +32,15 @@ func (r *datasetResolver) MetadataHistory(ctx context.Context, obj *quarry.Datas
 }
 
 func (r *datasetResolver) History(ctx context.Context, obj *quarry.Dataset) ([]*quarry.SchemaChange, error) {
-	return slicePtrs(r.Store.SchemaHistory(ctx, obj.ID))
+	return slicePtrs(r.DatasetStore.SchemaHistory(ctx, obj.ID))
 }
 
 func (r *datasetResolver) Upstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error) {
-	return slicePtrs(r.Store.Edges(ctx, obj.ID, true))
+	return slicePtrs(r.DatasetStore.Edges(ctx, obj.ID, true))
 }
 
 func (r *datasetResolver) Downstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error) {
-	return slicePtrs(r.Store.Edges(ctx, obj.ID, false))
+	return slicePtrs(r.DatasetStore.Edges(ctx, obj.ID, false))
 }
 
 func (r *datasetResolver) DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error) {
@@ -48,15 +48,15 @@ func (r *datasetResolver) DataChanges(ctx context.Context, obj *quarry.Dataset, 
 	if n < 1 || n > 1000 {
 		return nil, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
 	}
-	return slicePtrs(r.Store.DataChanges(ctx, obj.ID, n))
+	return slicePtrs(r.DatasetStore.DataChanges(ctx, obj.ID, n))
 }
 
 func (r *lineageEdgeResolver) FromDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error) {
-	return nullIfNotFound(r.Store.Dataset(ctx, obj.From))
+	return nullIfNotFound(r.DatasetStore.Dataset(ctx, obj.From))
 }
 
 func (r *lineageEdgeResolver) ToDataset(ctx context.Context, obj *quarry.Edge) (*quarry.Dataset, error) {
-	return nullIfNotFound(r.Store.Dataset(ctx, obj.To))
+	return nullIfNotFound(r.DatasetStore.Dataset(ctx, obj.To))
 }
 
 func (r *mutationResolver) UpsertDatasets(ctx context.Context, input []*DatasetInput) (*UpsertDatasetsPayload, error) {
@@ -64,7 +64,7 @@ func (r *mutationResolver) UpsertDatasets(ctx context.Context, input []*DatasetI
 	for i, in := range input {
 		ds[i] = in.dataset()
 	}
-	res, err := r.Store.UpsertDatasets(ctx, ds)
+	res, err := r.DatasetStore.UpsertDatasets(ctx, ds)
 	if err != nil {
 		return nil, quarry.InField("input", err)
 	}
@@ -92,7 +92,7 @@ func (r *mutationResolver) UpdateDataset(ctx context.Context, id string, input D
 			u.ColumnDescriptions[c.Name] = c.Description
 		}
 	}
-	d, err := r.Store.UpdateDataset(ctx, id, u)
+	d, err := r.DatasetStore.UpdateDataset(ctx, id, u)
 	if e, ok := errors.AsType[*quarry.Error](err); ok && strings.HasPrefix(e.Field, "columns.") {
 		// Point at the input entry that named the unknown column.
 		for i, c := range input.Columns {
@@ -121,13 +121,13 @@ func (r *queryResolver) Dataset(ctx context.Context, id *string, namespace *stri
 		if err != nil {
 			return nil, err
 		}
-		return nullIfNotFound(r.Store.Dataset(ctx, pid))
+		return nullIfNotFound(r.DatasetStore.Dataset(ctx, pid))
 	case namespace == nil:
 		return nil, quarry.Invalid("namespace", "give id, or namespace and name")
 	case name == nil:
 		return nil, quarry.Invalid("name", "give name with namespace")
 	}
-	return nullIfNotFound(r.Store.DatasetByName(ctx, *namespace, *name))
+	return nullIfNotFound(r.DatasetStore.DatasetByName(ctx, *namespace, *name))
 }
 
 func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string, includeRemoved *bool) (*DatasetConnection, error) {
@@ -135,7 +135,7 @@ func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string,
 		return nil, quarry.Invalid("first", "must be between 1 and 1000, got 0")
 	}
 	o := store.ListOptions{First: deref(first), After: deref(after), IncludeRemoved: deref(includeRemoved)}
-	page, err := r.Store.ListDatasets(ctx, o)
+	page, err := r.DatasetStore.ListDatasets(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string,
 }
 
 func (r *tableRefResolver) Dataset(ctx context.Context, obj *quarry.TableRef) (*quarry.Dataset, error) {
-	return nullIfNotFound(r.Store.Dataset(ctx, quarry.NewID(quarry.EntityDataset, obj.Namespace, obj.Name)))
+	return nullIfNotFound(r.DatasetStore.Dataset(ctx, quarry.NewID(quarry.EntityDataset, obj.Namespace, obj.Name)))
 }
 
 func (r *Resolver) ColumnRef() ColumnRefResolver { return &columnRefResolver{r} }

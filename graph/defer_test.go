@@ -35,7 +35,7 @@ func TestDeferIsAnsweredInFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Store: st, Log: quiet, Now: time.Now}}))
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st, Log: quiet, Now: time.Now}}))
 	srv.AddTransport(transport.POST{})
 	ask := func(q string) string {
 		t.Helper()

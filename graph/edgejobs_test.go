@@ -48,7 +48,7 @@ func TestLineageEdgeJobsInOneRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads := &jobReads{Store: st}
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Store: reads, Graph: lin, Log: quiet, Now: time.Now}}))
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{DatasetStore: st, JobStore: reads, QualityStore: st, AlertStore: st, SourceStore: st, Graph: lin, Log: quiet, Now: time.Now}}))
 	srv.AddTransport(transport.POST{})
 	ask := func(query string, vars map[string]any) map[string]any {
 		t.Helper()

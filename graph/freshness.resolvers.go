@@ -13,12 +13,12 @@ import (
 )
 
 func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error) {
-	p, err := r.Store.FreshnessPolicy(ctx, obj.ID)
+	p, err := r.QualityStore.FreshnessPolicy(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
 	f, err := quarry.EvaluateFreshness(obj, p, r.FreshnessDefaults, func() (*quarry.FreshnessPolicy, error) {
-		return r.Store.InferredPolicy(ctx, obj.ID)
+		return r.QualityStore.InferredPolicy(ctx, obj.ID)
 	}, r.Now())
 	if err != nil {
 		return nil, err
@@ -63,18 +63,18 @@ func (r *mutationResolver) SetFreshnessPolicy(ctx context.Context, input Freshne
 			return nil, quarry.InField("input", err)
 		}
 	}
-	d, err := r.Store.DatasetByName(ctx, input.Dataset.Namespace, input.Dataset.Name)
+	d, err := r.DatasetStore.DatasetByName(ctx, input.Dataset.Namespace, input.Dataset.Name)
 	if err != nil {
 		return nil, underField("input.dataset", err)
 	}
-	if err := r.Store.SetFreshnessPolicy(ctx, d.ID, p); err != nil {
+	if err := r.QualityStore.SetFreshnessPolicy(ctx, d.ID, p); err != nil {
 		return nil, underField("input", err)
 	}
 	return d, nil
 }
 
 func (r *mutationResolver) ReportDataUpdate(ctx context.Context, dataset DatasetRefInput, at *time.Time) (*quarry.Dataset, error) {
-	d, err := r.Store.DatasetByName(ctx, dataset.Namespace, dataset.Name)
+	d, err := r.DatasetStore.DatasetByName(ctx, dataset.Namespace, dataset.Name)
 	if err != nil {
 		return nil, underField("dataset", err)
 	}
@@ -82,7 +82,7 @@ func (r *mutationResolver) ReportDataUpdate(ctx context.Context, dataset Dataset
 	if at != nil {
 		when = *at
 	}
-	return r.Store.RecordDataChange(ctx, d.ID, when, "reported by "+quarry.ActorFrom(ctx))
+	return r.QualityStore.RecordDataChange(ctx, d.ID, when, "reported by "+quarry.ActorFrom(ctx))
 }
 
 func (r *Resolver) Freshness() FreshnessResolver { return &freshnessResolver{r} }

@@ -15,7 +15,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// HandlerOptions configure NewHandler. Zero fields take the defaults.
+// HandlerOptions configure NewHandler. A nil *HandlerOptions, and zero
+// fields, take the defaults.
 type HandlerOptions struct {
 	Limits Limits
 	// Registerer receives the GraphQL operation metrics; nil registers none.
@@ -27,7 +28,11 @@ type HandlerOptions struct {
 // without a query gets GraphiQL. It reads the body as it comes; bounding it
 // is the HTTP edge's job. A nil r.Log means slog.Default() and a nil r.Now
 // means time.Now.
-func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
+func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
+	var o HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
 	if r.Log == nil || r.Now == nil {
 		c := *r
 		if c.Log == nil {

@@ -124,7 +124,7 @@ func (r *mutationResolver) edgeInput(ctx context.Context, in LineageEdgeInput) (
 		ref   *DatasetRefInput
 		id    *string
 	}{{"input.from", in.From, &e.From}, {"input.to", in.To, &e.To}} {
-		d, err := r.Store.DatasetByName(ctx, end.ref.Namespace, end.ref.Name)
+		d, err := r.DatasetStore.DatasetByName(ctx, end.ref.Namespace, end.ref.Name)
 		if err != nil {
 			return e, underField(end.field, err)
 		}
@@ -138,14 +138,14 @@ func (r *Resolver) datasetsByID(ctx context.Context, ids []string) ([]*quarry.Da
 	if len(ids) == 0 {
 		return []*quarry.Dataset{}, nil
 	}
-	return r.Store.DatasetsByID(ctx, ids)
+	return r.DatasetStore.DatasetsByID(ctx, ids)
 }
 
 func (r *Resolver) jobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error) {
 	if len(ids) == 0 {
 		return []*quarry.Job{}, nil
 	}
-	return r.Store.JobsByID(ctx, ids)
+	return r.JobStore.JobsByID(ctx, ids)
 }
 
 // pageSize checks a page size argument: 1 to 1000, 20 when absent.
@@ -219,7 +219,7 @@ func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result) (*Line
 	}
 	if len(unnamed) > 0 {
 		slices.Sort(unnamed) // in key order, as bbolt reads them best
-		full, err := r.Store.JobsByID(ctx, unnamed)
+		full, err := r.JobStore.JobsByID(ctx, unnamed)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +257,7 @@ func (r *Resolver) edgeJobs(ctx context.Context, edges []*LineageGraphEdge) ([]*
 		return out, nil
 	}
 	slices.Sort(ids) // in key order, as bbolt reads them best
-	full, err := r.Store.JobsByID(ctx, ids)
+	full, err := r.JobStore.JobsByID(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

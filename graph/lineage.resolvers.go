@@ -12,7 +12,7 @@ import (
 )
 
 func (r *datasetResolver) WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error) {
-	writers, _, err := r.Store.DatasetJobs(ctx, obj.ID)
+	writers, _, err := r.JobStore.DatasetJobs(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -20,7 +20,7 @@ func (r *datasetResolver) WrittenBy(ctx context.Context, obj *quarry.Dataset) ([
 }
 
 func (r *datasetResolver) ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error) {
-	_, readers, err := r.Store.DatasetJobs(ctx, obj.ID)
+	_, readers, err := r.JobStore.DatasetJobs(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func (r *datasetResolver) ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*q
 }
 
 func (r *jobResolver) LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error) {
-	page, err := r.Store.Runs(ctx, obj.ID, 1, "")
+	page, err := r.JobStore.Runs(ctx, obj.ID, 1, "")
 	if err != nil || len(page.Runs) == 0 {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (r *jobResolver) Runs(ctx context.Context, obj *quarry.Job, first *int, aft
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.Store.Runs(ctx, obj.ID, n, deref(after))
+	page, err := r.JobStore.Runs(ctx, obj.ID, n, deref(after))
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (r *jobResolver) Runs(ctx context.Context, obj *quarry.Job, first *int, aft
 }
 
 func (r *jobResolver) Inputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error) {
-	ins, _, err := r.Store.JobDatasets(ctx, obj.ID)
+	ins, _, err := r.JobStore.JobDatasets(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (r *jobResolver) Inputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Da
 }
 
 func (r *jobResolver) Outputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error) {
-	_, outs, err := r.Store.JobDatasets(ctx, obj.ID)
+	_, outs, err := r.JobStore.JobDatasets(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +79,11 @@ func (r *mutationResolver) ReportRun(ctx context.Context, input RunInput) (*quar
 	if err != nil {
 		return nil, quarry.InField("input", err)
 	}
-	res, err := r.Store.ApplyLineage(ctx, ev)
+	res, err := r.JobStore.ApplyLineage(ctx, ev)
 	if err != nil {
 		return nil, runInputField(err)
 	}
-	return r.Store.Run(ctx, res.RunID)
+	return r.JobStore.Run(ctx, res.RunID)
 }
 
 func (r *mutationResolver) AddLineageEdge(ctx context.Context, input LineageEdgeInput) (*quarry.Edge, error) {
@@ -91,7 +91,7 @@ func (r *mutationResolver) AddLineageEdge(ctx context.Context, input LineageEdge
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Store.PutEdge(ctx, e); err != nil {
+	if err := r.JobStore.PutEdge(ctx, e); err != nil {
 		return nil, underField("input", err)
 	}
 	return &e, nil
@@ -102,7 +102,7 @@ func (r *mutationResolver) RemoveLineageEdge(ctx context.Context, input LineageE
 	if err != nil {
 		return false, err
 	}
-	if err := r.Store.DeleteEdge(ctx, e); err != nil {
+	if err := r.JobStore.DeleteEdge(ctx, e); err != nil {
 		return false, underField("input", err)
 	}
 	return true, nil
@@ -115,15 +115,15 @@ func (r *queryResolver) Job(ctx context.Context, id *string, namespace *string, 
 		if err != nil {
 			return nil, err
 		}
-		return nullIfNotFound(r.Store.Job(ctx, jid))
+		return nullIfNotFound(r.JobStore.Job(ctx, jid))
 	case namespace != nil && name != nil:
-		return nullIfNotFound(r.Store.JobByName(ctx, *namespace, *name))
+		return nullIfNotFound(r.JobStore.JobByName(ctx, *namespace, *name))
 	}
 	return nil, quarry.Invalid("id", "give an id, or a namespace and a name")
 }
 
 func (r *queryResolver) Jobs(ctx context.Context) ([]*quarry.Job, error) {
-	return slicePtrs(r.Store.Jobs(ctx))
+	return slicePtrs(r.JobStore.Jobs(ctx))
 }
 
 func (r *queryResolver) Run(ctx context.Context, id string) (*quarry.Run, error) {
@@ -131,7 +131,7 @@ func (r *queryResolver) Run(ctx context.Context, id string) (*quarry.Run, error)
 	if err != nil {
 		return nil, err
 	}
-	return nullIfNotFound(r.Store.Run(ctx, rid))
+	return nullIfNotFound(r.JobStore.Run(ctx, rid))
 }
 
 func (r *queryResolver) Lineage(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*LineageGraph, error) {
@@ -179,7 +179,7 @@ func (r *queryResolver) Impact(ctx context.Context, datasetID string, column *st
 }
 
 func (r *runResolver) Job(ctx context.Context, obj *quarry.Run) (*quarry.Job, error) {
-	return r.Store.Job(ctx, obj.JobID)
+	return r.JobStore.Job(ctx, obj.JobID)
 }
 
 func (r *runResolver) DurationMs(ctx context.Context, obj *quarry.Run) (*int64, error) {
@@ -194,11 +194,11 @@ func (r *runResolver) Parent(ctx context.Context, obj *quarry.Run) (*quarry.Run,
 	if obj.ParentRunID == "" {
 		return nil, nil
 	}
-	return nullIfNotFound(r.Store.Run(ctx, obj.ParentRunID))
+	return nullIfNotFound(r.JobStore.Run(ctx, obj.ParentRunID))
 }
 
 func (r *runResolver) Children(ctx context.Context, obj *quarry.Run) ([]*quarry.Run, error) {
-	return slicePtrs(r.Store.RunChildren(ctx, obj.ID))
+	return slicePtrs(r.JobStore.RunChildren(ctx, obj.ID))
 }
 
 func (r *runResolver) Inputs(ctx context.Context, obj *quarry.Run) ([]*quarry.Dataset, error) {

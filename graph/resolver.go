@@ -11,11 +11,14 @@ import (
 	"github.com/quarrydata/quarry/store"
 )
 
-// Store is what the resolvers need of the source of truth.
-type Store interface {
+// The store, as the resolvers of each area use it. One *store.Store
+// implements them all; a test can wrap one area (a spy) and no other.
+// DatasetStore is what the dataset resolvers read and write, and what every area reads of datasets.
+type DatasetStore interface {
 	UpsertDatasets(ctx context.Context, in []quarry.Dataset) (store.UpsertResult, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 	DatasetByName(ctx context.Context, namespace, name string) (*quarry.Dataset, error)
+	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
 	ListDatasets(ctx context.Context, o store.ListOptions) (*store.DatasetPage, error)
 	UpdateDataset(ctx context.Context, id string, u quarry.DatasetUpdate) (*quarry.Dataset, error)
 	MetadataHistory(ctx context.Context, id string) ([]quarry.MetadataEdit, error)
@@ -24,11 +27,10 @@ type Store interface {
 	SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaChange, error)
 	Edges(ctx context.Context, id string, upstream bool) ([]quarry.Edge, error)
 	DataChanges(ctx context.Context, id string, limit int) ([]quarry.DataChange, error)
-	Source(ctx context.Context, name string) (*quarry.Source, error)
-	Sources(ctx context.Context) ([]quarry.Source, error)
-	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
-	DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error)
+}
 
+// JobStore is what the lineage resolvers read and write: jobs, runs and edges.
+type JobStore interface {
 	ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (store.LineageResult, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
 	JobByName(ctx context.Context, namespace, name string) (*quarry.Job, error)
@@ -41,6 +43,10 @@ type Store interface {
 	DatasetJobs(ctx context.Context, id string) (writers, readers []string, err error)
 	PutEdge(ctx context.Context, e quarry.Edge) error
 	DeleteEdge(ctx context.Context, e quarry.Edge) error
+}
+
+// QualityStore is what the check and freshness resolvers read and write.
+type QualityStore interface {
 	Checks(ctx context.Context, datasetID string) ([]quarry.Check, error)
 	CheckHistory(ctx context.Context, datasetID, column, name string, limit int) ([]quarry.Check, error)
 	PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, error)
@@ -48,10 +54,21 @@ type Store interface {
 	FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
 	RecordDataChange(ctx context.Context, id string, at time.Time, detail string) (*quarry.Dataset, error)
 	InferredPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
+}
+
+// AlertStore is what the alert resolvers read.
+type AlertStore interface {
 	Alerts(ctx context.Context, open *bool) ([]quarry.Alert, error)
 	AlertHistory(ctx context.Context, key string, limit int) ([]quarry.AlertEvent, error)
 	Deliveries(ctx context.Context, key string) ([]quarry.Delivery, error)
 	DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, error)
+}
+
+// SourceStore is what the source resolvers read.
+type SourceStore interface {
+	Source(ctx context.Context, name string) (*quarry.Source, error)
+	Sources(ctx context.Context) ([]quarry.Source, error)
+	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
 }
 
 // Search is what the resolvers need of the search index.
@@ -77,12 +94,16 @@ type Crawls interface {
 // Resolver holds the resolvers' dependencies. Resolvers translate between
 // GraphQL and the domain; the logic lives in the packages they call.
 type Resolver struct {
-	Store  Store
-	Crawls Crawls
-	Index  Search
-	Graph  Lineage // the lineage graph
-	Log    *slog.Logger
-	Now    func() time.Time
+	DatasetStore DatasetStore
+	JobStore     JobStore
+	QualityStore QualityStore
+	AlertStore   AlertStore
+	SourceStore  SourceStore
+	Crawls       Crawls
+	Index        Search
+	Graph        Lineage // the lineage graph
+	Log          *slog.Logger
+	Now          func() time.Time
 
 	// FreshnessDefaults apply to datasets without a policy of their own.
 	FreshnessDefaults []quarry.PolicyDefault

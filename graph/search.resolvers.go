@@ -13,7 +13,7 @@ import (
 )
 
 func (r *jobHitResolver) Job(ctx context.Context, obj *search.JobHit) (*quarry.Job, error) {
-	return r.Store.Job(ctx, obj.ID)
+	return r.JobStore.Job(ctx, obj.ID)
 }
 
 func (r *queryResolver) Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error) {
@@ -62,7 +62,7 @@ func (r *searchHitResolver) Dataset(ctx context.Context, obj *search.Hit) (*quar
 	if obj.Dataset != nil { // read by the search, for its matches
 		return obj.Dataset, nil
 	}
-	return nullIfNotFound(r.Store.Dataset(ctx, obj.ID))
+	return nullIfNotFound(r.DatasetStore.Dataset(ctx, obj.ID))
 }
 
 func (r *searchHitResolver) Highlights(ctx context.Context, obj *search.Hit) ([]string, error) {
@@ -93,7 +93,7 @@ func (r *suggestionResolver) Dataset(ctx context.Context, obj *search.Suggestion
 	if obj.DatasetID == "" {
 		return nil, nil
 	}
-	return nullIfNotFound(r.Store.Dataset(ctx, obj.DatasetID))
+	return nullIfNotFound(r.DatasetStore.Dataset(ctx, obj.DatasetID))
 }
 
 func (r *suggestionResolver) Count(ctx context.Context, obj *search.Suggestion) (*int, error) {

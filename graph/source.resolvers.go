@@ -39,7 +39,7 @@ func (r *mutationResolver) CrawlSource(ctx context.Context, name string, wait *b
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	runs, err := r.Store.CrawlRuns(ctx, name, 1)
+	runs, err := r.SourceStore.CrawlRuns(ctx, name, 1)
 	if err != nil || len(runs) == 0 {
 		return run, err
 	}
@@ -47,11 +47,11 @@ func (r *mutationResolver) CrawlSource(ctx context.Context, name string, wait *b
 }
 
 func (r *queryResolver) Sources(ctx context.Context) ([]*quarry.Source, error) {
-	return slicePtrs(r.Store.Sources(ctx))
+	return slicePtrs(r.SourceStore.Sources(ctx))
 }
 
 func (r *queryResolver) Source(ctx context.Context, name string) (*quarry.Source, error) {
-	return nullIfNotFound(r.Store.Source(ctx, name))
+	return nullIfNotFound(r.SourceStore.Source(ctx, name))
 }
 
 func (r *sourceResolver) Dsn(ctx context.Context, obj *quarry.Source) (*string, error) {
@@ -66,7 +66,7 @@ func (r *sourceResolver) LastRun(ctx context.Context, obj *quarry.Source) (*quar
 	if run := r.Crawls.Running(obj.Name); run != nil {
 		return run, nil
 	}
-	runs, err := r.Store.CrawlRuns(ctx, obj.Name, 1)
+	runs, err := r.SourceStore.CrawlRuns(ctx, obj.Name, 1)
 	if err != nil || len(runs) == 0 {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (r *sourceResolver) Runs(ctx context.Context, obj *quarry.Source, first *in
 	if n < 1 || n > 1000 {
 		return nil, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
 	}
-	return slicePtrs(r.Store.CrawlRuns(ctx, obj.Name, n))
+	return slicePtrs(r.SourceStore.CrawlRuns(ctx, obj.Name, n))
 }
 
 func (r *Resolver) CrawlRun() CrawlRunResolver { return &crawlRunResolver{r} }

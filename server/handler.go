@@ -77,8 +77,9 @@ func NewHandler(cfg Config) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	res := &graph.Resolver{Store: cfg.Store, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults, Log: log, Now: cfg.Now}
-	gql := graph.NewHandler(res, graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
+	st := cfg.Store
+	res := &graph.Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults, Log: log, Now: cfg.Now}
+	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
 	mux.Handle("GET /graphql", gql)
