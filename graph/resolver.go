@@ -11,9 +11,11 @@ import (
 	"github.com/quarrydata/quarry/store"
 )
 
-// The store, as the resolvers of each area use it. One *store.Store
-// implements them all; a test can wrap one area (a spy) and no other.
-// DatasetStore is what the dataset resolvers read and write, and what every area reads of datasets.
+// The store, as the resolvers of each area use it: one *store.Store
+// implements them all, and a test can wrap one area (a spy) and no other.
+
+// DatasetStore is what the dataset resolvers read and write, and what
+// every area reads of datasets.
 type DatasetStore interface {
 	UpsertDatasets(ctx context.Context, in []quarry.Dataset) (store.UpsertResult, error)
 	Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
@@ -29,7 +31,8 @@ type DatasetStore interface {
 	DataChanges(ctx context.Context, id string, limit int) ([]quarry.DataChange, error)
 }
 
-// JobStore is what the lineage resolvers read and write: jobs, runs and edges.
+// JobStore is what the lineage resolvers read and write: jobs, runs and
+// edges.
 type JobStore interface {
 	ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (store.LineageResult, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
