@@ -7,7 +7,10 @@
 //     record per changed entity to the changelog bucket. The changelog's
 //     sequence numbers are monotonic and gap-free: a transaction that rolls
 //     back takes its sequence numbers with it. Derived state (the search
-//     index) follows the changelog and never has to be trusted.
+//     index, the lineage graph, the alert evaluator) follows the changelog
+//     (quarry.Change) and never has to be trusted. The store keeps what
+//     alerts record (alerts, their transitions, the webhook outbox) but not
+//     the evaluator's rules or state.
 //   - A write returns only after its transaction committed and was fsync'd.
 //     Concurrent single writes share commits: a writer goroutine takes every
 //     write waiting when it becomes free and commits them together (group
