@@ -26,12 +26,12 @@ import (
 // same answer (TestLineageFastPath).
 //
 // Measured in December 2026 with BenchmarkLineageHTTP/both/depth=5 (about
-// 400 nodes an answer, asking what the UI draws): 4.9 M instructions a
-// request with the fast path and rawAnswer, 40.5 M with neither
-// (cachegrind, the difference of 110 and 10 requests); p50 0.59 ms against
-// 3.2 ms and p99 3.7 ms against 66 ms (medians of 11 and 5 alternating runs
-// of 400-1000 requests on a busy 2-core machine): without it, the p99
-// target of 5 ms at depth 5 does not hold.
+// 400 nodes an answer, asking what the UI draws): 3.7 M instructions a
+// request with the fast path and rawAnswer, 42.2 M with neither (cachegrind
+// at GOMAXPROCS=1 GOGC=off, the difference of 110 and 10 requests); p50
+// 0.59 ms against 3.2 ms and p99 3.7 ms against 66 ms (medians of 11 and 5
+// alternating runs of 400-1000 requests on a busy 2-core machine): without
+// it, the p99 target of 5 ms at depth 5 does not hold.
 //
 // It is the innermost response interceptor: gqlgen executes a query when
 // its response is asked for, so answering here skips the execution while
@@ -102,14 +102,14 @@ var answerBuffers = sync.Pool{New: func() any {
 
 // rawAnswer passes every other successful answer past gqlgen's transport
 // too: the transport encodes the response with encoding/json, which scans
-// and copies the answer gqlgen wrote (valid, compact JSON already) once more
-// to validate and compact it, about 5% of the work of a search page; the
-// fast path's answers go the same way. Answers with errors or extensions
-// take the transport's way. Measured with the fast path's benchmark
-// (BenchmarkLineageHTTP/both/depth=5): 4.9 M instructions a request with
-// it, 12.0 M without (cachegrind); p50 0.59 ms against 1.07 ms and p99
-// 3.7 ms against 8 ms (medians of alternating runs): the p99 target of
-// 5 ms needs it as well.
+// and copies the answer gqlgen wrote (valid, compact JSON already) once
+// more to validate and compact it, about 5% of the work of a search page;
+// the fast path's answers go the same way. Answers with errors or
+// extensions take the transport's way. Measured with the fast path's
+// benchmark (BenchmarkLineageHTTP/both/depth=5): 3.7 M instructions a
+// request with it, 12.2 M without (cachegrind, as above); p50 0.59 ms
+// against 1.07 ms and p99 3.7 ms against 8 ms (medians of 11 and 6
+// alternating runs): the p99 target of 5 ms needs it as well.
 func rawAnswer(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	h, ok := ctx.Value(rawDataKey{}).(*rawData)
