@@ -26,24 +26,6 @@ func openStore(tb testing.TB, now func() time.Time) *store.Store {
 	return storetest.MustOpen(tb, &store.Options{NoSync: true, Now: now})
 }
 
-// clock is a settable time source shared by the store and the alerter.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // catalog is a store with datasets, all tagged nightly.
 type catalog struct {
 	*store.Store
@@ -126,7 +108,7 @@ func sorted(s ...string) []string { slices.Sort(s); return s }
 // and a pass that finds nothing changed writes nothing.
 func TestEvaluatorCatchesUp(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	cat := newCatalog(t, c.Now, 4)
 	opts := &alert.Options{Now: c.Now, Logger: slog.New(slog.DiscardHandler),
 		Defaults: []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{ErrorAfter: 48 * time.Hour}}}}
@@ -197,7 +179,7 @@ func TestEvaluatorCatchesUp(t *testing.T) {
 // pass.Datasets counts the datasets that can be late, pass.Checks the
 // latest check results, however often they are reported again.
 func TestEvaluatorCounts(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	cat := newCatalog(t, c.Now, 3)
 	a := alert.New(cat, &alert.Options{Now: c.Now})
 	cat.updated(t, 0, c.Now())

@@ -2,7 +2,6 @@ package alert_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // BenchmarkEvaluateAlerts is one evaluator pass over 100k datasets of 15
@@ -29,7 +29,7 @@ func BenchmarkEvaluateAlerts(b *testing.B) {
 	ids := make([]string, 0, n)
 	batch := make([]quarry.Dataset, 0, 1000)
 	for i := range n {
-		batch = append(batch, wide(i))
+		batch = append(batch, storetest.Wide(i))
 		if len(batch) == cap(batch) {
 			res, err := s.UpsertDatasets(ctx, batch)
 			if err != nil {
@@ -112,17 +112,4 @@ func seed(ctx context.Context, s *store.Store, id string, i int, now time.Time) 
 		}
 	}
 	return nil
-}
-
-// wide returns a dataset with 15 columns, like a typical warehouse table.
-func wide(n int) quarry.Dataset {
-	d := quarry.Dataset{
-		Namespace: "redshift://analytics.us-east-1:5439",
-		Name:      fmt.Sprintf("analytics.marts.table_%07d", n),
-		Provided:  quarry.Metadata{Description: "One row per order line, deduplicated, with currency converted to USD.", Owners: []string{"team:data-eng"}, Tags: []string{"finance", "tier1"}},
-	}
-	for c := range 15 {
-		d.Columns = append(d.Columns, quarry.Column{Name: fmt.Sprintf("column_%02d", c), Type: "varchar(256)", Nullable: c > 0, Description: "A column of the table."})
-	}
-	return d
 }

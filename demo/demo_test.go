@@ -13,15 +13,10 @@ import (
 
 const warehouse = "redshift://analytics.us-east-1:5439"
 
-// clock is the store's clock, moved by the test.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
-
 // openStore opens a real store on a temporary file; its clock starts at t.
-func openStore(t *testing.T, at time.Time) (*store.Store, *clock) {
+func openStore(t *testing.T, at time.Time) (*store.Store, *storetest.Clock) {
 	t.Helper()
-	c := &clock{t: at}
+	c := storetest.NewClock(at)
 	return storetest.MustOpen(t, &store.Options{Now: c.Now, NoSync: true}), c
 }
 
@@ -193,7 +188,7 @@ func TestReload(t *testing.T) {
 	// Six hours later: one more copy of production (the DAG and its seven
 	// tasks); the daily jobs do not run again yet.
 	later := now.Add(6 * time.Hour)
-	clk.t = later
+	clk.Set(later)
 	res := load(t, st, later)
 	if res.Changed != 0 || res.Runs != 8 || res.Events != 16 {
 		t.Fatalf("six hours later: %+v", res)
@@ -205,7 +200,7 @@ func TestReload(t *testing.T) {
 	// A day later: the nightly runs too. The warning stays one, on the
 	// newest run; the run that had it keeps its result.
 	day := now.Add(24 * time.Hour)
-	clk.t = day
+	clk.Set(day)
 	res = load(t, st, day)
 	if res.Runs < 20 {
 		t.Fatalf("a day later: %+v", res)

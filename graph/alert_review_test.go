@@ -15,12 +15,13 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // A webhook URL is a secret (Slack's holds the token in its path): a failed
 // delivery shows and logs why, never the URL.
 func TestAlertWebhookErrorHidesURL(t *testing.T) {
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := newServerAt(t, c.Now, graph.Limits{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,7 +54,7 @@ func TestAlertWebhookErrorHidesURL(t *testing.T) {
 // only after the client gave up on the hanging request: its handler would
 // have returned by then.)
 func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := newServerAt(t, c.Now, graph.Limits{})
 	release := make(chan struct{})
 	hangEnded := make(chan struct{})
@@ -93,7 +94,7 @@ func TestAlertWebhookHangDelaysOnlyItself(t *testing.T) {
 // pass.Checks counts the latest check results, however often they are
 // reported again.
 func TestAlertPassCountsChecks(t *testing.T) {
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := newServerAt(t, c.Now, graph.Limits{})
 	a := alert.New(s.store, &alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
@@ -114,7 +115,7 @@ func TestAlertPassCountsChecks(t *testing.T) {
 // Events queued for a webhook that the config no longer has end FAILED,
 // not PENDING for ever, even when no webhook is left.
 func TestAlertWebhookRemovedFromConfig(t *testing.T) {
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := newServerAt(t, c.Now, graph.Limits{})
 	before := alert.New(s.store, &alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{{Name: "old", URL: "http://127.0.0.1:9/x", Format: quarry.WebhookJSON}}})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
@@ -166,7 +167,7 @@ func (b *syncBuffer) String() string {
 
 // Checks whose column and name join the same way are two alerts.
 func TestAlertCheckKeysDoNotCollide(t *testing.T) {
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := newServerAt(t, c.Now, graph.Limits{})
 	a := alert.New(s.store, &alert.Options{Now: c.Now})
 	d := orders(1)

@@ -15,26 +15,8 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/store/storetest"
 )
-
-// clock is a settable time source shared by the store, the resolvers and
-// the alerter.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // receiver is a webhook endpoint that records what it is sent.
 type receiver struct {
@@ -119,7 +101,7 @@ func ref(i int) map[string]any {
 // policy, a config default, an inferred policy and failing checks.
 func TestAlerts(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
-	c := &clock{t: t0}
+	c := storetest.NewClock(t0)
 	defaults := []quarry.PolicyDefault{{Tag: "nightly", Policy: quarry.FreshnessPolicy{WarnAfter: 3 * time.Hour}}}
 	s := newServerAt(t, c.Now, graph.Limits{}, func(cfg *handlerConfig) { cfg.FreshnessDefaults = defaults })
 	a := alert.New(s.store, &alert.Options{Now: c.Now, Defaults: defaults})
@@ -269,7 +251,7 @@ func TestAlerts(t *testing.T) {
 // without holding writes back.
 func TestAlertWebhooks(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
-	c := &clock{t: t0}
+	c := storetest.NewClock(t0)
 	s := newServerAt(t, c.Now, graph.Limits{})
 	slack, plain, broken := newReceiver(t), newReceiver(t), newReceiver(t)
 	broken.status = http.StatusBadGateway
@@ -359,7 +341,7 @@ func TestAlertWebhooks(t *testing.T) {
 // A webhook that does not answer holds back neither writes nor the
 // evaluator.
 func TestAlertWebhookHangs(t *testing.T) {
-	c := &clock{t: time.Now().UTC()}
+	c := storetest.NewClock(time.Now().UTC())
 	s := newServerAt(t, c.Now, graph.Limits{})
 	release := make(chan struct{})
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
@@ -385,7 +367,7 @@ func TestAlertWebhookHangs(t *testing.T) {
 // newest clears a freshness alert.
 func TestDataChangeSignals(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
-	c := &clock{t: t0}
+	c := storetest.NewClock(t0)
 	s := newServerAt(t, c.Now, graph.Limits{})
 	a := alert.New(s.store, &alert.Options{Now: c.Now})
 	s.do(t, upsert, map[string]any{"input": []any{orders(1)}}).ok(t)
@@ -439,7 +421,7 @@ func TestDataChangeSignals(t *testing.T) {
 // shows, not the newer event queued behind it.
 func TestAlertWebhookAnswers(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
-	c := &clock{t: t0}
+	c := storetest.NewClock(t0)
 	s := newServerAt(t, c.Now, graph.Limits{})
 	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/elsewhere", http.StatusFound)
@@ -481,7 +463,7 @@ func TestAlertWebhookAnswers(t *testing.T) {
 // Many events due at once reach a Slack channel as one digest; a JSON
 // webhook still gets one request per event.
 func TestAlertWebhookDigest(t *testing.T) {
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := newServerAt(t, c.Now, graph.Limits{})
 	slack, plain := newReceiver(t), newReceiver(t)
 	a := alert.New(s.store, &alert.Options{Now: c.Now, Webhooks: []quarry.Webhook{

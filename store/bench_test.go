@@ -18,19 +18,6 @@ import (
 	"github.com/quarrydata/quarry/store/storetest"
 )
 
-// wide returns a dataset with 15 columns, like a typical warehouse table.
-func wide(n int) quarry.Dataset {
-	d := quarry.Dataset{
-		Namespace: "redshift://analytics.us-east-1:5439",
-		Name:      fmt.Sprintf("analytics.marts.table_%07d", n),
-		Provided:  quarry.Metadata{Description: "One row per order line, deduplicated, with currency converted to USD.", Owners: []string{"team:data-eng"}, Tags: []string{"finance", "tier1"}},
-	}
-	for c := range 15 {
-		d.Columns = append(d.Columns, quarry.Column{Name: fmt.Sprintf("column_%02d", c), Type: "varchar(256)", Nullable: c > 0, Description: "A column of the table."})
-	}
-	return d
-}
-
 // BenchmarkUpsertBulk upserts new datasets with 15 columns, 1000 per
 // transaction (how a crawl writes), fsync'd.
 func BenchmarkUpsertBulk(b *testing.B) {
@@ -43,7 +30,7 @@ func BenchmarkUpsertBulk(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		for i := range batch {
-			batch[i] = wide(n)
+			batch[i] = storetest.Wide(n)
 			n++
 		}
 		b.StartTimer()
@@ -96,7 +83,7 @@ func BenchmarkUpsertSingle(b *testing.B) {
 						if n > b.N {
 							return
 						}
-						if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{wide(n)}); err != nil {
+						if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{storetest.Wide(n)}); err != nil {
 							b.Error(err)
 							return
 						}

@@ -31,7 +31,7 @@ func BenchmarkDatasetRead(b *testing.B) {
 			var ids []string
 			batch := make([]quarry.Dataset, 0, 1000)
 			for i := range c.datasets {
-				batch = append(batch, wide(i))
+				batch = append(batch, storetest.Wide(i))
 				if len(batch) == cap(batch) || i == c.datasets-1 {
 					res, err := s.UpsertDatasets(ctx, batch)
 					if err != nil {

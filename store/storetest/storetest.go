@@ -4,10 +4,14 @@
 package storetest
 
 import (
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -37,4 +41,50 @@ func MustOpen(tb testing.TB, opts *store.Options) *store.Store {
 		}
 	})
 	return s
+}
+
+// Clock is a settable time source for a store (Options.Now) and for what
+// reads the same time beside it (resolvers, an alerter): a test moves it.
+// It is safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock that reads t until it is moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Wide returns the nth of a catalog's datasets shaped like a typical
+// warehouse table: 15 columns, a description, owners and tags.
+func Wide(n int) quarry.Dataset {
+	d := quarry.Dataset{
+		Namespace: "redshift://analytics.us-east-1:5439",
+		Name:      fmt.Sprintf("analytics.marts.table_%07d", n),
+		Provided:  quarry.Metadata{Description: "One row per order line, deduplicated, with currency converted to USD.", Owners: []string{"team:data-eng"}, Tags: []string{"finance", "tier1"}},
+	}
+	for c := range 15 {
+		d.Columns = append(d.Columns, quarry.Column{Name: fmt.Sprintf("column_%02d", c), Type: "varchar(256)", Nullable: c > 0, Description: "A column of the table."})
+	}
+	return d
 }
