@@ -1,10 +1,14 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
@@ -241,4 +245,69 @@ func TestListsReadTheirElementsFieldsOnce(t *testing.T) {
 			}
 		}
 	}
+}
+
+// jobsFail is the real store, whose reads of jobs by id fail.
+type jobsFail struct{ *store.Store }
+
+func (jobsFail) JobsByID(context.Context, []string) ([]*quarry.Job, error) {
+	return nil, errors.New("disk on fire")
+}
+
+// A batch resolver's failure is each parent's error, where a resolver of
+// one parent puts it: at the parent's path and the field's place in the
+// query.
+func TestBatchErrorsArePerParent(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	served := httptest.NewServer(graph.NewHandler(&graph.Resolver{DatasetStore: st, JobStore: jobsFail{st}, QualityStore: st, AlertStore: st, SourceStore: st, Log: quiet}, nil))
+	defer served.Close()
+	c := &graphtest.Client{URL: served.URL}
+	type gqlErr struct {
+		Message    string
+		Path       []any
+		Locations  []struct{ Line, Column int }
+		Extensions map[string]any
+	}
+	errorsOf := func(query string, vars map[string]any) []gqlErr {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		resp, err := http.Post(served.URL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got struct{ Errors []gqlErr }
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %v", resp.StatusCode, err)
+		}
+		return got.Errors
+	}
+	check := func(what string, got []gqlErr, paths []string, line, column int) {
+		t.Helper()
+		if len(got) != len(paths) {
+			t.Fatalf("%s: %d errors, want %d: %+v", what, len(got), len(paths), got)
+		}
+		for i, e := range got {
+			if e.Message != "internal error" || e.Extensions["code"] != "internal" || fmt.Sprint(e.Path) != paths[i] ||
+				len(e.Locations) != 1 || e.Locations[0].Line != line || e.Locations[0].Column != column {
+				t.Errorf("%s: error %d: %+v, want at %s, %d:%d", what, i, e, paths[i], line, column)
+			}
+		}
+	}
+	run := map[string]any{"in": map[string]any{"job": map[string]any{"namespace": "airflow", "name": "load_orders"}, "state": "COMPLETE"}}
+	// One parent: the run a mutation reports.
+	check("reportRun", errorsOf("mutation($in: RunInput!) {\n  reportRun(input: $in) { id job { id } }\n}", run), []string{"[reportRun job]"}, 2, 30)
+	c.Query(t, `mutation($in: RunInput!) { reportRun(input: $in) { id } }`, run)
+	j, err := st.JobByName(context.Background(), "airflow", "load_orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A list of runs: all of them read at once, each with its error.
+	check("runs", errorsOf("query($id: ID!) {\n  job(id: $id) {\n    runs { nodes { id job { name } } }\n  }\n}", map[string]any{"id": j.ID}),
+		[]string{"[job runs nodes 0 job]", "[job runs nodes 1 job]"}, 3, 23)
 }
