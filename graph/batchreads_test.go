@@ -206,6 +206,12 @@ func TestListsReadTheirElementsFieldsOnce(t *testing.T) {
 			map[string]int{"DatasetsByID": 1, "FreshnessPolicies": 1, "InferredPolicies": 1, "ChecksOf": 1}},
 		{"health only", `query($q: String!) { search(query: $q) { hits { dataset { name health { status checks } } } } }`, map[string]any{"q": "orders"},
 			map[string]int{"DatasetsByID": 1, "ChecksOf": 1}},
+		// Two pages side by side (root fields run concurrently) of the
+		// same datasets: at most a read a page, one when the second is
+		// primed before the first is read; a dataset of both is read
+		// once (or the answers would differ).
+		{"two pages", `query($q: String!) { a: search(query: $q) { hits { dataset { name health { status } } } } b: search(query: $q, first: 3) { hits { dataset { name health { checks } } } } }`, map[string]any{"q": "orders"},
+			map[string]int{"DatasetsByID": 2, "ChecksOf": 2}},
 		{"list", `{ datasets(first: 10) { nodes { ` + summary + ` } edges { node { name health { status } } } } }`, nil,
 			map[string]int{"FreshnessPolicies": 1, "InferredPolicies": 1, "ChecksOf": 1}},
 		// Suggestions and job hits read each element alone, which costs
@@ -224,7 +230,7 @@ func TestListsReadTheirElementsFieldsOnce(t *testing.T) {
 	} {
 		reads.take()
 		got := (&graphtest.Client{URL: served.URL}).Query(t, c.query, c.vars)
-		if r := reads.take(); !maps.Equal(r, c.want) {
+		if r := reads.take(); !maps.Equal(r, c.want) && !(c.name == "two pages" && atMost(r, c.want)) {
 			t.Errorf("%s: reads %v, want %v", c.name, r, c.want)
 		}
 		want := (&graphtest.Client{URL: alone.URL}).Query(t, c.query, c.vars)
@@ -245,6 +251,16 @@ func TestListsReadTheirElementsFieldsOnce(t *testing.T) {
 			}
 		}
 	}
+}
+
+// atMost reports whether each count of got is at most that of want.
+func atMost(got, want map[string]int) bool {
+	for k, n := range got {
+		if n > want[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // jobsFail is the real store, whose reads of jobs by id fail.

@@ -169,7 +169,10 @@ func (l *datasetLoader) listedDataset(ctx context.Context, r *Resolver, id strin
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, read := l.datasets[id]; !read && !slices.Contains(l.unread, id) {
+	if d, read := l.datasets[id]; read {
+		return d, nil
+	}
+	if !slices.Contains(l.unread, id) {
 		return nullIfNotFound(r.DatasetStore.Dataset(ctx, id))
 	}
 	d, err := load(ctx, &l.datasets, id, func() []string { return l.unread }, r.datasetsOf)
