@@ -22,11 +22,11 @@ func (r *checkResolver) History(ctx context.Context, obj *quarry.Check, first *i
 }
 
 func (r *datasetResolver) Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error) {
-	return slicePtrs(r.QualityStore.Checks(ctx, obj.ID))
+	return slicePtrs(loaderOf(ctx).checksOf(ctx, r.Resolver, obj))
 }
 
 func (r *datasetResolver) Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error) {
-	checks, err := r.QualityStore.Checks(ctx, obj.ID)
+	checks, err := loaderOf(ctx).checksOf(ctx, r.Resolver, obj)
 	if err != nil {
 		return nil, err
 	}

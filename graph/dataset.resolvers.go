@@ -151,6 +151,7 @@ func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string,
 	if page.EndCursor != "" {
 		conn.PageInfo.EndCursor = &page.EndCursor
 	}
+	loaderOf(ctx).prime(page.Datasets) // the page: its fields are read for all of it at once
 	return conn, nil
 }
 

@@ -13,12 +13,13 @@ import (
 )
 
 func (r *datasetResolver) Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error) {
-	p, err := r.QualityStore.FreshnessPolicy(ctx, obj.ID)
+	l := loaderOf(ctx)
+	p, err := l.policy(ctx, r.Resolver, obj)
 	if err != nil {
 		return nil, err
 	}
 	f, err := quarry.EvaluateFreshness(obj, p, r.FreshnessDefaults, func() (*quarry.FreshnessPolicy, error) {
-		return r.QualityStore.InferredPolicy(ctx, obj.ID)
+		return l.inferredPolicy(ctx, r.Resolver, obj)
 	}, r.Now())
 	if err != nil {
 		return nil, err

@@ -584,7 +584,7 @@ type QueryResolver interface {
 	Source(ctx context.Context, name string) (*quarry.Source, error)
 }
 type RunResolver interface {
-	Job(ctx context.Context, obj *quarry.Run) (*quarry.Job, error)
+	Job(ctx context.Context, objs []*quarry.Run) ([]*quarry.Job, error)
 
 	DurationMs(ctx context.Context, obj *quarry.Run) (*int64, error)
 
@@ -10307,7 +10307,7 @@ func (ec *executionContext) _Run_job(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_Run_job(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Run().Job(ctx, obj)
+			return ec.resolveBatch_Run_job(ctx, field, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Job) graphql.Marshaler {
@@ -10328,6 +10328,29 @@ func (ec *executionContext) fieldContext_Run_job(_ context.Context, field graphq
 		},
 	}
 	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Run_job(ctx context.Context, field graphql.CollectedField, obj *quarry.Run) (any, error) {
+	resolver := ec.Resolvers.Run()
+	if batch, ok := graphql.BatchParentsFor[*quarry.Run](ctx, "Run"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Job(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*quarry.Job](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Run.job",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Job(ctx, []*quarry.Run{obj})
+	return graphql.ResolveBatchSingleResult[*quarry.Job](
+		ctx,
+		results,
+		err,
+		"Run.job",
+	)
 }
 
 func (ec *executionContext) _Run_state(ctx context.Context, field graphql.CollectedField, obj *quarry.Run) (ret graphql.Marshaler) {
@@ -18597,6 +18620,7 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋquarrydataᚋquar
 }
 
 func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Run) graphql.Marshaler {
+	ctx = graphql.WithBatchParents(ctx, "Run", v, nil)
 	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

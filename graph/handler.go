@@ -57,6 +57,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv.AroundResponses(newGQLMetrics(o.Registerer).observe)
 	srv.AroundResponses(rawAnswer)
 	srv.AroundResponses(r.lineageFastPath) // innermost: it may answer instead of executing
+	srv.AroundOperations(withLoaders)      // a page of datasets reads their fields at once (loader.go)
 
 	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
 	post := withRawData(srv)

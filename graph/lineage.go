@@ -246,30 +246,20 @@ func (r *Resolver) lineageGraph(ctx context.Context, res *lineage.Result) (*Line
 // instructions a request in BenchmarkLineageHTTP/both/depth=5 with the
 // fast path off, where it holds none); the fast path reads nothing.
 func (r *Resolver) edgeJobs(ctx context.Context, edges []*LineageGraphEdge) ([]*quarry.Job, error) {
-	seen := make(map[string]bool)
-	var ids []string
-	for _, e := range edges {
-		if e.Job != nil && !seen[e.Job.ID] {
-			seen[e.Job.ID] = true
-			ids = append(ids, e.Job.ID)
+	ids := make([]string, len(edges))
+	for i, e := range edges {
+		if e.Job != nil {
+			ids[i] = e.Job.ID
 		}
 	}
-	out := make([]*quarry.Job, len(edges))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	slices.Sort(ids) // in key order, as bbolt reads them best
-	full, err := r.JobStore.JobsByID(ctx, ids)
+	full, err := r.jobsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*quarry.Job, len(full))
-	for _, j := range full {
-		byID[j.ID] = j
-	}
+	out := make([]*quarry.Job, len(edges))
 	for i, e := range edges {
 		if e.Job != nil {
-			out[i] = cmp.Or(byID[e.Job.ID], e.Job)
+			out[i] = cmp.Or(full[i], e.Job)
 		}
 	}
 	return out, nil

@@ -178,8 +178,12 @@ func (r *queryResolver) Impact(ctx context.Context, datasetID string, column *st
 	return out, nil
 }
 
-func (r *runResolver) Job(ctx context.Context, obj *quarry.Run) (*quarry.Job, error) {
-	return r.JobStore.Job(ctx, obj.JobID)
+func (r *runResolver) Job(ctx context.Context, objs []*quarry.Run) ([]*quarry.Job, error) {
+	ids := make([]string, len(objs))
+	for i, run := range objs {
+		ids[i] = run.JobID
+	}
+	return r.requiredJobs(ctx, ids)
 }
 
 func (r *runResolver) DurationMs(ctx context.Context, obj *quarry.Run) (*int64, error) {

@@ -57,6 +57,10 @@ type QualityStore interface {
 	FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
 	RecordDataChange(ctx context.Context, id string, at time.Time, detail string) (*quarry.Dataset, error)
 	InferredPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error)
+	// Of many datasets in one read, in the order of ids: a page's.
+	FreshnessPolicies(ctx context.Context, ids []string) ([]*quarry.FreshnessPolicy, error)
+	InferredPolicies(ctx context.Context, ids []string) ([]*quarry.FreshnessPolicy, error)
+	ChecksOf(ctx context.Context, ids []string) ([][]quarry.Check, error)
 }
 
 // AlertStore is what the alert resolvers read.

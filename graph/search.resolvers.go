@@ -62,7 +62,7 @@ func (r *searchHitResolver) Dataset(ctx context.Context, obj *search.Hit) (*quar
 	if obj.Dataset != nil { // read by the search, for its matches
 		return obj.Dataset, nil
 	}
-	return nullIfNotFound(r.DatasetStore.Dataset(ctx, obj.ID))
+	return loaderOf(ctx).listedDataset(ctx, r.Resolver, obj.ID)
 }
 
 func (r *searchHitResolver) Highlights(ctx context.Context, obj *search.Hit) ([]string, error) {
@@ -74,6 +74,7 @@ func (r *searchHitResolver) Highlights(ctx context.Context, obj *search.Hit) ([]
 }
 
 func (r *searchResultsResolver) Hits(ctx context.Context, obj *search.Results) ([]*search.Hit, error) {
+	loaderOf(ctx).primeHits(obj.Hits) // the page: its datasets' fields are read for all of it at once
 	return pointers(obj.Hits), nil
 }
 
