@@ -35,6 +35,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	getenv func(string) string
+	policy SourcePolicy
 
 	mu      sync.Mutex
 	running map[string]*quarry.CrawlRun
@@ -48,6 +49,15 @@ type ServiceOptions struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	Getenv func(string) string // reads dsnEnv variables; default os.Getenv
+	Policy SourcePolicy
+}
+
+// SourcePolicy is what the server's operator allows the crawls of
+// registered sources. Zero fields take the defaults.
+type SourcePolicy struct {
+	// ConnectTimeout, QueryTimeout and Timeout bound each crawl (see
+	// Options); zero means Options' defaults.
+	ConnectTimeout, QueryTimeout, Timeout time.Duration
 }
 
 // NewService returns a crawl service over the store.
@@ -66,7 +76,8 @@ func NewService(st ServiceStore, opts *ServiceOptions) *Service {
 		o.Getenv = os.Getenv
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
+	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, policy: o.Policy,
+		running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
 }
 
 // ParseSchedule checks a schedule: a cron expression ("0 * * * *") or a
@@ -220,6 +231,7 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 	o := Options{
 		Source: src.Name, Namespace: src.Namespace, Include: src.Include, Exclude: src.Exclude,
 		AllDatabases: src.AllDatabases, Now: s.now,
+		ConnectTimeout: s.policy.ConnectTimeout, QueryTimeout: s.policy.QueryTimeout, Timeout: s.policy.Timeout,
 	}
 	s.log.Info("crawl started", "source", src.Name, "dsn", quarry.RedactDSN(dsn))
 	res, err := CrawlPostgres(ctx, s.store, dsn, o)
@@ -229,8 +241,11 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 		run.Counts = res.CrawlCounts
 	}
 	if err != nil {
-		run.Status, run.Error = quarry.CrawlFailed, scrub(err.Error(), dsn)
-		s.log.Warn("crawl failed", "source", src.Name, "err", run.Error)
+		// The run shows a failure to connect only by its category; the
+		// detail goes to the log. Once access control exists (issue 19),
+		// admins may be shown the detail too: ConnectError.Detail.
+		run.Status, run.Error = quarry.CrawlFailed, scrub(PublicError(err), dsn)
+		s.log.Warn("crawl failed", "source", src.Name, "err", scrub(err.Error(), dsn))
 	} else {
 		run.Status = quarry.CrawlSucceeded
 		s.log.Info("crawl finished", "source", src.Name, "datasets", run.Counts.Datasets, "new", run.Counts.New,

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/server"
 )
@@ -26,6 +27,7 @@ type Config struct {
 	Log       LogConfig       `yaml:"log"`
 	Limits    LimitsConfig    `yaml:"limits"`
 	Sources   []SourceConfig  `yaml:"sources"`
+	Crawl     CrawlConfig     `yaml:"crawl"`
 	Lineage   LineageConfig   `yaml:"lineage"`
 	Freshness FreshnessConfig `yaml:"freshness"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
@@ -175,6 +177,42 @@ func (c SourceConfig) source() quarry.Source {
 	}
 }
 
+// CrawlConfig bounds the crawls of registered sources (configured or
+// registered with registerSource). Empty durations take the defaults.
+//
+//	crawl:
+//	  connectTimeout: 10s  # connecting to a source
+//	  queryTimeout: 1m     # each catalog query
+//	  timeout: 10m         # the whole crawl
+type CrawlConfig struct {
+	ConnectTimeout string `yaml:"connectTimeout"`
+	QueryTimeout   string `yaml:"queryTimeout"`
+	Timeout        string `yaml:"timeout"`
+}
+
+// crawlPolicy converts the crawl section; errors name the key.
+func (c Config) crawlPolicy() (crawler.SourcePolicy, error) {
+	var p crawler.SourcePolicy
+	for _, f := range []struct {
+		name, value string
+		into        *time.Duration
+	}{
+		{"connectTimeout", c.Crawl.ConnectTimeout, &p.ConnectTimeout},
+		{"queryTimeout", c.Crawl.QueryTimeout, &p.QueryTimeout},
+		{"timeout", c.Crawl.Timeout, &p.Timeout},
+	} {
+		if f.value == "" {
+			continue
+		}
+		d, err := quarry.ParseDuration(f.value)
+		if err != nil || d < 100*time.Millisecond {
+			return p, fmt.Errorf("config: crawl.%s %q: want a duration of at least 100ms, like 30s", f.name, f.value)
+		}
+		*f.into = d
+	}
+	return p, nil
+}
+
 // LogConfig sets up log/slog.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -237,6 +275,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("config: sources[%d]: %q is declared twice", i, src.Name)
 		}
 		seen[src.Name] = true
+	}
+	if _, err := c.crawlPolicy(); err != nil {
+		return err
 	}
 	if _, err := c.freshnessDefaults(); err != nil {
 		return err
