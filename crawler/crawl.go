@@ -49,6 +49,20 @@ type Options struct {
 	QueryTimeout   time.Duration
 	Timeout        time.Duration
 
+	// AllowLocalFiles lets the DSN name files of this machine (passfile,
+	// service and servicefile, sslcert, sslkey, sslrootcert) and reach its
+	// Unix sockets (a host that is a path, or no host). Off by default: a
+	// registered source's DSN comes from whoever may register sources, and
+	// the crawl runs with the server's files. Without Trusted, the PG*
+	// environment and the home directory's ~/.pgpass, ~/.pg_service.conf
+	// and ~/.postgresql are never read.
+	AllowLocalFiles bool
+
+	// Trusted reads the DSN as libpq's tools do, the PG* environment and
+	// the home directory included, and lets it read local files: for a DSN
+	// the machine's own operator gives (quarry crawl's command line).
+	Trusted bool
+
 	// ViewDefinitions reads each view's SQL with pg_get_viewdef, which
 	// takes an AccessShareLock on the view (a DDL on the view can then make
 	// the crawl wait up to LockTimeout). Off by default.

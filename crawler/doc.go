@@ -12,4 +12,11 @@
 // (connect, each query, the whole crawl) are counted here as well as by the
 // server: a frozen server cannot enforce its own. Passwords are never
 // logged or returned: DSNs are shown through quarry.RedactDSN.
+//
+// A registered source's DSN comes from whoever may register sources, and
+// the crawl runs as the server: it is read without the server's PG*
+// environment and home directory, may not read the server's files or use
+// its Unix sockets unless allowed (dsn.go), and a failure to connect is
+// recorded only by its category (ConnectError), so that sources cannot be
+// used to read the server's secrets or to map its network.
 package crawler

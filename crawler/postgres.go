@@ -96,8 +96,17 @@ func pgNamespace(cfg *pgx.ConnConfig) string {
 }
 
 func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	var cfg *pgx.ConnConfig
+	var err error
+	if o.Trusted {
+		cfg, err = pgx.ParseConfig(dsn)
+	} else {
+		cfg, err = isolatedConfig(dsn, o.AllowLocalFiles)
+	}
 	if err != nil {
+		if _, ok := errors.AsType[*quarry.Error](err); ok {
+			return nil, err
+		}
 		msg := scrub(err.Error(), dsn)
 		if u, uerr := url.Parse(dsn); uerr == nil {
 			if pw, ok := u.User.Password(); ok {
@@ -120,6 +129,40 @@ func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
 	// For every statement of the session, the database list included.
 	cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(o.LockTimeout.Milliseconds(), 10)
+	return cfg, nil
+}
+
+// isolatedConfig parses a registered source's DSN into a connection config
+// that owes nothing to the server's PG* environment or home directory, and
+// refuses the DSN's local files and sockets unless allowLocal (see dsn.go).
+func isolatedConfig(dsn string, allowLocal bool) (*pgx.ConnConfig, error) {
+	settings, err := dsnSettings(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if !allowLocal {
+		if err := checkLocal(settings); err != nil {
+			return nil, err
+		}
+	}
+	kv, err := isolatedDSN(settings)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(kv)
+	if err != nil {
+		// Not the rebuilt DSN pgx quotes, which the user never wrote.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); strings.HasPrefix(msg, "cannot parse `") && i > 0 {
+			msg = msg[i+len("`: "):]
+		}
+		return nil, errors.New(scrub(scrub(msg, settings["password"]), settings["sslpassword"]))
+	}
+	for _, k := range envRuntimeParams {
+		if _, ok := settings[k]; !ok {
+			delete(cfg.RuntimeParams, k)
+		}
+	}
 	return cfg, nil
 }
 

@@ -125,7 +125,7 @@ func crawlWithin(t *testing.T, limit time.Duration, f func() error) (time.Durati
 	case err := <-done:
 		return time.Since(start), err
 	case <-time.After(limit):
-		t.Fatalf("the crawl of a frozen server still runs after %s", limit)
+		t.Fatalf("the crawl still runs after %s", limit)
 		return 0, nil
 	}
 }

@@ -156,7 +156,9 @@ type LineageConfig struct {
 }
 
 // SourceConfig declares a source; the server registers (or updates) it at
-// start, as registerSource would. Prefer dsnEnv to a DSN with a password.
+// start, as registerSource would. Prefer dsnEnv (a variable whose name
+// begins with crawl.dsnEnvPrefix, QUARRY_SOURCE_ unless set) to a DSN with
+// a password.
 type SourceConfig struct {
 	Name         string   `yaml:"name"`
 	Kind         string   `yaml:"kind"`
@@ -181,18 +183,25 @@ func (c SourceConfig) source() quarry.Source {
 // registered with registerSource). Empty durations take the defaults.
 //
 //	crawl:
-//	  connectTimeout: 10s  # connecting to a source
-//	  queryTimeout: 1m     # each catalog query
-//	  timeout: 10m         # the whole crawl
+//	  connectTimeout: 10s           # connecting to a source
+//	  queryTimeout: 1m              # each catalog query
+//	  timeout: 10m                  # the whole crawl
+//	  allowLocalFiles: false        # DSN parameters that read this machine's files, Unix sockets
+//	  dsnEnvPrefix: QUARRY_SOURCE_  # the environment variables a source's dsnEnv may name
 type CrawlConfig struct {
-	ConnectTimeout string `yaml:"connectTimeout"`
-	QueryTimeout   string `yaml:"queryTimeout"`
-	Timeout        string `yaml:"timeout"`
+	ConnectTimeout  string `yaml:"connectTimeout"`
+	QueryTimeout    string `yaml:"queryTimeout"`
+	Timeout         string `yaml:"timeout"`
+	AllowLocalFiles bool   `yaml:"allowLocalFiles"`
+	DSNEnvPrefix    string `yaml:"dsnEnvPrefix"`
 }
 
 // crawlPolicy converts the crawl section; errors name the key.
 func (c Config) crawlPolicy() (crawler.SourcePolicy, error) {
-	var p crawler.SourcePolicy
+	p := crawler.SourcePolicy{AllowLocalFiles: c.Crawl.AllowLocalFiles, DSNEnvPrefix: c.Crawl.DSNEnvPrefix}
+	if p.DSNEnvPrefix == "" {
+		p.DSNEnvPrefix = crawler.DefaultDSNEnvPrefix
+	}
 	for _, f := range []struct {
 		name, value string
 		into        *time.Duration
@@ -265,24 +274,29 @@ func (c Config) validate() error {
 	if c.Limits.BodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
 		return fmt.Errorf("config: limits must not be negative")
 	}
+	policy, err := c.crawlPolicy()
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i, sc := range c.Sources {
 		src := sc.source()
 		if err := src.Normalize(); err != nil {
 			return fmt.Errorf("config: sources[%d]: %v", i, err)
 		}
+		if src.DSNEnv != "" && !strings.HasPrefix(src.DSNEnv, policy.DSNEnvPrefix) {
+			return fmt.Errorf("config: sources[%d].dsnEnv: %q is not a source's variable: want a name that begins with %s "+
+				"(crawl.dsnEnvPrefix)", i, src.DSNEnv, policy.DSNEnvPrefix)
+		}
 		if seen[src.Name] {
 			return fmt.Errorf("config: sources[%d]: %q is declared twice", i, src.Name)
 		}
 		seen[src.Name] = true
 	}
-	if _, err := c.crawlPolicy(); err != nil {
-		return err
-	}
 	if _, err := c.freshnessDefaults(); err != nil {
 		return err
 	}
-	_, _, err := c.alerts(os.Getenv)
+	_, _, err = c.alerts(os.Getenv)
 	return err
 }
 

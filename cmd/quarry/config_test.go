@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// TestCrawlConfig: the crawl section's deadlines reach the crawl policy,
-// and a bad one is an error naming its key.
+// TestCrawlConfig: the crawl section reaches the crawl policy, a bad
+// value is an error naming its key, and sources' dsnEnv keep to the prefix.
 func TestCrawlConfig(t *testing.T) {
 	write := func(body string) string {
 		path := filepath.Join(t.TempDir(), "quarry.yaml")
@@ -31,9 +31,19 @@ func TestCrawlConfig(t *testing.T) {
 	} else if p, err := cfg.crawlPolicy(); err != nil || p.Timeout != 0 {
 		t.Fatalf("the default crawl policy = %+v, %v (zero: the crawler's defaults)", p, err)
 	}
+	cfg, err = loadConfig(write("crawl:\n  allowLocalFiles: true\n  dsnEnvPrefix: ACME_\nsources:\n  - {name: shop, kind: postgres, dsnEnv: ACME_SHOP}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := cfg.crawlPolicy(); err != nil || !p.AllowLocalFiles || p.DSNEnvPrefix != "ACME_" {
+		t.Fatalf("crawl policy = %+v, %v", p, err)
+	}
 	for name, tc := range map[string]struct{ body, key string }{
 		"ErrTimeout":      {"crawl:\n  timeout: forever\n", "crawl.timeout"},
 		"ErrQueryTimeout": {"crawl:\n  queryTimeout: 1ms\n", "crawl.queryTimeout"},
+		// A source's dsnEnv may not name any variable of the server's.
+		"ErrDSNEnv":       {"sources:\n  - {name: shop, kind: postgres, dsnEnv: HOME}\n", "sources[0].dsnEnv"},
+		"ErrDSNEnvPrefix": {"crawl:\n  dsnEnvPrefix: ACME_\nsources:\n  - {name: shop, kind: postgres, dsnEnv: QUARRY_SOURCE_SHOP}\n", "sources[0].dsnEnv"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := loadConfig(write(tc.body)); err == nil || !strings.Contains(err.Error(), tc.key) {
