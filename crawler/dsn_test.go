@@ -2,16 +2,13 @@ package crawler_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,88 +17,8 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/crawler"
+	"github.com/quarrydata/quarry/crawler/pgtest"
 )
-
-// fakePostgres listens on 127.0.0.1 and speaks just enough of PostgreSQL's
-// protocol to ask every client for its password in clear text: it declines
-// SSL, reads the startup message, asks for the password, records all the
-// client sent, and answers that authentication failed.
-type fakePostgres struct {
-	addr string
-
-	mu       sync.Mutex
-	conns    int
-	received []byte
-}
-
-func startFakePostgres(t *testing.T) *fakePostgres {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakePostgres{addr: l.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { f.serve(c) })
-		}
-	})
-	return f
-}
-
-func (f *fakePostgres) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	f.mu.Lock()
-	f.conns++
-	f.mu.Unlock()
-	read := func(n int) []byte {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(c, b); err != nil {
-			return nil
-		}
-		f.mu.Lock()
-		f.received = append(f.received, b...)
-		f.mu.Unlock()
-		return b
-	}
-	for {
-		head := read(8) // length, then the protocol version or a request code
-		if head == nil {
-			return
-		}
-		if read(int(binary.BigEndian.Uint32(head[:4]))-8) == nil {
-			return
-		}
-		if code := binary.BigEndian.Uint32(head[4:]); code != 80877103 && code != 80877104 { // SSLRequest, GSSENCRequest
-			break
-		}
-		c.Write([]byte("N"))
-	}
-	c.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 3}) // AuthenticationCleartextPassword
-	if head := read(5); head != nil {
-		read(int(binary.BigEndian.Uint32(head[1:])) - 4) // the PasswordMessage
-	}
-	var fields []byte
-	for _, f := range []string{"SFATAL", "VFATAL", "C28P01", "Mpassword authentication failed"} {
-		fields = append(append(fields, f...), 0)
-	}
-	fields = append(fields, 0)
-	msg := append([]byte{'E'}, binary.BigEndian.AppendUint32(nil, uint32(4+len(fields)))...)
-	c.Write(append(msg, fields...))
-}
-
-func (f *fakePostgres) seen() (int, string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.conns, string(f.received)
-}
 
 // TestSourceCannotReadServerSecrets: a registered source's DSN can make the
 // crawl send nothing of the server's own: not $PGPASSWORD, not a password
@@ -118,18 +35,18 @@ func TestSourceCannotReadServerSecrets(t *testing.T) {
 	t.Setenv("PGUSER", "secret-from-pguser")
 	secrets := []string{"secret-from-home-pgpass", "secret-from-pgpassfile", "secret-from-pgpassword", "secret.from", "secret-from-pguser"}
 
-	fake := startFakePostgres(t)
+	fake := pgtest.NewFake(t)
 	ctx := context.Background()
 	st := openStore(t)
 	for _, dsn := range []string{
-		"postgres://crawler@" + fake.addr + "/shop?sslmode=disable",
-		"postgres://crawler@" + fake.addr + "/shop", // sslmode prefer: an SSLRequest first
-		"host=127.0.0.1 port=" + port(fake.addr) + " user=crawler dbname=shop",
-		"postgres://" + fake.addr + "/shop?sslmode=disable", // no user either
+		"postgres://crawler@" + fake.Addr + "/shop?sslmode=disable",
+		"postgres://crawler@" + fake.Addr + "/shop", // sslmode prefer: an SSLRequest first
+		"host=127.0.0.1 port=" + port(fake.Addr) + " user=crawler dbname=shop",
+		"postgres://" + fake.Addr + "/shop?sslmode=disable", // no user either
 	} {
-		before, _ := fake.seen()
+		before, _ := fake.Seen()
 		_, err := crawler.CrawlPostgres(ctx, st, dsn, crawler.Options{ConnectTimeout: 5 * time.Second})
-		conns, received := fake.seen()
+		conns, received := fake.Seen()
 		if err == nil || conns == before {
 			t.Fatalf("%s: the crawl did not reach the fake server (%v)", dsn, err)
 		}
@@ -153,7 +70,7 @@ func TestSourceCannotReadServerSecrets(t *testing.T) {
 	closedAddr := closed.Addr().String()
 	closed.Close() // nothing listens: connection refused
 	for name, tc := range map[string]struct{ addr, want string }{
-		"fake":   {fake.addr, "connect: password authentication failed"},
+		"fake":   {fake.Addr, "connect: password authentication failed"},
 		"closed": {closedAddr, "connect: unreachable"},
 	} {
 		if _, err := svc.Register(ctx, quarry.Source{Name: name, Kind: quarry.SourcePostgres, DSN: "postgres://crawler:pw@" + tc.addr + "/shop?sslmode=disable"}); err != nil {
@@ -164,7 +81,7 @@ func TestSourceCannotReadServerSecrets(t *testing.T) {
 			t.Fatalf("the %s source's run: %+v %v, want FAILED with %q", name, run, err, tc.want)
 		}
 	}
-	if _, received := fake.seen(); strings.Contains(received, "secret") {
+	if _, received := fake.Seen(); strings.Contains(received, "secret") {
 		t.Fatalf("a secret reached the fake server through the service: %q", received)
 	}
 }
@@ -179,17 +96,17 @@ func TestSourceLocalFiles(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fake := startFakePostgres(t)
+	fake := pgtest.NewFake(t)
 	ctx := context.Background()
 	st := openStore(t)
-	base := "postgres://crawler@" + fake.addr + "/shop?sslmode=require&"
+	base := "postgres://crawler@" + fake.Addr + "/shop?sslmode=require&"
 	for _, tc := range []struct{ dsn, param string }{
 		{base + "passfile=" + fifo, "passfile"},
 		{base + "sslrootcert=" + fifo, "sslrootcert"},
 		{base + "sslcert=" + fifo + "&sslkey=" + fifo, "sslcert"},
 		{base + "servicefile=" + fifo + "&service=shop", "service"},
 		{base + "service=shop", "service"},
-		{"host=127.0.0.1 port=" + port(fake.addr) + " dbname=shop sslrootcert='" + fifo + "'", "sslrootcert"},
+		{"host=127.0.0.1 port=" + port(fake.Addr) + " dbname=shop sslrootcert='" + fifo + "'", "sslrootcert"},
 		{"postgres://crawler@%2Fvar%2Frun%2Fpostgresql/shop", "Unix socket"},
 		{"postgres:///shop", "no host"},
 		{"dbname=shop host=/tmp", "Unix socket"},
@@ -203,7 +120,7 @@ func TestSourceLocalFiles(t *testing.T) {
 			t.Fatalf("%s: %v, want invalid dsn naming %s", tc.dsn, err, tc.param)
 		}
 	}
-	if conns, _ := fake.seen(); conns != 0 {
+	if conns, _ := fake.Seen(); conns != 0 {
 		t.Fatalf("a refused DSN connected %d times", conns)
 	}
 	svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
@@ -214,8 +131,8 @@ func TestSourceLocalFiles(t *testing.T) {
 	// Allowed, a passfile is read: the fake server gets its password.
 	passfile := filepath.Join(t.TempDir(), "pgpass")
 	writeFile(t, passfile, "*:*:*:*:allowed-passfile-password\n")
-	_, err := crawler.CrawlPostgres(ctx, st, "postgres://crawler@"+fake.addr+"/shop?sslmode=disable&passfile="+passfile, crawler.Options{AllowLocalFiles: true})
-	if _, received := fake.seen(); err == nil || !strings.Contains(received, "allowed-passfile-password") {
+	_, err := crawler.CrawlPostgres(ctx, st, "postgres://crawler@"+fake.Addr+"/shop?sslmode=disable&passfile="+passfile, crawler.Options{AllowLocalFiles: true})
+	if _, received := fake.Seen(); err == nil || !strings.Contains(received, "allowed-passfile-password") {
 		t.Fatalf("with local files allowed, the passfile's password was not sent (%v): %q", err, received)
 	}
 }
