@@ -194,7 +194,10 @@ func connect(ctx context.Context, cfg *pgx.ConnConfig, o *Options) (*pgx.Conn, e
 		}
 		return nil, &ConnectError{Public: "connect: " + te.Error(), Detail: fmt.Sprintf("connect to %s: %s (%s)", where, te, detail), Err: te}
 	}
-	return nil, &ConnectError{Public: "connect: unreachable", Detail: fmt.Sprintf("connect to %s: %s", where, detail), Err: ctx.Err()}
+	if ctx.Err() != nil { // cancelled: the server is stopping
+		return nil, &ConnectError{Public: "connect: cancelled", Detail: fmt.Sprintf("connect to %s: %s", where, detail), Err: ctx.Err()}
+	}
+	return nil, &ConnectError{Public: "connect: unreachable", Detail: fmt.Sprintf("connect to %s: %s", where, detail)}
 }
 
 // ConnectError is a crawl that could not connect to its source. Its Error
@@ -206,7 +209,7 @@ func connect(ctx context.Context, cfg *pgx.ConnConfig, o *Options) (*pgx.Conn, e
 type ConnectError struct {
 	Public string
 	Detail string
-	Err    error // a *TimeoutError, or the context's error, if that ended it
+	Err    error // a *TimeoutError, or the context's error, if either ended it
 }
 
 func (e *ConnectError) Error() string { return e.Detail }
