@@ -31,7 +31,7 @@ type Source struct {
 	Kind      SourceKind `json:"kind"`
 	Namespace string     `json:"namespace"`
 	DSN       string     `json:"dsn,omitempty"`    // never shown; may hold a password
-	DSNEnv    string     `json:"dsnEnv,omitempty"` // name of an environment variable holding the DSN
+	DSNEnv    string     `json:"dsnEnv,omitempty"` // name of an environment variable holding the DSN (with the server's prefix, QUARRY_SOURCE_ by default)
 	Schedule  string     `json:"schedule,omitempty"`
 	Include   []string   `json:"include,omitempty"`
 	Exclude   []string   `json:"exclude,omitempty"`

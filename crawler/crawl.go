@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -36,7 +37,31 @@ type Options struct {
 
 	StatementTimeout time.Duration // default 30s
 	LockTimeout      time.Duration // default 1s
-	ConnectTimeout   time.Duration // default 10s
+
+	// ConnectTimeout bounds connecting (default 10s), QueryTimeout each
+	// catalog query (default 60s) and Timeout the whole crawl, writing
+	// included (default 10m). They are counted here, not by the server:
+	// StatementTimeout cannot fire in a server that is frozen or cut
+	// off, and a crawl that waits on one forever would refuse every later
+	// crawl of its source. A crawl that runs out of time fails with a
+	// *TimeoutError and removes nothing.
+	ConnectTimeout time.Duration
+	QueryTimeout   time.Duration
+	Timeout        time.Duration
+
+	// AllowLocalFiles lets the DSN name files of this machine (passfile,
+	// service and servicefile, sslcert, sslkey, sslrootcert) and reach its
+	// Unix sockets (a host that is a path, or no host). Off by default: a
+	// registered source's DSN comes from whoever may register sources, and
+	// the crawl runs with the server's files. Without Trusted, the PG*
+	// environment and the home directory's ~/.pgpass, ~/.pg_service.conf
+	// and ~/.postgresql are never read.
+	AllowLocalFiles bool
+
+	// Trusted reads the DSN as libpq's tools do, the PG* environment and
+	// the home directory included, and lets it read local files: for a DSN
+	// the machine's own operator gives (quarry crawl's command line).
+	Trusted bool
 
 	// ViewDefinitions reads each view's SQL with pg_get_viewdef, which
 	// takes an AccessShareLock on the view (a DDL on the view can then make
@@ -69,8 +94,14 @@ func (o *Options) defaults() error {
 	if o.LockTimeout == 0 {
 		o.LockTimeout = time.Second
 	}
-	if o.ConnectTimeout == 0 {
+	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = time.Minute
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1000
@@ -84,6 +115,35 @@ func (o *Options) defaults() error {
 		}
 	}
 	return nil
+}
+
+// TimeoutError is a crawl that ran out of time: What (connecting, a
+// catalog query, the crawl) took longer than After.
+type TimeoutError struct {
+	What  string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("timed out: %s took longer than %s", e.What, e.After)
+}
+
+// withTimeout bounds ctx by d; when the time is up, ctx's cause and the
+// error timedOut returns is a *TimeoutError saying what ran out of time.
+func withTimeout(ctx context.Context, d time.Duration, what string) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, d, &TimeoutError{What: what, After: d})
+}
+
+// timedOut returns err, or the *TimeoutError behind it when it failed
+// because a deadline of ctx (or of a context ctx derives from) passed.
+func timedOut(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	if te, ok := errors.AsType[*TimeoutError](context.Cause(ctx)); ok {
+		return fmt.Errorf("%w (%v)", te, err)
+	}
+	return err
 }
 
 func (o *Options) progress(p Progress) {

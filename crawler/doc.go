@@ -8,6 +8,15 @@
 // functions that open relations, such as pg_total_relation_size or, unless
 // asked, pg_get_viewdef). It writes only through the store. A dataset is
 // marked removed only by a complete and successful crawl of its scope; a
-// failed, cancelled or partial crawl removes nothing. Passwords are never
+// failed, cancelled, timed-out or partial crawl removes nothing. Deadlines
+// (connect, each query, the whole crawl) are counted here as well as by the
+// server: a frozen server cannot enforce its own. Passwords are never
 // logged or returned: DSNs are shown through quarry.RedactDSN.
+//
+// A registered source's DSN comes from whoever may register sources, and
+// the crawl runs as the server: it is read without the server's PG*
+// environment and home directory, may not read the server's files or use
+// its Unix sockets unless allowed (dsn.go), and a failure to connect is
+// recorded only by its category (ConnectError), so that sources cannot be
+// used to read the server's secrets or to map its network.
 package crawler

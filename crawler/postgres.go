@@ -36,6 +36,8 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := withTimeout(ctx, o.Timeout, "the crawl")
+	defer cancel()
 	ns := o.Namespace
 	if ns == "" {
 		ns = pgNamespace(cfg)
@@ -50,7 +52,7 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 
 	dbs := []string{cfg.Database}
 	if o.AllDatabases {
-		if dbs, err = listDatabases(ctx, cfg); err != nil {
+		if dbs, err = listDatabases(ctx, cfg, &o); err != nil {
 			return res, err
 		}
 	}
@@ -68,14 +70,14 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	}
 	for _, snap := range snaps {
 		if err := write(ctx, st, snap, &o, res); err != nil {
-			return res, err
+			return res, timedOut(ctx, err)
 		}
 		res.Databases = append(res.Databases, snap.database)
 	}
 	// Only now, with every database read and written, is the crawl
 	// complete: what it no longer has may be marked removed.
 	if err := removeMissing(ctx, st, ns, snaps, &o, res); err != nil {
-		return res, err
+		return res, timedOut(ctx, err)
 	}
 	res.Duration = time.Since(start)
 	return res, nil
@@ -94,8 +96,17 @@ func pgNamespace(cfg *pgx.ConnConfig) string {
 }
 
 func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	var cfg *pgx.ConnConfig
+	var err error
+	if o.Trusted {
+		cfg, err = pgx.ParseConfig(dsn)
+	} else {
+		cfg, err = isolatedConfig(dsn, o.AllowLocalFiles)
+	}
 	if err != nil {
+		if _, ok := errors.AsType[*quarry.Error](err); ok {
+			return nil, err
+		}
 		msg := scrub(err.Error(), dsn)
 		if u, uerr := url.Parse(dsn); uerr == nil {
 			if pw, ok := u.User.Password(); ok {
@@ -108,6 +119,11 @@ func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
 		return nil, quarry.Invalid("dsn", "names no database: want postgres://user@host:port/db")
 	}
 	cfg.ConnectTimeout = o.ConnectTimeout
+	// Keepalives notice a source whose machine or network died (a frozen
+	// process still answers them: the deadlines are for that).
+	cfg.DialFunc = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3,
+	}}).DialContext
 	cfg.RuntimeParams["application_name"] = "quarry-crawler"
 	cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	// For every statement of the session, the database list included.
@@ -116,41 +132,131 @@ func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
-func connect(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
-		var pgErr *pgconn.PgError
-		switch {
-		case errors.As(err, &pgErr) && pgErr.Code == "28P01":
-			return nil, fmt.Errorf("connect to %s: password authentication failed for user %q", where, cfg.User)
-		case errors.As(err, &pgErr) && pgErr.Code == "3D000":
-			return nil, fmt.Errorf("connect to %s: database %q does not exist", where, cfg.Database)
-		}
-		return nil, fmt.Errorf("connect to %s: %s", where, scrub(err.Error(), cfg.Password))
-	}
-	return conn, nil
-}
-
-func listDatabases(ctx context.Context, cfg *pgx.ConnConfig) ([]string, error) {
-	conn, err := connect(ctx, cfg)
+// isolatedConfig parses a registered source's DSN into a connection config
+// that owes nothing to the server's PG* environment or home directory, and
+// refuses the DSN's local files and sockets unless allowLocal (see dsn.go).
+func isolatedConfig(dsn string, allowLocal bool) (*pgx.ConnConfig, error) {
+	settings, err := dsnSettings(dsn)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, queryDatabases)
-	if err != nil {
-		return nil, fmt.Errorf("list databases: %w", err)
+	if !allowLocal {
+		if err := checkLocal(settings); err != nil {
+			return nil, err
+		}
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	kv, err := isolatedDSN(settings)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(kv)
+	if err != nil {
+		// Not the rebuilt DSN pgx quotes, which the user never wrote.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); strings.HasPrefix(msg, "cannot parse `") && i > 0 {
+			msg = msg[i+len("`: "):]
+		}
+		return nil, errors.New(scrub(scrub(msg, settings["password"]), settings["sslpassword"]))
+	}
+	for _, k := range envRuntimeParams {
+		if _, ok := settings[k]; !ok {
+			delete(cfg.RuntimeParams, k)
+		}
+	}
+	return cfg, nil
+}
+
+func connect(ctx context.Context, cfg *pgx.ConnConfig, o *Options) (*pgx.Conn, error) {
+	cctx, cancel := withTimeout(ctx, o.ConnectTimeout, "connecting")
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	if err == nil {
+		return conn, nil
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+	detail := scrub(err.Error(), cfg.Password)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
+		return nil, &ConnectError{Public: "connect: password authentication failed",
+			Detail: fmt.Sprintf("connect to %s: password authentication failed for user %q", where, cfg.User)}
+	case errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "28"):
+		return nil, &ConnectError{Public: "connect: authentication failed", Detail: fmt.Sprintf("connect to %s: %s", where, detail)}
+	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
+		// PostgreSQL says so only to a role that authenticated.
+		msg := fmt.Sprintf("database %q does not exist", cfg.Database)
+		return nil, &ConnectError{Public: "connect: " + msg, Detail: fmt.Sprintf("connect to %s: %s", where, msg)}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(cctx.Err(), context.DeadlineExceeded):
+		// Ours, or pgx's own ConnectTimeout (the same) if it ended first.
+		te := &TimeoutError{What: "connecting", After: o.ConnectTimeout}
+		if c, ok := errors.AsType[*TimeoutError](context.Cause(cctx)); ok {
+			te = c // the crawl's, when that ended first
+		}
+		return nil, &ConnectError{Public: "connect: " + te.Error(), Detail: fmt.Sprintf("connect to %s: %s (%s)", where, te, detail), Err: te}
+	}
+	if ctx.Err() != nil { // cancelled: the server is stopping
+		return nil, &ConnectError{Public: "connect: cancelled", Detail: fmt.Sprintf("connect to %s: %s", where, detail), Err: ctx.Err()}
+	}
+	return nil, &ConnectError{Public: "connect: unreachable", Detail: fmt.Sprintf("connect to %s: %s", where, detail)}
+}
+
+// ConnectError is a crawl that could not connect to its source. Its Error
+// is the detail, for the server's log and the operator of `quarry crawl`;
+// Public is a coarse category (unreachable, authentication failed, timed
+// out), which is what crawl runs record: whoever may register a source
+// must not learn from them which hosts and ports of the server's network
+// answer, and how.
+type ConnectError struct {
+	Public string
+	Detail string
+	Err    error // a *TimeoutError, or the context's error, if either ended it
+}
+
+func (e *ConnectError) Error() string { return e.Detail }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// PublicError is the message of a crawl's error that crawl runs record: a
+// connection's failure only by its category (see ConnectError).
+func PublicError(err error) string {
+	if ce, ok := errors.AsType[*ConnectError](err); ok {
+		return ce.Public
+	}
+	return err.Error()
+}
+
+func listDatabases(ctx context.Context, cfg *pgx.ConnConfig, o *Options) ([]string, error) {
+	conn, err := connect(ctx, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	defer closeConn(ctx, conn)
+	qctx, cancel := withTimeout(ctx, o.QueryTimeout, "listing the databases")
+	defer cancel()
+	rows, err := conn.Query(qctx, queryDatabases)
+	if err != nil {
+		return nil, timedOut(qctx, fmt.Errorf("list databases: %w", err))
+	}
+	dbs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, timedOut(qctx, fmt.Errorf("list databases: %w", err))
+	}
+	return dbs, nil
+}
+
+// closeConn ends a connection, waiting a moment at most: a frozen source
+// must not hold the crawl after its deadline.
+func closeConn(ctx context.Context, conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	conn.Close(ctx)
 }
 
 func readDatabase(ctx context.Context, cfg *pgx.ConnConfig, ns string, o *Options) (*snapshot, error) {
-	conn, err := connect(ctx, cfg)
+	conn, err := connect(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.Background())
+	defer closeConn(ctx, conn)
 	db := cfg.Database
 	total, done := catalogQueries(o), 0
 	o.progress(Progress{Database: db, Phase: "catalog", Total: total})

@@ -160,14 +160,22 @@ type pgCatalog struct {
 // transaction, so they all see the same snapshot. step is called after each
 // query.
 func readCatalog(ctx context.Context, conn *pgx.Conn, o *Options, step func()) (*pgCatalog, error) {
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	// Each statement gets QueryTimeout, counted here: the server's
+	// statement_timeout cannot fire when the server is frozen.
+	qctx, cancel := withTimeout(ctx, o.QueryTimeout, "beginning the catalog transaction")
+	defer cancel()
+	tx, err := conn.BeginTx(qctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, fmt.Errorf("begin read-only transaction: %w", err)
+		return nil, timedOut(qctx, fmt.Errorf("begin read-only transaction: %w", err))
 	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d",
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		tx.Rollback(rctx)
+	}()
+	if _, err := tx.Exec(qctx, fmt.Sprintf("SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d",
 		o.StatementTimeout.Milliseconds(), o.LockTimeout.Milliseconds())); err != nil {
-		return nil, fmt.Errorf("set timeouts: %w", err)
+		return nil, timedOut(qctx, fmt.Errorf("set timeouts: %w", err))
 	}
 	cat := &pgCatalog{relations: map[uint32]*pgRelation{}, rules: map[uint32]string{}}
 	queries := []struct {
@@ -263,23 +271,33 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, o *Options, step func()) (
 		}})
 	}
 	for _, q := range queries {
-		rows, err := tx.Query(ctx, q.sql)
-		if err != nil {
-			return nil, fmt.Errorf("catalog query %s: %w", q.name, err)
-		}
-		for rows.Next() {
-			if err := q.scan(rows); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("catalog query %s: %w", q.name, err)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("catalog query %s: %w", q.name, err)
+		if err := runQuery(ctx, tx, o, q.name, q.sql, q.scan); err != nil {
+			return nil, err
 		}
 		step()
 	}
 	return cat, nil
+}
+
+// runQuery runs one catalog query under QueryTimeout and scans its rows.
+func runQuery(ctx context.Context, tx pgx.Tx, o *Options, name, sql string, scan func(pgx.Rows) error) error {
+	ctx, cancel := withTimeout(ctx, o.QueryTimeout, "the catalog query "+name)
+	defer cancel()
+	rows, err := tx.Query(ctx, sql)
+	if err != nil {
+		return timedOut(ctx, fmt.Errorf("catalog query %s: %w", name, err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return timedOut(ctx, fmt.Errorf("catalog query %s: %w", name, err))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return timedOut(ctx, fmt.Errorf("catalog query %s: %w", name, err))
+	}
+	return nil
 }
 
 // catalogQueries is how many steps readCatalog reports.

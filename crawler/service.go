@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	getenv func(string) string
+	policy SourcePolicy
 
 	mu      sync.Mutex
 	running map[string]*quarry.CrawlRun
@@ -48,7 +50,27 @@ type ServiceOptions struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	Getenv func(string) string // reads dsnEnv variables; default os.Getenv
+	Policy SourcePolicy
 }
+
+// SourcePolicy is what the server's operator allows the crawls of
+// registered sources. Zero fields take the defaults.
+type SourcePolicy struct {
+	// ConnectTimeout, QueryTimeout and Timeout bound each crawl (see
+	// Options); zero means Options' defaults.
+	ConnectTimeout, QueryTimeout, Timeout time.Duration
+	// AllowLocalFiles lets sources' DSNs read the server's files and reach
+	// its Unix sockets (see Options).
+	AllowLocalFiles bool
+	// DSNEnvPrefix is how the environment variables a source's dsnEnv may
+	// name begin, so that registering a source cannot read the rest of the
+	// server's environment. Empty means DefaultDSNEnvPrefix.
+	DSNEnvPrefix string
+}
+
+// DefaultDSNEnvPrefix begins the names of the environment variables that
+// sources' dsnEnv may name, unless SourcePolicy says otherwise.
+const DefaultDSNEnvPrefix = "QUARRY_SOURCE_"
 
 // NewService returns a crawl service over the store.
 func NewService(st ServiceStore, opts *ServiceOptions) *Service {
@@ -65,8 +87,12 @@ func NewService(st ServiceStore, opts *ServiceOptions) *Service {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
+	if o.Policy.DSNEnvPrefix == "" {
+		o.Policy.DSNEnvPrefix = DefaultDSNEnvPrefix
+	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
+	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, policy: o.Policy,
+		running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
 }
 
 // ParseSchedule checks a schedule: a cron expression ("0 * * * *") or a
@@ -81,6 +107,10 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 
 // ResolveDSN returns the source's DSN, reading dsnEnv from the environment.
 func (s *Service) ResolveDSN(src *quarry.Source) (string, error) {
+	if src.DSNEnv != "" && !strings.HasPrefix(src.DSNEnv, s.policy.DSNEnvPrefix) {
+		return "", quarry.Invalid("dsnEnv", "%q is not a source's variable: the server reads only environment variables "+
+			"whose names begin with %s", quarry.Truncate(src.DSNEnv, 64), s.policy.DSNEnvPrefix)
+	}
 	if src.DSN != "" {
 		return src.DSN, nil
 	}
@@ -116,7 +146,7 @@ func (s *Service) Register(ctx context.Context, src quarry.Source) (*quarry.Sour
 	if err != nil {
 		return nil, err
 	}
-	ns, err := Namespace(src.Kind, dsn)
+	ns, err := namespace(src.Kind, dsn, s.policy.AllowLocalFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -133,10 +163,14 @@ func (s *Service) Register(ctx context.Context, src quarry.Source) (*quarry.Sour
 
 // Namespace returns the namespace a DSN's datasets get.
 func Namespace(kind quarry.SourceKind, dsn string) (string, error) {
+	return namespace(kind, dsn, false)
+}
+
+func namespace(kind quarry.SourceKind, dsn string, allowLocalFiles bool) (string, error) {
 	if kind != quarry.SourcePostgres {
 		return "", quarry.Invalid("kind", "crawling %s sources is not supported yet; POSTGRES is", kind)
 	}
-	o := Options{}
+	o := Options{AllowLocalFiles: allowLocalFiles}
 	if err := o.defaults(); err != nil {
 		return "", err
 	}
@@ -220,6 +254,8 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 	o := Options{
 		Source: src.Name, Namespace: src.Namespace, Include: src.Include, Exclude: src.Exclude,
 		AllDatabases: src.AllDatabases, Now: s.now,
+		ConnectTimeout: s.policy.ConnectTimeout, QueryTimeout: s.policy.QueryTimeout, Timeout: s.policy.Timeout,
+		AllowLocalFiles: s.policy.AllowLocalFiles,
 	}
 	s.log.Info("crawl started", "source", src.Name, "dsn", quarry.RedactDSN(dsn))
 	res, err := CrawlPostgres(ctx, s.store, dsn, o)
@@ -229,8 +265,11 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 		run.Counts = res.CrawlCounts
 	}
 	if err != nil {
-		run.Status, run.Error = quarry.CrawlFailed, scrub(err.Error(), dsn)
-		s.log.Warn("crawl failed", "source", src.Name, "err", run.Error)
+		// The run shows a failure to connect only by its category; the
+		// detail goes to the log. Once access control exists (issue 19),
+		// admins may be shown the detail too: ConnectError.Detail.
+		run.Status, run.Error = quarry.CrawlFailed, scrub(PublicError(err), dsn)
+		s.log.Warn("crawl failed", "source", src.Name, "err", scrub(err.Error(), dsn))
 	} else {
 		run.Status = quarry.CrawlSucceeded
 		s.log.Info("crawl finished", "source", src.Name, "datasets", run.Counts.Datasets, "new", run.Counts.New,

@@ -119,10 +119,10 @@ func TestSources(t *testing.T) {
 		}
 	})
 	t.Run("DSNFromEnvironment", func(t *testing.T) {
-		testEnv["SHOP_DSN"] = pg.DSN("shop")
-		defer delete(testEnv, "SHOP_DSN")
-		src := s.do(t, register, map[string]any{"in": map[string]any{"name": "shop-env", "kind": "POSTGRES", "dsnEnv": "SHOP_DSN", "namespace": "postgres://shop-replica:5432"}}).ok(t)["registerSource"].(map[string]any)
-		if src["dsn"] != nil || src["dsnEnv"] != "SHOP_DSN" || src["namespace"] != "postgres://shop-replica:5432" {
+		testEnv["QUARRY_SOURCE_SHOP"] = pg.DSN("shop")
+		defer delete(testEnv, "QUARRY_SOURCE_SHOP")
+		src := s.do(t, register, map[string]any{"in": map[string]any{"name": "shop-env", "kind": "POSTGRES", "dsnEnv": "QUARRY_SOURCE_SHOP", "namespace": "postgres://shop-replica:5432"}}).ok(t)["registerSource"].(map[string]any)
+		if src["dsn"] != nil || src["dsnEnv"] != "QUARRY_SOURCE_SHOP" || src["namespace"] != "postgres://shop-replica:5432" {
 			t.Fatalf("registered: %v", src)
 		}
 		if run := s.do(t, crawlNow, map[string]any{"name": "shop-env"}).ok(t)["crawlSource"].(map[string]any); run["status"] != "SUCCEEDED" {

@@ -54,6 +54,9 @@ type Options struct {
 	// Getenv reads the environment variables sources name for their DSNs.
 	// Nil means os.Getenv.
 	Getenv func(string) string
+	// Crawl bounds the crawls of registered sources; zero fields take
+	// the crawler's defaults.
+	Crawl crawler.SourcePolicy
 
 	// LineageMaxDepth and LineageMaxNodes bound a lineage traversal; zero
 	// means lineage's defaults.
@@ -118,7 +121,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// Crawls live until ctx is done (shutdown begins) or Close; Close waits
 	// for them (they stop at once when cancelled) before the store closes.
 	crawlCtx, stopCrawls := context.WithCancel(ctx)
-	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv})
+	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl})
 	s.Crawls.CloseInterrupted(ctx)
 	s.background(crawlCtx, stopCrawls, s.Crawls.Run)
 

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/server"
 )
@@ -26,6 +27,7 @@ type Config struct {
 	Log       LogConfig       `yaml:"log"`
 	Limits    LimitsConfig    `yaml:"limits"`
 	Sources   []SourceConfig  `yaml:"sources"`
+	Crawl     CrawlConfig     `yaml:"crawl"`
 	Lineage   LineageConfig   `yaml:"lineage"`
 	Freshness FreshnessConfig `yaml:"freshness"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
@@ -154,7 +156,9 @@ type LineageConfig struct {
 }
 
 // SourceConfig declares a source; the server registers (or updates) it at
-// start, as registerSource would. Prefer dsnEnv to a DSN with a password.
+// start, as registerSource would. Prefer dsnEnv (a variable whose name
+// begins with crawl.dsnEnvPrefix, QUARRY_SOURCE_ unless set) to a DSN with
+// a password.
 type SourceConfig struct {
 	Name         string   `yaml:"name"`
 	Kind         string   `yaml:"kind"`
@@ -173,6 +177,49 @@ func (c SourceConfig) source() quarry.Source {
 		Name: c.Name, Kind: quarry.SourceKind(strings.ToUpper(c.Kind)), DSN: c.DSN, DSNEnv: c.DSNEnv, Namespace: c.Namespace,
 		Schedule: c.Schedule, Include: c.Include, Exclude: c.Exclude, Aliases: c.Aliases, AllDatabases: c.AllDatabases,
 	}
+}
+
+// CrawlConfig bounds the crawls of registered sources (configured or
+// registered with registerSource). Empty durations take the defaults.
+//
+//	crawl:
+//	  connectTimeout: 10s           # connecting to a source
+//	  queryTimeout: 1m              # each catalog query
+//	  timeout: 10m                  # the whole crawl
+//	  allowLocalFiles: false        # DSN parameters that read this machine's files, Unix sockets
+//	  dsnEnvPrefix: QUARRY_SOURCE_  # the environment variables a source's dsnEnv may name
+type CrawlConfig struct {
+	ConnectTimeout  string `yaml:"connectTimeout"`
+	QueryTimeout    string `yaml:"queryTimeout"`
+	Timeout         string `yaml:"timeout"`
+	AllowLocalFiles bool   `yaml:"allowLocalFiles"`
+	DSNEnvPrefix    string `yaml:"dsnEnvPrefix"`
+}
+
+// crawlPolicy converts the crawl section; errors name the key.
+func (c Config) crawlPolicy() (crawler.SourcePolicy, error) {
+	p := crawler.SourcePolicy{AllowLocalFiles: c.Crawl.AllowLocalFiles, DSNEnvPrefix: c.Crawl.DSNEnvPrefix}
+	if p.DSNEnvPrefix == "" {
+		p.DSNEnvPrefix = crawler.DefaultDSNEnvPrefix
+	}
+	for _, f := range []struct {
+		name, value string
+		into        *time.Duration
+	}{
+		{"connectTimeout", c.Crawl.ConnectTimeout, &p.ConnectTimeout},
+		{"queryTimeout", c.Crawl.QueryTimeout, &p.QueryTimeout},
+		{"timeout", c.Crawl.Timeout, &p.Timeout},
+	} {
+		if f.value == "" {
+			continue
+		}
+		d, err := quarry.ParseDuration(f.value)
+		if err != nil || d < 100*time.Millisecond {
+			return p, fmt.Errorf("config: crawl.%s %q: want a duration of at least 100ms, like 30s", f.name, f.value)
+		}
+		*f.into = d
+	}
+	return p, nil
 }
 
 // LogConfig sets up log/slog.
@@ -227,11 +274,19 @@ func (c Config) validate() error {
 	if c.Limits.BodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
 		return fmt.Errorf("config: limits must not be negative")
 	}
+	policy, err := c.crawlPolicy()
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i, sc := range c.Sources {
 		src := sc.source()
 		if err := src.Normalize(); err != nil {
 			return fmt.Errorf("config: sources[%d]: %v", i, err)
+		}
+		if src.DSNEnv != "" && !strings.HasPrefix(src.DSNEnv, policy.DSNEnvPrefix) {
+			return fmt.Errorf("config: sources[%d].dsnEnv: %q is not a source's variable: want a name that begins with %s "+
+				"(crawl.dsnEnvPrefix)", i, src.DSNEnv, policy.DSNEnvPrefix)
 		}
 		if seen[src.Name] {
 			return fmt.Errorf("config: sources[%d]: %q is declared twice", i, src.Name)
@@ -241,7 +296,7 @@ func (c Config) validate() error {
 	if _, err := c.freshnessDefaults(); err != nil {
 		return err
 	}
-	_, _, err := c.alerts(os.Getenv)
+	_, _, err = c.alerts(os.Getenv)
 	return err
 }
 

@@ -50,6 +50,7 @@ func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o := crawler.Options{
 		Source: *source, Namespace: *namespace, Include: splitList(*include), Exclude: splitList(*exclude),
 		AllDatabases: *all, ViewDefinitions: *viewDefs, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout,
+		Trusted: true, // the operator's own DSN, read as psql would
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),

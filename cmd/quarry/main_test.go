@@ -289,7 +289,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.queryLimits().Depth != 20 {
 		t.Fatalf("config = %+v, %v", cfg, err)
 	}
-	cfg, err = loadConfig(write("sources:\n  - name: shop\n    kind: postgres\n    dsnEnv: SHOP_DSN\n    schedule: '@hourly'\n    include: [public]\n"))
+	cfg, err = loadConfig(write("sources:\n  - name: shop\n    kind: postgres\n    dsnEnv: QUARRY_SOURCE_SHOP\n    schedule: '@hourly'\n    include: [public]\n"))
 	if err != nil || len(cfg.Sources) != 1 || cfg.Sources[0].source().Kind != quarry.SourcePostgres || cfg.Sources[0].Include[0] != "public" {
 		t.Fatalf("sources config = %+v, %v", cfg.Sources, err)
 	}
@@ -319,8 +319,8 @@ func TestLoadConfig(t *testing.T) {
 		"ErrFormat":      "log:\n  format: xml\n",
 		"ErrNegative":    "limits:\n  bodyBytes: -1\n",
 		"ErrYAML":        "addr: [\n",
-		"ErrSource":      "sources:\n  - name: Shop DB\n    kind: postgres\n    dsnEnv: X\n",
-		"ErrSourceTwice": "sources:\n  - {name: a, kind: postgres, dsnEnv: X}\n  - {name: a, kind: postgres, dsnEnv: Y}\n",
+		"ErrSource":      "sources:\n  - name: Shop DB\n    kind: postgres\n    dsnEnv: QUARRY_SOURCE_X\n",
+		"ErrSourceTwice": "sources:\n  - {name: a, kind: postgres, dsnEnv: QUARRY_SOURCE_X}\n  - {name: a, kind: postgres, dsnEnv: QUARRY_SOURCE_Y}\n",
 		"ErrDuration":    "freshness:\n  defaults:\n    - {tag: tier1, warnAfter: soon}\n",
 		"ErrNoMatch":     "freshness:\n  defaults:\n    - {warnAfter: 1h}\n",
 		"ErrPattern":     "freshness:\n  defaults:\n    - {name: '[', warnAfter: 1h}\n",

@@ -81,6 +81,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	crawlPolicy, err := cfg.crawlPolicy()
+	if err != nil {
+		return err
+	}
 
 	srv, err := server.Open(cfg.Data, &server.Options{
 		Logger:            log,
@@ -90,6 +94,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		LineageMaxNodes:   cfg.Lineage.MaxNodes,
 		FreshnessDefaults: defaults,
 		Alerts:            &alert.Options{Webhooks: hooks, Interval: interval},
+		Crawl:             crawlPolicy,
 		Limits:            cfg.bodyLimits(),
 		QueryLimits:       cfg.queryLimits(),
 		UI:                ui.Handler(),

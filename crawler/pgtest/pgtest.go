@@ -206,9 +206,72 @@ func (s *Server) LoadFile(ctx context.Context, db, path string) (string, error) 
 	return stderr.String(), nil
 }
 
+// Freeze stops every process of the server (the postmaster and its
+// backends) with SIGSTOP, as a hung or swapped-out server would be: its
+// connections stay open, the kernel still accepts new ones, and nothing
+// answers. Thaw continues them; a test that freezes thaws in t.Cleanup
+// (Stop thaws too).
+func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+
+// Thaw continues a frozen server's processes.
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+// signal sends sig to the postmaster's process group (the postmaster, and
+// runuser before it when running as root) and then to each of its
+// descendants: every backend calls setsid, so the group does not hold them.
+// The postmaster is stopped first, so that it forks none while the
+// descendants are found.
+func (s *Server) signal(sig syscall.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("pgtest: signal %v: %w", sig, err)
+	}
+	for _, pid := range descendants(s.cmd.Process.Pid) {
+		_ = syscall.Kill(pid, sig) // one may have exited meanwhile
+	}
+	return nil
+}
+
+// descendants lists the processes under pid, from /proc.
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(fields[1]); err == nil {
+			children[ppid] = append(children[ppid], child)
+		}
+	}
+	var out []int
+	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
+	}
+	return out
+}
+
 // Stop stops the server and removes its directory.
 func (s *Server) Stop() error {
 	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.Thaw() // a stopped process would not act on SIGQUIT
 		// SIGQUIT is PostgreSQL's immediate shutdown; the cluster is discarded.
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGQUIT)
 		select {

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCrawlConfig: the crawl section reaches the crawl policy, a bad
+// value is an error naming its key, and sources' dsnEnv keep to the prefix.
+func TestCrawlConfig(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "quarry.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cfg, err := loadConfig(write("crawl:\n  connectTimeout: 5s\n  queryTimeout: 2m\n  timeout: 1h\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.crawlPolicy()
+	if err != nil || p.ConnectTimeout != 5*time.Second || p.QueryTimeout != 2*time.Minute || p.Timeout != time.Hour {
+		t.Fatalf("crawl policy = %+v, %v", p, err)
+	}
+	if cfg, err := loadConfig(write("")); err != nil {
+		t.Fatal(err)
+	} else if p, err := cfg.crawlPolicy(); err != nil || p.Timeout != 0 {
+		t.Fatalf("the default crawl policy = %+v, %v (zero: the crawler's defaults)", p, err)
+	}
+	cfg, err = loadConfig(write("crawl:\n  allowLocalFiles: true\n  dsnEnvPrefix: ACME_\nsources:\n  - {name: shop, kind: postgres, dsnEnv: ACME_SHOP}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := cfg.crawlPolicy(); err != nil || !p.AllowLocalFiles || p.DSNEnvPrefix != "ACME_" {
+		t.Fatalf("crawl policy = %+v, %v", p, err)
+	}
+	for name, tc := range map[string]struct{ body, key string }{
+		"ErrTimeout":      {"crawl:\n  timeout: forever\n", "crawl.timeout"},
+		"ErrQueryTimeout": {"crawl:\n  queryTimeout: 1ms\n", "crawl.queryTimeout"},
+		// A source's dsnEnv may not name any variable of the server's.
+		"ErrDSNEnv":       {"sources:\n  - {name: shop, kind: postgres, dsnEnv: HOME}\n", "sources[0].dsnEnv"},
+		"ErrDSNEnvPrefix": {"crawl:\n  dsnEnvPrefix: ACME_\nsources:\n  - {name: shop, kind: postgres, dsnEnv: QUARRY_SOURCE_SHOP}\n", "sources[0].dsnEnv"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := loadConfig(write(tc.body)); err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("config %q: %v, want an error naming %s", tc.body, err, tc.key)
+			}
+		})
+	}
+}
