@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,7 +57,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(smallQueries{lru.New[*ast.QueryDocument](1000)})
 	srv.SetParserTokenLimit(lim.Tokens)
 	srv.Use(extension.Introspection{})
 	srv.Use(requestLimit{bytes: lim.QueryBytes, nesting: lim.Nesting}) // before the parser
@@ -116,4 +117,21 @@ func writeError(w http.ResponseWriter, status int, e *quarry.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// maxCachedQuery is the largest query text the parsed-query cache keeps:
+// the UI's and tools' operations are a few KiB at most, and a cache of
+// 1000 documents parsed from queries as large as QueryBytes would hold
+// gigabytes that no request frees (20 queries of 12,000 aliases held 96 MB).
+const maxCachedQuery = 16 << 10
+
+// smallQueries is the parsed-query cache for queries up to maxCachedQuery.
+type smallQueries struct {
+	graphql.Cache[*ast.QueryDocument]
+}
+
+func (c smallQueries) Add(ctx context.Context, query string, doc *ast.QueryDocument) {
+	if len(query) <= maxCachedQuery {
+		c.Cache.Add(ctx, query, doc)
+	}
 }

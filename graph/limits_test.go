@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -83,4 +84,33 @@ func TestRequestLimits(t *testing.T) {
 			t.Fatalf("status %d, %v", r.Status, r.Errors)
 		}
 	})
+}
+
+// The parsed-query cache keeps small queries only: 1000 documents parsed
+// from large ones would hold gigabytes that no request frees.
+func TestLargeQueriesNotCached(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	var aliases strings.Builder
+	for i := range 12_000 {
+		fmt.Fprintf(&aliases, "a%d: __typename ", i)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	s.do(t, "{ warm: __typename }", nil)
+	before := heap()
+	for i := range 20 {
+		// Each is distinct, valid, and refused only after parsing (by the
+		// cost limit), when gqlgen has cached it.
+		r := s.do(t, fmt.Sprintf("query Q%d { %s}", i, aliases.String()), nil)
+		if len(r.Errors) != 1 || r.Errors[0].Code() != "too_large" {
+			t.Fatalf("status %d, %v", r.Status, r.Errors)
+		}
+	}
+	if grew := int64(heap()) - int64(before); grew > 20<<20 {
+		t.Fatalf("20 large queries left %d MB on the heap", grew>>20)
+	}
 }
