@@ -14,7 +14,7 @@ E2E      = cd ui && QUARRY_BIN=$(CURDIR)/bin/quarry CHROMIUM=$(CHROMIUM) $(NPM) 
 # dependency ships under ui/node_modules.
 PKGS     = $(shell $(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: run build ui e2e test check bench generate clean
+.PHONY: run build ui e2e test check bench fuzz generate clean
 
 ## run: build (UI included) and serve the demo catalog on http://$(ADDR)
 run: build
@@ -51,6 +51,14 @@ check: ui/node_modules/.package-lock.json
 ## bench: run the benchmarks and print their numbers
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $(PKGS)
+
+## fuzz: run each fuzz target for FUZZTIME (new crashers land in the package's testdata/fuzz: commit them with the fix)
+FUZZTIME ?= 15s
+FUZZ      = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
+fuzz:
+	$(FUZZ) -fuzz '^FuzzParseEvent$$' ./lineage
+	$(FUZZ) -fuzz '^FuzzParseBatch$$' ./lineage
+	$(FUZZ) -fuzz '^FuzzGraphQL$$' ./graph
 
 ## generate: regenerate gqlgen code and the UI's GraphQL types from graph/*.graphqls
 generate:

@@ -31,6 +31,10 @@ type Config struct {
 	Lineage   LineageConfig   `yaml:"lineage"`
 	Freshness FreshnessConfig `yaml:"freshness"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
+	// MemoryLimit is the Go runtime's soft memory limit: a size ("2GiB",
+	// "1500MB"), a share of the machine's (or cgroup's) memory ("60%"), or
+	// "off". Empty means 75%. GOMEMLIMIT, when set, wins.
+	MemoryLimit string `yaml:"memoryLimit"`
 }
 
 // AlertsConfig sets how often alerts are evaluated and where their
@@ -273,6 +277,9 @@ func (c Config) validate() error {
 	}
 	if c.Limits.BodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
 		return fmt.Errorf("config: limits must not be negative")
+	}
+	if _, _, err := memoryLimit(c.MemoryLimit, "/"); err != nil {
+		return err
 	}
 	policy, err := c.crawlPolicy()
 	if err != nil {

@@ -68,6 +68,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	setServingGC() // collections 4x rarer: search's tail latency (see there)
+	limit, from, err := setMemoryLimit(cfg.MemoryLimit, os.Getenv, "/")
+	if err != nil {
+		return err
+	}
+	log.Info("memory limit", "bytes", limit, "from", from)
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
