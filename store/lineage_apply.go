@@ -48,6 +48,20 @@ func (s *Store) ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (Line
 	if err != nil {
 		return LineageResult{}, err
 	}
+	// It claims its run while it applies, as an accepted event does until
+	// applied: neither may take a run id the other is giving another job.
+	if run := claimOf(p); run != "" {
+		if err := s.awaitRecovered(ctx); err != nil {
+			return LineageResult{}, err
+		}
+		s.lin.mu.Lock()
+		ok := s.lin.claim(run, p.Job.ID)
+		s.lin.mu.Unlock()
+		if !ok {
+			return LineageResult{}, errRunOfAnotherJob(run)
+		}
+		defer s.releaseClaim(run)
+	}
 	var res LineageResult
 	err = s.update(ctx, func(tx *bolt.Tx) (err error) {
 		res, err = applyEvent(tx, p, s.now().UTC())
