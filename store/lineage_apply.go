@@ -80,6 +80,32 @@ func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent
 	for i := range evs {
 		ps[i], errs[i] = s.prepareEvent(&evs[i])
 	}
+	// Claimed while they apply, as ApplyLineage does.
+	if err := s.awaitRecovered(ctx); err != nil {
+		for i := range errs {
+			errs[i], ps[i] = err, nil
+		}
+		return res, errs
+	}
+	var claimed []string
+	s.lin.mu.Lock()
+	for i, p := range ps {
+		if run := claimOfPlan(p); run != "" {
+			if !s.lin.claim(run, p.Job.ID) {
+				errs[i], ps[i] = errRunOfAnotherJob(run), nil
+				continue
+			}
+			claimed = append(claimed, run)
+		}
+	}
+	s.lin.mu.Unlock()
+	defer func() {
+		s.lin.mu.Lock()
+		for _, run := range claimed {
+			s.lin.release(run)
+		}
+		s.lin.mu.Unlock()
+	}()
 	err := s.bulk(ctx, func(tx *bolt.Tx) error {
 		now := s.now().UTC()
 		for i, p := range ps {

@@ -114,6 +114,8 @@ func TestAcceptLineageRunConflict(t *testing.T) {
 		ev := event("b", run1)
 		_, err := s.ApplyLineage(ctx, &ev)
 		isConflict(t, err)
+		_, errs := s.ApplyLineageBatch(ctx, []quarry.LineageEvent{event("b", run1)})
+		isConflict(t, errs[0])
 		ev = event("a", run2)
 		if _, err := s.ApplyLineage(ctx, &ev); err != nil {
 			t.Fatal(err)

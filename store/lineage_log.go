@@ -280,6 +280,14 @@ func claimOf(p *quarry.EventPlan) string {
 	return p.Event.Run.ID
 }
 
+// claimOfPlan is claimOf of a plan that may be nil (an invalid event).
+func claimOfPlan(p *quarry.EventPlan) string {
+	if p == nil {
+		return ""
+	}
+	return claimOf(p)
+}
+
 // claim claims run for job, unless another job claims it; the caller
 // holds l.mu.
 func (l *lineageLog) claim(run, job string) bool {
