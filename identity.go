@@ -89,6 +89,19 @@ var defaultPorts = map[string]string{
 	"kafka":     "9092",
 }
 
+// hostSchemes name a host (or a bucket, an account, a container) right
+// after "://" in OpenLineage's naming: "http://" or "s3:///key" names
+// nothing. Schemes whose namespaces may have no host ("inmemory://",
+// "file:///tmp", "duckdb:///path/db.duckdb") are not listed; the database
+// schemes of defaultPorts need one too.
+var hostSchemes = map[string]bool{
+	"http": true, "https": true, "ftp": true, "sftp": true,
+	"s3": true, "s3a": true, "s3n": true, "gs": true, "gcs": true, "abfs": true, "abfss": true, "wasb": true, "wasbs": true,
+	"hdfs": true, "dbfs": true, "awsathena": true, "azurecosmos": true, "azurekusto": true, "snowflake": true,
+	"spanner": true, "unitycatalog": true, "milvus": true, "crate": true, "oceanbase": true, "fabric-warehouse": true,
+	"box": true, "filenet": true, "mssharepoint": true,
+}
+
 // NormalizeNamespace returns the canonical form of an OpenLineage namespace.
 //
 // A namespace with a scheme ("postgresql://User@DB.internal/?sslmode=off")
@@ -135,6 +148,9 @@ func NormalizeNamespace(ns string) (string, error) {
 		return "", Invalid("", "%q: the host must not contain spaces", Truncate(shown, 64))
 	}
 	authority = strings.ToLower(authority)
+	if hostSchemes[scheme] && authority == "" {
+		return "", Invalid("", "%q has no host: want %s://host", Truncate(shown, 64), scheme)
+	}
 	if isDB {
 		host, p, hasPort, err := splitHostPort(authority)
 		if err != nil {

@@ -51,6 +51,9 @@ func TestNormalizeNamespace(t *testing.T) {
 		{"bigquery", "bigquery"},
 		{"MyTeam", "MyTeam"},
 		{"inmemory://", "inmemory://"},
+		{"duckdb:///database/jaffle_shop.duckdb", "duckdb:///database/jaffle_shop.duckdb"},
+		{"file:///tmp/x/", "file:///tmp/x"},
+		{"http://Api.Example.com/v1", "http://api.example.com/v1"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := quarry.NormalizeNamespace(tc.in)
@@ -74,6 +77,13 @@ func TestNormalizeNamespaceInvalid(t *testing.T) {
 		"   ",
 		"postgres://",
 		"postgres://:5432",
+		"http://",
+		"HTTPS://",
+		"https:///path",
+		"s3://",
+		"s3:///key",
+		"gs://",
+		"snowflake://",
 		"postgres://db:port",
 		"postgres://db:",
 		"postgres://db:0",

@@ -43,6 +43,18 @@ type DatasetPlan struct {
 	PrevName string // and its namespace/name
 }
 
+// parseRunID parses a run's UUID; the nil UUID names no run (a producer
+// that forgot to set one), and every such event would land on one run.
+func parseRunID(field, id string) (string, error) {
+	id, err := ParseID(field, id)
+	if err == nil && id == nilUUID {
+		return "", Invalid(field, "is the nil UUID; a run needs an id of its own")
+	}
+	return id, err
+}
+
+const nilUUID = "00000000-0000-0000-0000-000000000000"
+
 // Plan validates an event and normalizes it: it sets the run's and the
 // parent run's IDs and the check results of its reports in their
 // canonical forms in place. aliases resolves a normalized dataset's
@@ -66,7 +78,7 @@ func (ev *LineageEvent) Plan(aliases func(*Dataset)) (*EventPlan, error) {
 		if ev.Run == nil {
 			return nil, Invalid("run", "is required for a run event")
 		}
-		id, err := ParseID("run.runId", ev.Run.ID)
+		id, err := parseRunID("run.runId", ev.Run.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -75,8 +87,12 @@ func (ev *LineageEvent) Plan(aliases func(*Dataset)) (*EventPlan, error) {
 			return nil, Invalid("eventType", "%q is not a run state", ev.Run.State)
 		}
 		if ev.Run.ParentRunID != "" {
-			if ev.Run.ParentRunID, err = ParseID("run.facets.parent.run.runId", ev.Run.ParentRunID); err != nil {
+			const field = "run.facets.parent.run.runId"
+			if ev.Run.ParentRunID, err = parseRunID(field, ev.Run.ParentRunID); err != nil {
 				return nil, err
+			}
+			if ev.Run.ParentRunID == id {
+				return nil, Invalid(field, "is the run's own id: a run cannot be its own parent")
 			}
 		}
 		if ev.Run.ParentJob != nil {

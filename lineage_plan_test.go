@@ -3,6 +3,7 @@ package quarry_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,7 +169,10 @@ func TestPlan(t *testing.T) {
 		{"ErrNoRun", func(ev *quarry.LineageEvent) { ev.Run = nil }, "run"},
 		{"ErrRunID", func(ev *quarry.LineageEvent) { ev.Run.ID = "not-a-uuid" }, "run.runId"},
 		{"ErrState", func(ev *quarry.LineageEvent) { ev.Run.State = "DONE" }, "eventType"},
+		{"ErrNilRunID", func(ev *quarry.LineageEvent) { ev.Run.ID = "00000000-0000-0000-0000-000000000000" }, "run.runId"},
 		{"ErrParentRunID", func(ev *quarry.LineageEvent) { ev.Run.ParentRunID = "x" }, "run.facets.parent.run.runId"},
+		{"ErrNilParentRunID", func(ev *quarry.LineageEvent) { ev.Run.ParentRunID = "00000000-0000-0000-0000-000000000000" }, "run.facets.parent.run.runId"},
+		{"ErrOwnParent", func(ev *quarry.LineageEvent) { ev.Run.ParentRunID = strings.ToUpper(ev.Run.ID) }, "run.facets.parent.run.runId"},
 		{"ErrParentJob", func(ev *quarry.LineageEvent) { ev.Run.ParentJob = &quarry.Job{Namespace: "airflow"} }, "run.facets.parent.job.name"},
 		{"ErrNoJob", func(ev *quarry.LineageEvent) { ev.Job = nil }, "job"},
 		{"ErrJobName", func(ev *quarry.LineageEvent) { ev.Job.Name = " " }, "job.name"},

@@ -96,14 +96,22 @@ func NewService(st ServiceStore, opts *ServiceOptions) *Service {
 }
 
 // ParseSchedule checks a schedule: a cron expression ("0 * * * *") or a
-// descriptor ("@hourly", "@every 30m").
+// descriptor ("@hourly", "@every 30m"). "@every" is at least minEvery
+// apart (a cron expression cannot be closer than a minute either): a
+// crawl reads a whole catalog, and "@every 1ms" would crawl without pause.
 func ParseSchedule(spec string) (cron.Schedule, error) {
 	sched, err := cron.ParseStandard(spec)
 	if err != nil {
 		return nil, quarry.Invalid("schedule", "%q is not a cron schedule like \"0 * * * *\", \"@hourly\" or \"@every 30m\": %v", spec, err)
 	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < minEvery {
+		return nil, quarry.Invalid("schedule", "%q is too frequent: \"@every\" wants at least %v", spec, minEvery)
+	}
 	return sched, nil
 }
+
+// minEvery is the shortest "@every" schedule.
+const minEvery = time.Minute
 
 // ResolveDSN returns the source's DSN, reading dsnEnv from the environment.
 func (s *Service) ResolveDSN(src *quarry.Source) (string, error) {

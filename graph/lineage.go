@@ -31,6 +31,10 @@ func (in *RunInput) event(now time.Time) (*quarry.LineageEvent, error) {
 	at := now
 	if in.EventTime != nil {
 		at = time.Time(*in.EventTime)
+		// Year 1 is the zero time, which would read as "now" later.
+		if err := quarry.CheckTime("eventTime", at); err != nil {
+			return nil, err
+		}
 	}
 	ev := &quarry.LineageEvent{
 		Kind:      quarry.RunEvent,

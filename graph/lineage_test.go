@@ -7,6 +7,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/lineage"
 )
 
 const reportRun = `mutation($in: RunInput!) { reportRun(input: $in) {
@@ -114,6 +115,9 @@ func TestReportRunInvalid(t *testing.T) {
 		field string
 	}{
 		{"BadRunID", func(in map[string]any) { in["runId"] = "12345" }, "input.runId"},
+		{"NilRunID", func(in map[string]any) { in["runId"] = "00000000-0000-0000-0000-000000000000" }, "input.runId"},
+		{"OwnParent", func(in map[string]any) { in["parentRunId"] = in["runId"] }, "input.parentRunId"},
+		{"YearOne", func(in map[string]any) { in["eventTime"] = "0001-01-01T00:00:00Z" }, "input.eventTime"},
 		{"BadNamespace", func(in map[string]any) {
 			in["inputs"] = []any{map[string]any{"namespace": "postgres://db:0", "name": "x"}}
 		}, "input.inputs[0].namespace"},
@@ -137,6 +141,19 @@ func TestReportRunInvalid(t *testing.T) {
 	other := runInput("0190b5c1-2f2a-7d3e-8a1b-0000000000cc", "COMPLETE", "2026-11-21T02:05:00Z")
 	other["job"] = map[string]any{"namespace": "cron://etl-1", "name": "another_job"}
 	s.do(t, reportRun, map[string]any{"in": other}).oneError(t, "conflict", "input.runId")
+	// So is one an OpenLineage event of another job claims while it waits
+	// in the lineage log: applying the mutation first would drop the event.
+	const pending = "0190b5c1-2f2a-7d3e-8a1b-0000000000dd"
+	ev := `{"eventType":"START","eventTime":"2026-11-21T02:00:00Z","run":{"runId":"` + pending + `"},"job":{"namespace":"cron://etl-1","name":"nightly_orders"}}`
+	if err := lineage.Ingest(context.Background(), s.store, []byte(ev)); err != nil {
+		t.Fatal(err)
+	}
+	other = runInput(pending, "COMPLETE", "2026-11-21T02:05:00Z")
+	other["job"] = map[string]any{"namespace": "cron://etl-1", "name": "another_job"}
+	s.do(t, reportRun, map[string]any{"in": other}).oneError(t, "conflict", "input.runId")
+	if err := s.store.SyncLineage(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Nothing of the invalid ones was stored.
 	if jobs := s.do(t, `{ jobs { name } }`, nil).ok(t)["jobs"].([]any); len(jobs) != 1 {
 		t.Fatalf("invalid runs stored jobs: %v", jobs)

@@ -109,6 +109,11 @@ func (d *doc) mapEvent(n int32) (quarry.LineageEvent, error) {
 	if t, ok, err := d.optTime(n, "eventTime"); err != nil {
 		return ev, err
 	} else if ok {
+		// Checked here, not only when planned: year 1 is the zero time,
+		// which Plan reads as "no time" (now).
+		if err := quarry.CheckTime("eventTime", *t); err != nil {
+			return ev, err
+		}
 		ev.EventTime = *t
 	} else if ev.Kind == quarry.RunEvent {
 		return ev, quarry.Invalid("eventTime", "is required")

@@ -595,6 +595,17 @@ func TestEventTimes(t *testing.T) {
 	}
 }
 
+// A time the catalog cannot order is refused alike whatever its year:
+// year 1 (Go's zero time) did not become "now".
+func TestEventTimeOutOfRange(t *testing.T) {
+	for _, in := range []string{"0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000001Z", "1677-01-01T00:00:00Z", "2263-01-01T00:00:00Z"} {
+		for _, kind := range []string{`"run":{"runId":"` + goodRunID + `"},"job":{"namespace":"n","name":"j"}`, `"job":{"namespace":"n","name":"j"}`} {
+			_, err := lineage.ParseEvent([]byte(`{"eventTime":"` + in + `",` + kind + `}`))
+			assertInvalid(t, in, err, "eventTime", "is out of range")
+		}
+	}
+}
+
 func assertInvalid(t *testing.T, name string, err error, field, msg string) {
 	t.Helper()
 	e, ok := errors.AsType[*quarry.Error](err)

@@ -81,12 +81,13 @@ func NewHandler(cfg Config) http.Handler {
 	res := &graph.Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults, Log: log, Now: cfg.Now}
 	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
-	mux.Handle("GET /graphql", gql)
+	rt := &routes{mux: mux, allow: map[string][]string{}}
+	rt.handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
+	rt.handle("GET /graphql", gql)
 	ol := newOpenLineage(cfg.Store, log, lim.LineageBodyBytes, cfg.Registerer)
-	mux.HandleFunc("POST /api/v1/lineage", ol.post)
-	mux.HandleFunc("POST /api/v1/lineage/batch", ol.postBatch)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	rt.handleFunc("POST /api/v1/lineage", ol.post)
+	rt.handleFunc("POST /api/v1/lineage/batch", ol.postBatch)
+	rt.handleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		st, err := cfg.Store.Stats(r.Context())
 		if err != nil {
 			log.ErrorContext(r.Context(), "health check", "err", err)
@@ -96,9 +97,9 @@ func NewHandler(cfg Config) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": cfg.Version, "store": st})
 	})
 	if cfg.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+		rt.handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
 	}
-	mux.HandleFunc("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request) {
+	rt.handleFunc("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request) {
 		if !fromLoopback(r) {
 			fail(w, r, log, "backup", quarry.Errorf(quarry.EUNAUTHORIZED, "backups are served to this machine only"))
 			return
@@ -119,7 +120,7 @@ func NewHandler(cfg Config) http.Handler {
 		}
 		log.InfoContext(r.Context(), "backup streamed", "bytes", size)
 	})
-	mux.HandleFunc("POST /api/v1/admin/reindex", func(w http.ResponseWriter, r *http.Request) {
+	rt.handleFunc("POST /api/v1/admin/reindex", func(w http.ResponseWriter, r *http.Request) {
 		if !fromLoopback(r) {
 			fail(w, r, log, "reindex", quarry.Errorf(quarry.EUNAUTHORIZED, "reindexing is for this machine only"))
 			return
@@ -136,10 +137,46 @@ func NewHandler(cfg Config) http.Handler {
 		}()
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
 	})
+	rt.refuseOthers()
 	if cfg.UI != nil {
 		mux.Handle("/", cfg.UI)
 	}
 	return withActor(mux)
+}
+
+// routes registers the handlers of the API by method and path and
+// remembers the methods of each path, so that a request with another
+// method is answered 405 with an Allow header rather than falling through
+// to the UI at / (which answers any GET with its page).
+type routes struct {
+	mux   *http.ServeMux
+	allow map[string][]string // path -> methods
+}
+
+func (rt *routes) handle(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, h)
+	method, path, _ := strings.Cut(pattern, " ")
+	rt.allow[path] = append(rt.allow[path], method)
+	if method == http.MethodGet { // ServeMux serves HEAD with GET's handler
+		rt.allow[path] = append(rt.allow[path], http.MethodHead)
+	}
+}
+
+func (rt *routes) handleFunc(pattern string, h http.HandlerFunc) { rt.handle(pattern, h) }
+
+// refuseOthers answers the other methods of every registered path 405,
+// and any path under /api/ that is not one 404, in the API's error shape.
+func (rt *routes) refuseOthers() {
+	for path, methods := range rt.allow {
+		allow := strings.Join(methods, ", ")
+		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, quarry.Errorf(quarry.EINVALID, "%s is not allowed on %s; use %s", r.Method, path, allow))
+		})
+	}
+	rt.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, quarry.Errorf(quarry.ENOTFOUND, "%s is not an endpoint of this server", quarry.Truncate(r.URL.Path, 128)))
+	})
 }
 
 func fromLoopback(r *http.Request) bool {

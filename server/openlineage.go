@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -46,7 +47,16 @@ func newOpenLineage(st lineageStore, log *slog.Logger, limit int64, reg promethe
 // body reads the request body, gunzipping it when the client says so; the
 // limit applies to what the body decompresses to, so a gzip bomb is a 413.
 // When it cannot, it answers the request and returns false.
+// The body must be declared JSON: a browser sends text/plain, form and
+// multipart bodies to another site without asking it first (no CORS
+// preflight), so accepting them would let any web page a user of the
+// network opens post events.
 func (ol *openLineage) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		// HTTP's status for a media type the server does not take.
+		writeError(w, http.StatusUnsupportedMediaType, quarry.Invalid("Content-Type", "%q is not supported; send application/json", quarry.Truncate(ct, 64)))
+		return nil, false
+	}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	switch enc {
 	case "", "identity", "gzip", "x-gzip":
@@ -97,6 +107,13 @@ func (ol *openLineage) read(w http.ResponseWriter, r *http.Request, enc string) 
 		return nil, quarry.Errorf(quarry.ETOOLARGE, "the request body decompresses to more than the limit of %d bytes", ol.limit)
 	}
 	return body, nil
+}
+
+// isJSON reports whether a Content-Type is application/json, with any
+// parameters (charset=utf-8).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // bodyHint is the most buffer a request's Content-Length reserves before

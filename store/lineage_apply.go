@@ -48,6 +48,20 @@ func (s *Store) ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (Line
 	if err != nil {
 		return LineageResult{}, err
 	}
+	// It claims its run while it applies, as an accepted event does until
+	// applied: neither may take a run id the other is giving another job.
+	if run := claimOf(p); run != "" {
+		if err := s.awaitRecovered(ctx); err != nil {
+			return LineageResult{}, err
+		}
+		s.lin.mu.Lock()
+		ok := s.lin.claim(run, p.Job.ID)
+		s.lin.mu.Unlock()
+		if !ok {
+			return LineageResult{}, errRunOfAnotherJob(run)
+		}
+		defer s.releaseClaim(run)
+	}
 	var res LineageResult
 	err = s.update(ctx, func(tx *bolt.Tx) (err error) {
 		res, err = applyEvent(tx, p, s.now().UTC())
@@ -66,6 +80,32 @@ func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent
 	for i := range evs {
 		ps[i], errs[i] = s.prepareEvent(&evs[i])
 	}
+	// Claimed while they apply, as ApplyLineage does.
+	if err := s.awaitRecovered(ctx); err != nil {
+		for i := range errs {
+			errs[i], ps[i] = err, nil
+		}
+		return res, errs
+	}
+	var claimed []string
+	s.lin.mu.Lock()
+	for i, p := range ps {
+		if run := claimOfPlan(p); run != "" {
+			if !s.lin.claim(run, p.Job.ID) {
+				errs[i], ps[i] = errRunOfAnotherJob(run), nil
+				continue
+			}
+			claimed = append(claimed, run)
+		}
+	}
+	s.lin.mu.Unlock()
+	defer func() {
+		s.lin.mu.Lock()
+		for _, run := range claimed {
+			s.lin.release(run)
+		}
+		s.lin.mu.Unlock()
+	}()
 	err := s.bulk(ctx, func(tx *bolt.Tx) error {
 		now := s.now().UTC()
 		for i, p := range ps {

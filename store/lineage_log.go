@@ -63,6 +63,19 @@ type lineageLog struct {
 	pending  map[uint64]*quarry.EventPlan // by sequence: events accepted by this process, not applied yet (at most logMemory)
 	done     chan struct{}                // closed when the applier has exited
 
+	// claims holds, by run id, the job of the runs that accepted events
+	// not applied yet (and ApplyLineage calls under way) report: an event
+	// naming such a run under another job is refused when it is accepted,
+	// since it could only be dropped when applied. claimed says which
+	// accepted event holds which claim, for the applier to release it.
+	claims  map[string]runClaim
+	claimed map[uint64]string // sequence -> run id
+	// recovered is the last event a previous process accepted. Its events'
+	// claims are unknown, so accepts and reportRun wait (while recovering)
+	// until the applier has applied them.
+	recovered  uint64
+	recovering atomic.Bool
+
 	lastAccept atomic.Int64 // unix nanoseconds of the last accepted append
 	hurry      atomic.Int64 // SyncLineage calls waiting: apply without gathering
 }
@@ -70,6 +83,8 @@ type lineageLog struct {
 func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer) error {
 	s.lin.progress = make(chan struct{})
 	s.lin.pending = map[uint64]*quarry.EventPlan{}
+	s.lin.claims = map[string]runClaim{}
+	s.lin.claimed = map[uint64]string{}
 	s.lin.wake = make(chan struct{}, 1)
 	s.lin.done = make(chan struct{})
 	var applied uint64
@@ -132,6 +147,10 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 		}
 		s.lin.appended = first + uint64(len(old)) - 1
 	}
+	if s.lin.appended > s.lin.applied {
+		s.lin.recovered = s.lin.appended
+		s.lin.recovering.Store(true)
+	}
 	go s.applier()
 	s.lin.wake <- struct{}{} // whatever a previous run left
 	return nil
@@ -142,60 +161,92 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 // it returns each event's validation error (nil: accepted and on disk). Accepted
 // events are applied in the background, in order: milliseconds after
 // accepts pause, within about a second while they keep coming (see
-// logMaxLag). SyncLineage waits for that. An event that fails when
-// applied (a run id that another job already uses) is logged and dropped.
+// logMaxLag). SyncLineage waits for that. An event that could not be
+// applied is refused here, not dropped later: one whose run id a run of
+// another job has, in the store, in the events accepted and not applied
+// yet, or earlier in evs, is a conflict on run.runId.
 // The accepted events are kept until applied: the caller leaves evs as
 // they are.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
 	errs := make([]error, len(evs))
-	if n := s.LineageBacklog(); n > logLimit {
-		err := quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n)
+	failAll := func(err error) []error {
 		for i := range errs {
 			errs[i] = err
 		}
 		return errs
 	}
-	vals := make([][]byte, 0, len(evs))
-	preps := make([]*quarry.EventPlan, 0, len(evs))
+	if n := s.LineageBacklog(); n > logLimit {
+		return failAll(quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n))
+	}
+	if err := s.awaitRecovered(ctx); err != nil {
+		return failAll(err)
+	}
+	acc := make([]acceptedEvent, 0, len(evs))
 	for i := range evs {
 		p, err := s.prepareEvent(&evs[i])
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		if err := s.runConflict(p); err != nil {
-			errs[i] = err
-			continue
+		acc = append(acc, acceptedEvent{i: i, p: p, run: claimOf(p)})
+	}
+	if len(acc) == 0 {
+		return errs
+	}
+	// Claim the runs first, then look in the store: the claim and the
+	// append are one step for the events that come after (they see the
+	// claim), and an event the applier applied meanwhile is in the store
+	// by the time its claim is released.
+	s.lin.mu.Lock()
+	for k, a := range acc {
+		if a.run != "" && !s.lin.claim(a.run, a.p.Job.ID) {
+			errs[a.i], acc[k].run = errRunOfAnotherJob(a.run), ""
 		}
-		raw, err := json.Marshal(&evs[i])
-		if err != nil {
-			errs[i] = err
-			continue
+	}
+	s.lin.mu.Unlock()
+	s.runConflicts(acc, func(k int, err error) { errs[acc[k].i] = err })
+	vals := make([][]byte, 0, len(acc))
+	kept := acc[:0]
+	for _, a := range acc {
+		if errs[a.i] == nil {
+			raw, err := json.Marshal(&evs[a.i])
+			if err == nil {
+				vals = append(vals, encodeLogEntry(raw))
+				kept = append(kept, a)
+				continue
+			}
+			errs[a.i] = err
 		}
-		vals = append(vals, encodeLogEntry(raw))
-		preps = append(preps, p)
+		s.releaseClaim(a.run) // refused: it claims nothing
 	}
 	if len(vals) == 0 {
 		return errs
 	}
 	first, err := s.lin.wal.Append(ctx, vals)
 	if err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
+		for _, a := range kept {
+			errs[a.i] = err
+			s.releaseClaim(a.run)
 		}
 		return errs
 	}
 	last := first + uint64(len(vals)) - 1
 	s.lin.mu.Lock()
 	s.lin.appended = max(s.lin.appended, last)
-	if len(s.lin.pending)+len(preps) <= logMemory {
-		for k, p := range preps {
-			// The applier may have read it from the log already.
-			if seq := first + uint64(k); seq > s.lin.applied {
-				s.lin.pending[seq] = p
+	keep := len(s.lin.pending)+len(kept) <= logMemory
+	for k, a := range kept {
+		seq := first + uint64(k)
+		if seq <= s.lin.applied { // the applier read it from the log already
+			if a.run != "" {
+				s.lin.release(a.run)
 			}
+			continue
+		}
+		if keep {
+			s.lin.pending[seq] = a.p
+		}
+		if a.run != "" {
+			s.lin.claimed[seq] = a.run
 		}
 	}
 	s.lin.mu.Unlock()
@@ -207,20 +258,141 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 	return errs
 }
 
-// runConflict answers an event whose run id a run of another job has, as
-// ApplyLineage would: once accepted, it could only be dropped.
-func (s *Store) runConflict(p *quarry.EventPlan) error {
+// acceptedEvent is evs[i] of an AcceptLineage call, prepared, and the run
+// it claims (if any).
+type acceptedEvent struct {
+	i   int
+	p   *quarry.EventPlan
+	run string
+}
+
+// runClaim is the job whose events claim a run id, and how many of them do.
+type runClaim struct {
+	job string
+	n   int
+}
+
+// claimOf is the run id an event claims: a run event's.
+func claimOf(p *quarry.EventPlan) string {
 	if p.Event.Run == nil || p.Job == nil {
+		return ""
+	}
+	return p.Event.Run.ID
+}
+
+// claimOfPlan is claimOf of a plan that may be nil (an invalid event).
+func claimOfPlan(p *quarry.EventPlan) string {
+	if p == nil {
+		return ""
+	}
+	return claimOf(p)
+}
+
+// claim claims run for job, unless another job claims it; the caller
+// holds l.mu.
+func (l *lineageLog) claim(run, job string) bool {
+	c, ok := l.claims[run]
+	if ok && c.job != job {
+		return false
+	}
+	l.claims[run] = runClaim{job: job, n: c.n + 1}
+	return true
+}
+
+// release releases one claim of run; the caller holds l.mu.
+func (l *lineageLog) release(run string) {
+	c := l.claims[run]
+	if c.n <= 1 {
+		delete(l.claims, run)
+		return
+	}
+	c.n--
+	l.claims[run] = c
+}
+
+func (s *Store) releaseClaim(run string) {
+	if run == "" {
+		return
+	}
+	s.lin.mu.Lock()
+	s.lin.release(run)
+	s.lin.mu.Unlock()
+}
+
+// runConflicts calls conflict for each event whose run a run of another
+// job has in the store, releasing its claim, in one read transaction; an
+// error reading the store is every claiming event's.
+func (s *Store) runConflicts(acc []acceptedEvent, conflict func(k int, err error)) {
+	claims := false
+	for _, a := range acc {
+		claims = claims || a.run != ""
+	}
+	if !claims {
+		return
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		for k, a := range acc {
+			if a.run == "" {
+				continue
+			}
+			r, err := getRun(tx, a.run)
+			if err != nil {
+				return err
+			}
+			if r != nil && r.JobID != a.p.Job.ID {
+				conflict(k, errRunOfAnotherJob(a.run))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for k, a := range acc {
+			if a.run != "" {
+				conflict(k, err)
+			}
+		}
+	}
+}
+
+// awaitRecovered waits, after a restart, until the events the previous
+// process accepted are applied (their claims are not known until then):
+// about a second for a thousand of them. Past recoverWait it answers
+// unavailable, to be retried.
+func (s *Store) awaitRecovered(ctx context.Context) error {
+	if !s.lin.recovering.Load() {
 		return nil
 	}
-	return s.view(func(tx *bolt.Tx) error {
-		r, err := getRun(tx, p.Event.Run.ID)
-		if err != nil || r == nil || r.JobID == p.Job.ID {
-			return err
+	s.lin.hurry.Add(1)
+	defer s.lin.hurry.Add(-1)
+	select {
+	case s.lin.wake <- struct{}{}:
+	default:
+	}
+	timeout := time.NewTimer(recoverWait)
+	defer timeout.Stop()
+	for {
+		s.lin.mu.Lock()
+		applied, progress := s.lin.applied, s.lin.progress
+		s.lin.mu.Unlock()
+		if applied >= s.lin.recovered {
+			s.lin.recovering.Store(false)
+			return nil
 		}
-		return errRunOfAnotherJob(p.Event.Run.ID)
-	})
+		select {
+		case <-progress:
+		case <-timeout.C:
+			return quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events accepted before the restart wait to be applied; retry in a few seconds", s.lin.recovered-applied)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.lin.done:
+			return ErrClosed
+		}
+	}
 }
+
+// recoverWait is how long an accept waits for the events of the previous
+// process to be applied.
+const recoverWait = 5 * time.Second
 
 // SyncLineage waits until every lineage event accepted before the call has
 // been applied.
@@ -424,6 +596,12 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 		n += len(es)
 		s.lin.mu.Lock()
 		s.lin.applied = max(s.lin.applied, es[len(es)-1].seq)
+		for _, e := range es { // in the store now (or dropped): the store answers for them
+			if run, ok := s.lin.claimed[e.seq]; ok {
+				delete(s.lin.claimed, e.seq)
+				s.lin.release(run)
+			}
+		}
 		for seq := range s.lin.pending {
 			if seq <= s.lin.applied { // kept after the applier read it from the log
 				delete(s.lin.pending, seq)

@@ -304,8 +304,8 @@ func TestLineageLog(t *testing.T) {
 		digest(&ev)
 		evs = append(evs, ev)
 	}
-	// The same run id under another job: accepted (it is valid), dropped
-	// when applied.
+	// The same run id under another job: refused, as it could only be
+	// dropped when applied.
 	clash := runEvent("other", evs[0].Run.ID, quarry.RunComplete, shT0, nil, nil)
 	digest(&clash)
 	evs = append(evs[:1], append([]quarry.LineageEvent{clash}, evs[1:]...)...)
@@ -314,6 +314,12 @@ func TestLineageLog(t *testing.T) {
 	evs = append(evs, bad)
 	errs := s.AcceptLineage(ctx, evs)
 	for i, err := range errs[:len(errs)-1] {
+		if i == 1 {
+			if quarry.ErrorCode(err) != quarry.ECONFLICT || fieldOf(err) != "run.runId" {
+				t.Fatalf("the clashing event: %v", err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}

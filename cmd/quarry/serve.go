@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -140,6 +141,9 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	defer os.Remove(info)
 
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		log.Warn("quarry listens beyond this machine and has no access control yet: anyone who can reach the address can read and change the catalog", "addr", ln.Addr().String())
+	}
 	log.Info("quarry listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/", "data", cfg.Data, "version", buildVersion())
 	// Once shutdown begins, a second Ctrl-C or SIGTERM ends the process at
 	// once.
