@@ -146,3 +146,31 @@ func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64
 	}
 	return 0
 }
+
+// TestFirstBuildAnswersUnavailable: an index built from nothing answers
+// unavailable until it has caught up, where it answered 200 with total 0.
+func TestFirstBuildAnswersUnavailable(t *testing.T) {
+	c := newCatalog(t)
+	c.idx.Close()
+	os.RemoveAll(c.dir)
+	idx, err := search.Open(t.Context(), c.dir, c.st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if res, err := idx.Search(t.Context(), search.Query{Text: "revenue"}); quarry.ErrorCode(err) != quarry.EUNAVAILABLE {
+		t.Fatalf("before the build: %+v %v, want unavailable", res, err)
+	}
+	if idx.Status() != "rebuilding" {
+		t.Fatalf("status %q", idx.Status())
+	}
+	if err := idx.CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := idx.Search(t.Context(), search.Query{Text: "revenue"}); err != nil || res.Total == 0 {
+		t.Fatalf("after the build: %+v %v", res, err)
+	}
+	if idx.Status() != "ok" {
+		t.Fatalf("status %q after the build", idx.Status())
+	}
+}
