@@ -186,3 +186,7 @@ func (x *Index) setFilterPath(way string) {
 	defer x.mu.Unlock()
 	x.filterPath = way
 }
+
+// SetWriteForTest has f called before each write into a bleve index; f may
+// fail or panic, as bleve does on a full disk.
+func (x *Index) SetWriteForTest(f func() error) { x.testWrite = f }

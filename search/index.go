@@ -1,12 +1,14 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/searcher"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
 )
@@ -53,7 +56,6 @@ type Index struct {
 	// automata are the Levenshtein automata of fuzzy clauses (fuzzy.go),
 	// 8 MB at most.
 	automata *automatonCache
-	rebuild  bool // the index serving has an old mapping: Run rebuilds it
 	// filterPath makes tests take one way through a filter: "columns" or
 	// "conjunction" ("": the filter's and the text's counts choose).
 	filterPath string
@@ -62,6 +64,15 @@ type Index struct {
 	rebuild1 sync.Mutex // one rebuild at a time
 	applied  atomic.Uint64
 	closed   bool
+
+	// How the index notices damage and heals (heal.go).
+	stateMu     sync.Mutex
+	state       health
+	verifyMu    sync.Mutex    // one verification at a time
+	poke        chan struct{} // wakes Run's healer
+	verifyEvery time.Duration
+	metrics     healMetrics
+	testWrite   func() error // a test's: called before each write, may panic
 }
 
 // Options configure Open; nil means defaults.
@@ -80,14 +91,28 @@ type Options struct {
 	// quarry's defaults, but for Gather: catchUpDelay. Its Logger and Name
 	// are the index's.
 	Follow quarry.FollowOptions
+	// Registerer receives the index's metrics (faults noticed, rebuilds);
+	// nil exports none.
+	Registerer prometheus.Registerer
+	// VerifyInterval is how often Run verifies the checksums of the
+	// index's segment files, besides when a search fails; zero means
+	// every 10 minutes, less than zero never.
+	VerifyInterval time.Duration
 }
 
-// Open opens the index in dir, or creates an empty one when it is missing
-// or unreadable. It does not catch up: CatchUp does, or Run, which also
-// rebuilds an index of an older mapping while that one keeps serving.
+// defaultVerifyInterval is Options.VerifyInterval's default: reading the
+// segments of a 20k-dataset index back costs tens of milliseconds.
+const defaultVerifyInterval = 10 * time.Minute
+
+// Open opens the index in dir, or creates an empty one when it is missing,
+// unreadable or damaged (a segment fails its checksum). It does not catch
+// up: CatchUp does, or Run, which also rebuilds an index of an older
+// mapping while that one keeps serving. A new index answers searches with
+// an unavailable error until it has caught up with the store.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20)}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20), poke: make(chan struct{}, 1), verifyEvery: defaultVerifyInterval}
 	takeover := defaultDisjunctionHeapTakeover
+	var reg prometheus.Registerer
 	if o != nil {
 		if o.Logger != nil {
 			x.log = o.Logger
@@ -96,20 +121,29 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 			takeover = o.DisjunctionHeapTakeover
 		}
 		x.follow = o.Follow
+		reg = o.Registerer
+		if o.VerifyInterval != 0 {
+			x.verifyEvery = max(o.VerifyInterval, 0)
+		}
 	}
+	x.metrics = newHealMetrics(reg)
 	setDisjunctionHeapTakeover(takeover)
 	if x.follow.Gather == 0 {
 		x.follow.Gather = catchUpDelay
 	}
 	x.follow.Logger, x.follow.Name = x.log, "search index"
-	idx, err := bleve.OpenUsing(dir, scorchConfig())
+	idx, err := openVerified(dir)
 	switch {
 	case err == nil:
+		x.state.available = true
 		if v, _ := idx.GetInternal(keyVersion); string(v) != mappingVersion {
 			x.log.Info("search index has another mapping version; it serves while a new one is built", "have", string(v), "want", mappingVersion)
-			x.rebuild = true
+			x.state.pending = reasonMapping
 		}
 	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
+	case errors.Is(err, errDamaged):
+		x.metrics.faults.WithLabelValues("checksum").Inc()
+		x.log.Error("search index damaged; building a new one from the store", "err", err)
 	default:
 		x.log.Warn("search index unreadable; building a new one from the store", "err", err)
 	}
@@ -120,17 +154,46 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 	}
 	x.idx = idx
 	x.applied.Store(appliedSeq(idx))
+	last, err := st.LastSeq(ctx)
 	// An index ahead of its store (a restored backup beside a newer index)
 	// would skip the writes that reuse its sequence numbers.
-	if last, err := st.LastSeq(ctx); err == nil && x.applied.Load() > last {
+	if err == nil && x.applied.Load() > last {
 		x.log.Warn("search index is ahead of the store; rebuilding", "index", x.applied.Load(), "store", last)
 		idx.Close()
 		if x.idx, err = create(dir); err != nil {
 			return nil, err
 		}
 		x.applied.Store(0)
+		x.state = health{}
+	}
+	if err == nil && x.applied.Load() == last {
+		x.state.available = true // nothing to catch up (an empty store)
 	}
 	return x, nil
+}
+
+// openVerified opens the index in dir and verifies its segments: bleve
+// opens a damaged one without a word, and its searches fail or lie.
+func openVerified(dir string) (idx bleve.Index, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: open panicked: %v", errDamaged, p)
+		}
+	}()
+	if idx, err = bleve.OpenUsing(dir, scorchConfig()); err != nil {
+		return nil, err
+	}
+	if err := verify(idx); err != nil {
+		closeQuietly(idx)
+		return nil, err
+	}
+	return idx, nil
+}
+
+// closeQuietly closes an index that may be damaged, whatever bleve does.
+func closeQuietly(idx bleve.Index) {
+	defer func() { recover() }()
+	idx.Close()
 }
 
 // defaultDisjunctionHeapTakeover is Options.DisjunctionHeapTakeover's
@@ -202,12 +265,17 @@ func (x *Index) Applied() uint64 { return x.applied.Load() }
 
 // CatchUp applies every changelog record after the last one applied.
 func (x *Index) CatchUp(ctx context.Context) error {
-	_, err := quarry.ApplyChanges(ctx, x.st, x.applied.Load(), x.follow.Limit, x.applyChanges)
+	seq, err := quarry.ApplyChanges(ctx, x.st, x.applied.Load(), x.follow.Limit, x.applyChanges)
+	if err == nil {
+		x.built(ctx, seq)
+	}
 	return err
 }
 
 // applyChanges indexes changes in the serving index, those it holds
-// already (after a rebuild, or another catch-up) left out.
+// already (after a rebuild, or another catch-up) left out. While the
+// index awaits a rebuild for damage or a failed write it writes nothing:
+// the rebuild takes every change committed before its swap.
 func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error {
 	x.catchUp.Lock()
 	defer x.catchUp.Unlock()
@@ -216,6 +284,9 @@ func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error
 	if x.closed {
 		return errors.New("search index closed")
 	}
+	if !x.applying() {
+		return nil
+	}
 	applied := x.applied.Load()
 	for len(changes) > 0 && changes[0].Seq <= applied {
 		changes = changes[1:]
@@ -223,11 +294,37 @@ func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error
 	if len(changes) == 0 {
 		return nil
 	}
-	if err := indexChanges(ctx, x.st, x.idx, changes); err != nil {
+	if err := x.indexChanges(ctx, x.idx, changes); err != nil {
+		if errors.Is(err, errWritePanic) {
+			x.wantRebuild(reasonSuspect)
+		}
 		return err
 	}
 	x.applied.Store(changes[len(changes)-1].Seq)
+	x.built(ctx, changes[len(changes)-1].Seq)
 	return nil
+}
+
+// errWritePanic marks a write that panicked inside bleve.
+var errWritePanic = errors.New("panic in bleve")
+
+// indexChanges is the package's indexChanges with a panic inside bleve
+// (zapx's, on a full disk) made an error wrapping errWritePanic: bleve's
+// state is unknown then, but the process must live on.
+func (x *Index) indexChanges(ctx context.Context, idx bleve.Index, changes []quarry.Change) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			x.metrics.faults.WithLabelValues("write_panic").Inc()
+			x.log.Error("search index: panic in bleve while writing", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("write search index: %w: %v", errWritePanic, p)
+		}
+	}()
+	if x.testWrite != nil {
+		if err := x.testWrite(); err != nil {
+			return err
+		}
+	}
+	return indexChanges(ctx, x.st, idx, changes)
 }
 
 // docOps are the changelog operations that change what a dataset's
@@ -285,19 +382,29 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 }
 
 // Rebuild builds a new index from the whole changelog beside the one that
-// serves, which keeps serving meanwhile, then swaps it in.
+// serves, which keeps serving meanwhile (unless it is damaged: searches
+// answer unavailable then), then swaps it in.
 func (x *Index) Rebuild(ctx context.Context) error {
 	if !x.rebuild1.TryLock() {
 		return quarry.Errorf(quarry.ECONFLICT, "the search index is being rebuilt already")
 	}
 	defer x.rebuild1.Unlock()
+	x.stateMu.Lock()
+	reason := cmp.Or(x.state.pending, reasonRequested)
+	x.state.rebuilding = true
+	x.stateMu.Unlock()
+	defer func() {
+		x.stateMu.Lock()
+		x.state.rebuilding = false
+		x.stateMu.Unlock()
+	}()
 	next := x.dir + ".next"
 	idx, err := create(next)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	into := func(ctx context.Context, changes []quarry.Change) error { return indexChanges(ctx, x.st, idx, changes) }
+	into := func(ctx context.Context, changes []quarry.Change) error { return x.indexChanges(ctx, idx, changes) }
 	seq, err := quarry.ApplyChanges(ctx, x.st, 0, x.follow.Limit, into)
 	if err != nil {
 		idx.Close()
@@ -310,6 +417,8 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	defer x.catchUp.Unlock()
 	if seq, err = quarry.ApplyChanges(ctx, x.st, seq, x.follow.Limit, into); err == nil {
 		err = idx.Close()
+	} else {
+		closeQuietly(idx)
 	}
 	if err != nil {
 		os.RemoveAll(next)
@@ -333,35 +442,37 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		os.Rename(old, x.dir)
 		return err
 	}
-	fresh, err := bleve.OpenUsing(x.dir, scorchConfig())
+	fresh, err := openVerified(x.dir)
 	if err != nil {
 		os.Rename(x.dir, next)
 		os.Rename(old, x.dir)
 		os.RemoveAll(next)
 		return fmt.Errorf("open the rebuilt index: %w", err)
 	}
-	x.idx.Close()
+	closeQuietly(x.idx) // it may be damaged
 	os.RemoveAll(old)
 	x.idx, x.facets = fresh, newFacetColumns()
 	x.applied.Store(seq)
-	x.rebuild = false
-	x.log.Info("search index rebuilt", "seq", seq, "duration", time.Since(start).Round(time.Millisecond))
+	x.stateMu.Lock()
+	x.state = health{available: true}
+	x.stateMu.Unlock()
+	x.metrics.rebuilds.WithLabelValues(reason).Inc()
+	x.log.Info("search index rebuilt", "reason", reason, "seq", seq, "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
 // Run keeps the index caught up with the store until ctx ends: each commit
 // that appends to the changelog wakes it, and a failed catch-up is retried
-// with a backoff. An index of an older mapping is rebuilt first, while it
-// serves.
+// with a backoff. Beside it, Run heals the index (heal.go): it rebuilds an
+// index of an older mapping, or one found damaged or whose write panicked,
+// retrying a rebuild that fails, and verifies the segments now and then.
 func (x *Index) Run(ctx context.Context) {
-	x.mu.RLock()
-	rebuild := x.rebuild
-	x.mu.RUnlock()
-	if rebuild {
-		if err := x.Rebuild(ctx); err != nil && ctx.Err() == nil {
-			x.log.Error("search index rebuild", "err", err)
-		}
-	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		x.heal(ctx)
+	}()
+	defer func() { <-done }()
 	quarry.FollowChanges(ctx, x.st, x.Applied(), x.applyChanges, &x.follow)
 }
 
@@ -369,6 +480,20 @@ func (x *Index) Run(ctx context.Context) {
 // one segment for a burst of writes instead of one each, well within the
 // second a write may take to become searchable.
 const catchUpDelay = 100 * time.Millisecond
+
+// serving returns the serving bleve index if it is sound (else an
+// unavailable error); release with x.mu.RUnlock.
+func (x *Index) serving() (bleve.Index, error) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, err
+	}
+	if err := x.available(); err != nil {
+		x.mu.RUnlock()
+		return nil, err
+	}
+	return idx, nil
+}
 
 // current returns the serving bleve index; release with x.mu.RUnlock.
 func (x *Index) current() (bleve.Index, error) {

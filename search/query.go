@@ -99,12 +99,13 @@ type Bucket struct {
 var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners, fFreshness, fHealth}
 
 // Search runs a query. An empty query lists datasets by name.
-func (x *Index) Search(ctx context.Context, q Query) (*Results, error) {
-	idx, err := x.current()
+func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
+	idx, err := x.serving()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
+	defer x.guard(idx, "search", &err)
 	req, first, from, err := x.newRequest(idx.Mapping(), q)
 	if err != nil {
 		return nil, err
@@ -206,6 +207,9 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	ds, err := x.st.DatasetsByID(ctx, ids) // every hit's, in one transaction: they are shown
 	if err != nil {
 		return err
+	}
+	if len(ds) < len(hits) && x.damaged(idx) { // the store forgets no dataset: the index may make them up
+		return errUnavailable()
 	}
 	for i, j := 0, 0; i < len(hits) && j < len(ds); i++ {
 		if ds[j].ID != hits[i].ID {
@@ -514,7 +518,7 @@ type Suggestion struct {
 // datasets are never suggested; their column names may be, with their
 // counts, until bleve merges the index segment that held them (a term
 // dictionary forgets deleted documents only then).
-func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]Suggestion, error) {
+func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) (_ []Suggestion, err error) {
 	switch {
 	case limit <= 0:
 		limit = 10
@@ -528,11 +532,12 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) ([]S
 	if prefix == "" {
 		return nil, nil
 	}
-	idx, err := x.current()
+	idx, err := x.serving()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock()
+	defer x.guard(idx, "autocomplete", &err)
 	terms, err := dictPrefix(idx, fNameStarts, prefix, 10*limit)
 	if err != nil {
 		return nil, err
@@ -604,19 +609,20 @@ type JobHit struct {
 
 // SearchJobs finds jobs by name, namespace, description and SQL, best
 // first; at most first (default 20, capped at 100).
-func (x *Index) SearchJobs(ctx context.Context, text string, first int) ([]JobHit, error) {
+func (x *Index) SearchJobs(ctx context.Context, text string, first int) (_ []JobHit, err error) {
 	if len(text) > maxQueryLen {
 		return nil, quarry.Invalid("query", "is %d bytes long; the limit is %d", len(text), maxQueryLen)
 	}
-	first, _, err := paging(first, "")
+	first, _, err = paging(first, "")
 	if err != nil {
 		return nil, err
 	}
-	idx, err := x.current()
+	idx, err := x.serving()
 	if err != nil {
 		return nil, err
 	}
 	defer x.mu.RUnlock()
+	defer x.guard(idx, "search jobs", &err)
 	b := bleve.NewBooleanQuery()
 	b.AddMust(termQuery(fType, typeJob))
 	if text = queryText(text); text != "" {

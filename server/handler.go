@@ -94,7 +94,11 @@ func NewHandler(cfg Config) http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": cfg.Version, "store": st})
+		body := map[string]any{"status": "ok", "version": cfg.Version, "store": st}
+		if s, ok := cfg.Search.(searchStatus); ok {
+			body["search"] = s.Status() // "rebuilding" while searches may answer unavailable
+		}
+		writeJSON(w, http.StatusOK, body)
 	})
 	if cfg.Gatherer != nil {
 		rt.handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
@@ -178,6 +182,9 @@ func (rt *routes) refuseOthers() {
 		writeError(w, http.StatusNotFound, quarry.Errorf(quarry.ENOTFOUND, "%s is not an endpoint of this server", quarry.Truncate(r.URL.Path, 128)))
 	})
 }
+
+// searchStatus is what /healthz reads of the search index.
+type searchStatus interface{ Status() string }
 
 func fromLoopback(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

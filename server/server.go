@@ -127,7 +127,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 	// The search index follows the store; Run catches it up (or rebuilds
 	// it, while the old one serves).
-	idx, err := search.Open(ctx, filepath.Join(s.dir, IndexDir), s.Store, &search.Options{Logger: s.log})
+	idx, err := search.Open(ctx, filepath.Join(s.dir, IndexDir), s.Store, &search.Options{Logger: s.log, Registerer: s.opts.Registerer})
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,26 @@ func (p *proc) graphql(t *testing.T, query string, vars map[string]any) map[stri
 	return c.Query(t, query, vars)
 }
 
+// waitSearchReady waits until /healthz no longer says the search index is
+// rebuilding.
+func waitSearchReady(t *testing.T, p *proc) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var h struct{ Search string }
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+		}
+		if err == nil && h.Search != "rebuilding" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the search index is still rebuilding after 30 s (%v)", err)
+		}
+	}
+}
+
 func TestServeRestartKeepsData(t *testing.T) {
 	data := t.TempDir()
 	p := start(t, "--data", data)
@@ -159,7 +179,9 @@ func TestServeDemo(t *testing.T) {
 	if up := d["view"].(map[string]any)["upstream"].([]any); len(up) < 5 || up[0].(map[string]any)["fromDataset"].(map[string]any)["name"] != "analytics.raw.orders" {
 		t.Fatalf("demo view lineage: %v", up)
 	}
-	// The demo is searchable out of the box.
+	// The demo is searchable out of the box, once the new index has caught
+	// up (until then searches answer unavailable and /healthz says so).
+	waitSearchReady(t, p)
 	var first any
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		hits := p.graphql(t, `{ search(query: "revenue") { hits { dataset { name } } } }`, nil)["search"].(map[string]any)["hits"].([]any)

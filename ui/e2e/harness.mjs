@@ -28,8 +28,11 @@ async function waitFor(url, ms, proc) {
     if (proc.exitCode != null) throw new Error(`quarry exited with ${proc.exitCode} before serving`);
     try {
       const res = await fetch(url);
-      if (res.ok) return;
-      last = `${res.status}`;
+      // Ready once the search index has caught up (a new index answers
+      // searches "unavailable" until then).
+      const body = res.ok ? await res.json() : null;
+      if (body && body.search !== "rebuilding") return;
+      last = body ? `search ${body.search}` : `${res.status}`;
     } catch (e) {
       last = e.message;
     }

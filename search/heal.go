@@ -1,0 +1,323 @@
+package search
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quarrydata/quarry"
+)
+
+// How the index notices that it is damaged, and heals.
+//
+// bleve neither verifies a segment's checksum when it opens one nor fails
+// cleanly on a damaged one: a few bytes overwritten inside a segment file
+// made searches panic (an index out of range in zapx's decoders), score
+// nonsense or return documents that never existed, until a manual reindex.
+// And a write that fails inside bleve (a full disk) may panic in zapx and
+// leave its state unknown. So:
+//
+//   - every persisted segment ends with a CRC-32 of the rest of its file,
+//     which verify checks: on Open, when a search or a write fails, when a
+//     hit names a dataset the store does not hold, and every
+//     Options.VerifyInterval;
+//   - a panic inside bleve becomes an error (guard), and never ends the
+//     process;
+//   - a damaged index answers unavailable and is rebuilt; an index whose
+//     write panicked keeps serving (its segments are sound, only its
+//     in-memory state is unknown) and is rebuilt beside it; Run's healer
+//     retries a rebuild that fails (a disk still full) with a backoff.
+
+// Reasons for a rebuild, as the metric and the log name them.
+const (
+	reasonDamaged   = "damaged"   // a segment failed its checksum: nothing serves until rebuilt
+	reasonSuspect   = "suspect"   // a write panicked inside bleve: serves, rebuilt beside
+	reasonMapping   = "mapping"   // built with another mapping version: serves, rebuilt beside
+	reasonRequested = "requested" // an operator asked
+)
+
+// health is the state of the serving index, guarded by Index.stateMu.
+type health struct {
+	// available is false while no sound index serves: the first build
+	// (catching up from nothing) or a damaged one awaiting its rebuild.
+	// Searches then answer unavailable, never an empty success.
+	available bool
+	// pending is the reason a rebuild is wanted, "" if none is.
+	pending string
+	// rebuilding is true while Rebuild builds a replacement.
+	rebuilding bool
+	// sound remembers the index last verified sound, and when, so that a
+	// burst of failures verifies once.
+	sound      bleve.Index
+	verifiedAt time.Time
+}
+
+type healMetrics struct {
+	faults   *prometheus.CounterVec
+	rebuilds *prometheus.CounterVec
+}
+
+func newHealMetrics(reg prometheus.Registerer) healMetrics {
+	m := healMetrics{
+		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quarry_search_index_faults_total",
+			Help: "Faults of the search index noticed: a segment failing its checksum (checksum), a panic inside bleve while searching (search_panic) or writing (write_panic).",
+		}, []string{"kind"}),
+		rebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quarry_search_index_rebuilds_total",
+			Help: "Search index rebuilds completed, by reason: damaged, suspect, mapping, requested.",
+		}, []string{"reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.faults, m.rebuilds)
+	}
+	return m
+}
+
+// Status says how the index serves, for health checks: "ok", or
+// "rebuilding" while a rebuild or the first build runs or waits to be
+// retried (searches are then answered by the old index if it is sound,
+// else with an unavailable error).
+func (x *Index) Status() string {
+	x.stateMu.Lock()
+	defer x.stateMu.Unlock()
+	if !x.state.available || x.state.rebuilding || x.state.pending != "" {
+		return "rebuilding"
+	}
+	return "ok"
+}
+
+// errUnavailable is the answer while no sound index serves.
+func errUnavailable() error {
+	return quarry.Errorf(quarry.EUNAVAILABLE, "the search index is being rebuilt; try again shortly")
+}
+
+// available returns errUnavailable unless a sound index serves.
+func (x *Index) available() error {
+	x.stateMu.Lock()
+	defer x.stateMu.Unlock()
+	if !x.state.available {
+		return errUnavailable()
+	}
+	return nil
+}
+
+// wantRebuild asks Run's healer for a rebuild (keeping a damaged reason
+// over another), and stops serving if the index is damaged.
+func (x *Index) wantRebuild(reason string) {
+	x.stateMu.Lock()
+	if x.state.pending != reasonDamaged {
+		x.state.pending = reason
+	}
+	if reason == reasonDamaged {
+		x.state.available = false
+	}
+	x.stateMu.Unlock()
+	select {
+	case x.poke <- struct{}{}:
+	default:
+	}
+}
+
+// applying reports whether the follower should write into the serving
+// index: not while it awaits a rebuild for damage or a failed write (the
+// rebuild reads the whole changelog, so skipping loses nothing).
+func (x *Index) applying() bool {
+	x.stateMu.Lock()
+	defer x.stateMu.Unlock()
+	return x.state.pending != reasonDamaged && x.state.pending != reasonSuspect
+}
+
+// built marks the index sound once a build from nothing has caught up
+// with the store.
+func (x *Index) built(ctx context.Context, applied uint64) {
+	x.stateMu.Lock()
+	defer x.stateMu.Unlock()
+	if x.state.available || x.state.pending != "" {
+		return
+	}
+	if last, err := x.st.LastSeq(ctx); err == nil && applied >= last {
+		x.state.available = true
+		x.log.Info("search index built; it serves", "seq", applied)
+	}
+}
+
+// guard turns a panic inside bleve into an error and, when a search fails
+// for a reason that is not the caller's (a panic, an error without a
+// quarry code), checks the index's segments: if they are damaged, the
+// index stops serving and is rebuilt, and the answer is unavailable. It is
+// deferred with the function's error; the caller holds x.mu for reading.
+func (x *Index) guard(idx bleve.Index, op string, err *error) {
+	if p := recover(); p != nil {
+		x.metrics.faults.WithLabelValues("search_panic").Inc()
+		x.log.Error("search index: panic in bleve", "op", op, "panic", p, "stack", string(debug.Stack()))
+		*err = fmt.Errorf("%s: panic in the search index: %v", op, p)
+	}
+	if *err == nil || quarry.ErrorCode(*err) != quarry.EINTERNAL || errors.Is(*err, context.Canceled) || errors.Is(*err, context.DeadlineExceeded) {
+		return
+	}
+	if x.damaged(idx) {
+		*err = errUnavailable()
+	}
+}
+
+// damaged verifies idx's segments, unless it was verified sound a moment
+// ago, and if one fails its checksum stops serving idx and asks for a
+// rebuild. The caller holds x.mu for reading.
+func (x *Index) damaged(idx bleve.Index) bool {
+	x.verifyMu.Lock()
+	defer x.verifyMu.Unlock()
+	x.stateMu.Lock()
+	recent := x.state.sound == idx && time.Since(x.state.verifiedAt) < verifyAgainAfter
+	gone := x.state.pending == reasonDamaged && idx == x.idx
+	x.stateMu.Unlock()
+	if gone {
+		return true
+	}
+	if recent {
+		return false
+	}
+	if err := verify(idx); err != nil {
+		x.metrics.faults.WithLabelValues("checksum").Inc()
+		x.log.Error("search index damaged; it stops serving and is rebuilt from the store", "err", err)
+		x.wantRebuild(reasonDamaged)
+		return true
+	}
+	x.stateMu.Lock()
+	x.state.sound, x.state.verifiedAt = idx, time.Now()
+	x.stateMu.Unlock()
+	return false
+}
+
+// verifyAgainAfter is how long a verification holds for the failures
+// that follow it.
+const verifyAgainAfter = 5 * time.Second
+
+// errDamaged says a segment file fails its checksum.
+var errDamaged = errors.New("search index segment fails its checksum")
+
+// verify checks the CRC-32 that ends each persisted segment file of the
+// index's current snapshot (zapx writes it over everything before it, but
+// reads it without checking). Segments still in memory have no file; a
+// file removed meanwhile (merged away) is skipped.
+func verify(idx bleve.Index) error {
+	adv, err := idx.Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	r, err := s.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil
+	}
+	for _, ss := range snap.Segments() {
+		f, ok := ss.Segment().(interface{ Path() string })
+		if !ok {
+			continue
+		}
+		if err := verifyFile(f.Path()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func verifyFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	n := fi.Size() - 4
+	if n < 0 {
+		return fmt.Errorf("%s: %w: %d bytes long", path, errDamaged, fi.Size())
+	}
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, n)); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var tail [4]byte
+	if _, err := f.ReadAt(tail[:], n); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if want := binary.BigEndian.Uint32(tail[:]); h.Sum32() != want {
+		return fmt.Errorf("%s: %w (%08x, the footer says %08x)", path, errDamaged, h.Sum32(), want)
+	}
+	return nil
+}
+
+// heal runs the rebuilds asked for, retrying one that fails with a
+// backoff, and verifies the serving index every VerifyInterval, until
+// ctx ends.
+func (x *Index) heal(ctx context.Context) {
+	backoff, maxBackoff := x.follow.Backoff, x.follow.MaxBackoff
+	if backoff <= 0 {
+		backoff = quarry.DefaultFollowBackoff
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = max(quarry.DefaultFollowMaxBackoff, backoff)
+	}
+	after := x.follow.After
+	if after == nil {
+		after = time.After
+	}
+	wait := backoff
+	for {
+		x.stateMu.Lock()
+		reason := x.state.pending
+		x.stateMu.Unlock()
+		if reason != "" {
+			err := x.Rebuild(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				x.log.Error("search index rebuild failed; retrying", "reason", reason, "err", err, "retry_in", wait)
+				select {
+				case <-ctx.Done():
+					return
+				case <-after(wait):
+				}
+				wait = min(2*wait, maxBackoff)
+				continue
+			}
+			wait = backoff
+		}
+		var tick <-chan time.Time
+		if x.verifyEvery > 0 {
+			tick = time.After(x.verifyEvery) // not the follower's clock, which tests hand out wait by wait
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.poke:
+		case <-tick:
+			if idx, err := x.current(); err == nil {
+				x.damaged(idx)
+				x.mu.RUnlock()
+			}
+		}
+	}
+}
