@@ -25,13 +25,13 @@ import (
 // The mixed-load memory tests of issue 15's defect 10: 50 searchers and
 // about 1,000 OpenLineage events a second against a catalog of 20k
 // datasets, on loopback, for QUARRY_LOAD_SECONDS (default 90) and then
-// 20 s idle. They only run with QUARRY_LOAD_TEST=1 (a few minutes each,
-// and they want the machine to themselves):
+// 20 s idle. They are benchmarks (a few minutes each, and they want the
+// machine to themselves), run once whatever b.N:
 //
-//	QUARRY_LOAD_TEST=1 go test -count=1 -run 'TestMixedLoad' -v -timeout 20m ./cmd/quarry
+//	go test -run '^$' -bench 'MixedLoad' -v -timeout 20m ./cmd/quarry
 //
-// TestMixedLoadRSS runs the real binary and prints its RSS and the Go
-// heap's figures from /metrics; TestMixedLoadHeap runs serve in the test's
+// BenchmarkMixedLoadRSS runs the real binary and prints its RSS and the Go
+// heap's figures from /metrics; BenchmarkMixedLoadHeap runs serve in the test's
 // process and writes heap profiles before, during and after the load to
 // QUARRY_LOAD_PROFILES (default a temporary directory), so that
 // `go tool pprof -diff_base before.pprof idle.pprof` shows what grew.
@@ -52,10 +52,7 @@ type mixedLoad struct {
 	idle     time.Duration
 }
 
-func loadTestConfig(t *testing.T) mixedLoad {
-	if os.Getenv("QUARRY_LOAD_TEST") == "" {
-		t.Skip("the mixed-load test runs with QUARRY_LOAD_TEST=1 (it takes minutes)")
-	}
+func loadTestConfig() mixedLoad {
 	c := mixedLoad{datasets: 20_000, duration: 90 * time.Second, idle: 20 * time.Second}
 	if n, err := strconv.Atoi(os.Getenv("QUARRY_LOAD_DATASETS")); err == nil && n > 0 {
 		c.datasets = n
@@ -66,8 +63,9 @@ func loadTestConfig(t *testing.T) mixedLoad {
 	return c
 }
 
-func TestMixedLoadRSS(t *testing.T) {
-	c := loadTestConfig(t)
+func BenchmarkMixedLoadRSS(b *testing.B) {
+	var t testing.TB = b
+	c := loadTestConfig()
 	p := start(t, "--data", t.TempDir())
 	base := "http://" + p.addr
 	sample := func(phase string) {
@@ -81,8 +79,9 @@ func TestMixedLoadRSS(t *testing.T) {
 	p.stop(t)
 }
 
-func TestMixedLoadHeap(t *testing.T) {
-	c := loadTestConfig(t)
+func BenchmarkMixedLoadHeap(b *testing.B) {
+	var t testing.TB = b
+	c := loadTestConfig()
 	dir := os.Getenv("QUARRY_LOAD_PROFILES")
 	if dir == "" {
 		dir = t.TempDir()
@@ -138,7 +137,7 @@ func TestMixedLoadHeap(t *testing.T) {
 
 // runLoad fills the catalog, then runs the load, calling sample before,
 // every 15 s during, and after the load and the idle time.
-func runLoad(t *testing.T, base string, c mixedLoad, sample func(phase string)) {
+func runLoad(t testing.TB, base string, c mixedLoad, sample func(phase string)) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 30 * time.Second}
 	post := func(path, body string) (int, error) {
 		resp, err := client.Post(base+path, "application/json", strings.NewReader(body))
@@ -228,7 +227,7 @@ func runLoad(t *testing.T, base string, c mixedLoad, sample func(phase string)) 
 }
 
 // scrape reads /metrics' unlabelled samples.
-func scrape(t *testing.T, base string) map[string]float64 {
+func scrape(t testing.TB, base string) map[string]float64 {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +245,7 @@ func scrape(t *testing.T, base string) map[string]float64 {
 }
 
 // procRSS reads a process's resident set size from /proc.
-func procRSS(t *testing.T, pid int) int64 {
+func procRSS(t testing.TB, pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ type proc struct {
 var listening = regexp.MustCompile(`msg="quarry listening" addr=(\S+)`)
 
 // start runs `quarry serve` on a free port and waits until it listens.
-func start(t *testing.T, args ...string) *proc {
+func start(t testing.TB, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
@@ -90,7 +90,7 @@ func start(t *testing.T, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
