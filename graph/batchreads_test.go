@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"github.com/quarrydata/quarry/graph/graphtest"
 	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // storeReads is the real store, counting its reads of datasets, jobs,
@@ -105,12 +105,7 @@ func (s *storeReads) ChecksOf(ctx context.Context, ids []string) ([][]quarry.Che
 func TestListsReadTheirElementsFieldsOnce(t *testing.T) {
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "quarry.db"), &store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpen(t, nil)
 
 	// Six datasets whose freshness comes from each place it can: a policy
 	// set, a default, one learned from daily or hourly updates, too few
@@ -154,7 +149,7 @@ func TestListsReadTheirElementsFieldsOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	idx, err := search.Open(ctx, filepath.Join(dir, "index"), st, &search.Options{Logger: quiet})
+	idx, err := search.Open(ctx, t.TempDir(), st, &search.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,12 +270,10 @@ func (jobsFail) JobsByID(context.Context, []string) ([]*quarry.Job, error) {
 // query.
 func TestBatchErrorsArePerParent(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	served := httptest.NewServer(graph.NewHandler(&graph.Resolver{DatasetStore: st, JobStore: jobsFail{st}, QualityStore: st, AlertStore: st, SourceStore: st, Log: quiet}, nil))
+	st := storetest.MustOpen(t, nil)
+	res := graph.StoreResolver(st)
+	res.JobStore, res.Log = jobsFail{st}, quiet
+	served := httptest.NewServer(graph.NewHandler(res, nil))
 	defer served.Close()
 	c := &graphtest.Client{URL: served.URL}
 	type gqlErr struct {

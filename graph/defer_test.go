@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
-	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // A fragment marked @defer is answered in full over POST, which has no way
@@ -25,17 +24,15 @@ import (
 // never came.)
 func TestDeferIsAnsweredInFull(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpen(t, nil)
 	res, err := st.UpsertDatasets(context.Background(), []quarry.Dataset{{Namespace: "postgres://shop-db.internal:5432", Name: "shop.public.users", Kind: "TABLE",
 		Provided: quarry.Metadata{Description: "People who ordered."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st, Log: quiet, Now: time.Now}}))
+	resolver := graph.StoreResolver(st)
+	resolver.Log, resolver.Now = quiet, time.Now
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolver}))
 	srv.AddTransport(transport.POST{})
 	ask := func(q string) string {
 		t.Helper()

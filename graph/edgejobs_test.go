@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // jobReads is the real store, counting its reads of jobs by id.
@@ -38,17 +38,15 @@ func (s *jobReads) JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, e
 func TestLineageEdgeJobsInOneRead(t *testing.T) {
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpen(t, nil)
 	lin := lineage.NewGraph(st, st, &lineage.GraphOptions{Logger: quiet})
 	if err := lin.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	reads := &jobReads{Store: st}
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{DatasetStore: st, JobStore: reads, QualityStore: st, AlertStore: st, SourceStore: st, Graph: lin, Log: quiet, Now: time.Now}}))
+	res := graph.StoreResolver(st)
+	res.JobStore, res.Graph, res.Log, res.Now = reads, lin, quiet, time.Now
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.POST{})
 	ask := func(query string, vars map[string]any) map[string]any {
 		t.Helper()

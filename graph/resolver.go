@@ -78,6 +78,21 @@ type SourceStore interface {
 	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
 }
 
+// Store is every area at once: what one *store.Store is.
+type Store interface {
+	DatasetStore
+	JobStore
+	QualityStore
+	AlertStore
+	SourceStore
+}
+
+// StoreResolver returns a Resolver whose every store area is st; the
+// caller sets the rest (and may wrap one area).
+func StoreResolver(st Store) *Resolver {
+	return &Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st}
+}
+
 // Search is what the resolvers need of the search index.
 type Search interface {
 	Search(ctx context.Context, q search.Query) (*search.Results, error)

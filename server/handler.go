@@ -77,8 +77,9 @@ func NewHandler(cfg Config) http.Handler {
 	lim := cfg.Limits.withDefaults()
 	log := cfg.Logger
 
-	st := cfg.Store
-	res := &graph.Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st, Crawls: cfg.Crawls, Index: cfg.Search, Graph: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults, Log: log, Now: cfg.Now}
+	res := graph.StoreResolver(cfg.Store)
+	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
+	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
 	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
 	mux := http.NewServeMux()
 	rt := &routes{mux: mux, allow: map[string][]string{}}
