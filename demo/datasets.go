@@ -12,6 +12,7 @@ const (
 	warehouseNS = "redshift://analytics.us-east-1:5439"
 	kafkaNS     = "kafka://events.internal:9092"
 	s3NS        = "s3://acme-exports"
+	billingNS   = "mysql://billing-db.internal:3306"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -40,6 +41,11 @@ func fk(c quarry.Column, ns, name, column string) quarry.Column {
 // shopFK makes c a foreign key to the id of shop.public.<table>.
 func shopFK(c quarry.Column, table string) quarry.Column {
 	return fk(c, shopNS, "shop.public."+table, "id")
+}
+
+// billingFK makes c a foreign key to the id of billing.<table>.
+func billingFK(c quarry.Column, table string) quarry.Column {
+	return fk(c, billingNS, "billing."+table, "id")
 }
 
 // martFK makes c a foreign key to column of analytics.marts.<table>.
@@ -336,6 +342,80 @@ func Datasets() []quarry.Dataset {
 			},
 		},
 
+		// ---- Production MySQL: billing (the subscriptions service) ----
+		{
+			Namespace: billingNS, Name: "billing.plans", Kind: quarry.KindTable, Source: "billing",
+			Provided: quarry.Metadata{
+				Description: "One row per subscription plan customers can buy (Acme Plus monthly, yearly, ...), with its list price.",
+				Owners:      []string{"team:billing"},
+				Tags:        []string{"core"},
+			},
+			RowCount: ptr[int64](12), SizeBytes: ptr[int64](16_384),
+			Columns: []quarry.Column{
+				pk("id", "int unsigned", "Surrogate key of the plan."),
+				notNull("code", "varchar(32)", "Stable plan code used in invoices, e.g. plus_monthly."),
+				notNull("name", "varchar(128)", "Display name."),
+				notNull("billing_interval", "enum('month','year')", "How often the plan renews."),
+				notNull("price", "decimal(10,2)", "List price per interval, in currency."),
+				notNull("currency", "char(3)", "ISO 4217 currency of the price."),
+				notNull("is_active", "tinyint(1)", "Whether new customers can still buy the plan."),
+			},
+		},
+		{
+			Namespace: billingNS, Name: "billing.subscriptions", Kind: quarry.KindTable, Source: "billing",
+			Provided: quarry.Metadata{
+				Description: "One row per customer subscription to a plan, from trial to cancellation. Renewals update the row.",
+				Owners:      []string{"team:billing", "carol@acme.example"},
+				Tags:        []string{"core", "tier1"},
+			},
+			RowCount: ptr[int64](86_410), SizeBytes: ptr[int64](14_155_776),
+			Columns: []quarry.Column{
+				pk("id", "bigint unsigned", "Surrogate key of the subscription."),
+				notNull("user_id", "bigint unsigned", "The shop account (shop.public.users.id) that subscribed."),
+				billingFK(notNull("plan_id", "int unsigned", "The plan subscribed to."), "plans"),
+				notNull("status", "enum('trialing','active','past_due','canceled')", "Lifecycle state; past_due after a failed renewal payment."),
+				notNull("started_at", "datetime", "Start of the first period (or of the trial)."),
+				notNull("current_period_end", "datetime", "When the current period ends and the subscription renews."),
+				nullable("canceled_at", "datetime", "When the customer canceled; the subscription runs until current_period_end."),
+			},
+		},
+		{
+			Namespace: billingNS, Name: "billing.invoices", Kind: quarry.KindTable, Source: "billing",
+			Provided: quarry.Metadata{
+				Description: "One row per invoice issued for a subscription period, with its payment state.",
+				Owners:      []string{"team:billing"},
+				Tags:        []string{"finance"},
+			},
+			RowCount: ptr[int64](512_077), SizeBytes: ptr[int64](71_303_168),
+			Columns: []quarry.Column{
+				pk("id", "bigint unsigned", "Surrogate key of the invoice."),
+				billingFK(notNull("subscription_id", "bigint unsigned", "The subscription billed."), "subscriptions"),
+				notNull("amount", "decimal(10,2)", "Amount billed, tax included."),
+				notNull("currency", "char(3)", ""),
+				notNull("status", "enum('open','paid','void','uncollectible')", ""),
+				notNull("issued_at", "datetime", ""),
+				nullable("paid_at", "datetime", "NULL until paid."),
+			},
+		},
+		{
+			Namespace: billingNS, Name: "billing.active_subscriptions", Kind: quarry.KindView, Source: "billing",
+			Provided: quarry.Metadata{
+				Description: "Subscriptions that currently give access (trialing, active or past due), with their plan's code and monthly price: what the billing dashboard and the warehouse copy read.",
+				Owners:      []string{"team:billing"},
+				Tags:        []string{"core"},
+			},
+			RowCount: ptr[int64](61_902), SizeBytes: ptr[int64](0),
+			Columns: []quarry.Column{
+				notNull("subscription_id", "bigint unsigned", ""),
+				notNull("user_id", "bigint unsigned", ""),
+				notNull("plan_code", "varchar(32)", ""),
+				notNull("status", "enum('trialing','active','past_due','canceled')", ""),
+				nullable("monthly_price", "decimal(13,6)", "The plan's price per month: yearly plans divided by 12."),
+				notNull("currency", "char(3)", ""),
+				notNull("current_period_end", "datetime", ""),
+			},
+		},
+
 		// ---- Warehouse Redshift: analytics.raw (ETL copies of shop) ----
 		{
 			Namespace: warehouseNS, Name: "analytics.raw.users", Kind: quarry.KindTable, Source: "warehouse",
@@ -470,6 +550,26 @@ func Datasets() []quarry.Dataset {
 				nullable("parent_id", "integer", ""),
 				nullable("name", "varchar(128)", ""),
 				nullable("slug", "varchar(128)", ""),
+				notNull("_loaded_at", "timestamp", "When the ETL job loaded the row."),
+			},
+		},
+
+		{
+			Namespace: warehouseNS, Name: "analytics.raw.subscriptions", Kind: quarry.KindTable, Source: "warehouse",
+			Provided: quarry.Metadata{
+				Description: "Copy of billing.active_subscriptions (the MySQL billing service), loaded every 6 hours: one row per subscription that gives access.",
+				Owners:      []string{"team:data-eng"},
+				Tags:        []string{"raw"},
+			},
+			RowCount: ptr[int64](61_902), SizeBytes: ptr[int64](5_400_000),
+			Columns: []quarry.Column{
+				notNull("subscription_id", "bigint", ""),
+				nullable("user_id", "bigint", ""),
+				nullable("plan_code", "varchar(32)", ""),
+				nullable("status", "varchar(16)", ""),
+				nullable("monthly_price", "decimal(13,6)", ""),
+				nullable("currency", "char(3)", ""),
+				nullable("current_period_end", "timestamp", "Converted to UTC."),
 				notNull("_loaded_at", "timestamp", "When the ETL job loaded the row."),
 			},
 		},

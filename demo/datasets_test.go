@@ -27,8 +27,8 @@ func normalized(t *testing.T) ([]quarry.Dataset, map[string]*quarry.Dataset) {
 
 func TestDatasetsNormalize(t *testing.T) {
 	ds, byID := normalized(t)
-	if n := len(ds); n < 38 || n > 45 {
-		t.Errorf("got %d demo datasets, want 38 to 45", n)
+	if n := len(ds); n < 43 || n > 52 {
+		t.Errorf("got %d demo datasets, want 43 to 52", n)
 	}
 	if len(byID) != len(ds) {
 		t.Errorf("%d unique IDs for %d datasets", len(byID), len(ds))

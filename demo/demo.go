@@ -145,11 +145,14 @@ func policies() []policy {
 }
 
 // datasetName names a demo dataset from its short form: shop.* is the
-// production database, analytics.* the warehouse, kafka: a topic, s3: a file.
+// production database, billing.* the billing service's MySQL database,
+// analytics.* the warehouse, kafka: a topic, s3: a file.
 func datasetName(short string) (namespace, name string) {
 	switch {
 	case strings.HasPrefix(short, "shop."):
 		return shopNS, short
+	case strings.HasPrefix(short, "billing."):
+		return billingNS, short
 	case strings.HasPrefix(short, "kafka:"):
 		return kafkaNS, strings.TrimPrefix(short, "kafka:")
 	case strings.HasPrefix(short, "s3:"):

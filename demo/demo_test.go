@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func TestLoad(t *testing.T) {
 	now := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 	st, _ := openStore(t, now)
 	res := load(t, st, now)
-	if res.Datasets < 38 || res.Datasets > 45 || res.Changed != res.Datasets {
+	if res.Datasets < 43 || res.Datasets > 52 || res.Changed != res.Datasets {
 		t.Fatalf("loaded %+v", res)
 	}
 	if res.Runs < 150 || res.Events != 2*res.Runs {
@@ -100,6 +101,40 @@ func TestLoad(t *testing.T) {
 	}
 	if cols < 6 || filters != 1 {
 		t.Fatalf("daily_revenue has %d column edges and %d dataset-wide ones", cols, filters)
+	}
+
+	// The MySQL billing service feeds the warehouse: its view reads two
+	// tables (catalog lineage, join and filter keys included), and an
+	// Airflow task copies it column for column into analytics.raw.
+	active, err := st.DatasetByName(ctx, "mysql://billing-db.internal:3306", "billing.active_subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[string]bool{}
+	indirect := 0
+	for _, e := range mustEdges(t, st, active.ID) {
+		if e.Origin == quarry.OriginCatalog && e.FromColumn == "" {
+			from[e.From] = true
+		}
+		if e.ToColumn == "" && strings.HasPrefix(e.Transformation, "INDIRECT") {
+			indirect++
+		}
+	}
+	if len(from) != 2 || indirect != 3 {
+		t.Fatalf("billing.active_subscriptions reads %d tables with %d indirect columns", len(from), indirect)
+	}
+	rawSubs, err := st.DatasetByName(ctx, warehouse, "analytics.raw.subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := 0
+	for _, e := range mustEdges(t, st, rawSubs.ID) {
+		if e.From == active.ID && e.ToColumn != "" && e.ToColumn == e.FromColumn {
+			copied++
+		}
+	}
+	if copied != 7 {
+		t.Fatalf("analytics.raw.subscriptions has %d columns copied from billing.active_subscriptions, want 7", copied)
 	}
 
 	// The job as its facets describe it.
@@ -185,12 +220,13 @@ func TestReload(t *testing.T) {
 		t.Fatalf("loading again wrote %d changes", s-seq)
 	}
 
-	// Six hours later: one more copy of production (the DAG and its seven
-	// tasks); the daily jobs do not run again yet.
+	// Six hours later: one more copy of production (the shop's DAG and its
+	// seven tasks, the billing DAG and its task); the daily jobs do not run
+	// again yet.
 	later := now.Add(6 * time.Hour)
 	clk.Set(later)
 	res := load(t, st, later)
-	if res.Changed != 0 || res.Runs != 8 || res.Events != 16 {
+	if res.Changed != 0 || res.Runs != 10 || res.Events != 20 {
 		t.Fatalf("six hours later: %+v", res)
 	}
 	if n := runs(t, st); n != first.Runs+res.Runs {

@@ -7,8 +7,10 @@ import (
 )
 
 // view says, for one demo view, which upstream columns each of its
-// columns reads: "out <- table.col, table.col"; a leading "=" marks a column
-// passed through unchanged (DIRECT/IDENTITY), otherwise it is computed.
+// columns reads: "out <- table.col, table.col", tables named within the
+// view's database; a leading "=" marks a column passed through unchanged
+// (DIRECT/IDENTITY), otherwise it is computed. " <- ?table.col" (no output
+// column) is a column that filters or joins the whole view (INDIRECT).
 type view struct {
 	name string
 	cols []string
@@ -39,6 +41,11 @@ var views = []view{
 		"orders_count <- marts.fct_orders.order_key", "net_revenue_eur <- marts.fct_orders.net_amount_eur",
 		"predicted_12m_value_eur <- marts.fct_orders.net_amount_eur, marts.fct_orders.placed_at",
 		"segment <- marts.fct_orders.net_amount_eur"}},
+	{"billing.active_subscriptions", []string{
+		"subscription_id <- =subscriptions.id", "user_id <- =subscriptions.user_id", "plan_code <- =plans.code",
+		"status <- =subscriptions.status", "monthly_price <- plans.price, plans.billing_interval", "currency <- =plans.currency",
+		"current_period_end <- =subscriptions.current_period_end",
+		" <- ?subscriptions.plan_id, ?plans.id, ?subscriptions.status"}},
 }
 
 // CatalogEdges returns the demo warehouse's view lineage as a crawl of
@@ -48,24 +55,30 @@ var views = []view{
 func CatalogEdges() map[string][]quarry.Edge {
 	out := map[string][]quarry.Edge{}
 	for _, v := range views {
-		to := quarry.NewID(quarry.EntityDataset, warehouseNS, v.name)
+		ns, _ := datasetName(v.name)
+		db, _, _ := strings.Cut(v.name, ".")
+		to := quarry.NewID(quarry.EntityDataset, ns, v.name)
 		tables := map[string]bool{}
 		var edges []quarry.Edge
 		for _, spec := range v.cols {
 			outCol, srcs, _ := strings.Cut(spec, " <- ")
 			for _, src := range strings.Split(srcs, ", ") {
 				identity := strings.HasPrefix(src, "=")
-				src = strings.TrimPrefix(src, "=")
+				indirect := strings.HasPrefix(src, "?")
+				src = strings.TrimLeft(src, "=?")
 				i := strings.LastIndexByte(src, '.')
-				table, col := "analytics."+src[:i], src[i+1:]
-				from := quarry.NewID(quarry.EntityDataset, warehouseNS, table)
+				table, col := db+"."+src[:i], src[i+1:]
+				from := quarry.NewID(quarry.EntityDataset, ns, table)
 				if !tables[table] {
 					tables[table] = true
 					edges = append(edges, quarry.Edge{From: from, To: to, Origin: quarry.OriginCatalog})
 				}
 				t := "DIRECT/TRANSFORMATION"
-				if identity {
+				switch {
+				case identity:
 					t = "DIRECT/IDENTITY"
+				case indirect:
+					t = "INDIRECT"
 				}
 				edges = append(edges, quarry.Edge{From: from, To: to, FromColumn: col, ToColumn: outCol, Transformation: t, Origin: quarry.OriginCatalog})
 			}
