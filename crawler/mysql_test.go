@@ -50,6 +50,9 @@ func stopMariaDB() {
 	if maria != nil {
 		maria.Stop()
 	}
+	if myBench != nil {
+		myBench.Stop()
+	}
 }
 
 func crawlMySQL(t testing.TB, st *store.Store, dsn string, o crawler.Options) *crawler.Result {
@@ -645,5 +648,41 @@ func TestMySQLSource(t *testing.T) {
 	run, err = svc.Crawl(ctx, "wrong")
 	if err != nil || run.Status != quarry.CrawlFailed || run.Error != "connect: password authentication failed" {
 		t.Fatalf("crawl with a wrong password: %+v %v", run, err)
+	}
+}
+
+// TestMySQLDSN: both DSN forms give the namespace OpenLineage producers
+// use; the form says the kind.
+func TestMySQLDSN(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"mysql://etl:p%40ss@DB.internal/shop":        "mysql://db.internal:3306",
+		"mariadb://etl@db.internal:3307/shop":        "mysql://db.internal:3307",
+		"etl:s3c/r@t@tcp(db.internal:3306)/shop":     "mysql://db.internal:3306",
+		"etl:pw@tcp([::1]:3306)/shop?parseTime=true": "mysql://[::1]:3306",
+		"etl:pw@/shop": "mysql://127.0.0.1:3306",
+	} {
+		if kind := crawler.KindOfDSN(dsn); kind != quarry.SourceMySQL {
+			t.Errorf("KindOfDSN(%q) = %s", dsn, kind)
+		}
+		if ns, err := crawler.Namespace(quarry.SourceMySQL, dsn); err != nil || ns != want {
+			t.Errorf("Namespace(%q) = %q, %v; want %s", dsn, ns, err, want)
+		}
+	}
+	for _, dsn := range []string{"postgres://etl@db/shop", "host=db user=etl dbname=shop", "host=db password=a@/b dbname=shop"} {
+		if kind := crawler.KindOfDSN(dsn); kind != quarry.SourcePostgres {
+			t.Errorf("KindOfDSN(%q) = %s", dsn, kind)
+		}
+	}
+	for dsn, field := range map[string]string{
+		"mysql:///shop":                           "dsn",
+		"postgres://etl@db/shop":                  "dsn",
+		"mysql://etl:pw@db/shop?allowAllFiles=1":  "dsn",
+		"etl:pw@unix(/run/mysqld/mysqld.sock)/db": "dsn",
+		"mysql://etl:pw@db/shop?timeout=forever":  "dsn",
+	} {
+		_, err := crawler.Namespace(quarry.SourceMySQL, dsn)
+		if e, ok := errors.AsType[*quarry.Error](err); !ok || e.Code != quarry.EINVALID || e.Field != field || strings.Contains(err.Error(), "pw@") {
+			t.Errorf("Namespace(%q): %v, want invalid %s", dsn, err, field)
+		}
 	}
 }
