@@ -508,13 +508,20 @@ func TestMySQLSafeOnProduction(t *testing.T) {
 	my := mariaDB(t)
 	ctx := context.Background()
 	my.Database(t, "prod", `CREATE TABLE accounts (id int PRIMARY KEY); CREATE TABLE secrets (k text);
+		CREATE VIEW account_ids AS SELECT id FROM accounts;
 		CREATE USER 'reader'@'%' IDENTIFIED BY 'reader-pw';
-		GRANT SELECT ON prod.accounts TO 'reader'@'%';`)
+		GRANT SELECT ON prod.accounts TO 'reader'@'%';
+		GRANT SELECT ON prod.account_ids TO 'reader'@'%';`)
 	st := openStore(t)
 	dsn := fmt.Sprintf("mysql://reader:reader-pw@%s/prod", my.Addr())
+	// The account sees two of the three, and not the view's SQL (no SHOW
+	// VIEW): its lineage is counted as unread.
 	res := crawlMySQL(t, st, dsn, crawler.Options{})
-	if res.Datasets != 1 {
+	if res.Datasets != 2 || res.ViewsUnparsed != 1 {
 		t.Fatalf("crawl as reader: %+v", res)
+	}
+	if v := myDataset(t, st, "prod.account_ids"); v.Definition != "" || !slices.Equal(columnNames(v), []string{"id"}) {
+		t.Fatalf("account_ids: %+v", v)
 	}
 	myDataset(t, st, "prod.accounts")
 
