@@ -403,11 +403,20 @@ func (cat *myCatalog) viewEdges(t *myTable, id func(schema, name string) string)
 		edges = append(edges, quarry.Edge{From: from, To: to, Origin: quarry.OriginCatalog})
 	}
 	if lin == nil {
-		return edges
+		return edges // table-level only, from VIEW_TABLE_USAGE
 	}
 	var cols []quarry.Edge
-	for _, c := range t.columns {
-		for _, src := range lin.Columns[c.name] {
+	// The parser names an unaliased expression as it prints it, which may
+	// not be the server's name: the view's columns are matched by position
+	// when they are as many.
+	outName := func(i int, name string) string {
+		if len(lin.Output) == len(t.columns) {
+			return lin.Output[i]
+		}
+		return name
+	}
+	for i, c := range t.columns {
+		for _, src := range lin.Columns[outName(i, c.name)] {
 			if src.Column == "" || src.Name == "" {
 				continue
 			}

@@ -56,6 +56,14 @@ SELECT TABLE_SCHEMA, TABLE_NAME, coalesce(VIEW_DEFINITION, '')
 FROM information_schema.VIEWS
 WHERE TABLE_SCHEMA IN (%s)`
 
+// The columns of relations in databases the crawl does not cover that its
+// views may read, so that their lineage resolves (names only).
+const myQueryOutsideColumns = `
+SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA IN (%s)
+ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`
+
 // MySQL 8.0.13+ only.
 const myQueryViewUsage = `
 SELECT VIEW_SCHEMA, VIEW_NAME, TABLE_SCHEMA, TABLE_NAME
@@ -109,6 +117,7 @@ type myCatalog struct {
 	databases []string
 	tables    map[[2]string]*myTable
 	order     []*myTable
+	outside   map[[2]string]*myTable    // relations of other databases the views read: columns only
 	usage     map[[2]string][][2]string // view -> relations, from VIEW_TABLE_USAGE
 	unparsed  int                       // views whose SQL did not parse
 	parse     viewParser
@@ -279,6 +288,27 @@ func readMySQL(ctx context.Context, cfg *mysql.Config, o *Options) (*myCatalog, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if others := cat.referencedSchemas(); len(others) > 0 {
+		cat.outside = map[[2]string]*myTable{}
+		oin, oargs := placeholders(others)
+		err = myQuery(ctx, tx, o, "columns outside", fmt.Sprintf(myQueryOutsideColumns, oin), oargs, func(rows *sql.Rows) error {
+			var schema, table, col string
+			if err := rows.Scan(&schema, &table, &col); err != nil {
+				return err
+			}
+			k := [2]string{schema, table}
+			t := cat.outside[k]
+			if t == nil {
+				t = &myTable{schema: schema, name: table}
+				cat.outside[k] = t
+			}
+			t.columns = append(t.columns, myColumn{name: col})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !cat.mariadb && versionAtLeast(cat.version, 8, 0, 13) {
 		cat.usage = map[[2]string][][2]string{}

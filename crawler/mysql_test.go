@@ -217,6 +217,38 @@ func TestMySQLSakila(t *testing.T) {
 				t.Errorf("film_list has no table-level edge from %s (has %v)", want, fl)
 			}
 		}
+		// Column lineage from the views' SQL, as the PostgreSQL crawler
+		// records it: DIRECT into the view's columns, INDIRECT (no target
+		// column) from the join keys.
+		for view, want := range map[string][]string{
+			"sakila.film_list": {
+				"sakila.actor.first_name -> actors DIRECT/AGGREGATION", "sakila.actor.last_name -> actors DIRECT/AGGREGATION",
+				"sakila.film.title -> title DIRECT/IDENTITY", "sakila.category.name -> category DIRECT/IDENTITY",
+				"sakila.film.rental_rate -> price DIRECT/IDENTITY",
+				"sakila.film_actor.actor_id INDIRECT/JOIN", "sakila.actor.actor_id INDIRECT/JOIN", "sakila.film_category.category_id INDIRECT/JOIN",
+			},
+			"sakila.nicer_but_slower_film_list": {
+				"sakila.actor.first_name -> actors DIRECT/AGGREGATION", "sakila.actor.last_name -> actors DIRECT/AGGREGATION",
+				"sakila.film.title -> title DIRECT/IDENTITY", "sakila.film_actor.film_id INDIRECT/JOIN",
+			},
+			"sakila.sales_by_store": {
+				"sakila.payment.amount -> total_sales DIRECT/AGGREGATION", "sakila.city.city -> store DIRECT/TRANSFORMATION",
+				"sakila.staff.first_name -> manager DIRECT/TRANSFORMATION", "sakila.rental.rental_id INDIRECT/JOIN",
+				"sakila.store.store_id INDIRECT/JOIN, INDIRECT/GROUP_BY",
+			},
+		} {
+			got := upstream(t, st, myDataset(t, st, view))
+			for _, w := range want {
+				if !slices.Contains(got, w) {
+					t.Errorf("%s has no edge %q; has\n%s", view, w, strings.Join(got, "\n"))
+				}
+			}
+			for _, e := range got {
+				if strings.HasPrefix(e, "sakila.film.film_id") && strings.Contains(e, "INDIRECT") {
+					t.Errorf("%s: %s (a column the view projects has its DIRECT edges only)", view, e)
+				}
+			}
+		}
 		// Downstream of film: the views that read it.
 		down, _ := st.Edges(context.Background(), myDataset(t, st, "sakila.film").ID, false)
 		if len(down) == 0 {
@@ -275,10 +307,11 @@ func TestMySQLDetails(t *testing.T) {
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='One row per order.';
 		CREATE TABLE events (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
 			PARTITION BY RANGE (YEAR(at)) (PARTITION p2025 VALUES LESS THAN (2026), PARTITION p2026 VALUES LESS THAN (2027), PARTITION pmax VALUES LESS THAN MAXVALUE);
-		CREATE VIEW big_orders AS SELECT o.id, o.gross FROM orders o WHERE o.net > 100;`)
+		CREATE VIEW big_orders AS SELECT o.id, o.gross FROM orders o WHERE o.net > 100;
+		CREATE VIEW order_currencies AS SELECT o.id, c.code FROM orders o JOIN ref.currencies c ON c.code = o.currency;`)
 	st := openStore(t)
 	res := crawlMySQL(t, st, dsn, crawler.Options{})
-	if res.Datasets != 3 {
+	if res.Datasets != 4 || res.ViewsUnparsed != 0 {
 		t.Fatalf("result %+v", res)
 	}
 	o := myDataset(t, st, "details.orders")
@@ -315,8 +348,23 @@ func TestMySQLDetails(t *testing.T) {
 	if _, err := st.DatasetByName(context.Background(), my.Namespace(), "ref.currencies"); quarry.ErrorCode(err) != quarry.ENOTFOUND {
 		t.Errorf("a crawl of one database stored another's table: %v", err)
 	}
-	if got := upstream(t, st, myDataset(t, st, "details.big_orders")); !slices.Contains(got, "details.orders") {
+	if got := upstream(t, st, myDataset(t, st, "details.big_orders")); !slices.Equal(got, []string{
+		"details.orders", "details.orders.gross -> gross DIRECT/IDENTITY", "details.orders.id -> id DIRECT/IDENTITY", "details.orders.net INDIRECT/FILTER"}) {
 		t.Errorf("big_orders upstream %v", got)
+	}
+	// A view reading another database, which the crawl does not cover:
+	// its lineage still resolves, to the identity of that database's table
+	// (a dataset once that database is crawled).
+	got := upstream(t, st, myDataset(t, st, "details.order_currencies"))
+	refID := "?" + quarry.NewID(quarry.EntityDataset, my.Namespace(), "ref.currencies")
+	for i := range got {
+		got[i] = strings.Replace(got[i], refID, "ref.currencies", 1)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{
+		"details.orders", "details.orders.currency INDIRECT/JOIN", "details.orders.id -> id DIRECT/IDENTITY",
+		"ref.currencies", "ref.currencies.code -> code DIRECT/IDENTITY"}) {
+		t.Errorf("order_currencies upstream %v", got)
 	}
 
 	t.Run("AllDatabases", func(t *testing.T) {
@@ -449,19 +497,28 @@ func TestMySQLUnparsedView(t *testing.T) {
 	my := mariaDB(t)
 	dsn := my.Database(t, "views", `CREATE TABLE t (id int, v int);
 		CREATE VIEW good AS SELECT id FROM t;
-		CREATE VIEW odd AS SELECT id, v FROM t WHERE v > 0;`)
+		CREATE VIEW odd AS SELECT id, v FROM t WHERE v > 0;
+		CREATE VIEW tables_here AS SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'views';`)
 	st := openStore(t)
+	// The parser rejects views of information_schema (whose columns no
+	// catalog lists) by itself, and odd because it is told to.
+	if res := crawlMySQL(t, st, dsn, crawler.Options{}); res.Datasets != 4 || res.ViewsUnparsed != 1 {
+		t.Fatalf("result %+v", res)
+	}
 	o := crawler.Options{}
 	crawler.RejectViewDefinitions(&o, "> 0")
 	res := crawlMySQL(t, st, dsn, o)
-	if res.Datasets != 3 || res.ViewsUnparsed != 1 {
+	if res.Datasets != 4 || res.ViewsUnparsed != 2 || res.Changed != 0 {
 		t.Fatalf("result %+v", res)
+	}
+	if th := myDataset(t, st, "views.tables_here"); !slices.Equal(columnNames(th), []string{"TABLE_NAME"}) || len(upstream(t, st, th)) != 0 {
+		t.Fatalf("tables_here: %v upstream %v", columnNames(th), upstream(t, st, th))
 	}
 	odd := myDataset(t, st, "views.odd")
 	if !slices.Equal(columnNames(odd), []string{"id", "v"}) || len(upstream(t, st, odd)) != 0 {
 		t.Fatalf("odd: %v upstream %v", columnNames(odd), upstream(t, st, odd))
 	}
-	if got := upstream(t, st, myDataset(t, st, "views.good")); !slices.Contains(got, "views.t") {
+	if got := upstream(t, st, myDataset(t, st, "views.good")); !slices.Equal(got, []string{"views.t", "views.t.id -> id DIRECT/IDENTITY"}) {
 		t.Fatalf("good upstream %v", got)
 	}
 }

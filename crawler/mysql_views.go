@@ -5,62 +5,65 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/quarrydata/quarry/crawler/viewsql"
 )
 
 // View lineage of MySQL and MariaDB comes from the views' SQL: MySQL 8.0.13+
 // lists the relations a view reads (VIEW_TABLE_USAGE), MariaDB nothing, and
-// neither the columns. The types below have the shape of package viewsql's
-// (crawler/viewsql, which parses a definition with a MySQL grammar);
-// parseViewDefinition is the one place that calls it.
+// neither the columns. Package viewsql parses a definition with a MySQL
+// grammar and resolves it against the crawled columns.
 
-// viewCatalog gives the columns of the relations a definition may name,
-// in order.
-type viewCatalog interface {
-	Columns(schema, table string) ([]string, bool)
-}
-
-type viewRelation struct{ Schema, Name string }
-
-type viewColumnSource struct {
-	viewRelation
-	Column         string
-	Transformation string // DIRECT/..., INDIRECT/...
-}
-
-type viewLineage struct {
-	Tables   []viewRelation                // every relation the view reads, in order of first appearance
-	Columns  map[string][]viewColumnSource // view output column -> where its values come from
-	Indirect []viewColumnSource            // columns that filter, join, group or sort the whole view
-}
+type (
+	viewCatalog  = viewsql.Catalog
+	viewLineage  = viewsql.Lineage
+	viewRelation = viewsql.Relation
+)
 
 // viewParser reads one view definition in defaultSchema.
 type viewParser func(defaultSchema, definition string, cat viewCatalog) (*viewLineage, error)
 
-// parseViewDefinition finds the relations a definition reads, for
-// table-level lineage only: MySQL and MariaDB print a view's definition
-// with every relation qualified and quoted (`db`.`table`), and each such
-// pair that names a relation of the catalog is one the view reads.
-// Column lineage needs the grammar of package viewsql, which replaces
-// this function's body.
+// parseViewDefinition is the parser crawls use.
 func parseViewDefinition(defaultSchema, definition string, cat viewCatalog) (*viewLineage, error) {
 	if strings.TrimSpace(definition) == "" {
 		return nil, errors.New("no definition: the account may not see it (SHOW VIEW)")
 	}
-	lin := &viewLineage{Columns: map[string][]viewColumnSource{}}
-	seen := map[viewRelation]bool{}
-	idents := quotedChain(definition)
-	for _, chain := range idents {
-		if len(chain) < 2 {
+	return viewsql.Parse(defaultSchema, definition, cat)
+}
+
+// referencedSchemas returns the databases the views' definitions may name
+// that the crawl does not cover: the first part of every quoted chain
+// (`db`.`table`, `db`.`table`.`column`, but also `alias`.`column`, which
+// names no database and finds nothing). MySQL and MariaDB print every
+// relation of a definition qualified and quoted.
+func (cat *myCatalog) referencedSchemas() []string {
+	crawled := map[string]bool{}
+	for _, db := range cat.databases {
+		crawled[db] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range cat.order {
+		if !t.isView() {
 			continue
 		}
-		r := viewRelation{chain[0], chain[1]}
-		if _, ok := cat.Columns(r.Schema, r.Name); ok && !seen[r] {
-			seen[r] = true
-			lin.Tables = append(lin.Tables, r)
+		for _, chain := range quotedChain(t.definition) {
+			if len(chain) < 2 || crawled[chain[0]] || seen[chain[0]] || mysqlSystemSchema(chain[0]) {
+				continue
+			}
+			seen[chain[0]] = true
+			out = append(out, chain[0])
+			if len(out) == maxReferencedSchemas {
+				return out
+			}
 		}
 	}
-	return lin, nil
+	return out
 }
+
+// maxReferencedSchemas bounds the databases outside the crawl whose
+// columns are read for view lineage.
+const maxReferencedSchemas = 1000
 
 // quotedChain returns the dotted chains of backquoted identifiers in s
 // (`a`.`b`.`c` is one chain), skipping string literals.
@@ -113,27 +116,30 @@ func quotedChain(s string) [][]string {
 	return out
 }
 
-// myViewCatalog answers viewCatalog from the crawled columns. Table
-// names are case-insensitive on some servers (lower_case_table_names), and
-// a definition may spell one otherwise than the catalog: folded finds it.
+// myViewCatalog answers viewsql's Catalog from the crawled columns, names
+// as the catalog spells them. Table names are case-insensitive on some
+// servers (lower_case_table_names), and a definition may spell one
+// otherwise than the catalog: Spell finds it.
 type myViewCatalog struct {
 	exact  map[[2]string]*myTable
 	folded map[[2]string]*myTable
 }
 
-func newViewCatalog(tables map[[2]string]*myTable) *myViewCatalog {
-	c := &myViewCatalog{exact: tables, folded: make(map[[2]string]*myTable, len(tables))}
-	for k, t := range tables {
-		c.folded[[2]string{strings.ToLower(k[0]), strings.ToLower(k[1])}] = t
+// newViewCatalog is the crawled tables and views, and the relations of
+// other databases the views read (outside).
+func newViewCatalog(tables, outside map[[2]string]*myTable) *myViewCatalog {
+	c := &myViewCatalog{exact: make(map[[2]string]*myTable, len(tables)+len(outside)), folded: make(map[[2]string]*myTable, len(tables)+len(outside))}
+	for _, m := range []map[[2]string]*myTable{outside, tables} {
+		for k, t := range m {
+			c.exact[k] = t
+			c.folded[[2]string{strings.ToLower(k[0]), strings.ToLower(k[1])}] = t
+		}
 	}
 	return c
 }
 
 func (c *myViewCatalog) Columns(schema, table string) ([]string, bool) {
 	t := c.exact[[2]string{schema, table}]
-	if t == nil {
-		t = c.folded[[2]string{strings.ToLower(schema), strings.ToLower(table)}]
-	}
 	if t == nil {
 		return nil, false
 	}
@@ -142,6 +148,15 @@ func (c *myViewCatalog) Columns(schema, table string) ([]string, bool) {
 		cols[i] = col.name
 	}
 	return cols, true
+}
+
+// Spell implements viewsql.Speller.
+func (c *myViewCatalog) Spell(schema, table string) (viewsql.Relation, bool) {
+	t := c.folded[[2]string{strings.ToLower(schema), strings.ToLower(table)}]
+	if t == nil {
+		return viewsql.Relation{}, false
+	}
+	return viewsql.Relation{Schema: t.schema, Name: t.name}, true
 }
 
 // parseViews parses every view's definition, spread over the CPUs. A view
@@ -154,7 +169,7 @@ func (cat *myCatalog) parseViews() {
 			views = append(views, t)
 		}
 	}
-	vc := newViewCatalog(cat.tables)
+	vc := newViewCatalog(cat.tables, cat.outside)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	workers := min(runtime.GOMAXPROCS(0), len(views))
