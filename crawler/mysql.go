@@ -141,6 +141,10 @@ func mysqlConfig(dsn string, o *Options) (*mysql.Config, error) {
 		return nil, quarry.Invalid("dsn", "names no database: want mysql://user@host:3306/db (or --all-databases)")
 	}
 	cfg.Timeout = o.ConnectTimeout
+	// Each read and write on the connection, also those no context
+	// bounds (the rollback and quit at the end): a frozen server must not
+	// hold the crawl past its deadlines.
+	cfg.ReadTimeout, cfg.WriteTimeout = o.QueryTimeout, o.QueryTimeout
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	cfg.MultiStatements = false

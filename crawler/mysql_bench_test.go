@@ -153,7 +153,11 @@ func BenchmarkCrawlMySQL(b *testing.B) {
 		var rows, bytes int
 		each := make([]time.Duration, len(crawler.MySQLCatalogQueries))
 		n := 0
-		for b.Loop() {
+		// MariaDB opens every table to answer information_schema: the
+		// first pass after the setup fills its table caches. Time warm
+		// passes only, as the crawls after it are.
+		warm := true
+		for warm || b.Loop() {
 			cfg := mysql.NewConfig()
 			cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName, cfg.InterpolateParams = mysqltest.User, mysqltest.Password, "tcp", my.Addr(), myBenchDB, true
 			connector, err := mysql.NewConnector(cfg)
@@ -193,6 +197,11 @@ func BenchmarkCrawlMySQL(b *testing.B) {
 			}
 			tx.Commit()
 			db.Close()
+			if warm {
+				warm, rows, bytes = false, 0, 0
+				clear(each)
+				continue
+			}
 			n++
 		}
 		myRawPerOp = b.Elapsed() / time.Duration(n)

@@ -41,7 +41,7 @@ SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME,
        coalesce(REFERENCED_TABLE_SCHEMA, ''), coalesce(REFERENCED_TABLE_NAME, ''), coalesce(REFERENCED_COLUMN_NAME, '')
 FROM information_schema.KEY_COLUMN_USAGE
 WHERE TABLE_SCHEMA IN (%s)
-ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`
+ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME IS NULL, ORDINAL_POSITION`
 
 // Run only when a table is partitioned (CREATE_OPTIONS says so), and only
 // for those tables' databases.
@@ -149,13 +149,16 @@ func readMySQL(ctx context.Context, cfg *mysql.Config, o *Options) (*myCatalog, 
 		settings = append(settings, "SET SESSION max_statement_time = "+strconv.FormatFloat(o.StatementTimeout.Seconds(), 'f', 3, 64))
 	} else {
 		settings = append(settings, "SET SESSION max_execution_time = "+strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10))
-		if versionAtLeast(cat.version, 8, 0, 0) {
+		if versionAtLeast(cat.version, 8, 0, 3) {
 			// Otherwise MySQL 8 answers TABLE_ROWS and UPDATE_TIME from a cache up to a day old.
 			settings = append(settings, "SET SESSION information_schema_stats_expiry = 0")
 		}
 	}
 	for _, s := range settings {
 		if _, err := conn.ExecContext(qctx, s); err != nil {
+			if myErr, ok := errors.AsType[*mysql.MySQLError](err); ok && myErr.Number == 1193 {
+				continue // an older server without the variable: the deadlines counted here still hold
+			}
 			return nil, timedOut(qctx, fmt.Errorf("set %s: %w", strings.TrimPrefix(s, "SET SESSION "), err))
 		}
 	}
@@ -236,7 +239,9 @@ func readMySQL(ctx context.Context, cfg *mysql.Config, o *Options) (*myCatalog, 
 		if t == nil {
 			return nil
 		}
-		if last == nil || len(t.keys) == 0 || t.keys[len(t.keys)-1] != last || last.name != name {
+		// A unique key and a foreign key may share a name (MySQL then
+		// uses the one for the other): they are two constraints.
+		if last == nil || len(t.keys) == 0 || t.keys[len(t.keys)-1] != last || last.name != name || (last.refTable != "") != (refTable != "") {
 			last = &myKey{name: name, refSchema: refSchema, refTable: refTable}
 			t.keys = append(t.keys, last)
 		}

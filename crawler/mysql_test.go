@@ -308,11 +308,22 @@ func TestMySQLDetails(t *testing.T) {
 		CREATE TABLE events (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))
 			PARTITION BY RANGE (YEAR(at)) (PARTITION p2025 VALUES LESS THAN (2026), PARTITION p2026 VALUES LESS THAN (2027), PARTITION pmax VALUES LESS THAN MAXVALUE);
 		CREATE VIEW big_orders AS SELECT o.id, o.gross FROM orders o WHERE o.net > 100;
+		CREATE TABLE order_lines (id int PRIMARY KEY, order_id bigint unsigned NOT NULL,
+			UNIQUE KEY fk_order (order_id), CONSTRAINT fk_order FOREIGN KEY (order_id) REFERENCES orders (id));
 		CREATE VIEW order_currencies AS SELECT o.id, c.code FROM orders o JOIN ref.currencies c ON c.code = o.currency;`)
 	st := openStore(t)
 	res := crawlMySQL(t, st, dsn, crawler.Options{})
-	if res.Datasets != 4 || res.ViewsUnparsed != 0 {
+	if res.Datasets != 5 || res.ViewsUnparsed != 0 {
 		t.Fatalf("result %+v", res)
+	}
+	// A unique key and a foreign key of one name are two constraints.
+	var lineKeys []string
+	for _, c := range myDataset(t, st, "details.order_lines").Constraints {
+		lineKeys = append(lineKeys, fmt.Sprintf("%s %s %v", c.Kind, c.Name, c.Columns))
+	}
+	slices.Sort(lineKeys)
+	if want := []string{"FOREIGN_KEY fk_order [order_id]", "PRIMARY_KEY PRIMARY [id]", "UNIQUE fk_order [order_id]"}; !slices.Equal(lineKeys, want) {
+		t.Errorf("lines constraints %v, want %v", lineKeys, want)
 	}
 	o := myDataset(t, st, "details.orders")
 	if o.Description() != "One row per order." || o.Column("id").Description != "The order number." || o.Column("id").Type != "bigint(20) unsigned" {
