@@ -143,8 +143,12 @@ func mysqlConfig(dsn string, o *Options) (*mysql.Config, error) {
 	cfg.Timeout = o.ConnectTimeout
 	// Each read and write on the connection, also those no context
 	// bounds (the rollback and quit at the end): a frozen server must not
-	// hold the crawl past its deadlines.
-	cfg.ReadTimeout, cfg.WriteTimeout = o.QueryTimeout, o.QueryTimeout
+	// hold the crawl for long past its deadlines. Later than QueryTimeout,
+	// so that a query's own deadline ends it first and says so.
+	cfg.ReadTimeout, cfg.WriteTimeout = o.QueryTimeout+10*time.Second, o.QueryTimeout+10*time.Second
+	// The driver would print connection errors to stderr; the crawl
+	// returns them.
+	cfg.Logger = quietLogger{}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	cfg.MultiStatements = false
@@ -268,6 +272,10 @@ func mysqlConnect(ctx context.Context, cfg *mysql.Config, o *Options) (*sql.DB, 
 	}
 	return nil, nil, &ConnectError{Public: "connect: unreachable", Detail: fmt.Sprintf("connect to %s: %s", where, detail)}
 }
+
+type quietLogger struct{}
+
+func (quietLogger) Print(...any) {}
 
 func isNetTimeout(err error) bool {
 	ne, ok := errors.AsType[net.Error](err)
