@@ -694,7 +694,9 @@ func TestMySQLSource(t *testing.T) {
 	st := openStore(t)
 	env := map[string]string{"QUARRY_SOURCE_CHINOOK": my.DriverDSN("Chinook")}
 	svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler), Getenv: func(k string) string { return env[k] }})
-	src, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourceMySQL, DSNEnv: "QUARRY_SOURCE_CHINOOK", Schedule: "@hourly"})
+	alias := fmt.Sprintf("mysql://localhost:%d", my.Port)
+	src, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourceMySQL, DSNEnv: "QUARRY_SOURCE_CHINOOK", Schedule: "@hourly",
+		Aliases: []string{alias}})
 	if err != nil || src.Namespace != my.Namespace() {
 		t.Fatalf("register: %+v %v", src, err)
 	}
@@ -704,6 +706,12 @@ func TestMySQLSource(t *testing.T) {
 	}
 	if d := myDataset(t, st, "Chinook.Track"); d.Source != "chinook" {
 		t.Fatalf("Track's source %q", d.Source)
+	}
+	// A crawl through the alias's name for the server lands in the
+	// source's namespace: the same datasets, nothing new.
+	viaAlias := strings.Replace(my.DSN("Chinook"), "127.0.0.1", "localhost", 1)
+	if res := crawlMySQL(t, st, viaAlias, crawler.Options{}); res.Namespace != my.Namespace() || res.New != 0 || res.Datasets != 11 {
+		t.Fatalf("crawl through the alias: %+v", res)
 	}
 	_, err = svc.Register(ctx, quarry.Source{Name: "files", Kind: quarry.SourceMySQL, DSN: my.DSN("sakila") + "?allowAllFiles=true"})
 	if quarry.ErrorCode(err) != quarry.EINVALID || !strings.Contains(err.Error(), "allowAllFiles") {
