@@ -59,6 +59,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzParseEvent$$' ./lineage
 	$(FUZZ) -fuzz '^FuzzParseBatch$$' ./lineage
 	$(FUZZ) -fuzz '^FuzzGraphQL$$' ./graph
+	$(FUZZ) -fuzz '^FuzzParse$$' ./crawler/viewsql
 
 ## generate: regenerate gqlgen code and the UI's GraphQL types from graph/*.graphqls
 generate:

@@ -131,8 +131,9 @@ type TableRef struct {
 }
 
 // TableStats are a table's activity counters (PostgreSQL's
-// pg_stat_user_tables). Counters are cumulative since the server's
-// statistics were last reset.
+// pg_stat_user_tables, MySQL's performance_schema table I/O counters) and
+// what its server says of it beside them. Counters are cumulative since the
+// server's statistics were last reset (for MySQL, since it started).
 type TableStats struct {
 	Inserts         int64      `json:"inserts"`
 	Updates         int64      `json:"updates"`
@@ -143,16 +144,45 @@ type TableStats struct {
 	LastAutovacuum  *time.Time `json:"lastAutovacuum,omitempty"`
 	LastAnalyze     *time.Time `json:"lastAnalyze,omitempty"`
 	LastAutoanalyze *time.Time `json:"lastAutoanalyze,omitempty"`
+
+	// Engine is MySQL's storage engine (InnoDB, MyISAM, ...).
+	Engine string `json:"engine,omitempty"`
+	// TableCreatedAt is when the server created the table (MySQL's
+	// CREATE_TIME).
+	TableCreatedAt *time.Time `json:"tableCreatedAt,omitempty"`
+	// DataUpdatedAt is when the server last saw the table's data change
+	// (MySQL's UPDATE_TIME; InnoDB keeps it in memory only, so it is
+	// unknown after a restart until the next write).
+	DataUpdatedAt *time.Time `json:"dataUpdatedAt,omitempty"`
 }
 
 // Modified reports whether the data changed between two readings: a
-// modification counter rose. (A counter that fell means the statistics were
-// reset, which says nothing about the data.)
+// modification counter rose, or the server's time of the last change moved
+// on (or appeared: the server forgets it on restart and learns it at the
+// next write). A counter that fell means the statistics were reset, which
+// says nothing about the data.
 func (s *TableStats) Modified(since *TableStats) bool {
 	if s == nil || since == nil {
 		return false
 	}
+	return s.countersRose(since) || s.DataUpdatedAt != nil && (since.DataUpdatedAt == nil || s.DataUpdatedAt.After(*since.DataUpdatedAt))
+}
+
+func (s *TableStats) countersRose(since *TableStats) bool {
 	return s.Inserts > since.Inserts || s.Updates > since.Updates || s.Deletes > since.Deletes
+}
+
+// ChangeDetail says how a reading shows the data changed since another
+// (for a Modified pair).
+func (s *TableStats) ChangeDetail(since *TableStats) string {
+	if s == nil || since == nil {
+		return ""
+	}
+	if s.countersRose(since) || s.DataUpdatedAt == nil {
+		return fmt.Sprintf("+%d inserts, +%d updates, +%d deletes since the last crawl",
+			s.Inserts-since.Inserts, s.Updates-since.Updates, s.Deletes-since.Deletes)
+	}
+	return "the server's last change time moved to " + s.DataUpdatedAt.UTC().Format(time.RFC3339)
 }
 
 // ColumnRef names a column of another (or the same) dataset.

@@ -99,13 +99,21 @@ type CrawlCounts struct {
 	Columns  int `json:"columns"`
 	Edges    int `json:"edges"`   // lineage edges read from the catalog
 	Skipped  int `json:"skipped"` // objects the crawl's role may not see
+	// ViewsUnparsed counts views whose SQL the crawler could not read for
+	// lineage (MySQL, MariaDB); they keep the table-level lineage the
+	// server lists, if it lists any.
+	ViewsUnparsed int `json:"viewsUnparsed,omitempty"`
 }
 
 // RedactDSN returns a DSN with its secrets (password, sslpassword)
 // masked, for display and logs. It reads both forms libpq does: a URL, and
 // key=value pairs (spaces around '=', single-quoted values, backslash
-// escapes). A DSN it cannot read is not shown at all.
+// escapes), and the MySQL driver's user:password@tcp(host:port)/db. A DSN
+// it cannot read is not shown at all.
 func RedactDSN(dsn string) string {
+	if out, ok := redactMySQLDriverDSN(dsn); ok {
+		return out
+	}
 	if strings.Contains(dsn, "://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
@@ -128,6 +136,36 @@ func RedactDSN(dsn string) string {
 		return "(an unreadable DSN, not shown)"
 	}
 	return out
+}
+
+// redactMySQLDriverDSN masks the password of a DSN in the MySQL driver's
+// form, [user[:password]@][net[(addr)]]/db[?params], which it reads as the
+// driver does: the password runs from the first ':' to the last '@' before
+// the last '/'.
+func redactMySQLDriverDSN(dsn string) (string, bool) {
+	if strings.Contains(dsn, "://") {
+		return "", false
+	}
+	slash := strings.LastIndexByte(dsn, '/')
+	if slash < 0 {
+		return "", false
+	}
+	at := strings.LastIndexByte(dsn[:slash], '@')
+	addr := dsn[at+1:]
+	if !strings.HasPrefix(addr, "/") && !strings.HasPrefix(addr, "tcp(") && !strings.HasPrefix(addr, "tcp6(") && !strings.HasPrefix(addr, "unix(") {
+		return "", false
+	}
+	if at < 0 {
+		return dsn, true
+	}
+	user, _, hasPW := strings.Cut(dsn[:at], ":")
+	if strings.ContainsAny(user, "= \t") {
+		return "", false // a key=value DSN whose password holds '@'
+	}
+	if !hasPW {
+		return dsn, true
+	}
+	return user + ":xxxxx@" + addr, true
 }
 
 func secretKey(k string) bool {

@@ -18,6 +18,11 @@ func TestRedactDSN(t *testing.T) {
 		`host=db password='it\'s s3cret' user=app`:            "host=db password=xxxxx user=app",
 		"host=db password='s3cret unterminated":               "(an unreadable DSN, not shown)",
 		"host=db password":                                    "(an unreadable DSN, not shown)",
+		"etl:s3cret@tcp(db:3306)/shop?parseTime=true":         "etl:xxxxx@tcp(db:3306)/shop?parseTime=true",
+		"etl:s3c@r/et@tcp(db:3306)/shop":                      "etl:xxxxx@tcp(db:3306)/shop",
+		"etl@unix(/run/mysqld.sock)/shop":                     "etl@unix(/run/mysqld.sock)/shop",
+		"mysql://etl:s3cret@db:3306/shop":                     "mysql://etl:xxxxx@db:3306/shop",
+		"host=db password=a@/b":                               "host=db password=xxxxx",
 	} {
 		if got := quarry.RedactDSN(in); got != want {
 			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)

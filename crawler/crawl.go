@@ -5,12 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
 )
+
+// Crawl crawls a source of the given kind (CrawlPostgres, CrawlMySQL).
+func Crawl(ctx context.Context, kind quarry.SourceKind, st Store, dsn string, o Options) (*Result, error) {
+	switch kind {
+	case quarry.SourcePostgres:
+		return CrawlPostgres(ctx, st, dsn, o)
+	case quarry.SourceMySQL:
+		return CrawlMySQL(ctx, st, dsn, o)
+	}
+	return nil, quarry.Invalid("kind", "crawling %s sources is not supported yet; POSTGRES and MYSQL are", kind)
+}
 
 // Store is what a crawl needs of the store.
 type Store interface {
@@ -77,6 +87,9 @@ type Options struct {
 
 	// Now returns the current time; tests inject a clock.
 	Now func() time.Time
+
+	// parseView replaces the parser of MySQL view definitions (tests).
+	parseView viewParser
 }
 
 // Progress is a crawl's progress: Done of Total steps of Phase.
@@ -247,11 +260,20 @@ func write(ctx context.Context, st Store, snap *snapshot, o *Options, res *Resul
 	return nil
 }
 
+// layout is what the shared core needs to know of how a source kind
+// names its datasets: where a stored dataset lives (its database, and the
+// unit the include/exclude patterns name: PostgreSQL's schema, MySQL's
+// database), and which units belong to the system.
+type layout struct {
+	locate func(d store.NamedID) (db, unit string, ok bool)
+	system func(unit string) bool
+}
+
 // removeMissing marks removed what a complete crawl no longer has: the
 // datasets of the crawled databases (with AllDatabases, of the whole
-// server) in schemas the crawl covers that it did not see. Where a dataset
-// lives comes from what its crawler recorded, else from its name.
-func removeMissing(ctx context.Context, st Store, ns string, snaps []*snapshot, o *Options, res *Result) error {
+// server) in units the crawl covers that it did not see. Where a dataset
+// lives comes from the kind's layout.
+func removeMissing(ctx context.Context, st Store, ns string, snaps []*snapshot, lay layout, o *Options, res *Result) error {
 	seen := map[string]bool{}
 	crawled := map[string]bool{}
 	prefix := ""
@@ -274,18 +296,8 @@ func removeMissing(ctx context.Context, st Store, ns string, snaps []*snapshot, 
 		if d.Removed || seen[d.Name] {
 			continue
 		}
-		db, schema := d.Database, d.Schema
-		if db == "" {
-			var rest string
-			var ok bool
-			if db, rest, ok = strings.Cut(d.Name, "."); !ok {
-				continue
-			}
-			if schema, _, ok = strings.Cut(rest, "."); !ok {
-				continue
-			}
-		}
-		if systemSchema(schema) || !o.inScope(schema) || !crawled[db] && !o.AllDatabases {
+		db, unit, ok := lay.locate(d)
+		if !ok || lay.system(unit) || !o.inScope(unit) || !crawled[db] && !o.AllDatabases {
 			continue
 		}
 		gone = append(gone, d.ID)
@@ -297,8 +309,4 @@ func removeMissing(ctx context.Context, st Store, ns string, snaps []*snapshot, 
 		res.Removed += len(gone)
 	}
 	return nil
-}
-
-func systemSchema(s string) bool {
-	return s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_toast") || strings.HasPrefix(s, "pg_temp_")
 }

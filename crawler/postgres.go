@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
 )
 
 // CrawlPostgres crawls the database named by dsn (or, with AllDatabases,
@@ -76,11 +77,33 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	}
 	// Only now, with every database read and written, is the crawl
 	// complete: what it no longer has may be marked removed.
-	if err := removeMissing(ctx, st, ns, snaps, &o, res); err != nil {
+	if err := removeMissing(ctx, st, ns, snaps, pgLayout, &o, res); err != nil {
 		return res, timedOut(ctx, err)
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// pgLayout: datasets are db.schema.table, and the patterns name schemas.
+// Where a dataset lives comes from what its crawler recorded, else from
+// its name.
+var pgLayout = layout{
+	locate: func(d store.NamedID) (string, string, bool) {
+		if d.Database != "" {
+			return d.Database, d.Schema, true
+		}
+		db, rest, ok := strings.Cut(d.Name, ".")
+		if !ok {
+			return "", "", false
+		}
+		schema, _, ok := strings.Cut(rest, ".")
+		return db, schema, ok
+	},
+	system: pgSystemSchema,
+}
+
+func pgSystemSchema(s string) bool {
+	return s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_toast") || strings.HasPrefix(s, "pg_temp_")
 }
 
 func pgNamespace(cfg *pgx.ConnConfig) string {

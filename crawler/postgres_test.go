@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer pg.Stop()
+		defer stopMariaDB()
 		if err := pg.LoadFixtures(ctx, fixtures); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

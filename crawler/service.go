@@ -154,7 +154,7 @@ func (s *Service) Register(ctx context.Context, src quarry.Source) (*quarry.Sour
 	if err != nil {
 		return nil, err
 	}
-	ns, err := namespace(src.Kind, dsn, s.policy.AllowLocalFiles)
+	ns, err := namespace(src.Kind, dsn, s.policy.AllowLocalFiles, src.AllDatabases)
 	if err != nil {
 		return nil, err
 	}
@@ -171,22 +171,29 @@ func (s *Service) Register(ctx context.Context, src quarry.Source) (*quarry.Sour
 
 // Namespace returns the namespace a DSN's datasets get.
 func Namespace(kind quarry.SourceKind, dsn string) (string, error) {
-	return namespace(kind, dsn, false)
+	return namespace(kind, dsn, false, true)
 }
 
-func namespace(kind quarry.SourceKind, dsn string, allowLocalFiles bool) (string, error) {
-	if kind != quarry.SourcePostgres {
-		return "", quarry.Invalid("kind", "crawling %s sources is not supported yet; POSTGRES is", kind)
-	}
-	o := Options{AllowLocalFiles: allowLocalFiles}
+func namespace(kind quarry.SourceKind, dsn string, allowLocalFiles, allDatabases bool) (string, error) {
+	o := Options{AllowLocalFiles: allowLocalFiles, AllDatabases: allDatabases}
 	if err := o.defaults(); err != nil {
 		return "", err
 	}
-	cfg, err := pgConfig(dsn, &o)
-	if err != nil {
-		return "", err
+	switch kind {
+	case quarry.SourcePostgres:
+		cfg, err := pgConfig(dsn, &o)
+		if err != nil {
+			return "", err
+		}
+		return pgNamespace(cfg), nil
+	case quarry.SourceMySQL:
+		cfg, err := mysqlConfig(dsn, &o)
+		if err != nil {
+			return "", err
+		}
+		return mysqlNamespace(cfg), nil
 	}
-	return pgNamespace(cfg), nil
+	return "", quarry.Invalid("kind", "crawling %s sources is not supported yet; POSTGRES and MYSQL are", kind)
 }
 
 // Running returns the run in progress for a source, or nil.
@@ -266,7 +273,7 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 		AllowLocalFiles: s.policy.AllowLocalFiles,
 	}
 	s.log.Info("crawl started", "source", src.Name, "dsn", quarry.RedactDSN(dsn))
-	res, err := CrawlPostgres(ctx, s.store, dsn, o)
+	res, err := Crawl(ctx, src.Kind, s.store, dsn, o)
 	end := s.now().UTC()
 	run.FinishedAt = &end
 	if res != nil {

@@ -143,7 +143,8 @@ func TestSources(t *testing.T) {
 		bad(map[string]any{"dsn": nil}, "input.dsn")
 		bad(map[string]any{"dsn": nil, "dsnEnv": "NOT_SET_ANYWHERE"}, "input.dsnEnv")
 		bad(map[string]any{"dsn": "postgres://u:pw@host:5432"}, "input.dsn")
-		bad(map[string]any{"kind": "MYSQL"}, "input.kind")
+		bad(map[string]any{"kind": "REDSHIFT"}, "input.kind")
+		bad(map[string]any{"kind": "MYSQL"}, "input.dsn") // a postgres:// DSN
 		bad(map[string]any{"include": []string{"[a-"}}, "input.include")
 		bad(map[string]any{"aliases": []string{"postgres://shop-db.internal"}}, "input.aliases")
 		s.do(t, crawlNow, map[string]any{"name": "nope"}).oneError(t, "not_found", "")

@@ -265,8 +265,7 @@ func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
 		return 0, err
 	}
 	if dataChanged {
-		detail := fmt.Sprintf("+%d inserts, +%d updates, +%d deletes since the last crawl",
-			d.Stats.Inserts-old.Stats.Inserts, d.Stats.Updates-old.Stats.Updates, d.Stats.Deletes-old.Stats.Deletes)
+		detail := d.Stats.ChangeDetail(old.Stats)
 		if err := putDataChange(tx, d.ID, seq, quarry.DataChange{At: now, Signal: quarry.SignalCrawler, Detail: detail}); err != nil {
 			return 0, err
 		}

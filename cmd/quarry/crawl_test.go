@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quarrydata/quarry/crawler/mysqltest"
 	"github.com/quarrydata/quarry/crawler/pgtest"
 )
 
@@ -63,4 +64,46 @@ func TestCrawlCommand(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "password authentication failed") || !strings.Contains(string(out), "nothing was removed") {
 		t.Fatalf("wrong password: %v\n%s", err, out)
 	}
+}
+
+// TestCrawlCommandMySQL: quarry crawl tells a MySQL DSN (either form) from
+// a PostgreSQL one, crawls it, and a source of kind mysql in the config is
+// crawled by the server.
+func TestCrawlCommandMySQL(t *testing.T) {
+	my := mysqltest.New(t, nil)
+	my.Database(t, "accounts", `CREATE TABLE users (id int PRIMARY KEY, email varchar(200) NOT NULL) COMMENT 'People who sign in.';
+		CREATE VIEW active_users AS SELECT id FROM users WHERE email <> '';`)
+	data := t.TempDir()
+	out, err := exec.Command(binary, "crawl", "--data", data, my.DSN("accounts")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("crawl: %v\n%s", err, out)
+	}
+	for _, want := range []string{"crawling mysql://quarry:xxxxx@", "crawled " + my.Namespace() + " (accounts)", "datasets 2: 2 new, 0 changed, 0 removed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = exec.Command(binary, "crawl", "--data", data, my.DriverDSN("accounts")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "crawling quarry:xxxxx@tcp(") || !strings.Contains(string(out), "datasets 2: 0 new, 0 changed, 0 removed") {
+		t.Fatalf("crawl through the driver's DSN: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), mysqltest.Password) {
+		t.Fatalf("the password was printed:\n%s", out)
+	}
+
+	cfg := filepath.Join(t.TempDir(), "quarry.yaml")
+	os.WriteFile(cfg, []byte("sources:\n  - name: accounts\n    kind: mysql\n    dsn: '"+my.DSN("accounts")+"'\n"), 0o600)
+	p := start(t, "--data", data, "--config", cfg)
+	run := p.graphql(t, `mutation { crawlSource(name: "accounts", wait: true) { status counts { datasets } } }`, nil)["crawlSource"].(map[string]any)
+	if run["status"] != "SUCCEEDED" || run["counts"].(map[string]any)["datasets"].(float64) != 2 {
+		t.Fatalf("crawl of a configured source: %v", run)
+	}
+	d := p.graphql(t, `{ dataset(namespace: "`+my.Namespace()+`", name: "accounts.active_users") { kind upstream { fromDataset { name } } } }`, nil)["dataset"].(map[string]any)
+	if d["kind"] != "VIEW" || len(d["upstream"].([]any)) == 0 {
+		t.Fatalf("served: %v", d)
+	}
+	if strings.Contains(p.logs.String(), mysqltest.Password) {
+		t.Fatalf("the password is in the server log:\n%s", p.logs)
+	}
+	p.stop(t)
 }

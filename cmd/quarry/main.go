@@ -23,6 +23,7 @@ const usage = `Quarry: a data catalog and lineage server in one binary.
 Usage:
   quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo]
   quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
+                 (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db or user:pass@tcp(host:3306)/db)
   quarry backup  [--data ./quarry-data] [--server URL] FILE
   quarry index rebuild [--data ./quarry-data] [--server URL]
   quarry alerts  [--server URL] [--json]   (exits 2 when an open alert is at ERROR)

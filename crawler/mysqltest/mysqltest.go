@@ -1,0 +1,318 @@
+// Package mysqltest starts a throwaway MariaDB server for tests and
+// benchmarks: mariadb-install-db into a temporary directory, mariadbd on a
+// free loopback port with its own socket, a password-protected account for
+// TCP (so a wrong password fails as it would in production), and helpers
+// to run SQL and load SQL files with the mariadb client.
+//
+// It needs MariaDB's server and client (Debian: apt-get install
+// mariadb-server mariadb-client). As root, the server runs with
+// --user=root.
+package mysqltest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// User and Password are the account the DSNs use: every privilege, over
+// TCP from 127.0.0.1.
+const (
+	User     = "quarry"
+	Password = "quarry-test"
+)
+
+// Options tune a server. The zero value is a plain server.
+type Options struct {
+	// PerformanceSchema turns performance_schema on (MariaDB's default is
+	// off), for the table I/O counters.
+	PerformanceSchema bool
+	// Args are more mariadbd options, e.g. "--table-open-cache=20000".
+	Args []string
+}
+
+// Server is a running throwaway MariaDB server.
+type Server struct {
+	Port    int
+	dir     string
+	cmd     *exec.Cmd
+	exited  chan error
+	logPath string
+}
+
+// Binaries are the programs a server needs, looked up in $PATH and in
+// /usr/sbin and /usr/bin.
+func binary(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("mysqltest: %s not found: install MariaDB (Debian: apt-get install mariadb-server mariadb-client), "+
+		"which provides mariadb-install-db, mariadbd and mariadb", name)
+}
+
+// Start initializes a data directory and starts a server. Stop it with Stop.
+func Start(ctx context.Context, opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	installDB, err := binary("mariadb-install-db")
+	if err != nil {
+		return nil, err
+	}
+	mariadbd, err := binary("mariadbd")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := binary("mariadb"); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "quarry-mariadb-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, exited: make(chan error, 1), logPath: filepath.Join(dir, "mariadbd.log")}
+	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
+	if os.Geteuid() == 0 {
+		args = append(args, "--user=root")
+	}
+	if out, err := exec.CommandContext(ctx, installDB, args...).CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("mysqltest: mariadb-install-db: %v\n%s", err, out)
+	}
+	if err := s.start(ctx, mariadbd, &o); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) datadir() string { return filepath.Join(s.dir, "data") }
+
+// Socket is the server's Unix socket.
+func (s *Server) Socket() string { return filepath.Join(s.dir, "mariadbd.sock") }
+
+func (s *Server) start(ctx context.Context, mariadbd string, o *Options) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.Port = port
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return err
+	}
+	// Durability is off: the server is thrown away.
+	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--socket=" + s.Socket(), "--port=" + strconv.Itoa(port),
+		"--bind-address=127.0.0.1", "--pid-file=" + filepath.Join(s.dir, "mariadbd.pid"), "--log-error=" + s.logPath,
+		"--skip-log-bin", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--sync-frm=0",
+		"--innodb-buffer-pool-size=64M", "--max-connections=50", "--character-set-server=utf8mb4",
+		"--performance-schema=" + map[bool]string{true: "ON", false: "OFF"}[o.PerformanceSchema]}
+	if os.Geteuid() == 0 {
+		args = append(args, "--user=root")
+	}
+	args = append(args, o.Args...)
+	s.cmd = exec.Command(mariadbd, args...)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("mysqltest: start mariadbd: %w", err)
+	}
+	go func() { s.exited <- s.cmd.Wait(); logf.Close() }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := s.rootExec(ctx, "SELECT 1")
+		if err == nil {
+			break
+		}
+		select {
+		case werr := <-s.exited:
+			s.exited <- werr
+			log, _ := os.ReadFile(s.logPath)
+			return fmt.Errorf("mysqltest: mariadbd exited: %v\n%s", werr, log)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(s.logPath)
+			return fmt.Errorf("mysqltest: mariadbd did not accept connections within 60s: %v\n%s", err, log)
+		}
+	}
+	// The tests' account, over TCP with a password.
+	return s.rootExec(ctx, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'; GRANT ALL PRIVILEGES ON *.* TO '%s'@'%%' WITH GRANT OPTION",
+		User, Password, User))
+}
+
+// rootExec runs statements as root over the socket.
+func (s *Server) rootExec(ctx context.Context, stmts string) error {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Net, cfg.Addr, cfg.MultiStatements = "root", "unix", s.Socket(), true
+	return execConfig(ctx, cfg, stmts)
+}
+
+func execConfig(ctx context.Context, cfg *mysql.Config, stmts string) error {
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmts)
+	return err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
+
+// Namespace is the OpenLineage namespace of the server's datasets.
+func (s *Server) Namespace() string { return "mysql://" + s.Addr() }
+
+// DSN returns a mysql:// URL for database db (empty: none) as User.
+func (s *Server) DSN(db string) string {
+	return fmt.Sprintf("mysql://%s:%s@%s/%s", User, Password, s.Addr(), db)
+}
+
+// DriverDSN returns the driver's own DSN form for database db.
+func (s *Server) DriverDSN(db string) string {
+	return fmt.Sprintf("%s:%s@tcp(%s)/%s", User, Password, s.Addr(), db)
+}
+
+// Exec runs SQL statements (any number) in database db (empty: none).
+func (s *Server) Exec(ctx context.Context, db, stmts string) error {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName, cfg.MultiStatements = User, Password, "tcp", s.Addr(), db, true
+	return execConfig(ctx, cfg, stmts)
+}
+
+// LoadFile runs a SQL file with the mariadb client, stopping at the first
+// error.
+func (s *Server) LoadFile(ctx context.Context, db, path string) error {
+	args := []string{"--no-defaults", "--socket=" + s.Socket(), "--user=root"}
+	if db != "" {
+		args = append(args, "--database="+db)
+	}
+	client, err := binary("mariadb")
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("mysqltest: %w (the tests need ../shared beside the repository)", err)
+	}
+	defer f.Close()
+	cmd := exec.CommandContext(ctx, client, args...)
+	cmd.Stdin = f
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("mysqltest: mariadb < %s: %w\n%s", path, err, stderr.String())
+	}
+	return nil
+}
+
+// Fixtures are the MySQL fixtures in ../shared/fixtures/mysql: each file
+// creates its own database (sakila, Chinook).
+var Fixtures = []string{"sakila/sakila-schema.sql", "sakila/sakila-data.sql", "chinook/Chinook_MySql.sql"}
+
+// LoadFixtures loads Fixtures from dir (the shared fixtures' mysql folder)
+// and refreshes the tables' statistics, so that row estimates exist.
+func (s *Server) LoadFixtures(ctx context.Context, dir string) error {
+	for _, f := range Fixtures {
+		if err := s.LoadFile(ctx, "", filepath.Join(dir, f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Freeze stops the server with SIGSTOP, as a hung or swapped-out server
+// would be: its connections stay open, the kernel still accepts new ones,
+// and nothing answers. Thaw continues it.
+func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+
+// Thaw continues a frozen server.
+func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("mysqltest: signal %v: %w", sig, err)
+	}
+	return nil
+}
+
+// Stop stops the server and removes its directory.
+func (s *Server) Stop() error {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.Thaw()
+		// The data is discarded: no clean shutdown needed.
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			return errors.New("mysqltest: mariadbd did not exit")
+		}
+		s.cmd = nil
+	}
+	return os.RemoveAll(s.dir)
+}
+
+// New starts a server for a test or benchmark and stops it when tb ends.
+// A machine without MariaDB fails the test, saying how to get it.
+func New(tb testing.TB, opts *Options) *Server {
+	tb.Helper()
+	s, err := Start(context.Background(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// Database creates a database, runs stmts in it, and returns its DSN.
+// Failures fail tb.
+func (s *Server) Database(tb testing.TB, name, stmts string) string {
+	tb.Helper()
+	ctx := context.Background()
+	if err := s.Exec(ctx, "", "CREATE DATABASE `"+strings.ReplaceAll(name, "`", "``")+"`"); err != nil {
+		tb.Fatal(err)
+	}
+	if stmts != "" {
+		if err := s.Exec(ctx, name, stmts); err != nil {
+			tb.Fatalf("setting up database %s: %v", name, err)
+		}
+	}
+	return s.DSN(name)
+}
