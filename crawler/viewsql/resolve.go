@@ -196,6 +196,7 @@ type resolver struct {
 	seenInd  map[indKey]bool
 	force    string // while non-empty, every indirect column is recorded with this role (a subquery used as a condition)
 	depth    int
+	steps    int
 }
 
 func newResolver(schema string, cat Catalog) *resolver {
@@ -220,8 +221,12 @@ func (r *resolver) lineage(d *derived) *Lineage {
 
 func (r *resolver) enter() error {
 	r.depth++
+	r.steps++
 	if r.depth > maxDepth {
 		return invalid("nested more than %d levels deep", maxDepth)
+	}
+	if r.steps > maxSteps {
+		return invalid("too complex to resolve (more than %d steps)", maxSteps)
 	}
 	return nil
 }
@@ -303,11 +308,8 @@ func (r *resolver) query(stmt sqlparser.TableStatement, parent *scope) (*derived
 		r.with(q.With, s)
 		var d *derived
 		for _, b := range unionBranches(q) {
-			bd, err := r.query(b, s)
-			if err != nil {
-				return nil, err
-			}
-			if d, err = merge(d, bd); err != nil {
+			var err error
+			if d, err = r.branch(d, b, s); err != nil {
 				return nil, err
 			}
 		}
@@ -339,6 +341,25 @@ func unionBranches(u *sqlparser.Union) []sqlparser.TableStatement {
 		out = append(out, side)
 	}
 	return out
+}
+
+// branch resolves a UNION branch and adds it to d; the right side of an
+// EXCEPT (see setops.go) only filters.
+func (r *resolver) branch(d *derived, b sqlparser.TableStatement, s *scope) (*derived, error) {
+	bd, err := r.query(b, s)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil || !isExcept(b) {
+		return merge(d, bd)
+	}
+	if len(bd.cols) != len(d.cols) {
+		return nil, invalid("EXCEPT branches have %d and %d columns", len(d.cols), len(bd.cols))
+	}
+	for _, c := range bd.cols {
+		r.indirectAll(c, IndirectFilter)
+	}
+	return d, nil
 }
 
 // merge adds a UNION branch: column i of the result reads column i of
@@ -404,11 +425,7 @@ func (r *resolver) cteResult(c *cte) (*derived, error) {
 			}
 		}
 		for _, b := range anchors {
-			bd, err := r.query(b, c.scope)
-			if err != nil {
-				return nil, err
-			}
-			if d, err = merge(d, bd); err != nil {
+			if d, err = r.branch(d, b, c.scope); err != nil {
 				return nil, err
 			}
 		}
@@ -426,11 +443,7 @@ func (r *resolver) cteResult(c *cte) (*derived, error) {
 			c.partial = d
 			before := d.size()
 			for _, b := range recursive {
-				bd, err := r.query(b, c.scope)
-				if err != nil {
-					return nil, err
-				}
-				if d, err = merge(d, bd); err != nil {
+				if d, err = r.branch(d, b, c.scope); err != nil {
 					return nil, err
 				}
 			}

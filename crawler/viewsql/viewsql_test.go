@@ -35,6 +35,43 @@ func TestForms(t *testing.T) {
 			absent: []string{"fn <- sakila.customer.last_name DIRECT/IDENTITY"},
 		},
 		{
+			// MariaDB and MySQL 8.0.31+ print INTERSECT and EXCEPT, which
+			// vitess's grammar lacks.
+			name:   "Intersect",
+			def:    "select `sakila`.`film`.`title` AS `title` from `sakila`.`film` intersect select `sakila`.`category`.`name` AS `name` from `sakila`.`category`",
+			tables: []string{"sakila.film", "sakila.category"},
+			output: []string{"title"},
+			want:   []string{"title <- sakila.film.title DIRECT/IDENTITY", "title <- sakila.category.name DIRECT/IDENTITY"},
+		},
+		{
+			name:   "Except",
+			def:    "SELECT title FROM film EXCEPT ALL SELECT name FROM category WHERE category_id > 3 UNION SELECT first_name FROM actor",
+			tables: []string{"sakila.film", "sakila.category", "sakila.actor"},
+			output: []string{"title"},
+			want: []string{
+				"title <- sakila.film.title DIRECT/IDENTITY",
+				"title <- sakila.actor.first_name DIRECT/IDENTITY",
+				"sakila.category.name INDIRECT/FILTER",
+				"sakila.category.category_id INDIRECT/FILTER",
+			},
+			absent: []string{"title <- sakila.category.name DIRECT/IDENTITY"},
+		},
+		{
+			name:   "ExceptInDerivedTable",
+			def:    "SELECT d.t FROM (SELECT title AS t FROM film EXCEPT (SELECT name FROM category)) d",
+			tables: []string{"sakila.film", "sakila.category"},
+			output: []string{"t"},
+			want:   []string{"t <- sakila.film.title DIRECT/IDENTITY", "sakila.category.name INDIRECT/FILTER"},
+			absent: []string{"t <- sakila.category.name DIRECT/IDENTITY"},
+		},
+		{
+			name:   "SetOperatorWordsQuoted",
+			def:    "SELECT 'a except b' AS `except`, title AS `intersect` FROM film WHERE title <> \"x intersect\" -- except\n",
+			tables: []string{"sakila.film"},
+			output: []string{"except", "intersect"},
+			want:   []string{"intersect <- sakila.film.title DIRECT/IDENTITY"},
+		},
+		{
 			name:   "DerivedTable",
 			def:    "SELECT d.cid AS customer, d.total * 2 AS doubled FROM (SELECT p.customer_id AS cid, SUM(p.amount) AS total FROM payment p WHERE p.amount > 0 GROUP BY p.customer_id) AS d WHERE d.total > 100",
 			tables: []string{"sakila.payment"},
@@ -258,6 +295,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"Garbage", "this is not SQL at all", "sakila", "does not parse"},
 		{"Empty", "", "sakila", "does not parse"},
+		{"GrammarPanics", "set````", "sakila", "does not parse"},
 		{"NotAView", "DROP TABLE film", "sakila", "not a SELECT"},
 		{"UnknownTable", "SELECT x FROM nowhere", "sakila", "unknown table or view sakila.nowhere"},
 		{"UnknownSchema", "SELECT title FROM other.film", "sakila", "unknown table or view other.film"},
