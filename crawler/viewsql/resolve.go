@@ -134,6 +134,7 @@ type cte struct {
 	busy      bool
 	partial   *derived // a recursive CTE's anchor result while its recursive branches resolve
 	result    *derived
+	indirect  []indKey // its own indirect columns, recorded again at each reference
 }
 
 // aliasMode says how unqualified names in ORDER BY, GROUP BY and HAVING
@@ -394,10 +395,31 @@ func (r *resolver) with(w *sqlparser.With, s *scope) {
 	}
 }
 
+// cteResult resolves a CTE once and records its indirect columns at each
+// reference, in the role of that reference: a CTE read by a filtering
+// subquery only filters there, and may join elsewhere.
 func (r *resolver) cteResult(c *cte) (*derived, error) {
-	if c.result != nil {
-		return c.result, nil
+	if c.result == nil && !c.busy {
+		savedInd, savedSeen, savedForce := r.indirect, r.seenInd, r.force
+		r.indirect, r.seenInd, r.force = nil, map[indKey]bool{}, ""
+		d, err := r.resolveCTE(c)
+		c.indirect = r.indirect
+		r.indirect, r.seenInd, r.force = savedInd, savedSeen, savedForce
+		if err != nil {
+			return nil, err
+		}
+		c.result = d
 	}
+	if c.result == nil {
+		return r.resolveCTE(c) // a recursive reference from inside its own body
+	}
+	for _, k := range c.indirect {
+		r.indirectAll(sources{{k.key, kIdentity}}, k.role)
+	}
+	return c.result, nil
+}
+
+func (r *resolver) resolveCTE(c *cte) (*derived, error) {
 	if c.busy {
 		if c.partial != nil {
 			return c.partial, nil
@@ -457,7 +479,6 @@ func (r *resolver) cteResult(c *cte) (*derived, error) {
 			return nil, err
 		}
 	}
-	c.result = d
 	return d, nil
 }
 

@@ -104,6 +104,23 @@ func TestForms(t *testing.T) {
 			},
 		},
 		{
+			// A CTE's own join filters the view where a filtering
+			// subquery reads it, and joins where the FROM clause does.
+			name:   "CTERoles",
+			def:    "WITH j AS (SELECT fa.actor_id FROM film_actor fa JOIN film f ON f.film_id = fa.film_id) SELECT a.first_name FROM actor a WHERE a.actor_id IN (SELECT actor_id FROM j)",
+			tables: []string{"sakila.actor", "sakila.film_actor", "sakila.film"},
+			output: []string{"first_name"},
+			want:   []string{"sakila.film.film_id INDIRECT/FILTER", "sakila.film_actor.actor_id INDIRECT/FILTER"},
+			absent: []string{"sakila.film.film_id INDIRECT/JOIN"},
+		},
+		{
+			name:   "CTERolesTwice",
+			def:    "WITH j AS (SELECT fa.actor_id FROM film_actor fa JOIN film f ON f.film_id = fa.film_id) SELECT a.first_name FROM actor a JOIN j ON j.actor_id = a.actor_id WHERE a.actor_id IN (SELECT actor_id FROM j)",
+			tables: []string{"sakila.actor", "sakila.film_actor", "sakila.film"},
+			output: []string{"first_name"},
+			want:   []string{"sakila.film.film_id INDIRECT/FILTER", "sakila.film.film_id INDIRECT/JOIN", "sakila.film_actor.actor_id INDIRECT/JOIN"},
+		},
+		{
 			name:   "RecursiveCTE",
 			def:    "WITH RECURSIVE seq (n, t) AS (SELECT 1, CAST(title AS CHAR(200)) FROM film WHERE film_id = 1 UNION ALL SELECT n + 1, CONCAT(t, '!') FROM seq WHERE n < 5) SELECT n, t AS title FROM seq",
 			tables: []string{"sakila.film"},
