@@ -437,46 +437,44 @@ func (r *resolver) resolveCTE(c *cte) (*derived, error) {
 		if d, err = r.query(c.def.Subquery, c.scope); err != nil {
 			return nil, err
 		}
-	} else {
-		var anchors, recursive []sqlparser.TableStatement
-		for _, b := range unionBranches(u) {
-			if refersTo(b, c.name) {
-				recursive = append(recursive, b)
-			} else {
-				anchors = append(anchors, b)
-			}
-		}
-		for _, b := range anchors {
-			if d, err = r.branch(d, b, c.scope); err != nil {
-				return nil, err
-			}
-		}
-		if d == nil {
-			return nil, invalid("recursive CTE %s has no non-recursive branch", c.name)
-		}
 		if len(c.def.Columns) > 0 {
-			if d, err = d.renamed(c.def.Columns, "CTE "+c.name); err != nil {
-				return nil, err
-			}
+			return d.renamed(c.def.Columns, "CTE "+c.name)
 		}
-		// Each pass may carry sources one step further round the cycle;
-		// lineage sets are finite, so a few passes reach the fixed point.
-		for pass := 0; pass < 8; pass++ {
-			c.partial = d
-			before := d.size()
-			for _, b := range recursive {
-				if d, err = r.branch(d, b, c.scope); err != nil {
-					return nil, err
-				}
-			}
-			if d.size() == before {
-				break
-			}
+		return d, nil
+	}
+	var anchors, recursive []sqlparser.TableStatement
+	for _, b := range unionBranches(u) {
+		if refersTo(b, c.name) {
+			recursive = append(recursive, b)
+		} else {
+			anchors = append(anchors, b)
 		}
+	}
+	for _, b := range anchors {
+		if d, err = r.branch(d, b, c.scope); err != nil {
+			return nil, err
+		}
+	}
+	if d == nil {
+		return nil, invalid("recursive CTE %s has no non-recursive branch", c.name)
 	}
 	if len(c.def.Columns) > 0 {
 		if d, err = d.renamed(c.def.Columns, "CTE "+c.name); err != nil {
 			return nil, err
+		}
+	}
+	// Each pass may carry sources one step further round the cycle;
+	// lineage sets are finite, so a few passes reach the fixed point.
+	for pass := 0; pass < 8; pass++ {
+		c.partial = d
+		before := d.size()
+		for _, b := range recursive {
+			if d, err = r.branch(d, b, c.scope); err != nil {
+				return nil, err
+			}
+		}
+		if d.size() == before {
+			break
 		}
 	}
 	return d, nil
