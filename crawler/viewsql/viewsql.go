@@ -16,6 +16,17 @@
 // The package owns no I/O: it neither connects to a server nor reads
 // files. Parse never panics: a panic in the grammar or in the resolver is
 // recovered and returned as an error, so one odd view cannot end a crawl.
+// Parse only reads its Catalog, so several goroutines may call it at once
+// with one Catalog that is safe to read concurrently.
+//
+// Limits, each an error (the caller keeps table edges): what vitess's
+// grammar lacks, such as VALUES table constructors and MariaDB's
+// GROUP_CONCAT used as a window function (INTERSECT and EXCEPT it lacks
+// too, but they are rewritten to UNION first: see setops.go); relations
+// the Catalog does not hold, such as information_schema tables; an unknown
+// or ambiguous column. Unquoted aliases that are keywords to vitess but
+// not to MySQL (AS now) fail in hand-written CREATE VIEW statements; the
+// servers' printed forms quote every name.
 package viewsql
 
 import (

@@ -2,7 +2,10 @@ package viewsql_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quarrydata/quarry"
@@ -426,4 +429,34 @@ func TestNoPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireEdges(t, l, []string{"t <- sakila.film.title DIRECT/TRANSFORMATION"})
+}
+
+// TestConcurrent parses from several goroutines at once, as a crawler
+// spreading views over its CPUs does (run with -race to see it matter).
+func TestConcurrent(t *testing.T) {
+	s := sakila(t)
+	want := map[string][]string{}
+	for _, name := range s.order {
+		want[name] = edges(parseSakila(t, s, name))
+	}
+	errs := make(chan error, 4*len(s.order))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, name := range s.order {
+				l, err := viewsql.Parse("sakila", s.views[name], s.tables)
+				if err == nil && !slices.Equal(edges(l), want[name]) {
+					err = fmt.Errorf("%s: lineage differs", name)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
