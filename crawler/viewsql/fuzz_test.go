@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		"SELECT * FROM country JOIN city USING (country_id) NATURAL JOIN address",
 		"SELECT SUM(amount) OVER w, CASE WHEN amount > 1 THEN 1 END FROM payment WINDOW w AS (PARTITION BY customer_id)",
 		"SELECT x FROM (SELECT title FROM film) AS d (x) WHERE x IN (SELECT name FROM category) ORDER BY 1",
+		"select `sakila`.`film`.`title` AS `title` from `sakila`.`film` except select `sakila`.`category`.`name` AS `name` from `sakila`.`category` intersect select 'x'",
 	} {
 		f.Add(def)
 	}

@@ -177,6 +177,15 @@ func TestMariaDBPrinted(t *testing.T) {
 			},
 		},
 		{
+			name:   "IntersectExcept",
+			create: "CREATE VIEW sakila.v_setops AS SELECT name FROM category INTERSECT SELECT name FROM language EXCEPT SELECT title FROM film",
+			want: []string{
+				"name <- sakila.category.name DIRECT/IDENTITY",
+				"name <- sakila.language.name DIRECT/IDENTITY",
+				"sakila.film.title INDIRECT/FILTER",
+			},
+		},
+		{
 			name:   "ViewOverView",
 			create: "CREATE VIEW sakila.v_nested AS SELECT store, total_sales FROM sales_by_store WHERE manager LIKE 'M%'",
 			want: []string{

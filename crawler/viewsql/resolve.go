@@ -134,6 +134,7 @@ type cte struct {
 	busy      bool
 	partial   *derived // a recursive CTE's anchor result while its recursive branches resolve
 	result    *derived
+	indirect  []indKey // its own indirect columns, recorded again at each reference
 }
 
 // aliasMode says how unqualified names in ORDER BY, GROUP BY and HAVING
@@ -196,6 +197,7 @@ type resolver struct {
 	seenInd  map[indKey]bool
 	force    string // while non-empty, every indirect column is recorded with this role (a subquery used as a condition)
 	depth    int
+	steps    int
 }
 
 func newResolver(schema string, cat Catalog) *resolver {
@@ -220,8 +222,12 @@ func (r *resolver) lineage(d *derived) *Lineage {
 
 func (r *resolver) enter() error {
 	r.depth++
+	r.steps++
 	if r.depth > maxDepth {
 		return invalid("nested more than %d levels deep", maxDepth)
+	}
+	if r.steps > maxSteps {
+		return invalid("too complex to resolve (more than %d steps)", maxSteps)
 	}
 	return nil
 }
@@ -303,11 +309,8 @@ func (r *resolver) query(stmt sqlparser.TableStatement, parent *scope) (*derived
 		r.with(q.With, s)
 		var d *derived
 		for _, b := range unionBranches(q) {
-			bd, err := r.query(b, s)
-			if err != nil {
-				return nil, err
-			}
-			if d, err = merge(d, bd); err != nil {
+			var err error
+			if d, err = r.branch(d, b, s); err != nil {
 				return nil, err
 			}
 		}
@@ -339,6 +342,25 @@ func unionBranches(u *sqlparser.Union) []sqlparser.TableStatement {
 		out = append(out, side)
 	}
 	return out
+}
+
+// branch resolves a UNION branch and adds it to d; the right side of an
+// EXCEPT (see setops.go) only filters.
+func (r *resolver) branch(d *derived, b sqlparser.TableStatement, s *scope) (*derived, error) {
+	bd, err := r.query(b, s)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil || !isExcept(b) {
+		return merge(d, bd)
+	}
+	if len(bd.cols) != len(d.cols) {
+		return nil, invalid("EXCEPT branches have %d and %d columns", len(d.cols), len(bd.cols))
+	}
+	for _, c := range bd.cols {
+		r.indirectAll(c, IndirectFilter)
+	}
+	return d, nil
 }
 
 // merge adds a UNION branch: column i of the result reads column i of
@@ -373,10 +395,31 @@ func (r *resolver) with(w *sqlparser.With, s *scope) {
 	}
 }
 
+// cteResult resolves a CTE once and records its indirect columns at each
+// reference, in the role of that reference: a CTE read by a filtering
+// subquery only filters there, and may join elsewhere.
 func (r *resolver) cteResult(c *cte) (*derived, error) {
-	if c.result != nil {
-		return c.result, nil
+	if c.result == nil && !c.busy {
+		savedInd, savedSeen, savedForce := r.indirect, r.seenInd, r.force
+		r.indirect, r.seenInd, r.force = nil, map[indKey]bool{}, ""
+		d, err := r.resolveCTE(c)
+		c.indirect = r.indirect
+		r.indirect, r.seenInd, r.force = savedInd, savedSeen, savedForce
+		if err != nil {
+			return nil, err
+		}
+		c.result = d
 	}
+	if c.result == nil {
+		return r.resolveCTE(c) // a recursive reference from inside its own body
+	}
+	for _, k := range c.indirect {
+		r.indirectAll(sources{{k.key, kIdentity}}, k.role)
+	}
+	return c.result, nil
+}
+
+func (r *resolver) resolveCTE(c *cte) (*derived, error) {
 	if c.busy {
 		if c.partial != nil {
 			return c.partial, nil
@@ -394,57 +437,46 @@ func (r *resolver) cteResult(c *cte) (*derived, error) {
 		if d, err = r.query(c.def.Subquery, c.scope); err != nil {
 			return nil, err
 		}
-	} else {
-		var anchors, recursive []sqlparser.TableStatement
-		for _, b := range unionBranches(u) {
-			if refersTo(b, c.name) {
-				recursive = append(recursive, b)
-			} else {
-				anchors = append(anchors, b)
-			}
-		}
-		for _, b := range anchors {
-			bd, err := r.query(b, c.scope)
-			if err != nil {
-				return nil, err
-			}
-			if d, err = merge(d, bd); err != nil {
-				return nil, err
-			}
-		}
-		if d == nil {
-			return nil, invalid("recursive CTE %s has no non-recursive branch", c.name)
-		}
 		if len(c.def.Columns) > 0 {
-			if d, err = d.renamed(c.def.Columns, "CTE "+c.name); err != nil {
-				return nil, err
-			}
+			return d.renamed(c.def.Columns, "CTE "+c.name)
 		}
-		// Each pass may carry sources one step further round the cycle;
-		// lineage sets are finite, so a few passes reach the fixed point.
-		for pass := 0; pass < 8; pass++ {
-			c.partial = d
-			before := d.size()
-			for _, b := range recursive {
-				bd, err := r.query(b, c.scope)
-				if err != nil {
-					return nil, err
-				}
-				if d, err = merge(d, bd); err != nil {
-					return nil, err
-				}
-			}
-			if d.size() == before {
-				break
-			}
+		return d, nil
+	}
+	var anchors, recursive []sqlparser.TableStatement
+	for _, b := range unionBranches(u) {
+		if refersTo(b, c.name) {
+			recursive = append(recursive, b)
+		} else {
+			anchors = append(anchors, b)
 		}
+	}
+	for _, b := range anchors {
+		if d, err = r.branch(d, b, c.scope); err != nil {
+			return nil, err
+		}
+	}
+	if d == nil {
+		return nil, invalid("recursive CTE %s has no non-recursive branch", c.name)
 	}
 	if len(c.def.Columns) > 0 {
 		if d, err = d.renamed(c.def.Columns, "CTE "+c.name); err != nil {
 			return nil, err
 		}
 	}
-	c.result = d
+	// Each pass may carry sources one step further round the cycle;
+	// lineage sets are finite, so a few passes reach the fixed point.
+	for pass := 0; pass < 8; pass++ {
+		c.partial = d
+		before := d.size()
+		for _, b := range recursive {
+			if d, err = r.branch(d, b, c.scope); err != nil {
+				return nil, err
+			}
+		}
+		if d.size() == before {
+			break
+		}
+	}
 	return d, nil
 }
 

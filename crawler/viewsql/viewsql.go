@@ -10,12 +10,23 @@
 //
 // Lineage is one hop, as for PostgreSQL views: a view that reads another
 // view names that view's columns, not the columns behind it. Derived tables,
-// CTEs (recursive ones too), UNION branches and subqueries are resolved
-// through down to the relations they read.
+// CTEs (recursive ones too), UNION, INTERSECT and EXCEPT branches and
+// subqueries are resolved through down to the relations they read.
 //
 // The package owns no I/O: it neither connects to a server nor reads
 // files. Parse never panics: a panic in the grammar or in the resolver is
 // recovered and returned as an error, so one odd view cannot end a crawl.
+// Parse only reads its Catalog, so several goroutines may call it at once
+// with one Catalog that is safe to read concurrently.
+//
+// Limits, each an error (the caller keeps table edges): what vitess's
+// grammar lacks, such as VALUES table constructors and MariaDB's
+// GROUP_CONCAT used as a window function (INTERSECT and EXCEPT it lacks
+// too, but they are rewritten to UNION first: see setops.go); relations
+// the Catalog does not hold, such as information_schema tables; an unknown
+// or ambiguous column. Unquoted aliases that are keywords to vitess but
+// not to MySQL (AS now) fail in hand-written CREATE VIEW statements; the
+// servers' printed forms quote every name.
 package viewsql
 
 import (
@@ -100,11 +111,16 @@ type Lineage struct {
 const serverVersion = "8.4.0"
 
 // maxDepth bounds the resolver's recursion (nested subqueries and
-// expressions), far above what any real view needs.
-const maxDepth = 2000
+// expressions), and maxSteps the work of one Parse (recursive CTEs nested
+// in recursive CTEs resolve their branches several times), both far above
+// what any real view needs.
+const (
+	maxDepth = 2000
+	maxSteps = 1_000_000
+)
 
-// errPanic marks an error made from a recovered panic: a bug here or in
-// the grammar, never a property of the definition.
+// errPanic marks an error made from a panic recovered while resolving: a
+// bug here, never a property of the definition.
 var errPanic = errors.New("viewsql: internal error")
 
 // Parse reads one view definition — information_schema.VIEWS.VIEW_DEFINITION
@@ -131,9 +147,9 @@ func Parse(defaultSchema, definition string, cat Catalog) (l *Lineage, err error
 	if err != nil {
 		return nil, fmt.Errorf("viewsql: %w", err)
 	}
-	stmt, err := p.Parse(definition)
+	stmt, err := parse(p, rewriteSetOps(definition))
 	if err != nil {
-		return nil, quarry.Errorf(quarry.EINVALID, "view definition does not parse: %v", err)
+		return nil, err
 	}
 	var (
 		sel   sqlparser.TableStatement
@@ -164,6 +180,22 @@ func Parse(defaultSchema, definition string, cat Catalog) (l *Lineage, err error
 		}
 	}
 	return r.lineage(d), nil
+}
+
+// parse runs the grammar. vitess's parser panics on some malformed input
+// (found by FuzzParse: "set````"); that is the definition not parsing, not
+// a bug of this package.
+func parse(p *sqlparser.Parser, sql string) (stmt sqlparser.Statement, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			stmt, err = nil, quarry.Errorf(quarry.EINVALID, "view definition does not parse (the grammar failed: %v)", v)
+		}
+	}()
+	stmt, err = p.Parse(sql)
+	if err != nil {
+		return nil, quarry.Errorf(quarry.EINVALID, "view definition does not parse: %v", err)
+	}
+	return stmt, nil
 }
 
 // invalid is the error for a definition the resolver cannot place.

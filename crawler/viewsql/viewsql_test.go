@@ -2,7 +2,10 @@ package viewsql_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quarrydata/quarry"
@@ -35,6 +38,43 @@ func TestForms(t *testing.T) {
 			absent: []string{"fn <- sakila.customer.last_name DIRECT/IDENTITY"},
 		},
 		{
+			// MariaDB and MySQL 8.0.31+ print INTERSECT and EXCEPT, which
+			// vitess's grammar lacks.
+			name:   "Intersect",
+			def:    "select `sakila`.`film`.`title` AS `title` from `sakila`.`film` intersect select `sakila`.`category`.`name` AS `name` from `sakila`.`category`",
+			tables: []string{"sakila.film", "sakila.category"},
+			output: []string{"title"},
+			want:   []string{"title <- sakila.film.title DIRECT/IDENTITY", "title <- sakila.category.name DIRECT/IDENTITY"},
+		},
+		{
+			name:   "Except",
+			def:    "SELECT title FROM film EXCEPT ALL SELECT name FROM category WHERE category_id > 3 UNION SELECT first_name FROM actor",
+			tables: []string{"sakila.film", "sakila.category", "sakila.actor"},
+			output: []string{"title"},
+			want: []string{
+				"title <- sakila.film.title DIRECT/IDENTITY",
+				"title <- sakila.actor.first_name DIRECT/IDENTITY",
+				"sakila.category.name INDIRECT/FILTER",
+				"sakila.category.category_id INDIRECT/FILTER",
+			},
+			absent: []string{"title <- sakila.category.name DIRECT/IDENTITY"},
+		},
+		{
+			name:   "ExceptInDerivedTable",
+			def:    "SELECT d.t FROM (SELECT title AS t FROM film EXCEPT (SELECT name FROM category)) d",
+			tables: []string{"sakila.film", "sakila.category"},
+			output: []string{"t"},
+			want:   []string{"t <- sakila.film.title DIRECT/IDENTITY", "sakila.category.name INDIRECT/FILTER"},
+			absent: []string{"t <- sakila.category.name DIRECT/IDENTITY"},
+		},
+		{
+			name:   "SetOperatorWordsQuoted",
+			def:    "SELECT 'a except b' AS `except`, title AS `intersect` FROM film WHERE title <> \"x intersect\" -- except\n",
+			tables: []string{"sakila.film"},
+			output: []string{"except", "intersect"},
+			want:   []string{"intersect <- sakila.film.title DIRECT/IDENTITY"},
+		},
+		{
 			name:   "DerivedTable",
 			def:    "SELECT d.cid AS customer, d.total * 2 AS doubled FROM (SELECT p.customer_id AS cid, SUM(p.amount) AS total FROM payment p WHERE p.amount > 0 GROUP BY p.customer_id) AS d WHERE d.total > 100",
 			tables: []string{"sakila.payment"},
@@ -65,6 +105,23 @@ func TestForms(t *testing.T) {
 				"sakila.film_actor.film_id INDIRECT/JOIN",
 				"sakila.film.film_id INDIRECT/JOIN",
 			},
+		},
+		{
+			// A CTE's own join filters the view where a filtering
+			// subquery reads it, and joins where the FROM clause does.
+			name:   "CTERoles",
+			def:    "WITH j AS (SELECT fa.actor_id FROM film_actor fa JOIN film f ON f.film_id = fa.film_id) SELECT a.first_name FROM actor a WHERE a.actor_id IN (SELECT actor_id FROM j)",
+			tables: []string{"sakila.actor", "sakila.film_actor", "sakila.film"},
+			output: []string{"first_name"},
+			want:   []string{"sakila.film.film_id INDIRECT/FILTER", "sakila.film_actor.actor_id INDIRECT/FILTER"},
+			absent: []string{"sakila.film.film_id INDIRECT/JOIN"},
+		},
+		{
+			name:   "CTERolesTwice",
+			def:    "WITH j AS (SELECT fa.actor_id FROM film_actor fa JOIN film f ON f.film_id = fa.film_id) SELECT a.first_name FROM actor a JOIN j ON j.actor_id = a.actor_id WHERE a.actor_id IN (SELECT actor_id FROM j)",
+			tables: []string{"sakila.actor", "sakila.film_actor", "sakila.film"},
+			output: []string{"first_name"},
+			want:   []string{"sakila.film.film_id INDIRECT/FILTER", "sakila.film.film_id INDIRECT/JOIN", "sakila.film_actor.actor_id INDIRECT/JOIN"},
 		},
 		{
 			name:   "RecursiveCTE",
@@ -258,6 +315,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"Garbage", "this is not SQL at all", "sakila", "does not parse"},
 		{"Empty", "", "sakila", "does not parse"},
+		{"GrammarPanics", "set````", "sakila", "does not parse"},
 		{"NotAView", "DROP TABLE film", "sakila", "not a SELECT"},
 		{"UnknownTable", "SELECT x FROM nowhere", "sakila", "unknown table or view sakila.nowhere"},
 		{"UnknownSchema", "SELECT title FROM other.film", "sakila", "unknown table or view other.film"},
@@ -371,4 +429,34 @@ func TestNoPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireEdges(t, l, []string{"t <- sakila.film.title DIRECT/TRANSFORMATION"})
+}
+
+// TestConcurrent parses from several goroutines at once, as a crawler
+// spreading views over its CPUs does (run with -race to see it matter).
+func TestConcurrent(t *testing.T) {
+	s := sakila(t)
+	want := map[string][]string{}
+	for _, name := range s.order {
+		want[name] = edges(parseSakila(t, s, name))
+	}
+	errs := make(chan error, 4*len(s.order))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, name := range s.order {
+				l, err := viewsql.Parse("sakila", s.views[name], s.tables)
+				if err == nil && !slices.Equal(edges(l), want[name]) {
+					err = fmt.Errorf("%s: lineage differs", name)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
