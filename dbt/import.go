@@ -17,12 +17,16 @@ type Store interface {
 	ImportDBT(ctx context.Context, im *quarry.DBTImport) (quarry.DBTResult, error)
 }
 
-// Import maps the artifacts and writes them in one transaction.
+// Import maps the artifacts and writes them in one transaction. It empties
+// a once they are mapped, so that what the mapping did not keep (the tests'
+// SQL, meta blocks, the decoded nodes) can be reclaimed while the store
+// writes.
 func Import(ctx context.Context, st Store, a *Artifacts, o Options) (quarry.DBTResult, error) {
 	im, err := Map(a, o)
 	if err != nil {
 		return quarry.DBTResult{}, err
 	}
+	*a = Artifacts{}
 	return st.ImportDBT(ctx, im)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -113,20 +114,35 @@ func (s *Store) ImportDBT(ctx context.Context, im *quarry.DBTImport) (quarry.DBT
 				return fmt.Errorf("decode dbt project %s: %w", im.Project, err)
 			}
 		}
+		byID := make([]*quarry.Job, len(jobs))
 		for i := range jobs {
-			if err := upsertJob(tx, &jobs[i], now); err != nil {
+			byID[i] = &jobs[i]
+		}
+		slices.SortFunc(byID, func(a, b *quarry.Job) int { return strings.Compare(a.ID, b.ID) })
+		for _, j := range byID {
+			if err := upsertJob(tx, j, now); err != nil {
 				return err
 			}
 		}
 		ids := make([]string, len(ds))
-		for i := range im.Datasets {
-			if i%256 == 255 {
+		for i := range ds {
+			ids[i] = ds[i].ID
+		}
+		// In key order: bbolt inserts into a page's sorted slice, so keys in
+		// order append, where random ones would move the page's tail each
+		// time (and this transaction writes thousands of them).
+		order := make([]int, len(ds))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
+		for n, i := range order {
+			if n%256 == 255 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
 			in := &im.Datasets[i]
-			ids[i] = ds[i].ID
 			o, err := importDBTDataset(tx, &ds[i], in, now)
 			if err != nil {
 				return fmt.Errorf("dbt %s: %w", in.Info.UniqueID, err)
@@ -146,7 +162,7 @@ func (s *Store) ImportDBT(ctx context.Context, im *quarry.DBTImport) (quarry.DBT
 		}
 		// Lineage: each dataset's DBT edges are exactly its upstream.
 		byJob := map[string][2][]string{}
-		for i := range im.Datasets {
+		for _, i := range order {
 			in := &im.Datasets[i]
 			jobID := ""
 			if in.Job >= 0 {
