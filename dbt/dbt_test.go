@@ -81,6 +81,11 @@ func TestFixtures(t *testing.T) {
 		// 30 models with a relation, 3 seeds, 2 snapshots, 11 sources, 2 exposures.
 		equal(t, "datasets created", res.Created, 30+3+2+11+2)
 		equal(t, "project", res.Project, "dbt_bouncer_test_project")
+		// 4 tests of ephemeral models, 1 singular test of nothing.
+		if w := strings.Join(res.Warnings, "\n"); len(res.Warnings) != 5 || strings.Count(w, "tests an ephemeral model") != 4 ||
+			!strings.Contains(w, "test.dbt_bouncer_test_project.test_assert_something tests no model") {
+			t.Errorf("warnings: %q", res.Warnings)
+		}
 
 		orders := dataset(t, st, ns, "dbt.main_marts.orders")
 		equal(t, "orders kind", orders.Kind, quarry.KindTable)
@@ -439,4 +444,43 @@ func TestRequest(t *testing.T) {
 	}
 	var j json.RawMessage
 	_ = j
+}
+
+// TestSourceFreshness: sources.json's max_loaded_at is a data change of the
+// source, once.
+func TestSourceFreshness(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := func(at string) {
+		body := `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/sources/v3.json", "generated_at": "2026-02-21T00:00:00Z"},
+			"results": [{"unique_id": "source.dbt_bouncer_test_project.dummy_source.customers", "status": "warn", "max_loaded_at": "` + at + `", "snapshotted_at": "2026-02-21T00:00:00Z", "max_loaded_at_time_ago_in_s": 50000},
+			            {"unique_id": "source.other.x.y", "status": "pass", "max_loaded_at": "` + at + `"}], "elapsed_time": 1}`
+		if err := os.WriteFile(filepath.Join(dir, "sources.json"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := storetest.MustOpen(t, nil)
+	files := dbt.Files{Manifest: fixtures + "dbt_bouncer_1_11/manifest.json", Sources: filepath.Join(dir, "sources.json")}
+	src("2026-02-20T10:00:00Z")
+	res := importInto(t, st, read(t, "", files), dbt.Options{})
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "sources: source.other.x.y is not in the manifest") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+	d := dataset(t, st, ns, "dbt.dummy_source.customers")
+	if d.LastUpdatedAt == nil || !d.LastUpdatedAt.Equal(time.Date(2026, 2, 20, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("last updated %v", d.LastUpdatedAt)
+	}
+	importInto(t, st, read(t, "", files), dbt.Options{})
+	src("2026-02-20T22:00:00Z")
+	importInto(t, st, read(t, "", files), dbt.Options{})
+	changes, err := st.DataChanges(ctx, d.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || !changes[0].At.Equal(time.Date(2026, 2, 20, 22, 0, 0, 0, time.UTC)) {
+		t.Errorf("data changes %+v", changes)
+	}
+	d = dataset(t, st, ns, "dbt.dummy_source.customers")
+	f, _ := quarry.EvaluateFreshness(d, nil, nil, nil, time.Date(2026, 2, 21, 12, 0, 0, 0, time.UTC))
+	equal(t, "freshness (14h after the load, warn after 12h)", f.Status, quarry.FreshnessWarn)
 }

@@ -576,11 +576,18 @@ func (mp *mapper) testTarget(n *Node) (int, bool) {
 }
 
 func (mp *mapper) mapTests() {
-	var lost []string
+	var lost, onEphemeral []string
 	add := func(id string, n *Node, typ string) {
 		i, ok := mp.testTarget(n)
 		if !ok {
-			lost = append(lost, id)
+			if slices.ContainsFunc(n.DependsOn.Nodes, func(dep string) bool {
+				d := mp.m.Nodes[dep]
+				return d != nil && d.Config.Materialized == "ephemeral"
+			}) {
+				onEphemeral = append(onEphemeral, id)
+			} else {
+				lost = append(lost, id)
+			}
 			return
 		}
 		col := ""
@@ -613,6 +620,11 @@ func (mp *mapper) mapTests() {
 		mp.im.Counts.UnitTests++
 		add(id, mp.m.UnitTests[id], "unit")
 	}
+	mp.warnSome(onEphemeral, func(id string) string {
+		return fmt.Sprintf("manifest: %s tests an ephemeral model, which has no relation; it is not kept", id)
+	}, func(n int) string {
+		return fmt.Sprintf("manifest: %d more tests test ephemeral models", n)
+	})
 	mp.warnSome(lost, func(id string) string {
 		return fmt.Sprintf("manifest: %s tests no model, seed, snapshot or source; it is not kept", id)
 	}, func(n int) string {
