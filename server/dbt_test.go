@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/server"
@@ -62,7 +64,7 @@ func TestDBTEndpoint(t *testing.T) {
 		}
 		// Through GraphQL: the model's dbt layer.
 		data := srv.GraphQL.Query(t, `{ dataset(namespace: "bigquery", name: "calm-pagoda-323403.jaffle_shop.customers") {
-			kind description columns { name description type } dbt { resourceType properties { key value } tests { name type column latest { status failures executionTime } } } } }`, nil)
+			id kind description columns { name description type } dbt { resourceType properties { key value } tests { name type column latest { status failures executionTime } } } } }`, nil)
 		ds := data["dataset"].(map[string]any)
 		if ds["description"] != "This table has basic information about a customer, as well as some derived facts based on a customer's orders" {
 			t.Errorf("description %q", ds["description"])
@@ -70,6 +72,31 @@ func TestDBTEndpoint(t *testing.T) {
 		tests := ds["dbt"].(map[string]any)["tests"].([]any)
 		if len(tests) == 0 {
 			t.Fatal("no tests")
+		}
+
+		// The lineage graph follows: customers is built from the staging
+		// models through its job.
+		var nodes []any
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			l := srv.GraphQL.Query(t, `query($id: ID!) { lineage(nodeId: $id, direction: UPSTREAM, depth: 1) { nodes { kind name } edges { origin } } }`,
+				map[string]any{"id": ds["id"]})["lineage"].(map[string]any)
+			if nodes = l["nodes"].([]any); len(nodes) == 5 {
+				for _, e := range l["edges"].([]any) {
+					if o := e.(map[string]any)["origin"]; o != "DBT" {
+						t.Errorf("edge origin %v", o)
+					}
+				}
+				break
+			}
+		}
+		var kinds []string
+		for _, n := range nodes {
+			m := n.(map[string]any)
+			kinds = append(kinds, m["kind"].(string)+" "+m["name"].(string))
+		}
+		slices.Sort(kinds)
+		if want := []string{"DATASET calm-pagoda-323403.jaffle_shop.customers", "DATASET calm-pagoda-323403.jaffle_shop.stg_customers", "DATASET calm-pagoda-323403.jaffle_shop.stg_orders", "DATASET calm-pagoda-323403.jaffle_shop.stg_payments", "JOB calm-pagoda-323403.jaffle_shop.jaffle_shop.customers"}; !slices.Equal(kinds, want) {
+			t.Errorf("upstream of customers: %q, want %q", kinds, want)
 		}
 
 		// gzip, and the same files again: nothing changes.
