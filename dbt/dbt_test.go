@@ -484,3 +484,24 @@ func TestSourceFreshness(t *testing.T) {
 	f, _ := quarry.EvaluateFreshness(d, nil, nil, nil, time.Date(2026, 2, 21, 12, 0, 0, 0, time.UTC))
 	equal(t, "freshness (14h after the load, warn after 12h)", f.Status, quarry.FreshnessWarn)
 }
+
+// TestUncrawled: a dataset no source crawls takes dbt's kind, and without a
+// catalog the declared columns.
+func TestUncrawled(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.MustOpen(t, nil)
+	// As dbt-ol's events leave it: a TABLE with the columns its schema
+	// facet listed.
+	if _, err := st.UpsertDatasets(ctx, []quarry.Dataset{{Namespace: ns, Name: "postgres.public.stg_orders", Columns: []quarry.Column{{Name: "order_id"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	importInto(t, st, read(t, fixtures+"jaffle_shop_postgres", dbt.Files{}), dbt.Options{})
+	stg := dataset(t, st, ns, "postgres.public.stg_orders")
+	equal(t, "kind", stg.Kind, quarry.KindView)
+	equal(t, "columns kept", len(stg.Columns), 1)
+	cust := dataset(t, st, ns, "postgres.public.customers")
+	shown := cust.ShownColumns()
+	if len(shown) < 3 || shown[2].Name != "customer_id" || shown[2].Description != "This is a unique identifier for a customer" {
+		t.Errorf("declared columns: %+v", shown)
+	}
+}

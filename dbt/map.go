@@ -245,6 +245,14 @@ func (mp *mapper) addNode(id string, n *Node) {
 		Dataset: quarry.Dataset{Namespace: mp.ns, Name: relationName(n), Kind: kind, Database: n.Database, Schema: n.Schema},
 		Info:    info, Job: -1,
 	}
+	// The declared columns, until the catalog says what the relation has.
+	seen := make(map[string]bool, len(n.Columns))
+	for _, c := range info.Columns {
+		if c.Name != "" && !seen[c.Name] {
+			seen[c.Name] = true
+			d.Dataset.Columns = append(d.Dataset.Columns, quarry.Column{Name: c.Name, Type: c.Type, Nullable: true})
+		}
+	}
 	raw, compiled := n.RawCode, n.CompiledCode
 	if raw == "" {
 		raw = n.RawSQL

@@ -35,9 +35,9 @@ type dbtProject struct {
 // failure part-way rolls the whole transaction back.
 //
 // For each dataset: the dbt layer (quarry.Dataset.DBT) is replaced; a
-// dataset the import creates takes its kind, columns, row count and size
-// from the import, and keeps taking them while no registered source crawls
-// it; a crawled dataset keeps the crawler's. Its SQL is stored beside it,
+// dataset no registered source crawls takes its kind, row count and size
+// from the import, and its columns when the import created it or it has
+// none; a crawled dataset keeps the crawler's. Its SQL is stored beside it,
 // its DBT edges become exactly its upstream, its job's datasets what it
 // reads and writes, test results not stored yet are added, and a newer
 // max_loaded_at is a data change. Datasets the previous import of the same
@@ -256,10 +256,15 @@ func importDBTDataset(tx *bolt.Tx, in *quarry.Dataset, im *quarry.DBTDataset, no
 	}
 	old := *d
 	info.Created = d.DBT != nil && d.DBT.Created
-	owned := info.Created && d.Source == ""
 	var history []quarry.SchemaChange
-	if owned {
-		d.Kind, d.Columns, d.Database, d.Schema = in.Kind, in.Columns, in.Database, in.Schema
+	if d.Source == "" {
+		// No registered source crawls it: dbt knows its kind (dbt-ol's
+		// events do not say it), and its columns when the import created
+		// it or nobody gave any.
+		d.Kind, d.Database, d.Schema = in.Kind, in.Database, in.Schema
+		if info.Created || len(d.Columns) == 0 {
+			d.Columns = in.Columns
+		}
 		if in.RowCount != nil {
 			d.RowCount = in.RowCount
 		}
@@ -325,11 +330,11 @@ func leaveDBTProject(tx *bolt.Tx, id, project string, now time.Time) (bool, erro
 	if err != nil {
 		return false, err
 	}
+	if d.DBT == nil || d.DBT.Project != project {
+		return false, nil // another project took it over, its edges too
+	}
 	if err := replaceEdges(tx, now, id, quarry.OriginDBT, nil); err != nil {
 		return false, err
-	}
-	if d.DBT == nil || d.DBT.Project != project {
-		return false, nil // another project took it over
 	}
 	remove := d.DBT.Created && d.Source == "" && d.RemovedAt == nil
 	op := quarry.OpUpsert
