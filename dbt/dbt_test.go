@@ -500,8 +500,27 @@ func TestUncrawled(t *testing.T) {
 	equal(t, "kind", stg.Kind, quarry.KindView)
 	equal(t, "columns kept", len(stg.Columns), 1)
 	cust := dataset(t, st, ns, "postgres.public.customers")
+	equal(t, "not deprecated", cust.DBT.Deprecated, false)
 	shown := cust.ShownColumns()
 	if len(shown) < 3 || shown[2].Name != "customer_id" || shown[2].Description != "This is a unique identifier for a customer" {
 		t.Errorf("declared columns: %+v", shown)
 	}
+}
+
+// TestDeprecated: a model past its deprecation_date is deprecated; one
+// before it shows the date only.
+func TestDeprecated(t *testing.T) {
+	st := storetest.MustOpen(t, nil)
+	a := read(t, fixtures+"dbt_bouncer_1_11", dbt.Files{})
+	past, future := "2026-01-01T00:00:00Z", "2027-06-01T00:00:00Z"
+	a.Manifest.Nodes["model.dbt_bouncer_test_project.customers.v1"].DeprecationDate = &past
+	a.Manifest.Nodes["model.dbt_bouncer_test_project.customers.v2"].DeprecationDate = &future
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	importInto(t, st, a, dbt.Options{Now: func() time.Time { return now }})
+	v1 := dataset(t, st, ns, "dbt.main_marts.customers_v1")
+	v2 := dataset(t, st, ns, "dbt.main_marts.customers_v2")
+	equal(t, "v1 deprecated", v1.DBT.Deprecated, true)
+	equal(t, "v1 date", v1.DBT.Properties["dbt.deprecation_date"], past)
+	equal(t, "v2 deprecated", v2.DBT.Deprecated, false)
+	equal(t, "v2 date", v2.DBT.Properties["dbt.deprecation_date"], future)
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -140,6 +141,19 @@ func TestDBTEndpoint(t *testing.T) {
 					t.Errorf("got %s %s, want %d with %q", resp.Status, raw, c.status, c.want)
 				}
 			})
+		}
+		// Over the limit without saying so (chunked): 413 all the same.
+		big := dbtBody(t, map[string]string{"namespace": "x"}, map[string]string{"manifest": dbtDir + "jaffle_shop_postgres/manifest.json"})
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/dbt", io.MultiReader(bytes.NewReader(big)))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || req.ContentLength != 0 {
+			t.Errorf("chunked over the limit: %s %s", resp.Status, raw)
 		}
 		if seq, _ := srv.Store.LastSeq(ctx); seq != 0 {
 			t.Errorf("bad imports wrote %d changelog records", seq)
