@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,8 +126,16 @@ type writeReq struct {
 	done chan error
 }
 
-// initialMmapSize is the mapping a store starts with.
-const initialMmapSize = 1 << 30
+// initialMmapSize is the mapping a store starts with: 1 GiB of address
+// space where that costs nothing. On Windows bbolt grows the file to its
+// mapping, and a 32-bit process has little address space: there it starts
+// from bbolt's default.
+func initialMmapSize() int {
+	if runtime.GOOS == "windows" || strconv.IntSize == 32 {
+		return 0
+	}
+	return 1 << 30
+}
 
 // Open opens (creating if needed) the store file at path, runs pending
 // migrations and starts the writer.
@@ -158,7 +168,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		// heap. A bulk write of 100 MB (a large dbt import, a large crawl)
 		// remapped a dozen times on its way up from a small file, which
 		// cost 80% of its time and 1.5 GB of allocation.
-		InitialMmapSize: initialMmapSize,
+		InitialMmapSize: initialMmapSize(),
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: another process (a running quarry server?) holds it", path)

@@ -58,6 +58,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var res quarry.DBTResult
 	var via string
 	if *server == "" {
+		if err := os.MkdirAll(*data, 0o700); err != nil {
+			return err
+		}
 		st, err := store.Open(filepath.Join(*data, storeFile), &store.Options{Timeout: 200 * time.Millisecond, Logger: newLogger(LogConfig{Level: "warn", Format: "text"}, stderr)})
 		if err == nil {
 			defer st.Close()
