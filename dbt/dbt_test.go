@@ -477,7 +477,7 @@ func TestSourceFreshness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changes) != 2 || !changes[0].At.Equal(time.Date(2026, 2, 20, 22, 0, 0, 0, time.UTC)) {
+	if len(changes) != 2 || !changes[0].At.Equal(time.Date(2026, 2, 20, 22, 0, 0, 0, time.UTC)) || changes[0].Signal != quarry.SignalDBT {
 		t.Errorf("data changes %+v", changes)
 	}
 	d = dataset(t, st, ns, "dbt.dummy_source.customers")

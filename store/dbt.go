@@ -246,7 +246,7 @@ func importDBTDataset(tx *bolt.Tx, in *quarry.Dataset, im *quarry.DBTDataset, no
 			return 0, err
 		}
 		if d.LastUpdatedAt != nil {
-			err = putDataChange(tx, d.ID, seq, quarry.DataChange{At: *d.LastUpdatedAt, Signal: quarry.SignalMetric, Detail: "dbt source freshness: max_loaded_at"})
+			err = putDataChange(tx, d.ID, seq, quarry.DataChange{At: *d.LastUpdatedAt, Signal: quarry.SignalDBT, Detail: "dbt source freshness: max_loaded_at"})
 		}
 		return created, err
 	}
@@ -265,13 +265,14 @@ func importDBTDataset(tx *bolt.Tx, in *quarry.Dataset, im *quarry.DBTDataset, no
 		if info.Created || len(d.Columns) == 0 {
 			d.Columns = in.Columns
 		}
-		if in.RowCount != nil {
-			d.RowCount = in.RowCount
-		}
-		if in.SizeBytes != nil {
-			d.SizeBytes = in.SizeBytes
-		}
 		history = quarry.DiffSchema(&old, d)
+	}
+	// The catalog's figures, where no crawler gives any.
+	if in.RowCount != nil && (d.Source == "" || d.RowCount == nil) {
+		d.RowCount = in.RowCount
+	}
+	if in.SizeBytes != nil && (d.Source == "" || d.SizeBytes == nil) {
+		d.SizeBytes = in.SizeBytes
 	}
 	d.DBT = &info
 	op := quarry.OpUpsert
@@ -287,7 +288,7 @@ func importDBTDataset(tx *bolt.Tx, in *quarry.Dataset, im *quarry.DBTDataset, no
 	if im.LoadedAt != nil && (d.LastUpdatedAt == nil || im.LoadedAt.After(*d.LastUpdatedAt)) {
 		t := im.LoadedAt.UTC()
 		d.LastUpdatedAt = &t
-		change = &quarry.DataChange{At: t, Signal: quarry.SignalMetric, Detail: "dbt source freshness: max_loaded_at"}
+		change = &quarry.DataChange{At: t, Signal: quarry.SignalDBT, Detail: "dbt source freshness: max_loaded_at"}
 	}
 	rec, err := encodeRecord(d)
 	if err != nil {
