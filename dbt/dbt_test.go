@@ -74,7 +74,11 @@ func TestFixtures(t *testing.T) {
 		want := quarry.DBTCounts{Models: 32, Ephemeral: 2, Seeds: 3, Snapshots: 2, Sources: 11, Freshness: 11, Exposures: 2, Tests: 69, UnitTests: 3,
 			// 36 tests and 3 unit tests passed; 5 of those tests test
 			// ephemeral models or nothing, and are warned of.
-			TestResults: 34, Jobs: 32, Edges: c.Edges}
+			TestResults: 34, Jobs: 32,
+			// depends_on of the 30 models with a relation, 2 snapshots and 2
+			// exposures, through the 2 ephemeral models, counted from the
+			// manifest by a script.
+			Edges: 52}
 		if c != want {
 			t.Errorf("counts: got %+v, want %+v", c, want)
 		}
@@ -272,6 +276,9 @@ func TestFixtures(t *testing.T) {
 			equal(t, "seeds", res.Counts.Seeds, 3)
 			equal(t, "tests", res.Counts.Tests, wantTests)
 			equal(t, "warnings", len(res.Warnings), 0)
+			if set == "jaffle_shop_postgres" {
+				equal(t, "edges (staging from seeds, marts from staging)", res.Counts.Edges, 3+3+2)
+			}
 		})
 	}
 }
