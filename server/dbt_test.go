@@ -114,6 +114,38 @@ func TestDBTEndpoint(t *testing.T) {
 			t.Errorf("a re-import wrote %d changelog records", after-seq)
 		}
 	})
+	t.Run("SourcesAndExposures", func(t *testing.T) {
+		srv := servertest.New(t, nil)
+		d := dbtDir + "dbt_bouncer_1_11/"
+		body := dbtBody(t, map[string]string{"namespace": "duckdb://local"}, map[string]string{"manifest": d + "manifest.json", "catalog": d + "catalog.json"})
+		resp, raw := srv.Request(t, http.MethodPost, "/api/v1/dbt", body, "Content-Type", "application/json")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %s: %s", resp.Status, raw)
+		}
+		data := srv.GraphQL.Query(t, `{
+			src: dataset(namespace: "duckdb://local", name: "dbt.dummy_source.customers") {
+				owners freshness { origin policy { warnAfter errorAfter } } dbt { resourceType properties { key value } } }
+			dash: dataset(namespace: "dbt://dbt_bouncer_test_project", name: "customers") {
+				kind owners upstream { fromDataset { name } origin } }
+			orders: dataset(namespace: "duckdb://local", name: "dbt.main_marts.orders") {
+				dbt { columns { name description type meta { key value } } } } }`, nil)
+		src := data["src"].(map[string]any)
+		f := src["freshness"].(map[string]any)
+		p := f["policy"].(map[string]any)
+		if f["origin"] != "DBT" || p["warnAfter"] != "12h" || p["errorAfter"] != "1d" {
+			t.Errorf("source freshness: %v", f)
+		}
+		dash := data["dash"].(map[string]any)
+		up := dash["upstream"].([]any)
+		if dash["kind"] != "DASHBOARD" || len(up) != 1 || up[0].(map[string]any)["fromDataset"].(map[string]any)["name"] != "dbt.main_marts.customers_v2" {
+			t.Errorf("dashboard: %v", dash)
+		}
+		cols := data["orders"].(map[string]any)["dbt"].(map[string]any)["columns"].([]any)
+		first := cols[0].(map[string]any)
+		if first["name"] != "order_id" || first["type"] != "integer" || len(first["meta"].([]any)) != 1 {
+			t.Errorf("orders' first dbt column: %v", first)
+		}
+	})
 	t.Run("Bad", func(t *testing.T) {
 		srv := servertest.New(t, &server.Options{Limits: server.Limits{DBTBodyBytes: 64 << 10}})
 		small := dbtBody(t, map[string]string{"namespace": "postgres://wh:5432"}, map[string]string{"manifest": dbtDir + "jaffle_shop_duckdb/manifest.json"})
