@@ -29,7 +29,7 @@ const (
 )
 
 // EvaluateFreshness computes ds's freshness at now. The policy set on the
-// dataset wins; then the first config default that matches; then the one
+// dataset wins; then the one its dbt source declares; then the first config default that matches; then the one
 // inferred from its history (InferPolicy), which infer returns (nil when
 // there is none); it is only called when needed, so it may load it.
 func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefault, infer func() (*FreshnessPolicy, error), now time.Time) (Freshness, error) {
@@ -37,6 +37,9 @@ func EvaluateFreshness(ds *Dataset, set *FreshnessPolicy, defaults []PolicyDefau
 	switch {
 	case set != nil:
 		f.Policy, f.Origin = set, OriginSet
+	case ds.DBT != nil && ds.DBT.Freshness != nil:
+		p := *ds.DBT.Freshness
+		f.Policy, f.Origin = &p, OriginDBTPolicy
 	default:
 		if p, ok := DefaultPolicy(defaults, ds); ok {
 			f.Policy, f.Origin = p, OriginDefault

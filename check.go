@@ -35,6 +35,10 @@ type Check struct {
 	Severity   string      `json:"severity,omitempty"`
 	ObservedAt time.Time   `json:"observedAt"`
 	RunID      string      `json:"runId,omitempty"`
+	// Failures is how many rows failed (a dbt test's failures), when known.
+	Failures *int64 `json:"failures,omitempty"`
+	// ExecutionTime is how long the check ran, in seconds, when known.
+	ExecutionTime float64 `json:"executionTime,omitempty"`
 }
 
 // Normalize validates a check result; errors name the field.

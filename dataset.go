@@ -20,7 +20,7 @@ const (
 )
 
 // DatasetKinds lists every valid kind.
-var DatasetKinds = []DatasetKind{KindTable, KindView, KindMaterializedView, KindExternal, KindStream, KindFile}
+var DatasetKinds = []DatasetKind{KindTable, KindView, KindMaterializedView, KindExternal, KindStream, KindFile, KindDashboard, KindApplication, KindMLModel}
 
 // Valid reports whether k is one of DatasetKinds.
 func (k DatasetKind) Valid() bool { return slices.Contains(DatasetKinds, k) }
@@ -68,6 +68,9 @@ type Dataset struct {
 	// A rise in the modification counters between two crawls is recorded as
 	// a data change.
 	Stats *TableStats `json:"stats,omitempty"`
+	// DBT is what a dbt project's artifacts say of it (see dbt.go): a layer
+	// of its own that crawls keep and only a dbt import writes.
+	DBT *DBTInfo `json:"dbt,omitempty"`
 
 	CreatedAt     time.Time  `json:"createdAt"`
 	UpdatedAt     time.Time  `json:"updatedAt"`               // metadata last changed
@@ -195,38 +198,65 @@ type ColumnRef struct {
 // DatasetID returns the ID of the referenced dataset.
 func (r *ColumnRef) DatasetID() string { return NewID(EntityDataset, r.Namespace, r.Name) }
 
-// Description is the description to show: a person's edit wins over the
-// provided one.
+// Description is the description to show: a person's edit wins over what
+// dbt says, which wins over what a crawler or tool provided (a database
+// comment is usually dbt's description persisted, or less).
 func (d *Dataset) Description() string {
 	if d.Edited.Description != nil {
 		return *d.Edited.Description
 	}
+	if d.DBT != nil && d.DBT.Description != "" {
+		return d.DBT.Description
+	}
 	return d.Provided.Description
 }
 
-// Owners are the owners to show.
+// Owners are the owners to show: a person's edit, else dbt's, else the
+// provided ones.
 func (d *Dataset) Owners() []string {
 	if d.Edited.Owners != nil {
 		return *d.Edited.Owners
 	}
+	if d.DBT != nil && len(d.DBT.Owners) > 0 {
+		return d.DBT.Owners
+	}
 	return d.Provided.Owners
 }
 
-// Tags are the tags to show.
+// Tags are the tags to show: a person's edit, else the provided tags and
+// dbt's together.
 func (d *Dataset) Tags() []string {
 	if d.Edited.Tags != nil {
 		return *d.Edited.Tags
 	}
+	if d.DBT != nil && len(d.DBT.Tags) > 0 {
+		if len(d.Provided.Tags) == 0 {
+			return d.DBT.Tags
+		}
+		t := append(slices.Clone(d.Provided.Tags), d.DBT.Tags...)
+		slices.Sort(t)
+		return slices.Compact(t)
+	}
 	return d.Provided.Tags
 }
 
-// ShownColumns returns the columns with people's description edits applied.
+// ShownColumns returns the columns with dbt's descriptions and types (where
+// the column has none) and people's description edits applied.
 func (d *Dataset) ShownColumns() []Column {
-	if len(d.Edited.ColumnDescriptions) == 0 {
+	hasDBT := d.DBT != nil && len(d.DBT.Columns) > 0
+	if len(d.Edited.ColumnDescriptions) == 0 && !hasDBT {
 		return d.Columns
 	}
 	cols := slices.Clone(d.Columns)
 	for i := range cols {
+		if c := d.dbtColumn(cols[i].Name); c != nil {
+			if c.Description != "" {
+				cols[i].Description = c.Description
+			}
+			if cols[i].Type == "" {
+				cols[i].Type = c.Type
+			}
+		}
 		if desc, ok := d.Edited.ColumnDescriptions[cols[i].Name]; ok {
 			cols[i].Description = desc
 		}

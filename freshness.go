@@ -25,7 +25,7 @@ const (
 // reported it. A dataset's LastUpdatedAt is its newest.
 type DataChange struct {
 	At     time.Time `json:"at"`
-	Signal string    `json:"signal"` // crawler, run, metric, manual
+	Signal string    `json:"signal"` // crawler, run, metric, manual, dbt
 	Detail string    `json:"detail,omitempty"`
 }
 
@@ -35,6 +35,7 @@ const (
 	SignalRun     = "run"
 	SignalMetric  = "metric"
 	SignalManual  = "manual"
+	SignalDBT     = "dbt" // a dbt source's max_loaded_at (dbt source freshness)
 )
 
 // FreshnessPolicy says how old a dataset's data may get: past WarnAfter its

@@ -137,6 +137,7 @@ const (
 	OriginRun     EdgeOrigin = "RUN"     // reported by a job's run (OpenLineage or reportRun)
 	OriginCatalog EdgeOrigin = "CATALOG" // read from a database catalog (view definitions)
 	OriginManual  EdgeOrigin = "MANUAL"  // declared by a person
+	// OriginDBT (dbt.go): read from a dbt project's manifest.
 )
 
 // Edge is one lineage edge: data flows From one node To another, through a

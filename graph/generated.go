@@ -41,6 +41,8 @@ type ResolverRoot interface {
 	CrawlRun() CrawlRunResolver
 	Dataset() DatasetResolver
 	DatasetHealth() DatasetHealthResolver
+	DbtColumn() DbtColumnResolver
+	DbtInfo() DbtInfoResolver
 	Freshness() FreshnessResolver
 	FreshnessPolicy() FreshnessPolicyResolver
 	Job() JobResolver
@@ -102,16 +104,18 @@ type ComplexityRoot struct {
 	}
 
 	Check struct {
-		Column     func(childComplexity int) int
-		Expected   func(childComplexity int) int
-		History    func(childComplexity int, first *int) int
-		Message    func(childComplexity int) int
-		Name       func(childComplexity int) int
-		Observed   func(childComplexity int) int
-		ObservedAt func(childComplexity int) int
-		RunID      func(childComplexity int) int
-		Severity   func(childComplexity int) int
-		Status     func(childComplexity int) int
+		Column        func(childComplexity int) int
+		ExecutionTime func(childComplexity int) int
+		Expected      func(childComplexity int) int
+		Failures      func(childComplexity int) int
+		History       func(childComplexity int, first *int) int
+		Message       func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Observed      func(childComplexity int) int
+		ObservedAt    func(childComplexity int) int
+		RunID         func(childComplexity int) int
+		Severity      func(childComplexity int) int
+		Status        func(childComplexity int) int
 	}
 
 	Column struct {
@@ -173,6 +177,7 @@ type ComplexityRoot struct {
 		Constraints         func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
 		DataChanges         func(childComplexity int, first *int) int
+		Dbt                 func(childComplexity int) int
 		Definition          func(childComplexity int) int
 		Description         func(childComplexity int) int
 		Downstream          func(childComplexity int) int
@@ -220,6 +225,47 @@ type ComplexityRoot struct {
 		Passing func(childComplexity int) int
 		Status  func(childComplexity int) int
 		Warning func(childComplexity int) int
+	}
+
+	DbtColumn struct {
+		Description func(childComplexity int) int
+		Meta        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Tags        func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	DbtInfo struct {
+		Columns      func(childComplexity int) int
+		CompiledCode func(childComplexity int) int
+		Deprecated   func(childComplexity int) int
+		Description  func(childComplexity int) int
+		DocsURL      func(childComplexity int) int
+		Freshness    func(childComplexity int) int
+		Job          func(childComplexity int) int
+		Language     func(childComplexity int) int
+		Materialized func(childComplexity int) int
+		Owners       func(childComplexity int) int
+		Package      func(childComplexity int) int
+		Path         func(childComplexity int) int
+		Project      func(childComplexity int) int
+		Properties   func(childComplexity int) int
+		RawCode      func(childComplexity int) int
+		ResourceType func(childComplexity int) int
+		Tags         func(childComplexity int) int
+		Tests        func(childComplexity int) int
+		URL          func(childComplexity int) int
+		UniqueID     func(childComplexity int) int
+	}
+
+	DbtTest struct {
+		Column      func(childComplexity int) int
+		Description func(childComplexity int) int
+		Latest      func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Severity    func(childComplexity int) int
+		Type        func(childComplexity int) int
+		UniqueID    func(childComplexity int) int
 	}
 
 	Facet struct {
@@ -352,6 +398,11 @@ type ComplexityRoot struct {
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	Property struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	Query struct {
@@ -523,12 +574,25 @@ type DatasetResolver interface {
 	Alerts(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Alert, error)
 	Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error)
 	Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error)
+	Dbt(ctx context.Context, obj *quarry.Dataset) (*DbtInfo, error)
 	Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error)
 	WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 	ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
 }
 type DatasetHealthResolver interface {
 	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
+}
+type DbtColumnResolver interface {
+	Meta(ctx context.Context, obj *quarry.DBTColumn) ([]*quarry.Property, error)
+}
+type DbtInfoResolver interface {
+	Properties(ctx context.Context, obj *DbtInfo) ([]*quarry.Property, error)
+
+	Tests(ctx context.Context, obj *DbtInfo) ([]*DbtTest, error)
+	Job(ctx context.Context, obj *DbtInfo) (*quarry.Job, error)
+	Language(ctx context.Context, obj *DbtInfo) (*string, error)
+	RawCode(ctx context.Context, obj *DbtInfo) (*string, error)
+	CompiledCode(ctx context.Context, obj *DbtInfo) (*string, error)
 }
 type FreshnessResolver interface {
 	Origin(ctx context.Context, obj *quarry.Freshness) (*quarry.FreshnessPolicyOrigin, error)
@@ -837,12 +901,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Check.Column(childComplexity), true
+	case "Check.executionTime":
+		if e.ComplexityRoot.Check.ExecutionTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Check.ExecutionTime(childComplexity), true
 	case "Check.expected":
 		if e.ComplexityRoot.Check.Expected == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Check.Expected(childComplexity), true
+	case "Check.failures":
+		if e.ComplexityRoot.Check.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Check.Failures(childComplexity), true
 	case "Check.history":
 		if e.ComplexityRoot.Check.History == nil {
 			break
@@ -1148,6 +1224,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.DataChanges(childComplexity, args["first"].(*int)), true
+	case "Dataset.dbt":
+		if e.ComplexityRoot.Dataset.Dbt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Dbt(childComplexity), true
 	case "Dataset.definition":
 		if e.ComplexityRoot.Dataset.Definition == nil {
 			break
@@ -1379,6 +1461,201 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetHealth.Warning(childComplexity), true
+
+	case "DbtColumn.description":
+		if e.ComplexityRoot.DbtColumn.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtColumn.Description(childComplexity), true
+	case "DbtColumn.meta":
+		if e.ComplexityRoot.DbtColumn.Meta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtColumn.Meta(childComplexity), true
+	case "DbtColumn.name":
+		if e.ComplexityRoot.DbtColumn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtColumn.Name(childComplexity), true
+	case "DbtColumn.tags":
+		if e.ComplexityRoot.DbtColumn.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtColumn.Tags(childComplexity), true
+	case "DbtColumn.type":
+		if e.ComplexityRoot.DbtColumn.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtColumn.Type(childComplexity), true
+
+	case "DbtInfo.columns":
+		if e.ComplexityRoot.DbtInfo.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Columns(childComplexity), true
+	case "DbtInfo.compiledCode":
+		if e.ComplexityRoot.DbtInfo.CompiledCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.CompiledCode(childComplexity), true
+	case "DbtInfo.deprecated":
+		if e.ComplexityRoot.DbtInfo.Deprecated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Deprecated(childComplexity), true
+	case "DbtInfo.description":
+		if e.ComplexityRoot.DbtInfo.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Description(childComplexity), true
+	case "DbtInfo.docsUrl":
+		if e.ComplexityRoot.DbtInfo.DocsURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.DocsURL(childComplexity), true
+	case "DbtInfo.freshness":
+		if e.ComplexityRoot.DbtInfo.Freshness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Freshness(childComplexity), true
+	case "DbtInfo.job":
+		if e.ComplexityRoot.DbtInfo.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Job(childComplexity), true
+	case "DbtInfo.language":
+		if e.ComplexityRoot.DbtInfo.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Language(childComplexity), true
+	case "DbtInfo.materialized":
+		if e.ComplexityRoot.DbtInfo.Materialized == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Materialized(childComplexity), true
+	case "DbtInfo.owners":
+		if e.ComplexityRoot.DbtInfo.Owners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Owners(childComplexity), true
+	case "DbtInfo.package":
+		if e.ComplexityRoot.DbtInfo.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Package(childComplexity), true
+	case "DbtInfo.path":
+		if e.ComplexityRoot.DbtInfo.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Path(childComplexity), true
+	case "DbtInfo.project":
+		if e.ComplexityRoot.DbtInfo.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Project(childComplexity), true
+	case "DbtInfo.properties":
+		if e.ComplexityRoot.DbtInfo.Properties == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Properties(childComplexity), true
+	case "DbtInfo.rawCode":
+		if e.ComplexityRoot.DbtInfo.RawCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.RawCode(childComplexity), true
+	case "DbtInfo.resourceType":
+		if e.ComplexityRoot.DbtInfo.ResourceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.ResourceType(childComplexity), true
+	case "DbtInfo.tags":
+		if e.ComplexityRoot.DbtInfo.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Tags(childComplexity), true
+	case "DbtInfo.tests":
+		if e.ComplexityRoot.DbtInfo.Tests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.Tests(childComplexity), true
+	case "DbtInfo.url":
+		if e.ComplexityRoot.DbtInfo.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.URL(childComplexity), true
+	case "DbtInfo.uniqueId":
+		if e.ComplexityRoot.DbtInfo.UniqueID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtInfo.UniqueID(childComplexity), true
+
+	case "DbtTest.column":
+		if e.ComplexityRoot.DbtTest.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.Column(childComplexity), true
+	case "DbtTest.description":
+		if e.ComplexityRoot.DbtTest.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.Description(childComplexity), true
+	case "DbtTest.latest":
+		if e.ComplexityRoot.DbtTest.Latest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.Latest(childComplexity), true
+	case "DbtTest.name":
+		if e.ComplexityRoot.DbtTest.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.Name(childComplexity), true
+	case "DbtTest.severity":
+		if e.ComplexityRoot.DbtTest.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.Severity(childComplexity), true
+	case "DbtTest.type":
+		if e.ComplexityRoot.DbtTest.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.Type(childComplexity), true
+	case "DbtTest.uniqueId":
+		if e.ComplexityRoot.DbtTest.UniqueID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DbtTest.UniqueID(childComplexity), true
 
 	case "Facet.buckets":
 		if e.ComplexityRoot.Facet.Buckets == nil {
@@ -1964,6 +2241,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "Property.key":
+		if e.ComplexityRoot.Property.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Property.Key(childComplexity), true
+	case "Property.value":
+		if e.ComplexityRoot.Property.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Property.Value(childComplexity), true
 
 	case "Query.alerts":
 		if e.ComplexityRoot.Query.Alerts == nil {
@@ -2651,7 +2941,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "alert.graphqls" "check.graphqls" "dataset.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
+//go:embed "alert.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2666,6 +2956,7 @@ var sources = []*ast.Source{
 	{Name: "alert.graphqls", Input: sourceData("alert.graphqls"), BuiltIn: false},
 	{Name: "check.graphqls", Input: sourceData("check.graphqls"), BuiltIn: false},
 	{Name: "dataset.graphqls", Input: sourceData("dataset.graphqls"), BuiltIn: false},
+	{Name: "dbt.graphqls", Input: sourceData("dbt.graphqls"), BuiltIn: false},
 	{Name: "freshness.graphqls", Input: sourceData("freshness.graphqls"), BuiltIn: false},
 	{Name: "lineage.graphqls", Input: sourceData("lineage.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -2780,6 +3071,10 @@ func (ec *executionContext) childFields_Check(ctx context.Context, field graphql
 		return ec.fieldContext_Check_runId(ctx, field)
 	case "history":
 		return ec.fieldContext_Check_history(ctx, field)
+	case "failures":
+		return ec.fieldContext_Check_failures(ctx, field)
+	case "executionTime":
+		return ec.fieldContext_Check_executionTime(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Check", field.Name)
 }
@@ -2948,6 +3243,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_checks(ctx, field)
 	case "health":
 		return ec.fieldContext_Dataset_health(ctx, field)
+	case "dbt":
+		return ec.fieldContext_Dataset_dbt(ctx, field)
 	case "freshness":
 		return ec.fieldContext_Dataset_freshness(ctx, field)
 	case "writtenBy":
@@ -2998,6 +3295,88 @@ func (ec *executionContext) childFields_DatasetHealth(ctx context.Context, field
 		return ec.fieldContext_DatasetHealth_errored(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DatasetHealth", field.Name)
+}
+
+func (ec *executionContext) childFields_DbtColumn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_DbtColumn_name(ctx, field)
+	case "description":
+		return ec.fieldContext_DbtColumn_description(ctx, field)
+	case "type":
+		return ec.fieldContext_DbtColumn_type(ctx, field)
+	case "tags":
+		return ec.fieldContext_DbtColumn_tags(ctx, field)
+	case "meta":
+		return ec.fieldContext_DbtColumn_meta(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DbtColumn", field.Name)
+}
+
+func (ec *executionContext) childFields_DbtInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_DbtInfo_project(ctx, field)
+	case "uniqueId":
+		return ec.fieldContext_DbtInfo_uniqueId(ctx, field)
+	case "resourceType":
+		return ec.fieldContext_DbtInfo_resourceType(ctx, field)
+	case "materialized":
+		return ec.fieldContext_DbtInfo_materialized(ctx, field)
+	case "package":
+		return ec.fieldContext_DbtInfo_package(ctx, field)
+	case "path":
+		return ec.fieldContext_DbtInfo_path(ctx, field)
+	case "docsUrl":
+		return ec.fieldContext_DbtInfo_docsUrl(ctx, field)
+	case "url":
+		return ec.fieldContext_DbtInfo_url(ctx, field)
+	case "description":
+		return ec.fieldContext_DbtInfo_description(ctx, field)
+	case "owners":
+		return ec.fieldContext_DbtInfo_owners(ctx, field)
+	case "tags":
+		return ec.fieldContext_DbtInfo_tags(ctx, field)
+	case "properties":
+		return ec.fieldContext_DbtInfo_properties(ctx, field)
+	case "deprecated":
+		return ec.fieldContext_DbtInfo_deprecated(ctx, field)
+	case "freshness":
+		return ec.fieldContext_DbtInfo_freshness(ctx, field)
+	case "columns":
+		return ec.fieldContext_DbtInfo_columns(ctx, field)
+	case "tests":
+		return ec.fieldContext_DbtInfo_tests(ctx, field)
+	case "job":
+		return ec.fieldContext_DbtInfo_job(ctx, field)
+	case "language":
+		return ec.fieldContext_DbtInfo_language(ctx, field)
+	case "rawCode":
+		return ec.fieldContext_DbtInfo_rawCode(ctx, field)
+	case "compiledCode":
+		return ec.fieldContext_DbtInfo_compiledCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DbtInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_DbtTest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "uniqueId":
+		return ec.fieldContext_DbtTest_uniqueId(ctx, field)
+	case "name":
+		return ec.fieldContext_DbtTest_name(ctx, field)
+	case "type":
+		return ec.fieldContext_DbtTest_type(ctx, field)
+	case "column":
+		return ec.fieldContext_DbtTest_column(ctx, field)
+	case "severity":
+		return ec.fieldContext_DbtTest_severity(ctx, field)
+	case "description":
+		return ec.fieldContext_DbtTest_description(ctx, field)
+	case "latest":
+		return ec.fieldContext_DbtTest_latest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DbtTest", field.Name)
 }
 
 func (ec *executionContext) childFields_Facet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3232,6 +3611,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Property(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_Property_key(ctx, field)
+	case "value":
+		return ec.fieldContext_Property_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Property", field.Name)
 }
 
 func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5240,6 +5629,52 @@ func (ec *executionContext) fieldContext_Check_history(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Check_failures(ctx context.Context, field graphql.CollectedField, obj *quarry.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Check_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Check_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Check", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Check_executionTime(ctx context.Context, field graphql.CollectedField, obj *quarry.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Check_executionTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExecutionTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalOFloat2float64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Check_executionTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Check", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
 func (ec *executionContext) _Column_name(ctx context.Context, field graphql.CollectedField, obj *quarry.Column) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6836,6 +7271,38 @@ func (ec *executionContext) fieldContext_Dataset_health(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_dbt(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_dbt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dataset().Dbt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *DbtInfo) graphql.Marshaler {
+			return ec.marshalODbtInfo2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDbtInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_dbt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DbtInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_freshness(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7242,6 +7709,805 @@ func (ec *executionContext) _DatasetHealth_errored(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_DatasetHealth_errored(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DatasetHealth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DbtColumn_name(ctx context.Context, field graphql.CollectedField, obj *quarry.DBTColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtColumn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtColumn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtColumn", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtColumn_description(ctx context.Context, field graphql.CollectedField, obj *quarry.DBTColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtColumn_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtColumn_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtColumn", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtColumn_type(ctx context.Context, field graphql.CollectedField, obj *quarry.DBTColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtColumn_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtColumn_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtColumn", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtColumn_tags(ctx context.Context, field graphql.CollectedField, obj *quarry.DBTColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtColumn_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtColumn_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtColumn", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtColumn_meta(ctx context.Context, field graphql.CollectedField, obj *quarry.DBTColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtColumn_meta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtColumn().Meta(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐPropertyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtColumn_meta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtColumn",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DbtInfo_project(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_uniqueId(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_uniqueId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UniqueID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_uniqueId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_resourceType(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_resourceType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResourceType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_resourceType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_materialized(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_materialized(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Materialized, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_materialized(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_package(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_path(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_docsUrl(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_docsUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocsURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_docsUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_url(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_description(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_owners(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_owners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_owners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_tags(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_properties(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_properties(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtInfo().Properties(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Property) graphql.Marshaler {
+			return ec.marshalNProperty2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐPropertyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_properties(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtInfo",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Property(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DbtInfo_deprecated(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_deprecated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deprecated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_deprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_freshness(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_freshness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Freshness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.FreshnessPolicy) graphql.Marshaler {
+			return ec.marshalOFreshnessPolicy2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐFreshnessPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_freshness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtInfo",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FreshnessPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DbtInfo_columns(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []quarry.DBTColumn) graphql.Marshaler {
+			return ec.marshalNDbtColumn2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐDBTColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtInfo",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DbtColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DbtInfo_tests(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_tests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtInfo().Tests(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*DbtTest) graphql.Marshaler {
+			return ec.marshalNDbtTest2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDbtTestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_tests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtInfo",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DbtTest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DbtInfo_job(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtInfo().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐJob(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtInfo",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DbtInfo_language(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtInfo().Language(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_rawCode(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_rawCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtInfo().RawCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_rawCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtInfo_compiledCode(ctx context.Context, field graphql.CollectedField, obj *DbtInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtInfo_compiledCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DbtInfo().CompiledCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtInfo_compiledCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtInfo", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_uniqueId(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_uniqueId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UniqueID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_uniqueId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_name(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_type(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_column(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_severity(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_description(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DbtTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DbtTest_latest(ctx context.Context, field graphql.CollectedField, obj *DbtTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DbtTest_latest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Check) graphql.Marshaler {
+			return ec.marshalOCheck2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐCheck(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DbtTest_latest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DbtTest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Check(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Facet_field(ctx context.Context, field graphql.CollectedField, obj *search.Facet) (ret graphql.Marshaler) {
@@ -9605,6 +10871,52 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Property_key(ctx context.Context, field graphql.CollectedField, obj *quarry.Property) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Property_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Property_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Property", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Property_value(ctx context.Context, field graphql.CollectedField, obj *quarry.Property) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Property_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Property_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Property", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Query_alerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -14454,6 +15766,16 @@ func (ec *executionContext) _Check(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "failures":
+			out.Values[i] = ec._Check_failures(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "executionTime":
+			out.Values[i] = ec._Check_executionTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15000,6 +16322,11 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "dbt":
+			out.Values[i] = ec._Dataset_dbt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "freshness":
 			out.Values[i] = ec._Dataset_freshness(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15172,6 +16499,265 @@ func (ec *executionContext) _DatasetHealth(ctx context.Context, sel ast.Selectio
 		case "errored":
 			out.Values[i] = ec._DatasetHealth_errored(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dbtColumnImplementors = []string{"DbtColumn"}
+
+func (ec *executionContext) _DbtColumn(ctx context.Context, sel ast.SelectionSet, obj *quarry.DBTColumn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dbtColumnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DbtColumn")
+		case "name":
+			out.Values[i] = ec._DbtColumn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._DbtColumn_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._DbtColumn_type(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tags":
+			out.Values[i] = ec._DbtColumn_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meta":
+			out.Values[i] = ec._DbtColumn_meta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dbtInfoImplementors = []string{"DbtInfo"}
+
+func (ec *executionContext) _DbtInfo(ctx context.Context, sel ast.SelectionSet, obj *DbtInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dbtInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DbtInfo")
+		case "project":
+			out.Values[i] = ec._DbtInfo_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uniqueId":
+			out.Values[i] = ec._DbtInfo_uniqueId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resourceType":
+			out.Values[i] = ec._DbtInfo_resourceType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "materialized":
+			out.Values[i] = ec._DbtInfo_materialized(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "package":
+			out.Values[i] = ec._DbtInfo_package(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._DbtInfo_path(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "docsUrl":
+			out.Values[i] = ec._DbtInfo_docsUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._DbtInfo_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._DbtInfo_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owners":
+			out.Values[i] = ec._DbtInfo_owners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tags":
+			out.Values[i] = ec._DbtInfo_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "properties":
+			out.Values[i] = ec._DbtInfo_properties(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deprecated":
+			out.Values[i] = ec._DbtInfo_deprecated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freshness":
+			out.Values[i] = ec._DbtInfo_freshness(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._DbtInfo_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tests":
+			out.Values[i] = ec._DbtInfo_tests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "job":
+			out.Values[i] = ec._DbtInfo_job(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "language":
+			out.Values[i] = ec._DbtInfo_language(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rawCode":
+			out.Values[i] = ec._DbtInfo_rawCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "compiledCode":
+			out.Values[i] = ec._DbtInfo_compiledCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dbtTestImplementors = []string{"DbtTest"}
+
+func (ec *executionContext) _DbtTest(ctx context.Context, sel ast.SelectionSet, obj *DbtTest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dbtTestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DbtTest")
+		case "uniqueId":
+			out.Values[i] = ec._DbtTest_uniqueId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DbtTest_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._DbtTest_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._DbtTest_column(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._DbtTest_severity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._DbtTest_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latest":
+			out.Values[i] = ec._DbtTest_latest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16152,6 +17738,49 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var propertyImplementors = []string{"Property"}
+
+func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet, obj *quarry.Property) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, propertyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Property")
+		case "key":
+			out.Values[i] = ec._Property_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._Property_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18161,6 +19790,52 @@ func (ec *executionContext) unmarshalNDatasetUpdateInput2githubᚗcomᚋquarryda
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDbtColumn2githubᚗcomᚋquarrydataᚋquarryᚐDBTColumn(ctx context.Context, sel ast.SelectionSet, v quarry.DBTColumn) graphql.Marshaler {
+	return ec._DbtColumn(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDbtColumn2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐDBTColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.DBTColumn) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDbtColumn2githubᚗcomᚋquarrydataᚋquarryᚐDBTColumn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDbtTest2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDbtTestᚄ(ctx context.Context, sel ast.SelectionSet, v []*DbtTest) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDbtTest2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDbtTest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDbtTest2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDbtTest(ctx context.Context, sel ast.SelectionSet, v *DbtTest) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DbtTest(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDeliveryStatus2githubᚗcomᚋquarrydataᚋquarryᚐDeliveryStatus(ctx context.Context, v any) (quarry.DeliveryStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := quarry.DeliveryStatus(tmp)
@@ -18617,6 +20292,32 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋquarrydataᚋquar
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProperty2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐPropertyᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Property) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProperty2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐProperty(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProperty2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐProperty(ctx context.Context, sel ast.SelectionSet, v *quarry.Property) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Property(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRun2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Run) graphql.Marshaler {
@@ -19359,6 +21060,24 @@ func (ec *executionContext) unmarshalODatasetRefInput2ᚕᚖgithubᚗcomᚋquarr
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalODbtInfo2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDbtInfo(ctx context.Context, sel ast.SelectionSet, v *DbtInfo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DbtInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

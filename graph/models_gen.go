@@ -107,6 +107,18 @@ type DatasetUpdateInput struct {
 	Columns     []*ColumnUpdateInput `json:"columns,omitempty"`
 }
 
+type DbtTest struct {
+	UniqueID string `json:"uniqueId"`
+	Name     string `json:"name"`
+	// not_null, unique, accepted_values, relationships, ..., singular or unit.
+	Type        string  `json:"type"`
+	Column      *string `json:"column,omitempty"`
+	Severity    *string `json:"severity,omitempty"`
+	Description string  `json:"description"`
+	// Its latest result; null before it ran.
+	Latest *quarry.Check `json:"latest,omitempty"`
+}
+
 // A dataset late past its freshness policy.
 type FreshnessAlert struct {
 	Dataset       *quarry.Dataset        `json:"dataset"`

@@ -27,6 +27,10 @@ type Limits struct {
 	// LineageBodyBytes bounds an OpenLineage request body after gunzip;
 	// default 16 MiB (Spark's column lineage of wide tables is large).
 	LineageBodyBytes int64
+	// DBTBodyBytes bounds a dbt import's body (POST /api/v1/dbt) after
+	// gunzip; default 256 MiB (a large project's manifest is 100 MB and
+	// more). It is decoded as it arrives, never held whole.
+	DBTBodyBytes int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -35,6 +39,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.LineageBodyBytes <= 0 {
 		l.LineageBodyBytes = 16 << 20
+	}
+	if l.DBTBodyBytes <= 0 {
+		l.DBTBodyBytes = 256 << 20
 	}
 	return l
 }
@@ -68,6 +75,7 @@ const ActorHeader = "X-Quarry-User"
 
 // NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
 // to browsers), OpenLineage's /api/v1/lineage and /api/v1/lineage/batch,
+// dbt artifacts' /api/v1/dbt,
 // /healthz, /metrics, /api/v1/admin/backup and /api/v1/admin/reindex, and
 // the UI at /.
 func NewHandler(cfg Config) http.Handler {
@@ -88,6 +96,7 @@ func NewHandler(cfg Config) http.Handler {
 	ol := newOpenLineage(cfg.Store, log, lim.LineageBodyBytes, cfg.Registerer)
 	rt.handleFunc("POST /api/v1/lineage", ol.post)
 	rt.handleFunc("POST /api/v1/lineage/batch", ol.postBatch)
+	rt.handleFunc("POST /api/v1/dbt", (&dbtImport{store: cfg.Store, log: log, limit: lim.DBTBodyBytes}).post)
 	rt.handleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		st, err := cfg.Store.Stats(r.Context())
 		if err != nil {

@@ -72,6 +72,9 @@ func freshnessInput(tx *bolt.Tx, id string, raw []byte, fn func(d *quarry.Datase
 	}
 	d := &quarry.Dataset{ID: r.ID, Namespace: r.Namespace, Name: r.Name, Source: r.Source, LastUpdatedAt: r.LastUpdatedAt}
 	d.Provided.Tags, d.Edited.Tags = r.Provided.Tags, r.Edited.Tags
+	if r.DBT != nil {
+		d.DBT = &quarry.DBTInfo{Freshness: r.DBT.Freshness, Tags: r.DBT.Tags}
+	}
 	var set, inferred *quarry.FreshnessPolicy
 	if p := tx.Bucket(bucketPolicies).Get([]byte(id)); p != nil {
 		set = new(quarry.FreshnessPolicy)
@@ -101,6 +104,10 @@ type alertDataset struct {
 	} `json:"edited"`
 	LastUpdatedAt *time.Time `json:"lastUpdatedAt"`
 	RemovedAt     *time.Time `json:"removedAt"`
+	DBT           *struct {
+		Freshness *quarry.FreshnessPolicy `json:"freshness"`
+		Tags      []string                `json:"tags"`
+	} `json:"dbt"`
 }
 
 // hasUpdate is in every record with a LastUpdatedAt, and in no other (a

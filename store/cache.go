@@ -88,6 +88,7 @@ func copyRecord(d *quarry.Dataset) *quarry.Dataset {
 	c.LastUpdatedAt = clonePtr(d.LastUpdatedAt)
 	c.RemovedAt = clonePtr(d.RemovedAt)
 	c.RowCount, c.SizeBytes, c.Stats = clonePtr(d.RowCount), clonePtr(d.SizeBytes), clonePtr(d.Stats)
+	c.DBT = clonePtr(d.DBT) // its slices and maps are only ever replaced whole
 	return &c
 }
 

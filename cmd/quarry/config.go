@@ -237,6 +237,7 @@ type LimitsConfig struct {
 	BodyBytes       int64 `yaml:"bodyBytes"`
 	QueryDepth      int   `yaml:"queryDepth"`
 	QueryComplexity int   `yaml:"queryComplexity"`
+	DBTBodyBytes    int64 `yaml:"dbtBodyBytes"` // POST /api/v1/dbt; default 256 MiB
 }
 
 func defaultConfig() Config {
@@ -275,7 +276,7 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
 	}
-	if c.Limits.BodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
+	if c.Limits.BodyBytes < 0 || c.Limits.DBTBodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
 		return fmt.Errorf("config: limits must not be negative")
 	}
 	if _, _, err := memoryLimit(c.MemoryLimit, "/"); err != nil {
@@ -308,7 +309,7 @@ func (c Config) validate() error {
 }
 
 func (c Config) bodyLimits() server.Limits {
-	return server.Limits{BodyBytes: c.Limits.BodyBytes}
+	return server.Limits{BodyBytes: c.Limits.BodyBytes, DBTBodyBytes: c.Limits.DBTBodyBytes}
 }
 
 func (c Config) queryLimits() graph.Limits {

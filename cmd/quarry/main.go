@@ -26,6 +26,7 @@ Usage:
                  (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db or user:pass@tcp(host:3306)/db)
   quarry backup  [--data ./quarry-data] [--server URL] FILE
   quarry index rebuild [--data ./quarry-data] [--server URL]
+  quarry import dbt [--data ./quarry-data | --server URL] --namespace NS [--source NAME] [TARGET_DIR]
   quarry alerts  [--server URL] [--json]   (exits 2 when an open alert is at ERROR)
   quarry version
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCrawl(ctx, rest, stdout, stderr)
 	case "index":
 		return runIndex(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
 	case "alerts":
