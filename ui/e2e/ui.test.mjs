@@ -194,7 +194,7 @@ describe("web UI", () => {
     await page.waitForURL(/kind=VIEW/);
     await page.waitForFunction((n) => parseInt(document.querySelector("[data-testid=total]").textContent, 10) === n, expected);
     assert.ok(expected < all, `${expected} views of ${all} datasets`);
-    const kinds = await page.locator("[data-testid=hit] .kind").allTextContents();
+    const kinds = await page.locator("[data-testid=hit] .kind .kind-label").allTextContents();
     assert.ok(kinds.length > 0 && kinds.every((k) => k === "view"), `only views: ${kinds}`);
     await shot("search-facet");
     // A shared URL restores the filter.
