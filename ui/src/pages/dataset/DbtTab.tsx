@@ -111,17 +111,17 @@ function Tests({ tests }: { tests: TestT[] }) {
             return (
               <tr key={t.uniqueId} data-testid="dbt-test" data-name={t.name}>
                 <td>{r ? <StatusBadge status={r.status} /> : <span className="muted small">not run</span>}</td>
-                <th scope="row" className="small">
+                <th scope="row" className="small test-name">
                   <span className="mono">{t.name}</span>
                   {t.description && <div className="muted small">{t.description}</div>}
                 </th>
-                <td className="small">{t.type}</td>
+                <td className="small test-type">{t.type}</td>
                 <td className="mono small">{t.column ?? <span className="muted">–</span>}</td>
                 <td className="small">{t.severity?.toLowerCase() ?? <span className="muted">–</span>}</td>
                 <td className="small num">{r?.failures != null ? count(r.failures) : <span className="muted">–</span>}</td>
                 <td className="small test-message">{r?.message || <span className="muted">–</span>}</td>
-                <td className="small">{r ? <Time iso={r.observedAt} /> : <span className="muted">–</span>}</td>
-                <td className="small num">{r?.executionTime != null ? duration(r.executionTime) : <span className="muted">–</span>}</td>
+                <td className="small nowrap">{r ? <Time iso={r.observedAt} /> : <span className="muted">–</span>}</td>
+                <td className="small num nowrap">{r?.executionTime != null ? duration(r.executionTime) : <span className="muted">–</span>}</td>
               </tr>
             );
           })}
