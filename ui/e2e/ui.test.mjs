@@ -426,6 +426,8 @@ describe("dbt", () => {
 
     await page.getByRole("tab", { name: "dbt" }).click();
     await page.waitForURL(/\/dbt$/);
+    // The job that builds it, as dbt-ol names it.
+    assert.equal(await page.getByTestId("dbt-job").textContent(), "dbt.main_marts.dbt_bouncer_test_project.customers.v2.build.run");
     // The code as written, Jinja and all, highlighted.
     const sql = page.getByTestId("sql");
     await sql.locator(".tok-jinja", { hasText: '{{ ref("stg_customers") }}' }).waitFor();
@@ -521,6 +523,15 @@ describe("dbt", () => {
     assert.ok(overflow <= 1, `no horizontal scrolling (${overflow}px too wide)`);
     await shot("narrow-dbt", narrow);
     await narrow.close();
+  });
+
+  test("a dbt source shows its freshness policy as dbt's, and no code", async () => {
+    const id = await datasetId(warehouse, "dbt.dummy_source.customers");
+    await page.goto(`${env.base}/datasets/${id}/dbt`);
+    await page.getByTestId("freshness").getByText("dbt's policy: warn after 12h, error after 1d").waitFor();
+    assert.match(await page.getByTestId("dbt-facts").textContent(), /^source.*Source dummy_source/);
+    await page.getByText("dbt keeps no code for this source.").waitFor();
+    assert.equal(await page.getByTestId("dbt-job").count(), 0);
   });
 
   test("search shows the new kinds with their glyphs, and the kind facet filters them", async () => {

@@ -212,7 +212,7 @@ function TrustFacts({ d }: { d: DatasetT }) {
             )}
             <div className="small muted">
               {f.policy
-                ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
+                ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : f.origin === "DBT" ? "dbt's policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
                 : "No freshness policy"}
             </div>
           </dd>

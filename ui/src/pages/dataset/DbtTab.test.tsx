@@ -18,6 +18,7 @@ const compiled = `select customer_id, count(*) as n from "dbt"."main"."stg_order
 
 const model: DbtT = {
   resourceType: "model",
+  job: { id: "j1", namespace: "dbt", name: "db.marts.shop.customers.build.run" },
   language: "sql",
   rawCode: raw,
   compiledCode: compiled,
@@ -40,6 +41,8 @@ describe("DbtDetails", () => {
     expect(out).toMatch(/<button[^>]*aria-label="Copy the raw SQL"[^>]*>Copy<\/button>/);
     expect(out).toMatch(/<button[^>]*aria-pressed="true"[^>]*>Raw SQL<\/button>/);
     expect(out).toMatch(/<button[^>]*aria-pressed="false"[^>]*>Compiled SQL<\/button>/);
+    expect(text(out)).toContain("Built by the job db.marts.shop.customers.build.run");
+    expect(out).toContain('href="/jobs/j1"');
   });
 
   test("with only compiled code, shows it and disables the raw switch", () => {
@@ -50,7 +53,7 @@ describe("DbtDetails", () => {
   });
 
   test("a source without code says so instead of an empty block", () => {
-    const out = html(<DbtDetails dbt={{ ...model, resourceType: "source", rawCode: null, compiledCode: null, tests: [] }} exposures={[]} />);
+    const out = html(<DbtDetails dbt={{ ...model, resourceType: "source", job: null, rawCode: null, compiledCode: null, tests: [] }} exposures={[]} />);
     expect(out).not.toContain('data-testid="sql"');
     expect(text(out)).toContain("dbt keeps no code for this source.");
     expect(text(out)).toContain("No dbt test covers this source.");

@@ -32,6 +32,14 @@ export function DbtDetails({ dbt, exposures }: { dbt: DbtT; exposures: ExposureT
     <div className="stack dbt">
       <section aria-labelledby="dbt-code">
         <h2 id="dbt-code">Code</h2>
+        {dbt.job && (
+          <p className="small">
+            Built by the job{" "}
+            <Link to={`/jobs/${dbt.job.id}`} className="mono" title={`${dbt.job.namespace} ${dbt.job.name}`} data-testid="dbt-job">
+              {dbt.job.name}
+            </Link>
+          </p>
+        )}
         <Code dbt={dbt} />
       </section>
       <section aria-labelledby="dbt-tests">
