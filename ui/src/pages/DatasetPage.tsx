@@ -200,38 +200,38 @@ function TrustFacts({ d }: { d: DatasetT }) {
   return (
     <>
       <dt>Freshness</dt>
-          <dd data-testid="freshness">
-            <FreshnessBadge status={f.status} />
+      <dd data-testid="freshness">
+        <FreshnessBadge status={f.status} />
+        <div className="small">
+          Last updated <Time iso={f.lastUpdatedAt} />
+        </div>
+        {f.expectedBy && (
+          <div className="small">
+            {f.status === "FRESH" ? "Expected by" : "Was due"} <Time iso={f.expectedBy} />
+          </div>
+        )}
+        <div className="small muted">
+          {f.policy
+            ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : f.origin === "DBT" ? "dbt's policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
+            : "No freshness policy"}
+        </div>
+      </dd>
+      <dt>Checks</dt>
+      <dd>
+        {h.checks ? (
+          <>
+            <CheckBadge status={h.status} />
             <div className="small">
-              Last updated <Time iso={f.lastUpdatedAt} />
+              {h.passing} passing
+              {h.warning ? `, ${h.warning} warning` : ""}
+              {h.failing ? `, ${h.failing} failing` : ""}
+              {h.errored ? `, ${h.errored} errored` : ""}
             </div>
-            {f.expectedBy && (
-              <div className="small">
-                {f.status === "FRESH" ? "Expected by" : "Was due"} <Time iso={f.expectedBy} />
-              </div>
-            )}
-            <div className="small muted">
-              {f.policy
-                ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : f.origin === "DBT" ? "dbt's policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
-                : "No freshness policy"}
-            </div>
-          </dd>
-          <dt>Checks</dt>
-          <dd>
-            {h.checks ? (
-              <>
-                <CheckBadge status={h.status} />
-                <div className="small">
-                  {h.passing} passing
-                  {h.warning ? `, ${h.warning} warning` : ""}
-                  {h.failing ? `, ${h.failing} failing` : ""}
-                  {h.errored ? `, ${h.errored} errored` : ""}
-                </div>
-              </>
-            ) : (
-              <span className="muted">No checks</span>
-            )}
-          </dd>
+          </>
+        ) : (
+          <span className="muted">No checks</span>
+        )}
+      </dd>
     </>
   );
 }
