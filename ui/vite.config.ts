@@ -14,10 +14,11 @@ export default defineConfig({
   server: {
     proxy: { "/graphql": process.env.QUARRY_URL ?? "http://127.0.0.1:8080" },
   },
-  // Unit tests (npm test): the pure functions, beside their code. The
+  // Unit tests (npm test): the pure functions and components rendered to
+  // HTML (react-dom/server, no DOM needed), beside their code. The
   // end-to-end tests in e2e/ run under node --test against a real server.
   test: {
-    include: ["src/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
     environment: "node",
   },
 });

@@ -86,6 +86,7 @@ export async function start() {
   mkdirSync(screenshots, { recursive: true });
   return {
     base,
+    bin,
     browser,
     log,
     async stop() {

@@ -3,7 +3,11 @@
 // e2e/screenshots/ for a person to look at.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { graphql, screenshots, start } from "./harness.mjs";
 
 const T = 15_000;
@@ -194,7 +198,7 @@ describe("web UI", () => {
     await page.waitForURL(/kind=VIEW/);
     await page.waitForFunction((n) => parseInt(document.querySelector("[data-testid=total]").textContent, 10) === n, expected);
     assert.ok(expected < all, `${expected} views of ${all} datasets`);
-    const kinds = await page.locator("[data-testid=hit] .kind").allTextContents();
+    const kinds = await page.locator("[data-testid=hit] .kind .kind-label").allTextContents();
     assert.ok(kinds.length > 0 && kinds.every((k) => k === "view"), `only views: ${kinds}`);
     await shot("search-facet");
     // A shared URL restores the filter.
@@ -352,6 +356,201 @@ describe("web UI", () => {
   });
 
   test("no page threw", () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+// dbt: real projects' artifacts (../shared/fixtures/dbt) imported into the
+// running server through the real CLI, as a CI job would after `dbt build`.
+const dbtFixtures = join(new URL("..", import.meta.url).pathname, "../../shared/fixtures/dbt");
+const warehouse = "postgres://warehouse.acme.internal:5432";
+const dashboardUrl = "https://bi.acme.example/dashboards/customers";
+
+async function importDbt(...args) {
+  const { stdout } = await promisify(execFile)(env.bin, ["import", "dbt", "--server", env.base, ...args]);
+  return stdout;
+}
+
+describe("dbt", () => {
+  let tmp;
+  before(async () => {
+    // The bouncer project's exposures declare no url or maturity: give its
+    // dashboard both, in a copy of the manifest, so that the page's link and
+    // maturity have something to show. Everything else is the fixture's.
+    const bouncer = join(dbtFixtures, "dbt_bouncer_1_11");
+    const manifest = JSON.parse(readFileSync(join(bouncer, "manifest.json"), "utf8"));
+    const dash = manifest.exposures["exposure.dbt_bouncer_test_project.customers"];
+    assert.equal(dash.type, "dashboard", "the fixture's customers exposure is a dashboard");
+    Object.assign(dash, { url: dashboardUrl, maturity: "high" });
+    tmp = mkdtempSync(join(tmpdir(), "quarry-e2e-dbt-"));
+    writeFileSync(join(tmp, "manifest.json"), JSON.stringify(manifest));
+    const out = await importDbt(
+      "--namespace", warehouse,
+      "--docs-url", "https://dbt-docs.acme.example",
+      "--catalog", join(bouncer, "catalog.json"),
+      "--run-results", join(bouncer, "run_results.json"),
+      tmp,
+    );
+    assert.match(out, /exposures 2/, out);
+    assert.match(out, /test results 34/, out);
+    // datahub's jaffle_shop: tests that errored, with their messages.
+    const jaffle = join(dbtFixtures, "datahub_jaffle_shop");
+    const out2 = await importDbt(
+      "--namespace", "postgres://jaffle.acme.internal:5432",
+      "--manifest", join(jaffle, "jaffle_shop_manifest.json"),
+      "--catalog", join(jaffle, "jaffle_shop_catalog.json"),
+      "--run-results", join(jaffle, "jaffle_shop_test_results.json"),
+      jaffle,
+    );
+    assert.match(out2, /models 5/, out2);
+    await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: env.base });
+  });
+  after(() => tmp && rmSync(tmp, { recursive: true, force: true }));
+
+  test("a dbt model's page shows its facts, its code raw and compiled with a copy button, its tests and its exposures", async () => {
+    const id = await datasetId(warehouse, "dbt.main_marts.customers_v2");
+    await page.goto(`${env.base}/datasets/${id}`);
+    await heading().filter({ hasText: "customers_v2" }).waitFor();
+    // The header: what dbt says of it.
+    await page.locator(".dataset-badges .badge", { hasText: "dbt model" }).waitFor();
+    await page.locator(".dataset-badges .badge", { hasText: "contract" }).waitFor();
+    assert.equal(await page.getByTestId("materialized").textContent(), "table");
+    assert.equal(await page.getByTestId("dbt-path").textContent(), "dbt_bouncer_test_project: models/marts/finance/customers_v2.sql");
+    const facts = page.getByTestId("dbt-facts");
+    assert.match(await facts.textContent(), /Access public.*Version 2.*Latest version 2.*Contract enforced/);
+    assert.equal(
+      await facts.getByRole("link", { name: /dbt docs/ }).getAttribute("href"),
+      "https://dbt-docs.acme.example/#!/model/model.dbt_bouncer_test_project.customers.v2",
+    );
+    await page.getByTestId("dbt-properties").getByText("gold").waitFor(); // meta: maturity
+
+    await page.getByRole("tab", { name: "dbt" }).click();
+    await page.waitForURL(/\/dbt$/);
+    // The job that builds it, as dbt-ol names it.
+    assert.equal(await page.getByTestId("dbt-job").textContent(), "dbt.main_marts.dbt_bouncer_test_project.customers.v2.build.run");
+    // The code as written, Jinja and all, highlighted.
+    const sql = page.getByTestId("sql");
+    await sql.locator(".tok-jinja", { hasText: '{{ ref("stg_customers") }}' }).waitFor();
+    assert.ok((await sql.locator(".tok-keyword", { hasText: /^select$/ }).count()) > 0, "keywords are highlighted");
+    await sql.locator(".tok-function", { hasText: "coalesce" }).waitFor();
+    await sql.locator(".tok-string", { hasText: "'New column'" }).waitFor();
+    const { dataset } = await graphql(env.base, "query($id:ID!){dataset(id:$id){dbt{rawCode compiledCode}}}", { id });
+    assert.equal(await sql.textContent(), dataset.dbt.rawCode, "the block shows the code as it is");
+    // The copy button puts it on the clipboard.
+    await page.getByRole("button", { name: "Copy the raw SQL" }).click();
+    await page.getByRole("button", { name: "Copy the raw SQL" }).filter({ hasText: "Copied" }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), dataset.dbt.rawCode);
+    await shot("dbt-model");
+    // The compiled code: relations instead of refs.
+    await page.getByRole("button", { name: "Compiled SQL" }).click();
+    await page.getByRole("button", { name: "Compiled SQL", pressed: true }).waitFor();
+    await sql.locator(".tok-ident", { hasText: '"stg_customers"' }).waitFor();
+    assert.equal(await sql.textContent(), dataset.dbt.compiledCode);
+    assert.equal(await sql.locator(".tok-jinja").count(), 0, "no Jinja left in the compiled code");
+    await page.getByRole("button", { name: "Copy the compiled SQL" }).waitFor();
+
+    // Its tests, generic and unit, with their latest results.
+    const tests = page.locator("[data-testid=dbt-test]");
+    assert.equal(await tests.count(), 4);
+    const unique = page.locator('[data-testid=dbt-test][data-name="unique_customers_v2_customer_id"]');
+    assert.match(await unique.textContent(), /^pass.*unique_customers_v2_customer_id.*unique.*customer_id.*error.*0.*ago.*ms$/);
+    const unit = page.locator('[data-testid=dbt-test][data-name="test_clv_logic"]');
+    assert.match(await unit.textContent(), /pass.*test_clv_logic.*Validate CLV logic.*unit/);
+    await page.getByRole("heading", { name: /Tests.*4 pass/ }).waitFor();
+
+    // Its exposures, linked: the dashboard and the notebook that read it.
+    const exposures = page.locator("[data-testid=exposure]");
+    assert.equal(await exposures.count(), 2);
+    const shown = async (e) => [await e.locator(".kind").textContent(), await e.getByRole("link").textContent(), await e.locator(".chip").textContent()];
+    assert.deepEqual(await shown(exposures.nth(0)), ["◔dashboard", "customers", "anna.anderson@example.com"]);
+    assert.deepEqual(await shown(exposures.nth(1)), ["▣application", "Pulse queries", "jacky.jackson@example.com"]);
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await shot("dbt-model-tests");
+    const dash = await datasetId("dbt://dbt_bouncer_test_project", "customers");
+    await exposures.getByRole("link", { name: "customers" }).click();
+    await page.waitForURL(new RegExp(`/datasets/${dash}$`));
+  });
+
+  test("a dashboard's page shows its owner, link, maturity and everything upstream", async () => {
+    await heading().filter({ hasText: "customers" }).waitFor();
+    await page.locator(".dataset-badges .kind", { hasText: "dashboard" }).waitFor();
+    const owner = page.getByTestId("exposure-owner");
+    await owner.getByText("Anna Anderson").waitFor();
+    assert.equal(await owner.getByRole("link", { name: "anna.anderson@example.com" }).getAttribute("href"), "mailto:anna.anderson@example.com");
+    const link = page.getByTestId("exposure-url").getByRole("link");
+    assert.equal(await link.getAttribute("href"), dashboardUrl);
+    assert.equal(await link.getAttribute("target"), "_blank");
+    assert.equal(await page.getByTestId("exposure-maturity").textContent(), "high");
+    // No freshness, checks or columns: it has no data of its own.
+    assert.equal(await page.getByTestId("freshness").count(), 0);
+    assert.deepEqual(await page.getByRole("tab").allTextContents(), ["Lineage", "History"]);
+    // Its lineage opens upstream, deep enough to reach the seeds behind it.
+    const graph = page.getByTestId("lineage-graph");
+    await graph.waitFor();
+    assert.equal(await page.getByLabel("Direction").inputValue(), "UPSTREAM");
+    for (const name of ["dbt.main_marts.customers_v2", "dbt.main_stg_crm.stg_customers", "dbt.main_stg_payments.stg_payments", "dbt.main.raw_customers"]) {
+      await graph.locator(`[data-testid=lineage-dataset][data-name="${name}"]`).waitFor();
+    }
+    // The job between is named for its model, not "run".
+    const job = graph.locator('[data-testid=lineage-job][data-name="dbt.main_marts.dbt_bouncer_test_project.customers.v2.build.run"]');
+    assert.equal(await job.getByRole("link").textContent(), "customers.v2");
+    await page.locator(".neighbours").getByRole("link", { name: "dbt.main_marts.customers_v2" }).waitFor();
+    await shot("dbt-dashboard");
+  });
+
+  test("a dbt test that errored shows its status and message first; one never run says so", async () => {
+    const id = await datasetId("postgres://jaffle.acme.internal:5432", "calm-pagoda-323403.jaffle_shop.customers");
+    await page.goto(`${env.base}/datasets/${id}/dbt`);
+    const tests = page.locator("[data-testid=dbt-test]");
+    await tests.first().waitFor();
+    const first = tests.first();
+    assert.equal(await first.getAttribute("data-name"), "dbt_expectations_expect_column_values_to_be_in_set_customers_customer_id__customer_id_is_not_null__0__1__2");
+    await first.locator(".badge", { hasText: "error" }).waitFor();
+    assert.match(await first.locator(".test-message").textContent(), /^Database Error in test .*\n\s+No matching signature for operator = for argument types: INT64, STRING/);
+    const last = tests.last();
+    assert.match(await last.textContent(), /^not run/);
+    await page.getByRole("heading", { name: /Tests.*1 error.*not run/ }).waitFor();
+    // No exposure reads it, and the tab says so.
+    await page.getByText("No exposure (dashboard, application or ML model) declares that it uses this model.").waitFor();
+    await shot("dbt-tests-error");
+
+    // On a phone the code and the tests scroll inside their boxes, not the page.
+    const narrow = await ctx.newPage();
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    await narrow.goto(`${env.base}/datasets/${id}/dbt`);
+    await narrow.locator("[data-testid=dbt-test]").first().waitFor();
+    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no horizontal scrolling (${overflow}px too wide)`);
+    await shot("narrow-dbt", narrow);
+    await narrow.close();
+  });
+
+  test("a dbt source shows its freshness policy as dbt's, and no code", async () => {
+    const id = await datasetId(warehouse, "dbt.dummy_source.customers");
+    await page.goto(`${env.base}/datasets/${id}/dbt`);
+    await page.getByTestId("freshness").getByText("dbt's policy: warn after 12h, error after 1d").waitFor();
+    assert.match(await page.getByTestId("dbt-facts").textContent(), /^source.*Source dummy_source/);
+    await page.getByText("dbt keeps no code for this source.").waitFor();
+    assert.equal(await page.getByTestId("dbt-job").count(), 0);
+  });
+
+  test("search shows the new kinds with their glyphs, and the kind facet filters them", async () => {
+    await page.goto(env.base + "/search");
+    const facet = page.locator("[data-facet=kind][data-value=DASHBOARD]");
+    await facet.waitFor();
+    assert.equal((await facet.locator(".facet-value").textContent()).trim(), "◔dashboard");
+    await page.locator("[data-facet=kind][data-value=APPLICATION] .facet-value", { hasText: "application" }).waitFor();
+    await facet.click();
+    await page.waitForURL(/kind=DASHBOARD/);
+    await page.waitForFunction(() => parseInt(document.querySelector("[data-testid=total]").textContent, 10) === 1);
+    const hit = page.locator("[data-testid=hit]");
+    assert.equal(await hit.locator(".hit-name").textContent(), "customers");
+    assert.equal(await hit.locator(".kind .kind-label").textContent(), "dashboard");
+    assert.equal(await hit.locator(".badge", { hasText: "freshness" }).count(), 0, "an exposure has no freshness badge");
+    await shot("search-dashboard");
+  });
+
+  test("no dbt page threw", () => {
     assert.deepEqual(pageErrors, []);
   });
 });

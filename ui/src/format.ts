@@ -57,6 +57,27 @@ export function count(n: number | null | undefined): string {
   return n == null ? "–" : n.toLocaleString("en-US");
 }
 
+// kindLabels are the words for the kinds whose lower-cased name reads badly.
+const kindLabels: Record<string, string> = { ML_MODEL: "ML model" };
+
 export function kindLabel(kind: string): string {
-  return kind.toLowerCase().replace(/_/g, " ");
+  return kindLabels[kind] ?? kind.toLowerCase().replace(/_/g, " ");
+}
+
+// kindIcons are a glyph per dataset kind, from Unicode's geometric shapes
+// (which the system fonts have: no icon font, nothing fetched).
+const kindIcons: Record<string, string> = {
+  TABLE: "▦",
+  VIEW: "◫",
+  MATERIALIZED_VIEW: "◩",
+  EXTERNAL: "⇲",
+  STREAM: "≋",
+  FILE: "▤",
+  DASHBOARD: "◔",
+  APPLICATION: "▣",
+  ML_MODEL: "◎",
+};
+
+export function kindIcon(kind: string): string {
+  return kindIcons[kind] ?? "◇";
 }

@@ -4,7 +4,7 @@ import { useEffect, useId, useState, type RefObject } from "react";
 import { useLocation, useNavigate, useSearchParams } from "react-router";
 import { useQuery } from "../api/client";
 import { AutocompleteDocument } from "../api/generated";
-import { kindLabel } from "../format";
+import { kindIcon, kindLabel } from "../format";
 
 export function SearchBox({ inputRef }: { inputRef: RefObject<HTMLInputElement | null> }) {
   const [params] = useSearchParams();
@@ -116,7 +116,7 @@ export function SearchBox({ inputRef }: { inputRef: RefObject<HTMLInputElement |
               <span className="suggestion-text">{s.text}</span>
               <span className="muted small">
                 {s.kind === "DATASET" && s.dataset
-                  ? kindLabel(s.dataset.kind)
+                  ? `${kindIcon(s.dataset.kind)} ${kindLabel(s.dataset.kind)}`
                   : `column${s.count != null ? ` in ${s.count} dataset${s.count === 1 ? "" : "s"}` : ""}`}
               </span>
             </li>

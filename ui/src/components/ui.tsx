@@ -3,7 +3,7 @@ import { useMemo, type ReactNode } from "react";
 import { marked } from "marked";
 import DOMPurify from "dompurify";
 import type { ApiError } from "../api/client";
-import { absoluteTime, kindLabel, relativeTime } from "../format";
+import { absoluteTime, kindIcon, kindLabel, relativeTime } from "../format";
 
 type Tone = "ok" | "warn" | "error" | "muted" | "info";
 
@@ -53,7 +53,14 @@ export function StatusBadge({ status }: { status: string }) {
 }
 
 export function KindBadge({ kind }: { kind: string }) {
-  return <span className="kind">{kindLabel(kind)}</span>;
+  return (
+    <span className="kind" data-kind={kind}>
+      <span className="kind-icon" aria-hidden="true">
+        {kindIcon(kind)}
+      </span>
+      <span className="kind-label">{kindLabel(kind)}</span>
+    </span>
+  );
 }
 
 export function Time({ iso }: { iso: string | null | undefined }) {

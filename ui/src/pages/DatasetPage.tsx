@@ -1,5 +1,7 @@
 // A dataset: what it is, whether to trust it (freshness, checks), and tabs
-// for its columns, lineage, quality, history and runs.
+// for its columns, what dbt says of it, lineage, quality, history and runs.
+// An exposure (a dashboard, application or ML model from dbt) has no columns
+// or data of its own: its page is its owner, link and upstream lineage.
 import { lazy, Suspense, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Link, NavLink, useParams } from "react-router";
 import { useQuery } from "../api/client";
@@ -18,6 +20,9 @@ import {
 } from "../components/ui";
 import { absoluteTime, bytes, count } from "../format";
 import { ColumnsTab } from "./dataset/ColumnsTab";
+import { DbtTab } from "./dataset/DbtTab";
+import { DbtBadges, DbtFacts, ExposureFacts } from "./dataset/dbt/DbtFacts";
+import { isExposure } from "./dataset/dbt/dbt";
 import { QualityTab } from "./dataset/QualityTab";
 import { HistoryTab } from "./dataset/HistoryTab";
 import { RunsTab } from "./dataset/RunsTab";
@@ -28,16 +33,29 @@ const LineageTab = lazy(() => import("./dataset/LineageTab"));
 
 export type DatasetT = NonNullable<DatasetQuery["dataset"]>;
 
-const tabs = [
+const allTabs = [
   ["columns", "Columns"],
+  ["dbt", "dbt"],
   ["lineage", "Lineage"],
   ["quality", "Quality"],
   ["history", "History"],
   ["runs", "Runs"],
 ] as const;
 
+// tabsOf are the tabs a dataset has: dbt's only when a dbt project names it,
+// and an exposure's only lineage and history (it has no columns, checks or
+// runs); the first is the default.
+function tabsOf(d: DatasetT) {
+  if (isExposure(d.kind)) return allTabs.filter(([k]) => k === "lineage" || k === "history");
+  return allTabs.filter(([k]) => k !== "dbt" || (d.dbt && d.dbt.resourceType !== "exposure"));
+}
+
+// An exposure's lineage opens on everything upstream of it: what the
+// dashboard is built from.
+const exposureLineage = { direction: "UPSTREAM", depth: 6 } as const;
+
 export function DatasetPage() {
-  const { id = "", tab = "columns" } = useParams();
+  const { id = "", tab: tabParam } = useParams();
   const { data, error, isPending, isFetching, refetch } = useQuery(DatasetDocument, { id });
   const d = data?.dataset;
 
@@ -54,6 +72,9 @@ export function DatasetPage() {
       </Empty>
     );
 
+  const tabs = tabsOf(d);
+  const tab = tabParam ?? tabs[0][0];
+  const exposure = isExposure(d.kind);
   return (
     <article className="dataset" aria-busy={isFetching}>
       <Header d={d} />
@@ -74,15 +95,16 @@ export function DatasetPage() {
       </div>
       <section className="tab-panel" role="tabpanel" aria-label={tabs.find(([k]) => k === tab)?.[1]}>
         {tab === "columns" && <ColumnsTab d={d} />}
+        {tab === "dbt" && <DbtTab id={d.id} />}
         {tab === "lineage" && (
           <Suspense fallback={<Loading label="Loading the lineage graph…" />}>
-            <LineageTab d={d} />
+            <LineageTab d={d} defaults={exposure ? exposureLineage : undefined} />
           </Suspense>
         )}
         {tab === "quality" && <QualityTab id={d.id} />}
         {tab === "history" && <HistoryTab id={d.id} />}
         {tab === "runs" && <RunsTab id={d.id} />}
-        {!tabs.some(([k]) => k === tab) && <Empty>No such tab.</Empty>}
+        {!allTabs.some(([k]) => k === tab) && <Empty>No such tab.</Empty>}
       </section>
     </article>
   );
@@ -92,6 +114,7 @@ function Header({ d }: { d: DatasetT }) {
   const f = d.freshness;
   const h = d.health;
   const parts = d.name.split(".");
+  const exposure = isExposure(d.kind);
   return (
     <header className="dataset-header">
       <div className="crumbs small muted">
@@ -104,8 +127,9 @@ function Header({ d }: { d: DatasetT }) {
       </h1>
       <div className="dataset-badges">
         <KindBadge kind={d.kind} />
-        <FreshnessBadge status={f.status} />
-        <CheckBadge status={h.status} />
+        {!exposure && <FreshnessBadge status={f.status} />}
+        {!exposure && <CheckBadge status={h.status} />}
+        {d.dbt && <DbtBadges dbt={d.dbt} />}
         {d.removedAt && (
           <Badge tone="warn" title={absoluteTime(d.removedAt)}>
             removed
@@ -144,39 +168,8 @@ function Header({ d }: { d: DatasetT }) {
           </div>
         </div>
         <dl className="facts">
-          <dt>Freshness</dt>
-          <dd data-testid="freshness">
-            <FreshnessBadge status={f.status} />
-            <div className="small">
-              Last updated <Time iso={f.lastUpdatedAt} />
-            </div>
-            {f.expectedBy && (
-              <div className="small">
-                {f.status === "FRESH" ? "Expected by" : "Was due"} <Time iso={f.expectedBy} />
-              </div>
-            )}
-            <div className="small muted">
-              {f.policy
-                ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
-                : "No freshness policy"}
-            </div>
-          </dd>
-          <dt>Checks</dt>
-          <dd>
-            {h.checks ? (
-              <>
-                <CheckBadge status={h.status} />
-                <div className="small">
-                  {h.passing} passing
-                  {h.warning ? `, ${h.warning} warning` : ""}
-                  {h.failing ? `, ${h.failing} failing` : ""}
-                  {h.errored ? `, ${h.errored} errored` : ""}
-                </div>
-              </>
-            ) : (
-              <span className="muted">No checks</span>
-            )}
-          </dd>
+          {exposure && d.dbt && <ExposureFacts dbt={d.dbt} />}
+          {!exposure && <TrustFacts d={d} />}
           {d.rowCount != null && (
             <>
               <dt>Rows</dt>
@@ -189,6 +182,7 @@ function Header({ d }: { d: DatasetT }) {
               <dd>{bytes(d.sizeBytes)}</dd>
             </>
           )}
+          {!exposure && d.dbt && <DbtFacts dbt={d.dbt} />}
           <dt>Metadata changed</dt>
           <dd>
             <Time iso={d.updatedAt} />
@@ -196,6 +190,49 @@ function Header({ d }: { d: DatasetT }) {
         </dl>
       </div>
     </header>
+  );
+}
+
+// TrustFacts are whether its data can be trusted: freshness and checks.
+function TrustFacts({ d }: { d: DatasetT }) {
+  const f = d.freshness;
+  const h = d.health;
+  return (
+    <>
+      <dt>Freshness</dt>
+      <dd data-testid="freshness">
+        <FreshnessBadge status={f.status} />
+        <div className="small">
+          Last updated <Time iso={f.lastUpdatedAt} />
+        </div>
+        {f.expectedBy && (
+          <div className="small">
+            {f.status === "FRESH" ? "Expected by" : "Was due"} <Time iso={f.expectedBy} />
+          </div>
+        )}
+        <div className="small muted">
+          {f.policy
+            ? `${f.inferred || f.origin === "INFERRED" ? "Inferred policy" : f.origin === "DEFAULT" ? "Default policy" : f.origin === "DBT" ? "dbt's policy" : "Policy"}: warn after ${f.policy.warnAfter ?? "–"}, error after ${f.policy.errorAfter ?? "–"}`
+            : "No freshness policy"}
+        </div>
+      </dd>
+      <dt>Checks</dt>
+      <dd>
+        {h.checks ? (
+          <>
+            <CheckBadge status={h.status} />
+            <div className="small">
+              {h.passing} passing
+              {h.warning ? `, ${h.warning} warning` : ""}
+              {h.failing ? `, ${h.failing} failing` : ""}
+              {h.errored ? `, ${h.errored} errored` : ""}
+            </div>
+          </>
+        ) : (
+          <span className="muted">No checks</span>
+        )}
+      </dd>
+    </>
   );
 }
 

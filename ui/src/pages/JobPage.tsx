@@ -6,6 +6,7 @@ import { useQuery } from "../api/client";
 import { JobDocument } from "../api/generated";
 import { RunsTable } from "../components/RunsTable";
 import { Chips, Empty, ErrorBox, KindBadge, Loading, Markdown, StatusBadge, Time } from "../components/ui";
+import { SqlCode } from "../components/Code";
 
 export function JobPage() {
   const { id = "" } = useParams();
@@ -72,7 +73,7 @@ export function JobPage() {
       {j.sql && (
         <section>
           <h2>SQL</h2>
-          <pre className="code">{j.sql}</pre>
+          <SqlCode code={j.sql} label="job's SQL" />
         </section>
       )}
     </article>

@@ -4,6 +4,8 @@ import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useEffect } from "react";
 import { useQuery } from "../api/client";
 import { SearchDocument, type SearchQuery } from "../api/generated";
+import { kindIcon } from "../format";
+import { isExposure } from "./dataset/dbt/dbt";
 import { Badge, CheckBadge, Chips, Empty, ErrorBox, FreshnessBadge, Highlighted, KindBadge, Loading } from "../components/ui";
 import { bucketLabel, facetFields, facetTitles, filterFrom, orderFacets, statusLabels, toggle as toggled, type FacetField } from "./search/facets";
 
@@ -68,6 +70,11 @@ export function SearchPage() {
                         >
                           <span className="facet-value">
                             {statusLabels[facet.field] && <span className={`facet-dot status-${b.value.toLowerCase()}`} aria-hidden="true" />}
+                            {facet.field === "kind" && (
+                              <span className="kind-icon" aria-hidden="true">
+                                {kindIcon(b.value)}
+                              </span>
+                            )}
                             {bucketLabel(facet.field, b.value)}
                           </span>
                           <span className="facet-count">{b.count}</span>
@@ -182,10 +189,13 @@ function Hit({ hit }: { hit: HitT }) {
         </Link>
         <KindBadge kind={d.kind} />
         {d.removedAt && <Badge tone="warn">removed</Badge>}
-        <span className="hit-badges">
-          <FreshnessBadge status={d.freshness.status} />
-          <CheckBadge status={d.health.status} />
-        </span>
+        {/* An exposure has no data of its own to be fresh or checked. */}
+        {!isExposure(d.kind) && (
+          <span className="hit-badges">
+            <FreshnessBadge status={d.freshness.status} />
+            <CheckBadge status={d.health.status} />
+          </span>
+        )}
       </div>
       <div className="hit-source muted small">
         {d.source ? `${d.source} · ` : ""}

@@ -17,22 +17,29 @@ import { countCards, neighbours, type G, type Neighbour } from "./lineage/graph"
 import { ExpansionContext } from "./lineage/nodes";
 import { useLineage } from "./lineage/useLineage";
 
-export default function LineageTab({ d }: { d: DatasetT }) {
+// Defaults are the options the tab opens with when the URL names none: both
+// directions at depth 2, unless the page asks otherwise (an exposure's
+// upstream, all of it).
+export type Defaults = { direction: LineageDirection; depth: number };
+const standard: Defaults = { direction: "BOTH", depth: 2 };
+
+export default function LineageTab({ d, defaults = standard }: { d: DatasetT; defaults?: Defaults }) {
   return (
     <ReactFlowProvider>
-      <Lineage d={d} />
+      <Lineage d={d} defaults={defaults} />
     </ReactFlowProvider>
   );
 }
 
 const directions: readonly LineageDirection[] = ["BOTH", "UPSTREAM", "DOWNSTREAM"];
 
-function Lineage({ d }: { d: DatasetT }) {
-  // The URL holds the options, so a view of the graph can be shared.
+function Lineage({ d, defaults }: { d: DatasetT; defaults: Defaults }) {
+  // The URL holds the options, so a view of the graph can be shared; the
+  // defaults are left out of it.
   const [params, setParams] = useSearchParams();
-  const depth = Math.min(Math.max(Number(params.get("depth") ?? 2) || 2, 1), 6);
+  const depth = Math.min(Math.max(Number(params.get("depth") ?? defaults.depth) || defaults.depth, 1), 6);
   const dir = params.get("dir") as LineageDirection | null;
-  const direction = dir && directions.includes(dir) ? dir : "BOTH";
+  const direction = dir && directions.includes(dir) ? dir : defaults.direction;
   const columnLevel = params.get("columns") === "1";
   const set = (k: string, v: string | null) => {
     const next = new URLSearchParams(params);
@@ -49,7 +56,7 @@ function Lineage({ d }: { d: DatasetT }) {
       <div className="toolbar" role="group" aria-label="Lineage options">
         <label>
           Direction{" "}
-          <select value={direction} onChange={(e) => set("dir", e.target.value === "BOTH" ? null : e.target.value)}>
+          <select value={direction} onChange={(e) => set("dir", e.target.value === defaults.direction ? null : e.target.value)}>
             <option value="BOTH">upstream and downstream</option>
             <option value="UPSTREAM">upstream</option>
             <option value="DOWNSTREAM">downstream</option>
@@ -57,7 +64,7 @@ function Lineage({ d }: { d: DatasetT }) {
         </label>
         <label>
           Depth{" "}
-          <select value={depth} onChange={(e) => set("depth", e.target.value === "2" ? null : e.target.value)} aria-label="Depth">
+          <select value={depth} onChange={(e) => set("depth", e.target.value === String(defaults.depth) ? null : e.target.value)} aria-label="Depth">
             {[1, 2, 3, 4, 5, 6].map((n) => (
               <option key={n} value={n}>
                 {n}

@@ -53,6 +53,10 @@ test("shortName drops the schema or the directory", () => {
   expect(shortName("finance/revenue_export.csv")).toBe("revenue_export.csv");
   expect(shortName("plain")).toBe("plain");
   expect(shortName("dir/")).toBe("dir/");
+  // dbt-ol's job names.
+  expect(shortName("postgres.public.jaffle_shop.customers")).toBe("customers");
+  expect(shortName("dbt.main_marts.shop.orders.build.run")).toBe("orders");
+  expect(shortName("dbt.main_marts.shop.customers.v2.build.run")).toBe("customers.v2");
 });
 
 describe("neighbours", () => {

@@ -49,11 +49,16 @@ export function countCards(graph: G): number {
 }
 
 // shortName is a table's name without its database and schema, or a file's
-// name without its directory.
+// name without its directory. dbt-ol's job names (db.schema.project.model,
+// with .build.run and a version such as .v2 in recent versions) become the
+// model's name, not "run".
 export function shortName(name: string) {
   const slash = name.lastIndexOf("/");
   if (slash >= 0) return name.slice(slash + 1) || name;
-  return name.slice(name.lastIndexOf(".") + 1) || name;
+  const parts = name.replace(/\.build\.(run|test|seed|snapshot)$/, "").split(".");
+  const last = parts.length - 1;
+  if (last > 0 && /^v\d+$/.test(parts[last])) return `${parts[last - 1]}.${parts[last]}`;
+  return parts[last] || name;
 }
 
 export type Neighbour = { id: string; name: string };
