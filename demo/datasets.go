@@ -344,7 +344,7 @@ func Datasets() []quarry.Dataset {
 
 		// ---- Production MySQL: billing (the subscriptions service) ----
 		{
-			Namespace: billingNS, Name: "billing.plans", Kind: quarry.KindTable, Source: "billing",
+			Namespace: billingNS, Name: "billing.plans", Kind: quarry.KindTable, Source: "billing", Database: "billing",
 			Provided: quarry.Metadata{
 				Description: "One row per subscription plan customers can buy (Acme Plus monthly, yearly, ...), with its list price.",
 				Owners:      []string{"team:billing"},
@@ -362,7 +362,7 @@ func Datasets() []quarry.Dataset {
 			},
 		},
 		{
-			Namespace: billingNS, Name: "billing.subscriptions", Kind: quarry.KindTable, Source: "billing",
+			Namespace: billingNS, Name: "billing.subscriptions", Kind: quarry.KindTable, Source: "billing", Database: "billing",
 			Provided: quarry.Metadata{
 				Description: "One row per customer subscription to a plan, from trial to cancellation. Renewals update the row.",
 				Owners:      []string{"team:billing", "carol@acme.example"},
@@ -380,7 +380,7 @@ func Datasets() []quarry.Dataset {
 			},
 		},
 		{
-			Namespace: billingNS, Name: "billing.invoices", Kind: quarry.KindTable, Source: "billing",
+			Namespace: billingNS, Name: "billing.invoices", Kind: quarry.KindTable, Source: "billing", Database: "billing",
 			Provided: quarry.Metadata{
 				Description: "One row per invoice issued for a subscription period, with its payment state.",
 				Owners:      []string{"team:billing"},
@@ -398,7 +398,7 @@ func Datasets() []quarry.Dataset {
 			},
 		},
 		{
-			Namespace: billingNS, Name: "billing.active_subscriptions", Kind: quarry.KindView, Source: "billing",
+			Namespace: billingNS, Name: "billing.active_subscriptions", Kind: quarry.KindView, Source: "billing", Database: "billing",
 			Provided: quarry.Metadata{
 				Description: "Subscriptions that currently give access (trialing, active or past due), with their plan's code and monthly price: what the billing dashboard and the warehouse copy read.",
 				Owners:      []string{"team:billing"},
