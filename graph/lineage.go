@@ -152,17 +152,6 @@ func (r *Resolver) jobsByID(ctx context.Context, ids []string) ([]*quarry.Job, e
 	return r.JobStore.JobsByID(ctx, ids)
 }
 
-// pageSize checks a page size argument: 1 to 1000, 20 when absent.
-func pageSize(first *int) (int, error) {
-	if first == nil {
-		return 20, nil
-	}
-	if n := *first; n < 1 || n > 1000 {
-		return 0, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
-	}
-	return *first, nil
-}
-
 // underField puts a coded error's field under prefix, whatever its code
 // (quarry.InField re-paths only invalid input).
 func underField(prefix string, err error) error {

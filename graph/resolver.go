@@ -129,4 +129,8 @@ type Resolver struct {
 
 	// FreshnessDefaults apply to datasets without a policy of their own.
 	FreshnessDefaults []quarry.PolicyDefault
+
+	// pageMax is the largest page a list gives (Limits.PageMax), set by
+	// NewHandler; zero means defaultPageMax.
+	pageMax int
 }
