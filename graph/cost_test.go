@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph"
 )
 
@@ -178,4 +179,28 @@ func TestRequestTimeout(t *testing.T) {
 		}
 	}
 	newServer(t, graph.Limits{Timeout: time.Minute}).do(t, `{ jobs { name } }`, nil).ok(t)
+}
+
+// Issue 15, defect 2: the texts a mutation stores have size limits; past
+// one the answer is too_large naming the input field, and nothing is
+// stored.
+func TestStoredSizes(t *testing.T) {
+	s := newServer(t, graph.Limits{})
+	in := runInput("0190b5c1-2f2a-7d3e-8a1b-0000000000b1", "COMPLETE", "2026-11-21T02:00:00Z")
+	in["sql"] = strings.Repeat("x", quarry.MaxSQLLen+1)
+	e := s.do(t, reportRun, map[string]any{"in": in}).oneError(t, "too_large", "input.sql")
+	if !strings.Contains(e.Message, fmt.Sprintf("the limit is %d", quarry.MaxSQLLen)) {
+		t.Fatalf("%v", e)
+	}
+	in["sql"], in["errorMessage"] = "SELECT 1", strings.Repeat("x", quarry.MaxDescriptionLen+1)
+	s.do(t, reportRun, map[string]any{"in": in}).oneError(t, "too_large", "input.errorMessage")
+	in["errorMessage"] = nil
+	in["job"].(map[string]any)["description"] = strings.Repeat("x", quarry.MaxDescriptionLen+1)
+	s.do(t, reportRun, map[string]any{"in": in}).oneError(t, "too_large", "input.job.description")
+	if d := s.do(t, `{ jobs { name } run(id: "0190b5c1-2f2a-7d3e-8a1b-0000000000b1") { id } }`, nil).ok(t); len(d["jobs"].([]any)) != 0 || d["run"] != nil {
+		t.Fatalf("stored: %v", d)
+	}
+	in["job"].(map[string]any)["description"] = "Copies orders."
+	in["sql"] = strings.Repeat("x", quarry.MaxSQLLen)
+	s.do(t, reportRun, map[string]any{"in": in}).ok(t)
 }

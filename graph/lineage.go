@@ -114,6 +114,16 @@ func runInputField(err error) error {
 		f = "runId"
 	case f == "run.facets.parent.run.runId":
 		f = "parentRunId"
+	case f == "run.facets.errorMessage.message":
+		f = "errorMessage"
+	case f == "job.facets.sql.query":
+		f = "sql"
+	case f == "job.facets.documentation.description":
+		f = "job.description"
+	case f == "job.facets.sourceCodeLocation.url":
+		f = "job.sourceUrl"
+	case f == "job.facets.jobType":
+		f = "job.type"
 	case strings.HasPrefix(f, "outputs[") && strings.Contains(f, ".facets.columnLineage"):
 		f = "columnLineage"
 	}
