@@ -203,4 +203,29 @@ func TestStoredSizes(t *testing.T) {
 	in["job"].(map[string]any)["description"] = "Copies orders."
 	in["sql"] = strings.Repeat("x", quarry.MaxSQLLen)
 	s.do(t, reportRun, map[string]any{"in": in}).ok(t)
+	// Lists of jobs are read without their SQL; the field reads it.
+	jobs := s.do(t, `{ jobs { name sql } }`, nil).ok(t)["jobs"].([]any)
+	if sql, _ := jobs[0].(map[string]any)["sql"].(string); len(jobs) != 1 || len(sql) != quarry.MaxSQLLen {
+		t.Fatalf("jobs: %d, the SQL %d bytes", len(jobs), len(sql))
+	}
+}
+
+// BenchmarkJobsPageLargeSQL reads a page of 100 jobs whose SQL is 100 KiB
+// each, without the SQL: a list of jobs is read without it (B/op is what a
+// request allocates, client included).
+func BenchmarkJobsPageLargeSQL(b *testing.B) {
+	s := newServer(b, graph.Limits{})
+	for i := range 100 {
+		in := runInput(fmt.Sprintf("0190b5c1-2f2a-7d3e-8a1b-%012d", 1000+i), "COMPLETE", "2026-11-21T02:00:00Z")
+		in["job"].(map[string]any)["name"] = fmt.Sprintf("job_%03d", i)
+		in["sql"] = strings.Repeat("SELECT x FROM y; ", 100<<10/17)
+		s.do(b, reportRun, map[string]any{"in": in}).ok(b)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if n := len(s.do(b, `{ jobs { id namespace name description } }`, nil).ok(b)["jobs"].([]any)); n != 100 {
+			b.Fatalf("%d jobs", n)
+		}
+	}
 }

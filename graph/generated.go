@@ -538,6 +538,8 @@ type FreshnessPolicyResolver interface {
 	ErrorAfter(ctx context.Context, obj *quarry.FreshnessPolicy) (*string, error)
 }
 type JobResolver interface {
+	SQL(ctx context.Context, obj *quarry.Job) (*string, error)
+
 	LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error)
 	Runs(ctx context.Context, obj *quarry.Job, first *int, after *string) (*RunConnection, error)
 	Inputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error)
@@ -8371,18 +8373,18 @@ func (ec *executionContext) _Job_sql(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_Job_sql(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.SQL, nil
+			return ec.Resolvers.Job().SQL(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_sql(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Job", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Job_owners(ctx context.Context, field graphql.CollectedField, obj *quarry.Job) (ret graphql.Marshaler) {

@@ -36,6 +36,23 @@ func (r *datasetResolver) ReadBy(ctx context.Context, obj *quarry.Dataset, first
 	return r.jobsByID(ctx, firstN(readers, n))
 }
 
+func (r *jobResolver) SQL(ctx context.Context, obj *quarry.Job) (*string, error) {
+	sql := obj.SQL
+	if sql == "" { // lists of jobs are read without it
+		var err error
+		sql, err = r.JobStore.JobSQL(ctx, obj.ID)
+		if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+			return nil, nil // a job the lineage graph names and the store does not hold
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if sql == "" {
+		return nil, nil
+	}
+	return &sql, nil
+}
+
 func (r *jobResolver) LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error) {
 	page, err := r.JobStore.Runs(ctx, obj.ID, 1, "")
 	if err != nil || len(page.Runs) == 0 {
