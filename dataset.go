@@ -412,8 +412,14 @@ func (d *Dataset) normalizeConstraint(c *Constraint) error {
 }
 
 func checkDescription(s string) error {
-	if len(s) > MaxDescriptionLen {
-		return Invalid("", "is %d bytes long; the limit is %d", len(s), MaxDescriptionLen)
+	return checkSize("", s, MaxDescriptionLen)
+}
+
+// checkSize refuses a text longer than max bytes as too large, naming
+// field (or nothing, for the caller's InField to name).
+func checkSize(field, s string, max int) error {
+	if len(s) > max {
+		return &Error{Code: ETOOLARGE, Field: field, Message: fmt.Sprintf("is %d bytes long; the limit is %d", len(s), max)}
 	}
 	return nil
 }

@@ -70,10 +70,11 @@ func ErrorMessage(err error) string {
 
 // InField returns err with its field path put under prefix: a validation error
 // about "columns[0].name" becomes one about "input[3].columns[0].name".
-// Errors other than EINVALID are returned unchanged.
+// Errors about input other than EINVALID and ETOOLARGE (a field over its
+// size limit) are returned unchanged.
 func InField(prefix string, err error) error {
 	e, ok := errors.AsType[*Error](err)
-	if !ok || prefix == "" || e.Code != EINVALID {
+	if !ok || prefix == "" || (e.Code != EINVALID && e.Code != ETOOLARGE) {
 		return err
 	}
 	c := *e

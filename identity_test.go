@@ -190,9 +190,6 @@ func TestDatasetNormalize(t *testing.T) {
 		}},
 		{"ErrOwner", "owners[1]", func(d *quarry.Dataset) { d.Provided.Owners[1] = "al\x07ice" }},
 		{"ErrTags", "tags", func(d *quarry.Dataset) { d.Provided.Tags = make([]string, quarry.MaxLabels+1) }},
-		{"ErrDescription", "description", func(d *quarry.Dataset) {
-			d.Provided.Description = strings.Repeat("x", quarry.MaxDescriptionLen+1)
-		}},
 		{"ErrRowCount", "rowCount", func(d *quarry.Dataset) { n := int64(-1); d.RowCount = &n }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +198,11 @@ func TestDatasetNormalize(t *testing.T) {
 			assertField(t, d.Normalize(), tc.field)
 		})
 	}
+	t.Run("ErrDescription", func(t *testing.T) {
+		d := valid()
+		d.Provided.Description = strings.Repeat("x", quarry.MaxDescriptionLen+1)
+		assertCode(t, d.Normalize(), quarry.ETOOLARGE, "description")
+	})
 }
 
 func TestErrorHelpers(t *testing.T) {
@@ -218,9 +220,14 @@ func TestErrorHelpers(t *testing.T) {
 
 func assertField(t *testing.T, err error, field string) {
 	t.Helper()
+	assertCode(t, err, quarry.EINVALID, field)
+}
+
+func assertCode(t *testing.T, err error, code, field string) {
+	t.Helper()
 	e, ok := errors.AsType[*quarry.Error](err)
-	if !ok || e.Code != quarry.EINVALID {
-		t.Fatalf("error %v, want code invalid", err)
+	if !ok || e.Code != code {
+		t.Fatalf("error %v, want code %s", err, code)
 	}
 	if e.Field != field {
 		t.Fatalf("error %v names field %q, want %q", err, e.Field, field)

@@ -21,7 +21,21 @@ type Job struct {
 	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
-// Normalize validates a job's identity and sets its ID.
+// Sizes of the texts a job and a run keep from their facets. Each is
+// stored in the job's or run's record, which every event of the job
+// reads; before they were capped a 10 MB sql facet was accepted and
+// took the server to 1.5 GB. Errors name the OpenLineage facet field.
+const (
+	MaxSQLLen        = 1 << 20    // the sql facet's query
+	MaxStackTraceLen = 1 << 20    // the errorMessage facet's stackTrace
+	MaxURLLen        = 8 << 10    // the sourceCodeLocation facet's url
+	MaxJobTypeLen    = MaxNameLen // the jobType facet, its parts joined
+	// The documentation facet's description and the errorMessage facet's
+	// message take MaxDescriptionLen, as a dataset's description does.
+)
+
+// Normalize validates a job's identity and the sizes of its texts, and
+// sets its ID.
 func (j *Job) Normalize() error {
 	var err error
 	if j.Namespace, err = NormalizeNamespace(j.Namespace); err != nil {
@@ -32,6 +46,20 @@ func (j *Job) Normalize() error {
 	}
 	if j.Owners, err = NormalizeLabels(j.Owners); err != nil {
 		return InField("owners", err)
+	}
+	for _, f := range []struct {
+		field string
+		text  string
+		max   int
+	}{
+		{"facets.sql.query", j.SQL, MaxSQLLen},
+		{"facets.documentation.description", j.Description, MaxDescriptionLen},
+		{"facets.sourceCodeLocation.url", j.SourceURL, MaxURLLen},
+		{"facets.jobType", j.Type, MaxJobTypeLen},
+	} {
+		if err := checkSize(f.field, f.text, f.max); err != nil {
+			return err
+		}
 	}
 	j.ID = NewID(EntityJob, j.Namespace, j.Name)
 	return nil

@@ -86,6 +86,12 @@ func (ev *LineageEvent) Plan(aliases func(*Dataset)) (*EventPlan, error) {
 		if !ev.Run.State.Valid() {
 			return nil, Invalid("eventType", "%q is not a run state", ev.Run.State)
 		}
+		if err := checkSize("run.facets.errorMessage.message", ev.Run.ErrorMessage, MaxDescriptionLen); err != nil {
+			return nil, err
+		}
+		if err := checkSize("run.facets.errorMessage.stackTrace", ev.Run.StackTrace, MaxStackTraceLen); err != nil {
+			return nil, err
+		}
 		if ev.Run.ParentRunID != "" {
 			const field = "run.facets.parent.run.runId"
 			if ev.Run.ParentRunID, err = parseRunID(field, ev.Run.ParentRunID); err != nil {

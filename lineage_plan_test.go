@@ -60,6 +60,37 @@ func TestPlan(t *testing.T) {
 		}
 	})
 
+	// Issue 15: a 10 MB sql facet was stored, and every later event of
+	// its job copied it. Each text a job or run keeps has a size limit;
+	// past it the event is too large, naming the facet's field.
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		for _, tc := range []struct {
+			field string
+			max   int
+			set   func(*quarry.LineageEvent, string)
+		}{
+			{"job.facets.sql.query", quarry.MaxSQLLen, func(ev *quarry.LineageEvent, s string) { ev.Job.SQL = s }},
+			{"job.facets.documentation.description", quarry.MaxDescriptionLen, func(ev *quarry.LineageEvent, s string) { ev.Job.Description = s }},
+			{"job.facets.sourceCodeLocation.url", quarry.MaxURLLen, func(ev *quarry.LineageEvent, s string) { ev.Job.SourceURL = s }},
+			{"job.facets.jobType", quarry.MaxJobTypeLen, func(ev *quarry.LineageEvent, s string) { ev.Job.Type = s }},
+			{"run.facets.errorMessage.message", quarry.MaxDescriptionLen, func(ev *quarry.LineageEvent, s string) { ev.Run.ErrorMessage = s }},
+			{"run.facets.errorMessage.stackTrace", quarry.MaxStackTraceLen, func(ev *quarry.LineageEvent, s string) { ev.Run.StackTrace = s }},
+			{"outputs[0].description", quarry.MaxDescriptionLen, func(ev *quarry.LineageEvent, s string) { ev.Outputs[0].Description = s }},
+		} {
+			ev := planEvent()
+			tc.set(&ev, strings.Repeat("x", tc.max))
+			if _, err := ev.Plan(nil); err != nil {
+				t.Fatalf("%s at its limit: %v", tc.field, err)
+			}
+			ev = planEvent()
+			tc.set(&ev, strings.Repeat("x", tc.max+1))
+			_, err := ev.Plan(nil)
+			if e, ok := errors.AsType[*quarry.Error](err); !ok || e.Code != quarry.ETOOLARGE || e.Field != tc.field || !strings.Contains(e.Message, "the limit is") {
+				t.Fatalf("%s past its limit: %v", tc.field, err)
+			}
+		}
+	})
+
 	t.Run("Kinds", func(t *testing.T) {
 		ev := planEvent()
 		ev.Outputs = []quarry.DatasetReport{{Namespace: "kafka://broker:9092", Name: "orders"}, {Namespace: "s3://bucket", Name: "/orders"}, {Namespace: "bigquery", Name: "p.d.t"}}

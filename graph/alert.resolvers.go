@@ -54,7 +54,7 @@ func (r *alertResolver) Deliveries(ctx context.Context, obj *quarry.Alert) ([]*q
 }
 
 func (r *alertResolver) History(ctx context.Context, obj *quarry.Alert, first *int) ([]*quarry.AlertEvent, error) {
-	n, err := pageSize(first)
+	n, err := r.page(first, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -87,17 +87,19 @@ func (r *alertEventResolver) Message(ctx context.Context, obj *quarry.AlertEvent
 	return obj.Alert.Message, nil
 }
 
-func (r *datasetResolver) Alerts(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Alert, error) {
-	return slicePtrs(r.AlertStore.DatasetAlerts(ctx, obj.ID))
+func (r *datasetResolver) Alerts(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Alert, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.AlertStore.DatasetAlerts(ctx, obj.ID)
+	return pointers(firstN(list, n)), err
 }
 
 func (r *queryResolver) Alerts(ctx context.Context, open *bool, kind *quarry.AlertKind, first *int) ([]*quarry.Alert, error) {
-	n := 1000
-	if first != nil {
-		var err error
-		if n, err = pageSize(first); err != nil {
-			return nil, err
-		}
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
 	}
 	alerts, err := r.AlertStore.Alerts(ctx, open)
 	if err != nil {
@@ -115,11 +117,15 @@ func (r *queryResolver) Alerts(ctx context.Context, open *bool, kind *quarry.Ale
 	return out, nil
 }
 
-func (r *queryResolver) FreshnessAlerts(ctx context.Context, status []quarry.FreshnessStatus) ([]*FreshnessAlert, error) {
+func (r *queryResolver) FreshnessAlerts(ctx context.Context, status []quarry.FreshnessStatus, first *int) ([]*FreshnessAlert, error) {
 	for i, s := range status {
 		if s != quarry.FreshnessWarn && s != quarry.FreshnessError {
 			return nil, quarry.Invalid(fmt.Sprintf("status[%d]", i), "only WARN and ERROR datasets have alerts")
 		}
+	}
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
 	}
 	alerts, err := r.AlertStore.Alerts(ctx, ptr(true))
 	if err != nil {
@@ -129,6 +135,9 @@ func (r *queryResolver) FreshnessAlerts(ctx context.Context, status []quarry.Fre
 	var ids []string
 	for i := range alerts {
 		a := &alerts[i]
+		if len(late) == n {
+			break
+		}
 		if a.Kind == quarry.AlertFreshness && (len(status) == 0 || slices.Contains(status, quarry.FreshnessStatus(a.Status))) {
 			late, ids = append(late, a), append(ids, a.DatasetID)
 		}

@@ -14,15 +14,20 @@ import (
 )
 
 func (r *checkResolver) History(ctx context.Context, obj *quarry.Check, first *int) ([]*quarry.Check, error) {
-	n, err := pageSize(first)
+	n, err := r.page(first, 20)
 	if err != nil {
 		return nil, err
 	}
 	return slicePtrs(r.QualityStore.CheckHistory(ctx, obj.DatasetID, obj.Column, obj.Name, n))
 }
 
-func (r *datasetResolver) Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error) {
-	return slicePtrs(loaderOf(ctx).checksOf(ctx, r.Resolver, obj))
+func (r *datasetResolver) Checks(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Check, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := loaderOf(ctx).checksOf(ctx, r.Resolver, obj)
+	return pointers(firstN(list, n)), err
 }
 
 func (r *datasetResolver) Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error) {

@@ -23,30 +23,46 @@ func (r *datasetResolver) ProvidedDescription(ctx context.Context, obj *quarry.D
 	return obj.Provided.Description, nil
 }
 
-func (r *datasetResolver) MetadataHistory(ctx context.Context, obj *quarry.Dataset) ([]*quarry.MetadataEdit, error) {
-	edits, err := r.DatasetStore.MetadataHistory(ctx, obj.ID)
+func (r *datasetResolver) MetadataHistory(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.MetadataEdit, error) {
+	n, err := r.page(first, defaultPage)
 	if err != nil {
 		return nil, err
 	}
-	return pointers(edits), nil
+	list, err := r.DatasetStore.MetadataHistory(ctx, obj.ID)
+	return pointers(firstN(list, n)), err
 }
 
-func (r *datasetResolver) History(ctx context.Context, obj *quarry.Dataset) ([]*quarry.SchemaChange, error) {
-	return slicePtrs(r.DatasetStore.SchemaHistory(ctx, obj.ID))
+func (r *datasetResolver) History(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.SchemaChange, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.DatasetStore.SchemaHistory(ctx, obj.ID)
+	return pointers(firstN(list, n)), err
 }
 
-func (r *datasetResolver) Upstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error) {
-	return slicePtrs(r.DatasetStore.Edges(ctx, obj.ID, true))
+func (r *datasetResolver) Upstream(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Edge, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.DatasetStore.Edges(ctx, obj.ID, true)
+	return pointers(firstN(list, n)), err
 }
 
-func (r *datasetResolver) Downstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error) {
-	return slicePtrs(r.DatasetStore.Edges(ctx, obj.ID, false))
+func (r *datasetResolver) Downstream(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Edge, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.DatasetStore.Edges(ctx, obj.ID, false)
+	return pointers(firstN(list, n)), err
 }
 
 func (r *datasetResolver) DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error) {
-	n := deref(first)
-	if n < 1 || n > 1000 {
-		return nil, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
+	n, err := r.page(first, 20)
+	if err != nil {
+		return nil, err
 	}
 	return slicePtrs(r.DatasetStore.DataChanges(ctx, obj.ID, n))
 }
@@ -131,10 +147,11 @@ func (r *queryResolver) Dataset(ctx context.Context, id *string, namespace *stri
 }
 
 func (r *queryResolver) Datasets(ctx context.Context, first *int, after *string, includeRemoved *bool) (*DatasetConnection, error) {
-	if first != nil && *first == 0 { // store reads 0 as "the default"
-		return nil, quarry.Invalid("first", "must be between 1 and 1000, got 0")
+	n, err := r.page(first, 50)
+	if err != nil {
+		return nil, err
 	}
-	o := store.ListOptions{First: deref(first), After: deref(after), IncludeRemoved: deref(includeRemoved)}
+	o := store.ListOptions{First: n, After: deref(after), IncludeRemoved: deref(includeRemoved)}
 	page, err := r.DatasetStore.ListDatasets(ctx, o)
 	if err != nil {
 		return nil, err

@@ -172,28 +172,28 @@ type ComplexityRoot struct {
 	}
 
 	Dataset struct {
-		Alerts              func(childComplexity int) int
-		Checks              func(childComplexity int) int
+		Alerts              func(childComplexity int, first *int) int
+		Checks              func(childComplexity int, first *int) int
 		Constraints         func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
 		DataChanges         func(childComplexity int, first *int) int
 		Dbt                 func(childComplexity int) int
 		Definition          func(childComplexity int) int
 		Description         func(childComplexity int) int
-		Downstream          func(childComplexity int) int
+		Downstream          func(childComplexity int, first *int) int
 		Freshness           func(childComplexity int) int
 		Health              func(childComplexity int) int
-		History             func(childComplexity int) int
+		History             func(childComplexity int, first *int) int
 		ID                  func(childComplexity int) int
 		Kind                func(childComplexity int) int
 		LastUpdatedAt       func(childComplexity int) int
-		MetadataHistory     func(childComplexity int) int
+		MetadataHistory     func(childComplexity int, first *int) int
 		Name                func(childComplexity int) int
 		Namespace           func(childComplexity int) int
 		Owners              func(childComplexity int) int
 		Partitions          func(childComplexity int) int
 		ProvidedDescription func(childComplexity int) int
-		ReadBy              func(childComplexity int) int
+		ReadBy              func(childComplexity int, first *int) int
 		RemovedAt           func(childComplexity int) int
 		RowCount            func(childComplexity int) int
 		ShownColumns        func(childComplexity int) int
@@ -202,8 +202,8 @@ type ComplexityRoot struct {
 		Stats               func(childComplexity int) int
 		Tags                func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
-		Upstream            func(childComplexity int) int
-		WrittenBy           func(childComplexity int) int
+		Upstream            func(childComplexity int, first *int) int
+		WrittenBy           func(childComplexity int, first *int) int
 	}
 
 	DatasetConnection struct {
@@ -317,11 +317,11 @@ type ComplexityRoot struct {
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
 		ID          func(childComplexity int) int
-		Inputs      func(childComplexity int) int
+		Inputs      func(childComplexity int, first *int) int
 		LatestRun   func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Namespace   func(childComplexity int) int
-		Outputs     func(childComplexity int) int
+		Outputs     func(childComplexity int, first *int) int
 		Owners      func(childComplexity int) int
 		Runs        func(childComplexity int, first *int, after *string) int
 		SQL         func(childComplexity int) int
@@ -410,30 +410,30 @@ type ComplexityRoot struct {
 		Autocomplete    func(childComplexity int, prefix string, limit *int) int
 		Dataset         func(childComplexity int, id *string, namespace *string, name *string) int
 		Datasets        func(childComplexity int, first *int, after *string, includeRemoved *bool) int
-		FreshnessAlerts func(childComplexity int, status []quarry.FreshnessStatus) int
+		FreshnessAlerts func(childComplexity int, status []quarry.FreshnessStatus, first *int) int
 		Impact          func(childComplexity int, datasetID string, column *string, limit *int) int
 		Job             func(childComplexity int, id *string, namespace *string, name *string) int
-		Jobs            func(childComplexity int) int
+		Jobs            func(childComplexity int, first *int, after *string) int
 		Lineage         func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
 		Run             func(childComplexity int, id string) int
 		Search          func(childComplexity int, query string, filter *SearchFilter, first *int, after *string) int
 		SearchJobs      func(childComplexity int, query string, first *int) int
 		Source          func(childComplexity int, name string) int
-		Sources         func(childComplexity int) int
+		Sources         func(childComplexity int, first *int) int
 	}
 
 	Run struct {
-		Children     func(childComplexity int) int
+		Children     func(childComplexity int, first *int) int
 		DurationMs   func(childComplexity int) int
 		EndedAt      func(childComplexity int) int
 		ErrorMessage func(childComplexity int) int
 		Events       func(childComplexity int) int
 		ID           func(childComplexity int) int
-		Inputs       func(childComplexity int) int
+		Inputs       func(childComplexity int, first *int) int
 		Job          func(childComplexity int) int
 		NominalEnd   func(childComplexity int) int
 		NominalStart func(childComplexity int) int
-		Outputs      func(childComplexity int) int
+		Outputs      func(childComplexity int, first *int) int
 		Parent       func(childComplexity int) int
 		ParentRunID  func(childComplexity int) int
 		StackTrace   func(childComplexity int) int
@@ -565,19 +565,19 @@ type CrawlRunResolver interface {
 type DatasetResolver interface {
 	ProvidedDescription(ctx context.Context, obj *quarry.Dataset) (string, error)
 
-	MetadataHistory(ctx context.Context, obj *quarry.Dataset) ([]*quarry.MetadataEdit, error)
-	History(ctx context.Context, obj *quarry.Dataset) ([]*quarry.SchemaChange, error)
+	MetadataHistory(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.MetadataEdit, error)
+	History(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.SchemaChange, error)
 
-	Upstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error)
-	Downstream(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Edge, error)
+	Upstream(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Edge, error)
+	Downstream(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Edge, error)
 	DataChanges(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.DataChange, error)
-	Alerts(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Alert, error)
-	Checks(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Check, error)
+	Alerts(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Alert, error)
+	Checks(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Check, error)
 	Health(ctx context.Context, obj *quarry.Dataset) (*quarry.Health, error)
 	Dbt(ctx context.Context, obj *quarry.Dataset) (*DbtInfo, error)
 	Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error)
-	WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
-	ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error)
+	WrittenBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error)
+	ReadBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error)
 }
 type DatasetHealthResolver interface {
 	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
@@ -602,10 +602,12 @@ type FreshnessPolicyResolver interface {
 	ErrorAfter(ctx context.Context, obj *quarry.FreshnessPolicy) (*string, error)
 }
 type JobResolver interface {
+	SQL(ctx context.Context, obj *quarry.Job) (*string, error)
+
 	LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error)
 	Runs(ctx context.Context, obj *quarry.Job, first *int, after *string) (*RunConnection, error)
-	Inputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error)
-	Outputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error)
+	Inputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error)
+	Outputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error)
 }
 type JobHitResolver interface {
 	Job(ctx context.Context, obj *search.JobHit) (*quarry.Job, error)
@@ -633,18 +635,18 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Alerts(ctx context.Context, open *bool, kind *quarry.AlertKind, first *int) ([]*quarry.Alert, error)
-	FreshnessAlerts(ctx context.Context, status []quarry.FreshnessStatus) ([]*FreshnessAlert, error)
+	FreshnessAlerts(ctx context.Context, status []quarry.FreshnessStatus, first *int) ([]*FreshnessAlert, error)
 	Dataset(ctx context.Context, id *string, namespace *string, name *string) (*quarry.Dataset, error)
 	Datasets(ctx context.Context, first *int, after *string, includeRemoved *bool) (*DatasetConnection, error)
 	Job(ctx context.Context, id *string, namespace *string, name *string) (*quarry.Job, error)
-	Jobs(ctx context.Context) ([]*quarry.Job, error)
+	Jobs(ctx context.Context, first *int, after *string) ([]*quarry.Job, error)
 	Run(ctx context.Context, id string) (*quarry.Run, error)
 	Lineage(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*LineageGraph, error)
 	Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error)
 	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error)
 	Autocomplete(ctx context.Context, prefix string, limit *int) ([]*search.Suggestion, error)
 	SearchJobs(ctx context.Context, query string, first *int) ([]*search.JobHit, error)
-	Sources(ctx context.Context) ([]*quarry.Source, error)
+	Sources(ctx context.Context, first *int) ([]*quarry.Source, error)
 	Source(ctx context.Context, name string) (*quarry.Source, error)
 }
 type RunResolver interface {
@@ -654,9 +656,9 @@ type RunResolver interface {
 
 	Parent(ctx context.Context, obj *quarry.Run) (*quarry.Run, error)
 
-	Children(ctx context.Context, obj *quarry.Run) ([]*quarry.Run, error)
-	Inputs(ctx context.Context, obj *quarry.Run) ([]*quarry.Dataset, error)
-	Outputs(ctx context.Context, obj *quarry.Run) ([]*quarry.Dataset, error)
+	Children(ctx context.Context, obj *quarry.Run, first *int) ([]*quarry.Run, error)
+	Inputs(ctx context.Context, obj *quarry.Run, first *int) ([]*quarry.Dataset, error)
+	Outputs(ctx context.Context, obj *quarry.Run, first *int) ([]*quarry.Dataset, error)
 }
 type SearchHitResolver interface {
 	Dataset(ctx context.Context, obj *search.Hit) (*quarry.Dataset, error)
@@ -1194,13 +1196,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.Alerts(childComplexity), true
+		args, err := ec.field_Dataset_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Alerts(childComplexity, args["first"].(*int)), true
 	case "Dataset.checks":
 		if e.ComplexityRoot.Dataset.Checks == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.Checks(childComplexity), true
+		args, err := ec.field_Dataset_checks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Checks(childComplexity, args["first"].(*int)), true
 	case "Dataset.constraints":
 		if e.ComplexityRoot.Dataset.Constraints == nil {
 			break
@@ -1247,7 +1259,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.Downstream(childComplexity), true
+		args, err := ec.field_Dataset_downstream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Downstream(childComplexity, args["first"].(*int)), true
 	case "Dataset.freshness":
 		if e.ComplexityRoot.Dataset.Freshness == nil {
 			break
@@ -1265,7 +1282,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.History(childComplexity), true
+		args, err := ec.field_Dataset_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.History(childComplexity, args["first"].(*int)), true
 	case "Dataset.id":
 		if e.ComplexityRoot.Dataset.ID == nil {
 			break
@@ -1289,7 +1311,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.MetadataHistory(childComplexity), true
+		args, err := ec.field_Dataset_metadataHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.MetadataHistory(childComplexity, args["first"].(*int)), true
 	case "Dataset.name":
 		if e.ComplexityRoot.Dataset.Name == nil {
 			break
@@ -1325,7 +1352,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.ReadBy(childComplexity), true
+		args, err := ec.field_Dataset_readBy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.ReadBy(childComplexity, args["first"].(*int)), true
 	case "Dataset.removedAt":
 		if e.ComplexityRoot.Dataset.RemovedAt == nil {
 			break
@@ -1379,13 +1411,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.Upstream(childComplexity), true
+		args, err := ec.field_Dataset_upstream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Upstream(childComplexity, args["first"].(*int)), true
 	case "Dataset.writtenBy":
 		if e.ComplexityRoot.Dataset.WrittenBy == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Dataset.WrittenBy(childComplexity), true
+		args, err := ec.field_Dataset_writtenBy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.WrittenBy(childComplexity, args["first"].(*int)), true
 
 	case "DatasetConnection.edges":
 		if e.ComplexityRoot.DatasetConnection.Edges == nil {
@@ -1831,7 +1873,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Job.Inputs(childComplexity), true
+		args, err := ec.field_Job_inputs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.Inputs(childComplexity, args["first"].(*int)), true
 	case "Job.latestRun":
 		if e.ComplexityRoot.Job.LatestRun == nil {
 			break
@@ -1855,7 +1902,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Job.Outputs(childComplexity), true
+		args, err := ec.field_Job_outputs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.Outputs(childComplexity, args["first"].(*int)), true
 	case "Job.owners":
 		if e.ComplexityRoot.Job.Owners == nil {
 			break
@@ -2309,7 +2361,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.FreshnessAlerts(childComplexity, args["status"].([]quarry.FreshnessStatus)), true
+		return e.ComplexityRoot.Query.FreshnessAlerts(childComplexity, args["status"].([]quarry.FreshnessStatus), args["first"].(*int)), true
 	case "Query.impact":
 		if e.ComplexityRoot.Query.Impact == nil {
 			break
@@ -2338,7 +2390,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.Jobs(childComplexity), true
+		args, err := ec.field_Query_jobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Jobs(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.lineage":
 		if e.ComplexityRoot.Query.Lineage == nil {
 			break
@@ -2399,14 +2456,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.Sources(childComplexity), true
+		args, err := ec.field_Query_sources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Sources(childComplexity, args["first"].(*int)), true
 
 	case "Run.children":
 		if e.ComplexityRoot.Run.Children == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Run.Children(childComplexity), true
+		args, err := ec.field_Run_children_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Run.Children(childComplexity, args["first"].(*int)), true
 	case "Run.durationMs":
 		if e.ComplexityRoot.Run.DurationMs == nil {
 			break
@@ -2442,7 +2509,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Run.Inputs(childComplexity), true
+		args, err := ec.field_Run_inputs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Run.Inputs(childComplexity, args["first"].(*int)), true
 	case "Run.job":
 		if e.ComplexityRoot.Run.Job == nil {
 			break
@@ -2466,7 +2538,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Run.Outputs(childComplexity), true
+		args, err := ec.field_Run_outputs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Run.Outputs(childComplexity, args["first"].(*int)), true
 	case "Run.parent":
 		if e.ComplexityRoot.Run.Parent == nil {
 			break
@@ -3981,7 +4058,147 @@ func (ec *executionContext) field_Check_history_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Dataset_alerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_checks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Dataset_dataChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_downstream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_metadataHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_readBy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_upstream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_writtenBy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_inputs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_outputs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -4346,6 +4563,14 @@ func (ec *executionContext) field_Query_freshnessAlerts_args(ctx context.Context
 		return nil, err
 	}
 	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -4406,6 +4631,28 @@ func (ec *executionContext) field_Query_job_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["name"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4540,6 +4787,62 @@ func (ec *executionContext) field_Query_source_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_sources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Run_children_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Run_inputs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Run_outputs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -6902,7 +7205,8 @@ func (ec *executionContext) _Dataset_metadataHistory(ctx context.Context, field 
 			return ec.fieldContext_Dataset_metadataHistory(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().MetadataHistory(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().MetadataHistory(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.MetadataEdit) graphql.Marshaler {
@@ -6912,7 +7216,7 @@ func (ec *executionContext) _Dataset_metadataHistory(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_metadataHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_metadataHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -6921,6 +7225,17 @@ func (ec *executionContext) fieldContext_Dataset_metadataHistory(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MetadataEdit(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_metadataHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6934,7 +7249,8 @@ func (ec *executionContext) _Dataset_history(ctx context.Context, field graphql.
 			return ec.fieldContext_Dataset_history(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().History(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().History(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.SchemaChange) graphql.Marshaler {
@@ -6944,7 +7260,7 @@ func (ec *executionContext) _Dataset_history(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -6953,6 +7269,17 @@ func (ec *executionContext) fieldContext_Dataset_history(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SchemaChange(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7076,7 +7403,8 @@ func (ec *executionContext) _Dataset_upstream(ctx context.Context, field graphql
 			return ec.fieldContext_Dataset_upstream(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().Upstream(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Upstream(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Edge) graphql.Marshaler {
@@ -7086,7 +7414,7 @@ func (ec *executionContext) _Dataset_upstream(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_upstream(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_upstream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -7095,6 +7423,17 @@ func (ec *executionContext) fieldContext_Dataset_upstream(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LineageEdge(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_upstream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7108,7 +7447,8 @@ func (ec *executionContext) _Dataset_downstream(ctx context.Context, field graph
 			return ec.fieldContext_Dataset_downstream(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().Downstream(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Downstream(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Edge) graphql.Marshaler {
@@ -7118,7 +7458,7 @@ func (ec *executionContext) _Dataset_downstream(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_downstream(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_downstream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -7127,6 +7467,17 @@ func (ec *executionContext) fieldContext_Dataset_downstream(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LineageEdge(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_downstream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7184,7 +7535,8 @@ func (ec *executionContext) _Dataset_alerts(ctx context.Context, field graphql.C
 			return ec.fieldContext_Dataset_alerts(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().Alerts(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Alerts(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Alert) graphql.Marshaler {
@@ -7194,7 +7546,7 @@ func (ec *executionContext) _Dataset_alerts(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_alerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -7203,6 +7555,17 @@ func (ec *executionContext) fieldContext_Dataset_alerts(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Alert(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_alerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7216,7 +7579,8 @@ func (ec *executionContext) _Dataset_checks(ctx context.Context, field graphql.C
 			return ec.fieldContext_Dataset_checks(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().Checks(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Checks(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Check) graphql.Marshaler {
@@ -7226,7 +7590,7 @@ func (ec *executionContext) _Dataset_checks(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_checks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -7235,6 +7599,17 @@ func (ec *executionContext) fieldContext_Dataset_checks(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Check(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_checks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7344,7 +7719,8 @@ func (ec *executionContext) _Dataset_writtenBy(ctx context.Context, field graphq
 			return ec.fieldContext_Dataset_writtenBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().WrittenBy(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().WrittenBy(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Job) graphql.Marshaler {
@@ -7354,7 +7730,7 @@ func (ec *executionContext) _Dataset_writtenBy(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_writtenBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_writtenBy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -7363,6 +7739,17 @@ func (ec *executionContext) fieldContext_Dataset_writtenBy(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Job(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_writtenBy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7376,7 +7763,8 @@ func (ec *executionContext) _Dataset_readBy(ctx context.Context, field graphql.C
 			return ec.fieldContext_Dataset_readBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Dataset().ReadBy(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().ReadBy(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Job) graphql.Marshaler {
@@ -7386,7 +7774,7 @@ func (ec *executionContext) _Dataset_readBy(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Dataset_readBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Dataset_readBy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Dataset",
 		Field:      field,
@@ -7395,6 +7783,17 @@ func (ec *executionContext) fieldContext_Dataset_readBy(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Job(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_readBy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9240,18 +9639,18 @@ func (ec *executionContext) _Job_sql(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_Job_sql(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.SQL, nil
+			return ec.Resolvers.Job().SQL(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_sql(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Job", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Job_owners(ctx context.Context, field graphql.CollectedField, obj *quarry.Job) (ret graphql.Marshaler) {
@@ -9431,7 +9830,8 @@ func (ec *executionContext) _Job_inputs(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Job_inputs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Job().Inputs(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().Inputs(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Dataset) graphql.Marshaler {
@@ -9441,7 +9841,7 @@ func (ec *executionContext) _Job_inputs(ctx context.Context, field graphql.Colle
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Job_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Job_inputs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Job",
 		Field:      field,
@@ -9450,6 +9850,17 @@ func (ec *executionContext) fieldContext_Job_inputs(_ context.Context, field gra
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_inputs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9463,7 +9874,8 @@ func (ec *executionContext) _Job_outputs(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Job_outputs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Job().Outputs(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().Outputs(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Dataset) graphql.Marshaler {
@@ -9473,7 +9885,7 @@ func (ec *executionContext) _Job_outputs(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Job_outputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Job_outputs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Job",
 		Field:      field,
@@ -9482,6 +9894,17 @@ func (ec *executionContext) fieldContext_Job_outputs(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_outputs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10973,7 +11396,7 @@ func (ec *executionContext) _Query_freshnessAlerts(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().FreshnessAlerts(ctx, fc.Args["status"].([]quarry.FreshnessStatus))
+			return ec.Resolvers.Query().FreshnessAlerts(ctx, fc.Args["status"].([]quarry.FreshnessStatus), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*FreshnessAlert) graphql.Marshaler {
@@ -11148,7 +11571,8 @@ func (ec *executionContext) _Query_jobs(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Query_jobs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Jobs(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Jobs(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Job) graphql.Marshaler {
@@ -11158,7 +11582,7 @@ func (ec *executionContext) _Query_jobs(ctx context.Context, field graphql.Colle
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_jobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -11167,6 +11591,17 @@ func (ec *executionContext) fieldContext_Query_jobs(_ context.Context, field gra
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Job(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11444,7 +11879,8 @@ func (ec *executionContext) _Query_sources(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Query_sources(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Sources(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Sources(ctx, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Source) graphql.Marshaler {
@@ -11454,7 +11890,7 @@ func (ec *executionContext) _Query_sources(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_sources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -11463,6 +11899,17 @@ func (ec *executionContext) fieldContext_Query_sources(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Source(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_sources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11913,7 +12360,8 @@ func (ec *executionContext) _Run_children(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Run_children(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Run().Children(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Run().Children(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Run) graphql.Marshaler {
@@ -11923,7 +12371,7 @@ func (ec *executionContext) _Run_children(ctx context.Context, field graphql.Col
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Run_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Run_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Run",
 		Field:      field,
@@ -11932,6 +12380,17 @@ func (ec *executionContext) fieldContext_Run_children(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Run(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Run_children_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11945,7 +12404,8 @@ func (ec *executionContext) _Run_inputs(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Run_inputs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Run().Inputs(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Run().Inputs(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Dataset) graphql.Marshaler {
@@ -11955,7 +12415,7 @@ func (ec *executionContext) _Run_inputs(ctx context.Context, field graphql.Colle
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Run_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Run_inputs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Run",
 		Field:      field,
@@ -11964,6 +12424,17 @@ func (ec *executionContext) fieldContext_Run_inputs(_ context.Context, field gra
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Run_inputs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11977,7 +12448,8 @@ func (ec *executionContext) _Run_outputs(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Run_outputs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Run().Outputs(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Run().Outputs(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Dataset) graphql.Marshaler {
@@ -11987,7 +12459,7 @@ func (ec *executionContext) _Run_outputs(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Run_outputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Run_outputs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Run",
 		Field:      field,
@@ -11996,6 +12468,17 @@ func (ec *executionContext) fieldContext_Run_outputs(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Run_outputs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

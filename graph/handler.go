@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,27 +43,26 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	if opts != nil {
 		o = *opts
 	}
-	if r.Log == nil || r.Now == nil {
-		c := *r
-		if c.Log == nil {
-			c.Log = slog.Default()
-		}
-		if c.Now == nil {
-			c.Now = time.Now
-		}
-		r = &c
-	}
 	lim := o.Limits.withDefaults()
+	c := *r
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.pageMax = lim.PageMax
+	r = &c
 
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Complexity: costs(lim.PageMax)}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(smallQueries{lru.New[*ast.QueryDocument](1000)})
 	srv.SetParserTokenLimit(lim.Tokens)
 	srv.Use(extension.Introspection{})
 	srv.Use(requestLimit{bytes: lim.QueryBytes, nesting: lim.Nesting}) // before the parser
-	srv.Use(costLimit{depth: lim.Depth, fields: lim.Complexity})       // first: it bounds the work of the next
-	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
+	srv.Use(costLimit{depth: lim.Depth, fields: lim.Fields})           // first: it bounds the work of the next
+	srv.Use(&complexityLimit{limit: lim.Complexity})
 	srv.SetErrorPresenter(errorPresenter(r.Log))
 	srv.SetRecoverFunc(recoverFunc(r.Log))
 	srv.AroundResponses(capErrors(lim.Errors))
@@ -70,10 +70,16 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv.AroundResponses(rawAnswer)
 	srv.AroundResponses(r.lineageFastPath) // innermost: it may answer instead of executing
 	srv.AroundOperations(withLoaders)      // a page of datasets reads their fields at once (loader.go)
+	srv.AroundOperations(answerTimeout)
 
 	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
 	post := boundNesting(lim.Nesting, withRawData(srv))
+	timeout := &quarry.Error{Code: quarry.ECANCELLED, Message: fmt.Sprintf(
+		"the request ran past its time limit of %v (limits.queryTimeout) and was cancelled: ask for less, or smaller pages", lim.Timeout)}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeoutCause(req.Context(), lim.Timeout, timeout)
+		defer cancel()
+		req = req.WithContext(ctx)
 		switch {
 		case req.Method == http.MethodPost:
 			post.ServeHTTP(w, req)
@@ -134,5 +140,25 @@ type smallQueries struct {
 func (c smallQueries) Add(ctx context.Context, query string, doc *ast.QueryDocument) {
 	if len(query) <= maxCachedQuery {
 		c.Cache.Add(ctx, query, doc)
+	}
+}
+
+// answerTimeout answers the request's time limit (set by NewHandler as
+// the context's cause) in place of whatever the operation produced once
+// the limit passed: resolvers that stopped at the cancelled context
+// produced errors of their own or partial data, and gqlgen answers a
+// bare null for an operation whose context ended before it answered. The
+// client should see one clear error that says the limit.
+func answerTimeout(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	answer := next(ctx)
+	return func(ctx context.Context) *graphql.Response {
+		resp := answer(ctx)
+		qe, ok := errors.AsType[*quarry.Error](context.Cause(ctx))
+		if !ok || qe.Code != quarry.ECANCELLED {
+			return resp // not done, or done for another reason (the client left)
+		}
+		gerr := &gqlerror.Error{Message: qe.Message}
+		setCode(gerr, qe.Code, "")
+		return &graphql.Response{Errors: gqlerror.List{gerr}}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -16,8 +17,20 @@ import (
 // Limits bound what one operation may cost. Zero fields take the defaults.
 // (The HTTP edge bounds the request body.)
 type Limits struct {
-	Depth      int // selection depth; default 15 (GraphiQL's introspection query needs 13)
-	Complexity int // gqlgen's complexity (one per field); default 5000
+	Depth int // selection depth; default 15 (GraphiQL's introspection query needs 13)
+	// Complexity bounds what an operation costs (cost.go): a field one,
+	// a list its page size times what each element selects. Default
+	// 50,000: the UI's costliest page (a dataset's checks and alerts with
+	// their histories) costs about 30,000.
+	Complexity int
+	// Fields bounds the fields an operation selects, fragments counted
+	// where they are spread; default 5000.
+	Fields int
+	// PageMax is the largest page a list gives (first); default 1000.
+	PageMax int
+	// Timeout bounds the time one request may run; past it the request
+	// is cancelled and answers cancelled. Default 10 s.
+	Timeout time.Duration
 	// QueryBytes bounds the query text (variables may be larger: they
 	// carry a batch's data); default 256 KiB.
 	QueryBytes int
@@ -41,7 +54,16 @@ func (l Limits) withDefaults() Limits {
 		l.Depth = 15
 	}
 	if l.Complexity <= 0 {
-		l.Complexity = 5000
+		l.Complexity = 50_000
+	}
+	if l.Fields <= 0 {
+		l.Fields = 5000
+	}
+	if l.PageMax <= 0 {
+		l.PageMax = defaultPageMax
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = 10 * time.Second
 	}
 	if l.QueryBytes <= 0 {
 		l.QueryBytes = 256 << 10

@@ -114,6 +114,16 @@ func runInputField(err error) error {
 		f = "runId"
 	case f == "run.facets.parent.run.runId":
 		f = "parentRunId"
+	case f == "run.facets.errorMessage.message":
+		f = "errorMessage"
+	case f == "job.facets.sql.query":
+		f = "sql"
+	case f == "job.facets.documentation.description":
+		f = "job.description"
+	case f == "job.facets.sourceCodeLocation.url":
+		f = "job.sourceUrl"
+	case f == "job.facets.jobType":
+		f = "job.type"
 	case strings.HasPrefix(f, "outputs[") && strings.Contains(f, ".facets.columnLineage"):
 		f = "columnLineage"
 	}
@@ -150,17 +160,6 @@ func (r *Resolver) jobsByID(ctx context.Context, ids []string) ([]*quarry.Job, e
 		return []*quarry.Job{}, nil
 	}
 	return r.JobStore.JobsByID(ctx, ids)
-}
-
-// pageSize checks a page size argument: 1 to 1000, 20 when absent.
-func pageSize(first *int) (int, error) {
-	if first == nil {
-		return 20, nil
-	}
-	if n := *first; n < 1 || n > 1000 {
-		return 0, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
-	}
-	return *first, nil
 }
 
 // underField puts a coded error's field under prefix, whatever its code

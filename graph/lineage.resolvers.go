@@ -7,24 +7,50 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"github.com/quarrydata/quarry"
 )
 
-func (r *datasetResolver) WrittenBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error) {
+func (r *datasetResolver) WrittenBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
 	writers, _, err := r.JobStore.DatasetJobs(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return r.jobsByID(ctx, writers)
+	return r.jobsByID(ctx, firstN(writers, n))
 }
 
-func (r *datasetResolver) ReadBy(ctx context.Context, obj *quarry.Dataset) ([]*quarry.Job, error) {
+func (r *datasetResolver) ReadBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
 	_, readers, err := r.JobStore.DatasetJobs(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return r.jobsByID(ctx, readers)
+	return r.jobsByID(ctx, firstN(readers, n))
+}
+
+func (r *jobResolver) SQL(ctx context.Context, obj *quarry.Job) (*string, error) {
+	sql := obj.SQL
+	if sql == "" { // lists of jobs are read without it
+		var err error
+		sql, err = r.JobStore.JobSQL(ctx, obj.ID)
+		if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+			return nil, nil // a job the lineage graph names and the store does not hold
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if sql == "" {
+		return nil, nil
+	}
+	return &sql, nil
 }
 
 func (r *jobResolver) LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.Run, error) {
@@ -36,7 +62,7 @@ func (r *jobResolver) LatestRun(ctx context.Context, obj *quarry.Job) (*quarry.R
 }
 
 func (r *jobResolver) Runs(ctx context.Context, obj *quarry.Job, first *int, after *string) (*RunConnection, error) {
-	n, err := pageSize(first)
+	n, err := r.page(first, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -54,20 +80,28 @@ func (r *jobResolver) Runs(ctx context.Context, obj *quarry.Job, first *int, aft
 	return conn, nil
 }
 
-func (r *jobResolver) Inputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error) {
+func (r *jobResolver) Inputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
 	ins, _, err := r.JobStore.JobDatasets(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return r.datasetsByID(ctx, ins)
+	return r.datasetsByID(ctx, firstN(ins, n))
 }
 
-func (r *jobResolver) Outputs(ctx context.Context, obj *quarry.Job) ([]*quarry.Dataset, error) {
+func (r *jobResolver) Outputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
 	_, outs, err := r.JobStore.JobDatasets(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return r.datasetsByID(ctx, outs)
+	return r.datasetsByID(ctx, firstN(outs, n))
 }
 
 func (r *lineageGraphEdgeResolver) Job(ctx context.Context, objs []*LineageGraphEdge) ([]*quarry.Job, error) {
@@ -122,8 +156,27 @@ func (r *queryResolver) Job(ctx context.Context, id *string, namespace *string, 
 	return nil, quarry.Invalid("id", "give an id, or a namespace and a name")
 }
 
-func (r *queryResolver) Jobs(ctx context.Context) ([]*quarry.Job, error) {
-	return slicePtrs(r.JobStore.Jobs(ctx))
+func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string) ([]*quarry.Job, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := r.JobStore.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if after != nil {
+		id, err := quarry.ParseID("after", *after)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(jobs, func(j quarry.Job) bool { return j.ID == id })
+		if i < 0 {
+			return nil, quarry.Invalid("after", "no job has the id %s", id)
+		}
+		jobs = jobs[i+1:]
+	}
+	return pointers(firstN(jobs, n)), nil
 }
 
 func (r *queryResolver) Run(ctx context.Context, id string) (*quarry.Run, error) {
@@ -201,16 +254,29 @@ func (r *runResolver) Parent(ctx context.Context, obj *quarry.Run) (*quarry.Run,
 	return nullIfNotFound(r.JobStore.Run(ctx, obj.ParentRunID))
 }
 
-func (r *runResolver) Children(ctx context.Context, obj *quarry.Run) ([]*quarry.Run, error) {
-	return slicePtrs(r.JobStore.RunChildren(ctx, obj.ID))
+func (r *runResolver) Children(ctx context.Context, obj *quarry.Run, first *int) ([]*quarry.Run, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.JobStore.RunChildren(ctx, obj.ID)
+	return pointers(firstN(list, n)), err
 }
 
-func (r *runResolver) Inputs(ctx context.Context, obj *quarry.Run) ([]*quarry.Dataset, error) {
-	return r.datasetsByID(ctx, obj.Inputs)
+func (r *runResolver) Inputs(ctx context.Context, obj *quarry.Run, first *int) ([]*quarry.Dataset, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	return r.datasetsByID(ctx, firstN(obj.Inputs, n))
 }
 
-func (r *runResolver) Outputs(ctx context.Context, obj *quarry.Run) ([]*quarry.Dataset, error) {
-	return r.datasetsByID(ctx, obj.Outputs)
+func (r *runResolver) Outputs(ctx context.Context, obj *quarry.Run, first *int) ([]*quarry.Dataset, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	return r.datasetsByID(ctx, firstN(obj.Outputs, n))
 }
 
 func (r *Resolver) Job() JobResolver { return &jobResolver{r} }

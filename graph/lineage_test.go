@@ -53,8 +53,8 @@ func TestReportRun(t *testing.T) {
 
 	data := s.do(t, `{ job(namespace: "cron://etl-1", name: "nightly_orders") {
 		description latestRun { id state } runs(first: 5) { nodes { id } pageInfo { hasNextPage } }
-		inputs { namespace name } outputs { name writtenBy { name } lastUpdatedAt
-			upstream { fromColumn toColumn transformation origin } } } }`, nil).ok(t)
+		inputs { namespace name } outputs { name writtenBy(first: 10) { name } lastUpdatedAt
+			upstream(first: 20) { fromColumn toColumn transformation origin } } } }`, nil).ok(t)
 	job := data["job"].(map[string]any)
 	if job["description"] != "Copies orders." || job["latestRun"].(map[string]any)["id"] != id || len(job["runs"].(map[string]any)["nodes"].([]any)) != 1 {
 		t.Fatalf("job: %v", job)

@@ -37,8 +37,9 @@ type JobStore interface {
 	ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (store.LineageResult, error)
 	Job(ctx context.Context, id string) (*quarry.Job, error)
 	JobByName(ctx context.Context, namespace, name string) (*quarry.Job, error)
-	JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error)
-	Jobs(ctx context.Context) ([]quarry.Job, error)
+	JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error) // without their SQL
+	Jobs(ctx context.Context) ([]quarry.Job, error)                    // without their SQL
+	JobSQL(ctx context.Context, id string) (string, error)
 	Run(ctx context.Context, id string) (*quarry.Run, error)
 	Runs(ctx context.Context, jobID string, first int, after string) (*store.RunPage, error)
 	RunChildren(ctx context.Context, id string) ([]quarry.Run, error)
@@ -129,4 +130,8 @@ type Resolver struct {
 
 	// FreshnessDefaults apply to datasets without a policy of their own.
 	FreshnessDefaults []quarry.PolicyDefault
+
+	// pageMax is the largest page a list gives (Limits.PageMax), set by
+	// NewHandler; zero means defaultPageMax.
+	pageMax int
 }

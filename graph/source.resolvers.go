@@ -46,8 +46,13 @@ func (r *mutationResolver) CrawlSource(ctx context.Context, name string, wait *b
 	return &runs[0], nil
 }
 
-func (r *queryResolver) Sources(ctx context.Context) ([]*quarry.Source, error) {
-	return slicePtrs(r.SourceStore.Sources(ctx))
+func (r *queryResolver) Sources(ctx context.Context, first *int) ([]*quarry.Source, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.SourceStore.Sources(ctx)
+	return pointers(firstN(list, n)), err
 }
 
 func (r *queryResolver) Source(ctx context.Context, name string) (*quarry.Source, error) {
@@ -74,9 +79,9 @@ func (r *sourceResolver) LastRun(ctx context.Context, obj *quarry.Source) (*quar
 }
 
 func (r *sourceResolver) Runs(ctx context.Context, obj *quarry.Source, first *int) ([]*quarry.CrawlRun, error) {
-	n := deref(first)
-	if n < 1 || n > 1000 {
-		return nil, quarry.Invalid("first", "must be between 1 and 1000, got %d", n)
+	n, err := r.page(first, 10)
+	if err != nil {
+		return nil, err
 	}
 	return slicePtrs(r.SourceStore.CrawlRuns(ctx, obj.Name, n))
 }

@@ -26,7 +26,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "7"
+const mappingVersion = "8"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -684,7 +684,10 @@ func newMapping() (mapping.IndexMapping, error) {
 	for _, name := range []string{fType, fQName, fNames, fName, fPath, fDesc, fOwners, fNamespace} {
 		jm.AddSubDocumentMapping(name, dm.Properties[name]) // analyzed as a dataset's are
 	}
-	jm.AddFieldMappingsAt(fSQL, field(fSQL, analyzerIdent, true))
+	// A job's SQL (up to a MiB) is searched, never shown: stored with its
+	// term vectors it was copied again by every merge of its segment,
+	// which ordinary writes keep causing (issue 15).
+	jm.AddFieldMappingsAt(fSQL, field(fSQL, analyzerIdent, false))
 	m.AddDocumentMapping(typeJob, jm)
 	m.TypeField = fType
 	m.DefaultMapping = bleve.NewDocumentDisabledMapping()

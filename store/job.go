@@ -36,16 +36,58 @@ func (s *Store) JobByName(ctx context.Context, namespace, name string) (*quarry.
 	return s.Job(ctx, j.ID)
 }
 
-// Jobs returns every job, ordered by namespace and name.
+// JobSQL returns a job's SQL ("" when it has none), or a
+// quarry.ENOTFOUND error. Jobs and JobsByID leave it out.
+func (s *Store) JobSQL(ctx context.Context, id string) (string, error) {
+	var j struct {
+		SQL string `json:"sql"`
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketJobs).Get([]byte(id))
+		if raw == nil {
+			return quarry.Errorf(quarry.ENOTFOUND, "job %s not found", id)
+		}
+		if err := json.Unmarshal(raw, &j); err != nil {
+			return fmt.Errorf("decode job %s: %w", id, err)
+		}
+		return nil
+	})
+	return j.SQL, err
+}
+
+// jobWithoutSQL decodes a job's record but for its SQL, which lists of
+// jobs leave out (JobSQL reads it when asked): with an SQL text of up to
+// a MiB a job, a page of jobs or a lineage graph's jobs decoded and
+// dropped megabytes a request for a field few queries ask for. Its SQL
+// field hides the job's from encoding/json, and skipJSON copies nothing.
+type jobWithoutSQL struct {
+	quarry.Job
+	SQL skipJSON `json:"sql"`
+}
+
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
+func decodeJobWithoutSQL(k, v []byte) (*quarry.Job, error) {
+	var j jobWithoutSQL
+	if err := json.Unmarshal(v, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", k, err)
+	}
+	return &j.Job, nil
+}
+
+// Jobs returns every job, ordered by namespace and name, without their
+// SQL (JobSQL).
 func (s *Store) Jobs(ctx context.Context) ([]quarry.Job, error) {
 	var out []quarry.Job
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
-			var j quarry.Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return fmt.Errorf("decode job %s: %w", k, err)
+			j, err := decodeJobWithoutSQL(k, v)
+			if err != nil {
+				return err
 			}
-			out = append(out, j)
+			out = append(out, *j)
 			return ctx.Err()
 		})
 	})
@@ -275,18 +317,21 @@ func (s *Store) manualEdge(ctx context.Context, e quarry.Edge, put bool) error {
 }
 
 // JobsByID returns the jobs with the given IDs, in order, skipping unknown
-// ones, in one read transaction.
+// ones, in one read transaction, without their SQL (JobSQL).
 func (s *Store) JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error) {
 	out := make([]*quarry.Job, 0, len(ids))
 	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJobs)
 		for _, id := range ids {
-			j, err := getJob(tx, id)
+			raw := b.Get([]byte(id))
+			if raw == nil {
+				continue
+			}
+			j, err := decodeJobWithoutSQL([]byte(id), raw)
 			if err != nil {
 				return err
 			}
-			if j != nil {
-				out = append(out, j)
-			}
+			out = append(out, j)
 		}
 		return nil
 	})

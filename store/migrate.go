@@ -70,6 +70,45 @@ var migrations = []migration{
 		return err
 	}},
 	{10, "the datasets each job reads and writes, from their runs", migrateDatasetJobs},
+	{11, "job edge claims beside the job records", migrateJobClaims},
+}
+
+// migrateJobClaims moves whose report a job's edges are out of the job's
+// record (where claiming rewrote the job's SQL at every completed run)
+// into a bucket of its own.
+func migrateJobClaims(tx *bolt.Tx) error {
+	claims, err := tx.CreateBucketIfNotExists(bucketJobClaims)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketJobClaims, err)
+	}
+	type legacy struct {
+		quarry.Job
+		EdgesRun string    `json:"edgesRun"`
+		EdgesAt  time.Time `json:"edgesAt"`
+	}
+	var jobs []legacy
+	err = tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
+		var j legacy
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("job %s: %w", k, err)
+		}
+		if j.EdgesRun != "" || !j.EdgesAt.IsZero() {
+			jobs = append(jobs, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs { // rewriting while iterating a bucket is not allowed
+		if err := putJSON(claims, []byte(j.ID), jobClaim{Run: j.EdgesRun, At: j.EdgesAt}); err != nil {
+			return err
+		}
+		if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &storedJob{Job: j.Job}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrateDatasetJobs indexes the datasets each job's runs reported, so

@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -71,4 +74,71 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if err != nil || res.Changed != 0 {
 		t.Fatalf("re-upsert after migration: %+v %v", res, err)
 	}
+}
+
+// TestMigrateJobClaims builds a file as schema version 10 wrote it (whose
+// report a job's edges are inside the job's record, which holds its SQL
+// and was rewritten by every completed run) and opens it: the claim moves
+// beside the record and still keeps an older run from taking the job's
+// lineage back.
+func TestMigrateJobClaims(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "quarry.db")
+	s, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, runEvent("j", run2, quarry.RunComplete, shT0.Add(time.Hour), []string{"shop.public.a"}, []string{"shop.public.new_out"}))
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		jobs := tx.Bucket([]byte("jobs"))
+		var rec map[string]any
+		if err := json.Unmarshal(jobs.Get([]byte(jid("j"))), &rec); err != nil {
+			return err
+		}
+		rec["edgesRun"], rec["edgesAt"] = run2, shT0.Add(time.Hour)
+		v, _ := json.Marshal(rec)
+		if err := jobs.Put([]byte(jid("j")), v); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket([]byte("job_claims")); err != nil {
+			return err
+		}
+		ver := make([]byte, 8)
+		binary.BigEndian.PutUint64(ver, 10)
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), ver)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, runEvent("j", run1, quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{"shop.public.old_out"}))
+	if _, outs, _ := s.JobDatasets(ctx, jid("j")); !slices.Equal(outs, []string{lid("shop.public.new_out")}) {
+		t.Fatalf("an older run took the job's lineage after the migration: %v", outs)
+	}
+	s.Close()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(func(tx *bolt.Tx) error {
+		if rec := tx.Bucket([]byte("jobs")).Get([]byte(jid("j"))); bytes.Contains(rec, []byte("edgesRun")) {
+			t.Errorf("the job's record keeps its claim: %s", rec)
+		}
+		if tx.Bucket([]byte("job_claims")).Get([]byte(jid("j"))) == nil {
+			t.Error("no claim beside the job's record")
+		}
+		return nil
+	})
 }

@@ -560,3 +560,30 @@ func TestLineageLogBeyondMemory(t *testing.T) {
 		t.Fatalf("backlog %d", b)
 	}
 }
+
+// Lists of jobs leave their SQL out (up to a MiB each, and few queries
+// show it); JobSQL and Job read it.
+func TestJobSQLReadWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openClocked(t)
+	ev := runEvent("j", run1, quarry.RunComplete, shT0, []string{"shop.public.a"}, []string{"shop.public.b"})
+	ev.Job.SQL, ev.Job.Description = "INSERT INTO b SELECT * FROM a", "Copies a."
+	mustApply(t, s, ev)
+	jobs, err := s.Jobs(ctx)
+	if err != nil || len(jobs) != 1 || jobs[0].SQL != "" || jobs[0].Description != "Copies a." || jobs[0].ID != jid("j") {
+		t.Fatalf("jobs = %+v, %v", jobs, err)
+	}
+	byID, err := s.JobsByID(ctx, []string{jid("j")})
+	if err != nil || len(byID) != 1 || byID[0].SQL != "" || byID[0].Name != "j" {
+		t.Fatalf("jobs by id = %+v, %v", byID, err)
+	}
+	if sql, err := s.JobSQL(ctx, jid("j")); err != nil || sql != ev.Job.SQL {
+		t.Fatalf("JobSQL = %q, %v", sql, err)
+	}
+	if j, err := s.Job(ctx, jid("j")); err != nil || j.SQL != ev.Job.SQL {
+		t.Fatalf("Job = %+v, %v", j, err)
+	}
+	if _, err := s.JobSQL(ctx, jid("none")); quarry.ErrorCode(err) != quarry.ENOTFOUND {
+		t.Fatalf("JobSQL of no job: %v", err)
+	}
+}

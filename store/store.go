@@ -52,6 +52,7 @@ var (
 	bucketDatasetStatus   = []byte("dataset_status")   // dataset id -> DatasetStatus, when known
 	bucketDatasetJobs     = []byte("dataset_jobs")     // dataset id, 'w' or 'r', job id -> nil: jobs that read or write it, as their runs report
 	bucketJobDatasets     = []byte("job_datasets")     // job id, 'w' or 'r', dataset id -> nil: the same, by job
+	bucketJobClaims       = []byte("job_claims")       // job id -> jobClaim: whose report the job's edges are
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")

@@ -80,7 +80,9 @@ type openAlert struct {
 	} `json:"dataset"`
 }
 
-const alertsQuery = `{ alerts(open: true) { level kind status message openedAt ageSeconds checkName column dataset { namespace name } } }`
+// alertsQuery asks for a page of 1000 (the default page is 100), the most
+// a server gives unless its limits.pageMax says less.
+const alertsQuery = `{ alerts(open: true, first: 1000) { level kind status message openedAt ageSeconds checkName column dataset { namespace name } } }`
 
 func fetchAlerts(ctx context.Context, server string) ([]openAlert, error) {
 	body, _ := json.Marshal(map[string]string{"query": alertsQuery})

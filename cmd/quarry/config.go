@@ -232,12 +232,20 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text or json
 }
 
-// LimitsConfig bounds requests; zero means the default.
+// LimitsConfig bounds requests; zero means the default (graph.Limits
+// says each).
+//
+//	limits:
+//	  queryComplexity: 50000   # what one GraphQL operation may cost; a list costs its page times its fields
+//	  pageMax: 1000            # the largest page (first) a GraphQL list gives
+//	  queryTimeout: 10s        # how long one GraphQL request may run before it is cancelled
 type LimitsConfig struct {
-	BodyBytes       int64 `yaml:"bodyBytes"`
-	QueryDepth      int   `yaml:"queryDepth"`
-	QueryComplexity int   `yaml:"queryComplexity"`
-	DBTBodyBytes    int64 `yaml:"dbtBodyBytes"` // POST /api/v1/dbt; default 256 MiB
+	BodyBytes       int64  `yaml:"bodyBytes"`
+	DBTBodyBytes    int64  `yaml:"dbtBodyBytes"` // POST /api/v1/dbt; default 256 MiB
+	QueryDepth      int    `yaml:"queryDepth"`
+	QueryComplexity int    `yaml:"queryComplexity"`
+	PageMax         int    `yaml:"pageMax"`
+	QueryTimeout    string `yaml:"queryTimeout"`
 }
 
 func defaultConfig() Config {
@@ -276,8 +284,11 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
 	}
-	if c.Limits.BodyBytes < 0 || c.Limits.DBTBodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 {
+	if c.Limits.BodyBytes < 0 || c.Limits.DBTBodyBytes < 0 || c.Limits.QueryDepth < 0 || c.Limits.QueryComplexity < 0 || c.Limits.PageMax < 0 {
 		return fmt.Errorf("config: limits must not be negative")
+	}
+	if _, err := c.queryLimits(); err != nil {
+		return err
 	}
 	if _, _, err := memoryLimit(c.MemoryLimit, "/"); err != nil {
 		return err
@@ -312,8 +323,16 @@ func (c Config) bodyLimits() server.Limits {
 	return server.Limits{BodyBytes: c.Limits.BodyBytes, DBTBodyBytes: c.Limits.DBTBodyBytes}
 }
 
-func (c Config) queryLimits() graph.Limits {
-	return graph.Limits{Depth: c.Limits.QueryDepth, Complexity: c.Limits.QueryComplexity}
+func (c Config) queryLimits() (graph.Limits, error) {
+	l := graph.Limits{Depth: c.Limits.QueryDepth, Complexity: c.Limits.QueryComplexity, PageMax: c.Limits.PageMax}
+	if s := c.Limits.QueryTimeout; s != "" {
+		d, err := quarry.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return l, fmt.Errorf("config: limits.queryTimeout %q: want a duration like 10s", s)
+		}
+		l.Timeout = d
+	}
+	return l, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -52,3 +52,31 @@ func TestCrawlConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryLimitsConfig: the GraphQL limits of the limits section reach
+// graph.Limits, and a bad time limit is an error naming its key.
+func TestQueryLimitsConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "quarry.yaml")
+	write := func(body string) string {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cfg, err := loadConfig(write("limits: {queryDepth: 20, queryComplexity: 123, pageMax: 7, queryTimeout: 250ms}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := cfg.queryLimits()
+	if err != nil || l.Depth != 20 || l.Complexity != 123 || l.PageMax != 7 || l.Timeout != 250*time.Millisecond {
+		t.Fatalf("query limits = %+v, %v", l, err)
+	}
+	for _, body := range []string{"limits: {queryTimeout: soon}\n", "limits: {queryTimeout: 0s}\n"} {
+		if _, err := loadConfig(write(body)); err == nil || !strings.Contains(err.Error(), "limits.queryTimeout") {
+			t.Fatalf("config %q: %v, want an error naming limits.queryTimeout", body, err)
+		}
+	}
+	if _, err := loadConfig(write("limits: {pageMax: -1}\n")); err == nil {
+		t.Fatal("a negative pageMax was accepted")
+	}
+}

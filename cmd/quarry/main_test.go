@@ -308,7 +308,7 @@ func TestLoadConfig(t *testing.T) {
 		return path
 	}
 	cfg, err := loadConfig(write("addr: 127.0.0.1:9999\nlog:\n  level: debug\n  format: json\nlimits:\n  queryDepth: 20\n"))
-	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.queryLimits().Depth != 20 {
+	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Data != "./quarry-data" || cfg.Log.Format != "json" || cfg.Limits.QueryDepth != 20 {
 		t.Fatalf("config = %+v, %v", cfg, err)
 	}
 	cfg, err = loadConfig(write("sources:\n  - name: shop\n    kind: postgres\n    dsnEnv: QUARRY_SOURCE_SHOP\n    schedule: '@hourly'\n    include: [public]\n"))

@@ -91,6 +91,10 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	queryLimits, err := cfg.queryLimits()
+	if err != nil {
+		return err
+	}
 
 	srv, err := server.Open(cfg.Data, &server.Options{
 		Logger:            log,
@@ -102,7 +106,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Alerts:            &alert.Options{Webhooks: hooks, Interval: interval},
 		Crawl:             crawlPolicy,
 		Limits:            cfg.bodyLimits(),
-		QueryLimits:       cfg.queryLimits(),
+		QueryLimits:       queryLimits,
 		UI:                ui.Handler(),
 		Version:           buildVersion(),
 	})
