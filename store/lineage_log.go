@@ -175,6 +175,9 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		}
 		return errs
 	}
+	if err := s.refuseWhileFull(); err != nil {
+		return failAll(err)
+	}
 	if n := s.LineageBacklog(); n > logLimit {
 		return failAll(quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n))
 	}
@@ -223,6 +226,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		return errs
 	}
 	first, err := s.lin.wal.Append(ctx, vals)
+	err = s.noteWrite("the lineage log", err, true)
 	if err != nil {
 		for _, a := range kept {
 			errs[a.i] = err
@@ -447,9 +451,18 @@ func (s *Store) applier() {
 			}
 			n, err := s.applyLog(logBatch)
 			if err != nil {
-				s.log.Error("applying the lineage log", "err", err)
+				// On a full disk, the events wait (in the log) until the
+				// probe finds space again (space.go), rather than fail
+				// against it every second.
+				wait, freed := time.Second, s.spaceFreedChan()
+				if freed != nil {
+					wait = probeAnyway
+				} else {
+					s.log.Error("applying the lineage log", "err", err)
+				}
 				select {
-				case <-time.After(time.Second):
+				case <-time.After(wait):
+				case <-freed:
 				case <-s.closed:
 					return
 				}
