@@ -436,17 +436,25 @@ func (w *wal) flush(f *os.File, buf []byte, off int64) error {
 }
 
 // reservation is how many bytes to reserve for a segment that needs need
-// more and may take up to most more: most while the disk has room, and an
-// eighth of its free space (at least need) when it is short, so that the
-// log does not take the last space a freed disk gives back from the store
-// file beside it. The segment's reservation grows as it fills (reserve).
+// more and may take up to most more: most while the disk has room (a GiB
+// free for a 16 MiB segment), and a 64th of its free space (at least
+// need) when it is short. The log must not take the last space a freed
+// disk gives back from the store file beside it, which needs several
+// times the log's bytes to apply the events they hold: events the log
+// accepts on a nearly full disk must fit in the store once applied. The
+// segment's reservation grows as it fills (reserve), by less as the disk
+// fills.
 func (w *wal) reservation(need, most int64) int64 {
 	r := most
-	if free, ok := w.free(w.dir); ok && free/8 < r {
-		r = free / 8
+	if free, ok := w.free(w.dir); ok && free/walShortShare < r {
+		r = free / walShortShare
 	}
 	return min(max(r, need), max(most, need))
 }
+
+// walShortShare is the share of the free space (its inverse) a segment
+// reserves when the disk cannot spare a whole segment.
+const walShortShare = 64
 
 // reserve makes sure the current segment has n bytes reserved past its
 // end, reserving more when it has not.
