@@ -1,0 +1,98 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/internal/disktest"
+	"github.com/quarrydata/quarry/store"
+)
+
+// On a full disk a write fails with insufficient_storage and the reason,
+// stores nothing, and the writes after it are refused at once (the store
+// says it is degraded) while reads go on; once space is freed, the probe
+// finds it and writes resume without reopening the store, and the lineage
+// events accepted before the disk filled are applied. The file is sound
+// throughout.
+func TestStoreFullDisk(t *testing.T) {
+	ctx := context.Background()
+	disk := disktest.Mount(t, 4<<20)
+	path := filepath.Join(disk, "quarry.db")
+	s, err := store.Open(path, &store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := store.Verify(path); err != nil {
+			t.Errorf("the store file is damaged: %v", err)
+		}
+	}()
+	ds := func(i int) quarry.Dataset {
+		return quarry.Dataset{Namespace: shopNS, Name: fmt.Sprintf("shop.public.t%d", i), Columns: []quarry.Column{{Name: "id", Type: "bigint"}}}
+	}
+	if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{ds(0)}); err != nil {
+		t.Fatal(err)
+	}
+	ballast := disktest.Fill(t, disk, 0)
+	// A large write needs new pages; the store file has none to spare.
+	var batch []quarry.Dataset
+	for i := 1; i <= 500; i++ {
+		batch = append(batch, ds(i))
+	}
+	_, err = s.UpsertDatasets(ctx, batch)
+	if quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE || !strings.Contains(quarry.ErrorMessage(err), "disk is full") {
+		t.Fatalf("a write on the full disk: %v", err)
+	}
+	if reason, _ := s.Degraded(); !strings.Contains(reason, "no space left on device") {
+		t.Fatalf("degraded %q", reason)
+	}
+	// Refused at once, small or large, lineage too.
+	if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{ds(501)}); quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE {
+		t.Fatalf("a small write while degraded: %v", err)
+	}
+	ev := runEvent("load_orders", run1, quarry.RunComplete, shT0, []string{"shop.public.t0"}, []string{"shop.public.t1"})
+	digest(&ev)
+	if err := s.AcceptLineage(ctx, []quarry.LineageEvent{ev})[0]; quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE {
+		t.Fatalf("a lineage event while degraded: %v", err)
+	}
+	// Reads go on, and the failed write left nothing.
+	if _, err := s.DatasetByName(ctx, shopNS, "shop.public.t0"); err != nil {
+		t.Fatalf("a read on the full disk: %v", err)
+	}
+	if _, err := s.DatasetByName(ctx, shopNS, "shop.public.t1"); quarry.ErrorCode(err) != quarry.ENOTFOUND {
+		t.Fatalf("the failed write stored t1: %v", err)
+	}
+
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for reason, _ := s.Degraded(); reason != ""; reason, _ = s.Degraded() {
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after space was freed, still degraded: %s", reason)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := s.UpsertDatasets(ctx, batch); err != nil {
+		t.Fatalf("the write again after space was freed: %v", err)
+	}
+	if err := s.AcceptLineage(ctx, []quarry.LineageEvent{ev})[0]; err != nil {
+		t.Fatalf("a lineage event after space was freed: %v", err)
+	}
+	if err := s.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Run(ctx, run1); err != nil || r.State != quarry.RunComplete {
+		t.Fatalf("the run after space was freed: %+v %v", r, err)
+	}
+}
