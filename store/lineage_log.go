@@ -399,7 +399,8 @@ func (s *Store) awaitRecovered(ctx context.Context) error {
 const recoverWait = 5 * time.Second
 
 // SyncLineage waits until every lineage event accepted before the call has
-// been applied.
+// been applied. While the disk is full they cannot be: it returns the
+// disk-full error then.
 func (s *Store) SyncLineage(ctx context.Context) error {
 	s.lin.mu.Lock()
 	target := s.lin.appended
@@ -417,8 +418,13 @@ func (s *Store) SyncLineage(ctx context.Context) error {
 		if applied >= target {
 			return nil
 		}
+		fills := s.spaceFillsChan()
 		select {
 		case <-progress:
+		case <-fills:
+			if err := s.refuseWhileFull(); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.lin.done:

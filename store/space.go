@@ -47,12 +47,14 @@ type space struct {
 	full  error         // why writes are refused; nil while they are not
 	since time.Time     // when full was set
 	freed chan struct{} // closed and replaced when full is cleared
+	fills chan struct{} // closed when full is set, replaced when it is cleared
 	wake  chan struct{} // buffered(1): full was set, the probe starts watching
 	done  chan struct{} // closed when the probe has exited
 }
 
 func (sp *space) init() {
 	sp.freed = make(chan struct{})
+	sp.fills = make(chan struct{})
 	sp.wake = make(chan struct{}, 1)
 	sp.done = make(chan struct{})
 }
@@ -108,6 +110,7 @@ func (s *Store) noteWrite(what string, err error, wrote bool) error {
 		first := s.space.full == nil
 		if first {
 			s.space.full, s.space.since = err, time.Now()
+			close(s.space.fills)
 		}
 		s.space.mu.Unlock()
 		if first {
@@ -134,6 +137,15 @@ func (s *Store) spaceFreed() {
 	s.space.full = nil
 	close(s.space.freed)
 	s.space.freed = make(chan struct{})
+	s.space.fills = make(chan struct{})
+}
+
+// spaceFillsChan returns a channel closed when writes begin to be refused
+// (already closed while they are).
+func (s *Store) spaceFillsChan() <-chan struct{} {
+	s.space.mu.Lock()
+	defer s.space.mu.Unlock()
+	return s.space.fills
 }
 
 // refuseWhileFull returns the disk-full error while writes are refused.

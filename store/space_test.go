@@ -15,6 +15,8 @@ import (
 	"github.com/quarrydata/quarry/store"
 )
 
+const runWide = "0190b5c1-2f2a-7d3e-8a1b-0000000000f0"
+
 // On a full disk a write fails with insufficient_storage and the reason,
 // stores nothing, and the writes after it are refused at once (the store
 // says it is degraded) while reads go on; once space is freed, the probe
@@ -43,8 +45,31 @@ func TestStoreFullDisk(t *testing.T) {
 	if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{ds(0)}); err != nil {
 		t.Fatal(err)
 	}
+	// An event accepted before the disk fills begins the lineage log's
+	// segment, with room reserved for the next.
+	first := runEvent("load_orders", run2, quarry.RunComplete, shT0, []string{"shop.public.t0"}, []string{"shop.public.t0_copy"})
+	digest(&first)
+	if err := s.AcceptLineage(ctx, []quarry.LineageEvent{first})[0]; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ballast := disktest.Fill(t, disk, 0)
-	// A large write needs new pages; the store file has none to spare.
+	// Accepted into the log's reserved room (a 201), it cannot be applied
+	// on the full disk: SyncLineage says so rather than wait for space.
+	var outs []string
+	for i := range 300 {
+		outs = append(outs, fmt.Sprintf("shop.public.wide_%d", i))
+	}
+	wide := runEvent("copy_wide", runWide, quarry.RunComplete, shT0, []string{"shop.public.t0"}, outs)
+	digest(&wide)
+	if err := s.AcceptLineage(ctx, []quarry.LineageEvent{wide})[0]; err != nil {
+		t.Fatalf("an event the log has room for: %v", err)
+	}
+	if err := s.SyncLineage(ctx); quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE {
+		t.Fatalf("waiting for an event that cannot be applied on the full disk: %v", err)
+	}
 	var batch []quarry.Dataset
 	for i := 1; i <= 500; i++ {
 		batch = append(batch, ds(i))
@@ -92,7 +117,9 @@ func TestStoreFullDisk(t *testing.T) {
 	if err := s.SyncLineage(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.Run(ctx, run1); err != nil || r.State != quarry.RunComplete {
-		t.Fatalf("the run after space was freed: %+v %v", r, err)
+	for _, id := range []string{run1, runWide} { // and the one accepted on the full disk
+		if r, err := s.Run(ctx, id); err != nil || r.State != quarry.RunComplete {
+			t.Fatalf("run %s after space was freed: %+v %v", id, r, err)
+		}
 	}
 }
