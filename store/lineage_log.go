@@ -382,8 +382,13 @@ func (s *Store) awaitRecovered(ctx context.Context) error {
 			s.lin.recovering.Store(false)
 			return nil
 		}
+		fills := s.spaceFillsChan()
 		select {
 		case <-progress:
+		case <-fills: // they cannot be applied now
+			if err := s.refuseWhileFull(); err != nil {
+				return err
+			}
 		case <-timeout.C:
 			return quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events accepted before the restart wait to be applied; retry in a few seconds", s.lin.recovered-applied)
 		case <-ctx.Done():

@@ -25,6 +25,15 @@ import (
 // data directory and, when there is some, tries a small commit: once one
 // succeeds, writes resume, and the lineage applier applies what waited.
 // Nothing needs a restart.
+//
+// Caveat (bbolt v1.5.0, tx.go): a commit whose pages were written but
+// whose meta page's fdatasync fails is reported failed, yet its meta page
+// may be in the page cache, and bbolt reads the newest valid meta: the
+// write is then visible (and maybe durable) though it answered an error.
+// Local file systems report a lack of space when pages are written (which
+// bbolt undoes cleanly), hardly ever at fdatasync; and most writes are
+// idempotent (upserts; lineage events, known by their digest), so that a
+// client's retry stores nothing twice.
 
 // probeEvery is how often the probe looks at the free space while the disk
 // is full; probeFree is the free space that makes it try a commit.
