@@ -68,6 +68,16 @@ func TestServeFullDisk(t *testing.T) {
 	if e, _ := full["error"].(map[string]any); e["code"] != "insufficient_storage" || !strings.Contains(fmt.Sprint(e["message"]), "disk is full") {
 		t.Fatalf("507 body: %v", full)
 	}
+	// A batch whose events all fail so is refused as a whole, alike.
+	batch := fmt.Sprintf(`[%s, %s]`, eventJSON(uuid.NewString(), "batch_a"), eventJSON(uuid.NewString(), "batch_b"))
+	resp, err := hc.Post("http://"+p.addr+"/api/v1/lineage/batch", "application/json", strings.NewReader(batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInsufficientStorage {
+		t.Fatalf("a batch on the full disk: %d", resp.StatusCode)
+	}
 	status, _, errs := postGraphQL(t, p, request(`mutation($in: [DatasetInput!]!) { upsertDatasets(input: $in) { ids } }`,
 		map[string]any{"in": []any{map[string]any{"namespace": "postgres://wh:5432", "name": "a.b.full"}}}))
 	if status != http.StatusOK || len(errs) != 1 || errs[0]["extensions"].(map[string]any)["code"] != "insufficient_storage" {
@@ -146,12 +156,7 @@ func TestServeFullDisk(t *testing.T) {
 // and returns the status and the decoded body (nil when empty).
 func (p *proc) postEvent(t *testing.T, hc *http.Client, id, name string) (int, map[string]any) {
 	t.Helper()
-	ev := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/disk-test",
-		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-		"run":{"runId":%q},"job":{"namespace":"cron","name":"copy_%s"},
-		"inputs":[{"namespace":"postgres://db:5432","name":"shop.public.orders"}],
-		"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.out_%s"}]}`, id, name, name)
-	resp, err := hc.Post("http://"+p.addr+"/api/v1/lineage", "application/json", strings.NewReader(ev))
+	resp, err := hc.Post("http://"+p.addr+"/api/v1/lineage", "application/json", strings.NewReader(eventJSON(id, name)))
 	if err != nil {
 		t.Fatalf("post: %v\n%s", err, tail(p.logs.String()))
 	}
@@ -167,6 +172,15 @@ func (p *proc) postEvent(t *testing.T, hc *http.Client, id, name string) (int, m
 		}
 	}
 	return resp.StatusCode, body
+}
+
+// eventJSON is a run event of run id whose output is shop.public.out_NAME.
+func eventJSON(id, name string) string {
+	return fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/disk-test",
+		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+		"run":{"runId":%q},"job":{"namespace":"cron","name":"copy_%s"},
+		"inputs":[{"namespace":"postgres://db:5432","name":"shop.public.orders"}],
+		"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.out_%s"}]}`, id, name, name)
 }
 
 type healthz struct {
