@@ -116,6 +116,12 @@ func (x *Index) resumeAfterFull() error {
 	if free, ok := freeSpace(x.dir); ok && free < fullFree {
 		return full
 	}
+	x.stateMu.Lock()
+	nothing := x.state.pending == reasonDamaged
+	x.stateMu.Unlock()
+	if nothing { // nothing on disk to reopen: the healer's rebuild replaces it, and clears full
+		return full
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {

@@ -96,3 +96,38 @@ func cpuDuring(t *testing.T, d time.Duration) time.Duration {
 	time.Sleep(d)
 	return used() - start
 }
+
+// Opened on a disk too full to create an index in, the index comes up
+// (it did not: search.Open failed, and so did the server's start), answers
+// unavailable rather than nothing, says why, and is built once there is
+// space.
+func TestFullDiskOpenWithoutIndex(t *testing.T) {
+	c := newCatalog(t)
+	c.idx.Close()
+	disk := disktest.Mount(t, 1<<20)
+	ballast := disktest.Fill(t, disk, 0)
+	idx, err := search.Open(t.Context(), filepath.Join(disk, "index"), c.st, &search.Options{Logger: quiet,
+		Follow: quarry.FollowOptions{Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatalf("open on a full disk: %v", err)
+	}
+	defer idx.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { idx.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if _, err := idx.Search(ctx, search.Query{Text: "orders"}); quarry.ErrorCode(err) != quarry.EUNAVAILABLE {
+		t.Fatalf("a search with no index: %v", err)
+	}
+	if idx.Degraded() == "" || idx.Status() != "rebuilding" {
+		t.Fatalf("degraded %q, status %q", idx.Degraded(), idx.Status())
+	}
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool { return idx.Status() == "ok" && idx.Degraded() == "" })
+	res, err := idx.Search(ctx, search.Query{Text: "orders"})
+	if err != nil || res.Total == 0 {
+		t.Fatalf("after space was freed: %v %v", res, err)
+	}
+}
