@@ -90,6 +90,12 @@ func TestStoreFullDisk(t *testing.T) {
 	if err := s.AcceptLineage(ctx, []quarry.LineageEvent{ev})[0]; quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE {
 		t.Fatalf("a lineage event while degraded: %v", err)
 	}
+	if f, _, err := s.Snapshot(ctx); quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE {
+		if f != nil {
+			f.Close()
+		}
+		t.Fatalf("a backup snapshot on the full disk: %v", err)
+	}
 	// Reads go on, and the failed write left nothing.
 	if _, err := s.DatasetByName(ctx, shopNS, "shop.public.t0"); err != nil {
 		t.Fatalf("a read on the full disk: %v", err)
