@@ -190,6 +190,17 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.seq = seq
 	s.m.lastSeq.Set(float64(seq))
 	s.space.init()
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "quarry_store_disk_full",
+			Help: "1 while the store refuses writes because the disk is full (see /healthz for the reason), else 0.",
+		}, func() float64 {
+			if s.refuseWhileFull() != nil {
+				return 1
+			}
+			return 0
+		}))
+	}
 	go s.writer()
 	if o.ReadOnly {
 		close(s.space.done)

@@ -93,6 +93,9 @@ func TestServeFullDisk(t *testing.T) {
 	if h.Status != "degraded" || !strings.Contains(h.Reason, "disk is full") {
 		t.Fatalf("/healthz on the full disk: %+v", h)
 	}
+	if m := scrape(t, "http://"+p.addr); m["quarry_store_disk_full"] != 1 {
+		t.Fatalf("quarry_store_disk_full %v on the full disk", m["quarry_store_disk_full"])
+	}
 	select {
 	case err := <-p.done:
 		t.Fatalf("the server exited on the full disk: %v\n%s", err, tail(p.logs.String()))
@@ -113,6 +116,9 @@ func TestServeFullDisk(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, func() bool { return health(t, p).Status == "ok" })
+	if m := scrape(t, "http://"+p.addr); m["quarry_store_disk_full"] != 0 {
+		t.Fatalf("quarry_store_disk_full %v after space was freed", m["quarry_store_disk_full"])
+	}
 	// Every event answered 201 is stored, and search finds what they wrote.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		missing := missingRuns(t, p, acked)
