@@ -1,13 +1,18 @@
 package search
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"github.com/quarrydata/quarry"
 )
@@ -30,6 +35,10 @@ import (
 // fullFree is the free space (bytes) the index's file system must have
 // before a retry opens the index for writing again.
 const fullFree = 1 << 20
+
+// fullCheckEvery is how often watchWrites looks at bleve's background
+// writers.
+const fullCheckEvery = time.Second
 
 // isDiskFull reports whether err says a file system has no space left.
 func isDiskFull(err error) bool {
@@ -72,9 +81,10 @@ func (x *Index) fullState() error {
 }
 
 // stopForFull swaps the serving index, whose write failed for lack of
-// space, for what is on disk opened read-only, and records why. The caller
-// holds x.catchUp, not x.mu.
-func (x *Index) stopForFull(cause error) error {
+// space, for what is on disk opened read-only, and records why; it opens
+// for writing again once need bytes are free. The caller holds x.catchUp,
+// not x.mu.
+func (x *Index) stopForFull(cause error, need int64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {
@@ -95,7 +105,7 @@ func (x *Index) stopForFull(cause error) error {
 	x.applied.Store(appliedSeq(idx))
 	x.stateMu.Lock()
 	first := x.full == nil
-	x.full = errFull(cause)
+	x.full, x.fullNeed = errFull(cause), need
 	if first {
 		x.fullSince = time.Now()
 	}
@@ -113,7 +123,10 @@ func (x *Index) resumeAfterFull() error {
 	if full == nil {
 		return nil
 	}
-	if free, ok := freeSpace(x.dir); ok && free < fullFree {
+	x.stateMu.Lock()
+	need := x.fullNeed
+	x.stateMu.Unlock()
+	if free, ok := freeSpace(x.dir); ok && free < need {
 		return full
 	}
 	x.stateMu.Lock()
@@ -157,3 +170,94 @@ func readOnlyConfig() map[string]any {
 	c["read_only"] = true
 	return c
 }
+
+// watchWrites stops the index for a full disk when bleve's own background
+// writers fail for lack of space: its merger retries a merge it has no
+// room for at once and for ever (1.6 s of CPU in 2 s here, on a disk with
+// room for the follower's small batches but not for a merge), and the
+// follower notices nothing while its batches still fit. bleve does not
+// say why its background writes fail (short of a package-wide callback),
+// so a failure with less free space than the index's segments take (what
+// a merge may need) counts as a full disk; the index opens for writing
+// again once that much is free. It runs until ctx ends.
+func (x *Index) watchWrites(ctx context.Context) {
+	tick := time.NewTicker(fullCheckEvery)
+	defer tick.Stop()
+	var seen bleve.Index
+	var last uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if x.fullState() != nil {
+			// The follower retries only after failing, not while idle (a
+			// merge's failure was not its own): open for writing here too.
+			x.catchUp.Lock()
+			x.resumeAfterFull()
+			x.catchUp.Unlock()
+			continue
+		}
+		idx, n := x.backgroundFailures()
+		if idx != seen || n == last {
+			seen, last = idx, n
+			continue
+		}
+		last = n
+		need := max(fullFree, segmentBytes(x.dir))
+		if free, ok := freeSpace(x.dir); !ok || free >= need {
+			continue // failing for another reason: not a full disk
+		}
+		x.catchUp.Lock()
+		if x.fullState() == nil {
+			x.stopForFull(fmt.Errorf("bleve's background writes (merges, persisting) fail with %s free, the index taking %s: %w", bytesString(mustFree(x.dir)), bytesString(need), syscall.ENOSPC), need)
+		}
+		x.catchUp.Unlock()
+	}
+}
+
+// backgroundFailures returns the serving index and how many times its
+// merger and persister have failed (0 when it has none).
+func (x *Index) backgroundFailures() (bleve.Index, uint64) {
+	idx, err := x.current()
+	if err != nil {
+		return nil, 0
+	}
+	defer x.mu.RUnlock()
+	adv, err := idx.Advanced()
+	if err != nil {
+		return idx, 0
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return idx, 0
+	}
+	st, ok := s.Stats().(*scorch.Stats)
+	if !ok {
+		return idx, 0
+	}
+	return idx, atomic.LoadUint64(&st.TotFileMergeLoopErr) + atomic.LoadUint64(&st.TotPersistLoopErr)
+}
+
+// segmentBytes is the bytes of the index's segment files under dir: the
+// most a merge of them may need.
+func segmentBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".zap") {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func mustFree(dir string) int64 {
+	free, _ := freeSpace(dir)
+	return free
+}
+
+func bytesString(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -82,6 +82,55 @@ func TestFullDiskStopsAndResumes(t *testing.T) {
 	}
 }
 
+// With room for the follower's small batches but not for bleve's merges,
+// the merger retried its merge without pause (a core busy for as long as
+// no batch failed) while the follower noticed nothing. As the disk fills
+// step by step, a write at each step, nothing spins at any step: the index
+// stops for the full disk, answers searches, and resumes once there is
+// space.
+func TestFullDiskMergerStops(t *testing.T) {
+	c := newCatalog(t)
+	c.idx.Close()
+	disk := disktest.Mount(t, 4<<20)
+	idx, err := search.Open(t.Context(), filepath.Join(disk, "index"), c.st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { idx.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 30*time.Second, func() bool { return idx.Status() == "ok" })
+	var ballast string
+	for i, leave := range []int64{48 << 10, 32 << 10, 16 << 10, 0} {
+		ballast = disktest.Fill(t, disk, leave)
+		mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.merge_%d", i)})
+		time.Sleep(2500 * time.Millisecond) // the follower's batch, then a merge, a failure, a check
+		if cpu := cpuDuring(t, 1500*time.Millisecond); cpu > 400*time.Millisecond {
+			t.Errorf("with %d KiB left, the process used %v of CPU in 1.5 s, idle: something retries without pause", leave>>10, cpu)
+		}
+		if res, err := idx.Search(ctx, search.Query{Text: "orders"}); err != nil || res.Total == 0 {
+			t.Fatalf("a search with %d KiB left: %v %v", leave>>10, res, err)
+		}
+	}
+	if idx.Degraded() == "" {
+		t.Fatal("on the full disk the index does not say so")
+	}
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	last, err := c.st.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, func() bool { return idx.Applied() == last && idx.Degraded() == "" })
+	res, err := idx.Search(ctx, search.Query{Text: "merge_3"})
+	if err != nil || res.Total == 0 {
+		t.Fatalf("after space was freed, merge_3: %v %v", res, err)
+	}
+}
+
 // cpuDuring returns the CPU time the process uses during d.
 func cpuDuring(t *testing.T, d time.Duration) time.Duration {
 	t.Helper()

@@ -77,6 +77,7 @@ type Index struct {
 	// while it applies; guarded by stateMu.
 	full      error
 	fullSince time.Time
+	fullNeed  int64 // the free bytes that end it
 }
 
 // Options configure Open; nil means defaults.
@@ -158,7 +159,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 			// space, rather than not start.
 			x.log.Error("search index: no space to create it; it is built once space is freed", "err", err)
 			x.metrics.faults.WithLabelValues("disk_full").Inc()
-			x.full, x.fullSince = errFull(err), time.Now()
+			x.full, x.fullSince, x.fullNeed = errFull(err), time.Now(), fullFree
 			if idx, err = bleve.NewMemOnly(bleve.NewIndexMapping()); err == nil {
 				x.state = health{pending: reasonDamaged}
 			}
@@ -302,7 +303,7 @@ func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error
 	}
 	err := x.applyServing(ctx, changes)
 	if isDiskFull(err) {
-		return x.stopForFull(err)
+		return x.stopForFull(err, fullFree)
 	}
 	return err
 }
@@ -499,12 +500,16 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // index of an older mapping, or one found damaged or whose write panicked,
 // retrying a rebuild that fails, and verifies the segments now and then.
 func (x *Index) Run(ctx context.Context) {
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		x.heal(ctx)
 	}()
-	defer func() { <-done }()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		x.watchWrites(ctx)
+	}()
+	defer func() { <-done; <-done }()
 	// A failed catch-up is retried within followMaxBackoff: a retry while
 	// the disk is full costs a statfs (disk.go), and once space is freed
 	// new writes should not wait half a minute to be searchable.
