@@ -28,9 +28,12 @@ import (
 // failure, closes the index and opens what is on disk read-only (no
 // persister, no merger: nothing writes), which keeps answering searches
 // with what was persisted, and stops applying. Each retry (the follower's
-// backoff) looks at the free space first and, once there is some, opens
-// the index for writing again and applies what waited. A full disk never
-// needs a rebuild, nor a restart.
+// backoff, and watchWrites each second) looks at the free space first and,
+// once there is some, opens the index for writing again and applies what
+// waited. bleve's merger, which fails on its own when a disk still takes
+// the follower's small batches but not a merge, and retries at once and
+// for ever, is watched too (watchWrites). A full disk never needs a
+// rebuild, nor a restart.
 
 // fullFree is the free space (bytes) the index's file system must have
 // before a retry opens the index for writing again.
