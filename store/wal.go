@@ -35,9 +35,12 @@ import (
 //
 //	length of the payload (4) | CRC-32C of sequence and payload (4) | sequence (8)
 //
-// A segment is named by the sequence of its first record and preallocated;
-// it ends at the first record that is not the next one in sequence with a
-// good checksum (zeros of the preallocated tail, a write torn by a crash).
+// A segment is named by the sequence of its first record and preallocated
+// (all of its 16 MiB at once while the disk has room, in parts as it fills
+// when the disk is short of space: see reservation); it ends at the first
+// record that is not the next one in sequence with a good checksum (zeros
+// of the preallocated tail, a write torn by a crash, the cut a failed
+// write left: see write).
 // The first append after an open begins a new segment, so a torn tail is
 // never written after. Segments are contiguous: each one's records follow
 // the previous one's last (open deletes the empty segment a crash while
