@@ -27,10 +27,15 @@ func TestStoreFullDisk(t *testing.T) {
 	ctx := context.Background()
 	disk := disktest.Mount(t, 4<<20)
 	path := filepath.Join(disk, "quarry.db")
-	s, err := store.Open(path, &store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
+	open := func() *store.Store {
+		t.Helper()
+		s, err := store.Open(path, &store.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
+	s := open()
 	defer func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -74,7 +79,7 @@ func TestStoreFullDisk(t *testing.T) {
 	for i := 1; i <= 500; i++ {
 		batch = append(batch, ds(i))
 	}
-	_, err = s.UpsertDatasets(ctx, batch)
+	_, err := s.UpsertDatasets(ctx, batch)
 	if quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE || !strings.Contains(quarry.ErrorMessage(err), "disk is full") {
 		t.Fatalf("a write on the full disk: %v", err)
 	}
@@ -95,6 +100,16 @@ func TestStoreFullDisk(t *testing.T) {
 			f.Close()
 		}
 		t.Fatalf("a backup snapshot on the full disk: %v", err)
+	}
+	// Opened again on the full disk, it opens (it needs to write nothing),
+	// and is degraded at its first write (the wide event cannot be
+	// applied).
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	if err := s.SyncLineage(ctx); quarry.ErrorCode(err) != quarry.EINSUFFICIENTSTORAGE {
+		t.Fatalf("after reopening on the full disk: %v", err)
 	}
 	// Reads go on, and the failed write left nothing.
 	if _, err := s.DatasetByName(ctx, shopNS, "shop.public.t0"); err != nil {
