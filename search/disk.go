@@ -55,6 +55,14 @@ func isDiskFull(err error) bool {
 	return strings.Contains(msg, syscall.ENOSPC.Error()) || strings.Contains(msg, syscall.EDQUOT.Error())
 }
 
+// lowOnSpace reports whether dir's file system has less than fullFree
+// bytes free: a panic inside bleve while writing there is taken for the
+// full disk's (the write that found no room left bleve's state broken).
+func lowOnSpace(dir string) bool {
+	free, ok := freeSpace(dir)
+	return ok && free < fullFree
+}
+
 // errFull is the follower's error while the disk is full.
 func errFull(cause error) error {
 	qe := quarry.Errorf(quarry.EINSUFFICIENTSTORAGE, "the search index's disk is full: new writes are not searchable until space is freed")

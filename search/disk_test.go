@@ -55,7 +55,7 @@ func TestFullDiskStopsAndResumes(t *testing.T) {
 		mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.full_%d", i)})
 		time.Sleep(50 * time.Millisecond)
 	}
-	waitFor(t, 10*time.Second, func() bool { return idx.Degraded() != "" })
+	waitFor(t, 20*time.Second, func() bool { return idx.Degraded() != "" })
 	for range 3 { // searches and the follower's retries meet no poisoned segment
 		if got := len(search("orders")); got != before {
 			t.Fatalf("on the full disk, orders finds %d datasets, %d before", got, before)

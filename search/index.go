@@ -302,7 +302,7 @@ func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error
 		return err
 	}
 	err := x.applyServing(ctx, changes)
-	if isDiskFull(err) {
+	if isDiskFull(err) || errors.Is(err, errWritePanic) && lowOnSpace(x.dir) {
 		return x.stopForFull(err, fullFree)
 	}
 	return err
@@ -326,7 +326,9 @@ func (x *Index) applyServing(ctx context.Context, changes []quarry.Change) error
 		return nil
 	}
 	if err := x.indexChanges(ctx, x.idx, changes); err != nil {
-		if errors.Is(err, errWritePanic) {
+		// On a full disk, what panicked is reopened from disk instead
+		// (applyChanges): that ends the suspicion without a rebuild.
+		if errors.Is(err, errWritePanic) && !lowOnSpace(x.dir) {
 			x.wantRebuild(reasonSuspect)
 		}
 		return err
