@@ -49,6 +49,10 @@ func TestServeFullDisk(t *testing.T) {
 		return len(p.graphql(t, `query($q: String!) { search(query: $q) { hits { dataset { name } } } }`, map[string]any{"q": text})["search"].(map[string]any)["hits"].([]any)) > 0
 	}
 	waitFor(t, 10*time.Second, func() bool { return found("out_before") })
+	// A source to crawl on the full disk (nothing listens there: the crawl
+	// would fail, but it must not begin).
+	p.graphql(t, `mutation($in: SourceInput!) { registerSource(input: $in) { name } }`, map[string]any{"in": map[string]any{
+		"name": "shop", "kind": "POSTGRES", "dsn": "postgres://quarry@127.0.0.1:1/shop"}})
 
 	ballast := disktest.Fill(t, disk, 0)
 	// The lineage log may have room reserved for a few more events; the
@@ -82,6 +86,10 @@ func TestServeFullDisk(t *testing.T) {
 		map[string]any{"in": []any{map[string]any{"namespace": "postgres://wh:5432", "name": "a.b.full"}}}))
 	if status != http.StatusOK || len(errs) != 1 || errs[0]["extensions"].(map[string]any)["code"] != "insufficient_storage" {
 		t.Fatalf("mutation on the full disk: %d %v", status, errs)
+	}
+	status, _, errs = postGraphQL(t, p, request(`mutation { crawlSource(name: "shop") { status } }`, nil))
+	if status != http.StatusOK || len(errs) != 1 || errs[0]["extensions"].(map[string]any)["code"] != "insufficient_storage" {
+		t.Fatalf("a crawl on the full disk: %d %v", status, errs)
 	}
 	// Reads and searches answer.
 	reads := `{ datasets(first: 5) { totalCount } search(query: "out_before") { total hits { dataset { name } } } }`
