@@ -8,14 +8,15 @@ import (
 // Error codes. They are part of the API: GraphQL clients read them from
 // extensions.code and the HTTP endpoints map them to status codes.
 const (
-	EINVALID      = "invalid"      // the input is malformed; Field names what
-	ENOTFOUND     = "not_found"    // the entity does not exist
-	ECONFLICT     = "conflict"     // the change contradicts stored state
-	EUNAUTHORIZED = "unauthorized" // the caller may not do this
-	ETOOLARGE     = "too_large"    // the request exceeds a configured limit
-	EUNAVAILABLE  = "unavailable"  // overloaded for now; retry later
-	ECANCELLED    = "cancelled"    // the request was cancelled or ran out of time before it finished
-	EINTERNAL     = "internal"     // a bug or an I/O failure; details are logged, not shown
+	EINVALID             = "invalid"              // the input is malformed; Field names what
+	ENOTFOUND            = "not_found"            // the entity does not exist
+	ECONFLICT            = "conflict"             // the change contradicts stored state
+	EUNAUTHORIZED        = "unauthorized"         // the caller may not do this
+	ETOOLARGE            = "too_large"            // the request exceeds a configured limit
+	EUNAVAILABLE         = "unavailable"          // overloaded for now; retry later
+	ECANCELLED           = "cancelled"            // the request was cancelled or ran out of time before it finished
+	EINSUFFICIENTSTORAGE = "insufficient_storage" // the server's disk is full: writes fail until space is freed, reads go on
+	EINTERNAL            = "internal"             // a bug or an I/O failure; details are logged, not shown
 )
 
 // Error is the one error type whose message is safe to show to a client.

@@ -7,7 +7,10 @@
 // not hold. On open it catches up; an index that is missing, unreadable or
 // built with another mapping version is rebuilt by replaying the changelog
 // from its start (the changelog names every dataset ever written). It is
-// never the source of truth: deleting it loses nothing.
+// never the source of truth: deleting it loses nothing. A damaged index is
+// noticed and rebuilt (heal.go); on a full disk the follower stops, the
+// index serves what it had written, and it catches up once there is space
+// (disk.go).
 //
 // Ranking (highest first; boosts in query.go):
 //

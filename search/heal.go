@@ -71,7 +71,7 @@ func newHealMetrics(reg prometheus.Registerer) healMetrics {
 	m := healMetrics{
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quarry_search_index_faults_total",
-			Help: "Faults of the search index noticed: a segment failing its checksum (checksum), a panic inside bleve while searching (search_panic) or writing (write_panic).",
+			Help: "Faults of the search index noticed: a segment failing its checksum (checksum), a panic inside bleve while searching (search_panic) or writing (write_panic), a write that found the disk full (disk_full).",
 		}, []string{"kind"}),
 		rebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quarry_search_index_rebuilds_total",

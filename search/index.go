@@ -73,6 +73,11 @@ type Index struct {
 	verifyEvery time.Duration
 	metrics     healMetrics
 	testWrite   func() error // a test's: called before each write, may panic
+	// full is why the follower stopped for a full disk (disk.go), nil
+	// while it applies; guarded by stateMu.
+	full      error
+	fullSince time.Time
+	fullNeed  int64 // the free bytes that end it
 }
 
 // Options configure Open; nil means defaults.
@@ -148,7 +153,18 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.log.Warn("search index unreadable; building a new one from the store", "err", err)
 	}
 	if err != nil {
-		if idx, err = create(dir); err != nil {
+		if idx, err = create(dir); isDiskFull(err) {
+			// Not even an empty index fits: come up without one (searches
+			// answer unavailable) and let the healer build it once there is
+			// space, rather than not start.
+			x.log.Error("search index: no space to create it; it is built once space is freed", "err", err)
+			x.metrics.faults.WithLabelValues("disk_full").Inc()
+			x.full, x.fullSince, x.fullNeed = errFull(err), time.Now(), fullFree
+			if idx, err = bleve.NewMemOnly(bleve.NewIndexMapping()); err == nil {
+				x.state = health{pending: reasonDamaged}
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -229,11 +245,13 @@ func create(dir string) (bleve.Index, error) {
 	}
 	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, scorchConfig())
 	if err != nil {
+		os.RemoveAll(dir) // what it began (on a full disk, the space it took)
 		return nil, fmt.Errorf("create search index: %w", err)
 	}
 	if err := idx.SetInternal(keyVersion, []byte(mappingVersion)); err != nil {
-		idx.Close()
-		return nil, err
+		closeQuietly(idx)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("create search index: %w", err)
 	}
 	return idx, nil
 }
@@ -279,6 +297,19 @@ func (x *Index) CatchUp(ctx context.Context) error {
 func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error {
 	x.catchUp.Lock()
 	defer x.catchUp.Unlock()
+	// Stopped for a full disk: resumes once there is space (disk.go).
+	if err := x.resumeAfterFull(); err != nil {
+		return err
+	}
+	err := x.applyServing(ctx, changes)
+	if isDiskFull(err) || errors.Is(err, errWritePanic) && lowOnSpace(x.dir) {
+		return x.stopForFull(err, fullFree)
+	}
+	return err
+}
+
+// applyServing is applyChanges' part under x.mu.
+func (x *Index) applyServing(ctx context.Context, changes []quarry.Change) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.closed {
@@ -295,7 +326,9 @@ func (x *Index) applyChanges(ctx context.Context, changes []quarry.Change) error
 		return nil
 	}
 	if err := x.indexChanges(ctx, x.idx, changes); err != nil {
-		if errors.Is(err, errWritePanic) {
+		// On a full disk, what panicked is reopened from disk instead
+		// (applyChanges): that ends the suspicion without a rebuild.
+		if errors.Is(err, errWritePanic) && !lowOnSpace(x.dir) {
 			x.wantRebuild(reasonSuspect)
 		}
 		return err
@@ -434,7 +467,8 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	// unless the new one opens.
 	old := x.dir + ".old"
 	os.RemoveAll(old)
-	if err := os.Rename(x.dir, old); err != nil {
+	// x.dir may be missing: Open found no space to create it.
+	if err := os.Rename(x.dir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
 		os.RemoveAll(next)
 		return err
 	}
@@ -455,6 +489,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	x.applied.Store(seq)
 	x.stateMu.Lock()
 	x.state = health{available: true}
+	x.full = nil // the new index was written: there was space
 	x.stateMu.Unlock()
 	x.metrics.rebuilds.WithLabelValues(reason).Inc()
 	x.log.Info("search index rebuilt", "reason", reason, "seq", seq, "duration", time.Since(start).Round(time.Millisecond))
@@ -467,14 +502,29 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // index of an older mapping, or one found damaged or whose write panicked,
 // retrying a rebuild that fails, and verifies the segments now and then.
 func (x *Index) Run(ctx context.Context) {
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		x.heal(ctx)
 	}()
-	defer func() { <-done }()
-	quarry.FollowChanges(ctx, x.st, x.Applied(), x.applyChanges, &x.follow)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		x.watchWrites(ctx)
+	}()
+	defer func() { <-done; <-done }()
+	// A failed catch-up is retried within followMaxBackoff: a retry while
+	// the disk is full costs a statfs (disk.go), and once space is freed
+	// new writes should not wait half a minute to be searchable.
+	follow := x.follow
+	if follow.MaxBackoff <= 0 {
+		follow.MaxBackoff = max(followMaxBackoff, follow.Backoff)
+	}
+	quarry.FollowChanges(ctx, x.st, x.Applied(), x.applyChanges, &follow)
 }
+
+// followMaxBackoff is the longest wait between the follower's retries
+// unless Options.Follow says otherwise.
+const followMaxBackoff = 5 * time.Second
 
 // catchUpDelay is how long Run lets commits gather before indexing them:
 // one segment for a burst of writes instead of one each, well within the

@@ -20,7 +20,9 @@ var statuses = map[string]int{
 	quarry.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	quarry.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	quarry.ECANCELLED:    http.StatusServiceUnavailable,
-	quarry.EINTERNAL:     http.StatusInternalServerError,
+	// 507, WebDAV's: the operator must free space, and reads still work.
+	quarry.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
+	quarry.EINTERNAL:            http.StatusInternalServerError,
 }
 
 // httpStatus returns the HTTP status that answers an error of the code.
@@ -44,8 +46,11 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, what string,
 		log.ErrorContext(r.Context(), what, "err", err)
 		e = quarry.Errorf(quarry.EINTERNAL, "internal error")
 	}
-	if e.Code == quarry.EUNAVAILABLE {
+	switch e.Code {
+	case quarry.EUNAVAILABLE:
 		w.Header().Set("Retry-After", "5")
+	case quarry.EINSUFFICIENTSTORAGE:
+		w.Header().Set("Retry-After", "30") // until someone frees space
 	}
 	writeError(w, httpStatus(e.Code), e)
 }

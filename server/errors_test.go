@@ -67,6 +67,7 @@ func TestFail(t *testing.T) {
 		{quarry.Errorf(quarry.ETOOLARGE, "too many events"), 413, "too_large", "", "too many events"},
 		{quarry.Errorf(quarry.EUNAVAILABLE, "retry later"), 503, "unavailable", "", "retry later"},
 		{fmt.Errorf("accept: %w", context.Canceled), 503, "cancelled", "", "request cancelled or timed out"},
+		{fmt.Errorf("commit: %w", quarry.Errorf(quarry.EINSUFFICIENTSTORAGE, "the disk is full")), 507, "insufficient_storage", "", "the disk is full"},
 		{quarry.Errorf(quarry.EINTERNAL, "disk /var/lib/quarry full"), 500, "internal", "", "internal error"},
 		{errors.New("open /var/lib/quarry/quarry.db: permission denied"), 500, "internal", "", "internal error"},
 	} {
@@ -81,7 +82,7 @@ func TestFail(t *testing.T) {
 			body.Errors[0].Extensions != (errorDetail{Code: tc.code, Field: tc.field}) {
 			t.Errorf("%v: %d %s, want %d %+v", tc.err, w.Code, w.Body, tc.status, want)
 		}
-		if retry := w.Header().Get("Retry-After"); (tc.code == quarry.EUNAVAILABLE) != (retry != "") {
+		if retry := w.Header().Get("Retry-After"); (tc.code == quarry.EUNAVAILABLE || tc.code == quarry.EINSUFFICIENTSTORAGE) != (retry != "") {
 			t.Errorf("%v: Retry-After %q", tc.err, retry)
 		}
 	}

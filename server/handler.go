@@ -108,6 +108,22 @@ func NewHandler(cfg Config) http.Handler {
 		if s, ok := cfg.Search.(searchStatus); ok {
 			body["search"] = s.Status() // "rebuilding" while searches may answer unavailable
 		}
+		// Degraded (a full disk: writes refused, or the index not
+		// following) is still 200, like a rebuilding index: reads work, so
+		// a load balancer should keep sending them; monitors read status.
+		var reasons []string
+		if reason, since := cfg.Store.Degraded(); reason != "" {
+			reasons = append(reasons, reason)
+			body["degradedSince"] = since.UTC().Format(time.RFC3339)
+		}
+		if s, ok := cfg.Search.(searchDegraded); ok {
+			if reason := s.Degraded(); reason != "" {
+				reasons = append(reasons, "search index: "+reason)
+			}
+		}
+		if len(reasons) > 0 {
+			body["status"], body["reason"] = "degraded", strings.Join(reasons, "; ")
+		}
 		writeJSON(w, http.StatusOK, body)
 	})
 	if cfg.Gatherer != nil {
@@ -195,6 +211,10 @@ func (rt *routes) refuseOthers() {
 
 // searchStatus is what /healthz reads of the search index.
 type searchStatus interface{ Status() string }
+
+// searchDegraded says why the search index does not follow the store (a
+// full disk), "" while it does.
+type searchDegraded interface{ Degraded() string }
 
 func fromLoopback(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -182,6 +182,12 @@ func (ol *openLineage) postBatch(w http.ResponseWriter, r *http.Request) {
 		ol.fail(w, r, err)
 		return
 	}
+	if full := allFull(errs); full != nil {
+		// Nothing was stored and nothing could be: the whole request is
+		// refused as a single event would be, with the status that says so.
+		ol.fail(w, r, full)
+		return
+	}
 	failures := []batchFailure{}
 	for i, err := range errs {
 		if err != nil {
@@ -217,6 +223,27 @@ func (ol *openLineage) failure(r *http.Request, i int, err error) batchFailure {
 		ol.log.ErrorContext(r.Context(), "lineage event", "index", i, "err", err)
 		return batchFailure{Index: i, Reason: "Server error", Retriable: true}
 	}
-	ol.events.WithLabelValues("invalid").Inc()
-	return batchFailure{Index: i, Reason: e.Error(), Field: e.Field, Retriable: e.Code == quarry.EUNAVAILABLE}
+	retriable := e.Code == quarry.EUNAVAILABLE || e.Code == quarry.EINSUFFICIENTSTORAGE
+	if e.Code == quarry.EINSUFFICIENTSTORAGE {
+		ol.events.WithLabelValues("failed").Inc()
+	} else {
+		ol.events.WithLabelValues("invalid").Inc()
+	}
+	return batchFailure{Index: i, Reason: e.Error(), Field: e.Field, Retriable: retriable}
+}
+
+// allFull returns the first error of a batch whose events all failed, at
+// least one for lack of disk space (the others may be invalid), and nil
+// otherwise.
+func allFull(errs []error) error {
+	var full error
+	for _, err := range errs {
+		if err == nil {
+			return nil
+		}
+		if full == nil && quarry.ErrorCode(err) == quarry.EINSUFFICIENTSTORAGE {
+			full = err
+		}
+	}
+	return full
 }

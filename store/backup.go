@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
 )
 
 // Snapshot writes a consistent copy of the store, with every lineage
@@ -25,7 +27,7 @@ func (s *Store) Snapshot(ctx context.Context) (*os.File, int64, error) {
 	}
 	f, err := os.CreateTemp(filepath.Dir(s.db.Path()), ".snapshot-*")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, snapshotErr(err)
 	}
 	os.Remove(f.Name()) // unlinked: nothing is left behind, whatever happens
 	n, err := s.WriteTo(f)
@@ -34,9 +36,20 @@ func (s *Store) Snapshot(ctx context.Context) (*os.File, int64, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, 0, err
+		return nil, 0, snapshotErr(err)
 	}
 	return f, n, nil
+}
+
+// snapshotErr says a snapshot that found no room beside the store so
+// (insufficient_storage): the store's writes are not refused for it, as
+// the copy needs as much space again as the file.
+func snapshotErr(err error) error {
+	if isDiskFull(err) {
+		qe := quarry.Errorf(quarry.EINSUFFICIENTSTORAGE, "no room for a backup snapshot beside the store: it needs as much free space as the store file")
+		return fmt.Errorf("%w: %w", qe, err)
+	}
+	return err
 }
 
 // WriteTo writes a consistent copy of the whole store file to w, from one

@@ -27,6 +27,10 @@
 //     and resumes from there when the store opens. The file and its log
 //     directory go together: a copy of the file alone lacks what the log
 //     holds (Snapshot applies it first).
+//   - A full disk degrades the store, never breaks it (space.go): a write
+//     that fails for lack of space stores nothing and answers
+//     EINSUFFICIENTSTORAGE; the writes after it are refused at once while
+//     reads go on, until a probe finds space again and commits.
 //   - Values are JSON. Bytes read inside a transaction are decoded (copied)
 //     before it ends.
 //   - Metadata has two owners: crawlers and pushing tools provide it

@@ -175,6 +175,9 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		}
 		return errs
 	}
+	if err := s.refuseWhileFull(); err != nil {
+		return failAll(err)
+	}
 	if n := s.LineageBacklog(); n > logLimit {
 		return failAll(quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n))
 	}
@@ -223,6 +226,7 @@ func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []
 		return errs
 	}
 	first, err := s.lin.wal.Append(ctx, vals)
+	err = s.noteWrite("the lineage log", err, true)
 	if err != nil {
 		for _, a := range kept {
 			errs[a.i] = err
@@ -378,8 +382,13 @@ func (s *Store) awaitRecovered(ctx context.Context) error {
 			s.lin.recovering.Store(false)
 			return nil
 		}
+		fills := s.spaceFillsChan()
 		select {
 		case <-progress:
+		case <-fills: // they cannot be applied now
+			if err := s.refuseWhileFull(); err != nil {
+				return err
+			}
 		case <-timeout.C:
 			return quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events accepted before the restart wait to be applied; retry in a few seconds", s.lin.recovered-applied)
 		case <-ctx.Done():
@@ -395,7 +404,8 @@ func (s *Store) awaitRecovered(ctx context.Context) error {
 const recoverWait = 5 * time.Second
 
 // SyncLineage waits until every lineage event accepted before the call has
-// been applied.
+// been applied. While the disk is full they cannot be: it returns the
+// disk-full error then.
 func (s *Store) SyncLineage(ctx context.Context) error {
 	s.lin.mu.Lock()
 	target := s.lin.appended
@@ -413,8 +423,13 @@ func (s *Store) SyncLineage(ctx context.Context) error {
 		if applied >= target {
 			return nil
 		}
+		fills := s.spaceFillsChan()
 		select {
 		case <-progress:
+		case <-fills:
+			if err := s.refuseWhileFull(); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.lin.done:
@@ -447,9 +462,18 @@ func (s *Store) applier() {
 			}
 			n, err := s.applyLog(logBatch)
 			if err != nil {
-				s.log.Error("applying the lineage log", "err", err)
+				// On a full disk, the events wait (in the log) until the
+				// probe finds space again (space.go), rather than fail
+				// against it every second.
+				wait, freed := time.Second, s.spaceFreedChan()
+				if freed != nil {
+					wait = probeAnyway
+				} else {
+					s.log.Error("applying the lineage log", "err", err)
+				}
 				select {
-				case <-time.After(time.Second):
+				case <-time.After(wait):
+				case <-freed:
 				case <-s.closed:
 					return
 				}

@@ -220,6 +220,16 @@ func migrateSplitDatasets(tx *bolt.Tx) error {
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
 func (s *Store) migrate() error {
+	// A current file is not written to: opening must not need disk space
+	// (a server restarted on a full disk comes up, degraded).
+	var have int
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		have, err = fileVersion(tx)
+		return err
+	})
+	if err == nil && have == SchemaVersion() {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		have, err := fileVersion(tx)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -111,6 +112,7 @@ type Store struct {
 	aliases   atomic.Pointer[map[string]string] // alias namespace -> source namespace
 	sourcesMu sync.Mutex                        // serializes PutSource
 
+	space   space        // whether the disk is full (space.go)
 	lin     lineageLog   // accepted lineage events, applied in the background
 	writing atomic.Int64 // update calls under way, the applier's included
 	records recordCache  // decoded dataset records, for reads
@@ -208,10 +210,28 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	s.seq = seq
 	s.m.lastSeq.Set(float64(seq))
+	s.space.init()
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "quarry_store_disk_full",
+			Help: "1 while the store refuses writes because the disk is full (see /healthz for the reason), else 0.",
+		}, func() float64 {
+			if s.refuseWhileFull() != nil {
+				return 1
+			}
+			return 0
+		}))
+	}
 	go s.writer()
+	if o.ReadOnly {
+		close(s.space.done)
+	} else {
+		go s.probe(filepath.Dir(path))
+	}
 	if err := s.startLineageLog(o.ReadOnly, o.NoSync, o.Registerer); err != nil {
 		close(s.closed)
 		<-s.done
+		<-s.space.done
 		db.Close()
 		return nil, err
 	}
@@ -249,6 +269,7 @@ func (s *Store) Close() error {
 		close(s.closed)
 		<-s.done
 		<-s.lin.done
+		<-s.space.done
 		s.lin.wal.Close()
 		s.closeMu.Lock()
 		s.isClosed = true
@@ -278,6 +299,9 @@ func (s *Store) Changed() <-chan struct{} {
 // variables it resets at its start).
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.refuseWhileFull(); err != nil {
 		return err
 	}
 	s.writing.Add(1)
@@ -340,6 +364,7 @@ func (s *Store) commit(batch []*writeReq) {
 			return nil
 		})
 		if failed < 0 {
+			err = s.noteWrite("the store file", err, after > before)
 			s.m.commitSeconds.Observe(time.Since(start).Seconds())
 			s.m.batchSize.Observe(float64(len(batch)))
 			if err == nil {
@@ -368,6 +393,7 @@ func (s *Store) solo(fn func(*bolt.Tx) error) error {
 		after = tx.Bucket(bucketChangelog).Sequence()
 		return nil
 	})
+	err = s.noteWrite("the store file", err, after > before)
 	s.m.commitSeconds.Observe(time.Since(start).Seconds())
 	s.m.batchSize.Observe(1)
 	if err == nil {
@@ -381,6 +407,9 @@ func (s *Store) solo(fn func(*bolt.Tx) error) error {
 // be failed by them.
 func (s *Store) bulk(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.refuseWhileFull(); err != nil {
 		return err
 	}
 	s.closeMu.RLock()

@@ -35,9 +35,12 @@ import (
 //
 //	length of the payload (4) | CRC-32C of sequence and payload (4) | sequence (8)
 //
-// A segment is named by the sequence of its first record and preallocated;
-// it ends at the first record that is not the next one in sequence with a
-// good checksum (zeros of the preallocated tail, a write torn by a crash).
+// A segment is named by the sequence of its first record and preallocated
+// (all of its 16 MiB at once while the disk has room, in parts as it fills
+// when the disk is short of space: see reservation); it ends at the first
+// record that is not the next one in sequence with a good checksum (zeros
+// of the preallocated tail, a write torn by a crash, the cut a failed
+// write left: see write).
 // The first append after an open begins a new segment, so a torn tail is
 // never written after. Segments are contiguous: each one's records follow
 // the previous one's last (open deletes the empty segment a crash while
@@ -47,6 +50,7 @@ type wal struct {
 	noSync    bool
 	segBytes  int64
 	maxRecord int
+	free      func(dir string) (int64, bool) // freeSpace; tests pass their own
 	log       *slog.Logger
 	reqs      chan *walAppend
 	closed    chan struct{}
@@ -55,7 +59,8 @@ type wal struct {
 
 	// The writer's own.
 	seg     *os.File
-	segOff  int64
+	segOff  int64  // where the next record goes in seg
+	segCap  int64  // the bytes reserved for seg (see reservation)
 	next    uint64 // sequence of the next record
 	failure error  // set by a failed write or sync, after which what is on disk is unknown
 
@@ -135,7 +140,7 @@ var walCRC = crc32.MakeTable(crc32.Castagnoli)
 // segments are deleted, and the log continues after them even when none
 // is left.
 func openWAL(dir string, after uint64, readOnly, noSync bool, log *slog.Logger, m walMetrics) (*wal, error) {
-	w := &wal{dir: dir, noSync: noSync, segBytes: walSegBytes, maxRecord: walMaxRecord, log: log, m: m,
+	w := &wal{dir: dir, noSync: noSync, segBytes: walSegBytes, maxRecord: walMaxRecord, log: log, m: m, free: freeSpace,
 		reqs: make(chan *walAppend), closed: make(chan struct{}), done: make(chan struct{})}
 	if !readOnly {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
@@ -298,10 +303,16 @@ func (w *wal) writer() {
 
 // write writes a batch of appends and syncs it, and answers them. The
 // records that do not fit in the current segment begin a new one, which
-// is created first: failing to create it fails the batch cleanly. A
-// failed write or sync fails it and every later one (what is on disk is
-// unknown: records of the batch may be, and the kernel may have dropped
-// pages it could not write), until the log is opened again.
+// is created first: failing to create it fails the batch cleanly.
+//
+// A write or sync that fails for lack of space (see isDiskFull) is undone:
+// the segment the batch began is deleted and what it wrote to the current
+// one is cut off (a truncation frees space, it never needs any), so that
+// no record of the failed batch can be read back as part of the log, and
+// the next batch tries again. Any other failed write or sync fails the
+// batch and every later one (what is on disk is unknown: records of the
+// batch may be, and the kernel may have dropped pages it could not write),
+// until the log is opened again; so does a failed undo.
 func (w *wal) write(batch []*walAppend, buf []byte) []byte {
 	err := w.failure
 	next := w.next
@@ -322,35 +333,52 @@ func (w *wal) write(batch []*walAppend, buf []byte) []byte {
 				next++
 			}
 		}
-		if w.seg == nil { // the first append since the log opened
+		if w.seg == nil { // the first append since the log opened, or since an undo
 			split, splitSeq = 0, w.next
 		}
 	}
 	start := time.Now()
-	var seg *os.File
+	prev, prevOff := w.seg, w.segOff
+	inSeg := buf // what goes to the current segment
+	if split >= 0 {
+		inSeg = buf[:split]
+	}
+	var seg *os.File // the new segment, if the batch begins one
+	var segCap int64
 	if err == nil && split >= 0 {
-		seg, err = w.create(splitSeq, int64(len(buf)-split))
+		seg, segCap, err = w.create(splitSeq, int64(len(buf)-split))
 	}
+	if err == nil && len(inSeg) > 0 {
+		err = w.reserve(int64(len(inSeg)))
+	}
+	wrotePrev := false
 	if err == nil {
-		inSeg := buf // what goes to the current segment
-		if split >= 0 {
-			inSeg = buf[:split]
-		}
-		err = w.flush(w.seg, inSeg, w.segOff)
-		if err == nil && seg != nil {
-			if w.seg != nil {
-				w.seg.Close()
-			}
-			w.seg, w.segOff = seg, 0
-			err = w.flush(seg, buf[split:], 0)
-			buf = buf[split:]
-		}
-		if err != nil {
+		wrotePrev = len(inSeg) > 0
+		err = w.flush(prev, inSeg, prevOff)
+	}
+	if err == nil && seg != nil {
+		err = w.flush(seg, buf[split:], 0)
+	}
+	if err != nil && w.failure == nil {
+		if !isDiskFull(err) {
 			w.failure = fmt.Errorf("lineage log: a write failed, restart the server: %w", err)
+		} else if uerr := w.undo(prev, prevOff, wrotePrev, seg); uerr != nil {
+			w.failure = fmt.Errorf("lineage log: a write failed for lack of space and could not be undone, restart the server: %w (undoing: %w)", err, uerr)
+		}
+		if w.failure != nil && seg != nil {
+			seg.Close()
 		}
 	}
 	if err == nil {
-		w.next, w.segOff = next, w.segOff+int64(len(buf))
+		if seg != nil {
+			if prev != nil {
+				prev.Close()
+			}
+			w.seg, w.segOff, w.segCap = seg, int64(len(buf)-split), segCap
+		} else {
+			w.segOff += int64(len(inSeg))
+		}
+		w.next = next
 		w.durable.Store(next - 1)
 		w.m.syncSeconds.Observe(time.Since(start).Seconds())
 		w.m.groupSize.Observe(float64(len(batch)))
@@ -360,6 +388,40 @@ func (w *wal) write(batch []*walAppend, buf []byte) []byte {
 		close(a.done)
 	}
 	return buf
+}
+
+// undo puts the log back as it was before a batch that failed: the
+// segment it began (seg, if any) deleted, and what it may have written to
+// the current one (prev, from off) cut off and synced.
+func (w *wal) undo(prev *os.File, off int64, wrotePrev bool, seg *os.File) error {
+	if seg != nil {
+		seg.Close()
+		w.mu.Lock()
+		n := len(w.segs)
+		sg := w.segs[n-1] // create listed it last
+		w.segs = w.segs[:n-1]
+		w.mu.Unlock()
+		if err := os.Remove(sg.path); err != nil {
+			return err
+		}
+		if !w.noSync {
+			if err := syncDir(w.dir); err != nil {
+				return err
+			}
+		}
+	}
+	if prev != nil && wrotePrev {
+		if err := prev.Truncate(off); err != nil {
+			return err
+		}
+		if !w.noSync {
+			if err := fdatasync(prev); err != nil {
+				return err
+			}
+		}
+		w.segCap = off // the reservation past off went with the cut
+	}
+	return nil
 }
 
 // flush writes buf at off of f and syncs it.
@@ -376,13 +438,54 @@ func (w *wal) flush(f *os.File, buf []byte, off int64) error {
 	return fdatasync(f)
 }
 
-// create creates the segment whose first record is first, of at least
-// size bytes, and lists it.
-func (w *wal) create(first uint64, size int64) (*os.File, error) {
+// reservation is how many bytes to reserve for a segment that needs need
+// more and may take up to most more: most while the disk has room (a GiB
+// free for a 16 MiB segment), and a 64th of its free space (at least
+// need) when it is short. The log must not take the last space a freed
+// disk gives back from the store file beside it, which needs several
+// times the log's bytes to apply the events they hold: events the log
+// accepts on a nearly full disk must fit in the store once applied. The
+// segment's reservation grows as it fills (reserve), by less as the disk
+// fills.
+func (w *wal) reservation(need, most int64) int64 {
+	r := most
+	if free, ok := w.free(w.dir); ok && free/walShortShare < r {
+		r = free / walShortShare
+	}
+	return min(max(r, need), max(most, need))
+}
+
+// walShortShare is the share of the free space (its inverse) a segment
+// reserves when the disk cannot spare a whole segment.
+const walShortShare = 64
+
+// reserve makes sure the current segment has n bytes reserved past its
+// end, reserving more when it has not.
+func (w *wal) reserve(n int64) error {
+	need := w.segOff + n
+	if need <= w.segCap {
+		return nil
+	}
+	most := max(w.segBytes, need)
+	r := w.reservation(need-w.segCap, most-w.segCap)
+	switch err := preallocate(w.seg, w.segCap, r); {
+	case errors.Is(err, errors.ErrUnsupported):
+		w.segCap = most // the file grows as it is written
+	case err != nil:
+		return fmt.Errorf("lineage log: reserving space: %w", err)
+	default:
+		w.segCap += r
+	}
+	return nil
+}
+
+// create creates the segment whose first record is first, reserving room
+// for at least size bytes, and lists it; it returns the bytes reserved.
+func (w *wal) create(first uint64, size int64) (*os.File, int64, error) {
 	path := filepath.Join(w.dir, fmt.Sprintf("%016x.log", first))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lineage log: %w", err)
+		return nil, 0, fmt.Errorf("lineage log: %w", err)
 	}
 	// Preallocated, a sync need not record the segment's growing size
 	// (its first write into a preallocated block still needs a journal
@@ -390,10 +493,14 @@ func (w *wal) create(first uint64, size int64) (*os.File, error) {
 	// fdatasync against 145 µs for a growing file). Its directory entry is
 	// made durable once, here. A file system that cannot preallocate just
 	// grows the file; one that has no room fails the group now.
-	if err := preallocate(f, max(w.segBytes, size)); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+	most := max(w.segBytes, size)
+	reserved := w.reservation(size, most)
+	if err := preallocate(f, 0, reserved); errors.Is(err, errors.ErrUnsupported) {
+		reserved = most
+	} else if err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("lineage log: reserving a segment: %w", err)
+		return nil, 0, fmt.Errorf("lineage log: reserving a segment: %w", err)
 	}
 	if !w.noSync {
 		if err := f.Sync(); err == nil {
@@ -402,7 +509,7 @@ func (w *wal) create(first uint64, size int64) (*os.File, error) {
 		if err != nil {
 			f.Close()
 			os.Remove(path)
-			return nil, fmt.Errorf("lineage log: %w", err)
+			return nil, 0, fmt.Errorf("lineage log: %w", err)
 		}
 	}
 	w.mu.Lock()
@@ -411,10 +518,11 @@ func (w *wal) create(first uint64, size int64) (*os.File, error) {
 		// Only the writer creates segments, for its next record, which is
 		// past every segment's first: anything else would unsort segs.
 		f.Close()
-		return nil, fmt.Errorf("lineage log: a segment for record %d after one for %d", first, w.segs[n-1].first)
+		os.Remove(path)
+		return nil, 0, fmt.Errorf("lineage log: a segment for record %d after one for %d", first, w.segs[n-1].first)
 	}
 	w.segs = append(w.segs, walSegment{first: first, path: path})
-	return f, nil
+	return f, reserved, nil
 }
 
 func syncDir(dir string) error {

@@ -254,7 +254,7 @@ func TestWALCrashWhileBeginningASegment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := preallocate(f, walSegBytes); err != nil {
+	if err := preallocate(f, 0, walSegBytes); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

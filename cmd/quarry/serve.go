@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/server"
@@ -119,18 +120,28 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 	}()
 	st := srv.Store
+	// On a full disk the server comes up degraded (reads only, until
+	// space is freed) rather than not at all: what the config would write
+	// at start waits for the next start.
+	full := func(err error) bool { return quarry.ErrorCode(err) == quarry.EINSUFFICIENTSTORAGE }
 	if cfg.Demo {
 		res, err := demo.Load(ctx, st, time.Now())
-		if err != nil {
+		switch {
+		case full(err):
+			log.Error("the demo catalog is not loaded: the disk is full", "err", err)
+		case err != nil:
 			return err
+		default:
+			log.Info("demo catalog loaded", "datasets", res.Datasets, "changed", res.Changed, "runs", res.Runs, "lineage events", res.Events)
 		}
-		log.Info("demo catalog loaded", "datasets", res.Datasets, "changed", res.Changed, "runs", res.Runs, "lineage events", res.Events)
 	}
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	for i, sc := range cfg.Sources {
-		if _, err := srv.Crawls.Register(ctx, sc.source()); err != nil {
+		if _, err := srv.Crawls.Register(ctx, sc.source()); full(err) {
+			log.Error("config: a source's registration is not updated: the disk is full; it is at the next start", "source", sc.Name, "err", err)
+		} else if err != nil {
 			return fmt.Errorf("config: sources[%d] (%s): %w", i, sc.Name, err)
 		}
 	}
