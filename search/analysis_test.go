@@ -41,6 +41,22 @@ func TestAnalyzers(t *testing.T) {
 		{analyzerExact, "Sales.SalesOrderHeader", "sales.salesorderheader"},
 		{analyzerSuffixes, "employeepayhistory", "mployeepayhistory ployeepayhistory loyeepayhistory oyeepayhistory yeepayhistory eepayhistory epayhistory payhistory ayhistory yhistory history istory story"},
 		{analyzerSuffixes, "order_items", ""}, // no word longer than 5 letters
+		// Compound lower-case names split into known words, plurals
+		// included; known words and words the list lacks kept whole.
+		{analyzerIdent, "salesorderheader", "sales order header"},
+		{analyzerIdent, "productmodelillustrations", "product model illustrations"},
+		{analyzerIdent, "billofmaterials", "bill of materials"},
+		{analyzerIdent, "ofsales", "ofsales"}, // a joining word only between two
+		{analyzerIdent, "invoice", "invoice"},
+		{analyzerIdent, "salesorderheadr", "salesorderheadr"},
+		{analyzerIdent, "dim_customers2024", "dim customers 2024"},
+		{analyzerIdentStem, "salesreasons", "sale reason"},
+		{analyzerParts, "salesorderheader", "salesorderheader"},
+		// Accents folded everywhere but in exact fields.
+		{analyzerText, "Résumés submitted by the café", "resum submit cafe"},
+		{analyzerIdent, "café_visits", "cafe visits"},
+		{analyzerSuffixes, "crème", ""},
+		{analyzerExact, "Café", "café"},
 	} {
 		if got := tokens(tc.analyzer, tc.in); got != tc.want {
 			t.Errorf("%s(%q) = %q, want %q", tc.analyzer, tc.in, got, tc.want)

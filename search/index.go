@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -26,7 +27,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "7"
+const mappingVersion = "8"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -56,6 +57,13 @@ type Index struct {
 	// automata are the Levenshtein automata of fuzzy clauses (fuzzy.go),
 	// 8 MB at most.
 	automata *automatonCache
+	// words splits a query into its words; stop leaves some out; synonyms
+	// are the configured alternatives of a word (query.go).
+	words    analysis.Analyzer
+	fold     analysis.CharFilter
+	compound compoundFilter // its known words
+	stop     analysis.TokenMap
+	synonyms map[string][]string
 	// filterPath makes tests take one way through a filter: "columns" or
 	// "conjunction" ("": the filter's and the text's counts choose).
 	filterPath string
@@ -94,6 +102,12 @@ type Options struct {
 	// Registerer receives the index's metrics (faults noticed, rebuilds);
 	// nil exports none.
 	Registerer prometheus.Registerer
+	// Synonyms are groups of words a search takes for one another
+	// ([[rep, representative], [cust, customer]]): a query's word matches
+	// wherever any word of its group would. They apply when a query is
+	// built, so changing them needs no rebuild. A word in several groups
+	// has the words of all of them.
+	Synonyms [][]string
 	// VerifyInterval is how often Run verifies the checksums of the
 	// index's segment files, besides when a search fails; zero means
 	// every 10 minutes, less than zero never.
@@ -127,6 +141,9 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		}
 	}
 	x.metrics = newHealMetrics(reg)
+	if err := x.setQueryAnalysis(o); err != nil {
+		return nil, err
+	}
 	setDisjunctionHeapTakeover(takeover)
 	if x.follow.Gather == 0 {
 		x.follow.Gather = catchUpDelay

@@ -201,7 +201,7 @@ func TestSearchInput(t *testing.T) {
 				counts[f.Field][b.Value] = b.Count
 			}
 		}
-		if counts["kind"]["VIEW"] != 5 || counts["namespace"]["postgres://shop-db.internal:5432"] != 15 || counts["schema"]["marts"] != 6 || counts["tags"]["pii"] == 0 {
+		if counts["kind"]["VIEW"] != 6 || counts["namespace"]["postgres://shop-db.internal:5432"] != 15 || counts["schema"]["marts"] != 6 || counts["tags"]["pii"] == 0 {
 			t.Fatalf("facets: %v", counts)
 		}
 	})
@@ -279,7 +279,7 @@ func TestIndexReopenAndRebuild(t *testing.T) {
 	c.idx.Close()
 	os.RemoveAll(c.dir)
 	c.open(t)
-	if res, _ := c.idx.Search(ctx, search.Query{}); res.Total != 42 {
+	if res, _ := c.idx.Search(ctx, search.Query{}); res.Total != 47 {
 		t.Fatalf("after rebuild from nothing: %d datasets", res.Total)
 	}
 }
@@ -342,8 +342,8 @@ func TestRebuildWhileServing(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool {
 		return c.idx.MappingVersion() != "0" && slices.Contains(c.names(t, search.Query{Text: "prospects"}), "crm.public.prospects")
 	})
-	if res, _ := c.idx.Search(context.Background(), search.Query{}); res.Total != 42 {
-		t.Fatalf("rebuilt index holds %d datasets, want 42", res.Total)
+	if res, _ := c.idx.Search(context.Background(), search.Query{}); res.Total != 47 {
+		t.Fatalf("rebuilt index holds %d datasets, want 47", res.Total)
 	}
 	if _, err := os.Stat(c.dir + ".next"); !os.IsNotExist(err) {
 		t.Fatalf("the build directory is left behind: %v", err)
