@@ -33,8 +33,9 @@
 // table of customer purchase reasons", not the customer tables, while
 // "customer" alone still finds those first. When no dataset has every
 // word, the search falls back to the datasets with the most words any
-// dataset has (two of three, else one), and says so (Results.Partial):
-// never an empty page when something is close.
+// dataset has (two of three, else one; a long query tries all but one,
+// two or three, then any), and says so (Results.Partial): never an empty
+// page when something is close.
 //
 // Ranking (highest first; boosts in query.go):
 //

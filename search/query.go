@@ -116,15 +116,32 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	defer x.guard(idx, "search", &err)
-	out, err := x.search(ctx, idx, q, queryMode{})
+	out, err := x.search(ctx, idx, q, modeAll)
 	// The best partial matches: those with the most words any dataset has.
-	for least := len(x.queryWords(queryText(q.Text))) - 1; err == nil && out.Total == 0 && least > 0; least-- {
+	for _, least := range partialTiers(len(x.queryWords(queryText(q.Text)))) {
+		if err != nil || out.Total > 0 {
+			break
+		}
 		out, err = x.search(ctx, idx, q, queryMode{least: least})
 		if err == nil {
 			out.Partial = out.Total > 0
 		}
 	}
 	return out, err
+}
+
+// partialTiers are the numbers of words a fallback search asks its hits
+// to have, in the order tried: all but one, two, three, then one. A long
+// query costs four searches more at most, not one per word.
+func partialTiers(words int) []int {
+	var out []int
+	for least := words - 1; least > 1 && least >= words-3; least-- {
+		out = append(out, least)
+	}
+	if words > 1 {
+		out = append(out, 1)
+	}
+	return out
 }
 
 func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode queryMode) (*Results, error) {
@@ -403,14 +420,20 @@ func (b *queryBuilder) allIn(field string, boost float64) query.Query {
 	return bleve.NewConjunctionQuery(terms...)
 }
 
+// wordByWord are the fields of coverFields whose words a query of several
+// words finds one by one alone (build).
+var wordByWord = []string{fPath, fTagsText, fDesc, fColumnDesc}
+
+type coverField struct {
+	field string
+	boost float64
+}
+
 // coverFields are the fields a word of a query of several words may be
 // found in, each in its most forgiving analysis, with what finding it
 // there weighs: a word of the name says most, of a column's description
 // least.
-var coverFields = []struct {
-	field string
-	boost float64
-}{{fNameStem, 3}, {fPath, 1}, {fColumnStem, 1}, {fTagsText, 1.5}, {fDesc, 2}, {fColumnDesc, 1}}
+var coverFields = []coverField{{fNameStem, 3}, {fPath, 1}, {fColumnStem, 1}, {fTagsText, 1.5}, {fDesc, 2}, {fColumnDesc, 1}}
 
 // wordAnywhere is the clause that finds word i in any field, typos in
 // names, inside compound names and, for the word being typed, as a
@@ -457,7 +480,11 @@ func (b *queryBuilder) looseWord(w string, last bool) []query.Query {
 	// Words of 5+ letters also match inside longer name words: names
 	// written as one lower-case word (employeepayhistory) hold several;
 	// a plural is looked for as its stem (reasons in salesreason).
-	if inside := singular(w); len([]rune(inside)) >= minInside {
+	inside := singular(w)
+	if len([]rune(inside)) < minInside {
+		inside = w // "items" inside orderitems still
+	}
+	if len([]rune(inside)) >= minInside {
 		q := bleve.NewPrefixQuery(inside)
 		q.SetField(fNameInside)
 		add(q, boostInside)
@@ -495,10 +522,19 @@ func (b *queryBuilder) build() query.Query {
 		q.(query.BoostableQuery).SetBoost(boost)
 		rank = append(rank, q)
 	}
+	multi := len(b.words) > 1
 	all := func(field string, boost float64) {
-		if b.keep(field) {
-			rank = append(rank, b.allIn(field, boost))
+		if !b.keep(field) {
+			return
 		}
+		// Of several words, each word's clause (below) finds them one by
+		// one in the qualified name, tags and descriptions, and scores
+		// each word found there (so does a search marking them): a clause
+		// of them all would add little but cost a searcher per word.
+		if (multi || b.mode.highlight) && slices.Contains(wordByWord, field) {
+			return
+		}
+		rank = append(rank, b.allIn(field, boost))
 	}
 	lower := strings.ToLower(b.text)
 	// 1. The name or a dotted tail of it, as written; words typed apart
@@ -530,18 +566,14 @@ func (b *queryBuilder) build() query.Query {
 	all(fTagsText, boostTags)
 	all(fDesc, boostDescAll)
 	all(fColumnDesc, boostColDescAll)
-	if len(b.words) > 1 && strings.ContainsFunc(b.text, unicode.IsSpace) { // words, not an identifier
-		if b.keep(fDesc) {
-			rank = append(rank, b.nearPhrase(fDesc, boostPhrase)...)
-		}
-		if b.keep(fColumnDesc) {
-			rank = append(rank, b.nearPhrase(fColumnDesc, boostPhrase/2)...)
-		}
+	if multi && !b.mode.highlight && strings.ContainsFunc(b.text, unicode.IsSpace) { // words, not an identifier
+		rank = append(rank, b.nearPhrase(fDesc, boostPhrase)...)
+		rank = append(rank, b.nearPhrase(fColumnDesc, boostPhrase/2)...)
 	}
 	// 6. Typos, words inside names and the word being typed. A query of
 	// one word has them here; one of several has them in the clause of
 	// each word (below), which every hit must match.
-	if len(b.words) <= 1 || b.mode.highlight {
+	if !multi || b.mode.highlight {
 		for i, w := range b.words {
 			rank = append(rank, b.looseWord(w.word, i == len(b.words)-1)...)
 			if len(w.alts) > 1 && !b.mode.highlight {
@@ -550,13 +582,20 @@ func (b *queryBuilder) build() query.Query {
 		}
 	}
 	if b.mode.highlight {
-		for i := range b.words {
-			rank = append(rank, b.wordAnywhere(i))
+		// The words, one by one, in the fields of coverFields that a hit
+		// shows: what the search's clauses there mark, its phrases' words
+		// included.
+		for _, f := range wordByWord {
+			for _, w := range b.words {
+				if q := b.wordIn(f, w, 1); q != nil {
+					rank = append(rank, q)
+				}
+			}
 		}
 		return bleve.NewDisjunctionQuery(rank...)
 	}
 	ranked := bleve.NewDisjunctionQuery(rank...)
-	if len(b.words) <= 1 {
+	if !multi {
 		return ranked
 	}
 	// Several words: a hit has every one of them, in whatever fields
