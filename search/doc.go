@@ -27,7 +27,10 @@
 // Which datasets a query finds. One word: every dataset that has it
 // anywhere, by the rules below. Several words: the datasets that have
 // every one of them, each in any field (its name, qualified name,
-// columns, tags, descriptions; typos and words inside names count too).
+// columns, tags, descriptions: the field words gathers them, so that the
+// search is a conjunction of one term per word); only when that finds
+// nothing, or a word is in no document, are typos, words inside names and
+// the word being typed (a prefix) counted too, a search that costs more.
 // So a hit that covers the whole query beats one whose name is one of its
 // words: "customer purchase reasons" finds the table described as "Lookup
 // table of customer purchase reasons", not the customer tables, while

@@ -27,7 +27,7 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "8"
+const mappingVersion = "9"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -552,6 +552,7 @@ const (
 	fFreshness     = "freshness" // FRESH, WARN, ERROR; absent when unknown
 	fHealth        = "health"    // the worst latest check result; absent without checks
 	fSQL           = "sql"       // a job's SQL, identifiers split
+	fWords         = "words"     // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
 )
 
 // Document types: datasets, and the jobs that move data between them.
@@ -684,12 +685,16 @@ func newMapping() (mapping.IndexMapping, error) {
 	dm.AddFieldMappingsAt(fNames, field(fNames, analyzerExact, false))
 	dm.AddFieldMappingsAt(fNameStarts, field(fNameStarts, analyzerExact, false))
 	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false), field(fNameInside, analyzerSuffixes, false))
-	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false))
-	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false))
+	// fWords gathers the words of every field a query's word may be in
+	// (as Elasticsearch's copy_to), so that a query of several words finds
+	// the datasets that have them all by a conjunction of one term each.
+	words := field(fWords, analyzerIdentStem, false)
+	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false), words)
+	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false), words)
 	dm.AddFieldMappingsAt(fColumnSuggest, field(fColumnSuggest, analyzerExact, false))
-	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true))
-	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true))
-	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true))
+	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true), words)
+	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true), words)
+	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true), words)
 	for _, f := range []string{fOwners, fNamespace, fDatabase, fSchema, fKind, fFreshness, fHealth} {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))
 	}

@@ -116,18 +116,64 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	defer x.guard(idx, "search", &err)
-	out, err := x.search(ctx, idx, q, modeAll)
+	qw := x.queryWords(queryText(q.Text))
+	words := len(qw)
+	// Of several words, each as typed first (a conjunction of one term
+	// each is the cheapest search there is), unless one is in no
+	// document, then also as a typo, inside a name or as the word being
+	// typed.
+	var out *Results
+	if words <= 1 || x.allIndexed(idx, qw) {
+		out, err = x.search(ctx, idx, q, modeAll)
+	}
+	if err == nil && (out == nil || out.Total == 0 && words > 1) {
+		out, err = x.search(ctx, idx, q, queryMode{loose: true})
+	}
 	// The best partial matches: those with the most words any dataset has.
-	for _, least := range partialTiers(len(x.queryWords(queryText(q.Text)))) {
+	for _, least := range partialTiers(words) {
 		if err != nil || out.Total > 0 {
 			break
 		}
-		out, err = x.search(ctx, idx, q, queryMode{least: least})
+		out, err = x.search(ctx, idx, q, queryMode{loose: true, least: least})
 		if err == nil {
 			out.Partial = out.Total > 0
 		}
 	}
 	return out, err
+}
+
+// allIndexed reports whether every word (or one of its synonyms) is a term
+// of fWords in some document: one dictionary look-up each.
+func (x *Index) allIndexed(idx bleve.Index, words []queryWord) bool {
+	m := idx.Mapping()
+	a := m.AnalyzerNamed(m.AnalyzerNameForPath(fWords))
+	if a == nil {
+		return false // an index of an older mapping: no such field
+	}
+	for _, w := range words {
+		found := false
+		for _, alt := range w.alts {
+			all := true
+			for _, t := range a.Analyze([]byte(alt)) {
+				if all = termIndexed(idx, fWords, string(t.Term)); !all {
+					break
+				}
+			}
+			if found = all; found {
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// termIndexed reports whether field has term.
+func termIndexed(idx bleve.Index, field, term string) bool {
+	t, err := dictPrefix(idx, field, term, 1)
+	return err == nil && len(t) == 1 && t[0].term == term
 }
 
 // partialTiers are the numbers of words a fallback search asks its hits
@@ -298,7 +344,8 @@ func (x *Index) textQuery(m mapping.IndexMapping, text string, mode queryMode) q
 // matched (the zero mode), its fallback to hits with at least some of
 // them, or marking the words of known hits.
 type queryMode struct {
-	least     int  // > 0: a hit has this many of the words at least
+	loose     bool // a word may also be found as a typo, inside a name or as a prefix
+	least     int  // > 0: a hit has this many of the words at least (loosely)
 	highlight bool // a flat disjunction of the clauses on the fields a hit shows
 }
 
@@ -421,7 +468,7 @@ func (b *queryBuilder) allIn(field string, boost float64) query.Query {
 }
 
 // wordByWord are the fields of coverFields whose words a query of several
-// words finds one by one alone (build).
+// words weighs one by one alone (build).
 var wordByWord = []string{fPath, fTagsText, fDesc, fColumnDesc}
 
 type coverField struct {
@@ -435,22 +482,36 @@ type coverField struct {
 // least.
 var coverFields = []coverField{{fNameStem, 3}, {fPath, 1}, {fColumnStem, 1}, {fTagsText, 1.5}, {fDesc, 2}, {fColumnDesc, 1}}
 
-// wordAnywhere is the clause that finds word i in any field, typos in
-// names, inside compound names and, for the word being typed, as a
-// prefix.
-func (b *queryBuilder) wordAnywhere(i int) query.Query {
+// wordFound is the clause that finds word i where a query of several words
+// requires it: among the words of all the fields (fWords), as a typo of a
+// name word, inside a compound name or, for the word being typed, as a
+// prefix. It scores little: wordWeight says where the word was found.
+func (b *queryBuilder) wordFound(i int) query.Query {
 	w := b.words[i]
+	any := b.looseWord(w.word, i == len(b.words)-1)
+	if q := b.wordIn(fWords, w, boostCover); q != nil {
+		any = append(any, q)
+	}
+	if len(any) == 1 {
+		return any[0]
+	}
+	return bleve.NewDisjunctionQuery(any...)
+}
+
+// wordWeight is the clause that scores word i by the fields it is in
+// (coverFields): a word of the name weighs more than one of a column's
+// description.
+func (b *queryBuilder) wordWeight(i int) query.Query {
 	var any []query.Query
 	for _, f := range coverFields {
-		if !b.keep(f.field) {
-			continue
-		}
-		if q := b.wordIn(f.field, w, f.boost*boostCover); q != nil {
+		if q := b.wordIn(f.field, b.words[i], f.boost*boostCover); q != nil {
 			any = append(any, q)
 		}
 	}
-	any = append(any, b.looseWord(w.word, i == len(b.words)-1)...)
-	if len(any) == 1 {
+	switch len(any) {
+	case 0:
+		return nil
+	case 1:
 		return any[0]
 	}
 	return bleve.NewDisjunctionQuery(any...)
@@ -577,7 +638,9 @@ func (b *queryBuilder) build() query.Query {
 		for i, w := range b.words {
 			rank = append(rank, b.looseWord(w.word, i == len(b.words)-1)...)
 			if len(w.alts) > 1 && !b.mode.highlight {
-				rank = append(rank, b.wordAnywhere(i)) // its synonyms
+				if q := b.wordWeight(i); q != nil {
+					rank = append(rank, q) // its synonyms
+				}
 			}
 		}
 	}
@@ -594,17 +657,23 @@ func (b *queryBuilder) build() query.Query {
 		}
 		return bleve.NewDisjunctionQuery(rank...)
 	}
-	ranked := bleve.NewDisjunctionQuery(rank...)
 	if !multi {
-		return ranked
+		return bleve.NewDisjunctionQuery(rank...)
 	}
 	// Several words: a hit has every one of them, in whatever fields
 	// (coverage beats one word in the name), or in the fallback the number
-	// asked for.
+	// asked for; each scores by where it was found.
 	each := make([]query.Query, len(b.words))
-	for i := range b.words {
-		each[i] = b.wordAnywhere(i)
+	for i, w := range b.words {
+		each[i] = b.wordIn(fWords, w, boostCover)
+		if b.mode.loose || each[i] == nil {
+			each[i] = b.wordFound(i)
+		}
+		if q := b.wordWeight(i); q != nil {
+			rank = append(rank, q)
+		}
 	}
+	ranked := bleve.NewDisjunctionQuery(rank...)
 	var must query.Query = bleve.NewConjunctionQuery(each...)
 	if b.mode.least > 0 {
 		some := bleve.NewDisjunctionQuery(each...)

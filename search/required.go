@@ -73,9 +73,8 @@ func (s *requiredSearcher) score(ctx *bsearch.SearchContext, d *bsearch.Document
 	}
 	if c := s.curShould; c != nil && c.IndexInternalID.Equals(d.IndexInternalID) {
 		d.Score += c.Score
-		if c.FieldTermLocations != nil {
-			d.FieldTermLocations = append(d.FieldTermLocations, c.FieldTermLocations...)
-		}
+		// Copied (array positions included): c goes back to the pool.
+		d.FieldTermLocations = bsearch.MergeFieldTermLocationsFromMatch(d.FieldTermLocations, c)
 		if d.Expl != nil && c.Expl != nil {
 			d.Expl = &bsearch.Explanation{Value: d.Score, Message: "sum of:", Children: []*bsearch.Explanation{d.Expl, c.Expl}}
 		}
