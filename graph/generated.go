@@ -477,6 +477,7 @@ type ComplexityRoot struct {
 		Facets   func(childComplexity int) int
 		Hits     func(childComplexity int) int
 		PageInfo func(childComplexity int) int
+		Partial  func(childComplexity int) int
 		Total    func(childComplexity int) int
 	}
 
@@ -2700,6 +2701,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchResults.PageInfo(childComplexity), true
+	case "SearchResults.partial":
+		if e.ComplexityRoot.SearchResults.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.Partial(childComplexity), true
 	case "SearchResults.total":
 		if e.ComplexityRoot.SearchResults.Total == nil {
 			break
@@ -3812,6 +3819,8 @@ func (ec *executionContext) childFields_SearchResults(ctx context.Context, field
 		return ec.fieldContext_SearchResults_facets(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_SearchResults_pageInfo(ctx, field)
+	case "partial":
+		return ec.fieldContext_SearchResults_partial(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
 }
@@ -13070,6 +13079,29 @@ func (ec *executionContext) fieldContext_SearchResults_pageInfo(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _SearchResults_partial(ctx context.Context, field graphql.CollectedField, obj *search.Results) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResults_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Partial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResults_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *quarry.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19042,6 +19074,11 @@ func (ec *executionContext) _SearchResults(ctx context.Context, sel ast.Selectio
 			}
 		case "pageInfo":
 			out.Values[i] = ec._SearchResults_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partial":
+			out.Values[i] = ec._SearchResults_partial(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

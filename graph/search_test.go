@@ -87,6 +87,15 @@ func TestSearchAPI(t *testing.T) {
 			}
 		}
 	})
+	t.Run("Partial", func(t *testing.T) {
+		q := `query($q: String!) { search(query: $q) { total partial hits { dataset { name } } } }`
+		for text, want := range map[string]bool{"orders": false, "orders zzyzx": true} {
+			r := s.do(t, q, map[string]any{"q": text}).ok(t)["search"].(map[string]any)
+			if r["partial"] != want || r["total"].(float64) == 0 {
+				t.Fatalf("%q: partial %v, total %v", text, r["partial"], r["total"])
+			}
+		}
+	})
 	t.Run("PagingAndCaps", func(t *testing.T) {
 		r := s.do(t, searchQuery, map[string]any{"q": "", "first": 1000}).ok(t)["search"].(map[string]any)
 		all := len(demo.Datasets())

@@ -1,11 +1,16 @@
 package search
 
 import (
+	_ "embed"
+	"fmt"
+	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/analysis/token/camelcase"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
@@ -14,6 +19,8 @@ import (
 	bleveunicode "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
+
+	"github.com/quarrydata/quarry"
 )
 
 // Analyzers. Identifiers (table, schema and column names) are split where
@@ -24,6 +31,12 @@ import (
 // and "2024" findable as written. The stemmed variant also folds plurals
 // ("orders" finds "order"). Text (descriptions) is tokenized as words, stop
 // words dropped and stemmed. Exact fields keep the whole value, lower-cased.
+//
+// Every analyzer but the exact ones folds accents first (café is cafe), so
+// that a word is found however it is typed. The identifier analyzers that
+// split at camelCase also split compound lower-case words made of known
+// words (salesorderheader -> salesorderheader sales order header, see
+// compoundFilter): catalogs are full of names written so.
 const (
 	analyzerSuffixes  = "quarry_suffixes"
 	analyzerParts     = "quarry_parts"
@@ -34,6 +47,7 @@ const (
 
 	tokenizerIdent = "quarry_alnum" // runs of letters and digits; camelCase then splits within a run
 	filterSuffixes = "quarry_suffixes"
+	filterCompound = "quarry_compound"
 
 	// minInside is the shortest word found inside a longer one: a prefix
 	// query on a field of suffixes this long finds it.
@@ -48,6 +62,9 @@ func init() {
 	})
 	registry.RegisterTokenFilter(filterSuffixes, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
 		return suffixFilter{}, nil
+	})
+	registry.RegisterTokenFilter(filterCompound, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+		return newCompoundFilter(), nil
 	})
 }
 
@@ -106,6 +123,9 @@ func (suffixFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
 	var out analysis.TokenStream
 	for _, t := range in {
 		runes := []rune(string(t.Term))
+		if len(runes) > maxSplit {
+			continue // not a name's word: n suffixes of a long word cost n² bytes
+		}
 		for i := 1; len(runes)-i >= minInside; i++ {
 			out = append(out, &analysis.Token{Term: []byte(string(runes[i:])), Position: t.Position, Start: t.Start, End: t.End, Type: t.Type})
 		}
@@ -113,13 +133,209 @@ func (suffixFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
 	return out
 }
 
+// compoundFilter replaces a lower-case word that is not itself a known
+// word but is made of known ones by the words it is made of, at its
+// position: salesorderheader yields sales, order and header, as
+// SalesOrderHeader and sales_order_header do. The word whole stays in the
+// fields that match it as written (names' exact and punctuation-split
+// fields, which typos and prefixes are matched in), and out of these: a
+// name of two words counts as long as the others of two words, not three. Known words are the embedded list words.txt (and their
+// plurals), not the index's own vocabulary: a split must be the same when
+// a document is indexed, when it is indexed again after the catalog grew,
+// and when a query is analyzed, and the list changes only with the
+// mapping version. The split is the one with the fewest words; the short
+// joining words (of, by, to, and, per) only between two others
+// (billofmaterials), and a word of a single letter never, so a word the
+// list lacks is kept whole rather than cut into nonsense.
+type compoundFilter struct {
+	words map[string]bool
+}
+
+//go:embed words.txt
+var wordList string
+
+// joiners are the words a compound may hold between two known words.
+var joiners = map[string]bool{"of": true, "by": true, "to": true, "and": true, "per": true}
+
+func newCompoundFilter() compoundFilter {
+	f := compoundFilter{words: map[string]bool{}}
+	for line := range strings.Lines(wordList) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, w := range strings.Fields(line) {
+			f.words[w] = true
+		}
+	}
+	return f
+}
+
+// known reports whether w is a listed word or the plural of one.
+func (f compoundFilter) known(w string) bool {
+	if f.words[w] {
+		return true
+	}
+	switch {
+	case strings.HasSuffix(w, "ies") && f.words[w[:len(w)-3]+"y"]:
+		return true
+	case strings.HasSuffix(w, "es") && f.words[w[:len(w)-2]]:
+		return true
+	case strings.HasSuffix(w, "s") && f.words[w[:len(w)-1]]:
+		return true
+	}
+	return false
+}
+
+// minCompound is the shortest word split: two known words of three letters.
+const minCompound = 6
+
+// maxSplit is the longest word split into known words or suffixes: longer
+// than any name's word, and short enough that the quadratic work of a
+// split stays small. A job's SQL holds whatever its author wrote: a
+// 900 KB word in it kept the indexer busy for hours and the server from
+// shutting down.
+const maxSplit = 64
+
+// split returns the words w is made of, or nil.
+func (f compoundFilter) split(w string) []string {
+	if len(w) < minCompound || len(w) > maxSplit || f.known(w) {
+		return nil
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return nil // letters alone: digits and accents (folded already) are left as they are
+		}
+	}
+	// best[i] is the fewest words w[:i] is made of (0: none found), from[i]
+	// where its last word starts.
+	n := len(w)
+	best := make([]int, n+1)
+	from := make([]int, n+1)
+	for end := 2; end <= n; end++ {
+		for start := 0; start <= end-2; start++ {
+			if start > 0 && best[start] == 0 {
+				continue
+			}
+			part := w[start:end]
+			ok := f.known(part)
+			if joiners[part] {
+				ok = start > 0 && end < n // between two words only
+			}
+			if !ok {
+				continue
+			}
+			if words := best[start] + 1; best[end] == 0 || words < best[end] {
+				best[end], from[end] = words, start
+			}
+		}
+	}
+	if best[n] < 2 {
+		return nil
+	}
+	out := make([]string, best[n])
+	for end, i := n, best[n]-1; end > 0; end, i = from[end], i-1 {
+		out[i] = w[from[end]:end]
+	}
+	return out
+}
+
+func (f compoundFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
+	var out analysis.TokenStream
+	for i, t := range in {
+		parts := f.split(string(t.Term))
+		if parts == nil {
+			if out != nil {
+				out = append(out, t)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make(analysis.TokenStream, 0, len(in)+len(parts)), in[:i]...)
+		}
+		for _, p := range parts {
+			out = append(out, &analysis.Token{Term: []byte(p), Position: t.Position, Start: t.Start, End: t.End, Type: t.Type})
+		}
+	}
+	if out == nil {
+		return in
+	}
+	return out
+}
+
+// setQueryAnalysis prepares what splits a query into words (as the
+// identifier analyzer does, but for compounds: a query's compound word is
+// analyzed per field) and the stop words and synonyms it is read with.
+func (x *Index) setQueryAnalysis(o *Options) error {
+	x.fold, x.compound = asciifolding.New(), newCompoundFilter()
+	x.words = &analysis.DefaultAnalyzer{
+		CharFilters:  []analysis.CharFilter{x.fold},
+		Tokenizer:    alnumTokenizer{},
+		TokenFilters: []analysis.TokenFilter{camelcase.NewCamelCaseFilter(), lowercase.NewLowerCaseFilter()},
+	}
+	stop, err := en.TokenMapConstructor(nil, nil)
+	if err != nil {
+		return err
+	}
+	x.stop = stop
+	if o != nil {
+		syn, err := synonymMap(x.words, o.Synonyms)
+		if err != nil {
+			return err
+		}
+		x.synonyms = syn
+	}
+	return nil
+}
+
+// CheckSynonyms reports what Open would refuse in Options.Synonyms, as an
+// invalid error naming the group ("synonyms[1]") or word ("synonyms[1][0]").
+func CheckSynonyms(groups [][]string) error {
+	var x Index
+	return x.setQueryAnalysis(&Options{Synonyms: groups})
+}
+
+// synonymMap maps each word of the groups to the other words of its
+// groups, each read as a query's words are (folded, lower-cased); a
+// "word" may be several ("lifetime value"), which then must all match.
+func synonymMap(a analysis.Analyzer, groups [][]string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for i, g := range groups {
+		var norm []string
+		for j, w := range g {
+			var words []string
+			for _, t := range a.Analyze([]byte(w)) {
+				words = append(words, string(t.Term))
+			}
+			if len(words) == 0 {
+				return nil, quarry.Invalid(fmt.Sprintf("synonyms[%d][%d]", i, j), "%q has no word", w)
+			}
+			norm = append(norm, strings.Join(words, " "))
+		}
+		if len(norm) < 2 {
+			return nil, quarry.Invalid(fmt.Sprintf("synonyms[%d]", i), "a group needs two words at least, got %d", len(norm))
+		}
+		for _, w := range norm {
+			if strings.Contains(w, " ") {
+				continue // a query's word is one word: it finds the others, not they it
+			}
+			for _, other := range norm {
+				if other != w && !slices.Contains(out[w], other) {
+					out[w] = append(out[w], other)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
 func addAnalyzers(m *mapping.IndexMappingImpl) error {
+	fold := []string{asciifolding.Name}
 	for name, def := range map[string]map[string]any{
-		analyzerParts:     {"type": custom.Name, "tokenizer": tokenizerIdent, "token_filters": []string{lowercase.Name}},
-		analyzerSuffixes:  {"type": custom.Name, "tokenizer": tokenizerIdent, "token_filters": []string{lowercase.Name, filterSuffixes}},
-		analyzerIdent:     {"type": custom.Name, "tokenizer": tokenizerIdent, "token_filters": []string{camelcase.Name, lowercase.Name}},
-		analyzerIdentStem: {"type": custom.Name, "tokenizer": tokenizerIdent, "token_filters": []string{camelcase.Name, lowercase.Name, porter.Name}},
-		analyzerText:      {"type": custom.Name, "tokenizer": bleveunicode.Name, "token_filters": []string{lowercase.Name, en.PossessiveName, en.StopName, porter.Name}},
+		analyzerParts:     {"type": custom.Name, "char_filters": fold, "tokenizer": tokenizerIdent, "token_filters": []string{lowercase.Name}},
+		analyzerSuffixes:  {"type": custom.Name, "char_filters": fold, "tokenizer": tokenizerIdent, "token_filters": []string{lowercase.Name, filterSuffixes}},
+		analyzerIdent:     {"type": custom.Name, "char_filters": fold, "tokenizer": tokenizerIdent, "token_filters": []string{camelcase.Name, lowercase.Name, filterCompound}},
+		analyzerIdentStem: {"type": custom.Name, "char_filters": fold, "tokenizer": tokenizerIdent, "token_filters": []string{camelcase.Name, lowercase.Name, filterCompound, porter.Name}},
+		analyzerText:      {"type": custom.Name, "char_filters": fold, "tokenizer": bleveunicode.Name, "token_filters": []string{lowercase.Name, en.PossessiveName, en.StopName, porter.Name}},
 		analyzerExact:     {"type": custom.Name, "tokenizer": single.Name, "token_filters": []string{lowercase.Name}},
 	} {
 		if err := m.AddCustomAnalyzer(name, def); err != nil {

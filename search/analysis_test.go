@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -41,6 +42,22 @@ func TestAnalyzers(t *testing.T) {
 		{analyzerExact, "Sales.SalesOrderHeader", "sales.salesorderheader"},
 		{analyzerSuffixes, "employeepayhistory", "mployeepayhistory ployeepayhistory loyeepayhistory oyeepayhistory yeepayhistory eepayhistory epayhistory payhistory ayhistory yhistory history istory story"},
 		{analyzerSuffixes, "order_items", ""}, // no word longer than 5 letters
+		// Compound lower-case names split into known words, plurals
+		// included; known words and words the list lacks kept whole.
+		{analyzerIdent, "salesorderheader", "sales order header"},
+		{analyzerIdent, "productmodelillustrations", "product model illustrations"},
+		{analyzerIdent, "billofmaterials", "bill of materials"},
+		{analyzerIdent, "ofsales", "ofsales"}, // a joining word only between two
+		{analyzerIdent, "invoice", "invoice"},
+		{analyzerIdent, "salesorderheadr", "salesorderheadr"},
+		{analyzerIdent, "dim_customers2024", "dim customers 2024"},
+		{analyzerIdentStem, "salesreasons", "sale reason"},
+		{analyzerParts, "salesorderheader", "salesorderheader"},
+		// Accents folded everywhere but in exact fields.
+		{analyzerText, "Résumés submitted by the café", "resum submit cafe"},
+		{analyzerIdent, "café_visits", "cafe visits"},
+		{analyzerSuffixes, "crème", ""},
+		{analyzerExact, "Café", "café"},
 	} {
 		if got := tokens(tc.analyzer, tc.in); got != tc.want {
 			t.Errorf("%s(%q) = %q, want %q", tc.analyzer, tc.in, got, tc.want)
@@ -69,6 +86,29 @@ func TestAlnumTokenizer(t *testing.T) {
 			if !reflect.DeepEqual(*got[i], *exp[i]) {
 				t.Fatalf("%q: token %d is %+v, want %+v", in, i, *got[i], *exp[i])
 			}
+		}
+	}
+}
+
+// A word far longer than any name's (a job's SQL can hold one of a MiB) is
+// neither split into known words nor into suffixes: both are quadratic in
+// the word's length, and a 900 KB word kept the indexer busy for hours.
+func TestLongWordNotSplit(t *testing.T) {
+	m := mapping.NewIndexMapping()
+	if err := addAnalyzers(m); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("order", 200_000)
+	for _, name := range []string{analyzerIdent, analyzerSuffixes} {
+		done := make(chan int, 1)
+		go func() { done <- len(m.AnalyzerNamed(name).Analyze([]byte(long))) }()
+		select {
+		case n := <-done:
+			if n > 1 {
+				t.Fatalf("%s: a 1 MB word became %d tokens", name, n)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: analyzing a 1 MB word did not end", name)
 		}
 	}
 }

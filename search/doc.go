@@ -12,21 +12,71 @@
 // index serves what it had written, and it catches up once there is space
 // (disk.go).
 //
+// Reading a query (query.go, analysis.go). Words are split as names are
+// (at punctuation, camelCase and digits), lower-cased and accents folded,
+// in the query and in the index alike (cafe finds café). English stop
+// words (the, of, which, ...) are left out unless the query is nothing
+// else ("about" still finds about). A word also stands for its synonyms,
+// the groups Options.Synonyms lists (config search.synonyms), applied as
+// the query is built: changing them needs no rebuild. In the index,
+// a lower-case name word made of known words is split into them
+// (salesorderheader is sales order header, as SalesOrderHeader and
+// sales_order_header are): the words are an embedded list (words.txt),
+// not the index's vocabulary, so that a name splits the same way
+// whenever it is indexed and whatever else the catalog holds; a word
+// the list lacks stays whole. Plurals and simple inflections match
+// through the stemmed fields (discounts, categories, reasons).
+//
+// Which datasets a query finds. One word: every dataset that has it
+// anywhere, by the rules below. Several words: the datasets that have
+// every one of them, each in any field (its name, qualified name,
+// columns, tags, descriptions: the field words gathers them, so that the
+// search is a conjunction of one term per word); only when that finds
+// nothing, or a word is in no document, are typos, words inside names and
+// the word being typed (a prefix) counted too, a search that costs more.
+// So a hit that covers the whole query beats one whose name is one of its
+// words: "customer purchase reasons" finds the table described as "Lookup
+// table of customer purchase reasons", not the customer tables, while
+// "customer" alone still finds those first. When no dataset has every
+// word, the search falls back to the datasets with the most words any
+// dataset has (two of three, else one; a long query tries all but one,
+// two or three, then any), and says so (Results.Partial): never an empty
+// page when something is close.
+//
 // Ranking (highest first; boosts in query.go):
 //
 //  1. The query is a dataset's qualified name, or a dot-separated tail of
 //     it ("sales.customer", "film"): exact name matches come first. Words
 //     typed apart match a name written joined or with underscores ("sales
-//     territory" is salesterritory, "order items" is order_items).
-//  2. Every query word is in the dataset's name (split at punctuation and
-//     camelCase; plurals folded).
+//     territory" is salesterritory, "order items" is order_items,
+//     "product reviews" is productreview).
+//  2. Every query word is in the dataset's name (split at punctuation,
+//     camelCase and into known words; plurals folded).
 //  3. Every word is in its qualified name (database and schema included).
 //  4. The query is a column's name, or every word is in a column name.
 //  5. Tags, then descriptions of the dataset and its columns (every word).
+//     Words side by side in a description as the query has them weigh
+//     much more (each pair of consecutive words, with the stop words
+//     typed between them or none: "credit cards of customers" has the
+//     pair of "Customer credit card information"), in a column's
+//     description half as much; a query typed as one identifier
+//     (tracking_number) is a name, not a phrase. Of several words, each
+//     found in a name weighs more than found in a description.
 //  6. Words of 4+ letters also match name words one edit away (two for 8+):
 //     typos rank below exact words. Words of 5+ letters also match inside
-//     longer name words (payhistory in employeepayhistory). The last word
-//     also matches as a prefix, for search as you type.
+//     longer name words (payhistory in employeepayhistory; a plural as its
+//     singular). The last word also matches as a prefix, for search as you
+//     type.
+//
+// Why these rules changed (issue 18): the earlier ones were tuned on
+// name-like queries and needed every word in one field, so a question
+// whose words were spread over a description and a name, or one word of
+// which matched a name, ranked the tables named like one word first, and
+// an accented or missing word found nothing. Analysts type questions over
+// descriptions (dbt's among them); testdata/relevance.tsv judges both
+// kinds. Changing the analyzers changed the mapping version (index.go):
+// an index built by an earlier one is rebuilt from the store while it
+// keeps serving.
 //
 // Filters (namespace, database, schema, kind, tags, owners, freshness,
 // health) narrow a search and never rank it: a hit scores as it does

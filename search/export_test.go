@@ -39,7 +39,7 @@ func (x *Index) BleveFacetsForTest(ctx context.Context, q Query) ([]Facet, error
 		return nil, err
 	}
 	defer x.mu.RUnlock()
-	req, _, _, err := x.newRequest(idx.Mapping(), q)
+	req, _, _, err := x.newRequest(idx.Mapping(), q, modeAll)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (x *Index) MatchesInOneSearchForTest(ctx context.Context, q Query) (map[str
 		return nil, err
 	}
 	defer x.mu.RUnlock()
-	req, _, _, err := x.newRequest(idx.Mapping(), q)
+	req, _, _, err := x.newRequest(idx.Mapping(), q, modeAll)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (x *Index) BleveOrderForTest(ctx context.Context, q Query) ([]string, error
 		return nil, err
 	}
 	defer x.mu.RUnlock()
-	req, first, _, err := x.newRequest(idx.Mapping(), q)
+	req, first, _, err := x.newRequest(idx.Mapping(), q, modeAll)
 	if err != nil {
 		return nil, err
 	}

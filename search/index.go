@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -26,7 +27,9 @@ import (
 
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
-const mappingVersion = "8"
+// 8: a job's SQL indexed but not stored; 9 and 10: the words field and
+// accent folding (issue 18), on top of 8.
+const mappingVersion = "10"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -56,6 +59,13 @@ type Index struct {
 	// automata are the Levenshtein automata of fuzzy clauses (fuzzy.go),
 	// 8 MB at most.
 	automata *automatonCache
+	// words splits a query into its words; stop leaves some out; synonyms
+	// are the configured alternatives of a word (query.go).
+	words    analysis.Analyzer
+	fold     analysis.CharFilter
+	compound compoundFilter // its known words
+	stop     analysis.TokenMap
+	synonyms map[string][]string
 	// filterPath makes tests take one way through a filter: "columns" or
 	// "conjunction" ("": the filter's and the text's counts choose).
 	filterPath string
@@ -99,6 +109,12 @@ type Options struct {
 	// Registerer receives the index's metrics (faults noticed, rebuilds);
 	// nil exports none.
 	Registerer prometheus.Registerer
+	// Synonyms are groups of words a search takes for one another
+	// ([[rep, representative], [cust, customer]]): a query's word matches
+	// wherever any word of its group would. They apply when a query is
+	// built, so changing them needs no rebuild. A word in several groups
+	// has the words of all of them.
+	Synonyms [][]string
 	// VerifyInterval is how often Run verifies the checksums of the
 	// index's segment files, besides when a search fails; zero means
 	// every 10 minutes, less than zero never.
@@ -132,6 +148,9 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		}
 	}
 	x.metrics = newHealMetrics(reg)
+	if err := x.setQueryAnalysis(o); err != nil {
+		return nil, err
+	}
 	setDisjunctionHeapTakeover(takeover)
 	if x.follow.Gather == 0 {
 		x.follow.Gather = catchUpDelay
@@ -585,6 +604,7 @@ const (
 	fFreshness     = "freshness" // FRESH, WARN, ERROR; absent when unknown
 	fHealth        = "health"    // the worst latest check result; absent without checks
 	fSQL           = "sql"       // a job's SQL, identifiers split
+	fWords         = "words"     // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
 )
 
 // Document types: datasets, and the jobs that move data between them.
@@ -717,12 +737,16 @@ func newMapping() (mapping.IndexMapping, error) {
 	dm.AddFieldMappingsAt(fNames, field(fNames, analyzerExact, false))
 	dm.AddFieldMappingsAt(fNameStarts, field(fNameStarts, analyzerExact, false))
 	dm.AddFieldMappingsAt(fName, field(fName, analyzerIdent, true), field(fNameParts, analyzerParts, false), field(fNameStem, analyzerIdentStem, false), field(fNameInside, analyzerSuffixes, false))
-	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false))
-	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false))
+	// fWords gathers the words of every field a query's word may be in
+	// (as Elasticsearch's copy_to), so that a query of several words finds
+	// the datasets that have them all by a conjunction of one term each.
+	words := field(fWords, analyzerIdentStem, false)
+	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false), words)
+	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false), words)
 	dm.AddFieldMappingsAt(fColumnSuggest, field(fColumnSuggest, analyzerExact, false))
-	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true))
-	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true))
-	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true))
+	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true), words)
+	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true), words)
+	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true), words)
 	for _, f := range []string{fOwners, fNamespace, fDatabase, fSchema, fKind, fFreshness, fHealth} {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))
 	}

@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -28,6 +30,9 @@ const (
 	boostPrefix     = 4
 	boostTags       = 3
 	boostDescAll    = 2
+	boostColDescAll = 1
+	boostPhrase     = 20
+	boostCover      = 1
 	boostFuzzy      = 1.5
 	boostInside     = 2
 	maxFirst        = 100
@@ -65,6 +70,9 @@ type Results struct {
 	Facets    []Facet
 	EndCursor string
 	HasNext   bool
+	// Partial says that no dataset has every word of the query: the hits
+	// are those with most of them, most first.
+	Partial bool
 }
 
 // Hit is a matching dataset and why it matched.
@@ -98,7 +106,9 @@ type Bucket struct {
 
 var facetFields = [...]string{fNamespace, fDatabase, fSchema, fKind, fTags, fOwners, fFreshness, fHealth}
 
-// Search runs a query. An empty query lists datasets by name.
+// Search runs a query. An empty query lists datasets by name. A query of
+// several words finds the datasets that have every word; when none has,
+// it finds those with most of them and says so (Results.Partial).
 func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	idx, err := x.serving()
 	if err != nil {
@@ -106,7 +116,82 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	defer x.guard(idx, "search", &err)
-	req, first, from, err := x.newRequest(idx.Mapping(), q)
+	qw := x.queryWords(queryText(q.Text))
+	words := len(qw)
+	// Of several words, each as typed first (a conjunction of one term
+	// each is the cheapest search there is), unless one is in no
+	// document, then also as a typo, inside a name or as the word being
+	// typed.
+	var out *Results
+	if words <= 1 || x.allIndexed(idx, qw) {
+		out, err = x.search(ctx, idx, q, modeAll)
+	}
+	if err == nil && (out == nil || out.Total == 0 && words > 1) {
+		out, err = x.search(ctx, idx, q, queryMode{loose: true})
+	}
+	// The best partial matches: those with the most words any dataset has.
+	for _, least := range partialTiers(words) {
+		if err != nil || out.Total > 0 {
+			break
+		}
+		out, err = x.search(ctx, idx, q, queryMode{loose: true, least: least})
+		if err == nil {
+			out.Partial = out.Total > 0
+		}
+	}
+	return out, err
+}
+
+// allIndexed reports whether every word (or one of its synonyms) is a term
+// of fWords in some document: one dictionary look-up each.
+func (x *Index) allIndexed(idx bleve.Index, words []queryWord) bool {
+	m := idx.Mapping()
+	a := m.AnalyzerNamed(m.AnalyzerNameForPath(fWords))
+	if a == nil {
+		return false // an index of an older mapping: no such field
+	}
+	for _, w := range words {
+		found := false
+		for _, alt := range w.alts {
+			all := true
+			for _, t := range a.Analyze([]byte(alt)) {
+				if all = termIndexed(idx, fWords, string(t.Term)); !all {
+					break
+				}
+			}
+			if found = all; found {
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// termIndexed reports whether field has term.
+func termIndexed(idx bleve.Index, field, term string) bool {
+	t, err := dictPrefix(idx, field, term, 1)
+	return err == nil && len(t) == 1 && t[0].term == term
+}
+
+// partialTiers are the numbers of words a fallback search asks its hits
+// to have, in the order tried: all but one, two, three, then one. A long
+// query costs four searches more at most, not one per word.
+func partialTiers(words int) []int {
+	var out []int
+	for least := words - 1; least > 1 && least >= words-3; least-- {
+		out = append(out, least)
+	}
+	if words > 1 {
+		out = append(out, 1)
+	}
+	return out
+}
+
+func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode queryMode) (*Results, error) {
+	req, first, from, err := x.newRequest(idx.Mapping(), q, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +235,7 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 
 // newRequest is the bleve request of a query (one hit more than the page,
 // to tell whether another follows), its page size and offset.
-func (x *Index) newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchRequest, int, int, error) {
+func (x *Index) newRequest(m mapping.IndexMapping, q Query, mode queryMode) (*bleve.SearchRequest, int, int, error) {
 	first, from, err := paging(q.First, q.After)
 	if err != nil {
 		return nil, 0, 0, err
@@ -161,7 +246,7 @@ func (x *Index) newRequest(m mapping.IndexMapping, q Query) (*bleve.SearchReques
 	text := queryText(q.Text)
 	var match query.Query // nil: all datasets
 	if text != "" {
-		match = x.textQuery(m, text, nil)
+		match = x.textQuery(m, text, mode)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter, x.facets, x.filterPath), first+1, from, false)
 	if text == "" {
@@ -192,7 +277,7 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(x.textQuery(idx.Mapping(), text, func(f string) bool { return slices.Contains(highlightFields, f) }))
+	q.AddShould(x.textQuery(idx.Mapping(), text, modeHighlight))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
@@ -219,7 +304,7 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 		j++
 		hits[i].Dataset = d
 		if h := byID[hits[i].ID]; h != nil {
-			hits[i].Matches = matches(h, newTextsDoc(d))
+			hits[i].Matches = matches(h, newTextsDoc(d), x.fold)
 		}
 	}
 	return nil
@@ -246,56 +331,286 @@ func paging(first int, after string) (int, int, error) {
 }
 
 // textQuery builds the ranking of doc.go from plain text. Nothing in the
-// text is query syntax. Given fields, it keeps the clauses on fields it
-// accepts.
-func (x *Index) textQuery(m mapping.IndexMapping, text string, fields func(string) bool) query.Query {
-	lower := strings.ToLower(text)
+// text is query syntax. mode says what the query is for: a search that
+// wants every word matched, its fallback to partial matches, or marking
+// the words of known hits.
+func (x *Index) textQuery(m mapping.IndexMapping, text string, mode queryMode) query.Query {
+	b := &queryBuilder{m: m, text: text, mode: mode, x: x, analyzed: map[string][]string{}}
+	b.words = x.queryWords(text)
+	return b.build()
+}
+
+// queryMode says what a text query is for: a search that wants every word
+// matched (the zero mode), its fallback to hits with at least some of
+// them, or marking the words of known hits.
+type queryMode struct {
+	loose     bool // a word may also be found as a typo, inside a name or as a prefix
+	least     int  // > 0: a hit has this many of the words at least (loosely)
+	highlight bool // a flat disjunction of the clauses on the fields a hit shows
+}
+
+var (
+	modeAll       = queryMode{}
+	modeHighlight = queryMode{highlight: true}
+)
+
+// queryBuilder builds one text query.
+type queryBuilder struct {
+	x        *Index
+	m        mapping.IndexMapping
+	text     string
+	mode     queryMode
+	words    []queryWord
+	analyzed map[string][]string // analyzer + "\x00" + text -> terms
+}
+
+// queryWord is a word of the query with the synonyms configured for it.
+type queryWord struct {
+	word string
+	alts []string // the word first, then its synonyms
+	pos  int      // in the query, stop words counted
+}
+
+// queryWords are the words of a query as they are matched: accents folded,
+// split and lower-cased as identifiers are (fctOrders is fct orders), stop
+// words left out unless the query is nothing else, each with its synonyms.
+func (x *Index) queryWords(text string) []queryWord {
+	var words []string
+	for _, t := range x.words.Analyze([]byte(text)) {
+		words = append(words, string(t.Term))
+	}
+	stops := 0
+	for _, w := range words {
+		if x.stop[w] {
+			stops++
+		}
+	}
+	out := make([]queryWord, 0, len(words)-stops)
+	seen := map[string]bool{}
+	for i, w := range words {
+		if seen[w] || x.stop[w] && stops < len(words) { // a word typed twice counts once
+			continue
+		}
+		seen[w] = true
+		out = append(out, queryWord{word: w, alts: append([]string{w}, x.synonyms[w]...), pos: i})
+	}
+	return out
+}
+
+// keep reports whether a clause on field belongs to the query built.
+func (b *queryBuilder) keep(field string) bool {
+	return !b.mode.highlight || slices.Contains(highlightFields, field)
+}
+
+// terms analyzes s as field is.
+func (b *queryBuilder) terms(field, s string) []string {
+	name := b.m.AnalyzerNameForPath(field)
+	key := name + "\x00" + s
+	if t, ok := b.analyzed[key]; ok {
+		return t
+	}
+	var out []string
+	for _, t := range b.m.AnalyzerNamed(name).Analyze([]byte(s)) {
+		out = append(out, string(t.Term))
+	}
+	b.analyzed[key] = out
+	return out
+}
+
+// wordIn is the clause that finds a word (or one of its synonyms) in
+// field; nil when the field's analyzer drops it (a stop word).
+func (b *queryBuilder) wordIn(field string, w queryWord, boost float64) query.Query {
+	var alts []query.Query
+	for _, a := range w.alts {
+		terms := b.terms(field, a)
+		if len(terms) == 0 {
+			continue
+		}
+		parts := make([]query.Query, len(terms))
+		for i, t := range terms {
+			q := termQuery(field, t)
+			q.SetBoost(boost)
+			parts[i] = q
+		}
+		if len(parts) == 1 {
+			alts = append(alts, parts[0])
+		} else {
+			alts = append(alts, bleve.NewConjunctionQuery(parts...))
+		}
+	}
+	switch len(alts) {
+	case 0:
+		return nil
+	case 1:
+		return alts[0]
+	}
+	return bleve.NewDisjunctionQuery(alts...)
+}
+
+// allIn is the clause that finds every word in field (bleve's match query
+// with the "and" operator, analyzed as the field is, but one word is a
+// term query: bleve would wrap it in a conjunction of one, which costs a
+// step per hit).
+func (b *queryBuilder) allIn(field string, boost float64) query.Query {
+	var terms []query.Query
+	for _, w := range b.words {
+		if q := b.wordIn(field, w, boost); q != nil {
+			terms = append(terms, q)
+		}
+	}
+	switch len(terms) {
+	case 0:
+		return bleve.NewMatchNoneQuery() // counts for the coordination factor, as before
+	case 1:
+		return terms[0]
+	}
+	return bleve.NewConjunctionQuery(terms...)
+}
+
+// wordByWord are the fields of coverFields whose words a query of several
+// words weighs one by one alone (build).
+var wordByWord = []string{fPath, fTagsText, fDesc, fColumnDesc}
+
+type coverField struct {
+	field string
+	boost float64
+}
+
+// coverFields are the fields a word of a query of several words may be
+// found in, each in its most forgiving analysis, with what finding it
+// there weighs: a word of the name says most, of a column's description
+// least.
+var coverFields = []coverField{{fNameStem, 3}, {fPath, 1}, {fColumnStem, 1}, {fTagsText, 1.5}, {fDesc, 2}, {fColumnDesc, 1}}
+
+// wordFound is the clause that finds word i where a query of several words
+// requires it: among the words of all the fields (fWords), as a typo of a
+// name word, inside a compound name or, for the word being typed, as a
+// prefix. It scores little: wordWeight says where the word was found.
+func (b *queryBuilder) wordFound(i int) query.Query {
+	w := b.words[i]
+	any := b.looseWord(w.word, i == len(b.words)-1)
+	if q := b.wordIn(fWords, w, boostCover); q != nil {
+		any = append(any, q)
+	}
+	if len(any) == 1 {
+		return any[0]
+	}
+	return bleve.NewDisjunctionQuery(any...)
+}
+
+// wordWeight is the clause that scores word i by the fields it is in
+// (coverFields): a word of the name weighs more than one of a column's
+// description.
+func (b *queryBuilder) wordWeight(i int) query.Query {
 	var any []query.Query
+	for _, f := range coverFields {
+		if q := b.wordIn(f.field, b.words[i], f.boost*boostCover); q != nil {
+			any = append(any, q)
+		}
+	}
+	switch len(any) {
+	case 0:
+		return nil
+	case 1:
+		return any[0]
+	}
+	return bleve.NewDisjunctionQuery(any...)
+}
+
+// looseWord are the clauses of rule 6 for a word: typos, inside longer
+// name words, and as a prefix when it is the word being typed.
+func (b *queryBuilder) looseWord(w string, last bool) []query.Query {
+	var out []query.Query
 	add := func(q query.Query, boost float64) {
-		if fields != nil && !fields(q.(query.FieldableQuery).Field()) {
+		if !b.keep(q.(query.FieldableQuery).Field()) {
 			return
 		}
 		q.(query.BoostableQuery).SetBoost(boost)
-		any = append(any, q)
+		out = append(out, q)
 	}
-	// all is bleve's match query with the "and" operator, analyzed as the
-	// field is, but one word is a term query: bleve would wrap it in a
-	// conjunction of one, which costs a step per hit.
-	analyzed := map[string][]string{} // by analyzer: most are shared by several fields
-	all := func(field string, boost float64) {
-		if fields != nil && !fields(field) {
+	if n := len([]rune(w)); n >= 4 && n <= maxFuzzyWord {
+		fuzz := 1
+		if n >= 8 {
+			fuzz = 2
+		}
+		for _, f := range []string{fNameParts, fName} {
+			// A prefix of 1: typos rarely hit the first letter; it keeps the search fast.
+			add(&fuzzyQuery{automata: b.x.automata, term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
+		}
+	}
+	// Words of 5+ letters also match inside longer name words: names
+	// written as one lower-case word (employeepayhistory) hold several;
+	// a plural is looked for as its stem (reasons in salesreason).
+	inside := singular(w)
+	if len([]rune(inside)) < minInside {
+		inside = w // "items" inside orderitems still
+	}
+	if len([]rune(inside)) >= minInside {
+		q := bleve.NewPrefixQuery(inside)
+		q.SetField(fNameInside)
+		add(q, boostInside)
+	}
+	if last && lastWord(b.text) != "" {
+		for _, f := range []string{fName, fNameParts, fColumns} {
+			q := bleve.NewPrefixQuery(w)
+			q.SetField(f)
+			add(q, boostPrefix)
+		}
+	}
+	return out
+}
+
+// singular is an English plural's singular, as far as a prefix of the
+// word tells: categories -> categor, reasons -> reason, boxes -> box.
+func singular(w string) string {
+	switch {
+	case strings.HasSuffix(w, "ies") && len(w) > 4:
+		return w[:len(w)-3]
+	case strings.HasSuffix(w, "sses"), strings.HasSuffix(w, "xes"), strings.HasSuffix(w, "ches"), strings.HasSuffix(w, "shes"):
+		return w[:len(w)-2]
+	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && len(w) > 3:
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+func (b *queryBuilder) build() query.Query {
+	var rank []query.Query
+	add := func(q query.Query, boost float64) {
+		if q == nil || !b.keep(q.(query.FieldableQuery).Field()) {
 			return
 		}
-		name := m.AnalyzerNameForPath(field)
-		words, ok := analyzed[name]
-		if !ok {
-			for _, t := range m.AnalyzerNamed(name).Analyze([]byte(text)) {
-				words = append(words, string(t.Term))
-			}
-			analyzed[name] = words
-		}
-		terms := make([]query.Query, len(words))
-		for i, w := range words {
-			q := termQuery(field, w)
-			q.SetBoost(boost)
-			terms[i] = q
-		}
-		switch len(terms) {
-		case 0:
-			any = append(any, bleve.NewMatchNoneQuery()) // counts for the coordination factor, as before
-		case 1:
-			any = append(any, terms[0])
-		default:
-			any = append(any, bleve.NewConjunctionQuery(terms...))
-		}
+		q.(query.BoostableQuery).SetBoost(boost)
+		rank = append(rank, q)
 	}
+	multi := len(b.words) > 1
+	all := func(field string, boost float64) {
+		if !b.keep(field) {
+			return
+		}
+		// Of several words, each word's clause (below) finds them one by
+		// one in the qualified name, tags and descriptions, and scores
+		// each word found there (so does a search marking them): a clause
+		// of them all would add little but cost a searcher per word.
+		if (multi || b.mode.highlight) && slices.Contains(wordByWord, field) {
+			return
+		}
+		rank = append(rank, b.allIn(field, boost))
+	}
+	lower := strings.ToLower(b.text)
 	// 1. The name or a dotted tail of it, as written; words typed apart
 	// also match the name written joined or with underscores ("sales
 	// territory" is salesterritory, "order items" is order_items).
 	add(termQuery(fNames, lower), boostExactName)
-	if words := identWords(text); len(words) > 1 {
+	if words := identWords(string(b.x.fold.Filter([]byte(b.text)))); len(words) > 1 {
 		add(termQuery(fNames, strings.Join(words, "")), boostExactName)
 		add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
+		// The last word's plural folded, as in the name's words.
+		if last := words[len(words)-1]; singular(last) != last && b.x.compound.known(singular(last)) {
+			words[len(words)-1] = singular(last)
+			add(termQuery(fNames, strings.Join(words, "")), boostExactName)
+			add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
+		}
 	}
 	// 2-3. Every word in the name, or in the qualified name.
 	all(fName, boostNameWords)
@@ -307,41 +622,98 @@ func (x *Index) textQuery(m mapping.IndexMapping, text string, fields func(strin
 	add(termQuery(fColumnExact, lower), boostExactCol)
 	all(fColumns, boostColumns)
 	all(fColumnStem, boostColumns)
-	// 5. Tags and descriptions.
+	// 5. Tags and descriptions: every word, and more for words side by
+	// side as the query has them.
 	all(fTagsText, boostTags)
 	all(fDesc, boostDescAll)
-	all(fColumnDesc, boostDescAll/2)
-	// 6. Typos and the word being typed.
-	words := identWords(text)
-	for _, w := range words {
-		if n := len([]rune(w)); n >= 4 && n <= maxFuzzyWord {
-			fuzz := 1
-			if n >= 8 {
-				fuzz = 2
+	all(fColumnDesc, boostColDescAll)
+	if multi && !b.mode.highlight && strings.ContainsFunc(b.text, unicode.IsSpace) { // words, not an identifier
+		rank = append(rank, b.nearPhrase(fDesc, boostPhrase)...)
+		rank = append(rank, b.nearPhrase(fColumnDesc, boostPhrase/2)...)
+	}
+	// 6. Typos, words inside names and the word being typed. A query of
+	// one word has them here; one of several has them in the clause of
+	// each word (below), which every hit must match.
+	if !multi || b.mode.highlight {
+		for i, w := range b.words {
+			rank = append(rank, b.looseWord(w.word, i == len(b.words)-1)...)
+			if len(w.alts) > 1 && !b.mode.highlight {
+				if q := b.wordWeight(i); q != nil {
+					rank = append(rank, q) // its synonyms
+				}
 			}
-			for _, f := range []string{fNameParts, fName} {
-				// A prefix of 1: typos rarely hit the first letter; it keeps the search fast.
-				add(&fuzzyQuery{automata: x.automata, term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
+		}
+	}
+	if b.mode.highlight {
+		// The words, one by one, in the fields of coverFields that a hit
+		// shows: what the search's clauses there mark, its phrases' words
+		// included.
+		for _, f := range wordByWord {
+			for _, w := range b.words {
+				if q := b.wordIn(f, w, 1); q != nil {
+					rank = append(rank, q)
+				}
 			}
 		}
+		return bleve.NewDisjunctionQuery(rank...)
 	}
-	// Words of 5+ letters also match inside longer name words: names
-	// written as one lower-case word (employeepayhistory) hold several.
-	for _, w := range words {
-		if len([]rune(w)) >= minInside {
-			q := bleve.NewPrefixQuery(w)
-			q.SetField(fNameInside)
-			add(q, boostInside)
+	if !multi {
+		return bleve.NewDisjunctionQuery(rank...)
+	}
+	// Several words: a hit has every one of them, in whatever fields
+	// (coverage beats one word in the name), or in the fallback the number
+	// asked for; each scores by where it was found.
+	each := make([]query.Query, len(b.words))
+	for i, w := range b.words {
+		each[i] = b.wordIn(fWords, w, boostCover)
+		if b.mode.loose || each[i] == nil {
+			each[i] = b.wordFound(i)
+		}
+		if q := b.wordWeight(i); q != nil {
+			rank = append(rank, q)
 		}
 	}
-	if last := lastWord(text); last != "" {
-		for _, f := range []string{fName, fNameParts, fColumns} {
-			q := bleve.NewPrefixQuery(last)
-			q.SetField(f)
-			add(q, boostPrefix)
+	ranked := bleve.NewDisjunctionQuery(rank...)
+	var must query.Query = bleve.NewConjunctionQuery(each...)
+	if b.mode.least > 0 {
+		some := bleve.NewDisjunctionQuery(each...)
+		some.SetMin(float64(b.mode.least))
+		must = some
+	}
+	return &requiredQuery{must: must, should: ranked}
+}
+
+// nearPhrase are the clauses that find the query's words side by side in
+// field: each pair of consecutive words as a phrase, with as many words
+// between them as the query has stop words there ("reviews of products"),
+// and, when it has some, with none ("credit cards of customers" has the
+// pair of "customer credit card" that matters). The more pairs a text has,
+// the nearer the phrase.
+func (b *queryBuilder) nearPhrase(field string, boost float64) []query.Query {
+	var out []query.Query
+	for i := 0; i+1 < len(b.words); i++ {
+		w1, w2 := b.words[i], b.words[i+1]
+		t1, t2 := b.terms(field, w1.word), b.terms(field, w2.word)
+		if len(t1) == 0 || len(t2) == 0 {
+			continue
+		}
+		gaps := []int{0}
+		if g := w2.pos - w1.pos - 1; g > 0 {
+			gaps = append(gaps, g)
+		}
+		for _, gap := range gaps {
+			terms := make([][]string, 0, gap+2)
+			terms = append(terms, []string{t1[len(t1)-1]})
+			for range gap {
+				terms = append(terms, nil)
+			}
+			terms = append(terms, []string{t2[0]})
+			q := query.NewMultiPhraseQuery(terms, field)
+			q.SetBoost(boost)
+			out = append(out, q)
 		}
 	}
-	return bleve.NewDisjunctionQuery(any...)
+	return out
 }
 
 // identWords splits text as identifiers are split at punctuation, lower-cased.
@@ -412,7 +784,7 @@ func termQuery(field, v string) *query.TermQuery {
 }
 
 // matches turns highlight fragments into the fields users know.
-func matches(h *bsearch.DocumentMatch, doc *datasetDoc) []Match {
+func matches(h *bsearch.DocumentMatch, doc *datasetDoc, fold analysis.CharFilter) []Match {
 	names := map[string]string{
 		fName: "name", fPath: "qualifiedName", fColumns: "column", fDesc: "description",
 		fColumnDesc: "columnDescription", fTagsText: "tag",
@@ -423,7 +795,7 @@ func matches(h *bsearch.DocumentMatch, doc *datasetDoc) []Match {
 	}
 	var out []Match
 	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
-		if text, ok := markField(h, f, values[f]); ok {
+		if text, ok := markField(h, f, values[f], fold); ok {
 			out = append(out, Match{Field: names[f], Text: text})
 		}
 	}
@@ -443,25 +815,32 @@ const fragmentSize = 200
 // long text, about fragmentSize bytes around its first match. This is what
 // bleve's highlighter does, from the locations the search found, without
 // re-analyzing the document.
-func markField(h *bsearch.DocumentMatch, field string, values []string) (string, bool) {
+func markField(h *bsearch.DocumentMatch, field string, values []string, fold analysis.CharFilter) (string, bool) {
 	type span struct{ start, end int }
 	byValue := map[int][]span{} // value index -> matched spans
+	terms := map[int]int{}      // value index -> distinct words matched
 	for _, locs := range h.Locations[field] {
+		seen := map[int]bool{}
 		for _, l := range locs {
 			i := 0
 			if len(l.ArrayPositions) > 0 {
 				i = int(l.ArrayPositions[0])
 			}
 			byValue[i] = append(byValue[i], span{int(l.Start), int(l.End)})
+			if !seen[i] {
+				seen[i] = true
+				terms[i]++
+			}
 		}
 	}
 	if len(byValue) == 0 {
 		return "", false
 	}
+	// As bleve's highlighter: the value with the most distinct words.
 	best, most := -1, 0
-	for i, spans := range byValue {
-		if len(spans) > most || len(spans) == most && i < best {
-			best, most = i, len(spans)
+	for i := range byValue {
+		if terms[i] > most || terms[i] == most && i < best {
+			best, most = i, terms[i]
 		}
 	}
 	if best >= len(values) {
@@ -469,6 +848,13 @@ func markField(h *bsearch.DocumentMatch, field string, values []string) (string,
 	}
 	text := values[best]
 	spans := byValue[best]
+	if at := foldedOffsets(text, fold); at != nil { // the locations are in the folded text
+		for i, sp := range spans {
+			if sp.start >= 0 && sp.end < len(at) && sp.start <= sp.end {
+				spans[i] = span{at[sp.start], at[sp.end]}
+			}
+		}
+	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
 	from, to := 0, len(text)
 	if len(text) > fragmentSize {
@@ -501,6 +887,29 @@ func markField(h *bsearch.DocumentMatch, field string, values []string) (string,
 		b.WriteString("…")
 	}
 	return b.String(), text != ""
+}
+
+// foldedOffsets maps each byte offset of text with its accents folded (as
+// the analyzers fold it, a rune at a time) to the offset in text it comes
+// from; nil when folding changes nothing (ASCII text).
+func foldedOffsets(text string, fold analysis.CharFilter) []int {
+	ascii := true
+	for i := 0; i < len(text) && ascii; i++ {
+		ascii = text[i] < utf8.RuneSelf
+	}
+	if ascii || fold == nil {
+		return nil
+	}
+	at := make([]int, 0, len(text)+1)
+	for i := 0; i < len(text); {
+		_, size := utf8.DecodeRuneInString(text[i:])
+		n := len(fold.Filter([]byte(text[i : i+size])))
+		for range n {
+			at = append(at, i)
+		}
+		i += size
+	}
+	return append(at, len(text))
 }
 
 // Suggestion is an autocompletion: a dataset name, or a column name.
@@ -629,7 +1038,7 @@ func (x *Index) SearchJobs(ctx context.Context, text string, first int) (_ []Job
 		sql := bleve.NewMatchQuery(text)
 		sql.SetField(fSQL)
 		sql.SetBoost(0.5) // below the name and description
-		b.AddShould(x.textQuery(idx.Mapping(), text, nil), sql)
+		b.AddShould(x.textQuery(idx.Mapping(), text, modeAll), sql)
 		b.SetMinShould(1)
 	}
 	req := bleve.NewSearchRequestOptions(b, first, 0, false)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -42,8 +43,25 @@ func readJudged(t *testing.T) []judged {
 	return out
 }
 
+// relevanceSynonyms are the synonyms the judged queries are searched with.
+var relevanceSynonyms = [][]string{{"rep", "representative"}, {"cust", "customer"}, {"ltv", "lifetime value"}}
+
+// The bars of the suite: MRR@10 and top-1 overall, and the same for the
+// questions whose words are in a description alone (the kind analysts ask
+// most, and the one name-like rules rank worst).
+const (
+	minMRR, minTop1 = 0.97, 0.95
+	descriptionKind = "description"
+)
+
+// issueQueries are issue 18's: each must find the table whose
+// description says it first.
+var issueQueries = []string{"customer purchase reasons", "sale discounts", "credit cards of customers"}
+
 // TestRelevance crawls the fixture schemas into a catalog with the demo
-// datasets, runs the judged queries, and fails under MRR@10 0.85.
+// datasets, runs the judged queries, and fails under the bars above; a
+// query of the fallback kind must say its hits are partial, and no other
+// may.
 func TestRelevance(t *testing.T) {
 	ctx := context.Background()
 	c := newCatalog(t) // the demo catalog
@@ -56,6 +74,15 @@ func TestRelevance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Synonyms apply at query time: the index opened again with them
+	// needs no rebuild.
+	c.idx.Close()
+	idx, err := search.Open(ctx, c.dir, c.st, &search.Options{Logger: quiet, Synonyms: relevanceSynonyms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	c.idx = idx
 	if err := c.idx.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -64,34 +91,55 @@ func TestRelevance(t *testing.T) {
 	if len(queries) < 40 {
 		t.Fatalf("%d judged queries; the suite wants 40 at least", len(queries))
 	}
-	var mrr, top1 float64
-	byKind := map[string][2]float64{}
+	type score struct{ rr, top1, n float64 }
+	var all score
+	byKind := map[string]score{}
 	var misses []string
 	for _, q := range queries {
-		got := c.names(t, search.Query{Text: q.query, First: 10})
+		res, err := c.idx.Search(ctx, search.Query{Text: q.query, First: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := q.kind == "fallback"; res.Partial != want {
+			t.Errorf("%q: partial %v, want %v", q.query, res.Partial, want)
+		}
+		var got []string
+		for _, h := range res.Hits {
+			got = append(got, h.Dataset.Name)
+		}
 		rank := slices.IndexFunc(got, func(n string) bool { return slices.Contains(q.want, n) })
-		rr := 0.0
+		s := score{n: 1}
 		if rank >= 0 {
-			rr = 1 / float64(rank+1)
+			s.rr = 1 / float64(rank+1)
 		}
-		if rank != 0 {
-			misses = append(misses, fmt.Sprintf("  %-28q %-11s rank %d, want %s, got %v", q.query, q.kind, rank+1, q.want[0], got[:min(3, len(got))]))
+		if rank != 0 && slices.Contains(issueQueries, q.query) {
+			t.Errorf("%q: %s is at rank %d, want it first", q.query, q.want[0], rank+1)
+		}
+		if rank == 0 {
+			s.top1 = 1
 		} else {
-			top1++
+			misses = append(misses, fmt.Sprintf("  %-28q %-11s rank %d, want %s, got %v", q.query, q.kind, rank+1, q.want[0], got[:min(3, len(got))]))
 		}
-		mrr += rr
 		k := byKind[q.kind]
-		byKind[q.kind] = [2]float64{k[0] + rr, k[1] + 1}
+		byKind[q.kind] = score{k.rr + s.rr, k.top1 + s.top1, k.n + 1}
+		all = score{all.rr + s.rr, all.top1 + s.top1, all.n + 1}
 	}
-	n := float64(len(queries))
-	t.Logf("relevance: %d queries, MRR@10 %.3f, top-1 %.3f", len(queries), mrr/n, top1/n)
-	for kind, k := range byKind {
-		t.Logf("  %-11s MRR %.2f (%d queries)", kind, k[0]/k[1], int(k[1]))
+	t.Logf("relevance: %d queries, MRR@10 %.3f, top-1 %.3f", len(queries), all.rr/all.n, all.top1/all.n)
+	kinds := slices.Sorted(maps.Keys(byKind))
+	for _, kind := range kinds {
+		k := byKind[kind]
+		t.Logf("  %-11s MRR %.3f, top-1 %.3f (%d queries)", kind, k.rr/k.n, k.top1/k.n, int(k.n))
 	}
 	if len(misses) > 0 {
 		t.Logf("not first:\n%s", strings.Join(misses, "\n"))
 	}
-	if mrr/n < 0.85 {
-		t.Fatalf("MRR@10 %.3f is under 0.85", mrr/n)
+	desc := byKind[descriptionKind]
+	for _, s := range []struct {
+		what string
+		s    score
+	}{{"all queries", all}, {descriptionKind + " queries", desc}} {
+		if s.s.rr/s.s.n < minMRR || s.s.top1/s.s.n < minTop1 {
+			t.Errorf("%s: MRR@10 %.3f, top-1 %.3f; the bars are %.2f and %.2f", s.what, s.s.rr/s.s.n, s.s.top1/s.s.n, minMRR, minTop1)
+		}
 	}
 }

@@ -61,6 +61,8 @@ type Options struct {
 	// LineageMaxDepth and LineageMaxNodes bound a lineage traversal; zero
 	// means lineage's defaults.
 	LineageMaxDepth, LineageMaxNodes int
+	// SearchSynonyms are the search index's synonyms (search.Options).
+	SearchSynonyms [][]string
 	// FreshnessDefaults are the config's default freshness policies.
 	FreshnessDefaults []quarry.PolicyDefault
 	// Alerts configure the alert evaluator and webhook delivery that Start
@@ -127,7 +129,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 	// The search index follows the store; Run catches it up (or rebuilds
 	// it, while the old one serves).
-	idx, err := search.Open(ctx, filepath.Join(s.dir, IndexDir), s.Store, &search.Options{Logger: s.log, Registerer: s.opts.Registerer})
+	idx, err := search.Open(ctx, filepath.Join(s.dir, IndexDir), s.Store, &search.Options{Logger: s.log, Registerer: s.opts.Registerer, Synonyms: s.opts.SearchSynonyms})
 	if err != nil {
 		return err
 	}

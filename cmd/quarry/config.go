@@ -15,6 +15,7 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/server"
 )
 
@@ -31,6 +32,7 @@ type Config struct {
 	Lineage   LineageConfig   `yaml:"lineage"`
 	Freshness FreshnessConfig `yaml:"freshness"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
+	Search    SearchConfig    `yaml:"search"`
 	// MemoryLimit is the Go runtime's soft memory limit: a size ("2GiB",
 	// "1500MB"), a share of the machine's (or cgroup's) memory ("60%"), or
 	// "off". Empty means 75%. GOMEMLIMIT, when set, wins.
@@ -151,6 +153,21 @@ func (c Config) freshnessDefaults() ([]quarry.PolicyDefault, error) {
 		}
 	}
 	return out, nil
+}
+
+// SearchConfig tunes search. Synonyms are groups of words a search takes
+// for one another ([[rep, representative], [cust, customer]]); they apply
+// as queries are read, so changing them needs no reindex.
+type SearchConfig struct {
+	Synonyms [][]string `yaml:"synonyms"`
+}
+
+// validate checks the synonyms as the search index reads them.
+func (c SearchConfig) validate() error {
+	if err := search.CheckSynonyms(c.Synonyms); err != nil {
+		return fmt.Errorf("config: search.%v", err)
+	}
+	return nil
 }
 
 // LineageConfig bounds lineage traversals; zero means the default.
@@ -291,6 +308,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if _, _, err := memoryLimit(c.MemoryLimit, "/"); err != nil {
+		return err
+	}
+	if err := c.Search.validate(); err != nil {
 		return err
 	}
 	policy, err := c.crawlPolicy()

@@ -80,3 +80,32 @@ func TestQueryLimitsConfig(t *testing.T) {
 		t.Fatal("a negative pageMax was accepted")
 	}
 }
+
+// TestSearchConfig: search.synonyms reach the config as groups, and a
+// group of one word or a word of no letters is an error naming it.
+func TestSearchConfig(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "quarry.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cfg, err := loadConfig(write("search:\n  synonyms: [[rep, representative], [ltv, lifetime value]]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Search.Synonyms; len(got) != 2 || got[1][1] != "lifetime value" {
+		t.Fatalf("synonyms = %q", got)
+	}
+	for name, tc := range map[string]struct{ body, key string }{
+		"ErrOneWord": {"search:\n  synonyms: [[rep]]\n", "search.synonyms[0]"},
+		"ErrNoWord":  {"search:\n  synonyms: [[rep, representative], [cust, \"--\"]]\n", "search.synonyms[1][1]"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := loadConfig(write(tc.body)); err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("config %q: %v, want an error naming %s", tc.body, err, tc.key)
+			}
+		})
+	}
+}

@@ -103,6 +103,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Gatherer:          reg,
 		LineageMaxDepth:   cfg.Lineage.MaxDepth,
 		LineageMaxNodes:   cfg.Lineage.MaxNodes,
+		SearchSynonyms:    cfg.Search.Synonyms,
 		FreshnessDefaults: defaults,
 		Alerts:            &alert.Options{Webhooks: hooks, Interval: interval},
 		Crawl:             crawlPolicy,
