@@ -27,6 +27,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
+	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
@@ -73,6 +74,11 @@ type Options struct {
 	QueryLimits graph.Limits // what one GraphQL operation may cost
 	UI          http.Handler // served at /; nil serves nothing there
 	Version     string       // shown by /healthz
+
+	// Authenticators name who makes each request, in order (API tokens,
+	// the sign-in's sessions); SignIn serves /auth/. See Config.
+	Authenticators []auth.Authenticator
+	SignIn         http.Handler
 }
 
 // Server is a data directory served over HTTP. Open opens its store;
@@ -191,6 +197,8 @@ func (s *Server) Config() Config {
 		QueryLimits:       s.opts.QueryLimits,
 		Version:           s.opts.Version,
 		Now:               s.opts.Now,
+		Authenticators:    s.opts.Authenticators,
+		SignIn:            s.opts.SignIn,
 	}
 	// Typed nils would not be nil interfaces.
 	if s.Crawls != nil {
