@@ -7,6 +7,7 @@ import { JobPage } from "./pages/JobPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { SourcesPage } from "./pages/SourcesPage";
 import { Empty } from "./components/ui";
+import { UserMenu } from "./auth";
 
 export function App() {
   const searchRef = useRef<HTMLInputElement>(null);
@@ -46,6 +47,7 @@ export function App() {
           <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/sources">Sources</NavLink>
         </nav>
+        <UserMenu />
       </header>
       <main id="main" tabIndex={-1}>
         <Routes>

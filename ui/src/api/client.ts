@@ -37,6 +37,17 @@ type GraphQLResponse<T> = {
   errors?: { message: string; extensions?: { code?: string; field?: string } }[];
 };
 
+// The session's CSRF token (from /auth/me), sent on every POST: the
+// server refuses a signed-in POST without it. Empty in open mode.
+let csrfToken = "";
+export function setCsrfToken(token: string) {
+  csrfToken = token;
+}
+
+// SIGN_IN_EVENT is dispatched on window when the API answers 401: the
+// user menu then offers to sign in.
+export const SIGN_IN_EVENT = "quarry:sign-in";
+
 export async function request<R, V>(
   doc: TypedDocumentString<R, V>,
   variables: V,
@@ -46,7 +57,11 @@ export async function request<R, V>(
   try {
     res = await fetch("/graphql", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        ...(csrfToken ? { "X-CSRF-Token": csrfToken } : {}),
+      },
       body: JSON.stringify({ query: doc.toString(), variables }),
       signal,
     });
@@ -54,6 +69,7 @@ export async function request<R, V>(
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError("The server cannot be reached. Is quarry serve running?", "unavailable");
   }
+  if (res.status === 401) window.dispatchEvent(new Event(SIGN_IN_EVENT));
   let body: GraphQLResponse<R>;
   try {
     body = await res.json();
