@@ -3,18 +3,10 @@
 // be refused. A server without sign-in answers /auth/me 404 (open mode):
 // everything is offered, as before access control existed.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
-import { setCsrfToken, SIGN_IN_EVENT } from "./api/client";
+import { loadMe, SIGN_IN_EVENT, type Me } from "./api/client";
 
-export type Role = "viewer" | "editor" | "ingest" | "admin";
-
-export type Me = {
-  name: string;
-  email?: string;
-  role?: Role;
-  via: string; // "session", "token", "anonymous", "local"
-  csrfToken?: string;
-  login?: string;
-};
+export type { Me };
+export type Role = NonNullable<Me["role"]>;
 
 export type Auth = {
   // loading: /auth/me has not answered; open: the server has no sign-in;
@@ -60,14 +52,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [auth, setAuth] = useState<Auth>({ state: "loading" });
   useEffect(() => {
     let live = true;
-    fetch("/auth/me", { headers: { Accept: "application/json" } })
-      .then(async (res) => {
-        const me = res.status === 200 ? ((await res.json()) as Me) : undefined;
-        if (!live) return;
-        setCsrfToken(me?.csrfToken ?? "");
-        setAuth(meToAuth(res.status, me));
-      })
-      .catch(() => live && setAuth({ state: "open" }));
+    loadMe().then(({ status, me }) => live && setAuth(meToAuth(status, me)));
     // The API answered 401: the session ended, or the server wants one.
     const onSignIn = () => setAuth((a) => ({ ...a, state: "signedOut" }));
     window.addEventListener(SIGN_IN_EVENT, onSignIn);
