@@ -8,7 +8,9 @@ import (
 	"github.com/quarrydata/quarry/auth/oidc"
 )
 
-// AuthConfig is the auth section: who may use the catalog.
+// AuthConfig is the auth section: who may use the catalog. (Branch i19-auth
+// declares it too, with the anonymous role and outbound rules: at the merge
+// its OIDC field is this one's.)
 type AuthConfig struct {
 	OIDC *OIDCConfig `yaml:"oidc"`
 }
@@ -45,10 +47,10 @@ type OIDCConfig struct {
 // oidc converts the auth.oidc section (nil when absent); errors name the
 // field.
 func (c Config) oidc(getenv func(string) string) (*oidc.Config, error) {
-	o := c.Auth.OIDC
-	if o == nil {
+	if c.Auth == nil || c.Auth.OIDC == nil {
 		return nil, nil
 	}
+	o := c.Auth.OIDC
 	out := &oidc.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL, Scopes: o.Scopes,
 		Roles: oidc.RoleMapping{Claim: o.Roles.Claim, Map: o.Roles.Map, Default: o.Roles.Default}}
 	if o.ClientSecretEnv != "" {
