@@ -157,6 +157,9 @@ func New(cfg Config, o *Options) (*SSO, error) {
 	return s, nil
 }
 
+// Sessions are the sessions SSO keeps.
+func (s *SSO) Sessions() *Sessions { return s.sessions }
+
 // Close closes the sessions' file.
 func (s *SSO) Close() error { return s.sessions.Close() }
 
@@ -251,6 +254,8 @@ func (s *SSO) oauth(r *http.Request, p *oidc.Provider) *oauth2.Config {
 }
 
 // scheme is the request's: https over TLS or behind a proxy that says so.
+// Cookies are Secure when it is https: a proxy that lies about it only
+// breaks the sign-in of those it serves.
 func scheme(r *http.Request) string {
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		return "https"
@@ -266,13 +271,13 @@ func (s *SSO) login(w http.ResponseWriter, r *http.Request) {
 	}
 	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Next: localPath(r.URL.Query().Get("next")), Expires: s.now().Add(loginTTL)}
 	b, _ := json.Marshal(st)
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: s.box.seal(b), Path: "/auth/", MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: s.box.seal(b), Path: "/auth/", MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: scheme(r) == "https", SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, s.oauth(r, p).AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)), http.StatusFound)
 }
 
 func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 	// The login cookie is used once, whatever comes of it.
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: scheme(r) == "https", SameSite: http.SameSiteLaxMode})
 	st, err := s.loginState(r)
 	if err != nil {
 		writeQuarryError(w, err)
@@ -332,7 +337,7 @@ func (s *SSO) callback(w http.ResponseWriter, r *http.Request) {
 		writeQuarryError(w, quarry.Errorf(quarry.EINTERNAL, "internal error"))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", Expires: sess.Expires, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", Expires: sess.Expires, HttpOnly: true, Secure: scheme(r) == "https", SameSite: http.SameSiteLaxMode})
 	s.log.InfoContext(ctx, "signed in", "user", name, "role", role)
 	next := st.Next
 	if next == "" {
@@ -367,7 +372,7 @@ func (s *SSO) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: scheme(r) == "https", SameSite: http.SameSiteLaxMode})
 	w.WriteHeader(http.StatusNoContent)
 }
 
