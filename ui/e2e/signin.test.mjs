@@ -76,7 +76,9 @@ async function datasetId(page) {
 async function signIn(page, path, user) {
   await idp.signInAs(user);
   await page.goto(env.base + path);
-  await page.getByRole("link", { name: "Sign in" }).click();
+  // Nobody may read without signing in (no anonymous role): the page asks.
+  await page.getByRole("heading", { name: "Sign in to Quarry" }).waitFor();
+  await page.getByRole("link", { name: "Sign in with single sign-on" }).click();
   await page.getByTestId("user-menu").getByText(user.email).waitFor();
   assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, path, "signing in comes back to the page it started from");
 }
@@ -101,7 +103,9 @@ describe("single sign-on", () => {
     await page.getByText("eda@example.com").first().waitFor();
 
     await page.getByRole("button", { name: "Sign out" }).click();
-    await page.getByRole("link", { name: "Sign in" }).waitFor();
+    await page.getByRole("link", { name: "Sign in", exact: true }).waitFor();
+    await page.getByRole("heading", { name: "Sign in to Quarry" }).waitFor();
+    await page.screenshot({ path: join(screenshots, "sign-in.png"), fullPage: true });
     await page.context().close();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allows, meToAuth } from "./auth";
+import { allows, meToAuth, mustSignIn } from "./auth";
 
 describe("allows", () => {
   it("offers everything in open mode (no sign-in on the server)", () => {
@@ -24,5 +24,15 @@ describe("allows", () => {
     expect(a.state).toBe("signedOut");
     expect(allows(a, "viewer")).toBe(true);
     expect(allows(a, "editor")).toBe(false);
+  });
+});
+
+describe("mustSignIn", () => {
+  it("asks to sign in only when requests without credentials have no role", () => {
+    expect(mustSignIn(meToAuth(404))).toBe(false);
+    expect(mustSignIn(meToAuth(401))).toBe(true);
+    expect(mustSignIn(meToAuth(200, { name: "", role: "", via: "anonymous" } as never))).toBe(true);
+    expect(mustSignIn(meToAuth(200, { name: "", role: "viewer", via: "anonymous" }))).toBe(false);
+    expect(mustSignIn(meToAuth(200, { name: "eda", role: "editor", via: "session" }))).toBe(false);
   });
 });

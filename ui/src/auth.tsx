@@ -54,7 +54,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     let live = true;
     loadMe().then(({ status, me }) => live && setAuth(meToAuth(status, me)));
     // The API answered 401: the session ended, or the server wants one.
-    const onSignIn = () => setAuth((a) => ({ ...a, state: "signedOut" }));
+    // An anonymous role stays (what it may read still shows); a session
+    // that ended is forgotten.
+    const onSignIn = () => setAuth((a) => (a.me?.via === "anonymous" ? { ...a, state: "signedOut" } : { state: "signedOut" }));
     window.addEventListener(SIGN_IN_EVENT, onSignIn);
     return () => {
       live = false;
@@ -67,6 +69,28 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 // loginHref sends the browser to sign in and back to where it is.
 export function loginHref(login = "/auth/login"): string {
   return `${login}?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
+}
+
+// mustSignIn: nothing here can be read without signing in (nobody is
+// signed in and requests without credentials have no role).
+export function mustSignIn(auth: Auth): boolean {
+  return auth.state === "signedOut" && !auth.me?.role;
+}
+
+// SignInPrompt stands in for the pages while mustSignIn.
+export function SignInPrompt() {
+  const auth = useAuth();
+  return (
+    <div className="page signin-prompt">
+      <h1>Sign in to Quarry</h1>
+      <p>This catalog is for signed-in people.</p>
+      <p>
+        <a className="btn btn-primary" href={loginHref(auth.me?.login)}>
+          Sign in with single sign-on
+        </a>
+      </p>
+    </div>
+  );
 }
 
 // UserMenu shows who is signed in, with Sign out, or a Sign in link.
