@@ -362,10 +362,14 @@ func (s *SSO) loginState(r *http.Request) (loginState, error) {
 	return st, nil
 }
 
-// logout ends the session. The server's authentication has checked its
-// CSRF token already (a POST).
+// logout ends the session. Its CSRF token is checked here too, not only
+// by the server's authentication: another site must not sign people out.
 func (s *SSO) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil && r.Header.Get("Authorization") == "" {
+	if c, err := r.Cookie(SessionCookie); err == nil && s.session(r) != nil {
+		if _, err := s.Authenticate(r); err != nil {
+			writeQuarryError(w, err)
+			return
+		}
 		if err := s.sessions.Delete(c.Value); err != nil {
 			s.log.ErrorContext(r.Context(), "ending a session", "err", err)
 			writeQuarryError(w, quarry.Errorf(quarry.EINTERNAL, "internal error"))
