@@ -415,7 +415,7 @@ func (s *SSO) me(w http.ResponseWriter, r *http.Request) {
 // role maps the claims to a role; false when none applies.
 func (s *SSO) role(claims map[string]any) (auth.Role, bool) {
 	var values []string
-	switch v := claims[s.cfg.Roles.Claim].(type) {
+	switch v := claimAt(claims, s.cfg.Roles.Claim).(type) {
 	case string:
 		values = []string{v}
 	case []any:
@@ -437,16 +437,38 @@ func (s *SSO) role(claims map[string]any) (auth.Role, bool) {
 	return s.fallback, s.fallback != ""
 }
 
+// claimAt reads a claim by name, or by a dotted path into nested objects
+// (Keycloak's realm_access.roles) when no claim has the whole name.
+func claimAt(claims map[string]any, name string) any {
+	if v, ok := claims[name]; ok {
+		return v
+	}
+	var cur any = claims
+	for part := range strings.SplitSeq(name, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	return cur
+}
+
 func roleRank(r auth.Role) int {
 	return slices.Index([]auth.Role{auth.Viewer, auth.Ingest, auth.Editor, auth.Admin}, r)
 }
 
-// identity names the person: by email when the token has one (what a
-// history entry should show), else preferred_username, name or subject.
+// identity names the person: by email when the token has one the provider
+// does not call unverified (what a history entry should show), else
+// preferred_username, name or subject.
 func identity(claims map[string]any, subject string) (name, email string) {
 	str := func(k string) string { v, _ := claims[k].(string); return strings.TrimSpace(v) }
 	email = str("email")
-	for _, n := range []string{email, str("preferred_username"), str("name"), subject} {
+	byEmail := email
+	if verified, ok := claims["email_verified"].(bool); ok && !verified {
+		byEmail = ""
+	}
+	for _, n := range []string{byEmail, str("preferred_username"), str("name"), subject} {
 		if n != "" {
 			return quarry.Truncate(n, 256), email
 		}
