@@ -70,15 +70,17 @@ type Options struct {
 	// of their own: two on one store would not know each other's alerts).
 	Alerts *alert.Options
 
+	// Authenticators are tried after the server's API tokens, in order:
+	// e.g. a signed-in session.
+	Authenticators []auth.Authenticator
+
 	Limits      Limits       // request bodies
 	QueryLimits graph.Limits // what one GraphQL operation may cost
 	UI          http.Handler // served at /; nil serves nothing there
 	Version     string       // shown by /healthz
 
-	// Authenticators name who makes each request, in order (API tokens,
-	// the sign-in's sessions); SignIn serves /auth/. See Config.
-	Authenticators []auth.Authenticator
-	SignIn         http.Handler
+	// SignIn serves /auth/ (single sign-on). See Config.
+	SignIn http.Handler
 }
 
 // Server is a data directory served over HTTP. Open opens its store;

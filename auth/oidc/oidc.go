@@ -38,6 +38,11 @@ const (
 	CSRFHeader    = "X-CSRF-Token"   // what a cookie-authenticated unsafe request must carry
 )
 
+// ErrCSRF refuses a session's unsafe request without its CSRF token: the
+// credentials are good, the request is not theirs to make (403, not 401;
+// the server tells it apart from a bad credential with errors.Is).
+var ErrCSRF = quarry.Errorf(quarry.EUNAUTHORIZED, "a signed-in request that changes something must carry the %s header that /auth/me gives", CSRFHeader)
+
 // loginTTL bounds a sign-in under way: time enough to type a password at
 // the provider, short enough that a stolen login cookie is soon useless.
 const loginTTL = 10 * time.Minute
@@ -190,7 +195,7 @@ func (s *SSO) Authenticate(r *http.Request) (*auth.Principal, error) {
 		return nil, nil
 	}
 	if !safeMethod(r.Method) && subtle.ConstantTimeCompare([]byte(r.Header.Get(CSRFHeader)), []byte(sess.CSRF)) != 1 {
-		return nil, quarry.Errorf(quarry.EUNAUTHORIZED, "a signed-in request that changes something must carry the %s header that /auth/me gives", CSRFHeader)
+		return nil, ErrCSRF
 	}
 	return &auth.Principal{Name: sess.Name, Role: sess.Role, Via: "session"}, nil
 }
@@ -391,11 +396,13 @@ type Me struct {
 	Login     string    `json:"login"` // where to sign in
 }
 
-// me answers who makes the request: 401 with the login URL when nobody.
+// me answers who makes the request: 401 with the login URL when nobody,
+// or nobody with a role (anonymous without an anonymous role). An
+// anonymous role is answered: what it may read, and where to sign in.
 func (s *SSO) me(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	p := auth.FromContext(r.Context())
-	if p == nil {
+	if p == nil || (p.Via == "anonymous" && p.Role == "") {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{
 			"errors": []any{map[string]any{"message": "not signed in", "extensions": map[string]string{"code": quarry.EUNAUTHORIZED}}},
 			"error":  map[string]string{"code": quarry.EUNAUTHORIZED, "message": "not signed in"},

@@ -155,6 +155,9 @@ func TestSignIn(t *testing.T) {
 		if code, _ := post(t, c, srv.URL+"/graphql", map[string]string{oidc.CSRFHeader: "not-the-token"}, edit); code != http.StatusForbidden {
 			t.Fatalf("a cookie POST with a wrong CSRF token: %d, want 403", code)
 		}
+		if _, body := post(t, c, srv.URL+"/graphql", map[string]string{oidc.CSRFHeader: who.CSRFToken}, map[string]any{"query": `{ dataset(id: "` + id + `") { description } }`}); strings.Contains(body, "Orders, one row each") {
+			t.Fatal("a refused POST changed the description")
+		}
 	})
 	t.Run("EditNamesThem", func(t *testing.T) {
 		code, body := post(t, c, srv.URL+"/graphql", map[string]string{oidc.CSRFHeader: who.CSRFToken, server.ActorHeader: "mallory"}, edit)
