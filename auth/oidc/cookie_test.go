@@ -15,7 +15,6 @@ import (
 
 	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/auth/oidc"
-	"github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/server/servertest"
 )
 
@@ -119,7 +118,7 @@ func TestSessionExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sso.Close() })
-	srv := servertest.New(t, &server.Options{Authenticators: []auth.Authenticator{sso}, SignIn: sso.Handler()})
+	srv := servertest.New(t, options(sso))
 	c := browser(t)
 	signIn(t, c, srv.URL, m, &mockoidc.MockUser{Subject: "u", Email: "cy@example.com"})
 	clk.add(59 * time.Minute)

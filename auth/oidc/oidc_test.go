@@ -50,8 +50,12 @@ func serve(t *testing.T, cfg oidc.Config, dir string) (*servertest.Server, *oidc
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sso.Close() })
-	srv := servertest.New(t, &server.Options{Authenticators: []auth.Authenticator{sso}, SignIn: sso.Handler()})
-	return srv, sso
+	return servertest.New(t, options(sso)), sso
+}
+
+// options serve with sso as the only way in.
+func options(sso *oidc.SSO) *server.Options {
+	return &server.Options{Authenticators: []auth.Authenticator{sso}, SignIn: sso.Handler()}
 }
 
 func browser(t *testing.T) *http.Client {
