@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/store"
 )
@@ -67,6 +68,12 @@ type Config struct {
 	QueryLimits       graph.Limits
 	Version           string
 	Now               func() time.Time
+	// Authenticators name who makes a request (see withPrincipal); none
+	// leaves every request anonymous, as in open mode.
+	Authenticators []auth.Authenticator
+	// SignIn serves /auth/ (single sign-on); nil answers 404 there, which
+	// the UI reads as "no sign-in here".
+	SignIn http.Handler
 }
 
 // ActorHeader names the person or tool making a change; it is recorded in
@@ -167,11 +174,18 @@ func NewHandler(cfg Config) http.Handler {
 		}()
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
 	})
+	if cfg.SignIn != nil {
+		mux.Handle("/auth/", cfg.SignIn)
+	} else {
+		mux.HandleFunc("/auth/", func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, quarry.Errorf(quarry.ENOTFOUND, "this server has no sign-in"))
+		})
+	}
 	rt.refuseOthers()
 	if cfg.UI != nil {
 		mux.Handle("/", cfg.UI)
 	}
-	return withActor(mux)
+	return withActor(withPrincipal(log, cfg.Authenticators, mux))
 }
 
 // routes registers the handlers of the API by method and path and

@@ -27,6 +27,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
+	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
@@ -71,10 +72,17 @@ type Options struct {
 	// of their own: two on one store would not know each other's alerts).
 	Alerts *alert.Options
 
+	// Authenticators are tried after the server's API tokens, in order:
+	// e.g. a signed-in session.
+	Authenticators []auth.Authenticator
+
 	Limits      Limits       // request bodies
 	QueryLimits graph.Limits // what one GraphQL operation may cost
 	UI          http.Handler // served at /; nil serves nothing there
 	Version     string       // shown by /healthz
+
+	// SignIn serves /auth/ (single sign-on). See Config.
+	SignIn http.Handler
 }
 
 // Server is a data directory served over HTTP. Open opens its store;
@@ -193,6 +201,8 @@ func (s *Server) Config() Config {
 		QueryLimits:       s.opts.QueryLimits,
 		Version:           s.opts.Version,
 		Now:               s.opts.Now,
+		Authenticators:    s.opts.Authenticators,
+		SignIn:            s.opts.SignIn,
 	}
 	// Typed nils would not be nil interfaces.
 	if s.Crawls != nil {

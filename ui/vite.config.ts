@@ -12,7 +12,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
   },
   server: {
-    proxy: { "/graphql": process.env.QUARRY_URL ?? "http://127.0.0.1:8080" },
+    proxy: Object.fromEntries(["/graphql", "/auth"].map((p) => [p, process.env.QUARRY_URL ?? "http://127.0.0.1:8080"])),
   },
   // Unit tests (npm test): the pure functions and components rendered to
   // HTML (react-dom/server, no DOM needed), beside their code. The

@@ -33,6 +33,7 @@ type Config struct {
 	Freshness FreshnessConfig `yaml:"freshness"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
 	Search    SearchConfig    `yaml:"search"`
+	Auth      *AuthConfig     `yaml:"auth"`
 	// MemoryLimit is the Go runtime's soft memory limit: a size ("2GiB",
 	// "1500MB"), a share of the machine's (or cgroup's) memory ("60%"), or
 	// "off". Empty means 75%. GOMEMLIMIT, when set, wins.

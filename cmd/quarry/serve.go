@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
+	"github.com/quarrydata/quarry/auth"
+	"github.com/quarrydata/quarry/auth/oidc"
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/ui"
@@ -97,6 +100,24 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 
+	oidcCfg, err := cfg.oidc(os.Getenv)
+	if err != nil {
+		return err
+	}
+	var authns []auth.Authenticator
+	var signIn http.Handler
+	if oidcCfg != nil {
+		sso, err := oidc.New(*oidcCfg, &oidc.Options{Dir: cfg.Data, Logger: log})
+		if quarry.ErrorCode(err) == quarry.EINVALID {
+			return fmt.Errorf("config: auth.oidc.%w", err)
+		} else if err != nil {
+			return fmt.Errorf("single sign-on: %w", err)
+		}
+		defer sso.Close()
+		authns, signIn = append(authns, sso), sso.Handler()
+		log.Info("single sign-on", "issuer", oidcCfg.Issuer)
+	}
+
 	srv, err := server.Open(cfg.Data, &server.Options{
 		Logger:            log,
 		Registerer:        reg,
@@ -111,6 +132,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		QueryLimits:       queryLimits,
 		UI:                ui.Handler(),
 		Version:           buildVersion(),
+		Authenticators:    authns,
+		SignIn:            signIn,
 	})
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 // Starts `quarry serve --demo` on a free port and Debian's Chromium
 // (playwright-core; never a downloaded browser) for the end-to-end tests.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,7 +50,9 @@ function quarryBinary(tmp) {
   return bin;
 }
 
-export async function start() {
+// start runs the server (with the demo catalog) and the browser. config,
+// when given, is the YAML of a config file for quarry serve --config.
+export async function start({ config } = {}) {
   const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
   if (!existsSync(executablePath)) {
     throw new Error(
@@ -63,7 +65,12 @@ export async function start() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  const proc = spawn(bin, ["serve", "--demo", "--data", join(tmp, "data"), "--addr", `127.0.0.1:${port}`], {
+  const args = ["serve", "--demo", "--data", join(tmp, "data"), "--addr", `127.0.0.1:${port}`];
+  if (config) {
+    writeFileSync(join(tmp, "quarry.yaml"), config);
+    args.push("--config", join(tmp, "quarry.yaml"));
+  }
+  const proc = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   proc.stdout.on("data", (b) => log.push(b.toString()));
@@ -108,4 +115,35 @@ export async function graphql(base, query, variables = {}) {
   const body = await res.json();
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
+}
+
+// startProvider runs internal/oidcdev, an OpenID Connect provider on
+// loopback (mockoidc; never in the quarry binary), and returns its issuer,
+// client id and secret; signInAs(user) chooses who the next sign-in is.
+export async function startProvider() {
+  const tmp = mkdtempSync(join(tmpdir(), "quarry-oidc-"));
+  const bin = join(tmp, "oidcdev");
+  execFileSync("go", ["build", "-o", bin, "./internal/oidcdev"], { cwd: join(uiDir, ".."), stdio: "inherit" });
+  const proc = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
+  const info = await new Promise((resolve, reject) => {
+    let out = "";
+    proc.once("exit", (code) => reject(new Error(`oidcdev exited with ${code}: ${out}`)));
+    proc.stdout.on("data", (b) => {
+      out += b.toString();
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+    });
+  });
+  return {
+    ...info,
+    async signInAs(user) {
+      const res = await fetch(info.users, { method: "POST", body: JSON.stringify(user) });
+      if (!res.ok) throw new Error(`oidcdev refused the user: ${res.status} ${await res.text()}`);
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      await new Promise((r) => (proc.exitCode != null ? r() : proc.once("exit", r)));
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }

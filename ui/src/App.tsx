@@ -7,9 +7,11 @@ import { JobPage } from "./pages/JobPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { SourcesPage } from "./pages/SourcesPage";
 import { Empty } from "./components/ui";
+import { mustSignIn, SignInPrompt, useAuth, UserMenu } from "./auth";
 
 export function App() {
   const searchRef = useRef<HTMLInputElement>(null);
+  const auth = useAuth();
 
   // "/" focuses the search box from anywhere but a text field.
   useEffect(() => {
@@ -46,25 +48,30 @@ export function App() {
           <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/sources">Sources</NavLink>
         </nav>
+        <UserMenu />
       </header>
       <main id="main" tabIndex={-1}>
-        <Routes>
-          <Route path="/" element={<SearchPage />} />
-          <Route path="/search" element={<SearchPage />} />
-          <Route path="/datasets/:id" element={<DatasetPage />} />
-          <Route path="/datasets/:id/:tab" element={<DatasetPage />} />
-          <Route path="/jobs/:id" element={<JobPage />} />
-          <Route path="/alerts" element={<AlertsPage />} />
-          <Route path="/sources" element={<SourcesPage />} />
-          <Route
-            path="*"
-            element={
-              <Empty>
-                Nothing here. <Link to="/">Search the catalog</Link>.
-              </Empty>
-            }
-          />
-        </Routes>
+        {mustSignIn(auth) ? (
+          <SignInPrompt />
+        ) : (
+          <Routes>
+            <Route path="/" element={<SearchPage />} />
+            <Route path="/search" element={<SearchPage />} />
+            <Route path="/datasets/:id" element={<DatasetPage />} />
+            <Route path="/datasets/:id/:tab" element={<DatasetPage />} />
+            <Route path="/jobs/:id" element={<JobPage />} />
+            <Route path="/alerts" element={<AlertsPage />} />
+            <Route path="/sources" element={<SourcesPage />} />
+            <Route
+              path="*"
+              element={
+                <Empty>
+                  Nothing here. <Link to="/">Search the catalog</Link>.
+                </Empty>
+              }
+            />
+          </Routes>
+        )}
       </main>
     </div>
   );

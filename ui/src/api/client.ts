@@ -37,16 +37,46 @@ type GraphQLResponse<T> = {
   errors?: { message: string; extensions?: { code?: string; field?: string } }[];
 };
 
+// Me is GET /auth/me's answer: who makes the requests.
+export type Me = {
+  name: string;
+  email?: string;
+  role?: "viewer" | "editor" | "ingest" | "admin";
+  via: string; // "session", "token", "anonymous", "local"
+  csrfToken?: string; // sent as X-CSRF-Token on every POST of the session
+  login?: string;
+};
+
+// loadMe asks /auth/me once per page load: status 404 is a server without
+// sign-in (open mode), 401 nobody signed in, 0 no answer. request waits for
+// it, since a signed-in POST without the session's CSRF token is refused.
+let meOnce: Promise<{ status: number; me?: Me }> | undefined;
+export function loadMe(): Promise<{ status: number; me?: Me }> {
+  meOnce ??= fetch("/auth/me", { headers: { Accept: "application/json" } })
+    .then(async (res) => ({ status: res.status, me: res.status === 200 ? ((await res.json()) as Me) : undefined }))
+    .catch(() => ({ status: 0 }));
+  return meOnce;
+}
+
+// SIGN_IN_EVENT is dispatched on window when the API answers 401: the
+// user menu then offers to sign in.
+export const SIGN_IN_EVENT = "quarry:sign-in";
+
 export async function request<R, V>(
   doc: TypedDocumentString<R, V>,
   variables: V,
   signal?: AbortSignal,
 ): Promise<R> {
+  const csrfToken = (await loadMe()).me?.csrfToken;
   let res: Response;
   try {
     res = await fetch("/graphql", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        ...(csrfToken ? { "X-CSRF-Token": csrfToken } : {}),
+      },
       body: JSON.stringify({ query: doc.toString(), variables }),
       signal,
     });
@@ -54,6 +84,7 @@ export async function request<R, V>(
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError("The server cannot be reached. Is quarry serve running?", "unavailable");
   }
+  if (res.status === 401) window.dispatchEvent(new Event(SIGN_IN_EVENT));
   let body: GraphQLResponse<R>;
   try {
     body = await res.json();

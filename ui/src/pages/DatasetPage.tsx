@@ -27,6 +27,7 @@ import { QualityTab } from "./dataset/QualityTab";
 import { HistoryTab } from "./dataset/HistoryTab";
 import { RunsTab } from "./dataset/RunsTab";
 import { useUpdateDataset } from "./dataset/useUpdateDataset";
+import { useAllows } from "../auth";
 
 // The graph library is the biggest part of the app: load it with its tab.
 const LineageTab = lazy(() => import("./dataset/LineageTab"));
@@ -240,6 +241,7 @@ function Description({ d }: { d: DatasetT }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(d.description);
   const save = useUpdateDataset();
+  const mayEdit = useAllows("editor");
   const area = useRef<HTMLTextAreaElement>(null);
   const editBtn = useRef<HTMLButtonElement>(null);
 
@@ -307,9 +309,11 @@ function Description({ d }: { d: DatasetT }) {
       ) : (
         <p className="muted">No description yet.</p>
       )}
-      <button ref={editBtn} type="button" className="btn btn-small" onClick={edit} aria-label="Edit description">
-        Edit description
-      </button>
+      {mayEdit && (
+        <button ref={editBtn} type="button" className="btn btn-small" onClick={edit} aria-label="Edit description">
+          Edit description
+        </button>
+      )}
       {d.description !== d.providedDescription && d.providedDescription && (
         <span className="muted small"> Edited; the source says: “{d.providedDescription.slice(0, 80)}”</span>
       )}

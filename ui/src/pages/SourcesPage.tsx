@@ -5,6 +5,7 @@ import { queryKey, useMutation, useQuery } from "../api/client";
 import { CrawlSourceDocument, SourcesDocument } from "../api/generated";
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../components/ui";
 import { duration } from "../format";
+import { useAllows } from "../auth";
 
 export function SourcesPage() {
   useEffect(() => {
@@ -18,6 +19,8 @@ export function SourcesPage() {
   );
   // A crawl, started or refused, shows in the list of sources.
   const crawl = useMutation(CrawlSourceDocument, { invalidates: () => [queryKey(SourcesDocument)] });
+  // Crawling (like registering) a source is an admin's.
+  const mayCrawl = useAllows("admin");
 
   return (
     <div className="page">
@@ -81,14 +84,16 @@ export function SourcesPage() {
                         : "–"}
                     </td>
                     <td>
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        disabled={r?.status === "RUNNING" || crawl.isPending}
-                        onClick={() => crawl.mutate({ name: s.name })}
-                      >
-                        {r?.status === "RUNNING" ? "Crawling…" : "Crawl now"}
-                      </button>
+                      {mayCrawl && (
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={r?.status === "RUNNING" || crawl.isPending}
+                          onClick={() => crawl.mutate({ name: s.name })}
+                        >
+                          {r?.status === "RUNNING" ? "Crawling…" : "Crawl now"}
+                        </button>
+                      )}
                     </td>
                   </tr>
                 );

@@ -5,6 +5,7 @@ import { Link } from "react-router";
 import { Badge, Empty, ErrorBox, Markdown } from "../../components/ui";
 import type { DatasetT } from "../DatasetPage";
 import { useUpdateDataset } from "./useUpdateDataset";
+import { useAllows } from "../../auth";
 
 export function ColumnsTab({ d }: { d: DatasetT }) {
   const [filter, setFilter] = useState("");
@@ -84,6 +85,7 @@ function ColumnDescription(props: { datasetId: string; name: string; description
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(props.description);
   const save = useUpdateDataset();
+  const mayEdit = useAllows("editor");
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (editing) input.current?.focus();
@@ -99,9 +101,11 @@ function ColumnDescription(props: { datasetId: string; name: string; description
     return (
       <div className="col-desc">
         {props.description ? <Markdown source={props.description} className="markdown inline" /> : <span className="muted">–</span>}
-        <button type="button" className="btn-icon" aria-label={`Edit the description of ${props.name}`} title="Edit" onClick={edit}>
-          ✎
-        </button>
+        {mayEdit && (
+          <button type="button" className="btn-icon" aria-label={`Edit the description of ${props.name}`} title="Edit" onClick={edit}>
+            ✎
+          </button>
+        )}
       </div>
     );
   }
