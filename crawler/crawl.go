@@ -260,6 +260,46 @@ func write(ctx context.Context, st Store, snap *snapshot, o *Options, res *Resul
 	return nil
 }
 
+// crawl is what every kind's crawl does once it has read its DSN: in the
+// namespace (the options', else derived from the DSN, then resolved
+// through the store's aliases, so that a crawl through another name for a
+// registered source's server computes IDs and removal scope in the
+// source's namespace), read every database first (read), so that a crawl
+// that fails reading or is cancelled writes nothing and removes nothing;
+// then write them; and only then, with the crawl complete, mark removed
+// what it no longer has. One that fails writing may have stored some
+// datasets, but removes nothing. Time runs out after o.Timeout.
+func crawl(ctx context.Context, st Store, o *Options, start time.Time, derived string, lay layout,
+	read func(ctx context.Context, ns string, res *Result) ([]*snapshot, error)) (*Result, error) {
+	ctx, cancel := withTimeout(ctx, o.Timeout, "the crawl")
+	defer cancel()
+	ns := o.Namespace
+	if ns == "" {
+		ns = derived
+	}
+	ns, err := quarry.NormalizeNamespace(ns)
+	if err != nil {
+		return nil, quarry.InField("namespace", err)
+	}
+	ns = st.ResolveNamespace(ns)
+	res := &Result{Namespace: ns}
+	snaps, err := read(ctx, ns, res)
+	if err != nil {
+		return res, err
+	}
+	for _, snap := range snaps {
+		if err := write(ctx, st, snap, o, res); err != nil {
+			return res, timedOut(ctx, err)
+		}
+		res.Databases = append(res.Databases, snap.database)
+	}
+	if err := removeMissing(ctx, st, ns, snaps, lay, o, res); err != nil {
+		return res, timedOut(ctx, err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
 // layout is what the shared core needs to know of how a source kind
 // names its datasets: where a stored dataset lives (its database, and the
 // unit the include/exclude patterns name: PostgreSQL's schema, MySQL's

@@ -36,35 +36,14 @@ func CrawlMySQL(ctx context.Context, st Store, dsn string, o Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := withTimeout(ctx, o.Timeout, "the crawl")
-	defer cancel()
-	ns := o.Namespace
-	if ns == "" {
-		ns = mysqlNamespace(cfg)
-	}
-	if ns, err = quarry.NormalizeNamespace(ns); err != nil {
-		return nil, quarry.InField("namespace", err)
-	}
-	ns = st.ResolveNamespace(ns)
-	res := &Result{Namespace: ns}
-
-	cat, err := readMySQL(ctx, cfg, &o)
-	if err != nil {
-		return res, err
-	}
-	snaps := cat.snapshots(ns, &o)
-	res.ViewsUnparsed = cat.unparsed
-	for _, snap := range snaps {
-		if err := write(ctx, st, snap, &o, res); err != nil {
-			return res, timedOut(ctx, err)
+	return crawl(ctx, st, &o, start, mysqlNamespace(cfg), mysqlLayout, func(ctx context.Context, ns string, res *Result) ([]*snapshot, error) {
+		cat, err := readMySQL(ctx, cfg, &o)
+		if err != nil {
+			return nil, err
 		}
-		res.Databases = append(res.Databases, snap.database)
-	}
-	if err := removeMissing(ctx, st, ns, snaps, mysqlLayout, &o, res); err != nil {
-		return res, timedOut(ctx, err)
-	}
-	res.Duration = time.Since(start)
-	return res, nil
+		res.ViewsUnparsed = cat.unparsed
+		return cat.snapshots(ns, &o), nil
+	})
 }
 
 // mysqlLayout: datasets are db.table, and the patterns name databases.

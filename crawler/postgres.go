@@ -37,51 +37,25 @@ func CrawlPostgres(ctx context.Context, st Store, dsn string, o Options) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := withTimeout(ctx, o.Timeout, "the crawl")
-	defer cancel()
-	ns := o.Namespace
-	if ns == "" {
-		ns = pgNamespace(cfg)
-	}
-	if ns, err = quarry.NormalizeNamespace(ns); err != nil {
-		return nil, quarry.InField("namespace", err)
-	}
-	// A crawl through another name for a registered source's server (an
-	// alias) computes IDs and removal scope in the source's namespace.
-	ns = st.ResolveNamespace(ns)
-	res := &Result{Namespace: ns}
-
-	dbs := []string{cfg.Database}
-	if o.AllDatabases {
-		if dbs, err = listDatabases(ctx, cfg, &o); err != nil {
-			return res, err
+	return crawl(ctx, st, &o, start, pgNamespace(cfg), pgLayout, func(ctx context.Context, ns string, _ *Result) ([]*snapshot, error) {
+		dbs := []string{cfg.Database}
+		if o.AllDatabases {
+			if dbs, err = listDatabases(ctx, cfg, &o); err != nil {
+				return nil, err
+			}
 		}
-	}
-	// Read every database first: a crawl writes nothing until it has read
-	// everything it will write.
-	snaps := make([]*snapshot, 0, len(dbs))
-	for _, db := range dbs {
-		c := cfg.Copy()
-		c.Database = db
-		snap, err := readDatabase(ctx, c, ns, &o)
-		if err != nil {
-			return res, err
+		snaps := make([]*snapshot, 0, len(dbs))
+		for _, db := range dbs {
+			c := cfg.Copy()
+			c.Database = db
+			snap, err := readDatabase(ctx, c, ns, &o)
+			if err != nil {
+				return nil, err
+			}
+			snaps = append(snaps, snap)
 		}
-		snaps = append(snaps, snap)
-	}
-	for _, snap := range snaps {
-		if err := write(ctx, st, snap, &o, res); err != nil {
-			return res, timedOut(ctx, err)
-		}
-		res.Databases = append(res.Databases, snap.database)
-	}
-	// Only now, with every database read and written, is the crawl
-	// complete: what it no longer has may be marked removed.
-	if err := removeMissing(ctx, st, ns, snaps, pgLayout, &o, res); err != nil {
-		return res, timedOut(ctx, err)
-	}
-	res.Duration = time.Since(start)
-	return res, nil
+		return snaps, nil
+	})
 }
 
 // pgLayout: datasets are db.schema.table, and the patterns name schemas.
