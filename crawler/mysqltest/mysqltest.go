@@ -12,9 +12,7 @@ package mysqltest
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,9 +20,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/quarrydata/quarry/internal/dbproc"
 )
 
 // User and Password are the account the DSNs use: every privilege, over
@@ -47,8 +46,7 @@ type Options struct {
 type Server struct {
 	Port    int
 	dir     string
-	cmd     *exec.Cmd
-	exited  chan error
+	proc    *dbproc.Process
 	logPath string
 }
 
@@ -89,7 +87,7 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, exited: make(chan error, 1), logPath: filepath.Join(dir, "mariadbd.log")}
+	s := &Server{dir: dir, logPath: filepath.Join(dir, "mariadbd.log")}
 	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
@@ -111,15 +109,11 @@ func (s *Server) datadir() string { return filepath.Join(s.dir, "data") }
 func (s *Server) Socket() string { return filepath.Join(s.dir, "mariadbd.sock") }
 
 func (s *Server) start(ctx context.Context, mariadbd string, o *Options) error {
-	port, err := freePort()
+	port, err := dbproc.FreePort()
 	if err != nil {
 		return err
 	}
 	s.Port = port
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return err
-	}
 	// Durability is off: the server is thrown away.
 	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--socket=" + s.Socket(), "--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--pid-file=" + filepath.Join(s.dir, "mariadbd.pid"), "--log-error=" + s.logPath,
@@ -130,34 +124,11 @@ func (s *Server) start(ctx context.Context, mariadbd string, o *Options) error {
 		args = append(args, "--user=root")
 	}
 	args = append(args, o.Args...)
-	s.cmd = exec.Command(mariadbd, args...)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("mysqltest: start mariadbd: %w", err)
+	if s.proc, err = dbproc.Start("mysqltest: mariadbd", exec.Command(mariadbd, args...), s.logPath); err != nil {
+		return err
 	}
-	go func() { s.exited <- s.cmd.Wait(); logf.Close() }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := s.rootExec(ctx, "SELECT 1")
-		if err == nil {
-			break
-		}
-		select {
-		case werr := <-s.exited:
-			s.exited <- werr
-			log, _ := os.ReadFile(s.logPath)
-			return fmt.Errorf("mysqltest: mariadbd exited: %v\n%s", werr, log)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(s.logPath)
-			return fmt.Errorf("mysqltest: mariadbd did not accept connections within 60s: %v\n%s", err, log)
-		}
+	if err := s.proc.WaitReady(ctx, func() error { return s.rootExec(ctx, "SELECT 1") }); err != nil {
+		return err
 	}
 	// The tests' account, over TCP with a password.
 	return s.rootExec(ctx, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'; GRANT ALL PRIVILEGES ON *.* TO '%s'@'%%' WITH GRANT OPTION",
@@ -180,15 +151,6 @@ func execConfig(ctx context.Context, cfg *mysql.Config, stmts string) error {
 	defer db.Close()
 	_, err = db.ExecContext(ctx, stmts)
 	return err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Addr is the server's host:port.
@@ -258,34 +220,16 @@ func (s *Server) LoadFixtures(ctx context.Context, dir string) error {
 // Freeze stops the server with SIGSTOP, as a hung or swapped-out server
 // would be: its connections stay open, the kernel still accepts new ones,
 // and nothing answers. Thaw continues it.
-func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+func (s *Server) Freeze() error { return s.proc.Freeze() }
 
 // Thaw continues a frozen server.
-func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
+func (s *Server) Thaw() error { return s.proc.Thaw() }
 
-func (s *Server) signal(sig syscall.Signal) error {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return nil
-	}
-	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
-		return fmt.Errorf("mysqltest: signal %v: %w", sig, err)
-	}
-	return nil
-}
-
-// Stop stops the server and removes its directory.
+// Stop stops the server and removes its directory. The data is
+// discarded: no clean shutdown is needed.
 func (s *Server) Stop() error {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.Thaw()
-		// The data is discarded: no clean shutdown needed.
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			return errors.New("mysqltest: mariadbd did not exit")
-		}
-		s.cmd = nil
-	}
+	s.proc.Stop(syscall.SIGKILL)
+	s.proc = nil
 	return os.RemoveAll(s.dir)
 }
 

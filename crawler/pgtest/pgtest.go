@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,9 +21,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quarrydata/quarry/internal/dbproc"
 )
 
 // Password is the superuser's password in every test cluster.
@@ -35,9 +35,8 @@ type Server struct {
 	Port    int
 	dir     string
 	bin     string
-	cmd     *exec.Cmd
+	proc    *dbproc.Process
 	runAs   []string // prefix that runs a command as the cluster's owner
-	exited  chan error
 	logPath string
 }
 
@@ -51,7 +50,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin, exited: make(chan error, 1), logPath: filepath.Join(dir, "postgres.log")}
+	s := &Server{dir: dir, bin: bin, logPath: filepath.Join(dir, "postgres.log")}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -113,58 +112,26 @@ func (s *Server) initdb(ctx context.Context) error {
 }
 
 func (s *Server) start(ctx context.Context) error {
-	port, err := freePort()
+	port, err := dbproc.FreePort()
 	if err != nil {
 		return err
 	}
 	s.Port = port
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return err
-	}
 	// Durability is off: the cluster is thrown away.
-	s.cmd = s.command(context.Background(), "postgres", "-D", filepath.Join(s.dir, "data"),
+	cmd := s.command(context.Background(), "postgres", "-D", filepath.Join(s.dir, "data"),
 		"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024")
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("pgtest: start postgres: %w", err)
+	if s.proc, err = dbproc.Start("pgtest: postgres", cmd, s.logPath); err != nil {
+		return err
 	}
-	go func() { s.exited <- s.cmd.Wait(); logf.Close() }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	return s.proc.WaitReady(ctx, func() error {
 		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
 		if err == nil {
 			conn.Close(ctx)
-			return nil
 		}
-		select {
-		case werr := <-s.exited:
-			s.exited <- werr
-			log, _ := os.ReadFile(s.logPath)
-			return fmt.Errorf("pgtest: postgres exited: %v\n%s", werr, log)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(s.logPath)
-			return fmt.Errorf("pgtest: postgres did not accept connections within 60s: %v\n%s", err, log)
-		}
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+		return err
+	})
 }
 
 // DSN returns a superuser connection string for database db.
@@ -211,76 +178,15 @@ func (s *Server) LoadFile(ctx context.Context, db, path string) (string, error) 
 // connections stay open, the kernel still accepts new ones, and nothing
 // answers. Thaw continues them; a test that freezes thaws in t.Cleanup
 // (Stop thaws too).
-func (s *Server) Freeze() error { return s.signal(syscall.SIGSTOP) }
+func (s *Server) Freeze() error { return s.proc.Freeze() }
 
 // Thaw continues a frozen server's processes.
-func (s *Server) Thaw() error { return s.signal(syscall.SIGCONT) }
-
-// signal sends sig to the postmaster's process group (the postmaster, and
-// runuser before it when running as root) and then to each of its
-// descendants: every backend calls setsid, so the group does not hold them.
-// The postmaster is stopped first, so that it forks none while the
-// descendants are found.
-func (s *Server) signal(sig syscall.Signal) error {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return nil
-	}
-	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
-		return fmt.Errorf("pgtest: signal %v: %w", sig, err)
-	}
-	for _, pid := range descendants(s.cmd.Process.Pid) {
-		_ = syscall.Kill(pid, sig) // one may have exited meanwhile
-	}
-	return nil
-}
-
-// descendants lists the processes under pid, from /proc.
-func descendants(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	children := map[int][]int{}
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		i := strings.LastIndexByte(string(stat), ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(string(stat[i+1:]))
-		if len(fields) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(fields[1]); err == nil {
-			children[ppid] = append(children[ppid], child)
-		}
-	}
-	var out []int
-	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
-		out = append(out, queue[0])
-		queue = append(queue, children[queue[0]]...)
-	}
-	return out
-}
+func (s *Server) Thaw() error { return s.proc.Thaw() }
 
 // Stop stops the server and removes its directory.
 func (s *Server) Stop() error {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.Thaw() // a stopped process would not act on SIGQUIT
-		// SIGQUIT is PostgreSQL's immediate shutdown; the cluster is discarded.
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGQUIT)
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
-		}
-	}
+	// SIGQUIT is PostgreSQL's immediate shutdown; the cluster is discarded.
+	s.proc.Stop(syscall.SIGQUIT)
 	return os.RemoveAll(s.dir)
 }
 
