@@ -12,10 +12,13 @@ const (
 	ENOTFOUND     = "not_found"    // the entity does not exist
 	ECONFLICT     = "conflict"     // the change contradicts stored state
 	EUNAUTHORIZED = "unauthorized" // the caller may not do this
-	ETOOLARGE     = "too_large"    // the request exceeds a configured limit
-	EUNAVAILABLE  = "unavailable"  // overloaded for now; retry later
-	ECANCELLED    = "cancelled"    // the request was cancelled or ran out of time before it finished
-	EINTERNAL     = "internal"     // a bug or an I/O failure; details are logged, not shown
+	// EUNAUTHENTICATED: the caller sent no credentials (or bad ones) where
+	// some are required; signing in or a token would help.
+	EUNAUTHENTICATED = "unauthenticated"
+	ETOOLARGE        = "too_large"   // the request exceeds a configured limit
+	EUNAVAILABLE     = "unavailable" // overloaded for now; retry later
+	ECANCELLED       = "cancelled"   // the request was cancelled or ran out of time before it finished
+	EINTERNAL        = "internal"    // a bug or an I/O failure; details are logged, not shown
 )
 
 // Error is the one error type whose message is safe to show to a client.

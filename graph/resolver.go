@@ -129,4 +129,9 @@ type Resolver struct {
 
 	// FreshnessDefaults apply to datasets without a policy of their own.
 	FreshnessDefaults []quarry.PolicyDefault
+
+	// Tokens serves the API-token operations; nil answers them not found.
+	Tokens TokenService
+	// Audit records admin mutations and serves auditLog; nil records none.
+	Audit AuditLog
 }

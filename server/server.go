@@ -27,6 +27,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
+	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/lineage"
@@ -69,6 +70,14 @@ type Options struct {
 	// of their own: two on one store would not know each other's alerts).
 	Alerts *alert.Options
 
+	// Access is who may do what without credentials; nil is open mode: a
+	// request without credentials is a local admin and X-Quarry-User names
+	// the actor (cmd/quarry allows it on a loopback address only).
+	Access *Access
+	// Authenticators are tried after the server's API tokens, in order:
+	// e.g. a signed-in session.
+	Authenticators []auth.Authenticator
+
 	Limits      Limits       // request bodies
 	QueryLimits graph.Limits // what one GraphQL operation may cost
 	UI          http.Handler // served at /; nil serves nothing there
@@ -86,6 +95,7 @@ type Server struct {
 	Index   *search.Index
 	Lineage *lineage.Graph
 	Alerter *alert.Alerter // nil unless Options.Alerts
+	Tokens  *auth.Tokens   // the API tokens, loaded by Start
 
 	dir     string
 	opts    Options
@@ -124,6 +134,15 @@ func (s *Server) Start(ctx context.Context) error {
 	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl})
 	s.Crawls.CloseInterrupted(ctx)
 	s.background(crawlCtx, stopCrawls, s.Crawls.Run)
+
+	// API tokens: held in memory, their last use written every minute.
+	toks, err := auth.NewTokens(ctx, s.Store, &auth.TokensOptions{Logger: s.log, Now: s.opts.Now})
+	if err != nil {
+		return fmt.Errorf("api tokens: %w", err)
+	}
+	s.Tokens = toks
+	tokCtx, stopTokens := context.WithCancel(context.Background())
+	s.background(tokCtx, stopTokens, toks.Run)
 
 	// The search index follows the store; Run catches it up (or rebuilds
 	// it, while the old one serves).
@@ -191,7 +210,13 @@ func (s *Server) Config() Config {
 		QueryLimits:       s.opts.QueryLimits,
 		Version:           s.opts.Version,
 		Now:               s.opts.Now,
+		Access:            s.opts.Access,
 	}
+	if s.Tokens != nil {
+		c.Tokens = s.Tokens
+		c.Authenticators = append(c.Authenticators, s.Tokens)
+	}
+	c.Authenticators = append(c.Authenticators, s.opts.Authenticators...)
 	// Typed nils would not be nil interfaces.
 	if s.Crawls != nil {
 		c.Crawls = s.Crawls
