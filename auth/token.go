@@ -40,7 +40,7 @@ type TokensOptions struct {
 // Tokens creates, lists and revokes API tokens and authenticates requests
 // that carry one. It holds every token in memory by prefix, so checking a
 // request costs one map lookup and one SHA-256 whatever the number of
-// tokens. The map is reloaded after each change made through it; a change
+// tokens. The map follows each change made through it at once; a change
 // made by another process (quarry token --data) is seen at the next start,
 // since that process holds the store's lock meanwhile.
 type Tokens struct {
@@ -91,17 +91,30 @@ func (t *Tokens) reload(ctx context.Context) error {
 	}
 	m := make(map[string]*tokenEntry, len(all))
 	for _, k := range all {
-		e := &tokenEntry{name: k.Name, role: Role(k.Role), revoked: k.RevokedAt != nil}
-		copy(e.hash[:], k.Hash)
-		if k.ExpiresAt != nil {
-			e.expires = *k.ExpiresAt
-		}
-		m[k.Prefix] = e
+		m[k.Prefix] = entryOf(&k)
 	}
 	t.mu.Lock()
 	t.byPrefix = m
 	t.mu.Unlock()
 	return nil
+}
+
+// put installs a token's record as committed: the map follows each change
+// made through Tokens at once, without reading every token again.
+func (t *Tokens) put(k *quarry.Token) {
+	e := entryOf(k)
+	t.mu.Lock()
+	t.byPrefix[k.Prefix] = e
+	t.mu.Unlock()
+}
+
+func entryOf(k *quarry.Token) *tokenEntry {
+	e := &tokenEntry{name: k.Name, role: Role(k.Role), revoked: k.RevokedAt != nil}
+	copy(e.hash[:], k.Hash)
+	if k.ExpiresAt != nil {
+		e.expires = *k.ExpiresAt
+	}
+	return e
 }
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$`)
@@ -134,9 +147,7 @@ func (t *Tokens) Create(ctx context.Context, name string, role Role, ttl time.Du
 	if err := t.store.CreateToken(ctx, rec); err != nil {
 		return "", nil, err
 	}
-	if err := t.reload(ctx); err != nil {
-		return "", nil, err
-	}
+	t.put(&rec)
 	rec.Hash = nil
 	return TokenPrefix + prefix + "_" + secret, &rec, nil
 }
@@ -148,9 +159,7 @@ func (t *Tokens) Revoke(ctx context.Context, name string) (*quarry.Token, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.reload(ctx); err != nil {
-		return nil, err
-	}
+	t.put(rec)
 	rec.Hash = nil
 	return rec, nil
 }

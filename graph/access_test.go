@@ -37,6 +37,18 @@ func TestEveryFieldHasARole(t *testing.T) {
 	if roots < 30 {
 		t.Fatalf("only %d root fields: the walk is broken", roots)
 	}
+	// What the roles mean (issue 19), spot-checked.
+	for key, want := range map[string]auth.Role{
+		"Query.search": auth.Viewer, "Query.lineage": auth.Viewer,
+		"Mutation.updateDataset": auth.Editor, "Mutation.setFreshnessPolicy": auth.Editor, "Mutation.addLineageEdge": auth.Editor,
+		"Mutation.reportRun": auth.Ingest, "Mutation.reportCheck": auth.Ingest, "Mutation.upsertDatasets": auth.Ingest,
+		"Mutation.registerSource": auth.Admin, "Mutation.createApiToken": auth.Admin, "Query.auditLog": auth.Admin,
+		"Source.dsn": auth.Admin, "AlertDelivery.lastError": auth.Admin,
+	} {
+		if graph.Roles[key] != want {
+			t.Errorf("%s needs %q; want %q", key, graph.Roles[key], want)
+		}
+	}
 	for key := range graph.Roles {
 		typ, field, _ := strings.Cut(key, ".")
 		def := schema.Types[typ]

@@ -173,6 +173,8 @@ func TestAccessMatrixREST(t *testing.T) {
 					t.Errorf("%s (needs %s): %d %s", r, required, resp.StatusCode, raw)
 				case !r.Allows(required) && (resp.StatusCode != http.StatusForbidden || !strings.Contains(string(raw), `"unauthorized"`)):
 					t.Errorf("%s (needs %s): %d %s; want 403 unauthorized", r, required, resp.StatusCode, raw)
+				case r.Allows(required) && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed):
+					t.Errorf("%s: %d: the table names a route the server does not have", r, resp.StatusCode)
 				}
 			}
 		})

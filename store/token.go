@@ -16,8 +16,9 @@ import (
 // them rather than by a migration: a store without them simply has no
 // tokens and no audit entries yet, and readers treat a missing bucket so.
 var (
-	bucketTokens = []byte("tokens")    // name -> quarry.Token (the hash of its secret, never the secret)
-	bucketAudit  = []byte("audit_log") // seq(8) -> quarry.AuditEntry
+	bucketTokens        = []byte("tokens")         // name -> quarry.Token (the hash of its secret, never the secret)
+	bucketTokenPrefixes = []byte("token_prefixes") // prefix -> name: prefixes are unique
+	bucketAudit         = []byte("audit_log")      // seq(8) -> quarry.AuditEntry
 )
 
 // CreateToken stores a new token and an audit entry saying who created it,
@@ -39,17 +40,14 @@ func (s *Store) CreateToken(ctx context.Context, t quarry.Token) error {
 		if b.Get([]byte(t.Name)) != nil {
 			return &quarry.Error{Code: quarry.ECONFLICT, Field: "name", Message: fmt.Sprintf("a token named %q exists already", t.Name)}
 		}
-		err = b.ForEach(func(_, raw []byte) error {
-			var o quarry.Token
-			if err := json.Unmarshal(raw, &o); err != nil {
-				return err
-			}
-			if o.Prefix == t.Prefix {
-				return quarry.Errorf(quarry.ECONFLICT, "token prefix collision; create it again")
-			}
-			return nil
-		})
+		p, err := tx.CreateBucketIfNotExists(bucketTokenPrefixes)
 		if err != nil {
+			return err
+		}
+		if p.Get([]byte(t.Prefix)) != nil { // 1 in 2^64 per pair
+			return quarry.Errorf(quarry.ECONFLICT, "token prefix collision; create it again")
+		}
+		if err := p.Put([]byte(t.Prefix), []byte(t.Name)); err != nil {
 			return err
 		}
 		if err := b.Put([]byte(t.Name), v); err != nil {
