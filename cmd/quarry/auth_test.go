@@ -2,7 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -125,4 +134,98 @@ func TestTokenCommandAndBearerIngest(t *testing.T) {
 	if strings.Contains(p.logs.String(), ingest) || strings.Contains(p.logs.String(), admin) {
 		t.Fatal("a token's secret is in the log")
 	}
+}
+
+// The auth section: its presence turns access control on, whatever the
+// address; without it only a loopback address is served; bad values are
+// errors naming their key.
+func TestAuthConfig(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "quarry.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cfg, err := loadConfig(write(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, open := range map[string]bool{"127.0.0.1:8080": true, "[::1]:8080": true, "localhost:8080": true, "0.0.0.0:8080": false, ":8080": false, "10.1.2.3:8080": false} {
+		a, err := cfg.access(addr)
+		if open && (a != nil || err != nil) || !open && err == nil {
+			t.Errorf("no auth section, %s: %v %v", addr, a, err)
+		}
+	}
+	cfg, err = loadConfig(write("auth:\n  anonymous: viewer\n  outbound:\n    allow: [10.0.0.0/8, db.internal]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := cfg.access("0.0.0.0:8080"); err != nil || a == nil || a.Anonymous != "viewer" {
+		t.Fatalf("auth.anonymous viewer: %+v %v", a, err)
+	}
+	if o, err := cfg.outbound(); err != nil || o.Empty() || !o.AllowsName("db.internal") {
+		t.Fatalf("auth.outbound: %v", err)
+	}
+	cfg, err = loadConfig(write("auth: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := cfg.access("127.0.0.1:8080"); err != nil || a == nil || a.Anonymous != "" {
+		t.Fatalf("an empty auth section on loopback: %+v %v (want tokens only)", a, err)
+	}
+	for name, tc := range map[string]struct{ body, key string }{
+		"ErrAnonymous": {"auth:\n  anonymous: admin\n", "auth.anonymous"},
+		"ErrOutbound":  {"auth:\n  outbound:\n    allow: [10.0.0.0/40]\n", "auth.outbound.allow[0]"},
+		"ErrKey":       {"auth:\n  anonymus: viewer\n", "anonymus"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := loadConfig(write(tc.body)); err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("config %q: %v, want an error naming %s", tc.body, err, tc.key)
+			}
+		})
+	}
+}
+
+// --tls-cert and --tls-key serve HTTPS.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+
+	p := start(t, "--data", t.TempDir(), "--tls-cert", certFile, "--tls-key", keyFile)
+	defer p.stop(t)
+	pool := x509.NewCertPool()
+	pool.AddCert(must(x509.ParseCertificate(der)))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	resp, err := client.Get("https://" + p.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Fatalf("GET /healthz over TLS: %d", resp.StatusCode)
+	}
+	if !strings.Contains(p.logs.String(), "url=https://") {
+		t.Errorf("the log does not give the https URL:\n%s", p.logs)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
