@@ -77,16 +77,16 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 // requests finish, queued writes commit, the store closes cleanly.
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
+	access, err := cfg.access(cfg.Addr)
+	if err != nil {
+		return err // the one line main prints says what to set
+	}
 	setServingGC() // collections 4x rarer: search's tail latency (see there)
 	limit, from, err := setMemoryLimit(cfg.MemoryLimit, os.Getenv, "/")
 	if err != nil {
 		return err
 	}
 	log.Info("memory limit", "bytes", limit, "from", from)
-	access, err := cfg.access(cfg.Addr)
-	if err != nil {
-		return err // one line, from main: what to set
-	}
 	outbound, err := cfg.outbound()
 	if err != nil {
 		return err
