@@ -275,7 +275,7 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 		ConnectTimeout: s.policy.ConnectTimeout, QueryTimeout: s.policy.QueryTimeout, Timeout: s.policy.Timeout,
 		AllowLocalFiles: s.policy.AllowLocalFiles, Dial: s.policy.Dial,
 	}
-	s.log.Info("crawl started", "source", src.Name, "dsn", quarry.RedactDSN(dsn))
+	s.log.Info("crawl started", "source", src.Name, "namespace", src.Namespace) // never the DSN, even masked
 	res, err := Crawl(ctx, src.Kind, s.store, dsn, o)
 	end := s.now().UTC()
 	run.FinishedAt = &end

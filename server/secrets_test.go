@@ -161,6 +161,9 @@ func TestSecretsAttributionAudit(t *testing.T) {
 		}
 	}
 
+	if strings.Contains(logs.String(), "crawler:") || strings.Contains(logs.String(), "@127.0.0.1:1/wh") {
+		t.Errorf("the DSN, even masked, is in the log:\n%s", logs)
+	}
 	for what, secret := range map[string]string{"the DSN": dsn, "its password": password, "the webhook URL's secret": "hook-s3cr3t", "a token": tok["ops"][21:]} {
 		if strings.Contains(answers.String(), secret) {
 			t.Errorf("%s is in an answer", what)
