@@ -1,7 +1,8 @@
 // Package server is Quarry's HTTP edge and the wiring behind it. It owns
 // the routes (the GraphQL endpoint that package graph provides, the
-// OpenLineage endpoints, healthz, metrics, backup, reindex, the UI), the
-// limits on request bodies, the one table from a quarry error code to an
+// OpenLineage endpoints, healthz, metrics, backup, reindex, the UI), who
+// makes each request and the one table of the role each route needs
+// (access.go), the limits on request bodies, the one table from a quarry error code to an
 // HTTP status with the one shape of an error answer, and Server, which opens
 // the store and what derives from it (the search index, the lineage graph,
 // the crawl service), runs their background loops, serves, and closes them
