@@ -233,10 +233,15 @@ func withStatus(next http.Handler) http.Handler {
 
 type statusWriter struct {
 	http.ResponseWriter
-	st *status
+	st    *status
+	wrote bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
 	if code == http.StatusOK && w.st.code != 0 {
 		code = w.st.code
 		if code == http.StatusUnauthorized {
@@ -247,14 +252,23 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.st.code != 0 {
+	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
-		w.st.code = 0 // written once
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush lets @defer's multipart answers through as they come.
+func (w *statusWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // TokenService is what the token operations call: auth.Tokens.
 type TokenService interface {
