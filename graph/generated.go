@@ -533,6 +533,7 @@ type ComplexityRoot struct {
 		Runs         func(childComplexity int, first *int) int
 		Schedule     func(childComplexity int) int
 		UpdatedAt    func(childComplexity int) int
+		UpdatedBy    func(childComplexity int) int
 	}
 
 	Suggestion struct {
@@ -2932,6 +2933,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.UpdatedAt(childComplexity), true
+	case "Source.updatedBy":
+		if e.ComplexityRoot.Source.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.UpdatedBy(childComplexity), true
 
 	case "Suggestion.count":
 		if e.ComplexityRoot.Suggestion.Count == nil {
@@ -4044,6 +4051,8 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Source_updatedAt(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_Source_updatedBy(ctx, field)
 	case "lastRun":
 		return ec.fieldContext_Source_lastRun(ctx, field)
 	case "runs":
@@ -13834,6 +13843,29 @@ func (ec *executionContext) fieldContext_Source_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Source", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Source_updatedBy(ctx context.Context, field graphql.CollectedField, obj *quarry.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Source_lastRun(ctx context.Context, field graphql.CollectedField, obj *quarry.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19958,6 +19990,11 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 		case "updatedAt":
 			out.Values[i] = ec._Source_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedBy":
+			out.Values[i] = ec._Source_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "lastRun":

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/server"
@@ -149,7 +150,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	for i, sc := range cfg.Sources {
-		if _, err := srv.Crawls.Register(ctx, sc.source()); err != nil {
+		if _, err := srv.Crawls.Register(quarry.WithActor(ctx, "config"), sc.source()); err != nil {
 			return fmt.Errorf("config: sources[%d] (%s): %w", i, sc.Name, err)
 		}
 	}
