@@ -8,10 +8,13 @@ import (
 // Error codes. They are part of the API: GraphQL clients read them from
 // extensions.code and the HTTP endpoints map them to status codes.
 const (
-	EINVALID             = "invalid"              // the input is malformed; Field names what
-	ENOTFOUND            = "not_found"            // the entity does not exist
-	ECONFLICT            = "conflict"             // the change contradicts stored state
-	EUNAUTHORIZED        = "unauthorized"         // the caller may not do this
+	EINVALID      = "invalid"      // the input is malformed; Field names what
+	ENOTFOUND     = "not_found"    // the entity does not exist
+	ECONFLICT     = "conflict"     // the change contradicts stored state
+	EUNAUTHORIZED = "unauthorized" // the caller may not do this
+	// EUNAUTHENTICATED: the caller sent no credentials (or bad ones) where
+	// some are required; signing in or a token would help.
+	EUNAUTHENTICATED     = "unauthenticated"
 	ETOOLARGE            = "too_large"            // the request exceeds a configured limit
 	EUNAVAILABLE         = "unavailable"          // overloaded for now; retry later
 	ECANCELLED           = "cancelled"            // the request was cancelled or ran out of time before it finished

@@ -41,6 +41,7 @@ type Source struct {
 	AllDatabases bool      `json:"allDatabases,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
+	UpdatedBy    string    `json:"updatedBy,omitempty"` // who registered or last changed it (the actor)
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)

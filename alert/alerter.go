@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -65,7 +66,11 @@ type Options struct {
 	Interval time.Duration    // between evaluator passes; 1 minute when zero
 	Now      func() time.Time // time.Now when nil; tests inject a clock
 	Client   *http.Client     // a client with a 10 s timeout that follows no redirect when nil
-	Logger   *slog.Logger     // slog.Default() when nil
+	// Dial makes the default client's connections from its dialer: the
+	// server passes one that checks auth.outbound.allow at connect time.
+	// Nil dials as net/http does.
+	Dial   func(*net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error)
+	Logger *slog.Logger // slog.Default() when nil
 
 	// Retries: an event is tried MaxAttempts times (default 5), waiting
 	// Backoff (default 10 s) after the first failure and twice as long
@@ -123,6 +128,12 @@ func New(st Store, opts *Options) *Alerter {
 			// and a 200 to that would count as delivered: a 3xx is a
 			// failure to report instead.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		if a.o.Dial != nil {
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.Proxy = nil // a proxy would be the address checked, not the webhook's
+			t.DialContext = a.o.Dial(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second})
+			a.client.Transport = t
 		}
 	}
 	if a.o.MaxAttempts <= 0 {

@@ -9,6 +9,9 @@ package auth
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/quarrydata/quarry"
 )
@@ -72,4 +75,22 @@ func FromContext(ctx context.Context) *Principal {
 // Authenticator finds the principal of a request from its credentials. It returns (nil, nil) when the request carries none of the credentials it knows, and an error (code unauthorized) when it carries bad ones (unknown/revoked/expired token, invalid session).
 type Authenticator interface {
 	Authenticate(r *http.Request) (*Principal, error)
+}
+
+// ParseTTL reads a token's lifetime: Go's durations ("12h", "90m") and
+// days ("90d").
+func ParseTTL(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 || n > 100*365 {
+			return 0, quarry.Invalid("expires", "%q is not a number of days (e.g. 90d)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, quarry.Invalid("expires", "%q is not a lifetime (e.g. 90d, 12h)", s)
+	}
+	return d, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"time"
 
@@ -67,6 +68,11 @@ type Options struct {
 	// environment and the home directory's ~/.pgpass, ~/.pg_service.conf
 	// and ~/.postgresql are never read.
 	AllowLocalFiles bool
+
+	// Dial makes the crawl's connections from the crawler's dialer; nil
+	// means the dialer's own DialContext. The server passes one that
+	// checks auth.outbound.allow at connect time (auth.Outbound.Dial).
+	Dial func(*net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// Trusted reads the DSN as libpq's tools do, the PG* environment and
 	// the home directory included, and lets it read local files: for a DSN
@@ -349,4 +355,11 @@ func removeMissing(ctx context.Context, st Store, ns string, snaps []*snapshot, 
 		res.Removed += len(gone)
 	}
 	return nil
+}
+
+func (o *Options) dial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if o.Dial == nil {
+		return d.DialContext
+	}
+	return o.Dial(d)
 }

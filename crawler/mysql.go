@@ -140,7 +140,7 @@ func mysqlConfig(dsn string, o *Options) (*mysql.Config, error) {
 	dialer := &net.Dialer{Timeout: o.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3,
 	}}
-	cfg.DialFunc = dialer.DialContext
+	cfg.DialFunc = o.dial(dialer)
 	return cfg, nil
 }
 

@@ -118,9 +118,9 @@ func pgConfig(dsn string, o *Options) (*pgx.ConnConfig, error) {
 	cfg.ConnectTimeout = o.ConnectTimeout
 	// Keepalives notice a source whose machine or network died (a frozen
 	// process still answers them: the deadlines are for that).
-	cfg.DialFunc = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
+	cfg.DialFunc = o.dial(&net.Dialer{Timeout: o.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3,
-	}}).DialContext
+	}})
 	cfg.RuntimeParams["application_name"] = "quarry-crawler"
 	cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	// For every statement of the session, the database list included.

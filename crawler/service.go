@@ -3,6 +3,7 @@ package crawler
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path"
 	"strings"
@@ -66,6 +67,8 @@ type SourcePolicy struct {
 	// name begin, so that registering a source cannot read the rest of the
 	// server's environment. Empty means DefaultDSNEnvPrefix.
 	DSNEnvPrefix string
+	// Dial restricts where crawls may connect (see Options.Dial).
+	Dial func(*net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // DefaultDSNEnvPrefix begins the names of the environment variables that
@@ -270,9 +273,9 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 		Source: src.Name, Namespace: src.Namespace, Include: src.Include, Exclude: src.Exclude,
 		AllDatabases: src.AllDatabases, Now: s.now,
 		ConnectTimeout: s.policy.ConnectTimeout, QueryTimeout: s.policy.QueryTimeout, Timeout: s.policy.Timeout,
-		AllowLocalFiles: s.policy.AllowLocalFiles,
+		AllowLocalFiles: s.policy.AllowLocalFiles, Dial: s.policy.Dial,
 	}
-	s.log.Info("crawl started", "source", src.Name, "dsn", quarry.RedactDSN(dsn))
+	s.log.Info("crawl started", "source", src.Name, "namespace", src.Namespace) // never the DSN, even masked
 	res, err := Crawl(ctx, src.Kind, s.store, dsn, o)
 	end := s.now().UTC()
 	run.FinishedAt = &end

@@ -64,6 +64,7 @@ func costs(pageMax int) ComplexityRoot {
 	c.Query.FreshnessAlerts = func(child int, _ []quarry.FreshnessStatus, first *int) int {
 		return paged(child, first, defaultPage, pageMax)
 	}
+	c.Query.AuditLog = func(child int, first *int, _ *string) int { return paged(child, first, 50, pageMax) }
 	c.Query.Datasets = func(child int, first *int, _ *string, _ *bool) int { return paged(child, first, 50, pageMax) }
 	// The search index caps its pages at 100 (search.Query.First).
 	c.Query.Search = func(child int, _ string, _ *SearchFilter, first *int, _ *string) int {
@@ -106,6 +107,7 @@ func costs(pageMax int) ComplexityRoot {
 		&c.UpsertDatasetsPayload.Ids,
 		&c.DbtInfo.Owners, &c.DbtInfo.Tags, &c.DbtInfo.Properties, &c.DbtInfo.Columns, &c.DbtInfo.Tests,
 		&c.DbtColumn.Tags, &c.DbtColumn.Meta,
+		&c.Query.APITokens,
 	} {
 		*f = bounded
 	}

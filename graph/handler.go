@@ -31,6 +31,11 @@ type HandlerOptions struct {
 	Limits Limits
 	// Registerer receives the GraphQL operation metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Authorize checks each operation against Roles with the principal
+	// the HTTP edge put in the request's context (auth.WithPrincipal); a
+	// request without one is anonymous. Off, every operation runs (the
+	// package's own tests, which have no edge in front).
+	Authorize bool
 }
 
 // NewHandler returns the GraphQL endpoint over the resolvers, to be mounted
@@ -71,9 +76,17 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv.AroundResponses(r.lineageFastPath) // innermost: it may answer instead of executing
 	srv.AroundOperations(withLoaders)      // a page of datasets reads their fields at once (loader.go)
 	srv.AroundOperations(answerTimeout)
+	if o.Authorize {
+		srv.AroundOperations(authorize) // before any resolver runs (access.go)
+	}
+	srv.AroundFields(r.fieldAccess(o.Authorize))
 
 	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
-	post := boundNesting(lim.Nesting, withRawData(srv))
+	post := withStatus(boundNesting(lim.Nesting, withRawData(srv)))
+	var get http.Handler = srv
+	if o.Authorize {
+		get = withStatus(srv)
+	}
 	timeout := &quarry.Error{Code: quarry.ECANCELLED, Message: fmt.Sprintf(
 		"the request ran past its time limit of %v (limits.queryTimeout) and was cancelled: ask for less, or smaller pages", lim.Timeout)}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -86,7 +99,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 		case req.URL.RawQuery == "" && strings.Contains(req.Header.Get("Accept"), "text/html"):
 			graphiql(w, req)
 		default:
-			srv.ServeHTTP(w, req)
+			get.ServeHTTP(w, req)
 		}
 	})
 }

@@ -12,6 +12,13 @@ import (
 	"github.com/quarrydata/quarry"
 )
 
+type AuditLogPage struct {
+	// Newest first.
+	Entries     []*quarry.AuditEntry `json:"entries"`
+	HasNextPage bool                 `json:"hasNextPage"`
+	EndCursor   *string              `json:"endCursor,omitempty"`
+}
+
 type CheckInput struct {
 	Dataset *DatasetRefInput `json:"dataset"`
 	// The column checked; none for the dataset as a whole.
@@ -64,6 +71,20 @@ type ColumnUpdateInput struct {
 	Name string `json:"name"`
 	// An empty description removes the edit.
 	Description string `json:"description"`
+}
+
+type CreateAPITokenInput struct {
+	// Letters, digits, '_', '.', '@', '-'.
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// How long it lasts, e.g. "90d", "12h"; absent: until revoked.
+	Expires *string `json:"expires,omitempty"`
+}
+
+type CreatedAPIToken struct {
+	// The token to send as Authorization: Bearer ...; shown this once, stored nowhere.
+	Secret string        `json:"secret"`
+	Token  *quarry.Token `json:"token"`
 }
 
 type DatasetConnection struct {
@@ -402,6 +423,69 @@ func (e *LineageNodeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e LineageNodeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Role string
+
+const (
+	// Reads everything but secrets.
+	RoleViewer Role = "VIEWER"
+	// Viewer, and edits what people know: descriptions, owners, tags, policies, manual edges.
+	RoleEditor Role = "EDITOR"
+	// Viewer, and reports what tools see: runs, checks, data updates, OpenLineage, datasets, dbt.
+	RoleIngest Role = "INGEST"
+	// Everything: sources, tokens, backup, reindex.
+	RoleAdmin Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RoleViewer,
+	RoleEditor,
+	RoleIngest,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleViewer, RoleEditor, RoleIngest, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -134,4 +134,9 @@ type Resolver struct {
 	// pageMax is the largest page a list gives (Limits.PageMax), set by
 	// NewHandler; zero means defaultPageMax.
 	pageMax int
+
+	// Tokens serves the API-token operations; nil answers them not found.
+	Tokens TokenService
+	// Audit records admin mutations and serves auditLog; nil records none.
+	Audit AuditLog
 }

@@ -16,10 +16,13 @@ var statuses = map[string]int{
 	quarry.EINVALID:      http.StatusBadRequest,
 	quarry.ENOTFOUND:     http.StatusNotFound,
 	quarry.ECONFLICT:     http.StatusConflict,
-	quarry.EUNAUTHORIZED: http.StatusForbidden, // "may not": no credentials would help yet, and 401 needs a challenge to answer
-	quarry.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	quarry.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	quarry.ECANCELLED:    http.StatusServiceUnavailable,
+	quarry.EUNAUTHORIZED: http.StatusForbidden, // "may not": the credentials sent do not include the role
+	// no credentials (or bad ones) where some are needed; answered with a
+	// WWW-Authenticate challenge
+	quarry.EUNAUTHENTICATED: http.StatusUnauthorized,
+	quarry.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	quarry.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	quarry.ECANCELLED:       http.StatusServiceUnavailable,
 	// 507, WebDAV's: the operator must free space, and reads still work.
 	quarry.EINSUFFICIENTSTORAGE: http.StatusInsufficientStorage,
 	quarry.EINTERNAL:            http.StatusInternalServerError,

@@ -68,16 +68,22 @@ type Config struct {
 	QueryLimits       graph.Limits
 	Version           string
 	Now               func() time.Time
-	// Authenticators name who makes a request (see withPrincipal); none
-	// leaves every request anonymous, as in open mode.
+	// Access is who may do what without credentials; nil is open mode
+	// (see Access).
+	Access *Access
+	// Authenticators find a request's principal from its credentials, in
+	// order (the API tokens', then e.g. a session's).
 	Authenticators []auth.Authenticator
+	// Tokens serves the token mutations; nil answers them not found.
+	Tokens graph.TokenService
 	// SignIn serves /auth/ (single sign-on); nil answers 404 there, which
 	// the UI reads as "no sign-in here".
 	SignIn http.Handler
 }
 
 // ActorHeader names the person or tool making a change; it is recorded in
-// metadata history. (Tokens will name the actor once auth exists.)
+// metadata history, in open mode only: otherwise the actor is the
+// authenticated principal.
 const ActorHeader = "X-Quarry-User"
 
 // NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
@@ -95,9 +101,10 @@ func NewHandler(cfg Config) http.Handler {
 	res := graph.StoreResolver(cfg.Store)
 	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
 	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
-	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
+	res.Tokens, res.Audit = cfg.Tokens, cfg.Store
+	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer, Authorize: true})
 	mux := http.NewServeMux()
-	rt := &routes{mux: mux, allow: map[string][]string{}}
+	rt := &routes{mux: mux, allow: map[string][]string{}, audit: cfg.Store, log: log}
 	rt.handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
 	rt.handle("GET /graphql", gql)
 	ol := newOpenLineage(cfg.Store, log, lim.LineageBodyBytes, cfg.Registerer)
@@ -137,7 +144,7 @@ func NewHandler(cfg Config) http.Handler {
 		rt.handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
 	}
 	rt.handleFunc("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request) {
-		if !fromLoopback(r) {
+		if !fromLoopback(r) && isLocal(r) {
 			fail(w, r, log, "backup", quarry.Errorf(quarry.EUNAUTHORIZED, "backups are served to this machine only"))
 			return
 		}
@@ -158,7 +165,7 @@ func NewHandler(cfg Config) http.Handler {
 		log.InfoContext(r.Context(), "backup streamed", "bytes", size)
 	})
 	rt.handleFunc("POST /api/v1/admin/reindex", func(w http.ResponseWriter, r *http.Request) {
-		if !fromLoopback(r) {
+		if !fromLoopback(r) && isLocal(r) {
 			fail(w, r, log, "reindex", quarry.Errorf(quarry.EUNAUTHORIZED, "reindexing is for this machine only"))
 			return
 		}
@@ -183,9 +190,9 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	rt.refuseOthers()
 	if cfg.UI != nil {
-		mux.Handle("/", cfg.UI)
+		mux.Handle("/", cfg.UI) // public: the page itself holds no data; it asks /graphql
 	}
-	return withActor(withPrincipal(log, cfg.Authenticators, mux))
+	return authenticate(cfg.Access, cfg.Authenticators, log, mux)
 }
 
 // routes registers the handlers of the API by method and path and
@@ -195,10 +202,21 @@ func NewHandler(cfg Config) http.Handler {
 type routes struct {
 	mux   *http.ServeMux
 	allow map[string][]string // path -> methods
+	audit auditStore
+	log   *slog.Logger
 }
 
+// handle registers h under pattern behind the role routeRoles gives it;
+// admin routes are recorded in the audit log.
 func (rt *routes) handle(pattern string, h http.Handler) {
-	rt.mux.Handle(pattern, h)
+	role, ok := routeRoles[pattern]
+	if !ok {
+		panic("server: route " + pattern + " has no role in routeRoles")
+	}
+	if role == auth.Admin {
+		h = audit(rt.audit, rt.log, pattern, h)
+	}
+	rt.mux.Handle(pattern, require(role, h))
 	method, path, _ := strings.Cut(pattern, " ")
 	rt.allow[path] = append(rt.allow[path], method)
 	if method == http.MethodGet { // ServeMux serves HEAD with GET's handler
@@ -239,14 +257,12 @@ func fromLoopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func withActor(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		actor := strings.TrimSpace(r.Header.Get(ActorHeader))
-		if actor == "" || len(actor) > 256 {
-			actor = "anonymous"
-		}
-		next.ServeHTTP(w, r.WithContext(quarry.WithActor(r.Context(), actor)))
-	})
+// isLocal reports whether the request is served in open mode, where
+// admin routes stay on this machine; an authenticated admin may call them
+// from anywhere.
+func isLocal(r *http.Request) bool {
+	p := auth.FromContext(r.Context())
+	return p == nil || p.Via == "local"
 }
 
 // readBody reads the whole body under a limit before the handler sees it,

@@ -1,7 +1,8 @@
 // Package server is Quarry's HTTP edge and the wiring behind it. It owns
 // the routes (the GraphQL endpoint that package graph provides, the
-// OpenLineage endpoints, healthz, metrics, backup, reindex, the UI), the
-// limits on request bodies, the one table from a quarry error code to an
+// OpenLineage endpoints, healthz, metrics, backup, reindex, the UI), who
+// makes each request and the one table of the role each route needs
+// (access.go), the limits on request bodies, the one table from a quarry error code to an
 // HTTP status with the one shape of an error answer, and Server, which opens
 // the store and what derives from it (the search index, the lineage graph,
 // the crawl service), runs their background loops, serves, and closes them
@@ -72,6 +73,10 @@ type Options struct {
 	// of their own: two on one store would not know each other's alerts).
 	Alerts *alert.Options
 
+	// Access is who may do what without credentials; nil is open mode: a
+	// request without credentials is a local admin and X-Quarry-User names
+	// the actor (cmd/quarry allows it on a loopback address only).
+	Access *Access
 	// Authenticators are tried after the server's API tokens, in order:
 	// e.g. a signed-in session.
 	Authenticators []auth.Authenticator
@@ -96,6 +101,7 @@ type Server struct {
 	Index   *search.Index
 	Lineage *lineage.Graph
 	Alerter *alert.Alerter // nil unless Options.Alerts
+	Tokens  *auth.Tokens   // the API tokens, loaded by Start
 
 	dir     string
 	opts    Options
@@ -134,6 +140,15 @@ func (s *Server) Start(ctx context.Context) error {
 	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl})
 	s.Crawls.CloseInterrupted(ctx)
 	s.background(crawlCtx, stopCrawls, s.Crawls.Run)
+
+	// API tokens: held in memory, their last use written every minute.
+	toks, err := auth.NewTokens(ctx, s.Store, &auth.TokensOptions{Logger: s.log, Now: s.opts.Now})
+	if err != nil {
+		return fmt.Errorf("api tokens: %w", err)
+	}
+	s.Tokens = toks
+	tokCtx, stopTokens := context.WithCancel(context.Background())
+	s.background(tokCtx, stopTokens, toks.Run)
 
 	// The search index follows the store; Run catches it up (or rebuilds
 	// it, while the old one serves).
@@ -201,9 +216,14 @@ func (s *Server) Config() Config {
 		QueryLimits:       s.opts.QueryLimits,
 		Version:           s.opts.Version,
 		Now:               s.opts.Now,
-		Authenticators:    s.opts.Authenticators,
+		Access:            s.opts.Access,
 		SignIn:            s.opts.SignIn,
 	}
+	if s.Tokens != nil {
+		c.Tokens = s.Tokens
+		c.Authenticators = append(c.Authenticators, s.Tokens)
+	}
+	c.Authenticators = append(c.Authenticators, s.opts.Authenticators...)
 	// Typed nils would not be nil interfaces.
 	if s.Crawls != nil {
 		c.Crawls = s.Crawls

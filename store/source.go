@@ -35,6 +35,7 @@ func (s *Store) PutSource(ctx context.Context, src quarry.Source) (*quarry.Sourc
 		now := s.now().UTC()
 		out = src
 		out.CreatedAt, out.UpdatedAt = now, now
+		out.UpdatedBy = quarry.ActorFrom(ctx)
 		if raw := b.Get([]byte(src.Name)); raw != nil {
 			var old quarry.Source
 			if err := json.Unmarshal(raw, &old); err != nil {

@@ -55,7 +55,7 @@ func serve(t *testing.T, cfg oidc.Config, dir string) (*servertest.Server, *oidc
 
 // options serve with sso as the only way in.
 func options(sso *oidc.SSO) *server.Options {
-	return &server.Options{Authenticators: []auth.Authenticator{sso}, SignIn: sso.Handler()}
+	return &server.Options{Access: &server.Access{}, Authenticators: []auth.Authenticator{sso}, SignIn: sso.Handler()}
 }
 
 func browser(t *testing.T) *http.Client {

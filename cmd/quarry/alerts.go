@@ -92,6 +92,7 @@ func fetchAlerts(ctx context.Context, server string) ([]openAlert, error) {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	withToken(req)
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -105,6 +105,7 @@ func writeBackup(ctx context.Context, w io.Writer, data, server string) (via str
 	if err != nil {
 		return "", err
 	}
+	withToken(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err

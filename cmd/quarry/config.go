@@ -33,7 +33,11 @@ type Config struct {
 	Freshness FreshnessConfig `yaml:"freshness"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
 	Search    SearchConfig    `yaml:"search"`
-	Auth      *AuthConfig     `yaml:"auth"`
+	// Auth turns access control on (see AuthConfig); nil keeps a loopback
+	// server open.
+	Auth *AuthConfig `yaml:"auth"`
+	// TLS serves HTTPS (or the --tls-cert and --tls-key flags).
+	TLS TLSConfig `yaml:"tls"`
 	// MemoryLimit is the Go runtime's soft memory limit: a size ("2GiB",
 	// "1500MB"), a share of the machine's (or cgroup's) memory ("60%"), or
 	// "off". Empty means 75%. GOMEMLIMIT, when set, wins.
@@ -336,7 +340,15 @@ func (c Config) validate() error {
 	if _, err := c.freshnessDefaults(); err != nil {
 		return err
 	}
-	_, _, err = c.alerts(os.Getenv)
+	if _, _, err = c.alerts(os.Getenv); err != nil {
+		return err
+	}
+	if c.Auth != nil {
+		if _, err := c.access("127.0.0.1:0"); err != nil {
+			return err
+		}
+	}
+	_, err = c.outbound()
 	return err
 }
 

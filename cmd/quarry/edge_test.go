@@ -8,24 +8,6 @@ import (
 	"time"
 )
 
-// noAccessControl is what the log says when the server is reachable from
-// the network.
-const noAccessControl = "no access control"
-
-// Listening on every interface is said in the log; on loopback it is not.
-func TestServeWarnsWhenReachable(t *testing.T) {
-	p := start(t, "--data", t.TempDir(), "--addr", "0.0.0.0:0")
-	p.stop(t)
-	if !strings.Contains(p.logs.String(), noAccessControl) {
-		t.Fatalf("no warning when listening on 0.0.0.0:\n%s", p.logs)
-	}
-	p = start(t, "--data", t.TempDir())
-	p.stop(t)
-	if strings.Contains(p.logs.String(), noAccessControl) {
-		t.Fatalf("a warning on loopback:\n%s", p.logs)
-	}
-}
-
 // The OpenLineage endpoint of the real binary: a text/plain body is 415, a
 // GET is 405 (not the UI's page), and the second of two events of different
 // jobs with one run id is 409 before it could be acknowledged and dropped.

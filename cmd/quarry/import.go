@@ -153,6 +153,7 @@ func postDBT(ctx context.Context, server, dir string, f dbt.Files, o dbt.Options
 		return res, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	withToken(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return res, err

@@ -21,13 +21,17 @@ var version = ""
 const usage = `Quarry: a data catalog and lineage server in one binary.
 
 Usage:
-  quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo]
+  quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo] [--tls-cert FILE --tls-key FILE]
   quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
                  (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db or user:pass@tcp(host:3306)/db)
   quarry backup  [--data ./quarry-data] [--server URL] FILE
   quarry index rebuild [--data ./quarry-data] [--server URL]
   quarry import dbt [--data ./quarry-data | --server URL] --namespace NS [--source NAME] [TARGET_DIR]
   quarry alerts  [--server URL] [--json]   (exits 2 when an open alert is at ERROR)
+  quarry token create --name NAME --role viewer|editor|ingest|admin [--expires 90d] [--data DIR | --server URL]
+  quarry token list [--json] [--data DIR | --server URL]
+  quarry token revoke [--data DIR | --server URL] NAME
+                 (against a server, an admin token in $QUARRY_TOKEN; the commands that talk to a server send it)
   quarry version
 
 Run 'quarry COMMAND -h' for a command's flags.
@@ -72,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, rest, stdout, stderr)
 	case "alerts":
 		return runAlerts(ctx, rest, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return nil

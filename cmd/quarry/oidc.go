@@ -8,13 +8,6 @@ import (
 	"github.com/quarrydata/quarry/auth/oidc"
 )
 
-// AuthConfig is the auth section: who may use the catalog. (Branch i19-auth
-// declares it too, with the anonymous role and outbound rules: at the merge
-// its OIDC field is this one's.)
-type AuthConfig struct {
-	OIDC *OIDCConfig `yaml:"oidc"`
-}
-
 // OIDCConfig signs people in with an OpenID Connect provider.
 //
 //	auth:

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -45,6 +45,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	data := fs.String("data", "", "data directory (default ./quarry-data)")
 	demo := fs.Bool("demo", false, "load the demo catalog")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,8 +65,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 			cfg.Data = *data
 		case "demo":
 			cfg.Demo = *demo
+		case "tls-cert":
+			cfg.TLS.Cert = *tlsCert
+		case "tls-key":
+			cfg.TLS.Key = *tlsKey
 		}
 	})
+	if (cfg.TLS.Cert == "") != (cfg.TLS.Key == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
+	}
 	return serve(ctx, cfg, stderr)
 }
 
@@ -72,12 +81,24 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 // requests finish, queued writes commit, the store closes cleanly.
 func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
+	access, err := cfg.access(cfg.Addr)
+	if err != nil {
+		return err // the one line main prints says what to set
+	}
 	setServingGC() // collections 4x rarer: search's tail latency (see there)
 	limit, from, err := setMemoryLimit(cfg.MemoryLimit, os.Getenv, "/")
 	if err != nil {
 		return err
 	}
 	log.Info("memory limit", "bytes", limit, "from", from)
+	outbound, err := cfg.outbound()
+	if err != nil {
+		return err
+	}
+	var dial func(*net.Dialer) func(context.Context, string, string) (net.Conn, error)
+	if !outbound.Empty() {
+		dial = outbound.Dial
+	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -117,6 +138,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		authns, signIn = append(authns, sso), sso.Handler()
 		log.Info("single sign-on", "issuer", oidcCfg.Issuer)
 	}
+	crawlPolicy.Dial = dial
 
 	srv, err := server.Open(cfg.Data, &server.Options{
 		Logger:            log,
@@ -126,7 +148,8 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		LineageMaxNodes:   cfg.Lineage.MaxNodes,
 		SearchSynonyms:    cfg.Search.Synonyms,
 		FreshnessDefaults: defaults,
-		Alerts:            &alert.Options{Webhooks: hooks, Interval: interval},
+		Alerts:            &alert.Options{Webhooks: hooks, Interval: interval, Dial: dial},
+		Access:            access,
 		Crawl:             crawlPolicy,
 		Limits:            cfg.bodyLimits(),
 		QueryLimits:       queryLimits,
@@ -163,7 +186,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	for i, sc := range cfg.Sources {
-		if _, err := srv.Crawls.Register(ctx, sc.source()); full(err) {
+		if _, err := srv.Crawls.Register(quarry.WithActor(ctx, "config"), sc.source()); full(err) {
 			log.Error("config: a source's registration is not updated: the disk is full; it is at the next start", "source", sc.Name, "err", err)
 		} else if err != nil {
 			return fmt.Errorf("config: sources[%d] (%s): %w", i, sc.Name, err)
@@ -180,10 +203,25 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	defer os.Remove(info)
 
-	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().Unmap().IsLoopback() {
-		log.Warn("quarry listens beyond this machine and has no access control yet: anyone who can reach the address can read and change the catalog", "addr", ln.Addr().String())
+	if access == nil && !isLoopback(ln.Addr().String()) {
+		// "localhost" resolved beyond loopback: open mode stays on this machine.
+		return fmt.Errorf("refusing to serve %s without access control: it is not a loopback address", ln.Addr())
 	}
-	log.Info("quarry listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/", "data", cfg.Data, "version", buildVersion())
+	scheme := "http"
+	if cfg.TLS.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		scheme = "https"
+	}
+	mode := "open (loopback, no auth config)"
+	if access != nil {
+		mode = "tokens; anonymous " + roleOrNone(string(access.Anonymous))
+	}
+	log.Info("quarry listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String()+"/", "data", cfg.Data, "access", mode, "version", buildVersion())
 	// Once shutdown begins, a second Ctrl-C or SIGTERM ends the process at
 	// once.
 	defer context.AfterFunc(ctx, func() { signal.Reset(os.Interrupt, syscall.SIGTERM) })()
@@ -196,4 +234,11 @@ func writeServerInfo(path, addr string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+func roleOrNone(r string) string {
+	if r == "" {
+		return "none"
+	}
+	return r
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/crawler"
 	"github.com/quarrydata/quarry/graph/graphtest"
 	"github.com/quarrydata/quarry/lineage"
@@ -33,6 +34,7 @@ type Server struct {
 	Index   *search.Index
 	Lineage *lineage.Graph
 	Crawls  *crawler.Service
+	Tokens  *auth.Tokens      // the server's API tokens (Options.Access says whether they are needed)
 	GraphQL *graphtest.Client // posts to the server's /graphql
 }
 
@@ -90,7 +92,7 @@ func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server
 		}
 	})
 	return &Server{
-		Server: hs, Store: srv.Store, Index: srv.Index, Lineage: srv.Lineage, Crawls: srv.Crawls,
+		Server: hs, Store: srv.Store, Index: srv.Index, Lineage: srv.Lineage, Crawls: srv.Crawls, Tokens: srv.Tokens,
 		GraphQL: &graphtest.Client{URL: hs.URL + "/graphql", HTTP: hs.Client()},
 	}
 }
