@@ -49,7 +49,11 @@
 //     it ("sales.customer", "film"): exact name matches come first. Words
 //     typed apart match a name written joined or with underscores ("sales
 //     territory" is salesterritory, "order items" is order_items,
-//     "product reviews" is productreview).
+//     "product reviews" is productreview), and the last word's plural
+//     its singular when that is a word of the list ("countries" is
+//     country, not countryregion whose description says countries).
+//     Words typed with dots are a tail alone: "raw.orders" is
+//     analytics.raw.orders, not the raw_orders seeds of dbt projects.
 //  2. Every query word is in the dataset's name (split at punctuation,
 //     camelCase and into known words; plurals folded).
 //  3. Every word is in its qualified name (database and schema included).
@@ -58,7 +62,8 @@
 //     Words side by side in a description as the query has them weigh
 //     much more (each pair of consecutive words, with the stop words
 //     typed between them or none: "credit cards of customers" has the
-//     pair of "Customer credit card information"), in a column's
+//     pair of "Customer credit card information"; a word typed twice is
+//     not a stop word, so no gap spans it), in a column's
 //     description half as much; a query typed as one identifier
 //     (tracking_number) is a name, not a phrase. Of several words, each
 //     found in a name weighs more than found in a description.

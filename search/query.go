@@ -369,6 +369,9 @@ type queryWord struct {
 	word string
 	alts []string // the word first, then its synonyms
 	pos  int      // in the query, stop words counted
+	// afterRepeat: a word typed again, not a stop word, was left out
+	// between this word and the one before it.
+	afterRepeat bool
 }
 
 // queryWords are the words of a query as they are matched: accents folded,
@@ -387,12 +390,19 @@ func (x *Index) queryWords(text string) []queryWord {
 	}
 	out := make([]queryWord, 0, len(words)-stops)
 	seen := map[string]bool{}
+	repeat := false
 	for i, w := range words {
-		if seen[w] || x.stop[w] && stops < len(words) { // a word typed twice counts once
+		stop := x.stop[w] && stops < len(words)
+		if seen[w] && !stop { // a word typed twice counts once
+			repeat = true
+			continue
+		}
+		if stop {
 			continue
 		}
 		seen[w] = true
-		out = append(out, queryWord{word: w, alts: append([]string{w}, x.synonyms[w]...), pos: i})
+		out = append(out, queryWord{word: w, alts: append([]string{w}, x.synonyms[w]...), pos: i, afterRepeat: repeat})
+		repeat = false
 	}
 	return out
 }
@@ -574,6 +584,15 @@ func singular(w string) string {
 	return w
 }
 
+// singularWord is an English plural's singular as a word: categories ->
+// category, boxes -> box, reasons -> reason.
+func singularWord(w string) string {
+	if strings.HasSuffix(w, "ies") && len(w) > 4 {
+		return w[:len(w)-3] + "y"
+	}
+	return singular(w)
+}
+
 func (b *queryBuilder) build() query.Query {
 	var rank []query.Query
 	add := func(q query.Query, boost float64) {
@@ -600,16 +619,25 @@ func (b *queryBuilder) build() query.Query {
 	lower := strings.ToLower(b.text)
 	// 1. The name or a dotted tail of it, as written; words typed apart
 	// also match the name written joined or with underscores ("sales
-	// territory" is salesterritory, "order items" is order_items).
+	// territory" is salesterritory, "order items" is order_items). Words
+	// typed with a dot between them are a dotted tail, not words apart:
+	// "raw.orders" is analytics.raw.orders, not every raw_orders seed.
 	add(termQuery(fNames, lower), boostExactName)
-	if words := identWords(string(b.x.fold.Filter([]byte(b.text)))); len(words) > 1 {
-		add(termQuery(fNames, strings.Join(words, "")), boostExactName)
-		add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
-		// The last word's plural folded, as in the name's words.
-		if last := words[len(words)-1]; singular(last) != last && b.x.compound.known(singular(last)) {
-			words[len(words)-1] = singular(last)
+	if words := identWords(string(b.x.fold.Filter([]byte(b.text)))); len(words) > 0 && !strings.Contains(b.text, ".") {
+		if len(words) > 1 {
 			add(termQuery(fNames, strings.Join(words, "")), boostExactName)
 			add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
+		}
+		// The last word's plural folded, as in the name's words, a word
+		// of the list (words.txt) alone: "countries" is country, before
+		// countryregion whose description says countries; "product
+		// categories" is productcategory.
+		if last := words[len(words)-1]; singularWord(last) != last && b.x.compound.words[singularWord(last)] {
+			words[len(words)-1] = singularWord(last)
+			add(termQuery(fNames, strings.Join(words, "")), boostExactName)
+			if len(words) > 1 {
+				add(termQuery(fNames, strings.Join(words, "_")), boostExactName)
+			}
 		}
 	}
 	// 2-3. Every word in the name, or in the qualified name.
@@ -698,7 +726,11 @@ func (b *queryBuilder) nearPhrase(field string, boost float64) []query.Query {
 			continue
 		}
 		gaps := []int{0}
-		if g := w2.pos - w1.pos - 1; g > 0 {
+		// The words between are stop words, unless one was a word typed
+		// again: then the gap says nothing of the text ("daily ad
+		// performance at the ad level" is not "performance at the
+		// campaign level").
+		if g := w2.pos - w1.pos - 1; g > 0 && !w2.afterRepeat {
 			gaps = append(gaps, g)
 		}
 		for _, gap := range gaps {

@@ -6,14 +6,74 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quarrydata/quarry/crawler"
+	"github.com/quarrydata/quarry/crawler/mysqltest"
 	"github.com/quarrydata/quarry/crawler/pgtest"
+	"github.com/quarrydata/quarry/dbt"
 	"github.com/quarrydata/quarry/search"
 )
+
+// The package's MariaDB server, started by the first test that needs it
+// with the MySQL fixtures' schemas (Sakila's, Chinook's); TestMain stops
+// it. Sakila's rows are not loaded: search reads names, comments and
+// columns, and loading them costs seconds on every run.
+var (
+	mariaOnce sync.Once
+	maria     *mysqltest.Server
+	mariaErr  error
+)
+
+const mysqlFixtures = "../../shared/fixtures/mysql"
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if maria != nil {
+		maria.Stop()
+	}
+	os.Exit(code)
+}
+
+func mariaDB(t testing.TB) *mysqltest.Server {
+	t.Helper()
+	mariaOnce.Do(func() {
+		ctx := context.Background()
+		if maria, mariaErr = mysqltest.Start(ctx, nil); mariaErr != nil {
+			return
+		}
+		for _, f := range []string{"sakila/sakila-schema.sql", "chinook/Chinook_MySql.sql"} {
+			if mariaErr = maria.LoadFile(ctx, "", filepath.Join(mysqlFixtures, f)); mariaErr != nil {
+				return
+			}
+		}
+	})
+	if mariaErr != nil {
+		t.Fatal(mariaErr)
+	}
+	return maria
+}
+
+// relevanceDBT are the dbt projects imported into the judged catalog, each
+// in a namespace of its own as a warehouse's would be: dbt_bouncer_1_11
+// and the jaffle shops carry model and column descriptions, the questions
+// analysts ask most.
+var relevanceDBT = []struct {
+	namespace, dir string
+	files          dbt.Files
+}{
+	{"duckdb://dbt-bouncer", "dbt_bouncer_1_11", dbt.Files{}},
+	{"postgres://jaffle-shop:5432", "jaffle_shop_postgres", dbt.Files{}},
+	{"bigquery://calm-pagoda-323403", "", dbt.Files{
+		Manifest:   "../../shared/fixtures/dbt/datahub_jaffle_shop/jaffle_shop_manifest.json",
+		Catalog:    "../../shared/fixtures/dbt/datahub_jaffle_shop/jaffle_shop_catalog.json",
+		RunResults: "../../shared/fixtures/dbt/datahub_jaffle_shop/jaffle_shop_test_results.json",
+	}},
+}
 
 // judged is one line of testdata/relevance.tsv.
 type judged struct {
@@ -58,11 +118,11 @@ const (
 // description says it first.
 var issueQueries = []string{"customer purchase reasons", "sale discounts", "credit cards of customers"}
 
-// TestRelevance crawls the fixture schemas into a catalog with the demo
-// datasets, runs the judged queries, and fails under the bars above; a
-// query of the fallback kind must say its hits are partial, and no other
-// may.
-func TestRelevance(t *testing.T) {
+// relevanceCatalog is the judged catalog: the demo datasets, the
+// PostgreSQL fixtures and the MySQL ones crawled from real servers, and
+// the dbt projects imported, its index opened with relevanceSynonyms.
+func relevanceCatalog(t *testing.T) *catalog {
+	t.Helper()
 	ctx := context.Background()
 	c := newCatalog(t) // the demo catalog
 	pg := pgtest.New(t)
@@ -72,6 +132,25 @@ func TestRelevance(t *testing.T) {
 	for db := range pgtest.Fixtures {
 		if _, err := crawler.CrawlPostgres(ctx, c.st, pg.DSN(db), crawler.Options{}); err != nil {
 			t.Fatal(err)
+		}
+	}
+	my := mariaDB(t)
+	for _, db := range []string{"sakila", "Chinook"} {
+		if _, err := crawler.CrawlMySQL(ctx, c.st, my.DSN(db), crawler.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range relevanceDBT {
+		dir := p.dir
+		if dir != "" {
+			dir = filepath.Join("../../shared/fixtures/dbt", dir)
+		}
+		a, err := dbt.ReadDir(dir, p.files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dbt.Import(ctx, c.st, a, dbt.Options{Namespace: p.namespace}); err != nil {
+			t.Fatalf("%s: %v", p.dir, err)
 		}
 	}
 	// Synonyms apply at query time: the index opened again with them
@@ -86,7 +165,15 @@ func TestRelevance(t *testing.T) {
 	if err := c.idx.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
 
+// TestRelevance runs the judged queries over relevanceCatalog and fails
+// under the bars above; a query of the fallback kind must say its hits are
+// partial, and no other may.
+func TestRelevance(t *testing.T) {
+	ctx := context.Background()
+	c := relevanceCatalog(t)
 	queries := readJudged(t)
 	if len(queries) < 40 {
 		t.Fatalf("%d judged queries; the suite wants 40 at least", len(queries))
