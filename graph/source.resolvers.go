@@ -59,12 +59,11 @@ func (r *queryResolver) Source(ctx context.Context, name string) (*quarry.Source
 	return nullIfNotFound(r.SourceStore.Source(ctx, name))
 }
 
+// Dsn is always null: a DSN is never returned, even masked and to admins
+// (its host, user and parameters are for the server to use, and the
+// namespace already names the server).
 func (r *sourceResolver) Dsn(ctx context.Context, obj *quarry.Source) (*string, error) {
-	if obj.DSN == "" {
-		return nil, nil
-	}
-	dsn := quarry.RedactDSN(obj.DSN)
-	return &dsn, nil
+	return nil, nil
 }
 
 func (r *sourceResolver) LastRun(ctx context.Context, obj *quarry.Source) (*quarry.CrawlRun, error) {

@@ -30,7 +30,7 @@ func TestSources(t *testing.T) {
 	src := s.do(t, register, map[string]any{"in": map[string]any{
 		"name": "shop", "kind": "POSTGRES", "dsn": pg.DSN("shop"), "schedule": "@every 6h", "aliases": []string{"postgres://shop-db.internal"},
 	}}).ok(t)["registerSource"].(map[string]any)
-	if src["namespace"] != ns || strings.Contains(fmt.Sprint(src["dsn"]), pgtest.Password) || !strings.Contains(fmt.Sprint(src["dsn"]), "xxxxx") {
+	if src["namespace"] != ns || src["dsn"] != nil {
 		t.Fatalf("registered: %v", src)
 	}
 	if src["lastRun"] != nil {

@@ -62,7 +62,6 @@ export function SourcesPage() {
                       <div className="muted small">
                         {s.kind.toLowerCase()} · {s.namespace}
                       </div>
-                      {s.dsn && <div className="muted small mono">{s.dsn}</div>}
                       {s.dsnEnv && <div className="muted small">DSN from ${s.dsnEnv}</div>}
                     </th>
                     <td className="small">{s.schedule || <span className="muted">on demand</span>}</td>
