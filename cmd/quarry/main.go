@@ -109,13 +109,29 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses and turns flag errors into usage errors.
+// parseFlags parses and turns flag errors into usage errors. Flags may
+// come after the arguments too (`quarry crawl DSN --data X`), as people
+// type them; "--" ends the flags, for an argument that begins with "-".
+// fs.Args() are the arguments, in order.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
 		}
-		return usageError{err.Error()}
+		rest := fs.Args()
+		// The flag package stops at the first argument, and drops a "--"
+		// it stops at: if one came before what is left, all of it is
+		// arguments.
+		if len(rest) == 0 || (len(args) > len(rest) && args[len(args)-len(rest)-1] == "--") {
+			positional = append(positional, rest...)
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
 	}
-	return nil
+	// Parse again with nothing but the arguments, so that fs.Args() is them.
+	return fs.Parse(append([]string{"--"}, positional...))
 }
