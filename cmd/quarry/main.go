@@ -22,15 +22,21 @@ const usage = `Quarry: a data catalog and lineage server in one binary.
 
 Usage:
   quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo]
-  quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
-                 (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db or user:pass@tcp(host:3306)/db)
-  quarry backup  [--data ./quarry-data] [--server URL] FILE
+  quarry crawl   [--data ./quarry-data] [--source NAME] [--namespace NS]
+                 [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] [--view-definitions]
+                 [--statement-timeout 30s] [--lock-timeout 1s] DSN
+                 (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db
+                 or user:pass@tcp(host:3306)/db)
+  quarry backup  [--data ./quarry-data] [--server URL] [--force] FILE
   quarry index rebuild [--data ./quarry-data] [--server URL]
-  quarry import dbt [--data ./quarry-data | --server URL] --namespace NS [--source NAME] [TARGET_DIR]
-  quarry alerts  [--server URL] [--json]   (exits 2 when an open alert is at ERROR)
+  quarry import dbt [--data ./quarry-data | --server URL] (--namespace NS | --source NAME)
+                 [--job-namespace NS] [--project NAME] [--docs-url URL]
+                 [--manifest F] [--catalog F] [--run-results F] [--sources F] [TARGET_DIR]
+  quarry alerts  [--server URL] [--data ./quarry-data] [--json]
+                 (exits 2 when an open alert is at ERROR)
   quarry version
 
-Run 'quarry COMMAND -h' for a command's flags.
+Flags may follow the arguments. Run 'quarry COMMAND -h' for a command's flags.
 `
 
 func main() {
