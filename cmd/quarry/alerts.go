@@ -123,8 +123,9 @@ func fetchAlerts(ctx context.Context, server string) ([]openAlert, error) {
 const alertsWidth = 100
 
 // printAlerts prints one line per alert (level, kind, how long open, the
-// dataset) and under it the alert's message, indented and wrapped, all
-// within alertsWidth columns.
+// dataset) and under it, indented, the dataset's namespace when the line
+// has no room for it and the alert's message, wrapped, all within
+// alertsWidth columns.
 func printAlerts(w io.Writer, alerts []openAlert) {
 	if len(alerts) == 0 {
 		fmt.Fprintln(w, "no open alerts")
@@ -135,8 +136,11 @@ func printAlerts(w io.Writer, alerts []openAlert) {
 	fmt.Fprintf(w, head, "LEVEL", "KIND", "OPEN FOR", "DATASET")
 	for _, a := range alerts {
 		age := quarry.FormatDuration((time.Duration(a.AgeSeconds) * time.Second).Truncate(time.Minute))
-		ds := fitDataset(a.Dataset.Namespace, a.Dataset.Name, alertsWidth-fixed+1)
+		ds, ns := fitDataset(a.Dataset.Namespace, a.Dataset.Name, alertsWidth-fixed+1)
 		fmt.Fprintf(w, head, a.Level, a.Kind, age, ds)
+		if ns != "" {
+			fmt.Fprintln(w, "    in "+cutMiddle(ns, alertsWidth-7))
+		}
 		detail := a.Message
 		if a.CheckName != nil {
 			check := *a.CheckName
@@ -154,19 +158,18 @@ func printAlerts(w io.Writer, alerts []openAlert) {
 	fmt.Fprintf(w, "%d open alert(s)\n", len(alerts))
 }
 
-// fitDataset names a dataset as "namespace name" in at most width columns:
-// the name is what people look for, so it is the namespace that gives
-// way, cut in the middle, and then the name's beginning.
-func fitDataset(namespace, name string, width int) string {
-	full := namespace + " " + name
-	if utf8.RuneCountInString(full) <= width {
-		return full
+// fitDataset names a dataset in at most width columns: "namespace name"
+// when that fits, else the name alone, and the namespace for a line of its
+// own. A name longer than width loses its beginning: its end is what tells
+// tables apart.
+func fitDataset(namespace, name string, width int) (column, own string) {
+	if full := namespace + " " + name; utf8.RuneCountInString(full) <= width {
+		return full, ""
 	}
-	if room := width - utf8.RuneCountInString(name) - 1; room >= 12 {
-		return cutMiddle(namespace, room) + " " + name
+	if r := []rune(name); len(r) > width {
+		name = "…" + string(r[len(r)-(width-1):])
 	}
-	r := []rune(name)
-	return "…" + string(r[len(r)-(width-1):])
+	return name, namespace
 }
 
 // cutMiddle shortens s to width runes, keeping its ends.
