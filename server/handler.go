@@ -174,6 +174,8 @@ func NewHandler(cfg Config) http.Handler {
 		// The rebuild outlives the request; the old index serves meanwhile.
 		// What fails at once (a rebuild runs already: a conflict) is the
 		// answer; what takes longer is accepted, and its failure logged.
+		// A success is 202 either way (what clients check), its status
+		// "rebuilt" when the rebuild is done.
 		done := make(chan error, 1)
 		go func() {
 			err := cfg.Reindex(context.WithoutCancel(r.Context()))
@@ -190,7 +192,7 @@ func NewHandler(cfg Config) http.Handler {
 				fail(w, r, log, "reindex", err)
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"status": "rebuilt"})
+			writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilt"})
 		case <-t.C:
 			writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
 		}

@@ -72,13 +72,15 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		fmt.Fprintf(stdout, "%s rebuilt its search index\n", *server)
-	case http.StatusAccepted:
-		fmt.Fprintf(stdout, "%s is rebuilding its search index; it serves the old one until the new one is ready\n", *server)
-	default:
+	if resp.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("%s: %s%s", url, resp.Status, errorMessage(resp.Body))
+	}
+	var answer struct{ Status string }
+	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&answer)
+	if answer.Status == "rebuilt" {
+		fmt.Fprintf(stdout, "%s rebuilt its search index\n", *server)
+	} else {
+		fmt.Fprintf(stdout, "%s is rebuilding its search index; it serves the old one until the new one is ready\n", *server)
 	}
 	return nil
 }
