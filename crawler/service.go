@@ -230,6 +230,23 @@ func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-c
 	return &c, done, nil
 }
 
+// StartFirst starts a crawl of the named source, as Start does, if it has
+// never been crawled: a source declared in the config file is crawled
+// when the server first starts with it, instead of one schedule period
+// later (or never, without a schedule). It returns nil for a source that
+// has a run already.
+func (s *Service) StartFirst(ctx context.Context, name string) (*quarry.CrawlRun, error) {
+	runs, err := s.store.CrawlRuns(ctx, name, 1)
+	if err != nil || len(runs) > 0 {
+		return nil, err
+	}
+	run, _, err := s.Start(ctx, name)
+	if quarry.ErrorCode(err) == quarry.ECONFLICT {
+		return nil, nil // the scheduler got there first
+	}
+	return run, err
+}
+
 // Crawl crawls the named source and returns the finished run. The error is
 // for a crawl that could not start; a crawl that failed is a run with
 // status FAILED.

@@ -121,3 +121,31 @@ func TestScheduleSurvivesOtherRegistrations(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceStartFirst: a source never crawled is crawled at once;
+// once it has a run, and while one runs, StartFirst starts none.
+func TestServiceStartFirst(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	svc := crawler.NewService(st, &crawler.ServiceOptions{Logger: slog.New(slog.DiscardHandler)})
+	if _, err := svc.Register(ctx, quarry.Source{Name: "chinook", Kind: quarry.SourcePostgres, DSN: pg.DSN("chinook"), Schedule: "@every 6h"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := svc.StartFirst(ctx, "chinook")
+	if err != nil || run == nil || run.Status != quarry.CrawlRunning {
+		t.Fatalf("the first crawl: %+v %v", run, err)
+	}
+	if run, err := svc.StartFirst(ctx, "chinook"); err != nil || run != nil {
+		t.Fatalf("StartFirst while the first crawl runs: %+v %v, want none", run, err)
+	}
+	svc.Wait()
+	if run, err := svc.StartFirst(ctx, "chinook"); err != nil || run != nil {
+		t.Fatalf("StartFirst after the first crawl: %+v %v, want none", run, err)
+	}
+	if runs, _ := st.CrawlRuns(ctx, "chinook", 5); len(runs) != 1 || runs[0].Status != quarry.CrawlSucceeded {
+		t.Fatalf("runs: %+v", runs)
+	}
+	if _, err := svc.StartFirst(ctx, "nope"); quarry.ErrorCode(err) != quarry.ENOTFOUND {
+		t.Fatalf("StartFirst of an unknown source: %v, want not_found", err)
+	}
+}

@@ -86,6 +86,11 @@ type Config struct {
 // authenticated principal.
 const ActorHeader = "X-Quarry-User"
 
+// reindexAnswerWait is how long POST /api/v1/admin/reindex waits for the
+// rebuild before it answers 202: long enough to answer a conflict (a
+// rebuild runs already), or a small catalog's whole rebuild, itself.
+const reindexAnswerWait = 250 * time.Millisecond
+
 // NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
 // to browsers), OpenLineage's /api/v1/lineage and /api/v1/lineage/batch,
 // dbt artifacts' /api/v1/dbt,
@@ -174,12 +179,30 @@ func NewHandler(cfg Config) http.Handler {
 			return
 		}
 		// The rebuild outlives the request; the old index serves meanwhile.
+		// What fails at once (a rebuild runs already: a conflict) is the
+		// answer; what takes longer is accepted, and its failure logged.
+		// A success is 202 either way (what clients check), its status
+		// "rebuilt" when the rebuild is done.
+		done := make(chan error, 1)
 		go func() {
-			if err := cfg.Reindex(context.WithoutCancel(r.Context())); err != nil {
+			err := cfg.Reindex(context.WithoutCancel(r.Context()))
+			done <- err
+			if err != nil && quarry.ErrorCode(err) != quarry.ECONFLICT {
 				log.Error("search index rebuild", "err", err)
 			}
 		}()
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
+		t := time.NewTimer(reindexAnswerWait)
+		defer t.Stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				fail(w, r, log, "reindex", err)
+				return
+			}
+			writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilt"})
+		case <-t.C:
+			writeJSON(w, http.StatusAccepted, map[string]any{"status": "rebuilding"})
+		}
 	})
 	if cfg.SignIn != nil {
 		mux.Handle("/auth/", cfg.SignIn)

@@ -8,8 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/quarrydata/quarry"
 )
@@ -119,24 +119,94 @@ func fetchAlerts(ctx context.Context, server string) ([]openAlert, error) {
 	return out.Data.Alerts, nil
 }
 
+// alertsWidth is the width printAlerts keeps to: a terminal's, or a
+// mail's or a ticket's, without wrapping in the middle of a column.
+const alertsWidth = 100
+
+// printAlerts prints one line per alert (level, kind, how long open, the
+// dataset) and under it, indented, the dataset's namespace when the line
+// has no room for it and the alert's message, wrapped, all within
+// alertsWidth columns.
 func printAlerts(w io.Writer, alerts []openAlert) {
 	if len(alerts) == 0 {
 		fmt.Fprintln(w, "no open alerts")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LEVEL\tKIND\tDATASET\tCHECK\tOPEN FOR\tDETAIL")
+	const head = "%-5s  %-10s %-9s %s\n"
+	fixed := utf8.RuneCountInString(fmt.Sprintf(head, "", "", "", ""))
+	fmt.Fprintf(w, head, "LEVEL", "KIND", "OPEN FOR", "DATASET")
 	for _, a := range alerts {
-		check := "-"
+		age := quarry.FormatDuration((time.Duration(a.AgeSeconds) * time.Second).Truncate(time.Minute))
+		ds, ns := fitDataset(a.Dataset.Namespace, a.Dataset.Name, alertsWidth-fixed+1)
+		fmt.Fprintf(w, head, a.Level, a.Kind, age, ds)
+		if ns != "" {
+			fmt.Fprintln(w, "    in "+cutMiddle(ns, alertsWidth-7))
+		}
+		detail := a.Message
 		if a.CheckName != nil {
-			check = *a.CheckName
+			check := *a.CheckName
 			if a.Column != nil {
 				check = *a.Column + "." + check
 			}
+			if !strings.Contains(detail, check) {
+				detail = "check " + check + ": " + detail
+			}
 		}
-		age := quarry.FormatDuration((time.Duration(a.AgeSeconds) * time.Second).Truncate(time.Minute))
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%s\n", a.Level, a.Kind, a.Dataset.Namespace, a.Dataset.Name, check, age, a.Message)
+		for _, line := range wrap(detail, alertsWidth-4) {
+			fmt.Fprintln(w, "    "+line)
+		}
 	}
-	tw.Flush()
 	fmt.Fprintf(w, "%d open alert(s)\n", len(alerts))
+}
+
+// fitDataset names a dataset in at most width columns: "namespace name"
+// when that fits, else the name alone, and the namespace for a line of its
+// own. A name longer than width loses its beginning: its end is what tells
+// tables apart.
+func fitDataset(namespace, name string, width int) (column, own string) {
+	if full := namespace + " " + name; utf8.RuneCountInString(full) <= width {
+		return full, ""
+	}
+	if r := []rune(name); len(r) > width {
+		name = "…" + string(r[len(r)-(width-1):])
+	}
+	return name, namespace
+}
+
+// cutMiddle shortens s to width runes, keeping its ends.
+func cutMiddle(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	left := (width - 1) / 2
+	return string(r[:left]) + "…" + string(r[len(r)-(width-1-left):])
+}
+
+// wrap breaks text into lines of at most width runes at spaces; a word
+// longer than a line is cut.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		for utf8.RuneCountInString(word) > width {
+			if line != "" {
+				lines, line = append(lines, line), ""
+			}
+			r := []rune(word)
+			lines, word = append(lines, string(r[:width])), string(r[width:])
+		}
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+			line += " " + word
+		default:
+			lines, line = append(lines, line), word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

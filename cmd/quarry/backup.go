@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +25,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("backup", stderr)
 	data := fs.String("data", "./quarry-data", "data directory")
 	server := fs.String("server", "", "URL of a running server, e.g. http://127.0.0.1:8080 (default: the one holding --data, if any)")
+	force := fs.Bool("force", false, "replace FILE if it exists")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,6 +33,11 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{"backup takes one argument: the file to write"}
 	}
 	out := fs.Arg(0)
+	// Checked before and again just before the rename: a backup can take
+	// minutes, and an earlier backup is what one must not lose by a typo.
+	if err := mayWrite(out, *force); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".quarry-backup-*")
 	if err != nil {
 		return err
@@ -50,6 +58,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("backup: the copy is not a sound store file, not kept: %w", err)
 	}
+	if err := mayWrite(out, *force); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return err
 	}
@@ -58,6 +69,22 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		d.Close()
 	}
 	fmt.Fprintf(stdout, "backup written to %s via %s: %d bytes, %d datasets, changelog at %d\n", out, via, st.FileBytes, st.Datasets, st.LastSeq)
+	return nil
+}
+
+// mayWrite refuses to replace an existing file unless forced.
+func mayWrite(path string, force bool) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("%s is a directory: give the backup's file name", path)
+	case !force:
+		return fmt.Errorf("%s exists: give --force to replace it, or another file name", path)
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quarrydata/quarry/crawler/mysqltest"
 	"github.com/quarrydata/quarry/crawler/pgtest"
@@ -29,9 +30,10 @@ func TestCrawlCommand(t *testing.T) {
 	if strings.Contains(string(out), pgtest.Password) {
 		t.Fatalf("the password was printed:\n%s", out)
 	}
-	out, _ = exec.Command(binary, "crawl", "--data", data, "--exclude", "public", pg.DSN("shop")).CombinedOutput()
+	// Flags may follow the DSN, as people type them.
+	out, _ = exec.Command(binary, "crawl", pg.DSN("shop"), "--data", data, "--exclude", "public").CombinedOutput()
 	if !strings.Contains(string(out), "datasets 2: 0 new, 0 changed, 0 removed") {
-		t.Fatalf("second crawl:\n%s", out)
+		t.Fatalf("second crawl, flags after the DSN:\n%s", out)
 	}
 
 	// The crawled catalog is what the server serves.
@@ -47,16 +49,25 @@ func TestCrawlCommand(t *testing.T) {
 	}
 	p.stop(t)
 
-	// A source declared in the config file is registered at start.
+	// A source declared in the config file is registered at start, and
+	// crawled at once, though its schedule is six hours: it was never
+	// crawled. At the next start it waits for its schedule.
 	cfg := filepath.Join(t.TempDir(), "quarry.yaml")
-	os.WriteFile(cfg, []byte("sources:\n  - name: shop\n    kind: postgres\n    dsn: '"+pg.DSN("shop")+"'\n    include: [sales]\n"), 0o600)
-	p = start(t, "--data", t.TempDir(), "--config", cfg)
-	run := p.graphql(t, `mutation { crawlSource(name: "shop", wait: true) { status counts { datasets } } }`, nil)["crawlSource"].(map[string]any)
+	os.WriteFile(cfg, []byte("sources:\n  - name: shop\n    kind: postgres\n    dsn: '"+pg.DSN("shop")+"'\n    include: [sales]\n    schedule: '@every 6h'\n"), 0o600)
+	configured := t.TempDir()
+	p = start(t, "--data", configured, "--config", cfg)
+	run := firstCrawl(t, p, "shop")
 	if run["status"] != "SUCCEEDED" || run["counts"].(map[string]any)["datasets"].(float64) != 2 {
 		t.Fatalf("crawl of a configured source: %v", run)
 	}
 	if strings.Contains(p.logs.String(), pgtest.Password) {
 		t.Fatalf("the password is in the server log:\n%s", p.logs)
+	}
+	p.stop(t)
+	p = start(t, "--data", configured, "--config", cfg)
+	time.Sleep(time.Second)
+	if runs := p.graphql(t, `{ source(name: "shop") { runs { status } } }`, nil)["source"].(map[string]any)["runs"].([]any); len(runs) != 1 {
+		t.Fatalf("after a restart, the source crawled already has runs %v, want the first one only", runs)
 	}
 	p.stop(t)
 
@@ -94,7 +105,7 @@ func TestCrawlCommandMySQL(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "quarry.yaml")
 	os.WriteFile(cfg, []byte("sources:\n  - name: accounts\n    kind: mysql\n    dsn: '"+my.DSN("accounts")+"'\n"), 0o600)
 	p := start(t, "--data", data, "--config", cfg)
-	run := p.graphql(t, `mutation { crawlSource(name: "accounts", wait: true) { status counts { datasets } } }`, nil)["crawlSource"].(map[string]any)
+	run := firstCrawl(t, p, "accounts")
 	if run["status"] != "SUCCEEDED" || run["counts"].(map[string]any)["datasets"].(float64) != 2 {
 		t.Fatalf("crawl of a configured source: %v", run)
 	}
@@ -106,4 +117,21 @@ func TestCrawlCommandMySQL(t *testing.T) {
 		t.Fatalf("the password is in the server log:\n%s", p.logs)
 	}
 	p.stop(t)
+}
+
+// firstCrawl waits for the crawl the server starts by itself of a source
+// never crawled, and returns it once finished.
+func firstCrawl(t *testing.T, p *proc, source string) map[string]any {
+	t.Helper()
+	var run map[string]any
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		src := p.graphql(t, `query($name: String!) { source(name: $name) { lastRun { status counts { datasets } } } }`, map[string]any{"name": source})["source"].(map[string]any)
+		run, _ = src["lastRun"].(map[string]any)
+		if run != nil && run["status"] != "RUNNING" {
+			return run
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("source %s: no finished crawl 30 s after start (last run %v)\n%s", source, run, p.logs)
+		}
+	}
 }

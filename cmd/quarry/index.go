@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -26,12 +29,22 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("index rebuild takes no arguments, got %q", fs.Args())}
+	}
 	if *server == "" {
-		st, err := store.Open(filepath.Join(*data, storeFile), &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
+		path := filepath.Join(*data, storeFile)
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s has no store (%s); give --data, or --server for a running server", *data, storeFile)
+		}
+		// The command prints its result itself: the index logs only what
+		// goes wrong.
+		log := newLogger(LogConfig{Level: "warn", Format: "text"}, stderr)
+		st, err := store.Open(path, &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond, Logger: log})
 		if err == nil {
 			defer st.Close()
 			start := time.Now()
-			idx, err := search.Open(ctx, filepath.Join(*data, indexDir), st, nil)
+			idx, err := search.Open(ctx, filepath.Join(*data, indexDir), st, &search.Options{Logger: log})
 			if err != nil {
 				return err
 			}
@@ -42,9 +55,10 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "search index rebuilt up to changelog record %d in %s\n", idx.Applied(), time.Since(start).Round(time.Millisecond))
 			return nil
 		}
+		// The store is held (by a server, bbolt's lock): ask that server.
 		addr, infoErr := runningServer(*data)
 		if infoErr != nil {
-			return fmt.Errorf("%v; %v", err, infoErr)
+			return fmt.Errorf("%w; %v", err, infoErr)
 		}
 		*server = addr
 	}
@@ -60,8 +74,32 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("%s: %s", url, resp.Status)
+		return fmt.Errorf("%s: %s%s", url, resp.Status, errorMessage(resp.Body))
 	}
-	fmt.Fprintf(stdout, "%s is rebuilding its search index; it serves the old one until the new one is ready\n", *server)
+	var answer struct{ Status string }
+	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&answer)
+	if answer.Status == "rebuilt" {
+		fmt.Fprintf(stdout, "%s rebuilt its search index\n", *server)
+	} else {
+		fmt.Fprintf(stdout, "%s is rebuilding its search index; it serves the old one until the new one is ready\n", *server)
+	}
 	return nil
+}
+
+// errorMessage reads the message of an error answer ({"error": {"message"}}
+// or {"message"}), as ": message", or "" when there is none.
+func errorMessage(body io.Reader) string {
+	var e struct {
+		Message string `json:"message"`
+		Error   struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&e) != nil {
+		return ""
+	}
+	if m := cmp.Or(e.Error.Message, e.Message); m != "" {
+		return ": " + m
+	}
+	return ""
 }

@@ -21,20 +21,29 @@ var version = ""
 const usage = `Quarry: a data catalog and lineage server in one binary.
 
 Usage:
-  quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo] [--tls-cert FILE --tls-key FILE]
-  quarry crawl   [--data ./quarry-data] [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] DSN
-                 (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db or user:pass@tcp(host:3306)/db)
-  quarry backup  [--data ./quarry-data] [--server URL] FILE
+  quarry serve   [--addr 127.0.0.1:8080] [--data ./quarry-data] [--config quarry.yaml] [--demo]
+                 [--tls-cert FILE --tls-key FILE]
+  quarry crawl   [--data ./quarry-data] [--source NAME] [--namespace NS]
+                 [--include SCHEMAS] [--exclude SCHEMAS] [--all-databases] [--view-definitions]
+                 [--statement-timeout 30s] [--lock-timeout 1s] DSN
+                 (DSN: postgres://user@host:5432/db, mysql://user@host:3306/db
+                 or user:pass@tcp(host:3306)/db)
+  quarry backup  [--data ./quarry-data] [--server URL] [--force] FILE
   quarry index rebuild [--data ./quarry-data] [--server URL]
-  quarry import dbt [--data ./quarry-data | --server URL] --namespace NS [--source NAME] [TARGET_DIR]
-  quarry alerts  [--server URL] [--json]   (exits 2 when an open alert is at ERROR)
-  quarry token create --name NAME --role viewer|editor|ingest|admin [--expires 90d] [--data DIR | --server URL]
-  quarry token list [--json] [--data DIR | --server URL]
-  quarry token revoke [--data DIR | --server URL] NAME
-                 (against a server, an admin token in $QUARRY_TOKEN; the commands that talk to a server send it)
+  quarry import dbt [--data ./quarry-data | --server URL] (--namespace NS | --source NAME)
+                 [--job-namespace NS] [--project NAME] [--docs-url URL]
+                 [--manifest F] [--catalog F] [--run-results F] [--sources F] [TARGET_DIR]
+  quarry alerts  [--server URL] [--data ./quarry-data] [--json]
+                 (exits 2 when an open alert is at ERROR)
+  quarry token create --name NAME --role viewer|editor|ingest|admin [--expires 90d]
+                 [--data ./quarry-data | --server URL]
+  quarry token list [--json] [--data ./quarry-data | --server URL]
+  quarry token revoke [--data ./quarry-data | --server URL] NAME
+                 (against a server, an admin token in $QUARRY_TOKEN; the commands that talk
+                 to a server send it)
   quarry version
 
-Run 'quarry COMMAND -h' for a command's flags.
+Flags may follow the arguments. Run 'quarry COMMAND -h' for a command's flags.
 `
 
 func main() {
@@ -115,13 +124,29 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses and turns flag errors into usage errors.
+// parseFlags parses and turns flag errors into usage errors. Flags may
+// come after the arguments too (`quarry crawl DSN --data X`), as people
+// type them; "--" ends the flags, for an argument that begins with "-".
+// fs.Args() are the arguments, in order.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
 		}
-		return usageError{err.Error()}
+		rest := fs.Args()
+		// The flag package stops at the first argument, and drops a "--"
+		// it stops at: if one came before what is left, all of it is
+		// arguments.
+		if len(rest) == 0 || (len(args) > len(rest) && args[len(args)-len(rest)-1] == "--") {
+			positional = append(positional, rest...)
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
 	}
-	return nil
+	// Parse again with nothing but the arguments, so that fs.Args() is them.
+	return fs.Parse(append([]string{"--"}, positional...))
 }

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph/graphtest"
@@ -201,7 +202,7 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("demo schema history: %v", kinds)
 	}
 	// The index can be rebuilt through the running server.
-	if out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput(); err != nil || !strings.Contains(string(out), "is rebuilding") {
+	if out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput(); err != nil || !strings.Contains(string(out), "is rebuilding") && !strings.Contains(string(out), "rebuilt its search index") {
 		t.Fatalf("index rebuild through the server: %v %s", err, out)
 	}
 	p.stop(t)
@@ -266,6 +267,20 @@ func TestBackup(t *testing.T) {
 	}
 	p.stop(t)
 
+	t.Run("ErrExists", func(t *testing.T) {
+		before, _ := os.ReadFile(offline)
+		got, err := exec.Command(binary, "backup", "--data", data, offline).CombinedOutput()
+		if err == nil || !strings.Contains(string(got), offline+" exists: give --force") {
+			t.Fatalf("backup over an existing file: %v %s", err, got)
+		}
+		if after, _ := os.ReadFile(offline); !bytes.Equal(before, after) {
+			t.Fatal("the refused backup changed the existing file")
+		}
+		got, err = exec.Command(binary, "backup", offline, "--force", "--data", restored).CombinedOutput()
+		if err != nil || !strings.Contains(string(got), "backup written to "+offline) {
+			t.Fatalf("backup --force over an existing file: %v %s", err, got)
+		}
+	})
 	t.Run("ErrNoStore", func(t *testing.T) {
 		got, err := exec.Command(binary, "backup", "--data", t.TempDir(), filepath.Join(t.TempDir(), "x.db")).CombinedOutput()
 		if err == nil || !strings.Contains(string(got), "has no store") {
@@ -294,6 +309,23 @@ func TestRunErrors(t *testing.T) {
 				t.Fatalf("run(%q) = %v, want a usage error containing %q", tc.args, err, tc.want)
 			}
 		})
+	}
+	// Flags may follow the arguments; after "--" all is arguments.
+	for _, tc := range []struct {
+		args        []string
+		data, args2 string
+	}{
+		{[]string{"--data", "d", "x"}, "d", "x"},
+		{[]string{"x", "--data", "d"}, "d", "x"},
+		{[]string{"x", "--data=d", "y"}, "d", "x y"},
+		{[]string{"--", "-x", "--data", "d"}, "", "-x --data d"},
+		{[]string{"x", "--", "--data", "d"}, "", "x --data d"},
+	} {
+		fs := newFlagSet("t", io.Discard)
+		data := fs.String("data", "", "")
+		if err := parseFlags(fs, tc.args); err != nil || *data != tc.data || strings.Join(fs.Args(), " ") != tc.args2 {
+			t.Errorf("parseFlags(%q): %v, data %q, args %q; want data %q, args %q", tc.args, err, *data, fs.Args(), tc.data, tc.args2)
+		}
 	}
 	var out bytes.Buffer
 	if err := run(ctx, []string{"version"}, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "quarry ") {
@@ -409,7 +441,17 @@ func TestAlertsCommand(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Fatalf("quarry alerts: %v, want exit 2\n%s", err, out)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// Each alert's line, its message indented below it, within 100
+	// columns.
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if n := utf8.RuneCountInString(line); n > 100 {
+			t.Errorf("quarry alerts prints a line of %d columns, want at most 100: %q", n, line)
+		}
+		if !strings.HasPrefix(line, " ") {
+			lines = append(lines, line)
+		}
+	}
 	// Worst first: three at ERROR (the late export with its policy, the
 	// inferred-late model, the failing check), then the warning.
 	for i, want := range []string{"LEVEL", "ERROR", "ERROR", "ERROR", "WARN", "4 open alert(s)"} {

@@ -192,6 +192,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 			return fmt.Errorf("config: sources[%d] (%s): %w", i, sc.Name, err)
 		}
 	}
+	for _, sc := range cfg.Sources {
+		if run, err := srv.Crawls.StartFirst(ctx, sc.Name); err != nil {
+			log.Warn("config: the first crawl of a source did not start", "source", sc.Name, "err", err)
+		} else if run != nil {
+			log.Info("config: crawling a source never crawled", "source", sc.Name)
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
