@@ -908,6 +908,12 @@ func markField(h *bsearch.DocumentMatch, field string, values []string, fold ana
 		if sp.start < at || sp.end > to || sp.start > sp.end {
 			continue // overlapping, or outside the fragment
 		}
+		if !wordBoundary(text, sp.start) || !wordBoundary(text, sp.end) {
+			// The index has not yet caught up with an edit of this text:
+			// its locations are the old text's, and would mark pieces of
+			// words ("curre<mark>ency</mark>").
+			continue
+		}
 		b.WriteString(html.EscapeString(text[at:sp.start]))
 		b.WriteString("<mark>")
 		b.WriteString(html.EscapeString(text[sp.start:sp.end]))
@@ -919,6 +925,36 @@ func markField(h *bsearch.DocumentMatch, field string, values []string, fold ana
 		b.WriteString("…")
 	}
 	return b.String(), text != ""
+}
+
+// wordBoundary reports whether byte offset i of text can begin or end a
+// word as the analyzers cut words: at either end of the text, beside a
+// character that is not a letter or digit, between a lower-case letter and
+// an upper-case one (camelCase), or between a letter and a digit.
+func wordBoundary(text string, i int) bool {
+	if i <= 0 || i >= len(text) {
+		return i >= 0 && i <= len(text)
+	}
+	if !utf8.RuneStart(text[i]) {
+		return false
+	}
+	prev, _ := utf8.DecodeLastRuneInString(text[:i])
+	next, _ := utf8.DecodeRuneInString(text[i:])
+	alnum := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	switch {
+	case !alnum(prev) || !alnum(next):
+		return true
+	case unicode.IsLower(prev) && unicode.IsUpper(next):
+		return true
+	case unicode.IsUpper(prev) && unicode.IsUpper(next):
+		// ABCDef: camelcase splits before the last capital of a run
+		rest := text[i+utf8.RuneLen(next):]
+		after, _ := utf8.DecodeRuneInString(rest)
+		return rest != "" && unicode.IsLower(after)
+	case unicode.IsDigit(prev) != unicode.IsDigit(next):
+		return true
+	}
+	return false
 }
 
 // foldedOffsets maps each byte offset of text with its accents folded (as
