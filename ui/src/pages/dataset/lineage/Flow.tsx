@@ -120,8 +120,8 @@ function Legend({ columnLevel, selected }: { columnLevel: boolean; selected: str
         <span key={s.state} className="legend-item">
           <span className={`lnode-status state-${s.state}`} aria-hidden="true">
             {s.icon}
-          </span>{" "}
-          {s.label}
+          </span>
+          <span>{s.label}</span>
         </span>
       ))}
       {columnLevel && <span className="legend-item muted">{selected ? "Click the column again or the background to clear." : "Click a column to light its lineage."}</span>}

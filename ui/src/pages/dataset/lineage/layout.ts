@@ -82,7 +82,9 @@ export function layout(graph: G, currentId: string, columnLevel: boolean): { nod
       targetHandle: to.handle ? `${to.handle}:in` : "in",
       className: `edge-${e.origin.toLowerCase()}${indirect ? " edge-indirect" : ""}`,
     };
-    if (columnLevel) {
+    // A table-level edge at column level (a neighbour without column
+    // lineage, withTableNeighbours) is drawn as at table level.
+    if (columnLevel && (from.handle || to.handle)) {
       const what = `${columnOf(from, cards)} → ${columnOf(to, cards)}`;
       const how = e.transformation ? ` (${e.transformation.toLowerCase()})` : "";
       const by = e.job ? `by job ${e.job.name} (${e.job.namespace})` : e.origin === "CATALOG" ? "from the view's definition" : "declared by hand";
