@@ -93,21 +93,22 @@ export function withTableNeighbours(columns: G, table: G | undefined): G {
   const byId = new Map(columns.nodes.map((n) => [n.id, n]));
   for (const e of columns.edges) for (const id of [e.from, e.to]) shown.add(endpoint(id, byId).node);
   const kind = new Map(table.nodes.map((n) => [n.id, n.kind]));
-  // A job stays if it links a dataset the columns do not show.
-  const jobs = new Set<string>();
+  // A job stays if it reads or writes a dataset the columns do not show:
+  // with its edges to those, and its edges to shown datasets on the other
+  // side of it, which link them in (a job's edges between shown datasets
+  // are drawn by the columns already).
+  const hidden = (id: string) => kind.get(id) !== "JOB" && !shown.has(id);
+  const reads = new Map<string, boolean>(); // job -> reads a hidden dataset
+  const writes = new Map<string, boolean>(); // job -> writes one
   for (const e of table.edges) {
-    for (const [a, b] of [
-      [e.from, e.to],
-      [e.to, e.from],
-    ]) {
-      if (kind.get(a) === "JOB" && !shown.has(b)) jobs.add(a);
-    }
+    if (kind.get(e.to) === "JOB" && hidden(e.from)) reads.set(e.to, true);
+    if (kind.get(e.from) === "JOB" && hidden(e.to)) writes.set(e.from, true);
   }
-  const keep = (id: string) => jobs.has(id) || (kind.get(id) === "DATASET" && !shown.has(id));
   const edges = table.edges.filter((e) => {
-    if (jobs.has(e.from) || jobs.has(e.to)) return true;
+    if (kind.get(e.to) === "JOB") return hidden(e.from) || !!writes.get(e.to);
+    if (kind.get(e.from) === "JOB") return hidden(e.to) || !!reads.get(e.from);
     // A dataset-to-dataset edge (a view) to or from a dataset not shown.
-    return kind.get(e.from) !== "JOB" && kind.get(e.to) !== "JOB" && (keep(e.from) || keep(e.to));
+    return hidden(e.from) || hidden(e.to);
   });
   const ends = new Set(edges.flatMap((e) => [e.from, e.to]));
   const nodes = table.nodes.filter((n) => ends.has(n.id) && !shown.has(n.id));
