@@ -32,7 +32,7 @@ export function ImpactTab({ d }: { d: DatasetT }) {
   };
   const [sort, setSort] = useState<Sort>({ key: "distance", desc: false });
 
-  const impact = useQuery(ImpactDocument, { datasetId: d.id, column });
+  const impact = useQuery(ImpactDocument, { id: d.id, column });
   const down = useQuery(LineageDocument, { nodeId: column ? `${d.id}/${column}` : d.id, direction: "DOWNSTREAM", depth: 6, columnLevel: !!column });
   const via = useMemo(() => viaOf(down.data?.lineage), [down.data]);
   const all = useMemo(() => rowsOf(impact.data?.impact.datasets ?? [], via), [impact.data, via]);

@@ -90,7 +90,20 @@ export function Flow(props: { graph: G; currentId: string; columnLevel: boolean 
         {/* Outside the box: an overview over the graph would hide cards. */}
         {view && !view.fits && (
           <div className="flow-overview">
-            <MiniMap pannable zoomable ariaLabel="Overview of the lineage graph" position="top-left" />
+            {/* Its colours are given here: React Flow's variables for them are
+                defined inside the graph's box only. */}
+            <MiniMap
+              pannable
+              zoomable
+              ariaLabel="Overview of the lineage graph"
+              position="top-left"
+              style={{ width: 220, height: 120 }}
+              bgColor="#fff"
+              maskColor="rgba(221, 225, 231, 0.55)"
+              maskStrokeColor="#2b6cb0"
+              maskStrokeWidth={2}
+              nodeColor="#9aa6b5"
+            />
           </div>
         )}
         <Legend columnLevel={columnLevel} selected={highlight.selected} />
