@@ -5,7 +5,8 @@
 // Loaded lazily with its tab: the graph libraries are most of the app.
 // The pieces are in lineage/: the data (useLineage), what is read from the
 // graph (graph.ts), where things go (layout.ts), how they look (nodes.tsx)
-// and the drawing (Flow.tsx).
+// and the drawing (Flow.tsx), each card's state (status.ts). The options,
+// the nodes expanded by hand among them, are in the URL.
 import { useCallback, useMemo } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ReactFlowProvider } from "@xyflow/react";
