@@ -25,6 +25,7 @@ import { DbtBadges, DbtFacts, ExposureFacts } from "./dataset/dbt/DbtFacts";
 import { isExposure } from "./dataset/dbt/dbt";
 import { QualityTab } from "./dataset/QualityTab";
 import { HistoryTab } from "./dataset/HistoryTab";
+import { ImpactTab } from "./dataset/ImpactTab";
 import { RunsTab } from "./dataset/RunsTab";
 import { useUpdateDataset } from "./dataset/useUpdateDataset";
 import { useAllows } from "../auth";
@@ -38,6 +39,7 @@ const allTabs = [
   ["columns", "Columns"],
   ["dbt", "dbt"],
   ["lineage", "Lineage"],
+  ["impact", "Impact"],
   ["quality", "Quality"],
   ["history", "History"],
   ["runs", "Runs"],
@@ -102,6 +104,7 @@ export function DatasetPage() {
             <LineageTab d={d} defaults={exposure ? exposureLineage : undefined} />
           </Suspense>
         )}
+        {tab === "impact" && <ImpactTab d={d} />}
         {tab === "quality" && <QualityTab id={d.id} />}
         {tab === "history" && <HistoryTab id={d.id} />}
         {tab === "runs" && <RunsTab id={d.id} />}

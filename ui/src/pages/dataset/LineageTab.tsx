@@ -5,8 +5,9 @@
 // Loaded lazily with its tab: the graph libraries are most of the app.
 // The pieces are in lineage/: the data (useLineage), what is read from the
 // graph (graph.ts), where things go (layout.ts), how they look (nodes.tsx)
-// and the drawing (Flow.tsx).
-import { useMemo } from "react";
+// and the drawing (Flow.tsx), each card's state (status.ts). The options,
+// the nodes expanded by hand among them, are in the URL.
+import { useCallback, useMemo } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ReactFlowProvider } from "@xyflow/react";
 import type { LineageDirection } from "../../api/generated";
@@ -41,14 +42,28 @@ function Lineage({ d, defaults }: { d: DatasetT; defaults: Defaults }) {
   const dir = params.get("dir") as LineageDirection | null;
   const direction = dir && directions.includes(dir) ? dir : defaults.direction;
   const columnLevel = params.get("columns") === "1";
+  // The nodes expanded by hand belong to one traced graph: another
+  // direction, depth or level starts without them.
   const set = (k: string, v: string | null) => {
     const next = new URLSearchParams(params);
     if (v == null) next.delete(k);
     else next.set(k, v);
+    if (k !== "expand") next.delete("expand");
     setParams(next, { replace: true });
   };
+  const expandParam = params.get("expand");
+  const expanded = useMemo(() => (expandParam ? expandParam.split(",").filter(Boolean) : []), [expandParam]);
+  const onExpand = useCallback(
+    (ids: string[]) => {
+      const next = new URLSearchParams(params);
+      if (ids.length) next.set("expand", ids.join(","));
+      else next.delete("expand");
+      setParams(next, { replace: true });
+    },
+    [params, setParams],
+  );
 
-  const { graph, loading, error, retry, expand, expanding, expandError } = useLineage(d.id, { direction, depth, columnLevel });
+  const { graph, loading, error, retry, expand, expanding, expandError } = useLineage(d.id, { direction, depth, columnLevel }, expanded, onExpand);
   const expansion = useMemo(() => ({ expand, expanding }), [expand, expanding]);
 
   return (
@@ -75,6 +90,11 @@ function Lineage({ d, defaults }: { d: DatasetT; defaults: Defaults }) {
         <label className="check">
           <input type="checkbox" checked={columnLevel} onChange={(e) => set("columns", e.target.checked ? "1" : null)} /> Column level
         </label>
+        {expanded.length > 0 && (
+          <button type="button" className="lineage-collapse small" onClick={() => onExpand([])}>
+            Collapse {expanded.length} expanded
+          </button>
+        )}
         {graph && (
           <span className="muted small">
             {countCards(graph)} datasets and jobs

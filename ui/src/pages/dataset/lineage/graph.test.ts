@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { countCards, endpoint, merge, neighbours, shortName } from "./graph";
-import { columnGraph, dataset, edge, job, tableGraph } from "./testgraph";
+import { columnPath, countCards, edgeId, endpoint, merge, neighbours, shortName, withTableNeighbours } from "./graph";
+import { column, columnGraph, dataset, edge, job, tableGraph } from "./testgraph";
 
 describe("merge", () => {
   test("keeps each node and edge once and the first answer's node", () => {
@@ -76,5 +76,60 @@ describe("neighbours", () => {
   test("never include the dataset itself", () => {
     const g = { truncated: false, nodes: [dataset("a", "a"), job("j", "j")], edges: [edge("a", "j"), edge("j", "a")] };
     expect(neighbours(g, "a")).toEqual({ up: [], down: [] });
+  });
+});
+
+describe("withTableNeighbours", () => {
+  // rev's columns come from orders; a job also exports rev to a CSV file
+  // without column lineage.
+  const table = () => ({
+    ...tableGraph(),
+    nodes: [...tableGraph().nodes, job("exp", "export.csv"), dataset("csv", "finance/export.csv")],
+    edges: [...tableGraph().edges, edge("rev", "exp"), edge("exp", "csv")],
+  });
+
+  test("adds the datasets the columns cannot show, with the job between", () => {
+    const g = withTableNeighbours(columnGraph(), table());
+    const ids = g.nodes.map((n) => n.id);
+    expect(ids).toContain("csv");
+    expect(ids).toContain("exp");
+    expect(ids).toContain("payments"); // reaches etl, but no column edge of it
+    expect(ids).toContain("view"); // read by a view without column lineage
+    expect(ids).not.toContain("orders"); // its columns show it
+    expect(g.edges.map((e) => `${e.from}>${e.to}`)).toEqual(expect.arrayContaining(["rev>exp", "exp>csv", "rev>view", "payments>etl", "etl>rev"]));
+    expect(g.edges.map((e) => `${e.from}>${e.to}`)).not.toContain("orders>etl");
+    expect(neighbours(g, "rev").down.map((n) => n.id).sort()).toEqual(["csv", "view"]);
+  });
+
+  test("keeps the column answer as it is when nothing is missing or no table answer came", () => {
+    const cols = columnGraph();
+    expect(withTableNeighbours(cols, undefined)).toBe(cols);
+    const same = { truncated: false, nodes: [dataset("orders", "db.raw.orders"), job("etl", "etl"), dataset("rev", "db.marts.revenue")], edges: [edge("orders", "etl"), edge("etl", "rev")] };
+    expect(withTableNeighbours(cols, same)).toBe(cols);
+  });
+
+  test("is truncated if the table answer was", () => {
+    expect(withTableNeighbours(columnGraph(), { ...table(), truncated: true }).truncated).toBe(true);
+  });
+});
+
+describe("columnPath", () => {
+  // a.x -> b.y -> c.z, and a.w -> b.v beside it.
+  const g = {
+    truncated: false,
+    nodes: [column("a", "a", "x"), column("b", "b", "y"), column("c", "c", "z"), column("a", "a", "w"), column("b", "b", "v")],
+    edges: [edge("a/x", "b/y"), edge("b/y", "c/z"), edge("a/w", "b/v")],
+  };
+  test("lights every column upstream and downstream, and the edges between", () => {
+    const p = columnPath(g, "b/y");
+    expect([...p.nodes].sort()).toEqual(["a/x", "b/y", "c/z"]);
+    expect([...p.edges].sort()).toEqual([edgeId(g.edges[0]), edgeId(g.edges[1])].sort());
+  });
+  test("of a column without edges is the column alone", () => {
+    expect(columnPath(g, "c/q")).toEqual({ nodes: new Set(["c/q"]), edges: new Set() });
+  });
+  test("ends on a cycle", () => {
+    const cyc = { truncated: false, nodes: [], edges: [edge("a/x", "b/y"), edge("b/y", "a/x")] };
+    expect([...columnPath(cyc, "a/x").nodes].sort()).toEqual(["a/x", "b/y"]);
   });
 });

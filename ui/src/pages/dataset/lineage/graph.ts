@@ -78,3 +78,67 @@ export function neighbours(graph: G, currentId: string): { up: Neighbour[]; down
   const named = (ids: Set<string>) => [...ids].map((id) => ({ id, name: name(id) }));
   return { up: named(up), down: named(down) };
 }
+
+// withTableNeighbours adds to a column-level answer the table-level
+// neighbours it cannot show: a dataset that some job reads or writes without
+// reporting column lineage (a CSV export) has no column edge, so the
+// column-level answer leaves it out, though it is as much downstream. Such
+// datasets come in as cards of their own, with the jobs and table edges
+// that link them; datasets the columns already show keep only their column
+// edges.
+export function withTableNeighbours(columns: G, table: G | undefined): G {
+  if (!table) return columns;
+  const shown = new Set<string>();
+  for (const n of columns.nodes) if (n.kind === "COLUMN" && n.datasetId) shown.add(n.datasetId);
+  const byId = new Map(columns.nodes.map((n) => [n.id, n]));
+  for (const e of columns.edges) for (const id of [e.from, e.to]) shown.add(endpoint(id, byId).node);
+  const kind = new Map(table.nodes.map((n) => [n.id, n.kind]));
+  // A job stays if it reads or writes a dataset the columns do not show:
+  // with its edges to those, and its edges to shown datasets on the other
+  // side of it, which link them in (a job's edges between shown datasets
+  // are drawn by the columns already).
+  const hidden = (id: string) => kind.get(id) !== "JOB" && !shown.has(id);
+  const reads = new Map<string, boolean>(); // job -> reads a hidden dataset
+  const writes = new Map<string, boolean>(); // job -> writes one
+  for (const e of table.edges) {
+    if (kind.get(e.to) === "JOB" && hidden(e.from)) reads.set(e.to, true);
+    if (kind.get(e.from) === "JOB" && hidden(e.to)) writes.set(e.from, true);
+  }
+  const edges = table.edges.filter((e) => {
+    if (kind.get(e.to) === "JOB") return hidden(e.from) || !!writes.get(e.to);
+    if (kind.get(e.from) === "JOB") return hidden(e.to) || !!reads.get(e.from);
+    // A dataset-to-dataset edge (a view) to or from a dataset not shown.
+    return hidden(e.from) || hidden(e.to);
+  });
+  const ends = new Set(edges.flatMap((e) => [e.from, e.to]));
+  const nodes = table.nodes.filter((n) => ends.has(n.id) && !shown.has(n.id));
+  if (!edges.length) return columns;
+  return merge([columns, { nodes, edges, truncated: table.truncated }]);
+}
+
+// columnPath is what a click on a column lights up: the column, every column
+// upstream of it and every column downstream, and the edges between them.
+export function columnPath(graph: G, columnId: string): { nodes: Set<string>; edges: Set<string> } {
+  const nodes = new Set([columnId]);
+  const edges = new Set<string>();
+  const walk = (from: "from" | "to", to: "from" | "to") => {
+    const queue = [columnId];
+    const seen = new Set(queue);
+    while (queue.length) {
+      const id = queue.shift()!;
+      for (const e of graph.edges) {
+        if (e[from] !== id) continue;
+        edges.add(edgeId(e));
+        const next = e[to];
+        nodes.add(next);
+        if (!seen.has(next)) {
+          seen.add(next);
+          queue.push(next);
+        }
+      }
+    }
+  };
+  walk("from", "to");
+  walk("to", "from");
+  return { nodes, edges };
+}

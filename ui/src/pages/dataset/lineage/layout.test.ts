@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { Node } from "@xyflow/react";
 import { DATASET_H, DATASET_W, MIN_HEIGHT, MIN_READABLE_ZOOM, ROW_H, layout, viewportFor, type ColumnEdgeData, type DatasetData } from "./layout";
-import { columnGraph, tableGraph } from "./testgraph";
+import { columnGraph, dataset, edge, job, tableGraph } from "./testgraph";
 
 const byId = (nodes: Node[]) => new Map(nodes.map((n) => [n.id, n]));
 
@@ -103,5 +103,25 @@ describe("viewportFor", () => {
     expect(v.height).toBe(700);
     // The top is not pushed below the box's top padding.
     expect(v.y).toBeLessThanOrEqual(20);
+  });
+
+  test("a depth-4 graph both ways (17 layers of cards) fits a laptop's window whole", () => {
+    // Four datasets and four jobs each way around the current one, at the
+    // sizes layout gives them.
+    const ids = Array.from({ length: 17 }, (_, i) => `n${i}`);
+    const graph = {
+      truncated: false,
+      nodes: ids.map((id, i) => (i % 2 ? job(id, `job.${id}`) : dataset(id, `db.s.${id}`))),
+      edges: ids.slice(1).map((id, i) => edge(ids[i], id)),
+    };
+    const { nodes } = layout(graph, "n8", false);
+    const v = viewportFor(nodes, "n8", 1300, 700);
+    expect(v.fits).toBe(true);
+    for (const n of nodes) {
+      expect(v.x + n.position.x * v.zoom).toBeGreaterThanOrEqual(0);
+      expect(v.x + (n.position.x + n.width!) * v.zoom).toBeLessThanOrEqual(1300);
+      expect(v.y + n.position.y * v.zoom).toBeGreaterThanOrEqual(0);
+      expect(v.y + (n.position.y + n.height!) * v.zoom).toBeLessThanOrEqual(v.height);
+    }
   });
 });

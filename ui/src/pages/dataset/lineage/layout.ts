@@ -31,7 +31,10 @@ export const JOB_H = 30;
 export const ROW_H = 22;
 export const RANK_GAP = 34;
 export const RANK_GAP_COLUMNS = 150;
-export const MIN_READABLE_ZOOM = 0.65;
+// The zoom a graph may be shrunk to so that all of it is in view (a depth-4
+// graph both ways, 17 layers, in a laptop's window); past it, the graph is
+// shown at this zoom and the overview map appears under the box.
+export const MIN_READABLE_ZOOM = 0.35;
 export const MAX_ZOOM = 1;
 const PAD = 20;
 // Room below the graph for the zoom buttons.
@@ -79,7 +82,9 @@ export function layout(graph: G, currentId: string, columnLevel: boolean): { nod
       targetHandle: to.handle ? `${to.handle}:in` : "in",
       className: `edge-${e.origin.toLowerCase()}${indirect ? " edge-indirect" : ""}`,
     };
-    if (columnLevel) {
+    // A table-level edge at column level (a neighbour without column
+    // lineage, withTableNeighbours) is drawn as at table level.
+    if (columnLevel && (from.handle || to.handle)) {
       const what = `${columnOf(from, cards)} → ${columnOf(to, cards)}`;
       const how = e.transformation ? ` (${e.transformation.toLowerCase()})` : "";
       const by = e.job ? `by job ${e.job.name} (${e.job.namespace})` : e.origin === "CATALOG" ? "from the view's definition" : "declared by hand";

@@ -5,6 +5,8 @@ import { Link } from "react-router";
 import { BaseEdge, EdgeLabelRenderer, Handle, Position, getBezierPath, type Edge, type EdgeProps, type Node, type NodeProps } from "@xyflow/react";
 import { shortName } from "./graph";
 import { RANK_GAP_COLUMNS, type ColumnEdgeData, type DatasetData, type JobData } from "./layout";
+import { describe, nodeStatus, stateOf, type NodeStatus } from "./status";
+import type { NodeStatusQuery } from "../../../api/generated";
 
 // Expansion is what a dataset card's "+" does: add the card's neighbours
 // (expand) and show which cards are being expanded. It reaches the cards
@@ -12,14 +14,45 @@ import { RANK_GAP_COLUMNS, type ColumnEdgeData, type DatasetData, type JobData }
 export type Expansion = { expand: (id: string) => void; expanding: ReadonlySet<string> };
 export const ExpansionContext = createContext<Expansion>({ expand: () => {}, expanding: new Set() });
 
+// Statuses are the datasets' states as they arrive (by dataset id), apart
+// from the layout so that a late answer repaints a card without moving it.
+export type StatusOf = NonNullable<NodeStatusQuery["dataset"]>;
+export const StatusContext = createContext<ReadonlyMap<string, StatusOf>>(new Map());
+
+// Highlight is the column clicked (its lineage id, <dataset id>/<column>) and
+// what its path lights: columns, and the cards they are on. Everything else
+// is dimmed while one is selected.
+export type Highlight = { selected: string | null; columns: ReadonlySet<string>; cards: ReadonlySet<string>; select: (id: string | null) => void };
+export const HighlightContext = createContext<Highlight>({ selected: null, columns: new Set(), cards: new Set(), select: () => {} });
+
+function StatusIcon({ status, title }: { status: NodeStatus; title: string }) {
+  return (
+    <span className={`lnode-status state-${status.state}`} role="img" aria-label={title} title={title}>
+      {status.icon}
+    </span>
+  );
+}
+
 const DatasetNode = memo(function DatasetNode({ id, data }: NodeProps<Node<DatasetData>>) {
   const { expand, expanding } = useContext(ExpansionContext);
+  const statuses = useContext(StatusContext);
+  const hl = useContext(HighlightContext);
   const busy = expanding.has(id);
   const short = shortName(data.label);
+  const known = statuses.get(id);
+  // The graph knows a removed dataset before its status arrives.
+  const status = !known && data.removed ? stateOf("removed") : nodeStatus(known);
+  const dim = hl.selected != null && !hl.cards.has(id);
   return (
-    <div className={`lnode lnode-dataset${data.current ? " current" : ""}${data.removed ? " removed" : ""}`} data-testid="lineage-dataset" data-name={data.label}>
+    <div
+      className={`lnode lnode-dataset state-${status.state}${data.current ? " current" : ""}${data.removed ? " removed" : ""}${dim ? " dim" : ""}`}
+      data-testid="lineage-dataset"
+      data-name={data.label}
+      data-state={status.state}
+    >
       <Handle type="target" position={Position.Left} id="in" />
       <div className="lnode-head">
+        <StatusIcon status={status} title={`${shortName(data.label)}: ${describe(known)}`} />
         <Link to={data.href} className="lnode-title nodrag" title={data.label}>
           {short}
         </Link>
@@ -45,11 +78,21 @@ const DatasetNode = memo(function DatasetNode({ id, data }: NodeProps<Node<Datas
       {data.columns.length > 0 && (
         <ul className="lnode-columns">
           {data.columns.map((c) => (
-            <li key={c}>
+            <li key={c} className={hl.selected == null ? undefined : hl.columns.has(`${id}/${c}`) ? "lit" : "dim"}>
               <Handle type="target" position={Position.Left} id={`c:${c}:in`} />
-              <span className="lnode-col" title={c}>
+              <button
+                type="button"
+                className="lnode-col nodrag"
+                title={`${c}: click to highlight its lineage`}
+                aria-pressed={hl.selected === `${id}/${c}`}
+                aria-label={`Column ${short}.${c}`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  hl.select(hl.selected === `${id}/${c}` ? null : `${id}/${c}`);
+                }}
+              >
                 {c}
-              </span>
+              </button>
               <Handle type="source" position={Position.Right} id={`c:${c}:out`} />
             </li>
           ))}

@@ -1,10 +1,10 @@
 // The lineage tab's data: the graph traced around a dataset, plus the
 // neighbours of the nodes one expands by hand, merged into one graph.
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useMemo } from "react";
 import { useQueries, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { queryOptions, useQuery, type ApiError } from "../../../api/client";
 import { LineageDocument, type LineageDirection, type LineageQuery } from "../../../api/generated";
-import { merge, type G } from "./graph";
+import { merge, withTableNeighbours, type G } from "./graph";
 
 export type LineageOptions = { direction: LineageDirection; depth: number; columnLevel: boolean };
 
@@ -36,34 +36,47 @@ function combine(results: UseQueryResult<LineageQuery, ApiError>[]) {
   };
 }
 
-export function useLineage(nodeId: string, { direction, depth, columnLevel }: LineageOptions): Lineage {
+// useLineage traces the graph and adds the neighbours of the nodes in
+// expanded (the tab keeps them in the URL, so a shared link shows the same
+// graph); expand asks for one more, through onExpand.
+export function useLineage(
+  nodeId: string,
+  { direction, depth, columnLevel }: LineageOptions,
+  ids: readonly string[] = [],
+  onExpand: (ids: string[]) => void = () => {},
+): Lineage {
   const client = useQueryClient();
   const traced = useQuery(LineageDocument, { nodeId, direction, depth, columnLevel });
-
-  // The nodes expanded by hand belong to one traced graph: another dataset,
-  // direction, depth or level starts without them.
-  const scope = JSON.stringify([nodeId, direction, depth, columnLevel]);
-  const [expanded, setExpanded] = useState<{ scope: string; ids: string[] }>({ scope, ids: [] });
-  const ids = useMemo(() => (expanded.scope === scope ? expanded.ids : []), [expanded, scope]);
+  // At column level the table-level graph too: its datasets that have no
+  // column edges are neighbours all the same (withTableNeighbours).
+  const tables = useQuery(LineageDocument, { nodeId, direction, depth, columnLevel: false }, { skip: !columnLevel });
   const extra = useQueries({ queries: ids.map((id) => expansionOf(id, columnLevel)), combine });
 
   const expand = useCallback(
     (id: string) => {
       if (ids.includes(id)) void client.refetchQueries({ queryKey: expansionOf(id, columnLevel).queryKey, exact: true });
-      else setExpanded({ scope, ids: [...ids, id] });
+      else onExpand([...ids, id]);
     },
-    [client, ids, scope, columnLevel],
+    [client, ids, columnLevel, onExpand],
   );
 
   const base = traced.data?.lineage;
-  const graph = useMemo(() => (base ? merge([base, ...extra.graphs]) : undefined), [base, extra.graphs]);
+  const table = columnLevel ? tables.data?.lineage : undefined;
+  const graph = useMemo(() => {
+    if (!base) return undefined;
+    const g = merge([base, ...extra.graphs]);
+    return columnLevel ? withTableNeighbours(g, table) : g;
+  }, [base, extra.graphs, columnLevel, table]);
   const expanding = useMemo(() => new Set(extra.pending.map((i) => ids[i])), [extra.pending, ids]);
 
   return {
     graph,
-    loading: traced.isPending,
-    error: traced.error,
-    retry: () => void traced.refetch(),
+    loading: traced.isPending || (columnLevel && tables.isPending),
+    error: traced.error ?? (columnLevel ? tables.error : null),
+    retry: () => {
+      void traced.refetch();
+      if (columnLevel) void tables.refetch();
+    },
     expand,
     expanding,
     expandError: extra.error,
