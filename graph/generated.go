@@ -180,6 +180,7 @@ type ComplexityRoot struct {
 		Constraints         func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
 		DataChanges         func(childComplexity int, first *int) int
+		Database            func(childComplexity int) int
 		Dbt                 func(childComplexity int) int
 		Definition          func(childComplexity int) int
 		Deprecated          func(childComplexity int) int
@@ -201,6 +202,7 @@ type ComplexityRoot struct {
 		ReadBy              func(childComplexity int, first *int) int
 		RemovedAt           func(childComplexity int) int
 		RowCount            func(childComplexity int) int
+		Schema              func(childComplexity int) int
 		ShownColumns        func(childComplexity int) int
 		SizeBytes           func(childComplexity int) int
 		Source              func(childComplexity int) int
@@ -1298,6 +1300,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.DataChanges(childComplexity, args["first"].(*int)), true
+	case "Dataset.database":
+		if e.ComplexityRoot.Dataset.Database == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Database(childComplexity), true
 	case "Dataset.dbt":
 		if e.ComplexityRoot.Dataset.Dbt == nil {
 			break
@@ -1444,6 +1452,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.RowCount(childComplexity), true
+	case "Dataset.schema":
+		if e.ComplexityRoot.Dataset.Schema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Schema(childComplexity), true
 	case "Dataset.columns":
 		if e.ComplexityRoot.Dataset.ShownColumns == nil {
 			break
@@ -3601,6 +3615,10 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_writtenBy(ctx, field)
 	case "readBy":
 		return ec.fieldContext_Dataset_readBy(ctx, field)
+	case "database":
+		return ec.fieldContext_Dataset_database(ctx, field)
+	case "schema":
+		return ec.fieldContext_Dataset_schema(ctx, field)
 	case "deprecated":
 		return ec.fieldContext_Dataset_deprecated(ctx, field)
 	case "endorsed":
@@ -8231,6 +8249,52 @@ func (ec *executionContext) fieldContext_Dataset_readBy(ctx context.Context, fie
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_database(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_database(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Database, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_database(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Dataset_schema(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Dataset_deprecated(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
@@ -18144,6 +18208,16 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 		case "readBy":
 			out.Values[i] = ec._Dataset_readBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "database":
+			out.Values[i] = ec._Dataset_database(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "schema":
+			out.Values[i] = ec._Dataset_schema(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "deprecated":
