@@ -516,7 +516,7 @@ type MetadataEdit struct {
 	Seq   uint64    `json:"seq"` // the changelog sequence of the change
 	At    time.Time `json:"at"`
 	Actor string    `json:"actor"`
-	Field string    `json:"field"` // description, owners, tags, columns.<name>.description
+	Field string    `json:"field"` // description, owners, tags, columns.<name>.description, deprecated, endorsed
 	Old   string    `json:"old"`
 	New   string    `json:"new"`
 }

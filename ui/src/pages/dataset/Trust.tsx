@@ -251,16 +251,14 @@ export function TrustActions({ d }: { d: { id: string } & Pick<DatasetTrustFragm
           Endorse
         </button>
       )}
-      {d.deprecated && !d.deprecated.fromDbt ? (
+      {d.deprecated ? (
         <button type="button" className="btn btn-small" onClick={() => undeprecate.mutate({ id: d.id })}>
           Undeprecate
         </button>
       ) : (
-        !d.deprecated && (
-          <button type="button" className="btn btn-small" onClick={() => open("deprecate")} aria-expanded={form === "deprecate"}>
-            Deprecate
-          </button>
-        )
+        <button type="button" className="btn btn-small" onClick={() => open("deprecate")} aria-expanded={form === "deprecate"}>
+          Deprecate
+        </button>
       )}
       {form && (
         <form className="trust-form" onSubmit={submit} aria-label={form === "endorse" ? "Endorse" : "Deprecate"}>
