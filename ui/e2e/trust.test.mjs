@@ -71,6 +71,18 @@ describe("trust at a glance", () => {
     }
   });
 
+  test("on a phone the header and a deprecated hit do not scroll the page sideways", async () => {
+    const narrow = await ctx.newPage();
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    for (const url of ["/search?q=customer", `/datasets/${await datasetId("analytics.reporting.customer_orders_summary")}`]) {
+      await narrow.goto(env.base + url);
+      await narrow.locator(url.startsWith("/search") ? "[data-testid=hit]" : "h1").first().waitFor();
+      const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${url}: no horizontal scrolling (${overflow}px too wide)`);
+    }
+    await narrow.close();
+  });
+
   test("breadcrumbs link to the search of their source, database and schema; the name copies", async () => {
     await page.goto(`${env.base}/datasets/${await datasetId("analytics.reporting.daily_revenue")}`);
     await page.getByRole("button", { name: "Copy name" }).click();

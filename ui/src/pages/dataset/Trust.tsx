@@ -56,6 +56,7 @@ export function Breadcrumbs({ d }: { d: Named & Pick<DatasetTrustFragment, "data
           </li>
         ))}
       </ol>
+      {d.source && <span className="namespace muted">{d.namespace}</span>}
     </nav>
   );
 }
