@@ -92,6 +92,9 @@ type Edits struct {
 	Owners             *[]string         `json:"owners,omitempty"`
 	Tags               *[]string         `json:"tags,omitempty"`
 	ColumnDescriptions map[string]string `json:"columnDescriptions,omitempty"`
+	// Deprecated and Endorsed are set by people only (see trust.go).
+	Deprecated *Deprecation `json:"deprecated,omitempty"`
+	Endorsed   *Endorsement `json:"endorsed,omitempty"`
 }
 
 // Column is one column of a dataset.
@@ -467,6 +470,9 @@ type DatasetUpdate struct {
 	// ColumnDescriptions sets column descriptions by column name; an empty
 	// value removes the edit.
 	ColumnDescriptions map[string]string
+	// Deprecation and Endorsement, when not nil, set or clear them.
+	Deprecation *DeprecationUpdate
+	Endorsement *EndorsementUpdate
 }
 
 // Normalize validates the update. Column names are checked against the
@@ -498,7 +504,10 @@ func (u *DatasetUpdate) Normalize() error {
 			return InField("columns."+name+".description", err)
 		}
 	}
-	return nil
+	if err := u.Deprecation.normalize(); err != nil {
+		return err
+	}
+	return u.Endorsement.normalize()
 }
 
 // MetadataEdit is one entry of a dataset's metadata history: who changed
@@ -507,7 +516,7 @@ type MetadataEdit struct {
 	Seq   uint64    `json:"seq"` // the changelog sequence of the change
 	At    time.Time `json:"at"`
 	Actor string    `json:"actor"`
-	Field string    `json:"field"` // description, owners, tags, columns.<name>.description
+	Field string    `json:"field"` // description, owners, tags, columns.<name>.description, deprecated, endorsed
 	Old   string    `json:"old"`
 	New   string    `json:"new"`
 }

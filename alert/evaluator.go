@@ -273,6 +273,11 @@ func (ev *evaluator) diff(defaults []quarry.PolicyDefault, now time.Time) ([]qua
 		default:
 			continue
 		}
+		if e.d.Deprecated() != nil {
+			// Nobody should wait for a deprecated dataset: its status
+			// says late, but no alert opens (an open one resolves).
+			continue
+		}
 		wanted++
 		e.late = ev.passes
 		o := e.open

@@ -530,4 +530,11 @@ func TestDeprecated(t *testing.T) {
 	equal(t, "v1 date", v1.DBT.Properties["dbt.deprecation_date"], past)
 	equal(t, "v2 deprecated", v2.DBT.Deprecated, false)
 	equal(t, "v2 date", v2.DBT.Properties["dbt.deprecation_date"], future)
+	// The dataset itself is deprecated, since dbt's date.
+	if dep := v1.Deprecated(); dep == nil || !dep.FromDBT || dep.At.Format(time.RFC3339) != past {
+		t.Fatalf("v1's deprecation: %+v", dep)
+	}
+	if dep := v2.Deprecated(); dep != nil {
+		t.Fatalf("v2 is deprecated before its date: %+v", dep)
+	}
 }

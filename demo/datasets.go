@@ -873,9 +873,9 @@ func Datasets() []quarry.Dataset {
 		{
 			Namespace: warehouseNS, Name: "analytics.reporting.customer_orders_summary", Kind: quarry.KindTable, Source: "warehouse",
 			Provided: quarry.Metadata{
-				Description: "Deprecated: use analytics.reporting.customer_lifetime_value. One row per registered customer with order counts; no longer refreshed since the marts migration.",
+				Description: "One row per registered customer with order counts; no longer refreshed since the marts migration.",
 				Owners:      []string{"alice@acme.example"},
-				Tags:        []string{"reporting", "deprecated"},
+				Tags:        []string{"reporting"},
 			},
 			RowCount: ptr[int64](1_102_447), SizeBytes: ptr[int64](58_000_000),
 			Columns: []quarry.Column{

@@ -115,6 +115,23 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 		}
 	}
 
+	for _, dep := range deprecations() {
+		ns, name := datasetName(dep.name)
+		d, err := st.DatasetByName(ctx, ns, name)
+		var repl *quarry.Dataset
+		if err == nil {
+			rns, rname := datasetName(dep.replacement)
+			repl, err = st.DatasetByName(ctx, rns, rname)
+		}
+		if err == nil && d.Deprecated() == nil { // a load is idempotent: an edit only when it is not
+			_, err = st.UpdateDataset(ctx, d.ID, quarry.DatasetUpdate{Deprecation: &quarry.DeprecationUpdate{
+				Set: &quarry.Deprecation{Note: dep.note, ReplacementID: repl.ID}}})
+		}
+		if err != nil {
+			return res, fmt.Errorf("demo deprecation of %s: %w", dep.name, err)
+		}
+	}
+
 	for _, p := range policies() {
 		d, err := st.DatasetByName(ctx, p.ns, p.name)
 		var cur *quarry.FreshnessPolicy
@@ -131,6 +148,19 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 	return res, nil
 }
 
+// deprecation is a dataset the demo deprecates, as a person would with
+// the deprecateDataset mutation.
+type deprecation struct {
+	name, replacement, note string
+}
+
+// deprecations are the demo's deprecated datasets: the old summary that the
+// marts migration replaced.
+func deprecations() []deprecation {
+	return []deprecation{{name: "analytics.reporting.customer_orders_summary", replacement: "analytics.reporting.customer_lifetime_value",
+		note: "Replaced by customer_lifetime_value in the marts migration; no longer refreshed."}}
+}
+
 // policy is a freshness policy the demo sets on one of its datasets.
 type policy struct {
 	ns, name string
@@ -138,10 +168,15 @@ type policy struct {
 }
 
 // policies are the policies the demo sets: the finance export is due
-// daily, and late since its runs started failing.
+// daily, and late since its runs started failing; so is the deprecated
+// summary, late since it was switched off, and not alerting.
 func policies() []policy {
 	ns, name := datasetName("s3:finance/revenue_export.csv")
-	return []policy{{ns: ns, name: name, policy: quarry.FreshnessPolicy{WarnAfter: 26 * time.Hour, ErrorAfter: 36 * time.Hour}}}
+	sns, sname := datasetName("analytics.reporting.customer_orders_summary")
+	return []policy{
+		{ns: ns, name: name, policy: quarry.FreshnessPolicy{WarnAfter: 26 * time.Hour, ErrorAfter: 36 * time.Hour}},
+		{ns: sns, name: sname, policy: quarry.FreshnessPolicy{WarnAfter: 26 * time.Hour}},
+	}
 }
 
 // datasetName names a demo dataset from its short form: shop.* is the

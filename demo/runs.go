@@ -33,6 +33,7 @@ type job struct {
 	took                     time.Duration
 	parent                   string // the job whose runs contain this job's runs
 	failing                  int    // its most recent runs failed
+	stopped                  int    // it was switched off: its most recent periods have no run
 	failure                  string
 	checks                   []quarry.Check // dbt tests on its output, in its latest run
 }
@@ -116,6 +117,10 @@ func etlJobs() []job {
 			// daily runs could not write to the bucket.
 			jobs[i].failing = 2
 			jobs[i].failure = "s3://acme-exports/finance/revenue_export.csv: AccessDenied: the role airflow-finance may not s3:PutObject"
+		case "analytics.reporting.customer_orders_summary":
+			// Deprecated (see Load) and switched off since the marts
+			// migration: late, and nobody is alerted.
+			jobs[i].stopped = 5
 		case "analytics.marts.fct_orders":
 			jobs[i].checks = []quarry.Check{
 				{Name: "not_null_fct_orders_order_key", Column: "order_key", Status: quarry.CheckPass},
@@ -195,6 +200,7 @@ func runs(now time.Time) ([]run, error) {
 		for t := now.Add(-history).Truncate(j.every); !t.Add(j.at + j.took).After(now); t = t.Add(j.every) {
 			periods = append(periods, t)
 		}
+		periods = periods[:max(0, len(periods)-j.stopped)]
 		for n, period := range periods {
 			start, end := period.Add(j.at), period.Add(j.at+j.took)
 			r := run{id: runID(j.ns, j.name, start)}

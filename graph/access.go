@@ -40,6 +40,10 @@ var Roles = map[string]auth.Role{
 
 	// What people know.
 	"Mutation.updateDataset":      auth.Editor,
+	"Mutation.deprecateDataset":   auth.Editor,
+	"Mutation.undeprecateDataset": auth.Editor,
+	"Mutation.endorseDataset":     auth.Editor,
+	"Mutation.unendorseDataset":   auth.Editor,
 	"Mutation.setFreshnessPolicy": auth.Editor,
 	"Mutation.addLineageEdge":     auth.Editor,
 	"Mutation.removeLineageEdge":  auth.Editor,

@@ -89,6 +89,9 @@ func costs(pageMax int) ComplexityRoot {
 	c.Dataset.Checks = page(defaultPage)
 	c.Dataset.WrittenBy = page(defaultPage)
 	c.Dataset.ReadBy = page(defaultPage)
+	// A walk of up to a thousand upstream nodes and a read of their
+	// records: a page of datasets that asks for it pays for each.
+	c.Dataset.UpstreamProblems = func(child int, _ *int) int { return listCost(boundedList, child) + largeText }
 	c.Job.Inputs = page(defaultPage)
 	c.Job.Outputs = page(defaultPage)
 	c.Job.Runs = func(child int, first *int, _ *string) int { return paged(child, first, 20, pageMax) }
@@ -106,7 +109,7 @@ func costs(pageMax int) ComplexityRoot {
 		&c.SearchHit.Matches, &c.SearchHit.Highlights,
 		&c.UpsertDatasetsPayload.Ids,
 		&c.DbtInfo.Owners, &c.DbtInfo.Tags, &c.DbtInfo.Properties, &c.DbtInfo.Columns, &c.DbtInfo.Tests,
-		&c.DbtColumn.Tags, &c.DbtColumn.Meta,
+		&c.DbtColumn.Tags, &c.DbtColumn.Meta, &c.UpstreamProblem.Path,
 		&c.Query.APITokens,
 	} {
 		*f = bounded

@@ -45,6 +45,7 @@ type ResolverRoot interface {
 	DatasetHealth() DatasetHealthResolver
 	DbtColumn() DbtColumnResolver
 	DbtInfo() DbtInfoResolver
+	Deprecation() DeprecationResolver
 	Freshness() FreshnessResolver
 	FreshnessPolicy() FreshnessPolicyResolver
 	Job() JobResolver
@@ -52,6 +53,7 @@ type ResolverRoot interface {
 	LineageEdge() LineageEdgeResolver
 	LineageGraphEdge() LineageGraphEdgeResolver
 	Mutation() MutationResolver
+	PathStep() PathStepResolver
 	Query() QueryResolver
 	Run() RunResolver
 	SearchHit() SearchHitResolver
@@ -59,6 +61,7 @@ type ResolverRoot interface {
 	Source() SourceResolver
 	Suggestion() SuggestionResolver
 	TableRef() TableRefResolver
+	UpstreamProblem() UpstreamProblemResolver
 }
 
 type DirectiveRoot struct {
@@ -211,10 +214,13 @@ type ComplexityRoot struct {
 		Constraints         func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
 		DataChanges         func(childComplexity int, first *int) int
+		Database            func(childComplexity int) int
 		Dbt                 func(childComplexity int) int
 		Definition          func(childComplexity int) int
+		Deprecated          func(childComplexity int) int
 		Description         func(childComplexity int) int
 		Downstream          func(childComplexity int, first *int) int
+		Endorsed            func(childComplexity int) int
 		Freshness           func(childComplexity int) int
 		Health              func(childComplexity int) int
 		History             func(childComplexity int, first *int) int
@@ -230,6 +236,7 @@ type ComplexityRoot struct {
 		ReadBy              func(childComplexity int, first *int) int
 		RemovedAt           func(childComplexity int) int
 		RowCount            func(childComplexity int) int
+		Schema              func(childComplexity int) int
 		ShownColumns        func(childComplexity int) int
 		SizeBytes           func(childComplexity int) int
 		Source              func(childComplexity int) int
@@ -237,6 +244,7 @@ type ComplexityRoot struct {
 		Tags                func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 		Upstream            func(childComplexity int, first *int) int
+		UpstreamProblems    func(childComplexity int, depth *int) int
 		WrittenBy           func(childComplexity int, first *int) int
 	}
 
@@ -300,6 +308,21 @@ type ComplexityRoot struct {
 		Severity    func(childComplexity int) int
 		Type        func(childComplexity int) int
 		UniqueID    func(childComplexity int) int
+	}
+
+	Deprecation struct {
+		At            func(childComplexity int) int
+		By            func(childComplexity int) int
+		FromDBT       func(childComplexity int) int
+		Note          func(childComplexity int) int
+		Replacement   func(childComplexity int) int
+		ReplacementID func(childComplexity int) int
+	}
+
+	Endorsement struct {
+		At   func(childComplexity int) int
+		By   func(childComplexity int) int
+		Note func(childComplexity int) int
 	}
 
 	Facet struct {
@@ -418,6 +441,8 @@ type ComplexityRoot struct {
 		AddLineageEdge     func(childComplexity int, input LineageEdgeInput) int
 		CrawlSource        func(childComplexity int, name string, wait *bool) int
 		CreateAPIToken     func(childComplexity int, input CreateAPITokenInput) int
+		DeprecateDataset   func(childComplexity int, id string, input DeprecationInput) int
+		EndorseDataset     func(childComplexity int, id string, note *string) int
 		MarkDatasetRemoved func(childComplexity int, id string) int
 		RegisterSource     func(childComplexity int, input SourceInput) int
 		RemoveLineageEdge  func(childComplexity int, input LineageEdgeInput) int
@@ -427,6 +452,8 @@ type ComplexityRoot struct {
 		RestoreDataset     func(childComplexity int, id string) int
 		RevokeAPIToken     func(childComplexity int, name string) int
 		SetFreshnessPolicy func(childComplexity int, input FreshnessPolicyInput) int
+		UndeprecateDataset func(childComplexity int, id string) int
+		UnendorseDataset   func(childComplexity int, id string) int
 		UpdateDataset      func(childComplexity int, id string, input DatasetUpdateInput) int
 		UpsertDatasets     func(childComplexity int, input []*DatasetInput) int
 	}
@@ -434,6 +461,13 @@ type ComplexityRoot struct {
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PathStep struct {
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
 	}
 
 	Property struct {
@@ -568,6 +602,18 @@ type ComplexityRoot struct {
 		Count   func(childComplexity int) int
 		Ids     func(childComplexity int) int
 	}
+
+	UpstreamProblem struct {
+		Check    func(childComplexity int) int
+		Column   func(childComplexity int) int
+		Dataset  func(childComplexity int) int
+		Distance func(childComplexity int) int
+		Job      func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Level    func(childComplexity int) int
+		Message  func(childComplexity int) int
+		Path     func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -626,6 +672,8 @@ type DatasetResolver interface {
 	Freshness(ctx context.Context, obj *quarry.Dataset) (*quarry.Freshness, error)
 	WrittenBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error)
 	ReadBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error)
+
+	UpstreamProblems(ctx context.Context, obj *quarry.Dataset, depth *int) ([]*quarry.UpstreamProblem, error)
 }
 type DatasetHealthResolver interface {
 	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
@@ -641,6 +689,9 @@ type DbtInfoResolver interface {
 	Language(ctx context.Context, obj *DbtInfo) (*string, error)
 	RawCode(ctx context.Context, obj *DbtInfo) (*string, error)
 	CompiledCode(ctx context.Context, obj *DbtInfo) (*string, error)
+}
+type DeprecationResolver interface {
+	Replacement(ctx context.Context, obj *quarry.Deprecation) (*quarry.Dataset, error)
 }
 type FreshnessResolver interface {
 	Origin(ctx context.Context, obj *quarry.Freshness) (*quarry.FreshnessPolicyOrigin, error)
@@ -682,6 +733,13 @@ type MutationResolver interface {
 	RemoveLineageEdge(ctx context.Context, input LineageEdgeInput) (bool, error)
 	RegisterSource(ctx context.Context, input SourceInput) (*quarry.Source, error)
 	CrawlSource(ctx context.Context, name string, wait *bool) (*quarry.CrawlRun, error)
+	DeprecateDataset(ctx context.Context, id string, input DeprecationInput) (*quarry.Dataset, error)
+	UndeprecateDataset(ctx context.Context, id string) (*quarry.Dataset, error)
+	EndorseDataset(ctx context.Context, id string, note *string) (*quarry.Dataset, error)
+	UnendorseDataset(ctx context.Context, id string) (*quarry.Dataset, error)
+}
+type PathStepResolver interface {
+	Kind(ctx context.Context, obj *quarry.PathStep) (LineageNodeKind, error)
 }
 type QueryResolver interface {
 	Alerts(ctx context.Context, open *bool, kind *quarry.AlertKind, first *int) ([]*quarry.Alert, error)
@@ -735,6 +793,11 @@ type SuggestionResolver interface {
 }
 type TableRefResolver interface {
 	Dataset(ctx context.Context, obj *quarry.TableRef) (*quarry.Dataset, error)
+}
+type UpstreamProblemResolver interface {
+	Dataset(ctx context.Context, obj *quarry.UpstreamProblem) (*quarry.Dataset, error)
+
+	Job(ctx context.Context, obj *quarry.UpstreamProblem) (*quarry.Job, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1412,6 +1475,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.DataChanges(childComplexity, args["first"].(*int)), true
+	case "Dataset.database":
+		if e.ComplexityRoot.Dataset.Database == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Database(childComplexity), true
 	case "Dataset.dbt":
 		if e.ComplexityRoot.Dataset.Dbt == nil {
 			break
@@ -1424,6 +1493,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Definition(childComplexity), true
+	case "Dataset.deprecated":
+		if e.ComplexityRoot.Dataset.Deprecated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Deprecated(childComplexity), true
 	case "Dataset.description":
 		if e.ComplexityRoot.Dataset.Description == nil {
 			break
@@ -1441,6 +1516,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Downstream(childComplexity, args["first"].(*int)), true
+	case "Dataset.endorsed":
+		if e.ComplexityRoot.Dataset.Endorsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Endorsed(childComplexity), true
 	case "Dataset.freshness":
 		if e.ComplexityRoot.Dataset.Freshness == nil {
 			break
@@ -1546,6 +1627,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.RowCount(childComplexity), true
+	case "Dataset.schema":
+		if e.ComplexityRoot.Dataset.Schema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Schema(childComplexity), true
 	case "Dataset.columns":
 		if e.ComplexityRoot.Dataset.ShownColumns == nil {
 			break
@@ -1593,6 +1680,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.Upstream(childComplexity, args["first"].(*int)), true
+	case "Dataset.upstreamProblems":
+		if e.ComplexityRoot.Dataset.UpstreamProblems == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_upstreamProblems_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.UpstreamProblems(childComplexity, args["depth"].(*int)), true
 	case "Dataset.writtenBy":
 		if e.ComplexityRoot.Dataset.WrittenBy == nil {
 			break
@@ -1874,6 +1972,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DbtTest.UniqueID(childComplexity), true
+
+	case "Deprecation.at":
+		if e.ComplexityRoot.Deprecation.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.At(childComplexity), true
+	case "Deprecation.by":
+		if e.ComplexityRoot.Deprecation.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.By(childComplexity), true
+	case "Deprecation.fromDbt":
+		if e.ComplexityRoot.Deprecation.FromDBT == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.FromDBT(childComplexity), true
+	case "Deprecation.note":
+		if e.ComplexityRoot.Deprecation.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.Note(childComplexity), true
+	case "Deprecation.replacement":
+		if e.ComplexityRoot.Deprecation.Replacement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.Replacement(childComplexity), true
+	case "Deprecation.replacementId":
+		if e.ComplexityRoot.Deprecation.ReplacementID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deprecation.ReplacementID(childComplexity), true
+
+	case "Endorsement.at":
+		if e.ComplexityRoot.Endorsement.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Endorsement.At(childComplexity), true
+	case "Endorsement.by":
+		if e.ComplexityRoot.Endorsement.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Endorsement.By(childComplexity), true
+	case "Endorsement.note":
+		if e.ComplexityRoot.Endorsement.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Endorsement.Note(childComplexity), true
 
 	case "Facet.buckets":
 		if e.ComplexityRoot.Facet.Buckets == nil {
@@ -2357,6 +2511,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(CreateAPITokenInput)), true
+	case "Mutation.deprecateDataset":
+		if e.ComplexityRoot.Mutation.DeprecateDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deprecateDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeprecateDataset(childComplexity, args["id"].(string), args["input"].(DeprecationInput)), true
+	case "Mutation.endorseDataset":
+		if e.ComplexityRoot.Mutation.EndorseDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endorseDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndorseDataset(childComplexity, args["id"].(string), args["note"].(*string)), true
 	case "Mutation.markDatasetRemoved":
 		if e.ComplexityRoot.Mutation.MarkDatasetRemoved == nil {
 			break
@@ -2456,6 +2632,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetFreshnessPolicy(childComplexity, args["input"].(FreshnessPolicyInput)), true
+	case "Mutation.undeprecateDataset":
+		if e.ComplexityRoot.Mutation.UndeprecateDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_undeprecateDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UndeprecateDataset(childComplexity, args["id"].(string)), true
+	case "Mutation.unendorseDataset":
+		if e.ComplexityRoot.Mutation.UnendorseDataset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unendorseDataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnendorseDataset(childComplexity, args["id"].(string)), true
 	case "Mutation.updateDataset":
 		if e.ComplexityRoot.Mutation.UpdateDataset == nil {
 			break
@@ -2491,6 +2689,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PathStep.id":
+		if e.ComplexityRoot.PathStep.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PathStep.ID(childComplexity), true
+	case "PathStep.kind":
+		if e.ComplexityRoot.PathStep.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PathStep.Kind(childComplexity), true
+	case "PathStep.name":
+		if e.ComplexityRoot.PathStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PathStep.Name(childComplexity), true
+	case "PathStep.namespace":
+		if e.ComplexityRoot.PathStep.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PathStep.Namespace(childComplexity), true
 
 	case "Property.key":
 		if e.ComplexityRoot.Property.Key == nil {
@@ -3148,6 +3371,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpsertDatasetsPayload.Ids(childComplexity), true
 
+	case "UpstreamProblem.check":
+		if e.ComplexityRoot.UpstreamProblem.Check == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Check(childComplexity), true
+	case "UpstreamProblem.column":
+		if e.ComplexityRoot.UpstreamProblem.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Column(childComplexity), true
+	case "UpstreamProblem.dataset":
+		if e.ComplexityRoot.UpstreamProblem.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Dataset(childComplexity), true
+	case "UpstreamProblem.distance":
+		if e.ComplexityRoot.UpstreamProblem.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Distance(childComplexity), true
+	case "UpstreamProblem.job":
+		if e.ComplexityRoot.UpstreamProblem.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Job(childComplexity), true
+	case "UpstreamProblem.kind":
+		if e.ComplexityRoot.UpstreamProblem.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Kind(childComplexity), true
+	case "UpstreamProblem.level":
+		if e.ComplexityRoot.UpstreamProblem.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Level(childComplexity), true
+	case "UpstreamProblem.message":
+		if e.ComplexityRoot.UpstreamProblem.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Message(childComplexity), true
+	case "UpstreamProblem.path":
+		if e.ComplexityRoot.UpstreamProblem.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpstreamProblem.Path(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -3166,6 +3444,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDatasetInput,
 		ec.unmarshalInputDatasetRefInput,
 		ec.unmarshalInputDatasetUpdateInput,
+		ec.unmarshalInputDeprecationInput,
 		ec.unmarshalInputFreshnessPolicyInput,
 		ec.unmarshalInputJobInput,
 		ec.unmarshalInputLineageEdgeInput,
@@ -3246,7 +3525,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
+//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls" "trust.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3268,6 +3547,7 @@ var sources = []*ast.Source{
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "source.graphqls", Input: sourceData("source.graphqls"), BuiltIn: false},
+	{Name: "trust.graphqls", Input: sourceData("trust.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3621,6 +3901,16 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_writtenBy(ctx, field)
 	case "readBy":
 		return ec.fieldContext_Dataset_readBy(ctx, field)
+	case "database":
+		return ec.fieldContext_Dataset_database(ctx, field)
+	case "schema":
+		return ec.fieldContext_Dataset_schema(ctx, field)
+	case "deprecated":
+		return ec.fieldContext_Dataset_deprecated(ctx, field)
+	case "endorsed":
+		return ec.fieldContext_Dataset_endorsed(ctx, field)
+	case "upstreamProblems":
+		return ec.fieldContext_Dataset_upstreamProblems(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Dataset", field.Name)
 }
@@ -3747,6 +4037,36 @@ func (ec *executionContext) childFields_DbtTest(ctx context.Context, field graph
 		return ec.fieldContext_DbtTest_latest(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DbtTest", field.Name)
+}
+
+func (ec *executionContext) childFields_Deprecation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_Deprecation_at(ctx, field)
+	case "note":
+		return ec.fieldContext_Deprecation_note(ctx, field)
+	case "replacement":
+		return ec.fieldContext_Deprecation_replacement(ctx, field)
+	case "replacementId":
+		return ec.fieldContext_Deprecation_replacementId(ctx, field)
+	case "by":
+		return ec.fieldContext_Deprecation_by(ctx, field)
+	case "fromDbt":
+		return ec.fieldContext_Deprecation_fromDbt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Deprecation", field.Name)
+}
+
+func (ec *executionContext) childFields_Endorsement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "by":
+		return ec.fieldContext_Endorsement_by(ctx, field)
+	case "at":
+		return ec.fieldContext_Endorsement_at(ctx, field)
+	case "note":
+		return ec.fieldContext_Endorsement_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Endorsement", field.Name)
 }
 
 func (ec *executionContext) childFields_Facet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3983,6 +4303,20 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PathStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PathStep_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_PathStep_kind(ctx, field)
+	case "namespace":
+		return ec.fieldContext_PathStep_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_PathStep_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PathStep", field.Name)
+}
+
 func (ec *executionContext) childFields_Property(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -4209,6 +4543,30 @@ func (ec *executionContext) childFields_UpsertDatasetsPayload(ctx context.Contex
 		return ec.fieldContext_UpsertDatasetsPayload_changed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpsertDatasetsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpstreamProblem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_UpstreamProblem_kind(ctx, field)
+	case "dataset":
+		return ec.fieldContext_UpstreamProblem_dataset(ctx, field)
+	case "distance":
+		return ec.fieldContext_UpstreamProblem_distance(ctx, field)
+	case "level":
+		return ec.fieldContext_UpstreamProblem_level(ctx, field)
+	case "check":
+		return ec.fieldContext_UpstreamProblem_check(ctx, field)
+	case "column":
+		return ec.fieldContext_UpstreamProblem_column(ctx, field)
+	case "job":
+		return ec.fieldContext_UpstreamProblem_job(ctx, field)
+	case "message":
+		return ec.fieldContext_UpstreamProblem_message(ctx, field)
+	case "path":
+		return ec.fieldContext_UpstreamProblem_path(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpstreamProblem", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4453,6 +4811,20 @@ func (ec *executionContext) field_Dataset_readBy_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Dataset_upstreamProblems_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "depth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["depth"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Dataset_upstream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4578,6 +4950,50 @@ func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deprecateDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (DeprecationInput, error) {
+			return ec.unmarshalNDeprecationInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDeprecationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_endorseDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
 	return args, nil
 }
 
@@ -4712,6 +5128,34 @@ func (ec *executionContext) field_Mutation_setFreshnessPolicy_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_undeprecateDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unendorseDataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8623,6 +9067,160 @@ func (ec *executionContext) fieldContext_Dataset_readBy(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_database(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_database(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Database, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_database(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Dataset_schema(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Dataset_deprecated(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_deprecated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deprecated(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Deprecation) graphql.Marshaler {
+			return ec.marshalODeprecation2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDeprecation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_deprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deprecation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_endorsed(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_endorsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endorsed(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Endorsement) graphql.Marshaler {
+			return ec.marshalOEndorsement2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐEndorsement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_endorsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Endorsement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_upstreamProblems(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_upstreamProblems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().UpstreamProblems(ctx, obj, fc.Args["depth"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.UpstreamProblem) graphql.Marshaler {
+			return ec.marshalNUpstreamProblem2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_upstreamProblems(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpstreamProblem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_upstreamProblems_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DatasetConnection_edges(ctx context.Context, field graphql.CollectedField, obj *DatasetConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9732,6 +10330,222 @@ func (ec *executionContext) fieldContext_DbtTest_latest(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Deprecation_at(ctx context.Context, field graphql.CollectedField, obj *quarry.Deprecation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deprecation_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deprecation_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deprecation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Deprecation_note(ctx context.Context, field graphql.CollectedField, obj *quarry.Deprecation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deprecation_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deprecation_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deprecation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Deprecation_replacement(ctx context.Context, field graphql.CollectedField, obj *quarry.Deprecation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deprecation_replacement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Deprecation().Replacement(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalODataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deprecation_replacement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Deprecation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Deprecation_replacementId(ctx context.Context, field graphql.CollectedField, obj *quarry.Deprecation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deprecation_replacementId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplacementID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deprecation_replacementId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deprecation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Deprecation_by(ctx context.Context, field graphql.CollectedField, obj *quarry.Deprecation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deprecation_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deprecation_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deprecation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Deprecation_fromDbt(ctx context.Context, field graphql.CollectedField, obj *quarry.Deprecation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deprecation_fromDbt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromDBT, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deprecation_fromDbt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deprecation", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Endorsement_by(ctx context.Context, field graphql.CollectedField, obj *quarry.Endorsement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Endorsement_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Endorsement_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Endorsement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Endorsement_at(ctx context.Context, field graphql.CollectedField, obj *quarry.Endorsement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Endorsement_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Endorsement_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Endorsement", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Endorsement_note(ctx context.Context, field graphql.CollectedField, obj *quarry.Endorsement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Endorsement_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Endorsement_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Endorsement", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Facet_field(ctx context.Context, field graphql.CollectedField, obj *search.Facet) (ret graphql.Marshaler) {
@@ -12163,6 +12977,182 @@ func (ec *executionContext) fieldContext_Mutation_crawlSource(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_deprecateDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deprecateDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeprecateDataset(ctx, fc.Args["id"].(string), fc.Args["input"].(DeprecationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deprecateDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deprecateDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_undeprecateDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_undeprecateDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UndeprecateDataset(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_undeprecateDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_undeprecateDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endorseDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endorseDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndorseDataset(ctx, fc.Args["id"].(string), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endorseDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endorseDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unendorseDataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unendorseDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnendorseDataset(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unendorseDataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unendorseDataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12207,6 +13197,98 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PathStep_id(ctx context.Context, field graphql.CollectedField, obj *quarry.PathStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PathStep_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PathStep_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PathStep", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PathStep_kind(ctx context.Context, field graphql.CollectedField, obj *quarry.PathStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PathStep_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PathStep().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v LineageNodeKind) graphql.Marshaler {
+			return ec.marshalNLineageNodeKind2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageNodeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PathStep_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PathStep", field, true, true, errors.New("field of type LineageNodeKind does not have child fields"))
+}
+
+func (ec *executionContext) _PathStep_namespace(ctx context.Context, field graphql.CollectedField, obj *quarry.PathStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PathStep_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PathStep_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PathStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PathStep_name(ctx context.Context, field graphql.CollectedField, obj *quarry.PathStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PathStep_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PathStep_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PathStep", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Property_key(ctx context.Context, field graphql.CollectedField, obj *quarry.Property) (ret graphql.Marshaler) {
@@ -14935,6 +16017,240 @@ func (ec *executionContext) fieldContext_UpsertDatasetsPayload_changed(_ context
 	return graphql.NewScalarFieldContext("UpsertDatasetsPayload", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _UpstreamProblem_kind(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.UpstreamProblemKind) graphql.Marshaler {
+			return ec.marshalNUpstreamProblemKind2githubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblemKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpstreamProblem", field, false, false, errors.New("field of type UpstreamProblemKind does not have child fields"))
+}
+
+func (ec *executionContext) _UpstreamProblem_dataset(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UpstreamProblem().Dataset(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpstreamProblem",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpstreamProblem_distance(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpstreamProblem", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _UpstreamProblem_level(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v quarry.AlertLevel) graphql.Marshaler {
+			return ec.marshalOAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpstreamProblem", field, false, false, errors.New("field of type AlertLevel does not have child fields"))
+}
+
+func (ec *executionContext) _UpstreamProblem_check(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_check(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Check, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_check(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpstreamProblem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UpstreamProblem_column(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpstreamProblem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UpstreamProblem_job(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UpstreamProblem().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐJob(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpstreamProblem",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpstreamProblem_message(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpstreamProblem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UpstreamProblem_path(ctx context.Context, field graphql.CollectedField, obj *quarry.UpstreamProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpstreamProblem_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []quarry.PathStep) graphql.Marshaler {
+			return ec.marshalNPathStep2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐPathStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpstreamProblem_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpstreamProblem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PathStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16564,6 +17880,43 @@ func (ec *executionContext) unmarshalInputDatasetUpdateInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputDeprecationInput(ctx context.Context, obj any) (DeprecationInput, error) {
+	var it DeprecationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"note", "replacementId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		case "replacementId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replacementId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplacementID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputFreshnessPolicyInput(ctx context.Context, obj any) (FreshnessPolicyInput, error) {
 	var it FreshnessPolicyInput
 	if obj == nil {
@@ -18136,6 +19489,31 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "database":
+			out.Values[i] = ec._Dataset_database(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "schema":
+			out.Values[i] = ec._Dataset_schema(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deprecated":
+			out.Values[i] = ec._Dataset_deprecated(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endorsed":
+			out.Values[i] = ec._Dataset_endorsed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "upstreamProblems":
+			out.Values[i] = ec._Dataset_upstreamProblems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18552,6 +19930,117 @@ func (ec *executionContext) _DbtTest(ctx context.Context, sel ast.SelectionSet, 
 		case "latest":
 			out.Values[i] = ec._DbtTest_latest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var deprecationImplementors = []string{"Deprecation"}
+
+func (ec *executionContext) _Deprecation(ctx context.Context, sel ast.SelectionSet, obj *quarry.Deprecation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deprecationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Deprecation")
+		case "at":
+			out.Values[i] = ec._Deprecation_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._Deprecation_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replacement":
+			out.Values[i] = ec._Deprecation_replacement(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "replacementId":
+			out.Values[i] = ec._Deprecation_replacementId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._Deprecation_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromDbt":
+			out.Values[i] = ec._Deprecation_fromDbt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var endorsementImplementors = []string{"Endorsement"}
+
+func (ec *executionContext) _Endorsement(ctx context.Context, sel ast.SelectionSet, obj *quarry.Endorsement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, endorsementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Endorsement")
+		case "by":
+			out.Values[i] = ec._Endorsement_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Endorsement_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._Endorsement_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -19505,6 +20994,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "deprecateDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deprecateDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "undeprecateDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_undeprecateDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endorseDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endorseDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unendorseDataset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unendorseDataset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19546,6 +21063,59 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pathStepImplementors = []string{"PathStep"}
+
+func (ec *executionContext) _PathStep(ctx context.Context, sel ast.SelectionSet, obj *quarry.PathStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pathStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PathStep")
+		case "id":
+			out.Values[i] = ec._PathStep_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._PathStep_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "namespace":
+			out.Values[i] = ec._PathStep_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._PathStep_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -20780,6 +22350,84 @@ func (ec *executionContext) _UpsertDatasetsPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var upstreamProblemImplementors = []string{"UpstreamProblem"}
+
+func (ec *executionContext) _UpstreamProblem(ctx context.Context, sel ast.SelectionSet, obj *quarry.UpstreamProblem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, upstreamProblemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpstreamProblem")
+		case "kind":
+			out.Values[i] = ec._UpstreamProblem_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataset":
+			out.Values[i] = ec._UpstreamProblem_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "distance":
+			out.Values[i] = ec._UpstreamProblem_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._UpstreamProblem_level(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "check":
+			out.Values[i] = ec._UpstreamProblem_check(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._UpstreamProblem_column(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "job":
+			out.Values[i] = ec._UpstreamProblem_job(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._UpstreamProblem_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._UpstreamProblem_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -21792,6 +23440,11 @@ func (ec *executionContext) marshalNDeliveryStatus2githubᚗcomᚋquarrydataᚋq
 	return res
 }
 
+func (ec *executionContext) unmarshalNDeprecationInput2githubᚗcomᚋquarrydataᚋquarryᚋgraphᚐDeprecationInput(ctx context.Context, v any) (DeprecationInput, error) {
+	res, err := ec.unmarshalInputDeprecationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNEdgeOrigin2githubᚗcomᚋquarrydataᚋquarryᚐEdgeOrigin(ctx context.Context, v any) (quarry.EdgeOrigin, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := quarry.EdgeOrigin(tmp)
@@ -22233,6 +23886,26 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋquarrydataᚋquar
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPathStep2githubᚗcomᚋquarrydataᚋquarryᚐPathStep(ctx context.Context, sel ast.SelectionSet, v quarry.PathStep) graphql.Marshaler {
+	return ec._PathStep(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPathStep2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐPathStepᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.PathStep) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPathStep2githubᚗcomᚋquarrydataᚋquarryᚐPathStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNProperty2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐPropertyᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.Property) graphql.Marshaler {
 	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -22608,6 +24281,49 @@ func (ec *executionContext) marshalNUpsertDatasetsPayload2ᚖgithubᚗcomᚋquar
 	return ec._UpsertDatasetsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNUpstreamProblem2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblemᚄ(ctx context.Context, sel ast.SelectionSet, v []*quarry.UpstreamProblem) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUpstreamProblem2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUpstreamProblem2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblem(ctx context.Context, sel ast.SelectionSet, v *quarry.UpstreamProblem) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UpstreamProblem(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpstreamProblemKind2githubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblemKind(ctx context.Context, v any) (quarry.UpstreamProblemKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.UpstreamProblemKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpstreamProblemKind2githubᚗcomᚋquarrydataᚋquarryᚐUpstreamProblemKind(ctx context.Context, sel ast.SelectionSet, v quarry.UpstreamProblemKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -22764,6 +24480,19 @@ func (ec *executionContext) marshalOAlertKind2ᚖgithubᚗcomᚋquarrydataᚋqua
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx context.Context, v any) (quarry.AlertLevel, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := quarry.AlertLevel(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAlertLevel2githubᚗcomᚋquarrydataᚋquarryᚐAlertLevel(ctx context.Context, sel ast.SelectionSet, v quarry.AlertLevel) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(v))
 	return res
 }
 
@@ -23016,6 +24745,20 @@ func (ec *executionContext) marshalODbtInfo2ᚖgithubᚗcomᚋquarrydataᚋquarr
 		return graphql.Null
 	}
 	return ec._DbtInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODeprecation2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐDeprecation(ctx context.Context, sel ast.SelectionSet, v *quarry.Deprecation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Deprecation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEndorsement2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐEndorsement(ctx context.Context, sel ast.SelectionSet, v *quarry.Endorsement) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Endorsement(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOFloat2float64(ctx context.Context, v any) (float64, error) {

@@ -140,6 +140,12 @@ type DbtTest struct {
 	Latest *quarry.Check `json:"latest,omitempty"`
 }
 
+type DeprecationInput struct {
+	Note *string `json:"note,omitempty"`
+	// The dataset to use instead.
+	ReplacementID *string `json:"replacementId,omitempty"`
+}
+
 // A dataset late past its freshness policy.
 type FreshnessAlert struct {
 	Dataset       *quarry.Dataset        `json:"dataset"`

@@ -47,6 +47,7 @@ type JobStore interface {
 	DatasetJobs(ctx context.Context, id string) (writers, readers []string, err error)
 	PutEdge(ctx context.Context, e quarry.Edge) error
 	DeleteEdge(ctx context.Context, e quarry.Edge) error
+	LatestRuns(ctx context.Context, jobIDs []string) ([]*quarry.Run, error)
 }
 
 // QualityStore is what the check and freshness resolvers read and write.
@@ -70,6 +71,7 @@ type AlertStore interface {
 	AlertHistory(ctx context.Context, key string, limit int) ([]quarry.AlertEvent, error)
 	Deliveries(ctx context.Context, key string) ([]quarry.Delivery, error)
 	DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, error)
+	OpenAlertsOf(ctx context.Context, ids []string) ([]quarry.Alert, error)
 }
 
 // SourceStore is what the source resolvers read.
@@ -105,6 +107,7 @@ type Search interface {
 type Lineage interface {
 	Traverse(ctx context.Context, q lineage.Query) (*lineage.Result, error)
 	Impact(ctx context.Context, datasetID, column string, limit int) ([]lineage.Impacted, bool, error)
+	UpstreamProblems(ctx context.Context, datasetID string, depth int, src lineage.ProblemSource) ([]quarry.UpstreamProblem, error)
 }
 
 // Crawls is what the resolvers need of the crawl service.

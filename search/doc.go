@@ -72,6 +72,9 @@
 //     longer name words (payhistory in employeepayhistory; a plural as its
 //     singular). The last word also matches as a prefix, for search as you
 //     type.
+//  7. Of hits that match alike, a live dataset ranks above a deprecated
+//     one (liveBoost in query.go: a small score every live hit gets), so
+//     a replacement comes before what it replaces.
 //
 // Why these rules changed (issue 18): the earlier ones were tuned on
 // name-like queries and needed every word in one field, so a question

@@ -28,8 +28,8 @@ import (
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
 // 8: a job's SQL indexed but not stored; 9 and 10: the words field and
-// accent folding (issue 18), on top of 8.
-const mappingVersion = "10"
+// accent folding (issue 18), on top of 8; 11: deprecated (issue 20).
+const mappingVersion = "11"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -601,10 +601,11 @@ const (
 	fSchema        = "schema"
 	fKind          = "kind"
 	fRemoved       = "removed"
-	fFreshness     = "freshness" // FRESH, WARN, ERROR; absent when unknown
-	fHealth        = "health"    // the worst latest check result; absent without checks
-	fSQL           = "sql"       // a job's SQL, identifiers split
-	fWords         = "words"     // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
+	fDeprecated    = "deprecated" // ranks a deprecated dataset below a live one
+	fFreshness     = "freshness"  // FRESH, WARN, ERROR; absent when unknown
+	fHealth        = "health"     // the worst latest check result; absent without checks
+	fSQL           = "sql"        // a job's SQL, identifiers split
+	fWords         = "words"      // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
 )
 
 // Document types: datasets, and the jobs that move data between them.
@@ -632,6 +633,7 @@ type datasetDoc struct {
 	Schema        string   `json:"schema"`
 	Kind          string   `json:"kind"`
 	Removed       bool     `json:"removed"`
+	Deprecated    bool     `json:"deprecated"`
 	Freshness     string   `json:"freshness,omitempty"`
 	Health        string   `json:"health,omitempty"`
 }
@@ -642,7 +644,7 @@ func (*datasetDoc) BleveType() string { return typeDataset }
 func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 	doc := &datasetDoc{
 		Type: typeDataset, QName: d.Name, Path: d.Name, Desc: d.Description(),
-		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(),
+		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(), Deprecated: d.Deprecated() != nil,
 		Database: d.Database, Schema: d.Schema, Freshness: string(status.Freshness), Health: string(status.Health),
 	}
 	parts := strings.Split(d.Name, ".")
@@ -753,6 +755,9 @@ func newMapping() (mapping.IndexMapping, error) {
 	removed := bleve.NewBooleanFieldMapping()
 	removed.Name, removed.DocValues = fRemoved, false
 	dm.AddFieldMappingsAt(fRemoved, removed)
+	deprecated := bleve.NewBooleanFieldMapping()
+	deprecated.Name, deprecated.DocValues = fDeprecated, false
+	dm.AddFieldMappingsAt(fDeprecated, deprecated)
 	m.AddDocumentMapping(typeDataset, dm)
 	jm := bleve.NewDocumentStaticMapping()
 	for _, name := range []string{fType, fQName, fNames, fName, fPath, fDesc, fOwners, fNamespace} {

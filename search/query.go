@@ -801,6 +801,14 @@ func withFilter(q query.Query, f Filter, cols *facetColumns, path string) query.
 		b.Must = fq
 	}
 	b.AddMustNot(termQuery(fType, typeJob)) // a few postings: cheap
+	if q != nil {
+		// A live dataset outranks a deprecated one that matches as well:
+		// the same small score is added to every live hit.
+		live := bleve.NewBoolFieldQuery(false)
+		live.SetField(fDeprecated)
+		live.SetBoost(liveBoost)
+		b.AddShould(live)
+	}
 	if !f.IncludeRemoved {
 		removed := bleve.NewBoolFieldQuery(true)
 		removed.SetField(fRemoved)
@@ -808,6 +816,11 @@ func withFilter(q query.Query, f Filter, cols *facetColumns, path string) query.
 	}
 	return b
 }
+
+// liveBoost is what being live (not deprecated) adds to a text hit's
+// score: enough to order equal matches, small beside what a better match
+// of the words adds.
+const liveBoost = 0.5
 
 func termQuery(field, v string) *query.TermQuery {
 	q := bleve.NewTermQuery(v)

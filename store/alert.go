@@ -72,8 +72,9 @@ func freshnessInput(tx *bolt.Tx, id string, raw []byte, fn func(d *quarry.Datase
 	}
 	d := &quarry.Dataset{ID: r.ID, Namespace: r.Namespace, Name: r.Name, Source: r.Source, LastUpdatedAt: r.LastUpdatedAt}
 	d.Provided.Tags, d.Edited.Tags = r.Provided.Tags, r.Edited.Tags
+	d.Edited.Deprecated = r.Edited.Deprecated // a deprecated dataset is late without alerting
 	if r.DBT != nil {
-		d.DBT = &quarry.DBTInfo{Freshness: r.DBT.Freshness, Tags: r.DBT.Tags}
+		d.DBT = &quarry.DBTInfo{Freshness: r.DBT.Freshness, Tags: r.DBT.Tags, Deprecated: r.DBT.Deprecated}
 	}
 	var set, inferred *quarry.FreshnessPolicy
 	if p := tx.Bucket(bucketPolicies).Get([]byte(id)); p != nil {
@@ -100,13 +101,15 @@ type alertDataset struct {
 		Tags []string `json:"tags"`
 	} `json:"provided"`
 	Edited struct {
-		Tags *[]string `json:"tags"`
+		Tags       *[]string           `json:"tags"`
+		Deprecated *quarry.Deprecation `json:"deprecated"`
 	} `json:"edited"`
 	LastUpdatedAt *time.Time `json:"lastUpdatedAt"`
 	RemovedAt     *time.Time `json:"removedAt"`
 	DBT           *struct {
-		Freshness *quarry.FreshnessPolicy `json:"freshness"`
-		Tags      []string                `json:"tags"`
+		Freshness  *quarry.FreshnessPolicy `json:"freshness"`
+		Tags       []string                `json:"tags"`
+		Deprecated bool                    `json:"deprecated"`
 	} `json:"dbt"`
 }
 

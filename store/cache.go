@@ -85,6 +85,7 @@ func copyRecord(d *quarry.Dataset) *quarry.Dataset {
 		c.Edited.Tags = &t
 	}
 	c.Edited.ColumnDescriptions = maps.Clone(d.Edited.ColumnDescriptions)
+	c.Edited.Deprecated, c.Edited.Endorsed = clonePtr(d.Edited.Deprecated), clonePtr(d.Edited.Endorsed)
 	c.LastUpdatedAt = clonePtr(d.LastUpdatedAt)
 	c.RemovedAt = clonePtr(d.RemovedAt)
 	c.RowCount, c.SizeBytes, c.Stats = clonePtr(d.RowCount), clonePtr(d.SizeBytes), clonePtr(d.Stats)

@@ -585,6 +585,11 @@ func editDataset(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor s
 	if err != nil {
 		return err
 	}
+	trust, err := applyTrust(tx, d, u, actor, now)
+	if err != nil {
+		return err
+	}
+	edits = append(edits, trust...)
 	// Store the edit whenever it changed, even when what is shown did
 	// not (an edit equal to the provided value must outlive the next
 	// crawl); history records what people see change.
@@ -673,6 +678,56 @@ func applyUpdate(d *quarry.Dataset, u quarry.DatasetUpdate) ([]quarry.MetadataEd
 		}
 		if desc != old {
 			edits = append(edits, quarry.MetadataEdit{Field: "columns." + name + ".description", Old: old, New: desc})
+		}
+	}
+	return edits, nil
+}
+
+// applyTrust applies u's deprecation and endorsement to d as actor's at
+// now, and returns an edit record for each that changed. A replacement
+// must be another dataset that exists.
+func applyTrust(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor string, now time.Time) ([]quarry.MetadataEdit, error) {
+	var edits []quarry.MetadataEdit
+	if u.Deprecation != nil {
+		old := d.Deprecated().String()
+		if set := u.Deprecation.Set; set != nil {
+			if r := set.ReplacementID; r != "" {
+				if r == d.ID {
+					return nil, quarry.Invalid("deprecated.replacement", "a dataset cannot replace itself")
+				}
+				if _, err := getDataset(tx, r); err != nil {
+					if quarry.ErrorCode(err) == quarry.ENOTFOUND {
+						return nil, quarry.Invalid("deprecated.replacement", "no dataset has ID %q", r)
+					}
+					return nil, err
+				}
+			}
+			dep := *set
+			dep.At, dep.By, dep.FromDBT = now, actor, false
+			if cur := d.Deprecated(); cur != nil && !cur.FromDBT {
+				dep.At = cur.At // still deprecated since then: only the note or replacement changed
+			}
+			d.Edited.Deprecated = &dep
+		} else if d.DBT != nil && d.DBT.Deprecated {
+			d.Edited.Deprecated = &quarry.Deprecation{By: actor} // a zero At overrides dbt's
+		} else {
+			d.Edited.Deprecated = nil
+		}
+		if nw := d.Deprecated().String(); nw != old {
+			edits = append(edits, quarry.MetadataEdit{Field: "deprecated", Old: old, New: nw})
+		}
+	}
+	if u.Endorsement != nil {
+		old := d.Endorsed().String()
+		if set := u.Endorsement.Set; set != nil {
+			e := *set
+			e.By, e.At = actor, now
+			d.Edited.Endorsed = &e
+		} else {
+			d.Edited.Endorsed = nil
+		}
+		if nw := d.Endorsed().String(); nw != old {
+			edits = append(edits, quarry.MetadataEdit{Field: "endorsed", Old: old, New: nw})
 		}
 	}
 	return edits, nil

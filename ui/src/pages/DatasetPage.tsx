@@ -9,7 +9,6 @@ import { DatasetDocument, type DatasetQuery } from "../api/generated";
 import {
   Badge,
   CheckBadge,
-  Chips,
   Empty,
   ErrorBox,
   FreshnessBadge,
@@ -29,6 +28,7 @@ import { ImpactTab } from "./dataset/ImpactTab";
 import { RunsTab } from "./dataset/RunsTab";
 import { useUpdateDataset } from "./dataset/useUpdateDataset";
 import { useAllows } from "../auth";
+import { Breadcrumbs, CopyButton, Deprecation, TrustActions, TrustBadges, UpstreamProblem } from "./dataset/Trust";
 
 // The graph library is the biggest part of the app: load it with its tab.
 const LineageTab = lazy(() => import("./dataset/LineageTab"));
@@ -121,18 +121,20 @@ function Header({ d }: { d: DatasetT }) {
   const exposure = isExposure(d.kind);
   return (
     <header className="dataset-header">
-      <div className="crumbs small muted">
-        {d.source && <span>{d.source}</span>}
-        <span className="namespace">{d.namespace}</span>
+      <Breadcrumbs d={d} />
+      <div className="title-row">
+        <h1 className="dataset-name">
+          {parts.length > 1 && <span className="muted">{parts.slice(0, -1).join(".")}.</span>}
+          {parts[parts.length - 1]}
+        </h1>
+        <CopyButton text={d.name} label="Copy name" />
+        <CopyButton text={`${d.namespace}/${d.name}`} label="Copy with namespace" />
       </div>
-      <h1 className="dataset-name">
-        {parts.length > 1 && <span className="muted">{parts.slice(0, -1).join(".")}.</span>}
-        {parts[parts.length - 1]}
-      </h1>
       <div className="dataset-badges">
         <KindBadge kind={d.kind} />
         {!exposure && <FreshnessBadge status={f.status} />}
         {!exposure && <CheckBadge status={h.status} />}
+        <TrustBadges d={d} />
         {d.dbt && <DbtBadges dbt={d.dbt} />}
         {d.removedAt && (
           <Badge tone="warn" title={absoluteTime(d.removedAt)}>
@@ -144,14 +146,28 @@ function Header({ d }: { d: DatasetT }) {
             alert: {a.kind === "FRESHNESS" ? "late data" : "failing check"}
           </Badge>
         ))}
+        <UpstreamProblem d={d} />
       </div>
+      <Deprecation d={d} />
       <div className="dataset-grid">
         <div className="dataset-main">
           <Description d={d} />
           <div className="people">
             <div>
               <h2 className="label">Owners</h2>
-              {d.owners.length ? <Chips items={d.owners} label="Owners" /> : <span className="muted">No owners</span>}
+              {d.owners.length ? (
+                <ul className="chips" aria-label="Owners">
+                  {d.owners.map((o) => (
+                    <li key={o}>
+                      <Link className="chip" to={`/search?owners=${encodeURIComponent(o)}`} title={`Everything ${o} owns`}>
+                        {o}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <span className="muted">No owners</span>
+              )}
             </div>
             <div>
               <h2 className="label">Tags</h2>
@@ -169,6 +185,7 @@ function Header({ d }: { d: DatasetT }) {
                 <span className="muted">No tags</span>
               )}
             </div>
+            <TrustActions d={d} />
           </div>
         </div>
         <dl className="facts">
@@ -180,10 +197,11 @@ function Header({ d }: { d: DatasetT }) {
               <dd>{count(d.rowCount)}</dd>
             </>
           )}
-          {d.sizeBytes != null && (
+          {(d.sizeBytes != null || d.kind === "VIEW") && (
             <>
               <dt>Size</dt>
-              <dd>{bytes(d.sizeBytes)}</dd>
+              {/* A view stores nothing: its size is no number, not 0 B. */}
+              <dd>{d.kind === "VIEW" || d.sizeBytes == null ? "—" : bytes(d.sizeBytes)}</dd>
             </>
           )}
           {!exposure && d.dbt && <DbtFacts dbt={d.dbt} />}
@@ -207,7 +225,7 @@ function TrustFacts({ d }: { d: DatasetT }) {
       <dd data-testid="freshness">
         <FreshnessBadge status={f.status} />
         <div className="small">
-          Last updated <Time iso={f.lastUpdatedAt} />
+          Last updated: {f.lastUpdatedAt ? <Time iso={f.lastUpdatedAt} /> : <span className="muted">unknown</span>}
         </div>
         {f.expectedBy && (
           <div className="small">

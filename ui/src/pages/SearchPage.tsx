@@ -8,6 +8,7 @@ import { kindIcon } from "../format";
 import { isExposure } from "./dataset/dbt/dbt";
 import { Badge, CheckBadge, Chips, Empty, ErrorBox, FreshnessBadge, Highlighted, KindBadge, Loading } from "../components/ui";
 import { bucketLabel, facetFields, facetTitles, filterFrom, orderFacets, statusLabels, toggle as toggled, type FacetField } from "./search/facets";
+import { DeprecatedHit } from "./dataset/Trust";
 
 const PAGE = 20;
 const matchLabels: Record<string, string> = {
@@ -189,6 +190,7 @@ function Hit({ hit }: { hit: HitT }) {
         </Link>
         <KindBadge kind={d.kind} />
         {d.removedAt && <Badge tone="warn">removed</Badge>}
+        <DeprecatedHit d={d} />
         {/* An exposure has no data of its own to be fresh or checked. */}
         {!isExposure(d.kind) && (
           <span className="hit-badges">

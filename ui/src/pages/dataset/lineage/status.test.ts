@@ -19,7 +19,7 @@ test("a card takes the worst state that holds", () => {
   expect(nodeStatus(d({ health: { status: "ERROR" } })).state).toBe("failing");
   expect(nodeStatus(d({ freshness: { status: "ERROR" }, health: { status: null } })).state).toBe("failing");
   expect(nodeStatus(d({ tags: ["Deprecated"], health: { status: "FAIL" } })).state).toBe("deprecated");
-  expect(nodeStatus(d({ deprecated: { at: "2026-01-01" } } as never)).state).toBe("deprecated");
+  expect(nodeStatus(d({ deprecated: { at: "2026-01-01" } })).state).toBe("deprecated");
   expect(nodeStatus(d({ removedAt: "2026-01-01T00:00:00Z", tags: ["deprecated"] })).state).toBe("removed");
   expect(nodeStatus(d({ freshness: { status: "UNKNOWN" }, health: { status: null } })).state).toBe("unknown");
   expect(nodeStatus(null).state).toBe("unknown");

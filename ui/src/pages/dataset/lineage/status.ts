@@ -24,10 +24,10 @@ export function stateOf(state: NodeState): NodeStatus {
   return by.get(state)!;
 }
 
-type D = NonNullable<NodeStatusQuery["dataset"]> & { deprecated?: unknown };
+type D = Omit<NonNullable<NodeStatusQuery["dataset"]>, "deprecated"> & { deprecated?: { at: string } | null };
 
-// nodeStatus sums a dataset up. Deprecation is a field once the API has one;
-// until then the "deprecated" tag the catalogs use says it.
+// nodeStatus sums a dataset up. Deprecation is the dataset's deprecated
+// field, or the "deprecated" tag other catalogs use for it.
 export function nodeStatus(d: D | null | undefined): NodeStatus {
   if (!d) return by.get("unknown")!;
   const pick = (s: NodeState) => by.get(s)!;
