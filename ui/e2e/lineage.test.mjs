@@ -173,7 +173,12 @@ describe("impact tab", () => {
     assert.equal(await table.getByRole("columnheader", { name: /Dataset/ }).getAttribute("aria-sort"), "ascending");
     await page.getByLabel("Filter impacted datasets").fill("finance-analytics");
     await page.waitForURL(/q=finance-analytics/);
-    const filtered = await names();
+    // The URL changes before the table renders the filtered rows.
+    let filtered = await names();
+    for (const until = Date.now() + 5000; filtered.length === all.length && Date.now() < until; ) {
+      await page.waitForTimeout(50);
+      filtered = await names();
+    }
     assert.ok(filtered.length > 0 && filtered.length < all.length, `filtered: ${filtered.join(", ")}`);
     await page.getByRole("status").getByText(`${filtered.length} of ${all.length} downstream`).waitFor();
     await shot("impact-dataset");
