@@ -66,7 +66,7 @@ func costs(pageMax int) ComplexityRoot {
 	}
 	c.Query.Datasets = func(child int, first *int, _ *string, _ *bool) int { return paged(child, first, 50, pageMax) }
 	// The search index caps its pages at 100 (search.Query.First).
-	c.Query.Search = func(child int, _ string, _ *SearchFilter, first *int, _ *string) int {
+	c.Query.Search = func(child int, _ string, _ *SearchFilter, first *int, _ *string, _ *SearchSort) int {
 		return paged(child, first, 20, 100)
 	}
 	c.Query.SearchJobs = func(child int, _ string, first *int) int { return paged(child, first, 20, 100) }

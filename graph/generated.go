@@ -416,7 +416,7 @@ type ComplexityRoot struct {
 		Jobs            func(childComplexity int, first *int, after *string) int
 		Lineage         func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
 		Run             func(childComplexity int, id string) int
-		Search          func(childComplexity int, query string, filter *SearchFilter, first *int, after *string) int
+		Search          func(childComplexity int, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) int
 		SearchJobs      func(childComplexity int, query string, first *int) int
 		Source          func(childComplexity int, name string) int
 		Sources         func(childComplexity int, first *int) int
@@ -474,11 +474,12 @@ type ComplexityRoot struct {
 	}
 
 	SearchResults struct {
-		Facets   func(childComplexity int) int
-		Hits     func(childComplexity int) int
-		PageInfo func(childComplexity int) int
-		Partial  func(childComplexity int) int
-		Total    func(childComplexity int) int
+		DidYouMean func(childComplexity int) int
+		Facets     func(childComplexity int) int
+		Hits       func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		Partial    func(childComplexity int) int
+		Total      func(childComplexity int) int
 	}
 
 	Source struct {
@@ -644,7 +645,7 @@ type QueryResolver interface {
 	Run(ctx context.Context, id string) (*quarry.Run, error)
 	Lineage(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*LineageGraph, error)
 	Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error)
-	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error)
+	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) (*search.Results, error)
 	Autocomplete(ctx context.Context, prefix string, limit *int) ([]*search.Suggestion, error)
 	SearchJobs(ctx context.Context, query string, first *int) ([]*search.JobHit, error)
 	Sources(ctx context.Context, first *int) ([]*quarry.Source, error)
@@ -2429,7 +2430,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["filter"].(*SearchFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["filter"].(*SearchFilter), args["first"].(*int), args["after"].(*string), args["sort"].(*SearchSort)), true
 	case "Query.searchJobs":
 		if e.ComplexityRoot.Query.SearchJobs == nil {
 			break
@@ -2683,6 +2684,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SearchMatch.Text(childComplexity), true
 
+	case "SearchResults.didYouMean":
+		if e.ComplexityRoot.SearchResults.DidYouMean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.DidYouMean(childComplexity), true
 	case "SearchResults.facets":
 		if e.ComplexityRoot.SearchResults.Facets == nil {
 			break
@@ -3025,7 +3032,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "alert.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls"
+//go:embed "alert.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "search_pages.graphqls" "source.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3045,6 +3052,7 @@ var sources = []*ast.Source{
 	{Name: "lineage.graphqls", Input: sourceData("lineage.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
+	{Name: "search_pages.graphqls", Input: sourceData("search_pages.graphqls"), BuiltIn: false},
 	{Name: "source.graphqls", Input: sourceData("source.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3821,6 +3829,8 @@ func (ec *executionContext) childFields_SearchResults(ctx context.Context, field
 		return ec.fieldContext_SearchResults_pageInfo(ctx, field)
 	case "partial":
 		return ec.fieldContext_SearchResults_partial(ctx, field)
+	case "didYouMean":
+		return ec.fieldContext_SearchResults_didYouMean(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
 }
@@ -4782,6 +4792,14 @@ func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*SearchSort, error) {
+			return ec.unmarshalOSearchSort2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐSearchSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg4
 	return args, nil
 }
 
@@ -11757,7 +11775,7 @@ func (ec *executionContext) _Query_search(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Search(ctx, fc.Args["query"].(string), fc.Args["filter"].(*SearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Search(ctx, fc.Args["query"].(string), fc.Args["filter"].(*SearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["sort"].(*SearchSort))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *search.Results) graphql.Marshaler {
@@ -13100,6 +13118,29 @@ func (ec *executionContext) _SearchResults_partial(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_SearchResults_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SearchResults_didYouMean(ctx context.Context, field graphql.CollectedField, obj *search.Results) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResults_didYouMean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DidYouMean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResults_didYouMean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *quarry.Source) (ret graphql.Marshaler) {
@@ -19082,6 +19123,11 @@ func (ec *executionContext) _SearchResults(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "didYouMean":
+			out.Values[i] = ec._SearchResults_didYouMean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21781,6 +21827,22 @@ func (ec *executionContext) unmarshalOSearchFilter2ᚖgithubᚗcomᚋquarrydata�
 	}
 	res, err := ec.unmarshalInputSearchFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSearchSort2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐSearchSort(ctx context.Context, v any) (*SearchSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(SearchSort)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSearchSort2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐSearchSort(ctx context.Context, sel ast.SelectionSet, v *SearchSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐSource(ctx context.Context, sel ast.SelectionSet, v *quarry.Source) graphql.Marshaler {
