@@ -31,6 +31,9 @@ type HandlerOptions struct {
 	Limits Limits
 	// Registerer receives the GraphQL operation metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// GraphiQL serves a browser's GET without a query (package ui's,
+	// bundled); nil serves gqlgen's page, which loads GraphiQL from a CDN.
+	GraphiQL http.Handler
 }
 
 // NewHandler returns the GraphQL endpoint over the resolvers, to be mounted
@@ -72,7 +75,10 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv.AroundOperations(withLoaders)      // a page of datasets reads their fields at once (loader.go)
 	srv.AroundOperations(answerTimeout)
 
-	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
+	graphiql := o.GraphiQL
+	if graphiql == nil {
+		graphiql = playground.Handler("Quarry GraphQL", "/graphql")
+	}
 	post := boundNesting(lim.Nesting, withRawData(srv))
 	timeout := &quarry.Error{Code: quarry.ECANCELLED, Message: fmt.Sprintf(
 		"the request ran past its time limit of %v (limits.queryTimeout) and was cancelled: ask for less, or smaller pages", lim.Timeout)}
@@ -84,7 +90,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 		case req.Method == http.MethodPost:
 			post.ServeHTTP(w, req)
 		case req.URL.RawQuery == "" && strings.Contains(req.Header.Get("Accept"), "text/html"):
-			graphiql(w, req)
+			graphiql.ServeHTTP(w, req)
 		default:
 			srv.ServeHTTP(w, req)
 		}

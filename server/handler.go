@@ -64,10 +64,13 @@ type Config struct {
 	Registerer        prometheus.Registerer
 	Gatherer          prometheus.Gatherer
 	UI                http.Handler
-	Limits            Limits
-	QueryLimits       graph.Limits
-	Version           string
-	Now               func() time.Time
+	// GraphiQL serves GET /graphql to a browser (ui.GraphiQL); nil serves
+	// gqlgen's page, which needs the internet.
+	GraphiQL    http.Handler
+	Limits      Limits
+	QueryLimits graph.Limits
+	Version     string
+	Now         func() time.Time
 	// Authenticators name who makes a request (see withPrincipal); none
 	// leaves every request anonymous, as in open mode.
 	Authenticators []auth.Authenticator
@@ -95,7 +98,7 @@ func NewHandler(cfg Config) http.Handler {
 	res := graph.StoreResolver(cfg.Store)
 	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
 	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
-	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer})
+	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer, GraphiQL: cfg.GraphiQL})
 	mux := http.NewServeMux()
 	rt := &routes{mux: mux, allow: map[string][]string{}}
 	rt.handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
