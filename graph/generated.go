@@ -395,6 +395,11 @@ type ComplexityRoot struct {
 		UpsertDatasets     func(childComplexity int, input []*DatasetInput) int
 	}
 
+	NamespaceSource struct {
+		Namespace func(childComplexity int) int
+		Source    func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
@@ -406,20 +411,21 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Alerts          func(childComplexity int, open *bool, kind *quarry.AlertKind, first *int) int
-		Autocomplete    func(childComplexity int, prefix string, limit *int) int
-		Dataset         func(childComplexity int, id *string, namespace *string, name *string) int
-		Datasets        func(childComplexity int, first *int, after *string, includeRemoved *bool) int
-		FreshnessAlerts func(childComplexity int, status []quarry.FreshnessStatus, first *int) int
-		Impact          func(childComplexity int, datasetID string, column *string, limit *int) int
-		Job             func(childComplexity int, id *string, namespace *string, name *string) int
-		Jobs            func(childComplexity int, first *int, after *string) int
-		Lineage         func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
-		Run             func(childComplexity int, id string) int
-		Search          func(childComplexity int, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) int
-		SearchJobs      func(childComplexity int, query string, first *int) int
-		Source          func(childComplexity int, name string) int
-		Sources         func(childComplexity int, first *int) int
+		Alerts           func(childComplexity int, open *bool, kind *quarry.AlertKind, first *int) int
+		Autocomplete     func(childComplexity int, prefix string, limit *int) int
+		Dataset          func(childComplexity int, id *string, namespace *string, name *string) int
+		Datasets         func(childComplexity int, first *int, after *string, includeRemoved *bool) int
+		FreshnessAlerts  func(childComplexity int, status []quarry.FreshnessStatus, first *int) int
+		Impact           func(childComplexity int, datasetID string, column *string, limit *int) int
+		Job              func(childComplexity int, id *string, namespace *string, name *string) int
+		Jobs             func(childComplexity int, first *int, after *string) int
+		Lineage          func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
+		NamespaceSources func(childComplexity int, namespaces []string) int
+		Run              func(childComplexity int, id string) int
+		Search           func(childComplexity int, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) int
+		SearchJobs       func(childComplexity int, query string, first *int) int
+		Source           func(childComplexity int, name string) int
+		Sources          func(childComplexity int, first *int) int
 	}
 
 	Run struct {
@@ -648,6 +654,7 @@ type QueryResolver interface {
 	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) (*search.Results, error)
 	Autocomplete(ctx context.Context, prefix string, limit *int) ([]*search.Suggestion, error)
 	SearchJobs(ctx context.Context, query string, first *int) ([]*search.JobHit, error)
+	NamespaceSources(ctx context.Context, namespaces []string) ([]*NamespaceSource, error)
 	Sources(ctx context.Context, first *int) ([]*quarry.Source, error)
 	Source(ctx context.Context, name string) (*quarry.Source, error)
 }
@@ -2283,6 +2290,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpsertDatasets(childComplexity, args["input"].([]*DatasetInput)), true
 
+	case "NamespaceSource.namespace":
+		if e.ComplexityRoot.NamespaceSource.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NamespaceSource.Namespace(childComplexity), true
+	case "NamespaceSource.source":
+		if e.ComplexityRoot.NamespaceSource.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NamespaceSource.Source(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -2409,6 +2429,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Lineage(childComplexity, args["nodeId"].(string), args["direction"].(*LineageDirection), args["depth"].(*int), args["columnLevel"].(*bool), args["limit"].(*int)), true
+	case "Query.namespaceSources":
+		if e.ComplexityRoot.Query.NamespaceSources == nil {
+			break
+		}
+
+		args, err := ec.field_Query_namespaceSources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.NamespaceSources(childComplexity, args["namespaces"].([]string)), true
 	case "Query.run":
 		if e.ComplexityRoot.Query.Run == nil {
 			break
@@ -3695,6 +3726,16 @@ func (ec *executionContext) childFields_MetadataEdit(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MetadataEdit", field.Name)
 }
 
+func (ec *executionContext) childFields_NamespaceSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "namespace":
+		return ec.fieldContext_NamespaceSource_namespace(ctx, field)
+	case "source":
+		return ec.fieldContext_NamespaceSource_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NamespaceSource", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -4718,6 +4759,20 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["limit"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_namespaceSources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "namespaces",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespaces"] = arg0
 	return args, nil
 }
 
@@ -11277,6 +11332,52 @@ func (ec *executionContext) fieldContext_Mutation_crawlSource(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _NamespaceSource_namespace(ctx context.Context, field graphql.CollectedField, obj *NamespaceSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NamespaceSource_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NamespaceSource_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NamespaceSource", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _NamespaceSource_source(ctx context.Context, field graphql.CollectedField, obj *NamespaceSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NamespaceSource_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NamespaceSource_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NamespaceSource", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11891,6 +11992,50 @@ func (ec *executionContext) fieldContext_Query_searchJobs(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_searchJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_namespaceSources(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_namespaceSources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().NamespaceSources(ctx, fc.Args["namespaces"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*NamespaceSource) graphql.Marshaler {
+			return ec.marshalNNamespaceSource2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_namespaceSources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NamespaceSource(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_namespaceSources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18274,6 +18419,49 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var namespaceSourceImplementors = []string{"NamespaceSource"}
+
+func (ec *executionContext) _NamespaceSource(ctx context.Context, sel ast.SelectionSet, obj *NamespaceSource) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, namespaceSourceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NamespaceSource")
+		case "namespace":
+			out.Values[i] = ec._NamespaceSource_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._NamespaceSource_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *PageInfo) graphql.Marshaler {
@@ -18632,6 +18820,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_searchJobs(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "namespaceSources":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_namespaceSources(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -20848,6 +21058,32 @@ func (ec *executionContext) marshalNMetadataEdit2ᚖgithubᚗcomᚋquarrydataᚋ
 		return graphql.Null
 	}
 	return ec._MetadataEdit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNamespaceSource2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*NamespaceSource) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNamespaceSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNamespaceSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSource(ctx context.Context, sel ast.SelectionSet, v *NamespaceSource) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._NamespaceSource(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *PageInfo) graphql.Marshaler {

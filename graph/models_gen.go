@@ -211,6 +211,13 @@ type LineageNode struct {
 type Mutation struct {
 }
 
+// The source a namespace belongs to, for the search page's Source facet.
+type NamespaceSource struct {
+	Namespace string `json:"namespace"`
+	// The registered source's name, else a dataset's of that namespace; null when none says.
+	Source *string `json:"source,omitempty"`
+}
+
 // Relay-style paging information.
 type PageInfo struct {
 	HasNextPage bool `json:"hasNextPage"`

@@ -111,6 +111,13 @@ func TestSearchAPI(t *testing.T) {
 			t.Fatalf("custmer_lifetme_value: did you mean %q", r["didYouMean"])
 		}
 	})
+	t.Run("NamespaceSources", func(t *testing.T) {
+		q := `query($ns: [String!]!) { namespaceSources(namespaces: $ns) { namespace source } }`
+		r := s.do(t, q, map[string]any{"ns": []string{"redshift://analytics.us-east-1:5439", "nowhere://x"}}).ok(t)["namespaceSources"].([]any)
+		if len(r) != 2 || r[0].(map[string]any)["source"] != "warehouse" || r[1].(map[string]any)["source"] != nil {
+			t.Fatalf("namespaceSources: %v", r)
+		}
+	})
 	t.Run("PagingAndCaps", func(t *testing.T) {
 		r := s.do(t, searchQuery, map[string]any{"q": "", "first": 1000}).ok(t)["search"].(map[string]any)
 		all := len(demo.Datasets())
