@@ -156,12 +156,22 @@ describe("dataset tabs", () => {
   test("the Runs tab fits a narrow screen", async () => {
     const narrow = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
     const p = await narrow.newPage();
-    const id = await datasetId("redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue");
-    await p.goto(`${env.base}/datasets/${id}/runs`);
-    await p.locator("[data-testid=run-row]").first().waitFor({ timeout: T });
-    const { scroll, width } = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-    assert.ok(scroll <= width + 1, `the page does not scroll sideways (${scroll} > ${width})`);
-    await shot("dataset-runs-narrow", p);
+    // One writer whose runs pass, one whose last run failed with an error.
+    for (const [ns, name, shotName] of [
+      ["redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue", "dataset-runs-narrow"],
+      ["s3://acme-exports", "finance/revenue_export.csv", "dataset-runs-narrow-failed"],
+    ]) {
+      const id = await datasetId(ns, name);
+      await p.goto(`${env.base}/datasets/${id}/runs`);
+      await p.locator("[data-testid=run-row]").first().waitFor({ timeout: T });
+      const { scroll, width } = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+      assert.ok(scroll <= width + 1, `${name}: the page does not scroll sideways (${scroll} > ${width})`);
+      // Nor does a runs table inside its box: every column shows.
+      for (const wrap of await p.locator(".table-wrap:has(.runs-table)").all()) {
+        assert.ok(await wrap.evaluate((el) => el.scrollWidth <= el.clientWidth + 1), `${name}: the runs table fits its box`);
+      }
+      await shot(shotName, p);
+    }
     await narrow.close();
   });
 });
