@@ -237,7 +237,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
 	}
 	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 && !q.NoMatches {
-		if err := x.highlight(ctx, idx, text, out.Hits); err != nil {
+		if err := x.highlight(ctx, idx, text, out.Hits, mode.loose); err != nil {
 			return nil, err
 		}
 	}
@@ -290,7 +290,7 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 // The texts marked are the store's: the documents' stored fields would
 // cost a read and decode of each, and the page's datasets are read from
 // the store anyway (and cached) to be shown.
-func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
+func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit, loose bool) error {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -299,7 +299,7 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(x.textQuery(idx.Mapping(), text, modeHighlight))
+	q.AddShould(x.textQuery(idx.Mapping(), text, queryMode{highlight: true, loose: loose}))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
@@ -371,10 +371,7 @@ type queryMode struct {
 	highlight bool // a flat disjunction of the clauses on the fields a hit shows
 }
 
-var (
-	modeAll       = queryMode{}
-	modeHighlight = queryMode{highlight: true}
-)
+var modeAll = queryMode{}
 
 // queryBuilder builds one text query.
 type queryBuilder struct {
@@ -562,10 +559,15 @@ func (b *queryBuilder) looseWord(w string, last bool) []query.Query {
 		// A typo of a word that only a description or a column has
 		// ("reveneu" of revenue in "The source of truth for revenue")
 		// finds it too, below a typo of the name. A description's terms
-		// are stemmed, so the word is looked for as its stem.
+		// are stemmed, so the word is looked for as its stem. Its marks
+		// are those of the search that found the hits: a query of several
+		// words has typos only in its fallback (shop.public.users must not
+		// mark "shipped", whose stem is a typo of shop).
 		add(&fuzzyQuery{automata: b.x.automata, term: w, field: fColumns, fuzz: fuzz, prefix: 1}, boostFuzzyText)
-		if t := b.terms(fDesc, w); len(t) == 1 && len([]rune(t[0])) >= 4 {
-			add(&fuzzyQuery{automata: b.x.automata, term: t[0], field: fDesc, fuzz: fuzz, prefix: 1}, boostFuzzyText)
+		if !b.mode.highlight || b.mode.loose || len(b.words) == 1 {
+			if t := b.terms(fDesc, w); len(t) == 1 && len([]rune(t[0])) >= 4 {
+				add(&fuzzyQuery{automata: b.x.automata, term: t[0], field: fDesc, fuzz: fuzz, prefix: 1}, boostFuzzyText)
+			}
 		}
 	}
 	// Words of 5+ letters also match inside longer name words: names
