@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/quarrydata/quarry"
@@ -332,6 +333,8 @@ func Datasets() []quarry.Dataset {
 				Tags:        []string{"pii"},
 			},
 			RowCount: ptr[int64](18_420_665), SizeBytes: ptr[int64](2_960_000_000),
+			// Partitioned by day, which is how the nightly purge drops a day at once.
+			Partitions: sessionPartitions(),
 			Columns: []quarry.Column{
 				pk("id", "uuid", "Session token ID."),
 				shopFK(nullable("user_id", "bigint", "Logged-in customer; NULL for anonymous sessions."), "users"),
@@ -405,6 +408,12 @@ func Datasets() []quarry.Dataset {
 				Tags:        []string{"core"},
 			},
 			RowCount: ptr[int64](61_902), SizeBytes: ptr[int64](0),
+			Definition: "SELECT s.id AS subscription_id, s.user_id, p.code AS plan_code, s.status,\n" +
+				"       CASE p.billing_interval WHEN 'year' THEN p.price / 12 ELSE p.price END AS monthly_price,\n" +
+				"       p.currency, s.current_period_end\n" +
+				"FROM subscriptions s\n" +
+				"JOIN plans p ON p.id = s.plan_id\n" +
+				"WHERE s.status IN ('trialing', 'active', 'past_due')",
 			Columns: []quarry.Column{
 				notNull("subscription_id", "bigint unsigned", ""),
 				notNull("user_id", "bigint unsigned", ""),
@@ -950,6 +959,16 @@ func EarlierVersions() []quarry.Dataset {
 			continue
 		}
 		out = append(out, d)
+	}
+	return out
+}
+
+// sessionPartitions are shop.public.sessions' daily partitions: the 30
+// days it keeps.
+func sessionPartitions() []string {
+	var out []string
+	for d := 1; d <= 30; d++ {
+		out = append(out, fmt.Sprintf("shop.public.sessions_2026_11_%02d", d))
 	}
 	return out
 }

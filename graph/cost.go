@@ -67,8 +67,12 @@ func costs(pageMax int) ComplexityRoot {
 	c.Query.AuditLog = func(child int, first *int, _ *string) int { return paged(child, first, 50, pageMax) }
 	c.Query.Datasets = func(child int, first *int, _ *string, _ *bool) int { return paged(child, first, 50, pageMax) }
 	// The search index caps its pages at 100 (search.Query.First).
-	c.Query.Search = func(child int, _ string, _ *SearchFilter, first *int, _ *string) int {
+	c.Query.Search = func(child int, _ string, _ *SearchFilter, first *int, _ *string, _ *SearchSort) int {
 		return paged(child, first, 20, 100)
+	}
+	// One search per namespace (at most 100) finds its source.
+	c.Query.NamespaceSources = func(child int, namespaces []string) int {
+		return listCost(max(len(namespaces), boundedList), child+1)
 	}
 	c.Query.SearchJobs = func(child int, _ string, first *int) int { return paged(child, first, 20, 100) }
 	c.Query.Autocomplete = func(child int, _ string, limit *int) int { return paged(child, limit, 10, 100) }

@@ -141,7 +141,7 @@ func TestUIOperationsWithinLimits(t *testing.T) {
 		t.Fatal(gerr)
 	}
 	const id = "6f1c7d3e-0000-5000-8000-000000000000"
-	vars := map[string]any{"id": id, "nodeId": id, "query": "", "prefix": "ord", "name": "nothing", "input": map[string]any{}}
+	vars := map[string]any{"id": id, "nodeId": id, "query": "", "prefix": "ord", "name": "nothing", "input": map[string]any{}, "namespaces": []string{"x"}}
 	for _, op := range doc.Operations {
 		t.Run(op.Name, func(t *testing.T) {
 			v := map[string]any{}

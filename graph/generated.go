@@ -458,6 +458,11 @@ type ComplexityRoot struct {
 		UpsertDatasets     func(childComplexity int, input []*DatasetInput) int
 	}
 
+	NamespaceSource struct {
+		Namespace func(childComplexity int) int
+		Source    func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
@@ -476,22 +481,23 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens       func(childComplexity int) int
-		Alerts          func(childComplexity int, open *bool, kind *quarry.AlertKind, first *int) int
-		AuditLog        func(childComplexity int, first *int, after *string) int
-		Autocomplete    func(childComplexity int, prefix string, limit *int) int
-		Dataset         func(childComplexity int, id *string, namespace *string, name *string) int
-		Datasets        func(childComplexity int, first *int, after *string, includeRemoved *bool) int
-		FreshnessAlerts func(childComplexity int, status []quarry.FreshnessStatus, first *int) int
-		Impact          func(childComplexity int, datasetID string, column *string, limit *int) int
-		Job             func(childComplexity int, id *string, namespace *string, name *string) int
-		Jobs            func(childComplexity int, first *int, after *string) int
-		Lineage         func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
-		Run             func(childComplexity int, id string) int
-		Search          func(childComplexity int, query string, filter *SearchFilter, first *int, after *string) int
-		SearchJobs      func(childComplexity int, query string, first *int) int
-		Source          func(childComplexity int, name string) int
-		Sources         func(childComplexity int, first *int) int
+		APITokens        func(childComplexity int) int
+		Alerts           func(childComplexity int, open *bool, kind *quarry.AlertKind, first *int) int
+		AuditLog         func(childComplexity int, first *int, after *string) int
+		Autocomplete     func(childComplexity int, prefix string, limit *int) int
+		Dataset          func(childComplexity int, id *string, namespace *string, name *string) int
+		Datasets         func(childComplexity int, first *int, after *string, includeRemoved *bool) int
+		FreshnessAlerts  func(childComplexity int, status []quarry.FreshnessStatus, first *int) int
+		Impact           func(childComplexity int, datasetID string, column *string, limit *int) int
+		Job              func(childComplexity int, id *string, namespace *string, name *string) int
+		Jobs             func(childComplexity int, first *int, after *string) int
+		Lineage          func(childComplexity int, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) int
+		NamespaceSources func(childComplexity int, namespaces []string) int
+		Run              func(childComplexity int, id string) int
+		Search           func(childComplexity int, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) int
+		SearchJobs       func(childComplexity int, query string, first *int) int
+		Source           func(childComplexity int, name string) int
+		Sources          func(childComplexity int, first *int) int
 	}
 
 	Run struct {
@@ -546,11 +552,12 @@ type ComplexityRoot struct {
 	}
 
 	SearchResults struct {
-		Facets   func(childComplexity int) int
-		Hits     func(childComplexity int) int
-		PageInfo func(childComplexity int) int
-		Partial  func(childComplexity int) int
-		Total    func(childComplexity int) int
+		DidYouMean func(childComplexity int) int
+		Facets     func(childComplexity int) int
+		Hits       func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		Partial    func(childComplexity int) int
+		Total      func(childComplexity int) int
 	}
 
 	Source struct {
@@ -753,9 +760,10 @@ type QueryResolver interface {
 	Run(ctx context.Context, id string) (*quarry.Run, error)
 	Lineage(ctx context.Context, nodeID string, direction *LineageDirection, depth *int, columnLevel *bool, limit *int) (*LineageGraph, error)
 	Impact(ctx context.Context, datasetID string, column *string, limit *int) (*Impact, error)
-	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error)
+	Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) (*search.Results, error)
 	Autocomplete(ctx context.Context, prefix string, limit *int) ([]*search.Suggestion, error)
 	SearchJobs(ctx context.Context, query string, first *int) ([]*search.JobHit, error)
+	NamespaceSources(ctx context.Context, namespaces []string) ([]*NamespaceSource, error)
 	Sources(ctx context.Context, first *int) ([]*quarry.Source, error)
 	Source(ctx context.Context, name string) (*quarry.Source, error)
 }
@@ -2677,6 +2685,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpsertDatasets(childComplexity, args["input"].([]*DatasetInput)), true
 
+	case "NamespaceSource.namespace":
+		if e.ComplexityRoot.NamespaceSource.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NamespaceSource.Namespace(childComplexity), true
+	case "NamespaceSource.source":
+		if e.ComplexityRoot.NamespaceSource.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NamespaceSource.Source(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -2845,6 +2866,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Lineage(childComplexity, args["nodeId"].(string), args["direction"].(*LineageDirection), args["depth"].(*int), args["columnLevel"].(*bool), args["limit"].(*int)), true
+	case "Query.namespaceSources":
+		if e.ComplexityRoot.Query.NamespaceSources == nil {
+			break
+		}
+
+		args, err := ec.field_Query_namespaceSources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.NamespaceSources(childComplexity, args["namespaces"].([]string)), true
 	case "Query.run":
 		if e.ComplexityRoot.Query.Run == nil {
 			break
@@ -2866,7 +2898,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["filter"].(*SearchFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["filter"].(*SearchFilter), args["first"].(*int), args["after"].(*string), args["sort"].(*SearchSort)), true
 	case "Query.searchJobs":
 		if e.ComplexityRoot.Query.SearchJobs == nil {
 			break
@@ -3120,6 +3152,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SearchMatch.Text(childComplexity), true
 
+	case "SearchResults.didYouMean":
+		if e.ComplexityRoot.SearchResults.DidYouMean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.DidYouMean(childComplexity), true
 	case "SearchResults.facets":
 		if e.ComplexityRoot.SearchResults.Facets == nil {
 			break
@@ -3525,7 +3563,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "source.graphqls" "trust.graphqls"
+//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "search_pages.graphqls" "source.graphqls" "trust.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3546,6 +3584,7 @@ var sources = []*ast.Source{
 	{Name: "lineage.graphqls", Input: sourceData("lineage.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
+	{Name: "search_pages.graphqls", Input: sourceData("search_pages.graphqls"), BuiltIn: false},
 	{Name: "source.graphqls", Input: sourceData("source.graphqls"), BuiltIn: false},
 	{Name: "trust.graphqls", Input: sourceData("trust.graphqls"), BuiltIn: false},
 }
@@ -4293,6 +4332,16 @@ func (ec *executionContext) childFields_MetadataEdit(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MetadataEdit", field.Name)
 }
 
+func (ec *executionContext) childFields_NamespaceSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "namespace":
+		return ec.fieldContext_NamespaceSource_namespace(ctx, field)
+	case "source":
+		return ec.fieldContext_NamespaceSource_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NamespaceSource", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -4441,6 +4490,8 @@ func (ec *executionContext) childFields_SearchResults(ctx context.Context, field
 		return ec.fieldContext_SearchResults_pageInfo(ctx, field)
 	case "partial":
 		return ec.fieldContext_SearchResults_partial(ctx, field)
+	case "didYouMean":
+		return ec.fieldContext_SearchResults_didYouMean(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
 }
@@ -5493,6 +5544,20 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_namespaceSources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "namespaces",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespaces"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_run_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5564,6 +5629,14 @@ func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*SearchSort, error) {
+			return ec.unmarshalOSearchSort2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐSearchSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg4
 	return args, nil
 }
 
@@ -13153,6 +13226,52 @@ func (ec *executionContext) fieldContext_Mutation_unendorseDataset(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _NamespaceSource_namespace(ctx context.Context, field graphql.CollectedField, obj *NamespaceSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NamespaceSource_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NamespaceSource_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NamespaceSource", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _NamespaceSource_source(ctx context.Context, field graphql.CollectedField, obj *NamespaceSource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NamespaceSource_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NamespaceSource_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NamespaceSource", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13819,7 +13938,7 @@ func (ec *executionContext) _Query_search(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Search(ctx, fc.Args["query"].(string), fc.Args["filter"].(*SearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Search(ctx, fc.Args["query"].(string), fc.Args["filter"].(*SearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["sort"].(*SearchSort))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *search.Results) graphql.Marshaler {
@@ -13935,6 +14054,50 @@ func (ec *executionContext) fieldContext_Query_searchJobs(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_searchJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_namespaceSources(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_namespaceSources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().NamespaceSources(ctx, fc.Args["namespaces"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*NamespaceSource) graphql.Marshaler {
+			return ec.marshalNNamespaceSource2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_namespaceSources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NamespaceSource(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_namespaceSources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15162,6 +15325,29 @@ func (ec *executionContext) _SearchResults_partial(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_SearchResults_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SearchResults_didYouMean(ctx context.Context, field graphql.CollectedField, obj *search.Results) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResults_didYouMean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DidYouMean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResults_didYouMean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *quarry.Source) (ret graphql.Marshaler) {
@@ -21043,6 +21229,49 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var namespaceSourceImplementors = []string{"NamespaceSource"}
+
+func (ec *executionContext) _NamespaceSource(ctx context.Context, sel ast.SelectionSet, obj *NamespaceSource) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, namespaceSourceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NamespaceSource")
+		case "namespace":
+			out.Values[i] = ec._NamespaceSource_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._NamespaceSource_source(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *PageInfo) graphql.Marshaler {
@@ -21498,6 +21727,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_searchJobs(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "namespaceSources":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_namespaceSources(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -21986,6 +22237,11 @@ func (ec *executionContext) _SearchResults(ctx context.Context, sel ast.Selectio
 			}
 		case "partial":
 			out.Values[i] = ec._SearchResults_partial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "didYouMean":
+			out.Values[i] = ec._SearchResults_didYouMean(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23876,6 +24132,32 @@ func (ec *executionContext) marshalNMetadataEdit2ᚖgithubᚗcomᚋquarrydataᚋ
 	return ec._MetadataEdit(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNNamespaceSource2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*NamespaceSource) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNamespaceSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNamespaceSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐNamespaceSource(ctx context.Context, sel ast.SelectionSet, v *NamespaceSource) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._NamespaceSource(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *PageInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -24953,6 +25235,22 @@ func (ec *executionContext) unmarshalOSearchFilter2ᚖgithubᚗcomᚋquarrydata�
 	}
 	res, err := ec.unmarshalInputSearchFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSearchSort2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐSearchSort(ctx context.Context, v any) (*SearchSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(SearchSort)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSearchSort2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐSearchSort(ctx context.Context, sel ast.SelectionSet, v *SearchSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSource2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐSource(ctx context.Context, sel ast.SelectionSet, v *quarry.Source) graphql.Marshaler {

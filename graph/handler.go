@@ -36,6 +36,9 @@ type HandlerOptions struct {
 	// request without one is anonymous. Off, every operation runs (the
 	// package's own tests, which have no edge in front).
 	Authorize bool
+	// GraphiQL serves a browser's GET without a query (package ui's,
+	// bundled); nil serves gqlgen's page, which loads GraphiQL from a CDN.
+	GraphiQL http.Handler
 }
 
 // NewHandler returns the GraphQL endpoint over the resolvers, to be mounted
@@ -81,7 +84,10 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	}
 	srv.AroundFields(r.fieldAccess(o.Authorize))
 
-	graphiql := playground.Handler("Quarry GraphQL", "/graphql")
+	graphiql := o.GraphiQL
+	if graphiql == nil {
+		graphiql = playground.Handler("Quarry GraphQL", "/graphql")
+	}
 	post := withStatus(boundNesting(lim.Nesting, withRawData(srv)))
 	var get http.Handler = srv
 	if o.Authorize {
@@ -97,7 +103,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 		case req.Method == http.MethodPost:
 			post.ServeHTTP(w, req)
 		case req.URL.RawQuery == "" && strings.Contains(req.Header.Get("Accept"), "text/html"):
-			graphiql(w, req)
+			graphiql.ServeHTTP(w, req)
 		default:
 			get.ServeHTTP(w, req)
 		}

@@ -238,6 +238,13 @@ type LineageNode struct {
 type Mutation struct {
 }
 
+// The source a namespace belongs to, for the search page's Source facet.
+type NamespaceSource struct {
+	Namespace string `json:"namespace"`
+	// The registered source's name, else a dataset's of that namespace; null when none says.
+	Source *string `json:"source,omitempty"`
+}
+
 // Relay-style paging information.
 type PageInfo struct {
 	HasNextPage bool `json:"hasNextPage"`
@@ -492,6 +499,67 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The order of a search's hits.
+type SearchSort string
+
+const (
+	// Best match first (an empty query: by name).
+	SearchSortRelevance SearchSort = "RELEVANCE"
+	// By qualified name.
+	SearchSortName SearchSort = "NAME"
+	// The most recently updated (data, else metadata) first.
+	SearchSortUpdated SearchSort = "UPDATED"
+)
+
+var AllSearchSort = []SearchSort{
+	SearchSortRelevance,
+	SearchSortName,
+	SearchSortUpdated,
+}
+
+func (e SearchSort) IsValid() bool {
+	switch e {
+	case SearchSortRelevance, SearchSortName, SearchSortUpdated:
+		return true
+	}
+	return false
+}
+
+func (e SearchSort) String() string {
+	return string(e)
+}
+
+func (e *SearchSort) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SearchSort(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SearchSort", str)
+	}
+	return nil
+}
+
+func (e SearchSort) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SearchSort) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SearchSort) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

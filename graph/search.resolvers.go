@@ -16,12 +16,18 @@ func (r *jobHitResolver) Job(ctx context.Context, obj *search.JobHit) (*quarry.J
 	return r.JobStore.Job(ctx, obj.ID)
 }
 
-func (r *queryResolver) Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string) (*search.Results, error) {
+func (r *queryResolver) Search(ctx context.Context, query string, filter *SearchFilter, first *int, after *string, sort *SearchSort) (*search.Results, error) {
 	f := deref(filter)
 	q := search.Query{Text: query, First: deref(first), After: deref(after), Facets: wantsField(ctx, "facets"), NoMatches: !wantsSubfield(ctx, "hits", "matches", "highlights"), Filter: search.Filter{
 		Namespaces: f.Namespace, Databases: f.Database, Schemas: f.Schema, Tags: f.Tags, Owners: f.Owners,
 		IncludeRemoved: deref(f.IncludeRemoved),
 	}}
+	switch deref(sort) {
+	case SearchSortName:
+		q.Sort = search.SortName
+	case SearchSortUpdated:
+		q.Sort = search.SortUpdated
+	}
 	for _, k := range f.Kind {
 		q.Filter.Kinds = append(q.Filter.Kinds, string(k))
 	}

@@ -96,6 +96,28 @@ func TestSearchAPI(t *testing.T) {
 			}
 		}
 	})
+	t.Run("SortAndDidYouMean", func(t *testing.T) {
+		q := `query($q: String!, $sort: SearchSort) { search(query: $q, sort: $sort) { total didYouMean hits { dataset { name } } } }`
+		r := s.do(t, q, map[string]any{"q": "revenue", "sort": "NAME"}).ok(t)["search"].(map[string]any)
+		var got []string
+		for _, h := range r["hits"].([]any) {
+			got = append(got, h.(map[string]any)["dataset"].(map[string]any)["name"].(string))
+		}
+		if len(got) < 3 || !slices.IsSorted(got) || r["didYouMean"] != "" {
+			t.Fatalf("revenue by name: %v (did you mean %q)", got, r["didYouMean"])
+		}
+		r = s.do(t, q, map[string]any{"q": "custmer_lifetme_value"}).ok(t)["search"].(map[string]any)
+		if r["didYouMean"] != "customer lifetime value" {
+			t.Fatalf("custmer_lifetme_value: did you mean %q", r["didYouMean"])
+		}
+	})
+	t.Run("NamespaceSources", func(t *testing.T) {
+		q := `query($ns: [String!]!) { namespaceSources(namespaces: $ns) { namespace source } }`
+		r := s.do(t, q, map[string]any{"ns": []string{"redshift://analytics.us-east-1:5439", "nowhere://x"}}).ok(t)["namespaceSources"].([]any)
+		if len(r) != 2 || r[0].(map[string]any)["source"] != "warehouse" || r[1].(map[string]any)["source"] != nil {
+			t.Fatalf("namespaceSources: %v", r)
+		}
+	})
 	t.Run("PagingAndCaps", func(t *testing.T) {
 		r := s.do(t, searchQuery, map[string]any{"q": "", "first": 1000}).ok(t)["search"].(map[string]any)
 		all := len(demo.Datasets())

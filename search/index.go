@@ -28,8 +28,9 @@ import (
 // mappingVersion changes whenever the mapping or the documents change
 // shape; an index of another version is rebuilt.
 // 8: a job's SQL indexed but not stored; 9 and 10: the words field and
-// accent folding (issue 18), on top of 8; 11: deprecated (issue 20).
-const mappingVersion = "11"
+// accent folding (issue 18), on top of 8; 11: deprecated (issue 20); 12:
+// updated, for the sort by it (issue 20).
+const mappingVersion = "12"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -605,6 +606,7 @@ const (
 	fFreshness     = "freshness"  // FRESH, WARN, ERROR; absent when unknown
 	fHealth        = "health"     // the worst latest check result; absent without checks
 	fSQL           = "sql"        // a job's SQL, identifiers split
+	fUpdated       = "updated"    // when the data (else the metadata) last changed, Unix seconds: for the sort by it
 	fWords         = "words"      // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
 )
 
@@ -636,6 +638,7 @@ type datasetDoc struct {
 	Deprecated    bool     `json:"deprecated"`
 	Freshness     string   `json:"freshness,omitempty"`
 	Health        string   `json:"health,omitempty"`
+	Updated       float64  `json:"updated,omitempty"`
 }
 
 // BleveType tells bleve which document mapping applies.
@@ -646,6 +649,11 @@ func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 		Type: typeDataset, QName: d.Name, Path: d.Name, Desc: d.Description(),
 		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(), Deprecated: d.Deprecated() != nil,
 		Database: d.Database, Schema: d.Schema, Freshness: string(status.Freshness), Health: string(status.Health),
+	}
+	if d.LastUpdatedAt != nil {
+		doc.Updated = float64(d.LastUpdatedAt.Unix())
+	} else if !d.UpdatedAt.IsZero() {
+		doc.Updated = float64(d.UpdatedAt.Unix())
 	}
 	parts := strings.Split(d.Name, ".")
 	for i := range parts {
@@ -752,6 +760,9 @@ func newMapping() (mapping.IndexMapping, error) {
 	for _, f := range []string{fOwners, fNamespace, fDatabase, fSchema, fKind, fFreshness, fHealth} {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))
 	}
+	updated := bleve.NewNumericFieldMapping()
+	updated.Name, updated.IncludeInAll = fUpdated, false // DocValues: only the sort by it reads it
+	dm.AddFieldMappingsAt(fUpdated, updated)
 	removed := bleve.NewBooleanFieldMapping()
 	removed.Name, removed.DocValues = fRemoved, false
 	dm.AddFieldMappingsAt(fRemoved, removed)

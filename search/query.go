@@ -34,6 +34,7 @@ const (
 	boostPhrase     = 20
 	boostCover      = 1
 	boostFuzzy      = 1.5
+	boostFuzzyText  = 0.5
 	boostInside     = 2
 	maxFirst        = 100
 	defaultFirst    = 20
@@ -54,7 +55,17 @@ type Query struct {
 	// NoMatches leaves the hits' Matches and Dataset empty, which saves
 	// the search of the page's hits that finds them.
 	NoMatches bool
+	// Sort is the hits' order: SortRelevance (the default; by name for
+	// an empty query), SortName or SortUpdated.
+	Sort string
 }
+
+// The orders of a search's hits.
+const (
+	SortRelevance = ""
+	SortName      = "name"
+	SortUpdated   = "updated" // the most recently updated first
+)
 
 // Filter narrows a search; values within a field are alternatives.
 type Filter struct {
@@ -73,6 +84,9 @@ type Results struct {
 	// Partial says that no dataset has every word of the query: the hits
 	// are those with most of them, most first.
 	Partial bool
+	// DidYouMean is the query with its words that no name, column or tag
+	// has spelled as one has, when the query finds few hits (suggest.go).
+	DidYouMean string
 }
 
 // Hit is a matching dataset and why it matched.
@@ -139,6 +153,9 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 			out.Partial = out.Total > 0
 		}
 	}
+	if err == nil && words > 0 && out.Total <= fewHits {
+		out.DidYouMean = x.suggest(idx, queryText(q.Text))
+	}
 	return out, err
 }
 
@@ -199,7 +216,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	if q.Facets { // counted as hits are collected (facets.go)
 		hooks.facets = &facetCounter{cols: x.facets}
 	}
-	if queryText(q.Text) == "" { // listed by name, as newRequest sorts, but from memory (order.go)
+	if queryText(q.Text) == "" && q.Sort != SortUpdated || q.Sort == SortName { // by name, as newRequest sorts, but from memory (order.go)
 		hooks.order = &nameOrder{cols: x.facets}
 		req.SortByCustom(bsearch.SortOrder{hooks.order, &bsearch.SortDocID{}})
 	}
@@ -220,7 +237,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
 	}
 	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 && !q.NoMatches {
-		if err := x.highlight(ctx, idx, text, out.Hits); err != nil {
+		if err := x.highlight(ctx, idx, text, out.Hits, mode.loose); err != nil {
 			return nil, err
 		}
 	}
@@ -249,8 +266,13 @@ func (x *Index) newRequest(m mapping.IndexMapping, q Query, mode queryMode) (*bl
 		match = x.textQuery(m, text, mode)
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter, x.facets, x.filterPath), first+1, from, false)
-	if text == "" {
+	switch {
+	case q.Sort == SortUpdated:
+		req.SortBy([]string{"-" + fUpdated, fQName, "_id"})
+	case text == "" || q.Sort == SortName:
 		req.SortBy([]string{fQName, "_id"})
+	case q.Sort != SortRelevance:
+		return nil, 0, 0, quarry.Invalid("sort", "is %q; it is one of relevance, name and updated", q.Sort)
 	}
 	return req, first, from, nil
 }
@@ -268,7 +290,7 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 // The texts marked are the store's: the documents' stored fields would
 // cost a read and decode of each, and the page's datasets are read from
 // the store anyway (and cached) to be shown.
-func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit) error {
+func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit, loose bool) error {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -277,7 +299,7 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(x.textQuery(idx.Mapping(), text, modeHighlight))
+	q.AddShould(x.textQuery(idx.Mapping(), text, queryMode{highlight: true, loose: loose}))
 	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
@@ -349,10 +371,7 @@ type queryMode struct {
 	highlight bool // a flat disjunction of the clauses on the fields a hit shows
 }
 
-var (
-	modeAll       = queryMode{}
-	modeHighlight = queryMode{highlight: true}
-)
+var modeAll = queryMode{}
 
 // queryBuilder builds one text query.
 type queryBuilder struct {
@@ -546,6 +565,19 @@ func (b *queryBuilder) looseWord(w string, last bool) []query.Query {
 		for _, f := range []string{fNameParts, fName} {
 			// A prefix of 1: typos rarely hit the first letter; it keeps the search fast.
 			add(&fuzzyQuery{automata: b.x.automata, term: w, field: f, fuzz: fuzz, prefix: 1}, boostFuzzy)
+		}
+		// A typo of a word that only a description or a column has
+		// ("reveneu" of revenue in "The source of truth for revenue")
+		// finds it too, below a typo of the name. A description's terms
+		// are stemmed, so the word is looked for as its stem. Its marks
+		// are those of the search that found the hits: a query of several
+		// words has typos only in its fallback (shop.public.users must not
+		// mark "shipped", whose stem is a typo of shop).
+		add(&fuzzyQuery{automata: b.x.automata, term: w, field: fColumns, fuzz: fuzz, prefix: 1}, boostFuzzyText)
+		if !b.mode.highlight || b.mode.loose || len(b.words) == 1 {
+			if t := b.terms(fDesc, w); len(t) == 1 && len([]rune(t[0])) >= 4 {
+				add(&fuzzyQuery{automata: b.x.automata, term: t[0], field: fDesc, fuzz: fuzz, prefix: 1}, boostFuzzyText)
+			}
 		}
 	}
 	// Words of 5+ letters also match inside longer name words: names

@@ -64,10 +64,13 @@ type Config struct {
 	Registerer        prometheus.Registerer
 	Gatherer          prometheus.Gatherer
 	UI                http.Handler
-	Limits            Limits
-	QueryLimits       graph.Limits
-	Version           string
-	Now               func() time.Time
+	// GraphiQL serves GET /graphql to a browser (ui.GraphiQL); nil serves
+	// gqlgen's page, which needs the internet.
+	GraphiQL    http.Handler
+	Limits      Limits
+	QueryLimits graph.Limits
+	Version     string
+	Now         func() time.Time
 	// Access is who may do what without credentials; nil is open mode
 	// (see Access).
 	Access *Access
@@ -107,7 +110,7 @@ func NewHandler(cfg Config) http.Handler {
 	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
 	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
 	res.Tokens, res.Audit = cfg.Tokens, cfg.Store
-	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer, Authorize: true})
+	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer, Authorize: true, GraphiQL: cfg.GraphiQL})
 	mux := http.NewServeMux()
 	rt := &routes{mux: mux, allow: map[string][]string{}, audit: cfg.Store, log: log}
 	rt.handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))

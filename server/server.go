@@ -84,6 +84,7 @@ type Options struct {
 	Limits      Limits       // request bodies
 	QueryLimits graph.Limits // what one GraphQL operation may cost
 	UI          http.Handler // served at /; nil serves nothing there
+	GraphiQL    http.Handler // GET /graphql in a browser; nil: gqlgen's page (from a CDN)
 	Version     string       // shown by /healthz
 
 	// SignIn serves /auth/ (single sign-on). See Config.
@@ -212,6 +213,7 @@ func (s *Server) Config() Config {
 		Registerer:        s.opts.Registerer,
 		Gatherer:          s.opts.Gatherer,
 		UI:                s.opts.UI,
+		GraphiQL:          s.opts.GraphiQL,
 		Limits:            s.opts.Limits,
 		QueryLimits:       s.opts.QueryLimits,
 		Version:           s.opts.Version,

@@ -66,6 +66,17 @@ func Handler() http.Handler {
 	})
 }
 
+// GraphiQL serves GraphiQL's page, built with the app (graphiql.html and
+// its assets under /assets/, which Handler serves): what a browser's GET
+// /graphql gets. Nil before the app is built, when there is none.
+func GraphiQL() http.Handler {
+	page, err := fs.ReadFile(FS(), "graphiql.html")
+	if err != nil {
+		return nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveIndex(w, r, page) })
+}
+
 func serveIndex(w http.ResponseWriter, r *http.Request, index []byte) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

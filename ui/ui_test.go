@@ -61,6 +61,30 @@ func TestHandler(t *testing.T) {
 		})
 		return
 	}
+	t.Run("GraphiQL", func(t *testing.T) {
+		// GraphiQL's page loads its scripts and styles from the binary,
+		// never from another host.
+		g := ui.GraphiQL()
+		if g == nil {
+			t.Fatal("a built UI has no GraphiQL page")
+		}
+		_, body := get(t, g, "/graphql")
+		refs := regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(body, -1)
+		if len(refs) < 2 {
+			t.Fatalf("graphiql.html names no script and style: %s", body)
+		}
+		for _, ref := range refs {
+			if strings.HasPrefix(ref[1], "data:") {
+				continue
+			}
+			if !strings.HasPrefix(ref[1], "/assets/") {
+				t.Fatalf("graphiql.html loads %s, not from the binary", ref[1])
+			}
+			if resp, _ := get(t, h, ref[1]); resp.StatusCode != 200 {
+				t.Fatalf("GET %s: %d", ref[1], resp.StatusCode)
+			}
+		}
+	})
 	t.Run("HashedAssets", func(t *testing.T) {
 		// Every asset index.html names is served, and may be cached for good.
 		_, body := get(t, h, "/")

@@ -10,7 +10,13 @@ export default defineConfig({
     emptyOutDir: false, // scripts/clean-dist.mjs keeps dist/.gitkeep
     assetsDir: "assets",
     chunkSizeWarningLimit: 600,
+    // Two pages: the app, and GraphiQL (GET /graphql in a browser), whose
+    // editor is Monaco: its bundle loads only there.
+    rollupOptions: {
+      input: { index: "index.html", graphiql: "graphiql.html" },
+    },
   },
+  worker: { format: "es" },
   server: {
     proxy: Object.fromEntries(["/graphql", "/auth"].map((p) => [p, process.env.QUARRY_URL ?? "http://127.0.0.1:8080"])),
   },

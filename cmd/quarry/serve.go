@@ -154,6 +154,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Limits:            cfg.bodyLimits(),
 		QueryLimits:       queryLimits,
 		UI:                ui.Handler(),
+		GraphiQL:          ui.GraphiQL(),
 		Version:           buildVersion(),
 		Authenticators:    authns,
 		SignIn:            signIn,

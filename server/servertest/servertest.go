@@ -60,6 +60,9 @@ func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server
 	if opts.UI == nil {
 		opts.UI = ui.Handler()
 	}
+	if opts.GraphiQL == nil {
+		opts.GraphiQL = ui.GraphiQL()
+	}
 	if opts.Version == "" {
 		opts.Version = "test"
 	}

@@ -147,3 +147,14 @@ export async function startProvider() {
     },
   };
 }
+
+// darkContext is a browser context whose pages see prefers-color-scheme:
+// dark, as on a system set to dark mode; shotDark saves a full-page
+// screenshot as screenshots/<name>-dark.png.
+export function darkContext(browser, options = {}) {
+  return browser.newContext({ viewport: { width: 1360, height: 900 }, ...options, colorScheme: "dark" });
+}
+
+export function shotDark(page, name) {
+  return page.screenshot({ path: join(screenshots, `${name}-dark.png`), fullPage: true });
+}

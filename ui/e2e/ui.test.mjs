@@ -177,7 +177,7 @@ describe("web UI", () => {
     await alerts.filter({ hasText: "finance/revenue_export.csv" }).waitFor();
     const late = alerts.filter({ hasText: "analytics.reporting.weekly_active_users" });
     await late.getByText("late data").waitFor();
-    await late.getByText(/open for/).waitFor();
+    await late.getByText(/late for/).waitFor(); // counted from when it was due (issue 20)
     // Worst first: no WARN before an ERROR.
     const levels = await alerts.locator(".alert-level .badge").allTextContents();
     assert.deepEqual(levels, [...levels].sort((a, b) => (a === "error" ? 0 : 1) - (b === "error" ? 0 : 1)), `worst first: ${levels}`);

@@ -13,17 +13,24 @@ export type RunRow = {
 
 // RunsTable shows runs newest first, as given. With ended, it has a column
 // for the end time; without, a run that never started shows its end.
+// The Error column shows only when a run has one; on a narrow screen the
+// error moves under the run's state (styles.css) so the table fits.
 export function RunsTable({ runs, ended = false }: { runs: readonly RunRow[]; ended?: boolean }) {
+  const errors = runs.some((r) => r.errorMessage);
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table runs-table">
         <thead>
           <tr>
             <th scope="col">State</th>
             <th scope="col">Started</th>
             {ended && <th scope="col">Ended</th>}
             <th scope="col">Duration</th>
-            <th scope="col">Error</th>
+            {errors && (
+              <th scope="col" className="hide-narrow">
+                Error
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -31,6 +38,7 @@ export function RunsTable({ runs, ended = false }: { runs: readonly RunRow[]; en
             <tr key={r.id} data-testid="run-row">
               <td>
                 <StatusBadge status={r.state} />
+                {r.errorMessage && <div className="small error-text show-narrow run-error">{r.errorMessage}</div>}
               </td>
               <td>
                 <Time iso={ended ? r.startedAt : (r.startedAt ?? r.endedAt)} />
@@ -41,7 +49,7 @@ export function RunsTable({ runs, ended = false }: { runs: readonly RunRow[]; en
                 </td>
               )}
               <td>{r.durationMs != null ? duration(r.durationMs / 1000) : "–"}</td>
-              <td className="small error-text">{r.errorMessage}</td>
+              {errors && <td className="small error-text hide-narrow run-error">{r.errorMessage}</td>}
             </tr>
           ))}
         </tbody>

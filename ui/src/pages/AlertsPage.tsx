@@ -5,13 +5,15 @@ import { useQuery } from "../api/client";
 import { AlertsDocument } from "../api/generated";
 import { Badge, Empty, ErrorBox, KindBadge, Loading, Time } from "../components/ui";
 import { duration } from "../format";
+import { alertAge } from "./alert";
 
 export function AlertsPage() {
   useEffect(() => {
     document.title = "Alerts · Quarry";
   }, []);
   // Alerts open and close on the server: look again every minute.
-  const { data, error, isPending, isFetching, refetch } = useQuery(AlertsDocument, {}, { poll: 60_000 });
+  const { data, error, isPending, isFetching, refetch, dataUpdatedAt } = useQuery(AlertsDocument, {}, { poll: 60_000 });
+  const now = dataUpdatedAt || 0;
   return (
     <div className="page">
       <div className="results-head">
@@ -49,8 +51,8 @@ export function AlertsPage() {
                   </p>
                 )}
               </div>
-              <div className="alert-age small" title={`Opened ${a.openedAt}`}>
-                open for <strong>{duration(a.ageSeconds)}</strong>
+              <div className="alert-age small" title={`Since ${alertAge(a, now).since}; opened ${a.openedAt}`}>
+                {alertAge(a, now).label} <strong>{duration(alertAge(a, now).seconds)}</strong>
               </div>
             </li>
           ))}

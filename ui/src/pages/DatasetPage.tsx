@@ -20,6 +20,7 @@ import {
 import { absoluteTime, bytes, count } from "../format";
 import { ColumnsTab } from "./dataset/ColumnsTab";
 import { DbtTab } from "./dataset/DbtTab";
+import { PartitionsTab, SqlTab } from "./dataset/DefinitionTab";
 import { DbtBadges, DbtFacts, ExposureFacts } from "./dataset/dbt/DbtFacts";
 import { isExposure } from "./dataset/dbt/dbt";
 import { QualityTab } from "./dataset/QualityTab";
@@ -37,6 +38,8 @@ export type DatasetT = NonNullable<DatasetQuery["dataset"]>;
 
 const allTabs = [
   ["columns", "Columns"],
+  ["sql", "SQL"],
+  ["partitions", "Partitions"],
   ["dbt", "dbt"],
   ["lineage", "Lineage"],
   ["impact", "Impact"],
@@ -50,7 +53,12 @@ const allTabs = [
 // runs); the first is the default.
 function tabsOf(d: DatasetT) {
   if (isExposure(d.kind)) return allTabs.filter(([k]) => k === "lineage" || k === "history");
-  return allTabs.filter(([k]) => k !== "dbt" || (d.dbt && d.dbt.resourceType !== "exposure"));
+  return allTabs.filter(
+    ([k]) =>
+      (k !== "dbt" || (d.dbt && d.dbt.resourceType !== "exposure")) &&
+      (k !== "sql" || !!d.definition) &&
+      (k !== "partitions" || d.partitions.length > 0),
+  );
 }
 
 // An exposure's lineage opens on everything upstream of it: what the
@@ -98,6 +106,8 @@ export function DatasetPage() {
       </div>
       <section className="tab-panel" role="tabpanel" aria-label={tabs.find(([k]) => k === tab)?.[1]}>
         {tab === "columns" && <ColumnsTab d={d} />}
+        {tab === "sql" && <SqlTab d={d} />}
+        {tab === "partitions" && <PartitionsTab d={d} />}
         {tab === "dbt" && <DbtTab id={d.id} />}
         {tab === "lineage" && (
           <Suspense fallback={<Loading label="Loading the lineage graph…" />}>

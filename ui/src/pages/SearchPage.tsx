@@ -1,16 +1,35 @@
 // Search: results with why they matched, facets that filter, paging. The
 // URL holds the query, the filters and the page, so a search can be shared.
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
-import { useEffect } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useQuery } from "../api/client";
-import { SearchDocument, type SearchQuery } from "../api/generated";
+import { SearchDocument, SearchJobsDocument, NamespaceSourcesDocument, type SearchSort, type SearchJobsQuery, type SearchQuery } from "../api/generated";
 import { kindIcon } from "../format";
 import { isExposure } from "./dataset/dbt/dbt";
 import { Badge, CheckBadge, Chips, Empty, ErrorBox, FreshnessBadge, Highlighted, KindBadge, Loading } from "../components/ui";
-import { bucketLabel, facetFields, facetTitles, filterFrom, orderFacets, statusLabels, toggle as toggled, type FacetField } from "./search/facets";
+import {
+  FACET_STEP,
+  JOB,
+  bucketLabel,
+  facetFields,
+  facetTitles,
+  filterFrom,
+  orderFacets,
+  sortFrom,
+  sorts,
+  sourceNames,
+  statusLabels,
+  toggle as toggled,
+  visibleBuckets,
+  wants,
+  type FacetField,
+  type Sort,
+} from "./search/facets";
 import { DeprecatedHit } from "./dataset/Trust";
 
 const PAGE = 20;
+const JOB_PAGE = 10;
+const apiSort: Record<Sort, SearchSort> = { relevance: "RELEVANCE", name: "NAME", updated: "UPDATED" };
 const matchLabels: Record<string, string> = {
   name: "name",
   qualifiedName: "qualified name",
@@ -27,6 +46,8 @@ export function SearchPage() {
   const q = params.get("q") ?? "";
   const after = params.get("after");
   const filter = filterFrom(params);
+  const sort = sortFrom(params);
+  const want = wants(params);
   const prev: string[] = (location.state as { prev?: string[] } | null)?.prev ?? [];
 
   useEffect(() => {
@@ -35,9 +56,19 @@ export function SearchPage() {
 
   const { data, error, isPending, isFetching, refetch } = useQuery(
     SearchDocument,
-    { query: q, filter, first: PAGE, after },
+    { query: q, filter, first: PAGE, after, sort: apiSort[sort] },
     { keepPrevious: true },
   );
+  // Jobs are searched beside datasets (their own API, which has no
+  // filters): on the first page of a query, when the Kind facet allows them.
+  const jobsShown = !!q.trim() && !after && want.jobs && facetFields.every((f) => f === "kind" || !params.getAll(f).length);
+  const jobs = useQuery(SearchJobsDocument, { query: q, first: JOB_PAGE }, { skip: !jobsShown, keepPrevious: true });
+  const jobHits = jobsShown ? (jobs.data?.searchJobs ?? []) : [];
+  const namespaces = (data?.search.facets.find((f) => f.field === "namespace")?.buckets ?? []).map((b) => b.value).filter(Boolean);
+  const sourcesQ = useQuery(NamespaceSourcesDocument, { namespaces }, { skip: !namespaces.length, keepPrevious: true });
+  const sources = useMemo(() => sourceNames(sourcesQ.data?.namespaceSources ?? []), [sourcesQ.data]);
+  // How many buckets each facet shows ("Show more" adds FACET_STEP).
+  const [shown, setShown] = useState<Partial<Record<FacetField, number>>>({});
 
   const go = (next: URLSearchParams, state?: unknown) => navigate(`/search?${next}`, { state });
 
@@ -45,19 +76,30 @@ export function SearchPage() {
 
   const active = facetFields.flatMap((f) => params.getAll(f).map((v) => [f, v] as const));
   const results = data?.search;
+  const facets = useMemo(() => {
+    const out = results ? orderFacets(results.facets) : [];
+    if (!jobHits.length && !params.getAll("kind").includes(JOB)) return out;
+    // The Kind facet counts the jobs found too.
+    const job = { value: JOB, count: jobHits.length };
+    const kind = out.find((f) => f.field === "kind");
+    if (kind) return out.map((f) => (f === kind ? { ...f, buckets: [...f.buckets, job] } : f));
+    return [{ field: "kind" as const, buckets: [job] }, ...out];
+  }, [results, jobHits.length, params]);
 
   return (
     <div className="search-page">
       <aside className="facets" aria-label="Filters">
         {results &&
-          orderFacets(results.facets).map((facet) => {
+          facets.map((facet) => {
             const buckets = facet.buckets;
             const selected = params.getAll(facet.field);
+            const limit = shown[facet.field] ?? FACET_STEP;
+            const visible = visibleBuckets(buckets, limit, selected);
             return (
               <section key={facet.field} className="facet" aria-label={facetTitles[facet.field]}>
                 <h3>{facetTitles[facet.field]}</h3>
                 <ul>
-                  {buckets.slice(0, 12).map((b) => {
+                  {visible.map((b) => {
                     const on = selected.includes(b.value);
                     return (
                       <li key={b.value}>
@@ -67,6 +109,7 @@ export function SearchPage() {
                           aria-pressed={on}
                           data-facet={facet.field}
                           data-value={b.value}
+                          title={facet.field === "namespace" ? b.value : undefined}
                           onClick={() => toggle(facet.field, b.value)}
                         >
                           <span className="facet-value">
@@ -76,7 +119,7 @@ export function SearchPage() {
                                 {kindIcon(b.value)}
                               </span>
                             )}
-                            {bucketLabel(facet.field, b.value)}
+                            {bucketLabel(facet.field, b.value, sources)}
                           </span>
                           <span className="facet-count">{b.count}</span>
                         </button>
@@ -84,6 +127,30 @@ export function SearchPage() {
                     );
                   })}
                 </ul>
+                {(buckets.length > limit || limit > FACET_STEP) && (
+                  <div className="row">
+                    {buckets.length > limit && (
+                      <button
+                        type="button"
+                        className="btn-link facet-more"
+                        aria-label={`Show more ${facetTitles[facet.field].toLowerCase()}`}
+                        onClick={() => setShown({ ...shown, [facet.field]: limit + FACET_STEP })}
+                      >
+                        Show more ({buckets.length - limit})
+                      </button>
+                    )}
+                    {limit > FACET_STEP && (
+                      <button
+                        type="button"
+                        className="btn-link facet-more"
+                        aria-label={`Show fewer ${facetTitles[facet.field].toLowerCase()}`}
+                        onClick={() => setShown({ ...shown, [facet.field]: FACET_STEP })}
+                      >
+                        Show fewer
+                      </button>
+                    )}
+                  </div>
+                )}
               </section>
             );
           })}
@@ -101,15 +168,45 @@ export function SearchPage() {
           </h1>
           {results && (
             <span className="muted" data-testid="total">
-              {results.total} dataset{results.total === 1 ? "" : "s"}
+              {want.datasets ? `${results.total} dataset${results.total === 1 ? "" : "s"}` : ""}
+              {want.datasets && jobHits.length > 0 ? " · " : ""}
+              {jobHits.length > 0 ? `${jobHits.length}${jobHits.length === JOB_PAGE ? "+" : ""} job${jobHits.length === 1 ? "" : "s"}` : ""}
             </span>
           )}
+          <label className="results-sort small">
+            Sort by{" "}
+            <select
+              value={sort}
+              onChange={(e) => {
+                const next = new URLSearchParams(params);
+                if (e.target.value === "relevance") next.delete("sort");
+                else next.set("sort", e.target.value);
+                next.delete("after");
+                go(next);
+              }}
+            >
+              {Object.entries(sorts).map(([k, label]) => (
+                <option key={k} value={k}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
         </div>
+        {results?.didYouMean && (
+          <p className="did-you-mean" role="status">
+            Did you mean{" "}
+            <Link to={`/search?${new URLSearchParams({ ...(sort !== "relevance" ? { sort } : {}), q: results.didYouMean })}`}>
+              {results.didYouMean}
+            </Link>
+            ?
+          </p>
+        )}
         {active.length > 0 && (
           <div className="active-filters" aria-label="Active filters">
             {active.map(([f, v]) => (
               <button key={`${f}=${v}`} type="button" className="chip chip-removable" onClick={() => toggle(f, v)}>
-                {facetTitles[f]}: {bucketLabel(f, v)} <span aria-label="remove">×</span>
+                {facetTitles[f]}: {bucketLabel(f, v, sources)} <span aria-label="remove">×</span>
               </button>
             ))}
             <button
@@ -127,17 +224,31 @@ export function SearchPage() {
         )}
         {error && <ErrorBox error={error} retry={refetch} />}
         {isPending && <Loading label="Searching…" />}
-        {results && results.hits.length === 0 && (
+        {results && want.datasets && results.hits.length === 0 && !jobHits.length && (
           <Empty>
             No dataset matches {q ? <q>{q}</q> : "these filters"}. Try fewer words or remove a filter.
           </Empty>
         )}
-        {results && results.hits.length > 0 && (
+        {results && want.datasets && results.hits.length > 0 && (
           <ol className="hits">
-            {results.hits.map((hit) => (hit.dataset ? <Hit key={hit.dataset.id} hit={hit} /> : null))}
+            {results.hits.map((hit) =>
+              hit.dataset ? <Hit key={hit.dataset.id} hit={hit} onTag={(t) => toggle("tags", t)} /> : null,
+            )}
           </ol>
         )}
-        {results && (after || results.pageInfo.hasNextPage) && (
+        {jobHits.length > 0 && (
+          <section className="job-hits" aria-label="Jobs">
+            <h2>
+              Jobs <span className="muted small">that match</span>
+            </h2>
+            <ol className="hits">
+              {jobHits.map((h) => (
+                <JobHit key={h.job.id} hit={h} />
+              ))}
+            </ol>
+          </section>
+        )}
+        {results && want.datasets && (after || results.pageInfo.hasNextPage) && (
           <nav className="pager" aria-label="Pages">
             <button
               type="button"
@@ -178,7 +289,7 @@ export function SearchPage() {
 
 type HitT = SearchQuery["search"]["hits"][number];
 
-function Hit({ hit }: { hit: HitT }) {
+function Hit({ hit, onTag }: { hit: HitT; onTag: (tag: string) => void }) {
   const d = hit.dataset!;
   const description = hit.matches.find((m) => m.field === "description");
   const why = hit.matches.filter((m) => m.field !== "description" && m.text.includes("<mark>")).slice(0, 3);
@@ -217,7 +328,46 @@ function Hit({ hit }: { hit: HitT }) {
       )}
       <div className="hit-meta">
         <Chips items={d.owners} label="Owners" />
-        <Chips items={d.tags.map((t) => `#${t}`)} label="Tags" />
+        {d.tags.length > 0 && (
+          <ul className="chips" aria-label="Tags">
+            {d.tags.map((t) => (
+              <li key={t}>
+                <button type="button" className="chip chip-button" title={`Only datasets tagged ${t}`} onClick={() => onTag(t)}>
+                  #{t}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </li>
+  );
+}
+
+type JobHitT = SearchJobsQuery["searchJobs"][number];
+
+function JobHit({ hit }: { hit: JobHitT }) {
+  const j = hit.job;
+  return (
+    <li className="hit" data-testid="job-hit">
+      <div className="hit-head">
+        <Link to={`/jobs/${j.id}`} className="hit-name">
+          {j.name}
+        </Link>
+        <span className="kind">job</span>
+        {j.type && <span className="muted small">{j.type}</span>}
+        {j.latestRun && (
+          <span className="hit-badges">
+            <Badge tone={j.latestRun.state === "FAIL" ? "error" : j.latestRun.state === "COMPLETE" ? "ok" : "info"}>
+              last run {j.latestRun.state.toLowerCase()}
+            </Badge>
+          </span>
+        )}
+      </div>
+      <div className="hit-source muted small">{j.namespace}</div>
+      {j.description && <p className="hit-desc">{truncate(j.description, 220)}</p>}
+      <div className="hit-meta">
+        <Chips items={j.owners} label="Owners" />
       </div>
     </li>
   );

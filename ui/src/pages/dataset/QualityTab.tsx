@@ -5,9 +5,11 @@ import { useState } from "react";
 import { useQuery } from "../../api/client";
 import { DatasetQualityDocument, type DatasetQualityQuery } from "../../api/generated";
 import { Empty, ErrorBox, Loading, StatusBadge, Time } from "../../components/ui";
+import { alertAge, alertAgeText, alertLine } from "../alert";
 
 export function QualityTab({ id }: { id: string }) {
-  const { data, error, isPending, refetch } = useQuery(DatasetQualityDocument, { id });
+  const { data, error, isPending, refetch, dataUpdatedAt } = useQuery(DatasetQualityDocument, { id });
+  const now = dataUpdatedAt || 0; // ages as of the answer: rendering stays pure
   if (error) return <ErrorBox error={error} retry={refetch} />;
   if (isPending) return <Loading />;
   const d = data?.dataset;
@@ -52,7 +54,11 @@ export function QualityTab({ id }: { id: string }) {
           d.alerts.map((a) => (
             <div key={a.id} className="card">
               <div className="row">
-                <StatusBadge status={a.level} /> <strong>{a.kind.toLowerCase()}</strong> <span>{a.message}</span>
+                <StatusBadge status={a.level} /> {alertLine(a.kind, a.message).kind && <strong>{alertLine(a.kind, a.message).kind}</strong>}{" "}
+                <span>{alertLine(a.kind, a.message).message}</span>
+                <span className="alert-age small" title={`Since ${alertAge(a, now).since}`}>
+                  {alertAgeText(a, now)}
+                </span>
               </div>
               <ol className="timeline">
                 {a.history.map((e, i) => (

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { bucketLabel, facetFields, filterFrom, orderFacets, sortBuckets, toggle } from "./facets";
+import { FACET_STEP, JOB, bucketLabel, facetFields, filterFrom, orderFacets, sortBuckets, sortFrom, sourceNames, toggle, visibleBuckets, wants } from "./facets";
 
 const b = (value: string, count = 1) => ({ value, count });
 
@@ -77,4 +77,39 @@ test("bucketLabel words kinds and statuses and leaves other values", () => {
   expect(bucketLabel("freshness", "ERROR")).toBe("very late (error)");
   expect(bucketLabel("tags", "PII")).toBe("PII");
   expect(facetFields[0]).toBe("kind");
+});
+
+describe("visibleBuckets", () => {
+  const buckets = Array.from({ length: 15 }, (_, i) => b(`tag${i + 1}`));
+  test("shows the first ones, then more a step at a time", () => {
+    expect(visibleBuckets(buckets, FACET_STEP, []).map((x) => x.value)).toEqual(["tag1", "tag2", "tag3", "tag4", "tag5", "tag6"]);
+    expect(visibleBuckets(buckets, 3 * FACET_STEP, [])).toHaveLength(15);
+  });
+  test("never hides a selected value", () => {
+    expect(visibleBuckets(buckets, 2, ["tag14"]).map((x) => x.value)).toEqual(["tag1", "tag2", "tag14"]);
+  });
+});
+
+describe("sources and jobs", () => {
+  test("the Source facet says the source's name where one is known", () => {
+    const names = sourceNames([
+      { namespace: "postgres://wh:5432", source: "warehouse" },
+      { namespace: "s3://other", source: null },
+    ]);
+    expect(bucketLabel("namespace", "postgres://wh:5432", names)).toBe("warehouse");
+    expect(bucketLabel("namespace", "s3://other", names)).toBe("other (s3)");
+    expect(bucketLabel("namespace", "kafka://events.internal:9092")).toBe("events.internal:9092 (kafka)");
+  });
+  test("JOB is the Kind facet's job bucket, never sent as a dataset kind", () => {
+    const p = new URLSearchParams("kind=JOB&kind=VIEW");
+    expect(filterFrom(p).kind).toEqual(["VIEW"]);
+    expect(wants(p)).toEqual({ datasets: true, jobs: true });
+    expect(wants(new URLSearchParams("kind=JOB"))).toEqual({ datasets: false, jobs: true });
+    expect(wants(new URLSearchParams("kind=TABLE"))).toEqual({ datasets: true, jobs: false });
+    expect(bucketLabel("kind", JOB)).toBe("job");
+  });
+  test("an unknown sort is relevance", () => {
+    expect(sortFrom(new URLSearchParams("sort=name"))).toBe("name");
+    expect(sortFrom(new URLSearchParams("sort=size"))).toBe("relevance");
+  });
 });

@@ -30,9 +30,57 @@ export function isFacetField(field: string): field is FacetField {
   return (facetFields as readonly string[]).includes(field);
 }
 
-export function bucketLabel(field: FacetField, value: string) {
-  if (field === "kind") return kindLabel(value);
+// JOB is the Kind facet's bucket for jobs: not a dataset kind (the API's
+// filter has none such), the page searches jobs beside datasets.
+export const JOB = "JOB";
+
+// bucketLabel is a bucket's words; sources names the source of each
+// namespace, so that the Source facet says "warehouse", not a cut-off URL.
+export function bucketLabel(field: FacetField, value: string, sources?: ReadonlyMap<string, string>) {
+  if (field === "kind") return value === JOB ? "job" : kindLabel(value);
+  if (field === "namespace") return sources?.get(value) ?? shortNamespace(value);
   return statusLabels[field]?.[value] ?? value;
+}
+
+// shortNamespace is a namespace no source names, shorter than its URL:
+// "events.internal:9092 (kafka)" for kafka://events.internal:9092.
+export function shortNamespace(ns: string) {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.+)$/i.exec(ns);
+  return m ? `${m[2]} (${m[1]})` : ns;
+}
+
+// sourceNames maps each namespace to its source's name, where one is known.
+export function sourceNames(list: readonly { namespace: string; source?: string | null }[]) {
+  const out = new Map<string, string>();
+  for (const s of list) if (s.source) out.set(s.namespace, s.source);
+  return out;
+}
+
+// FACET_STEP is how many buckets a facet shows at first, and how many more
+// each "Show more" adds.
+export const FACET_STEP = 6;
+
+// visibleBuckets are a facet's first shown buckets, and the selected ones
+// beyond them (a selected value never hides).
+export function visibleBuckets<B extends { value: string }>(buckets: readonly B[], shown: number, selected: readonly string[]): B[] {
+  return buckets.filter((b, i) => i < shown || selected.includes(b.value));
+}
+
+// wants says what the Kind facet asks for: datasets (no kind, or a dataset
+// kind, selected), jobs (no kind, or JOB, selected), or both.
+export function wants(params: URLSearchParams): { datasets: boolean; jobs: boolean } {
+  const kinds = params.getAll("kind");
+  if (!kinds.length) return { datasets: true, jobs: true };
+  return { datasets: kinds.some((k) => k !== JOB), jobs: kinds.includes(JOB) };
+}
+
+// sorts are the orders the results may be listed in (the URL's sort).
+export const sorts = { relevance: "Relevance", name: "Name", updated: "Recently updated" } as const;
+export type Sort = keyof typeof sorts;
+
+export function sortFrom(params: URLSearchParams): Sort {
+  const s = params.get("sort") ?? "";
+  return s in sorts ? (s as Sort) : "relevance";
 }
 
 // filterFrom reads the filter from the URL's parameters, one per selected
@@ -41,7 +89,7 @@ export function filterFrom(params: URLSearchParams): SearchFilter {
   const f: SearchFilter = {};
   for (const field of facetFields) {
     const known = statusLabels[field];
-    const v = params.getAll(field).filter((x) => !known || x in known);
+    const v = params.getAll(field).filter((x) => (!known || x in known) && !(field === "kind" && x === JOB));
     if (!v.length) continue;
     if (field === "kind") f.kind = v as DatasetKind[];
     else if (field === "freshness") f.freshness = v as FreshnessStatus[];
