@@ -106,6 +106,27 @@ export async function start({ config } = {}) {
 }
 
 // graphql asks the server directly, to find ids the tests navigate to.
+// openPage starts the server and one browser page on it (viewport 1360x900
+// unless width/height say otherwise; the rest are Playwright context
+// options), and collects the page's uncaught errors in pageErrors, which a
+// test file asserts empty at its end. close stops both.
+export async function openPage({ width = 1360, height = 900, timeout = 15_000, ...contextOptions } = {}) {
+  const env = await start();
+  const ctx = await env.browser.newContext({ viewport: { width, height }, ...contextOptions });
+  ctx.setDefaultTimeout(timeout);
+  const page = await ctx.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const close = async () => {
+    await ctx.close();
+    await env.stop();
+  };
+  return { env, ctx, page, pageErrors, close };
+}
+
+// screenshot saves the whole page into ui/e2e/screenshots/NAME.png.
+export const screenshot = (page, name) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+
 export async function graphql(base, query, variables = {}) {
   const res = await fetch(`${base}/graphql`, {
     method: "POST",

@@ -4,30 +4,24 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { graphql, screenshots, start } from "./harness.mjs";
+import { graphql, openPage, screenshot } from "./harness.mjs";
 
 const T = 15_000;
 const WAREHOUSE = "redshift://analytics.us-east-1:5439";
 let env;
-let ctx;
 let page;
-const pageErrors = [];
+let pageErrors = [];
+let close;
 
 before(async () => {
-  env = await start();
-  ctx = await env.browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  ctx.setDefaultTimeout(T);
-  page = await ctx.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  ({ env, page, pageErrors, close } = await openPage({ timeout: T, acceptDownloads: true }));
 });
 
 after(async () => {
-  await ctx?.close();
-  await env?.stop();
+  await close?.();
 });
 
-const shot = (name) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+const shot = (name) => screenshot(page, name);
 
 async function datasetId(name, namespace = WAREHOUSE) {
   const d = await graphql(env.base, "query($n:String,$m:String){dataset(namespace:$n,name:$m){id}}", { n: namespace, m: name });

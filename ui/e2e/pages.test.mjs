@@ -4,29 +4,23 @@
 // keyboard focus.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { darkContext, graphql, screenshots, shotDark, start } from "./harness.mjs";
+import { darkContext, graphql, openPage, screenshot, shotDark } from "./harness.mjs";
 
 const T = 20_000;
 let env;
-let ctx;
 let page;
-const pageErrors = [];
+let pageErrors = [];
+let close;
 
 before(async () => {
-  env = await start();
-  ctx = await env.browser.newContext({ viewport: { width: 1360, height: 900 } });
-  ctx.setDefaultTimeout(T);
-  page = await ctx.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  ({ env, page, pageErrors, close } = await openPage({ timeout: T }));
 });
 
 after(async () => {
-  await ctx?.close();
-  await env?.stop();
+  await close?.();
 });
 
-const shot = (name, p = page) => p.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+const shot = (name, p = page) => screenshot(p, name);
 
 async function datasetId(namespace, name) {
   const d = await graphql(env.base, "query($n:String,$m:String){dataset(namespace:$n,name:$m){id}}", { n: namespace, m: name });

@@ -4,30 +4,25 @@
 // header leaves the tabs above the fold.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { graphql, screenshots, start } from "./harness.mjs";
+import { graphql, openPage, screenshot } from "./harness.mjs";
 
 const T = 15_000;
 const warehouse = "redshift://analytics.us-east-1:5439";
 let env;
 let ctx;
 let page;
-const pageErrors = [];
+let pageErrors = [];
+let close;
 
 before(async () => {
-  env = await start();
-  ctx = await env.browser.newContext({ viewport: { width: 1400, height: 900 } });
-  ctx.setDefaultTimeout(T);
-  page = await ctx.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  ({ env, ctx, page, pageErrors, close } = await openPage({ width: 1400, height: 900, timeout: T }));
 });
 
 after(async () => {
-  await ctx?.close();
-  await env?.stop();
+  await close?.();
 });
 
-const shot = (name) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+const shot = (name) => screenshot(page, name);
 
 async function datasetId(name) {
   const d = await graphql(env.base, "query($n:String,$m:String){dataset(namespace:$n,name:$m){id}}", { n: warehouse, m: name });

@@ -8,28 +8,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { graphql, screenshots, start } from "./harness.mjs";
+import { graphql, openPage, screenshot } from "./harness.mjs";
 
 const T = 15_000;
 let env;
 let ctx;
 let page;
-const pageErrors = [];
+let pageErrors = [];
+let close;
 
 before(async () => {
-  env = await start();
-  ctx = await env.browser.newContext({ viewport: { width: 1360, height: 900 } });
-  ctx.setDefaultTimeout(T);
-  page = await ctx.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  ({ env, ctx, page, pageErrors, close } = await openPage({ timeout: T }));
 });
 
 after(async () => {
-  await ctx?.close();
-  await env?.stop();
+  await close?.();
 });
 
-const shot = (name, p = page) => p.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+const shot = (name, p = page) => screenshot(p, name);
 const heading = () => page.locator("h1").first();
 
 async function datasetId(namespace, name) {
