@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -227,6 +228,11 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	res, err := idx.SearchInContext(sctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
+	}
+	if queryText(q.Text) != "" && q.Sort == SortRelevance {
+		if err := demote(ctx, idx, res.Hits); err != nil {
+			return nil, err
+		}
 	}
 	out := &Results{Total: int(res.Total)}
 	for i, h := range res.Hits {
@@ -833,14 +839,6 @@ func withFilter(q query.Query, f Filter, cols *facetColumns, path string) query.
 		b.Must = fq
 	}
 	b.AddMustNot(termQuery(fType, typeJob)) // a few postings: cheap
-	if q != nil {
-		// A live dataset outranks a deprecated one that matches as well:
-		// the same small score is added to every live hit.
-		live := bleve.NewBoolFieldQuery(false)
-		live.SetField(fDeprecated)
-		live.SetBoost(liveBoost)
-		b.AddShould(live)
-	}
 	if !f.IncludeRemoved {
 		removed := bleve.NewBoolFieldQuery(true)
 		removed.SetField(fRemoved)
@@ -849,10 +847,49 @@ func withFilter(q query.Query, f Filter, cols *facetColumns, path string) query.
 	return b
 }
 
-// liveBoost is what being live (not deprecated) adds to a text hit's
-// score: enough to order equal matches, small beside what a better match
-// of the words adds.
-const liveBoost = 0.5
+// liveDemotion is the share of its score a deprecated hit loses beside a
+// live one: enough to order equal matches, small beside what a better
+// match of the words adds (an exact name still finds the deprecated
+// dataset first). It is taken off the deprecated hits of a page (demote)
+// rather than added to every live one in the query: a should clause on the
+// deprecated field matched nearly every document and made a one-word search
+// at 100k datasets cost twice the CPU.
+const liveDemotion = 0.1
+
+// demote lowers the score of the deprecated hits among hits by liveDemotion
+// and orders them again, so that a live dataset outranks a deprecated one
+// that matches as well. It sees one page (and the hit after it): a tie
+// across pages is not reordered.
+func demote(ctx context.Context, idx bleve.Index, hits bsearch.DocumentMatchCollection) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	deprecated := bleve.NewBoolFieldQuery(true)
+	deprecated.SetField(fDeprecated)
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), deprecated), len(ids), 0, false)
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	if len(res.Hits) == 0 {
+		return nil
+	}
+	dep := make(map[string]bool, len(res.Hits))
+	for _, h := range res.Hits {
+		dep[h.ID] = true
+	}
+	for _, h := range hits {
+		if dep[h.ID] {
+			h.Score *= 1 - liveDemotion
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b *bsearch.DocumentMatch) int { return cmp.Compare(b.Score, a.Score) })
+	return nil
+}
 
 func termQuery(field, v string) *query.TermQuery {
 	q := bleve.NewTermQuery(v)
