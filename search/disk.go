@@ -107,7 +107,7 @@ func (x *Index) stopForFull(cause error, need int64) error {
 		// Nothing persisted to serve from: searches answer unavailable
 		// until the rebuild (retried by the healer) succeeds.
 		x.log.Error("search index: cannot reopen read-only after a full disk; it is rebuilt once space is freed", "err", err)
-		if idx, err = bleve.NewMemOnly(bleve.NewIndexMapping()); err != nil {
+		if idx, err = placeholder(); err != nil {
 			return err
 		}
 		x.wantRebuild(reasonDamaged)
@@ -157,7 +157,7 @@ func (x *Index) resumeAfterFull() error {
 		// Back to read-only (or nothing): the next retry tries again.
 		ro, rerr := bleve.OpenUsing(x.dir, readOnlyConfig())
 		if rerr != nil {
-			if ro, rerr = bleve.NewMemOnly(bleve.NewIndexMapping()); rerr != nil {
+			if ro, rerr = placeholder(); rerr != nil {
 				return rerr
 			}
 			x.wantRebuild(reasonDamaged)
@@ -272,3 +272,10 @@ func mustFree(dir string) int64 {
 }
 
 func bytesString(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// placeholder is an empty index that stands in, answering nothing, while
+// no index on disk can be opened (a full disk): scorch in memory, with no
+// path, which writes nothing.
+func placeholder() (bleve.Index, error) {
+	return bleve.NewUsing("", bleve.NewIndexMapping(), scorch.Name, scorch.Name, nil)
+}

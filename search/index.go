@@ -180,7 +180,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 			x.log.Error("search index: no space to create it; it is built once space is freed", "err", err)
 			x.metrics.faults.WithLabelValues("disk_full").Inc()
 			x.full, x.fullSince, x.fullNeed = errFull(err), time.Now(), fullFree
-			if idx, err = bleve.NewMemOnly(bleve.NewIndexMapping()); err == nil {
+			if idx, err = placeholder(); err == nil {
 				x.state = health{pending: reasonDamaged}
 			}
 		}
