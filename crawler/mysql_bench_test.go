@@ -213,68 +213,7 @@ func BenchmarkCrawlMySQL(b *testing.B) {
 		}
 		b.Logf("per query (tables, columns, keys, views, table I/O): %s", strings.Join(per, ", "))
 	})
-	ratio := func(b *testing.B, perOp time.Duration) {
-		if myRawPerOp > 0 {
-			r := float64(perOp) / float64(myRawPerOp)
-			b.ReportMetric(r, "x-raw")
-			b.Logf("%s: %v per crawl, %.2fx the raw queries (%v); goal <= 2x", b.Name(), perOp.Round(time.Millisecond), r, myRawPerOp.Round(time.Millisecond))
-		}
-	}
-	b.Run("crawl", func(b *testing.B) {
-		logSetup(b)
-		datasets, n := 0, 0
-		var ph phases
-		for b.Loop() {
-			b.StopTimer()
-			st := openBenchStore(b)
-			b.StartTimer()
-			ph.begin()
-			res, err := crawler.CrawlMySQL(ctx, st, dsn, ph.options())
-			if err != nil {
-				b.Fatal(err)
-			}
-			ph.end()
-			b.StopTimer()
-			if res.Datasets != want || res.New != want || res.ViewsUnparsed != 0 {
-				b.Fatalf("crawl: %+v, want %d new datasets", res.CrawlCounts, want)
-			}
-			datasets += res.Datasets
-			n++
-			if err := st.Close(); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-		}
-		b.ReportMetric(float64(datasets)/b.Elapsed().Seconds(), "datasets/s")
-		ph.report(b, n)
-		ratio(b, b.Elapsed()/time.Duration(n))
-	})
-	b.Run("recrawl", func(b *testing.B) {
-		logSetup(b)
-		st := openBenchStore(b)
-		defer st.Close()
-		if _, err := crawler.CrawlMySQL(ctx, st, dsn, crawler.Options{}); err != nil {
-			b.Fatal(err)
-		}
-		datasets, n := 0, 0
-		var ph phases
-		for b.Loop() {
-			ph.begin()
-			res, err := crawler.CrawlMySQL(ctx, st, dsn, ph.options())
-			if err != nil {
-				b.Fatal(err)
-			}
-			ph.end()
-			if res.Datasets != want || res.New != 0 || res.Removed != 0 {
-				b.Fatalf("recrawl: %+v", res.CrawlCounts)
-			}
-			datasets += res.Datasets
-			n++
-		}
-		b.ReportMetric(float64(datasets)/b.Elapsed().Seconds(), "datasets/s")
-		ph.report(b, n)
-		ratio(b, b.Elapsed()/time.Duration(n))
-	})
+	benchCrawls(b, crawler.CrawlMySQL, dsn, want, &myRawPerOp, logSetup)
 	// The views' definitions as the server prints them, parsed against the
 	// tables' columns, as a crawl does.
 	b.Run("parse-views", func(b *testing.B) {
