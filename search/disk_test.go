@@ -24,18 +24,7 @@ import (
 // follower catches up by itself.
 func TestFullDiskStopsAndResumes(t *testing.T) {
 	c := newCatalog(t)
-	c.idx.Close()
-	disk := disktest.Mount(t, 4<<20)
-	idx, err := search.Open(t.Context(), filepath.Join(disk, "index"), c.st, &search.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { idx.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	waitFor(t, 30*time.Second, func() bool { return idx.Status() == "ok" })
+	idx, disk, ctx := onSmallDisk(t, c)
 	search := func(text string) []string {
 		t.Helper()
 		res, err := idx.Search(ctx, search.Query{Text: text})
@@ -97,18 +86,7 @@ func TestFullDiskStopsAndResumes(t *testing.T) {
 // space.
 func TestFullDiskMergerStops(t *testing.T) {
 	c := newCatalog(t)
-	c.idx.Close()
-	disk := disktest.Mount(t, 4<<20)
-	idx, err := search.Open(t.Context(), filepath.Join(disk, "index"), c.st, &search.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { idx.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	waitFor(t, 30*time.Second, func() bool { return idx.Status() == "ok" })
+	idx, disk, ctx := onSmallDisk(t, c)
 	var ballast string
 	for i, leave := range []int64{48 << 10, 32 << 10, 16 << 10, 0} {
 		ballast = disktest.Fill(t, disk, leave)
@@ -186,4 +164,23 @@ func TestFullDiskOpenWithoutIndex(t *testing.T) {
 	if err != nil || res.Total == 0 {
 		t.Fatalf("after space was freed: %v %v", res, err)
 	}
+}
+
+// onSmallDisk moves c's index to a 4 MiB tmpfs and runs its follower
+// there until the test ends; it returns the index once it is caught up,
+// the tmpfs, and the follower's context.
+func onSmallDisk(t *testing.T, c *catalog) (*search.Index, string, context.Context) {
+	t.Helper()
+	c.idx.Close()
+	disk := disktest.Mount(t, 4<<20)
+	idx, err := search.Open(t.Context(), filepath.Join(disk, "index"), c.st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { idx.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; idx.Close() })
+	waitFor(t, 30*time.Second, func() bool { return idx.Status() == "ok" })
+	return idx, disk, ctx
 }
