@@ -312,24 +312,13 @@ func TestSchemaChanges(t *testing.T) {
 	if res.Changed != 1 || res.Removed != 1 || res.New != 0 {
 		t.Fatalf("second crawl: %+v", res)
 	}
-	hist, err := st.SchemaHistory(ctx, orders.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, h := range hist {
-		got = append(got, fmt.Sprintf("%s %s %s->%s", h.Kind, h.Column, h.Old, h.New))
-	}
-	want := []string{
+	wantHistory(t, st, orders.ID,
 		"TYPE_CHANGED amount integer->numeric(12,2)",
 		"DESCRIPTION_CHANGED amount ->Order total.",
 		"NULLABILITY_CHANGED note null->not null",
 		"COLUMN_ADDED currency ->character(3)",
 		"DATASET_CREATED  ->TABLE",
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	)
 	tmp := dataset(t, st, db+".sales.tmp")
 	if !tmp.Removed() {
 		t.Fatal("a dropped table is not marked removed")
@@ -515,4 +504,21 @@ func TestAllDatabases(t *testing.T) {
 		}
 	}
 	dataset(t, st, "chinook.public.artist")
+}
+
+// wantHistory fails t unless the schema history of dataset id is want,
+// newest first, each change as "KIND column old->new".
+func wantHistory(t *testing.T, st *store.Store, id string, want ...string) {
+	t.Helper()
+	hist, err := st.SchemaHistory(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hist {
+		got = append(got, fmt.Sprintf("%s %s %s->%s", h.Kind, h.Column, h.Old, h.New))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
