@@ -88,7 +88,15 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir, logPath: filepath.Join(dir, "mariadbd.log")}
-	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
+	// A private tmpdir: servers installed side by side in the shared /tmp
+	// (test packages run in parallel) have failed deleting each other's
+	// "#sql-temptable-*" files.
+	if err := os.Mkdir(s.tmpdir(), 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--tmpdir=" + s.tmpdir(),
+		"--auth-root-authentication-method=normal", "--skip-test-db"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
@@ -105,6 +113,8 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 
 func (s *Server) datadir() string { return filepath.Join(s.dir, "data") }
 
+func (s *Server) tmpdir() string { return filepath.Join(s.dir, "tmp") }
+
 // Socket is the server's Unix socket.
 func (s *Server) Socket() string { return filepath.Join(s.dir, "mariadbd.sock") }
 
@@ -115,7 +125,7 @@ func (s *Server) start(ctx context.Context, mariadbd string, o *Options) error {
 	}
 	s.Port = port
 	// Durability is off: the server is thrown away.
-	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--socket=" + s.Socket(), "--port=" + strconv.Itoa(port),
+	args := []string{"--no-defaults", "--datadir=" + s.datadir(), "--tmpdir=" + s.tmpdir(), "--socket=" + s.Socket(), "--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--pid-file=" + filepath.Join(s.dir, "mariadbd.pid"), "--log-error=" + s.logPath,
 		"--skip-log-bin", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--sync-frm=0",
 		"--innodb-buffer-pool-size=64M", "--max-connections=50", "--character-set-server=utf8mb4",
