@@ -602,7 +602,7 @@ const (
 	fSchema        = "schema"
 	fKind          = "kind"
 	fRemoved       = "removed"
-	fDeprecated    = "deprecated" // ranks a deprecated dataset below a live one
+	fDeprecated    = "deprecated" // unread since demote reads the store; goes at the next mapping change
 	fFreshness     = "freshness"  // FRESH, WARN, ERROR; absent when unknown
 	fHealth        = "health"     // the worst latest check result; absent without checks
 	fSQL           = "sql"        // a job's SQL, identifiers split

@@ -95,9 +95,10 @@ type Hit struct {
 	ID      string
 	Score   float64
 	Matches []Match
-	// Dataset is the dataset as read from the store to mark its matches,
-	// so that a caller showing it need not read it again: nil for an empty
-	// query, with NoMatches, or if it left the store since it was indexed.
+	// Dataset is the dataset as read from the store to rank and mark the
+	// page, so that a caller showing it need not read it again: nil for an
+	// empty query, with NoMatches unless ranked by relevance, or if it left
+	// the store since it was indexed.
 	Dataset *quarry.Dataset
 }
 
@@ -137,19 +138,29 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	// each is the cheapest search there is), unless one is in no
 	// document, then also as a typo, inside a name or as the word being
 	// typed.
+	unknown, allKnown := x.unknownWords(idx, qw)
 	var out *Results
-	if words <= 1 || x.allIndexed(idx, qw) {
-		out, err = x.search(ctx, idx, q, modeAll)
+	if words <= 1 || allKnown {
+		out, err = x.search(ctx, idx, q, queryMode{unknown: unknown})
 	}
 	if err == nil && (out == nil || out.Total == 0 && words > 1) {
-		out, err = x.search(ctx, idx, q, queryMode{loose: true})
+		out, err = x.search(ctx, idx, q, queryMode{loose: true, unknown: unknown})
+	}
+	// A word that no document has may be a typo of a word that only
+	// descriptions or column names have. Their dictionaries are the
+	// largest, so they are searched for typos only when the other fields
+	// found less than a page: what they find ranks below typos of names,
+	// so a full first page would barely change.
+	textTypos := unknown != 0
+	if page, _, _ := paging(q.First, ""); err == nil && out.Total < page && textTypos {
+		out, err = x.search(ctx, idx, q, queryMode{loose: true, unknown: unknown, textTypos: true})
 	}
 	// The best partial matches: those with the most words any dataset has.
 	for _, least := range partialTiers(words) {
 		if err != nil || out.Total > 0 {
 			break
 		}
-		out, err = x.search(ctx, idx, q, queryMode{loose: true, least: least})
+		out, err = x.search(ctx, idx, q, queryMode{loose: true, least: least, unknown: unknown, textTypos: textTypos})
 		if err == nil {
 			out.Partial = out.Total > 0
 		}
@@ -160,15 +171,17 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	return out, err
 }
 
-// allIndexed reports whether every word (or one of its synonyms) is a term
-// of fWords in some document: one dictionary look-up each.
-func (x *Index) allIndexed(idx bleve.Index, words []queryWord) bool {
+// unknownWords says which words are a term of fWords in no document,
+// neither as typed nor as a synonym (bit i for word i, of the first 64),
+// and whether every word is one: a dictionary look-up each.
+func (x *Index) unknownWords(idx bleve.Index, words []queryWord) (unknown uint64, allKnown bool) {
 	m := idx.Mapping()
 	a := m.AnalyzerNamed(m.AnalyzerNameForPath(fWords))
 	if a == nil {
-		return false // an index of an older mapping: no such field
+		return 0, false // an index of an older mapping: no such field
 	}
-	for _, w := range words {
+	allKnown = true
+	for i, w := range words {
 		found := false
 		for _, alt := range w.alts {
 			all := true
@@ -182,10 +195,13 @@ func (x *Index) allIndexed(idx bleve.Index, words []queryWord) bool {
 			}
 		}
 		if !found {
-			return false
+			allKnown = false
+			if i < 64 {
+				unknown |= 1 << i
+			}
 		}
 	}
-	return true
+	return unknown, allKnown
 }
 
 // termIndexed reports whether field has term.
@@ -229,10 +245,17 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	if queryText(q.Text) != "" && q.Sort == SortRelevance {
-		if err := demote(ctx, idx, res.Hits); err != nil {
+	text := queryText(q.Text)
+	// The page's datasets, read from the store (and its cache) once: to
+	// demote the deprecated ones and to mark their matches.
+	var ds map[string]*quarry.Dataset
+	if text != "" && (q.Sort == SortRelevance || !q.NoMatches) {
+		if ds, err = x.hitDatasets(ctx, idx, res.Hits); err != nil {
 			return nil, err
 		}
+	}
+	if text != "" && q.Sort == SortRelevance {
+		demote(res.Hits, ds)
 	}
 	out := &Results{Total: int(res.Total)}
 	for i, h := range res.Hits {
@@ -240,10 +263,10 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 			out.HasNext = true
 			break
 		}
-		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score})
+		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, Dataset: ds[h.ID]})
 	}
-	if text := queryText(q.Text); text != "" && len(out.Hits) > 0 && !q.NoMatches {
-		if err := x.highlight(ctx, idx, text, out.Hits, mode.loose); err != nil {
+	if text != "" && len(out.Hits) > 0 && !q.NoMatches {
+		if err := x.highlight(ctx, idx, text, out.Hits, mode); err != nil {
 			return nil, err
 		}
 	}
@@ -288,25 +311,31 @@ func queryText(s string) string { return strings.TrimSpace(strings.ToValidUTF8(s
 // highlightFields are the fields whose matched words a hit shows.
 var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
 
-// highlight marks the matched words of a page of hits. It is a search of
-// its own, of those hits alone: asking for highlights in the search itself
-// would make every term searcher decode the positions of every hit, most
-// of the cost of a query with many hits.
+// highlight marks the matched words of a page of hits (those with their
+// Dataset). It is a search of its own, of those hits alone: asking for
+// highlights in the search itself would make every term searcher decode
+// the positions of every hit, most of the cost of a query with many hits.
 //
 // The texts marked are the store's: the documents' stored fields would
 // cost a read and decode of each, and the page's datasets are read from
 // the store anyway (and cached) to be shown.
-func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit, loose bool) error {
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
+func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit, mode queryMode) error {
+	ids := make([]string, 0, len(hits))
+	for _, h := range hits {
+		if h.Dataset != nil {
+			ids = append(ids, h.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	// The clauses on the shown fields are the ones that mark words there;
 	// a hit that matched by others still shows its fields' text.
 	q := bleve.NewBooleanQuery()
 	q.AddMust(bleve.NewDocIDQuery(ids))
-	q.AddShould(x.textQuery(idx.Mapping(), text, queryMode{highlight: true, loose: loose}))
-	req := bleve.NewSearchRequestOptions(q, len(hits), 0, false)
+	mode.highlight = true
+	q.AddShould(x.textQuery(idx.Mapping(), text, mode))
+	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
 	res, err := idx.SearchInContext(ctx, req)
@@ -317,25 +346,36 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	for _, h := range res.Hits {
 		byID[h.ID] = h
 	}
-	ds, err := x.st.DatasetsByID(ctx, ids) // every hit's, in one transaction: they are shown
-	if err != nil {
-		return err
-	}
-	if len(ds) < len(hits) && x.damaged(idx) { // the store forgets no dataset: the index may make them up
-		return errUnavailable()
-	}
-	for i, j := 0, 0; i < len(hits) && j < len(ds); i++ {
-		if ds[j].ID != hits[i].ID {
-			continue // removed from the store since it was indexed
-		}
-		d := ds[j]
-		j++
-		hits[i].Dataset = d
-		if h := byID[hits[i].ID]; h != nil {
-			hits[i].Matches = matches(h, newTextsDoc(d), x.fold)
+	for i, h := range hits {
+		if m := byID[h.ID]; m != nil && h.Dataset != nil {
+			hits[i].Matches = matches(m, newTextsDoc(h.Dataset), x.fold)
 		}
 	}
 	return nil
+}
+
+// hitDatasets reads the datasets of hits from the store, by ID; a dataset
+// removed since it was indexed is not there.
+func (x *Index) hitDatasets(ctx context.Context, idx bleve.Index, hits bsearch.DocumentMatchCollection) (map[string]*quarry.Dataset, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	ds, err := x.st.DatasetsByID(ctx, ids) // in one transaction
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) < len(hits) && x.damaged(idx) { // the store forgets no dataset: the index may make them up
+		return nil, errUnavailable()
+	}
+	out := make(map[string]*quarry.Dataset, len(ds))
+	for _, d := range ds {
+		out[d.ID] = d
+	}
+	return out, nil
 }
 
 func paging(first int, after string) (int, int, error) {
@@ -372,8 +412,13 @@ func (x *Index) textQuery(m mapping.IndexMapping, text string, mode queryMode) q
 // matched (the zero mode), its fallback to hits with at least some of
 // them, or marking the words of known hits.
 type queryMode struct {
-	loose     bool // a word may also be found as a typo, inside a name or as a prefix
-	least     int  // > 0: a hit has this many of the words at least (loosely)
+	loose bool // a word may also be found as a typo, inside a name or as a prefix
+	least int  // > 0: a hit has this many of the words at least (loosely)
+	// unknown: bit i says that word i is in no document as typed, so it may
+	// be a typo of a word that only a description or column has; textTypos
+	// looks for such words so.
+	unknown   uint64
+	textTypos bool
 	highlight bool // a flat disjunction of the clauses on the fields a hit shows
 }
 
@@ -470,7 +515,7 @@ func (b *queryBuilder) wordIn(field string, w queryWord, boost float64) query.Qu
 		if len(parts) == 1 {
 			alts = append(alts, parts[0])
 		} else {
-			alts = append(alts, bleve.NewConjunctionQuery(parts...))
+			alts = append(alts, newSparseConjunction(parts...))
 		}
 	}
 	switch len(alts) {
@@ -479,7 +524,7 @@ func (b *queryBuilder) wordIn(field string, w queryWord, boost float64) query.Qu
 	case 1:
 		return alts[0]
 	}
-	return bleve.NewDisjunctionQuery(alts...)
+	return newSparseDisjunction(alts...)
 }
 
 // allIn is the clause that finds every word in field (bleve's match query
@@ -499,7 +544,7 @@ func (b *queryBuilder) allIn(field string, boost float64) query.Query {
 	case 1:
 		return terms[0]
 	}
-	return bleve.NewConjunctionQuery(terms...)
+	return newSparseConjunction(terms...)
 }
 
 // wordByWord are the fields of coverFields whose words a query of several
@@ -523,14 +568,14 @@ var coverFields = []coverField{{fNameStem, 3}, {fPath, 1}, {fColumnStem, 1}, {fT
 // prefix. It scores little: wordWeight says where the word was found.
 func (b *queryBuilder) wordFound(i int) query.Query {
 	w := b.words[i]
-	any := b.looseWord(w.word, i == len(b.words)-1)
+	any := b.looseWord(i)
 	if q := b.wordIn(fWords, w, boostCover); q != nil {
 		any = append(any, q)
 	}
 	if len(any) == 1 {
 		return any[0]
 	}
-	return bleve.NewDisjunctionQuery(any...)
+	return newSparseDisjunction(any...)
 }
 
 // wordWeight is the clause that scores word i by the fields it is in
@@ -549,12 +594,13 @@ func (b *queryBuilder) wordWeight(i int) query.Query {
 	case 1:
 		return any[0]
 	}
-	return bleve.NewDisjunctionQuery(any...)
+	return newSparseDisjunction(any...)
 }
 
-// looseWord are the clauses of rule 6 for a word: typos, inside longer
+// looseWord are the clauses of rule 6 for word i: typos, inside longer
 // name words, and as a prefix when it is the word being typed.
-func (b *queryBuilder) looseWord(w string, last bool) []query.Query {
+func (b *queryBuilder) looseWord(i int) []query.Query {
+	w, last := b.words[i].word, i == len(b.words)-1
 	var out []query.Query
 	add := func(q query.Query, boost float64) {
 		if !b.keep(q.(query.FieldableQuery).Field()) {
@@ -574,13 +620,12 @@ func (b *queryBuilder) looseWord(w string, last bool) []query.Query {
 		}
 		// A typo of a word that only a description or a column has
 		// ("reveneu" of revenue in "The source of truth for revenue")
-		// finds it too, below a typo of the name. A description's terms
-		// are stemmed, so the word is looked for as its stem. Its marks
-		// are those of the search that found the hits: a query of several
-		// words has typos only in its fallback (shop.public.users must not
-		// mark "shipped", whose stem is a typo of shop).
-		add(&fuzzyQuery{automata: b.x.automata, term: w, field: fColumns, fuzz: fuzz, prefix: 1}, boostFuzzyText)
-		if !b.mode.highlight || b.mode.loose || len(b.words) == 1 {
+		// finds it too, when the other fields find less than a page
+		// (textTypos; Search), and only for a word that no document has
+		// as typed. A description's terms
+		// are stemmed, so the word is looked for as its stem.
+		if b.mode.textTypos && i < 64 && b.mode.unknown&(1<<i) != 0 {
+			add(&fuzzyQuery{automata: b.x.automata, term: w, field: fColumns, fuzz: fuzz, prefix: 1}, boostFuzzyText)
 			if t := b.terms(fDesc, w); len(t) == 1 && len([]rune(t[0])) >= 4 {
 				add(&fuzzyQuery{automata: b.x.automata, term: t[0], field: fDesc, fuzz: fuzz, prefix: 1}, boostFuzzyText)
 			}
@@ -700,9 +745,11 @@ func (b *queryBuilder) build() query.Query {
 	// 6. Typos, words inside names and the word being typed. A query of
 	// one word has them here; one of several has them in the clause of
 	// each word (below), which every hit must match.
-	if !multi || b.mode.highlight {
+	// A search marking the words of a query of several words that matched
+	// them as typed marks no typos either.
+	if !multi || b.mode.highlight && b.mode.loose {
 		for i, w := range b.words {
-			rank = append(rank, b.looseWord(w.word, i == len(b.words)-1)...)
+			rank = append(rank, b.looseWord(i)...)
 			if len(w.alts) > 1 && !b.mode.highlight {
 				if q := b.wordWeight(i); q != nil {
 					rank = append(rank, q) // its synonyms
@@ -721,10 +768,10 @@ func (b *queryBuilder) build() query.Query {
 				}
 			}
 		}
-		return bleve.NewDisjunctionQuery(rank...)
+		return newSparseDisjunction(rank...)
 	}
 	if !multi {
-		return bleve.NewDisjunctionQuery(rank...)
+		return newSparseDisjunction(rank...)
 	}
 	// Several words: a hit has every one of them, in whatever fields
 	// (coverage beats one word in the name), or in the fallback the number
@@ -739,8 +786,8 @@ func (b *queryBuilder) build() query.Query {
 			rank = append(rank, q)
 		}
 	}
-	ranked := bleve.NewDisjunctionQuery(rank...)
-	var must query.Query = bleve.NewConjunctionQuery(each...)
+	ranked := newSparseDisjunction(rank...)
+	var must query.Query = newSparseConjunction(each...)
 	if b.mode.least > 0 {
 		some := bleve.NewDisjunctionQuery(each...)
 		some.SetMin(float64(b.mode.least))
@@ -858,37 +905,19 @@ const liveDemotion = 0.1
 
 // demote lowers the score of the deprecated hits among hits by liveDemotion
 // and orders them again, so that a live dataset outranks a deprecated one
-// that matches as well. It sees one page (and the hit after it): a tie
-// across pages is not reordered.
-func demote(ctx context.Context, idx bleve.Index, hits bsearch.DocumentMatchCollection) error {
-	if len(hits) == 0 {
-		return nil
-	}
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	deprecated := bleve.NewBoolFieldQuery(true)
-	deprecated.SetField(fDeprecated)
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), deprecated), len(ids), 0, false)
-	res, err := idx.SearchInContext(ctx, req)
-	if err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	if len(res.Hits) == 0 {
-		return nil
-	}
-	dep := make(map[string]bool, len(res.Hits))
-	for _, h := range res.Hits {
-		dep[h.ID] = true
-	}
+// that matches as well. It sees one page (and the hit after it), whose
+// datasets ds has: a tie across pages is not reordered.
+func demote(hits bsearch.DocumentMatchCollection, ds map[string]*quarry.Dataset) {
+	changed := false
 	for _, h := range hits {
-		if dep[h.ID] {
+		if d := ds[h.ID]; d != nil && d.Deprecated() != nil {
 			h.Score *= 1 - liveDemotion
+			changed = true
 		}
 	}
-	slices.SortStableFunc(hits, func(a, b *bsearch.DocumentMatch) int { return cmp.Compare(b.Score, a.Score) })
-	return nil
+	if changed {
+		slices.SortStableFunc(hits, func(a, b *bsearch.DocumentMatch) int { return cmp.Compare(b.Score, a.Score) })
+	}
 }
 
 func termQuery(field, v string) *query.TermQuery {

@@ -1,0 +1,156 @@
+package search
+
+import (
+	"context"
+
+	"github.com/blevesearch/bleve/v2/mapping"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// A ranking query has dozens of clauses, and most match few documents or
+// none: an exact name nobody has, a word in the tags, a conjunction with a
+// term that is nowhere. bleve keeps every clause's searcher in its
+// disjunction and visits each of them at every document the query scores;
+// a query of several words scores each of its hits by advancing all of
+// them. The queries below leave out the clauses that match nothing and
+// score exactly as bleve's would with them: a clause that matches nothing
+// still counts in a disjunction's coordination factor and in the weight
+// that normalizes the query, so both are kept.
+
+// sparseDisjunction is bleve's disjunction query (any of its clauses)
+// without the clauses that match no document.
+type sparseDisjunction struct {
+	disjuncts []query.Query
+}
+
+func newSparseDisjunction(qs ...query.Query) *sparseDisjunction {
+	return &sparseDisjunction{disjuncts: qs}
+}
+
+func (q *sparseDisjunction) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	live, weight, err := liveSearchers(ctx, r, m, o, q.disjuncts)
+	if err != nil {
+		return nil, err
+	}
+	if len(live) == 0 {
+		return &emptySearcher{weight: weight}, nil
+	}
+	s, err := searcher.NewDisjunctionSearcher(ctx, r, live, 0, o)
+	if err != nil {
+		closeSearchers(live)
+		return nil, err
+	}
+	return &scaledSearcher{Searcher: s, scale: float64(len(live)) / float64(len(q.disjuncts)), weight: weight}, nil
+}
+
+// sparseConjunction is bleve's conjunction query (every clause), which
+// matches nothing when a clause matches nothing: then it costs nothing to
+// search.
+type sparseConjunction struct {
+	conjuncts []query.Query
+}
+
+func newSparseConjunction(qs ...query.Query) *sparseConjunction {
+	return &sparseConjunction{conjuncts: qs}
+}
+
+func (q *sparseConjunction) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	ss := make([]bsearch.Searcher, 0, len(q.conjuncts))
+	weight, empty := 0.0, false
+	for _, c := range q.conjuncts {
+		s, err := c.Searcher(ctx, r, m, o)
+		if err != nil {
+			closeSearchers(ss)
+			return nil, err
+		}
+		weight += s.Weight()
+		empty = empty || s.Count() == 0
+		ss = append(ss, s)
+	}
+	if empty {
+		closeSearchers(ss)
+		return &emptySearcher{weight: weight}, nil
+	}
+	return searcher.NewConjunctionSearcher(ctx, r, ss, o)
+}
+
+// liveSearchers are the searchers of qs that can match a document, and
+// the weight of them all.
+func liveSearchers(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, qs []query.Query) ([]bsearch.Searcher, float64, error) {
+	live := make([]bsearch.Searcher, 0, len(qs))
+	weight := 0.0
+	for _, q := range qs {
+		s, err := q.Searcher(ctx, r, m, o)
+		if err != nil {
+			closeSearchers(live)
+			return nil, 0, err
+		}
+		weight += s.Weight()
+		if s.Count() == 0 {
+			s.Close()
+			continue
+		}
+		live = append(live, s)
+	}
+	return live, weight, nil
+}
+
+func closeSearchers(ss []bsearch.Searcher) {
+	for _, s := range ss {
+		s.Close()
+	}
+}
+
+// scaledSearcher is a disjunction of some of a query's clauses scored as
+// the disjunction of them all: its coordination factor counts the clauses
+// left out (scale), and its weight is theirs too.
+type scaledSearcher struct {
+	bsearch.Searcher
+	scale  float64
+	weight float64
+}
+
+func (s *scaledSearcher) Weight() float64 { return s.weight }
+
+func (s *scaledSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	d, err := s.Searcher.Next(ctx)
+	s.rescore(d)
+	return d, err
+}
+
+func (s *scaledSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	d, err := s.Searcher.Advance(ctx, id)
+	s.rescore(d)
+	return d, err
+}
+
+func (s *scaledSearcher) rescore(d *bsearch.DocumentMatch) {
+	if d == nil || s.scale == 1 {
+		return
+	}
+	d.Score *= s.scale
+	if d.Expl != nil {
+		d.Expl = &bsearch.Explanation{Value: d.Score, Message: "scaled by", Children: []*bsearch.Explanation{{Value: s.scale, Message: "clauses that match nothing"}, d.Expl}}
+	}
+}
+
+// emptySearcher matches nothing, with the weight of the clauses it stands
+// for.
+type emptySearcher struct {
+	weight float64
+}
+
+func (s *emptySearcher) Next(*bsearch.SearchContext) (*bsearch.DocumentMatch, error) { return nil, nil }
+func (s *emptySearcher) Advance(*bsearch.SearchContext, index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	return nil, nil
+}
+func (s *emptySearcher) Close() error               { return nil }
+func (s *emptySearcher) Weight() float64            { return s.weight }
+func (s *emptySearcher) SetQueryNorm(float64)       {}
+func (s *emptySearcher) Count() uint64              { return 0 }
+func (s *emptySearcher) Min() int                   { return 0 }
+func (s *emptySearcher) Size() int                  { return 16 }
+func (s *emptySearcher) DocumentMatchPoolSize() int { return 0 }
