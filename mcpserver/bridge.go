@@ -63,6 +63,11 @@ func Bridge(ctx context.Context, in io.Reader, out io.Writer, o BridgeOptions) e
 		return (&mcp.StreamableClientTransport{Endpoint: o.URL, HTTPClient: client, DisableStandaloneSSE: true, MaxRetries: -1}).Connect(ctx)
 	}}
 	defer b.close()
+	// Calls go out side by side: the server answers each when its tool is
+	// done, and a slow one should not hold back the others. The rest
+	// (initialize, notifications, responses) go in order.
+	var calls sync.WaitGroup
+	defer calls.Wait()
 	for {
 		msg, err := local.Read(ctx)
 		if err != nil {
@@ -70,6 +75,14 @@ func Bridge(ctx context.Context, in io.Reader, out io.Writer, o BridgeOptions) e
 				return nil
 			}
 			return fmt.Errorf("reading from the client: %w", err)
+		}
+		if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() && req.Method != "initialize" {
+			calls.Go(func() {
+				if err := b.send(msg); err != nil {
+					b.log.Warn("answering the client", "err", err)
+				}
+			})
+			continue
 		}
 		if err := b.send(msg); err != nil {
 			return err
@@ -106,8 +119,8 @@ func (b *bridge) send(msg jsonrpc.Message) error {
 	if err != nil {
 		return err
 	}
-	b.rt.refused.Store(nil)
-	err = remote.Write(b.ctx, msg)
+	var refused string // why the server refused it, as the transport read its answer
+	err = remote.Write(context.WithValue(b.ctx, refusedKey{}, &refused), msg)
 	if err == nil {
 		return nil
 	}
@@ -122,8 +135,8 @@ func (b *bridge) send(msg jsonrpc.Message) error {
 		return nil
 	}
 	why := err.Error()
-	if r := b.rt.refused.Load(); r != nil {
-		why = *r
+	if refused != "" {
+		why = refused
 	}
 	return b.reply(&jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the Quarry server refused the request: " + why}})
 }
@@ -206,13 +219,15 @@ func (b *bridge) reply(msg jsonrpc.Message) error {
 
 // bridgeTransport adds the token and the negotiated protocol version to
 // each request (the SDK's client adds the version only for a session it
-// initialized itself), and remembers why the server refused one.
+// initialized itself), and says why the server refused one in the string
+// its context holds under refusedKey.
 type bridgeTransport struct {
 	base    http.RoundTripper
 	token   string
 	version atomic.Pointer[string]
-	refused atomic.Pointer[string]
 }
+
+type refusedKey struct{}
 
 func (t *bridgeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
@@ -240,6 +255,8 @@ func (t *bridgeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	} else if s := strings.TrimSpace(string(body)); s != "" {
 		why += ": " + s
 	}
-	t.refused.Store(&why)
+	if p, ok := r.Context().Value(refusedKey{}).(*string); ok {
+		*p = why
+	}
 	return resp, nil
 }

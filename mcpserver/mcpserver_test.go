@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ const warehouse = "redshift://analytics.us-east-1:5439"
 // demoServer is the real server with the demo catalog, its alerts
 // evaluated and its search index and lineage graph caught up, and API
 // tokens for a viewer and an editor. With access, requests need a token.
-func demoServer(t *testing.T, access *server.Access) (s *servertest.Server, viewer, editor string) {
+func demoServer(t testing.TB, access *server.Access) (s *servertest.Server, viewer, editor string) {
 	t.Helper()
 	ctx := context.Background()
 	s = servertest.New(t, &server.Options{Access: access})
@@ -73,7 +74,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // connect is the go-sdk's own client, over real HTTP, with a token.
-func connect(t *testing.T, s *servertest.Server, token string) *mcp.ClientSession {
+func connect(t testing.TB, s *servertest.Server, token string) *mcp.ClientSession {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "quarry-test", Version: "1"}, nil)
 	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{
@@ -89,7 +90,7 @@ func connect(t *testing.T, s *servertest.Server, token string) *mcp.ClientSessio
 
 // call calls a tool and decodes its structured answer into out; it fails
 // the test on a tool error.
-func call(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any, out any) {
+func call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any, out any) {
 	t.Helper()
 	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool, Arguments: args})
 	if err != nil {
@@ -497,6 +498,30 @@ func TestBridge(t *testing.T) {
 		}
 		if got := toolError(t, cs, "get_lineage", map[string]any{"id": res.Hits[0].ID, "depth": 99}); !strings.HasPrefix(got, "depth: ") {
 			t.Errorf("a tool error through the bridge: %q", got)
+		}
+
+		// Calls side by side are answered each.
+		var wg sync.WaitGroup
+		for _, q := range []string{"orders", "customers", "payments", "revenue", "products", "sessions"} {
+			wg.Go(func() {
+				var res struct{ Total int }
+				call(t, cs, "search_datasets", map[string]any{"query": q, "limit": 1}, &res)
+				if res.Total == 0 {
+					t.Errorf("%s: nothing found", q)
+				}
+			})
+		}
+		wg.Wait()
+
+		// A request the server refuses (too large a body) is an error,
+		// and the next one is served.
+		_, err = cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "search_datasets", Arguments: map[string]any{"query": strings.Repeat("x", 5<<20)}})
+		if err == nil || !strings.Contains(err.Error(), "413") {
+			t.Errorf("a 5 MB call: %v", err)
+		}
+		call(t, cs, "search_datasets", map[string]any{"query": "daily revenue", "limit": 1}, &res)
+		if len(res.Hits) != 1 {
+			t.Errorf("after a refusal: %+v", res.Hits)
 		}
 	})
 	t.Run("ErrBadToken", func(t *testing.T) {
