@@ -142,17 +142,19 @@ func (s *Server) trustOf(ctx context.Context, ds []*quarry.Dataset) (*trust, err
 		return nil, err
 	}
 	var inferred []*quarry.FreshnessPolicy // read once, when a dataset needs it
+	infer := func(i int) (*quarry.FreshnessPolicy, error) {
+		if inferred == nil {
+			all, err := s.o.Store.InferredPolicies(ctx, ids)
+			if err != nil {
+				return nil, err
+			}
+			inferred = all
+		}
+		return inferred[i], nil
+	}
 	now := s.o.Now()
 	for i, d := range ds {
-		t.freshness[i], err = quarry.EvaluateFreshness(d, policies[i], s.o.FreshnessDefaults, func() (*quarry.FreshnessPolicy, error) {
-			if inferred == nil {
-				inferred, err = s.o.Store.InferredPolicies(ctx, ids)
-				if err != nil {
-					return nil, err
-				}
-			}
-			return inferred[i], nil
-		}, now)
+		t.freshness[i], err = quarry.EvaluateFreshness(d, policies[i], s.o.FreshnessDefaults, func() (*quarry.FreshnessPolicy, error) { return infer(i) }, now)
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/alert"
 	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/demo"
@@ -264,6 +265,26 @@ func TestTools(t *testing.T) {
 			return n.Kind == "COLUMN" && n.Name == "analytics.marts.fct_orders" && n.Column == "net_amount_eur"
 		}) || !slices.Contains(res.Edges, struct{ From, To, Job string }{"analytics.marts.fct_orders.net_amount_eur", "analytics.reporting.daily_revenue.net_revenue", "analytics.reporting.daily_revenue"}) {
 			t.Errorf("column level: %+v", res)
+		}
+	})
+
+	t.Run("NoLineage", func(t *testing.T) {
+		if _, err := s.Store.UpsertDatasets(context.Background(), []quarry.Dataset{{Namespace: "postgres://lonely:5432", Name: "db.public.lonely", Kind: quarry.KindTable}}); err != nil {
+			t.Fatal(err)
+		}
+		args := map[string]any{"namespace": "postgres://lonely:5432", "name": "db.public.lonely"}
+		var lin struct {
+			Nodes []struct{ Name string }
+			Edges []any
+		}
+		call(t, cs, "get_lineage", args, &lin)
+		if len(lin.Nodes) != 1 || lin.Nodes[0].Name != "db.public.lonely" || len(lin.Edges) != 0 {
+			t.Errorf("lineage of a dataset without any: %+v", lin)
+		}
+		var imp struct{ Datasets []any }
+		call(t, cs, "impact", args, &imp)
+		if len(imp.Datasets) != 0 {
+			t.Errorf("impact of a dataset without lineage: %+v", imp)
 		}
 	})
 

@@ -55,7 +55,7 @@ func (s *Server) addTools() {
 	}, s.impact)
 	addTool(s, auth.Viewer, &mcp.Tool{
 		Name:        "list_alerts",
-		Description: "The catalog's alerts, newest first: datasets whose data is late (FRESHNESS) and checks that fail (CHECK). Open ones unless open is false.",
+		Description: "The catalog's alerts, worst first (ERROR before WARN, then the longest open): datasets whose data is late (FRESHNESS) and checks that fail (CHECK). Open ones unless open is false.",
 		Annotations: readOnly("List alerts"),
 	}, s.listAlerts)
 	addTool(s, auth.Viewer, &mcp.Tool{
@@ -141,19 +141,25 @@ func (s *Server) searchDatasets(ctx context.Context, in SearchArgs) (*SearchResu
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
+	var ids []string // those the search did not read
+	byID := make(map[string]*quarry.Dataset, len(res.Hits))
+	for _, h := range res.Hits {
+		if h.Dataset != nil {
+			byID[h.ID] = h.Dataset
+		} else {
+			ids = append(ids, h.ID)
+		}
 	}
-	ds, err := s.o.Store.DatasetsByID(ctx, ids)
-	if err != nil {
-		return nil, err
+	if len(ids) > 0 {
+		ds, err := s.o.Store.DatasetsByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			byID[d.ID] = d
+		}
 	}
-	byID := make(map[string]*quarry.Dataset, len(ds))
-	for _, d := range ds {
-		byID[d.ID] = d
-	}
-	kept := make([]*quarry.Dataset, 0, len(ds))
+	kept := make([]*quarry.Dataset, 0, len(res.Hits))
 	var hits []search.Hit
 	for _, h := range res.Hits {
 		if d := byID[h.ID]; d != nil { // one that left the store since it was indexed is no hit
@@ -264,6 +270,9 @@ func (s *Server) getLineage(ctx context.Context, in LineageArgs) (*LineageResult
 		q.Start = d.ID + "/" + in.Column
 	}
 	res, err := s.o.Lineage.Traverse(ctx, q)
+	if quarry.ErrorCode(err) == quarry.ENOTFOUND { // no lineage: the graph holds datasets with edges
+		return &LineageResult{Nodes: []LineageNode{{ID: q.Start, Kind: lineage.KindDataset, Namespace: d.Namespace, Name: d.Name, Column: in.Column, Removed: d.Removed()}}, Edges: []LineageEdge{}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +344,9 @@ func (s *Server) impact(ctx context.Context, in ImpactArgs) (*ImpactResult, erro
 		return nil, &quarry.Error{Code: quarry.ENOTFOUND, Field: "column", Message: fmt.Sprintf("%s has no column %q", d.Name, quarry.Truncate(in.Column, 64))}
 	}
 	hits, truncated, err := s.o.Lineage.Impact(ctx, d.ID, in.Column, n)
+	if quarry.ErrorCode(err) == quarry.ENOTFOUND { // no lineage: nothing reads it
+		return &ImpactResult{Datasets: []Impacted{}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
