@@ -448,6 +448,20 @@ func TestTools(t *testing.T) {
 		}
 	})
 
+	t.Run("Metrics", func(t *testing.T) {
+		_, raw := s.Request(t, http.MethodGet, "/metrics", nil, "Authorization", "Bearer "+viewer)
+		for _, want := range []string{
+			`quarry_mcp_tool_calls_total{outcome="ok",tool="search_datasets"}`,
+			`quarry_mcp_tool_calls_total{outcome="error",tool="get_lineage"}`,
+			`quarry_mcp_tool_calls_total{outcome="error",tool="update_description"}`,
+			`quarry_mcp_tool_seconds_count{tool="impact"}`,
+		} {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("/metrics has no %s", want)
+			}
+		}
+	})
+
 	t.Run("ErrNoToken", func(t *testing.T) {
 		c := mcp.NewClient(&mcp.Implementation{Name: "anonymous"}, nil)
 		_, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: s.URL + "/mcp", HTTPClient: s.Client()}, nil)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/auth"
@@ -66,9 +67,13 @@ type Options struct {
 	// PageMax is the largest page a list gives (graph.Limits.PageMax);
 	// zero means 1000, the GraphQL API's default.
 	PageMax int
-	Logger  *slog.Logger     // nil means slog.Default()
-	Now     func() time.Time // nil means time.Now
-	Version string           // reported to clients at initialization
+	// Timeout bounds one tool call (graph.Limits.Timeout); zero means 10 s.
+	Timeout time.Duration
+	// Registerer receives the tool calls' metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger     // nil means slog.Default()
+	Now        func() time.Time // nil means time.Now
+	Version    string           // reported to clients at initialization
 	// OpenMode says that requests without credentials are served (a
 	// loopback server without auth): then the SDK's DNS-rebinding and
 	// cross-origin protections stand in for the credentials a browser
@@ -78,8 +83,9 @@ type Options struct {
 
 // Server is the MCP server over one catalog.
 type Server struct {
-	o   Options
-	srv *mcp.Server
+	o       Options
+	srv     *mcp.Server
+	metrics *metrics
 	// roles is each tool's role; a tool missing from it is read-only
 	// (viewer).
 	roles map[string]auth.Role
@@ -96,7 +102,10 @@ func New(o Options) *Server {
 	if o.PageMax <= 0 {
 		o.PageMax = defaultPageMax
 	}
-	s := &Server{o: o, roles: map[string]auth.Role{}}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	s := &Server{o: o, roles: map[string]auth.Role{}, metrics: newMetrics(o.Registerer)}
 	s.srv = mcp.NewServer(&mcp.Implementation{Name: "quarry", Title: "Quarry data catalog", Version: o.Version}, &mcp.ServerOptions{
 		Instructions: instructions,
 		Capabilities: &mcp.ServerCapabilities{},
@@ -104,7 +113,7 @@ func New(o Options) *Server {
 	s.addTools()
 	s.addResources()
 	s.addPrompts()
-	s.srv.AddReceivingMiddleware(s.listFilter, argumentErrors)
+	s.srv.AddReceivingMiddleware(s.observe, s.listFilter, argumentErrors)
 	return s
 }
 
@@ -194,6 +203,11 @@ func addTool[In, Out any](s *Server, role auth.Role, t *mcp.Tool, h func(ctx con
 		if !may(ctx, role) {
 			return nil, zero, refusal(ctx, t.Name, role)
 		}
+		// The SDK does not cancel a stateless request's context when its
+		// client goes away (before protocol 2026-07-28): bound it as a
+		// GraphQL request is bounded.
+		ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+		defer cancel()
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, zero, s.toolError(ctx, t.Name, err)

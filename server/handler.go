@@ -121,7 +121,8 @@ func NewHandler(cfg Config) http.Handler {
 		// authenticate put in the request's context.
 		m := mcpserver.New(mcpserver.Options{
 			Store: cfg.Store, Search: cfg.Search, Lineage: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults,
-			PageMax: cfg.QueryLimits.PageMax, Logger: log, Now: cfg.Now, Version: cfg.Version, OpenMode: cfg.Access == nil,
+			PageMax: cfg.QueryLimits.PageMax, Timeout: cfg.QueryLimits.Timeout, Registerer: cfg.Registerer,
+			Logger: log, Now: cfg.Now, Version: cfg.Version, OpenMode: cfg.Access == nil,
 		})
 		rt.handle("POST /mcp", m.Handler())
 	}
