@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -59,36 +60,38 @@ func Bridge(ctx context.Context, in io.Reader, out io.Writer, o BridgeOptions) e
 		return err
 	}
 	defer local.Close()
-	b := &bridge{ctx: ctx, local: local, rt: rt, log: o.Logger, dial: func() (mcp.Connection, error) {
-		return (&mcp.StreamableClientTransport{Endpoint: o.URL, HTTPClient: client, DisableStandaloneSSE: true, MaxRetries: -1}).Connect(ctx)
-	}}
+	b := &bridge{ctx: ctx, local: local, rt: rt, log: o.Logger, pending: map[jsonrpc.ID]*call{}, dead: map[mcp.Connection]bool{},
+		dial: func() (mcp.Connection, error) {
+			return (&mcp.StreamableClientTransport{Endpoint: o.URL, HTTPClient: client, DisableStandaloneSSE: true, MaxRetries: -1}).Connect(ctx)
+		}}
 	defer b.close()
 	// Calls go out side by side: the server answers each when its tool is
 	// done, and a slow one should not hold back the others. The rest
 	// (initialize, notifications, responses) go in order.
-	var calls sync.WaitGroup
-	defer calls.Wait()
+	var sending sync.WaitGroup
 	for {
 		msg, err := local.Read(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				// The client said all it had to say (a pipe closes its end
+				// after the last request): answer what it asked first.
+				sending.Wait()
+				b.drain(drainWait)
 				return nil
 			}
 			return fmt.Errorf("reading from the client: %w", err)
 		}
 		if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() && req.Method != "initialize" {
-			calls.Go(func() {
-				if err := b.send(msg); err != nil {
-					b.log.Warn("answering the client", "err", err)
-				}
-			})
+			sending.Go(func() { b.send(msg) })
 			continue
 		}
-		if err := b.send(msg); err != nil {
-			return err
-		}
+		b.send(msg)
 	}
 }
+
+// drainWait bounds the wait for the answers of a client that closed its
+// input: more than the server's own bound on a call.
+const drainWait = 30 * time.Second
 
 type nopCloser struct{ io.Writer }
 
@@ -103,42 +106,121 @@ type bridge struct {
 
 	mu      sync.Mutex
 	remote  mcp.Connection
-	initID  jsonrpc.ID // the client's initialize request, whose answer names the protocol version
-	writeMu sync.Mutex // the local connection's writes
+	initID  jsonrpc.ID              // the client's initialize request, whose answer names the protocol version
+	pending map[jsonrpc.ID]*call    // the client's calls not answered yet
+	dead    map[mcp.Connection]bool // connections whose relay ended
+	drained chan struct{}           // closed when pending empties, while drain waits
+	// answering counts the answers taken off pending and not yet written.
+	answering sync.WaitGroup
+	writeMu   sync.Mutex // the local connection's writes
 }
 
-// send relays one message from the client to the server.
-func (b *bridge) send(msg jsonrpc.Message) error {
-	req, isReq := msg.(*jsonrpc.Request)
-	if isReq && req.Method == "initialize" {
+// call is a request of the client's that awaits its answer. While send
+// writes it, a failure is send's to answer (it knows why); after, the
+// relay's that ends with the connection.
+type call struct {
+	conn    mcp.Connection
+	writing bool
+}
+
+// send relays one message from the client to the server. A call that
+// cannot be sent is answered with a JSON-RPC error that says why.
+func (b *bridge) send(msg jsonrpc.Message) {
+	req, isCall := msg.(*jsonrpc.Request)
+	isCall = isCall && req.IsCall()
+	if isCall && req.Method == "initialize" {
 		b.mu.Lock()
 		b.initID = req.ID
 		b.mu.Unlock()
 	}
 	remote, err := b.connection()
 	if err != nil {
-		return err
+		b.fail(msg, err.Error())
+		return
+	}
+	if isCall {
+		b.mu.Lock()
+		b.pending[req.ID] = &call{conn: remote, writing: true}
+		b.mu.Unlock()
 	}
 	var refused string // why the server refused it, as the transport read its answer
 	err = remote.Write(context.WithValue(b.ctx, refusedKey{}, &refused), msg)
 	if err == nil {
-		return nil
+		if isCall {
+			b.mu.Lock()
+			c := b.pending[req.ID]
+			orphan := c != nil && b.dead[remote] // its connection ended while it was written
+			if c != nil {
+				c.writing = false
+			}
+			b.mu.Unlock()
+			if orphan {
+				b.fail(msg, "the connection to the server broke")
+			}
+		}
+		return
 	}
 	if b.ctx.Err() != nil {
-		return nil
+		return
 	}
 	// The connection may be broken for good (the SDK's client fails it on
 	// a refusal): the next message gets a new one.
 	b.drop(remote)
-	if !isReq || !req.IsCall() {
-		b.log.Warn("the server did not take a notification", "method", msgMethod(msg), "err", err)
+	if refused != "" {
+		b.fail(msg, refused)
+	} else {
+		b.fail(msg, err.Error())
+	}
+}
+
+// fail answers msg, if it is a call still pending, with an error.
+func (b *bridge) fail(msg jsonrpc.Message, why string) {
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || !req.IsCall() {
+		b.log.Warn("the server did not take a message", "method", msgMethod(msg), "err", why)
+		return
+	}
+	b.answer(req.ID, &jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the Quarry server refused the request: " + why}})
+}
+
+// answer writes msg to the client as the answer of the pending call id;
+// nothing when it is not pending (answered already).
+func (b *bridge) answer(id jsonrpc.ID, msg jsonrpc.Message) error {
+	b.mu.Lock()
+	if _, ok := b.pending[id]; !ok {
+		b.mu.Unlock()
 		return nil
 	}
-	why := err.Error()
-	if refused != "" {
-		why = refused
+	delete(b.pending, id)
+	b.answering.Add(1) // before drain hears that none is pending
+	if len(b.pending) == 0 && b.drained != nil {
+		close(b.drained)
+		b.drained = nil
 	}
-	return b.reply(&jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the Quarry server refused the request: " + why}})
+	b.mu.Unlock()
+	defer b.answering.Done()
+	return b.reply(msg)
+}
+
+// drain waits until every pending call is answered, at most d.
+func (b *bridge) drain(d time.Duration) {
+	b.mu.Lock()
+	if len(b.pending) == 0 {
+		b.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	b.drained = ch
+	b.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		b.answering.Wait()
+	case <-t.C:
+		b.log.Warn("the server did not answer every request in time", "wait", d)
+	case <-b.ctx.Done():
+	}
 }
 
 func msgMethod(m jsonrpc.Message) string {
@@ -184,16 +266,34 @@ func (b *bridge) close() {
 	}
 }
 
-// receive relays the server's messages on c to the client until c ends.
+// receive relays the server's messages on c to the client until c ends;
+// then the calls that went out on it and await their answers get an error.
 func (b *bridge) receive(c mcp.Connection) {
+	err := b.relay(c)
+	b.drop(c)
+	b.mu.Lock()
+	b.dead[c] = true
+	var orphans []jsonrpc.ID
+	for id, p := range b.pending {
+		if p.conn == c && !p.writing {
+			orphans = append(orphans, id)
+		}
+	}
+	b.mu.Unlock()
+	for _, id := range orphans {
+		b.answer(id, &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("the connection to the Quarry server broke: %v", err)}})
+	}
+}
+
+func (b *bridge) relay(c mcp.Connection) error {
 	for {
 		msg, err := c.Read(b.ctx)
 		if err != nil {
-			return
+			return err
 		}
-		if resp, ok := msg.(*jsonrpc.Response); ok && resp.Error == nil {
+		if resp, ok := msg.(*jsonrpc.Response); ok {
 			b.mu.Lock()
-			isInit := b.initID.IsValid() && resp.ID == b.initID
+			isInit := resp.Error == nil && b.initID.IsValid() && resp.ID == b.initID
 			b.mu.Unlock()
 			if isInit {
 				var r struct {
@@ -203,10 +303,13 @@ func (b *bridge) receive(c mcp.Connection) {
 					b.rt.version.Store(&r.ProtocolVersion)
 				}
 			}
+			if err := b.answer(resp.ID, msg); err != nil {
+				return fmt.Errorf("writing to the client: %w", err)
+			}
+			continue
 		}
 		if err := b.reply(msg); err != nil {
-			b.log.Warn("writing to the client", "err", err)
-			return
+			return fmt.Errorf("writing to the client: %w", err)
 		}
 	}
 }
@@ -214,7 +317,11 @@ func (b *bridge) receive(c mcp.Connection) {
 func (b *bridge) reply(msg jsonrpc.Message) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-	return b.local.Write(b.ctx, msg)
+	err := b.local.Write(b.ctx, msg)
+	if err != nil && b.ctx.Err() == nil {
+		b.log.Warn("writing to the client", "err", err)
+	}
+	return err
 }
 
 // bridgeTransport adds the token and the negotiated protocol version to

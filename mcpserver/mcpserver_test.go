@@ -559,6 +559,35 @@ func TestBridge(t *testing.T) {
 			t.Errorf("after a refusal: %+v", res.Hits)
 		}
 	})
+	t.Run("AnswersBeforeEOF", func(t *testing.T) {
+		// A script pipes its requests in and closes its end at once: the
+		// bridge answers them all before it ends.
+		in := strings.Join([]string{
+			`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}`,
+			`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+			`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"impact","arguments":{"namespace":"` + warehouse + `","name":"analytics.marts.fct_orders"}}}`,
+			`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`,
+		}, "\n") + "\n"
+		var out strings.Builder
+		err := mcpserver.Bridge(context.Background(), strings.NewReader(in), &out, mcpserver.BridgeOptions{URL: s.URL + "/mcp", Token: editor, HTTPClient: s.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := map[float64]string{}
+		for line := range strings.Lines(out.String()) {
+			var m struct {
+				ID     float64
+				Result json.RawMessage
+			}
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			answers[m.ID] = string(m.Result)
+		}
+		if len(answers) != 3 || !strings.Contains(answers[2], "analytics.reporting.daily_revenue") || !strings.Contains(answers[3], "update_description") {
+			t.Errorf("answers: %v", answers)
+		}
+	})
 	t.Run("ErrBadToken", func(t *testing.T) {
 		_, err := bridged(t, s, "qry_not-a-token")
 		if err == nil || !strings.Contains(err.Error(), "401") {
