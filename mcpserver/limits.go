@@ -9,7 +9,8 @@ import (
 // page and is refused outside 1..max, as the GraphQL API's first and limit
 // are (graph/page.go, graph/cost.go): the maxima are the API's (the search
 // index's 100, the page maximum for stored lists, lineage's for graphs),
-// the defaults smaller, because a model reads every line of an answer.
+// the defaults smaller, because a model reads every line of an answer, and
+// no answer reaches a megabyte.
 const (
 	defaultPageMax = 1000 // graph.Limits.PageMax's default
 
@@ -18,8 +19,11 @@ const (
 	alertsDefault            = 20
 	runsDefault              = 5
 	lineageDefault           = 100
-	lineageMax               = lineage.DefaultMaxLimit
-	impactDefault            = 100
+	// The graph allows 10,000 nodes (lineage.DefaultMaxLimit), more
+	// than a megabyte of answer; its default page is the most a model
+	// gets.
+	lineageMax    = lineage.DefaultLimit
+	impactDefault = 100
 	// A dataset's lists: its columns, jobs, checks and problems.
 	columnsDefault  = 200
 	jobsOfDataset   = 20

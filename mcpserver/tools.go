@@ -208,7 +208,7 @@ type LineageArgs struct {
 	Direction   string `json:"direction,omitempty" jsonschema:"upstream, downstream or both (the default)"`
 	Depth       *int   `json:"depth,omitempty" jsonschema:"hops to follow, 1 to 10; default 3"`
 	ColumnLevel bool   `json:"columnLevel,omitempty" jsonschema:"column-to-column lineage of all its columns"`
-	Limit       *int   `json:"limit,omitempty" jsonschema:"nodes to return at most, default 100"`
+	Limit       *int   `json:"limit,omitempty" jsonschema:"nodes to return, 1 to 1000; default 100"`
 }
 
 // LineageResult is get_lineage's answer.
@@ -313,7 +313,7 @@ func (s *Server) getLineage(ctx context.Context, in LineageArgs) (*LineageResult
 type ImpactArgs struct {
 	DatasetArgs
 	Column string `json:"column,omitempty" jsonschema:"the column to change; without it, the dataset as a whole"`
-	Limit  *int   `json:"limit,omitempty" jsonschema:"impacted datasets to return at most, default 100"`
+	Limit  *int   `json:"limit,omitempty" jsonschema:"impacted datasets to return, 1 to 1000; default 100"`
 }
 
 // ImpactResult is impact's answer.
@@ -361,7 +361,7 @@ func (s *Server) impact(ctx context.Context, in ImpactArgs) (*ImpactResult, erro
 type AlertsArgs struct {
 	Open  *bool  `json:"open,omitempty" jsonschema:"open alerts (the default), or with false resolved ones too"`
 	Kind  string `json:"kind,omitempty" jsonschema:"FRESHNESS or CHECK; both when absent"`
-	Limit *int   `json:"limit,omitempty" jsonschema:"alerts to return at most, default 20"`
+	Limit *int   `json:"limit,omitempty" jsonschema:"alerts to return, 1 to the page maximum (1000); default 20"`
 }
 
 // AlertsResult is list_alerts's answer.
@@ -510,7 +510,7 @@ type JobArgs struct {
 	ID        string `json:"id,omitempty" jsonschema:"the job's id (from search_jobs); or give namespace and name"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
-	Runs      *int   `json:"runs,omitempty" jsonschema:"latest runs to list, default 5"`
+	Runs      *int   `json:"runs,omitempty" jsonschema:"latest runs to list, 1 to the page maximum (1000); default 5"`
 }
 
 // Job is get_job's answer.
