@@ -462,6 +462,14 @@ func TestTools(t *testing.T) {
 		}
 	})
 
+	t.Run("BehindAProxy", func(t *testing.T) {
+		// With auth the token protects the server: a reverse proxy on this
+		// machine that passes its site's Host is served.
+		if code := postInitialize(t, s, viewer, [2]string{"Host", "quarry.internal"}); code != http.StatusOK {
+			t.Errorf("through a proxy: %d", code)
+		}
+	})
+
 	t.Run("ErrNoToken", func(t *testing.T) {
 		c := mcp.NewClient(&mcp.Implementation{Name: "anonymous"}, nil)
 		_, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: s.URL + "/mcp", HTTPClient: s.Client()}, nil)
@@ -487,6 +495,41 @@ func TestOpenMode(t *testing.T) {
 	if got := toolError(t, cs, "add_tag", map[string]any{"id": res.Hits[0].ID, "tag": "x"}); !strings.Contains(got, "read-only") {
 		t.Errorf("an open server's edit: %q", got)
 	}
+
+	// A page on another site that a DNS name points at 127.0.0.1 is no
+	// client of an open server; nor is a page posting across origins.
+	for name, h := range map[string][2]string{"DNSRebinding": {"Host", "evil.example"}, "CrossOrigin": {"Sec-Fetch-Site", "cross-site"}} {
+		if code := postInitialize(t, s, "", h); code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, code)
+		}
+	}
+}
+
+// postInitialize posts an initialize request to /mcp with a header (Host
+// sets the request's host) and returns the status.
+func postInitialize(t *testing.T, s *servertest.Server, token string, header [2]string) int {
+	t.Helper()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}`
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/mcp", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if header[0] == "Host" {
+		req.Host = header[1]
+	} else {
+		req.Header.Set(header[0], header[1])
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // bridged connects the go-sdk's client to the server through Bridge, over
