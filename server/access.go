@@ -35,6 +35,7 @@ const (
 var routeRoles = map[string]auth.Role{
 	"POST /graphql":              delegated,
 	"GET /graphql":               delegated,
+	"POST /mcp":                  auth.Viewer, // each tool checks its own role too (mcpserver)
 	"POST /api/v1/lineage":       auth.Ingest,
 	"POST /api/v1/lineage/batch": auth.Ingest,
 	"POST /api/v1/dbt":           auth.Ingest,

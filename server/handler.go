@@ -19,6 +19,7 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/mcpserver"
 	"github.com/quarrydata/quarry/store"
 )
 
@@ -95,7 +96,7 @@ const ActorHeader = "X-Quarry-User"
 const reindexAnswerWait = 250 * time.Millisecond
 
 // NewHandler returns Quarry's HTTP API: /graphql (POST; GET serves GraphiQL
-// to browsers), OpenLineage's /api/v1/lineage and /api/v1/lineage/batch,
+// to browsers), the MCP server at /mcp (POST: streamable HTTP, stateless), OpenLineage's /api/v1/lineage and /api/v1/lineage/batch,
 // dbt artifacts' /api/v1/dbt,
 // /healthz, /metrics, /api/v1/admin/backup and /api/v1/admin/reindex, and
 // the UI at /.
@@ -115,6 +116,16 @@ func NewHandler(cfg Config) http.Handler {
 	rt := &routes{mux: mux, allow: map[string][]string{}, audit: cfg.Store, log: log}
 	rt.handle("POST /graphql", readBody(log, lim.BodyBytes, true, gql))
 	rt.handle("GET /graphql", gql)
+	if cfg.Search != nil && cfg.Lineage != nil {
+		// The tools check each one's role against the principal that
+		// authenticate put in the request's context.
+		m := mcpserver.New(mcpserver.Options{
+			Store: cfg.Store, Search: cfg.Search, Lineage: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults,
+			PageMax: cfg.QueryLimits.PageMax, Timeout: cfg.QueryLimits.Timeout, Registerer: cfg.Registerer,
+			Logger: log, Now: cfg.Now, Version: cfg.Version, OpenMode: cfg.Access == nil,
+		})
+		rt.handle("POST /mcp", m.Handler())
+	}
 	ol := newOpenLineage(cfg.Store, log, lim.LineageBodyBytes, cfg.Registerer)
 	rt.handleFunc("POST /api/v1/lineage", ol.post)
 	rt.handleFunc("POST /api/v1/lineage/batch", ol.postBatch)

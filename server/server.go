@@ -1,6 +1,7 @@
 // Package server is Quarry's HTTP edge and the wiring behind it. It owns
-// the routes (the GraphQL endpoint that package graph provides, the
-// OpenLineage endpoints, healthz, metrics, backup, reindex, the UI), who
+// the routes (the GraphQL endpoint that package graph provides, the MCP
+// endpoint that package mcpserver provides, the OpenLineage endpoints,
+// healthz, metrics, backup, reindex, the UI), who
 // makes each request and the one table of the role each route needs
 // (access.go), the limits on request bodies, the one table from a quarry error code to an
 // HTTP status with the one shape of an error answer, and Server, which opens

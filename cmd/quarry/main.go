@@ -41,6 +41,9 @@ Usage:
   quarry token revoke [--data ./quarry-data | --server URL] NAME
                  (against a server, an admin token in $QUARRY_TOKEN; the commands that talk
                  to a server send it)
+  quarry mcp     [--server URL] [--data ./quarry-data] [--token T]
+                 (an MCP client's stdio server: relays to the server's /mcp; the token
+                 defaults to $QUARRY_TOKEN)
   quarry version
 
 Flags may follow the arguments. Run 'quarry COMMAND -h' for a command's flags.
@@ -87,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAlerts(ctx, rest, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "mcp":
+		return runMCP(ctx, rest, os.Stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return nil
