@@ -570,7 +570,7 @@ func (b *queryBuilder) wordFound(i int) query.Query {
 	w := b.words[i]
 	any := b.looseWord(i)
 	if q := b.wordIn(fWords, w, boostCover); q != nil {
-		any = append(any, q)
+		any = append(any, unscored{q})
 	}
 	if len(any) == 1 {
 		return any[0]
@@ -778,8 +778,9 @@ func (b *queryBuilder) build() query.Query {
 	// asked for; each scores by where it was found.
 	each := make([]query.Query, len(b.words))
 	for i, w := range b.words {
-		each[i] = b.wordIn(fWords, w, boostCover)
-		if b.mode.loose || each[i] == nil {
+		if q := b.wordIn(fWords, w, boostCover); q != nil && !b.mode.loose {
+			each[i] = unscored{q}
+		} else {
 			each[i] = b.wordFound(i)
 		}
 		if q := b.wordWeight(i); q != nil {

@@ -38,7 +38,7 @@ func (q *sparseDisjunction) Searcher(ctx context.Context, r index.IndexReader, m
 	if len(live) == 0 {
 		return &emptySearcher{weight: weight}, nil
 	}
-	s, err := searcher.NewDisjunctionSearcher(ctx, r, live, 0, o)
+	s, err := searcher.NewDisjunctionSearcher(ctx, r, live, 0, composite(o))
 	if err != nil {
 		closeSearchers(live)
 		return nil, err
@@ -74,7 +74,18 @@ func (q *sparseConjunction) Searcher(ctx context.Context, r index.IndexReader, m
 		closeSearchers(ss)
 		return &emptySearcher{weight: weight}, nil
 	}
-	return searcher.NewConjunctionSearcher(ctx, r, ss, o)
+	return searcher.NewConjunctionSearcher(ctx, r, ss, composite(o))
+}
+
+// composite are the options a composite searcher of searchers made with
+// o is made with. Unscored (unscored), bleve would merge its clauses'
+// postings into one "unadorned" searcher, whose count is not theirs (it
+// says 0): the empty clauses could no longer be told.
+func composite(o bsearch.SearcherOptions) bsearch.SearcherOptions {
+	if o.Score == "none" && !o.IncludeTermVectors {
+		o.Score = ""
+	}
+	return o
 }
 
 // liveSearchers are the searchers of qs that can match a document, and
@@ -154,3 +165,18 @@ func (s *emptySearcher) Count() uint64              { return 0 }
 func (s *emptySearcher) Min() int                   { return 0 }
 func (s *emptySearcher) Size() int                  { return 16 }
 func (s *emptySearcher) DocumentMatchPoolSize() int { return 0 }
+
+// unscored finds the documents of a query without scoring them (they score
+// 0): where a query of several words requires each word (among the words
+// of all fields), the ranking clauses score where it was found. Unscored,
+// a term's postings are walked without decoding frequencies and norms, so
+// skipping over a common word's postings to the next candidate costs
+// little, and a conjunction of unscored terms is a bitmap intersection.
+type unscored struct {
+	query.Query
+}
+
+func (q unscored) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	o.Score, o.Explain = "none", false
+	return q.Query.Searcher(ctx, r, m, o)
+}
