@@ -585,7 +585,7 @@ func (b *queryBuilder) wordWeight(i int) query.Query {
 	var any []query.Query
 	for _, f := range coverFields {
 		if q := b.wordIn(f.field, b.words[i], f.boost*boostCover); q != nil {
-			any = append(any, q)
+			any = append(any, unlessCommon{q})
 		}
 	}
 	switch len(any) {

@@ -180,3 +180,37 @@ func (q unscored) Searcher(ctx context.Context, r index.IndexReader, m mapping.I
 	o.Score, o.Explain = "none", false
 	return q.Query.Searcher(ctx, r, m, o)
 }
+
+// A word that a tenth of a large catalog has (fct in fct_cust at 100k
+// datasets) says little of where it was found, and scoring it costs a
+// skip through its long postings at every hit: the idea of Elasticsearch's
+// common terms. In a small catalog every clause is cheap and such a word
+// still tells a name from a description, so it is scored there.
+const (
+	commonShare = 10     // in more than 1 in commonShare datasets
+	commonMin   = 10_000 // and in more than this many
+)
+
+// unlessCommon is a ranking clause on one word that scores nothing when
+// the word is common (its weight still counts in the query's norm).
+type unlessCommon struct {
+	query.Query
+}
+
+func (q unlessCommon) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	s, err := q.Query.Searcher(ctx, r, m, o)
+	if err != nil {
+		return nil, err
+	}
+	n := s.Count()
+	if n <= commonMin {
+		return s, nil
+	}
+	docs, err := r.DocCount()
+	if err != nil || n*commonShare <= docs {
+		return s, err
+	}
+	w := s.Weight()
+	s.Close()
+	return &emptySearcher{weight: w}, nil
+}
