@@ -13,9 +13,11 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/quarrydata/quarry"
 )
@@ -180,13 +182,18 @@ func (x *Index) unknownWords(idx bleve.Index, words []queryWord) (unknown uint64
 	if a == nil {
 		return 0, false // an index of an older mapping: no such field
 	}
+	r, err := reader(idx)
+	if err != nil {
+		return 0, false
+	}
+	defer r.Close()
 	allKnown = true
 	for i, w := range words {
 		found := false
 		for _, alt := range w.alts {
 			all := true
 			for _, t := range a.Analyze([]byte(alt)) {
-				if all = termIndexed(idx, fWords, string(t.Term)); !all {
+				if all = termIndexed(r, fWords, t.Term); !all {
 					break
 				}
 			}
@@ -204,10 +211,39 @@ func (x *Index) unknownWords(idx bleve.Index, words []queryWord) (unknown uint64
 	return unknown, allKnown
 }
 
-// termIndexed reports whether field has term.
-func termIndexed(idx bleve.Index, field, term string) bool {
-	t, err := dictPrefix(idx, field, term, 1)
-	return err == nil && len(t) == 1 && t[0].term == term
+func reader(idx bleve.Index) (index.IndexReader, error) {
+	adv, err := idx.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	return adv.Reader()
+}
+
+// termIndexed reports whether field has term. Of a scorch index it asks
+// each segment's dictionary, where bleve's merged dictionary iterator
+// would start a goroutine per segment; a term of deleted documents alone
+// counts until their segment is merged away.
+func termIndexed(r index.IndexReader, field string, term []byte) bool {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		dict, err := r.FieldDictPrefix(field, term)
+		if err != nil {
+			return false
+		}
+		defer dict.Close()
+		e, err := dict.Next()
+		return err == nil && e != nil && e.Term == string(term)
+	}
+	for _, ss := range snap.Segments() {
+		dict, err := ss.Segment().Dictionary(field)
+		if err != nil {
+			continue
+		}
+		if ok, err := dict.Contains(term); err == nil && ok {
+			return true
+		}
+	}
+	return false
 }
 
 // partialTiers are the numbers of words a fallback search asks its hits

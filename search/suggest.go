@@ -81,13 +81,7 @@ func (x *Index) suggest(idx bleve.Index, text string) string {
 // known reports whether a name, column or tag has the word as written.
 func (x *Index) known(r index.IndexReader, w string) bool {
 	for _, f := range suggestFields {
-		dict, err := r.FieldDictPrefix(f, []byte(w))
-		if err != nil {
-			continue
-		}
-		e, err := dict.Next()
-		dict.Close()
-		if err == nil && e != nil && e.Term == w {
+		if termIndexed(r, f, []byte(w)) {
 			return true
 		}
 	}
