@@ -158,6 +158,24 @@ func TestQuarryRun(t *testing.T) {
 		}
 	})
 
+	t.Run("Secrets", func(t *testing.T) {
+		_, _, code := quarryRun(t, "--server", server, "--spool", spool, "--job", "cron/secrets",
+			"--", "sh", "-c", "true", "--password=hunter2", "PGPASSWORD=hunter2", "-phunter2", "--token", "hunter2",
+			"postgres://etl:hunter2@db:5432/shop", "keep=me")
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		waitRuns(t, p, "cron", "secrets")
+		j := p.graphql(t, `{ job(namespace: "cron", name: "secrets") { facts { command host } } }`, nil)["job"].(map[string]any)
+		cmdline := j["facts"].(map[string]any)["command"].(string)
+		if strings.Contains(cmdline, "hunter2") || !strings.Contains(cmdline, "keep=me") || !strings.Contains(cmdline, "postgres://etl:***@db:5432/shop") {
+			t.Fatalf("command line %q", cmdline)
+		}
+		if host, _ := os.Hostname(); j["facts"].(map[string]any)["host"] != host {
+			t.Fatalf("facts %v, want host %q", j["facts"], host)
+		}
+	})
+
 	if n, _ := os.ReadDir(spool); len(n) != 0 {
 		t.Fatalf("events spooled while the server was up: %v", n)
 	}
