@@ -250,7 +250,8 @@ func runs(now time.Time) ([]run, error) {
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	cron, err := cronRuns(now)
+	return append(out, cron...), err
 }
 
 // withFacet returns facets with one more, name, leaving facets as they

@@ -150,10 +150,7 @@ func (r *Run) event(typ string, at time.Time) Event {
 		em["programmingLanguage"] = "shell"
 		runFacets["errorMessage"] = em
 	}
-	pe := facet("ProcessingEngineRunFacet", "1-1-1")
-	pe["name"], pe["version"] = "quarry run", r.Version
-	runFacets["processing_engine"] = pe
-	jt := facet("JobTypeJobFacet", "2-0-3")
+	jt := facet("JobTypeJobFacet", "2-0-4")
 	jt["processingType"], jt["integration"], jt["jobType"] = "BATCH", "QUARRY", "COMMAND"
 	ev := olEvent{
 		EventType: typ, EventTime: at.UTC().Format(time.RFC3339Nano), Producer: Producer, SchemaURL: eventSchema,
