@@ -136,7 +136,10 @@ func runChild(ctx context.Context, command []string, run *runreport.Run, rep *ru
 
 	tail := &runreport.Tail{}
 	cmd := exec.Command(command[0], command[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, io.MultiWriter(stderr, tail)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, tee{stderr, tail}
+	// A command that leaves a background process holding its stderr has
+	// ended all the same: its exit is not held up by the copying.
+	cmd.WaitDelay = 2 * time.Second
 	startErr := cmd.Start()
 
 	started := make(chan struct{})
@@ -175,7 +178,7 @@ func runChild(ctx context.Context, command []string, run *runreport.Run, rep *ru
 		err := cmd.Wait()
 		var ee *exec.ExitError
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, exec.ErrWaitDelay):
 		case errors.As(err, &ee):
 			code = ee.ExitCode()
 			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -195,6 +198,19 @@ func runChild(ctx context.Context, command []string, run *runreport.Run, rep *ru
 	<-started
 	rep.Deliver(rctx, run.EndEvent(), run.End.Add(retryFor))
 	return code
+}
+
+// tee writes the command's stderr to quarry's and keeps its tail. It
+// never fails: a closed stderr must not break the command's pipe (which
+// io.MultiWriter would, stopping at the first writer's error).
+type tee struct {
+	w    io.Writer
+	tail *runreport.Tail
+}
+
+func (t tee) Write(p []byte) (int, error) {
+	_, _ = t.w.Write(p)
+	return t.tail.Write(p)
 }
 
 // sigName names a signal as kill -l does: TERM, INT, HUP.

@@ -158,6 +158,31 @@ func TestQuarryRun(t *testing.T) {
 		}
 	})
 
+	t.Run("NotFound", func(t *testing.T) {
+		_, errOut, code := quarryRun(t, "--server", server, "--spool", spool, "--job", "cron/missing", "--", "/nonexistent/etl.sh")
+		if code != 127 || !strings.Contains(errOut, "/nonexistent/etl.sh") {
+			t.Fatalf("exit %d (want 127, as a shell says), stderr %q", code, errOut)
+		}
+		r := waitRuns(t, p, "cron", "missing")[0]
+		if msg, _ := r["errorMessage"].(string); r["state"] != "FAIL" || !strings.Contains(msg, "could not be started") {
+			t.Fatalf("run %v", r)
+		}
+	})
+
+	t.Run("BackgroundHoldsStderr", func(t *testing.T) {
+		// The command ends at once; what it left running keeps its
+		// stderr open, and does not hold up its exit.
+		begin := time.Now()
+		out, _, code := quarryRun(t, "--server", server, "--spool", spool, "--job", "cron/background",
+			"--", "sh", "-c", "sleep 8 >/dev/null & echo left")
+		if code != 0 || out != "left\n" || time.Since(begin) > 6*time.Second {
+			t.Fatalf("exit %d, stdout %q after %v", code, out, time.Since(begin))
+		}
+		if r := waitRuns(t, p, "cron", "background")[0]; r["state"] != "COMPLETE" {
+			t.Fatalf("run %v", r)
+		}
+	})
+
 	t.Run("Secrets", func(t *testing.T) {
 		_, _, code := quarryRun(t, "--server", server, "--spool", spool, "--job", "cron/secrets",
 			"--", "sh", "-c", "true", "--password=hunter2", "PGPASSWORD=hunter2", "-phunter2", "--token", "hunter2",

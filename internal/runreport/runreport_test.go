@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/internal/runreport"
+	"github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/server/servertest"
 )
 
@@ -146,5 +148,50 @@ func TestSpool(t *testing.T) {
 		if err != nil || r.State != want.state {
 			t.Fatalf("run %s: %+v %v", want.id, r, err)
 		}
+	}
+}
+
+// TestToken: a server with access control takes the events of a token
+// with the ingest role; without one, or with a viewer's, the events are
+// spooled at once (no retrying a refusal that a retry cannot change) and
+// sent once the token is right.
+func TestToken(t *testing.T) {
+	srv := servertest.New(t, &server.Options{Access: &server.Access{}})
+	ctx := context.Background()
+	viewer, _, err := srv.Tokens.Create(ctx, "dashboards", auth.Viewer, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest, _, err := srv.Tokens.Create(ctx, "cron", auth.Ingest, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	rep := &runreport.Reporter{
+		Client: &runreport.Client{Server: srv.URL},
+		Spool:  &runreport.Spool{Dir: filepath.Join(t.TempDir(), "spool")},
+		Warn:   func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) },
+	}
+	run := runreport.NewRun("cron", "load", time.Now())
+	for _, token := range []string{"", viewer} {
+		warnings = nil
+		rep.Client.Token = token
+		begin := time.Now()
+		rep.Deliver(ctx, run.StartEvent(), time.Now().Add(10*time.Second))
+		if time.Since(begin) > 5*time.Second || len(warnings) != 1 || !strings.Contains(warnings[0], "QUARRY_TOKEN") || rep.Spool.Len() != 1 {
+			t.Fatalf("token %q: spool %d after %v, warnings %q", token, rep.Spool.Len(), time.Since(begin), warnings)
+		}
+		os.RemoveAll(rep.Spool.Dir)
+	}
+	rep.Client.Token = ""
+	rep.Deliver(ctx, run.StartEvent(), time.Now().Add(time.Second))
+	rep.Client.Token = ingest
+	run.End = time.Now()
+	rep.Deliver(ctx, run.EndEvent(), time.Now().Add(5*time.Second))
+	if err := srv.Store.SyncLineage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := srv.Store.Run(ctx, run.ID); err != nil || r.State != quarry.RunComplete || r.Events != 2 || rep.Spool.Len() != 0 {
+		t.Fatalf("run %+v %v, spool %d", r, err, rep.Spool.Len())
 	}
 }

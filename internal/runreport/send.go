@@ -31,6 +31,18 @@ func (e *Rejected) Error() string {
 	return fmt.Sprintf("the server refused the event (%d): %s", e.Status, e.Reason)
 }
 
+// Unauthorized is the error of an event the server refused for its
+// token (401, 403): sending it again now cannot succeed, but it may once
+// the token is fixed, so it is spooled, not retried or dropped.
+type Unauthorized struct {
+	Status int
+	Reason string
+}
+
+func (e *Unauthorized) Error() string {
+	return fmt.Sprintf("the server refused the token (%d): %s; set QUARRY_TOKEN (or --token) to a token with the ingest role", e.Status, e.Reason)
+}
+
 // Post sends one event once. A nil error means the server accepted it
 // (201); a *Rejected error means it never will; any other error may pass.
 func (c *Client) Post(ctx context.Context, ev []byte) error {
@@ -60,18 +72,21 @@ func (c *Client) Post(ctx context.Context, ev []byte) error {
 	if reason == "" {
 		reason = resp.Status
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return &Unauthorized{Status: resp.StatusCode, Reason: reason}
+	}
 	if retriable(resp.StatusCode) {
 		return fmt.Errorf("%s: %s", resp.Status, reason)
 	}
 	return &Rejected{Status: resp.StatusCode, Reason: reason}
 }
 
-// retriable says whether an answer may change: the server is busy, down
-// or full, or the token is wrong (which its owner may fix before the
-// spool is sent again). The others say the event itself is wrong.
+// retriable says whether an answer may change in a moment: the server is
+// busy, down or full. The others but 401 and 403 say the event itself is
+// wrong.
 func retriable(status int) bool {
 	switch status {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusUnauthorized, http.StatusForbidden:
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
 		return true
 	}
 	return status >= 500
@@ -87,8 +102,8 @@ type Backoff struct {
 var DefaultBackoff = Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second}
 
 // Send posts an event, retrying what may pass with backoff until it is
-// accepted, rejected, or the deadline comes (the error is then the last
-// attempt's).
+// accepted, rejected or refused for its token, or the deadline comes (the
+// error is then the last attempt's).
 func (c *Client) Send(ctx context.Context, ev []byte, deadline time.Time, b Backoff) error {
 	wait := b.Min
 	for {
@@ -99,6 +114,9 @@ func (c *Client) Send(ctx context.Context, ev []byte, deadline time.Time, b Back
 			return nil
 		}
 		if _, ok := errors.AsType[*Rejected](err); ok {
+			return err
+		}
+		if _, ok := errors.AsType[*Unauthorized](err); ok {
 			return err
 		}
 		if time.Until(deadline) < wait || ctx.Err() != nil {
