@@ -231,9 +231,9 @@ func TestEventsFollowTheSpec(t *testing.T) {
 				fs, _ := fs.(map[string]any)
 				for name, f := range fs {
 					schemaURL, _ := f.(map[string]any)["_schemaURL"].(string)
-					if name == runreport.FacetName {
-						// quarry run's own facet: a RunFacet as the core
-						// spec defines one (a producer's URIs).
+					if name == runreport.FacetName || strings.HasSuffix(schemaURL, "/OpenLineage.json#/$defs/RunFacet") {
+						// A producer's own facet (quarry run's, Airflow's):
+						// a RunFacet as the core spec defines one.
 						if err := s.validate(core, runFacet, f, "facets."+name); err != nil {
 							t.Fatalf("%s facet: %v\n%s", name, err, raw)
 						}
@@ -258,7 +258,7 @@ func TestEventsFollowTheSpec(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"parent", "nominalTime", "errorMessage", "jobType", "documentation", "ownership", "sql", "schema", "columnLineage", "dataQualityAssertions", runreport.FacetName} {
+	for _, name := range []string{"parent", "nominalTime", "errorMessage", "jobType", "documentation", "ownership", "sql", "schema", "columnLineage", "dataQualityAssertions", runreport.FacetName, "airflow", "airflowDagRun"} {
 		if used[name] == 0 {
 			t.Errorf("no event has the %s facet", name)
 		}
