@@ -74,6 +74,16 @@ describe("job facts", () => {
     await facts2.getByRole("link", { name: "BQ.copy" }).waitFor();
   });
 
+  test("a demo Airflow task lists its DAG and the DAG's other tasks", async () => {
+    const id = await jobId("airflow://etl.acme.internal", "shop_to_warehouse.copy_orders");
+    await page.goto(`${env.base}/jobs/${id}`);
+    const facts = page.getByRole("region", { name: "Job facts" });
+    await facts.getByRole("link", { name: "shop_to_warehouse", exact: true }).waitFor();
+    assert.equal(await facts.locator(".dag-jobs li").count(), 7); // the DAG and six other tasks
+    assert.equal(await facts.getByRole("link", { name: "shop_to_warehouse.copy_orders" }).count(), 0);
+    await screenshot(page, "job-airflow-demo-dag");
+  });
+
   test("the demo's cron job, reported by quarry run: its command, and its runs on the view's Runs tab", async () => {
     const d = await graphql(env.base, "query($n:String,$m:String){dataset(namespace:$n,name:$m){id}}", {
       n: "redshift://analytics.us-east-1:5439",
