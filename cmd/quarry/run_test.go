@@ -276,3 +276,27 @@ func TestQuarryRunServerDown(t *testing.T) {
 		t.Fatalf("after sending the spool again: runs %v, lastUpdatedAt %v, %d data changes", runs, again, changes)
 	}
 }
+
+// BenchmarkQuarryRun: what quarry run adds to a command that does nothing,
+// against a server on loopback (two events posted), beside the command
+// run directly.
+func BenchmarkQuarryRun(b *testing.B) {
+	p := start(b, "--data", b.TempDir())
+	spool := b.TempDir()
+	direct := time.Duration(0)
+	for range 20 {
+		begin := time.Now()
+		if err := exec.Command("true").Run(); err != nil {
+			b.Fatal(err)
+		}
+		direct += time.Since(begin)
+	}
+	for b.Loop() {
+		cmd := exec.Command(binary, "run", "--server", "http://"+p.addr, "--spool", spool, "--job", "cron/bench", "--", "true")
+		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+			b.Fatalf("%v %s", err, out)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/run")
+	b.ReportMetric(float64(direct.Microseconds())/20/1000, "ms/direct")
+}
