@@ -17,6 +17,7 @@ type Job struct {
 	SQL         string    `json:"sql,omitempty"`
 	Owners      []string  `json:"owners,omitempty"`
 	SourceURL   string    `json:"sourceUrl,omitempty"` // source code location
+	Facts       *JobFacts `json:"facts,omitempty"`     // its DAG, schedule, command: job_facts.go
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 }
@@ -59,6 +60,12 @@ func (j *Job) Normalize() error {
 	} {
 		if err := checkSize(f.field, f.text, f.max); err != nil {
 			return err
+		}
+	}
+	if j.Facts != nil {
+		f := *j.Facts // the event's stays as sent
+		if j.Facts = nil; f.Normalize() {
+			j.Facts = &f
 		}
 	}
 	j.ID = NewID(EntityJob, j.Namespace, j.Name)

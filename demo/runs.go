@@ -205,6 +205,7 @@ func runs(now time.Time) ([]run, error) {
 			start, end := period.Add(j.at), period.Add(j.at+j.took)
 			r := run{id: runID(j.ns, j.name, start)}
 			runFacets := map[string]any{"nominalTime": nominalTimeFacet{facet: newFacet("NominalTimeRunFacet", "1-0-1"), NominalStartTime: stamp(start)}}
+			j.addAirflowFacet(runFacets)
 			if p := byName[j.parent]; p != nil {
 				f := parentFacet{facet: newFacet("ParentRunFacet", "1-2-0")}
 				f.Run.RunID = runID(p.ns, p.name, period.Add(p.at))
@@ -250,7 +251,8 @@ func runs(now time.Time) ([]run, error) {
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	cron, err := cronRuns(now)
+	return append(out, cron...), err
 }
 
 // withFacet returns facets with one more, name, leaving facets as they

@@ -98,6 +98,7 @@ func costs(pageMax int) ComplexityRoot {
 	c.Dataset.UpstreamProblems = func(child int, _ *int) int { return listCost(boundedList, child) + largeText }
 	c.Job.Inputs = page(defaultPage)
 	c.Job.Outputs = page(defaultPage)
+	c.Job.DagJobs = page(defaultPage)
 	c.Job.Runs = func(child int, first *int, _ *string) int { return paged(child, first, 20, pageMax) }
 	c.Run.Children = page(defaultPage)
 	c.Run.Inputs = page(defaultPage)
@@ -108,7 +109,7 @@ func costs(pageMax int) ComplexityRoot {
 
 	for _, f := range []*func(int) int{
 		&c.Dataset.Owners, &c.Dataset.Tags, &c.Dataset.ShownColumns, &c.Dataset.Constraints, &c.Dataset.Partitions,
-		&c.Job.Owners, &c.Alert.Deliveries, &c.Constraint.Columns, &c.TableRef.Columns, &c.ImpactedDataset.Columns,
+		&c.Job.Owners, &c.JobFacts.Tags, &c.Alert.Deliveries, &c.Constraint.Columns, &c.TableRef.Columns, &c.ImpactedDataset.Columns,
 		&c.Source.Include, &c.Source.Exclude, &c.Source.Aliases,
 		&c.SearchHit.Matches, &c.SearchHit.Highlights,
 		&c.UpsertDatasetsPayload.Ids,

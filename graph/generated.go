@@ -372,7 +372,9 @@ type ComplexityRoot struct {
 
 	Job struct {
 		CreatedAt   func(childComplexity int) int
+		DagJobs     func(childComplexity int, first *int) int
 		Description func(childComplexity int) int
+		Facts       func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Inputs      func(childComplexity int, first *int) int
 		LatestRun   func(childComplexity int) int
@@ -385,6 +387,20 @@ type ComplexityRoot struct {
 		SourceURL   func(childComplexity int) int
 		Type        func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
+	}
+
+	JobFacts struct {
+		Command      func(childComplexity int) int
+		DAG          func(childComplexity int) int
+		Engine       func(childComplexity int) int
+		FileLocation func(childComplexity int) int
+		Host         func(childComplexity int) int
+		Integration  func(childComplexity int) int
+		Operator     func(childComplexity int) int
+		Owner        func(childComplexity int) int
+		Schedule     func(childComplexity int) int
+		Tags         func(childComplexity int) int
+		Task         func(childComplexity int) int
 	}
 
 	JobHit struct {
@@ -714,6 +730,8 @@ type JobResolver interface {
 	Runs(ctx context.Context, obj *quarry.Job, first *int, after *string) (*RunConnection, error)
 	Inputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error)
 	Outputs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Dataset, error)
+
+	DagJobs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Job, error)
 }
 type JobHitResolver interface {
 	Job(ctx context.Context, obj *search.JobHit) (*quarry.Job, error)
@@ -2194,12 +2212,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.CreatedAt(childComplexity), true
+	case "Job.dagJobs":
+		if e.ComplexityRoot.Job.DagJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Job_dagJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.DagJobs(childComplexity, args["first"].(*int)), true
 	case "Job.description":
 		if e.ComplexityRoot.Job.Description == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Job.Description(childComplexity), true
+	case "Job.facts":
+		if e.ComplexityRoot.Job.Facts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Facts(childComplexity), true
 	case "Job.id":
 		if e.ComplexityRoot.Job.ID == nil {
 			break
@@ -2287,6 +2322,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.UpdatedAt(childComplexity), true
+
+	case "JobFacts.command":
+		if e.ComplexityRoot.JobFacts.Command == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Command(childComplexity), true
+	case "JobFacts.dag":
+		if e.ComplexityRoot.JobFacts.DAG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.DAG(childComplexity), true
+	case "JobFacts.engine":
+		if e.ComplexityRoot.JobFacts.Engine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Engine(childComplexity), true
+	case "JobFacts.fileLocation":
+		if e.ComplexityRoot.JobFacts.FileLocation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.FileLocation(childComplexity), true
+	case "JobFacts.host":
+		if e.ComplexityRoot.JobFacts.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Host(childComplexity), true
+	case "JobFacts.integration":
+		if e.ComplexityRoot.JobFacts.Integration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Integration(childComplexity), true
+	case "JobFacts.operator":
+		if e.ComplexityRoot.JobFacts.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Operator(childComplexity), true
+	case "JobFacts.owner":
+		if e.ComplexityRoot.JobFacts.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Owner(childComplexity), true
+	case "JobFacts.schedule":
+		if e.ComplexityRoot.JobFacts.Schedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Schedule(childComplexity), true
+	case "JobFacts.tags":
+		if e.ComplexityRoot.JobFacts.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Tags(childComplexity), true
+	case "JobFacts.task":
+		if e.ComplexityRoot.JobFacts.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFacts.Task(childComplexity), true
 
 	case "JobHit.job":
 		if e.ComplexityRoot.JobHit.Job == nil {
@@ -4228,8 +4330,40 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_inputs(ctx, field)
 	case "outputs":
 		return ec.fieldContext_Job_outputs(ctx, field)
+	case "facts":
+		return ec.fieldContext_Job_facts(ctx, field)
+	case "dagJobs":
+		return ec.fieldContext_Job_dagJobs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
+}
+
+func (ec *executionContext) childFields_JobFacts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "integration":
+		return ec.fieldContext_JobFacts_integration(ctx, field)
+	case "dag":
+		return ec.fieldContext_JobFacts_dag(ctx, field)
+	case "task":
+		return ec.fieldContext_JobFacts_task(ctx, field)
+	case "operator":
+		return ec.fieldContext_JobFacts_operator(ctx, field)
+	case "owner":
+		return ec.fieldContext_JobFacts_owner(ctx, field)
+	case "tags":
+		return ec.fieldContext_JobFacts_tags(ctx, field)
+	case "schedule":
+		return ec.fieldContext_JobFacts_schedule(ctx, field)
+	case "fileLocation":
+		return ec.fieldContext_JobFacts_fileLocation(ctx, field)
+	case "engine":
+		return ec.fieldContext_JobFacts_engine(ctx, field)
+	case "command":
+		return ec.fieldContext_JobFacts_command(ctx, field)
+	case "host":
+		return ec.fieldContext_JobFacts_host(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobFacts", field.Name)
 }
 
 func (ec *executionContext) childFields_JobHit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4891,6 +5025,20 @@ func (ec *executionContext) field_Dataset_upstream_args(ctx context.Context, raw
 }
 
 func (ec *executionContext) field_Dataset_writtenBy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_dagJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -11619,6 +11767,335 @@ func (ec *executionContext) fieldContext_Job_outputs(ctx context.Context, field 
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Job_facts(ctx context.Context, field graphql.CollectedField, obj *quarry.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_facts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Facts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.JobFacts) graphql.Marshaler {
+			return ec.marshalOJobFacts2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐJobFacts(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_facts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobFacts(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_dagJobs(ctx context.Context, field graphql.CollectedField, obj *quarry.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_dagJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().DagJobs(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*quarry.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚕᚖgithubᚗcomᚋquarrydataᚋquarryᚐJobᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_dagJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_dagJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobFacts_integration(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_integration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Integration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_integration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_dag(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_dag(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DAG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_dag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_task(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_operator(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_owner(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_tags(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_schedule(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_schedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schedule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_schedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_fileLocation(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_fileLocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileLocation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_fileLocation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_engine(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_engine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Engine, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_engine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_command(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_command(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Command, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_command(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobFacts_host(ctx context.Context, field graphql.CollectedField, obj *quarry.JobFacts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFacts_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Host, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFacts_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFacts", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _JobHit_score(ctx context.Context, field graphql.CollectedField, obj *search.JobHit) (ret graphql.Marshaler) {
@@ -20683,6 +21160,104 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "facts":
+			out.Values[i] = ec._Job_facts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dagJobs":
+			out.Values[i] = ec._Job_dagJobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var jobFactsImplementors = []string{"JobFacts"}
+
+func (ec *executionContext) _JobFacts(ctx context.Context, sel ast.SelectionSet, obj *quarry.JobFacts) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobFactsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobFacts")
+		case "integration":
+			out.Values[i] = ec._JobFacts_integration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dag":
+			out.Values[i] = ec._JobFacts_dag(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "task":
+			out.Values[i] = ec._JobFacts_task(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operator":
+			out.Values[i] = ec._JobFacts_operator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owner":
+			out.Values[i] = ec._JobFacts_owner(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tags":
+			out.Values[i] = ec._JobFacts_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "schedule":
+			out.Values[i] = ec._JobFacts_schedule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fileLocation":
+			out.Values[i] = ec._JobFacts_fileLocation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "engine":
+			out.Values[i] = ec._JobFacts_engine(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "command":
+			out.Values[i] = ec._JobFacts_command(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "host":
+			out.Values[i] = ec._JobFacts_host(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25204,6 +25779,13 @@ func (ec *executionContext) marshalOJob2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐ
 		return graphql.Null
 	}
 	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOJobFacts2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐJobFacts(ctx context.Context, sel ast.SelectionSet, v *quarry.JobFacts) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobFacts(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLineageDirection2ᚖgithubᚗcomᚋquarrydataᚋquarryᚋgraphᚐLineageDirection(ctx context.Context, v any) (*LineageDirection, error) {

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/quarrydata/quarry"
 )
@@ -102,6 +103,24 @@ func (r *jobResolver) Outputs(ctx context.Context, obj *quarry.Job, first *int) 
 		return nil, err
 	}
 	return r.datasetsByID(ctx, firstN(outs, n))
+}
+
+func (r *jobResolver) DagJobs(ctx context.Context, obj *quarry.Job, first *int) ([]*quarry.Job, error) {
+	n, err := r.page(first, defaultPage)
+	if err != nil || obj.Facts == nil || obj.Facts.DAG == "" {
+		return []*quarry.Job{}, err
+	}
+	ids, err := r.JobStore.DAGJobs(ctx, obj.Namespace, obj.Facts.DAG)
+	if err != nil {
+		return nil, err
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return id == obj.ID })
+	jobs, err := r.JobStore.JobsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b *quarry.Job) int { return strings.Compare(a.Name, b.Name) })
+	return firstN(jobs, n), nil
 }
 
 func (r *lineageGraphEdgeResolver) Job(ctx context.Context, objs []*LineageGraphEdge) ([]*quarry.Job, error) {

@@ -48,6 +48,7 @@ type JobStore interface {
 	PutEdge(ctx context.Context, e quarry.Edge) error
 	DeleteEdge(ctx context.Context, e quarry.Edge) error
 	LatestRuns(ctx context.Context, jobIDs []string) ([]*quarry.Run, error)
+	DAGJobs(ctx context.Context, namespace, dag string) ([]string, error)
 }
 
 // QualityStore is what the check and freshness resolvers read and write.

@@ -135,6 +135,7 @@ func (d *doc) mapEvent(n int32) (quarry.LineageEvent, error) {
 		if ev.Job, err = d.job(job); err != nil {
 			return ev, quarry.InField("job", err)
 		}
+		ev.Job.Facts = d.jobFacts(run, job, ev.Run)
 	}
 	if ds >= 0 {
 		r, err := d.dataset(ds, "", ctx)

@@ -64,7 +64,7 @@ func claimJobEdges(tx *bolt.Tx, jobID, runID string, at time.Time) (bool, error)
 
 // upsertJob creates a job or fills in what the event's facets say of it.
 func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
-	if in.Type == "" && in.Description == "" && in.SQL == "" && in.SourceURL == "" && len(in.Owners) == 0 &&
+	if in.Type == "" && in.Description == "" && in.SQL == "" && in.SourceURL == "" && len(in.Owners) == 0 && in.Facts == nil &&
 		tx.Bucket(bucketJobs).Get([]byte(in.ID)) != nil {
 		return nil // nothing to fill in: the record (and its SQL) need not be decoded
 	}
@@ -87,7 +87,9 @@ func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
 		if len(in.Owners) > 0 {
 			j.Owners = in.Owners
 		}
-		if j.Type == old.Type && j.Description == old.Description && j.SQL == old.SQL && j.SourceURL == old.SourceURL && slices.Equal(j.Owners, old.Owners) {
+		facts, factsChanged := old.Facts.Merge(in.Facts)
+		j.Facts = facts
+		if j.Type == old.Type && j.Description == old.Description && j.SQL == old.SQL && j.SourceURL == old.SourceURL && slices.Equal(j.Owners, old.Owners) && !factsChanged {
 			return nil
 		}
 	} else {
@@ -95,6 +97,13 @@ func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
 	}
 	j.UpdatedAt = now
 	if err := putJSON(tx.Bucket(bucketJobs), []byte(j.ID), &sj); err != nil {
+		return err
+	}
+	var oldFacts *quarry.JobFacts
+	if stored != nil {
+		oldFacts = stored.Facts
+	}
+	if err := indexJobDAG(tx, j, oldFacts); err != nil {
 		return err
 	}
 	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, quarry.OpUpsert)

@@ -44,6 +44,10 @@ Usage:
   quarry mcp     [--server URL] [--data ./quarry-data] [--token T]
                  (an MCP client's stdio server: relays to the server's /mcp; the token
                  defaults to $QUARRY_TOKEN)
+  quarry run     [--server URL] [--job NAMESPACE/NAME] [--input NS:NAME ...] [--output NS:NAME ...]
+                 [--token T] [--config quarry-run.yaml] [--spool DIR] [--retry-for 30s]
+                 -- CMD [ARGS...]   (reports CMD's run to the server; exits with CMD's code)
+  quarry run     --flush [--server URL] [--token T] [--spool DIR]   (sends the spooled reports)
   quarry version
 
 Flags may follow the arguments. Run 'quarry COMMAND -h' for a command's flags.
@@ -53,6 +57,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if code, ok := errors.AsType[exitCode](err); ok {
+			os.Exit(int(code)) // quarry run: its command's, said by the command
+		}
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -92,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, rest, stdout, stderr)
 	case "mcp":
 		return runMCP(ctx, rest, os.Stdin, stdout, stderr)
+	case "run":
+		return runRun(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return nil

@@ -3,7 +3,7 @@
 import { useEffect } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "../api/client";
-import { JobDocument } from "../api/generated";
+import { JobDocument, type JobQuery } from "../api/generated";
 import { RunsTable } from "../components/RunsTable";
 import { Chips, Empty, ErrorBox, KindBadge, Loading, Markdown, StatusBadge, Time } from "../components/ui";
 import { SqlCode } from "../components/Code";
@@ -49,6 +49,7 @@ export function JobPage() {
           </p>
         )}
       </header>
+      {j.facts && <JobFacts job={j} />}
       <section className="io">
         <div>
           <h2>Reads</h2>
@@ -91,5 +92,86 @@ function DatasetList({ items }: { items: { id: string; name: string; namespace: 
         </li>
       ))}
     </ul>
+  );
+}
+
+type JobT = NonNullable<JobQuery["job"]>;
+
+// JobFacts are what the tool that runs the job says of it: an Airflow
+// task's DAG, owner, schedule and operator, a dbt node's file, quarry
+// run's command line, and the other jobs of the same DAG.
+function JobFacts({ job }: { job: JobT }) {
+  const f = job.facts!;
+  const dagWord =
+    f.integration === "airflow"
+      ? "DAG"
+      : f.integration === "dbt"
+        ? "dbt run"
+        : f.integration === "spark"
+          ? "Application"
+          : "DAG";
+  const rows: [string, string | undefined][] = [
+    ["Reported by", f.integration],
+    [dagWord, f.dag],
+    ["Task", f.task],
+    ["Operator", f.operator],
+    ["Owner", f.owner],
+    ["Schedule", f.schedule],
+    ["File", f.fileLocation],
+    ["Engine", f.engine],
+    ["Host", f.host],
+  ];
+  return (
+    <section className="job-facts" aria-label="Job facts">
+      <h2>{f.integration === "quarry run" ? "Command" : "Orchestration"}</h2>
+      <div className="io">
+        <dl className="facts">
+          {rows
+            .filter(([, v]) => v)
+            .map(([k, v]) => (
+              <div key={k} style={{ display: "contents" }}>
+                <dt>{k}</dt>
+                <dd>{k === "File" || k === "Task" ? <code>{v}</code> : v}</dd>
+              </div>
+            ))}
+          {f.tags.length > 0 && (
+            <>
+              <dt>Tags</dt>
+              <dd>
+                <Chips items={f.tags} label="Tags" />
+              </dd>
+            </>
+          )}
+          {f.command && (
+            <>
+              <dt>Command</dt>
+              <dd>
+                <code className="command">{f.command}</code>
+              </dd>
+            </>
+          )}
+        </dl>
+        {f.dag && (
+          <div className="dag-jobs">
+            <h3>
+              Other tasks of {dagWord === "DAG" ? "the DAG" : `the ${dagWord}`}{" "}
+              <code>{f.dag}</code>
+            </h3>
+            {job.dagJobs.length === 0 ? (
+              <p className="muted">none reported</p>
+            ) : (
+              <ul className="list">
+                {job.dagJobs.map((t) => (
+                  <li key={t.id}>
+                    <Link to={`/jobs/${t.id}`}>{t.name}</Link>{" "}
+                    {t.type && <span className="kind small">{t.type}</span>}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+      </div>
+    </section>
   );
 }
