@@ -1,5 +1,8 @@
 // Package store keeps Quarry's source of truth in one bbolt file, and the
 // lineage events it has accepted and not applied yet in a log beside it.
+// The logic is written against a small key-value contract (kv.go) with a
+// second engine, PostgreSQL (kv_pg.go, Options.Postgres), whose rules are
+// bbolt's: what is said of bbolt transactions below holds for both.
 //
 // Rules:
 //
