@@ -118,13 +118,19 @@ func (d *pgDB) Close() error {
 
 func (d *pgDB) View(fn func(kvTx) error) error {
 	ctx := context.Background()
-	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin a read transaction: %w", err)
 	}
-	defer tx.Rollback(ctx)
-	t := &pgTx{ctx: ctx, tx: tx}
+	defer conn.Release()
+	// Sent with the first statement, in its round trip.
+	t := &pgTx{ctx: ctx, conn: conn.Conn(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
 	err = fn(t)
+	if t.begin == "" {
+		if _, rerr := t.conn.Exec(ctx, "ROLLBACK"); rerr != nil {
+			t.fail(rerr)
+		}
+	}
 	if t.err != nil {
 		return t.err
 	}
@@ -136,29 +142,30 @@ func (d *pgDB) Update(fn func(kvTx) error) error {
 		return errTxReadOnly
 	}
 	ctx := context.Background()
-	tx, err := d.pool.Begin(ctx)
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin a write transaction: %w", err)
 	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgWriterLock); err != nil {
-		return fmt.Errorf("store: take the writer's lock: %w", err)
+	defer conn.Release()
+	t := &pgTx{ctx: ctx, conn: conn.Conn(), writable: true}
+	// One round trip (simple protocol, two statements).
+	if _, err := t.conn.Exec(ctx, fmt.Sprintf("BEGIN; SELECT pg_advisory_xact_lock(%d)", pgWriterLock)); err != nil {
+		t.conn.Exec(ctx, "ROLLBACK")
+		return fmt.Errorf("store: begin a write transaction and take the writer's lock: %w", err)
 	}
-	t := &pgTx{ctx: ctx, tx: tx, writable: true}
 	err = fn(t)
+	if t.err == nil && err == nil {
+		if err := t.flush(true); err != nil { // and COMMIT, in the same round trip
+			t.conn.Exec(ctx, "ROLLBACK")
+			return fmt.Errorf("store: commit: %w", err)
+		}
+		return nil
+	}
+	t.conn.Exec(ctx, "ROLLBACK")
 	if t.err != nil {
 		return t.err
 	}
-	if err != nil {
-		return err
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+	return err
 }
 
 type pgWrite struct {
@@ -173,11 +180,76 @@ type pgSeq struct {
 
 type pgTx struct {
 	ctx      context.Context
-	tx       pgx.Tx
+	conn     *pgx.Conn
+	begin    string // a read transaction's BEGIN until it is sent
 	writable bool
 	err      error                         // the first error of a Get or a cursor
 	pending  map[string]map[string]pgWrite // bucket -> key -> write not sent yet
 	seqs     map[string]*pgSeq             // bucket -> its sequence, once read
+	got      map[string][]byte             // bucket \x00 key -> value (nil: none), as read
+}
+
+// query runs a statement of the transaction, after its BEGIN if that is
+// not sent yet, in the same round trip. The caller closes the rows.
+func (t *pgTx) query(sql string, args ...any) (pgx.Rows, error) {
+	if t.begin == "" {
+		return t.conn.Query(t.ctx, sql, args...)
+	}
+	var b pgx.Batch
+	b.Queue(t.begin)
+	b.Queue(sql, args...)
+	t.begin = ""
+	br := t.conn.SendBatch(t.ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// queryRow is query for one row; found is false when there is none.
+func (t *pgTx) queryRow(dst []any, sql string, args ...any) (found bool, err error) {
+	rows, err := t.query(sql, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return false, err
+		}
+		found = true
+	}
+	rows.Close()
+	return found, rows.Err()
+}
+
+// batchRows are the rows of a statement sent in a batch: closing them
+// closes the batch, whose error they then report.
+type batchRows struct {
+	pgx.Rows
+	br  pgx.BatchResults
+	err error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if r.br != nil {
+		r.err = r.br.Close()
+		r.br = nil
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
 }
 
 func (t *pgTx) fail(err error) {
@@ -198,10 +270,10 @@ func (t *pgTx) CreateBucketIfNotExists(name []byte) (kvBucket, error) {
 // ForEachBucket calls fn with the name of each bucket that holds a key or a
 // sequence, in order.
 func (t *pgTx) ForEachBucket(fn func(name []byte) error) error {
-	if err := t.flush(); err != nil {
+	if err := t.flush(false); err != nil {
 		return err
 	}
-	rows, err := t.tx.Query(t.ctx, "SELECT bucket FROM kv GROUP BY bucket UNION SELECT bucket FROM kv_seq ORDER BY 1")
+	rows, err := t.query("SELECT bucket FROM kv GROUP BY bucket UNION SELECT bucket FROM kv_seq ORDER BY 1")
 	if err != nil {
 		return fmt.Errorf("store: list buckets: %w", err)
 	}
@@ -217,8 +289,8 @@ func (t *pgTx) ForEachBucket(fn func(name []byte) error) error {
 	return nil
 }
 
-// flush sends the buffered writes.
-func (t *pgTx) flush() error {
+// flush sends the buffered writes, and COMMIT after them if commit.
+func (t *pgTx) flush(commit bool) error {
 	if t.err != nil {
 		return t.err
 	}
@@ -247,10 +319,13 @@ func (t *pgTx) flush() error {
 		}
 	}
 	clear(t.pending)
+	if commit {
+		batch.Queue("COMMIT")
+	}
 	if batch.Len() == 0 {
 		return nil
 	}
-	if err := t.tx.SendBatch(t.ctx, &batch).Close(); err != nil {
+	if err := t.conn.SendBatch(t.ctx, &batch).Close(); err != nil {
 		t.fail(err)
 		return t.err
 	}
@@ -273,6 +348,9 @@ func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
 		t.pending[bucket] = m
 	}
 	m[string(key)] = w
+	if t.got != nil {
+		delete(t.got, bucket+"\x00"+string(key))
+	}
 	return nil
 }
 
@@ -282,12 +360,10 @@ func (t *pgTx) seq(bucket string) *pgSeq {
 	}
 	s := new(pgSeq)
 	var v int64
-	err := t.tx.QueryRow(t.ctx, "SELECT seq FROM kv_seq WHERE bucket = $1", bucket).Scan(&v)
-	switch {
-	case err == nil:
-		s.v = uint64(v)
-	case !errors.Is(err, pgx.ErrNoRows):
+	if found, err := t.queryRow([]any{&v}, "SELECT seq FROM kv_seq WHERE bucket = $1", bucket); err != nil {
 		t.fail(err)
+	} else if found {
+		s.v = uint64(v)
 	}
 	if t.seqs == nil {
 		t.seqs = make(map[string]*pgSeq)
@@ -311,18 +387,25 @@ func (b *pgBucket) Get(key []byte) []byte {
 	if b.t.err != nil {
 		return nil
 	}
-	var v []byte
-	err := b.t.tx.QueryRow(b.t.ctx, "SELECT value FROM kv WHERE bucket = $1 AND key = $2", b.name, key).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
+	// Reads are remembered: a group commit's writes read the same keys
+	// (the meta counters, a job, its datasets) again and again.
+	ck := b.name + "\x00" + string(key)
+	if v, ok := b.t.got[ck]; ok {
+		return v
 	}
+	var v []byte
+	found, err := b.t.queryRow([]any{&v}, "SELECT value FROM kv WHERE bucket = $1 AND key = $2", b.name, key)
 	if err != nil {
 		b.t.fail(err)
 		return nil
 	}
-	if v == nil {
+	if found && v == nil {
 		v = []byte{}
 	}
+	if b.t.got == nil {
+		b.t.got = make(map[string][]byte)
+	}
+	b.t.got[ck] = v
 	return v
 }
 
@@ -391,8 +474,8 @@ type pgCursor struct {
 // incl; from nil means from the start (or the end).
 func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) ([]byte, []byte) {
 	t := c.b.t
-	if t.pending != nil {
-		if err := t.flush(); err != nil {
+	if len(t.pending) > 0 || t.seqs != nil {
+		if err := t.flush(false); err != nil {
 			return c.end(fwd)
 		}
 	}
@@ -421,16 +504,16 @@ func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) ([]byte, []byte) {
 	if from != nil {
 		args = append(args, from)
 	}
-	rows, err := t.tx.Query(t.ctx, q, args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		t.fail(err)
 		return c.end(fwd)
 	}
+	defer rows.Close()
 	c.rows = c.rows[:0]
 	for rows.Next() {
 		var r pgRow
 		if err := rows.Scan(&r.k, &r.v); err != nil {
-			rows.Close()
 			t.fail(err)
 			return c.end(fwd)
 		}
@@ -439,6 +522,7 @@ func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) ([]byte, []byte) {
 		}
 		c.rows = append(c.rows, r)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		t.fail(err)
 		return c.end(fwd)

@@ -17,6 +17,8 @@ import (
 // comma-separated; both by default) narrows it, say to run benchmarks on
 // one. Tests that open a file by its path (reopening, migrating an old
 // file, locking) are bbolt's: they open bbolt on both passes.
+// pgtest's cluster does not fsync (it is thrown away): benchmarks of
+// commits on it flatter PostgreSQL.
 // Without PostgreSQL's binaries the PostgreSQL pass is skipped, saying so.
 func TestMain(m *testing.M) {
 	engines := os.Getenv("QUARRY_STORE_ENGINES")
