@@ -1,17 +1,20 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry"
 )
 
 // copyKV copies every bucket of src, keys, values and sequence, into dst,
-// which must not hold any of them yet. The bytes are copied: src's may be
-// another engine's memory that dst must not keep.
+// over what dst holds under the same keys. The bytes are copied: src's may
+// be another engine's memory that dst must not keep.
 func copyKV(dst, src kvTx) error {
 	return src.ForEachBucket(func(name []byte) error {
 		name = append([]byte(nil), name...)
@@ -19,9 +22,6 @@ func copyKV(dst, src kvTx) error {
 		to, err := dst.CreateBucketIfNotExists(name)
 		if err != nil {
 			return fmt.Errorf("copy bucket %s: %w", name, err)
-		}
-		if k, _ := to.Cursor().First(); k != nil {
-			return fmt.Errorf("copy bucket %s: the destination already holds keys in it", name)
 		}
 		c := from.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -31,6 +31,46 @@ func copyKV(dst, src kvTx) error {
 		}
 		return to.SetSequence(from.Sequence())
 	})
+}
+
+// CopyTo copies every record of s into dst, which must be new (nothing
+// written but what opening it wrote): the move of a catalog from one
+// engine to the other (quarry migrate). Lineage events s accepted are
+// applied first; s is read in one transaction, dst written in one, so a
+// failed copy leaves dst as it was. Close dst afterwards: it is not meant
+// to serve meanwhile (its search index and caches know nothing of it).
+func (s *Store) CopyTo(ctx context.Context, dst *Store) error {
+	if err := s.SyncLineage(ctx); err != nil {
+		return err
+	}
+	var fresh bool
+	err := dst.view(func(tx kvTx) error {
+		fresh = tx.Bucket(bucketChangelog).Sequence() == 0 && counter(tx, keyDatasetCount) == 0
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return quarry.Errorf(quarry.ECONFLICT, "the destination store is not empty: copy into a new one")
+	}
+	dst.closeMu.RLock()
+	defer dst.closeMu.RUnlock()
+	if dst.isClosed {
+		return ErrClosed
+	}
+	err = s.view(func(src kvTx) error {
+		return dst.db.Update(func(tx kvTx) error { return copyKV(tx, src) })
+	})
+	if err != nil {
+		return fmt.Errorf("copy the store: %w", err)
+	}
+	seq, err := dst.LastSeq(ctx)
+	if err == nil {
+		err = dst.loadAliases()
+	}
+	dst.afterCommit(0, seq)
+	return err
 }
 
 // writeBoltCopy writes the store, read in one transaction, to w as a bbolt

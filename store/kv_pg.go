@@ -562,6 +562,11 @@ func (c *pgCursor) step(fwd bool) ([]byte, []byte) {
 		return c.Last()
 	case c.off == -1:
 		return c.First()
+	case len(c.rows) == 0: // never positioned
+		if fwd {
+			return c.First()
+		}
+		return c.Last()
 	}
 	if c.fwd == fwd {
 		if c.i+1 < len(c.rows) {
