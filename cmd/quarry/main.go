@@ -41,6 +41,8 @@ Usage:
   quarry token revoke [--data ./quarry-data | --server URL] NAME
                  (against a server, an admin token in $QUARRY_TOKEN; the commands that talk
                  to a server send it)
+  quarry migrate --from DIR --to postgres://... (or --from postgres://... --to DIR)
+                 (copies a catalog between store engines, into a new store)
   quarry version
 
 Flags may follow the arguments. Run 'quarry COMMAND -h' for a command's flags.
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAlerts(ctx, rest, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return nil
