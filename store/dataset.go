@@ -61,6 +61,14 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 	}
 	write := func(tx kvTx) error {
 		res.Changed, res.Created, res.Restored = 0, 0, 0
+		if _, ok := tx.Bucket(bucketDatasets).(kvPrefetcher); ok && len(ps) > 1 { // a round trip per batch, not per dataset
+			ids, names := make([][]byte, len(ps)), make([][]byte, len(ps))
+			for i := range ps {
+				ids[i], names[i] = []byte(ps[i].d.ID), nameKey(ps[i].d.Namespace, ps[i].d.Name)
+			}
+			prefetch(tx.Bucket(bucketDatasets), ids)
+			prefetch(tx.Bucket(bucketDatasetNames), names)
+		}
 		for i := range ps {
 			o, err := upsertDataset(tx, &ps[i], now)
 			if err != nil {

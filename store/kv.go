@@ -120,3 +120,17 @@ func (c *boltCursor) Last() ([]byte, []byte)         { return (*bolt.Cursor)(c).
 func (c *boltCursor) Seek(k []byte) ([]byte, []byte) { return (*bolt.Cursor)(c).Seek(k) }
 func (c *boltCursor) Next() ([]byte, []byte)         { return (*bolt.Cursor)(c).Next() }
 func (c *boltCursor) Prev() ([]byte, []byte)         { return (*bolt.Cursor)(c).Prev() }
+
+// kvPrefetcher is an engine's optional batch read: it reads keys of a
+// bucket into the transaction at once, so that the Gets of them after it
+// need no round trip each (PostgreSQL). bbolt, in memory, needs none.
+type kvPrefetcher interface {
+	Prefetch(keys [][]byte)
+}
+
+// prefetch reads keys of b ahead of their Gets where the engine gains by it.
+func prefetch(b kvBucket, keys [][]byte) {
+	if p, ok := b.(kvPrefetcher); ok {
+		p.Prefetch(keys)
+	}
+}

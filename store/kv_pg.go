@@ -582,3 +582,51 @@ func (c *pgCursor) step(fwd bool) ([]byte, []byte) {
 
 func (c *pgCursor) Next() ([]byte, []byte) { return c.step(true) }
 func (c *pgCursor) Prev() ([]byte, []byte) { return c.step(false) }
+
+// Prefetch reads the keys not read or written yet, a thousand per
+// statement, into what the transaction remembers.
+func (b *pgBucket) Prefetch(keys [][]byte) {
+	t := b.t
+	var want [][]byte
+	for _, k := range keys {
+		ck := b.name + "\x00" + string(k)
+		if _, ok := t.got[ck]; ok {
+			continue
+		}
+		if _, ok := t.pending[b.name][string(k)]; ok {
+			continue
+		}
+		want = append(want, k)
+	}
+	if t.got == nil {
+		t.got = make(map[string][]byte, len(want))
+	}
+	for len(want) > 0 && t.err == nil {
+		n := min(len(want), 1000)
+		chunk := want[:n]
+		want = want[n:]
+		for _, k := range chunk {
+			t.got[b.name+"\x00"+string(k)] = nil // none, unless found
+		}
+		rows, err := t.query("SELECT key, value FROM kv WHERE bucket = $1 AND key = ANY($2)", b.name, chunk)
+		if err != nil {
+			t.fail(err)
+			break
+		}
+		for rows.Next() {
+			var k, v []byte
+			if err := rows.Scan(&k, &v); err != nil {
+				t.fail(err)
+				break
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			t.got[b.name+"\x00"+string(k)] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.fail(err)
+		}
+	}
+}
