@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -17,10 +18,11 @@ import (
 // comma-separated; both by default) narrows it, say to run benchmarks on
 // one. Tests that open a file by its path (reopening, migrating an old
 // file, locking) are bbolt's: they open bbolt on both passes.
-// pgtest's cluster does not fsync (it is thrown away): benchmarks of
-// commits on it flatter PostgreSQL.
+// Benchmarks run on a cluster that fsyncs, as bbolt does; tests on one
+// that does not.
 // Without PostgreSQL's binaries the PostgreSQL pass is skipped, saying so.
 func TestMain(m *testing.M) {
+	flag.Parse()
 	engines := os.Getenv("QUARRY_STORE_ENGINES")
 	if engines == "" {
 		engines = "bbolt,postgres"
@@ -43,7 +45,11 @@ func TestMain(m *testing.M) {
 }
 
 func runOnPostgres(m *testing.M) int {
-	srv, err := pgtest.Start(context.Background())
+	start := pgtest.Start
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		start = pgtest.StartDurable // commits cost what they cost bbolt: an fsync
+	}
+	srv, err := start(context.Background())
 	if err != nil {
 		if strings.Contains(err.Error(), "binaries not found") {
 			fmt.Printf("store: SKIP the suite on PostgreSQL: %v\n", err)
