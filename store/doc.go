@@ -42,7 +42,8 @@
 //     in the dataset's metadata history). A crawl never overwrites an edit.
 //
 // Caveats: bbolt holds an exclusive lock on the file while a Store is open,
-// so a second process cannot open the same data directory; use the running
+// so a second process cannot open the same data directory (on PostgreSQL
+// an advisory lock per schema does the same); use the running
 // server's backup endpoint to copy it. bbolt ignores contexts; long scans
 // check ctx themselves.
 //

@@ -34,9 +34,18 @@ import (
 //   - Errors inside Get and cursors (which bbolt's signatures cannot
 //     return) are kept and fail the transaction when it ends.
 
-// pgWriterLock is the advisory lock key of the store's writer: the ASCII
-// of "quarrykv".
-const pgWriterLock int64 = 0x7175617272796b76
+// Advisory locks are per database, and a store is per schema (its kv
+// tables are the first of the search path's): the locks are keyed by a
+// class and a hash of the schema's name, so that stores in two schemas of
+// one database (the tests' do) do not take each other's.
+const (
+	// pgWriterLock is taken by each read-write transaction: one writer.
+	pgWriterLock = "pg_advisory_xact_lock(1903520369, hashtext(current_schema()))" // 'qkvw'
+	// pgOpenLock is held by an open store, exclusive (shared when
+	// read-only): one server per store, as bbolt's file lock has it,
+	// until replicas know how to share one.
+	pgOpenLock = "1903520367, hashtext(current_schema())" // 'qkvo'
+)
 
 const (
 	pgFirstBatch = 8
@@ -61,6 +70,7 @@ var errTxReadOnly = errors.New("store: write in a read-only transaction")
 
 type pgDB struct {
 	pool     *pgxpool.Pool
+	owner    *pgx.Conn // holds pgOpenLock while the store is open
 	readOnly bool
 }
 
@@ -93,25 +103,61 @@ func openPostgres(dsn string, o *Options) (*pgDB, error) {
 		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
 	}
 	d := &pgDB{pool: pool, readOnly: o.ReadOnly}
+	if d.owner, err = lockStore(ctx, cfg.ConnConfig, o); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
+	}
 	if !o.ReadOnly {
 		// Under the writer's lock: two processes creating the tables at
 		// once would collide in the catalog.
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgWriterLock); err != nil {
+			if _, err := tx.Exec(ctx, "SELECT "+pgWriterLock); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, pgSchemaSQL)
 			return err
 		})
 		if err != nil {
-			pool.Close()
+			d.Close()
 			return nil, fmt.Errorf("open the PostgreSQL store at %s: create its tables: %w", where, err)
 		}
 	}
 	return d, nil
 }
 
+// lockStore takes pgOpenLock on a connection of its own, waiting up to
+// o.Timeout for another process to let it go.
+func lockStore(ctx context.Context, cc *pgx.ConnConfig, o *Options) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, cc.Copy())
+	if err != nil {
+		return nil, err
+	}
+	fn := "pg_try_advisory_lock"
+	if o.ReadOnly {
+		fn = "pg_try_advisory_lock_shared"
+	}
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT "+fn+"("+pgOpenLock+")").Scan(&ok); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+		if ok {
+			return conn, nil
+		}
+		if time.Now().After(deadline) {
+			conn.Close(ctx)
+			return nil, errors.New("another process (a running quarry server?) holds it")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (d *pgDB) Close() error {
+	if d.owner != nil {
+		d.owner.Close(context.Background()) // and the lock with it
+	}
 	d.pool.Close()
 	return nil
 }
@@ -149,7 +195,7 @@ func (d *pgDB) Update(fn func(kvTx) error) error {
 	defer conn.Release()
 	t := &pgTx{ctx: ctx, conn: conn.Conn(), writable: true}
 	// One round trip (simple protocol, two statements).
-	if _, err := t.conn.Exec(ctx, fmt.Sprintf("BEGIN; SELECT pg_advisory_xact_lock(%d)", pgWriterLock)); err != nil {
+	if _, err := t.conn.Exec(ctx, "BEGIN; SELECT "+pgWriterLock); err != nil {
 		t.conn.Exec(ctx, "ROLLBACK")
 		return fmt.Errorf("store: begin a write transaction and take the writer's lock: %w", err)
 	}
