@@ -48,8 +48,9 @@ const (
 )
 
 const (
-	pgFirstBatch = 8
-	pgMaxBatch   = 1024
+	pgFirstBatch  = 8
+	pgMaxBatch    = 1024
+	pgFlushWrites = 8192 // writes buffered before they are sent, at most
 )
 
 const pgSchemaSQL = `
@@ -233,6 +234,8 @@ type pgTx struct {
 	pending  map[string]map[string]pgWrite // bucket -> key -> write not sent yet
 	seqs     map[string]*pgSeq             // bucket -> its sequence, once read
 	got      map[string][]byte             // bucket \x00 key -> value (nil: none), as read
+	npending int                           // writes in pending, about (a key written twice counts twice)
+	gen      uint64                        // writes so far: cursors refetch after one
 }
 
 // query runs a statement of the transaction, after its BEGIN if that is
@@ -365,6 +368,7 @@ func (t *pgTx) flush(commit bool) error {
 		}
 	}
 	clear(t.pending)
+	t.npending = 0
 	if commit {
 		batch.Queue("COMMIT")
 	}
@@ -394,8 +398,14 @@ func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
 		t.pending[bucket] = m
 	}
 	m[string(key)] = w
+	t.gen++
 	if t.got != nil {
 		delete(t.got, bucket+"\x00"+string(key))
+	}
+	// A bulk write (a copy of a whole store, a large crawl) is sent as it
+	// goes rather than held in memory to the end.
+	if t.npending++; t.npending >= pgFlushWrites {
+		return t.flush(false)
 	}
 	return nil
 }
@@ -505,33 +515,39 @@ func (b *pgBucket) ForEach(fn func(k, v []byte) error) error {
 
 type pgRow struct{ k, v []byte }
 
-// pgCursor holds the rows of its last fetch, in the order fetched.
+// pgCursor holds the rows of its last fetch, in the order fetched, and
+// moves as bbolt's cursor does at the ends: a Next or Prev that finds
+// nothing returns nil and stays on the key it was on (so that a Prev
+// after a Next past the last key returns the one before the last); after
+// a Seek past the last key, Prev returns the last.
 type pgCursor struct {
-	b     *pgBucket
-	rows  []pgRow
-	i     int  // the current row
-	fwd   bool // rows are in ascending order
-	short bool // the last fetch found fewer rows than it asked for: nothing lies beyond them
-	off   int  // -1 before the first key, +1 past the last, 0 on rows[i]
-	limit int
+	b       *pgBucket
+	rows    []pgRow
+	i       int    // the current row, when on one
+	on      bool   // on rows[i]
+	pastEnd bool   // after a Seek or First found nothing
+	fwd     bool   // rows are in ascending order
+	short   bool   // the fetch found fewer rows than it asked for: none lie beyond them
+	limit   int    // rows the last fetch asked for
+	gen     uint64 // the transaction's writes when the rows were fetched
 }
 
 // fetch reads the rows after (or, !fwd, before) from, from included if
-// incl; from nil means from the start (or the end).
-func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) ([]byte, []byte) {
+// incl; from nil means from the start (or the end). It leaves the cursor
+// where it was when it finds none.
+func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) (rows []pgRow, ok bool) {
 	t := c.b.t
 	if len(t.pending) > 0 || t.seqs != nil {
 		if err := t.flush(false); err != nil {
-			return c.end(fwd)
+			return nil, false
 		}
 	}
 	if t.err != nil {
-		return c.end(fwd)
+		return nil, false
 	}
-	if c.fwd != fwd || c.limit == 0 {
-		c.limit = pgFirstBatch
-	} else {
-		c.limit = min(2*c.limit, pgMaxBatch)
+	limit := pgFirstBatch
+	if c.fwd == fwd && c.limit > 0 {
+		limit = min(2*c.limit, pgMaxBatch)
 	}
 	var q string
 	switch {
@@ -546,84 +562,81 @@ func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) ([]byte, []byte) {
 	default:
 		q = "SELECT key, value FROM kv WHERE bucket = $1 AND key < $3 ORDER BY key DESC LIMIT $2"
 	}
-	args := []any{c.b.name, c.limit}
+	args := []any{c.b.name, limit}
 	if from != nil {
 		args = append(args, from)
 	}
-	rows, err := t.query(q, args...)
+	r, err := t.query(q, args...)
 	if err != nil {
 		t.fail(err)
-		return c.end(fwd)
+		return nil, false
 	}
-	defer rows.Close()
-	c.rows = c.rows[:0]
-	for rows.Next() {
-		var r pgRow
-		if err := rows.Scan(&r.k, &r.v); err != nil {
+	defer r.Close()
+	for r.Next() {
+		var row pgRow
+		if err := r.Scan(&row.k, &row.v); err != nil {
 			t.fail(err)
-			return c.end(fwd)
+			return nil, false
 		}
-		if r.v == nil {
-			r.v = []byte{}
+		if row.v == nil {
+			row.v = []byte{}
 		}
-		c.rows = append(c.rows, r)
+		rows = append(rows, row)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	r.Close()
+	if err := r.Err(); err != nil {
 		t.fail(err)
-		return c.end(fwd)
+		return nil, false
 	}
-	c.fwd, c.short, c.i = fwd, len(c.rows) < c.limit, 0
-	if len(c.rows) == 0 {
-		return c.end(fwd)
+	if len(rows) == 0 {
+		return nil, false
 	}
-	c.off = 0
-	return c.rows[0].k, c.rows[0].v
+	c.rows, c.i, c.on, c.pastEnd = rows, 0, true, false
+	c.fwd, c.short, c.limit, c.gen = fwd, len(rows) < limit, limit, t.gen
+	return rows, true
 }
 
-// end moves the cursor off the end it was walking towards.
-func (c *pgCursor) end(fwd bool) ([]byte, []byte) {
-	c.rows, c.i = c.rows[:0], 0
-	if fwd {
-		c.off = 1
-	} else {
-		c.off = -1
+func (c *pgCursor) at() ([]byte, []byte) { return c.rows[c.i].k, c.rows[c.i].v }
+
+// reset positions the cursor afresh (First, Last, Seek).
+func (c *pgCursor) reset(fwd bool, from []byte, incl bool) ([]byte, []byte) {
+	c.limit = 0
+	if _, ok := c.fetch(fwd, from, incl); !ok {
+		c.rows, c.on, c.pastEnd = nil, false, true
+		return nil, nil
 	}
-	return nil, nil
+	return c.at()
 }
 
-func (c *pgCursor) First() ([]byte, []byte) { c.limit = 0; return c.fetch(true, nil, false) }
-func (c *pgCursor) Last() ([]byte, []byte)  { c.limit = 0; return c.fetch(false, nil, false) }
+func (c *pgCursor) First() ([]byte, []byte) { return c.reset(true, nil, false) }
+func (c *pgCursor) Last() ([]byte, []byte)  { return c.reset(false, nil, false) }
 
 func (c *pgCursor) Seek(key []byte) ([]byte, []byte) {
-	c.limit = 0
-	return c.fetch(true, slices.Clone(key), true)
+	return c.reset(true, slices.Clone(key), true)
 }
 
 func (c *pgCursor) step(fwd bool) ([]byte, []byte) {
-	switch {
-	case c.off == 1 && fwd, c.off == -1 && !fwd:
-		return nil, nil
-	case c.off == 1: // bbolt: back from past the end is the last key
-		return c.Last()
-	case c.off == -1:
-		return c.First()
-	case len(c.rows) == 0: // never positioned
-		if fwd {
-			return c.First()
+	if !c.on { // never positioned (bbolt answers nil), or past the end
+		if c.pastEnd && !fwd {
+			return c.Last()
 		}
-		return c.Last()
+		return nil, nil
 	}
-	if c.fwd == fwd {
+	// The rows in hand go on in this direction, unless the transaction
+	// wrote since they were read.
+	if c.fwd == fwd && c.gen == c.b.t.gen {
 		if c.i+1 < len(c.rows) {
 			c.i++
-			return c.rows[c.i].k, c.rows[c.i].v
+			return c.at()
 		}
 		if c.short {
-			return c.end(fwd)
+			return nil, nil // and stay
 		}
 	}
-	return c.fetch(fwd, c.rows[c.i].k, false)
+	if _, ok := c.fetch(fwd, c.rows[c.i].k, false); !ok {
+		return nil, nil // and stay
+	}
+	return c.at()
 }
 
 func (c *pgCursor) Next() ([]byte, []byte) { return c.step(true) }
