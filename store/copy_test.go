@@ -77,6 +77,9 @@ func TestCopyToRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	if st, err := pg.Stats(ctx); err != nil || st.FileBytes < 100<<10 || st.Datasets != len(want["datasets"]) {
+		t.Errorf("the PostgreSQL store's stats: %+v, %v; want its tables' size and %d datasets", st, err, len(want["datasets"]))
+	}
 	if err := src.CopyTo(ctx, pg); quarry.ErrorCode(err) != quarry.ECONFLICT {
 		t.Errorf("a copy into a store that is not new: %v, want a conflict", err)
 	}

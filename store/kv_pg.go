@@ -155,6 +155,17 @@ func lockStore(ctx context.Context, cc *pgx.ConnConfig, o *Options) (*pgx.Conn, 
 	}
 }
 
+// size is what the store's tables take on disk, indexes included; 0 when
+// it cannot be read.
+func (d *pgDB) size() int64 {
+	var n int64
+	err := d.pool.QueryRow(context.Background(), "SELECT pg_total_relation_size('kv') + pg_total_relation_size('kv_seq')").Scan(&n)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 func (d *pgDB) Close() error {
 	if d.owner != nil {
 		d.owner.Close(context.Background()) // and the lock with it

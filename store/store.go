@@ -491,10 +491,11 @@ func u64(v uint64) []byte {
 	return b
 }
 
-// fileSize reports the size of the store file, for /healthz and backups.
+// fileSize reports the size of the store file (on PostgreSQL, of its
+// tables), for /healthz and backups.
 func (s *Store) fileSize() int64 {
-	if s.bolt == nil {
-		return 0
+	if pg, ok := s.db.(*pgDB); ok {
+		return pg.size()
 	}
 	fi, err := os.Stat(s.path)
 	if err != nil {
