@@ -90,6 +90,10 @@ type Options struct {
 
 	// SignIn serves /auth/ (single sign-on). See Config.
 	SignIn http.Handler
+
+	// StorePostgres, when set, keeps the store in that PostgreSQL
+	// database instead of dir's file (store.Options.Postgres).
+	StorePostgres string
 }
 
 // Server is a data directory served over HTTP. Open opens its store;
@@ -122,7 +126,7 @@ func Open(dir string, o *Options) (*Server, error) {
 		s.opts.Logger = slog.Default()
 	}
 	s.log = s.opts.Logger
-	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now})
+	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now, Postgres: s.opts.StorePostgres})
 	if err != nil {
 		return nil, err
 	}

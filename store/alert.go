@@ -11,8 +11,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -34,7 +32,7 @@ import (
 // that can be late are passed: not removed, and seen to change; an
 // unknown id is skipped. fn may keep what it is given.
 func (s *Store) EachFreshnessInput(ctx context.Context, ids []string, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
-	return s.view(func(tx *bolt.Tx) error {
+	return s.view(func(tx kvTx) error {
 		n := 0
 		each := func(id string, raw []byte) error {
 			if n++; n%1024 == 0 {
@@ -59,7 +57,7 @@ func (s *Store) EachFreshnessInput(ctx context.Context, ids []string, fn func(d 
 
 // freshnessInput reads what a dataset's freshness depends on from its
 // record raw (nil: it is gone) and passes it to fn when it can be late.
-func freshnessInput(tx *bolt.Tx, id string, raw []byte, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
+func freshnessInput(tx kvTx, id string, raw []byte, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
 	if raw == nil || !bytes.Contains(raw, hasUpdate) {
 		return nil // a dataset never seen to change cannot be late
 	}
@@ -122,7 +120,7 @@ var hasUpdate = []byte(`"lastUpdatedAt":`)
 // the identity of its dataset: Removed when the dataset is marked removed
 // or gone. fn may keep what it is given.
 func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds quarry.Identity, c *quarry.Check) error) error {
-	return s.view(func(tx *bolt.Tx) error {
+	return s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketChecks).Cursor()
 		names := make(map[string]quarry.Identity) // of the datasets met
 		n := 0
@@ -170,7 +168,7 @@ func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds qu
 // the alert evaluator last recorded them (unknown ones are absent).
 func (s *Store) DatasetStatuses(ctx context.Context) (map[string]quarry.DatasetStatus, error) {
 	out := make(map[string]quarry.DatasetStatus)
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		return tx.Bucket(bucketDatasetStatus).ForEach(func(k, v []byte) error {
 			var ds quarry.DatasetStatus
 			if err := json.Unmarshal(v, &ds); err != nil {
@@ -196,10 +194,10 @@ func (s *Store) RecordAlerts(ctx context.Context, at time.Time, events []quarry.
 		return nil
 	}
 	at = at.UTC()
-	return s.bulk(ctx, func(tx *bolt.Tx) error { return recordAlerts(tx, at, events, statuses, webhooks) })
+	return s.bulk(ctx, func(tx kvTx) error { return recordAlerts(tx, at, events, statuses, webhooks) })
 }
 
-func recordAlerts(tx *bolt.Tx, now time.Time, events []quarry.AlertEvent, statuses map[string]quarry.DatasetStatus, webhooks []string) error {
+func recordAlerts(tx kvTx, now time.Time, events []quarry.AlertEvent, statuses map[string]quarry.DatasetStatus, webhooks []string) error {
 	alerts, resolved := tx.Bucket(bucketAlerts), tx.Bucket(bucketAlertsResolved)
 	hist, outbox := tx.Bucket(bucketAlertHistory), tx.Bucket(bucketAlertOutbox)
 	touched := make(map[string]bool)
@@ -307,7 +305,7 @@ func deliveryKey(alert []byte, webhook string) []byte {
 	return append(k, webhook...)
 }
 
-func putDelivery(tx *bolt.Tx, alert []byte, d *quarry.Delivery) error {
+func putDelivery(tx kvTx, alert []byte, d *quarry.Delivery) error {
 	v, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -328,7 +326,7 @@ type outboxEntry struct {
 // both (nil), worst first: ERROR before WARN, then the longest open.
 func (s *Store) Alerts(ctx context.Context, open *bool) ([]quarry.Alert, error) {
 	var out []quarry.Alert
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		var buckets [][]byte
 		if open == nil || *open {
 			buckets = append(buckets, bucketAlerts)
@@ -375,7 +373,7 @@ func sortAlerts(alerts []quarry.Alert) {
 // AlertHistory returns up to limit transitions of an alert, newest first.
 func (s *Store) AlertHistory(ctx context.Context, key string, limit int) ([]quarry.AlertEvent, error) {
 	var out []quarry.AlertEvent
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		out, err = newestFirstJSON[quarry.AlertEvent](tx.Bucket(bucketAlertHistory).Cursor(), append([]byte(key), 0), limit, "alert history of "+key)
 		return err
 	})
@@ -386,7 +384,7 @@ func (s *Store) AlertHistory(ctx context.Context, key string, limit int) ([]quar
 // each webhook.
 func (s *Store) Deliveries(ctx context.Context, key string) ([]quarry.Delivery, error) {
 	var out []quarry.Delivery
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		out, err = prefixJSON[quarry.Delivery](tx.Bucket(bucketAlertDeliveries).Cursor(), append([]byte(key), 0), "delivery")
 		return err
 	})
@@ -399,7 +397,7 @@ func (s *Store) Deliveries(ctx context.Context, key string) ([]quarry.Delivery, 
 // one for the same alert and webhook is in the outbox.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, want func(webhook string) bool) ([]quarry.PendingDelivery, error) {
 	var out []quarry.PendingDelivery
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		queued := make(map[[2]string]bool)
 		c := tx.Bucket(bucketAlertOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
@@ -433,7 +431,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, wan
 	return out, err
 }
 
-func getDelivery(tx *bolt.Tx, alert []byte, webhook string) (*quarry.Delivery, error) {
+func getDelivery(tx kvTx, alert []byte, webhook string) (*quarry.Delivery, error) {
 	raw := tx.Bucket(bucketAlertDeliveries).Get(deliveryKey(alert, webhook))
 	if raw == nil {
 		return nil, nil
@@ -449,7 +447,7 @@ func getDelivery(tx *bolt.Tx, alert []byte, webhook string) (*quarry.Delivery, e
 // nil is delivered; otherwise, with retryAt set, it is tried again then,
 // and without, it has failed for good and leaves the outbox.
 func (s *Store) RecordDelivery(ctx context.Context, p quarry.PendingDelivery, at time.Time, sendErr error, retryAt *time.Time) error {
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx kvTx) error {
 		outbox := tx.Bucket(bucketAlertOutbox)
 		if outbox.Get(u64(p.ID)) == nil {
 			return nil // recorded already
@@ -483,7 +481,7 @@ func (s *Store) RecordDelivery(ctx context.Context, p quarry.PendingDelivery, at
 // DatasetAlerts returns a dataset's open alerts, worst first.
 func (s *Store) DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, error) {
 	var out []quarry.Alert
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketAlerts).Cursor()
 		for _, prefix := range []string{quarry.FreshnessAlertKey(id), quarry.CheckAlertsPrefix(id)} {
 			alerts, err := prefixJSON[quarry.Alert](c, []byte(prefix), "alert")
@@ -500,7 +498,7 @@ func (s *Store) DatasetAlerts(ctx context.Context, id string) ([]quarry.Alert, e
 
 // changeTimes appends the times of the newest data changes of a dataset,
 // read from their keys (id, at, seq), enough to infer a policy from.
-func changeTimes(c *bolt.Cursor, id []byte, out []time.Time) []time.Time {
+func changeTimes(c kvCursor, id []byte, out []time.Time) []time.Time {
 	k, _ := lastBefore(c, pastPrefix(id))
 	for n := 0; k != nil && bytes.HasPrefix(k, id) && n < inferRead; k, _ = c.Prev() {
 		if len(k) == len(id)+16 {
@@ -519,7 +517,7 @@ const inferRead = 3 * (quarry.InferWindow + 1)
 // update history, or nil when it is too short.
 func (s *Store) InferredPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error) {
 	var p *quarry.FreshnessPolicy
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		if ip, ok := quarry.InferPolicy(changeTimes(tx.Bucket(bucketDataChanges).Cursor(), []byte(id), nil)); ok {
 			p = &ip
 		}
@@ -532,7 +530,7 @@ func (s *Store) InferredPolicy(ctx context.Context, id string) (*quarry.Freshnes
 // alert evaluator last saw them.
 func (s *Store) DatasetStatus(ctx context.Context, id string) (quarry.DatasetStatus, error) {
 	var ds quarry.DatasetStatus
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		if raw := tx.Bucket(bucketDatasetStatus).Get([]byte(id)); raw != nil {
 			return json.Unmarshal(raw, &ds)
 		}

@@ -25,7 +25,7 @@ func (s *Store) Snapshot(ctx context.Context) (*os.File, int64, error) {
 	if err := s.SyncLineage(ctx); err != nil {
 		return nil, 0, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.db.Path()), ".snapshot-*")
+	f, err := os.CreateTemp(filepath.Dir(s.path), ".snapshot-*")
 	if err != nil {
 		return nil, 0, snapshotErr(err)
 	}
@@ -60,8 +60,16 @@ func snapshotErr(err error) error {
 // A slow w holds the read transaction open, which can stall writers that
 // need to grow the file: serve copies over a network with Snapshot.
 func (s *Store) WriteTo(w io.Writer) (int64, error) {
+	if s.bolt == nil {
+		return s.writeBoltCopy(w)
+	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.isClosed {
+		return 0, ErrClosed
+	}
 	var n int64
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.bolt.View(func(tx *bolt.Tx) (err error) {
 		n, err = tx.WriteTo(w)
 		return err
 	})
@@ -151,7 +159,7 @@ type Stats struct {
 // Stats reads the summary in one read transaction.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{Schema: SchemaVersion(), FileBytes: s.fileSize()}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		st.Datasets = counter(tx, keyDatasetCount)
 		st.Removed = counter(tx, keyRemovedCount)
 		st.LastSeq = tx.Bucket(bucketChangelog).Sequence()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -21,7 +19,7 @@ import (
 // is), as FreshnessPolicy does for one.
 func (s *Store) FreshnessPolicies(ctx context.Context, ids []string) ([]*quarry.FreshnessPolicy, error) {
 	out := make([]*quarry.FreshnessPolicy, len(ids))
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketPolicies)
 		for i, id := range ids {
 			raw := b.Get([]byte(id))
@@ -43,7 +41,7 @@ func (s *Store) FreshnessPolicies(ctx context.Context, ids []string) ([]*quarry.
 // history (nil where it is too short), as InferredPolicy does for one.
 func (s *Store) InferredPolicies(ctx context.Context, ids []string) ([]*quarry.FreshnessPolicy, error) {
 	out := make([]*quarry.FreshnessPolicy, len(ids))
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketDataChanges).Cursor()
 		var times []time.Time
 		for i, id := range ids {
@@ -61,7 +59,7 @@ func (s *Store) InferredPolicies(ctx context.Context, ids []string) ([]*quarry.F
 // Checks does for one.
 func (s *Store) ChecksOf(ctx context.Context, ids []string) ([][]quarry.Check, error) {
 	out := make([][]quarry.Check, len(ids))
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketChecks).Cursor()
 		for i, id := range ids {
 			var err error

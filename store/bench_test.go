@@ -229,3 +229,79 @@ func BenchmarkRunsOfALargeSQLJob(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(size()-before)/float64(b.N), "file-B/event")
 }
+
+// BenchmarkLineageRead reads lineage from a store holding a chain of 200
+// datasets, each written by a job from the one before with 4 column edges:
+// ten hops upstream from the chain's end, one Edges read per hop (what a
+// lineage view asks the store for), and every edge of the store (what the
+// in-memory lineage graph loads at start).
+func BenchmarkLineageRead(b *testing.B) {
+	s := storetest.MustOpen(b, &store.Options{NoSync: true})
+	ctx := context.Background()
+	for i := range 200 {
+		ev := runEvent(fmt.Sprintf("step_%d", i), quarry.NewID("run", "bench", fmt.Sprint(i)), quarry.RunComplete, shT0.Add(time.Duration(i)*time.Second),
+			[]string{fmt.Sprintf("shop.public.t_%d", i)}, []string{fmt.Sprintf("shop.public.t_%d", i+1)})
+		for _, c := range []string{"a", "b", "c", "d"} {
+			ev.Outputs[0].ColumnLineage = append(ev.Outputs[0].ColumnLineage, quarry.ColumnLineage{Column: c,
+				Inputs: []quarry.ColumnSource{{Namespace: shopNS, Name: ev.Inputs[0].Name, Field: c, Transformation: "DIRECT/IDENTITY"}}})
+		}
+		mustApply(b, s, ev)
+	}
+	up := map[string]string{} // dataset -> the one it is made from
+	total := 0
+	if err := s.EachEdge(ctx, func(e *quarry.Edge) error {
+		total++
+		if e.FromColumn == "" {
+			up[e.To] = e.From
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	end := ""
+	for to := range up {
+		n := 0
+		for at := to; up[at] != ""; at = up[at] {
+			n++
+		}
+		if n == 200 {
+			end = to
+		}
+	}
+	if end == "" {
+		b.Fatalf("no chain of 200 among %d edges", total)
+	}
+	b.Run("upstream10", func(b *testing.B) {
+		for b.Loop() {
+			at := end
+			for range 10 {
+				edges, err := s.Edges(ctx, at, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				next := ""
+				for _, e := range edges {
+					if e.FromColumn == "" {
+						next = e.From
+					}
+				}
+				if next == "" {
+					b.Fatalf("no upstream of %s among %d edges", at, len(edges))
+				}
+				at = next
+			}
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if err := s.EachEdge(ctx, func(*quarry.Edge) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if n != total {
+				b.Fatalf("%d edges, want %d", n, total)
+			}
+		}
+		b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "edges/s")
+	})
+}

@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
-	bolt "go.etcd.io/bbolt"
 )
 
 // appendChange writes the next changelog record in tx and returns its
 // sequence number.
-func appendChange(tx *bolt.Tx, at time.Time, entity, id, op string) (uint64, error) {
+func appendChange(tx kvTx, at time.Time, entity, id, op string) (uint64, error) {
 	b := tx.Bucket(bucketChangelog)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -30,7 +29,7 @@ func appendChange(tx *bolt.Tx, at time.Time, entity, id, op string) (uint64, err
 // there is none.
 func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
 	var seq uint64
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		seq = tx.Bucket(bucketChangelog).Sequence()
 		return nil
 	})
@@ -44,7 +43,7 @@ func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]quarry.
 		limit = 1000
 	}
 	var out []quarry.Change
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketChangelog).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			if len(out)%1024 == 1023 {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -14,7 +12,7 @@ import (
 // column (dataset-level checks first) and name.
 func (s *Store) Checks(ctx context.Context, datasetID string) ([]quarry.Check, error) {
 	var out []quarry.Check
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		out, err = prefixJSON[quarry.Check](tx.Bucket(bucketChecks).Cursor(), []byte(datasetID), "check")
 		return err
 	})
@@ -24,7 +22,7 @@ func (s *Store) Checks(ctx context.Context, datasetID string) ([]quarry.Check, e
 // CheckHistory returns up to limit results of one check, newest first.
 func (s *Store) CheckHistory(ctx context.Context, datasetID, column, name string, limit int) ([]quarry.Check, error) {
 	var out []quarry.Check
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		prefix := checkKey(&quarry.Check{DatasetID: datasetID, Column: column, Name: name})
 		out, err = newestFirstJSON[quarry.Check](tx.Bucket(bucketCheckHistory).Cursor(), prefix, limit, "check of "+datasetID)
 		return err
@@ -35,7 +33,7 @@ func (s *Store) CheckHistory(ctx context.Context, datasetID, column, name string
 // Metrics returns the latest figures a job measured on a dataset, or nil.
 func (s *Store) Metrics(ctx context.Context, datasetID string) (*quarry.DatasetMetrics, error) {
 	var m *quarry.DatasetMetrics
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		raw := tx.Bucket(bucketMetrics).Get([]byte(datasetID))
 		if raw == nil {
 			return nil
@@ -54,7 +52,7 @@ func (s *Store) PutCheck(ctx context.Context, c quarry.Check) (*quarry.Check, er
 		return nil, err
 	}
 	var out quarry.Check
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		if tx.Bucket(bucketDatasets).Get([]byte(c.DatasetID)) == nil {
 			return quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", c.DatasetID)
 		}

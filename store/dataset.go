@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -61,8 +59,16 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 		seen[id] = i
 		res.IDs[i] = id
 	}
-	write := func(tx *bolt.Tx) error {
+	write := func(tx kvTx) error {
 		res.Changed, res.Created, res.Restored = 0, 0, 0
+		if _, ok := tx.Bucket(bucketDatasets).(kvPrefetcher); ok && len(ps) > 1 { // a round trip per batch, not per dataset
+			ids, names := make([][]byte, len(ps)), make([][]byte, len(ps))
+			for i := range ps {
+				ids[i], names[i] = []byte(ps[i].d.ID), nameKey(ps[i].d.Namespace, ps[i].d.Name)
+			}
+			prefetch(tx.Bucket(bucketDatasets), ids)
+			prefetch(tx.Bucket(bucketDatasetNames), names)
+		}
 		for i := range ps {
 			o, err := upsertDataset(tx, &ps[i], now)
 			if err != nil {
@@ -165,7 +171,7 @@ const (
 	restored
 )
 
-func upsertDataset(tx *bolt.Tx, p *prepared, now time.Time) (outcome, error) {
+func upsertDataset(tx kvTx, p *prepared, now time.Time) (outcome, error) {
 	in := &p.d
 	raw := tx.Bucket(bucketDatasets).Get([]byte(in.ID))
 	if raw == nil {
@@ -300,7 +306,7 @@ func (v volatile) merge(in *quarry.Dataset) volatile {
 	return v
 }
 
-func getVolatile(tx *bolt.Tx, id []byte) (volatile, error) {
+func getVolatile(tx kvTx, id []byte) (volatile, error) {
 	var v volatile
 	if raw := tx.Bucket(bucketVolatile).Get(id); raw != nil {
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -311,7 +317,7 @@ func getVolatile(tx *bolt.Tx, id []byte) (volatile, error) {
 }
 
 // putVolatile stores v, unless it equals old (when old is given).
-func putVolatile(tx *bolt.Tx, id []byte, v, old *volatile) error {
+func putVolatile(tx kvTx, id []byte, v, old *volatile) error {
 	nv, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -337,14 +343,14 @@ func encodeRecord(d *quarry.Dataset) ([]byte, error) {
 
 // putDataset writes a dataset: its record, its volatile figures and its
 // name index entry (removal mark, digest and source of its provided facts).
-func putDataset(tx *bolt.Tx, d *quarry.Dataset) error {
+func putDataset(tx kvTx, d *quarry.Dataset) error {
 	return writeDataset(tx, d, false, nil, nil)
 }
 
 // writeDataset is putDataset for callers that know more: a new dataset has
 // no volatile figures to clear, and its record and digest may be encoded
 // already.
-func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest *[32]byte) error {
+func writeDataset(tx kvTx, d *quarry.Dataset, isNew bool, rec []byte, digest *[32]byte) error {
 	var err error
 	if rec == nil {
 		if rec, err = encodeRecord(d); err != nil {
@@ -376,7 +382,7 @@ func writeDataset(tx *bolt.Tx, d *quarry.Dataset, isNew bool, rec []byte, digest
 	return names.Put(key, entry)
 }
 
-func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
+func getDataset(tx kvTx, id string) (*quarry.Dataset, error) {
 	raw := tx.Bucket(bucketDatasets).Get([]byte(id))
 	if raw == nil {
 		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
@@ -384,7 +390,7 @@ func getDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
 	return decodeDataset(tx, id, raw)
 }
 
-func decodeDataset(tx *bolt.Tx, id string, raw []byte) (*quarry.Dataset, error) {
+func decodeDataset(tx kvTx, id string, raw []byte) (*quarry.Dataset, error) {
 	var d quarry.Dataset
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("decode dataset %s: %w", id, err)
@@ -404,7 +410,7 @@ func nameKey(namespace, name string) []byte {
 	return append(k, name...)
 }
 
-func addCounter(tx *bolt.Tx, key []byte, delta int64) error {
+func addCounter(tx kvTx, key []byte, delta int64) error {
 	meta := tx.Bucket(bucketMeta)
 	var n int64
 	if v := meta.Get(key); len(v) == 8 {
@@ -413,7 +419,7 @@ func addCounter(tx *bolt.Tx, key []byte, delta int64) error {
 	return meta.Put(key, u64(uint64(n+delta)))
 }
 
-func counter(tx *bolt.Tx, key []byte) int {
+func counter(tx kvTx, key []byte) int {
 	if v := tx.Bucket(bucketMeta).Get(key); len(v) == 8 {
 		return int(binary.BigEndian.Uint64(v))
 	}
@@ -424,7 +430,7 @@ func counter(tx *bolt.Tx, key []byte) int {
 // error.
 func (s *Store) Dataset(ctx context.Context, id string) (*quarry.Dataset, error) {
 	var d *quarry.Dataset
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		d, err = s.cachedDataset(tx, id)
 		return err
 	})
@@ -432,7 +438,7 @@ func (s *Store) Dataset(ctx context.Context, id string) (*quarry.Dataset, error)
 }
 
 // cachedDataset is getDataset through the record cache.
-func (s *Store) cachedDataset(tx *bolt.Tx, id string) (*quarry.Dataset, error) {
+func (s *Store) cachedDataset(tx kvTx, id string) (*quarry.Dataset, error) {
 	raw := tx.Bucket(bucketDatasets).Get([]byte(id))
 	if raw == nil {
 		return nil, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
@@ -505,7 +511,7 @@ func (s *Store) ListDatasets(ctx context.Context, o ListOptions) (*DatasetPage, 
 		}
 	}
 	page := &DatasetPage{}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		page.Total = counter(tx, keyDatasetCount)
 		if !o.IncludeRemoved {
 			page.Total -= counter(tx, keyRemovedCount)
@@ -560,7 +566,7 @@ func (s *Store) UpdateDataset(ctx context.Context, id string, u quarry.DatasetUp
 	}
 	actor := quarry.ActorFrom(ctx)
 	var out *quarry.Dataset
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		d, err := getDataset(tx, id)
 		if err != nil {
 			return err
@@ -576,7 +582,7 @@ func (s *Store) UpdateDataset(ctx context.Context, id string, u quarry.DatasetUp
 
 // editDataset applies u to d as actor's edit inside tx, recording each
 // changed field in the metadata history.
-func editDataset(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor string, now time.Time) error {
+func editDataset(tx kvTx, d *quarry.Dataset, u quarry.DatasetUpdate, actor string, now time.Time) error {
 	before, err := json.Marshal(d.Edited)
 	if err != nil {
 		return err
@@ -686,7 +692,7 @@ func applyUpdate(d *quarry.Dataset, u quarry.DatasetUpdate) ([]quarry.MetadataEd
 // applyTrust applies u's deprecation and endorsement to d as actor's at
 // now, and returns an edit record for each that changed. A replacement
 // must be another dataset that exists.
-func applyTrust(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor string, now time.Time) ([]quarry.MetadataEdit, error) {
+func applyTrust(tx kvTx, d *quarry.Dataset, u quarry.DatasetUpdate, actor string, now time.Time) ([]quarry.MetadataEdit, error) {
 	var edits []quarry.MetadataEdit
 	if u.Deprecation != nil {
 		old := d.Deprecated().String()
@@ -736,7 +742,7 @@ func applyTrust(tx *bolt.Tx, d *quarry.Dataset, u quarry.DatasetUpdate, actor st
 // MetadataHistory returns the dataset's metadata edits, newest first.
 func (s *Store) MetadataHistory(ctx context.Context, id string) ([]quarry.MetadataEdit, error) {
 	var out []quarry.MetadataEdit
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketDatasetEdits).Cursor()
 		prefix := []byte(id)
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -779,7 +785,7 @@ func (s *Store) Restore(ctx context.Context, ids ...string) error {
 }
 
 func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry.Dataset) (string, bool)) error {
-	write := func(tx *bolt.Tx) error {
+	write := func(tx kvTx) error {
 		now := s.now().UTC()
 		for _, id := range ids {
 			d, err := getDataset(tx, id)
@@ -825,7 +831,7 @@ func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry
 // unknown ones, in one read transaction.
 func (s *Store) DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error) {
 	out := make([]*quarry.Dataset, 0, len(ids))
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		for _, id := range ids {
 			d, err := s.cachedDataset(tx, id)
 			if quarry.ErrorCode(err) == quarry.ENOTFOUND {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -98,7 +96,7 @@ func (s *Store) ImportDBT(ctx context.Context, im *quarry.DBTImport) (quarry.DBT
 	}
 	projectKey := nameKey(ns, im.Project)
 
-	write := func(tx *bolt.Tx) error {
+	write := func(tx kvTx) error {
 		res.Created, res.Changed, res.Removed = 0, 0, 0
 		code, err := tx.CreateBucketIfNotExists(bucketDBTCode)
 		if err != nil {
@@ -222,7 +220,7 @@ func (s *Store) ImportDBT(ctx context.Context, im *quarry.DBTImport) (quarry.DBT
 }
 
 // importDBTDataset creates or updates one dataset's dbt layer.
-func importDBTDataset(tx *bolt.Tx, in *quarry.Dataset, im *quarry.DBTDataset, now time.Time) (outcome, error) {
+func importDBTDataset(tx kvTx, in *quarry.Dataset, im *quarry.DBTDataset, now time.Time) (outcome, error) {
 	info := im.Info
 	raw := tx.Bucket(bucketDatasets).Get([]byte(in.ID))
 	if raw == nil {
@@ -323,7 +321,7 @@ func importDBTDataset(tx *bolt.Tx, in *quarry.Dataset, im *quarry.DBTDataset, no
 // leaveDBTProject drops the dbt layer and DBT edges of a dataset that left
 // project, and marks it removed when the import created it and no
 // registered source crawls it. It reports whether it marked it removed.
-func leaveDBTProject(tx *bolt.Tx, id, project string, now time.Time) (bool, error) {
+func leaveDBTProject(tx kvTx, id, project string, now time.Time) (bool, error) {
 	d, err := getDataset(tx, id)
 	if quarry.ErrorCode(err) == quarry.ENOTFOUND {
 		return false, nil
@@ -364,7 +362,7 @@ func leaveDBTProject(tx *bolt.Tx, id, project string, now time.Time) (bool, erro
 	return false, nil
 }
 
-func putDBTCode(b *bolt.Bucket, id string, c *quarry.DBTCode) error {
+func putDBTCode(b kvBucket, id string, c *quarry.DBTCode) error {
 	if c == nil || *c == (quarry.DBTCode{}) {
 		if b.Get([]byte(id)) == nil {
 			return nil
@@ -383,7 +381,7 @@ func putDBTCode(b *bolt.Bucket, id string, c *quarry.DBTCode) error {
 
 // putDBTResults stores the test results not stored yet (a result is known
 // by its check and time).
-func putDBTResults(tx *bolt.Tx, id string, results []quarry.Check, now time.Time) error {
+func putDBTResults(tx kvTx, id string, results []quarry.Check, now time.Time) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -415,7 +413,7 @@ func putDBTResults(tx *bolt.Tx, id string, results []quarry.Check, now time.Time
 // DBTCode returns the SQL of a dataset's dbt model, or nil.
 func (s *Store) DBTCode(ctx context.Context, id string) (*quarry.DBTCode, error) {
 	var c *quarry.DBTCode
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketDBTCode)
 		if b == nil {
 			return nil

@@ -1,5 +1,8 @@
 // Package store keeps Quarry's source of truth in one bbolt file, and the
 // lineage events it has accepted and not applied yet in a log beside it.
+// The logic is written against a small key-value contract (kv.go) with a
+// second engine, PostgreSQL (kv_pg.go, Options.Postgres), whose rules are
+// bbolt's: what is said of bbolt transactions below holds for both.
 //
 // Rules:
 //
@@ -39,7 +42,8 @@
 //     in the dataset's metadata history). A crawl never overwrites an edit.
 //
 // Caveats: bbolt holds an exclusive lock on the file while a Store is open,
-// so a second process cannot open the same data directory; use the running
+// so a second process cannot open the same data directory (on PostgreSQL
+// an advisory lock per schema does the same); use the running
 // server's backup endpoint to copy it. bbolt ignores contexts; long scans
 // check ctx themselves.
 //

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 
 	bolt "go.etcd.io/bbolt"
@@ -67,4 +68,27 @@ func logEntries(evs []quarry.LineageEvent) ([][]byte, error) {
 		recs = append(recs, encodeLogEntry(raw))
 	}
 	return recs, nil
+}
+
+// Dump reads every bucket of s that holds a key or a sequence: key ->
+// value, and the sequence under the key "#seq".
+func Dump(s *Store) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	err := s.view(func(tx kvTx) error {
+		return tx.ForEachBucket(func(name []byte) error {
+			b := tx.Bucket(name)
+			m := map[string]string{}
+			if err := b.ForEach(func(k, v []byte) error { m[string(k)] = string(v); return nil }); err != nil {
+				return err
+			}
+			if seq := b.Sequence(); seq != 0 {
+				m["#seq"] = fmt.Sprint(seq)
+			}
+			if len(m) > 0 {
+				out[string(name)] = m
+			}
+			return nil
+		})
+	})
+	return out, err
 }

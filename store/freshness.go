@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -18,7 +16,7 @@ func (s *Store) SetFreshnessPolicy(ctx context.Context, id string, p *quarry.Fre
 			return err
 		}
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx kvTx) error {
 		if tx.Bucket(bucketDatasets).Get([]byte(id)) == nil {
 			return quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
 		}
@@ -41,7 +39,7 @@ func (s *Store) SetFreshnessPolicy(ctx context.Context, id string, p *quarry.Fre
 // FreshnessPolicy returns the policy set for a dataset, or nil.
 func (s *Store) FreshnessPolicy(ctx context.Context, id string) (*quarry.FreshnessPolicy, error) {
 	var p *quarry.FreshnessPolicy
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		raw := tx.Bucket(bucketPolicies).Get([]byte(id))
 		if raw == nil {
 			return nil
@@ -60,7 +58,7 @@ func (s *Store) FreshnessPolicy(ctx context.Context, id string) (*quarry.Freshne
 // LastUpdatedAt when it is the newest.
 func (s *Store) RecordDataChange(ctx context.Context, id string, at time.Time, detail string) (*quarry.Dataset, error) {
 	var out *quarry.Dataset
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		d, err := getDataset(tx, id)
 		if err != nil {
 			return err

@@ -8,12 +8,10 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
-func putHistory(tx *bolt.Tx, id string, seq uint64, at time.Time, changes []quarry.SchemaChange) error {
+func putHistory(tx kvTx, id string, seq uint64, at time.Time, changes []quarry.SchemaChange) error {
 	b := tx.Bucket(bucketHistory)
 	for i, c := range changes {
 		c.Seq, c.At = seq, at
@@ -35,7 +33,7 @@ func putHistory(tx *bolt.Tx, id string, seq uint64, at time.Time, changes []quar
 func (s *Store) SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaChange, error) {
 	var groups [][]quarry.SchemaChange
 	var d *quarry.Dataset
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		var err error
 		if d, err = getDataset(tx, id); err != nil {
 			return err
@@ -73,7 +71,7 @@ func (s *Store) SchemaHistory(ctx context.Context, id string) ([]quarry.SchemaCh
 	return out, nil
 }
 
-func putDataChange(tx *bolt.Tx, id string, seq uint64, c quarry.DataChange) error {
+func putDataChange(tx kvTx, id string, seq uint64, c quarry.DataChange) error {
 	v, err := json.Marshal(c)
 	if err != nil {
 		return err
@@ -89,7 +87,7 @@ func (s *Store) DataChanges(ctx context.Context, id string, limit int) ([]quarry
 		limit = 100
 	}
 	var out []quarry.DataChange
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		out, err = newestFirstJSON[quarry.DataChange](tx.Bucket(bucketDataChanges).Cursor(), []byte(id), limit, "data change of "+id)
 		return err
 	})
@@ -99,7 +97,7 @@ func (s *Store) DataChanges(ctx context.Context, id string, limit int) ([]quarry
 // newestFirst calls fn with the values of up to limit keys under prefix,
 // from the last key down: keys that end in a time or sequence give the
 // newest first.
-func newestFirst(c *bolt.Cursor, prefix []byte, limit int, fn func(v []byte) error) error {
+func newestFirst(c kvCursor, prefix []byte, limit int, fn func(v []byte) error) error {
 	k, v := lastBefore(c, pastPrefix(prefix))
 	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < limit; k, v = c.Prev() {
 		if err := fn(v); err != nil {
@@ -112,7 +110,7 @@ func newestFirst(c *bolt.Cursor, prefix []byte, limit int, fn func(v []byte) err
 
 // newestFirstJSON decodes the values of up to limit keys under prefix,
 // newest first (see newestFirst); what names them in errors.
-func newestFirstJSON[T any](c *bolt.Cursor, prefix []byte, limit int, what string) ([]T, error) {
+func newestFirstJSON[T any](c kvCursor, prefix []byte, limit int, what string) ([]T, error) {
 	var out []T
 	err := newestFirst(c, prefix, limit, func(v []byte) error {
 		var x T
@@ -127,7 +125,7 @@ func newestFirstJSON[T any](c *bolt.Cursor, prefix []byte, limit int, what strin
 
 // prefixJSON decodes the values of the keys under prefix (nil: every key),
 // in key order; what names them in errors.
-func prefixJSON[T any](c *bolt.Cursor, prefix []byte, what string) ([]T, error) {
+func prefixJSON[T any](c kvCursor, prefix []byte, what string) ([]T, error) {
 	var out []T
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var x T
@@ -140,7 +138,7 @@ func prefixJSON[T any](c *bolt.Cursor, prefix []byte, what string) ([]T, error) 
 }
 
 // lastBefore moves c to the last key before key (nil when there is none).
-func lastBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
+func lastBefore(c kvCursor, key []byte) ([]byte, []byte) {
 	if k, _ := c.Seek(key); k == nil {
 		return c.Last()
 	}

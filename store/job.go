@@ -9,15 +9,13 @@ import (
 	"slices"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
 // Job returns the job with the given ID, or a quarry.ENOTFOUND error.
 func (s *Store) Job(ctx context.Context, id string) (*quarry.Job, error) {
 	var j *quarry.Job
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		j, err = getJob(tx, id)
 		return err
 	})
@@ -42,7 +40,7 @@ func (s *Store) JobSQL(ctx context.Context, id string) (string, error) {
 	var j struct {
 		SQL string `json:"sql"`
 	}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		raw := tx.Bucket(bucketJobs).Get([]byte(id))
 		if raw == nil {
 			return quarry.Errorf(quarry.ENOTFOUND, "job %s not found", id)
@@ -81,7 +79,7 @@ func decodeJobWithoutSQL(k, v []byte) (*quarry.Job, error) {
 // SQL (JobSQL).
 func (s *Store) Jobs(ctx context.Context) ([]quarry.Job, error) {
 	var out []quarry.Job
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		return tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
 			j, err := decodeJobWithoutSQL(k, v)
 			if err != nil {
@@ -107,7 +105,7 @@ func cmpPair(a1, a2, b1, b2 string) int {
 // Run returns the run with the given ID, or a quarry.ENOTFOUND error.
 func (s *Store) Run(ctx context.Context, id string) (*quarry.Run, error) {
 	var r *storedRun
-	err := s.view(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx kvTx) (err error) {
 		r, err = getRun(tx, strings.ToLower(id))
 		return err
 	})
@@ -139,7 +137,7 @@ func (s *Store) Runs(ctx context.Context, jobID string, first int, after string)
 		from = k
 	}
 	page := &RunPage{}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketJobRuns).Cursor()
 		prefix := []byte(jobID)
 		if from == nil {
@@ -168,7 +166,7 @@ func (s *Store) Runs(ctx context.Context, jobID string, first int, after string)
 // a DAG run, the models of a dbt run), by start.
 func (s *Store) RunChildren(ctx context.Context, id string) ([]quarry.Run, error) {
 	var out []quarry.Run
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketRunChildren).Cursor()
 		prefix := []byte(strings.ToLower(id))
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -192,7 +190,7 @@ func (s *Store) RunChildren(ctx context.Context, id string) ([]quarry.Run, error
 // edges say (table level) and its latest run reported (a job that only
 // writes, or only reads, has no edges), each list sorted.
 func (s *Store) JobDatasets(ctx context.Context, jobID string) (inputs, outputs []string, err error) {
-	err = s.view(func(tx *bolt.Tx) error {
+	err = s.view(func(tx kvTx) error {
 		k, _ := lastBefore(tx.Bucket(bucketJobRuns).Cursor(), pastPrefix([]byte(jobID))) // its latest run
 		if k != nil && bytes.HasPrefix(k, []byte(jobID)) {
 			r, err := getRun(tx, string(k[len(jobID)+8:]))
@@ -230,7 +228,7 @@ func (s *Store) DatasetJobs(ctx context.Context, id string) (writers, readers []
 		}
 		return string(parts[1])
 	}
-	err = s.view(func(tx *bolt.Tx) error {
+	err = s.view(func(tx kvTx) error {
 		for _, side := range []struct {
 			bucket []byte
 			role   byte
@@ -277,7 +275,7 @@ func (s *Store) manualEdge(ctx context.Context, e quarry.Edge, put bool) error {
 	if (e.FromColumn == "") != (e.ToColumn == "") {
 		return quarry.Invalid("toColumn", "a column edge names both columns")
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx kvTx) error {
 		for _, f := range []struct{ field, id, col string }{{"from", e.From, e.FromColumn}, {"to", e.To, e.ToColumn}} {
 			d, err := getDataset(tx, f.id)
 			if err != nil {
@@ -320,7 +318,7 @@ func (s *Store) manualEdge(ctx context.Context, e quarry.Edge, put bool) error {
 // ones, in one read transaction, without their SQL (JobSQL).
 func (s *Store) JobsByID(ctx context.Context, ids []string) ([]*quarry.Job, error) {
 	out := make([]*quarry.Job, 0, len(ids))
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketJobs)
 		for _, id := range ids {
 			raw := b.Get([]byte(id))
@@ -348,7 +346,7 @@ const (
 // dataset_jobs index and its mirror job_datasets hold it. Like a job's
 // edges, what a running run reports adds to it, and what the run that
 // completed last reported replaces it (replace).
-func setJobDatasets(tx *bolt.Tx, jobID string, ins, outs []string, replace bool) error {
+func setJobDatasets(tx kvTx, jobID string, ins, outs []string, replace bool) error {
 	dj, jd := tx.Bucket(bucketDatasetJobs), tx.Bucket(bucketJobDatasets)
 	want := make(map[string]bool, len(ins)+len(outs))
 	for _, side := range []struct {

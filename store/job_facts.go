@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -23,7 +21,7 @@ func jobDAGKey(namespace, dag, jobID string) []byte {
 
 // indexJobDAG moves a job's entry in the DAG index from the DAG its old
 // facts named to the one its facts name now.
-func indexJobDAG(tx *bolt.Tx, j *quarry.Job, old *quarry.JobFacts) error {
+func indexJobDAG(tx kvTx, j *quarry.Job, old *quarry.JobFacts) error {
 	var was, now string
 	if old != nil {
 		was = old.DAG
@@ -46,7 +44,7 @@ func indexJobDAG(tx *bolt.Tx, j *quarry.Job, old *quarry.JobFacts) error {
 	if now == "" {
 		return nil
 	}
-	return b.Put(jobDAGKey(j.Namespace, now, j.ID), nil)
+	return b.Put(jobDAGKey(j.Namespace, now, j.ID), []byte{})
 }
 
 // DAGJobs returns the IDs of the jobs in a namespace whose facts name the
@@ -58,7 +56,7 @@ func (s *Store) DAGJobs(ctx context.Context, namespace, dag string) ([]string, e
 		return nil, quarry.InField("namespace", err)
 	}
 	var ids []string
-	err = s.view(func(tx *bolt.Tx) error {
+	err = s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketJobDAGs)
 		if b == nil {
 			return nil

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -31,7 +29,7 @@ type jobClaim struct {
 	At  time.Time `json:"at"`            // when that run ended, or the JobEvent's time
 }
 
-func getStoredJob(tx *bolt.Tx, id string) (*storedJob, error) {
+func getStoredJob(tx kvTx, id string) (*storedJob, error) {
 	raw := tx.Bucket(bucketJobs).Get([]byte(id))
 	if raw == nil {
 		return nil, nil
@@ -45,7 +43,7 @@ func getStoredJob(tx *bolt.Tx, id string) (*storedJob, error) {
 
 // claimJobEdges makes run (ended at) the source of the job's edges unless
 // a report of a later time is, and reports whether it did.
-func claimJobEdges(tx *bolt.Tx, jobID, runID string, at time.Time) (bool, error) {
+func claimJobEdges(tx kvTx, jobID, runID string, at time.Time) (bool, error) {
 	if tx.Bucket(bucketJobs).Get([]byte(jobID)) == nil {
 		return false, nil
 	}
@@ -63,7 +61,7 @@ func claimJobEdges(tx *bolt.Tx, jobID, runID string, at time.Time) (bool, error)
 }
 
 // upsertJob creates a job or fills in what the event's facets say of it.
-func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
+func upsertJob(tx kvTx, in *quarry.Job, now time.Time) error {
 	if in.Type == "" && in.Description == "" && in.SQL == "" && in.SourceURL == "" && len(in.Owners) == 0 && in.Facts == nil &&
 		tx.Bucket(bucketJobs).Get([]byte(in.ID)) != nil {
 		return nil // nothing to fill in: the record (and its SQL) need not be decoded
@@ -110,7 +108,7 @@ func upsertJob(tx *bolt.Tx, in *quarry.Job, now time.Time) error {
 	return err
 }
 
-func getJob(tx *bolt.Tx, id string) (*quarry.Job, error) {
+func getJob(tx kvTx, id string) (*quarry.Job, error) {
 	j, err := getStoredJob(tx, id)
 	if j == nil {
 		return nil, err
@@ -121,7 +119,7 @@ func getJob(tx *bolt.Tx, id string) (*quarry.Job, error) {
 // setJobEdges makes the job's run edges the given ones (replace), or adds
 // the given ones to them. Each dataset whose incoming edges change gets a
 // changelog record.
-func setJobEdges(tx *bolt.Tx, now time.Time, jobID string, edges []quarry.Edge, replace bool) error {
+func setJobEdges(tx kvTx, now time.Time, jobID string, edges []quarry.Edge, replace bool) error {
 	out, in, je := tx.Bucket(bucketEdgesOut), tx.Bucket(bucketEdgesIn), tx.Bucket(bucketJobEdges)
 	want := make(map[string]*quarry.Edge, len(edges))
 	for i := range edges {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -65,7 +63,7 @@ func (s *Store) ReplaceEdges(ctx context.Context, origin quarry.EdgeOrigin, byTa
 		targets = append(targets, to)
 	}
 	slices.Sort(targets)
-	return s.bulk(ctx, func(tx *bolt.Tx) error {
+	return s.bulk(ctx, func(tx kvTx) error {
 		now := s.now().UTC()
 		for _, to := range targets {
 			if err := replaceEdges(tx, now, to, origin, byTarget[to]); err != nil {
@@ -76,7 +74,7 @@ func (s *Store) ReplaceEdges(ctx context.Context, origin quarry.EdgeOrigin, byTa
 	})
 }
 
-func replaceEdges(tx *bolt.Tx, now time.Time, to string, origin quarry.EdgeOrigin, edges []quarry.Edge) error {
+func replaceEdges(tx kvTx, now time.Time, to string, origin quarry.EdgeOrigin, edges []quarry.Edge) error {
 	out, in := tx.Bucket(bucketEdgesOut), tx.Bucket(bucketEdgesIn)
 	want := make(map[string]quarry.Edge, len(edges)) // copies: the caller's edges are not touched
 	for _, e := range edges {
@@ -132,7 +130,7 @@ func replaceEdges(tx *bolt.Tx, now time.Time, to string, origin quarry.EdgeOrigi
 // column-level, of every origin.
 func (s *Store) Edges(ctx context.Context, id string, upstream bool) ([]quarry.Edge, error) {
 	var out []quarry.Edge
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		outB := tx.Bucket(bucketEdgesOut)
 		b := outB
 		if upstream {

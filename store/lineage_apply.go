@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -63,7 +61,7 @@ func (s *Store) ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (Line
 		defer s.releaseClaim(run)
 	}
 	var res LineageResult
-	err = s.update(ctx, func(tx *bolt.Tx) (err error) {
+	err = s.update(ctx, func(tx kvTx) (err error) {
 		res, err = applyEvent(tx, p, s.now().UTC())
 		return err
 	})
@@ -106,7 +104,7 @@ func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent
 		}
 		s.lin.mu.Unlock()
 	}()
-	err := s.bulk(ctx, func(tx *bolt.Tx) error {
+	err := s.bulk(ctx, func(tx kvTx) error {
 		now := s.now().UTC()
 		for i, p := range ps {
 			if p == nil {
@@ -126,7 +124,7 @@ func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent
 	for i, p := range ps {
 		if p != nil {
 			res[i] = LineageResult{}
-			err := s.update(ctx, func(tx *bolt.Tx) (err error) {
+			err := s.update(ctx, func(tx kvTx) (err error) {
 				res[i], err = applyEvent(tx, p, s.now().UTC())
 				return err
 			})
@@ -178,7 +176,7 @@ func hexDecode(dst []byte, s string) (int, error) {
 	return len(s) / 2, nil
 }
 
-func applyEvent(tx *bolt.Tx, p *quarry.EventPlan, now time.Time) (LineageResult, error) {
+func applyEvent(tx kvTx, p *quarry.EventPlan, now time.Time) (LineageResult, error) {
 	ev := p.Event
 	var res LineageResult
 	if p.Job != nil {
@@ -262,7 +260,7 @@ func applyEvent(tx *bolt.Tx, p *quarry.EventPlan, now time.Time) (LineageResult,
 const lineageActor = "openlineage"
 
 // applyDataset creates or updates one dataset an event names.
-func applyDataset(tx *bolt.Tx, p *quarry.EventPlan, pd *quarry.DatasetPlan, run *storedRun, complete bool, at, now time.Time) error {
+func applyDataset(tx kvTx, p *quarry.EventPlan, pd *quarry.DatasetPlan, run *storedRun, complete bool, at, now time.Time) error {
 	r := pd.Report
 	raw := tx.Bucket(bucketDatasets).Get([]byte(pd.Dataset.ID))
 	if raw != nil && !(pd.Output && complete) && pd.PrevID == "" && (r == nil || r.Lifecycle == "" && len(r.Checks) == 0 && r.Metrics == nil) &&
@@ -408,7 +406,7 @@ func applyDataset(tx *bolt.Tx, p *quarry.EventPlan, pd *quarry.DatasetPlan, run 
 // already are what the facets say (the digest matches) is left as it is,
 // as is a crawled one when the report carries columns only (a crawl owns
 // them).
-func reportChanges(tx *bolt.Tx, pd *quarry.DatasetPlan) bool {
+func reportChanges(tx kvTx, pd *quarry.DatasetPlan) bool {
 	r := pd.Report
 	if r == nil || len(r.Columns) == 0 && r.Description == "" && len(r.Owners) == 0 {
 		return false
@@ -427,7 +425,7 @@ func reportChanges(tx *bolt.Tx, pd *quarry.DatasetPlan) bool {
 // fillFromFacets fills the empty description and owners of a crawled
 // dataset from the documentation and ownership facets, as edits: the
 // next crawl would overwrite provided metadata.
-func fillFromFacets(tx *bolt.Tx, d *quarry.Dataset, pd *quarry.DatasetPlan, now time.Time) error {
+func fillFromFacets(tx kvTx, d *quarry.Dataset, pd *quarry.DatasetPlan, now time.Time) error {
 	if pd.Report == nil || d.Source == "" {
 		return nil
 	}
@@ -451,7 +449,7 @@ func reportChecks(r *quarry.DatasetReport) []quarry.Check {
 	return r.Checks
 }
 
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
+func putJSON(b kvBucket, key []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -471,7 +469,7 @@ func checkKey(c *quarry.Check) []byte {
 // putCheck records a check result in its history and, unless a newer
 // result is stored, as the check's latest. n orders the results of one
 // change (an assertion may repeat with other parameters).
-func putCheck(tx *bolt.Tx, seq uint64, n int, c *quarry.Check) error {
+func putCheck(tx kvTx, seq uint64, n int, c *quarry.Check) error {
 	k := checkKey(c)
 	hk := append(append(append(slices.Clone(k), u64(uint64(c.ObservedAt.UnixNano()))...), u64(seq)...), byte(n>>8), byte(n))
 	if err := putJSON(tx.Bucket(bucketCheckHistory), hk, c); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/quarrydata/quarry"
 )
@@ -89,7 +88,7 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 	s.lin.done = make(chan struct{})
 	var applied uint64
 	var old []walRecord // entries of the log when it was a bucket of the file
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx kvTx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyLineageApplied); len(v) == 8 {
 			applied = binary.BigEndian.Uint64(v)
 		}
@@ -104,7 +103,7 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 	if err != nil {
 		return err
 	}
-	w, err := openWAL(s.db.Path()+".lineage", applied, readOnly, noSync, s.log, newWALMetrics(reg))
+	w, err := openWAL(s.path+".lineage", applied, readOnly, noSync, s.log, newWALMetrics(reg))
 	if err != nil {
 		return err
 	}
@@ -131,7 +130,7 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 		}
 		first, err := w.Append(context.Background(), recs)
 		if err == nil {
-			err = s.bulk(context.Background(), func(tx *bolt.Tx) error {
+			err = s.bulk(context.Background(), func(tx kvTx) error {
 				b := tx.Bucket(bucketLineageLog)
 				for _, r := range old {
 					if err := b.Delete(u64(r.seq)); err != nil {
@@ -334,7 +333,7 @@ func (s *Store) runConflicts(acc []acceptedEvent, conflict func(k int, err error
 	if !claims {
 		return
 	}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		for k, a := range acc {
 			if a.run == "" {
 				continue
@@ -574,7 +573,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 	// full disk) leaves the log as it is, to be retried.
 	var eventErr error
 	failed := -1
-	apply := func(tx *bolt.Tx, es []logEntry) error {
+	apply := func(tx kvTx, es []logEntry) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
 		for i, e := range es {
@@ -598,7 +597,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 	for n < len(entries) {
 		es := entries[n:]
 		for {
-			err := s.update(ctx, func(tx *bolt.Tx) error { return apply(tx, es) })
+			err := s.update(ctx, func(tx kvTx) error { return apply(tx, es) })
 			if err == nil {
 				break
 			}
@@ -611,7 +610,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 			}
 			e := es[0] // it fails first, so it fails alone
 			s.log.Error("lineage event could not be applied; dropped", "seq", e.seq, "digest", e.ev.Digest, "err", eventErr)
-			if err := s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(e.seq)) }); err != nil {
+			if err := s.update(ctx, func(tx kvTx) error { return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(e.seq)) }); err != nil {
 				return n, err
 			}
 			es = es[:1]

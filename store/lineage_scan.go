@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -137,7 +135,7 @@ func (s *Store) EachIdentity(ctx context.Context, entity string, fn func(quarry.
 // quarry.ENOTFOUND error.
 func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identity, error) {
 	var out quarry.Identity
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		switch entity {
 		case quarry.EntityDataset:
 			v := tx.Bucket(bucketDatasets).Get([]byte(id))
@@ -189,7 +187,7 @@ func (s *Store) scan(ctx context.Context, bucket []byte, fn func(k, v []byte) er
 			return err
 		}
 		more := false
-		err := s.view(func(tx *bolt.Tx) error {
+		err := s.view(func(tx kvTx) error {
 			c := tx.Bucket(bucket).Cursor()
 			k, v := c.First()
 			if next != nil {

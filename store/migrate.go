@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -18,12 +16,12 @@ import (
 type migration struct {
 	version int
 	name    string
-	run     func(tx *bolt.Tx) error
+	run     func(tx kvTx) error
 }
 
 // migrations is the file format's history. Append; never edit or reorder.
 var migrations = []migration{
-	{1, "create buckets", func(tx *bolt.Tx) error {
+	{1, "create buckets", func(tx kvTx) error {
 		for _, b := range [][]byte{bucketMeta, bucketChangelog, bucketDatasets, bucketDatasetNames, bucketDatasetEdits} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
@@ -31,7 +29,7 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{2, "schema history, data changes, lineage edges, sources", func(tx *bolt.Tx) error {
+	{2, "schema history, data changes, lineage edges, sources", func(tx kvTx) error {
 		for _, b := range [][]byte{bucketHistory, bucketDataChanges, bucketEdgesOut, bucketEdgesIn, bucketSources, bucketCrawlRuns} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
@@ -40,7 +38,7 @@ var migrations = []migration{
 		return nil
 	}},
 	{3, "split volatile figures from dataset records; removal, digest and source in the name index", migrateSplitDatasets},
-	{4, "jobs, runs, lineage events, checks, metrics", func(tx *bolt.Tx) error {
+	{4, "jobs, runs, lineage events, checks, metrics", func(tx kvTx) error {
 		for _, b := range [][]byte{bucketJobs, bucketRuns, bucketJobRuns, bucketRunChildren, bucketJobEdges, bucketEvents, bucketChecks, bucketCheckHistory, bucketMetrics} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
@@ -48,16 +46,16 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{5, "lineage log", func(tx *bolt.Tx) error {
+	{5, "lineage log", func(tx kvTx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketLineageLog)
 		return err
 	}},
 	{6, "a run's edges beside its record", migrateRunEdges},
-	{7, "freshness policies", func(tx *bolt.Tx) error {
+	{7, "freshness policies", func(tx kvTx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketPolicies)
 		return err
 	}},
-	{8, "alerts", func(tx *bolt.Tx) error {
+	{8, "alerts", func(tx kvTx) error {
 		for _, b := range [][]byte{bucketAlerts, bucketAlertsResolved, bucketAlertHistory, bucketAlertDeliveries, bucketAlertOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
@@ -65,7 +63,7 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{9, "dataset status", func(tx *bolt.Tx) error {
+	{9, "dataset status", func(tx kvTx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketDatasetStatus)
 		return err
 	}},
@@ -76,7 +74,7 @@ var migrations = []migration{
 // migrateJobClaims moves whose report a job's edges are out of the job's
 // record (where claiming rewrote the job's SQL at every completed run)
 // into a bucket of its own.
-func migrateJobClaims(tx *bolt.Tx) error {
+func migrateJobClaims(tx kvTx) error {
 	claims, err := tx.CreateBucketIfNotExists(bucketJobClaims)
 	if err != nil {
 		return fmt.Errorf("create bucket %s: %w", bucketJobClaims, err)
@@ -116,7 +114,7 @@ func migrateJobClaims(tx *bolt.Tx) error {
 // dataset's writers though no lineage edge goes through it. Runs are
 // folded in the order they ended, the newest completed one last, as they
 // would have been applied.
-func migrateDatasetJobs(tx *bolt.Tx) error {
+func migrateDatasetJobs(tx kvTx) error {
 	for _, b := range [][]byte{bucketDatasetJobs, bucketJobDatasets} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
@@ -152,7 +150,7 @@ func migrateDatasetJobs(tx *bolt.Tx) error {
 
 // migrateRunEdges moves the edges each run reported out of its record, so
 // that an event of a run decodes a small record.
-func migrateRunEdges(tx *bolt.Tx) error {
+func migrateRunEdges(tx kvTx) error {
 	re, err := tx.CreateBucketIfNotExists(bucketRunEdges)
 	if err != nil {
 		return err
@@ -192,7 +190,7 @@ func migrateRunEdges(tx *bolt.Tx) error {
 // records into their own bucket, and writes name index entries with the
 // removal mark and provided digest, so that a crawl can compare and list
 // datasets without decoding them.
-func migrateSplitDatasets(tx *bolt.Tx) error {
+func migrateSplitDatasets(tx kvTx) error {
 	if _, err := tx.CreateBucketIfNotExists(bucketVolatile); err != nil {
 		return fmt.Errorf("create bucket %s: %w", bucketVolatile, err)
 	}
@@ -223,14 +221,14 @@ func (s *Store) migrate() error {
 	// A current file is not written to: opening must not need disk space
 	// (a server restarted on a full disk comes up, degraded).
 	var have int
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.View(func(tx kvTx) (err error) {
 		have, err = fileVersion(tx)
 		return err
 	})
 	if err == nil && have == SchemaVersion() {
 		return nil
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Update(func(tx kvTx) error {
 		have, err := fileVersion(tx)
 		if err != nil {
 			return err
@@ -250,7 +248,7 @@ func (s *Store) migrate() error {
 }
 
 func (s *Store) checkVersion() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.db.View(func(tx kvTx) error {
 		have, err := fileVersion(tx)
 		if err != nil {
 			return err
@@ -262,7 +260,7 @@ func (s *Store) checkVersion() error {
 	})
 }
 
-func fileVersion(tx *bolt.Tx) (int, error) {
+func fileVersion(tx kvTx) (int, error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return 0, nil

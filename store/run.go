@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -24,7 +22,7 @@ type storedRun struct {
 }
 
 // addRunEdges records edges a run reported.
-func addRunEdges(tx *bolt.Tx, runID string, edges []quarry.Edge) error {
+func addRunEdges(tx kvTx, runID string, edges []quarry.Edge) error {
 	b := tx.Bucket(bucketRunEdges)
 	for i := range edges {
 		k := append([]byte(runID), edgeKey(&edges[i])...)
@@ -38,7 +36,7 @@ func addRunEdges(tx *bolt.Tx, runID string, edges []quarry.Edge) error {
 }
 
 // runEdges returns every edge a run reported.
-func runEdges(tx *bolt.Tx, runID string) ([]quarry.Edge, error) {
+func runEdges(tx kvTx, runID string) ([]quarry.Edge, error) {
 	var out []quarry.Edge
 	c := tx.Bucket(bucketRunEdges).Cursor()
 	prefix := []byte(runID)
@@ -80,7 +78,7 @@ func jobRunKey(jobID string, at time.Time, runID string) []byte {
 	return append(k, runID...)
 }
 
-func getRun(tx *bolt.Tx, id string) (*storedRun, error) {
+func getRun(tx kvTx, id string) (*storedRun, error) {
 	raw := tx.Bucket(bucketRuns).Get([]byte(id))
 	if raw == nil {
 		return nil, nil
@@ -97,7 +95,7 @@ func errRunOfAnotherJob(runID string) error {
 	return &quarry.Error{Code: quarry.ECONFLICT, Field: "run.runId", Message: fmt.Sprintf("run %s belongs to another job", runID)}
 }
 
-func applyRun(tx *bolt.Tx, p *quarry.EventPlan, at, now time.Time) (*storedRun, quarry.RunState, error) {
+func applyRun(tx kvTx, p *quarry.EventPlan, at, now time.Time) (*storedRun, quarry.RunState, error) {
 	rep := p.Event.Run
 	r, err := getRun(tx, rep.ID)
 	if err != nil {

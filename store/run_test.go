@@ -379,6 +379,12 @@ func TestLineageLogSyncWhileAccepting(t *testing.T) {
 				return
 			}
 			accepted.Store(int64(i + 1))
+			// Not faster than an applier can follow: each sync waits for
+			// what was accepted before it, and an unthrottled writer
+			// accepted ten times more meanwhile on PostgreSQL (an applied
+			// event there costs ~20 round trips), so that three syncs took
+			// 17 s of the test's 30.
+			time.Sleep(200 * time.Microsecond)
 		}
 	}()
 	for range 3 {

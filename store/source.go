@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -30,7 +28,7 @@ func (s *Store) PutSource(ctx context.Context, src quarry.Source) (*quarry.Sourc
 	s.sourcesMu.Lock()
 	defer s.sourcesMu.Unlock()
 	var out quarry.Source
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		b := tx.Bucket(bucketSources)
 		now := s.now().UTC()
 		out = src
@@ -88,7 +86,7 @@ func (s *Store) PutSource(ctx context.Context, src quarry.Source) (*quarry.Sourc
 // Source returns the source with the given name, or quarry.ENOTFOUND.
 func (s *Store) Source(ctx context.Context, name string) (*quarry.Source, error) {
 	var src *quarry.Source
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		raw := tx.Bucket(bucketSources).Get([]byte(name))
 		if raw == nil {
 			return quarry.Errorf(quarry.ENOTFOUND, "source %q not found", name)
@@ -102,7 +100,7 @@ func (s *Store) Source(ctx context.Context, name string) (*quarry.Source, error)
 // Sources returns every source, by name.
 func (s *Store) Sources(ctx context.Context) ([]quarry.Source, error) {
 	var out []quarry.Source
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		return tx.Bucket(bucketSources).ForEach(func(k, v []byte) error {
 			var src quarry.Source
 			if err := json.Unmarshal(v, &src); err != nil {
@@ -117,7 +115,7 @@ func (s *Store) Sources(ctx context.Context) ([]quarry.Source, error) {
 
 func (s *Store) loadAliases() error {
 	m := map[string]string{}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketSources)
 		if b == nil { // a read-only store of an older schema
 			return nil
@@ -179,7 +177,7 @@ func (s *Store) PutCrawlRun(ctx context.Context, run quarry.CrawlRun) error {
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx kvTx) error {
 		return tx.Bucket(bucketCrawlRuns).Put(crawlRunKey(run.Source, run.StartedAt), v)
 	})
 }
@@ -190,7 +188,7 @@ func (s *Store) CrawlRuns(ctx context.Context, source string, limit int) ([]quar
 		limit = 20
 	}
 	var out []quarry.CrawlRun
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		return newestFirst(tx.Bucket(bucketCrawlRuns).Cursor(), append([]byte(source), 0), limit, func(v []byte) error {
 			var r quarry.CrawlRun
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -219,7 +217,7 @@ type NamedID struct {
 // that scope compares itself with.
 func (s *Store) DatasetsUnder(ctx context.Context, namespace, prefix string) ([]NamedID, error) {
 	var out []NamedID
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketDatasetNames).Cursor()
 		start := nameKey(namespace, prefix)
 		ns := len(namespace) + 1

@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -70,7 +68,7 @@ func (sp *space) init() {
 
 // bulkDirect runs fn in a transaction of its own, past the refusal of
 // writes while the disk is full: the probe's.
-func (s *Store) bulkDirect(fn func(*bolt.Tx) error) error {
+func (s *Store) bulkDirect(fn func(kvTx) error) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.isClosed {
@@ -214,7 +212,7 @@ func (s *Store) probe(dir string) {
 			continue
 		}
 		last = time.Now()
-		err := s.bulkDirect(func(tx *bolt.Tx) error {
+		err := s.bulkDirect(func(tx kvTx) error {
 			return tx.Bucket(bucketMeta).Put(keySpaceProbe, u64(uint64(time.Now().UnixNano())))
 		})
 		if errors.Is(err, ErrClosed) {

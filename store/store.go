@@ -88,11 +88,21 @@ type Options struct {
 
 	// Now returns the current time. Nil means time.Now; tests inject a clock.
 	Now func() time.Time
+
+	// Postgres, when set, is a PostgreSQL connection string (URL or
+	// key=value): the store's records live in that database's kv table
+	// instead of the file at path, which is then not created. path still
+	// names the lineage log (path + ".lineage") and the disk the space
+	// probe watches. Timeout bounds connecting; NoSync turns off
+	// synchronous_commit.
+	Postgres string
 }
 
 // Store is Quarry's source of truth: a bbolt file with a changelog.
 type Store struct {
-	db     *bolt.DB
+	db     kvDB
+	bolt   *bolt.DB // the bbolt engine's file, nil on PostgreSQL
+	path   string
 	log    *slog.Logger
 	now    func() time.Time
 	max    int
@@ -125,7 +135,7 @@ type metrics struct {
 }
 
 type writeReq struct {
-	fn   func(*bolt.Tx) error
+	fn   func(kvTx) error
 	done chan error
 }
 
@@ -159,28 +169,25 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        o.Timeout,
-		ReadOnly:       o.ReadOnly,
-		NoSync:         o.NoSync,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true, // rebuilt on open; saves a page write per commit
-		// Address space only (on Linux the file does not grow with it): a
-		// transaction that grows the file past its mapping remaps it, and
-		// each remap copies every page the transaction has touched to the
-		// heap. A bulk write of 100 MB (a large dbt import, a large crawl)
-		// remapped a dozen times on its way up from a small file, which
-		// cost 80% of its time and 1.5 GB of allocation.
-		InitialMmapSize: initialMmapSize(),
-	})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: another process (a running quarry server?) holds it", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	var db kvDB
+	var bdb *bolt.DB
+	if o.Postgres != "" {
+		pg, err := openPostgres(o.Postgres, &o)
+		if err != nil {
+			return nil, err
+		}
+		db = pg
+	} else {
+		var err error
+		if bdb, err = openBolt(path, &o); err != nil {
+			return nil, err
+		}
+		db = boltDB{bdb}
 	}
 	s := &Store{
 		db:      db,
+		bolt:    bdb,
+		path:    path,
 		log:     o.Logger,
 		now:     o.Now,
 		max:     o.MaxBatch,
@@ -238,6 +245,31 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
+// openBolt opens the bbolt engine's file.
+func openBolt(path string, o *Options) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        o.Timeout,
+		ReadOnly:       o.ReadOnly,
+		NoSync:         o.NoSync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true, // rebuilt on open; saves a page write per commit
+		// Address space only (on Linux the file does not grow with it): a
+		// transaction that grows the file past its mapping remaps it, and
+		// each remap copies every page the transaction has touched to the
+		// heap. A bulk write of 100 MB (a large dbt import, a large crawl)
+		// remapped a dozen times on its way up from a small file, which
+		// cost 80% of its time and 1.5 GB of allocation.
+		InitialMmapSize: initialMmapSize(),
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: another process (a running quarry server?) holds it", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
 func newMetrics(reg prometheus.Registerer) metrics {
 	m := metrics{
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -280,7 +312,7 @@ func (s *Store) Close() error {
 }
 
 // Path returns the file's path.
-func (s *Store) Path() string { return s.db.Path() }
+func (s *Store) Path() string { return s.path }
 
 // Changed returns a channel that is closed after the next commit that
 // appended to the changelog. Followers of the changelog wait on it.
@@ -297,7 +329,7 @@ func (s *Store) Changed() <-chan struct{} {
 //
 // fn may run more than once, so it must only touch the transaction (and
 // variables it resets at its start).
-func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+func (s *Store) update(ctx context.Context, fn func(kvTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -352,7 +384,7 @@ func (s *Store) commit(batch []*writeReq) {
 		failed := -1
 		start := time.Now()
 		var before, after uint64
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.db.Update(func(tx kvTx) error {
 			before = tx.Bucket(bucketChangelog).Sequence()
 			for i, r := range batch {
 				if err := safeCall(r.fn, tx); err != nil {
@@ -382,10 +414,10 @@ func (s *Store) commit(batch []*writeReq) {
 }
 
 // solo runs one write in its own transaction.
-func (s *Store) solo(fn func(*bolt.Tx) error) error {
+func (s *Store) solo(fn func(kvTx) error) error {
 	var before, after uint64
 	start := time.Now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx kvTx) error {
 		before = tx.Bucket(bucketChangelog).Sequence()
 		if err := safeCall(fn, tx); err != nil {
 			return err
@@ -405,7 +437,7 @@ func (s *Store) solo(fn func(*bolt.Tx) error) error {
 // bulk runs fn in a transaction of its own, outside the group commit: one
 // large all-or-nothing write should not hold small ones back behind it, nor
 // be failed by them.
-func (s *Store) bulk(ctx context.Context, fn func(*bolt.Tx) error) error {
+func (s *Store) bulk(ctx context.Context, fn func(kvTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -434,7 +466,7 @@ func (s *Store) afterCommit(before, after uint64) {
 	s.mu.Unlock()
 }
 
-func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+func safeCall(fn func(kvTx) error, tx kvTx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("store: write panicked: %v", p)
@@ -444,7 +476,7 @@ func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 }
 
 // view runs fn in a read transaction.
-func (s *Store) view(fn func(*bolt.Tx) error) error {
+func (s *Store) view(fn func(kvTx) error) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.isClosed {
@@ -459,9 +491,13 @@ func u64(v uint64) []byte {
 	return b
 }
 
-// fileSize reports the size of the store file, for /healthz and backups.
+// fileSize reports the size of the store file (on PostgreSQL, of its
+// tables), for /healthz and backups.
 func (s *Store) fileSize() int64 {
-	fi, err := os.Stat(s.db.Path())
+	if pg, ok := s.db.(*pgDB); ok {
+		return pg.size()
+	}
+	fi, err := os.Stat(s.path)
 	if err != nil {
 		return 0
 	}

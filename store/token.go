@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/quarrydata/quarry"
 )
 
@@ -32,7 +30,7 @@ func (s *Store) CreateToken(ctx context.Context, t quarry.Token) error {
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx kvTx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketTokens)
 		if err != nil {
 			return err
@@ -62,7 +60,7 @@ func (s *Store) CreateToken(ctx context.Context, t quarry.Token) error {
 func (s *Store) RevokeToken(ctx context.Context, name string, at time.Time) (*quarry.Token, error) {
 	actor := quarry.ActorFrom(ctx)
 	var out quarry.Token
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		b := tx.Bucket(bucketTokens)
 		var raw []byte
 		if b != nil {
@@ -98,7 +96,7 @@ func (s *Store) RevokeToken(ctx context.Context, name string, at time.Time) (*qu
 // Tokens returns every token, revoked and expired ones included, by name.
 func (s *Store) Tokens(ctx context.Context) ([]quarry.Token, error) {
 	var out []quarry.Token
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketTokens)
 		if b == nil {
 			return nil
@@ -117,7 +115,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 	if len(used) == 0 {
 		return nil
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx kvTx) error {
 		b := tx.Bucket(bucketTokens)
 		if b == nil {
 			return nil
@@ -153,10 +151,10 @@ func (s *Store) AppendAudit(ctx context.Context, e quarry.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error { return appendAudit(tx, e) })
+	return s.update(ctx, func(tx kvTx) error { return appendAudit(tx, e) })
 }
 
-func appendAudit(tx *bolt.Tx, e quarry.AuditEntry) error {
+func appendAudit(tx kvTx, e quarry.AuditEntry) error {
 	b, err := tx.CreateBucketIfNotExists(bucketAudit)
 	if err != nil {
 		return err
@@ -178,7 +176,7 @@ func appendAudit(tx *bolt.Tx, e quarry.AuditEntry) error {
 // numbered before (0: from the newest).
 func (s *Store) AuditLog(ctx context.Context, first int, before uint64) ([]quarry.AuditEntry, error) {
 	var out []quarry.AuditEntry
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketAudit)
 		if b == nil {
 			return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/quarrydata/quarry"
-	bolt "go.etcd.io/bbolt"
 )
 
 // What a dataset's upstream problems read of many datasets and jobs at
@@ -14,7 +13,7 @@ import (
 // of ids, each dataset's as DatasetAlerts orders them.
 func (s *Store) OpenAlertsOf(ctx context.Context, ids []string) ([]quarry.Alert, error) {
 	var out []quarry.Alert
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketAlerts).Cursor()
 		for _, id := range ids {
 			var mine []quarry.Alert
@@ -41,7 +40,7 @@ func (s *Store) OpenAlertsOf(ctx context.Context, ids []string) ([]quarry.Alert,
 // nil for a job without runs.
 func (s *Store) LatestRuns(ctx context.Context, jobIDs []string) ([]*quarry.Run, error) {
 	out := make([]*quarry.Run, len(jobIDs))
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketJobRuns).Cursor()
 		for i, id := range jobIDs {
 			prefix := []byte(id)

@@ -38,10 +38,63 @@ type Config struct {
 	Auth *AuthConfig `yaml:"auth"`
 	// TLS serves HTTPS (or the --tls-cert and --tls-key flags).
 	TLS TLSConfig `yaml:"tls"`
+	// Store chooses the store's engine (see StoreConfig).
+	Store StoreConfig `yaml:"store"`
 	// MemoryLimit is the Go runtime's soft memory limit: a size ("2GiB",
 	// "1500MB"), a share of the machine's (or cgroup's) memory ("60%"), or
 	// "off". Empty means 75%. GOMEMLIMIT, when set, wins.
 	MemoryLimit string `yaml:"memoryLimit"`
+}
+
+// StoreConfig chooses where the catalog is kept: the bbolt file in the
+// data directory (the default), or a PostgreSQL database. The data
+// directory still holds the search index and the lineage log.
+//
+//	store:
+//	  engine: postgres
+//	  dsnEnv: QUARRY_STORE_DSN   # or dsn: postgres://quarry@db.internal:5432/quarry
+//
+// Prefer dsnEnv: a connection string holds a password. One server per
+// database for now.
+type StoreConfig struct {
+	Engine string `yaml:"engine"`
+	DSN    string `yaml:"dsn"`
+	DSNEnv string `yaml:"dsnEnv"`
+}
+
+// postgres returns the PostgreSQL connection string the store section
+// names, "" for the bbolt engine; errors name the field.
+func (c StoreConfig) postgres(getenv func(string) string) (string, error) {
+	switch strings.ToLower(c.Engine) {
+	case "", "bbolt":
+		if c.DSN != "" || c.DSNEnv != "" {
+			return "", fmt.Errorf("config: store.dsn and store.dsnEnv are for engine: postgres, and the engine is %s", cmpOr(c.Engine, "bbolt (the default)"))
+		}
+		return "", nil
+	case "postgres":
+	default:
+		return "", fmt.Errorf("config: store.engine %q: want bbolt or postgres", c.Engine)
+	}
+	switch {
+	case c.DSN != "" && c.DSNEnv != "":
+		return "", errors.New("config: store: give dsn or dsnEnv, not both")
+	case c.DSNEnv != "":
+		dsn := getenv(c.DSNEnv)
+		if dsn == "" {
+			return "", fmt.Errorf("config: store.dsnEnv: $%s is not set", c.DSNEnv)
+		}
+		return dsn, nil
+	case c.DSN != "":
+		return c.DSN, nil
+	}
+	return "", errors.New("config: store: engine postgres needs dsn or dsnEnv (a connection string such as postgres://quarry@db:5432/quarry)")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // AlertsConfig sets how often alerts are evaluated and where their

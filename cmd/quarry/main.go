@@ -48,6 +48,8 @@ Usage:
                  [--token T] [--config quarry-run.yaml] [--spool DIR] [--retry-for 30s]
                  -- CMD [ARGS...]   (reports CMD's run to the server; exits with CMD's code)
   quarry run     --flush [--server URL] [--token T] [--spool DIR]   (sends the spooled reports)
+  quarry migrate --from DIR --to postgres://... (or --from postgres://... --to DIR)
+                 (copies a catalog between store engines, into a new store)
   quarry version
 
 Flags may follow the arguments. Run 'quarry COMMAND -h' for a command's flags.
@@ -101,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMCP(ctx, rest, os.Stdin, stdout, stderr)
 	case "run":
 		return runRun(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "quarry", buildVersion())
 		return nil

@@ -139,8 +139,13 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		log.Info("single sign-on", "issuer", oidcCfg.Issuer)
 	}
 	crawlPolicy.Dial = dial
+	storeDSN, err := cfg.Store.postgres(os.Getenv)
+	if err != nil {
+		return err
+	}
 
 	srv, err := server.Open(cfg.Data, &server.Options{
+		StorePostgres:     storeDSN,
 		Logger:            log,
 		Registerer:        reg,
 		Gatherer:          reg,

@@ -38,10 +38,20 @@ type Server struct {
 	proc    *dbproc.Process
 	runAs   []string // prefix that runs a command as the cluster's owner
 	logPath string
+	flags   []string // server flags after (so over) the defaults
 }
 
 // Start initializes and starts a cluster. Stop it with Stop.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context) (*Server, error) { return start(ctx, nil) }
+
+// StartDurable starts a cluster that fsyncs its commits as a production
+// server does (Start's does not: it is thrown away), for benchmarks that
+// compare commit costs with an fsync'd store.
+func StartDurable(ctx context.Context) (*Server, error) {
+	return start(ctx, []string{"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"})
+}
+
+func start(ctx context.Context, flags []string) (*Server, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -50,7 +60,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin, logPath: filepath.Join(dir, "postgres.log")}
+	s := &Server{dir: dir, bin: bin, logPath: filepath.Join(dir, "postgres.log"), flags: flags}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -122,6 +132,7 @@ func (s *Server) start(ctx context.Context) error {
 		"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024")
+	cmd.Args = append(cmd.Args, s.flags...)
 	if s.proc, err = dbproc.Start("pgtest: postgres", cmd, s.logPath); err != nil {
 		return err
 	}

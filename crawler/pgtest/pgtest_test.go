@@ -25,3 +25,32 @@ func TestStart(t *testing.T) {
 		t.Fatal("a wrong password was accepted")
 	}
 }
+
+// A durable cluster fsyncs; the default one does not.
+func TestStartDurable(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		start func(context.Context) (*pgtest.Server, error)
+		want  string
+	}{{pgtest.Start, "off"}, {pgtest.StartDurable, "on"}} {
+		s, err := c.start(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+		if err != nil {
+			s.Stop()
+			t.Fatal(err)
+		}
+		var fsync, commit string
+		err = conn.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &commit)
+		conn.Close(ctx)
+		s.Stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fsync != c.want || commit != c.want {
+			t.Errorf("fsync %s, synchronous_commit %s; want both %s", fsync, commit, c.want)
+		}
+	}
+}

@@ -1,15 +1,24 @@
 // Package storetest opens real stores for tests: a bbolt file in the
 // test's temporary directory, closed and checked with store.Verify (bbolt's
-// own consistency check) when the test ends.
+// own consistency check) when the test ends; or, while $QUARRY_STORE_TEST_DSN
+// names a PostgreSQL database, a store in a new schema of that database,
+// so that one suite runs on both engines (the store's TestMain runs its
+// suite on each).
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
@@ -28,6 +37,9 @@ func MustOpen(tb testing.TB, opts *store.Options) *store.Store {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	path := filepath.Join(tb.TempDir(), "quarry.db")
+	if dsn := os.Getenv(EnvDSN); dsn != "" && o.Postgres == "" {
+		o.Postgres = Schema(tb, dsn)
+	}
 	s, err := store.Open(path, &o)
 	if err != nil {
 		tb.Fatal(err)
@@ -36,11 +48,53 @@ func MustOpen(tb testing.TB, opts *store.Options) *store.Store {
 		if err := s.Close(); err != nil {
 			tb.Errorf("close the store: %v", err)
 		}
+		if o.Postgres != "" {
+			return // no file
+		}
 		if err := store.Verify(path); err != nil {
 			tb.Errorf("the store file is damaged: %v", err)
 		}
 	})
 	return s
+}
+
+// EnvDSN is the variable that, set to a PostgreSQL connection string (URL
+// form), makes MustOpen open stores on PostgreSQL, each in a schema of its
+// own in that database.
+const EnvDSN = "QUARRY_STORE_TEST_DSN"
+
+// Engine returns the engine MustOpen opens stores on: "bbolt" or
+// "postgres".
+func Engine() string {
+	if os.Getenv(EnvDSN) != "" {
+		return "postgres"
+	}
+	return "bbolt"
+}
+
+// Schema creates a new empty schema in the PostgreSQL database dsn (a URL)
+// names and returns dsn with that schema as its search path: a store
+// opened on it starts empty.
+func Schema(tb testing.TB, dsn string) string {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("storetest: connect to %s for a new schema: %v", EnvDSN, err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("t_%016x", rand.Uint64())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		tb.Fatalf("storetest: create schema: %v", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("storetest: %s is not a URL: %v", EnvDSN, err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Clock is a settable time source for a store (Options.Now) and for what

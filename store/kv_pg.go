@@ -1,0 +1,702 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The PostgreSQL engine keeps every bucket in one table, kv(bucket, key,
+// value), and each bucket's sequence in kv_seq. It keeps bbolt's
+// semantics, which the store's logic relies on (kv.go):
+//
+//   - One writer cluster-wide: a read-write transaction first takes the
+//     transaction-scoped advisory lock pgWriterLock, so writers of several
+//     processes run one after another, and the changelog's sequence order
+//     is its commit order (a follower reading "sequence > last" misses
+//     nothing). It runs at READ COMMITTED on purpose: under REPEATABLE READ
+//     its snapshot would be taken by the statement that waits for the lock,
+//     before the previous writer's commit, and it would write over that
+//     writer's changes.
+//   - A read-only transaction is REPEATABLE READ READ ONLY: one snapshot,
+//     as a bbolt read transaction sees.
+//   - Writes are buffered in the transaction and sent in one round trip of
+//     a few statements (an upsert and a delete per bucket, from arrays)
+//     before the next cursor reads and at commit; Get answers from the
+//     buffer first, so a transaction reads its own writes.
+//   - Cursors fetch rows in key order in batches that grow from a few rows
+//     (most cursors read one key or a short prefix) to pgMaxBatch.
+//   - Errors inside Get and cursors (which bbolt's signatures cannot
+//     return) are kept and fail the transaction when it ends.
+
+// Advisory locks are per database, and a store is per schema (its kv
+// tables are the first of the search path's): the locks are keyed by a
+// class and a hash of the schema's name, so that stores in two schemas of
+// one database (the tests' do) do not take each other's.
+const (
+	// pgWriterLock is taken by each read-write transaction: one writer.
+	pgWriterLock = "pg_advisory_xact_lock(1903520369, hashtext(current_schema()))" // 'qkvw'
+	// pgOpenLock is held by an open store, exclusive (shared when
+	// read-only): one server per store, as bbolt's file lock has it,
+	// until replicas know how to share one.
+	pgOpenLock = "1903520367, hashtext(current_schema())" // 'qkvo'
+)
+
+const (
+	pgFirstBatch  = 8
+	pgMaxBatch    = 1024
+	pgFlushWrites = 8192 // writes buffered before they are sent, at most
+)
+
+const pgSchemaSQL = `
+CREATE TABLE IF NOT EXISTS kv (
+	bucket text NOT NULL,
+	key bytea NOT NULL,
+	value bytea NOT NULL,
+	PRIMARY KEY (bucket, key)
+);
+CREATE TABLE IF NOT EXISTS kv_seq (
+	bucket text PRIMARY KEY,
+	seq bigint NOT NULL
+);`
+
+// errTxReadOnly is a write in a read-only transaction, as bbolt's
+// ErrTxNotWritable.
+var errTxReadOnly = errors.New("store: write in a read-only transaction")
+
+type pgDB struct {
+	pool     *pgxpool.Pool
+	owner    *pgx.Conn // holds pgOpenLock while the store is open
+	readOnly bool
+}
+
+// openPostgres connects to the database dsn names and creates the kv
+// tables if they are missing.
+func openPostgres(dsn string, o *Options) (*pgDB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's parse errors repeat the connection string, password and all.
+		return nil, errors.New("open the PostgreSQL store: the connection string is not valid (postgres://user:password@host:5432/db or key=value pairs)")
+	}
+	cfg.ConnConfig.ConnectTimeout = max(o.Timeout, 10*time.Second)
+	if o.NoSync {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	}
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8 // the writer waits for the lock holding a connection; readers need theirs
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnConfig.ConnectTimeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		if pool != nil {
+			pool.Close()
+		}
+		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
+	}
+	d := &pgDB{pool: pool, readOnly: o.ReadOnly}
+	if d.owner, err = lockStore(ctx, cfg.ConnConfig, o); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
+	}
+	if !o.ReadOnly {
+		// Under the writer's lock: two processes creating the tables at
+		// once would collide in the catalog.
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT "+pgWriterLock); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, pgSchemaSQL)
+			return err
+		})
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("open the PostgreSQL store at %s: create its tables: %w", where, err)
+		}
+	}
+	return d, nil
+}
+
+// lockStore takes pgOpenLock on a connection of its own, waiting up to
+// o.Timeout for another process to let it go.
+func lockStore(ctx context.Context, cc *pgx.ConnConfig, o *Options) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, cc.Copy())
+	if err != nil {
+		return nil, err
+	}
+	fn := "pg_try_advisory_lock"
+	if o.ReadOnly {
+		fn = "pg_try_advisory_lock_shared"
+	}
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT "+fn+"("+pgOpenLock+")").Scan(&ok); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+		if ok {
+			return conn, nil
+		}
+		if time.Now().After(deadline) {
+			conn.Close(ctx)
+			return nil, errors.New("another process (a running quarry server?) holds it")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// size is what the store's tables take on disk, indexes included; 0 when
+// it cannot be read.
+func (d *pgDB) size() int64 {
+	var n int64
+	err := d.pool.QueryRow(context.Background(), "SELECT pg_total_relation_size('kv') + pg_total_relation_size('kv_seq')").Scan(&n)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+func (d *pgDB) Close() error {
+	if d.owner != nil {
+		d.owner.Close(context.Background()) // and the lock with it
+	}
+	d.pool.Close()
+	return nil
+}
+
+func (d *pgDB) View(fn func(kvTx) error) error {
+	ctx := context.Background()
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin a read transaction: %w", err)
+	}
+	defer conn.Release()
+	// Sent with the first statement, in its round trip.
+	t := &pgTx{ctx: ctx, conn: conn.Conn(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
+	err = fn(t)
+	if t.begin == "" {
+		if _, rerr := t.conn.Exec(ctx, "ROLLBACK"); rerr != nil {
+			t.fail(rerr)
+		}
+	}
+	if t.err != nil {
+		return t.err
+	}
+	return err
+}
+
+func (d *pgDB) Update(fn func(kvTx) error) error {
+	if d.readOnly {
+		return errTxReadOnly
+	}
+	ctx := context.Background()
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin a write transaction: %w", err)
+	}
+	defer conn.Release()
+	t := &pgTx{ctx: ctx, conn: conn.Conn(), writable: true}
+	// One round trip (simple protocol, two statements).
+	if _, err := t.conn.Exec(ctx, "BEGIN; SELECT "+pgWriterLock); err != nil {
+		t.conn.Exec(ctx, "ROLLBACK")
+		return fmt.Errorf("store: begin a write transaction and take the writer's lock: %w", err)
+	}
+	err = fn(t)
+	if t.err == nil && err == nil {
+		if err := t.flush(true); err != nil { // and COMMIT, in the same round trip
+			t.conn.Exec(ctx, "ROLLBACK")
+			return fmt.Errorf("store: commit: %w", err)
+		}
+		return nil
+	}
+	t.conn.Exec(ctx, "ROLLBACK")
+	if t.err != nil {
+		return t.err
+	}
+	return err
+}
+
+type pgWrite struct {
+	v   []byte
+	del bool
+}
+
+type pgSeq struct {
+	v     uint64
+	dirty bool
+}
+
+type pgTx struct {
+	ctx      context.Context
+	conn     *pgx.Conn
+	begin    string // a read transaction's BEGIN until it is sent
+	writable bool
+	err      error                         // the first error of a Get or a cursor
+	pending  map[string]map[string]pgWrite // bucket -> key -> write not sent yet
+	seqs     map[string]*pgSeq             // bucket -> its sequence, once read
+	got      map[string][]byte             // bucket \x00 key -> value (nil: none), as read
+	npending int                           // writes in pending, about (a key written twice counts twice)
+	gen      uint64                        // writes so far: cursors refetch after one
+}
+
+// query runs a statement of the transaction, after its BEGIN if that is
+// not sent yet, in the same round trip. The caller closes the rows.
+func (t *pgTx) query(sql string, args ...any) (pgx.Rows, error) {
+	if t.begin == "" {
+		return t.conn.Query(t.ctx, sql, args...)
+	}
+	var b pgx.Batch
+	b.Queue(t.begin)
+	b.Queue(sql, args...)
+	t.begin = ""
+	br := t.conn.SendBatch(t.ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// queryRow is query for one row; found is false when there is none.
+func (t *pgTx) queryRow(dst []any, sql string, args ...any) (found bool, err error) {
+	rows, err := t.query(sql, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return false, err
+		}
+		found = true
+	}
+	rows.Close()
+	return found, rows.Err()
+}
+
+// batchRows are the rows of a statement sent in a batch: closing them
+// closes the batch, whose error they then report.
+type batchRows struct {
+	pgx.Rows
+	br  pgx.BatchResults
+	err error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if r.br != nil {
+		r.err = r.br.Close()
+		r.br = nil
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+func (t *pgTx) fail(err error) {
+	if t.err == nil {
+		t.err = fmt.Errorf("store: %w", err)
+	}
+}
+
+func (t *pgTx) Bucket(name []byte) kvBucket { return &pgBucket{t: t, name: string(name)} }
+
+func (t *pgTx) CreateBucketIfNotExists(name []byte) (kvBucket, error) {
+	if !t.writable {
+		return nil, errTxReadOnly
+	}
+	return t.Bucket(name), nil
+}
+
+// ForEachBucket calls fn with the name of each bucket that holds a key or a
+// sequence, in order.
+func (t *pgTx) ForEachBucket(fn func(name []byte) error) error {
+	if err := t.flush(false); err != nil {
+		return err
+	}
+	rows, err := t.query("SELECT bucket FROM kv GROUP BY bucket UNION SELECT bucket FROM kv_seq ORDER BY 1")
+	if err != nil {
+		return fmt.Errorf("store: list buckets: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("store: list buckets: %w", err)
+	}
+	for _, n := range names {
+		if err := fn([]byte(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush sends the buffered writes, and COMMIT after them if commit.
+func (t *pgTx) flush(commit bool) error {
+	if t.err != nil {
+		return t.err
+	}
+	var batch pgx.Batch
+	for bucket, m := range t.pending {
+		var pk, pv, dk [][]byte
+		for k, w := range m {
+			if w.del {
+				dk = append(dk, []byte(k))
+			} else {
+				pk, pv = append(pk, []byte(k)), append(pv, w.v)
+			}
+		}
+		if len(dk) > 0 {
+			batch.Queue("DELETE FROM kv WHERE bucket = $1 AND key = ANY($2)", bucket, dk)
+		}
+		if len(pk) > 0 {
+			batch.Queue(`INSERT INTO kv (bucket, key, value) SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS u(k, v)
+				ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, pk, pv)
+		}
+	}
+	for name, s := range t.seqs {
+		if s.dirty {
+			batch.Queue("INSERT INTO kv_seq (bucket, seq) VALUES ($1, $2) ON CONFLICT (bucket) DO UPDATE SET seq = excluded.seq", name, int64(s.v))
+			s.dirty = false
+		}
+	}
+	clear(t.pending)
+	t.npending = 0
+	if commit {
+		batch.Queue("COMMIT")
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := t.conn.SendBatch(t.ctx, &batch).Close(); err != nil {
+		t.fail(err)
+		return t.err
+	}
+	return nil
+}
+
+func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
+	if !t.writable {
+		return errTxReadOnly
+	}
+	if len(key) == 0 {
+		return errors.New("store: key required")
+	}
+	if t.pending == nil {
+		t.pending = make(map[string]map[string]pgWrite)
+	}
+	m := t.pending[bucket]
+	if m == nil {
+		m = make(map[string]pgWrite)
+		t.pending[bucket] = m
+	}
+	m[string(key)] = w
+	t.gen++
+	if t.got != nil {
+		delete(t.got, bucket+"\x00"+string(key))
+	}
+	// A bulk write (a copy of a whole store, a large crawl) is sent as it
+	// goes rather than held in memory to the end.
+	if t.npending++; t.npending >= pgFlushWrites {
+		return t.flush(false)
+	}
+	return nil
+}
+
+func (t *pgTx) seq(bucket string) *pgSeq {
+	if s := t.seqs[bucket]; s != nil {
+		return s
+	}
+	s := new(pgSeq)
+	var v int64
+	if found, err := t.queryRow([]any{&v}, "SELECT seq FROM kv_seq WHERE bucket = $1", bucket); err != nil {
+		t.fail(err)
+	} else if found {
+		s.v = uint64(v)
+	}
+	if t.seqs == nil {
+		t.seqs = make(map[string]*pgSeq)
+	}
+	t.seqs[bucket] = s
+	return s
+}
+
+type pgBucket struct {
+	t    *pgTx
+	name string
+}
+
+func (b *pgBucket) Get(key []byte) []byte {
+	if w, ok := b.t.pending[b.name][string(key)]; ok {
+		if w.del {
+			return nil
+		}
+		return w.v
+	}
+	if b.t.err != nil {
+		return nil
+	}
+	// Reads are remembered: a group commit's writes read the same keys
+	// (the meta counters, a job, its datasets) again and again.
+	ck := b.name + "\x00" + string(key)
+	if v, ok := b.t.got[ck]; ok {
+		return v
+	}
+	var v []byte
+	found, err := b.t.queryRow([]any{&v}, "SELECT value FROM kv WHERE bucket = $1 AND key = $2", b.name, key)
+	if err != nil {
+		b.t.fail(err)
+		return nil
+	}
+	if found && v == nil {
+		v = []byte{}
+	}
+	if b.t.got == nil {
+		b.t.got = make(map[string][]byte)
+	}
+	b.t.got[ck] = v
+	return v
+}
+
+func (b *pgBucket) Put(key, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	return b.t.write(b.name, key, pgWrite{v: value})
+}
+
+func (b *pgBucket) Delete(key []byte) error {
+	return b.t.write(b.name, key, pgWrite{del: true})
+}
+
+func (b *pgBucket) Sequence() uint64 { return b.t.seq(b.name).v }
+
+func (b *pgBucket) NextSequence() (uint64, error) {
+	if !b.t.writable {
+		return 0, errTxReadOnly
+	}
+	s := b.t.seq(b.name)
+	if b.t.err != nil {
+		return 0, b.t.err
+	}
+	s.v++
+	s.dirty = true
+	return s.v, nil
+}
+
+// SetSequence sets the bucket's sequence, for copies of a store.
+func (b *pgBucket) SetSequence(v uint64) error {
+	if !b.t.writable {
+		return errTxReadOnly
+	}
+	s := b.t.seq(b.name)
+	s.v, s.dirty = v, true
+	return b.t.err
+}
+
+func (b *pgBucket) Cursor() kvCursor { return &pgCursor{b: b} }
+
+func (b *pgBucket) ForEach(fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return b.t.err
+}
+
+type pgRow struct{ k, v []byte }
+
+// pgCursor holds the rows of its last fetch, in the order fetched, and
+// moves as bbolt's cursor does at the ends: a Next or Prev that finds
+// nothing returns nil and stays on the key it was on (so that a Prev
+// after a Next past the last key returns the one before the last); after
+// a Seek past the last key, Prev returns the last.
+type pgCursor struct {
+	b       *pgBucket
+	rows    []pgRow
+	i       int    // the current row, when on one
+	on      bool   // on rows[i]
+	pastEnd bool   // after a Seek or First found nothing
+	fwd     bool   // rows are in ascending order
+	short   bool   // the fetch found fewer rows than it asked for: none lie beyond them
+	limit   int    // rows the last fetch asked for
+	gen     uint64 // the transaction's writes when the rows were fetched
+}
+
+// fetch reads the rows after (or, !fwd, before) from, from included if
+// incl; from nil means from the start (or the end). It leaves the cursor
+// where it was when it finds none.
+func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) (rows []pgRow, ok bool) {
+	t := c.b.t
+	if len(t.pending) > 0 || t.seqs != nil {
+		if err := t.flush(false); err != nil {
+			return nil, false
+		}
+	}
+	if t.err != nil {
+		return nil, false
+	}
+	limit := pgFirstBatch
+	if c.fwd == fwd && c.limit > 0 {
+		limit = min(2*c.limit, pgMaxBatch)
+	}
+	var q string
+	switch {
+	case fwd && from == nil:
+		q = "SELECT key, value FROM kv WHERE bucket = $1 ORDER BY key LIMIT $2"
+	case fwd && incl:
+		q = "SELECT key, value FROM kv WHERE bucket = $1 AND key >= $3 ORDER BY key LIMIT $2"
+	case fwd:
+		q = "SELECT key, value FROM kv WHERE bucket = $1 AND key > $3 ORDER BY key LIMIT $2"
+	case from == nil:
+		q = "SELECT key, value FROM kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2"
+	default:
+		q = "SELECT key, value FROM kv WHERE bucket = $1 AND key < $3 ORDER BY key DESC LIMIT $2"
+	}
+	args := []any{c.b.name, limit}
+	if from != nil {
+		args = append(args, from)
+	}
+	r, err := t.query(q, args...)
+	if err != nil {
+		t.fail(err)
+		return nil, false
+	}
+	defer r.Close()
+	for r.Next() {
+		var row pgRow
+		if err := r.Scan(&row.k, &row.v); err != nil {
+			t.fail(err)
+			return nil, false
+		}
+		if row.v == nil {
+			row.v = []byte{}
+		}
+		rows = append(rows, row)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		t.fail(err)
+		return nil, false
+	}
+	if len(rows) == 0 {
+		return nil, false
+	}
+	c.rows, c.i, c.on, c.pastEnd = rows, 0, true, false
+	c.fwd, c.short, c.limit, c.gen = fwd, len(rows) < limit, limit, t.gen
+	return rows, true
+}
+
+func (c *pgCursor) at() ([]byte, []byte) { return c.rows[c.i].k, c.rows[c.i].v }
+
+// reset positions the cursor afresh (First, Last, Seek).
+func (c *pgCursor) reset(fwd bool, from []byte, incl bool) ([]byte, []byte) {
+	c.limit = 0
+	if _, ok := c.fetch(fwd, from, incl); !ok {
+		c.rows, c.on, c.pastEnd = nil, false, true
+		return nil, nil
+	}
+	return c.at()
+}
+
+func (c *pgCursor) First() ([]byte, []byte) { return c.reset(true, nil, false) }
+func (c *pgCursor) Last() ([]byte, []byte)  { return c.reset(false, nil, false) }
+
+func (c *pgCursor) Seek(key []byte) ([]byte, []byte) {
+	return c.reset(true, slices.Clone(key), true)
+}
+
+func (c *pgCursor) step(fwd bool) ([]byte, []byte) {
+	if !c.on { // never positioned (bbolt answers nil), or past the end
+		if c.pastEnd && !fwd {
+			return c.Last()
+		}
+		return nil, nil
+	}
+	// The rows in hand go on in this direction, unless the transaction
+	// wrote since they were read.
+	if c.fwd == fwd && c.gen == c.b.t.gen {
+		if c.i+1 < len(c.rows) {
+			c.i++
+			return c.at()
+		}
+		if c.short {
+			return nil, nil // and stay
+		}
+	}
+	if _, ok := c.fetch(fwd, c.rows[c.i].k, false); !ok {
+		return nil, nil // and stay
+	}
+	return c.at()
+}
+
+func (c *pgCursor) Next() ([]byte, []byte) { return c.step(true) }
+func (c *pgCursor) Prev() ([]byte, []byte) { return c.step(false) }
+
+// Prefetch reads the keys not read or written yet, a thousand per
+// statement, into what the transaction remembers.
+func (b *pgBucket) Prefetch(keys [][]byte) {
+	t := b.t
+	var want [][]byte
+	for _, k := range keys {
+		ck := b.name + "\x00" + string(k)
+		if _, ok := t.got[ck]; ok {
+			continue
+		}
+		if _, ok := t.pending[b.name][string(k)]; ok {
+			continue
+		}
+		want = append(want, k)
+	}
+	if t.got == nil {
+		t.got = make(map[string][]byte, len(want))
+	}
+	for len(want) > 0 && t.err == nil {
+		n := min(len(want), 1000)
+		chunk := want[:n]
+		want = want[n:]
+		for _, k := range chunk {
+			t.got[b.name+"\x00"+string(k)] = nil // none, unless found
+		}
+		rows, err := t.query("SELECT key, value FROM kv WHERE bucket = $1 AND key = ANY($2)", b.name, chunk)
+		if err != nil {
+			t.fail(err)
+			break
+		}
+		for rows.Next() {
+			var k, v []byte
+			if err := rows.Scan(&k, &v); err != nil {
+				t.fail(err)
+				break
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			t.got[b.name+"\x00"+string(k)] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.fail(err)
+		}
+	}
+}
