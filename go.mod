@@ -36,6 +36,7 @@ require (
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	github.com/pganalyze/pg_query_go/v6 v6.2.5 // indirect
 )
 
 require (

@@ -30,9 +30,17 @@ import (
 // Password is the superuser's password in every test cluster.
 const Password = "quarry-test"
 
+// Options tune a cluster. The zero value is a plain one.
+type Options struct {
+	// Args are more postgres options, e.g. "-c",
+	// "shared_preload_libraries=pg_stat_statements".
+	Args []string
+}
+
 // Server is a running throwaway cluster.
 type Server struct {
 	Port    int
+	opts    Options
 	dir     string
 	bin     string
 	proc    *dbproc.Process
@@ -41,7 +49,10 @@ type Server struct {
 }
 
 // Start initializes and starts a cluster. Stop it with Stop.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context) (*Server, error) { return StartWith(ctx, nil) }
+
+// StartWith is Start with options (nil: none).
+func StartWith(ctx context.Context, opts *Options) (*Server, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -51,6 +62,9 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir, bin: bin, logPath: filepath.Join(dir, "postgres.log")}
+	if opts != nil {
+		s.opts = *opts
+	}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -118,10 +132,11 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.Port = port
 	// Durability is off: the cluster is thrown away.
-	cmd := s.command(context.Background(), "postgres", "-D", filepath.Join(s.dir, "data"),
+	args := append([]string{"-D", filepath.Join(s.dir, "data"),
 		"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024")
+		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024"}, s.opts.Args...)
+	cmd := s.command(context.Background(), "postgres", args...)
 	if s.proc, err = dbproc.Start("pgtest: postgres", cmd, s.logPath); err != nil {
 		return err
 	}
@@ -192,9 +207,12 @@ func (s *Server) Stop() error {
 
 // New starts a cluster for a test or benchmark and stops it when tb ends.
 // A machine without PostgreSQL fails the test, saying how to get it.
-func New(tb testing.TB) *Server {
+func New(tb testing.TB) *Server { tb.Helper(); return NewWith(tb, nil) }
+
+// NewWith is New with options (nil: none).
+func NewWith(tb testing.TB, opts *Options) *Server {
 	tb.Helper()
-	s, err := Start(context.Background())
+	s, err := StartWith(context.Background(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

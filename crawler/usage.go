@@ -1,0 +1,157 @@
+package crawler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
+)
+
+// Usage (quarry.Usage) is read on every crawl from the statistics the
+// server keeps anyway, never from a log or an agent: per table, cumulative
+// read and write counters (postgres_usage.go: pg_stat_user_tables;
+// mysql_usage.go: performance_schema's table I/O summary); per normalized
+// statement, cumulative calls and time (pg_stat_statements;
+// events_statements_summary_by_digest), whose SQL a real parser reads for
+// the tables it reads and writes. What a crawl stores is the difference
+// from the last crawl's counters (the baseline, kept in the store),
+// counted on the day of the crawl. The first crawl of a database only
+// sets the baseline: counters since an unknown time are not a day's use.
+// A counter that went backwards was reset (a stats reset, a restart, an
+// evicted statement): what it holds now is what happened since, and
+// becomes the new baseline; a count is never negative.
+//
+// Statistics that are off (no pg_stat_statements, performance_schema off)
+// make usage not available, with the reason, never a failed crawl. The
+// crawl's own role's statements are left out, and so are statements that
+// touch no crawled table (the catalog queries among them).
+
+// usageRead is what one crawl read of a database's usage statistics.
+type usageRead struct {
+	// available: table counters were read; reason: what is missing, if
+	// anything (statement statistics, or everything).
+	available  bool
+	reason     string
+	tables     map[string][2]int64 // dataset id -> cumulative reads, writes
+	statements map[string]*stmtRead
+}
+
+// stmtRead is one statement's cumulative counters and the datasets it
+// touches.
+type stmtRead struct {
+	user, text    string
+	calls         int64
+	totalMs       float64
+	reads, writes []string // dataset ids
+}
+
+// usageDeltas turns a read and the last crawl's baseline into the use
+// since then per dataset, and the next baseline. With no baseline, there
+// is no use to count yet.
+func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[string]quarry.UsageDay, *store.UsageBaseline) {
+	next := &store.UsageBaseline{Tables: u.tables, Statements: map[string]store.StatementCounter{}}
+	for k, s := range u.statements {
+		next.Statements[k] = store.StatementCounter{Calls: s.calls, TotalMs: s.totalMs}
+	}
+	if base == nil {
+		return nil, next
+	}
+	days := map[string]quarry.UsageDay{}
+	for id, cur := range u.tables {
+		prev := base.Tables[id]
+		reads, writes := delta(cur[0], prev[0]), delta(cur[1], prev[1])
+		if reads == 0 && writes == 0 {
+			continue
+		}
+		d := days[id]
+		d.Reads += reads
+		d.Writes += writes
+		days[id] = d
+	}
+	keys := make([]string, 0, len(u.statements))
+	for k := range u.statements {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same order every time: ties among queries break alike
+	for _, k := range keys {
+		s := u.statements[k]
+		prev := base.Statements[k]
+		calls := delta(s.calls, prev.Calls)
+		if calls == 0 {
+			continue
+		}
+		ms := s.totalMs - prev.TotalMs
+		if s.calls < prev.Calls || ms < 0 {
+			ms = s.totalMs
+		}
+		q := quarry.UsageQuery{Text: s.text, User: s.user, Calls: calls, MeanMs: round3(ms / float64(calls))}
+		touched := append(slices.Clone(s.reads), s.writes...)
+		slices.Sort(touched)
+		for _, id := range slices.Compact(touched) {
+			d := days[id]
+			d.Calls += calls
+			if s.user != "" {
+				d.Users = append(d.Users, quarry.UsageUser{Name: s.user, Calls: calls})
+			}
+			if !noText && s.text != "" {
+				d.Queries = append(d.Queries, q)
+			}
+			days[id] = d
+		}
+	}
+	for id, d := range days {
+		d.Users = quarry.MergeUsers(nil, d.Users, quarry.MaxUsageUsers)
+		d.Queries = quarry.MergeQueries(nil, d.Queries, quarry.MaxUsageQueries)
+		days[id] = d
+	}
+	return days, next
+}
+
+// delta is a cumulative counter's growth since prev; a counter below prev
+// was reset, and counts from zero.
+func delta(cur, prev int64) int64 {
+	if cur < prev {
+		return cur
+	}
+	return cur - prev
+}
+
+func round3(f float64) float64 {
+	return float64(int64(f*1000+0.5)) / 1000
+}
+
+// recordUsage stores what a snapshot read of its database's usage: the
+// use since the last crawl, the next baseline and whether usage is
+// available.
+func recordUsage(ctx context.Context, st Store, ns string, snap *snapshot, o *Options) error {
+	u := snap.usage
+	if u == nil {
+		return nil
+	}
+	now := o.Now()
+	rec := store.UsageRecord{Status: store.UsageStatus{Available: u.available, Reason: u.reason, At: now.UTC()}, Day: quarry.UsageDayOf(now)}
+	if u.available || len(u.statements) > 0 {
+		base, err := st.UsageBaseline(ctx, ns, snap.database)
+		if err != nil {
+			return fmt.Errorf("usage: %w", err)
+		}
+		rec.Datasets, rec.Baseline = usageDeltas(u, base, o.NoQueryText)
+		rec.Baseline.At = now.UTC()
+	}
+	if err := st.RecordUsage(ctx, ns, snap.database, rec); err != nil {
+		return fmt.Errorf("store usage: %w", err)
+	}
+	return nil
+}
+
+// datasetIDs maps a snapshot's dataset names (db.schema.table or
+// db.table) to their IDs.
+func (snap *snapshot) datasetIDs(ns string) map[string]string {
+	ids := make(map[string]string, len(snap.datasets))
+	for _, d := range snap.datasets {
+		ids[d.Name] = quarry.NewID(quarry.EntityDataset, ns, d.Name)
+	}
+	return ids
+}
