@@ -147,3 +147,10 @@ func SumUsage(days []UsageDay) Usage {
 // TruncateQuery shortens a query's text to MaxUsageQueryLen bytes at a
 // character boundary.
 func TruncateQuery(s string) string { return Truncate(s, MaxUsageQueryLen) }
+
+// PopularityInput is what a dataset's popularity counts over the last
+// PopularityDays: reads, distinct users, and the jobs that read it (from
+// lineage).
+type PopularityInput struct {
+	Reads, Users, ReaderJobs int64
+}

@@ -286,3 +286,26 @@ func (s *Store) Usage(ctx context.Context, d *quarry.Dataset, since string) (*qu
 	}
 	return &u, nil
 }
+
+// PopularityInputs returns what popularity counts of each dataset that
+// was used since (YYYY-MM-DD) or that a job reads.
+func (s *Store) PopularityInputs(ctx context.Context, since string) (map[string]quarry.PopularityInput, error) {
+	recent, err := s.RecentUsage(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := s.ReaderJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]quarry.PopularityInput, len(recent)+len(jobs))
+	for id, r := range recent {
+		out[id] = quarry.PopularityInput{Reads: r.Reads, Users: int64(len(r.Users))}
+	}
+	for id, n := range jobs {
+		in := out[id]
+		in.ReaderJobs = int64(n)
+		out[id] = in
+	}
+	return out, nil
+}
