@@ -36,13 +36,36 @@ type myUsage struct {
 	reason    string
 	io        map[[2]string][2]int64 // schema, table -> row reads, row writes
 	digests   []myDigest
+	parser    *sqlparser.Parser
+	parsed    map[string]parsedDigest // by text: a digest of several databases is parsed once
+}
+
+type parsedDigest struct {
+	reads, writes []TableName
+	err           error
+}
+
+// parse finds the tables of a digest's text, once per text.
+func (u *myUsage) parse(text string) ([]TableName, []TableName, error) {
+	if p, ok := u.parsed[text]; ok {
+		return p.reads, p.writes, p.err
+	}
+	if u.parser == nil {
+		p, err := newDigestParser()
+		if err != nil {
+			return nil, nil, err
+		}
+		u.parser, u.parsed = p, map[string]parsedDigest{}
+	}
+	r, w, err := mysqlStatementTables(u.parser, text)
+	u.parsed[text] = parsedDigest{r, w, err}
+	return r, w, err
 }
 
 type myDigest struct {
 	schema, digest, text string
 	calls                int64
 	totalMs              float64
-	reads, writes        []TableName
 }
 
 // readUsage reads the usage statistics in the catalog's transaction (a
@@ -80,10 +103,6 @@ func (cat *myCatalog) readUsage(ctx context.Context, tx *sql.Tx, o *Options, in 
 		return nil
 	}
 	u.available = true
-	p, err := newDigestParser()
-	if err != nil {
-		return err
-	}
 	err = myQuery(ctx, tx, o, "statement digests", myQueryDigests, nil, func(rows *sql.Rows) error {
 		var d myDigest
 		var ps uint64
@@ -95,10 +114,6 @@ func (cat *myCatalog) readUsage(ctx context.Context, tx *sql.Tx, o *Options, in 
 		}
 		d.text = strings.TrimSpace(d.text)
 		d.totalMs = float64(ps) / 1e9 // picoseconds
-		var perr error
-		if d.reads, d.writes, perr = mysqlStatementTables(p, d.text); perr != nil || len(d.reads)+len(d.writes) == 0 {
-			return nil
-		}
 		u.digests = append(u.digests, d)
 		return nil
 	})
@@ -145,16 +160,20 @@ func (cat *myCatalog) attachUsage(ns string, snaps []*snapshot) {
 			}
 		}
 		for _, d := range u.digests {
-			s := &stmtRead{text: d.text, calls: d.calls, totalMs: d.totalMs}
-			for _, n := range d.reads {
-				s.reads = appendID(s.reads, idOf(n, d.schema))
-			}
-			for _, n := range d.writes {
-				s.writes = appendID(s.writes, idOf(n, d.schema))
-			}
-			if len(s.reads)+len(s.writes) > 0 {
-				r.statements[d.schema+"\x00"+d.digest] = s
-			}
+			r.statements[d.schema+"\x00"+d.digest] = &stmtRead{text: d.text, calls: d.calls, totalMs: d.totalMs,
+				tables: func() (ids, wids []string) {
+					reads, writes, err := u.parse(d.text)
+					if err != nil {
+						return nil, nil
+					}
+					for _, n := range reads {
+						ids = appendID(ids, idOf(n, d.schema))
+					}
+					for _, n := range writes {
+						wids = appendID(wids, idOf(n, d.schema))
+					}
+					return ids, wids
+				}}
 		}
 	}
 }

@@ -110,20 +110,20 @@ func readPgUsage(ctx context.Context, conn *pgx.Conn, cat *pgCatalog, snap *snap
 			hidden++
 			return nil
 		}
-		reads, writes, err := PostgresStatementTables(text)
-		if err != nil {
-			return nil // what the parser cannot read touches nothing we know
-		}
-		s := &stmtRead{user: user, text: text, calls: calls, totalMs: ms}
-		for _, n := range reads {
-			s.reads = appendID(s.reads, idOf(byName.resolve(n, user)))
-		}
-		for _, n := range writes {
-			s.writes = appendID(s.writes, idOf(byName.resolve(n, user)))
-		}
-		if len(s.reads)+len(s.writes) > 0 {
-			u.statements[user+"\x00"+queryID] = s
-		}
+		u.statements[user+"\x00"+queryID] = &stmtRead{user: user, text: text, calls: calls, totalMs: ms,
+			tables: func() (ids, wids []string) {
+				reads, writes, err := PostgresStatementTables(text)
+				if err != nil {
+					return nil, nil // what the parser cannot read touches nothing we know
+				}
+				for _, n := range reads {
+					ids = appendID(ids, idOf(byName.resolve(n, user)))
+				}
+				for _, n := range writes {
+					wids = appendID(wids, idOf(byName.resolve(n, user)))
+				}
+				return ids, wids
+			}}
 		return nil
 	})
 	if err != nil {

@@ -38,13 +38,14 @@ type usageRead struct {
 	statements map[string]*stmtRead
 }
 
-// stmtRead is one statement's cumulative counters and the datasets it
-// touches.
+// stmtRead is one statement's cumulative counters and how to find the
+// datasets it touches: parsing is the costly part of usage, so only the
+// statements run since the last crawl are parsed.
 type stmtRead struct {
-	user, text    string
-	calls         int64
-	totalMs       float64
-	reads, writes []string // dataset ids
+	user, text string
+	calls      int64
+	totalMs    float64
+	tables     func() (reads, writes []string) // dataset ids
 }
 
 // usageDeltas turns a read and the last crawl's baseline into the use
@@ -87,7 +88,8 @@ func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[stri
 			ms = s.totalMs
 		}
 		q := quarry.UsageQuery{Text: s.text, User: s.user, Calls: calls, MeanMs: round3(ms / float64(calls))}
-		touched := append(slices.Clone(s.reads), s.writes...)
+		reads, writes := s.tables()
+		touched := append(slices.Clone(reads), writes...)
 		slices.Sort(touched)
 		for _, id := range slices.Compact(touched) {
 			d := days[id]
