@@ -544,6 +544,7 @@ type ComplexityRoot struct {
 		Dataset    func(childComplexity int) int
 		Highlights func(childComplexity int) int
 		Matches    func(childComplexity int) int
+		Popularity func(childComplexity int) int
 		Score      func(childComplexity int) int
 	}
 
@@ -815,6 +816,7 @@ type SearchHitResolver interface {
 	Dataset(ctx context.Context, obj *search.Hit) (*quarry.Dataset, error)
 
 	Highlights(ctx context.Context, obj *search.Hit) ([]string, error)
+	Popularity(ctx context.Context, obj *search.Hit) (float64, error)
 }
 type SearchResultsResolver interface {
 	Hits(ctx context.Context, obj *search.Results) ([]*search.Hit, error)
@@ -3176,6 +3178,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchHit.Matches(childComplexity), true
+	case "SearchHit.popularity":
+		if e.ComplexityRoot.SearchHit.Popularity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Popularity(childComplexity), true
 	case "SearchHit.score":
 		if e.ComplexityRoot.SearchHit.Score == nil {
 			break
@@ -4629,6 +4637,8 @@ func (ec *executionContext) childFields_SearchHit(ctx context.Context, field gra
 		return ec.fieldContext_SearchHit_matches(ctx, field)
 	case "highlights":
 		return ec.fieldContext_SearchHit_highlights(ctx, field)
+	case "popularity":
+		return ec.fieldContext_SearchHit_popularity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchHit", field.Name)
 }
@@ -15424,6 +15434,29 @@ func (ec *executionContext) fieldContext_SearchHit_highlights(_ context.Context,
 	return graphql.NewScalarFieldContext("SearchHit", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _SearchHit_popularity(ctx context.Context, field graphql.CollectedField, obj *search.Hit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_popularity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SearchHit().Popularity(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_popularity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, true, true, errors.New("field of type Float does not have child fields"))
+}
+
 func (ec *executionContext) _SearchMatch_field(ctx context.Context, field graphql.CollectedField, obj *search.Match) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22890,6 +22923,11 @@ func (ec *executionContext) _SearchHit(ctx context.Context, sel ast.SelectionSet
 			}
 		case "highlights":
 			out.Values[i] = ec._SearchHit_highlights(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "popularity":
+			out.Values[i] = ec._SearchHit_popularity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -137,7 +137,7 @@ type Resolver struct {
 	AlertStore   AlertStore
 	SourceStore  SourceStore
 	UsageStore   UsageStore // nil: usage is not kept
-	Popularity   Popularity // nil: every dataset's popularity is 0
+	Popular      Popularity // nil: every dataset's popularity is 0
 	Crawls       Crawls
 	Index        Search
 	Graph        Lineage // the lineage graph

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/search"
 )
 
 func (r *datasetResolver) Usage(ctx context.Context, obj *quarry.Dataset, days *int) (*quarry.Usage, error) {
@@ -27,10 +28,17 @@ func (r *datasetResolver) Usage(ctx context.Context, obj *quarry.Dataset, days *
 	if err != nil {
 		return nil, err
 	}
-	if r.Popularity != nil {
-		if u.Popularity, err = r.Popularity.Popularity(ctx, obj.ID); err != nil {
+	if r.Popular != nil {
+		if u.Popularity, err = r.Popular.Popularity(ctx, obj.ID); err != nil {
 			return nil, err
 		}
 	}
 	return u, nil
+}
+
+func (r *searchHitResolver) Popularity(ctx context.Context, obj *search.Hit) (float64, error) {
+	if r.Popular == nil {
+		return 0, nil
+	}
+	return r.Popular.Popularity(ctx, obj.ID)
 }

@@ -73,3 +73,37 @@ func TestDatasetUsage(t *testing.T) {
 		s.do(t, query, map[string]any{"ns": ns, "name": "shop.public.orders", "days": days}).oneError(t, "invalid", "days")
 	}
 }
+
+// TestSearchPopularity: search(sort: POPULARITY) puts the used dataset
+// first, and each hit says its popularity.
+func TestSearchPopularity(t *testing.T) {
+	now := time.Now()
+	s := newServerAt(t, func() time.Time { return now }, graph.Limits{})
+	ctx := context.Background()
+	ns := "postgres://wh:5432"
+	var in []quarry.Dataset
+	for _, n := range []string{"wh.a.revenue", "wh.b.revenue", "wh.c.revenue"} {
+		in = append(in, quarry.Dataset{Namespace: ns, Name: n, Kind: quarry.KindTable, Database: "wh"})
+	}
+	if _, err := s.store.UpsertDatasets(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	used := quarry.NewID(quarry.EntityDataset, ns, "wh.b.revenue")
+	err := s.store.RecordUsage(ctx, ns, "wh", store.UsageRecord{Baseline: &store.UsageBaseline{}, Day: quarry.UsageDayOf(now),
+		Datasets: map[string]quarry.UsageDay{used: {Reads: 10, Users: []quarry.UsageUser{{Name: "ann", Calls: 1}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.index.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hits := s.do(t, `{ search(query: "revenue", sort: POPULARITY) { hits { popularity dataset { name usage { popularity } } } } }`, nil).ok(t)["search"].(map[string]any)["hits"].([]any)
+	if len(hits) != 3 {
+		t.Fatalf("hits = %v", hits)
+	}
+	first := hits[0].(map[string]any)
+	if first["popularity"] != 100.0 || first["dataset"].(map[string]any)["name"] != "wh.b.revenue" ||
+		first["dataset"].(map[string]any)["usage"].(map[string]any)["popularity"] != 100.0 || hits[1].(map[string]any)["popularity"] != 0.0 {
+		t.Fatalf("hits by popularity = %v", hits)
+	}
+}
