@@ -207,6 +207,9 @@ type Result struct {
 	Databases []string
 	quarry.CrawlCounts
 	Duration time.Duration
+	// UsageTime is the part of Duration that reading and storing usage
+	// took (usage.go).
+	UsageTime time.Duration
 }
 
 // snapshot is one database's crawl, ready to write.
@@ -310,7 +313,7 @@ func crawl(ctx context.Context, st Store, o *Options, start time.Time, derived s
 		if err := write(ctx, st, snap, o, res); err != nil {
 			return res, timedOut(ctx, err)
 		}
-		if err := recordUsage(ctx, st, ns, snap, o); err != nil {
+		if err := recordUsage(ctx, st, ns, snap, o, res); err != nil {
 			return res, timedOut(ctx, err)
 		}
 		res.Databases = append(res.Databases, snap.database)

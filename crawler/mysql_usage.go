@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"vitess.io/vitess/go/vt/sqlparser"
 
@@ -36,6 +37,7 @@ type myUsage struct {
 	reason    string
 	io        map[[2]string][2]int64 // schema, table -> row reads, row writes
 	digests   []myDigest
+	took      time.Duration
 	parser    *sqlparser.Parser
 	parsed    map[string]parsedDigest // by text: a digest of several databases is parsed once
 }
@@ -75,6 +77,8 @@ type myDigest struct {
 func (cat *myCatalog) readUsage(ctx context.Context, tx *sql.Tx, o *Options, in string, args []any) error {
 	u := &myUsage{io: map[[2]string][2]int64{}}
 	cat.use = u
+	start := time.Now()
+	defer func() { u.took = time.Since(start) }()
 	var on sql.NullInt64
 	err := myQuery(ctx, tx, o, "performance_schema", "SELECT @@performance_schema", nil, func(rows *sql.Rows) error {
 		return rows.Scan(&on)
@@ -136,6 +140,9 @@ func (cat *myCatalog) attachUsage(ns string, snaps []*snapshot) {
 	}
 	for _, snap := range snaps {
 		r := &usageRead{available: u.available, reason: u.reason, tables: map[string][2]int64{}, statements: map[string]*stmtRead{}}
+		if snap == snaps[0] {
+			r.took = u.took // read once for all the databases
+		}
 		snap.usage = r
 		ids := snap.datasetIDs(ns)
 		lower := map[string]string{} // for servers with case-insensitive names

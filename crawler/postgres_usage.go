@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,6 +49,8 @@ WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 func readPgUsage(ctx context.Context, conn *pgx.Conn, cat *pgCatalog, snap *snapshot, ns string, o *Options) error {
 	u := &usageRead{tables: map[string][2]int64{}, statements: map[string]*stmtRead{}}
 	snap.usage = u
+	start := time.Now()
+	defer func() { u.took = time.Since(start) }()
 	ids := snap.datasetIDs(ns)
 	idOf := func(r *pgRelation) string {
 		if r == nil {

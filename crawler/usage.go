@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
@@ -36,6 +37,7 @@ type usageRead struct {
 	reason     string
 	tables     map[string][2]int64 // dataset id -> cumulative reads, writes
 	statements map[string]*stmtRead
+	took       time.Duration // reading it
 }
 
 // stmtRead is one statement's cumulative counters and how to find the
@@ -127,11 +129,13 @@ func round3(f float64) float64 {
 // recordUsage stores what a snapshot read of its database's usage: the
 // use since the last crawl, the next baseline and whether usage is
 // available.
-func recordUsage(ctx context.Context, st Store, ns string, snap *snapshot, o *Options) error {
+func recordUsage(ctx context.Context, st Store, ns string, snap *snapshot, o *Options, res *Result) error {
 	u := snap.usage
 	if u == nil {
 		return nil
 	}
+	start := time.Now()
+	defer func() { res.UsageTime += u.took + time.Since(start) }()
 	now := o.Now()
 	rec := store.UsageRecord{Status: store.UsageStatus{Available: u.available, Reason: u.reason, At: now.UTC()}, Day: quarry.UsageDayOf(now)}
 	if u.available || len(u.statements) > 0 {
