@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -275,11 +276,17 @@ func (s *Store) Usage(ctx context.Context, d *quarry.Dataset, since string) (*qu
 	if u.Daily == nil {
 		u.Daily = []quarry.UsageDay{}
 	}
-	status, err := s.UsageStatus(ctx, d.Namespace, d.Database)
+	// A crawl names the database; a dataset others reported is named
+	// db.schema.table or db.table as crawls name theirs.
+	db := d.Database
+	if db == "" {
+		db, _, _ = strings.Cut(d.Name, ".")
+	}
+	status, err := s.UsageStatus(ctx, d.Namespace, db)
 	switch {
 	case err != nil:
 		return nil, err
-	case d.Database == "" || status == nil:
+	case status == nil:
 		u.Reason = "no crawl has read the usage of its database: usage is read from the statistics of crawled PostgreSQL and MySQL databases"
 	default:
 		u.Available, u.Reason = status.Available, status.Reason
