@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"vitess.io/vitess/go/vt/sqlparser"
@@ -38,6 +39,7 @@ type myUsage struct {
 	io        map[[2]string][2]int64 // schema, table -> row reads, row writes
 	digests   []myDigest
 	took      time.Duration
+	mu        sync.Mutex
 	parser    *sqlparser.Parser
 	parsed    map[string]parsedDigest // by text: a digest of several databases is parsed once
 }
@@ -49,18 +51,25 @@ type parsedDigest struct {
 
 // parse finds the tables of a digest's text, once per text.
 func (u *myUsage) parse(text string) ([]TableName, []TableName, error) {
+	u.mu.Lock()
 	if p, ok := u.parsed[text]; ok {
+		u.mu.Unlock()
 		return p.reads, p.writes, p.err
 	}
 	if u.parser == nil {
 		p, err := newDigestParser()
 		if err != nil {
+			u.mu.Unlock()
 			return nil, nil, err
 		}
 		u.parser, u.parsed = p, map[string]parsedDigest{}
 	}
-	r, w, err := mysqlStatementTables(u.parser, text)
+	parser := u.parser
+	u.mu.Unlock()
+	r, w, err := mysqlStatementTables(parser, text) // a Parser parses concurrently
+	u.mu.Lock()
 	u.parsed[text] = parsedDigest{r, w, err}
+	u.mu.Unlock()
 	return r, w, err
 }
 

@@ -3,7 +3,9 @@ package crawler
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/quarrydata/quarry"
@@ -42,7 +44,8 @@ type usageRead struct {
 
 // stmtRead is one statement's cumulative counters and how to find the
 // datasets it touches: parsing is the costly part of usage, so only the
-// statements run since the last crawl are parsed.
+// statements run since the last crawl are parsed. tables may be called
+// from several goroutines at once.
 type stmtRead struct {
 	user, text string
 	calls      int64
@@ -73,27 +76,40 @@ func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[stri
 		d.Writes += writes
 		days[id] = d
 	}
-	keys := make([]string, 0, len(u.statements))
-	for k := range u.statements {
-		keys = append(keys, k)
+	// The statements that ran since the last crawl, in the same order every
+	// time (ties among queries break alike); only they are parsed, over the
+	// CPUs.
+	var keys []string
+	for k, s := range u.statements {
+		if delta(s.calls, base.Statements[k].Calls) > 0 {
+			keys = append(keys, k)
+		}
 	}
-	slices.Sort(keys) // the same order every time: ties among queries break alike
-	for _, k := range keys {
+	slices.Sort(keys)
+	type touched struct{ reads, writes []string }
+	tables := make([]touched, len(keys))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(keys))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(keys); i += workers {
+				tables[i].reads, tables[i].writes = u.statements[keys[i]].tables()
+			}
+		})
+	}
+	wg.Wait()
+	for i, k := range keys {
 		s := u.statements[k]
 		prev := base.Statements[k]
 		calls := delta(s.calls, prev.Calls)
-		if calls == 0 {
-			continue
-		}
 		ms := s.totalMs - prev.TotalMs
 		if s.calls < prev.Calls || ms < 0 {
 			ms = s.totalMs
 		}
 		q := quarry.UsageQuery{Text: s.text, User: s.user, Calls: calls, MeanMs: round3(ms / float64(calls))}
-		reads, writes := s.tables()
-		touched := append(slices.Clone(reads), writes...)
-		slices.Sort(touched)
-		for _, id := range slices.Compact(touched) {
+		ids := append(slices.Clone(tables[i].reads), tables[i].writes...)
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
 			d := days[id]
 			d.Calls += calls
 			if s.user != "" {
