@@ -23,8 +23,8 @@ var demoUsage = []struct {
 		"SELECT id, status, total_cents FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2",
 		"SELECT date_trunc($1, created_at) AS day, sum(total_cents) FROM orders WHERE created_at >= $2 GROUP BY 1",
 	}},
-	{shopNS, "shop", "shop.public.customers", 400, []string{"ana", "ben"}, []string{
-		"SELECT id, email, country FROM customers WHERE id = $1",
+	{shopNS, "shop", "shop.public.users", 400, []string{"ana", "ben"}, []string{
+		"SELECT id, email, country FROM users WHERE id = $1",
 	}},
 	{billingNS, "billing", "billing.subscriptions", 150, nil, []string{
 		"SELECT `plan_id` , COUNT ( * ) FROM `subscriptions` WHERE `status` = ? GROUP BY `plan_id`",
