@@ -154,6 +154,7 @@ func (cat *myCatalog) attachUsage(ns string, snaps []*snapshot) {
 		}
 		snap.usage = r
 		ids := snap.datasetIDs(ns)
+		r.known = ids
 		lower := map[string]string{} // for servers with case-insensitive names
 		for name, id := range ids {
 			lower[strings.ToLower(name)] = id

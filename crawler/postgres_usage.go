@@ -52,6 +52,7 @@ func readPgUsage(ctx context.Context, conn *pgx.Conn, cat *pgCatalog, snap *snap
 	start := time.Now()
 	defer func() { u.took = time.Since(start) }()
 	ids := snap.datasetIDs(ns)
+	u.known = ids
 	idOf := func(r *pgRelation) string {
 		if r == nil {
 			return ""

@@ -39,7 +39,8 @@ type usageRead struct {
 	reason     string
 	tables     map[string][2]int64 // dataset id -> cumulative reads, writes
 	statements map[string]*stmtRead
-	took       time.Duration // reading it
+	known      map[string]string // the snapshot's dataset IDs (by name): what a statement's cached tables must still be
+	took       time.Duration     // reading it
 }
 
 // stmtRead is one statement's cumulative counters and how to find the
@@ -59,10 +60,30 @@ type stmtRead struct {
 func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[string]quarry.UsageDay, *store.UsageBaseline) {
 	next := &store.UsageBaseline{Tables: u.tables, Statements: map[string]store.StatementCounter{}}
 	for k, s := range u.statements {
-		next.Statements[k] = store.StatementCounter{Calls: s.calls, TotalMs: s.totalMs}
+		c := store.StatementCounter{Calls: s.calls, TotalMs: s.totalMs}
+		if base != nil {
+			// A key is one normalized text: what it touches stays known.
+			c.Parsed, c.Touches = base.Statements[k].Parsed, base.Statements[k].Touches
+		}
+		next.Statements[k] = c
 	}
 	if base == nil {
 		return nil, next
+	}
+	valid := make(map[string]bool, len(u.known))
+	for _, id := range u.known {
+		valid[id] = true
+	}
+	cached := func(c store.StatementCounter) bool {
+		if !c.Parsed {
+			return false
+		}
+		for _, id := range c.Touches {
+			if !valid[id] {
+				return false // a table gone or renamed since: parse again
+			}
+		}
+		return true
 	}
 	days := map[string]quarry.UsageDay{}
 	for id, cur := range u.tables {
@@ -77,8 +98,8 @@ func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[stri
 		days[id] = d
 	}
 	// The statements that ran since the last crawl, in the same order every
-	// time (ties among queries break alike); only they are parsed, over the
-	// CPUs.
+	// time (ties among queries break alike); of them, those no crawl has
+	// parsed yet are parsed, over the CPUs.
 	var keys []string
 	for k, s := range u.statements {
 		if delta(s.calls, base.Statements[k].Calls) > 0 {
@@ -86,18 +107,34 @@ func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[stri
 		}
 	}
 	slices.Sort(keys)
-	type touched struct{ reads, writes []string }
-	tables := make([]touched, len(keys))
+	touches := make([][]string, len(keys))
+	var parse []int
+	for i, k := range keys {
+		if c := next.Statements[k]; cached(c) {
+			touches[i] = c.Touches
+		} else {
+			parse = append(parse, i)
+		}
+	}
 	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(keys))
+	workers := min(runtime.GOMAXPROCS(0), len(parse))
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < len(keys); i += workers {
-				tables[i].reads, tables[i].writes = u.statements[keys[i]].tables()
+			for j := w; j < len(parse); j += workers {
+				i := parse[j]
+				reads, writes := u.statements[keys[i]].tables()
+				ids := append(slices.Clone(reads), writes...)
+				slices.Sort(ids)
+				touches[i] = slices.Compact(ids)
 			}
 		})
 	}
 	wg.Wait()
+	for _, i := range parse {
+		c := next.Statements[keys[i]]
+		c.Parsed, c.Touches = true, touches[i]
+		next.Statements[keys[i]] = c
+	}
 	for i, k := range keys {
 		s := u.statements[k]
 		prev := base.Statements[k]
@@ -107,9 +144,7 @@ func usageDeltas(u *usageRead, base *store.UsageBaseline, noText bool) (map[stri
 			ms = s.totalMs
 		}
 		q := quarry.UsageQuery{Text: s.text, User: s.user, Calls: calls, MeanMs: round3(ms / float64(calls))}
-		ids := append(slices.Clone(tables[i].reads), tables[i].writes...)
-		slices.Sort(ids)
-		for _, id := range slices.Compact(ids) {
+		for _, id := range touches[i] {
 			d := days[id]
 			d.Calls += calls
 			if s.user != "" {

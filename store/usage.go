@@ -34,10 +34,14 @@ type UsageBaseline struct {
 	Statements map[string]StatementCounter `json:"statements,omitempty"` // the engine's statement key -> counters
 }
 
-// StatementCounter is one statement's cumulative counters.
+// StatementCounter is one statement's cumulative counters, and the
+// datasets it touches once a crawl has parsed it (Parsed), so that the
+// next crawls need not parse it again.
 type StatementCounter struct {
-	Calls   int64   `json:"calls"`
-	TotalMs float64 `json:"totalMs"`
+	Calls   int64    `json:"calls"`
+	TotalMs float64  `json:"totalMs"`
+	Parsed  bool     `json:"parsed,omitempty"`
+	Touches []string `json:"touches,omitempty"` // dataset ids
 }
 
 // UsageStatus says whether a database's usage could be read, and why not.
