@@ -13,19 +13,15 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
-// PostgreSQL usage (see usage.go). Statements are parsed with pg_query_go,
+// PostgreSQL usage (see usage.go). Reads are scans (sequential and
+// index), writes rows inserted, updated and deleted, from the catalog's
+// read of pg_stat_user_tables. Statements are parsed with pg_query_go,
 // PostgreSQL's own parser (libpg_query, through cgo): a normalized
 // statement ($1 for literals) parses as the server parsed it, every
 // dialect feature included. It costs a C compiler at build time (about a
 // minute cold, cached after) and nothing at run time but the parse; the
 // pure-Go grammars (cockroachdb's, a fork of it) lag PostgreSQL's syntax
 // and are larger to link.
-
-// Reads are scans (sequential and index), writes rows inserted, updated
-// and deleted.
-const pgQueryTableUsage = `
-SELECT relid, seq_scan + coalesce(idx_scan, 0), n_tup_ins + n_tup_upd + n_tup_del
-FROM pg_stat_user_tables`
 
 const pgQueryStatementsSchema = `
 SELECT n.nspname, current_setting('server_version_num')::int
@@ -60,30 +56,23 @@ func readPgUsage(ctx context.Context, conn *pgx.Conn, cat *pgCatalog, snap *snap
 		r = cat.root(r) // a partition's use is its table's
 		return ids[snap.database+"."+r.schema+"."+r.name]
 	}
-	err := pgUsageQuery(ctx, conn, o, "table usage", pgQueryTableUsage, func(rows pgx.Rows) error {
-		var rel uint32
-		var reads, writes int64
-		if err := rows.Scan(&rel, &reads, &writes); err != nil {
-			return err
+	// The table counters come with the catalog (queryStats), in its
+	// snapshot. A partitioned table's own are the sums snapshot made of its
+	// partitions': the leaves are counted instead, into their root.
+	for _, r := range cat.relations {
+		if r.stats == nil || r.kind == "p" {
+			continue
 		}
-		if id := idOf(cat.relations[rel]); id != "" {
+		if id := idOf(r); id != "" {
 			c := u.tables[id]
-			u.tables[id] = [2]int64{c[0] + reads, c[1] + writes}
+			u.tables[id] = [2]int64{c[0] + r.stats.scans, c[1] + r.stats.ins + r.stats.upd + r.stats.del}
 		}
-		return nil
-	})
-	if err != nil {
-		if fatal(ctx, err) {
-			return err
-		}
-		u.reason = "the table statistics (pg_stat_user_tables) could not be read: " + pgMessage(err)
-		return nil
 	}
 	u.available = true
 
 	var schema string
 	var version int
-	err = pgUsageQuery(ctx, conn, o, "pg_stat_statements", pgQueryStatementsSchema, func(rows pgx.Rows) error {
+	err := pgUsageQuery(ctx, conn, o, "pg_stat_statements", pgQueryStatementsSchema, func(rows pgx.Rows) error {
 		return rows.Scan(&schema, &version)
 	})
 	if err != nil && fatal(ctx, err) {
