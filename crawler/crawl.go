@@ -30,6 +30,8 @@ type Store interface {
 	DatasetsUnder(ctx context.Context, namespace, prefix string) ([]store.NamedID, error)
 	MarkRemoved(ctx context.Context, at time.Time, ids ...string) error
 	ResolveNamespace(ns string) string
+	UsageBaseline(ctx context.Context, ns, db string) (*store.UsageBaseline, error)
+	RecordUsage(ctx context.Context, ns, db string, rec store.UsageRecord) error
 }
 
 // Options tune a crawl. Zero values take the defaults.
@@ -83,6 +85,16 @@ type Options struct {
 	// takes an AccessShareLock on the view (a DDL on the view can then make
 	// the crawl wait up to LockTimeout). Off by default.
 	ViewDefinitions bool
+
+	// NoUsage reads no usage statistics (usage.go): the crawl reads the
+	// catalog only.
+	NoUsage bool
+
+	// NoQueryText keeps no statement text in usage: the statements are
+	// still parsed for the tables they touch, and users and calls are
+	// kept, but query text can hold what the server's normalization left
+	// (identifiers, comments), which some sites may not keep.
+	NoQueryText bool
 
 	// BatchSize is how many datasets go into one store transaction.
 	// Default 1000.
@@ -195,6 +207,9 @@ type Result struct {
 	Databases []string
 	quarry.CrawlCounts
 	Duration time.Duration
+	// UsageTime is the part of Duration that reading and storing usage
+	// took (usage.go).
+	UsageTime time.Duration
 }
 
 // snapshot is one database's crawl, ready to write.
@@ -204,6 +219,7 @@ type snapshot struct {
 	edges    map[string][]quarry.Edge // target dataset ID -> catalog edges into it
 	seen     map[string]bool          // every in-scope name, including skipped ones
 	skipped  int
+	usage    *usageRead // nil: not read
 }
 
 // write stores a snapshot: datasets in batches, then catalog edges, then,
@@ -295,6 +311,9 @@ func crawl(ctx context.Context, st Store, o *Options, start time.Time, derived s
 	}
 	for _, snap := range snaps {
 		if err := write(ctx, st, snap, o, res); err != nil {
+			return res, timedOut(ctx, err)
+		}
+		if err := recordUsage(ctx, st, ns, snap, o, res); err != nil {
 			return res, timedOut(ctx, err)
 		}
 		res.Databases = append(res.Databases, snap.database)

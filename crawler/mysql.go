@@ -42,7 +42,9 @@ func CrawlMySQL(ctx context.Context, st Store, dsn string, o Options) (*Result, 
 			return nil, err
 		}
 		res.ViewsUnparsed = cat.unparsed
-		return cat.snapshots(ns, &o), nil
+		snaps := cat.snapshots(ns, &o)
+		cat.attachUsage(ns, snaps)
+		return snaps, nil
 	})
 }
 

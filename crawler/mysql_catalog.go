@@ -120,6 +120,7 @@ type myCatalog struct {
 	outside   map[[2]string]*myTable    // relations of other databases the views read: columns only
 	usage     map[[2]string][][2]string // view -> relations, from VIEW_TABLE_USAGE
 	unparsed  int                       // views whose SQL did not parse
+	use       *myUsage                  // nil: not read
 	parse     viewParser
 }
 
@@ -353,6 +354,11 @@ func readMySQL(ctx context.Context, cfg *mysql.Config, o *Options) (*myCatalog, 
 		}
 	}
 	step()
+	if !o.NoUsage {
+		if err := cat.readUsage(ctx, tx, o, in, args); err != nil {
+			return nil, err
+		}
+	}
 	cat.parseViews()
 	return cat, nil
 }

@@ -264,7 +264,13 @@ func readDatabase(ctx context.Context, cfg *pgx.ConnConfig, ns string, o *Option
 	if err != nil {
 		return nil, fmt.Errorf("crawl %s: %w", db, err)
 	}
-	return cat.snapshot(ns, db, o), nil
+	snap := cat.snapshot(ns, db, o)
+	if !o.NoUsage {
+		if err := readPgUsage(ctx, conn, cat, snap, ns, o); err != nil {
+			return nil, fmt.Errorf("crawl %s: %w", db, err)
+		}
+	}
+	return snap, nil
 }
 
 // snapshot maps the catalog to datasets and catalog lineage edges.

@@ -75,9 +75,11 @@ JOIN pg_class c ON c.oid = i.inhrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relispartition`
 
+// Scans (sequential and index) are what usage counts as reads (usage.go).
 const queryStats = `
 SELECT relid, n_tup_ins, n_tup_upd, n_tup_del, n_live_tup, n_dead_tup,
-       last_vacuum, last_autovacuum, last_analyze, last_autoanalyze
+       last_vacuum, last_autovacuum, last_analyze, last_autoanalyze,
+       coalesce(seq_scan, 0) + coalesce(idx_scan, 0)
 FROM pg_stat_user_tables`
 
 // pg_depend records which relations (refobjsubid 0) and columns a view's
@@ -141,6 +143,7 @@ type pgConstraint struct {
 
 type pgStats struct {
 	ins, upd, del, live, dead                int64
+	scans                                    int64 // usage's reads
 	vacuum, autovacuum, analyze, autoanalyze *time.Time
 }
 
@@ -227,7 +230,7 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, o *Options, step func()) (
 		{"stats", queryStats, func(rows pgx.Rows) error {
 			var rel uint32
 			s := &pgStats{}
-			if err := rows.Scan(&rel, &s.ins, &s.upd, &s.del, &s.live, &s.dead, &s.vacuum, &s.autovacuum, &s.analyze, &s.autoanalyze); err != nil {
+			if err := rows.Scan(&rel, &s.ins, &s.upd, &s.del, &s.live, &s.dead, &s.vacuum, &s.autovacuum, &s.analyze, &s.autoanalyze, &s.scans); err != nil {
 				return err
 			}
 			if r := cat.relations[rel]; r != nil {

@@ -67,6 +67,9 @@ type SourcePolicy struct {
 	// name begin, so that registering a source cannot read the rest of the
 	// server's environment. Empty means DefaultDSNEnvPrefix.
 	DSNEnvPrefix string
+	// NoQueryText keeps no statement text in usage (see
+	// Options.NoQueryText): config crawl.queryText: false.
+	NoQueryText bool
 	// Dial restricts where crawls may connect (see Options.Dial).
 	Dial func(*net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -290,7 +293,7 @@ func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, ru
 		Source: src.Name, Namespace: src.Namespace, Include: src.Include, Exclude: src.Exclude,
 		AllDatabases: src.AllDatabases, Now: s.now,
 		ConnectTimeout: s.policy.ConnectTimeout, QueryTimeout: s.policy.QueryTimeout, Timeout: s.policy.Timeout,
-		AllowLocalFiles: s.policy.AllowLocalFiles, Dial: s.policy.Dial,
+		AllowLocalFiles: s.policy.AllowLocalFiles, Dial: s.policy.Dial, NoQueryText: s.policy.NoQueryText,
 	}
 	s.log.Info("crawl started", "source", src.Name, "namespace", src.Namespace) // never the DSN, even masked
 	res, err := Crawl(ctx, src.Kind, s.store, dsn, o)

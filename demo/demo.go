@@ -115,6 +115,10 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 		}
 	}
 
+	if err := loadUsage(ctx, st, now); err != nil {
+		return res, err
+	}
+
 	for _, dep := range deprecations() {
 		ns, name := datasetName(dep.name)
 		d, err := st.DatasetByName(ctx, ns, name)

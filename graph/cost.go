@@ -106,6 +106,18 @@ func costs(pageMax int) ComplexityRoot {
 	c.Alert.History = page(20)
 	c.Check.History = page(20)
 	c.Source.Runs = page(10)
+	// Usage: users and queries are bounded by what the store keeps; daily
+	// counts its days (30 unless days says, at most a year).
+	c.Usage.Users = func(child int) int { return listCost(quarry.MaxUsageUsers, child) }
+	c.Usage.Queries = func(child int) int { return listCost(quarry.MaxUsageQueries, child) }
+	c.Usage.Daily = bounded
+	c.Dataset.Usage = func(child int, days *int) int {
+		n := 30
+		if days != nil && *days >= 1 {
+			n = min(*days, quarry.MaxUsageDays)
+		}
+		return 1 + child + listCost(max(n-boundedList, 0), 4)
+	}
 
 	for _, f := range []*func(int) int{
 		&c.Dataset.Owners, &c.Dataset.Tags, &c.Dataset.ShownColumns, &c.Dataset.Constraints, &c.Dataset.Partitions,

@@ -245,6 +245,7 @@ type ComplexityRoot struct {
 		UpdatedAt           func(childComplexity int) int
 		Upstream            func(childComplexity int, first *int) int
 		UpstreamProblems    func(childComplexity int, depth *int) int
+		Usage               func(childComplexity int, days *int) int
 		WrittenBy           func(childComplexity int, first *int) int
 	}
 
@@ -559,6 +560,7 @@ type ComplexityRoot struct {
 		Dataset    func(childComplexity int) int
 		Highlights func(childComplexity int) int
 		Matches    func(childComplexity int) int
+		Popularity func(childComplexity int) int
 		Score      func(childComplexity int) int
 	}
 
@@ -637,6 +639,37 @@ type ComplexityRoot struct {
 		Message  func(childComplexity int) int
 		Path     func(childComplexity int) int
 	}
+
+	Usage struct {
+		Available  func(childComplexity int) int
+		Calls      func(childComplexity int) int
+		Daily      func(childComplexity int) int
+		Popularity func(childComplexity int) int
+		Queries    func(childComplexity int) int
+		Reads      func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Users      func(childComplexity int) int
+		Writes     func(childComplexity int) int
+	}
+
+	UsageDay struct {
+		Calls  func(childComplexity int) int
+		Day    func(childComplexity int) int
+		Reads  func(childComplexity int) int
+		Writes func(childComplexity int) int
+	}
+
+	UsageQuery struct {
+		Calls  func(childComplexity int) int
+		MeanMs func(childComplexity int) int
+		Text   func(childComplexity int) int
+		User   func(childComplexity int) int
+	}
+
+	UsageUser struct {
+		Calls func(childComplexity int) int
+		Name  func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -697,6 +730,7 @@ type DatasetResolver interface {
 	ReadBy(ctx context.Context, obj *quarry.Dataset, first *int) ([]*quarry.Job, error)
 
 	UpstreamProblems(ctx context.Context, obj *quarry.Dataset, depth *int) ([]*quarry.UpstreamProblem, error)
+	Usage(ctx context.Context, obj *quarry.Dataset, days *int) (*quarry.Usage, error)
 }
 type DatasetHealthResolver interface {
 	Status(ctx context.Context, obj *quarry.Health) (*quarry.CheckStatus, error)
@@ -800,6 +834,7 @@ type SearchHitResolver interface {
 	Dataset(ctx context.Context, obj *search.Hit) (*quarry.Dataset, error)
 
 	Highlights(ctx context.Context, obj *search.Hit) ([]string, error)
+	Popularity(ctx context.Context, obj *search.Hit) (float64, error)
 }
 type SearchResultsResolver interface {
 	Hits(ctx context.Context, obj *search.Results) ([]*search.Hit, error)
@@ -1717,6 +1752,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dataset.UpstreamProblems(childComplexity, args["depth"].(*int)), true
+	case "Dataset.usage":
+		if e.ComplexityRoot.Dataset.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Usage(childComplexity, args["days"].(*int)), true
 	case "Dataset.writtenBy":
 		if e.ComplexityRoot.Dataset.WrittenBy == nil {
 			break
@@ -3234,6 +3280,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchHit.Matches(childComplexity), true
+	case "SearchHit.popularity":
+		if e.ComplexityRoot.SearchHit.Popularity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Popularity(childComplexity), true
 	case "SearchHit.score":
 		if e.ComplexityRoot.SearchHit.Score == nil {
 			break
@@ -3566,6 +3618,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpstreamProblem.Path(childComplexity), true
 
+	case "Usage.available":
+		if e.ComplexityRoot.Usage.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Available(childComplexity), true
+	case "Usage.calls":
+		if e.ComplexityRoot.Usage.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Calls(childComplexity), true
+	case "Usage.daily":
+		if e.ComplexityRoot.Usage.Daily == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Daily(childComplexity), true
+	case "Usage.popularity":
+		if e.ComplexityRoot.Usage.Popularity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Popularity(childComplexity), true
+	case "Usage.queries":
+		if e.ComplexityRoot.Usage.Queries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Queries(childComplexity), true
+	case "Usage.reads":
+		if e.ComplexityRoot.Usage.Reads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Reads(childComplexity), true
+	case "Usage.reason":
+		if e.ComplexityRoot.Usage.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Reason(childComplexity), true
+	case "Usage.users":
+		if e.ComplexityRoot.Usage.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Users(childComplexity), true
+	case "Usage.writes":
+		if e.ComplexityRoot.Usage.Writes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Usage.Writes(childComplexity), true
+
+	case "UsageDay.calls":
+		if e.ComplexityRoot.UsageDay.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageDay.Calls(childComplexity), true
+	case "UsageDay.day":
+		if e.ComplexityRoot.UsageDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageDay.Day(childComplexity), true
+	case "UsageDay.reads":
+		if e.ComplexityRoot.UsageDay.Reads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageDay.Reads(childComplexity), true
+	case "UsageDay.writes":
+		if e.ComplexityRoot.UsageDay.Writes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageDay.Writes(childComplexity), true
+
+	case "UsageQuery.calls":
+		if e.ComplexityRoot.UsageQuery.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageQuery.Calls(childComplexity), true
+	case "UsageQuery.meanMs":
+		if e.ComplexityRoot.UsageQuery.MeanMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageQuery.MeanMs(childComplexity), true
+	case "UsageQuery.text":
+		if e.ComplexityRoot.UsageQuery.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageQuery.Text(childComplexity), true
+	case "UsageQuery.user":
+		if e.ComplexityRoot.UsageQuery.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageQuery.User(childComplexity), true
+
+	case "UsageUser.calls":
+		if e.ComplexityRoot.UsageUser.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageUser.Calls(childComplexity), true
+	case "UsageUser.name":
+		if e.ComplexityRoot.UsageUser.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageUser.Name(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -3665,7 +3835,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "search_pages.graphqls" "source.graphqls" "trust.graphqls"
+//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "search_pages.graphqls" "source.graphqls" "trust.graphqls" "usage.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3689,6 +3859,7 @@ var sources = []*ast.Source{
 	{Name: "search_pages.graphqls", Input: sourceData("search_pages.graphqls"), BuiltIn: false},
 	{Name: "source.graphqls", Input: sourceData("source.graphqls"), BuiltIn: false},
 	{Name: "trust.graphqls", Input: sourceData("trust.graphqls"), BuiltIn: false},
+	{Name: "usage.graphqls", Input: sourceData("usage.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4052,6 +4223,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 		return ec.fieldContext_Dataset_endorsed(ctx, field)
 	case "upstreamProblems":
 		return ec.fieldContext_Dataset_upstreamProblems(ctx, field)
+	case "usage":
+		return ec.fieldContext_Dataset_usage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Dataset", field.Name)
 }
@@ -4598,6 +4771,8 @@ func (ec *executionContext) childFields_SearchHit(ctx context.Context, field gra
 		return ec.fieldContext_SearchHit_matches(ctx, field)
 	case "highlights":
 		return ec.fieldContext_SearchHit_highlights(ctx, field)
+	case "popularity":
+		return ec.fieldContext_SearchHit_popularity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchHit", field.Name)
 }
@@ -4752,6 +4927,68 @@ func (ec *executionContext) childFields_UpstreamProblem(ctx context.Context, fie
 		return ec.fieldContext_UpstreamProblem_path(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpstreamProblem", field.Name)
+}
+
+func (ec *executionContext) childFields_Usage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "available":
+		return ec.fieldContext_Usage_available(ctx, field)
+	case "reason":
+		return ec.fieldContext_Usage_reason(ctx, field)
+	case "reads":
+		return ec.fieldContext_Usage_reads(ctx, field)
+	case "writes":
+		return ec.fieldContext_Usage_writes(ctx, field)
+	case "calls":
+		return ec.fieldContext_Usage_calls(ctx, field)
+	case "users":
+		return ec.fieldContext_Usage_users(ctx, field)
+	case "queries":
+		return ec.fieldContext_Usage_queries(ctx, field)
+	case "daily":
+		return ec.fieldContext_Usage_daily(ctx, field)
+	case "popularity":
+		return ec.fieldContext_Usage_popularity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Usage", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_UsageDay_day(ctx, field)
+	case "reads":
+		return ec.fieldContext_UsageDay_reads(ctx, field)
+	case "writes":
+		return ec.fieldContext_UsageDay_writes(ctx, field)
+	case "calls":
+		return ec.fieldContext_UsageDay_calls(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageDay", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_UsageQuery_text(ctx, field)
+	case "calls":
+		return ec.fieldContext_UsageQuery_calls(ctx, field)
+	case "meanMs":
+		return ec.fieldContext_UsageQuery_meanMs(ctx, field)
+	case "user":
+		return ec.fieldContext_UsageQuery_user(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_UsageUser_name(ctx, field)
+	case "calls":
+		return ec.fieldContext_UsageUser_calls(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageUser", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5021,6 +5258,20 @@ func (ec *executionContext) field_Dataset_upstream_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Dataset_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
 	return args, nil
 }
 
@@ -9436,6 +9687,50 @@ func (ec *executionContext) fieldContext_Dataset_upstreamProblems(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Dataset_upstreamProblems_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dataset_usage(ctx context.Context, field graphql.CollectedField, obj *quarry.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Usage(ctx, obj, fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *quarry.Usage) graphql.Marshaler {
+			return ec.marshalNUsage2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Usage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15616,6 +15911,29 @@ func (ec *executionContext) fieldContext_SearchHit_highlights(_ context.Context,
 	return graphql.NewScalarFieldContext("SearchHit", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _SearchHit_popularity(ctx context.Context, field graphql.CollectedField, obj *search.Hit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_popularity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SearchHit().Popularity(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_popularity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, true, true, errors.New("field of type Float does not have child fields"))
+}
+
 func (ec *executionContext) _SearchMatch_field(ctx context.Context, field graphql.CollectedField, obj *search.Match) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16912,6 +17230,470 @@ func (ec *executionContext) fieldContext_UpstreamProblem_path(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Usage_available(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Usage", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Usage_reason(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Usage", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Usage_reads(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_reads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_reads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Usage", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Usage_writes(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_writes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Writes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_writes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Usage", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Usage_calls(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Usage", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Usage_users(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Users, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []quarry.UsageUser) graphql.Marshaler {
+			return ec.marshalNUsageUser2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐUsageUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Usage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageUser(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Usage_queries(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_queries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []quarry.UsageQuery) graphql.Marshaler {
+			return ec.marshalNUsageQuery2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐUsageQueryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_queries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Usage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Usage_daily(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_daily(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Daily, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []quarry.UsageDay) graphql.Marshaler {
+			return ec.marshalNUsageDay2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐUsageDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_daily(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Usage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Usage_popularity(ctx context.Context, field graphql.CollectedField, obj *quarry.Usage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Usage_popularity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Popularity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Usage_popularity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Usage", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _UsageDay_day(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageDay", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UsageDay_reads(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageDay_reads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageDay_reads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageDay", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _UsageDay_writes(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageDay_writes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Writes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageDay_writes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageDay", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _UsageDay_calls(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageDay_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageDay_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageDay", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _UsageQuery_text(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageQuery_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageQuery_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageQuery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UsageQuery_calls(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageQuery_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageQuery_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageQuery", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _UsageQuery_meanMs(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageQuery_meanMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeanMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageQuery_meanMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageQuery", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _UsageQuery_user(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageQuery_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageQuery_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageQuery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UsageUser_name(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageUser_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageUser_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageUser", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UsageUser_calls(ctx context.Context, field graphql.CollectedField, obj *quarry.UsageUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageUser_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageUser_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageUser", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -20177,6 +20959,11 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "usage":
+			out.Values[i] = ec._Dataset_usage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22714,6 +23501,11 @@ func (ec *executionContext) _SearchHit(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "popularity":
+			out.Values[i] = ec._SearchHit_popularity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23235,6 +24027,233 @@ func (ec *executionContext) _UpstreamProblem(ctx context.Context, sel ast.Select
 			}
 		case "path":
 			out.Values[i] = ec._UpstreamProblem_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var usageImplementors = []string{"Usage"}
+
+func (ec *executionContext) _Usage(ctx context.Context, sel ast.SelectionSet, obj *quarry.Usage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Usage")
+		case "available":
+			out.Values[i] = ec._Usage_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Usage_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reads":
+			out.Values[i] = ec._Usage_reads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "writes":
+			out.Values[i] = ec._Usage_writes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._Usage_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "users":
+			out.Values[i] = ec._Usage_users(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queries":
+			out.Values[i] = ec._Usage_queries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "daily":
+			out.Values[i] = ec._Usage_daily(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "popularity":
+			out.Values[i] = ec._Usage_popularity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var usageDayImplementors = []string{"UsageDay"}
+
+func (ec *executionContext) _UsageDay(ctx context.Context, sel ast.SelectionSet, obj *quarry.UsageDay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageDay")
+		case "day":
+			out.Values[i] = ec._UsageDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reads":
+			out.Values[i] = ec._UsageDay_reads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "writes":
+			out.Values[i] = ec._UsageDay_writes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._UsageDay_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var usageQueryImplementors = []string{"UsageQuery"}
+
+func (ec *executionContext) _UsageQuery(ctx context.Context, sel ast.SelectionSet, obj *quarry.UsageQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageQuery")
+		case "text":
+			out.Values[i] = ec._UsageQuery_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._UsageQuery_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meanMs":
+			out.Values[i] = ec._UsageQuery_meanMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "user":
+			out.Values[i] = ec._UsageQuery_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var usageUserImplementors = []string{"UsageUser"}
+
+func (ec *executionContext) _UsageUser(ctx context.Context, sel ast.SelectionSet, obj *quarry.UsageUser) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageUserImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageUser")
+		case "name":
+			out.Values[i] = ec._UsageUser_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._UsageUser_calls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25179,6 +26198,76 @@ func (ec *executionContext) marshalNUpstreamProblemKind2githubᚗcomᚋquarrydat
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNUsage2ᚖgithubᚗcomᚋquarrydataᚋquarryᚐUsage(ctx context.Context, sel ast.SelectionSet, v *quarry.Usage) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Usage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageDay2githubᚗcomᚋquarrydataᚋquarryᚐUsageDay(ctx context.Context, sel ast.SelectionSet, v quarry.UsageDay) graphql.Marshaler {
+	return ec._UsageDay(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageDay2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐUsageDayᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.UsageDay) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageDay2githubᚗcomᚋquarrydataᚋquarryᚐUsageDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageQuery2githubᚗcomᚋquarrydataᚋquarryᚐUsageQuery(ctx context.Context, sel ast.SelectionSet, v quarry.UsageQuery) graphql.Marshaler {
+	return ec._UsageQuery(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageQuery2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐUsageQueryᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.UsageQuery) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageQuery2githubᚗcomᚋquarrydataᚋquarryᚐUsageQuery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageUser2githubᚗcomᚋquarrydataᚋquarryᚐUsageUser(ctx context.Context, sel ast.SelectionSet, v quarry.UsageUser) graphql.Marshaler {
+	return ec._UsageUser(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageUser2ᚕgithubᚗcomᚋquarrydataᚋquarryᚐUsageUserᚄ(ctx context.Context, sel ast.SelectionSet, v []quarry.UsageUser) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageUser2githubᚗcomᚋquarrydataᚋquarryᚐUsageUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

@@ -514,17 +514,20 @@ const (
 	SearchSortName SearchSort = "NAME"
 	// The most recently updated (data, else metadata) first.
 	SearchSortUpdated SearchSort = "UPDATED"
+	// The most used first (Usage.popularity); equally used by relevance.
+	SearchSortPopularity SearchSort = "POPULARITY"
 )
 
 var AllSearchSort = []SearchSort{
 	SearchSortRelevance,
 	SearchSortName,
 	SearchSortUpdated,
+	SearchSortPopularity,
 }
 
 func (e SearchSort) IsValid() bool {
 	switch e {
-	case SearchSortRelevance, SearchSortName, SearchSortUpdated:
+	case SearchSortRelevance, SearchSortName, SearchSortUpdated, SearchSortPopularity:
 		return true
 	}
 	return false

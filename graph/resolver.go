@@ -82,6 +82,16 @@ type SourceStore interface {
 	CrawlRuns(ctx context.Context, source string, limit int) ([]quarry.CrawlRun, error)
 }
 
+// UsageStore is what the usage resolvers read.
+type UsageStore interface {
+	Usage(ctx context.Context, d *quarry.Dataset, since string) (*quarry.Usage, error)
+}
+
+// Popularity gives a dataset's popularity percentile (search.Popularity).
+type Popularity interface {
+	Popularity(ctx context.Context, id string) (float64, error)
+}
+
 // Store is every area at once: what one *store.Store is.
 type Store interface {
 	DatasetStore
@@ -89,12 +99,13 @@ type Store interface {
 	QualityStore
 	AlertStore
 	SourceStore
+	UsageStore
 }
 
 // StoreResolver returns a Resolver whose every store area is st; the
 // caller sets the rest (and may wrap one area).
 func StoreResolver(st Store) *Resolver {
-	return &Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st}
+	return &Resolver{DatasetStore: st, JobStore: st, QualityStore: st, AlertStore: st, SourceStore: st, UsageStore: st}
 }
 
 // Search is what the resolvers need of the search index.
@@ -126,6 +137,8 @@ type Resolver struct {
 	QualityStore QualityStore
 	AlertStore   AlertStore
 	SourceStore  SourceStore
+	UsageStore   UsageStore // nil: usage is not kept
+	Popular      Popularity // nil: every dataset's popularity is 0
 	Crawls       Crawls
 	Index        Search
 	Graph        Lineage // the lineage graph

@@ -27,6 +27,8 @@ func (r *queryResolver) Search(ctx context.Context, query string, filter *Search
 		q.Sort = search.SortName
 	case SearchSortUpdated:
 		q.Sort = search.SortUpdated
+	case SearchSortPopularity:
+		q.Sort = search.SortPopularity
 	}
 	for _, k := range f.Kind {
 		q.Filter.Kinds = append(q.Filter.Kinds, string(k))

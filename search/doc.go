@@ -77,6 +77,29 @@
 //     of its score), so a replacement comes before what it replaces. It is
 //     done on the page, not in the query: a clause on the deprecated field
 //     matched nearly every document and doubled a search's CPU at 100k.
+//  8. Of hits that match alike, the used one ranks first (popularity.go):
+//     a hit of the page gains popularityBoost (0.14) times half plus half
+//     its popularity percentile of its score: 7% for any use, 14% for the
+//     most used. Twins' scores differ by a few percent with their
+//     documents' lengths, so any use decides between them; a better match
+//     scores several times more (an exact name 100 against a name's words
+//     20), which no popularity reaches. Like demotion, it reorders a page.
+//
+// Popularity. Each dataset's use over the last 30 days (quarry.PopularityDays),
+// from the usage the crawls read (store usage_recent) and from lineage:
+//
+//	score = ln(1 + reads) + 3·ln(1 + distinct users) + 3·ln(1 + jobs that read it)
+//
+// Each term is on a log scale so that no one of them decides alone (reads
+// count scans on PostgreSQL and rows on MySQL, orders of magnitude apart);
+// users and jobs weigh three times reads because a table many people or
+// pipelines read matters more than one a single job polls. The popularity
+// is the score's percentile among the used datasets (score > 0): the share,
+// 0 to 100 in tenths, of them whose score is at most its own (ties share the
+// highest); an unused dataset's is 0. It is recounted from the store at most
+// once a minute (or when invalidated), held in memory beside the index, and
+// never indexed: use changes at every crawl. Sort "popularity" orders all
+// hits by it, the most used first, then by relevance.
 //
 // Why these rules changed (issue 18): the earlier ones were tuned on
 // name-like queries and needed every word in one field, so a question

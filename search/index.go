@@ -70,6 +70,8 @@ type Index struct {
 	// filterPath makes tests take one way through a filter: "columns" or
 	// "conjunction" ("": the filter's and the text's counts choose).
 	filterPath string
+	// popularity ranks and sorts by use (popularity.go); nil: none.
+	popularity *Popularity
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time

@@ -59,7 +59,7 @@ type Query struct {
 	// the search of the page's hits that finds them.
 	NoMatches bool
 	// Sort is the hits' order: SortRelevance (the default; by name for
-	// an empty query), SortName or SortUpdated.
+	// an empty query), SortName, SortUpdated or SortPopularity.
 	Sort string
 }
 
@@ -269,9 +269,16 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	if q.Facets { // counted as hits are collected (facets.go)
 		hooks.facets = &facetCounter{cols: x.facets}
 	}
-	if queryText(q.Text) == "" && q.Sort != SortUpdated || q.Sort == SortName { // by name, as newRequest sorts, but from memory (order.go)
+	if queryText(q.Text) == "" && q.Sort != SortUpdated && q.Sort != SortPopularity || q.Sort == SortName { // by name, as newRequest sorts, but from memory (order.go)
 		hooks.order = &nameOrder{cols: x.facets}
 		req.SortByCustom(bsearch.SortOrder{hooks.order, &bsearch.SortDocID{}})
+	}
+	if q.Sort == SortPopularity { // popularity.go
+		order, err := x.popularityOrder(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.SortByCustom(order)
 	}
 	sctx := ctx
 	if hooks != (collectHooks{}) {
@@ -287,6 +294,9 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	var ds map[string]*quarry.Dataset
 	if text != "" && (q.Sort == SortRelevance || !q.NoMatches) {
 		if ds, err = x.hitDatasets(ctx, idx, res.Hits); err != nil {
+			return nil, err
+		}
+		if err := x.popularityHits(ctx, res.Hits); err != nil { // popularity.go
 			return nil, err
 		}
 	}
@@ -332,12 +342,13 @@ func (x *Index) newRequest(m mapping.IndexMapping, q Query, mode queryMode) (*bl
 	}
 	req := bleve.NewSearchRequestOptions(withFilter(match, q.Filter, x.facets, x.filterPath), first+1, from, false)
 	switch {
+	case q.Sort == SortPopularity: // set by search, which has the context
 	case q.Sort == SortUpdated:
 		req.SortBy([]string{"-" + fUpdated, fQName, "_id"})
 	case text == "" || q.Sort == SortName:
 		req.SortBy([]string{fQName, "_id"})
 	case q.Sort != SortRelevance:
-		return nil, 0, 0, quarry.Invalid("sort", "is %q; it is one of relevance, name and updated", q.Sort)
+		return nil, 0, 0, quarry.Invalid("sort", "is %q; it is one of relevance, name, updated and popularity", q.Sort)
 	}
 	return req, first, from, nil
 }

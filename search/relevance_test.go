@@ -165,6 +165,7 @@ func relevanceCatalog(t *testing.T) *catalog {
 	if err := c.idx.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
+	useRelevanceCatalog(t, c) // popularity_test.go
 	return c
 }
 

@@ -58,6 +58,8 @@ type Config struct {
 	Crawls  graph.Crawls
 	Search  graph.Search
 	Lineage graph.Lineage
+	// Popularity is the datasets' popularity (search.Popularity); nil: 0.
+	Popularity graph.Popularity
 	// FreshnessDefaults are the config's default freshness policies.
 	FreshnessDefaults []quarry.PolicyDefault
 	Reindex           func(context.Context) error // rebuilds the search index
@@ -111,6 +113,7 @@ func NewHandler(cfg Config) http.Handler {
 	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
 	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
 	res.Tokens, res.Audit = cfg.Tokens, cfg.Store
+	res.Popular = cfg.Popularity
 	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer, Authorize: true, GraphiQL: cfg.GraphiQL})
 	mux := http.NewServeMux()
 	rt := &routes{mux: mux, allow: map[string][]string{}, audit: cfg.Store, log: log}

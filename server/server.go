@@ -102,12 +102,13 @@ type Options struct {
 // fields are set by Open (Store) and Start (the rest), for the callers that
 // wire more to them (a demo catalog, configured sources).
 type Server struct {
-	Store   *store.Store
-	Crawls  *crawler.Service
-	Index   *search.Index
-	Lineage *lineage.Graph
-	Alerter *alert.Alerter // nil unless Options.Alerts
-	Tokens  *auth.Tokens   // the API tokens, loaded by Start
+	Store      *store.Store
+	Crawls     *crawler.Service
+	Index      *search.Index
+	Popularity *search.Popularity
+	Lineage    *lineage.Graph
+	Alerter    *alert.Alerter // nil unless Options.Alerts
+	Tokens     *auth.Tokens   // the API tokens, loaded by Start
 
 	dir     string
 	opts    Options
@@ -163,6 +164,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.Index = idx
+	// Popularity ranks searches and answers Dataset.usage (from the store).
+	s.Popularity = search.NewPopularity(s.Store, s.opts.Now)
+	idx.UsePopularity(s.Popularity)
 	indexCtx, stopIndex := context.WithCancel(context.Background())
 	s.background(indexCtx, stopIndex, idx.Run)
 
@@ -238,6 +242,9 @@ func (s *Server) Config() Config {
 	if s.Index != nil {
 		c.Search = s.Index
 		c.Reindex = s.Index.Rebuild
+	}
+	if s.Popularity != nil {
+		c.Popularity = s.Popularity
 	}
 	if s.Lineage != nil {
 		c.Lineage = s.Lineage

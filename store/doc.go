@@ -34,6 +34,9 @@
 //     that fails for lack of space stores nothing and answers
 //     EINSUFFICIENTSTORAGE; the writes after it are refused at once while
 //     reads go on, until a probe finds space again and commits.
+//   - Usage (usage.go: what crawls read of how datasets are used) is
+//     statistics beside the entities: recording it appends nothing to the
+//     changelog, and its readers (popularity) read it from the store.
 //   - Values are JSON. Bytes read inside a transaction are decoded (copied)
 //     before it ends.
 //   - Metadata has two owners: crawlers and pushing tools provide it

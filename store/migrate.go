@@ -69,6 +69,14 @@ var migrations = []migration{
 	}},
 	{10, "the datasets each job reads and writes, from their runs", migrateDatasetJobs},
 	{11, "job edge claims beside the job records", migrateJobClaims},
+	{12, "usage read by crawls", func(tx kvTx) error {
+		for _, b := range [][]byte{bucketUsageDays, bucketUsageRecent, bucketUsageState} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	}},
 }
 
 // migrateJobClaims moves whose report a job's edges are out of the job's

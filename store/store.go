@@ -54,6 +54,9 @@ var (
 	bucketDatasetJobs     = []byte("dataset_jobs")     // dataset id, 'w' or 'r', job id -> nil: jobs that read or write it, as their runs report
 	bucketJobDatasets     = []byte("job_datasets")     // job id, 'w' or 'r', dataset id -> nil: the same, by job
 	bucketJobClaims       = []byte("job_claims")       // job id -> jobClaim: whose report the job's edges are
+	bucketUsageDays       = []byte("usage_days")       // dataset id \x00 day -> quarry.UsageDay (see usage.go)
+	bucketUsageRecent     = []byte("usage_recent")     // dataset id -> UsageRecent
+	bucketUsageState      = []byte("usage_state")      // namespace \x00 database -> usageState
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")

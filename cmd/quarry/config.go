@@ -267,17 +267,20 @@ func (c SourceConfig) source() quarry.Source {
 //	  timeout: 10m                  # the whole crawl
 //	  allowLocalFiles: false        # DSN parameters that read this machine's files, Unix sockets
 //	  dsnEnvPrefix: QUARRY_SOURCE_  # the environment variables a source's dsnEnv may name
+//	  queryText: true               # keep the normalized text of the queries usage counts
 type CrawlConfig struct {
 	ConnectTimeout  string `yaml:"connectTimeout"`
 	QueryTimeout    string `yaml:"queryTimeout"`
 	Timeout         string `yaml:"timeout"`
 	AllowLocalFiles bool   `yaml:"allowLocalFiles"`
 	DSNEnvPrefix    string `yaml:"dsnEnvPrefix"`
+	QueryText       *bool  `yaml:"queryText"` // nil: true
 }
 
 // crawlPolicy converts the crawl section; errors name the key.
 func (c Config) crawlPolicy() (crawler.SourcePolicy, error) {
-	p := crawler.SourcePolicy{AllowLocalFiles: c.Crawl.AllowLocalFiles, DSNEnvPrefix: c.Crawl.DSNEnvPrefix}
+	p := crawler.SourcePolicy{AllowLocalFiles: c.Crawl.AllowLocalFiles, DSNEnvPrefix: c.Crawl.DSNEnvPrefix,
+		NoQueryText: c.Crawl.QueryText != nil && !*c.Crawl.QueryText}
 	if p.DSNEnvPrefix == "" {
 		p.DSNEnvPrefix = crawler.DefaultDSNEnvPrefix
 	}

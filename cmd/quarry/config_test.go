@@ -38,6 +38,14 @@ func TestCrawlConfig(t *testing.T) {
 	if p, err := cfg.crawlPolicy(); err != nil || !p.AllowLocalFiles || p.DSNEnvPrefix != "ACME_" {
 		t.Fatalf("crawl policy = %+v, %v", p, err)
 	}
+	if p, _ := cfg.crawlPolicy(); p.NoQueryText {
+		t.Fatal("query text is off by default")
+	}
+	if cfg, err := loadConfig(write("crawl:\n  queryText: false\n")); err != nil {
+		t.Fatal(err)
+	} else if p, err := cfg.crawlPolicy(); err != nil || !p.NoQueryText {
+		t.Fatalf("crawl.queryText: false gave %+v, %v", p, err)
+	}
 	for name, tc := range map[string]struct{ body, key string }{
 		"ErrTimeout":      {"crawl:\n  timeout: forever\n", "crawl.timeout"},
 		"ErrQueryTimeout": {"crawl:\n  queryTimeout: 1ms\n", "crawl.queryTimeout"},

@@ -30,28 +30,36 @@ import (
 // Password is the superuser's password in every test cluster.
 const Password = "quarry-test"
 
+// Options tune a cluster. The zero value is a plain one.
+type Options struct {
+	// Args are more postgres options, e.g. "-c",
+	// "shared_preload_libraries=pg_stat_statements".
+	Args []string
+}
+
 // Server is a running throwaway cluster.
 type Server struct {
 	Port    int
+	opts    Options
 	dir     string
 	bin     string
 	proc    *dbproc.Process
 	runAs   []string // prefix that runs a command as the cluster's owner
 	logPath string
-	flags   []string // server flags after (so over) the defaults
 }
 
 // Start initializes and starts a cluster. Stop it with Stop.
-func Start(ctx context.Context) (*Server, error) { return start(ctx, nil) }
+func Start(ctx context.Context) (*Server, error) { return StartWith(ctx, nil) }
 
 // StartDurable starts a cluster that fsyncs its commits as a production
 // server does (Start's does not: it is thrown away), for benchmarks that
 // compare commit costs with an fsync'd store.
 func StartDurable(ctx context.Context) (*Server, error) {
-	return start(ctx, []string{"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"})
+	return StartWith(ctx, &Options{Args: []string{"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"}})
 }
 
-func start(ctx context.Context, flags []string) (*Server, error) {
+// StartWith is Start with options (nil: none).
+func StartWith(ctx context.Context, opts *Options) (*Server, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -60,7 +68,10 @@ func start(ctx context.Context, flags []string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin, logPath: filepath.Join(dir, "postgres.log"), flags: flags}
+	s := &Server{dir: dir, bin: bin, logPath: filepath.Join(dir, "postgres.log")}
+	if opts != nil {
+		s.opts = *opts
+	}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -128,11 +139,11 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.Port = port
 	// Durability is off: the cluster is thrown away.
-	cmd := s.command(context.Background(), "postgres", "-D", filepath.Join(s.dir, "data"),
+	args := append([]string{"-D", filepath.Join(s.dir, "data"),
 		"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024")
-	cmd.Args = append(cmd.Args, s.flags...)
+		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024"}, s.opts.Args...)
+	cmd := s.command(context.Background(), "postgres", args...)
 	if s.proc, err = dbproc.Start("pgtest: postgres", cmd, s.logPath); err != nil {
 		return err
 	}
@@ -203,9 +214,12 @@ func (s *Server) Stop() error {
 
 // New starts a cluster for a test or benchmark and stops it when tb ends.
 // A machine without PostgreSQL fails the test, saying how to get it.
-func New(tb testing.TB) *Server {
+func New(tb testing.TB) *Server { tb.Helper(); return NewWith(tb, nil) }
+
+// NewWith is New with options (nil: none).
+func NewWith(tb testing.TB, opts *Options) *Server {
 	tb.Helper()
-	s, err := Start(context.Background())
+	s, err := StartWith(context.Background(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

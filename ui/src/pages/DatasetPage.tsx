@@ -27,6 +27,7 @@ import { QualityTab } from "./dataset/QualityTab";
 import { HistoryTab } from "./dataset/HistoryTab";
 import { ImpactTab } from "./dataset/ImpactTab";
 import { RunsTab } from "./dataset/RunsTab";
+import { UsageTab } from "./dataset/UsageTab";
 import { useUpdateDataset } from "./dataset/useUpdateDataset";
 import { useAllows } from "../auth";
 import { Breadcrumbs, CopyButton, Deprecation, TrustActions, TrustBadges, UpstreamProblem } from "./dataset/Trust";
@@ -44,6 +45,7 @@ const allTabs = [
   ["lineage", "Lineage"],
   ["impact", "Impact"],
   ["quality", "Quality"],
+  ["usage", "Usage"],
   ["history", "History"],
   ["runs", "Runs"],
 ] as const;
@@ -118,6 +120,7 @@ export function DatasetPage() {
         {tab === "quality" && <QualityTab id={d.id} />}
         {tab === "history" && <HistoryTab id={d.id} />}
         {tab === "runs" && <RunsTab id={d.id} />}
+        {tab === "usage" && <UsageTab id={d.id} />}
         {!allTabs.some(([k]) => k === tab) && <Empty>No such tab.</Empty>}
       </section>
     </article>

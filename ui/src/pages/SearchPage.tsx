@@ -26,10 +26,11 @@ import {
   type Sort,
 } from "./search/facets";
 import { DeprecatedHit } from "./dataset/Trust";
+import { HomeLists, PopularityBadge } from "./search/Home";
 
 const PAGE = 20;
 const JOB_PAGE = 10;
-const apiSort: Record<Sort, SearchSort> = { relevance: "RELEVANCE", name: "NAME", updated: "UPDATED" };
+const apiSort: Record<Sort, SearchSort> = { relevance: "RELEVANCE", name: "NAME", updated: "UPDATED", popular: "POPULARITY" };
 const matchLabels: Record<string, string> = {
   name: "name",
   qualifiedName: "qualified name",
@@ -156,6 +157,7 @@ export function SearchPage() {
           })}
       </aside>
       <section className="results" aria-label="Results" aria-busy={isFetching}>
+        {!q.trim() && !after && !active.length && sort === "relevance" && <HomeLists />}
         <div className="results-head">
           <h1 className="results-title">
             {q ? (
@@ -302,6 +304,7 @@ function Hit({ hit, onTag }: { hit: HitT; onTag: (tag: string) => void }) {
         <KindBadge kind={d.kind} />
         {d.removedAt && <Badge tone="warn">removed</Badge>}
         <DeprecatedHit d={d} />
+        <PopularityBadge popularity={hit.popularity} />
         {/* An exposure has no data of its own to be fresh or checked. */}
         {!isExposure(d.kind) && (
           <span className="hit-badges">

@@ -75,7 +75,7 @@ export function wants(params: URLSearchParams): { datasets: boolean; jobs: boole
 }
 
 // sorts are the orders the results may be listed in (the URL's sort).
-export const sorts = { relevance: "Relevance", name: "Name", updated: "Recently updated" } as const;
+export const sorts = { relevance: "Relevance", name: "Name", updated: "Recently updated", popular: "Most used" } as const;
 export type Sort = keyof typeof sorts;
 
 export function sortFrom(params: URLSearchParams): Sort {
