@@ -296,11 +296,11 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		if ds, err = x.hitDatasets(ctx, idx, res.Hits); err != nil {
 			return nil, err
 		}
+	}
+	if text != "" && q.Sort == SortRelevance {
 		if err := x.popularityHits(ctx, res.Hits); err != nil { // popularity.go
 			return nil, err
 		}
-	}
-	if text != "" && q.Sort == SortRelevance {
 		demote(res.Hits, ds)
 	}
 	out := &Results{Total: int(res.Total)}
