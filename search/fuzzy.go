@@ -14,7 +14,6 @@ import (
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	index "github.com/blevesearch/bleve_index_api"
-	segment "github.com/blevesearch/scorch_segment_api/v2"
 	lev "github.com/blevesearch/vellum/levenshtein"
 )
 
@@ -60,54 +59,26 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, r index.IndexReader, _ mappin
 	if !ok {
 		return searcher.NewFuzzySearcher(ctx, r, q.term, q.prefix, q.fuzz, q.field, q.boost, o)
 	}
-	a, err := q.automata.get(q.term, q.fuzz)
-	if err != nil {
-		return nil, err
-	}
-	var beg, end []byte
-	if p, ok := q.prefixTerm(); ok {
-		beg = []byte(p)
-		end = prefixEnd(beg)
-	}
-	dist := map[string]uint8{}
-	for _, ss := range snap.Segments() {
-		dict, err := ss.Segment().Dictionary(q.field)
+	p, hasPrefix := q.prefixTerm()
+	e, err := expand(ctx, expansionKey{field: q.field, term: q.term, fuzz: q.fuzz, prefix: len(p)}, func() (expansion, error) {
+		a, err := q.automata.get(q.term, q.fuzz)
 		if err != nil {
-			return nil, fmt.Errorf("fuzzy %s: %w", q.field, err)
+			return expansion{}, err
 		}
-		var it segment.DictionaryIterator
-		if oc, ok := dict.(interface {
-			AutomatonIteratorOmitCount(segment.Automaton, []byte, []byte) segment.DictionaryIterator
-		}); ok {
-			it = oc.AutomatonIteratorOmitCount(a, beg, end) // candidates need no counts
-		} else {
-			it = dict.AutomatonIterator(a, beg, end)
+		var beg, end []byte
+		if hasPrefix {
+			beg = []byte(p)
+			end = prefixEnd(beg)
 		}
-		for {
-			e, err := it.Next()
-			if err != nil {
-				return nil, fmt.Errorf("fuzzy %s: %w", q.field, err)
-			}
-			if e == nil {
-				break
-			}
-			dist[e.Term] = e.EditDistance
-		}
+		return dictTerms(snap, q.field, a, beg, end)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fuzzy %w", err)
 	}
-	if _, self := dist[q.term]; len(dist) == 0 || len(dist) == 1 && self {
+	if len(e.terms) == 0 || len(e.terms) == 1 && e.terms[0] == q.term {
 		return searcher.NewTermSearcher(ctx, r, q.term, q.field, q.boost, o)
 	}
-	// In term order, as bleve's merged dictionary yields them.
-	terms := make([]string, 0, len(dist))
-	for t := range dist {
-		terms = append(terms, t)
-	}
-	slices.Sort(terms)
-	eds := make([]uint8, len(terms))
-	for i, t := range terms {
-		eds[i] = dist[t]
-	}
-	return searcher.NewMultiTermSearcherBoosted(ctx, r, terms, q.field, q.boost, eds, o, true)
+	return searcher.NewMultiTermSearcherBoosted(ctx, r, e.terms, q.field, q.boost, e.eds, o, true)
 }
 
 // prefixEnd is the first key after every key that starts with p (nil:

@@ -134,6 +134,7 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	defer x.guard(idx, "search", &err)
+	ctx = withExpansions(ctx) // for the highlight search (expand.go)
 	qw := x.queryWords(queryText(q.Text))
 	words := len(qw)
 	// Of several words, each as typed first (a conjunction of one term
@@ -686,15 +687,11 @@ func (b *queryBuilder) looseWord(i int) []query.Query {
 		inside = w // "items" inside orderitems still
 	}
 	if len([]rune(inside)) >= minInside {
-		q := bleve.NewPrefixQuery(inside)
-		q.SetField(fNameInside)
-		add(q, boostInside)
+		add(newPrefixQuery(inside, fNameInside), boostInside)
 	}
 	if last && lastWord(b.text) != "" {
 		for _, f := range []string{fName, fNameParts, fColumns} {
-			q := bleve.NewPrefixQuery(w)
-			q.SetField(f)
-			add(q, boostPrefix)
+			add(newPrefixQuery(w, f), boostPrefix)
 		}
 	}
 	return out
