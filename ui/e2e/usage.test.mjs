@@ -40,7 +40,19 @@ describe("usage", () => {
     assert.match(await hit.getByTestId("popularity").textContent(), /used · top \d+%/);
     await page.getByLabel("Sort by").selectOption("popular");
     await page.waitForURL(/sort=popular/);
-    await page.getByTestId("hit").first().getByRole("link", { name: "shop.public.users", exact: true }).waitFor({ timeout: T });
+    // The most used hit first, then by use: "most used", then "top N%"
+    // growing, then the unused (no badge).
+    await page.getByTestId("hit").first().getByTestId("popularity").filter({ hasText: "most used" }).waitFor({ timeout: T });
+    const tops = await page.getByTestId("hit").evaluateAll((hits) =>
+      hits.map((h) => {
+        const badge = h.querySelector('[data-testid="popularity"]');
+        if (!badge) return 101;
+        const m = badge.textContent.match(/top (\d+)%/);
+        return m ? Number(m[1]) : 0;
+      }),
+    );
+    assert.ok(tops.length > 2, "several hits");
+    assert.deepEqual(tops, [...tops].sort((a, b) => a - b), "hits in order of use");
   });
 
   test("the Usage tab shows reads per day, top users and copyable queries", async () => {
