@@ -19,10 +19,12 @@ import (
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/graph"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 )
 
-// Limits bound the request bodies. Zero fields take the defaults.
+// Limits bound the request bodies and the searches run at once. Zero
+// fields take the defaults.
 type Limits struct {
 	BodyBytes int64 // a /graphql body; default 8 MiB (a 1000-dataset upsert is ~2 MiB)
 	// LineageBodyBytes bounds an OpenLineage request body after gunzip;
@@ -32,6 +34,10 @@ type Limits struct {
 	// gunzip; default 256 MiB (a large project's manifest is 100 MB and
 	// more). It is decoded as it arrives, never held whole.
 	DBTBodyBytes int64
+	// Searches is how many searches run at once (search.Limiter); the
+	// others wait their turn within their request's time. Zero or less
+	// means one a core (GOMAXPROCS).
+	Searches int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -108,6 +114,9 @@ func NewHandler(cfg Config) http.Handler {
 
 	res := graph.StoreResolver(cfg.Store)
 	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
+	if cfg.Search != nil {
+		res.Index = search.NewLimiter(cfg.Search, &search.LimiterOptions{Slots: lim.Searches, Registerer: cfg.Registerer})
+	}
 	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
 	res.Tokens, res.Audit = cfg.Tokens, cfg.Store
 	gql := graph.NewHandler(res, &graph.HandlerOptions{Limits: cfg.QueryLimits, Registerer: cfg.Registerer, Authorize: true, GraphiQL: cfg.GraphiQL})
