@@ -14,7 +14,7 @@ E2E      = cd ui && QUARRY_BIN=$(CURDIR)/bin/quarry CHROMIUM=$(CHROMIUM) $(NPM) 
 # dependency ships under ui/node_modules.
 PKGS     = $(shell $(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: run build ui e2e test check bench fuzz generate clean
+.PHONY: run build ui e2e test check bench bench-scale fuzz generate clean
 
 ## run: build (UI included) and serve the demo catalog on http://$(ADDR)
 run: build
@@ -51,6 +51,11 @@ check: ui/node_modules/.package-lock.json
 ## bench: run the benchmarks and print their numbers
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $(PKGS)
+
+## bench-scale: the scale benchmark (issue 24): the real binary, QUARRY_SCALE_N datasets (100k; 1M
+## with QUARRY_SCALE_N=1000000), kept in QUARRY_SCALE_DIR between runs; see BenchmarkScale for the rest
+bench-scale:
+	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 240m ./cmd/quarry
 
 ## fuzz: run each fuzz target for FUZZTIME (new crashers land in the package's testdata/fuzz: commit them with the fix)
 FUZZTIME ?= 15s

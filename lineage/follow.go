@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -64,7 +65,61 @@ func (g *Graph) install(b *Builder, seq uint64) Stats {
 	g.s = s
 	g.applied.Store(seq)
 	g.mu.Unlock()
+	g.markLoaded.Do(func() { close(g.loaded) })
 	return s.stats()
+}
+
+// Loaded reports whether the graph holds the store's lineage: whether a
+// Load or Install has completed.
+func (g *Graph) Loaded() bool {
+	select {
+	case <-g.loaded:
+		return true
+	default:
+		return false
+	}
+}
+
+// ready waits until the graph is loaded, or ctx ends: then the answer is
+// unavailable, not a graph in which nothing is connected yet.
+func (g *Graph) ready(ctx context.Context) error {
+	if g.Loaded() {
+		return nil
+	}
+	select {
+	case <-g.loaded:
+		return nil
+	case <-ctx.Done():
+		return quarry.Errorf(quarry.EUNAVAILABLE, "the lineage graph is still loading (it loads once at start-up): try again in a moment")
+	}
+}
+
+// loadRetrying loads the graph, retrying with the follow backoff after a
+// failure (the store may recover), until it succeeds or ctx ends; it
+// reports whether it succeeded.
+func (g *Graph) loadRetrying(ctx context.Context) bool {
+	wait := cmp.Or(g.follow.Backoff, quarry.DefaultFollowBackoff)
+	maxWait := max(cmp.Or(g.follow.MaxBackoff, quarry.DefaultFollowMaxBackoff), wait)
+	after := g.follow.After
+	if after == nil {
+		after = time.After
+	}
+	for failures := 1; ; failures++ {
+		err := g.Load(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		g.log.Error("loading the lineage graph failed; retrying (lineage traversals wait)", "err", err, "failures", failures, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-after(wait):
+		}
+		wait = min(2*wait, maxWait)
+	}
 }
 
 // CatchUp applies every changelog record after the last one applied: the
@@ -180,12 +235,17 @@ func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error
 	return nil
 }
 
-// Run keeps the graph caught up with the store until ctx ends: each commit
-// that appends to the changelog wakes it, so a write is traversable a
-// moment after it committed, and a failed catch-up is retried with a
-// backoff (the store may recover without another commit). Load the graph
-// first.
+// Run loads the graph unless a Load or Install has, then keeps it caught
+// up with the store until ctx ends: each commit that appends to the
+// changelog wakes it, so a write is traversable a moment after it
+// committed, and a failed load or catch-up is retried with a backoff (the
+// store may recover without another commit). A server runs it in the
+// background from the start: the load grows with the catalog (seconds at a
+// million datasets), and only traversals wait for it.
 func (g *Graph) Run(ctx context.Context) {
+	if !g.Loaded() && !g.loadRetrying(ctx) {
+		return
+	}
 	quarry.FollowChanges(ctx, g.st, g.Applied(), g.applyBatch, &g.follow)
 }
 

@@ -174,15 +174,22 @@ type Graph struct {
 	apply   sync.Mutex // one Load or batch of changes at a time
 	applied atomic.Uint64
 
+	// loaded is closed once the graph holds the store's lineage (the first
+	// Load or Install): traversals wait for it, as a graph still loading
+	// would answer that nothing is connected.
+	loaded     chan struct{}
+	markLoaded sync.Once
+
 	mu sync.RWMutex // held for reading by traversals, for writing by the applier
 	s  *graphState
 
 	walks sync.Pool // *walk
 }
 
-// NewGraph returns an empty graph that reads st and ids. Load fills it.
+// NewGraph returns an empty graph that reads st and ids. Load (or Run,
+// in the background) fills it; traversals wait until it has.
 func NewGraph(st GraphStore, ids Identities, o *GraphOptions) *Graph {
-	g := &Graph{st: st, ids: ids, log: slog.Default(), maxDepth: DefaultMaxDepth, maxLimit: DefaultMaxLimit, s: newGraphState()}
+	g := &Graph{st: st, ids: ids, log: slog.Default(), maxDepth: DefaultMaxDepth, maxLimit: DefaultMaxLimit, s: newGraphState(), loaded: make(chan struct{})}
 	if o != nil {
 		if o.MaxDepth > 0 {
 			g.maxDepth = o.MaxDepth

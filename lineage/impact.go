@@ -44,6 +44,9 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	if err != nil {
 		return nil, false, err
 	}
+	if err := g.ready(ctx); err != nil {
+		return nil, false, err
+	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	s := g.s

@@ -34,6 +34,9 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 	if q.Start == "" {
 		return nil, quarry.Invalid("start", "a start node is required")
 	}
+	if err := g.ready(ctx); err != nil {
+		return nil, err
+	}
 
 	g.mu.RLock()
 	defer g.mu.RUnlock()

@@ -20,10 +20,12 @@ import (
 	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/graph"
 	"github.com/quarrydata/quarry/mcpserver"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/store"
 )
 
-// Limits bound the request bodies. Zero fields take the defaults.
+// Limits bound the request bodies and the searches run at once. Zero
+// fields take the defaults.
 type Limits struct {
 	BodyBytes int64 // a /graphql body; default 8 MiB (a 1000-dataset upsert is ~2 MiB)
 	// LineageBodyBytes bounds an OpenLineage request body after gunzip;
@@ -33,6 +35,10 @@ type Limits struct {
 	// gunzip; default 256 MiB (a large project's manifest is 100 MB and
 	// more). It is decoded as it arrives, never held whole.
 	DBTBodyBytes int64
+	// Searches is how many searches run at once (search.Limiter); the
+	// others wait their turn within their request's time. Zero or less
+	// means one a core (GOMAXPROCS).
+	Searches int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -111,6 +117,11 @@ func NewHandler(cfg Config) http.Handler {
 
 	res := graph.StoreResolver(cfg.Store)
 	res.Crawls, res.Index, res.Graph = cfg.Crawls, cfg.Search, cfg.Lineage
+	var limited *search.Limiter // the searches of GraphQL and MCP share its slots
+	if cfg.Search != nil {
+		limited = search.NewLimiter(cfg.Search, &search.LimiterOptions{Slots: lim.Searches, Registerer: cfg.Registerer})
+		res.Index = limited
+	}
 	res.FreshnessDefaults, res.Log, res.Now = cfg.FreshnessDefaults, log, cfg.Now
 	res.Tokens, res.Audit = cfg.Tokens, cfg.Store
 	res.Popular = cfg.Popularity
@@ -123,7 +134,7 @@ func NewHandler(cfg Config) http.Handler {
 		// The tools check each one's role against the principal that
 		// authenticate put in the request's context.
 		m := mcpserver.New(mcpserver.Options{
-			Store: cfg.Store, Search: cfg.Search, Lineage: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults,
+			Store: cfg.Store, Search: limited, Lineage: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults,
 			PageMax: cfg.QueryLimits.PageMax, Timeout: cfg.QueryLimits.Timeout, Registerer: cfg.Registerer,
 			Logger: log, Now: cfg.Now, Version: cfg.Version, OpenMode: cfg.Access == nil,
 		})

@@ -115,6 +115,8 @@ type Server struct {
 	log     *slog.Logger
 	stops   []func() // the background loops' stops, in the order they started
 	handler http.Handler
+
+	beforeLineageLoad func(context.Context) // a test's hook: runs before the graph loads
 }
 
 // Open opens the store in dir (which must exist).
@@ -136,10 +138,11 @@ func Open(dir string, o *Options) (*Server, error) {
 }
 
 // Start opens what follows the store (the crawl service, the search index
-// in dir/index and the lineage graph, built from the store now) and starts
-// their background loops; Close stops them, and the crawls also stop when
-// ctx is done. Write what must be in place
-// before the graph is built (the demo catalog) between Open and Start.
+// in dir/index and the lineage graph, which loads from the store in the
+// background: traversals wait for it, nothing else does) and starts their
+// background loops; Close stops them, and the crawls also stop when ctx is
+// done. Writes before Start (the demo catalog) and after it alike are in
+// the graph once it has loaded.
 func (s *Server) Start(ctx context.Context) error {
 	// Crawls live until ctx is done (shutdown begins) or Close; Close waits
 	// for them (they stop at once when cancelled) before the store closes.
@@ -170,15 +173,19 @@ func (s *Server) Start(ctx context.Context) error {
 	indexCtx, stopIndex := context.WithCancel(context.Background())
 	s.background(indexCtx, stopIndex, idx.Run)
 
-	// The lineage graph lives in memory: built from the store now, then
-	// following it as writes commit.
+	// The lineage graph lives in memory: built from the store in the
+	// background (seconds at a million datasets, which searches and reads
+	// need not wait for; traversals do), then following it as writes
+	// commit.
 	lin := lineage.NewGraph(s.Store, s.Store, &lineage.GraphOptions{MaxDepth: s.opts.LineageMaxDepth, MaxLimit: s.opts.LineageMaxNodes, Logger: s.log})
-	if err := lin.Load(ctx); err != nil {
-		return fmt.Errorf("lineage graph: %w", err)
-	}
 	s.Lineage = lin
 	graphCtx, stopGraph := context.WithCancel(context.Background())
-	s.background(graphCtx, stopGraph, lin.Run)
+	s.background(graphCtx, stopGraph, func(ctx context.Context) {
+		if s.beforeLineageLoad != nil {
+			s.beforeLineageLoad(ctx)
+		}
+		lin.Run(ctx)
+	})
 
 	// Alerts: an evaluator pass now and at each interval, and the webhook
 	// deliveries.

@@ -324,6 +324,7 @@ type LimitsConfig struct {
 	QueryComplexity int    `yaml:"queryComplexity"`
 	PageMax         int    `yaml:"pageMax"`
 	QueryTimeout    string `yaml:"queryTimeout"`
+	Searches        int    `yaml:"searches"` // run at once; 0: GOMAXPROCS
 }
 
 func defaultConfig() Config {
@@ -409,11 +410,14 @@ func (c Config) validate() error {
 }
 
 func (c Config) bodyLimits() server.Limits {
-	return server.Limits{BodyBytes: c.Limits.BodyBytes, DBTBodyBytes: c.Limits.DBTBodyBytes}
+	return server.Limits{BodyBytes: c.Limits.BodyBytes, DBTBodyBytes: c.Limits.DBTBodyBytes, Searches: c.Limits.Searches}
 }
 
 func (c Config) queryLimits() (graph.Limits, error) {
 	l := graph.Limits{Depth: c.Limits.QueryDepth, Complexity: c.Limits.QueryComplexity, PageMax: c.Limits.PageMax}
+	if c.Limits.Searches < 0 {
+		return l, fmt.Errorf("config: limits.searches %d: want 0 (one search a core) or more", c.Limits.Searches)
+	}
 	if s := c.Limits.QueryTimeout; s != "" {
 		d, err := quarry.ParseDuration(s)
 		if err != nil || d <= 0 {

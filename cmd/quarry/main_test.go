@@ -58,7 +58,17 @@ var listening = regexp.MustCompile(`msg="quarry listening" addr=(\S+)`)
 // start runs `quarry serve` on a free port and waits until it listens.
 func start(t testing.TB, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return startWith(t, binary, nil, args...)
+}
+
+// startWith runs bin's `quarry serve` with env added to the test's
+// environment, as start does.
+func startWith(t testing.TB, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

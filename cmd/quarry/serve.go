@@ -91,6 +91,11 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	log.Info("memory limit", "bytes", limit, "from", from)
+	if addr := os.Getenv(pprofEnv); addr != "" {
+		if err := servePprof(ctx, addr, log); err != nil {
+			return err
+		}
+	}
 	outbound, err := cfg.outbound()
 	if err != nil {
 		return err
