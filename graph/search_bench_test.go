@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/graph/graphtest"
+	"github.com/quarrydata/quarry/internal/machine"
 	"github.com/quarrydata/quarry/search"
 	quarryserver "github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/server/servertest"
@@ -240,45 +240,11 @@ func BenchmarkSearch100k(b *testing.B) {
 // uiOperation is the text of one of the web UI's operations, with the
 // fragments it spreads, from the file the UI is built from.
 func uiOperation(b *testing.B, name string) string {
-	src, err := os.ReadFile("../ui/src/api/operations.graphql")
+	op, err := graphtest.UIOperation("../ui/src/api/operations.graphql", name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var op string
-	frags := map[string]string{} // by name
-	// A definition ends at a "}" line.
-	for _, def := range strings.SplitAfter(string(src), "\n}\n") {
-		for line := range strings.Lines(def) {
-			f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '(' || r == '{' || r == '\n' })
-			if len(f) < 2 || strings.HasPrefix(f[0], "#") {
-				continue
-			}
-			text := def[strings.Index(def, line):]
-			switch {
-			case f[0] == "fragment":
-				frags[f[1]] = text
-			case f[0] == "query" && f[1] == name:
-				op = text
-			}
-			break
-		}
-	}
-	if op == "" {
-		b.Fatalf("the UI has no query %s", name)
-	}
-	for spread := regexp.MustCompile(`\.\.\.\s*(\w+)`); ; {
-		more := false
-		for _, m := range spread.FindAllStringSubmatch(op, -1) {
-			if text, ok := frags[m[1]]; ok {
-				op += text
-				delete(frags, m[1])
-				more = true
-			}
-		}
-		if !more {
-			return op
-		}
-	}
+	return op
 }
 
 // latency runs op b.N times and reports p50 and p99 in milliseconds, and
@@ -290,7 +256,7 @@ func latency(b *testing.B, op func(i int)) {
 	var lat []time.Duration
 	i := 0
 	cpu := cpuTime()
-	steal, ticks := cpuTicks()
+	ticks, steal := machine.Ticks()
 	for b.Loop() {
 		start := time.Now()
 		op(i)
@@ -298,7 +264,7 @@ func latency(b *testing.B, op func(i int)) {
 		i++
 	}
 	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
-	if s, t := cpuTicks(); t > ticks {
+	if t, s := machine.Ticks(); t > ticks {
 		// The share of the machine's CPU time its hypervisor gave to others
 		// meanwhile: the latencies of a run with much of it are the
 		// neighbours' as much as Quarry's.
@@ -316,27 +282,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
-}
-
-// cpuTicks reads the machine's CPU time from /proc/stat, in ticks: how
-// much the hypervisor stole, and the total (0, 0 where there is no such
-// file).
-func cpuTicks() (steal, total uint64) {
-	src, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(src), "\n") // cpu user nice system idle iowait irq softirq steal ...
-	for i, v := range strings.Fields(line)[1:] {
-		n, _ := strconv.ParseUint(v, 10, 64)
-		if i < 8 {
-			total += n
-		}
-		if i == 7 {
-			steal = n
-		}
-	}
-	return steal, total
 }
 
 // TestMain removes the search benchmark's catalog (hundreds of MB) once

@@ -22,6 +22,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quarrydata/quarry/graph/graphtest"
+	"github.com/quarrydata/quarry/internal/machine"
 )
 
 // BenchmarkScale measures Quarry as a user meets it at scale (issue 24):
@@ -139,8 +142,8 @@ func newScaleBench(tb testing.TB) *scaleBench {
 }
 
 func (s *scaleBench) run() {
-	loadBefore := loadAvg()
-	cpuBefore, stealBefore := machineTicks()
+	loadBefore := machine.LoadAvg()
+	cpuBefore, stealBefore := machine.Ticks()
 	fmt.Printf("scale benchmark: %d datasets, words %s, binary %s, data %s, load average %s\n", s.n, s.words, s.bin, s.dir, loadBefore)
 
 	kept := s.readBuild()
@@ -181,7 +184,7 @@ func (s *scaleBench) run() {
 		s.rebuildIndex()
 	}
 
-	cpuAfter, stealAfter := machineTicks()
+	cpuAfter, stealAfter := machine.Ticks()
 	steal := 0.0
 	if cpuAfter > cpuBefore {
 		steal = 100 * float64(stealAfter-stealBefore) / float64(cpuAfter-cpuBefore)
@@ -190,7 +193,7 @@ func (s *scaleBench) run() {
 	for _, r := range s.rows {
 		fmt.Println(r)
 	}
-	fmt.Printf("load average before %s, after %s; steal %.1f%%; profiles in %s\n", loadBefore, loadAvg(), steal, s.profiles)
+	fmt.Printf("load average before %s, after %s; steal %.1f%%; profiles in %s\n", loadBefore, machine.LoadAvg(), steal, s.profiles)
 	for _, m := range s.metrics {
 		m()
 	}
@@ -266,7 +269,7 @@ func (s *scaleBench) post(p *proc, body []byte) ([]byte, error) {
 }
 
 // The web UI's Search operation, as the benchmark sends it.
-var uiSearch = sync.OnceValues(func() (string, error) { return uiOperation("../../ui/src/api/operations.graphql", "Search") })
+var uiSearch = sync.OnceValues(func() (string, error) { return graphtest.UIOperation("../../ui/src/api/operations.graphql", "Search") })
 
 // search runs the UI's search for text, as its first page shows it.
 func (s *scaleBench) search(p *proc, text string) ([]byte, error) {
@@ -339,7 +342,7 @@ func (s *scaleBench) ingest() {
 		SettledAfter: searchable - stored + settled,
 		Segments:     segments(filepath.Join(s.dir, indexDir)),
 		Built:        time.Now().UTC(),
-		LoadAvg:      loadAvg(),
+		LoadAvg:      machine.LoadAvg(),
 	}
 	fmt.Printf("  stored in %s, searchable in %s, settled %s later\n", stored.Round(time.Second), searchable.Round(time.Second), settled.Round(time.Second))
 	p.stop(s.tb)
@@ -665,35 +668,6 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
-// machineTicks is the machine's CPU time and the part of it stolen by the
-// hypervisor, from /proc/stat.
-func machineTicks() (total, steal uint64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	for i, v := range strings.Fields(line)[1:] {
-		n, _ := strconv.ParseUint(v, 10, 64)
-		if i < 8 {
-			total += n
-		}
-		if i == 7 {
-			steal = n
-		}
-	}
-	return total, steal
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // segments counts the index's segment files.
 func segments(dir string) int {
 	n := 0
@@ -723,44 +697,3 @@ func mb(n int64) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
-
-// uiOperation is the text of one of the web UI's queries in the file the
-// UI is built from, with the fragments it spreads.
-func uiOperation(path, name string) (string, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var op string
-	frags := map[string]string{}
-	// A definition starts at column 0 and ends at a "}" line.
-	for _, def := range strings.SplitAfter(string(src), "\n}\n") {
-		def = strings.TrimLeft(def, "\n")
-		for strings.HasPrefix(def, "#") { // comments before it
-			_, def, _ = strings.Cut(def, "\n")
-		}
-		f := strings.FieldsFunc(def, func(r rune) bool { return r == ' ' || r == '(' || r == '{' || r == '\n' })
-		switch {
-		case len(f) < 2:
-		case f[0] == "fragment":
-			frags[f[1]] = def
-		case f[0] == "query" && f[1] == name:
-			op = def
-		}
-	}
-	if op == "" {
-		return "", fmt.Errorf("%s has no query %s", path, name)
-	}
-	spread := regexp.MustCompile(`\.\.\.\s*(\w+)`)
-	for more := true; more; {
-		more = false
-		for _, m := range spread.FindAllStringSubmatch(op, -1) {
-			if text, ok := frags[m[1]]; ok {
-				op += "\n" + text
-				delete(frags, m[1])
-				more = true
-			}
-		}
-	}
-	return op, nil
-}
