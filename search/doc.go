@@ -68,10 +68,13 @@
 //     (tracking_number) is a name, not a phrase. Of several words, each
 //     found in a name weighs more than found in a description.
 //  6. Words of 4+ letters also match name words one edit away (two for 8+):
-//     typos rank below exact words. Words of 5+ letters also match inside
-//     longer name words (payhistory in employeepayhistory; a plural as its
-//     singular). The last word also matches as a prefix, for search as you
-//     type.
+//     typos rank below exact words. A word that no document has as typed
+//     is also looked for as a typo of column names' and descriptions'
+//     words, below typos of names, when the rest finds less than a page
+//     ("reveneu" finds what says revenue). Words of 5+ letters also match
+//     inside longer name words (payhistory in employeepayhistory; a plural
+//     as its singular). The last word also matches as a prefix, for search
+//     as you type.
 //  7. Of hits that match alike, a live dataset ranks above a deprecated
 //     one (demote in query.go: a deprecated hit of the page loses a tenth
 //     of its score), so a replacement comes before what it replaces. It is
@@ -100,6 +103,29 @@
 // once a minute (or when invalidated), held in memory beside the index, and
 // never indexed: use changes at every crawl. Sort "popularity" orders all
 // hits by it, the most used first, then by relevance.
+//
+// What a search costs. The rules above ask for many clauses, and bleve
+// visits every clause's searcher at every document it scores; a query of
+// several words scores each hit by advancing all of its ranking clauses.
+// So that the rules of issue 18 cost what the earlier ones did (the search
+// benchmark at 100k datasets, within noise):
+//   - a clause that matches no document leaves the query before it is
+//     searched, scored as if it were there (sparse.go: a disjunction's
+//     coordination and the query's norm still count it);
+//   - where several words must all be found (the field words), they are
+//     required without being scored (unscored), so skipping through a
+//     common word's postings decodes no frequencies; the ranking clauses
+//     score where each word was found;
+//   - a word in more than a tenth of a catalog of over 10,000 datasets is
+//     not scored by where it was found (Elasticsearch's common terms): it
+//     says little and costs a walk of its postings at every hit;
+//   - typos of description and column words, whose dictionaries are the
+//     largest, only when the rest finds less than a page (rule 6);
+//   - the terms a typo or prefix stands for are found once per search and
+//     kept for the page's highlight search (expand.go), and whether a word
+//     is in the index at all is one dictionary look-up per segment;
+//   - deprecation (rule 7) is read from the page's datasets, which the
+//     store reads anyway to show them, not searched.
 //
 // Why these rules changed (issue 18): the earlier ones were tuned on
 // name-like queries and needed every word in one field, so a question
