@@ -3,7 +3,6 @@ package crawler
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -20,11 +19,6 @@ import (
 // digests name no user (the server keeps none per digest), so MySQL usage
 // has queries and calls but no users. Digest texts are parsed with the
 // MySQL crawler's grammar (vitess's sqlparser, as crawler/viewsql).
-
-const myQueryUsageIO = `
-SELECT OBJECT_SCHEMA, OBJECT_NAME, COUNT_READ, COUNT_WRITE
-FROM performance_schema.table_io_waits_summary_by_table
-WHERE OBJECT_TYPE = 'TABLE' AND OBJECT_SCHEMA IN (%s)`
 
 const myQueryDigests = `
 SELECT coalesce(SCHEMA_NAME, ''), DIGEST, DIGEST_TEXT, COUNT_STAR, SUM_TIMER_WAIT
@@ -80,11 +74,12 @@ type myDigest struct {
 }
 
 // readUsage reads the usage statistics in the catalog's transaction (a
-// failed query does not end a MySQL transaction). performance_schema off
-// or unreadable makes usage not available; only a timeout or a
+// failed query does not end a MySQL transaction), with the table I/O
+// summary the catalog read (io, or its error ioErr). performance_schema
+// off or unreadable makes usage not available; only a timeout or a
 // cancellation fails the crawl.
-func (cat *myCatalog) readUsage(ctx context.Context, tx *sql.Tx, o *Options, in string, args []any) error {
-	u := &myUsage{io: map[[2]string][2]int64{}}
+func (cat *myCatalog) readUsage(ctx context.Context, tx *sql.Tx, o *Options, io map[[2]string][2]int64, ioErr error) error {
+	u := &myUsage{io: io}
 	cat.use = u
 	start := time.Now()
 	defer func() { u.took = time.Since(start) }()
@@ -99,20 +94,8 @@ func (cat *myCatalog) readUsage(ctx context.Context, tx *sql.Tx, o *Options, in 
 		u.reason = "performance_schema is off on the server (start it with performance_schema=ON): usage is not available"
 		return nil
 	}
-	err = myQuery(ctx, tx, o, "table I/O usage", fmt.Sprintf(myQueryUsageIO, in), args, func(rows *sql.Rows) error {
-		var schema, name string
-		var reads, writes int64
-		if err := rows.Scan(&schema, &name, &reads, &writes); err != nil {
-			return err
-		}
-		u.io[[2]string{schema, name}] = [2]int64{reads, writes}
-		return nil
-	})
-	if err != nil {
-		if fatal(ctx, err) {
-			return err
-		}
-		u.reason = "performance_schema's table I/O summary could not be read: " + err.Error()
+	if ioErr != nil {
+		u.reason = "performance_schema's table I/O summary could not be read: " + ioErr.Error()
 		return nil
 	}
 	u.available = true

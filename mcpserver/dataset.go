@@ -46,6 +46,7 @@ type Dataset struct {
 	WrittenBy     []JobRef    `json:"writtenBy,omitempty" jsonschema:"the jobs that write it"`
 	ReadBy        []JobRef    `json:"readBy,omitempty" jsonschema:"the jobs that read it"`
 	Definition    string      `json:"definition,omitempty" jsonschema:"a view's query"`
+	Usage         *Usage      `json:"usage" jsonschema:"how it was used over the last 30 days, where the databases' statistics say"`
 }
 
 // Column is one column of a dataset.
@@ -278,6 +279,9 @@ func (s *Server) dataset(ctx context.Context, d *quarry.Dataset, columns int) (*
 		return nil, err
 	}
 	if out.ReadBy, err = s.jobRefs(ctx, readers[:min(len(readers), jobsOfDataset)]); err != nil {
+		return nil, err
+	}
+	if out.Usage, err = s.usage(ctx, d); err != nil {
 		return nil, err
 	}
 	return out, nil

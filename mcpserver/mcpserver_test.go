@@ -3,6 +3,7 @@ package mcpserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/quarrydata/quarry/auth"
 	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/mcpserver"
+	"github.com/quarrydata/quarry/search"
 	"github.com/quarrydata/quarry/server"
 	"github.com/quarrydata/quarry/server/servertest"
 )
@@ -225,6 +227,73 @@ func TestTools(t *testing.T) {
 		call(t, cs, "get_dataset", map[string]any{"id": revenue.ID}, &byID)
 		if byID.Name != d.Name {
 			t.Errorf("by id: %+v", byID)
+		}
+	})
+
+	// The demo's shop.public.orders was used every day of the last two
+	// weeks (demo/usage.go): 1,200 reads a day and more, by four users,
+	// with two queries.
+	t.Run("GetDatasetUsage", func(t *testing.T) {
+		const shop = "postgres://shop-db.internal:5432"
+		type query struct {
+			Text   string
+			Calls  int64
+			MeanMs float64
+			User   string
+		}
+		var d struct {
+			ID    string
+			Usage struct {
+				Available            bool
+				Reason               string
+				Reads, Writes, Calls int64
+				Users                []struct {
+					Name  string
+					Calls int64
+				}
+				UsersTotal           int
+				Queries              []query
+				PopularityPercentile float64
+			}
+		}
+		call(t, cs, "get_dataset", map[string]any{"namespace": shop, "name": "shop.public.orders"}, &d)
+		u := d.Usage
+		// 14 days of 1,200 + (i*7 mod 13) * 60 reads and 30 writes.
+		if !u.Available || u.Reads != 21_480 || u.Writes != 420 || u.Calls != 25_200 || u.UsersTotal != 4 {
+			t.Errorf("orders' usage: %+v", u)
+		}
+		users := fmt.Sprint(u.Users)
+		if want := "[{ana 8400} {ben 5600} {carla 4200} {etl_loader 3360}]"; users != want {
+			t.Errorf("users %s, want %s", users, want)
+		}
+		want := []query{
+			{"SELECT id, status, total_cents FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2", 16_800, 1.5, "ana"},
+			{"SELECT date_trunc($1, created_at) AS day, sum(total_cents) FROM orders WHERE created_at >= $2 GROUP BY 1", 8_400, 2.5, "ben"},
+		}
+		if !slices.Equal(u.Queries, want) {
+			t.Errorf("queries %+v, want %+v", u.Queries, want)
+		}
+		// The percentile search ranks with, over the same store.
+		pct, err := search.NewPopularity(s.Store, time.Now).Popularity(context.Background(), d.ID)
+		if err != nil || pct <= 0 || u.PopularityPercentile != pct {
+			t.Errorf("popularity %v, want the search's %v (%v)", u.PopularityPercentile, pct, err)
+		}
+
+		// The warehouse's usage was never read: get_dataset says so in a
+		// line, with no empty lists.
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_dataset", Arguments: map[string]any{"id": revenue.ID}})
+		if err != nil || res.IsError {
+			t.Fatalf("get_dataset: %v %s", err, text(res))
+		}
+		raw, _ := json.Marshal(res.StructuredContent.(map[string]any)["usage"])
+		var none map[string]any
+		if err := json.Unmarshal(raw, &none); err != nil {
+			t.Fatal(err)
+		}
+		reason, _ := none["reason"].(string)
+		delete(none, "popularityPercentile") // the jobs that read it count
+		if len(none) != 2 || none["available"] != false || !strings.Contains(reason, "no crawl has read the usage of its database") || len(raw) > 300 {
+			t.Errorf("daily_revenue's usage: %s", raw)
 		}
 	})
 

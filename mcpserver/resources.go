@@ -16,7 +16,7 @@ func (s *Server) addResources() {
 	s.srv.AddResourceTemplate(&mcp.ResourceTemplate{
 		Name:        "dataset",
 		Title:       "A dataset's page",
-		Description: "A dataset as get_dataset answers it: description, columns, owners, tags, freshness, health, upstream problems, deprecation.",
+		Description: "A dataset as get_dataset answers it: description, columns, owners, tags, freshness, health, upstream problems, deprecation, usage.",
 		URITemplate: "quarry://dataset/{id}",
 		MIMEType:    "application/json",
 	}, s.readDataset)

@@ -41,6 +41,8 @@ type Store interface {
 
 	Alerts(ctx context.Context, open *bool) ([]quarry.Alert, error)
 	OpenAlertsOf(ctx context.Context, ids []string) ([]quarry.Alert, error)
+
+	Usage(ctx context.Context, d *quarry.Dataset, since string) (*quarry.Usage, error)
 }
 
 // Search is what the tools ask of the search index.
@@ -61,6 +63,9 @@ type Options struct {
 	Store   Store
 	Search  Search
 	Lineage Lineage
+	// Popularity gives get_dataset's popularity percentile; nil leaves it
+	// out.
+	Popularity Popularity
 	// FreshnessDefaults are the config's default freshness policies, as
 	// the GraphQL resolvers apply them.
 	FreshnessDefaults []quarry.PolicyDefault
@@ -120,7 +125,7 @@ func New(o Options) *Server {
 const instructions = `Quarry is a data catalog: it knows the tables and views of the company's databases, their columns, owners and descriptions, ` +
 	`whether their data is fresh, which quality checks pass or fail, the lineage between them (which jobs read and write them) ` +
 	`and what is wrong upstream of each. Find tables with search_datasets, then call get_dataset to check a table before recommending it: ` +
-	`freshness, health, upstream problems and deprecation say whether it can be trusted today. Use impact before advising a change to a table or column.`
+	`freshness, health, upstream problems and deprecation say whether it can be trusted today, and its usage (who reads it, its most run queries) how colleagues query it. Use impact before advising a change to a table or column.`
 
 // Handler serves the server over streamable HTTP. It is stateless: each
 // request is a session of its own, so the principal of each request (in

@@ -38,7 +38,8 @@ func (s *Server) addTools() {
 		Name: "get_dataset",
 		Description: "Everything that says what a dataset holds and whether to trust it today: description, columns, owners, tags, " +
 			"freshness (is its data late?), health (its quality checks), what is wrong upstream (late or failing inputs, failed jobs), " +
-			"deprecation and endorsement, and the jobs that write and read it. Name it by id, or by namespace and name.",
+			"deprecation and endorsement, the jobs that write and read it, and its usage over the last 30 days (reads, writes, top users, " +
+			"its most run queries with calls and mean time, popularity percentile) where the databases' statistics say. Name it by id, or by namespace and name.",
 		Annotations: readOnly("Get a dataset"),
 	}, s.getDataset)
 	addTool(s, auth.Viewer, &mcp.Tool{

@@ -134,7 +134,7 @@ func NewHandler(cfg Config) http.Handler {
 		// The tools check each one's role against the principal that
 		// authenticate put in the request's context.
 		m := mcpserver.New(mcpserver.Options{
-			Store: cfg.Store, Search: limited, Lineage: cfg.Lineage, FreshnessDefaults: cfg.FreshnessDefaults,
+			Store: cfg.Store, Search: limited, Lineage: cfg.Lineage, Popularity: cfg.Popularity, FreshnessDefaults: cfg.FreshnessDefaults,
 			PageMax: cfg.QueryLimits.PageMax, Timeout: cfg.QueryLimits.Timeout, Registerer: cfg.Registerer,
 			Logger: log, Now: cfg.Now, Version: cfg.Version, OpenMode: cfg.Access == nil,
 		})
