@@ -94,6 +94,10 @@ type Options struct {
 	// StorePostgres, when set, keeps the store in that PostgreSQL
 	// database instead of dir's file (store.Options.Postgres).
 	StorePostgres string
+	// StoreReplicas makes this server one of several on StorePostgres
+	// (store.Options.Replicas): its search index and lineage graph follow
+	// the others' writes too.
+	StoreReplicas bool
 }
 
 // Server is a data directory served over HTTP. Open opens its store;
@@ -127,7 +131,7 @@ func Open(dir string, o *Options) (*Server, error) {
 		s.opts.Logger = slog.Default()
 	}
 	s.log = s.opts.Logger
-	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now, Postgres: s.opts.StorePostgres})
+	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now, Postgres: s.opts.StorePostgres, Replicas: s.opts.StoreReplicas})
 	if err != nil {
 		return nil, err
 	}

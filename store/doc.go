@@ -46,7 +46,8 @@
 //
 // Caveats: bbolt holds an exclusive lock on the file while a Store is open,
 // so a second process cannot open the same data directory (on PostgreSQL
-// an advisory lock per schema does the same); use the running
+// an advisory lock per schema does the same, unless every process opens
+// it as one of several replicas: Options.Replicas, replicas.go); use the running
 // server's backup endpoint to copy it. bbolt ignores contexts; long scans
 // check ctx themselves.
 //

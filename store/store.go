@@ -99,6 +99,17 @@ type Options struct {
 	// probe watches. Timeout bounds connecting; NoSync turns off
 	// synchronous_commit.
 	Postgres string
+
+	// Replicas makes a PostgreSQL store one of several processes on its
+	// schema (replicas.go): they share the open lock that a store opened
+	// alone holds exclusively, each commit that appends to the changelog
+	// notifies the others, and Changed also fires for the others' commits,
+	// so that each replica's followers (search index, lineage graph) follow
+	// the shared changelog. FollowPoll is how often the changelog's
+	// sequence is read whatever is heard (zero: DefaultFollowPoll). Ignored
+	// on bbolt.
+	Replicas   bool
+	FollowPoll time.Duration
 }
 
 // Store is Quarry's source of truth: a bbolt file with a changelog.
@@ -233,6 +244,13 @@ func Open(path string, opts *Options) (*Store, error) {
 		}))
 	}
 	go s.writer()
+	if pg, ok := db.(*pgDB); ok && o.Replicas {
+		poll := o.FollowPoll
+		if poll <= 0 {
+			poll = DefaultFollowPoll
+		}
+		pg.follow(poll, s.log, s.otherCommits)
+	}
 	if o.ReadOnly {
 		close(s.space.done)
 	} else {
