@@ -832,3 +832,28 @@ func (b *pgBucket) Prefetch(keys [][]byte) {
 		}
 	}
 }
+
+// pgLeaseLock is the session-level advisory lock of one task of singleton
+// work (Store.RunSingleton): held by one replica's connection at a time,
+// and let go by PostgreSQL when that connection drops.
+const pgLeaseLock = "1903520372, hashtext(current_schema() || '/' || $1)" // 'qkvt'
+
+// lease tries once to take task's lease on conn, a connection of its own
+// (connecting when it is nil). It returns the connection, to try again
+// with, and whether it holds the lease; after an error conn is closed.
+func (d *pgDB) lease(ctx context.Context, conn *pgx.Conn, task string) (*pgx.Conn, bool, error) {
+	if conn == nil {
+		cc := d.cc.Copy()
+		cc.RuntimeParams["application_name"] = "quarry lease " + task
+		var err error
+		if conn, err = pgx.ConnectConfig(ctx, cc); err != nil {
+			return nil, false, err
+		}
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock("+pgLeaseLock+")", task).Scan(&ok); err != nil {
+		conn.Close(context.Background())
+		return nil, false, err
+	}
+	return conn, ok, nil
+}

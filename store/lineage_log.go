@@ -89,7 +89,7 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 	var applied uint64
 	var old []walRecord // entries of the log when it was a bucket of the file
 	err := s.db.View(func(tx kvTx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyLineageApplied); len(v) == 8 {
+		if v := tx.Bucket(bucketMeta).Get(s.keyApplied); len(v) == 8 {
 			applied = binary.BigEndian.Uint64(v)
 		}
 		if b := tx.Bucket(bucketLineageLog); b != nil {
@@ -586,7 +586,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 				}
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(es[len(es)-1].seq))
+		return tx.Bucket(bucketMeta).Put(s.keyApplied, u64(es[len(es)-1].seq))
 	}
 	// Through the group commit: the chunk shares its transaction (and
 	// fsync) with the appends waiting meanwhile, rather than holding
@@ -610,7 +610,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 			}
 			e := es[0] // it fails first, so it fails alone
 			s.log.Error("lineage event could not be applied; dropped", "seq", e.seq, "digest", e.ev.Digest, "err", eventErr)
-			if err := s.update(ctx, func(tx kvTx) error { return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(e.seq)) }); err != nil {
+			if err := s.update(ctx, func(tx kvTx) error { return tx.Bucket(bucketMeta).Put(s.keyApplied, u64(e.seq)) }); err != nil {
 				return n, err
 			}
 			es = es[:1]

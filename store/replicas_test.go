@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,5 +147,167 @@ func TestReplicasFollowEachOther(t *testing.T) {
 	}
 	if _, ch = awaitChange(t, b, changed, seq, start); len(ch) != 1 {
 		t.Fatalf("changes after the listeners came back = %+v", ch)
+	}
+}
+
+// Singleton work runs on one replica at a time. When the holder's
+// connection is cut, it stops the work and the replicas compete for the
+// lease again; when the holder stops (as when its process dies: its
+// connection closes), the other takes over. A store not in replicas mode
+// runs the work at once.
+func TestRunSingletonTakesOver(t *testing.T) {
+	bg := context.Background()
+	if storetest.Engine() != "postgres" {
+		s := storetest.MustOpen(t, nil)
+		ran := make(chan struct{})
+		ctx, cancel := context.WithCancel(bg)
+		defer cancel()
+		go s.RunSingleton(ctx, "work", func(context.Context) { close(ran) })
+		select {
+		case <-ran:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a store alone did not run its singleton work")
+		}
+		return
+	}
+	dsn := os.Getenv(storetest.EnvDSN)
+	schema := storetest.Schema(t, dsn)
+	var running [2]atomic.Bool
+	var starts atomic.Int32
+	var stops [2]func()
+	for i := range 2 {
+		s, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{
+			Postgres: schema, Replicas: true, LeaseCheck: 50 * time.Millisecond, NoSync: true,
+			Timeout: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(bg)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.RunSingleton(ctx, "work", func(ctx context.Context) {
+				if running[1-i].Load() {
+					t.Errorf("replica %d runs the work while replica %d does", i, 1-i)
+				}
+				starts.Add(1)
+				running[i].Store(true)
+				<-ctx.Done()
+				running[i].Store(false)
+			})
+		}()
+		stops[i] = func() {
+			cancel()
+			<-done
+			s.Close()
+		}
+		t.Cleanup(stops[i])
+	}
+	// holder waits for exactly one replica to run the work and returns it.
+	holder := func() int {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			a, b := running[0].Load(), running[1].Load()
+			if a != b {
+				if a {
+					return 0
+				}
+				return 1
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("running: %v %v, want one replica", a, b)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	first := holder()
+	time.Sleep(200 * time.Millisecond) // several of the other's attempts
+	if holder() != first || starts.Load() != 1 {
+		t.Fatalf("the lease moved (%d starts) without its holder losing it", starts.Load())
+	}
+
+	conn, err := pgx.Connect(bg, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(bg)
+	// The holder's lease connection is the one whose session holds the
+	// advisory lock; the other's only tries it.
+	var killed int
+	if err := conn.QueryRow(bg, `SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'quarry lease work'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d lease holders, want 1", killed)
+	}
+	for deadline := time.Now().Add(10 * time.Second); starts.Load() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the work did not start again after its holder's connection was cut")
+		}
+	}
+	second := holder()
+
+	start := time.Now()
+	stops[second]()
+	for deadline := time.Now().Add(10 * time.Second); !running[1-second].Load(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the other replica did not take the work over")
+		}
+	}
+	t.Logf("taken over %s after the holder stopped (LeaseCheck 50ms)", time.Since(start))
+}
+
+// Each replica has a lineage log of its own in its data directory and
+// records how far it applied it under its own key (one key for all would
+// make a replica that restarts with events left in its log skip those
+// below another's mark). Events accepted through two replicas, one of
+// them reopened in between, are all applied.
+func TestReplicasApplyTheirOwnLineageLogs(t *testing.T) {
+	dsn := os.Getenv(storetest.EnvDSN)
+	if dsn == "" {
+		t.Skip("runs on the suite's PostgreSQL pass")
+	}
+	ctx := context.Background()
+	schema := storetest.Schema(t, dsn)
+	open := func(path string) *store.Store {
+		s, err := store.Open(path, &store.Options{Postgres: schema, Replicas: true, NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var runs []string
+	accept := func(s *store.Store, n int) {
+		t.Helper()
+		for range n {
+			id := fmt.Sprintf("0193a4d2-7b1e-7c3a-9d2e-%012x", len(runs)+1)
+			runs = append(runs, id)
+			ev := runEvent("load", id, quarry.RunComplete, time.Date(2026, 12, 1, 0, 0, len(runs), 0, time.UTC), nil, []string{"shop.public.orders"})
+			digest(&ev)
+			if err := s.AcceptLineage(ctx, []quarry.LineageEvent{ev})[0]; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SyncLineage(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pa, pb := filepath.Join(t.TempDir(), "quarry.db"), filepath.Join(t.TempDir(), "quarry.db")
+	a := open(pa)
+	accept(a, 2)
+	a.Close()
+	b := open(pb)
+	defer b.Close()
+	accept(b, 5)
+	a = open(pa)
+	defer a.Close()
+	accept(a, 2)
+	for _, id := range runs {
+		if _, err := b.Run(ctx, id); err != nil {
+			t.Errorf("run %s: %v", id, err)
+		}
 	}
 }

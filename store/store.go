@@ -110,6 +110,10 @@ type Options struct {
 	// on bbolt.
 	Replicas   bool
 	FollowPoll time.Duration
+	// LeaseCheck is how often, in replicas mode, a replica tries to take
+	// the lease of singleton work another holds, and the holder checks
+	// that it still holds it (RunSingleton). Zero means DefaultLeaseCheck.
+	LeaseCheck time.Duration
 }
 
 // Store is Quarry's source of truth: a bbolt file with a changelog.
@@ -140,6 +144,9 @@ type Store struct {
 	lin     lineageLog   // accepted lineage events, applied in the background
 	writing atomic.Int64 // update calls under way, the applier's included
 	records recordCache  // decoded dataset records, for reads
+
+	leaseCheck time.Duration // Options.LeaseCheck, in replicas mode; 0 alone
+	keyApplied []byte        // where the lineage log's applier records its progress: keyLineageApplied, or the replica's (replicas.go)
 }
 
 type metrics struct {
@@ -211,6 +218,15 @@ func Open(path string, opts *Options) (*Store, error) {
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
 		records: newRecordCache(),
+
+		keyApplied: keyLineageApplied,
+	}
+	if o.Postgres != "" && o.Replicas {
+		var err error
+		if s.keyApplied, err = replicaAppliedKey(path, o.ReadOnly); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if !o.ReadOnly {
 		if err := s.migrate(); err != nil {
@@ -250,6 +266,10 @@ func Open(path string, opts *Options) (*Store, error) {
 			poll = DefaultFollowPoll
 		}
 		pg.follow(poll, s.log, s.otherCommits)
+		s.leaseCheck = o.LeaseCheck
+		if s.leaseCheck <= 0 {
+			s.leaseCheck = DefaultLeaseCheck
+		}
 	}
 	if o.ReadOnly {
 		close(s.space.done)
