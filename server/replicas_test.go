@@ -3,7 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,4 +70,72 @@ func TestReplicasSearchEachOthersWrites(t *testing.T) {
 	}
 	slices.Sort(delays)
 	t.Logf("follow delay (commit to searchable on the other replica), 20 writes: median %s, max %s", delays[len(delays)/2], delays[len(delays)-1])
+}
+
+// PostgreSQL restarted under a replica: while it is down, OpenLineage
+// events are refused with 503 and an error that says so; once it is back
+// the replica accepts again without being restarted, and every event it
+// answered 201 is applied.
+func TestReplicaLivesThroughAPostgresRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	pg := pgtest.New(t)
+	schema := storetest.Schema(t, pg.DSN("postgres"))
+	srv := servertest.New(t, &server.Options{StorePostgres: schema, StoreReplicas: true})
+	ctx := context.Background()
+	var acked []string
+	n := 0
+	post := func() (int, string) {
+		n++
+		id := fmt.Sprintf("0193a4d2-7b1e-7c3a-9d2e-%012x", n)
+		ev := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/restart-test",
+			"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+			"run":{"runId":%q},"job":{"namespace":"cron","name":"copy"},
+			"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.copied"}]}`, id)
+		resp, err := http.Post(srv.URL+"/api/v1/lineage", "application/json", strings.NewReader(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusCreated {
+			acked = append(acked, id)
+		}
+		return resp.StatusCode, string(body)
+	}
+	if code, body := post(); code != http.StatusCreated {
+		t.Fatalf("before the restart: %d %s", code, body)
+	}
+	pg.Down()
+	code, body := post()
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "PostgreSQL store cannot be reached") {
+		t.Fatalf("while PostgreSQL is down: %d %s, want 503 saying so", code, body)
+	}
+	t.Logf("while down: %s", strings.TrimSpace(body))
+	if err := pg.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		code, body = post()
+		if code == http.StatusCreated {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Since(start) > 30*time.Second {
+			t.Fatalf("after PostgreSQL came back: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("accepting again %s after PostgreSQL was up", time.Since(start).Round(time.Millisecond))
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := srv.Store.SyncLineage(sctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range acked {
+		if _, err := srv.Store.Run(ctx, id); err != nil {
+			t.Errorf("run %s answered 201: %v", id, err)
+		}
+	}
 }

@@ -629,7 +629,7 @@ func (b *pgBucket) NextSequence() (uint64, error) {
 	}
 	s.v++
 	s.dirty = true
-	b.t.changed = b.t.changed || b.t.replicas && b.name == string(bucketChangelog)
+	b.t.changed = b.t.changed || b.t.replicas && (b.name == string(bucketChangelog) || b.name == string(bucketLineageQueue))
 	return s.v, nil
 }
 

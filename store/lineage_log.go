@@ -167,6 +167,9 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 // The accepted events are kept until applied: the caller leaves evs as
 // they are.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
+	if s.Replicas() {
+		return s.acceptShared(ctx, evs) // lineage_queue.go
+	}
 	errs := make([]error, len(evs))
 	failAll := func(err error) []error {
 		for i := range errs {
@@ -406,6 +409,11 @@ const recoverWait = 5 * time.Second
 // been applied. While the disk is full they cannot be: it returns the
 // disk-full error then.
 func (s *Store) SyncLineage(ctx context.Context) error {
+	if s.Replicas() {
+		if err := s.syncShared(ctx); err != nil {
+			return err
+		}
+	}
 	s.lin.mu.Lock()
 	target := s.lin.appended
 	s.lin.mu.Unlock()

@@ -68,6 +68,9 @@ func (s *Store) otherCommits() {
 		s.changed = make(chan struct{})
 	}
 	s.mu.Unlock()
+	if s.queueKick != nil {
+		s.kickQueue() // another replica may have queued lineage events
+	}
 	s.sourcesMu.Lock() // a registration's own reload must not be overwritten by an older one
 	defer s.sourcesMu.Unlock()
 	if err := s.loadAliases(); err != nil {

@@ -22,7 +22,7 @@ import (
 func replica(t *testing.T, schema string, poll time.Duration) *store.Store {
 	t.Helper()
 	s, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{
-		Postgres: schema, Replicas: true, FollowPoll: poll, NoSync: true,
+		Postgres: schema, Replicas: true, FollowPoll: poll, LeaseCheck: 50 * time.Millisecond, NoSync: true,
 		Timeout: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -260,11 +260,12 @@ func TestRunSingletonTakesOver(t *testing.T) {
 	t.Logf("taken over %s after the holder stopped (LeaseCheck 50ms)", time.Since(start))
 }
 
-// Each replica has a lineage log of its own in its data directory and
-// records how far it applied it under its own key (one key for all would
-// make a replica that restarts with events left in its log skip those
-// below another's mark). Events accepted through two replicas, one of
-// them reopened in between, are all applied.
+// Replicas accept into the shared queue; the lineage log in a replica's
+// data directory holds only what it accepted before it ran as a replica,
+// and its applier records its progress under the replica's own key (one
+// key for all would make a replica skip what is left in its log below
+// another's mark). Events accepted through two replicas, one of them
+// reopened in between, are all applied.
 func TestReplicasApplyTheirOwnLineageLogs(t *testing.T) {
 	dsn := os.Getenv(storetest.EnvDSN)
 	if dsn == "" {
@@ -309,5 +310,69 @@ func TestReplicasApplyTheirOwnLineageLogs(t *testing.T) {
 		if _, err := b.Run(ctx, id); err != nil {
 			t.Errorf("run %s: %v", id, err)
 		}
+	}
+}
+
+// Replicas accept lineage events into the shared database: the events a
+// replica accepted are applied when it is gone (by the replica that takes
+// the applier's lease over), and a run id claimed by an event that one
+// replica queued is refused to another job on another replica before it
+// is applied.
+func TestReplicasShareAcceptedLineage(t *testing.T) {
+	dsn := os.Getenv(storetest.EnvDSN)
+	if dsn == "" {
+		t.Skip("runs on the suite's PostgreSQL pass")
+	}
+	ctx := context.Background()
+	schema := storetest.Schema(t, dsn)
+	a := replica(t, schema, time.Second) // opened first: it holds the applier's lease
+	b := replica(t, schema, time.Second)
+	var runs []string
+	accept := func(s *store.Store, job string, n int) []error {
+		var evs []quarry.LineageEvent
+		for range n {
+			id := fmt.Sprintf("0193a4d2-7b1e-7c3a-9d2e-%012x", len(runs)+1)
+			runs = append(runs, id)
+			ev := runEvent(job, id, quarry.RunComplete, time.Date(2026, 12, 1, 0, 0, len(runs), 0, time.UTC), nil, []string{"shop.public.orders"})
+			digest(&ev)
+			evs = append(evs, ev)
+		}
+		return s.AcceptLineage(ctx, evs)
+	}
+	for _, s := range []*store.Store{a, b, a, b} {
+		for _, err := range accept(s, "load", 25) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.Close() // with events queued, most likely: b takes them over
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := b.SyncLineage(sctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range runs {
+		if _, err := b.Run(ctx, id); err != nil {
+			t.Errorf("run %s accepted by a replica: %v", id, err)
+		}
+	}
+
+	// A claim queued through one replica holds on another.
+	c := replica(t, schema, time.Second)
+	if errs := accept(b, "load", 1); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	run := runs[len(runs)-1]
+	ev := runEvent("other", run, quarry.RunComplete, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), nil, []string{"shop.public.other"})
+	digest(&ev)
+	if err := c.AcceptLineage(ctx, []quarry.LineageEvent{ev})[0]; quarry.ErrorCode(err) != quarry.ECONFLICT {
+		t.Fatalf("another job's event for run %s on another replica: %v, want a conflict", run, err)
+	}
+	if err := c.SyncLineage(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Run(ctx, run); err != nil || r.JobID == "" {
+		t.Fatalf("run %s: %+v %v", run, r, err)
 	}
 }

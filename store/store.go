@@ -147,6 +147,8 @@ type Store struct {
 
 	leaseCheck time.Duration // Options.LeaseCheck, in replicas mode; 0 alone
 	keyApplied []byte        // where the lineage log's applier records its progress: keyLineageApplied, or the replica's (replicas.go)
+	queueKick  chan struct{} // buffered(1): the shared lineage queue may hold events (lineage_queue.go)
+	stopQueue  func()        // stops the shared queue's applier; nil unless a replica
 }
 
 type metrics struct {
@@ -265,10 +267,23 @@ func Open(path string, opts *Options) (*Store, error) {
 		if poll <= 0 {
 			poll = DefaultFollowPoll
 		}
-		pg.follow(poll, s.log, s.otherCommits)
 		s.leaseCheck = o.LeaseCheck
 		if s.leaseCheck <= 0 {
 			s.leaseCheck = DefaultLeaseCheck
+		}
+		s.queueKick = make(chan struct{}, 1)
+		pg.follow(poll, s.log, s.otherCommits)
+		if !o.ReadOnly {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				s.RunSingleton(ctx, "lineage applier", s.applyQueue)
+			}()
+			s.stopQueue = func() {
+				cancel()
+				<-done
+			}
 		}
 	}
 	if o.ReadOnly {
@@ -277,6 +292,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		go s.probe(filepath.Dir(path))
 	}
 	if err := s.startLineageLog(o.ReadOnly, o.NoSync, o.Registerer); err != nil {
+		if s.stopQueue != nil {
+			s.stopQueue()
+		}
 		close(s.closed)
 		<-s.done
 		<-s.space.done
@@ -339,6 +357,9 @@ func newMetrics(reg prometheus.Registerer) metrics {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
+		if s.stopQueue != nil {
+			s.stopQueue() // it writes through the writer, which stops next
+		}
 		close(s.closed)
 		<-s.done
 		<-s.lin.done
