@@ -177,6 +177,12 @@ func (a *Alerter) Evaluate(ctx context.Context) (Pass, error) {
 // Run evaluates at once and then every Interval, and sends deliveries as
 // they come due, until ctx is done; it returns once all its loops stopped.
 func (a *Alerter) Run(ctx context.Context) {
+	// Another process may have evaluated since this one last ran (a
+	// replica that held the alerts' lease meanwhile): the first pass
+	// reads the open alerts and statuses from the store again.
+	a.eval.mu.Lock()
+	a.eval.loaded = false
+	a.eval.mu.Unlock()
 	var delivering sync.WaitGroup
 	defer delivering.Wait()
 	a.mu.Lock()

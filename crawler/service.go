@@ -38,6 +38,7 @@ type Service struct {
 	now    func() time.Time
 	getenv func(string) string
 	policy SourcePolicy
+	single func(ctx context.Context, task string, fn func(context.Context))
 
 	mu      sync.Mutex
 	running map[string]*quarry.CrawlRun
@@ -52,6 +53,10 @@ type ServiceOptions struct {
 	Now    func() time.Time
 	Getenv func(string) string // reads dsnEnv variables; default os.Getenv
 	Policy SourcePolicy
+	// Singleton runs the schedule where it decides (on the replica that
+	// holds task's lease: store.Store.RunSingleton) until ctx ends; nil
+	// runs it here.
+	Singleton func(ctx context.Context, task string, fn func(context.Context))
 }
 
 // SourcePolicy is what the server's operator allows the crawls of
@@ -97,7 +102,7 @@ func NewService(st ServiceStore, opts *ServiceOptions) *Service {
 		o.Policy.DSNEnvPrefix = DefaultDSNEnvPrefix
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, policy: o.Policy,
+	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, policy: o.Policy, single: o.Singleton,
 		running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
 }
 
@@ -334,8 +339,20 @@ func (s *Service) Kick() {
 // Run crawls sources on their schedules until ctx ends, then cancels the
 // crawls in progress, Start's included, and waits for them. A source's next crawl is due one interval after its
 // last one started (at once, if that was missed while the server was down),
-// else one interval from now.
+// else one interval from now. With ServiceOptions.Singleton the schedule
+// runs only while it says so.
 func (s *Service) Run(ctx context.Context) {
+	if s.single != nil {
+		s.single(ctx, "crawl schedule", s.schedule)
+	} else {
+		s.schedule(ctx)
+	}
+	s.cancel()
+	s.wg.Wait()
+}
+
+// schedule starts the scheduled crawls until ctx ends.
+func (s *Service) schedule(ctx context.Context) {
 	type plan struct {
 		schedule string
 		next     time.Time
@@ -384,8 +401,6 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			s.cancel()
-			s.wg.Wait()
 			return
 		case <-s.kick: // a source was registered or changed: re-read them
 		case <-t.C:

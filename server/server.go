@@ -94,6 +94,10 @@ type Options struct {
 	// StorePostgres, when set, keeps the store in that PostgreSQL
 	// database instead of dir's file (store.Options.Postgres).
 	StorePostgres string
+	// StoreReplicas makes this server one of several on StorePostgres
+	// (store.Options.Replicas): its search index and lineage graph follow
+	// the others' writes too.
+	StoreReplicas bool
 }
 
 // Server is a data directory served over HTTP. Open opens its store;
@@ -129,7 +133,7 @@ func Open(dir string, o *Options) (*Server, error) {
 		s.opts.Logger = slog.Default()
 	}
 	s.log = s.opts.Logger
-	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now, Postgres: s.opts.StorePostgres})
+	st, err := store.Open(filepath.Join(dir, StoreFile), &store.Options{Logger: s.log, Registerer: s.opts.Registerer, Now: s.opts.Now, Postgres: s.opts.StorePostgres, Replicas: s.opts.StoreReplicas})
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +151,15 @@ func (s *Server) Start(ctx context.Context) error {
 	// Crawls live until ctx is done (shutdown begins) or Close; Close waits
 	// for them (they stop at once when cancelled) before the store closes.
 	crawlCtx, stopCrawls := context.WithCancel(ctx)
-	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl})
-	s.Crawls.CloseInterrupted(ctx)
+	// Replicas: the schedule runs on the one that holds its lease (a store
+	// alone runs it at once); a crawl a request starts runs where it
+	// arrived.
+	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl, Singleton: s.Store.RunSingleton})
+	if !s.Store.Replicas() {
+		// A replica cannot tell a run another replica has under way from
+		// one a dead replica left: it leaves them as they are.
+		s.Crawls.CloseInterrupted(ctx)
+	}
 	s.background(crawlCtx, stopCrawls, s.Crawls.Run)
 
 	// API tokens: held in memory, their last use written every minute.
@@ -200,7 +211,9 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.Alerter = alert.New(s.Store, &o)
 		alertCtx, stopAlerts := context.WithCancel(context.Background())
-		s.background(alertCtx, stopAlerts, s.Alerter.Run)
+		// On one replica at a time, the holder of its lease: two
+		// evaluators would not know each other's alerts.
+		s.background(alertCtx, stopAlerts, func(ctx context.Context) { s.Store.RunSingleton(ctx, "alerts", s.Alerter.Run) })
 	}
 	return nil
 }

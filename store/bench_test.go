@@ -103,7 +103,8 @@ func BenchmarkUpsertSingle(b *testing.B) {
 // sharing commits: the store's part of OpenLineage ingestion. apply writes
 // each event into the catalog as it commits (reportRun's path); accept
 // commits it to the lineage log (OpenLineage's path), and the applier folds
-// the log in behind.
+// the log in behind; accept-replica (PostgreSQL only) is a replica's
+// accept, which commits the events to the shared queue in the database.
 func BenchmarkApplyLineage(b *testing.B) {
 	event := func(i int) quarry.LineageEvent {
 		run := i / 2
@@ -121,17 +122,24 @@ func BenchmarkApplyLineage(b *testing.B) {
 		return ev
 	}
 	for _, c := range []struct {
-		accept  bool
-		writers int
-	}{{false, 1}, {false, 32}, {true, 1}, {true, 32}} {
+		accept   bool
+		writers  int
+		replicas bool
+	}{{false, 1, false}, {false, 32, false}, {true, 1, false}, {true, 32, false}, {true, 1, true}, {true, 32, true}} {
 		accept, writers := c.accept, c.writers
 		name := "apply"
 		if accept {
 			name = "accept"
 		}
+		if c.replicas {
+			name = "accept-replica"
+		}
 		b.Run(fmt.Sprintf("%s/writers=%d", name, writers), func(b *testing.B) {
+			if c.replicas && storetest.Engine() != "postgres" {
+				b.Skip("replicas are PostgreSQL's")
+			}
 			reg := prometheus.NewRegistry()
-			s := storetest.MustOpen(b, &store.Options{Registerer: reg})
+			s := storetest.MustOpen(b, &store.Options{Registerer: reg, Replicas: c.replicas})
 			evs := make([]quarry.LineageEvent, b.N)
 			for i := range evs {
 				evs[i] = event(i)

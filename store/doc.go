@@ -29,7 +29,9 @@
 //     file in order, each transaction recording the last one it applied,
 //     and resumes from there when the store opens. The file and its log
 //     directory go together: a copy of the file alone lacks what the log
-//     holds (Snapshot applies it first).
+//     holds (Snapshot applies it first). Replicas (Options.Replicas) accept
+//     them into the shared database instead, applied by one replica at a
+//     time (lineage_queue.go).
 //   - A full disk degrades the store, never breaks it (space.go): a write
 //     that fails for lack of space stores nothing and answers
 //     EINSUFFICIENTSTORAGE; the writes after it are refused at once while
@@ -46,7 +48,8 @@
 //
 // Caveats: bbolt holds an exclusive lock on the file while a Store is open,
 // so a second process cannot open the same data directory (on PostgreSQL
-// an advisory lock per schema does the same); use the running
+// an advisory lock per schema does the same, unless every process opens
+// it as one of several replicas: Options.Replicas, replicas.go); use the running
 // server's backup endpoint to copy it. bbolt ignores contexts; long scans
 // check ctx themselves.
 //

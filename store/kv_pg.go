@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -41,11 +44,20 @@ import (
 const (
 	// pgWriterLock is taken by each read-write transaction: one writer.
 	pgWriterLock = "pg_advisory_xact_lock(1903520369, hashtext(current_schema()))" // 'qkvw'
-	// pgOpenLock is held by an open store, exclusive (shared when
-	// read-only): one server per store, as bbolt's file lock has it,
-	// until replicas know how to share one.
+	// pgOpenLock is held by an open store, exclusive: one server per
+	// store, as bbolt's file lock has it. It is shared when the store is
+	// read-only or one of several replicas (Options.Replicas): replicas
+	// share the schema with one another and with readers, never with a
+	// store opened alone (a server not in replicas mode, quarry migrate).
 	pgOpenLock = "1903520367, hashtext(current_schema())" // 'qkvo'
 )
+
+// pgChannel is the channel on which a replica's commits that appended to
+// the changelog notify the others, with their schema's name as payload.
+// A notification only wakes the followers: they read the changelog's
+// sequence, the truth, and also poll it, so a notification lost (a
+// dropped listening connection) only delays them.
+const pgChannel = "quarry_kv_changes"
 
 const (
 	pgFirstBatch  = 8
@@ -71,8 +83,17 @@ var errTxReadOnly = errors.New("store: write in a read-only transaction")
 
 type pgDB struct {
 	pool     *pgxpool.Pool
-	owner    *pgx.Conn // holds pgOpenLock while the store is open
+	cc       *pgx.ConnConfig
+	schema   string // current_schema(), the payload of its notifications
 	readOnly bool
+	replicas bool // Options.Replicas
+	timeout  time.Duration
+
+	mu    sync.Mutex
+	owner *pgx.Conn // holds pgOpenLock while the store is open; replicas LISTEN on it
+
+	stopFollow func()        // ends follow's goroutines
+	followDone chan struct{} // closed when they have
 }
 
 // openPostgres connects to the database dsn names and creates the kv
@@ -103,8 +124,12 @@ func openPostgres(dsn string, o *Options) (*pgDB, error) {
 		}
 		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
 	}
-	d := &pgDB{pool: pool, readOnly: o.ReadOnly}
-	if d.owner, err = lockStore(ctx, cfg.ConnConfig, o); err != nil {
+	d := &pgDB{pool: pool, cc: cfg.ConnConfig, readOnly: o.ReadOnly, replicas: o.Replicas, timeout: o.Timeout}
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&d.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
+	}
+	if d.owner, err = d.lock(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
 	}
@@ -126,18 +151,18 @@ func openPostgres(dsn string, o *Options) (*pgDB, error) {
 	return d, nil
 }
 
-// lockStore takes pgOpenLock on a connection of its own, waiting up to
-// o.Timeout for another process to let it go.
-func lockStore(ctx context.Context, cc *pgx.ConnConfig, o *Options) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, cc.Copy())
+// lock takes pgOpenLock on a connection of its own, waiting up to
+// d.timeout for another process to let it go.
+func (d *pgDB) lock(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, d.cc.Copy())
 	if err != nil {
 		return nil, err
 	}
 	fn := "pg_try_advisory_lock"
-	if o.ReadOnly {
+	if d.readOnly || d.replicas {
 		fn = "pg_try_advisory_lock_shared"
 	}
-	deadline := time.Now().Add(o.Timeout)
+	deadline := time.Now().Add(d.timeout)
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT "+fn+"("+pgOpenLock+")").Scan(&ok); err != nil {
@@ -149,6 +174,9 @@ func lockStore(ctx context.Context, cc *pgx.ConnConfig, o *Options) (*pgx.Conn, 
 		}
 		if time.Now().After(deadline) {
 			conn.Close(ctx)
+			if d.replicas {
+				return nil, errors.New("another process holds it alone (a quarry server not in replicas mode, or quarry migrate)")
+			}
 			return nil, errors.New("another process (a running quarry server?) holds it")
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -167,11 +195,107 @@ func (d *pgDB) size() int64 {
 }
 
 func (d *pgDB) Close() error {
+	if d.stopFollow != nil {
+		d.stopFollow()
+		<-d.followDone
+	}
+	d.mu.Lock()
 	if d.owner != nil {
 		d.owner.Close(context.Background()) // and the lock with it
+		d.owner = nil
 	}
+	d.mu.Unlock()
 	d.pool.Close()
 	return nil
+}
+
+// follow calls wake when another replica may have appended to the
+// changelog: on each notification on pgChannel for this schema, and every
+// poll whatever arrives. Calls are not concurrent, and notifications that
+// arrive during one are folded into the next. Close stops it.
+func (d *pgDB) follow(poll time.Duration, log *slog.Logger, wake func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stopFollow, d.followDone = cancel, make(chan struct{})
+	kick := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		d.listen(ctx, log, notify)
+	}()
+	go func() {
+		defer close(d.followDone)
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				<-listening
+				return
+			case <-t.C:
+			case <-kick:
+			}
+			wake()
+		}
+	}()
+}
+
+// listen LISTENs on the owner's connection and calls notify for each
+// notification for this schema. When the connection breaks it connects
+// again (taking the shared open lock again), with a backoff, and calls
+// notify once listening: what was committed meanwhile is read then.
+func (d *pgDB) listen(ctx context.Context, log *slog.Logger, notify func()) {
+	d.mu.Lock()
+	conn := d.owner
+	d.mu.Unlock()
+	wait := time.Second
+	for ctx.Err() == nil {
+		var err error
+		if conn == nil {
+			if conn, err = d.lock(ctx); err != nil {
+				conn = nil
+				if ctx.Err() == nil {
+					log.Warn("store: reconnect to PostgreSQL for its notifications failed; polling meanwhile", "err", err, "retry_in", wait)
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(wait):
+				}
+				wait = min(2*wait, 30*time.Second)
+				continue
+			}
+			d.mu.Lock()
+			d.owner = conn
+			d.mu.Unlock()
+			log.Info("store: reconnected to PostgreSQL for its notifications")
+		}
+		if _, err = conn.Exec(ctx, "LISTEN "+pgChannel); err == nil {
+			wait = time.Second
+			notify()
+			for {
+				var n *pgconn.Notification
+				if n, err = conn.WaitForNotification(ctx); err != nil {
+					break
+				}
+				if n.Payload == d.schema {
+					notify()
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("store: lost the connection that hears other replicas' commits; polling until it is back", "err", err)
+		d.mu.Lock()
+		conn.Close(context.Background())
+		d.owner, conn = nil, nil
+		d.mu.Unlock()
+	}
 }
 
 func (d *pgDB) View(fn func(kvTx) error) error {
@@ -205,7 +329,7 @@ func (d *pgDB) Update(fn func(kvTx) error) error {
 		return fmt.Errorf("store: begin a write transaction: %w", err)
 	}
 	defer conn.Release()
-	t := &pgTx{ctx: ctx, conn: conn.Conn(), writable: true}
+	t := &pgTx{ctx: ctx, conn: conn.Conn(), writable: true, replicas: d.replicas}
 	// One round trip (simple protocol, two statements).
 	if _, err := t.conn.Exec(ctx, "BEGIN; SELECT "+pgWriterLock); err != nil {
 		t.conn.Exec(ctx, "ROLLBACK")
@@ -241,6 +365,8 @@ type pgTx struct {
 	conn     *pgx.Conn
 	begin    string // a read transaction's BEGIN until it is sent
 	writable bool
+	replicas bool                          // notify the other replicas of a commit that appended to the changelog
+	changed  bool                          // the changelog's sequence moved
 	err      error                         // the first error of a Get or a cursor
 	pending  map[string]map[string]pgWrite // bucket -> key -> write not sent yet
 	seqs     map[string]*pgSeq             // bucket -> its sequence, once read
@@ -381,6 +507,10 @@ func (t *pgTx) flush(commit bool) error {
 	clear(t.pending)
 	t.npending = 0
 	if commit {
+		if t.changed {
+			// Delivered at commit, and only if it commits.
+			batch.Queue("SELECT pg_notify('" + pgChannel + "', current_schema())")
+		}
 		batch.Queue("COMMIT")
 	}
 	if batch.Len() == 0 {
@@ -499,6 +629,7 @@ func (b *pgBucket) NextSequence() (uint64, error) {
 	}
 	s.v++
 	s.dirty = true
+	b.t.changed = b.t.changed || b.t.replicas && (b.name == string(bucketChangelog) || b.name == string(bucketLineageQueue))
 	return s.v, nil
 }
 
@@ -509,6 +640,7 @@ func (b *pgBucket) SetSequence(v uint64) error {
 	}
 	s := b.t.seq(b.name)
 	s.v, s.dirty = v, true
+	b.t.changed = b.t.changed || b.t.replicas && b.name == string(bucketChangelog)
 	return b.t.err
 }
 
@@ -699,4 +831,29 @@ func (b *pgBucket) Prefetch(keys [][]byte) {
 			t.fail(err)
 		}
 	}
+}
+
+// pgLeaseLock is the session-level advisory lock of one task of singleton
+// work (Store.RunSingleton): held by one replica's connection at a time,
+// and let go by PostgreSQL when that connection drops.
+const pgLeaseLock = "1903520372, hashtext(current_schema() || '/' || $1)" // 'qkvt'
+
+// lease tries once to take task's lease on conn, a connection of its own
+// (connecting when it is nil). It returns the connection, to try again
+// with, and whether it holds the lease; after an error conn is closed.
+func (d *pgDB) lease(ctx context.Context, conn *pgx.Conn, task string) (*pgx.Conn, bool, error) {
+	if conn == nil {
+		cc := d.cc.Copy()
+		cc.RuntimeParams["application_name"] = "quarry lease " + task
+		var err error
+		if conn, err = pgx.ConnectConfig(ctx, cc); err != nil {
+			return nil, false, err
+		}
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock("+pgLeaseLock+")", task).Scan(&ok); err != nil {
+		conn.Close(context.Background())
+		return nil, false, err
+	}
+	return conn, ok, nil
 }

@@ -89,7 +89,7 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 	var applied uint64
 	var old []walRecord // entries of the log when it was a bucket of the file
 	err := s.db.View(func(tx kvTx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyLineageApplied); len(v) == 8 {
+		if v := tx.Bucket(bucketMeta).Get(s.keyApplied); len(v) == 8 {
 			applied = binary.BigEndian.Uint64(v)
 		}
 		if b := tx.Bucket(bucketLineageLog); b != nil {
@@ -167,6 +167,9 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 // The accepted events are kept until applied: the caller leaves evs as
 // they are.
 func (s *Store) AcceptLineage(ctx context.Context, evs []quarry.LineageEvent) []error {
+	if s.Replicas() {
+		return s.acceptShared(ctx, evs) // lineage_queue.go
+	}
 	errs := make([]error, len(evs))
 	failAll := func(err error) []error {
 		for i := range errs {
@@ -406,6 +409,11 @@ const recoverWait = 5 * time.Second
 // been applied. While the disk is full they cannot be: it returns the
 // disk-full error then.
 func (s *Store) SyncLineage(ctx context.Context) error {
+	if s.Replicas() {
+		if err := s.syncShared(ctx); err != nil {
+			return err
+		}
+	}
 	s.lin.mu.Lock()
 	target := s.lin.appended
 	s.lin.mu.Unlock()
@@ -586,7 +594,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 				}
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(es[len(es)-1].seq))
+		return tx.Bucket(bucketMeta).Put(s.keyApplied, u64(es[len(es)-1].seq))
 	}
 	// Through the group commit: the chunk shares its transaction (and
 	// fsync) with the appends waiting meanwhile, rather than holding
@@ -610,7 +618,7 @@ func (s *Store) applyEntries(entries []logEntry) (int, error) {
 			}
 			e := es[0] // it fails first, so it fails alone
 			s.log.Error("lineage event could not be applied; dropped", "seq", e.seq, "digest", e.ev.Digest, "err", eventErr)
-			if err := s.update(ctx, func(tx kvTx) error { return tx.Bucket(bucketMeta).Put(keyLineageApplied, u64(e.seq)) }); err != nil {
+			if err := s.update(ctx, func(tx kvTx) error { return tx.Bucket(bucketMeta).Put(s.keyApplied, u64(e.seq)) }); err != nil {
 				return n, err
 			}
 			es = es[:1]

@@ -99,6 +99,21 @@ type Options struct {
 	// probe watches. Timeout bounds connecting; NoSync turns off
 	// synchronous_commit.
 	Postgres string
+
+	// Replicas makes a PostgreSQL store one of several processes on its
+	// schema (replicas.go): they share the open lock that a store opened
+	// alone holds exclusively, each commit that appends to the changelog
+	// notifies the others, and Changed also fires for the others' commits,
+	// so that each replica's followers (search index, lineage graph) follow
+	// the shared changelog. FollowPoll is how often the changelog's
+	// sequence is read whatever is heard (zero: DefaultFollowPoll). Ignored
+	// on bbolt.
+	Replicas   bool
+	FollowPoll time.Duration
+	// LeaseCheck is how often, in replicas mode, a replica tries to take
+	// the lease of singleton work another holds, and the holder checks
+	// that it still holds it (RunSingleton). Zero means DefaultLeaseCheck.
+	LeaseCheck time.Duration
 }
 
 // Store is Quarry's source of truth: a bbolt file with a changelog.
@@ -129,6 +144,11 @@ type Store struct {
 	lin     lineageLog   // accepted lineage events, applied in the background
 	writing atomic.Int64 // update calls under way, the applier's included
 	records recordCache  // decoded dataset records, for reads
+
+	leaseCheck time.Duration // Options.LeaseCheck, in replicas mode; 0 alone
+	keyApplied []byte        // where the lineage log's applier records its progress: keyLineageApplied, or the replica's (replicas.go)
+	queueKick  chan struct{} // buffered(1): the shared lineage queue may hold events (lineage_queue.go)
+	stopQueue  func()        // stops the shared queue's applier; nil unless a replica
 }
 
 type metrics struct {
@@ -200,6 +220,15 @@ func Open(path string, opts *Options) (*Store, error) {
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
 		records: newRecordCache(),
+
+		keyApplied: keyLineageApplied,
+	}
+	if o.Postgres != "" && o.Replicas {
+		var err error
+		if s.keyApplied, err = replicaAppliedKey(path, o.ReadOnly); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if !o.ReadOnly {
 		if err := s.migrate(); err != nil {
@@ -233,12 +262,39 @@ func Open(path string, opts *Options) (*Store, error) {
 		}))
 	}
 	go s.writer()
+	if pg, ok := db.(*pgDB); ok && o.Replicas {
+		poll := o.FollowPoll
+		if poll <= 0 {
+			poll = DefaultFollowPoll
+		}
+		s.leaseCheck = o.LeaseCheck
+		if s.leaseCheck <= 0 {
+			s.leaseCheck = DefaultLeaseCheck
+		}
+		s.queueKick = make(chan struct{}, 1)
+		pg.follow(poll, s.log, s.otherCommits)
+		if !o.ReadOnly {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				s.RunSingleton(ctx, "lineage applier", s.applyQueue)
+			}()
+			s.stopQueue = func() {
+				cancel()
+				<-done
+			}
+		}
+	}
 	if o.ReadOnly {
 		close(s.space.done)
 	} else {
 		go s.probe(filepath.Dir(path))
 	}
 	if err := s.startLineageLog(o.ReadOnly, o.NoSync, o.Registerer); err != nil {
+		if s.stopQueue != nil {
+			s.stopQueue()
+		}
 		close(s.closed)
 		<-s.done
 		<-s.space.done
@@ -301,6 +357,9 @@ func newMetrics(reg prometheus.Registerer) metrics {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
+		if s.stopQueue != nil {
+			s.stopQueue() // it writes through the writer, which stops next
+		}
 		close(s.closed)
 		<-s.done
 		<-s.lin.done

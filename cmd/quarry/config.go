@@ -53,13 +53,15 @@ type Config struct {
 //	store:
 //	  engine: postgres
 //	  dsnEnv: QUARRY_STORE_DSN   # or dsn: postgres://quarry@db.internal:5432/quarry
+//	  replicas: true             # several servers share the database
 //
 // Prefer dsnEnv: a connection string holds a password. One server per
-// database for now.
+// database, unless replicas: then every server on it must say replicas.
 type StoreConfig struct {
-	Engine string `yaml:"engine"`
-	DSN    string `yaml:"dsn"`
-	DSNEnv string `yaml:"dsnEnv"`
+	Engine   string `yaml:"engine"`
+	DSN      string `yaml:"dsn"`
+	DSNEnv   string `yaml:"dsnEnv"`
+	Replicas bool   `yaml:"replicas"`
 }
 
 // postgres returns the PostgreSQL connection string the store section
@@ -67,6 +69,9 @@ type StoreConfig struct {
 func (c StoreConfig) postgres(getenv func(string) string) (string, error) {
 	switch strings.ToLower(c.Engine) {
 	case "", "bbolt":
+		if c.Replicas {
+			return "", errors.New("config: store.replicas is for engine: postgres (replicas share a database; a bbolt file has one server)")
+		}
 		if c.DSN != "" || c.DSNEnv != "" {
 			return "", fmt.Errorf("config: store.dsn and store.dsnEnv are for engine: postgres, and the engine is %s", cmpOr(c.Engine, "bbolt (the default)"))
 		}

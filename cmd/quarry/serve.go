@@ -151,6 +151,7 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 
 	srv, err := server.Open(cfg.Data, &server.Options{
 		StorePostgres:     storeDSN,
+		StoreReplicas:     cfg.Store.Replicas,
 		Logger:            log,
 		Registerer:        reg,
 		Gatherer:          reg,

@@ -133,14 +133,17 @@ func (s *Server) initdb(ctx context.Context) error {
 }
 
 func (s *Server) start(ctx context.Context) error {
-	port, err := dbproc.FreePort()
-	if err != nil {
-		return err
+	if s.Port == 0 { // Up starts it again on its port
+		port, err := dbproc.FreePort()
+		if err != nil {
+			return err
+		}
+		s.Port = port
 	}
-	s.Port = port
+	var err error
 	// Durability is off: the cluster is thrown away.
 	args := append([]string{"-D", filepath.Join(s.dir, "data"),
-		"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
+		"-p", strconv.Itoa(s.Port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=50", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=1024"}, s.opts.Args...)
 	cmd := s.command(context.Background(), "postgres", args...)
@@ -204,6 +207,14 @@ func (s *Server) Freeze() error { return s.proc.Freeze() }
 
 // Thaw continues a frozen server's processes.
 func (s *Server) Thaw() error { return s.proc.Thaw() }
+
+// Down shuts the server down (fast: its clients' connections are cut),
+// keeping its cluster; Up starts it again on the same port. A test of
+// clients that live through a database restart uses them.
+func (s *Server) Down() { s.proc.Stop(syscall.SIGINT) }
+
+// Up starts the server Down stopped.
+func (s *Server) Up(ctx context.Context) error { return s.start(ctx) }
 
 // Stop stops the server and removes its directory.
 func (s *Server) Stop() error {

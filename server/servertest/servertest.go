@@ -90,6 +90,9 @@ func New(tb testing.TB, o *server.Options, wrap ...func(*server.Config)) *Server
 	tb.Cleanup(func() {
 		hs.Close()
 		srv.Close() // a test may have closed the store already
+		if opts.StorePostgres != "" {
+			return // no file: the store is in PostgreSQL
+		}
 		if err := store.Verify(filepath.Join(dir, server.StoreFile)); err != nil {
 			tb.Errorf("the store file is damaged: %v", err)
 		}

@@ -1,0 +1,325 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quarrydata/quarry"
+)
+
+// Replicas (Options.Replicas) accept OpenLineage events into the shared
+// database rather than a log of their own: AcceptLineage writes them to
+// the lineage_queue bucket in a transaction through the group commit, and
+// answers once it committed, so an event accepted by a replica that dies
+// is applied by another. The replica that holds the "lineage applier"
+// lease (RunSingleton) folds the queue into the catalog in order, each
+// transaction applying events and deleting them from the queue together:
+// what is applied leaves the queue in the same commit, and nothing is
+// applied twice (an event applied again would be a duplicate by its
+// digest anyway).
+//
+// Claims on run ids (an event naming a run of another job is refused when
+// accepted, not dropped when applied) are in the store too, in
+// lineage_queue_runs, written in the accepting transaction: every replica
+// sees them, and the writer's lock orders them.
+
+var (
+	bucketLineageQueue  = []byte("lineage_queue")      // seq(8) -> an accepted event, encoded as in the lineage log
+	bucketQueueClaims   = []byte("lineage_queue_runs") // run id -> queueClaim: the job the queued events of the run report
+	keyLineageQueueDone = []byte("lineage_queue_applied")
+)
+
+type queueClaim struct {
+	Job string `json:"job"`
+	N   int    `json:"n"`
+}
+
+func getQueueClaim(b kvBucket, run string) (queueClaim, error) {
+	var c queueClaim
+	if v := b.Get([]byte(run)); v != nil {
+		if err := json.Unmarshal(v, &c); err != nil {
+			return c, fmt.Errorf("claim of run %s: %w", run, err)
+		}
+	}
+	return c, nil
+}
+
+// releaseQueueClaim releases one queued event's claim of run.
+func releaseQueueClaim(tx kvTx, run string) error {
+	b := tx.Bucket(bucketQueueClaims)
+	c, err := getQueueClaim(b, run)
+	if err != nil {
+		return err
+	}
+	if c.N <= 1 {
+		return b.Delete([]byte(run))
+	}
+	c.N--
+	v, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(run), v)
+}
+
+// unavailable makes an error of the store (PostgreSQL down, a connection
+// lost) a retriable one, saying what could not be done.
+func unavailable(what string, err error) error {
+	if _, ok := errors.AsType[*quarry.Error](err); ok || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return quarry.Errorf(quarry.EUNAVAILABLE, "%s: the PostgreSQL store cannot be reached (%v); retry in a few seconds", what, err)
+}
+
+// acceptShared is AcceptLineage on a replica.
+func (s *Store) acceptShared(ctx context.Context, evs []quarry.LineageEvent) []error {
+	errs := make([]error, len(evs))
+	type item struct {
+		i        int
+		run, job string
+		val      []byte
+	}
+	var items []item
+	for i := range evs {
+		p, err := s.prepareEvent(&evs[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		raw, err := json.Marshal(&evs[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		it := item{i: i, val: encodeLogEntry(raw)}
+		if run := claimOf(p); run != "" {
+			it.run, it.job = run, p.Job.ID
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return errs
+	}
+	var refused []error
+	err := s.update(ctx, func(tx kvTx) error {
+		refused = make([]error, len(items))
+		q, claims := tx.Bucket(bucketLineageQueue), tx.Bucket(bucketQueueClaims)
+		var done uint64
+		if v := tx.Bucket(bucketMeta).Get(keyLineageQueueDone); len(v) == 8 {
+			done = binary.BigEndian.Uint64(v)
+		}
+		if n := q.Sequence() - min(done, q.Sequence()); n > logLimit {
+			for k := range refused {
+				refused[k] = quarry.Errorf(quarry.EUNAVAILABLE, "%d lineage events wait to be applied; retry in a few seconds", n)
+			}
+			return nil
+		}
+		for k, it := range items {
+			if it.run != "" {
+				c, err := getQueueClaim(claims, it.run)
+				if err != nil {
+					return err
+				}
+				if c.Job == "" {
+					r, err := getRun(tx, it.run)
+					if err != nil {
+						return err
+					}
+					if r != nil && r.JobID != it.job {
+						refused[k] = errRunOfAnotherJob(it.run)
+						continue
+					}
+				} else if c.Job != it.job {
+					refused[k] = errRunOfAnotherJob(it.run)
+					continue
+				}
+				c.Job, c.N = it.job, c.N+1
+				v, err := json.Marshal(c)
+				if err != nil {
+					return err
+				}
+				if err := claims.Put([]byte(it.run), v); err != nil {
+					return err
+				}
+			}
+			seq, err := q.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := q.Put(u64(seq), it.val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		err = unavailable("lineage events are not stored", err)
+		for _, it := range items {
+			errs[it.i] = err
+		}
+		return errs
+	}
+	for k, it := range items {
+		errs[it.i] = refused[k]
+	}
+	s.kickQueue()
+	return errs
+}
+
+func (s *Store) kickQueue() {
+	select {
+	case s.queueKick <- struct{}{}:
+	default:
+	}
+}
+
+// applyQueue applies the shared queue while ctx lasts (while this replica
+// holds the applier's lease): at once, at each wake-up (an accept here, a
+// commit heard of elsewhere), and every second.
+func (s *Store) applyQueue(ctx context.Context) {
+	wait := time.Second
+	for {
+		n, err := s.applyQueued(ctx, logBatch)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.Error("applying the accepted lineage events", "err", err, "retry_in", wait)
+		case n > 0:
+			wait = time.Second
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.queueKick:
+		case <-time.After(wait):
+		}
+		if err != nil {
+			wait = min(2*wait, 30*time.Second)
+		}
+	}
+}
+
+// applyQueued applies up to limit queued events and says how many it
+// applied or dropped.
+func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
+	var entries []logEntry
+	err := s.view(func(tx kvTx) error {
+		c := tx.Bucket(bucketLineageQueue).Cursor()
+		for k, v := c.First(); k != nil && len(entries) < limit; k, v = c.Next() {
+			e := logEntry{seq: binary.BigEndian.Uint64(k)}
+			raw, err := decodeLogEntry(v)
+			if err == nil {
+				err = json.Unmarshal(raw, &e.ev)
+			}
+			if err != nil {
+				s.log.Error("queued lineage event is not an event; dropped", "seq", e.seq, "err", err)
+				e.ev = quarry.LineageEvent{}
+			}
+			entries = append(entries, e)
+		}
+		return nil
+	})
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.ev.Digest == "" {
+			continue
+		}
+		if e.p, err = s.prepareEvent(&e.ev); err != nil {
+			s.log.Error("lineage event no longer valid; dropped", "seq", e.seq, "err", err)
+		}
+	}
+	// An event's own failure (a conflict) drops it; the ones before it are
+	// applied first. Any other failure leaves the queue as it is.
+	var eventErr error
+	failed := -1
+	apply := func(tx kvTx, es []logEntry, drop bool) error {
+		eventErr, failed = nil, -1
+		now := s.now().UTC()
+		for i, e := range es {
+			if e.p != nil && !drop {
+				if _, err := applyEvent(tx, e.p, now); err != nil {
+					if _, ok := errors.AsType[*quarry.Error](err); ok {
+						eventErr, failed = err, i
+					}
+					return fmt.Errorf("lineage event %d: %w", e.seq, err)
+				}
+			}
+			if err := tx.Bucket(bucketLineageQueue).Delete(u64(e.seq)); err != nil {
+				return err
+			}
+			if run := claimOfPlan(e.p); run != "" {
+				if err := releaseQueueClaim(tx, run); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyLineageQueueDone, u64(es[len(es)-1].seq))
+	}
+	n := 0
+	for n < len(entries) {
+		es := entries[n:]
+		err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, false) })
+		if err != nil {
+			if eventErr == nil {
+				return n, err
+			}
+			if failed > 0 {
+				es = es[:failed]
+				if err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, false) }); err != nil {
+					return n, err
+				}
+			} else {
+				es = es[:1]
+				s.log.Error("lineage event could not be applied; dropped", "seq", es[0].seq, "digest", es[0].ev.Digest, "err", eventErr)
+				if err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, true) }); err != nil {
+					return n, err
+				}
+			}
+		}
+		n += len(es)
+	}
+	return n, nil
+}
+
+// syncShared is SyncLineage on a replica: it waits until the events
+// queued before the call are applied, by whichever replica applies them.
+func (s *Store) syncShared(ctx context.Context) error {
+	var target uint64
+	read := func() (uint64, error) {
+		var done uint64
+		err := s.view(func(tx kvTx) error {
+			if target == 0 {
+				target = tx.Bucket(bucketLineageQueue).Sequence()
+			}
+			if v := tx.Bucket(bucketMeta).Get(keyLineageQueueDone); len(v) == 8 {
+				done = binary.BigEndian.Uint64(v)
+			}
+			return nil
+		})
+		return done, err
+	}
+	for {
+		done, err := read()
+		if err != nil {
+			return unavailable("wait for lineage events to be applied", err)
+		}
+		if done >= target {
+			return nil
+		}
+		s.kickQueue()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
