@@ -872,7 +872,7 @@ func (b *queryBuilder) nearPhrase(field string, boost float64) []query.Query {
 			terms = append(terms, []string{t2[0]})
 			q := query.NewMultiPhraseQuery(terms, field)
 			q.SetBoost(boost)
-			out = append(out, q)
+			out = append(out, phraseUnlessCommon{Query: q, field: field, terms: []string{t1[len(t1)-1], t2[0]}})
 		}
 	}
 	return out

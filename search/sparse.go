@@ -214,3 +214,40 @@ func (q unlessCommon) Searcher(ctx context.Context, r index.IndexReader, m mappi
 	s.Close()
 	return &emptySearcher{weight: w}, nil
 }
+
+// phraseUnlessCommon is a phrase clause (words side by side in field) that
+// scores nothing when every one of its terms is common: a phrase checks
+// the positions of each document that has all its terms, and common terms
+// are side by side in a large share of the catalog ("customer order").
+type phraseUnlessCommon struct {
+	query.Query
+	field string
+	terms []string
+}
+
+func (q phraseUnlessCommon) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	s, err := q.Query.Searcher(ctx, r, m, o)
+	if err != nil || s.Count() <= commonMin {
+		return s, err
+	}
+	docs, err := r.DocCount()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	for _, t := range q.terms {
+		tr, err := r.TermFieldReader(ctx, []byte(t), q.field, false, false, false)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		n := tr.Count()
+		tr.Close()
+		if n <= commonMin || n*commonShare <= docs {
+			return s, nil
+		}
+	}
+	w := s.Weight()
+	s.Close()
+	return &emptySearcher{weight: w}, nil
+}
