@@ -310,6 +310,9 @@ func crawl(ctx context.Context, st Store, o *Options, start time.Time, derived s
 		return res, err
 	}
 	for _, snap := range snaps {
+		if err := prepareUsage(ctx, st, ns, snap, res); err != nil {
+			return res, timedOut(ctx, err)
+		}
 		if err := write(ctx, st, snap, o, res); err != nil {
 			return res, timedOut(ctx, err)
 		}
