@@ -219,7 +219,8 @@ type snapshot struct {
 	edges    map[string][]quarry.Edge // target dataset ID -> catalog edges into it
 	seen     map[string]bool          // every in-scope name, including skipped ones
 	skipped  int
-	usage    *usageRead // nil: not read
+	usage    *usageRead        // nil: not read
+	ids      map[string]string // dataset name -> ID, if the reader kept them (datasetIDs)
 }
 
 // write stores a snapshot: datasets in batches, then catalog edges, then,

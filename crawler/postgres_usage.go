@@ -61,6 +61,9 @@ func readPgUsage(ctx context.Context, conn *pgx.Conn, cat *pgCatalog, snap *snap
 		if r.stats == nil || r.kind == "p" {
 			continue
 		}
+		if r.stats.scans == 0 && r.stats.ins+r.stats.upd+r.stats.del == 0 {
+			continue // no baseline entry is the same as zeros, and smaller
+		}
 		if id := idOf(r); id != "" {
 			c := u.tables[id]
 			u.tables[id] = [2]int64{c[0] + r.stats.scans, c[1] + r.stats.ins + r.stats.upd + r.stats.del}
