@@ -219,7 +219,8 @@ type snapshot struct {
 	edges    map[string][]quarry.Edge // target dataset ID -> catalog edges into it
 	seen     map[string]bool          // every in-scope name, including skipped ones
 	skipped  int
-	usage    *usageRead // nil: not read
+	usage    *usageRead        // nil: not read
+	ids      map[string]string // dataset name -> ID, if the reader kept them (datasetIDs)
 }
 
 // write stores a snapshot: datasets in batches, then catalog edges, then,
@@ -310,6 +311,9 @@ func crawl(ctx context.Context, st Store, o *Options, start time.Time, derived s
 		return res, err
 	}
 	for _, snap := range snaps {
+		if err := prepareUsage(ctx, st, ns, snap, res); err != nil {
+			return res, timedOut(ctx, err)
+		}
 		if err := write(ctx, st, snap, o, res); err != nil {
 			return res, timedOut(ctx, err)
 		}

@@ -311,6 +311,7 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 		}
 	}
 	ids := map[uint32]string{}
+	snap.ids = map[string]string{}
 	oids := make([]uint32, 0, len(cat.relations))
 	for oid, r := range cat.relations {
 		if r.isPartition || !o.inScope(r.schema) {
@@ -396,6 +397,7 @@ func (cat *pgCatalog) snapshot(ns, db string, o *Options) *snapshot {
 			d.Constraints = append(d.Constraints, c)
 		}
 		snap.datasets = append(snap.datasets, d)
+		snap.ids[d.Name] = ids[oid]
 		snap.edges[ids[oid]] = nil // every crawled dataset's catalog edges are replaced
 	}
 	cat.viewEdges(snap, ids, ns, db)

@@ -2,7 +2,6 @@ package crawler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
 // PostgreSQL usage (see usage.go). Reads are scans (sequential and
@@ -62,6 +60,9 @@ func readPgUsage(ctx context.Context, conn *pgx.Conn, cat *pgCatalog, snap *snap
 	for _, r := range cat.relations {
 		if r.stats == nil || r.kind == "p" {
 			continue
+		}
+		if r.stats.scans == 0 && r.stats.ins+r.stats.upd+r.stats.del == 0 {
+			continue // no baseline entry is the same as zeros, and smaller
 		}
 		if id := idOf(r); id != "" {
 			c := u.tables[id]
@@ -187,90 +188,6 @@ func pgUsageQuery(ctx context.Context, conn *pgx.Conn, o *Options, name, sql str
 // statement left it to the search path (PostgreSQL) or the session's
 // database (MySQL).
 type TableName struct{ Schema, Name string }
-
-// PostgresStatementTables parses one PostgreSQL statement (normalized or
-// not; several separated by ";" too) and returns the relations it reads
-// and those it writes (INSERT, UPDATE, DELETE, MERGE, COPY FROM targets;
-// a target that is also read, as by UPDATE ... FROM itself, is both).
-// Names of the statement's own CTEs are not relations.
-func PostgresStatementTables(sql string) (reads, writes []TableName, err error) {
-	js, err := pg_query.ParseToJSON(sql)
-	if err != nil {
-		return nil, nil, err
-	}
-	var tree any
-	if err := json.Unmarshal([]byte(js), &tree); err != nil {
-		return nil, nil, err
-	}
-	ctes := map[string]bool{}
-	collectCTEs(tree, ctes)
-	seenR, seenW := map[TableName]bool{}, map[TableName]bool{}
-	add := func(m map[string]any, write bool) {
-		n := TableName{Schema: str(m["schemaname"]), Name: str(m["relname"])}
-		if n.Name == "" || n.Schema == "" && ctes[n.Name] {
-			return
-		}
-		if write && !seenW[n] {
-			seenW[n] = true
-			writes = append(writes, n)
-		} else if !write && !seenR[n] {
-			seenR[n] = true
-			reads = append(reads, n)
-		}
-	}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case map[string]any:
-			for k, e := range v {
-				m, _ := e.(map[string]any)
-				switch {
-				case k == "RangeVar" && m != nil:
-					add(m, false)
-					continue
-				case (k == "InsertStmt" || k == "UpdateStmt" || k == "DeleteStmt" || k == "MergeStmt") && m != nil:
-					if rel, ok := m["relation"].(map[string]any); ok {
-						add(rel, true)
-					}
-				case k == "CopyStmt" && m != nil:
-					if rel, ok := m["relation"].(map[string]any); ok {
-						add(rel, m["is_from"] == true)
-					}
-				case k == "relation":
-					continue // a DML target, counted above; in DDL, not a read
-				}
-				walk(e)
-			}
-		}
-	}
-	walk(tree)
-	return reads, writes, nil
-}
-
-func collectCTEs(v any, into map[string]bool) {
-	switch v := v.(type) {
-	case []any:
-		for _, e := range v {
-			collectCTEs(e, into)
-		}
-	case map[string]any:
-		if c, ok := v["CommonTableExpr"].(map[string]any); ok {
-			into[str(c["ctename"])] = true
-		}
-		for _, e := range v {
-			collectCTEs(e, into)
-		}
-	}
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
 
 // pgNames finds relations by name for statements' unqualified names.
 type pgNames map[string][]*pgRelation

@@ -150,7 +150,7 @@ func (s *Store) RecordUsage(ctx context.Context, ns, db string, rec UsageRecord)
 			if err := putJSON(days, k, d); err != nil {
 				return err
 			}
-			r, err := pruneAndSum(days, id, rec.Day)
+			r, err := pruneAndSum(days, id, rec.Day, &d)
 			if err != nil {
 				return err
 			}
@@ -163,8 +163,9 @@ func (s *Store) RecordUsage(ctx context.Context, ns, db string, rec UsageRecord)
 }
 
 // pruneAndSum drops a dataset's days older than the retention and adds up
-// its last PopularityDays up to today.
-func pruneAndSum(days kvBucket, id, today string) (UsageRecent, error) {
+// its last PopularityDays up to today, whose use the caller just wrote
+// (it is not decoded again: that was a third of a crawl's usage write).
+func pruneAndSum(days kvBucket, id, today string, todays *quarry.UsageDay) (UsageRecent, error) {
 	t, _ := time.Parse(time.DateOnly, today)
 	keep := t.AddDate(0, 0, -quarry.UsageRetentionDays+1).Format(time.DateOnly)
 	recent := t.AddDate(0, 0, -quarry.PopularityDays+1).Format(time.DateOnly)
@@ -182,9 +183,12 @@ func pruneAndSum(days kvBucket, id, today string) (UsageRecent, error) {
 		if day < recent || day > today {
 			continue
 		}
-		var d quarry.UsageDay
-		if err := json.Unmarshal(v, &d); err != nil {
-			return r, fmt.Errorf("usage of %s on %s: %w", id, day, err)
+		d := todays
+		if day != today {
+			d = &quarry.UsageDay{}
+			if err := json.Unmarshal(v, d); err != nil {
+				return r, fmt.Errorf("usage of %s on %s: %w", id, day, err)
+			}
 		}
 		r.Reads += d.Reads
 		r.Calls += d.Calls
