@@ -42,26 +42,37 @@ func TestIndexRebuild(t *testing.T) {
 	}
 	waitSearchReady(t, p)
 
-	first := exec.Command(binary, "index", "rebuild", "--data", data)
-	var firstOut strings.Builder
-	first.Stdout, first.Stderr = &firstOut, &firstOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The second asks once the first's rebuild has begun.
-	waitFor(t, 10*time.Second, func() bool { return health(t, p).Search == "rebuilding" })
-	out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "409 Conflict: the search index is being rebuilt already") {
+	// A second rebuild asked while one runs is refused. The second asks
+	// once the first's has begun; on a loaded machine starting the second
+	// command can take longer than the whole rebuild, which then answers
+	// it normally: the pair is tried again.
+	for attempt := 1; ; attempt++ {
+		first := exec.Command(binary, "index", "rebuild", "--data", data)
+		var firstOut strings.Builder
+		first.Stdout, first.Stderr = &firstOut, &firstOut
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, func() bool { return health(t, p).Search == "rebuilding" })
+		out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput()
+		if werr := first.Wait(); werr != nil || !strings.Contains(firstOut.String(), "search index") {
+			t.Fatalf("the first index rebuild: %v\n%s", werr, firstOut.String())
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 1 && strings.Contains(string(out), "409 Conflict: the search index is being rebuilt already") {
+			break
+		}
+		if err == nil && strings.Contains(string(out), "search index rebuilt") && attempt < 5 {
+			t.Logf("attempt %d: the first rebuild ended before the second asked; again", attempt)
+			waitSearchReady(t, p)
+			continue
+		}
 		t.Fatalf("index rebuild while one runs: %v, want exit 1 and the conflict\n%s", err, out)
-	}
-	if err := first.Wait(); err != nil || !strings.Contains(firstOut.String(), "search index") {
-		t.Fatalf("the first index rebuild: %v\n%s", err, firstOut.String())
 	}
 	p.stop(t)
 
 	// Without a server: the result, once (the index's own log stays quiet).
-	out, err = exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput()
+	out, err := exec.Command(binary, "index", "rebuild", "--data", data).CombinedOutput()
 	if err != nil || strings.Count(string(out), "\n") != 1 || !strings.HasPrefix(string(out), "search index rebuilt up to changelog record ") {
 		t.Fatalf("index rebuild of a stopped data dir: %v, want one line\n%s", err, out)
 	}
