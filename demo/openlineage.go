@@ -3,50 +3,16 @@ package demo
 // The demo's ETL history is sent as the OpenLineage events (spec 2-0-2)
 // that Airflow's, dbt's and Flink's integrations would send, so these types
 // write that JSON; Quarry reads it with lineage.ParseEvent like any other
-// producer's.
+// producer's. The event itself is olevent's; the facets are here.
 
-const (
-	producer    = "https://github.com/quarrydata/quarry/tree/main/demo"
-	eventSchema = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-)
+import "github.com/quarrydata/quarry/internal/olevent"
 
-type event struct {
-	EventType string         `json:"eventType"`
-	EventTime string         `json:"eventTime"`
-	Producer  string         `json:"producer"`
-	SchemaURL string         `json:"schemaURL"`
-	Run       eventRun       `json:"run"`
-	Job       eventJob       `json:"job"`
-	Inputs    []eventDataset `json:"inputs,omitempty"`
-	Outputs   []eventDataset `json:"outputs,omitempty"`
-}
-
-type eventRun struct {
-	RunID  string         `json:"runId"`
-	Facets map[string]any `json:"facets,omitempty"`
-}
-
-type eventJob struct {
-	Namespace string         `json:"namespace"`
-	Name      string         `json:"name"`
-	Facets    map[string]any `json:"facets,omitempty"`
-}
-
-type eventDataset struct {
-	Namespace string         `json:"namespace"`
-	Name      string         `json:"name"`
-	Facets    map[string]any `json:"facets,omitempty"`
-}
+const producer = "https://github.com/quarrydata/quarry/tree/main/demo"
 
 // facet is what every facet carries: who wrote it and its schema.
-type facet struct {
-	Producer  string `json:"_producer"`
-	SchemaURL string `json:"_schemaURL"`
-}
+type facet = olevent.Facet
 
-func newFacet(name, version string) facet {
-	return facet{Producer: producer, SchemaURL: "https://openlineage.io/spec/facets/" + version + "/" + name + ".json#/$defs/" + name}
-}
+func newFacet(name, version string) facet { return olevent.NewFacet(producer, name, version) }
 
 type parentFacet struct {
 	facet

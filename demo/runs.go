@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/internal/olevent"
 )
 
 // Namespaces of the demo's ETL jobs: an Airflow deployment that copies
@@ -237,11 +238,11 @@ func runs(now time.Time) ([]run, error) {
 				doneOuts = slices.Clone(outs)
 				doneOuts[0].Facets = withFacet(outs[0].Facets, "dataQualityAssertions", assertionsFacet{facet: newFacet("DataQualityAssertionsDatasetFacet", "1-1-0"), Assertions: asserted})
 			}
-			for _, ev := range []event{
-				{EventType: "START", EventTime: stamp(start), Run: eventRun{RunID: r.id, Facets: runFacets}, Inputs: ins, Outputs: outs},
-				{EventType: state, EventTime: stamp(end), Run: eventRun{RunID: r.id, Facets: doneFacets}, Inputs: ins, Outputs: doneOuts},
+			for _, ev := range []olevent.RunEvent{
+				{EventType: "START", EventTime: stamp(start), Run: olevent.Run{RunID: r.id, Facets: runFacets}, Inputs: ins, Outputs: outs},
+				{EventType: state, EventTime: stamp(end), Run: olevent.Run{RunID: r.id, Facets: doneFacets}, Inputs: ins, Outputs: doneOuts},
 			} {
-				ev.Producer, ev.SchemaURL, ev.Job = producer, eventSchema, j.eventJob()
+				ev.Producer, ev.SchemaURL, ev.Job = producer, olevent.RunEventSchema, j.eventJob()
 				raw, err := json.Marshal(ev)
 				if err != nil {
 					return nil, err
@@ -279,8 +280,8 @@ func (j *job) language() string {
 }
 
 // eventJob is the job as its events name it, with its facets.
-func (j *job) eventJob() eventJob {
-	ej := eventJob{Namespace: j.ns, Name: j.name, Facets: map[string]any{}}
+func (j *job) eventJob() olevent.Job {
+	ej := olevent.Job{Namespace: j.ns, Name: j.name, Facets: map[string]any{}}
 	parts := strings.SplitN(j.typ, "/", 3)
 	ej.Facets["jobType"] = jobTypeFacet{facet: newFacet("JobTypeJobFacet", "2-0-4"), ProcessingType: parts[0], Integration: parts[1], JobType: parts[2]}
 	if j.desc != "" {
@@ -303,14 +304,14 @@ func (j *job) eventJob() eventJob {
 // an output that a crawler reads carries the schema the job wrote (a
 // crawl owns its columns, so the facet changes nothing there), and the
 // first output its column lineage.
-func (j *job) datasets(catalog map[string]*quarry.Dataset) (ins, outs []eventDataset) {
+func (j *job) datasets(catalog map[string]*quarry.Dataset) (ins, outs []olevent.Dataset) {
 	for _, n := range j.ins {
 		ns, name := datasetName(n)
-		ins = append(ins, eventDataset{Namespace: ns, Name: name})
+		ins = append(ins, olevent.Dataset{Namespace: ns, Name: name})
 	}
 	for _, n := range j.outs {
 		ns, name := datasetName(n)
-		out := eventDataset{Namespace: ns, Name: name}
+		out := olevent.Dataset{Namespace: ns, Name: name}
 		if d := catalog[ns+" "+name]; d != nil && d.Source != "" {
 			f := schemaFacet{facet: newFacet("SchemaDatasetFacet", "1-2-0")}
 			for _, c := range d.Columns {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/quarrydata/quarry/internal/olevent"
 )
 
 // Producer identifies `quarry run` as the producer of its events
@@ -17,10 +18,7 @@ const Producer = "https://github.com/quarrydata/quarry/tree/main/cmd/quarry/run"
 // command (RunFacet); the server keeps its command and host on the job.
 const FacetName = "quarry_run"
 
-const (
-	eventSchema = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-	facetSchema = "https://github.com/quarrydata/quarry/tree/main/internal/runreport/quarry_run.json"
-)
+const facetSchema = "https://github.com/quarrydata/quarry/tree/main/internal/runreport/quarry_run.json"
 
 // Dataset is a dataset a run reads or writes, as OpenLineage names it.
 type Dataset struct {
@@ -95,32 +93,9 @@ func (r *Run) EndEvent() Event {
 	return r.event("COMPLETE", r.End)
 }
 
-type olEvent struct {
-	EventType string    `json:"eventType"`
-	EventTime string    `json:"eventTime"`
-	Producer  string    `json:"producer"`
-	SchemaURL string    `json:"schemaURL"`
-	Run       olRun     `json:"run"`
-	Job       olJob     `json:"job"`
-	Inputs    []Dataset `json:"inputs"`
-	Outputs   []Dataset `json:"outputs"`
-}
-
-type olRun struct {
-	RunID  string         `json:"runId"`
-	Facets map[string]any `json:"facets"`
-}
-
-type olJob struct {
-	Namespace string         `json:"namespace"`
-	Name      string         `json:"name"`
-	Facets    map[string]any `json:"facets"`
-}
-
 // RunFacet is the quarry_run run facet.
 type RunFacet struct {
-	Producer   string `json:"_producer"`
-	SchemaURL  string `json:"_schemaURL"`
+	olevent.Facet
 	Command    string `json:"command"`
 	Host       string `json:"host,omitempty"`
 	User       string `json:"user,omitempty"`
@@ -134,9 +109,9 @@ type RunFacet struct {
 
 func (r *Run) event(typ string, at time.Time) Event {
 	facet := func(name, version string) map[string]any {
-		return map[string]any{"_producer": Producer, "_schemaURL": "https://openlineage.io/spec/facets/" + version + "/" + name + ".json#/$defs/" + name}
+		return map[string]any{"_producer": Producer, "_schemaURL": olevent.SpecFacetURL(name, version)}
 	}
-	rf := RunFacet{Producer: Producer, SchemaURL: facetSchema, Command: CommandLine(r.Command), Host: r.Host, User: r.User,
+	rf := RunFacet{Facet: olevent.Facet{Producer: Producer, SchemaURL: facetSchema}, Command: CommandLine(r.Command), Host: r.Host, User: r.User,
 		Version: r.Version, StartTime: r.Start.UTC().Format(time.RFC3339Nano)}
 	runFacets := map[string]any{FacetName: &rf}
 	if typ != "START" {
@@ -152,11 +127,11 @@ func (r *Run) event(typ string, at time.Time) Event {
 	}
 	jt := facet("JobTypeJobFacet", "2-0-4")
 	jt["processingType"], jt["integration"], jt["jobType"] = "BATCH", "QUARRY", "COMMAND"
-	ev := olEvent{
-		EventType: typ, EventTime: at.UTC().Format(time.RFC3339Nano), Producer: Producer, SchemaURL: eventSchema,
-		Run:    olRun{RunID: r.ID, Facets: runFacets},
-		Job:    olJob{Namespace: r.JobNamespace, Name: r.JobName, Facets: map[string]any{"jobType": jt}},
-		Inputs: nonNil(r.Inputs), Outputs: nonNil(r.Outputs),
+	ev := olevent.RunEvent{
+		EventType: typ, EventTime: at.UTC().Format(time.RFC3339Nano), Producer: Producer, SchemaURL: olevent.RunEventSchema,
+		Run:    olevent.Run{RunID: r.ID, Facets: runFacets},
+		Job:    olevent.Job{Namespace: r.JobNamespace, Name: r.JobName, Facets: map[string]any{"jobType": jt}},
+		Inputs: wire(r.Inputs), Outputs: wire(r.Outputs),
 	}
 	raw, err := json.Marshal(&ev)
 	if err != nil {
@@ -183,9 +158,12 @@ func (r *Run) failure() string {
 	return head + "; the last lines of its stderr:\n" + r.StderrTail
 }
 
-func nonNil(ds []Dataset) []Dataset {
-	if ds == nil {
-		return []Dataset{}
+// wire is the event's inputs or outputs: never nil, since the event says
+// what the run read or wrote even when that is nothing ("inputs": []).
+func wire(ds []Dataset) []olevent.Dataset {
+	out := make([]olevent.Dataset, len(ds))
+	for i, d := range ds {
+		out[i] = olevent.Dataset{Namespace: d.Namespace, Name: d.Name}
 	}
-	return ds
+	return out
 }
