@@ -104,8 +104,21 @@ func (s *Store) acceptShared(ctx context.Context, evs []quarry.LineageEvent) []e
 	if len(items) == 0 {
 		return errs
 	}
+	// The claim and the run of each event's run id are read for the
+	// whole group commit at once (PostgreSQL: a statement per bucket, not
+	// two round trips an event inside the writer's lock).
+	var runs [][]byte
+	for _, it := range items {
+		if it.run != "" {
+			runs = append(runs, []byte(it.run))
+		}
+	}
+	var reads []kvRead
+	if len(runs) > 0 {
+		reads = []kvRead{{bucketQueueClaims, runs}, {bucketRuns, runs}}
+	}
 	var refused []error
-	err := s.update(ctx, func(tx kvTx) error {
+	err := s.updateReading(ctx, reads, func(tx kvTx) error {
 		refused = make([]error, len(items))
 		q, claims := tx.Bucket(bucketLineageQueue), tx.Bucket(bucketQueueClaims)
 		var done uint64
