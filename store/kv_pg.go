@@ -504,6 +504,20 @@ func (t *pgTx) flush(commit bool) error {
 			s.dirty = false
 		}
 	}
+	if !commit && t.npending < pgFlushWrites {
+		// Sent for a cursor to read them: what they wrote is what a Get
+		// of their keys would read back, and a group commit's writes read
+		// their own keys again (a run's second event, its edges). A bulk
+		// write's flush (pgFlushWrites) keeps its memory instead.
+		if t.got == nil {
+			t.got = make(map[string][]byte)
+		}
+		for bucket, m := range t.pending {
+			for k, w := range m {
+				t.got[bucket+"\x00"+k] = w.v // nil: deleted
+			}
+		}
+	}
 	clear(t.pending)
 	t.npending = 0
 	if commit {
@@ -825,6 +839,55 @@ func (b *pgBucket) Prefetch(keys [][]byte) {
 				v = []byte{}
 			}
 			t.got[b.name+"\x00"+string(k)] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.fail(err)
+		}
+	}
+}
+
+// PrefetchAll is Prefetch for keys of several buckets, in one statement:
+// a transaction that knows what it will read pays one round trip for it.
+func (t *pgTx) PrefetchAll(reads []kvRead) {
+	var buckets []string
+	var keys [][]byte
+	if t.got == nil {
+		t.got = make(map[string][]byte)
+	}
+	for _, r := range reads {
+		name := string(r.bucket)
+		for _, k := range r.keys {
+			ck := name + "\x00" + string(k)
+			if _, ok := t.got[ck]; ok {
+				continue
+			}
+			if _, ok := t.pending[name][string(k)]; ok {
+				continue
+			}
+			t.got[ck] = nil // none, unless found
+			buckets, keys = append(buckets, name), append(keys, k)
+		}
+	}
+	for len(keys) > 0 && t.err == nil {
+		n := min(len(keys), 4000)
+		rows, err := t.query("SELECT kv.bucket, kv.key, kv.value FROM unnest($1::text[], $2::bytea[]) AS u(b, k) JOIN kv ON kv.bucket = u.b AND kv.key = u.k", buckets[:n], keys[:n])
+		buckets, keys = buckets[n:], keys[n:]
+		if err != nil {
+			t.fail(err)
+			break
+		}
+		for rows.Next() {
+			var b string
+			var k, v []byte
+			if err := rows.Scan(&b, &k, &v); err != nil {
+				t.fail(err)
+				break
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			t.got[b+"\x00"+string(k)] = v
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

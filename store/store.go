@@ -404,7 +404,7 @@ func (s *Store) update(ctx context.Context, fn func(kvTx) error) error {
 
 // updateReading is update for a write that says which keys it will read:
 // on an engine that reads in batches (PostgreSQL) the group commit reads
-// the keys of all its writes in one statement per bucket before it runs
+// the keys of all its writes in one statement before it runs
 // them, rather than each write's Gets costing a round trip each inside
 // the cluster-wide writer's lock. What fn reads is the same either way.
 func (s *Store) updateReading(ctx context.Context, reads []kvRead, fn func(kvTx) error) error {
@@ -492,27 +492,16 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 }
 
-// prefetchReads reads the keys the batch's writes said they read, one
-// statement per bucket, where the engine reads in batches. bbolt reads its
-// memory map and gains nothing (prefetch does nothing there).
+// prefetchReads reads the keys the batch's writes said they read, in one
+// statement, where the engine reads in batches. bbolt reads its memory map
+// and gains nothing (prefetchAll does nothing there).
 func prefetchReads(tx kvTx, batch []*writeReq) {
-	var order []string
-	var keys map[string][][]byte
+	var reads []kvRead
 	for _, r := range batch {
-		for _, rd := range r.reads {
-			if keys == nil {
-				keys = make(map[string][][]byte)
-			}
-			if _, ok := keys[string(rd.bucket)]; !ok {
-				order = append(order, string(rd.bucket))
-			}
-			keys[string(rd.bucket)] = append(keys[string(rd.bucket)], rd.keys...)
-		}
+		reads = append(reads, r.reads...)
 	}
-	for _, b := range order {
-		if bk := tx.Bucket([]byte(b)); bk != nil {
-			prefetch(bk, keys[b])
-		}
+	if len(reads) > 0 {
+		prefetchAll(tx, reads)
 	}
 }
 
