@@ -128,6 +128,20 @@ type kvPrefetcher interface {
 	Prefetch(keys [][]byte)
 }
 
+// kvBatchPrefetcher is an engine's read of keys of several buckets at
+// once, in one round trip (PostgreSQL).
+type kvBatchPrefetcher interface {
+	PrefetchAll(reads []kvRead)
+}
+
+// prefetchAll reads the keys of reads ahead of their Gets where the engine
+// gains by it.
+func prefetchAll(tx kvTx, reads []kvRead) {
+	if p, ok := tx.(kvBatchPrefetcher); ok {
+		p.PrefetchAll(reads)
+	}
+}
+
 // prefetch reads keys of b ahead of their Gets where the engine gains by it.
 func prefetch(b kvBucket, keys [][]byte) {
 	if p, ok := b.(kvPrefetcher); ok {

@@ -15,7 +15,7 @@ import (
 )
 
 // The PostgreSQL engine answers as bbolt does: a seeded random walk of
-// writes, reads and cursor moves (seeks between keys and past either end,
+// writes, reads (some read ahead) and cursor moves (seeks between keys and past either end,
 // turns of direction across its fetches) runs on both, in one write
 // transaction and then in a read one, and every answer must be equal. It
 // runs on the suite's PostgreSQL pass.
@@ -58,6 +58,11 @@ func TestKVEnginesAgree(t *testing.T) {
 				k = append(k, 'x') // between two keys
 			}
 			return "seek " + show(c.Seek(k))
+		case n == 6 && r.IntN(3) == 0:
+			// Reads ahead (PostgreSQL) that later Gets, after writes and
+			// cursors' flushes, must not answer from stale.
+			prefetchAll(tx, []kvRead{{[]byte("b"), [][]byte{key(r), key(r), key(r)}}, {[]byte("none"), [][]byte{key(r)}}})
+			return "prefetch"
 		case n < 9:
 			return "next " + show(c.Next())
 		default:

@@ -372,23 +372,31 @@ type pgTx struct {
 	seqs     map[string]*pgSeq             // bucket -> its sequence, once read
 	got      map[string][]byte             // bucket \x00 key -> value (nil: none), as read
 	npending int                           // writes in pending, about (a key written twice counts twice)
+	unsent   pgx.Batch                     // writes staged to go ahead of the next statement
 	gen      uint64                        // writes so far: cursors refetch after one
 }
 
 // query runs a statement of the transaction, after its BEGIN if that is
-// not sent yet, in the same round trip. The caller closes the rows.
+// not sent yet and the writes staged for it, in the same round trip. The
+// caller closes the rows.
 func (t *pgTx) query(sql string, args ...any) (pgx.Rows, error) {
-	if t.begin == "" {
+	if t.begin == "" && t.unsent.Len() == 0 {
 		return t.conn.Query(t.ctx, sql, args...)
 	}
 	var b pgx.Batch
-	b.Queue(t.begin)
+	if t.begin != "" {
+		b.Queue(t.begin)
+		t.begin = ""
+	}
+	b.QueuedQueries = append(b.QueuedQueries, t.unsent.QueuedQueries...) // staged writes
+	t.unsent = pgx.Batch{}
 	b.Queue(sql, args...)
-	t.begin = ""
 	br := t.conn.SendBatch(t.ctx, &b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, err
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -480,7 +488,24 @@ func (t *pgTx) flush(commit bool) error {
 	if t.err != nil {
 		return t.err
 	}
-	var batch pgx.Batch
+	t.stage(commit)
+	batch := t.unsent
+	t.unsent = pgx.Batch{}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := t.conn.SendBatch(t.ctx, &batch).Close(); err != nil {
+		t.fail(err)
+		return t.err
+	}
+	return nil
+}
+
+// stage turns the buffered writes into statements that go with the
+// transaction's next one (a cursor's read sends them ahead of it, in its
+// round trip), and COMMIT after them if commit.
+func (t *pgTx) stage(commit bool) {
+	batch := &t.unsent
 	for bucket, m := range t.pending {
 		var pk, pv, dk [][]byte
 		for k, w := range m {
@@ -504,6 +529,20 @@ func (t *pgTx) flush(commit bool) error {
 			s.dirty = false
 		}
 	}
+	if !commit && t.npending < pgFlushWrites {
+		// Sent for a cursor's read: what they wrote is what a Get
+		// of their keys would read back, and a group commit's writes read
+		// their own keys again (a run's second event, its edges). A bulk
+		// write's flush (pgFlushWrites) keeps its memory instead.
+		if t.got == nil {
+			t.got = make(map[string][]byte)
+		}
+		for bucket, m := range t.pending {
+			for k, w := range m {
+				t.got[bucket+"\x00"+k] = w.v // nil: deleted
+			}
+		}
+	}
 	clear(t.pending)
 	t.npending = 0
 	if commit {
@@ -513,14 +552,6 @@ func (t *pgTx) flush(commit bool) error {
 		}
 		batch.Queue("COMMIT")
 	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	if err := t.conn.SendBatch(t.ctx, &batch).Close(); err != nil {
-		t.fail(err)
-		return t.err
-	}
-	return nil
 }
 
 func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
@@ -681,9 +712,7 @@ type pgCursor struct {
 func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) (rows []pgRow, ok bool) {
 	t := c.b.t
 	if len(t.pending) > 0 || t.seqs != nil {
-		if err := t.flush(false); err != nil {
-			return nil, false
-		}
+		t.stage(false) // sent with the read below
 	}
 	if t.err != nil {
 		return nil, false
@@ -825,6 +854,55 @@ func (b *pgBucket) Prefetch(keys [][]byte) {
 				v = []byte{}
 			}
 			t.got[b.name+"\x00"+string(k)] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.fail(err)
+		}
+	}
+}
+
+// PrefetchAll is Prefetch for keys of several buckets, in one statement:
+// a transaction that knows what it will read pays one round trip for it.
+func (t *pgTx) PrefetchAll(reads []kvRead) {
+	var buckets []string
+	var keys [][]byte
+	if t.got == nil {
+		t.got = make(map[string][]byte)
+	}
+	for _, r := range reads {
+		name := string(r.bucket)
+		for _, k := range r.keys {
+			ck := name + "\x00" + string(k)
+			if _, ok := t.got[ck]; ok {
+				continue
+			}
+			if _, ok := t.pending[name][string(k)]; ok {
+				continue
+			}
+			t.got[ck] = nil // none, unless found
+			buckets, keys = append(buckets, name), append(keys, k)
+		}
+	}
+	for len(keys) > 0 && t.err == nil {
+		n := min(len(keys), 4000)
+		rows, err := t.query("SELECT kv.bucket, kv.key, kv.value FROM unnest($1::text[], $2::bytea[]) AS u(b, k) JOIN kv ON kv.bucket = u.b AND kv.key = u.k", buckets[:n], keys[:n])
+		buckets, keys = buckets[n:], keys[n:]
+		if err != nil {
+			t.fail(err)
+			break
+		}
+		for rows.Next() {
+			var b string
+			var k, v []byte
+			if err := rows.Scan(&b, &k, &v); err != nil {
+				t.fail(err)
+				break
+			}
+			if v == nil {
+				v = []byte{}
+			}
+			t.got[b+"\x00"+string(k)] = v
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -104,8 +104,21 @@ func (s *Store) acceptShared(ctx context.Context, evs []quarry.LineageEvent) []e
 	if len(items) == 0 {
 		return errs
 	}
+	// The claim and the run of each event's run id are read for the
+	// whole group commit at once (PostgreSQL: a statement per bucket, not
+	// two round trips an event inside the writer's lock).
+	var runs [][]byte
+	for _, it := range items {
+		if it.run != "" {
+			runs = append(runs, []byte(it.run))
+		}
+	}
+	var reads []kvRead
+	if len(runs) > 0 {
+		reads = []kvRead{{bucketQueueClaims, runs}, {bucketRuns, runs}}
+	}
 	var refused []error
-	err := s.update(ctx, func(tx kvTx) error {
+	err := s.updateReading(ctx, reads, func(tx kvTx) error {
 		refused = make([]error, len(items))
 		q, claims := tx.Bucket(bucketLineageQueue), tx.Bucket(bucketQueueClaims)
 		var done uint64
@@ -244,6 +257,9 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	apply := func(tx kvTx, es []logEntry, drop bool) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
+		if !drop {
+			prefetchApply(tx, es)
+		}
 		for i, e := range es {
 			if e.p != nil && !drop {
 				if _, err := applyEvent(tx, e.p, now); err != nil {
@@ -288,6 +304,53 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 		n += len(es)
 	}
 	return n, nil
+}
+
+// prefetchApply reads ahead, in one statement, the keys applying
+// es looks up one at a time: an event's digest, run, job, datasets, the
+// run's edges. On PostgreSQL each of those Gets was a round trip inside
+// the writer's lock (15 an event), during which the replicas' accepts
+// wait; bbolt has no Prefetch. Only reads move: applyEvent reads the same
+// values, the transaction's own writes first.
+func prefetchApply(tx kvTx, es []logEntry) {
+	var events, runs, claims, jobs, datasets, names, jobDatasets, runEdges [][]byte
+	for i := range es {
+		p := es[i].p
+		if p == nil {
+			continue
+		}
+		events = append(events, eventKey(es[i].ev.Digest))
+		if run := claimOfPlan(p); run != "" {
+			claims = append(claims, []byte(run))
+		}
+		if r := p.Event.Run; r != nil && r.ID != "" {
+			runs = append(runs, []byte(r.ID))
+			for j := range p.Edges {
+				runEdges = append(runEdges, append([]byte(r.ID), edgeKey(&p.Edges[j])...))
+			}
+		}
+		for j := range p.Datasets {
+			d := &p.Datasets[j].Dataset
+			datasets = append(datasets, []byte(d.ID))
+			names = append(names, nameKey(d.Namespace, d.Name))
+		}
+		if p.Job != nil {
+			jobs = append(jobs, []byte(p.Job.ID))
+			for _, side := range []struct {
+				role byte
+				ids  []string
+			}{{roleReads, p.Inputs}, {roleWrites, p.Outputs}} {
+				for _, id := range side.ids {
+					jobDatasets = append(jobDatasets, append(append([]byte(p.Job.ID), side.role), id...))
+				}
+			}
+		}
+	}
+	prefetchAll(tx, []kvRead{
+		{bucketEvents, events}, {bucketRuns, runs}, {bucketQueueClaims, claims}, {bucketJobs, jobs},
+		{bucketJobClaims, jobs}, {bucketDatasets, datasets}, {bucketVolatile, datasets},
+		{bucketDatasetNames, names}, {bucketJobDatasets, jobDatasets}, {bucketRunEdges, runEdges},
+	})
 }
 
 // syncShared is SyncLineage on a replica: it waits until the events

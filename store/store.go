@@ -158,8 +158,15 @@ type metrics struct {
 }
 
 type writeReq struct {
-	fn   func(kvTx) error
-	done chan error
+	fn    func(kvTx) error
+	reads []kvRead // keys fn reads, prefetched with the whole group's
+	done  chan error
+}
+
+// kvRead names keys of a bucket a write will read.
+type kvRead struct {
+	bucket []byte
+	keys   [][]byte
 }
 
 // initialMmapSize is the mapping a store starts with: 1 GiB of address
@@ -392,6 +399,15 @@ func (s *Store) Changed() <-chan struct{} {
 // fn may run more than once, so it must only touch the transaction (and
 // variables it resets at its start).
 func (s *Store) update(ctx context.Context, fn func(kvTx) error) error {
+	return s.updateReading(ctx, nil, fn)
+}
+
+// updateReading is update for a write that says which keys it will read:
+// on an engine that reads in batches (PostgreSQL) the group commit reads
+// the keys of all its writes in one statement before it runs
+// them, rather than each write's Gets costing a round trip each inside
+// the cluster-wide writer's lock. What fn reads is the same either way.
+func (s *Store) updateReading(ctx context.Context, reads []kvRead, fn func(kvTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -400,7 +416,7 @@ func (s *Store) update(ctx context.Context, fn func(kvTx) error) error {
 	}
 	s.writing.Add(1)
 	defer s.writing.Add(-1)
-	r := &writeReq{fn: fn, done: make(chan error, 1)}
+	r := &writeReq{fn: fn, reads: reads, done: make(chan error, 1)}
 	select {
 	case s.reqs <- r:
 	case <-s.closed:
@@ -448,6 +464,7 @@ func (s *Store) commit(batch []*writeReq) {
 		var before, after uint64
 		err := s.db.Update(func(tx kvTx) error {
 			before = tx.Bucket(bucketChangelog).Sequence()
+			prefetchReads(tx, batch)
 			for i, r := range batch {
 				if err := safeCall(r.fn, tx); err != nil {
 					failed = i
@@ -472,6 +489,19 @@ func (s *Store) commit(batch []*writeReq) {
 		bad := batch[failed]
 		batch = append(batch[:failed:failed], batch[failed+1:]...)
 		bad.done <- s.solo(bad.fn)
+	}
+}
+
+// prefetchReads reads the keys the batch's writes said they read, in one
+// statement, where the engine reads in batches. bbolt reads its memory map
+// and gains nothing (prefetchAll does nothing there).
+func prefetchReads(tx kvTx, batch []*writeReq) {
+	var reads []kvRead
+	for _, r := range batch {
+		reads = append(reads, r.reads...)
+	}
+	if len(reads) > 0 {
+		prefetchAll(tx, reads)
 	}
 }
 
