@@ -144,53 +144,12 @@ func BenchmarkUsageMySQL(b *testing.B) {
 	b.Cleanup(func() { s.Stop() })
 	ctx := context.Background()
 	dsn := s.DSN(myBenchDB)
-	for _, tc := range []struct {
-		name          string
-		noUsage, work bool
-	}{{"recrawl-without-usage", true, false}, {"recrawl-usage-idle", false, false}, {"recrawl-usage-all-digests-ran", false, true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			if myUsageBenchLog != "" {
-				b.Log(myUsageBenchLog)
-				myUsageBenchLog = ""
-			}
-			st := openBenchStore(b)
-			defer st.Close()
-			o := crawler.Options{NoUsage: tc.noUsage}
-			// The first crawl sets the baseline (and warms MariaDB's
-			// table caches, which information_schema fills).
-			if _, err := crawler.CrawlMySQL(ctx, st, dsn, o); err != nil {
-				b.Fatal(err)
-			}
-			var crawl, usage time.Duration
-			n := 0
-			for b.Loop() {
-				if tc.work {
-					b.StopTimer()
-					if err := myUsageWork(ctx, s); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-				}
-				res, err := crawler.CrawlMySQL(ctx, st, dsn, o)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res.Datasets != benchTables {
-					b.Fatalf("crawled %d datasets, want %d", res.Datasets, benchTables)
-				}
-				crawl += res.Duration
-				usage += res.UsageTime
-				n++
-			}
-			if tc.noUsage {
-				return
-			}
-			pct := 100 * usage.Seconds() / crawl.Seconds()
-			b.ReportMetric(pct, "usage-%")
-			b.ReportMetric(usage.Seconds()*1000/float64(n), "usage-ms/op")
-			b.Logf("usage takes %.1f%% of the crawl (%v of %v); goal < 20%%", pct, (usage / time.Duration(n)).Round(time.Millisecond), (crawl / time.Duration(n)).Round(time.Millisecond))
-		})
+	work := func(b *testing.B) {
+		if err := myUsageWork(ctx, s); err != nil {
+			b.Fatal(err)
+		}
 	}
+	benchUsageRecrawls(b, crawler.CrawlMySQL, dsn, benchTables, "recrawl-usage-all-digests-ran", work, &myUsageBenchLog)
 	// The digest texts as the server normalized them (backquoted names,
 	// "?" literals), each parsed for its tables; an op parses all of them,
 	// on one CPU (a crawl spreads them over the CPUs).
