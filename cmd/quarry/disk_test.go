@@ -235,6 +235,18 @@ func missingRuns(t *testing.T, p *proc, ids []string) int {
 	return missing
 }
 
+// missingRunsWithin is missingRuns once every run is there or d has
+// passed: events a server accepted may still be on their way from its log
+// or another replica's queue.
+func missingRunsWithin(t *testing.T, p *proc, ids []string, d time.Duration) int {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if n := missingRuns(t, p, ids); n == 0 || time.Now().After(deadline) {
+			return n
+		}
+	}
+}
+
 func waitFor(t *testing.T, d time.Duration, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(d); !ok(); time.Sleep(50 * time.Millisecond) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -94,31 +93,9 @@ func TestLineageSurvivesKill(t *testing.T) {
 	}
 	for _, dir := range []string{restored, data} {
 		p := start(t, "--data", dir)
-		missing := 0
-		for i := 0; i < len(acked); i += 100 {
-			var q bytes.Buffer
-			q.WriteString("{")
-			for j, id := range acked[i:min(i+100, len(acked))] {
-				fmt.Fprintf(&q, " r%d: run(id: %q) { state }", j, id)
-			}
-			q.WriteString(" }")
-			// The restarted server applies what is left in its log within
-			// milliseconds; give it a moment before reading.
-			var got map[string]any
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				got = p.graphql(t, q.String(), nil)
-				n := 0
-				for _, r := range got {
-					if r == nil {
-						n++
-					}
-				}
-				if n == 0 || time.Now().After(deadline) {
-					missing += n
-					break
-				}
-			}
-		}
+		// The restarted server applies what is left in its log within
+		// milliseconds; give it a moment before reading.
+		missing := missingRunsWithin(t, p, acked, 10*time.Second)
 		if missing > 0 {
 			t.Fatalf("%s: %d of %d acknowledged events are missing", dir, missing, len(acked))
 		}

@@ -118,27 +118,7 @@ func TestReplicasAlertsSurviveKill(t *testing.T) {
 	t.Logf("the second replica took the alerts' lease %s after the first was killed", time.Since(killed).Round(time.Millisecond))
 
 	// Every event answered 201, by either replica, is applied.
-	missing := 0
-	for i := 0; i < len(acked); i += 100 {
-		var q strings.Builder
-		q.WriteString("{")
-		for j, id := range acked[i:min(i+100, len(acked))] {
-			fmt.Fprintf(&q, " r%d: run(id: %q) { state }", j, id)
-		}
-		q.WriteString(" }")
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			n := 0
-			for _, r := range p2.graphql(t, q.String(), nil) {
-				if r == nil {
-					n++
-				}
-			}
-			if n == 0 || time.Now().After(deadline) {
-				missing += n
-				break
-			}
-		}
-	}
+	missing := missingRunsWithin(t, p2, acked, 20*time.Second)
 	if missing > 0 {
 		t.Fatalf("%d of %d events answered 201 are not applied\n%s", missing, len(acked), p2.logs)
 	}
