@@ -386,3 +386,23 @@ func (s *Store) syncShared(ctx context.Context) error {
 		}
 	}
 }
+
+// queueClaimConflict refuses, on a replica, an event applied at once
+// (ApplyLineage: quarry run, reportRun) whose run id queued events of
+// another job claim, as a claim in memory refuses it on one server: the
+// queued events would be dropped when applied. It runs in the applying
+// transaction, under the writer's lock that orders accepts too.
+func queueClaimConflict(tx kvTx, p *quarry.EventPlan) error {
+	run := claimOfPlan(p)
+	if run == "" {
+		return nil
+	}
+	c, err := getQueueClaim(tx.Bucket(bucketQueueClaims), run)
+	if err != nil {
+		return err
+	}
+	if c.Job != "" && c.Job != p.Job.ID {
+		return errRunOfAnotherJob(run)
+	}
+	return nil
+}
