@@ -406,3 +406,46 @@ func queueClaimConflict(tx kvTx, p *quarry.EventPlan) error {
 	}
 	return nil
 }
+
+// LineageQueueBacklog is how many events the replicas' shared queue holds
+// that are not applied yet (0 on a store that is not a replica): the
+// queue's sequence past the last one applied or dropped, which the
+// applier moves in the same commit as it deletes them.
+func (s *Store) LineageQueueBacklog(ctx context.Context) (uint64, error) {
+	if !s.Replicas() {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n uint64
+	err := s.view(func(tx kvTx) error {
+		seq := tx.Bucket(bucketLineageQueue).Sequence()
+		var done uint64
+		if v := tx.Bucket(bucketMeta).Get(keyLineageQueueDone); len(v) == 8 {
+			done = binary.BigEndian.Uint64(v)
+		}
+		n = seq - min(done, seq)
+		return nil
+	})
+	if err != nil {
+		return 0, unavailable("count the queued lineage events", err)
+	}
+	return n, nil
+}
+
+// backlogGauge is quarry_lineage_log_backlog: the events of this
+// process's lineage log not applied yet and, on a replica, the shared
+// queue's (which every replica reports alike). When PostgreSQL cannot be
+// read, the local count alone.
+func (s *Store) backlogGauge() float64 {
+	n := s.LineageBacklog()
+	if s.Replicas() {
+		q, err := s.LineageQueueBacklog(context.Background())
+		if err != nil {
+			s.log.Warn("store: count the queued lineage events for the backlog gauge", "err", err)
+		}
+		n += q
+	}
+	return float64(n)
+}

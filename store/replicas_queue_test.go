@@ -2,13 +2,18 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/store"
 	"github.com/quarrydata/quarry/store/storetest"
 )
 
@@ -37,6 +42,36 @@ func stallApplier(t *testing.T, schema string) func() {
 	}
 	t.Cleanup(release)
 	return release
+}
+
+// replicaMetrics is replica with its metrics registered.
+func replicaMetrics(t *testing.T, schema string) (*store.Store, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	s, err := store.Open(filepath.Join(t.TempDir(), "quarry.db"), &store.Options{
+		Postgres: schema, Replicas: true, LeaseCheck: 50 * time.Millisecond, NoSync: true,
+		Timeout: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, reg
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
 
 // On replicas, an event applied at once (ApplyLineage, ApplyLineageBatch:
@@ -97,5 +132,56 @@ func TestReplicaApplyRespectsQueuedClaims(t *testing.T) {
 	j, err := b.Job(ctx, r.JobID)
 	if err != nil || j.Name != "load" {
 		t.Fatalf("the run's job: %+v %v, want load's", j, err)
+	}
+}
+
+// On a replica, quarry_lineage_log_backlog counts the shared queue's
+// events not applied yet, whichever replica accepted them, and falls to
+// zero once they are applied.
+func TestReplicaBacklogCountsTheSharedQueue(t *testing.T) {
+	dsn := os.Getenv(storetest.EnvDSN)
+	if dsn == "" {
+		t.Skip("runs on the suite's PostgreSQL pass")
+	}
+	ctx := context.Background()
+	schema := storetest.Schema(t, dsn)
+	release := stallApplier(t, schema)
+	a, regA := replicaMetrics(t, schema)
+	b, regB := replicaMetrics(t, schema)
+	var evs []quarry.LineageEvent
+	for i := range 7 {
+		ev := runEvent("load", fmt.Sprintf("0193a4d2-7b1e-7c3a-9d2e-%012x", 0xb00+i), quarry.RunComplete,
+			time.Date(2026, 12, 3, 0, 0, i, 0, time.UTC), nil, []string{"shop.public.orders"})
+		digest(&ev)
+		evs = append(evs, ev)
+	}
+	for _, err := range a.AcceptLineage(ctx, evs[:4]) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, err := range b.AcceptLineage(ctx, evs[4:]) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, reg := range []*prometheus.Registry{regA, regB} {
+		if n := gauge(t, reg, "quarry_lineage_log_backlog"); n != 7 {
+			t.Fatalf("quarry_lineage_log_backlog = %v with 7 events queued, want 7", n)
+		}
+	}
+	if n, err := a.LineageQueueBacklog(ctx); err != nil || n != 7 {
+		t.Fatalf("LineageQueueBacklog = %d %v", n, err)
+	}
+	release()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := a.SyncLineage(sctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, reg := range []*prometheus.Registry{regA, regB} {
+		if n := gauge(t, reg, "quarry_lineage_log_backlog"); n != 0 {
+			t.Fatalf("quarry_lineage_log_backlog = %v once applied, want 0", n)
+		}
 	}
 }
