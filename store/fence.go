@@ -130,8 +130,9 @@ func (s *Store) CheckLease(ctx context.Context) error {
 
 // TryLease takes task's lease if no replica holds it, for work that
 // begins on demand rather than waiting its turn (a source's crawl). It
-// returns a context for the work, cancelled when the lease is lost or
-// release is called, whose writes are fenced (see above), and release,
+// returns a context for the work, derived from ctx and cancelled when the
+// lease is lost or release is called, whose writes are fenced (see
+// above), and release,
 // which lets the lease go; ok is false when another replica holds it. A
 // store that is not a replica holds every lease: ctx comes back as it is.
 func (s *Store) TryLease(ctx context.Context, task string) (lctx context.Context, release func(), ok bool, err error) {
@@ -152,13 +153,12 @@ func (s *Store) TryLease(ctx context.Context, task string) (lctx context.Context
 		conn.Close(context.Background())
 		return nil, nil, false, unavailable("take the lease of "+task, err)
 	}
-	// The work outlives the call that started it, not the lease.
-	wctx, cancel := context.WithCancel(withFence(context.WithoutCancel(ctx), f))
+	wctx, cancel := context.WithCancel(withFence(ctx, f))
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.watchLease(wctx, stop, conn, task, cancel)
+		s.watchLease(stop, conn, task, cancel)
 	}()
 	var once bool
 	release = func() {
@@ -176,7 +176,7 @@ func (s *Store) TryLease(ctx context.Context, task string) (lctx context.Context
 // watchLease pings conn, which holds task's lease, every LeaseCheck until
 // stop is closed or the ping fails (the lease is lost: lost is called),
 // then closes conn, which lets the lease go.
-func (s *Store) watchLease(ctx context.Context, stop <-chan struct{}, conn *pgx.Conn, task string, lost func()) {
+func (s *Store) watchLease(stop <-chan struct{}, conn *pgx.Conn, task string, lost func()) {
 	defer conn.Close(context.Background())
 	t := time.NewTicker(s.leaseCheck)
 	defer t.Stop()
@@ -185,7 +185,7 @@ func (s *Store) watchLease(ctx context.Context, stop <-chan struct{}, conn *pgx.
 		case <-stop:
 			return
 		case <-t.C:
-			pctx, pcancel := context.WithTimeout(ctx, s.leaseCheck)
+			pctx, pcancel := context.WithTimeout(context.Background(), s.leaseCheck)
 			err := conn.Ping(pctx)
 			pcancel()
 			if err != nil {
