@@ -20,13 +20,14 @@ import (
 // transaction (under the writer's lock) before it starts the work, and
 // the work runs with a context that carries the generation it got. Every
 // write made with that context (update, updateReading, bulk) reads the
-// generation again inside its transaction, after the cluster-wide
-// writer's lock is taken, and fails without committing anything when it
-// moved: since writers are serialized, a write either commits before the
-// new holder's bump (and so before the new holder's work begins) or is
-// refused. The read is one key added to what the group commit already
-// prefetches in one statement, so a fenced write costs no round trip of
-// its own (a bulk write pays one Get).
+// generation again inside its transaction, under the cluster-wide
+// writer's lock, and fails without committing anything when it moved:
+// since writers are serialized, a write either commits before the new
+// holder's bump (and so before the new holder's work begins) or is
+// refused. The read is one key added to a statement the write sends
+// anyway (the group commit's prefetch, the applier's read-ahead), so the
+// hot path pays no round trip for it; a write that prefetches nothing
+// (an alert pass, a crawl's batch) pays one Get.
 //
 // Side effects outside the store (a webhook's POST) check the generation
 // with CheckLease just before they happen: the window left is the time
@@ -72,19 +73,34 @@ func (f *fence) check(tx kvTx) error {
 }
 
 // fenced returns fn, and the keys it reads, guarded by ctx's fence if it
-// carries one.
+// carries one. The generation is checked after fn, before the commit (the
+// writer's lock is held from the transaction's start, so it cannot move
+// in between): its key goes with the keys the write prefetches, or with
+// the write's own read-ahead (fenceRead), in the same statement.
 func fenced(ctx context.Context, reads []kvRead, fn func(kvTx) error) ([]kvRead, func(kvTx) error) {
 	f := fenceOf(ctx)
 	if f == nil {
 		return reads, fn
 	}
-	reads = append(reads[:len(reads):len(reads)], kvRead{bucketMeta, [][]byte{f.key}})
+	if len(reads) > 0 {
+		reads = append(reads[:len(reads):len(reads)], kvRead{bucketMeta, [][]byte{f.key}})
+	}
 	return reads, func(tx kvTx) error {
-		if err := f.check(tx); err != nil {
+		if err := fn(tx); err != nil {
 			return err
 		}
-		return fn(tx)
+		return f.check(tx)
 	}
+}
+
+// fenceRead is the key ctx's fence checks, for a write that reads ahead
+// itself (the lineage applier: prefetchApply) to read it in that
+// statement; nil without a fence.
+func fenceRead(ctx context.Context) []kvRead {
+	if f := fenceOf(ctx); f != nil {
+		return []kvRead{{bucketMeta, [][]byte{f.key}}}
+	}
+	return nil
 }
 
 // takeFence bumps task's lease generation; the caller holds the lease.

@@ -254,11 +254,12 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	// applied first. Any other failure leaves the queue as it is.
 	var eventErr error
 	failed := -1
+	fence := fenceRead(ctx) // the lease's generation, read ahead with the rest (fence.go)
 	apply := func(tx kvTx, es []logEntry, drop bool) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
 		if !drop {
-			prefetchApply(tx, es)
+			prefetchApply(tx, es, fence...)
 		}
 		for i, e := range es {
 			if e.p != nil && !drop {
@@ -312,7 +313,7 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 // the writer's lock (15 an event), during which the replicas' accepts
 // wait; bbolt has no Prefetch. Only reads move: applyEvent reads the same
 // values, the transaction's own writes first.
-func prefetchApply(tx kvTx, es []logEntry) {
+func prefetchApply(tx kvTx, es []logEntry, more ...kvRead) {
 	var events, runs, claims, jobs, datasets, names, jobDatasets, runEdges [][]byte
 	for i := range es {
 		p := es[i].p
@@ -346,11 +347,11 @@ func prefetchApply(tx kvTx, es []logEntry) {
 			}
 		}
 	}
-	prefetchAll(tx, []kvRead{
+	prefetchAll(tx, append([]kvRead{
 		{bucketEvents, events}, {bucketRuns, runs}, {bucketQueueClaims, claims}, {bucketJobs, jobs},
 		{bucketJobClaims, jobs}, {bucketDatasets, datasets}, {bucketVolatile, datasets},
 		{bucketDatasetNames, names}, {bucketJobDatasets, jobDatasets}, {bucketRunEdges, runEdges},
-	})
+	}, more...))
 }
 
 // syncShared is SyncLineage on a replica: it waits until the events
