@@ -164,6 +164,7 @@ func (s *Store) TryLease(ctx context.Context, task string) (lctx context.Context
 		conn.Close(context.Background())
 		return nil, nil, false, nil
 	}
+	s.armLease(ctx, conn, task)
 	f, err := s.takeFence(ctx, task)
 	if err != nil {
 		conn.Close(context.Background())
@@ -238,4 +239,19 @@ func (d *pgDB) leaseHeld(ctx context.Context, task string) (bool, error) {
 	var held bool
 	err := d.pool.QueryRow(ctx, "SELECT CASE WHEN pg_try_advisory_lock("+pgLeaseLock+") THEN NOT pg_advisory_unlock("+pgLeaseLock+") ELSE true END", task).Scan(&held)
 	return held, err
+}
+
+// armLease makes PostgreSQL end conn's session, and let the lease go,
+// when it has been idle for leaseIdle: the holder pings it every
+// LeaseCheck, so only a holder that stopped (a paused process, a frozen
+// VM, whose kernel still answers for the socket) goes that long, and
+// another replica takes over instead of waiting for it to come back.
+// What the holder writes when it resumes is fenced. A server without
+// idle_session_timeout (before PostgreSQL 14) keeps the lease until the
+// connection drops.
+func (s *Store) armLease(ctx context.Context, conn *pgx.Conn, task string) {
+	idle := max(10*s.leaseCheck, 10*time.Second)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("SET idle_session_timeout = %d", idle.Milliseconds())); err != nil {
+		s.log.Debug("store: a paused holder of the lease of "+task+" keeps it until its connection drops", "err", err)
+	}
 }

@@ -89,8 +89,10 @@ func (s *Store) Replicas() bool { return s.leaseCheck > 0 }
 // RunSingleton runs fn on one replica at a time: the one that holds task's
 // lease, a session-level advisory lock on a connection of its own.
 // Another replica tries to take the lease every LeaseCheck, so when the
-// holder dies (its connection drops and PostgreSQL lets the lock go) one
-// of them takes over. The holder pings its connection every LeaseCheck
+// holder dies (its connection drops and PostgreSQL lets the lock go), or
+// stops answering (a paused process: PostgreSQL ends its lease session
+// once idle for ten LeaseChecks, at least 10s: armLease), one of them
+// takes over. The holder pings its connection every LeaseCheck
 // and, when it is lost, cancels fn's context and competes for the lease
 // again. A holder cut off from PostgreSQL (or paused) may go on running
 // fn for up to LeaseCheck after another took over, or longer if paused,
@@ -127,6 +129,7 @@ func (s *Store) RunSingleton(ctx context.Context, task string, fn func(context.C
 			// fn's writes are fenced by the lease's new generation
 			// (fence.go): a holder that lost the lease without knowing it
 			// yet cannot write after this replica's work begins.
+			s.armLease(ctx, conn, task)
 			if f, err := s.takeFence(ctx, task); err != nil {
 				if ctx.Err() == nil {
 					s.log.Warn("store: take the lease of "+task, "err", err, "retry_in", s.leaseCheck)
