@@ -47,6 +47,9 @@ type Outbox interface {
 	// RecordDelivery records an attempt: sendErr nil is delivered; with
 	// retryAt it is tried again then; else it has failed for good.
 	RecordDelivery(ctx context.Context, p quarry.PendingDelivery, at time.Time, sendErr error, retryAt *time.Time) error
+	// CheckLease fails when ctx's singleton work (replicas) has lost its
+	// lease to another replica, which delivers from then on; nil alone.
+	CheckLease(ctx context.Context) error
 }
 
 // Store is what an Alerter reads and writes of the store.

@@ -59,6 +59,9 @@ func (a *Alerter) deliver(ctx context.Context, want func(webhook string) bool) (
 	var digestErr error
 	digest := len(due) > digestAfter && a.hooks[due[0].Webhook] != nil && a.hooks[due[0].Webhook].Format == quarry.WebhookSlack
 	if digest {
+		if err := a.st.CheckLease(ctx); err != nil {
+			return 0, 0, err // another replica delivers them
+		}
 		events := make([]quarry.AlertEvent, len(due))
 		for i := range due {
 			events[i] = due[i].Event
@@ -79,6 +82,11 @@ func (a *Alerter) deliver(ctx context.Context, want func(webhook string) bool) (
 		case digest:
 			sendErr = digestErr
 		default:
+			// A replica that lost the deliveries' lease must not send what
+			// the new holder sends too (replicas; nil alone).
+			if err := a.st.CheckLease(ctx); err != nil {
+				return delivered, failed, err
+			}
 			sendErr = a.send(ctx, w, &p.Event)
 		}
 		if w != nil && sendErr != nil && retriable(sendErr) && p.Attempts+1 < a.o.MaxAttempts {

@@ -39,6 +39,7 @@ type Service struct {
 	getenv func(string) string
 	policy SourcePolicy
 	single func(ctx context.Context, task string, fn func(context.Context))
+	leases Leases // nil: this process is the only one crawling
 
 	mu      sync.Mutex
 	running map[string]*quarry.CrawlRun
@@ -57,7 +58,30 @@ type ServiceOptions struct {
 	// holds task's lease: store.Store.RunSingleton) until ctx ends; nil
 	// runs it here.
 	Singleton func(ctx context.Context, task string, fn func(context.Context))
+	// Leases, when several replicas share the store, make "one crawl per
+	// source at a time" hold across them (see Leases); nil when this
+	// process is the only one.
+	Leases Leases
 }
+
+// Leases are the store's leases across replicas (store.Store's TryLease
+// and LeaseHeld). A crawl holds its source's lease ("crawl <name>") while
+// it runs: a second crawl of the source, on any replica, is a conflict;
+// its writes are refused once the lease is lost to another replica; and
+// a run recorded RUNNING whose lease nobody holds was left by a replica
+// that died, and is closed as abandoned by the next replica that looks
+// (Running, a crawl of the source, the schedule's holder).
+type Leases interface {
+	// TryLease takes task's lease if nobody holds it: the work's context
+	// (derived from ctx, cancelled when the lease is lost) and release;
+	// ok is false when another replica holds it.
+	TryLease(ctx context.Context, task string) (lctx context.Context, release func(), ok bool, err error)
+	// LeaseHeld reports whether a replica holds task's lease.
+	LeaseHeld(ctx context.Context, task string) (bool, error)
+}
+
+// crawlLease is the lease a crawl of the source holds (Leases).
+func crawlLease(source string) string { return "crawl " + source }
 
 // SourcePolicy is what the server's operator allows the crawls of
 // registered sources. Zero fields take the defaults.
@@ -102,7 +126,7 @@ func NewService(st ServiceStore, opts *ServiceOptions) *Service {
 		o.Policy.DSNEnvPrefix = DefaultDSNEnvPrefix
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, policy: o.Policy, single: o.Singleton,
+	return &Service{base: base, cancel: cancel, store: st, log: o.Logger, now: o.Now, getenv: o.Getenv, policy: o.Policy, single: o.Singleton, leases: o.Leases,
 		running: map[string]*quarry.CrawlRun{}, kick: make(chan struct{}, 1)}
 }
 
@@ -207,15 +231,70 @@ func namespace(kind quarry.SourceKind, dsn string, allowLocalFiles, allDatabases
 	return "", quarry.Invalid("kind", "crawling %s sources is not supported yet; POSTGRES and MYSQL are", kind)
 }
 
-// Running returns the run in progress for a source, or nil.
+// Running returns the run in progress for a source, or nil. With Leases
+// it is the run in progress on any replica, read from the store; a run
+// whose replica died is closed as abandoned here, and is not returned.
 func (s *Service) Running(name string) *quarry.CrawlRun {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if r := s.running[name]; r != nil {
 		c := *r
+		s.mu.Unlock()
 		return &c
 	}
-	return nil
+	s.mu.Unlock()
+	if s.leases == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := s.runningElsewhere(ctx, name)
+	if err != nil {
+		s.log.Warn("reading the crawl runs of a source", "source", name, "err", err)
+		return nil
+	}
+	return r
+}
+
+// runningElsewhere returns the source's latest run if it is RUNNING and a
+// replica holds its lease; one nobody holds is closed as abandoned.
+func (s *Service) runningElsewhere(ctx context.Context, name string) (*quarry.CrawlRun, error) {
+	runs, err := s.store.CrawlRuns(ctx, name, 1)
+	if err != nil || len(runs) == 0 || runs[0].Status != quarry.CrawlRunning {
+		return nil, err
+	}
+	held, err := s.leases.LeaseHeld(ctx, crawlLease(name))
+	if err != nil || held {
+		return &runs[0], err
+	}
+	// Nobody crawls it: the replica that did died (a crawl that ends
+	// records its run before it lets the lease go). Closed under the
+	// lease, so that a crawl starting meanwhile is not taken for it.
+	lctx, release, ok, err := s.leases.TryLease(ctx, crawlLease(name))
+	if err != nil || !ok {
+		return nil, err // a crawl began meanwhile: it is not this run
+	}
+	defer release()
+	s.mu.Lock()
+	local := s.running[name] != nil
+	s.mu.Unlock()
+	if !local {
+		err = s.closeAbandoned(lctx, name)
+	}
+	return nil, err
+}
+
+// closeAbandoned marks the source's latest run failed if it is RUNNING;
+// the caller holds the source's crawl lease, and runs no crawl of it.
+func (s *Service) closeAbandoned(ctx context.Context, name string) error {
+	runs, err := s.store.CrawlRuns(ctx, name, 1)
+	if err != nil || len(runs) == 0 || runs[0].Status != quarry.CrawlRunning {
+		return err
+	}
+	r := runs[0]
+	end := s.now().UTC()
+	r.FinishedAt, r.Status, r.Error = &end, quarry.CrawlFailed, "abandoned: the replica crawling the source stopped during the crawl"
+	s.log.Warn("closing a crawl run another replica left running", "source", name, "started", r.StartedAt)
+	return s.store.PutCrawlRun(ctx, r)
 }
 
 // Start begins a crawl of the named source in the background and returns
@@ -223,7 +302,7 @@ func (s *Service) Running(name string) *quarry.CrawlRun {
 // that is being crawled is a conflict. The crawl outlives ctx: it ends
 // when it is done, or when Run returns.
 func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-chan struct{}, error) {
-	src, dsn, run, err := s.begin(ctx, name)
+	src, dsn, run, wctx, release, err := s.begin(ctx, s.base, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -233,7 +312,8 @@ func (s *Service) Start(ctx context.Context, name string) (*quarry.CrawlRun, <-c
 	go func() {
 		defer s.wg.Done()
 		defer close(done)
-		s.finish(s.base, src, dsn, run)
+		defer release()
+		s.finish(wctx, src, dsn, run)
 	}()
 	return &c, done, nil
 }
@@ -259,38 +339,64 @@ func (s *Service) StartFirst(ctx context.Context, name string) (*quarry.CrawlRun
 // for a crawl that could not start; a crawl that failed is a run with
 // status FAILED.
 func (s *Service) Crawl(ctx context.Context, name string) (*quarry.CrawlRun, error) {
-	src, dsn, run, err := s.begin(ctx, name)
+	src, dsn, run, wctx, release, err := s.begin(ctx, ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	s.finish(ctx, src, dsn, run)
+	defer release()
+	s.finish(wctx, src, dsn, run)
 	return run, nil
 }
 
-func (s *Service) begin(ctx context.Context, name string) (*quarry.Source, string, *quarry.CrawlRun, error) {
-	src, err := s.store.Source(ctx, name)
+// begin records a run of the named source as RUNNING and returns what the
+// crawl needs: the context it runs in, from work (with Leases, holding
+// the source's crawl lease until release), and release, to call once its
+// run is recorded.
+func (s *Service) begin(ctx, work context.Context, name string) (src *quarry.Source, dsn string, run *quarry.CrawlRun, wctx context.Context, release func(), err error) {
+	src, err = s.store.Source(ctx, name)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, nil, err
 	}
-	dsn, err := s.ResolveDSN(src)
+	dsn, err = s.ResolveDSN(src)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, nil, err
 	}
+	busy := quarry.Errorf(quarry.ECONFLICT, "source %q is being crawled already", name)
 	s.mu.Lock()
 	if s.running[name] != nil {
 		s.mu.Unlock()
-		return nil, "", nil, quarry.Errorf(quarry.ECONFLICT, "source %q is being crawled already", name)
+		return nil, "", nil, nil, nil, busy
 	}
-	run := &quarry.CrawlRun{Source: name, StartedAt: s.now().UTC(), Status: quarry.CrawlRunning}
+	run = &quarry.CrawlRun{Source: name, StartedAt: s.now().UTC(), Status: quarry.CrawlRunning}
 	s.running[name] = run
 	s.mu.Unlock()
-	if err := s.store.PutCrawlRun(ctx, *run); err != nil {
+	fail := func(err error) (*quarry.Source, string, *quarry.CrawlRun, context.Context, func(), error) {
 		s.mu.Lock()
 		delete(s.running, name)
 		s.mu.Unlock()
-		return nil, "", nil, err
+		return nil, "", nil, nil, nil, err
 	}
-	return src, dsn, run, nil
+	wctx, release = work, func() {}
+	if s.leases != nil {
+		var ok bool
+		wctx, release, ok, err = s.leases.TryLease(work, crawlLease(name))
+		switch {
+		case err != nil:
+			return fail(err)
+		case !ok:
+			return fail(quarry.Errorf(quarry.ECONFLICT, "source %q is being crawled already, by another replica", name))
+		}
+		// Holding the lease, a run still RUNNING is a dead replica's.
+		if err := s.closeAbandoned(wctx, name); err != nil {
+			release()
+			return fail(err)
+		}
+	}
+	if err := s.store.PutCrawlRun(wctx, *run); err != nil {
+		release()
+		return fail(err)
+	}
+	return src, dsn, run, wctx, release, nil
 }
 
 func (s *Service) finish(ctx context.Context, src *quarry.Source, dsn string, run *quarry.CrawlRun) {
@@ -362,6 +468,13 @@ func (s *Service) schedule(ctx context.Context) {
 		sources, err := s.store.Sources(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("scheduler: reading sources", "err", err)
+		}
+		if s.leases != nil {
+			// The schedule's holder (at takeover, and each pass) closes the
+			// runs of replicas that died, of sources nobody crawls again.
+			for _, src := range sources {
+				s.Running(src.Name) // closes a run whose replica died
+			}
 		}
 		now := s.now()
 		wake := now.Add(time.Minute) // re-read sources at least this often

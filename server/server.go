@@ -154,10 +154,17 @@ func (s *Server) Start(ctx context.Context) error {
 	// Replicas: the schedule runs on the one that holds its lease (a store
 	// alone runs it at once); a crawl a request starts runs where it
 	// arrived.
-	s.Crawls = crawler.NewService(s.Store, &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl, Singleton: s.Store.RunSingleton})
+	co := &crawler.ServiceOptions{Logger: s.log, Getenv: s.opts.Getenv, Policy: s.opts.Crawl, Singleton: s.Store.RunSingleton}
+	if s.Store.Replicas() {
+		// A crawl holds its source's lease on any replica: one crawl per
+		// source across them, and a run whose replica died is closed as
+		// abandoned once its lease is free (crawler.Leases).
+		co.Leases = s.Store
+	}
+	s.Crawls = crawler.NewService(s.Store, co)
 	if !s.Store.Replicas() {
-		// A replica cannot tell a run another replica has under way from
-		// one a dead replica left: it leaves them as they are.
+		// A replica cannot tell at start a run another replica has under
+		// way from one a dead replica left: the leases do, later.
 		s.Crawls.CloseInterrupted(ctx)
 	}
 	s.background(crawlCtx, stopCrawls, s.Crawls.Run)

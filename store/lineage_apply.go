@@ -61,7 +61,16 @@ func (s *Store) ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (Line
 		defer s.releaseClaim(run)
 	}
 	var res LineageResult
-	err = s.update(ctx, func(tx kvTx) (err error) {
+	var reads []kvRead
+	if run := claimOf(p); run != "" && s.Replicas() {
+		reads = []kvRead{{bucketQueueClaims, [][]byte{[]byte(run)}}}
+	}
+	err = s.updateReading(ctx, reads, func(tx kvTx) (err error) {
+		if s.Replicas() {
+			if err := queueClaimConflict(tx, p); err != nil { // the shared queue's claims: lineage_queue.go
+				return err
+			}
+		}
 		res, err = applyEvent(tx, p, s.now().UTC())
 		return err
 	})
@@ -110,6 +119,11 @@ func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent
 			if p == nil {
 				continue
 			}
+			if s.Replicas() {
+				if err := queueClaimConflict(tx, p); err != nil {
+					return err // each event is tried alone next: this one fails, alone
+				}
+			}
 			r, err := applyEvent(tx, p, now)
 			if err != nil {
 				return err
@@ -125,6 +139,11 @@ func (s *Store) ApplyLineageBatch(ctx context.Context, evs []quarry.LineageEvent
 		if p != nil {
 			res[i] = LineageResult{}
 			err := s.update(ctx, func(tx kvTx) (err error) {
+				if s.Replicas() {
+					if err := queueClaimConflict(tx, p); err != nil {
+						return err
+					}
+				}
 				res[i], err = applyEvent(tx, p, s.now().UTC())
 				return err
 			})

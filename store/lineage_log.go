@@ -110,8 +110,8 @@ func (s *Store) startLineageLog(readOnly, noSync bool, reg prometheus.Registerer
 	if reg != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "quarry_lineage_log_backlog",
-			Help: "Lineage events accepted and not applied yet.",
-		}, func() float64 { return float64(s.LineageBacklog()) }))
+			Help: "Lineage events accepted and not applied yet (on a replica, with the shared queue's).",
+		}, s.backlogGauge))
 	}
 	s.lin.wal = w
 	s.lin.applied = applied

@@ -254,11 +254,12 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	// applied first. Any other failure leaves the queue as it is.
 	var eventErr error
 	failed := -1
+	fence := fenceRead(ctx) // the lease's generation, read ahead with the rest (fence.go)
 	apply := func(tx kvTx, es []logEntry, drop bool) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
 		if !drop {
-			prefetchApply(tx, es)
+			prefetchApply(tx, es, fence...)
 		}
 		for i, e := range es {
 			if e.p != nil && !drop {
@@ -312,7 +313,7 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 // the writer's lock (15 an event), during which the replicas' accepts
 // wait; bbolt has no Prefetch. Only reads move: applyEvent reads the same
 // values, the transaction's own writes first.
-func prefetchApply(tx kvTx, es []logEntry) {
+func prefetchApply(tx kvTx, es []logEntry, more ...kvRead) {
 	var events, runs, claims, jobs, datasets, names, jobDatasets, runEdges [][]byte
 	for i := range es {
 		p := es[i].p
@@ -346,11 +347,11 @@ func prefetchApply(tx kvTx, es []logEntry) {
 			}
 		}
 	}
-	prefetchAll(tx, []kvRead{
+	prefetchAll(tx, append([]kvRead{
 		{bucketEvents, events}, {bucketRuns, runs}, {bucketQueueClaims, claims}, {bucketJobs, jobs},
 		{bucketJobClaims, jobs}, {bucketDatasets, datasets}, {bucketVolatile, datasets},
 		{bucketDatasetNames, names}, {bucketJobDatasets, jobDatasets}, {bucketRunEdges, runEdges},
-	})
+	}, more...))
 }
 
 // syncShared is SyncLineage on a replica: it waits until the events
@@ -385,4 +386,67 @@ func (s *Store) syncShared(ctx context.Context) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// queueClaimConflict refuses, on a replica, an event applied at once
+// (ApplyLineage: quarry run, reportRun) whose run id queued events of
+// another job claim, as a claim in memory refuses it on one server: the
+// queued events would be dropped when applied. It runs in the applying
+// transaction, under the writer's lock that orders accepts too.
+func queueClaimConflict(tx kvTx, p *quarry.EventPlan) error {
+	run := claimOfPlan(p)
+	if run == "" {
+		return nil
+	}
+	c, err := getQueueClaim(tx.Bucket(bucketQueueClaims), run)
+	if err != nil {
+		return err
+	}
+	if c.Job != "" && c.Job != p.Job.ID {
+		return errRunOfAnotherJob(run)
+	}
+	return nil
+}
+
+// LineageQueueBacklog is how many events the replicas' shared queue holds
+// that are not applied yet (0 on a store that is not a replica): the
+// queue's sequence past the last one applied or dropped, which the
+// applier moves in the same commit as it deletes them.
+func (s *Store) LineageQueueBacklog(ctx context.Context) (uint64, error) {
+	if !s.Replicas() {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n uint64
+	err := s.view(func(tx kvTx) error {
+		seq := tx.Bucket(bucketLineageQueue).Sequence()
+		var done uint64
+		if v := tx.Bucket(bucketMeta).Get(keyLineageQueueDone); len(v) == 8 {
+			done = binary.BigEndian.Uint64(v)
+		}
+		n = seq - min(done, seq)
+		return nil
+	})
+	if err != nil {
+		return 0, unavailable("count the queued lineage events", err)
+	}
+	return n, nil
+}
+
+// backlogGauge is quarry_lineage_log_backlog: the events of this
+// process's lineage log not applied yet and, on a replica, the shared
+// queue's (which every replica reports alike). When PostgreSQL cannot be
+// read, the local count alone.
+func (s *Store) backlogGauge() float64 {
+	n := s.LineageBacklog()
+	if s.Replicas() {
+		q, err := s.LineageQueueBacklog(context.Background())
+		if err != nil {
+			s.log.Warn("store: count the queued lineage events for the backlog gauge", "err", err)
+		}
+		n += q
+	}
+	return float64(n)
 }

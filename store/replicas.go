@@ -89,12 +89,17 @@ func (s *Store) Replicas() bool { return s.leaseCheck > 0 }
 // RunSingleton runs fn on one replica at a time: the one that holds task's
 // lease, a session-level advisory lock on a connection of its own.
 // Another replica tries to take the lease every LeaseCheck, so when the
-// holder dies (its connection drops and PostgreSQL lets the lock go) one
-// of them takes over. The holder pings its connection every LeaseCheck
+// holder dies (its connection drops and PostgreSQL lets the lock go), or
+// stops answering (a paused process: PostgreSQL ends its lease session
+// once idle for ten LeaseChecks, at least 10s: armLease), one of them
+// takes over. The holder pings its connection every LeaseCheck
 // and, when it is lost, cancels fn's context and competes for the lease
-// again: a holder cut off from PostgreSQL may run fn for up to LeaseCheck
-// after another took over, so fn's effects must tolerate that (the
-// alerts' outbox is in the store, whose writes are serialized).
+// again. A holder cut off from PostgreSQL (or paused) may go on running
+// fn for up to LeaseCheck after another took over, or longer if paused,
+// but its writes cannot land: fn's context carries the lease's
+// generation, which the taker bumps, and every write made with it checks
+// the generation under the writer's lock (fence.go). Effects outside the
+// store check it first with CheckLease.
 //
 // A store that is not a replica (bbolt, or PostgreSQL opened alone) is
 // the only process on its data: fn runs at once with ctx. RunSingleton
@@ -121,8 +126,19 @@ func (s *Store) RunSingleton(ctx context.Context, task string, fn func(context.C
 			s.log.Warn("store: take the lease of "+task, "err", err, "retry_in", s.leaseCheck)
 		}
 		if held {
-			s.log.Info("store: this replica holds the lease of " + task)
-			s.holdLease(ctx, conn, task, fn)
+			// fn's writes are fenced by the lease's new generation
+			// (fence.go): a holder that lost the lease without knowing it
+			// yet cannot write after this replica's work begins.
+			s.armLease(ctx, conn, task)
+			if f, err := s.takeFence(ctx, task); err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("store: take the lease of "+task, "err", err, "retry_in", s.leaseCheck)
+				}
+				conn.Close(context.Background())
+			} else {
+				s.log.Info("store: this replica holds the lease of " + task)
+				s.holdLease(withFence(ctx, f), conn, task, fn)
+			}
 			conn = nil // closed, and the lease with it
 		}
 		select {

@@ -414,6 +414,7 @@ func (s *Store) updateReading(ctx context.Context, reads []kvRead, fn func(kvTx)
 	if err := s.refuseWhileFull(); err != nil {
 		return err
 	}
+	reads, fn = fenced(ctx, reads, fn) // singleton work's writes: fence.go
 	s.writing.Add(1)
 	defer s.writing.Add(-1)
 	r := &writeReq{fn: fn, reads: reads, done: make(chan error, 1)}
@@ -541,6 +542,7 @@ func (s *Store) bulk(ctx context.Context, fn func(kvTx) error) error {
 	if s.isClosed {
 		return ErrClosed
 	}
+	_, fn = fenced(ctx, nil, fn)
 	return s.solo(fn)
 }
 
