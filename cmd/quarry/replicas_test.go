@@ -1,35 +1,81 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/quarrydata/quarry/crawler/pgtest"
 	"github.com/quarrydata/quarry/store/storetest"
 )
 
-// Two `quarry serve` replicas on one PostgreSQL schema, alerts configured
-// on both: the first holds the alerts' and the lineage applier's leases and
-// sends the demo's alerts. It is SIGKILLed while 8 clients post
-// OpenLineage events to both: the second takes the leases over, applies
-// every event either answered 201, and evaluates and sends the alert a new
-// failing check opens. No webhook event is sent twice.
-func TestReplicasAlertsSurviveKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts PostgreSQL and two servers")
+// The tests here run `quarry serve` replicas on one PostgreSQL schema
+// (store.replicas: true), as issue 25 describes: each with its own data
+// directory, search index and lineage graph, all sharing the store.
+
+// replicaSet is a PostgreSQL schema and the replicas a test starts on it.
+// Their alerts go to hook.
+type replicaSet struct {
+	t      *testing.T
+	pg     *pgtest.Server
+	config string
+	hook   *webhook
+}
+
+// newReplicaSet starts PostgreSQL and a webhook, and writes the replicas'
+// config; alerts, if set, is the config's alerts section.
+func newReplicaSet(t *testing.T, alerts bool) *replicaSet {
+	t.Helper()
+	rs := &replicaSet{t: t, pg: pgtest.New(t), hook: newWebhook(t)}
+	schema := storetest.Schema(t, rs.pg.DSN("postgres"))
+	cfg := fmt.Sprintf("store:\n  engine: postgres\n  dsn: '%s'\n  replicas: true\n", schema)
+	if alerts {
+		cfg += fmt.Sprintf("alerts:\n  interval: 1s\n  webhooks:\n    - {name: ops, url: '%s', format: json}\n", rs.hook.URL)
 	}
-	var mu sync.Mutex
-	sent := map[string]int{} // event seq, alert key, transition -> events
-	var order []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rs.config = filepath.Join(t.TempDir(), "quarry.yaml")
+	if err := os.WriteFile(rs.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// start starts a replica on a data directory of its own (so it builds its
+// index from the store) and waits until its search index is ready.
+func (rs *replicaSet) start(args ...string) *proc {
+	rs.t.Helper()
+	p := start(rs.t, append([]string{"--data", rs.t.TempDir(), "--config", rs.config}, args...)...)
+	waitSearchReady(rs.t, p)
+	return p
+}
+
+// holds reports whether p has logged that it holds task's lease.
+func holds(p *proc, task string) bool {
+	return strings.Contains(p.logs.String(), "holds the lease of "+task)
+}
+
+// webhook records the alert events it receives.
+type webhook struct {
+	*httptest.Server
+	mu    sync.Mutex
+	sent  map[string]int // "seq key transition" -> deliveries
+	order []string
+}
+
+func newWebhook(t *testing.T) *webhook {
+	h := &webhook{sent: map[string]int{}}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
 			Seq        uint64
 			Transition string
@@ -37,124 +83,436 @@ func TestReplicasAlertsSurviveKill(t *testing.T) {
 		}
 		json.NewDecoder(r.Body).Decode(&ev)
 		k := fmt.Sprintf("%d %s %s", ev.Seq, ev.Alert.Key, ev.Transition)
-		mu.Lock()
-		sent[k]++
-		order = append(order, k)
-		mu.Unlock()
+		h.mu.Lock()
+		h.sent[k]++
+		h.order = append(h.order, k)
+		h.mu.Unlock()
 	}))
-	defer hook.Close()
-	count := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(order)
-	}
+	t.Cleanup(h.Close)
+	return h
+}
 
-	pg := pgtest.New(t)
-	schema := storetest.Schema(t, pg.DSN("postgres"))
-	config := filepath.Join(t.TempDir(), "quarry.yaml")
-	os.WriteFile(config, []byte(fmt.Sprintf("store:\n  engine: postgres\n  dsn: '%s'\n  replicas: true\n"+
-		"alerts:\n  interval: 1s\n  webhooks:\n    - {name: ops, url: '%s', format: json}\n", schema, hook.URL)), 0o600)
+func (h *webhook) events() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.order)
+}
 
-	p1 := start(t, "--data", t.TempDir(), "--demo", "--config", config)
-	for deadline := time.Now().Add(20 * time.Second); count() < 4; time.Sleep(50 * time.Millisecond) {
+// waitFor waits until n events arrived.
+func (h *webhook) waitFor(t *testing.T, n int, d time.Duration, logs fmt.Stringer) {
+	t.Helper()
+	for deadline := time.Now().Add(d); len(h.events()) < n; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the webhook received %d events, want the demo's 4 openings\n%s", count(), p1.logs)
+			t.Fatalf("the webhook received %v, want %d events\n%s", h.events(), n, tail(logs.String()))
 		}
 	}
-	p2 := start(t, "--data", t.TempDir(), "--config", config)
-	time.Sleep(2 * time.Second) // two of p2's attempts at the lease
-	if !strings.Contains(p1.logs.String(), "holds the lease of alerts") || strings.Contains(p2.logs.String(), "holds the lease of alerts") {
-		t.Fatalf("the first replica should hold the alerts' lease, and only it\n--- 1:\n%s\n--- 2:\n%s", p1.logs, p2.logs)
-	}
+}
 
-	// Sustained ingest through both replicas, across the kill.
-	var ackMu sync.Mutex
-	var acked []string
-	stop := make(chan struct{})
-	var clients sync.WaitGroup
-	hc := &http.Client{Timeout: 10 * time.Second}
-	for c := range 8 {
-		clients.Go(func() {
+// ingest is clients posting OpenLineage run events, one at a time each,
+// to the replicas targets returns, in turn, until it is stopped.
+type ingest struct {
+	mu      sync.Mutex
+	acked   []string       // run ids answered 201
+	refused map[string]int // other answers: "503 unavailable", "connection error", ...
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func startIngest(clients int, targets func() []*proc) *ingest {
+	in := &ingest{refused: map[string]int{}, stop: make(chan struct{})}
+	hc := &http.Client{Timeout: 20 * time.Second}
+	for c := range clients {
+		in.wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-in.stop:
 					return
 				default:
 				}
-				p := []*proc{p1, p2}[(c+i)%2]
-				id := fmt.Sprintf("0193a4d2-7b1e-7c3a-%04x-%012x", c, i)
-				ev := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/replicas-test",
-					"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-					"run":{"runId":%q},"job":{"namespace":"cron","name":"copy_%d"},
-					"inputs":[{"namespace":"postgres://db:5432","name":"shop.public.orders"}],
-					"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.orders_%d"}]}`, id, c, i%10)
-				resp, err := hc.Post("http://"+p.addr+"/api/v1/lineage", "application/json", strings.NewReader(ev))
+				ps := targets()
+				p := ps[(c+i)%len(ps)]
+				id := uuid.NewString()
+				name := fmt.Sprintf("%d", i%10)
+				resp, err := hc.Post("http://"+p.addr+"/api/v1/lineage", "application/json", strings.NewReader(eventJSON(id, name)))
 				if err != nil {
-					continue // killed
+					in.note("", "connection error")
+					time.Sleep(10 * time.Millisecond) // a replica killed or down: no busy loop
+					continue
 				}
+				var body struct{ Error struct{ Code string } }
+				json.NewDecoder(resp.Body).Decode(&body)
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusCreated {
-					ackMu.Lock()
-					acked = append(acked, id)
-					ackMu.Unlock()
+					in.note(id, "")
+					continue
 				}
+				in.note("", fmt.Sprintf("%d %s", resp.StatusCode, body.Error.Code))
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}
-	time.Sleep(time.Second)
+	return in
+}
+
+func (in *ingest) note(acked, refused string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if acked != "" {
+		in.acked = append(in.acked, acked)
+	} else {
+		in.refused[refused]++
+	}
+}
+
+// n returns how many events were answered 201 so far.
+func (in *ingest) n() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.acked)
+}
+
+// waitAcked waits until n events were answered 201.
+func (in *ingest) waitAcked(t *testing.T, n int, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); in.n() < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			in.mu.Lock()
+			defer in.mu.Unlock()
+			t.Fatalf("%d events answered 201 within %v, want %d; refused: %v", len(in.acked), d, n, in.refused)
+		}
+	}
+}
+
+// finish stops the clients and returns the run ids answered 201 and the
+// other answers' counts.
+func (in *ingest) finish() ([]string, map[string]int) {
+	close(in.stop)
+	in.wg.Wait()
+	return in.acked, in.refused
+}
+
+// searchAnswer is a search's total and its hits' names, in order.
+func searchAnswer(t *testing.T, p *proc, q string) string {
+	t.Helper()
+	s := p.graphql(t, `query($q: String!) { search(query: $q, first: 100) { total hits { dataset { namespace name } } } }`,
+		map[string]any{"q": q})["search"].(map[string]any)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v:", s["total"])
+	for _, h := range s["hits"].([]any) {
+		d := h.(map[string]any)["dataset"].(map[string]any)
+		fmt.Fprintf(&b, " %s/%s", d["namespace"], d["name"])
+	}
+	return b.String()
+}
+
+// Three replicas: what is written through one is read through the
+// others at once (a store read is current on every replica) and found by
+// their searches within the follow delay, which the test logs.
+func TestReplicasReadEachOthersWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and three servers")
+	}
+	rs := newReplicaSet(t, false)
+	p1 := rs.start("--demo")
+	others := []*proc{rs.start(), rs.start()}
+	const ns, revenue = "redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue"
+	id := p1.graphql(t, `query($ns: String, $n: String) { dataset(namespace: $ns, name: $n) { id } }`,
+		map[string]any{"ns": ns, "n": revenue})["dataset"].(map[string]any)["id"].(string)
+
+	var delays [2][]time.Duration
+	// Each write is found by a word nothing else holds, nor one a typo
+	// away (search forgives typos).
+	words := []string{"aardvarkzq", "bisonzq", "capybarazq", "dingozq", "erminezq", "ferretzq", "gazellezq", "heronzq", "ibexzq", "jackalzq"}
+	for i, word := range words {
+		// An upsert of a new dataset, or an edit of a demo dataset's
+		// description.
+		dsNS, dsName, desc := ns, revenue, "Revenue per day; edited on replica 1: "+word+"."
+		if i%2 == 0 {
+			dsNS, dsName, desc = "postgres://shop-db.internal:5432", "shop.public.shared_"+word, "Written on replica 1."
+			p1.graphql(t, `mutation($in: [DatasetInput!]!) { upsertDatasets(input: $in) { ids } }`, map[string]any{"in": []any{
+				map[string]any{"namespace": dsNS, "name": dsName, "description": desc}}})
+		} else {
+			p1.graphql(t, `mutation($id: ID!, $d: String) { updateDataset(id: $id, input: {description: $d}) { id } }`,
+				map[string]any{"id": id, "d": desc})
+		}
+		written := time.Now()
+		for j, p := range others {
+			d := p.graphql(t, `query($ns: String, $n: String) { dataset(namespace: $ns, name: $n) { description } }`,
+				map[string]any{"ns": dsNS, "n": dsName})["dataset"]
+			if d == nil || d.(map[string]any)["description"] != desc {
+				t.Fatalf("write %d: replica %d reads %v right after the write, want description %q", i, j+2, d, desc)
+			}
+		}
+		for j, p := range others {
+			for {
+				got := searchAnswer(t, p, word)
+				if got == fmt.Sprintf("1: %s/%s", dsNS, dsName) {
+					break
+				}
+				if time.Since(written) > 20*time.Second {
+					t.Fatalf("write %d: replica %d's search for %s answers %q 20 s after the write\n%s", i, j+2, word, got, tail(p.logs.String()))
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			delays[j] = append(delays[j], time.Since(written))
+		}
+	}
+	for j, d := range delays {
+		slices.Sort(d)
+		t.Logf("follow delay of replica %d (write answered on replica 1 to found by its search), 10 writes: median %s, max %s",
+			j+2, d[len(d)/2].Round(time.Millisecond), d[len(d)-1].Round(time.Millisecond))
+	}
+}
+
+// Three replicas, alerts configured on all: the first holds the alerts'
+// and the lineage applier's leases and sends the demo's alerts. It is
+// SIGKILLed while 8 clients post OpenLineage events to all three: the
+// survivors take the leases over, every event any replica answered 201 is
+// applied, a new failing check opens an alert the new holder sends, and
+// no webhook event is sent twice. A fourth replica started afterwards, on
+// a data directory of its own, builds its index from the store and
+// answers searches as the survivors do.
+func TestReplicasSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and four servers")
+	}
+	rs := newReplicaSet(t, true)
+	p1 := rs.start("--demo")
+	rs.hook.waitFor(t, 4, 30*time.Second, p1.logs) // the demo's openings
+	p2, p3 := rs.start(), rs.start()
+	survivors := []*proc{p2, p3}
+	if !holds(p1, "alerts") || !holds(p1, "lineage applier") {
+		t.Fatalf("the first replica should hold the alerts' and the applier's leases\n%s", tail(p1.logs.String()))
+	}
+
+	var liveMu sync.Mutex
+	live := []*proc{p1, p2, p3}
+	in := startIngest(8, func() []*proc {
+		liveMu.Lock()
+		defer liveMu.Unlock()
+		return live
+	})
+	in.waitAcked(t, 300, 60*time.Second)
 	if err := p1.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	<-p1.done
-	killed := time.Now()
-	time.Sleep(time.Second)
-	close(stop)
-	clients.Wait()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p2.logs.String(), "holds the lease of alerts"); time.Sleep(20 * time.Millisecond) {
+	killed, atKill := time.Now(), in.n()
+	liveMu.Lock()
+	live = survivors
+	liveMu.Unlock()
+
+	holder := map[string]*proc{}
+	for deadline := time.Now().Add(30 * time.Second); len(holder) < 2; time.Sleep(20 * time.Millisecond) {
+		for _, task := range []string{"alerts", "lineage applier"} {
+			for i, p := range survivors {
+				if holder[task] == nil && holds(p, task) {
+					holder[task] = p
+					t.Logf("replica %d took the lease of %s %s after the holder was killed", i+2, task, time.Since(killed).Round(time.Millisecond))
+				}
+			}
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the second replica did not take the alerts over\n%s", p2.logs)
+			t.Fatalf("the survivors took the leases of %v only, 30 s after the kill\n--- 2:\n%s\n--- 3:\n%s", holder, tail(p2.logs.String()), tail(p3.logs.String()))
 		}
 	}
-	t.Logf("the second replica took the alerts' lease %s after the first was killed", time.Since(killed).Round(time.Millisecond))
-
-	// Every event answered 201, by either replica, is applied.
-	missing := missingRunsWithin(t, p2, acked, 20*time.Second)
-	if missing > 0 {
-		t.Fatalf("%d of %d events answered 201 are not applied\n%s", missing, len(acked), p2.logs)
+	in.waitAcked(t, atKill+300, 60*time.Second) // applied by the new holder
+	acked, refused := in.finish()
+	t.Logf("%d events answered 201 (%d before the kill), other answers: %v", len(acked), atKill, refused)
+	for what := range refused {
+		if what != "connection error" { // those of the killed replica
+			t.Errorf("clients were answered %v", refused)
+		}
 	}
-	t.Logf("%d events answered 201 across the kill, all applied", len(acked))
+	for i, p := range survivors {
+		if missing := missingRunsWithin(t, p, acked, 30*time.Second); missing > 0 {
+			t.Fatalf("replica %d: %d of %d events answered 201 are not applied\n%s", i+2, missing, len(acked), tail(holder["lineage applier"].logs.String()))
+		}
+	}
 
-	// A failing check reported to the survivor opens an alert it sends.
+	// A failing check reported to the replica that does not send the
+	// alerts (if the leases went to one, either) opens an alert the
+	// holder sends.
+	other := survivors[0]
+	if other == holder["alerts"] {
+		other = survivors[1]
+	}
 	ev := `{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/replicas-test",
 		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
 		"run":{"runId":"0193a4d2-7b1e-7c3a-9d2e-4f5a6b7c8d9e"},"job":{"namespace":"cron","name":"load_replicated"},
 		"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.replicated",
 			"facets":{"dataQualityAssertions":{"assertions":[{"assertion":"not_null_id","column":"id","success":false}]}}}]}`
-	resp, err := http.Post("http://"+p2.addr+"/api/v1/lineage", "application/json", strings.NewReader(ev))
+	resp, err := http.Post("http://"+other.addr+"/api/v1/lineage", "application/json", strings.NewReader(ev))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST lineage to the survivor: %s", resp.Status)
+		t.Fatalf("POST lineage to a survivor: %s", resp.Status)
 	}
-	for deadline := time.Now().Add(20 * time.Second); count() < 5; time.Sleep(50 * time.Millisecond) {
+	rs.hook.waitFor(t, 5, 30*time.Second, holder["alerts"].logs)
+
+	// A new replica builds its index from the store and answers as the
+	// survivors do, once their followers have caught up too.
+	p4 := rs.start()
+	queries := []string{"orders", "revenue", "customers", "out_7", "replicated"}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var diff []string
+		for _, q := range queries {
+			want := searchAnswer(t, p4, q)
+			for i, p := range survivors {
+				if got := searchAnswer(t, p, q); got != want {
+					diff = append(diff, fmt.Sprintf("%q: replica %d: %s\n   the new one: %s", q, i+2, got, want))
+				}
+			}
+		}
+		if len(diff) == 0 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the webhook received %d events, want the new check's opening too: %v\n%s", count(), order, p2.logs)
+			t.Fatalf("the new replica's searches differ from the survivors' 30 s after it started:\n%s", strings.Join(diff, "\n"))
 		}
 	}
-	time.Sleep(2 * time.Second) // two more passes: nothing sent again
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(order[len(order)-1], "not_null_id") {
-		t.Fatalf("the last event sent is not the new check's: %v", order)
+	if got := searchAnswer(t, p4, "out_7"); !strings.Contains(got, "shop.public.out_7") {
+		t.Fatalf("the new replica does not find a dataset the ingest wrote: %s", got)
 	}
-	for k, n := range sent {
+
+	// Two more of the holder's passes send nothing again.
+	time.Sleep(2 * time.Second)
+	sent := rs.hook.events()
+	if len(sent) != 5 || !strings.Contains(sent[4], "not_null_id") {
+		t.Errorf("events sent: %v, want the demo's 4 openings and the new check's", sent)
+	}
+	rs.hook.mu.Lock()
+	defer rs.hook.mu.Unlock()
+	for k, n := range rs.hook.sent {
 		if n != 1 {
 			t.Errorf("%q sent %d times", k, n)
 		}
 	}
-	if len(order) != 5 {
-		t.Errorf("events sent: %v, want the demo's 4 openings and the new check's", order)
+}
+
+// PostgreSQL restarted under two replicas while 8 clients post events and
+// searches run: while it is down every replica answers writes and reads of
+// the store with unavailable (503 on the REST endpoints, the code in
+// GraphQL's errors) and a message that says why, and lives; once it is up
+// they answer again without a restart, and every event answered 201 is
+// applied.
+func TestReplicasLiveThroughAPostgresRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and two servers")
+	}
+	rs := newReplicaSet(t, false)
+	ps := []*proc{rs.start("--demo"), rs.start()}
+	in := startIngest(8, func() []*proc { return ps })
+	hc := &http.Client{Timeout: 20 * time.Second}
+
+	// Searches run throughout; each answer is counted by its error code.
+	var searchMu sync.Mutex
+	searches := map[string]int{}
+	stopSearch := make(chan struct{})
+	var searchers sync.WaitGroup
+	for c := range 2 {
+		searchers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stopSearch:
+					return
+				default:
+				}
+				answer := "connection error"
+				resp, err := hc.Post("http://"+ps[(c+i)%2].addr+"/graphql", "application/json",
+					strings.NewReader(`{"query": "{ search(query: \"orders\") { total hits { dataset { name } } } }"}`))
+				if err == nil {
+					var body struct {
+						Errors []struct{ Extensions struct{ Code string } }
+					}
+					json.NewDecoder(resp.Body).Decode(&body)
+					resp.Body.Close()
+					answer = fmt.Sprintf("%d ok", resp.StatusCode)
+					if len(body.Errors) > 0 {
+						answer = fmt.Sprintf("%d %s", resp.StatusCode, body.Errors[0].Extensions.Code)
+					}
+				}
+				searchMu.Lock()
+				searches[answer]++
+				searchMu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	in.waitAcked(t, 200, 60*time.Second)
+
+	rs.pg.Down()
+	down := time.Now()
+	const ns, revenue = "redshift://analytics.us-east-1:5439", "analytics.reporting.daily_revenue"
+	for i, p := range ps {
+		status, body := p.postEvent(t, hc, uuid.NewString(), "down")
+		e, _ := body["error"].(map[string]any)
+		if status != http.StatusServiceUnavailable || e["code"] != "unavailable" || !strings.Contains(fmt.Sprint(e["message"]), "PostgreSQL store cannot be reached") {
+			t.Errorf("replica %d: an event while PostgreSQL is down: %d %v, want 503 unavailable saying so", i+1, status, body)
+		}
+		for _, op := range []struct{ what, query string }{
+			{"a store read", fmt.Sprintf(`{ dataset(namespace: %q, name: %q) { description } }`, ns, revenue)},
+			{"a write", `mutation { upsertDatasets(input: [{namespace: "postgres://shop-db.internal:5432", name: "shop.public.while_down"}]) { ids } }`},
+			{"a search", `{ search(query: "revenue") { total hits { dataset { name } } } }`},
+		} {
+			status, _, errs := postGraphQL(t, p, request(op.query, nil))
+			if len(errs) != 1 || errs[0]["extensions"].(map[string]any)["code"] != "unavailable" ||
+				!strings.Contains(fmt.Sprint(errs[0]["message"]), "PostgreSQL store cannot be reached") {
+				t.Errorf("replica %d: %s while PostgreSQL is down: %d %v, want unavailable saying so", i+1, op.what, status, errs)
+			} else if i == 0 {
+				t.Logf("%s while PostgreSQL is down: %d %s", op.what, status, errs[0]["message"])
+			}
+		}
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("replica %d: /healthz while PostgreSQL is down: %d %s", i+1, resp.StatusCode, b)
+		}
+	}
+	atDown := in.n()
+	time.Sleep(time.Second) // the clients' posts meet the outage too
+	if err := rs.pg.Up(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	up := time.Now()
+	t.Logf("PostgreSQL down for %s; %d events answered 201 before", up.Sub(down).Round(time.Millisecond), atDown)
+	for i, p := range ps {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			status, body := p.postEvent(t, hc, uuid.NewString(), "up")
+			s, _, errs := postGraphQL(t, p, request(fmt.Sprintf(`{ dataset(namespace: %q, name: %q) { description } }`, ns, revenue), nil))
+			if status == http.StatusCreated && s == http.StatusOK && len(errs) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d, 30 s after PostgreSQL is up: an event %d %v, a read %d %v\n%s", i+1, status, body, s, errs, tail(p.logs.String()))
+			}
+		}
+		t.Logf("replica %d answers again %s after PostgreSQL is up", i+1, time.Since(up).Round(time.Millisecond))
+	}
+	in.waitAcked(t, in.n()+200, 60*time.Second)
+	acked, refused := in.finish()
+	close(stopSearch)
+	searchers.Wait()
+	t.Logf("%d events answered 201, other answers: %v; searches: %v", len(acked), refused, searches)
+	for what := range refused {
+		if what != "503 unavailable" {
+			t.Errorf("clients were answered %v, want 201 or 503 unavailable", refused)
+		}
+	}
+	for what := range searches {
+		if what != "200 ok" && what != "200 unavailable" {
+			t.Errorf("searches were answered %v, want results or unavailable", searches)
+		}
+	}
+	for i, p := range ps {
+		if missing := missingRunsWithin(t, p, acked, 30*time.Second); missing > 0 {
+			t.Fatalf("replica %d: %d of %d events answered 201 are not applied\n%s", i+1, missing, len(acked), tail(p.logs.String()))
+		}
 	}
 }
