@@ -108,6 +108,44 @@ func (h *webhook) waitFor(t *testing.T, n int, d time.Duration, logs fmt.Stringe
 	}
 }
 
+// sentOnce checks, after two more passes of the alerts' evaluator (which
+// must send nothing again), that the webhook received the demo's four
+// openings and then the opening of the check named last, each once.
+func (h *webhook) sentOnce(t *testing.T, last string) {
+	t.Helper()
+	time.Sleep(2 * time.Second)
+	sent := h.events()
+	if len(sent) != 5 || !strings.Contains(sent[4], last) {
+		t.Errorf("events sent: %v, want the demo's 4 openings and %s's", sent, last)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, n := range h.sent {
+		if n != 1 {
+			t.Errorf("%q sent %d times", k, n)
+		}
+	}
+}
+
+// failCheck posts to p a run event whose output fails the check named
+// assertion.
+func failCheck(t *testing.T, p *proc, assertion string) {
+	t.Helper()
+	ev := fmt.Sprintf(`{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/replicas-test",
+		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+		"run":{"runId":%q},"job":{"namespace":"cron","name":"load_replicated"},
+		"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.replicated",
+			"facets":{"dataQualityAssertions":{"assertions":[{"assertion":%q,"column":"id","success":false}]}}}]}`, uuid.NewString(), assertion)
+	resp, err := http.Post("http://"+p.addr+"/api/v1/lineage", "application/json", strings.NewReader(ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST a failing check: %s", resp.Status)
+	}
+}
+
 // ingest is clients posting OpenLineage run events, one at a time each,
 // to the replicas targets returns, in turn, until it is stopped.
 type ingest struct {
@@ -169,6 +207,13 @@ func (in *ingest) n() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return len(in.acked)
+}
+
+// refusals returns how many events were answered what.
+func (in *ingest) refusals(what string) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.refused[what]
 }
 
 // waitAcked waits until n events were answered 201.
@@ -337,19 +382,7 @@ func TestReplicasSurviveKill(t *testing.T) {
 	if other == holder["alerts"] {
 		other = survivors[1]
 	}
-	ev := `{"eventType":"COMPLETE","eventTime":"2026-11-22T10:00:00Z","producer":"https://example.com/replicas-test",
-		"schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-		"run":{"runId":"0193a4d2-7b1e-7c3a-9d2e-4f5a6b7c8d9e"},"job":{"namespace":"cron","name":"load_replicated"},
-		"outputs":[{"namespace":"postgres://db:5432","name":"shop.public.replicated",
-			"facets":{"dataQualityAssertions":{"assertions":[{"assertion":"not_null_id","column":"id","success":false}]}}}]}`
-	resp, err := http.Post("http://"+other.addr+"/api/v1/lineage", "application/json", strings.NewReader(ev))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST lineage to a survivor: %s", resp.Status)
-	}
+	failCheck(t, other, "not_null_id")
 	rs.hook.waitFor(t, 5, 30*time.Second, holder["alerts"].logs)
 
 	// A new replica builds its index from the store and answers as the
@@ -377,19 +410,7 @@ func TestReplicasSurviveKill(t *testing.T) {
 		t.Fatalf("the new replica does not find a dataset the ingest wrote: %s", got)
 	}
 
-	// Two more of the holder's passes send nothing again.
-	time.Sleep(2 * time.Second)
-	sent := rs.hook.events()
-	if len(sent) != 5 || !strings.Contains(sent[4], "not_null_id") {
-		t.Errorf("events sent: %v, want the demo's 4 openings and the new check's", sent)
-	}
-	rs.hook.mu.Lock()
-	defer rs.hook.mu.Unlock()
-	for k, n := range rs.hook.sent {
-		if n != 1 {
-			t.Errorf("%q sent %d times", k, n)
-		}
-	}
+	rs.hook.sentOnce(t, "not_null_id")
 }
 
 // PostgreSQL restarted under two replicas while 8 clients post events and
@@ -397,13 +418,14 @@ func TestReplicasSurviveKill(t *testing.T) {
 // the store with unavailable (503 on the REST endpoints, the code in
 // GraphQL's errors) and a message that says why, and lives; once it is up
 // they answer again without a restart, and every event answered 201 is
-// applied.
+// applied, and the alerts' evaluator runs again and sends nothing twice.
 func TestReplicasLiveThroughAPostgresRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and two servers")
 	}
-	rs := newReplicaSet(t, false)
+	rs := newReplicaSet(t, true)
 	ps := []*proc{rs.start("--demo"), rs.start()}
+	rs.hook.waitFor(t, 4, 30*time.Second, ps[0].logs) // the demo's openings
 	in := startIngest(8, func() []*proc { return ps })
 	hc := &http.Client{Timeout: 20 * time.Second}
 
@@ -476,7 +498,16 @@ func TestReplicasLiveThroughAPostgresRestart(t *testing.T) {
 		}
 	}
 	atDown := in.n()
-	time.Sleep(time.Second) // the clients' posts meet the outage too
+	// Down long enough that the clients' posts meet the outage too and
+	// the applier's holder finds its lease lost: it must take it again.
+	lost := func() bool {
+		return slices.ContainsFunc(ps, func(p *proc) bool { return strings.Contains(p.logs.String(), "lost the lease of lineage applier") })
+	}
+	for deadline := time.Now().Add(30 * time.Second); in.refusals("503 unavailable") < 100 || !lost(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after PostgreSQL went down: the clients were refused %d times, the applier's lease lost: %v", in.refusals("503 unavailable"), lost())
+		}
+	}
 	if err := rs.pg.Up(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -515,4 +546,9 @@ func TestReplicasLiveThroughAPostgresRestart(t *testing.T) {
 			t.Fatalf("replica %d: %d of %d events answered 201 are not applied\n%s", i+1, missing, len(acked), tail(p.logs.String()))
 		}
 	}
+	// The alerts' evaluator runs again, on whichever replica took its
+	// lease back, and sends nothing twice.
+	failCheck(t, ps[1], "unique_id")
+	rs.hook.waitFor(t, 5, 30*time.Second, ps[0].logs)
+	rs.hook.sentOnce(t, "unique_id")
 }
