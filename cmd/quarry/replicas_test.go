@@ -519,8 +519,8 @@ func TestReplicasLiveThroughAPostgresRestart(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("replica %d: /healthz while PostgreSQL is down: %d %s", i+1, resp.StatusCode, b)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "PostgreSQL store cannot be reached") {
+			t.Errorf("replica %d: /healthz while PostgreSQL is down: %d %s, want 503 saying why", i+1, resp.StatusCode, b)
 		}
 	}
 	atDown := in.n()
