@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -17,11 +18,15 @@ import (
 // is no fault of the operation, and "internal error" would hide that the
 // next try may well work. Other errors are returned unchanged, as are all
 // of bbolt's.
+//
+// The client is told what failed and why, not the driver's error, which
+// names the database's host, port and user; that stays in the chain for
+// the logs.
 func (s *Store) reachable(what string, err error) error {
 	if _, ok := s.db.(*pgDB); !ok || !pgUnreachable(err) {
 		return err
 	}
-	return unavailable(what, err)
+	return fmt.Errorf("%w (%w)", quarry.Errorf(quarry.EUNAVAILABLE, "%s: the PostgreSQL store cannot be reached; retry in a few seconds", what), err)
 }
 
 // pgUnreachable reports whether err says PostgreSQL could not be reached
