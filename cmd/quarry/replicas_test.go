@@ -25,8 +25,8 @@ import (
 // (store.replicas: true), as issue 25 describes: each with its own data
 // directory, search index and lineage graph, all sharing the store.
 
-// replicaSet is a PostgreSQL schema and the replicas a test starts on it.
-// Their alerts go to hook.
+// replicaSet is a PostgreSQL schema and the config of the replicas a test
+// starts on it. Their alerts go to hook.
 type replicaSet struct {
 	t      *testing.T
 	pg     *pgtest.Server
@@ -35,7 +35,8 @@ type replicaSet struct {
 }
 
 // newReplicaSet starts PostgreSQL and a webhook, and writes the replicas'
-// config; alerts, if set, is the config's alerts section.
+// config; with alerts, it has them evaluated every second and sent to the
+// webhook.
 func newReplicaSet(t *testing.T, alerts bool) *replicaSet {
 	t.Helper()
 	rs := &replicaSet{t: t, pg: pgtest.New(t), hook: newWebhook(t)}
