@@ -148,7 +148,11 @@ func NewHandler(cfg Config) http.Handler {
 		st, err := cfg.Store.Stats(r.Context())
 		if err != nil {
 			log.ErrorContext(r.Context(), "health check", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable"})
+			body := map[string]any{"status": "unavailable"}
+			if quarry.ErrorCode(err) == quarry.EUNAVAILABLE { // e.g. the PostgreSQL store cannot be reached
+				body["reason"] = quarry.ErrorMessage(err)
+			}
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
 		body := map[string]any{"status": "ok", "version": cfg.Version, "store": st}

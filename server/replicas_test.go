@@ -73,7 +73,9 @@ func TestReplicasSearchEachOthersWrites(t *testing.T) {
 }
 
 // PostgreSQL restarted under a replica: while it is down, OpenLineage
-// events are refused with 503 and an error that says so; once it is back
+// events are refused with 503 and an error that says so, the store's
+// reads and writes are unavailable alike, and /healthz says why it answers
+// 503; once it is back
 // the replica accepts again without being restarted, and every event it
 // answered 201 is applied.
 func TestReplicaLivesThroughAPostgresRestart(t *testing.T) {
@@ -113,6 +115,24 @@ func TestReplicaLivesThroughAPostgresRestart(t *testing.T) {
 		t.Fatalf("while PostgreSQL is down: %d %s, want 503 saying so", code, body)
 	}
 	t.Logf("while down: %s", strings.TrimSpace(body))
+	// The store's reads and other writes say so too, rather than fail as
+	// an internal error.
+	if _, err := srv.Store.Dataset(ctx, "0193a4d2-0000-4000-8000-000000000000"); quarry.ErrorCode(err) != quarry.EUNAVAILABLE {
+		t.Errorf("a read while PostgreSQL is down: %v, want unavailable", err)
+	}
+	if _, err := srv.Store.UpsertDatasets(ctx, []quarry.Dataset{{Namespace: "postgres://db:5432", Name: "shop.public.down"}}); quarry.ErrorCode(err) != quarry.EUNAVAILABLE ||
+		!strings.Contains(err.Error(), "PostgreSQL store cannot be reached") {
+		t.Errorf("a write while PostgreSQL is down: %v, want unavailable saying so", err)
+	}
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(health), "PostgreSQL store cannot be reached") {
+		t.Errorf("/healthz while PostgreSQL is down: %d %s, want 503 saying why", resp.StatusCode, health)
+	}
 	if err := pg.Up(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -476,7 +476,7 @@ func (s *Store) commit(batch []*writeReq) {
 			return nil
 		})
 		if failed < 0 {
-			err = s.noteWrite("the store file", err, after > before)
+			err = s.reachable("the write is not stored", s.noteWrite("the store file", err, after > before))
 			s.m.commitSeconds.Observe(time.Since(start).Seconds())
 			s.m.batchSize.Observe(float64(len(batch)))
 			if err == nil {
@@ -518,7 +518,7 @@ func (s *Store) solo(fn func(kvTx) error) error {
 		after = tx.Bucket(bucketChangelog).Sequence()
 		return nil
 	})
-	err = s.noteWrite("the store file", err, after > before)
+	err = s.reachable("the write is not stored", s.noteWrite("the store file", err, after > before))
 	s.m.commitSeconds.Observe(time.Since(start).Seconds())
 	s.m.batchSize.Observe(1)
 	if err == nil {
@@ -576,7 +576,7 @@ func (s *Store) view(fn func(kvTx) error) error {
 	if s.isClosed {
 		return ErrClosed
 	}
-	return s.db.View(fn)
+	return s.reachable("read the store", s.db.View(fn))
 }
 
 func u64(v uint64) []byte {
