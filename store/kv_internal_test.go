@@ -61,7 +61,11 @@ func TestKVEnginesAgree(t *testing.T) {
 		case n == 6 && r.IntN(3) == 0:
 			// Reads ahead (PostgreSQL) that later Gets, after writes and
 			// cursors' flushes, must not answer from stale.
-			prefetchAll(tx, []kvRead{{[]byte("b"), [][]byte{key(r), key(r), key(r)}}, {[]byte("none"), [][]byte{key(r)}}})
+			// Ranges too, which later cursors and Gets read from
+			// (and writes keep current): a prefix of one key, of ten
+			// or of a hundred, or one no key has.
+			prefix := func() []byte { return key(r)[:1+r.IntN(4)] }
+			prefetchAll(tx, []kvRead{{[]byte("b"), [][]byte{key(r), key(r), key(r)}, [][]byte{prefix(), prefix(), []byte("j")}}, {[]byte("none"), [][]byte{key(r)}, [][]byte{prefix()}}})
 			return "prefetch"
 		case n < 9:
 			return "next " + show(c.Next())

@@ -104,18 +104,19 @@ func (s *Store) acceptShared(ctx context.Context, evs []quarry.LineageEvent) []e
 	if len(items) == 0 {
 		return errs
 	}
-	// The claim and the run of each event's run id are read for the
-	// whole group commit at once (PostgreSQL: a statement per bucket, not
-	// two round trips an event inside the writer's lock).
+	// The claim and the run of each event's run id, and how far the queue
+	// is applied, are read for the whole group commit at once
+	// (PostgreSQL: one statement, not round trips of each event inside
+	// the writer's lock).
 	var runs [][]byte
 	for _, it := range items {
 		if it.run != "" {
 			runs = append(runs, []byte(it.run))
 		}
 	}
-	var reads []kvRead
+	reads := []kvRead{{bucket: bucketMeta, keys: [][]byte{keyLineageQueueDone}}}
 	if len(runs) > 0 {
-		reads = []kvRead{{bucketQueueClaims, runs}, {bucketRuns, runs}}
+		reads = append(reads, kvRead{bucket: bucketQueueClaims, keys: runs}, kvRead{bucket: bucketRuns, keys: runs})
 	}
 	var refused []error
 	err := s.updateReading(ctx, reads, func(tx kvTx) error {
@@ -257,9 +258,6 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	apply := func(tx kvTx, es []logEntry, drop bool) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
-		if !drop {
-			prefetchApply(tx, es)
-		}
 		for i, e := range es {
 			if e.p != nil && !drop {
 				if _, err := applyEvent(tx, e.p, now); err != nil {
@@ -283,14 +281,14 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for n < len(entries) {
 		es := entries[n:]
-		err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, false) })
+		err := s.updateReading(ctx, applyReads(es), func(tx kvTx) error { return apply(tx, es, false) })
 		if err != nil {
 			if eventErr == nil {
 				return n, err
 			}
 			if failed > 0 {
 				es = es[:failed]
-				if err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, false) }); err != nil {
+				if err := s.updateReading(ctx, applyReads(es), func(tx kvTx) error { return apply(tx, es, false) }); err != nil {
 					return n, err
 				}
 			} else {
@@ -306,14 +304,15 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// prefetchApply reads ahead, in one statement, the keys applying
-// es looks up one at a time: an event's digest, run, job, datasets, the
-// run's edges. On PostgreSQL each of those Gets was a round trip inside
-// the writer's lock (15 an event), during which the replicas' accepts
-// wait; bbolt has no Prefetch. Only reads move: applyEvent reads the same
+// applyReads says what applying es reads, to be read ahead in one
+// statement with the group commit's other reads: an event's digest, run,
+// job, datasets, and the datasets and edges of its job and run that
+// cursors walk. On PostgreSQL each of those Gets and cursors was a round
+// trip inside the writer's lock, during which the replicas' accepts wait;
+// bbolt reads ahead nothing. Only reads move: applyEvent reads the same
 // values, the transaction's own writes first.
-func prefetchApply(tx kvTx, es []logEntry) {
-	var events, runs, claims, jobs, datasets, names, jobDatasets, runEdges [][]byte
+func applyReads(es []logEntry) []kvRead {
+	var events, runs, claims, jobs, datasets, names, runPrefixes, children [][]byte
 	for i := range es {
 		p := es[i].p
 		if p == nil {
@@ -325,8 +324,10 @@ func prefetchApply(tx kvTx, es []logEntry) {
 		}
 		if r := p.Event.Run; r != nil && r.ID != "" {
 			runs = append(runs, []byte(r.ID))
-			for j := range p.Edges {
-				runEdges = append(runEdges, append([]byte(r.ID), edgeKey(&p.Edges[j])...))
+			// addRunEdges reads its edges' keys, runEdges walks them all.
+			runPrefixes = append(runPrefixes, []byte(r.ID))
+			if r.ParentRunID != "" {
+				children = append(children, []byte(r.ParentRunID+r.ID))
 			}
 		}
 		for j := range p.Datasets {
@@ -336,21 +337,19 @@ func prefetchApply(tx kvTx, es []logEntry) {
 		}
 		if p.Job != nil {
 			jobs = append(jobs, []byte(p.Job.ID))
-			for _, side := range []struct {
-				role byte
-				ids  []string
-			}{{roleReads, p.Inputs}, {roleWrites, p.Outputs}} {
-				for _, id := range side.ids {
-					jobDatasets = append(jobDatasets, append(append([]byte(p.Job.ID), side.role), id...))
-				}
-			}
 		}
 	}
-	prefetchAll(tx, []kvRead{
-		{bucketEvents, events}, {bucketRuns, runs}, {bucketQueueClaims, claims}, {bucketJobs, jobs},
-		{bucketJobClaims, jobs}, {bucketDatasets, datasets}, {bucketVolatile, datasets},
-		{bucketDatasetNames, names}, {bucketJobDatasets, jobDatasets}, {bucketRunEdges, runEdges},
-	})
+	return []kvRead{
+		{bucket: bucketEvents, keys: events}, {bucket: bucketRuns, keys: runs}, {bucket: bucketQueueClaims, keys: claims},
+		{bucket: bucketJobs, keys: jobs}, {bucket: bucketJobClaims, keys: jobs}, {bucket: bucketDatasets, keys: datasets},
+		{bucket: bucketVolatile, keys: datasets}, {bucket: bucketDatasetNames, keys: names},
+		{bucket: bucketMeta, keys: [][]byte{keyDatasetCount}},
+		// A job's datasets and edges are walked (a completed run
+		// replaces them), a run's edges too (its completion reads them).
+		{bucket: bucketJobDatasets, prefixes: jobs}, {bucket: bucketJobEdges, prefixes: jobs},
+		{bucket: bucketRunEdges, prefixes: runPrefixes},
+		{bucket: bucketRunChildren, prefixes: children},
+	}
 }
 
 // syncShared is SyncLineage on a replica: it waits until the events

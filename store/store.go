@@ -163,10 +163,12 @@ type writeReq struct {
 	done  chan error
 }
 
-// kvRead names keys of a bucket a write will read.
+// kvRead names keys of a bucket a write will read, and prefixes whose
+// keys its cursors will walk (Seek(prefix), then Next while they match).
 type kvRead struct {
-	bucket []byte
-	keys   [][]byte
+	bucket   []byte
+	keys     [][]byte
+	prefixes [][]byte
 }
 
 // initialMmapSize is the mapping a store starts with: 1 GiB of address
@@ -463,8 +465,8 @@ func (s *Store) commit(batch []*writeReq) {
 		start := time.Now()
 		var before, after uint64
 		err := s.db.Update(func(tx kvTx) error {
+			prefetchReads(tx, batch) // first: PostgreSQL sends it with BEGIN and the sequences
 			before = tx.Bucket(bucketChangelog).Sequence()
-			prefetchReads(tx, batch)
 			for i, r := range batch {
 				if err := safeCall(r.fn, tx); err != nil {
 					failed = i
