@@ -148,7 +148,9 @@ type Store struct {
 	leaseCheck time.Duration // Options.LeaseCheck, in replicas mode; 0 alone
 	keyApplied []byte        // where the lineage log's applier records its progress: keyLineageApplied, or the replica's (replicas.go)
 	queueKick  chan struct{} // buffered(1): the shared lineage queue may hold events (lineage_queue.go)
-	stopQueue  func()        // stops the shared queue's applier; nil unless a replica
+	riderMu    sync.Mutex
+	rider      *writeReq // a write that joins the next group commit rather than start one (lineage_queue.go)
+	stopQueue  func()    // stops the shared queue's applier; nil unless a replica
 }
 
 type metrics struct {
@@ -454,6 +456,9 @@ func (s *Store) writer() {
 			default:
 				break drain
 			}
+		}
+		if r := s.takeRider(); r != nil {
+			batch = append(batch, r)
 		}
 		s.commit(batch)
 	}
