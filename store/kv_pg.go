@@ -393,6 +393,7 @@ type pgTx struct {
 	unsent   pgx.Batch                     // writes staged to go ahead of the next statement
 	gen      uint64                        // writes so far: cursors refetch after one
 	ranges   map[string][]*pgRange         // bucket -> key ranges read whole, by lo, disjoint
+	exists   map[string]bool               // bucket \x00 key -> whether it exists, as read (Has), value not read
 }
 
 // pgHotSeqs are the sequences every write transaction reads (the group
@@ -689,6 +690,7 @@ func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
 	if t.ranges != nil {
 		t.wroteInRange(bucket, key, w)
 	}
+	delete(t.exists, bucket+"\x00"+string(key))
 	// A bulk write (a copy of a whole store, a large crawl) is sent as it
 	// goes rather than held in memory to the end.
 	if t.npending++; t.npending >= pgFlushWrites {
@@ -767,6 +769,39 @@ func (b *pgBucket) Get(key []byte) []byte {
 	}
 	b.t.got[ck] = v
 	return v
+}
+
+// Has answers from what the transaction wrote or read, else reads whether
+// the key exists, not its value.
+func (b *pgBucket) Has(key []byte) bool {
+	if w, ok := b.t.pending[b.name][string(key)]; ok {
+		return !w.del
+	}
+	if b.t.err != nil {
+		return false
+	}
+	ck := b.name + "\x00" + string(key)
+	if v, ok := b.t.got[ck]; ok {
+		return v != nil
+	}
+	if e, ok := b.t.exists[ck]; ok {
+		return e
+	}
+	if r := b.t.rangeOf(b.name, key); r != nil {
+		_, found := r.find(key)
+		return found
+	}
+	var one int
+	found, err := b.t.queryRow([]any{&one}, "SELECT 1 FROM kv WHERE bucket = $1 AND key = $2", b.name, key)
+	if err != nil {
+		b.t.fail(err)
+		return false
+	}
+	if b.t.exists == nil {
+		b.t.exists = make(map[string]bool)
+	}
+	b.t.exists[ck] = found
+	return found
 }
 
 func (b *pgBucket) Put(key, value []byte) error {
@@ -1010,6 +1045,7 @@ func (b *pgBucket) Prefetch(keys [][]byte) {
 func (t *pgTx) PrefetchAll(reads []kvRead) {
 	var buckets []string
 	var keys [][]byte
+	var only []bool // keys asked whether they exist only
 	var rb []string
 	var rlo, rhi [][]byte
 	var asked map[string]bool // ranges, once each (events of one job)
@@ -1026,8 +1062,18 @@ func (t *pgTx) PrefetchAll(reads []kvRead) {
 			if _, ok := t.pending[name][string(k)]; ok {
 				continue
 			}
-			t.got[ck] = nil // none, unless found
-			buckets, keys = append(buckets, name), append(keys, k)
+			if r.existsOnly {
+				if _, ok := t.exists[ck]; ok {
+					continue
+				}
+				if t.exists == nil {
+					t.exists = make(map[string]bool)
+				}
+				t.exists[ck] = false // unless found
+			} else {
+				t.got[ck] = nil // none, unless found
+			}
+			buckets, keys, only = append(buckets, name), append(keys, k), append(only, r.existsOnly)
 		}
 		for _, p := range r.prefixes {
 			end := prefixEnd(p)
@@ -1048,8 +1094,8 @@ func (t *pgTx) PrefetchAll(reads []kvRead) {
 	}
 	for (len(keys) > 0 || len(rb) > 0) && t.err == nil {
 		n := min(len(keys), 4000)
-		rows, err := t.query(pgPrefetchSQL, buckets[:n], keys[:n], rb, rlo, rhi, pgRangeRows)
-		buckets, keys = buckets[n:], keys[n:]
+		rows, err := t.query(pgPrefetchSQL, buckets[:n], keys[:n], only[:n], rb, rlo, rhi, pgRangeRows)
+		buckets, keys, only = buckets[n:], keys[n:], only[n:]
 		if err != nil {
 			t.fail(err)
 			break
@@ -1065,6 +1111,10 @@ func (t *pgTx) PrefetchAll(reads []kvRead) {
 			if err := rows.Scan(&i, &tail, &b, &k, &v); err != nil {
 				t.fail(err)
 				break
+			}
+			if i == -1 { // a key asked whether it exists
+				t.exists[b+"\x00"+string(k)] = true
+				continue
 			}
 			if v == nil {
 				v = []byte{}
@@ -1112,17 +1162,17 @@ func (t *pgTx) PrefetchAll(reads []kvRead) {
 // reads on from the database past them.
 const pgRangeRows = 256
 
-// pgPrefetchSQL reads keys ($1 buckets, $2 keys: rows numbered 0) and
-// ranges ($3 buckets, $4 prefixes, $5 their ends: rows numbered from 1,
-// the range's rows up to $6 and its tail, the first key at or after the
-// end).
-const pgPrefetchSQL = `SELECT 0, false, kv.bucket, kv.key, kv.value
-	FROM unnest($1::text[], $2::bytea[]) AS u(b, k) JOIN kv ON kv.bucket = u.b AND kv.key = u.k
+// pgPrefetchSQL reads keys ($1 buckets, $2 keys: rows numbered 0, or -1
+// and no value for those $3 asks whether they exist only) and ranges ($4
+// buckets, $5 prefixes, $6 their ends: rows numbered from 1, the range's
+// rows up to $7 and its tail, the first key at or after the end).
+const pgPrefetchSQL = `SELECT CASE WHEN u.x THEN -1 ELSE 0 END, false, kv.bucket, kv.key, CASE WHEN u.x THEN NULL ELSE kv.value END
+	FROM unnest($1::text[], $2::bytea[], $3::bool[]) AS u(b, k, x) JOIN kv ON kv.bucket = u.b AND kv.key = u.k
 UNION ALL
 SELECT r.i::int, x.tail, r.b, x.key, x.value
-	FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS r(b, lo, hi, i)
+	FROM unnest($4::text[], $5::bytea[], $6::bytea[]) WITH ORDINALITY AS r(b, lo, hi, i)
 	CROSS JOIN LATERAL (
-		(SELECT false AS tail, key, value FROM kv WHERE bucket = r.b AND key >= r.lo AND key < r.hi ORDER BY key LIMIT $6)
+		(SELECT false AS tail, key, value FROM kv WHERE bucket = r.b AND key >= r.lo AND key < r.hi ORDER BY key LIMIT $7)
 		UNION ALL
 		(SELECT true, key, value FROM kv WHERE bucket = r.b AND key >= r.hi ORDER BY key LIMIT 1)
 	) AS x`

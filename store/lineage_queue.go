@@ -318,6 +318,7 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 // values, the transaction's own writes first.
 func applyReads(es []logEntry) []kvRead {
 	var events, runs, claims, jobs, datasets, names, runPrefixes, children [][]byte
+	facets := map[string]bool{} // jobs an event says something of
 	for i := range es {
 		p := es[i].p
 		if p == nil {
@@ -342,11 +343,23 @@ func applyReads(es []logEntry) []kvRead {
 		}
 		if p.Job != nil {
 			jobs = append(jobs, []byte(p.Job.ID))
+			facets[p.Job.ID] = facets[p.Job.ID] || carriesFacets(p.Job)
+		}
+	}
+	// A job's record (its SQL, up to a MiB) is read only if an event
+	// says something of the job; the others only ask whether it exists.
+	var read, exist [][]byte
+	for _, j := range jobs {
+		if facets[string(j)] {
+			read = append(read, j)
+		} else {
+			exist = append(exist, j)
 		}
 	}
 	return []kvRead{
 		{bucket: bucketEvents, keys: events}, {bucket: bucketRuns, keys: runs}, {bucket: bucketQueueClaims, keys: claims},
-		{bucket: bucketJobs, keys: jobs}, {bucket: bucketJobClaims, keys: jobs}, {bucket: bucketDatasets, keys: datasets},
+		{bucket: bucketJobs, keys: read}, {bucket: bucketJobs, keys: exist, existsOnly: true},
+		{bucket: bucketJobClaims, keys: jobs}, {bucket: bucketDatasets, keys: datasets},
 		{bucket: bucketVolatile, keys: datasets}, {bucket: bucketDatasetNames, keys: names},
 		{bucket: bucketMeta, keys: [][]byte{keyDatasetCount}},
 		// A job's datasets and edges are walked (a completed run

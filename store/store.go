@@ -167,10 +167,13 @@ type writeReq struct {
 
 // kvRead names keys of a bucket a write will read, and prefixes whose
 // keys its cursors will walk (Seek(prefix), then Next while they match).
+// Keys of a read that is existsOnly are only asked whether they exist
+// (has), their values not read.
 type kvRead struct {
-	bucket   []byte
-	keys     [][]byte
-	prefixes [][]byte
+	bucket     []byte
+	keys       [][]byte
+	prefixes   [][]byte
+	existsOnly bool
 }
 
 // initialMmapSize is the mapping a store starts with: 1 GiB of address
