@@ -75,15 +75,15 @@ func (f *fence) check(tx kvTx) error {
 // fenced returns fn, and the keys it reads, guarded by ctx's fence if it
 // carries one. The generation is checked after fn, before the commit (the
 // writer's lock is held from the transaction's start, so it cannot move
-// in between): its key goes with the keys the write prefetches, or with
-// the write's own read-ahead (fenceRead), in the same statement.
+// in between): its key goes with the keys the write prefetches (the
+// lineage applier's read-ahead among them), in the same statement.
 func fenced(ctx context.Context, reads []kvRead, fn func(kvTx) error) ([]kvRead, func(kvTx) error) {
 	f := fenceOf(ctx)
 	if f == nil {
 		return reads, fn
 	}
 	if len(reads) > 0 {
-		reads = append(reads[:len(reads):len(reads)], kvRead{bucketMeta, [][]byte{f.key}})
+		reads = append(reads[:len(reads):len(reads)], kvRead{bucket: bucketMeta, keys: [][]byte{f.key}})
 	}
 	return reads, func(tx kvTx) error {
 		if err := fn(tx); err != nil {
@@ -91,16 +91,6 @@ func fenced(ctx context.Context, reads []kvRead, fn func(kvTx) error) ([]kvRead,
 		}
 		return f.check(tx)
 	}
-}
-
-// fenceRead is the key ctx's fence checks, for a write that reads ahead
-// itself (the lineage applier: prefetchApply) to read it in that
-// statement; nil without a fence.
-func fenceRead(ctx context.Context) []kvRead {
-	if f := fenceOf(ctx); f != nil {
-		return []kvRead{{bucketMeta, [][]byte{f.key}}}
-	}
-	return nil
 }
 
 // takeFence bumps task's lease generation; the caller holds the lease.

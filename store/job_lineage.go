@@ -44,7 +44,7 @@ func getStoredJob(tx kvTx, id string) (*storedJob, error) {
 // claimJobEdges makes run (ended at) the source of the job's edges unless
 // a report of a later time is, and reports whether it did.
 func claimJobEdges(tx kvTx, jobID, runID string, at time.Time) (bool, error) {
-	if tx.Bucket(bucketJobs).Get([]byte(jobID)) == nil {
+	if !has(tx.Bucket(bucketJobs), []byte(jobID)) {
 		return false, nil
 	}
 	claims := tx.Bucket(bucketJobClaims)
@@ -62,8 +62,7 @@ func claimJobEdges(tx kvTx, jobID, runID string, at time.Time) (bool, error) {
 
 // upsertJob creates a job or fills in what the event's facets say of it.
 func upsertJob(tx kvTx, in *quarry.Job, now time.Time) error {
-	if in.Type == "" && in.Description == "" && in.SQL == "" && in.SourceURL == "" && len(in.Owners) == 0 && in.Facts == nil &&
-		tx.Bucket(bucketJobs).Get([]byte(in.ID)) != nil {
+	if !carriesFacets(in) && has(tx.Bucket(bucketJobs), []byte(in.ID)) {
 		return nil // nothing to fill in: the record (and its SQL) need not be decoded
 	}
 	stored, err := getStoredJob(tx, in.ID)
@@ -106,6 +105,12 @@ func upsertJob(tx kvTx, in *quarry.Job, now time.Time) error {
 	}
 	_, err = appendChange(tx, now, quarry.EntityJob, j.ID, quarry.OpUpsert)
 	return err
+}
+
+// carriesFacets reports whether an event's job says anything of the job
+// beyond its name: only then is its stored record read and rewritten.
+func carriesFacets(in *quarry.Job) bool {
+	return in.Type != "" || in.Description != "" || in.SQL != "" || in.SourceURL != "" || len(in.Owners) > 0 || in.Facts != nil
 }
 
 func getJob(tx kvTx, id string) (*quarry.Job, error) {

@@ -121,6 +121,21 @@ func (c *boltCursor) Seek(k []byte) ([]byte, []byte) { return (*bolt.Cursor)(c).
 func (c *boltCursor) Next() ([]byte, []byte)         { return (*bolt.Cursor)(c).Next() }
 func (c *boltCursor) Prev() ([]byte, []byte)         { return (*bolt.Cursor)(c).Prev() }
 
+// kvHaser is an engine's check that a key exists that does not read its
+// value: on PostgreSQL a job's record, which holds its SQL (up to a MiB),
+// crossed the wire at every event of the job to say it was there.
+type kvHaser interface {
+	Has(key []byte) bool
+}
+
+// has reports whether key is in b.
+func has(b kvBucket, key []byte) bool {
+	if h, ok := b.(kvHaser); ok {
+		return h.Has(key)
+	}
+	return b.Get(key) != nil
+}
+
 // kvPrefetcher is an engine's optional batch read: it reads keys of a
 // bucket into the transaction at once, so that the Gets of them after it
 // need no round trip each (PostgreSQL). bbolt, in memory, needs none.

@@ -46,6 +46,12 @@ func TestKVEnginesAgree(t *testing.T) {
 			return fmt.Sprint("put ", b.Put(k, fmt.Appendf(nil, "v%d", r.IntN(1000))))
 		case n == 1 && writable:
 			return fmt.Sprint("delete ", b.Delete(key(r)))
+		case n == 2 && r.IntN(3) == 0:
+			k := key(r)
+			if writable && r.IntN(2) == 0 { // of a key written and not sent yet
+				return fmt.Sprint("delete, then has ", b.Delete(k), has(b, k), has(b, key(r)))
+			}
+			return fmt.Sprintf("has %v", has(b, k))
 		case n == 2:
 			return fmt.Sprintf("get %q", b.Get(key(r)))
 		case n == 3:
@@ -61,7 +67,13 @@ func TestKVEnginesAgree(t *testing.T) {
 		case n == 6 && r.IntN(3) == 0:
 			// Reads ahead (PostgreSQL) that later Gets, after writes and
 			// cursors' flushes, must not answer from stale.
-			prefetchAll(tx, []kvRead{{[]byte("b"), [][]byte{key(r), key(r), key(r)}}, {[]byte("none"), [][]byte{key(r)}}})
+			// Ranges too, which later cursors and Gets read from
+			// (and writes keep current): a prefix of one key, of ten
+			// or of a hundred, or one no key has.
+			prefix := func() []byte { return key(r)[:1+r.IntN(4)] }
+			// And keys asked whether they exist only (has).
+			prefetchAll(tx, []kvRead{{[]byte("b"), [][]byte{key(r), key(r), key(r)}, [][]byte{prefix(), prefix(), []byte("j")}, false},
+				{[]byte("b"), [][]byte{key(r), key(r)}, nil, true}, {[]byte("none"), [][]byte{key(r)}, [][]byte{prefix()}, false}})
 			return "prefetch"
 		case n < 9:
 			return "next " + show(c.Next())

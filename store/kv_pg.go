@@ -1,11 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,10 +57,14 @@ const (
 )
 
 // pgChannel is the channel on which a replica's commits that appended to
-// the changelog notify the others, with their schema's name as payload.
-// A notification only wakes the followers: they read the changelog's
-// sequence, the truth, and also poll it, so a notification lost (a
-// dropped listening connection) only delays them.
+// the changelog notify the others, with "origin:schema" as payload: the
+// committing store's origin (a random name of each open store) and its
+// schema's name. A store ignores its own notifications: it knows its
+// commits already, and reading the changelog again after each of them
+// cost it two read transactions a commit. A notification only wakes the
+// followers: they read the changelog's sequence, the truth, and also poll
+// it, so a notification lost (a dropped listening connection) only
+// delays them.
 const pgChannel = "quarry_kv_changes"
 
 const (
@@ -85,6 +93,7 @@ type pgDB struct {
 	pool     *pgxpool.Pool
 	cc       *pgx.ConnConfig
 	schema   string // current_schema(), the payload of its notifications
+	origin   string // its name in its notifications' payload
 	readOnly bool
 	replicas bool // Options.Replicas
 	timeout  time.Duration
@@ -124,7 +133,8 @@ func openPostgres(dsn string, o *Options) (*pgDB, error) {
 		}
 		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
 	}
-	d := &pgDB{pool: pool, cc: cfg.ConnConfig, readOnly: o.ReadOnly, replicas: o.Replicas, timeout: o.Timeout}
+	d := &pgDB{pool: pool, cc: cfg.ConnConfig, readOnly: o.ReadOnly, replicas: o.Replicas, timeout: o.Timeout,
+		origin: strconv.FormatUint(rand.Uint64(), 36)}
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&d.schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
@@ -210,9 +220,10 @@ func (d *pgDB) Close() error {
 }
 
 // follow calls wake when another replica may have appended to the
-// changelog: on each notification on pgChannel for this schema, and every
-// poll whatever arrives. Calls are not concurrent, and notifications that
-// arrive during one are folded into the next. Close stops it.
+// changelog: on each notification on pgChannel for this schema from
+// another store, and every poll whatever arrives. Calls are not
+// concurrent, and notifications that arrive during one are folded into
+// the next. Close stops it.
 func (d *pgDB) follow(poll time.Duration, log *slog.Logger, wake func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopFollow, d.followDone = cancel, make(chan struct{})
@@ -282,7 +293,7 @@ func (d *pgDB) listen(ctx context.Context, log *slog.Logger, notify func()) {
 				if n, err = conn.WaitForNotification(ctx); err != nil {
 					break
 				}
-				if n.Payload == d.schema {
+				if origin, schema, _ := strings.Cut(n.Payload, ":"); schema == d.schema && origin != d.origin {
 					notify()
 				}
 			}
@@ -329,25 +340,31 @@ func (d *pgDB) Update(fn func(kvTx) error) error {
 		return fmt.Errorf("store: begin a write transaction: %w", err)
 	}
 	defer conn.Release()
-	t := &pgTx{ctx: ctx, conn: conn.Conn(), writable: true, replicas: d.replicas}
-	// One round trip (simple protocol, two statements).
-	if _, err := t.conn.Exec(ctx, "BEGIN; SELECT "+pgWriterLock); err != nil {
-		t.conn.Exec(ctx, "ROLLBACK")
-		return fmt.Errorf("store: begin a write transaction and take the writer's lock: %w", err)
-	}
+	// BEGIN, the writer's lock and the hot sequences go with the first
+	// statement (opening): the group commit's read-ahead, most often, so
+	// that its keys are read in the round trip that takes the lock, and
+	// what fn computes before it runs outside the lock.
+	t := &pgTx{ctx: ctx, conn: conn.Conn(), begin: "BEGIN", writable: true, replicas: d.replicas, notify: d.origin + ":" + d.schema}
 	err = fn(t)
 	if t.err == nil && err == nil {
 		if err := t.flush(true); err != nil { // and COMMIT, in the same round trip
-			t.conn.Exec(ctx, "ROLLBACK")
+			t.rollback()
 			return fmt.Errorf("store: commit: %w", err)
 		}
 		return nil
 	}
-	t.conn.Exec(ctx, "ROLLBACK")
+	t.rollback()
 	if t.err != nil {
 		return t.err
 	}
 	return err
+}
+
+// rollback ends a write transaction that will not commit, if it began.
+func (t *pgTx) rollback() {
+	if t.begin == "" {
+		t.conn.Exec(t.ctx, "ROLLBACK")
+	}
 }
 
 type pgWrite struct {
@@ -363,9 +380,10 @@ type pgSeq struct {
 type pgTx struct {
 	ctx      context.Context
 	conn     *pgx.Conn
-	begin    string // a read transaction's BEGIN until it is sent
+	begin    string // BEGIN until it is sent, with the transaction's first statement
 	writable bool
 	replicas bool                          // notify the other replicas of a commit that appended to the changelog
+	notify   string                        // the payload of that notification
 	changed  bool                          // the changelog's sequence moved
 	err      error                         // the first error of a Get or a cursor
 	pending  map[string]map[string]pgWrite // bucket -> key -> write not sent yet
@@ -374,29 +392,99 @@ type pgTx struct {
 	npending int                           // writes in pending, about (a key written twice counts twice)
 	unsent   pgx.Batch                     // writes staged to go ahead of the next statement
 	gen      uint64                        // writes so far: cursors refetch after one
+	ranges   map[string][]*pgRange         // bucket -> key ranges read whole, by lo, disjoint
+	exists   map[string]bool               // bucket \x00 key -> whether it exists, as read (Has), value not read
 }
 
-// query runs a statement of the transaction, after its BEGIN if that is
+// pgHotSeqs are the sequences every write transaction reads (the group
+// commit the changelog's, a replica's accept the lineage queue's): read
+// with the writer's lock, in its round trip.
+var pgHotSeqs = []string{string(bucketChangelog), string(bucketLineageQueue)}
+
+// opening queues the transaction's opening statements if they are not
+// sent yet: BEGIN, and for a read-write transaction the writer's lock and
+// the hot sequences, whose read it returns the index of (-1: none).
+func (t *pgTx) opening(b *pgx.Batch) (seqsAt int) {
+	if t.begin == "" {
+		return -1
+	}
+	b.Queue(t.begin)
+	t.begin = ""
+	if !t.writable {
+		return -1
+	}
+	// READ COMMITTED: each statement after the lock sees the commits of
+	// the writers before.
+	b.Queue("SELECT " + pgWriterLock)
+	b.Queue("SELECT bucket, seq FROM kv_seq WHERE bucket = ANY($1)", pgHotSeqs)
+	return b.Len() - 1
+}
+
+// send sends, in one round trip, the opening statements not sent yet, the
+// staged writes, and then sql if it is not empty. It reads every result
+// but sql's, which the caller reads from the batch it returns and closes.
+func (t *pgTx) send(sql string, args ...any) (pgx.BatchResults, error) {
+	var b pgx.Batch
+	seqsAt := t.opening(&b)
+	b.QueuedQueries = append(b.QueuedQueries, t.unsent.QueuedQueries...) // staged writes
+	t.unsent = pgx.Batch{}
+	n := b.Len()
+	if sql != "" {
+		b.Queue(sql, args...)
+	}
+	br := t.conn.SendBatch(t.ctx, &b)
+	for i := range n {
+		var err error
+		if i == seqsAt {
+			err = t.readSeqs(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+// readSeqs reads the hot sequences' row of the opening.
+func (t *pgTx) readSeqs(br pgx.BatchResults) error {
+	if t.seqs == nil {
+		t.seqs = make(map[string]*pgSeq)
+	}
+	for _, name := range pgHotSeqs {
+		if t.seqs[name] == nil {
+			t.seqs[name] = new(pgSeq) // 0 unless found
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var v int64
+		if err := rows.Scan(&name, &v); err != nil {
+			return err
+		}
+		t.seqs[name].v = uint64(v)
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// query runs a statement of the transaction, after its opening if that is
 // not sent yet and the writes staged for it, in the same round trip. The
 // caller closes the rows.
 func (t *pgTx) query(sql string, args ...any) (pgx.Rows, error) {
 	if t.begin == "" && t.unsent.Len() == 0 {
 		return t.conn.Query(t.ctx, sql, args...)
 	}
-	var b pgx.Batch
-	if t.begin != "" {
-		b.Queue(t.begin)
-		t.begin = ""
-	}
-	b.QueuedQueries = append(b.QueuedQueries, t.unsent.QueuedQueries...) // staged writes
-	t.unsent = pgx.Batch{}
-	b.Queue(sql, args...)
-	br := t.conn.SendBatch(t.ctx, &b)
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, err
-		}
+	br, err := t.send(sql, args...)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -488,17 +576,31 @@ func (t *pgTx) flush(commit bool) error {
 	if t.err != nil {
 		return t.err
 	}
+	if commit && t.begin != "" && len(t.pending) == 0 && !t.seqsDirty() {
+		return nil // it read nothing and wrote nothing: nothing to send
+	}
 	t.stage(commit)
-	batch := t.unsent
-	t.unsent = pgx.Batch{}
-	if batch.Len() == 0 {
+	if t.unsent.Len() == 0 && t.begin == "" {
 		return nil
 	}
-	if err := t.conn.SendBatch(t.ctx, &batch).Close(); err != nil {
+	br, err := t.send("")
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
 		t.fail(err)
 		return t.err
 	}
 	return nil
+}
+
+func (t *pgTx) seqsDirty() bool {
+	for _, s := range t.seqs {
+		if s.dirty {
+			return true
+		}
+	}
+	return false
 }
 
 // stage turns the buffered writes into statements that go with the
@@ -506,28 +608,39 @@ func (t *pgTx) flush(commit bool) error {
 // round trip), and COMMIT after them if commit.
 func (t *pgTx) stage(commit bool) {
 	batch := &t.unsent
+	// One upsert for every bucket's writes (a statement costs the server
+	// more than the rows of a commit do), a delete per bucket: its index
+	// scan of the bucket's keys is the plan whatever the table's size.
+	var pb []string
+	var pk, pv [][]byte
 	for bucket, m := range t.pending {
-		var pk, pv, dk [][]byte
+		var dk [][]byte
 		for k, w := range m {
 			if w.del {
 				dk = append(dk, []byte(k))
 			} else {
-				pk, pv = append(pk, []byte(k)), append(pv, w.v)
+				pb, pk, pv = append(pb, bucket), append(pk, []byte(k)), append(pv, w.v)
 			}
 		}
 		if len(dk) > 0 {
 			batch.Queue("DELETE FROM kv WHERE bucket = $1 AND key = ANY($2)", bucket, dk)
 		}
-		if len(pk) > 0 {
-			batch.Queue(`INSERT INTO kv (bucket, key, value) SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS u(k, v)
-				ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, pk, pv)
-		}
 	}
+	if len(pk) > 0 {
+		batch.Queue(`INSERT INTO kv (bucket, key, value) SELECT b, k, v FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS u(b, k, v)
+			ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, pb, pk, pv)
+	}
+	var sb []string
+	var sv []int64
 	for name, s := range t.seqs {
 		if s.dirty {
-			batch.Queue("INSERT INTO kv_seq (bucket, seq) VALUES ($1, $2) ON CONFLICT (bucket) DO UPDATE SET seq = excluded.seq", name, int64(s.v))
+			sb, sv = append(sb, name), append(sv, int64(s.v))
 			s.dirty = false
 		}
+	}
+	if len(sb) > 0 {
+		batch.Queue(`INSERT INTO kv_seq (bucket, seq) SELECT * FROM unnest($1::text[], $2::bigint[])
+			ON CONFLICT (bucket) DO UPDATE SET seq = excluded.seq`, sb, sv)
 	}
 	if !commit && t.npending < pgFlushWrites {
 		// Sent for a cursor's read: what they wrote is what a Get
@@ -548,7 +661,7 @@ func (t *pgTx) stage(commit bool) {
 	if commit {
 		if t.changed {
 			// Delivered at commit, and only if it commits.
-			batch.Queue("SELECT pg_notify('" + pgChannel + "', current_schema())")
+			batch.Queue("SELECT pg_notify('"+pgChannel+"', $1)", t.notify)
 		}
 		batch.Queue("COMMIT")
 	}
@@ -574,6 +687,10 @@ func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
 	if t.got != nil {
 		delete(t.got, bucket+"\x00"+string(key))
 	}
+	if t.ranges != nil {
+		t.wroteInRange(bucket, key, w)
+	}
+	delete(t.exists, bucket+"\x00"+string(key))
 	// A bulk write (a copy of a whole store, a large crawl) is sent as it
 	// goes rather than held in memory to the end.
 	if t.npending++; t.npending >= pgFlushWrites {
@@ -585,6 +702,17 @@ func (t *pgTx) write(bucket string, key []byte, w pgWrite) error {
 func (t *pgTx) seq(bucket string) *pgSeq {
 	if s := t.seqs[bucket]; s != nil {
 		return s
+	}
+	if t.begin != "" && t.writable && slices.Contains(pgHotSeqs, bucket) {
+		// Read with the opening, sent alone now.
+		if br, err := t.send(""); err != nil {
+			t.fail(err)
+		} else if err := br.Close(); err != nil {
+			t.fail(err)
+		}
+		if s := t.seqs[bucket]; s != nil {
+			return s
+		}
 	}
 	s := new(pgSeq)
 	var v int64
@@ -621,6 +749,12 @@ func (b *pgBucket) Get(key []byte) []byte {
 	if v, ok := b.t.got[ck]; ok {
 		return v
 	}
+	if r := b.t.rangeOf(b.name, key); r != nil {
+		if i, found := r.find(key); found {
+			return r.rows[i].v
+		}
+		return nil
+	}
 	var v []byte
 	found, err := b.t.queryRow([]any{&v}, "SELECT value FROM kv WHERE bucket = $1 AND key = $2", b.name, key)
 	if err != nil {
@@ -635,6 +769,39 @@ func (b *pgBucket) Get(key []byte) []byte {
 	}
 	b.t.got[ck] = v
 	return v
+}
+
+// Has answers from what the transaction wrote or read, else reads whether
+// the key exists, not its value.
+func (b *pgBucket) Has(key []byte) bool {
+	if w, ok := b.t.pending[b.name][string(key)]; ok {
+		return !w.del
+	}
+	if b.t.err != nil {
+		return false
+	}
+	ck := b.name + "\x00" + string(key)
+	if v, ok := b.t.got[ck]; ok {
+		return v != nil
+	}
+	if e, ok := b.t.exists[ck]; ok {
+		return e
+	}
+	if r := b.t.rangeOf(b.name, key); r != nil {
+		_, found := r.find(key)
+		return found
+	}
+	var one int
+	found, err := b.t.queryRow([]any{&one}, "SELECT 1 FROM kv WHERE bucket = $1 AND key = $2", b.name, key)
+	if err != nil {
+		b.t.fail(err)
+		return false
+	}
+	if b.t.exists == nil {
+		b.t.exists = make(map[string]bool)
+	}
+	b.t.exists[ck] = found
+	return found
 }
 
 func (b *pgBucket) Put(key, value []byte) error {
@@ -720,6 +887,16 @@ func (c *pgCursor) fetch(fwd bool, from []byte, incl bool) (rows []pgRow, ok boo
 	limit := pgFirstBatch
 	if c.fwd == fwd && c.limit > 0 {
 		limit = min(2*c.limit, pgMaxBatch)
+	}
+	if fwd {
+		if rows, short, ok := t.fromRange(c.b.name, from, incl, limit); ok {
+			if len(rows) == 0 {
+				return nil, false
+			}
+			c.rows, c.i, c.on, c.pastEnd = rows, 0, true, false
+			c.fwd, c.short, c.limit, c.gen = fwd, short, limit, t.gen
+			return rows, true
+		}
 	}
 	var q string
 	switch {
@@ -862,11 +1039,16 @@ func (b *pgBucket) Prefetch(keys [][]byte) {
 	}
 }
 
-// PrefetchAll is Prefetch for keys of several buckets, in one statement:
-// a transaction that knows what it will read pays one round trip for it.
+// PrefetchAll is Prefetch for keys of several buckets, and the ranges of
+// keys under prefixes that cursors will walk, in one statement: a
+// transaction that knows what it will read pays one round trip for it.
 func (t *pgTx) PrefetchAll(reads []kvRead) {
 	var buckets []string
 	var keys [][]byte
+	var only []bool // keys asked whether they exist only
+	var rb []string
+	var rlo, rhi [][]byte
+	var asked map[string]bool // ranges, once each (events of one job)
 	if t.got == nil {
 		t.got = make(map[string][]byte)
 	}
@@ -880,35 +1062,132 @@ func (t *pgTx) PrefetchAll(reads []kvRead) {
 			if _, ok := t.pending[name][string(k)]; ok {
 				continue
 			}
-			t.got[ck] = nil // none, unless found
-			buckets, keys = append(buckets, name), append(keys, k)
+			if r.existsOnly {
+				if _, ok := t.exists[ck]; ok {
+					continue
+				}
+				if t.exists == nil {
+					t.exists = make(map[string]bool)
+				}
+				t.exists[ck] = false // unless found
+			} else {
+				t.got[ck] = nil // none, unless found
+			}
+			buckets, keys, only = append(buckets, name), append(keys, k), append(only, r.existsOnly)
+		}
+		for _, p := range r.prefixes {
+			end := prefixEnd(p)
+			if r := t.rangeOf(name, p); end == nil || r != nil && r.holds(end) || asked[name+"\x00"+string(p)] {
+				continue // all 0xff (no end: read by cursors), or read already
+			}
+			if asked == nil {
+				asked = make(map[string]bool)
+			}
+			asked[name+"\x00"+string(p)] = true
+			rb, rlo, rhi = append(rb, name), append(rlo, slices.Clone(p)), append(rhi, end)
 		}
 	}
-	for len(keys) > 0 && t.err == nil {
+	if len(rb) > 0 {
+		// The database must see the transaction's writes in the ranges:
+		// they go ahead of the read, in its round trip.
+		t.stage(false)
+	}
+	for (len(keys) > 0 || len(rb) > 0) && t.err == nil {
 		n := min(len(keys), 4000)
-		rows, err := t.query("SELECT kv.bucket, kv.key, kv.value FROM unnest($1::text[], $2::bytea[]) AS u(b, k) JOIN kv ON kv.bucket = u.b AND kv.key = u.k", buckets[:n], keys[:n])
-		buckets, keys = buckets[n:], keys[n:]
+		rows, err := t.query(pgPrefetchSQL, buckets[:n], keys[:n], only[:n], rb, rlo, rhi, pgRangeRows)
+		buckets, keys, only = buckets[n:], keys[n:], only[n:]
 		if err != nil {
 			t.fail(err)
 			break
 		}
+		ranges := make([]pgRange, len(rb))
+		tails := make([]bool, len(rb))
+		counts := make([]int, len(rb))
 		for rows.Next() {
+			var i int
+			var tail bool
 			var b string
 			var k, v []byte
-			if err := rows.Scan(&b, &k, &v); err != nil {
+			if err := rows.Scan(&i, &tail, &b, &k, &v); err != nil {
 				t.fail(err)
 				break
+			}
+			if i == -1 { // a key asked whether it exists
+				t.exists[b+"\x00"+string(k)] = true
+				continue
 			}
 			if v == nil {
 				v = []byte{}
 			}
-			t.got[b+"\x00"+string(k)] = v
+			if i == 0 {
+				t.got[b+"\x00"+string(k)] = v
+				continue
+			}
+			// A range's rows under its prefix, and its tail: the first
+			// key after them, which a cursor walking the prefix reads to
+			// learn it ended.
+			ranges[i-1].rows = append(ranges[i-1].rows, pgRow{k, v})
+			if tail {
+				tails[i-1] = true
+			} else {
+				counts[i-1]++
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			t.fail(err)
 		}
+		if t.err != nil {
+			break
+		}
+		for i := range ranges {
+			r := &ranges[i]
+			slices.SortFunc(r.rows, func(a, b pgRow) int { return bytes.Compare(a.k, b.k) })
+			r.lo = rlo[i]
+			switch {
+			case counts[i] == pgRangeRows: // more, maybe: what was read
+				r.rows = r.rows[:counts[i]]
+				r.hi = r.rows[len(r.rows)-1].k
+			case tails[i]:
+				r.hi = r.rows[len(r.rows)-1].k
+			default: // nothing after the prefix: to the bucket's end
+			}
+			t.addRange(rb[i], r)
+		}
+		rb, rlo, rhi = nil, nil, nil
 	}
+}
+
+// pgRangeRows is the most rows PrefetchAll reads of one prefix; a cursor
+// reads on from the database past them.
+const pgRangeRows = 256
+
+// pgPrefetchSQL reads keys ($1 buckets, $2 keys: rows numbered 0, or -1
+// and no value for those $3 asks whether they exist only) and ranges ($4
+// buckets, $5 prefixes, $6 their ends: rows numbered from 1, the range's
+// rows up to $7 and its tail, the first key at or after the end).
+const pgPrefetchSQL = `SELECT CASE WHEN u.x THEN -1 ELSE 0 END, false, kv.bucket, kv.key, CASE WHEN u.x THEN NULL ELSE kv.value END
+	FROM unnest($1::text[], $2::bytea[], $3::bool[]) AS u(b, k, x) JOIN kv ON kv.bucket = u.b AND kv.key = u.k
+UNION ALL
+SELECT r.i::int, x.tail, r.b, x.key, x.value
+	FROM unnest($4::text[], $5::bytea[], $6::bytea[]) WITH ORDINALITY AS r(b, lo, hi, i)
+	CROSS JOIN LATERAL (
+		(SELECT false AS tail, key, value FROM kv WHERE bucket = r.b AND key >= r.lo AND key < r.hi ORDER BY key LIMIT $7)
+		UNION ALL
+		(SELECT true, key, value FROM kv WHERE bucket = r.b AND key >= r.hi ORDER BY key LIMIT 1)
+	) AS x`
+
+// prefixEnd returns the first key after every key with prefix p, nil if
+// there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := slices.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
 }
 
 // pgLeaseLock is the session-level advisory lock of one task of singleton
@@ -934,4 +1213,109 @@ func (d *pgDB) lease(ctx context.Context, conn *pgx.Conn, task string) (*pgx.Con
 		return nil, false, err
 	}
 	return conn, ok, nil
+}
+
+// pgRange is a range of a bucket's keys a transaction read whole (its
+// PrefetchAll of a prefix) and keeps current with its own writes, so that
+// cursors walking it (a job's edges, a run's) need no round trip.
+type pgRange struct {
+	lo, hi []byte  // every key of the bucket in [lo, hi] is in rows; hi nil: to the bucket's end
+	rows   []pgRow // in key order
+}
+
+func (r *pgRange) holds(k []byte) bool {
+	return bytes.Compare(r.lo, k) <= 0 && (r.hi == nil || bytes.Compare(k, r.hi) <= 0)
+}
+
+// find returns the index of the first row at or after k, and whether it
+// is k.
+func (r *pgRange) find(k []byte) (int, bool) {
+	return slices.BinarySearchFunc(r.rows, k, func(row pgRow, k []byte) int { return bytes.Compare(row.k, k) })
+}
+
+// rangeOf returns the range of bucket that holds k, nil if none does.
+func (t *pgTx) rangeOf(bucket string, k []byte) *pgRange {
+	rs := t.ranges[bucket]
+	// The last range whose lo is at or before k.
+	i, found := slices.BinarySearchFunc(rs, k, func(r *pgRange, k []byte) int { return bytes.Compare(r.lo, k) })
+	if !found {
+		i--
+	}
+	if i < 0 || !rs[i].holds(k) {
+		return nil
+	}
+	return rs[i]
+}
+
+// wroteInRange keeps the range that holds key current with a write of it.
+func (t *pgTx) wroteInRange(bucket string, key []byte, w pgWrite) {
+	r := t.rangeOf(bucket, key)
+	if r == nil {
+		return
+	}
+	i, found := r.find(key)
+	switch {
+	case w.del && found:
+		r.rows = slices.Delete(r.rows, i, i+1)
+	case w.del:
+	case found:
+		r.rows[i].v = w.v
+	default:
+		r.rows = slices.Insert(r.rows, i, pgRow{k: slices.Clone(key), v: w.v})
+	}
+}
+
+// addRange adds a range read whole, merging it with the ranges it
+// overlaps (all of them current: read or kept so).
+func (t *pgTx) addRange(bucket string, nr *pgRange) {
+	if t.ranges == nil {
+		t.ranges = make(map[string][]*pgRange)
+	}
+	overlaps := func(a, b *pgRange) bool {
+		return (a.hi == nil || bytes.Compare(b.lo, a.hi) <= 0) && (b.hi == nil || bytes.Compare(a.lo, b.hi) <= 0)
+	}
+	var keep []*pgRange
+	for _, r := range t.ranges[bucket] {
+		if !overlaps(r, nr) {
+			keep = append(keep, r)
+			continue
+		}
+		if bytes.Compare(r.lo, nr.lo) < 0 {
+			nr.lo = r.lo
+		}
+		if nr.hi != nil && (r.hi == nil || bytes.Compare(r.hi, nr.hi) > 0) {
+			nr.hi = r.hi
+		}
+		nr.rows = append(nr.rows, r.rows...)
+	}
+	slices.SortStableFunc(nr.rows, func(a, b pgRow) int { return bytes.Compare(a.k, b.k) })
+	nr.rows = slices.CompactFunc(nr.rows, func(a, b pgRow) bool { return bytes.Equal(a.k, b.k) })
+	keep = append(keep, nr)
+	slices.SortFunc(keep, func(a, b *pgRange) int { return bytes.Compare(a.lo, b.lo) })
+	t.ranges[bucket] = keep
+}
+
+// fromRange answers a forward cursor's fetch from a range read whole:
+// the rows after from (from included if incl), at most limit, and whether
+// none lie beyond them. It says !ok when no range holds from, or when the
+// range holds no row after from but keys beyond its end may exist: then
+// the database answers.
+func (t *pgTx) fromRange(bucket string, from []byte, incl bool, limit int) (rows []pgRow, short, ok bool) {
+	if from == nil {
+		return nil, false, false
+	}
+	r := t.rangeOf(bucket, from)
+	if r == nil {
+		return nil, false, false
+	}
+	i, found := r.find(from)
+	if found && !incl {
+		i++
+	}
+	rest := r.rows[i:]
+	if len(rest) == 0 {
+		return nil, true, r.hi == nil
+	}
+	n := min(len(rest), limit)
+	return slices.Clone(rest[:n]), r.hi == nil && n == len(rest), true
 }

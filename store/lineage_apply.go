@@ -63,7 +63,7 @@ func (s *Store) ApplyLineage(ctx context.Context, ev *quarry.LineageEvent) (Line
 	var res LineageResult
 	var reads []kvRead
 	if run := claimOf(p); run != "" && s.Replicas() {
-		reads = []kvRead{{bucketQueueClaims, [][]byte{[]byte(run)}}}
+		reads = []kvRead{{bucket: bucketQueueClaims, keys: [][]byte{[]byte(run)}}}
 	}
 	err = s.updateReading(ctx, reads, func(tx kvTx) (err error) {
 		if s.Replicas() {

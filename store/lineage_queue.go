@@ -104,18 +104,19 @@ func (s *Store) acceptShared(ctx context.Context, evs []quarry.LineageEvent) []e
 	if len(items) == 0 {
 		return errs
 	}
-	// The claim and the run of each event's run id are read for the
-	// whole group commit at once (PostgreSQL: a statement per bucket, not
-	// two round trips an event inside the writer's lock).
+	// The claim and the run of each event's run id, and how far the queue
+	// is applied, are read for the whole group commit at once
+	// (PostgreSQL: one statement, not round trips of each event inside
+	// the writer's lock).
 	var runs [][]byte
 	for _, it := range items {
 		if it.run != "" {
 			runs = append(runs, []byte(it.run))
 		}
 	}
-	var reads []kvRead
+	reads := []kvRead{{bucket: bucketMeta, keys: [][]byte{keyLineageQueueDone}}}
 	if len(runs) > 0 {
-		reads = []kvRead{{bucketQueueClaims, runs}, {bucketRuns, runs}}
+		reads = append(reads, kvRead{bucket: bucketQueueClaims, keys: runs}, kvRead{bucket: bucketRuns, keys: runs})
 	}
 	var refused []error
 	err := s.updateReading(ctx, reads, func(tx kvTx) error {
@@ -204,7 +205,12 @@ func (s *Store) applyQueue(ctx context.Context) {
 			s.log.Error("applying the accepted lineage events", "err", err, "retry_in", wait)
 		case n > 0:
 			wait = time.Second
-			continue
+			if n == logBatch {
+				continue // more wait, maybe
+			}
+			// The queue was drained when read: what was accepted since
+			// kicked (here, or heard of from another replica), and a read
+			// now would find nothing most often.
 		}
 		select {
 		case <-ctx.Done():
@@ -254,13 +260,9 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	// applied first. Any other failure leaves the queue as it is.
 	var eventErr error
 	failed := -1
-	fence := fenceRead(ctx) // the lease's generation, read ahead with the rest (fence.go)
 	apply := func(tx kvTx, es []logEntry, drop bool) error {
 		eventErr, failed = nil, -1
 		now := s.now().UTC()
-		if !drop {
-			prefetchApply(tx, es, fence...)
-		}
 		for i, e := range es {
 			if e.p != nil && !drop {
 				if _, err := applyEvent(tx, e.p, now); err != nil {
@@ -284,14 +286,14 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for n < len(entries) {
 		es := entries[n:]
-		err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, false) })
+		err := s.updateRiding(ctx, applyReads(es), func(tx kvTx) error { return apply(tx, es, false) })
 		if err != nil {
 			if eventErr == nil {
 				return n, err
 			}
 			if failed > 0 {
 				es = es[:failed]
-				if err := s.update(ctx, func(tx kvTx) error { return apply(tx, es, false) }); err != nil {
+				if err := s.updateReading(ctx, applyReads(es), func(tx kvTx) error { return apply(tx, es, false) }); err != nil {
 					return n, err
 				}
 			} else {
@@ -307,14 +309,16 @@ func (s *Store) applyQueued(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// prefetchApply reads ahead, in one statement, the keys applying
-// es looks up one at a time: an event's digest, run, job, datasets, the
-// run's edges. On PostgreSQL each of those Gets was a round trip inside
-// the writer's lock (15 an event), during which the replicas' accepts
-// wait; bbolt has no Prefetch. Only reads move: applyEvent reads the same
+// applyReads says what applying es reads, to be read ahead in one
+// statement with the group commit's other reads: an event's digest, run,
+// job, datasets, and the datasets and edges of its job and run that
+// cursors walk. On PostgreSQL each of those Gets and cursors was a round
+// trip inside the writer's lock, during which the replicas' accepts wait;
+// bbolt reads ahead nothing. Only reads move: applyEvent reads the same
 // values, the transaction's own writes first.
-func prefetchApply(tx kvTx, es []logEntry, more ...kvRead) {
-	var events, runs, claims, jobs, datasets, names, jobDatasets, runEdges [][]byte
+func applyReads(es []logEntry) []kvRead {
+	var events, runs, claims, jobs, datasets, names, runPrefixes, children [][]byte
+	facets := map[string]bool{} // jobs an event says something of
 	for i := range es {
 		p := es[i].p
 		if p == nil {
@@ -326,8 +330,10 @@ func prefetchApply(tx kvTx, es []logEntry, more ...kvRead) {
 		}
 		if r := p.Event.Run; r != nil && r.ID != "" {
 			runs = append(runs, []byte(r.ID))
-			for j := range p.Edges {
-				runEdges = append(runEdges, append([]byte(r.ID), edgeKey(&p.Edges[j])...))
+			// addRunEdges reads its edges' keys, runEdges walks them all.
+			runPrefixes = append(runPrefixes, []byte(r.ID))
+			if r.ParentRunID != "" {
+				children = append(children, []byte(r.ParentRunID+r.ID))
 			}
 		}
 		for j := range p.Datasets {
@@ -337,21 +343,94 @@ func prefetchApply(tx kvTx, es []logEntry, more ...kvRead) {
 		}
 		if p.Job != nil {
 			jobs = append(jobs, []byte(p.Job.ID))
-			for _, side := range []struct {
-				role byte
-				ids  []string
-			}{{roleReads, p.Inputs}, {roleWrites, p.Outputs}} {
-				for _, id := range side.ids {
-					jobDatasets = append(jobDatasets, append(append([]byte(p.Job.ID), side.role), id...))
-				}
-			}
+			facets[p.Job.ID] = facets[p.Job.ID] || carriesFacets(p.Job)
 		}
 	}
-	prefetchAll(tx, append([]kvRead{
-		{bucketEvents, events}, {bucketRuns, runs}, {bucketQueueClaims, claims}, {bucketJobs, jobs},
-		{bucketJobClaims, jobs}, {bucketDatasets, datasets}, {bucketVolatile, datasets},
-		{bucketDatasetNames, names}, {bucketJobDatasets, jobDatasets}, {bucketRunEdges, runEdges},
-	}, more...))
+	// A job's record (its SQL, up to a MiB) is read only if an event
+	// says something of the job; the others only ask whether it exists.
+	var read, exist [][]byte
+	for _, j := range jobs {
+		if facets[string(j)] {
+			read = append(read, j)
+		} else {
+			exist = append(exist, j)
+		}
+	}
+	return []kvRead{
+		{bucket: bucketEvents, keys: events}, {bucket: bucketRuns, keys: runs}, {bucket: bucketQueueClaims, keys: claims},
+		{bucket: bucketJobs, keys: read}, {bucket: bucketJobs, keys: exist, existsOnly: true},
+		{bucket: bucketJobClaims, keys: jobs}, {bucket: bucketDatasets, keys: datasets},
+		{bucket: bucketVolatile, keys: datasets}, {bucket: bucketDatasetNames, keys: names},
+		{bucket: bucketMeta, keys: [][]byte{keyDatasetCount}},
+		// A job's datasets and edges are walked (a completed run
+		// replaces them), a run's edges too (its completion reads them).
+		{bucket: bucketJobDatasets, prefixes: jobs}, {bucket: bucketJobEdges, prefixes: jobs},
+		{bucket: bucketRunEdges, prefixes: runPrefixes},
+		{bucket: bucketRunChildren, prefixes: children},
+	}
+}
+
+// riderWait is how long the applier's write waits to join a group commit
+// that other writes start before it starts its own.
+const riderWait = 20 * time.Millisecond
+
+// updateRiding is updateReading for the applier: while other writes are
+// under way (a replica's accepts, while it serves ingest), its write joins
+// the next group commit they start rather than start one of its own, so
+// that accepting events and applying them share commits (with one client,
+// an event cost two commits, each a round trip and an fsync, one after
+// the other). When no group commit takes it within riderWait, or no other
+// write is under way, it goes through the group commit as any write.
+func (s *Store) updateRiding(ctx context.Context, reads []kvRead, fn func(kvTx) error) error {
+	if s.writing.Load() == 0 {
+		return s.updateReading(ctx, reads, fn)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.refuseWhileFull(); err != nil {
+		return err
+	}
+	freads, ffn := fenced(ctx, reads, fn) // the applier's lease (fence.go); updateReading fences its own
+	r := &writeReq{fn: ffn, reads: freads, done: make(chan error, 1)}
+	s.riderMu.Lock()
+	if s.rider != nil {
+		s.riderMu.Unlock()
+		return s.updateReading(ctx, reads, fn)
+	}
+	s.rider = r
+	s.riderMu.Unlock()
+	s.writing.Add(1)
+	t := time.NewTimer(riderWait)
+	defer t.Stop()
+	select {
+	case err := <-r.done:
+		s.writing.Add(-1)
+		return err
+	case <-t.C:
+	case <-s.closed:
+	}
+	s.riderMu.Lock()
+	mine := s.rider == r
+	if mine {
+		s.rider = nil
+	}
+	s.riderMu.Unlock()
+	s.writing.Add(-1)
+	if !mine { // taken meanwhile
+		return <-r.done
+	}
+	return s.updateReading(ctx, reads, fn)
+}
+
+// takeRider returns the write waiting to join a group commit, if any, and
+// takes it.
+func (s *Store) takeRider() *writeReq {
+	s.riderMu.Lock()
+	defer s.riderMu.Unlock()
+	r := s.rider
+	s.rider = nil
+	return r
 }
 
 // syncShared is SyncLineage on a replica: it waits until the events

@@ -148,7 +148,9 @@ type Store struct {
 	leaseCheck time.Duration // Options.LeaseCheck, in replicas mode; 0 alone
 	keyApplied []byte        // where the lineage log's applier records its progress: keyLineageApplied, or the replica's (replicas.go)
 	queueKick  chan struct{} // buffered(1): the shared lineage queue may hold events (lineage_queue.go)
-	stopQueue  func()        // stops the shared queue's applier; nil unless a replica
+	riderMu    sync.Mutex
+	rider      *writeReq // a write that joins the next group commit rather than start one (lineage_queue.go)
+	stopQueue  func()    // stops the shared queue's applier; nil unless a replica
 }
 
 type metrics struct {
@@ -163,10 +165,15 @@ type writeReq struct {
 	done  chan error
 }
 
-// kvRead names keys of a bucket a write will read.
+// kvRead names keys of a bucket a write will read, and prefixes whose
+// keys its cursors will walk (Seek(prefix), then Next while they match).
+// Keys of a read that is existsOnly are only asked whether they exist
+// (has), their values not read.
 type kvRead struct {
-	bucket []byte
-	keys   [][]byte
+	bucket     []byte
+	keys       [][]byte
+	prefixes   [][]byte
+	existsOnly bool
 }
 
 // initialMmapSize is the mapping a store starts with: 1 GiB of address
@@ -454,6 +461,9 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
+		if r := s.takeRider(); r != nil {
+			batch = append(batch, r)
+		}
 		s.commit(batch)
 	}
 }
@@ -464,8 +474,8 @@ func (s *Store) commit(batch []*writeReq) {
 		start := time.Now()
 		var before, after uint64
 		err := s.db.Update(func(tx kvTx) error {
+			prefetchReads(tx, batch) // first: PostgreSQL sends it with BEGIN and the sequences
 			before = tx.Bucket(bucketChangelog).Sequence()
-			prefetchReads(tx, batch)
 			for i, r := range batch {
 				if err := safeCall(r.fn, tx); err != nil {
 					failed = i
