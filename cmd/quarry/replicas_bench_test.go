@@ -563,8 +563,20 @@ func (r *replicaBench) meter(ps []*proc) func() string {
 		if total1 > total0 {
 			machineCores = float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU())
 		}
-		return fmt.Sprintf("replicas %s, PostgreSQL %.2f, clients %.2f; machine %.2f of %d",
-			strings.Join(parts, " "), cores(len(ps)), cores(len(ps)+1), machineCores, runtime.NumCPU())
+		ours := 0.0
+		for i := range after {
+			ours += cores(i)
+		}
+		// A run that left cores idle waited on something else (the
+		// writer's lock, commits, round trips); one that found them all
+		// busy was bound by the CPU it got, its own or, on a shared
+		// machine, the others'.
+		bound := fmt.Sprintf("cores idle: not CPU-bound (ours %.2f)", ours)
+		if n := float64(runtime.NumCPU()); machineCores >= 0.95*n {
+			bound = fmt.Sprintf("all cores busy: CPU-bound, ours %.2f of them", ours)
+		}
+		return fmt.Sprintf("replicas %s, PostgreSQL %.2f, clients %.2f; machine %.2f of %d: %s",
+			strings.Join(parts, " "), cores(len(ps)), cores(len(ps)+1), machineCores, runtime.NumCPU(), bound)
 	}
 }
 
