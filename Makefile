@@ -58,7 +58,7 @@ bench-scale:
 	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 240m ./cmd/quarry
 
 ## bench-replicas: bbolt against PostgreSQL and 1, 2, 3 replicas on one PostgreSQL (issue 25): real servers,
-## QUARRY_REPLICA_BENCH_N datasets (10k; the issue's 100k with QUARRY_REPLICA_BENCH_N=100000); see BenchmarkReplicas
+## QUARRY_REPLICA_BENCH_N datasets (5k; the issue's 100k with QUARRY_REPLICA_BENCH_N=100000); see BenchmarkReplicas
 bench-replicas:
 	$(GO) test -run '^$$' -bench '^BenchmarkReplicas$$' -benchtime 1x -timeout 120m ./cmd/quarry
 

@@ -30,11 +30,12 @@ import (
 //
 // Per operation, one bbolt server and one PostgreSQL server (replicas:
 // true, as a replica set of one) on the same catalog of
-// QUARRY_REPLICA_BENCH_N datasets (default 10,000; the scale benchmark's
-// generator, scale_catalog_test.go):
+// QUARRY_REPLICA_BENCH_N datasets (default 5,000, at least 5,000, in
+// thousands; the scale benchmark's generator, scale_catalog_test.go):
 //
-//   - one upsertDatasets call of 1,000 new datasets (the last 5 of the
-//     bbolt load; 5 more on PostgreSQL), ms;
+//   - one upsertDatasets call of 1,000 new datasets (the last 5 calls of
+//     the bbolt load; 5 more on PostgreSQL, into a catalog 5,000 larger),
+//     ms;
 //   - OpenLineage events/s, POST /api/v1/lineage, 1 and 32 clients, p99;
 //   - search p50/p99, 1 client, the UI's Search operation (the scale
 //     benchmark's query kinds, mixed);
@@ -60,7 +61,24 @@ import (
 //	QUARRY_REPLICA_BENCH_N=100000 make bench-replicas
 //
 // The machine is shared: the load average is printed before and after,
-// and the CPU columns say how much of the machine the run had.
+// each request's CPU time (server and PostgreSQL) beside its latency, and
+// the scaling rows say how much of the machine the run had and how long
+// its threads waited for a core (schedstat).
+//
+// Measured on the shared 2-core machine (2026-12, load average 19-25 from
+// other work, so every scaling row was CPU-bound: our threads used 0.3-1.4
+// cores and 1.4-8 of them waited for one), 5,000 and 10,000 datasets:
+// upsertDatasets of 1,000 1.3-1.7 s on bbolt, 1.0-1.4 s on PostgreSQL;
+// OpenLineage with 1 client 914-1,308 events/s on bbolt (0.4-0.55 CPU-ms
+// an event), 13-42 on PostgreSQL (12-30 CPU-ms of the server and 4-6 of
+// PostgreSQL an event), with 32 clients 1,244-1,759 against 88-182; search
+// p50 3-4 ms on bbolt, 10-12 ms on PostgreSQL (the page's datasets are read
+// from the store: 8-10 CPU-ms of the server and 2.5-3 of PostgreSQL a
+// search, against 3.3-4.4); lineage reads alike (0.2-0.3 ms, in memory);
+// start-up without an index 28-44 s on bbolt, 37-61 s for a replica. With
+// 1, 2, 3 replicas, 36-89, 59-145, 78-141 searches/s and 119-214,
+// 185-216, 112-182 events/s: reads spread, while every replica's accepts
+// queue for the one writer's lock.
 func BenchmarkReplicas(b *testing.B) {
 	r := newReplicaBench(b)
 	r.run()
@@ -73,6 +91,7 @@ type replicaBench struct {
 	cat    *scaleCatalog
 	jobs   []olJob
 	pgCPU  func() time.Duration // PostgreSQL's processes' CPU time
+	pgPids func() []int         // and its processes now
 
 	ops     [][3]string // operation, bbolt, PostgreSQL
 	scaling []string
@@ -80,8 +99,8 @@ type replicaBench struct {
 }
 
 func newReplicaBench(tb testing.TB) *replicaBench {
-	r := &replicaBench{tb: tb, n: 10_000, period: 5 * time.Second, cat: newScaleCatalog(false)}
-	if v, err := strconv.Atoi(os.Getenv("QUARRY_REPLICA_BENCH_N")); err == nil && v >= 1000 {
+	r := &replicaBench{tb: tb, n: 5_000, period: 5 * time.Second, cat: newScaleCatalog(false)}
+	if v, err := strconv.Atoi(os.Getenv("QUARRY_REPLICA_BENCH_N")); err == nil && v >= 5000 {
 		r.n = v / 1000 * 1000
 	}
 	if v, err := strconv.Atoi(os.Getenv("QUARRY_REPLICA_BENCH_SECONDS")); err == nil && v > 0 {
@@ -137,6 +156,7 @@ func (r *replicaBench) run() {
 	dsn := storetest.Schema(r.tb, pg.DSN("postgres"))
 	postmaster := postmaster(r.tb, pg.Port)
 	r.pgCPU = func() time.Duration { return treeCPU(postmaster) }
+	r.pgPids = func() []int { return append(children(postmaster), postmaster) }
 
 	// bbolt: the catalog through the server, the last 5 calls timed.
 	data := r.tb.TempDir()
@@ -220,7 +240,7 @@ func (r *replicaBench) run() {
 	for _, row := range r.scaling {
 		fmt.Println(row)
 	}
-	fmt.Println("CPU cores: each replica (r1 r2 r3), PostgreSQL (all its processes), the benchmark's clients, and the machine's busy cores of", runtime.NumCPU(), "(everyone's)")
+	fmt.Println("CPU cores used by each replica (r1 r2 r3), PostgreSQL (all its processes) and the benchmark's clients; how many of their threads waited for a core on average; the machine's busy cores of", runtime.NumCPU(), "(everyone's)")
 	fmt.Printf("load average before %s, after %s\n", loadBefore, machine.LoadAvg())
 	for _, m := range r.metrics {
 		m()
@@ -549,10 +569,17 @@ func (r *replicaBench) meter(ps []*proc) func() string {
 		}
 		return append(out, r.pgCPU(), procCPU(os.Getpid()))
 	}
-	began, before := time.Now(), read()
+	waited := func() time.Duration {
+		pids := append(r.pgPids(), os.Getpid())
+		for _, p := range ps {
+			pids = append(pids, p.cmd.Process.Pid)
+		}
+		return runWait(pids)
+	}
+	began, before, wait0 := time.Now(), read(), waited()
 	busy0, total0 := machineBusy()
 	return func() string {
-		wall, after := time.Since(began).Seconds(), read()
+		wall, after, wait1 := time.Since(began).Seconds(), read(), waited()
 		busy1, total1 := machineBusy()
 		cores := func(i int) float64 { return (after[i] - before[i]).Seconds() / wall }
 		var parts []string
@@ -567,17 +594,43 @@ func (r *replicaBench) meter(ps []*proc) func() string {
 		for i := range after {
 			ours += cores(i)
 		}
-		// A run that left cores idle waited on something else (the
-		// writer's lock, commits, round trips); one that found them all
-		// busy was bound by the CPU it got, its own or, on a shared
-		// machine, the others'.
-		bound := fmt.Sprintf("cores idle: not CPU-bound (ours %.2f)", ours)
-		if n := float64(runtime.NumCPU()); machineCores >= 0.95*n {
-			bound = fmt.Sprintf("all cores busy: CPU-bound, ours %.2f of them", ours)
+		wait := (wait1 - wait0).Seconds() / wall
+		// Cores left idle mean the run waited on something else (the
+		// writer's lock, commits, round trips). All busy, the run queue
+		// says whether our threads waited for a core (bound by the CPU it
+		// got, on a shared machine the others' share too) or hardly did.
+		var bound string
+		switch n := float64(runtime.NumCPU()); {
+		case machineCores < 0.95*n:
+			bound = "cores idle: not CPU-bound"
+		case wait >= ours/2:
+			bound = "CPU-bound"
+		default:
+			bound = "machine busy, ours hardly waited for it: bound by waits (lock, commits, round trips)"
 		}
-		return fmt.Sprintf("replicas %s, PostgreSQL %.2f, clients %.2f; machine %.2f of %d: %s",
-			strings.Join(parts, " "), cores(len(ps)), cores(len(ps)+1), machineCores, runtime.NumCPU(), bound)
+		return fmt.Sprintf("replicas %s, PostgreSQL %.2f, clients %.2f (ours %.2f; %.2f waiting for a core); machine %.2f of %d: %s",
+			strings.Join(parts, " "), cores(len(ps)), cores(len(ps)+1), ours, wait, machineCores, runtime.NumCPU(), bound)
 	}
+}
+
+// runWait is how long the threads of pids waited on a run queue for a
+// core (the second field of each thread's schedstat), summed.
+func runWait(pids []int) time.Duration {
+	var t time.Duration
+	for _, pid := range pids {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(b)); len(f) >= 2 {
+				ns, _ := strconv.ParseInt(f[1], 10, 64)
+				t += time.Duration(ns)
+			}
+		}
+	}
+	return t
 }
 
 // machineBusy is the machine's CPU ticks that were not idle (nor waiting
@@ -627,17 +680,23 @@ func postmaster(tb testing.TB, port int) int {
 // backends.
 func treeCPU(pid int) time.Duration {
 	t := procCPU(pid) + childrenCPU(pid)
+	for _, child := range children(pid) {
+		t += procCPU(child)
+	}
+	return t
+}
+
+// children are the processes whose parent is pid.
+func children(pid int) []int {
+	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid(child) == pid {
-			t += procCPU(child)
+		if err == nil && ppid(child) == pid {
+			out = append(out, child)
 		}
 	}
-	return t
+	return out
 }
 
 // statFields are the fields of /proc/PID/stat after the command name:
