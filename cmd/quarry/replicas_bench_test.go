@@ -55,7 +55,9 @@ import (
 // The PostgreSQL cluster fsyncs its commits (pgtest's durable settings),
 // as bbolt does. The catalog reaches PostgreSQL through `quarry migrate`
 // from the bbolt server's data directory, so both engines hold the same
-// one. QUARRY_REPLICA_BENCH_SECONDS is how long each load runs (default 5).
+// one. QUARRY_REPLICA_BENCH_SECONDS is how long each load runs (default
+// 5); QUARRY_REPLICA_BENCH_PROFILES, a directory, gets CPU profiles of the
+// server over each ingest and search load of the per-operation table.
 //
 //	make bench-replicas
 //	QUARRY_REPLICA_BENCH_N=100000 make bench-replicas
@@ -77,8 +79,9 @@ import (
 // search, against 3.3-4.4); lineage reads alike (0.2-0.3 ms, in memory);
 // start-up without an index 28-44 s on bbolt, 37-61 s for a replica. With
 // 1, 2, 3 replicas, 36-89, 59-145, 78-141 searches/s and 119-214,
-// 185-216, 112-182 events/s: reads spread, while every replica's accepts
-// queue for the one writer's lock.
+// 185-216, 112-182 events/s: searches spread over the replicas, events
+// did not (one writer cluster-wide), though on a machine this starved
+// that cannot be told from its CPU.
 func BenchmarkReplicas(b *testing.B) {
 	r := newReplicaBench(b)
 	r.run()
@@ -92,6 +95,8 @@ type replicaBench struct {
 	jobs   []olJob
 	pgCPU  func() time.Duration // PostgreSQL's processes' CPU time
 	pgPids func() []int         // and its processes now
+
+	profiles string // where CPU profiles go, "" for none
 
 	ops     [][3]string // operation, bbolt, PostgreSQL
 	scaling []string
@@ -107,6 +112,12 @@ func newReplicaBench(tb testing.TB) *replicaBench {
 		r.period = time.Duration(v) * time.Second
 	}
 	r.jobs = newOLJobs(r.cat)
+	r.profiles = os.Getenv("QUARRY_REPLICA_BENCH_PROFILES")
+	if r.profiles != "" {
+		if err := os.MkdirAll(r.profiles, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	return r
 }
 
@@ -160,7 +171,7 @@ func (r *replicaBench) run() {
 
 	// bbolt: the catalog through the server, the last 5 calls timed.
 	data := r.tb.TempDir()
-	p := start(r.tb, "--data", data)
+	p := r.start("--data", data)
 	began := time.Now()
 	for i := 0; i < r.n-5000; i += 1000 {
 		r.upsert(p, i)
@@ -181,7 +192,7 @@ func (r *replicaBench) run() {
 		r.tb.Fatal(err)
 	}
 	p, boltStart := r.startTimed("--data", data)
-	bolt := r.perOperation(p, boltUpserts, boltStart)
+	bolt := r.perOperation(p, "bbolt", boltUpserts, boltStart)
 	p.stop(r.tb)
 
 	// PostgreSQL: a first replica builds its index from the database.
@@ -190,7 +201,7 @@ func (r *replicaBench) run() {
 	replica := func() (*proc, startup) { return r.startTimed("--data", r.tb.TempDir(), "--config", config) }
 	r1, pgStart := replica()
 	pgUpserts := r.upserts(r1, r.n)
-	postgres := r.perOperation(r1, pgUpserts, pgStart)
+	postgres := r.perOperation(r1, "postgres", pgUpserts, pgStart)
 
 	r.op("upsertDatasets, 1,000 datasets (5 calls: median, max)", func(o opRun) string {
 		return fmt.Sprintf("%.0f ms, %.0f ms", quantileMS(o.upserts, 50), quantileMS(o.upserts, 100))
@@ -260,16 +271,39 @@ type opRun struct {
 // perOperation measures the per-operation rows on a server that holds the
 // catalog: ingest first (the lineage reads need its edges), then reads once
 // the server has settled.
-func (r *replicaBench) perOperation(p *proc, upserts []time.Duration, st startup) opRun {
+func (r *replicaBench) perOperation(p *proc, engine string, upserts []time.Duration, st startup) opRun {
 	o := opRun{upserts: upserts, start: st}
 	r.quiet(p)
-	o.ol1 = r.ingest([]*proc{p}, 1)
-	o.ol32 = r.ingest([]*proc{p}, 32)
+	profiled := func(name string, f func() *load) *load {
+		stop := r.cpuProfile(p, engine+"-"+name)
+		defer stop()
+		return f()
+	}
+	o.ol1 = profiled("ol1", func() *load { return r.ingest([]*proc{p}, 1) })
+	o.ol32 = profiled("ol32", func() *load { return r.ingest([]*proc{p}, 32) })
 	ids := r.lineageIDs(p)
 	r.quiet(p)
-	o.search = r.searches([]*proc{p}, 1)
+	o.search = profiled("search", func() *load { return r.searches([]*proc{p}, 1) })
 	o.lineage = r.lineageReads(p, ids)
 	return o
+}
+
+// start runs a server, serving Go profiles when they are asked for.
+func (r *replicaBench) start(args ...string) *proc {
+	var env []string
+	if r.profiles != "" {
+		env = []string{pprofEnv + "=127.0.0.1:0"}
+	}
+	return startWith(r.tb, binary, env, args...)
+}
+
+// cpuProfile fetches a CPU profile of the server over one load into
+// QUARRY_REPLICA_BENCH_PROFILES, as the scale benchmark does.
+func (r *replicaBench) cpuProfile(p *proc, name string) (stop func()) {
+	if r.profiles == "" {
+		return func() {}
+	}
+	return (&scaleBench{tb: r.tb, profiles: r.profiles}).cpuProfile(p, name, r.period+2*time.Second)
 }
 
 func (r *replicaBench) op(name string, f func(opRun) string, bolt, postgres opRun) {
@@ -324,7 +358,7 @@ func joinStartups(s []startup) string {
 
 func (r *replicaBench) startTimed(args ...string) (*proc, startup) {
 	began := time.Now()
-	p := start(r.tb, args...)
+	p := r.start(args...)
 	st := startup{listen: time.Since(began)}
 	for deadline := time.Now().Add(30 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		var h struct{ Search string }
@@ -366,7 +400,8 @@ func (r *replicaBench) waitFound(p *proc, i int, d time.Duration) {
 }
 
 // quiet waits until the servers use less than a tenth of a core for 2 s
-// (bleve's merges, a replica catching up), at most a minute.
+// (bleve's merges, a replica catching up), at most 2 minutes; it says so
+// when they never did, since what follows then pays for their work.
 func (r *replicaBench) quiet(ps ...*proc) {
 	cpu := func() (t time.Duration) {
 		for _, p := range ps {
@@ -374,8 +409,13 @@ func (r *replicaBench) quiet(ps ...*proc) {
 		}
 		return t
 	}
+	began := time.Now()
 	last, calm := cpu(), 0
-	for deadline := time.Now().Add(time.Minute); calm < 4 && time.Now().Before(deadline); {
+	for calm < 4 {
+		if time.Since(began) > 2*time.Minute {
+			fmt.Printf("  the servers still use CPU 2 min on (%.2f cores the last 0.5 s): measuring anyway\n", (cpu()-last).Seconds()/0.5)
+			return
+		}
 		time.Sleep(500 * time.Millisecond)
 		now := cpu()
 		if now-last < 50*time.Millisecond {
@@ -385,6 +425,7 @@ func (r *replicaBench) quiet(ps ...*proc) {
 		}
 		last = now
 	}
+	fmt.Printf("  quiet after %s\n", time.Since(began).Round(100*time.Millisecond))
 }
 
 // load is what clients measured over a period: requests answered and
