@@ -70,18 +70,19 @@ import (
 // Measured on the shared 2-core machine (2026-12, load average 19-25 from
 // other work, so every scaling row was CPU-bound: our threads used 0.3-1.4
 // cores and 1.4-8 of them waited for one), 5,000 and 10,000 datasets:
-// upsertDatasets of 1,000 1.3-1.7 s on bbolt, 1.0-1.4 s on PostgreSQL;
-// OpenLineage with 1 client 914-1,308 events/s on bbolt (0.4-0.55 CPU-ms
+// upsertDatasets of 1,000 1.3-1.7 s on bbolt, 1.0-1.8 s on PostgreSQL.
+// OpenLineage with 1 client 864-1,308 events/s on bbolt (0.4-0.55 CPU-ms
 // an event), 13-42 on PostgreSQL (12-30 CPU-ms of the server and 4-6 of
-// PostgreSQL an event), with 32 clients 1,244-1,759 against 88-182; search
-// p50 3-4 ms on bbolt, 10-12 ms on PostgreSQL (the page's datasets are read
-// from the store: 8-10 CPU-ms of the server and 2.5-3 of PostgreSQL a
-// search, against 3.3-4.4); lineage reads alike (0.2-0.3 ms, in memory);
-// start-up without an index 28-44 s on bbolt, 37-61 s for a replica. With
-// 1, 2, 3 replicas, 36-89, 59-145, 78-141 searches/s and 119-214,
-// 185-216, 112-182 events/s: searches spread over the replicas, events
-// did not (one writer cluster-wide), though on a machine this starved
-// that cannot be told from its CPU.
+// PostgreSQL an event, 80-85% of the server's in bleve's segment merging,
+// which took ~10% on bbolt: profiles of two runs); with 32 clients
+// 844-1,759 against 69-182. Search p50 3-4 ms on bbolt, 10-12 ms on
+// PostgreSQL: the page's datasets are read from the store, 8-10 CPU-ms of
+// the server and 2.5-3 of PostgreSQL a search, against 3.2-4.4. Lineage
+// reads alike (0.2-0.3 ms, in memory). Start-up without an index 21-44 s
+// on bbolt, 33-61 s for a replica. With 1, 2, 3 replicas, 18-89, 59-145,
+// 78-141 searches/s and 119-214, 129-216, 112-182 events/s: searches spread
+// over the replicas, events did not (one writer cluster-wide), though on
+// a machine this starved that cannot be told from its CPU.
 func BenchmarkReplicas(b *testing.B) {
 	r := newReplicaBench(b)
 	r.run()
