@@ -14,7 +14,7 @@ E2E      = cd ui && QUARRY_BIN=$(CURDIR)/bin/quarry CHROMIUM=$(CHROMIUM) $(NPM) 
 # dependency ships under ui/node_modules.
 PKGS     = $(shell $(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: run build ui e2e test check bench bench-scale fuzz generate clean
+.PHONY: run build ui e2e test check bench bench-scale bench-replicas fuzz generate clean
 
 ## run: build (UI included) and serve the demo catalog on http://$(ADDR)
 run: build
@@ -56,6 +56,11 @@ bench:
 ## with QUARRY_SCALE_N=1000000), kept in QUARRY_SCALE_DIR between runs; see BenchmarkScale for the rest
 bench-scale:
 	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 240m ./cmd/quarry
+
+## bench-replicas: bbolt against PostgreSQL and 1, 2, 3 replicas on one PostgreSQL (issue 25): real servers,
+## QUARRY_REPLICA_BENCH_N datasets (5k; the issue's 100k with QUARRY_REPLICA_BENCH_N=100000); see BenchmarkReplicas
+bench-replicas:
+	$(GO) test -run '^$$' -bench '^BenchmarkReplicas$$' -benchtime 1x -timeout 120m ./cmd/quarry
 
 ## fuzz: run each fuzz target for FUZZTIME (new crashers land in the package's testdata/fuzz: commit them with the fix)
 FUZZTIME ?= 15s

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quarrydata/quarry/graph/graphtest"
 	"github.com/quarrydata/quarry/internal/machine"
 )
 
@@ -247,37 +246,16 @@ func (s *scaleBench) start() (*proc, time.Duration) {
 	}
 }
 
-var (
-	pprofListening = regexp.MustCompile(`msg="serving Go profiles" addr=(\S+)`)
-	scaleClient    = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 5 * time.Minute}
-)
+var pprofListening = regexp.MustCompile(`msg="serving Go profiles" addr=(\S+)`)
 
-func (s *scaleBench) post(p *proc, body []byte) ([]byte, error) {
-	resp, err := scaleClient.Post("http://"+p.addr+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK || bytes.Contains(out, []byte(`"errors"`)) {
-		return nil, fmt.Errorf("%s: %.300s", resp.Status, out)
-	}
-	return out, nil
-}
-
-// The web UI's Search operation, as the benchmark sends it.
-var uiSearch = sync.OnceValues(func() (string, error) { return graphtest.UIOperation("../../ui/src/api/operations.graphql", "Search") })
+func (s *scaleBench) post(p *proc, body []byte) ([]byte, error) { return benchPost(p, body) }
 
 // search runs the UI's search for text, as its first page shows it.
 func (s *scaleBench) search(p *proc, text string) ([]byte, error) {
-	op, err := uiSearch()
+	body, err := uiSearchBody(text)
 	if err != nil {
 		s.tb.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{"query": op, "operationName": "Search", "variables": map[string]any{"query": text, "filter": map[string]any{}, "first": 20}})
 	return s.post(p, body)
 }
 
@@ -294,12 +272,7 @@ func (s *scaleBench) ingest() {
 	go func() {
 		defer close(bodies)
 		for i := 0; i < s.n; i += 1000 {
-			batch := make([]scaleDataset, 0, 1000)
-			for j := i; j < min(i+1000, s.n); j++ {
-				batch = append(batch, s.cat.dataset(j))
-			}
-			body, _ := json.Marshal(map[string]any{"query": `mutation($in: [DatasetInput!]!) { upsertDatasets(input: $in) { count } }`, "variables": map[string]any{"in": batch}})
-			bodies <- body
+			bodies <- upsertBody(s.cat, i, min(i+1000, s.n))
 		}
 	}()
 	began := time.Now()
@@ -436,24 +409,6 @@ func (s *scaleBench) memory(p *proc) (rss, heap int64) {
 	return rss, heap
 }
 
-// scaleQueries are the searches of each kind. The exact names are of
-// datasets of the catalog, drawn once.
-func (s *scaleBench) scaleQueries() map[string][]string {
-	var exact []string
-	for _, i := range []int{s.n / 7, s.n / 3, s.n / 2, s.n - 11} {
-		exact = append(exact, s.cat.dataset(i).table())
-	}
-	return map[string][]string{
-		"one-word":   {"customer", "revenue", "invoice", "churn"},
-		"two-word":   {"customer orders", "revenue region", "payment refund", "campaign clicks"},
-		"dense":      {"id", "amount", "status", "created at"},
-		"prefix":     {"cust", "reven", "fct_cust", "invent"},
-		"exact name": exact,
-	}
-}
-
-var scaleKinds = []string{"one-word", "two-word", "dense", "prefix", "exact name"}
-
 type searchRun struct {
 	lat      map[string][]time.Duration // by kind
 	cpuMS    float64                    // the server's CPU time a search
@@ -526,7 +481,7 @@ func quantileMS(sorted []time.Duration, pct int) float64 {
 // searches runs each kind of query for perKind (and at least 20 times)
 // with the given number of clients at once.
 func (s *scaleBench) searches(p *proc, clients int) *searchRun {
-	queries := s.scaleQueries()
+	queries := scaleQueries(s.cat, s.n)
 	run := &searchRun{lat: map[string][]time.Duration{}}
 	pid := p.cmd.Process.Pid
 	cpu0 := procCPU(pid)
