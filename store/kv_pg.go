@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,13 +92,14 @@ CREATE TABLE IF NOT EXISTS kv_seq (
 var errTxReadOnly = errors.New("store: write in a read-only transaction")
 
 type pgDB struct {
-	pool     *pgxpool.Pool
-	cc       *pgx.ConnConfig
-	schema   string // current_schema(), the payload of its notifications
-	origin   string // its name in its notifications' payload
-	readOnly bool
-	replicas bool // Options.Replicas
-	timeout  time.Duration
+	pool      *pgxpool.Pool
+	cc        *pgx.ConnConfig
+	schema    string // current_schema(), the payload of its notifications
+	origin    string // its name in its notifications' payload
+	readOnly  bool
+	replicas  bool // Options.Replicas
+	timeout   time.Duration
+	roundTrip time.Duration // Options.RoundTripLimit
 
 	mu    sync.Mutex
 	owner *pgx.Conn // holds pgOpenLock while the store is open; replicas LISTEN on it
@@ -133,7 +136,7 @@ func openPostgres(dsn string, o *Options) (*pgDB, error) {
 		}
 		return nil, fmt.Errorf("open the PostgreSQL store at %s: %w", where, err)
 	}
-	d := &pgDB{pool: pool, cc: cfg.ConnConfig, readOnly: o.ReadOnly, replicas: o.Replicas, timeout: o.Timeout,
+	d := &pgDB{pool: pool, cc: cfg.ConnConfig, readOnly: o.ReadOnly, replicas: o.Replicas, timeout: o.Timeout, roundTrip: o.RoundTripLimit,
 		origin: strconv.FormatUint(rand.Uint64(), 36)}
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&d.schema); err != nil {
 		pool.Close()
@@ -310,60 +313,70 @@ func (d *pgDB) listen(ctx context.Context, log *slog.Logger, notify func()) {
 }
 
 func (d *pgDB) View(fn func(kvTx) error) error {
-	ctx := context.Background()
+	ctx, stall := d.watch()
+	defer stall.end()
+	done := stall.roundTrip() // the pool may connect, or ping an idle connection
 	conn, err := d.pool.Acquire(ctx)
+	done()
 	if err != nil {
-		return fmt.Errorf("store: begin a read transaction: %w", err)
+		return stall.explain(fmt.Errorf("store: begin a read transaction: %w", err))
 	}
 	defer conn.Release()
 	// Sent with the first statement, in its round trip.
-	t := &pgTx{ctx: ctx, conn: conn.Conn(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
+	t := &pgTx{ctx: ctx, stall: stall, conn: conn.Conn(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
 	err = fn(t)
 	if t.begin == "" {
+		done := stall.roundTrip()
 		if _, rerr := t.conn.Exec(ctx, "ROLLBACK"); rerr != nil {
 			t.fail(rerr)
 		}
+		done()
 	}
 	if t.err != nil {
-		return t.err
+		return stall.explain(t.err)
 	}
-	return err
+	return stall.explain(err)
 }
 
 func (d *pgDB) Update(fn func(kvTx) error) error {
 	if d.readOnly {
 		return errTxReadOnly
 	}
-	ctx := context.Background()
+	ctx, stall := d.watch()
+	defer stall.end()
+	done := stall.roundTrip() // the pool may connect, or ping an idle connection
 	conn, err := d.pool.Acquire(ctx)
+	done()
 	if err != nil {
-		return fmt.Errorf("store: begin a write transaction: %w", err)
+		return stall.explain(fmt.Errorf("store: begin a write transaction: %w", err))
 	}
 	defer conn.Release()
 	// BEGIN, the writer's lock and the hot sequences go with the first
 	// statement (opening): the group commit's read-ahead, most often, so
 	// that its keys are read in the round trip that takes the lock, and
 	// what fn computes before it runs outside the lock.
-	t := &pgTx{ctx: ctx, conn: conn.Conn(), begin: "BEGIN", writable: true, replicas: d.replicas, notify: d.origin + ":" + d.schema}
+	t := &pgTx{ctx: ctx, stall: stall, conn: conn.Conn(), begin: "BEGIN", writable: true, replicas: d.replicas, notify: d.origin + ":" + d.schema}
 	err = fn(t)
 	if t.err == nil && err == nil {
 		if err := t.flush(true); err != nil { // and COMMIT, in the same round trip
 			t.rollback()
-			return fmt.Errorf("store: commit: %w", err)
+			return stall.explain(fmt.Errorf("store: commit: %w", err))
 		}
 		return nil
 	}
 	t.rollback()
 	if t.err != nil {
-		return t.err
+		return stall.explain(t.err)
 	}
-	return err
+	return stall.explain(err)
 }
 
 // rollback ends a write transaction that will not commit, if it began.
 func (t *pgTx) rollback() {
 	if t.begin == "" {
+		done := t.stall.roundTrip()
 		t.conn.Exec(t.ctx, "ROLLBACK")
+		done()
 	}
 }
 
@@ -379,6 +392,7 @@ type pgSeq struct {
 
 type pgTx struct {
 	ctx      context.Context
+	stall    *pgStall // cancels ctx when a round trip goes unanswered
 	conn     *pgx.Conn
 	begin    string // BEGIN until it is sent, with the transaction's first statement
 	writable bool
@@ -432,6 +446,8 @@ func (t *pgTx) send(sql string, args ...any) (pgx.BatchResults, error) {
 	if sql != "" {
 		b.Queue(sql, args...)
 	}
+	done := t.stall.roundTrip()
+	defer done()
 	br := t.conn.SendBatch(t.ctx, &b)
 	for i := range n {
 		var err error
@@ -480,6 +496,8 @@ func (t *pgTx) readSeqs(br pgx.BatchResults) error {
 // caller closes the rows.
 func (t *pgTx) query(sql string, args ...any) (pgx.Rows, error) {
 	if t.begin == "" && t.unsent.Len() == 0 {
+		done := t.stall.roundTrip()
+		defer done()
 		return t.conn.Query(t.ctx, sql, args...)
 	}
 	br, err := t.send(sql, args...)
@@ -1318,4 +1336,49 @@ func (t *pgTx) fromRange(bucket string, from []byte, incl bool, limit int) (rows
 	}
 	n := min(len(rest), limit)
 	return slices.Clone(rest[:n]), r.hi == nil && n == len(rest), true
+}
+
+// DefaultRoundTripLimit is how long a transaction waits for PostgreSQL to
+// answer one round trip before it gives up as if the database were down
+// (unavailable). A server that is down or restarting refuses connections
+// at once; one that hangs (frozen, or cut off by a partition that drops
+// packets) would otherwise hold the request, its connection and, for a
+// write, the group commit forever: TCP keeps a stopped peer's connection.
+const DefaultRoundTripLimit = 30 * time.Second
+
+// pgStall cancels a transaction's context when one of its round trips
+// goes unanswered for longer than its limit. Time spent between round
+// trips (what the caller does with what it read) does not count.
+type pgStall struct {
+	limit   time.Duration
+	cancel  context.CancelFunc
+	stalled atomic.Bool
+}
+
+// watch returns a transaction's context and its watchdog.
+func (d *pgDB) watch() (context.Context, *pgStall) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return ctx, &pgStall{limit: cmp.Or(d.roundTrip, DefaultRoundTripLimit), cancel: cancel}
+}
+
+// roundTrip starts timing a round trip; the function it returns ends it.
+func (w *pgStall) roundTrip() (done func()) {
+	t := time.AfterFunc(w.limit, func() {
+		w.stalled.Store(true)
+		w.cancel()
+	})
+	return func() { t.Stop() }
+}
+
+// end releases the transaction's context.
+func (w *pgStall) end() { w.cancel() }
+
+// explain says that a transaction failed because PostgreSQL stopped
+// answering, when it did: a timeout, which reachable turns into
+// unavailable.
+func (w *pgStall) explain(err error) error {
+	if err == nil || !w.stalled.Load() {
+		return err
+	}
+	return fmt.Errorf("store: PostgreSQL did not answer within %s: %w (%w)", w.limit, context.DeadlineExceeded, err)
 }

@@ -99,6 +99,10 @@ type Options struct {
 	// probe watches. Timeout bounds connecting; NoSync turns off
 	// synchronous_commit.
 	Postgres string
+	// RoundTripLimit is how long a PostgreSQL transaction waits for one
+	// round trip before it fails as unavailable (a hung or cut-off
+	// database); zero means DefaultRoundTripLimit.
+	RoundTripLimit time.Duration
 
 	// Replicas makes a PostgreSQL store one of several processes on its
 	// schema (replicas.go): they share the open lock that a store opened
