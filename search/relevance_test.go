@@ -221,6 +221,19 @@ func TestRelevance(t *testing.T) {
 	if len(misses) > 0 {
 		t.Logf("not first:\n%s", strings.Join(misses, "\n"))
 	}
+	// Searched in tiers (tier.go), as a catalog of thousands would be,
+	// every word's page must be the one the whole query finds.
+	var words []string
+	for _, q := range queries {
+		if !strings.Contains(q.query, " ") {
+			words = append(words, q.query)
+		}
+	}
+	if n := checkTiered(t, c, append(words, tieredQueries...)); n == 0 {
+		t.Error("no judged search was tiered: the check checks nothing")
+	} else {
+		t.Logf("tiered: %d of %d searches of one word", n, 4*(len(words)+len(tieredQueries)))
+	}
 	desc := byKind[descriptionKind]
 	for _, s := range []struct {
 		what string

@@ -1,0 +1,423 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// A search by relevance asks bleve's top-N collector for a page, and the
+// collector scores every hit to find it: a word that most of the catalog
+// has (customer, in 84% of a warehouse's tables) cost a walk and a score
+// of 84,000 documents at 100k datasets for the 20 shown. A query of one
+// word is searched in tiers instead, as engines with impact-ordered or
+// tiered indexes do:
+//
+//  1. The documents that have the word in the name (the name, its words,
+//     stems, qualified name, words inside it: the clauses with the
+//     highest boosts) are searched first, each scored by the whole query
+//     as the one search would score it.
+//  2. The page is exact when the last hit it needs (with the one after it,
+//     which says whether another page follows) scores more than any
+//     document without the word in its name could: the sum of the
+//     highest scores of the other clauses (tf-idf: a term scores at most
+//     boost·idf² times the query's norm, when it is the whole field),
+//     times the share of the clauses they are (the disjunction's
+//     coordination). Otherwise the query is searched whole, as before.
+//  3. The total and the facets of such a search are counted from a
+//     sample: every k-th document that has the word (the field words,
+//     a bitmap walk that decodes no frequencies), at most sampleSize,
+//     through the same filters; counts are scaled by k and the results
+//     say they are approximate (Results.Approximate). A typo or prefix
+//     that only the whole query finds is not in the sample.
+//
+// A catalog where fewer than tierMinHits documents have the word is
+// searched whole: its search is cheap, and its totals and facets exact.
+
+const (
+	tierMinHits = 5_000
+	sampleSize  = 2_048
+)
+
+// tierFields are the fields whose clauses are the first tier.
+var tierFields = map[string]bool{
+	fNames: true, fName: true, fNameParts: true, fNameStem: true, fNameInside: true,
+	fPath: true, fPathParts: true,
+}
+
+type tierMinCtxKey struct{}
+
+// tierMin is the number of documents with the word from which a search is
+// tiered: tierMinHits, or what the context says (tests; < 0: never).
+func tierMin(ctx context.Context) int {
+	if n, ok := ctx.Value(tierMinCtxKey{}).(int); ok {
+		return n
+	}
+	return tierMinHits
+}
+
+// tierPlan is a query of one word split into its tiers.
+type tierPlan struct {
+	full      query.Query   // the whole query: a disjunction of clauses
+	high, low []query.Query // its clauses on the name, and the others
+	clauses   int           // of full, the empty ones included
+	word      query.Query   // the word (or a synonym) among all fields' words
+}
+
+// tierPlan returns the plan of q's search in mode, or nil when it is to
+// be searched whole: a query of several words, another order than
+// relevance, or a word that few documents have.
+func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode queryMode) *tierPlan {
+	text := queryText(q.Text)
+	min := tierMin(ctx)
+	if min < 0 || text == "" || q.Sort != SortRelevance || mode.highlight || mode.least > 0 {
+		return nil
+	}
+	m := idx.Mapping()
+	b := &queryBuilder{m: m, text: text, mode: mode, x: x, analyzed: map[string][]string{}}
+	b.words = x.queryWords(text)
+	if len(b.words) != 1 {
+		return nil
+	}
+	full := b.build()
+	p := &tierPlan{full: full, word: b.wordIn(fWords, b.words[0], 1)}
+	d, ok := full.(*sparseDisjunction)
+	if !ok || p.word == nil {
+		return nil
+	}
+	p.clauses = len(d.disjuncts)
+	for _, c := range d.disjuncts {
+		if f, ok := c.(query.FieldableQuery); ok && tierFields[f.Field()] {
+			p.high = append(p.high, c)
+		} else {
+			p.low = append(p.low, c)
+		}
+	}
+	if len(p.high) == 0 {
+		return nil
+	}
+	r, err := reader(idx)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	n := 0
+	for _, alt := range b.words[0].alts {
+		least := -1
+		for _, t := range b.terms(fWords, alt) {
+			if c := termCount(r, fWords, t); least < 0 || c < least {
+				least = c
+			}
+		}
+		n += max(least, 0)
+	}
+	if n < min {
+		return nil
+	}
+	return p
+}
+
+func termCount(r index.IndexReader, field, term string) int {
+	tr, err := r.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
+	if err != nil {
+		return 0
+	}
+	defer tr.Close()
+	return int(tr.Count())
+}
+
+// tierBounds is what the first tier's search learns of the query: the
+// highest score a document without a first-tier clause could have, before
+// the query's norm, and that norm.
+type tierBounds struct {
+	low  float64 // +Inf: not bounded
+	norm float64 // 0: never set
+}
+
+// searchTiered runs the first tier of p for a page of first hits from
+// from (and the one after them), and reports whether that page is the
+// whole query's.
+func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *tierPlan, first, from int) (*bleve.SearchResult, bool, error) {
+	bounds := &tierBounds{low: math.Inf(1)}
+	tq := &tierQuery{plan: p, bounds: bounds, need: from + first + 1}
+	req := bleve.NewSearchRequestOptions(withFilter(tq, q.Filter, x.facets, x.filterPath), first+1, from, false)
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	if len(res.Hits) < first+1 || bounds.norm == 0 || math.IsInf(bounds.low, 1) {
+		return res, false, nil
+	}
+	least := res.Hits[len(res.Hits)-1].Score
+	// A relative margin for the float error of sums taken in another order.
+	return res, least > bounds.low*bounds.norm*(1+1e-9), nil
+}
+
+// tierQuery finds the documents of the plan's first tier, each scored as
+// its whole query scores it (the same norm, the same sum).
+type tierQuery struct {
+	plan   *tierPlan
+	bounds *tierBounds
+	need   int // hits: the page's, those before it and the one after
+}
+
+func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	full, err := q.plan.full.Searcher(ctx, r, m, o)
+	if err != nil {
+		return nil, err
+	}
+	high, err := unscored{newSparseDisjunction(q.plan.high...)}.Searcher(ctx, r, m, o)
+	if err != nil {
+		full.Close()
+		return nil, err
+	}
+	// Its clauses' postings (more than its documents) cannot fill the
+	// page: the tier would be walked for nothing ("id", in columns alone).
+	if high.Count() < uint64(q.need) {
+		w := full.Weight()
+		full.Close()
+		high.Close()
+		return &emptySearcher{weight: w}, nil
+	}
+	// The bound is taken on the reader the search scores with, after the
+	// full query's typos and prefixes were expanded (expand.go).
+	docs, err := r.DocCount()
+	if err == nil && docs > 0 {
+		sum, ok := 0.0, true
+		for _, c := range q.plan.low {
+			b, bounded := clauseBound(ctx, r, c, docs)
+			sum += b
+			ok = ok && bounded
+		}
+		if ok {
+			q.bounds.low = sum * float64(len(q.plan.low)) / float64(q.plan.clauses)
+		}
+	}
+	return &tierSearcher{high: high, full: full, bounds: q.bounds}, nil
+}
+
+// clauseBound is the highest score (before the query's norm) that clause c
+// gives a document, and whether c is of a kind it can bound. Under tf-idf a
+// term scores sqrt(tf)·norm·idf · boost·idf·queryNorm, and sqrt(tf)·norm
+// (norm = 1/sqrt(field length)) is at most 1; a disjunction scores at most
+// the sum of its clauses (its coordination is at most 1), a conjunction
+// the sum.
+func clauseBound(ctx context.Context, r index.IndexReader, c query.Query, docs uint64) (float64, bool) {
+	idf2 := func(field, term string) float64 {
+		n := termCount(r, field, term)
+		if n == 0 {
+			return 0 // matches nothing
+		}
+		idf := 1 + math.Log(float64(docs)/float64(n+1))
+		return idf * idf
+	}
+	terms := func(key expansionKey, boost float64, single string) (float64, bool) {
+		e, ok := cachedExpansion(ctx, key)
+		if !ok {
+			return 0, false
+		}
+		if len(e.terms) == 0 {
+			return boost * idf2(key.field, single), true
+		}
+		sum := 0.0
+		for _, t := range e.terms {
+			sum += boost * idf2(key.field, t)
+		}
+		return sum, true
+	}
+	switch c := c.(type) {
+	case *query.TermQuery:
+		return c.Boost() * idf2(c.FieldVal, c.Term), true
+	case *query.MatchNoneQuery:
+		return 0, true
+	case unscored:
+		return 0, true
+	case unlessCommon:
+		return clauseBound(ctx, r, c.Query, docs)
+	case *sparseDisjunction:
+		return boundSum(ctx, r, c.disjuncts, docs)
+	case *sparseConjunction:
+		return boundSum(ctx, r, c.conjuncts, docs)
+	case *prefixQuery:
+		return terms(expansionKey{field: c.field, term: c.prefix}, c.boost, c.prefix)
+	case *fuzzyQuery:
+		p, _ := c.prefixTerm()
+		return terms(expansionKey{field: c.field, term: c.term, fuzz: c.fuzz, prefix: len(p)}, c.boost, c.term)
+	}
+	return 0, false
+}
+
+func boundSum(ctx context.Context, r index.IndexReader, qs []query.Query, docs uint64) (float64, bool) {
+	sum := 0.0
+	for _, q := range qs {
+		b, ok := clauseBound(ctx, r, q, docs)
+		if !ok {
+			return 0, false
+		}
+		sum += b
+	}
+	return sum, true
+}
+
+// tierSearcher finds the documents of high, scored by full, which finds
+// them all (high's clauses are among full's). Its weight and norm are
+// full's, so that it scores as full does in the same place of a query.
+type tierSearcher struct {
+	high, full bsearch.Searcher
+	bounds     *tierBounds
+}
+
+func (s *tierSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	h, err := s.high.Next(ctx)
+	return s.align(ctx, h, err)
+}
+
+func (s *tierSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	h, err := s.high.Advance(ctx, id)
+	return s.align(ctx, h, err)
+}
+
+// align returns full's match of the document h is on, or of the first
+// document after it that both find.
+func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatch, err error) (*bsearch.DocumentMatch, error) {
+	for err == nil && h != nil {
+		var f *bsearch.DocumentMatch
+		if f, err = s.full.Advance(ctx, h.IndexInternalID); err != nil || f == nil {
+			ctx.DocumentMatchPool.Put(h)
+			return nil, err
+		}
+		if f.IndexInternalID.Equals(h.IndexInternalID) {
+			ctx.DocumentMatchPool.Put(h)
+			return f, nil
+		}
+		// full is past h: catch high up with it.
+		ctx.DocumentMatchPool.Put(h)
+		if h, err = s.high.Advance(ctx, f.IndexInternalID); err == nil && h != nil && h.IndexInternalID.Equals(f.IndexInternalID) {
+			ctx.DocumentMatchPool.Put(h)
+			return f, nil
+		}
+		ctx.DocumentMatchPool.Put(f)
+	}
+	return nil, err
+}
+
+func (s *tierSearcher) SetQueryNorm(n float64) {
+	s.bounds.norm = n
+	s.full.SetQueryNorm(n)
+}
+
+func (s *tierSearcher) Weight() float64 { return s.full.Weight() }
+func (s *tierSearcher) Count() uint64   { return s.high.Count() }
+func (s *tierSearcher) Min() int        { return 0 }
+func (s *tierSearcher) Size() int       { return s.high.Size() + s.full.Size() }
+func (s *tierSearcher) DocumentMatchPoolSize() int {
+	return s.high.DocumentMatchPoolSize() + s.full.DocumentMatchPoolSize() + 1
+}
+
+func (s *tierSearcher) Close() error {
+	err := s.full.Close()
+	if err2 := s.high.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// estimate is a sample's count of a tiered search's hits and facets.
+type estimate struct {
+	total  int
+	facets []Facet
+}
+
+// sample counts the hits and, if asked, the facets of the documents that
+// have the plan's word, from every k-th of them through q's filters: at
+// most sampleSize documents.
+func (x *Index) sample(ctx context.Context, idx bleve.Index, q Query, p *tierPlan) (*estimate, error) {
+	sq := &sampleQuery{word: p.word, stride: new(uint64)}
+	req := bleve.NewSearchRequestOptions(withFilter(sq, q.Filter, x.facets, x.filterPath), 0, 0, false)
+	req.Score = bleve.ScoreNone
+	var counter *facetCounter
+	sctx := ctx
+	if q.Facets {
+		counter = &facetCounter{cols: x.facets}
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(counter.handler))
+	}
+	res, err := idx.SearchInContext(sctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	k := max(*sq.stride, 1)
+	out := &estimate{total: int(res.Total * k)}
+	if counter != nil {
+		out.facets = counter.facets()
+		for _, f := range out.facets {
+			for i := range f.Buckets {
+				f.Buckets[i].Count *= int(k)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sampleQuery finds every stride-th document of word, unscored, the
+// stride chosen for at most sampleSize of them.
+type sampleQuery struct {
+	word   query.Query
+	stride *uint64 // set by Searcher
+}
+
+func (q *sampleQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	s, err := unscored{q.word}.Searcher(ctx, r, m, o)
+	if err != nil {
+		return nil, err
+	}
+	*q.stride = max(1, (s.Count()+sampleSize-1)/sampleSize)
+	if *q.stride == 1 {
+		return s, nil
+	}
+	return &strideSearcher{Searcher: s, stride: *q.stride}, nil
+}
+
+// strideSearcher passes on a document of its searcher, then skips to the
+// stride-th document number after it.
+type strideSearcher struct {
+	bsearch.Searcher
+	stride uint64
+	next   index.IndexInternalID
+}
+
+func (s *strideSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	var d *bsearch.DocumentMatch
+	var err error
+	if s.next == nil {
+		d, err = s.Searcher.Next(ctx)
+	} else {
+		d, err = s.Searcher.Advance(ctx, s.next)
+	}
+	return s.skip(d, err)
+}
+
+func (s *strideSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	if s.next != nil && s.next.Compare(id) > 0 {
+		id = s.next
+	}
+	return s.skip(s.Searcher.Advance(ctx, id))
+}
+
+func (s *strideSearcher) skip(d *bsearch.DocumentMatch, err error) (*bsearch.DocumentMatch, error) {
+	if err != nil || d == nil {
+		return d, err
+	}
+	n := d.IndexInternalID.Value()
+	if n > math.MaxUint64-s.stride {
+		s.next = index.NewIndexInternalID(s.next, math.MaxUint64)
+	} else {
+		s.next = index.NewIndexInternalID(s.next, n+s.stride)
+	}
+	return d, nil
+}
