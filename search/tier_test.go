@@ -43,6 +43,9 @@ func checkTiered(t *testing.T, c *catalog, queries []string) int {
 				if d := got.Total - want.Total; got.Total < len(got.Hits) || d*d > want.Total*want.Total/25 {
 					t.Errorf("%q: tiered total %d, want about %d", text, got.Total, want.Total)
 				}
+				if len(got.Facets) != len(want.Facets) || len(want.Facets) > 0 && len(got.Facets[0].Buckets) == 0 {
+					t.Errorf("%q: tiered facets %v, want about %v", text, got.Facets, want.Facets)
+				}
 			} else if got.Total != want.Total {
 				t.Errorf("%q: total %d, want %d (not said approximate)", text, got.Total, want.Total)
 			}
