@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -64,15 +65,18 @@ func tierMin(ctx context.Context) int {
 
 // tierPlan is a query of one word split into its tiers.
 type tierPlan struct {
-	full      query.Query   // the whole query: a disjunction of clauses
-	high, low []query.Query // its clauses on the name, and the others
-	clauses   int           // of full, the empty ones included
-	word      query.Query   // the word (or a synonym) among all fields' words
+	// full is the whole query: a disjunction of ranking clauses (one
+	// word), or the words required unscored and those clauses (several).
+	full      query.Query
+	high, low []query.Query // its ranking clauses on the name, and the others
+	clauses   int           // ranking clauses, the empty ones included
+	word      query.Query   // the words among all fields' words, unscored: the hits but typos and prefixes
 }
 
 // tierPlan returns the plan of q's search in mode, or nil when it is to
-// be searched whole: a query of several words, another order than
-// relevance, or a word that few documents have.
+// be searched whole: another order than relevance, a query of several
+// words searched loosely (typos, prefixes: each word's clause scores), or
+// words that few documents have.
 func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode queryMode) *tierPlan {
 	text := queryText(q.Text)
 	min := tierMin(ctx)
@@ -82,18 +86,26 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 	m := idx.Mapping()
 	b := &queryBuilder{m: m, text: text, mode: mode, x: x, analyzed: map[string][]string{}}
 	b.words = x.queryWords(text)
-	if len(b.words) != 1 {
+	if len(b.words) == 0 || mode.loose && len(b.words) > 1 {
+		return nil // of several words, loosely: each word's clause scores
+	}
+	p := &tierPlan{full: b.build()}
+	var rank *sparseDisjunction
+	switch q := p.full.(type) {
+	case *sparseDisjunction: // one word
+		rank, p.word = q, b.wordIn(fWords, b.words[0], 1)
+	case *requiredQuery: // several: every word required, unscored
+		rank, _ = q.should.(*sparseDisjunction)
+		if must, ok := q.must.(*sparseConjunction); ok && !slices.ContainsFunc(must.conjuncts, func(c query.Query) bool { _, ok := c.(unscored); return !ok }) {
+			p.word = must
+		}
+	}
+	if rank == nil || p.word == nil {
 		return nil
 	}
-	full := b.build()
-	p := &tierPlan{full: full, word: b.wordIn(fWords, b.words[0], 1)}
-	d, ok := full.(*sparseDisjunction)
-	if !ok || p.word == nil {
-		return nil
-	}
-	p.clauses = len(d.disjuncts)
-	for _, c := range d.disjuncts {
-		if f, ok := c.(query.FieldableQuery); ok && tierFields[f.Field()] {
+	p.clauses = len(rank.disjuncts)
+	for _, c := range rank.disjuncts {
+		if tierFields[fieldOf(c)] {
 			p.high = append(p.high, c)
 		} else {
 			p.low = append(p.low, c)
@@ -107,17 +119,24 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 		return nil
 	}
 	defer r.Close()
-	n := 0
-	for _, alt := range b.words[0].alts {
-		least := -1
-		for _, t := range b.terms(fWords, alt) {
-			if c := termCount(r, fWords, t); least < 0 || c < least {
-				least = c
+	// The documents with every word: at most those with the rarest.
+	n := -1
+	for _, w := range b.words {
+		with := 0
+		for _, alt := range w.alts {
+			least := -1
+			for _, t := range b.terms(fWords, alt) {
+				if c := termCount(r, fWords, t); least < 0 || c < least {
+					least = c
+				}
 			}
+			with += max(least, 0)
 		}
-		n += max(least, 0)
+		if n < 0 || with < n {
+			n = with
+		}
 	}
-	if n < min {
+	if n <= 0 || n < min { // a word in no document: typos are its hits, and not in the sample
 		return nil
 	}
 	return p
@@ -189,14 +208,20 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 	// full query's typos and prefixes were expanded (expand.go).
 	docs, err := r.DocCount()
 	if err == nil && docs > 0 {
-		sum, ok := 0.0, true
+		// A clause that scores nothing matches nothing (a word in no
+		// document, a common word's clause emptied): the coordination
+		// counts the others.
+		sum, live, ok := 0.0, 0, true
 		for _, c := range q.plan.low {
 			b, bounded := clauseBound(ctx, r, c, docs)
 			sum += b
 			ok = ok && bounded
+			if b > 0 {
+				live++
+			}
 		}
 		if ok {
-			q.bounds.low = sum * float64(len(q.plan.low)) / float64(q.plan.clauses)
+			q.bounds.low = sum * float64(live) / float64(q.plan.clauses)
 		}
 	}
 	return &tierSearcher{high: high, full: full, bounds: q.bounds}, nil
@@ -239,7 +264,33 @@ func clauseBound(ctx context.Context, r index.IndexReader, c query.Query, docs u
 	case unscored:
 		return 0, true
 	case unlessCommon:
+		// As its searcher: a common word scores nothing.
+		if t, ok := c.Query.(*query.TermQuery); ok {
+			if n := uint64(termCount(r, t.FieldVal, t.Term)); n > commonMin && n*commonShare > docs {
+				return 0, true
+			}
+		}
 		return clauseBound(ctx, r, c.Query, docs)
+	case phraseUnlessCommon:
+		// As its searcher: a phrase of common words scores nothing.
+		common := true
+		for _, t := range c.terms {
+			n := uint64(termCount(r, c.field, t))
+			common = common && n > commonMin && n*commonShare > docs
+		}
+		if common {
+			return 0, true
+		}
+		return clauseBound(ctx, r, c.Query, docs)
+	case *query.MultiPhraseQuery:
+		// A phrase scores as the conjunction of its terms.
+		sum := 0.0
+		for _, alts := range c.Terms {
+			for _, t := range alts {
+				sum += c.Boost() * idf2(c.FieldVal, t)
+			}
+		}
+		return sum, true
 	case *sparseDisjunction:
 		return boundSum(ctx, r, c.disjuncts, docs)
 	case *sparseConjunction:
@@ -251,6 +302,31 @@ func clauseBound(ctx context.Context, r index.IndexReader, c query.Query, docs u
 		return terms(expansionKey{field: c.field, term: c.term, fuzz: c.fuzz, prefix: len(p)}, c.boost, c.term)
 	}
 	return 0, false
+}
+
+// fieldOf is the field of a clause, or of every clause of a composite
+// one; "" when they differ.
+func fieldOf(q query.Query) string {
+	var qs []query.Query
+	switch q := q.(type) {
+	case query.FieldableQuery:
+		return q.Field()
+	case *sparseDisjunction:
+		qs = q.disjuncts
+	case *sparseConjunction:
+		qs = q.conjuncts
+	default:
+		return ""
+	}
+	f := ""
+	for i, c := range qs {
+		if g := fieldOf(c); i == 0 {
+			f = g
+		} else if g != f {
+			return ""
+		}
+	}
+	return f
 }
 
 func boundSum(ctx context.Context, r index.IndexReader, qs []query.Query, docs uint64) (float64, bool) {
