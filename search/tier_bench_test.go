@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -88,6 +89,33 @@ func BenchmarkSearchSkewed(b *testing.B) {
 			})
 		}
 	}
+	// 8 clients at once, the kinds mixed, as the scale benchmark's second
+	// part: CPU per search.
+	for _, way := range []struct {
+		name string
+		min  int
+	}{{"tiered", 5000}, {"whole", -1}} {
+		b.Run("8-clients/"+way.name, func(b *testing.B) {
+			ctx := search.WithTierMinForTest(ctx, way.min)
+			var all []string
+			for _, k := range kinds {
+				all = append(all, k.queries...)
+			}
+			cpu := processCPU()
+			var n atomic.Int64
+			b.SetParallelism(4) // 8 goroutines on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					if _, err := idx.Search(ctx, search.Query{Text: all[int(i)%len(all)], First: 20, Facets: true}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/1000/float64(n.Load()), "cpu-ms/op")
+		})
+	}
 }
 
 func skewedLatency(b *testing.B, op func(i int)) {
@@ -112,4 +140,65 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// TestSkewedSample compares a tiered search's sampled total and facets
+// with the whole search's exact ones over the kept catalog of
+// BenchmarkSearchSkewed (skipped without QUARRY_SEARCH_SKEWED_DIR): the
+// page must be the same, the counts within a tenth.
+func TestSkewedSample(t *testing.T) {
+	dir := os.Getenv("QUARRY_SEARCH_SKEWED_DIR")
+	if dir == "" {
+		t.Skip("QUARRY_SEARCH_SKEWED_DIR is not set: give it a data directory of the scale benchmark")
+	}
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(dir, "quarry.db"), &store.Options{Logger: quiet, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	idx, err := search.Open(ctx, filepath.Join(dir, "index"), st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	for _, text := range []string{"customer", "revenue", "invoice", "customer orders", "status"} {
+		for _, f := range []search.Filter{{}, {Kinds: []string{"VIEW"}}} {
+			q := search.Query{Text: text, First: 20, Facets: true, Filter: f}
+			want, err := idx.Search(search.WithTierMinForTest(ctx, -1), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := idx.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got.Hits, want.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) {
+				t.Errorf("%q %v: tiered page %v, want %v", text, f.Kinds, hitIDs(got.Hits), hitIDs(want.Hits))
+			}
+			off := func(a, b int) bool { return 10*(a-b) > b || 10*(b-a) > b }
+			if off(got.Total, want.Total) {
+				t.Errorf("%q %v: total %d, want about %d", text, f.Kinds, got.Total, want.Total)
+			}
+			exact := map[string]int{}
+			for _, fc := range want.Facets {
+				for _, b := range fc.Buckets {
+					exact[fc.Field+"="+b.Value] = b.Count
+				}
+			}
+			worst := 0.0
+			for _, fc := range got.Facets {
+				for _, b := range fc.Buckets[:min(3, len(fc.Buckets))] {
+					w := exact[fc.Field+"="+b.Value]
+					if w > 0 {
+						worst = max(worst, float64(b.Count-w)/float64(w), float64(w-b.Count)/float64(w))
+					}
+					if w >= want.Total/10 && off(b.Count, w) {
+						t.Errorf("%q %v: facet %s=%s %d, want about %d", text, f.Kinds, fc.Field, b.Value, b.Count, w)
+					}
+				}
+			}
+			t.Logf("%-16q %-6v approximate %-5v total %6d (exact %6d), top buckets off by %.1f%% at most", text, f.Kinds, got.Approximate, got.Total, want.Total, 100*worst)
+		}
+	}
 }
