@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/blevesearch/bleve/v2"
@@ -52,7 +53,7 @@ import (
 
 const (
 	tierMinHits = 5_000
-	sampleSize  = 2_048
+	sampleSize  = 8_192
 )
 
 // tierFields are the fields whose clauses are the first tier.
@@ -79,7 +80,9 @@ type tierPlan struct {
 	full      query.Query
 	high, low []query.Query // its ranking clauses on the name, and the others
 	clauses   int           // ranking clauses, the empty ones included
-	word      query.Query   // the words among all fields' words, unscored: the hits but typos and prefixes
+	// words are the query's words among all fields' words, the rarest
+	// first: the hits but typos and prefixes.
+	words []query.Query
 }
 
 // tierPlan returns the plan of q's search in mode, or nil when it is to
@@ -102,14 +105,13 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 	var rank *sparseDisjunction
 	switch q := p.full.(type) {
 	case *sparseDisjunction: // one word
-		rank, p.word = q, b.wordIn(fWords, b.words[0], 1)
+		rank = q
 	case *requiredQuery: // several: every word required, unscored
-		rank, _ = q.should.(*sparseDisjunction)
 		if must, ok := q.must.(*sparseConjunction); ok && !slices.ContainsFunc(must.conjuncts, func(c query.Query) bool { _, ok := c.(unscored); return !ok }) {
-			p.word = must
+			rank, _ = q.should.(*sparseDisjunction)
 		}
 	}
-	if rank == nil || p.word == nil {
+	if rank == nil {
 		return nil
 	}
 	p.clauses = len(rank.disjuncts)
@@ -131,6 +133,10 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 	// The documents with every word: at most those with the rarest.
 	n := -1
 	for _, w := range b.words {
+		wq := b.wordIn(fWords, w, 1)
+		if wq == nil {
+			return nil
+		}
 		with := 0
 		for _, alt := range w.alts {
 			least := -1
@@ -143,6 +149,9 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 		}
 		if n < 0 || with < n {
 			n = with
+			p.words = append([]query.Query{wq}, p.words...)
+		} else {
+			p.words = append(p.words, wq)
 		}
 	}
 	if n <= 0 || n < min { // a word in no document: typos are its hits, and not in the sample
@@ -420,10 +429,12 @@ type estimate struct {
 }
 
 // sample counts the hits and, if asked, the facets of the documents that
-// have the plan's word, from every k-th of them through q's filters: at
-// most sampleSize documents.
+// have the plan's words from a sample of those that have the rarest: about
+// sampleSize of them, evenly spread over the index's document numbers,
+// each a hit if it has the other words and passes q's filters. The counts
+// are the sample's times the rarest word's documents over those sampled.
 func (x *Index) sample(ctx context.Context, idx bleve.Index, q Query, p *tierPlan) (*estimate, error) {
-	sq := &sampleQuery{word: p.word, stride: new(uint64)}
+	sq := &sampleQuery{words: p.words, tally: &sampleTally{}}
 	req := bleve.NewSearchRequestOptions(withFilter(sq, q.Filter, x.facets, x.filterPath), 0, 0, false)
 	req.Score = bleve.ScoreNone
 	var counter *facetCounter
@@ -436,73 +447,157 @@ func (x *Index) sample(ctx context.Context, idx bleve.Index, q Query, p *tierPla
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	k := max(*sq.stride, 1)
-	out := &estimate{total: int(res.Total * k)}
+	scale := 0.0
+	if t := sq.tally; t.sampled > 0 {
+		scale = float64(t.lead) / float64(t.sampled)
+	}
+	out := &estimate{total: int(math.Round(float64(res.Total) * scale))}
 	if counter != nil {
 		out.facets = counter.facets()
 		for _, f := range out.facets {
 			for i := range f.Buckets {
-				f.Buckets[i].Count *= int(k)
+				f.Buckets[i].Count = int(math.Round(float64(f.Buckets[i].Count) * scale))
 			}
 		}
 	}
 	return out, nil
 }
 
-// sampleQuery finds every stride-th document of word, unscored, the
-// stride chosen for at most sampleSize of them.
+// sampleTally is what a sample's searcher saw: the documents of its lead
+// word, and how many of them it sampled.
+type sampleTally struct {
+	lead, sampled uint64
+}
+
+// sampleQuery samples the documents of words[0] (the rarest) and passes
+// on those that have the others, unscored.
 type sampleQuery struct {
-	word   query.Query
-	stride *uint64 // set by Searcher
+	words []query.Query
+	tally *sampleTally
 }
 
 func (q *sampleQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
-	s, err := unscored{q.word}.Searcher(ctx, r, m, o)
+	ss := make([]bsearch.Searcher, 0, len(q.words))
+	for _, w := range q.words {
+		s, err := unscored{w}.Searcher(ctx, r, m, o)
+		if err != nil {
+			closeSearchers(ss)
+			return nil, err
+		}
+		ss = append(ss, s)
+	}
+	docs, err := r.DocCount()
 	if err != nil {
+		closeSearchers(ss)
 		return nil, err
 	}
-	*q.stride = max(1, (s.Count()+sampleSize-1)/sampleSize)
-	if *q.stride == 1 {
-		return s, nil
+	// Skipping k document numbers after each sampled one leaves about
+	// docs/(k + docs/lead) samples: k for sampleSize of them.
+	lead := ss[0].Count()
+	q.tally.lead = lead
+	stride := uint64(1)
+	if lead > sampleSize && docs > 0 {
+		if k := float64(docs)/sampleSize - float64(docs)/float64(lead); k > 1 {
+			stride = uint64(k)
+		}
 	}
-	return &strideSearcher{Searcher: s, stride: *q.stride}, nil
+	// The skips vary about their mean: an even stride would alias with
+	// anything periodic in the order datasets were indexed (a crawl's
+	// schemas in turn). Seeded by the index's state, the same search
+	// samples alike.
+	rng := rand.New(rand.NewPCG(lead, docs))
+	return &sampleSearcher{lead: ss[0], rest: ss[1:], stride: stride, rng: rng, tally: q.tally}, nil
 }
 
-// strideSearcher passes on a document of its searcher, then skips to the
-// stride-th document number after it.
-type strideSearcher struct {
-	bsearch.Searcher
-	stride uint64
-	next   index.IndexInternalID
+// sampleSearcher passes on a document of lead that every searcher of rest
+// finds too, then skips about stride document numbers.
+type sampleSearcher struct {
+	lead   bsearch.Searcher
+	rest   []bsearch.Searcher
+	stride uint64 // the mean skip
+	rng    *rand.Rand
+	next   index.IndexInternalID // nil: from the start
+	tally  *sampleTally
 }
 
-func (s *strideSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
-	var d *bsearch.DocumentMatch
-	var err error
-	if s.next == nil {
-		d, err = s.Searcher.Next(ctx)
-	} else {
-		d, err = s.Searcher.Advance(ctx, s.next)
-	}
-	return s.skip(d, err)
+func (s *sampleSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	return s.Advance(ctx, nil)
 }
 
-func (s *strideSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
-	if s.next != nil && s.next.Compare(id) > 0 {
-		id = s.next
+// Advance returns the next sampled document at or after id (nil: any)
+// that the rest find. The samples are its own: a filter that advances it
+// to its next candidate does not choose them (it would choose the
+// documents it passes), it says that those before id are not hits.
+func (s *sampleSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	for {
+		var d *bsearch.DocumentMatch
+		var err error
+		if s.next == nil {
+			d, err = s.lead.Next(ctx)
+		} else {
+			d, err = s.lead.Advance(ctx, s.next)
+		}
+		if err != nil || d == nil {
+			return nil, err
+		}
+		s.tally.sampled++
+		n := d.IndexInternalID.Value()
+		skip := s.stride
+		if skip > 1 {
+			skip = 1 + s.rng.Uint64N(2*skip-1)
+		}
+		s.next = index.NewIndexInternalID(s.next, n+min(skip, math.MaxUint64-n))
+		if id != nil && d.IndexInternalID.Compare(id) < 0 {
+			ctx.DocumentMatchPool.Put(d)
+			continue
+		}
+		ok, err := s.all(ctx, d.IndexInternalID)
+		if err != nil {
+			ctx.DocumentMatchPool.Put(d)
+			return nil, err
+		}
+		if ok {
+			return d, nil
+		}
+		ctx.DocumentMatchPool.Put(d)
 	}
-	return s.skip(s.Searcher.Advance(ctx, id))
 }
 
-func (s *strideSearcher) skip(d *bsearch.DocumentMatch, err error) (*bsearch.DocumentMatch, error) {
-	if err != nil || d == nil {
-		return d, err
+// all reports whether every searcher of rest finds document id.
+func (s *sampleSearcher) all(ctx *bsearch.SearchContext, id index.IndexInternalID) (bool, error) {
+	for _, r := range s.rest {
+		d, err := r.Advance(ctx, id)
+		if err != nil || d == nil {
+			return false, err
+		}
+		found := d.IndexInternalID.Equals(id)
+		ctx.DocumentMatchPool.Put(d)
+		if !found {
+			return false, nil
+		}
 	}
-	n := d.IndexInternalID.Value()
-	if n > math.MaxUint64-s.stride {
-		s.next = index.NewIndexInternalID(s.next, math.MaxUint64)
-	} else {
-		s.next = index.NewIndexInternalID(s.next, n+s.stride)
+	return true, nil
+}
+
+func (s *sampleSearcher) Close() error {
+	err := s.lead.Close()
+	for _, r := range s.rest {
+		if err2 := r.Close(); err == nil {
+			err = err2
+		}
 	}
-	return d, nil
+	return err
+}
+
+func (s *sampleSearcher) Weight() float64      { return 0 }
+func (s *sampleSearcher) SetQueryNorm(float64) {}
+func (s *sampleSearcher) Count() uint64        { return s.lead.Count() }
+func (s *sampleSearcher) Min() int             { return 0 }
+func (s *sampleSearcher) Size() int            { return s.lead.Size() }
+func (s *sampleSearcher) DocumentMatchPoolSize() int {
+	n := s.lead.DocumentMatchPoolSize() + 1
+	for _, r := range s.rest {
+		n += r.DocumentMatchPoolSize()
+	}
+	return n
 }
