@@ -80,9 +80,10 @@ type tierPlan struct {
 	full      query.Query
 	high, low []query.Query // its ranking clauses on the name, and the others
 	clauses   int           // ranking clauses, the empty ones included
-	// words are the query's words among all fields' words, the rarest
-	// first: the hits but typos and prefixes.
+	// words are the query's words among all fields' words: the hits but
+	// typos and prefixes; lead is the rarest term among them.
 	words []query.Query
+	lead  query.Query
 }
 
 // tierPlan returns the plan of q's search in mode, or nil when it is to
@@ -130,33 +131,29 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 		return nil
 	}
 	defer r.Close()
-	// The documents with every word: at most those with the rarest.
-	n := -1
+	// The documents with every word: at most those with the rarest term
+	// of a word without synonyms (where its documents are all the word's),
+	// which the sample walks.
+	n, lead := -1, ""
 	for _, w := range b.words {
 		wq := b.wordIn(fWords, w, 1)
 		if wq == nil {
 			return nil
 		}
-		with := 0
-		for _, alt := range w.alts {
-			least := -1
-			for _, t := range b.terms(fWords, alt) {
-				if c := termCount(ctx, r, fWords, t); least < 0 || c < least {
-					least = c
-				}
-			}
-			with += max(least, 0)
+		p.words = append(p.words, wq)
+		if len(w.alts) > 1 {
+			continue
 		}
-		if n < 0 || with < n {
-			n = with
-			p.words = append([]query.Query{wq}, p.words...)
-		} else {
-			p.words = append(p.words, wq)
+		for _, t := range b.terms(fWords, w.word) {
+			if c := termCount(ctx, r, fWords, t); n < 0 || c < n {
+				n, lead = c, t
+			}
 		}
 	}
 	if n <= 0 || n < min { // a word in no document: typos are its hits, and not in the sample
 		return nil
 	}
+	p.lead = termQuery(fWords, lead)
 	return p
 }
 
@@ -434,7 +431,7 @@ type estimate struct {
 // each a hit if it has the other words and passes q's filters. The counts
 // are the sample's times the rarest word's documents over those sampled.
 func (x *Index) sample(ctx context.Context, idx bleve.Index, q Query, p *tierPlan) (*estimate, error) {
-	sq := &sampleQuery{words: p.words, tally: &sampleTally{}}
+	sq := &sampleQuery{lead: p.lead, words: p.words, tally: &sampleTally{}}
 	req := bleve.NewSearchRequestOptions(withFilter(sq, q.Filter, x.facets, x.filterPath), 0, 0, false)
 	req.Score = bleve.ScoreNone
 	var counter *facetCounter
@@ -469,16 +466,17 @@ type sampleTally struct {
 	lead, sampled uint64
 }
 
-// sampleQuery samples the documents of words[0] (the rarest) and passes
-// on those that have the others, unscored.
+// sampleQuery samples the documents of lead and passes on those that
+// have every one of words, unscored.
 type sampleQuery struct {
+	lead  query.Query
 	words []query.Query
 	tally *sampleTally
 }
 
 func (q *sampleQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
-	ss := make([]bsearch.Searcher, 0, len(q.words))
-	for _, w := range q.words {
+	ss := make([]bsearch.Searcher, 0, 1+len(q.words))
+	for _, w := range append([]query.Query{q.lead}, q.words...) {
 		s, err := unscored{w}.Searcher(ctx, r, m, o)
 		if err != nil {
 			closeSearchers(ss)
