@@ -570,12 +570,13 @@ type ComplexityRoot struct {
 	}
 
 	SearchResults struct {
-		DidYouMean func(childComplexity int) int
-		Facets     func(childComplexity int) int
-		Hits       func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		Partial    func(childComplexity int) int
-		Total      func(childComplexity int) int
+		Approximate func(childComplexity int) int
+		DidYouMean  func(childComplexity int) int
+		Facets      func(childComplexity int) int
+		Hits        func(childComplexity int) int
+		PageInfo    func(childComplexity int) int
+		Partial     func(childComplexity int) int
+		Total       func(childComplexity int) int
 	}
 
 	Source struct {
@@ -3306,6 +3307,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SearchMatch.Text(childComplexity), true
 
+	case "SearchResults.approximate":
+		if e.ComplexityRoot.SearchResults.Approximate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.Approximate(childComplexity), true
 	case "SearchResults.didYouMean":
 		if e.ComplexityRoot.SearchResults.DidYouMean == nil {
 			break
@@ -3835,7 +3842,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "search_pages.graphqls" "source.graphqls" "trust.graphqls" "usage.graphqls"
+//go:embed "alert.graphqls" "auth.graphqls" "check.graphqls" "dataset.graphqls" "dbt.graphqls" "freshness.graphqls" "lineage.graphqls" "schema.graphqls" "search.graphqls" "search_pages.graphqls" "search_tier.graphqls" "source.graphqls" "trust.graphqls" "usage.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3857,6 +3864,7 @@ var sources = []*ast.Source{
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "search_pages.graphqls", Input: sourceData("search_pages.graphqls"), BuiltIn: false},
+	{Name: "search_tier.graphqls", Input: sourceData("search_tier.graphqls"), BuiltIn: false},
 	{Name: "source.graphqls", Input: sourceData("source.graphqls"), BuiltIn: false},
 	{Name: "trust.graphqls", Input: sourceData("trust.graphqls"), BuiltIn: false},
 	{Name: "usage.graphqls", Input: sourceData("usage.graphqls"), BuiltIn: false},
@@ -4801,6 +4809,8 @@ func (ec *executionContext) childFields_SearchResults(ctx context.Context, field
 		return ec.fieldContext_SearchResults_partial(ctx, field)
 	case "didYouMean":
 		return ec.fieldContext_SearchResults_didYouMean(ctx, field)
+	case "approximate":
+		return ec.fieldContext_SearchResults_approximate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
 }
@@ -16145,6 +16155,29 @@ func (ec *executionContext) fieldContext_SearchResults_didYouMean(_ context.Cont
 	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _SearchResults_approximate(ctx context.Context, field graphql.CollectedField, obj *search.Results) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchResults_approximate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approximate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchResults_approximate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchResults", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Source_name(ctx context.Context, field graphql.CollectedField, obj *quarry.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23609,6 +23642,11 @@ func (ec *executionContext) _SearchResults(ctx context.Context, sel ast.Selectio
 			}
 		case "didYouMean":
 			out.Values[i] = ec._SearchResults_didYouMean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approximate":
+			out.Values[i] = ec._SearchResults_approximate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

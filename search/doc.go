@@ -125,7 +125,12 @@
 //     kept for the page's highlight search (expand.go), and whether a word
 //     is in the index at all is one dictionary look-up per segment;
 //   - deprecation (rule 7) is read from the page's datasets, which the
-//     store reads anyway to show them, not searched.
+//     store reads anyway to show them, not searched;
+//   - words that thousands of datasets have are searched in tiers
+//     (tier.go): the datasets with them in their name first, scored by
+//     the whole query, and that page is the answer when no other dataset
+//     can score as much (tf-idf bounds each clause); the total and facets
+//     are then counted from a sample and said to be (Results.Approximate).
 //
 // Why these rules changed (issue 18): the earlier ones were tuned on
 // name-like queries and needed every word in one field, so a question

@@ -148,3 +148,16 @@ func (q *prefixQuery) Searcher(ctx context.Context, r index.IndexReader, _ mappi
 	}
 	return searcher.NewMultiTermSearcher(ctx, r, e.terms, q.field, q.boost, o, true)
 }
+
+// cachedExpansion returns the terms found for key in ctx's Search, if they
+// were (tier.go bounds the scores of a clause by its terms).
+func cachedExpansion(ctx context.Context, key expansionKey) (expansion, bool) {
+	x, _ := ctx.Value(expansionsCtxKey{}).(*expansions)
+	if x == nil {
+		return expansion{}, false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e, ok := x.terms[key]
+	return e, ok
+}

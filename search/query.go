@@ -87,6 +87,10 @@ type Results struct {
 	// Partial says that no dataset has every word of the query: the hits
 	// are those with most of them, most first.
 	Partial bool
+	// Approximate says that Total and the facets' counts were estimated
+	// from a sample of the hits, as they are for a word that thousands of
+	// datasets have (tier.go); the hits themselves are exact.
+	Approximate bool
 	// DidYouMean is the query with its words that no name, column or tag
 	// has spelled as one has, when the query finds few hits (suggest.go).
 	DidYouMean string
@@ -281,13 +285,30 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		}
 		req.SortByCustom(order)
 	}
-	sctx := ctx
-	if hooks != (collectHooks{}) {
-		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
+	// A word that thousands of datasets have: its name's tier first, a
+	// sample for the total and facets (tier.go).
+	var res *bleve.SearchResult
+	var est *estimate
+	if plan := x.tierPlan(ctx, idx, q, mode); plan != nil {
+		tiered, exact, err := x.searchTiered(ctx, idx, q, plan, first, from)
+		if err != nil {
+			return nil, err
+		}
+		if exact {
+			if est, err = x.sample(ctx, idx, q, plan); err != nil {
+				return nil, err
+			}
+			res, hooks.facets = tiered, nil
+		}
 	}
-	res, err := idx.SearchInContext(sctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	if res == nil {
+		sctx := ctx
+		if hooks != (collectHooks{}) {
+			sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
+		}
+		if res, err = idx.SearchInContext(sctx, req); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 	}
 	text := queryText(q.Text)
 	// The page's datasets, read from the store (and its cache) once: to
@@ -305,6 +326,9 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		demote(res.Hits, ds)
 	}
 	out := &Results{Total: int(res.Total)}
+	if est != nil {
+		out.Total, out.Facets, out.Approximate = max(out.Total, est.total), est.facets, true
+	}
 	for i, h := range res.Hits {
 		if i == first {
 			out.HasNext = true

@@ -221,6 +221,17 @@ func TestRelevance(t *testing.T) {
 	if len(misses) > 0 {
 		t.Logf("not first:\n%s", strings.Join(misses, "\n"))
 	}
+	// Searched in tiers (tier.go), as a catalog of thousands would be,
+	// every query's page must be the one the whole query finds.
+	var texts []string
+	for _, q := range queries {
+		texts = append(texts, q.query)
+	}
+	if n := checkTiered(t, c, append(texts, tieredQueries...)); n == 0 {
+		t.Error("no judged search was tiered: the check checks nothing")
+	} else {
+		t.Logf("tiered: %d of %d searches", n, 4*(len(texts)+len(tieredQueries)))
+	}
 	desc := byKind[descriptionKind]
 	for _, s := range []struct {
 		what string

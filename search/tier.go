@@ -1,0 +1,601 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// A search by relevance asks bleve's top-N collector for a page, and the
+// collector scores every hit to find it: a word that most of the catalog
+// has (customer, in 84% of a warehouse's tables) cost a walk and a score
+// of 84,000 documents at 100k datasets for the 20 shown. A query whose
+// words thousands of datasets have is searched in tiers instead, as
+// engines with tiered indexes do:
+//
+//  1. The documents that have the words in the name (the name, its words,
+//     stems, qualified name, words inside it: the clauses with the
+//     highest boosts) are searched first, each scored by the whole query
+//     as the one search would score it (of several words, each still
+//     required somewhere).
+//  2. The page is exact when the last hit it needs (with the one after it,
+//     which says whether another page follows) scores more than any
+//     document without the words in its name could: the sum of the
+//     highest scores of the other clauses (tf-idf: a term scores at most
+//     boost·idf² times the query's norm, when it is the whole field; a
+//     common word's clause nothing, as sparse.go empties it), times the
+//     share of the clauses that can match (the disjunction's
+//     coordination). Otherwise the query is searched whole, as before.
+//  3. The total and the facets of such a search are counted from a
+//     sample: every k-th document that has the words (the field words,
+//     a bitmap walk that decodes no frequencies), at most sampleSize,
+//     through the same filters; counts are scaled by k and the results
+//     say they are approximate (Results.Approximate). A typo or prefix
+//     that only the whole query finds is not in the sample.
+//
+// So a search costs the documents with the words in their name, not all
+// those with them: 14,000 rather than 84,000 for customer at 100k. It is
+// not bounded by the page: bleve keeps no per-block score maxima (as
+// Lucene's block-max WAND uses) to skip within the tier.
+//
+// A catalog where fewer than tierMinHits documents have the words is
+// searched whole: its search is cheap, and its totals and facets exact;
+// so is a query of several words searched loosely (each word's clause
+// then scores typos and prefixes) and one with a word in no document.
+
+const (
+	tierMinHits = 5_000
+	sampleSize  = 8_192
+)
+
+// tierFields are the fields whose clauses are the first tier.
+var tierFields = map[string]bool{
+	fNames: true, fName: true, fNameParts: true, fNameStem: true, fNameInside: true,
+	fPath: true, fPathParts: true,
+}
+
+type tierMinCtxKey struct{}
+
+// tierMin is the number of documents with the word from which a search is
+// tiered: tierMinHits, or what the context says (tests; < 0: never).
+func tierMin(ctx context.Context) int {
+	if n, ok := ctx.Value(tierMinCtxKey{}).(int); ok {
+		return n
+	}
+	return tierMinHits
+}
+
+// tierPlan is a query split into its tiers.
+type tierPlan struct {
+	// full is the whole query: a disjunction of ranking clauses (one
+	// word), or the words required unscored and those clauses (several).
+	full      query.Query
+	high, low []query.Query // its ranking clauses on the name, and the others
+	clauses   int           // ranking clauses, the empty ones included
+	// words are the query's words among all fields' words: the hits but
+	// typos and prefixes; lead is the rarest term among them.
+	words []query.Query
+	lead  query.Query
+}
+
+// tierPlan returns the plan of q's search in mode, or nil when it is to
+// be searched whole: another order than relevance, a query of several
+// words searched loosely (typos, prefixes: each word's clause scores), or
+// words that few documents have.
+func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode queryMode) *tierPlan {
+	text := queryText(q.Text)
+	min := tierMin(ctx)
+	if min < 0 || text == "" || q.Sort != SortRelevance || mode.highlight || mode.least > 0 {
+		return nil
+	}
+	m := idx.Mapping()
+	b := &queryBuilder{m: m, text: text, mode: mode, x: x, analyzed: map[string][]string{}}
+	b.words = x.queryWords(text)
+	if len(b.words) == 0 || mode.loose && len(b.words) > 1 {
+		return nil // of several words, loosely: each word's clause scores
+	}
+	p := &tierPlan{full: b.build()}
+	var rank *sparseDisjunction
+	switch q := p.full.(type) {
+	case *sparseDisjunction: // one word
+		rank = q
+	case *requiredQuery: // several: every word required, unscored
+		if must, ok := q.must.(*sparseConjunction); ok && !slices.ContainsFunc(must.conjuncts, func(c query.Query) bool { _, ok := c.(unscored); return !ok }) {
+			rank, _ = q.should.(*sparseDisjunction)
+		}
+	}
+	if rank == nil {
+		return nil
+	}
+	p.clauses = len(rank.disjuncts)
+	for _, c := range rank.disjuncts {
+		if tierFields[fieldOf(c)] {
+			p.high = append(p.high, c)
+		} else {
+			p.low = append(p.low, c)
+		}
+	}
+	if len(p.high) == 0 {
+		return nil
+	}
+	r, err := reader(idx)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	// The documents with every word: at most those with the rarest term
+	// of a word without synonyms (where its documents are all the word's),
+	// which the sample walks.
+	n, lead := -1, ""
+	for _, w := range b.words {
+		wq := b.wordIn(fWords, w, 1)
+		if wq == nil {
+			return nil
+		}
+		p.words = append(p.words, wq)
+		if len(w.alts) > 1 {
+			continue
+		}
+		for _, t := range b.terms(fWords, w.word) {
+			if c := termCount(ctx, r, fWords, t); n < 0 || c < n {
+				n, lead = c, t
+			}
+		}
+	}
+	if n <= 0 || n < min { // a word in no document: typos are its hits, and not in the sample
+		return nil
+	}
+	p.lead = termQuery(fWords, lead)
+	return p
+}
+
+func termCount(ctx context.Context, r index.IndexReader, field, term string) int {
+	tr, err := r.TermFieldReader(ctx, []byte(term), field, false, false, false)
+	if err != nil {
+		return 0
+	}
+	defer tr.Close()
+	return int(tr.Count())
+}
+
+// tierBounds is what the first tier's search learns of the query: the
+// highest score a document without a first-tier clause could have, before
+// the query's norm, and that norm.
+type tierBounds struct {
+	low  float64 // +Inf: not bounded
+	norm float64 // 0: never set
+}
+
+// searchTiered runs the first tier of p for a page of first hits from
+// from (and the one after them), and reports whether that page is the
+// whole query's.
+func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *tierPlan, first, from int) (*bleve.SearchResult, bool, error) {
+	bounds := &tierBounds{low: math.Inf(1)}
+	tq := &tierQuery{plan: p, bounds: bounds, need: from + first + 1}
+	req := bleve.NewSearchRequestOptions(withFilter(tq, q.Filter, x.facets, x.filterPath), first+1, from, false)
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	if len(res.Hits) < first+1 || bounds.norm == 0 || math.IsInf(bounds.low, 1) {
+		return res, false, nil
+	}
+	least := res.Hits[len(res.Hits)-1].Score
+	// A relative margin for the float error of sums taken in another order.
+	return res, least > bounds.low*bounds.norm*(1+1e-9), nil
+}
+
+// tierQuery finds the documents of the plan's first tier, each scored as
+// its whole query scores it (the same norm, the same sum).
+type tierQuery struct {
+	plan   *tierPlan
+	bounds *tierBounds
+	need   int // hits: the page's, those before it and the one after
+}
+
+func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	full, err := q.plan.full.Searcher(ctx, r, m, o)
+	if err != nil {
+		return nil, err
+	}
+	high, err := unscored{newSparseDisjunction(q.plan.high...)}.Searcher(ctx, r, m, o)
+	if err != nil {
+		full.Close()
+		return nil, err
+	}
+	// Its clauses' postings (more than its documents) cannot fill the
+	// page: the tier would be walked for nothing ("id", in columns alone).
+	if high.Count() < uint64(q.need) {
+		w := full.Weight()
+		full.Close()
+		high.Close()
+		return &emptySearcher{weight: w}, nil
+	}
+	// The bound is taken on the reader the search scores with, after the
+	// full query's typos and prefixes were expanded (expand.go).
+	docs, err := r.DocCount()
+	if err == nil && docs > 0 {
+		// A clause that scores nothing matches nothing (a word in no
+		// document, a common word's clause emptied): the coordination
+		// counts the others.
+		sum, live, ok := 0.0, 0, true
+		for _, c := range q.plan.low {
+			b, bounded := clauseBound(ctx, r, c, docs)
+			sum += b
+			ok = ok && bounded
+			if b > 0 {
+				live++
+			}
+		}
+		if ok {
+			q.bounds.low = sum * float64(live) / float64(q.plan.clauses)
+		}
+	}
+	return &tierSearcher{high: high, full: full, bounds: q.bounds}, nil
+}
+
+// clauseBound is the highest score (before the query's norm) that clause c
+// gives a document, and whether c is of a kind it can bound. Under tf-idf a
+// term scores sqrt(tf)·norm·idf · boost·idf·queryNorm, and sqrt(tf)·norm
+// (norm = 1/sqrt(field length)) is at most 1; a disjunction scores at most
+// the sum of its clauses (its coordination is at most 1), a conjunction
+// the sum.
+func clauseBound(ctx context.Context, r index.IndexReader, c query.Query, docs uint64) (float64, bool) {
+	idf2 := func(field, term string) float64 {
+		n := termCount(ctx, r, field, term)
+		if n == 0 {
+			return 0 // matches nothing
+		}
+		idf := 1 + math.Log(float64(docs)/float64(n+1))
+		return idf * idf
+	}
+	terms := func(key expansionKey, boost float64, single string) (float64, bool) {
+		e, ok := cachedExpansion(ctx, key)
+		if !ok {
+			return 0, false
+		}
+		if len(e.terms) == 0 {
+			return boost * idf2(key.field, single), true
+		}
+		sum := 0.0
+		for _, t := range e.terms {
+			sum += boost * idf2(key.field, t)
+		}
+		return sum, true
+	}
+	switch c := c.(type) {
+	case *query.TermQuery:
+		return c.Boost() * idf2(c.FieldVal, c.Term), true
+	case *query.MatchNoneQuery:
+		return 0, true
+	case unscored:
+		return 0, true
+	case unlessCommon:
+		// As its searcher: a common word scores nothing.
+		if t, ok := c.Query.(*query.TermQuery); ok {
+			if n := uint64(termCount(ctx, r, t.FieldVal, t.Term)); n > commonMin && n*commonShare > docs {
+				return 0, true
+			}
+		}
+		return clauseBound(ctx, r, c.Query, docs)
+	case phraseUnlessCommon:
+		// As its searcher: a phrase of common words scores nothing.
+		common := true
+		for _, t := range c.terms {
+			n := uint64(termCount(ctx, r, c.field, t))
+			common = common && n > commonMin && n*commonShare > docs
+		}
+		if common {
+			return 0, true
+		}
+		return clauseBound(ctx, r, c.Query, docs)
+	case *query.MultiPhraseQuery:
+		// A phrase scores as the conjunction of its terms.
+		sum := 0.0
+		for _, alts := range c.Terms {
+			for _, t := range alts {
+				sum += c.Boost() * idf2(c.FieldVal, t)
+			}
+		}
+		return sum, true
+	case *sparseDisjunction:
+		return boundSum(ctx, r, c.disjuncts, docs)
+	case *sparseConjunction:
+		return boundSum(ctx, r, c.conjuncts, docs)
+	case *prefixQuery:
+		return terms(expansionKey{field: c.field, term: c.prefix}, c.boost, c.prefix)
+	case *fuzzyQuery:
+		p, _ := c.prefixTerm()
+		return terms(expansionKey{field: c.field, term: c.term, fuzz: c.fuzz, prefix: len(p)}, c.boost, c.term)
+	}
+	return 0, false
+}
+
+// fieldOf is the field of a clause, or of every clause of a composite
+// one; "" when they differ.
+func fieldOf(q query.Query) string {
+	var qs []query.Query
+	switch q := q.(type) {
+	case query.FieldableQuery:
+		return q.Field()
+	case *sparseDisjunction:
+		qs = q.disjuncts
+	case *sparseConjunction:
+		qs = q.conjuncts
+	default:
+		return ""
+	}
+	f := ""
+	for i, c := range qs {
+		if g := fieldOf(c); i == 0 {
+			f = g
+		} else if g != f {
+			return ""
+		}
+	}
+	return f
+}
+
+func boundSum(ctx context.Context, r index.IndexReader, qs []query.Query, docs uint64) (float64, bool) {
+	sum := 0.0
+	for _, q := range qs {
+		b, ok := clauseBound(ctx, r, q, docs)
+		if !ok {
+			return 0, false
+		}
+		sum += b
+	}
+	return sum, true
+}
+
+// tierSearcher finds the documents of high, scored by full, which finds
+// them all (high's clauses are among full's). Its weight and norm are
+// full's, so that it scores as full does in the same place of a query.
+type tierSearcher struct {
+	high, full bsearch.Searcher
+	bounds     *tierBounds
+}
+
+func (s *tierSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	h, err := s.high.Next(ctx)
+	return s.align(ctx, h, err)
+}
+
+func (s *tierSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	h, err := s.high.Advance(ctx, id)
+	return s.align(ctx, h, err)
+}
+
+// align returns full's match of the document h is on, or of the first
+// document after it that both find.
+func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatch, err error) (*bsearch.DocumentMatch, error) {
+	for err == nil && h != nil {
+		var f *bsearch.DocumentMatch
+		if f, err = s.full.Advance(ctx, h.IndexInternalID); err != nil || f == nil {
+			ctx.DocumentMatchPool.Put(h)
+			return nil, err
+		}
+		if f.IndexInternalID.Equals(h.IndexInternalID) {
+			ctx.DocumentMatchPool.Put(h)
+			return f, nil
+		}
+		// full is past h: catch high up with it.
+		ctx.DocumentMatchPool.Put(h)
+		if h, err = s.high.Advance(ctx, f.IndexInternalID); err == nil && h != nil && h.IndexInternalID.Equals(f.IndexInternalID) {
+			ctx.DocumentMatchPool.Put(h)
+			return f, nil
+		}
+		ctx.DocumentMatchPool.Put(f)
+	}
+	return nil, err
+}
+
+func (s *tierSearcher) SetQueryNorm(n float64) {
+	s.bounds.norm = n
+	s.full.SetQueryNorm(n)
+}
+
+func (s *tierSearcher) Weight() float64 { return s.full.Weight() }
+func (s *tierSearcher) Count() uint64   { return s.high.Count() }
+func (s *tierSearcher) Min() int        { return 0 }
+func (s *tierSearcher) Size() int       { return s.high.Size() + s.full.Size() }
+func (s *tierSearcher) DocumentMatchPoolSize() int {
+	return s.high.DocumentMatchPoolSize() + s.full.DocumentMatchPoolSize() + 1
+}
+
+func (s *tierSearcher) Close() error {
+	err := s.full.Close()
+	if err2 := s.high.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// estimate is a sample's count of a tiered search's hits and facets.
+type estimate struct {
+	total  int
+	facets []Facet
+}
+
+// sample counts the hits and, if asked, the facets of the documents that
+// have the plan's words from a sample of those that have the rarest: about
+// sampleSize of them, evenly spread over the index's document numbers,
+// each a hit if it has the other words and passes q's filters. The counts
+// are the sample's times the rarest word's documents over those sampled.
+func (x *Index) sample(ctx context.Context, idx bleve.Index, q Query, p *tierPlan) (*estimate, error) {
+	sq := &sampleQuery{lead: p.lead, words: p.words, tally: &sampleTally{}}
+	req := bleve.NewSearchRequestOptions(withFilter(sq, q.Filter, x.facets, x.filterPath), 0, 0, false)
+	req.Score = bleve.ScoreNone
+	var counter *facetCounter
+	sctx := ctx
+	if q.Facets {
+		counter = &facetCounter{cols: x.facets}
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(counter.handler))
+	}
+	res, err := idx.SearchInContext(sctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	scale := 0.0
+	if t := sq.tally; t.sampled > 0 {
+		scale = float64(t.lead) / float64(t.sampled)
+	}
+	out := &estimate{total: int(math.Round(float64(res.Total) * scale))}
+	if counter != nil {
+		out.facets = counter.facets()
+		for _, f := range out.facets {
+			for i := range f.Buckets {
+				f.Buckets[i].Count = int(math.Round(float64(f.Buckets[i].Count) * scale))
+			}
+		}
+	}
+	return out, nil
+}
+
+// sampleTally is what a sample's searcher saw: the documents of its lead
+// word, and how many of them it sampled.
+type sampleTally struct {
+	lead, sampled uint64
+}
+
+// sampleQuery samples the documents of lead and passes on those that
+// have every one of words, unscored.
+type sampleQuery struct {
+	lead  query.Query
+	words []query.Query
+	tally *sampleTally
+}
+
+func (q *sampleQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	ss := make([]bsearch.Searcher, 0, 1+len(q.words))
+	for _, w := range append([]query.Query{q.lead}, q.words...) {
+		s, err := unscored{w}.Searcher(ctx, r, m, o)
+		if err != nil {
+			closeSearchers(ss)
+			return nil, err
+		}
+		ss = append(ss, s)
+	}
+	docs, err := r.DocCount()
+	if err != nil {
+		closeSearchers(ss)
+		return nil, err
+	}
+	// Skipping k document numbers after each sampled one leaves about
+	// docs/(k + docs/lead) samples: k for sampleSize of them.
+	lead := ss[0].Count()
+	q.tally.lead = lead
+	stride := uint64(1)
+	if lead > sampleSize && docs > 0 {
+		if k := float64(docs)/sampleSize - float64(docs)/float64(lead); k > 1 {
+			stride = uint64(k)
+		}
+	}
+	// The skips vary about their mean: an even stride would alias with
+	// anything periodic in the order datasets were indexed (a crawl's
+	// schemas in turn). Seeded by the index's state, the same search
+	// samples alike.
+	rng := rand.New(rand.NewPCG(lead, docs))
+	return &sampleSearcher{lead: ss[0], rest: ss[1:], stride: stride, rng: rng, tally: q.tally}, nil
+}
+
+// sampleSearcher passes on a document of lead that every searcher of rest
+// finds too, then skips about stride document numbers.
+type sampleSearcher struct {
+	lead   bsearch.Searcher
+	rest   []bsearch.Searcher
+	stride uint64 // the mean skip
+	rng    *rand.Rand
+	next   index.IndexInternalID // nil: from the start
+	tally  *sampleTally
+}
+
+func (s *sampleSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	return s.Advance(ctx, nil)
+}
+
+// Advance returns the next sampled document at or after id (nil: any)
+// that the rest find. The samples are its own: a filter that advances it
+// to its next candidate does not choose them (it would choose the
+// documents it passes), it says that those before id are not hits.
+func (s *sampleSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	for {
+		var d *bsearch.DocumentMatch
+		var err error
+		if s.next == nil {
+			d, err = s.lead.Next(ctx)
+		} else {
+			d, err = s.lead.Advance(ctx, s.next)
+		}
+		if err != nil || d == nil {
+			return nil, err
+		}
+		s.tally.sampled++
+		n := d.IndexInternalID.Value()
+		skip := s.stride
+		if skip > 1 {
+			skip = 1 + s.rng.Uint64N(2*skip-1)
+		}
+		s.next = index.NewIndexInternalID(s.next, n+min(skip, math.MaxUint64-n))
+		if id != nil && d.IndexInternalID.Compare(id) < 0 {
+			ctx.DocumentMatchPool.Put(d)
+			continue
+		}
+		ok, err := s.all(ctx, d.IndexInternalID)
+		if err != nil {
+			ctx.DocumentMatchPool.Put(d)
+			return nil, err
+		}
+		if ok {
+			return d, nil
+		}
+		ctx.DocumentMatchPool.Put(d)
+	}
+}
+
+// all reports whether every searcher of rest finds document id.
+func (s *sampleSearcher) all(ctx *bsearch.SearchContext, id index.IndexInternalID) (bool, error) {
+	for _, r := range s.rest {
+		d, err := r.Advance(ctx, id)
+		if err != nil || d == nil {
+			return false, err
+		}
+		found := d.IndexInternalID.Equals(id)
+		ctx.DocumentMatchPool.Put(d)
+		if !found {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (s *sampleSearcher) Close() error {
+	err := s.lead.Close()
+	for _, r := range s.rest {
+		if err2 := r.Close(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
+
+func (s *sampleSearcher) Weight() float64      { return 0 }
+func (s *sampleSearcher) SetQueryNorm(float64) {}
+func (s *sampleSearcher) Count() uint64        { return s.lead.Count() }
+func (s *sampleSearcher) Min() int             { return 0 }
+func (s *sampleSearcher) Size() int            { return s.lead.Size() }
+func (s *sampleSearcher) DocumentMatchPoolSize() int {
+	n := s.lead.DocumentMatchPoolSize() + 1
+	for _, r := range s.rest {
+		n += r.DocumentMatchPoolSize()
+	}
+	return n
+}

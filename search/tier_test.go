@@ -1,0 +1,78 @@
+package search_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/quarrydata/quarry/search"
+)
+
+// tieredQueries are words that many of the judged catalog's datasets
+// have, searched by tiers when forced to (the catalog is too small for it
+// otherwise): each page must be the one the whole query finds.
+var tieredQueries = []string{
+	"customer", "customers", "id", "order", "film", "sales", "product", "name", "date", "payment", "cust", "stg", "address", "amount", "status",
+	"customer orders", "film actor", "order items", "sales order", "product category", "customer address", "customer id", "order status", "sales order detail",
+}
+
+// checkTiered runs each query whole and in tiers and fails when a tiered
+// page differs from the whole query's, hit for hit and score for score. It
+// returns how many were tiered (said Approximate).
+func checkTiered(t *testing.T, c *catalog, queries []string) int {
+	t.Helper()
+	ctx := context.Background()
+	whole, tiered := search.WithTierMinForTest(ctx, -1), search.WithTierMinForTest(ctx, 0)
+	n := 0
+	for _, text := range queries {
+		for _, first := range []int{1, 5, 10, 20} {
+			q := search.Query{Text: text, First: first, Facets: true}
+			want, err := c.idx.Search(whole, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.idx.Search(tiered, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.Approximate {
+				t.Errorf("%q: a search whole says its counts are approximate", text)
+			}
+			if got.Approximate {
+				n++
+				// A sample of the documents with the word: the whole
+				// query's typos and prefixes are not in it, and the field
+				// of all words stems a little more than the ranking does.
+				if d := got.Total - want.Total; got.Total < len(got.Hits) || d*d > max(want.Total*want.Total/25, 25) {
+					t.Errorf("%q: tiered total %d, want about %d", text, got.Total, want.Total)
+				}
+				if len(got.Facets) != len(want.Facets) || len(want.Facets) > 0 && len(got.Facets[0].Buckets) == 0 {
+					t.Errorf("%q: tiered facets %v, want about %v", text, got.Facets, want.Facets)
+				}
+			} else if got.Total != want.Total {
+				t.Errorf("%q: total %d, want %d (not said approximate)", text, got.Total, want.Total)
+			}
+			if !slices.EqualFunc(got.Hits, want.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) || got.HasNext != want.HasNext {
+				t.Errorf("%q, first %d: tiered page %v, want %v", text, first, hitIDs(got.Hits), hitIDs(want.Hits))
+			}
+		}
+	}
+	return n
+}
+
+func hitIDs(hits []search.Hit) []string {
+	var out []string
+	for _, h := range hits {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+func TestTieredSearchIsExact(t *testing.T) {
+	c := newCatalog(t)
+	if n := checkTiered(t, c, tieredQueries); n == 0 {
+		t.Error("no search was tiered: the test checks nothing")
+	} else {
+		t.Logf("%d of %d searches tiered", n, 4*len(tieredQueries))
+	}
+}
