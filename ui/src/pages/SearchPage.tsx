@@ -122,7 +122,10 @@ export function SearchPage() {
                             )}
                             {bucketLabel(facet.field, b.value, sources)}
                           </span>
-                          <span className="facet-count">{b.count}</span>
+                          <span className="facet-count" title={results.approximate ? "counted from a sample" : undefined}>
+                            {results.approximate ? "~" : ""}
+                            {b.count}
+                          </span>
                         </button>
                       </li>
                     );
@@ -170,7 +173,7 @@ export function SearchPage() {
           </h1>
           {results && (
             <span className="muted" data-testid="total">
-              {want.datasets ? `${results.total} dataset${results.total === 1 ? "" : "s"}` : ""}
+              {want.datasets ? `${results.approximate ? "about " : ""}${results.total} dataset${results.total === 1 ? "" : "s"}` : ""}
               {want.datasets && jobHits.length > 0 ? " · " : ""}
               {jobHits.length > 0 ? `${jobHits.length}${jobHits.length === JOB_PAGE ? "+" : ""} job${jobHits.length === 1 ? "" : "s"}` : ""}
             </span>
@@ -267,7 +270,8 @@ export function SearchPage() {
               ← Previous
             </button>
             <span className="muted">
-              {(after ? Number(after) || 0 : 0) + 1}–{(after ? Number(after) || 0 : 0) + results.hits.length} of {results.total}
+              {(after ? Number(after) || 0 : 0) + 1}–{(after ? Number(after) || 0 : 0) + results.hits.length} of {results.approximate ? "about " : ""}
+              {results.total}
             </span>
             <button
               type="button"
