@@ -20,6 +20,7 @@ import (
 func (s *Store) FreshnessPolicies(ctx context.Context, ids []string) ([]*quarry.FreshnessPolicy, error) {
 	out := make([]*quarry.FreshnessPolicy, len(ids))
 	err := s.view(func(tx kvTx) error {
+		prefetchAll(tx, []kvRead{{bucket: bucketPolicies, keys: idKeys(ids)}})
 		b := tx.Bucket(bucketPolicies)
 		for i, id := range ids {
 			raw := b.Get([]byte(id))
@@ -60,6 +61,7 @@ func (s *Store) InferredPolicies(ctx context.Context, ids []string) ([]*quarry.F
 func (s *Store) ChecksOf(ctx context.Context, ids []string) ([][]quarry.Check, error) {
 	out := make([][]quarry.Check, len(ids))
 	err := s.view(func(tx kvTx) error {
+		prefetchAll(tx, []kvRead{{bucket: bucketChecks, prefixes: idKeys(ids)}}) // each dataset's checks, read whole
 		c := tx.Bucket(bucketChecks).Cursor()
 		for i, id := range ids {
 			var err error

@@ -403,6 +403,17 @@ func decodeDataset(tx kvTx, id string, raw []byte) (*quarry.Dataset, error) {
 	return &d, nil
 }
 
+// idKeys returns ids as keys, for a read ahead of a page's records
+// (prefetchAll): one statement on PostgreSQL instead of a round trip per
+// record and per bucket.
+func idKeys(ids []string) [][]byte {
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = []byte(id)
+	}
+	return keys
+}
+
 func nameKey(namespace, name string) []byte {
 	k := make([]byte, 0, len(namespace)+1+len(name))
 	k = append(k, namespace...)
@@ -832,6 +843,8 @@ func (s *Store) setRemoved(ctx context.Context, ids []string, apply func(*quarry
 func (s *Store) DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error) {
 	out := make([]*quarry.Dataset, 0, len(ids))
 	err := s.view(func(tx kvTx) error {
+		keys := idKeys(ids)
+		prefetchAll(tx, []kvRead{{bucket: bucketDatasets, keys: keys}, {bucket: bucketVolatile, keys: keys}})
 		for _, id := range ids {
 			d, err := s.cachedDataset(tx, id)
 			if quarry.ErrorCode(err) == quarry.ENOTFOUND {
