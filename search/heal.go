@@ -324,11 +324,13 @@ func (x *Index) heal(ctx context.Context) {
 }
 
 // rebuildBatch is how many changelog records a rebuild indexes in one
-// bleve batch, each a segment: the follower's batches (a burst of writes)
-// are smaller, and a rebuild of a large catalog in those made hundreds of
-// segments that merging rewrote again and again (at 1M datasets it left
-// 106, which the next start spent 115 s merging).
-const rebuildBatch = 5000
+// bleve batch, each a segment: a rebuild of a large catalog in the
+// follower's batches of 1,000 made hundreds of segments that merging
+// rewrote again and again (at 1M datasets it left 106, which the next
+// start spent 115 s merging). A batch's analysis and segment are on the
+// heap until it is persisted: batches of 5,000 took the rebuild's
+// anonymous memory at 100k datasets from 0.3-0.5 GB to over 1 GB.
+const rebuildBatch = 2000
 
 // rebuildConfig is the scorch config of the index a rebuild builds:
 // bleve's default merge plan (up to ten segments a tier), which rewrites a
