@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -18,6 +19,28 @@ func SetMappingVersionForTest(dir, v string) error {
 	}
 	defer idx.Close()
 	return idx.SetInternal(keyVersion, []byte(v))
+}
+
+// SetRebuildBatchForTest sets how many changelog records a rebuild
+// indexes at once.
+func (x *Index) SetRebuildBatchForTest(n int) { x.rebuildBatch = n }
+
+// SegmentsForTest is the number of segments of the serving index.
+func (x *Index) SegmentsForTest() int {
+	idx, err := x.current()
+	if err != nil {
+		return 0
+	}
+	defer x.mu.RUnlock()
+	adv, err := idx.Advanced()
+	if err != nil {
+		return 0
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return 0
+	}
+	return segmentCount(s)
 }
 
 // MappingVersion is the mapping version of the serving index.

@@ -1,6 +1,8 @@
 package search_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/demo"
 	"github.com/quarrydata/quarry/search"
 )
 
@@ -172,5 +175,38 @@ func TestFirstBuildAnswersUnavailable(t *testing.T) {
 	}
 	if idx.Status() != "ok" {
 		t.Fatalf("status %q after the build", idx.Status())
+	}
+}
+
+// A rebuild builds in batches, each a segment, and merges them into one
+// before it serves: the index it swaps in does not merge for minutes after.
+func TestRebuildSettles(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	for i := range 40 {
+		mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.settled_%02d", i)})
+	}
+	if err := c.idx.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.idx.SetRebuildBatchForTest(4) // tens of segments
+	if err := c.idx.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.idx.SegmentsForTest(); n != 1 {
+		t.Errorf("the rebuilt index serves %d segments, want 1", n)
+	}
+	res, err := c.idx.Search(ctx, search.Query{})
+	if want := len(demo.Datasets()) + 40; err != nil || res.Total != want {
+		t.Fatalf("the rebuilt index holds %d datasets (%v), want %d", res.Total, err, want)
+	}
+	if got := c.names(t, search.Query{Text: "settled_17"}); len(got) == 0 || got[0] != "crm.public.settled_17" {
+		t.Fatalf("settled_17: %v", got)
+	}
+	// Reopened, it is as it was merged (the merge was persisted).
+	c.idx.Close()
+	c.open(t)
+	if n := c.idx.SegmentsForTest(); n != 1 {
+		t.Errorf("reopened, the rebuilt index has %d segments, want 1", n)
 	}
 }

@@ -75,8 +75,11 @@ type Index struct {
 
 	catchUp  sync.Mutex // one catch-up at a time
 	rebuild1 sync.Mutex // one rebuild at a time
-	applied  atomic.Uint64
-	closed   bool
+	// rebuildBatch is how many records a rebuild indexes at once (heal.go);
+	// tests make it small to build several segments.
+	rebuildBatch int
+	applied      atomic.Uint64
+	closed       bool
 
 	// How the index notices damage and heals (heal.go).
 	stateMu     sync.Mutex
@@ -134,7 +137,7 @@ const defaultVerifyInterval = 10 * time.Minute
 // mapping while that one keeps serving. A new index answers searches with
 // an unavailable error until it has caught up with the store.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20), poke: make(chan struct{}, 1), verifyEvery: defaultVerifyInterval}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20), poke: make(chan struct{}, 1), verifyEvery: defaultVerifyInterval, rebuildBatch: rebuildBatch}
 	takeover := defaultDisjunctionHeapTakeover
 	var reg prometheus.Registerer
 	if o != nil {
@@ -257,7 +260,11 @@ func appliedSeq(idx bleve.Index) uint64 {
 	return 0
 }
 
-func create(dir string) (bleve.Index, error) {
+func create(dir string) (bleve.Index, error) { return createUsing(dir, scorchConfig()) }
+
+// createUsing creates an empty index in dir with the given scorch config
+// (which is not kept: an index opened again takes scorchConfig's).
+func createUsing(dir string, config map[string]any) (bleve.Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -265,7 +272,7 @@ func create(dir string) (bleve.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, scorchConfig())
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, config)
 	if err != nil {
 		os.RemoveAll(dir) // what it began (on a full disk, the space it took)
 		return nil, fmt.Errorf("create search index: %w", err)
@@ -438,7 +445,9 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 
 // Rebuild builds a new index from the whole changelog beside the one that
 // serves, which keeps serving meanwhile (unless it is damaged: searches
-// answer unavailable then), then swaps it in.
+// answer unavailable then), then swaps it in. It builds in large batches
+// and merges what it built into one segment before the swap (heal.go:
+// rebuildBatch, settleRebuilt), so that the new index serves settled.
 func (x *Index) Rebuild(ctx context.Context) error {
 	if !x.rebuild1.TryLock() {
 		return quarry.Errorf(quarry.ECONFLICT, "the search index is being rebuilt already")
@@ -454,15 +463,18 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		x.stateMu.Unlock()
 	}()
 	next := x.dir + ".next"
-	idx, err := create(next)
+	idx, err := createUsing(next, rebuildConfig())
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	into := func(ctx context.Context, changes []quarry.Change) error { return x.indexChanges(ctx, idx, changes) }
-	seq, err := quarry.ApplyChanges(ctx, x.st, 0, x.follow.Limit, into)
+	seq, err := quarry.ApplyChanges(ctx, x.st, 0, x.rebuildBatch, into)
+	if err == nil {
+		err = x.settleRebuilt(ctx, idx)
+	}
 	if err != nil {
-		idx.Close()
+		closeQuietly(idx)
 		os.RemoveAll(next)
 		return err
 	}

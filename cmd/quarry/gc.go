@@ -1,45 +1,127 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
-// servingGCPercent is the garbage collector's target for a server (Go's
-// default is 100). The benchmarks that measure what a server does set the
-// same (servertest.ServingGC): keep the two alike.
+// servingGCPercent is the garbage collector's target for a server with a
+// small live heap (Go's default is 100). The benchmarks that measure what a
+// server does set the same (servertest.ServingGC): keep the two alike.
+//
+// A heap may grow to five times what is live between collections instead
+// of twice. A server's live heap is small (about 40 MB at 100k datasets:
+// the search index is mapped, not on the heap) while a search allocates
+// about 0.6 MB, so at Go's default the collector ran every 20 searches or
+// so, and on two cores each 4-7 ms cycle slowed the searches it overlapped;
+// its p99 latency was 10-40% lower at 400 in BenchmarkSearch100k.
 const servingGCPercent = 400
 
+// minGCPercent is the lowest target the tuner sets: below it a large live
+// heap is marked so often that the collector takes more CPU than the
+// memory it saves is worth; the soft memory limit bounds the rest.
+const minGCPercent = 50
+
+// maxHeapHeadroom is the most a heap may grow over what was live before it
+// is collected again, unless the memory limit's share (headroomFraction)
+// is smaller. At GOGC=400 alone, the 150-200 MB that ingesting a large
+// batch holds live (bleve's analysis and segment building) let the heap
+// reach 800 MB and RSS 1.9 GB at 100k datasets, 12 GB of heap at 1M.
+const maxHeapHeadroom = 256 << 20
+
+// headroomFraction is the share of the memory limit the heap may grow by
+// between collections, when that is less than maxHeapHeadroom.
+const headroomFraction = 8
+
 // setServingGC sets the garbage collector for serving, unless the GOGC
-// environment variable sets it: a heap may grow to five times what is live
-// between collections instead of twice. A server's live heap is small (about
-// 12 MB at 100k datasets: the search index is mapped, not on the heap)
-// while a search allocates about 0.6 MB, so at Go's default the collector
-// ran every 20 searches or so, and on two cores each 4-7 ms cycle slowed the
-// searches it overlapped; its p99 latency was 10-40% lower at 400 in
-// BenchmarkSearch100k. A large catalog's lineage graph and caches make the
-// live heap larger; the soft memory limit (setMemoryLimit) bounds what that
-// costs.
-func setServingGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(servingGCPercent)
+// environment variable sets it (the runtime has read it already): a
+// collection once the heap has grown by servingGCPercent of what is live,
+// or by headroom, whichever comes first. Go's GOGC is a share of the live
+// heap, so the tuner sets it again after each collection, from the live
+// heap that collection found. It stops when ctx ends.
+func setServingGC(ctx context.Context, limit int64) *gcTuner {
+	if os.Getenv("GOGC") != "" {
+		return nil
 	}
+	headroom := int64(maxHeapHeadroom)
+	if limit > 0 {
+		headroom = max(min(headroom, limit/headroomFraction), 16<<20)
+	}
+	t := &gcTuner{headroom: headroom, percent: servingGCPercent, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	debug.SetGCPercent(servingGCPercent)
+	t.arm()
+	context.AfterFunc(ctx, func() { t.stopped.Store(true) })
+	return t
 }
+
+// gcTuner sets GOGC after each collection: see setServingGC.
+type gcTuner struct {
+	headroom int64
+	stopped  atomic.Bool
+
+	mu      sync.Mutex // cleanups may run concurrently
+	percent int        // the target set last
+	sample  []metrics.Sample
+}
+
+// gcSentinel is garbage from birth: its cleanup runs after a collection.
+type gcSentinel struct{ _ [64]byte }
+
+// arm has t.collected called after the next collection.
+func (t *gcTuner) arm() {
+	runtime.AddCleanup(new(gcSentinel), func(t *gcTuner) { t.collected() }, t)
+}
+
+func (t *gcTuner) collected() {
+	if t.stopped.Load() {
+		return
+	}
+	t.mu.Lock()
+	metrics.Read(t.sample)
+	live := int64(0)
+	if t.sample[0].Value.Kind() == metrics.KindUint64 {
+		live = int64(t.sample[0].Value.Uint64())
+	}
+	p := gcPercent(live, t.headroom)
+	// Setting GOGC stops the world for a moment: only for a change that
+	// moves the heap's goal by a tenth or more.
+	if p != t.percent && (p == servingGCPercent || p == minGCPercent || 10*abs(p-t.percent) >= t.percent) {
+		debug.SetGCPercent(p)
+		t.percent = p
+	}
+	t.mu.Unlock()
+	t.arm()
+}
+
+// gcPercent is the GOGC that lets a heap of live bytes grow by headroom
+// before the next collection, within minGCPercent and servingGCPercent.
+func gcPercent(live, headroom int64) int {
+	if live <= 0 {
+		return servingGCPercent
+	}
+	return int(max(min(headroom*100/live, servingGCPercent), minGCPercent))
+}
+
+func abs(n int) int { return max(n, -n) }
 
 // defaultMemoryFraction is the soft memory limit when neither GOMEMLIMIT
 // nor memoryLimit sets one: the share of the machine's memory (or of the
-// cgroup's limit) the Go runtime aims to stay under. At GOGC=400 a heap
-// may grow to five times what is live before it is collected; under
-// mixed load that sawtooth took RSS from 390 MB to 1.5 GB. With a limit
-// the collector runs more often as the heap nears it, before the kernel's
-// OOM killer acts, and the rest of the memory is left to the page cache
-// that bbolt and bleve read through.
+// cgroup's limit) the Go runtime aims to stay under. The GC tuner
+// (setServingGC) keeps the heap near what is live; the limit is the
+// backstop: the collector runs more often as the heap nears it, before the
+// kernel's OOM killer acts, and the rest of the memory is left to the page
+// cache that bbolt and bleve read through.
 const defaultMemoryFraction = 0.75
 
 // setMemoryLimit sets the runtime's soft memory limit and says which it set

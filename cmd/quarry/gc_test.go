@@ -72,10 +72,37 @@ func TestServeMemoryLimit(t *testing.T) {
 	if !strings.Contains(p.logs.String(), `msg="memory limit" bytes=1073741824 from=memoryLimit`) {
 		t.Fatalf("no memory limit of the config in the log:\n%s", p.logs)
 	}
+	// The GC tuner's headroom is the limit's eighth below 256 MiB.
+	if !strings.Contains(p.logs.String(), `msg="garbage collector" gogc_max=400 gogc_min=50 heap_headroom=134217728`) {
+		t.Fatalf("no GC tuner in the log:\n%s", p.logs)
+	}
 	t.Setenv("GOMEMLIMIT", "600MiB")
 	p = start(t, "--data", t.TempDir(), "--config", config)
 	p.stop(t)
 	if !strings.Contains(p.logs.String(), `msg="memory limit" bytes=629145600 from=GOMEMLIMIT`) {
 		t.Fatalf("no memory limit of GOMEMLIMIT in the log:\n%s", p.logs)
+	}
+}
+
+// The tuner lets the heap grow by 4x what is live while that is less than
+// the headroom, by the headroom above, and by half what is live at least.
+func TestGCPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct {
+		live, headroom int64
+		want           int
+	}{
+		{0, 256 * mb, 400},
+		{40 * mb, 256 * mb, 400},
+		{64 * mb, 256 * mb, 400},
+		{128 * mb, 256 * mb, 200},
+		{200 * mb, 256 * mb, 128},
+		{512 * mb, 256 * mb, 50},
+		{4096 * mb, 256 * mb, 50},
+		{100 * mb, 50 * mb, 50},
+	} {
+		if got := gcPercent(tc.live, tc.headroom); got != tc.want {
+			t.Errorf("gcPercent(%d MB, %d MB) = %d, want %d", tc.live/mb, tc.headroom/mb, got, tc.want)
+		}
 	}
 }

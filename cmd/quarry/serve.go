@@ -85,12 +85,16 @@ func serve(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err // the one line main prints says what to set
 	}
-	setServingGC() // collections 4x rarer: search's tail latency (see there)
 	limit, from, err := setMemoryLimit(cfg.MemoryLimit, os.Getenv, "/")
 	if err != nil {
 		return err
 	}
 	log.Info("memory limit", "bytes", limit, "from", from)
+	// Collections rarer than Go's default while the heap is small (search's
+	// tail latency), within a headroom over the live heap (see there).
+	if gc := setServingGC(ctx, limit); gc != nil {
+		log.Info("garbage collector", "gogc_max", servingGCPercent, "gogc_min", minGCPercent, "heap_headroom", gc.headroom)
+	}
 	if addr := os.Getenv(pprofEnv); addr != "" {
 		if err := servePprof(ctx, addr, log); err != nil {
 			return err
