@@ -1221,10 +1221,10 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) (_ [
 
 // columnSuggestions returns up to n column names that start with prefix,
 // each with how many datasets not removed have it. The column field holds
-// every dataset's columns (a field of the live datasets' alone cost a
-// fifth of the indexing for autocomplete's sake): a removed dataset's are
-// counted off by a search of those alone, which most catalogs, with few
-// or no removed datasets, make cheap.
+// every dataset's columns (a field of the live datasets' alone, for
+// autocomplete's sake, indexed every column name twice): a removed
+// dataset's are counted off by a search of those alone, which most
+// catalogs, with few or no removed datasets, make cheap.
 func columnSuggestions(ctx context.Context, idx bleve.Index, prefix string, n int) ([]dictTerm, error) {
 	removed := bleve.NewBoolFieldQuery(true)
 	removed.SetField(fRemoved)
