@@ -111,9 +111,8 @@ type Options struct {
 	// every bleve search in the process, and the last Open sets it.
 	DisjunctionHeapTakeover int
 	// Follow tunes how Run follows the changelog. Its zero fields take
-	// quarry's defaults, but for Gather (catchUpDelay) and Limit
-	// (followLimit), which CatchUp and Rebuild batch by too. Its Logger and
-	// Name are the index's.
+	// quarry's defaults, but for Gather: catchUpDelay. Its Logger and Name
+	// are the index's.
 	Follow quarry.FollowOptions
 	// Registerer receives the index's metrics (faults noticed, rebuilds);
 	// nil exports none.
@@ -167,9 +166,6 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 	setDisjunctionHeapTakeover(takeover)
 	if x.follow.Gather == 0 {
 		x.follow.Gather = catchUpDelay
-	}
-	if x.follow.Limit <= 0 {
-		x.follow.Limit = followLimit
 	}
 	x.follow.Logger, x.follow.Name = x.log, "search index"
 	idx, err := openVerified(dir)
@@ -567,15 +563,6 @@ func (x *Index) Run(ctx context.Context) {
 // followMaxBackoff is the longest wait between the follower's retries
 // unless Options.Follow says otherwise.
 const followMaxBackoff = 5 * time.Second
-
-// followLimit is the most changelog records the index applies in one
-// batch unless Options.Follow says otherwise: each batch is a segment, and
-// behind a bulk load (upsertDatasets' batches of 1,000, a rebuild) four
-// times quarry's default makes a quarter of the segments to build and
-// merge: a fifth less CPU for the same 10k documents (BenchmarkIndexSkewed
-// with QUARRY_INDEX_BATCH=4000); a batch of 4,000 datasets' documents is tens of MB while it
-// is built.
-const followLimit = 4000
 
 // catchUpDelay is how long Run lets commits gather before indexing them:
 // one segment for a burst of writes instead of one each, well within the
