@@ -43,6 +43,14 @@ func (x *Index) SegmentsForTest() int {
 	return segmentCount(s)
 }
 
+// StoreShownForTest makes the indexes Open creates store the values of
+// the fields a hit shows, for bleve's highlighter
+// (MatchesInOneSearchForTest).
+func StoreShownForTest(o *Options) *Options {
+	o.storeShown = true
+	return o
+}
+
 // MappingVersion is the mapping version of the serving index.
 func (x *Index) MappingVersion() string {
 	idx, err := x.current()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -29,8 +30,10 @@ import (
 // shape; an index of another version is rebuilt.
 // 8: a job's SQL indexed but not stored; 9 and 10: the words field and
 // accent folding (issue 18), on top of 8; 11: deprecated (issue 20); 12:
-// updated, for the sort by it (issue 20).
-const mappingVersion = "12"
+// updated, for the sort by it (issue 20); 13: name_starts holds the word
+// tails alone (names has the dotted ones), column_suggest and deprecated
+// gone, and only path stored (issue 24).
+const mappingVersion = "13"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -80,6 +83,8 @@ type Index struct {
 	rebuildBatch int
 	applied      atomic.Uint64
 	closed       bool
+	// storeShown: Options.storeShown, for the indexes this one creates.
+	storeShown bool
 
 	// How the index notices damage and heals (heal.go).
 	stateMu     sync.Mutex
@@ -125,6 +130,9 @@ type Options struct {
 	// index's segment files, besides when a search fails; zero means
 	// every 10 minutes, less than zero never.
 	VerifyInterval time.Duration
+	// storeShown stores the values of the fields a hit shows, which
+	// bleve's highlighter reads: tests compare Search's matches with its.
+	storeShown bool
 }
 
 // defaultVerifyInterval is Options.VerifyInterval's default: reading the
@@ -152,6 +160,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		if o.VerifyInterval != 0 {
 			x.verifyEvery = max(o.VerifyInterval, 0)
 		}
+		x.storeShown = o.storeShown
 	}
 	x.metrics = newHealMetrics(reg)
 	if err := x.setQueryAnalysis(o); err != nil {
@@ -178,7 +187,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.log.Warn("search index unreadable; building a new one from the store", "err", err)
 	}
 	if err != nil {
-		if idx, err = create(dir); isDiskFull(err) {
+		if idx, err = create(dir, x.storeShown); isDiskFull(err) {
 			// Not even an empty index fits: come up without one (searches
 			// answer unavailable) and let the healer build it once there is
 			// space, rather than not start.
@@ -201,7 +210,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 	if err == nil && x.applied.Load() > last {
 		x.log.Warn("search index is ahead of the store; rebuilding", "index", x.applied.Load(), "store", last)
 		idx.Close()
-		if x.idx, err = create(dir); err != nil {
+		if x.idx, err = create(dir, x.storeShown); err != nil {
 			return nil, err
 		}
 		x.applied.Store(0)
@@ -221,14 +230,21 @@ func openVerified(dir string) (idx bleve.Index, err error) {
 			err = fmt.Errorf("%w: open panicked: %v", errDamaged, p)
 		}
 	}()
-	if idx, err = bleve.OpenUsing(dir, scorchConfig()); err != nil {
+	// The segment files are verified before bleve opens them: bleve opens
+	// an index whose snapshot names a segment it cannot load (bytes
+	// damaged where it reads on opening, as the dictionaries' and doc
+	// values' offsets) without it, saying so only in its log, and would
+	// serve an empty index. Files no snapshot names are verified too.
+	files, err := filepath.Glob(filepath.Join(dir, "store", "*.zap"))
+	if err != nil {
 		return nil, err
 	}
-	if err := verify(idx); err != nil {
-		closeQuietly(idx)
-		return nil, err
+	for _, f := range files {
+		if err := verifyFile(f); err != nil {
+			return nil, err
+		}
 	}
-	return idx, nil
+	return bleve.OpenUsing(dir, scorchConfig())
 }
 
 // closeQuietly closes an index that may be damaged, whatever bleve does.
@@ -260,15 +276,17 @@ func appliedSeq(idx bleve.Index) uint64 {
 	return 0
 }
 
-func create(dir string) (bleve.Index, error) { return createUsing(dir, scorchConfig()) }
+func create(dir string, storeShown bool) (bleve.Index, error) {
+	return createUsing(dir, storeShown, scorchConfig())
+}
 
 // createUsing creates an empty index in dir with the given scorch config
 // (which is not kept: an index opened again takes scorchConfig's).
-func createUsing(dir string, config map[string]any) (bleve.Index, error) {
+func createUsing(dir string, storeShown bool, config map[string]any) (bleve.Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	m, err := newMapping()
+	m, err := newMapping(storeShown)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +481,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		x.stateMu.Unlock()
 	}()
 	next := x.dir + ".next"
-	idx, err := createUsing(next, rebuildConfig())
+	idx, err := createUsing(next, x.storeShown, rebuildConfig())
 	if err != nil {
 		return err
 	}
@@ -592,36 +610,34 @@ func (x *Index) current() (bleve.Index, error) {
 // Field names of the index. Several are the same value analyzed in
 // different ways.
 const (
-	fType          = "type"
-	fQName         = "qname"          // full name, exact
-	fNames         = "names"          // the name and each dot-separated tail, exact
-	fNameStarts    = "name_starts"    // where a typed name may start: dotted tails and word tails, exact
-	fName          = "name"           // last segment, camelCase split
-	fNameParts     = "name_parts"     // last segment, split at punctuation
-	fNameStem      = "name_stem"      // last segment, stemmed
-	fNameInside    = "name_inside"    // suffixes of the last segment's words, for words inside words
-	fPath          = "path"           // full name, camelCase split
-	fPathParts     = "path_parts"     // full name, split at punctuation
-	fColumns       = "columns"        // column names, camelCase split
-	fColumnExact   = "column"         // column names, exact
-	fColumnStem    = "column_stem"    // column names, stemmed
-	fColumnSuggest = "column_suggest" // column names of datasets not removed, exact, for autocomplete
-	fDesc          = "description"
-	fColumnDesc    = "column_description"
-	fTags          = "tags"      // exact, for facets and filters
-	fTagsText      = "tags_text" // split, for search
-	fOwners        = "owners"
-	fNamespace     = "namespace"
-	fDatabase      = "database"
-	fSchema        = "schema"
-	fKind          = "kind"
-	fRemoved       = "removed"
-	fDeprecated    = "deprecated" // unread since demote reads the store; goes at the next mapping change
-	fFreshness     = "freshness"  // FRESH, WARN, ERROR; absent when unknown
-	fHealth        = "health"     // the worst latest check result; absent without checks
-	fSQL           = "sql"        // a job's SQL, identifiers split
-	fUpdated       = "updated"    // when the data (else the metadata) last changed, Unix seconds: for the sort by it
-	fWords         = "words"      // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
+	fType        = "type"
+	fQName       = "qname"       // full name, exact
+	fNames       = "names"       // the name and each dot-separated tail, exact
+	fNameStarts  = "name_starts" // where a typed name may start inside its last segment: word tails, exact
+	fName        = "name"        // last segment, camelCase split
+	fNameParts   = "name_parts"  // last segment, split at punctuation
+	fNameStem    = "name_stem"   // last segment, stemmed
+	fNameInside  = "name_inside" // suffixes of the last segment's words, for words inside words
+	fPath        = "path"        // full name, camelCase split
+	fPathParts   = "path_parts"  // full name, split at punctuation
+	fColumns     = "columns"     // column names, camelCase split
+	fColumnExact = "column"      // column names, exact
+	fColumnStem  = "column_stem" // column names, stemmed
+	fDesc        = "description"
+	fColumnDesc  = "column_description"
+	fTags        = "tags"      // exact, for facets and filters
+	fTagsText    = "tags_text" // split, for search
+	fOwners      = "owners"
+	fNamespace   = "namespace"
+	fDatabase    = "database"
+	fSchema      = "schema"
+	fKind        = "kind"
+	fRemoved     = "removed"
+	fFreshness   = "freshness" // FRESH, WARN, ERROR; absent when unknown
+	fHealth      = "health"    // the worst latest check result; absent without checks
+	fSQL         = "sql"       // a job's SQL, identifiers split
+	fUpdated     = "updated"   // when the data (else the metadata) last changed, Unix seconds: for the sort by it
+	fWords       = "words"     // every word of the qualified name, columns, tags and descriptions, stemmed: where a query's words are looked for
 )
 
 // Document types: datasets, and the jobs that move data between them.
@@ -632,27 +648,25 @@ const (
 
 // datasetDoc is what the index holds of a dataset.
 type datasetDoc struct {
-	Type          string   `json:"type"`
-	QName         string   `json:"qname"`
-	Names         []string `json:"names"`
-	NameStarts    []string `json:"name_starts"`
-	Name          string   `json:"name"`
-	Path          string   `json:"path"`
-	Columns       []string `json:"columns"`
-	ColumnSuggest []string `json:"column_suggest"`
-	Desc          string   `json:"description"`
-	ColumnDesc    []string `json:"column_description"`
-	Tags          []string `json:"tags"`
-	Owners        []string `json:"owners"`
-	Namespace     string   `json:"namespace"`
-	Database      string   `json:"database"`
-	Schema        string   `json:"schema"`
-	Kind          string   `json:"kind"`
-	Removed       bool     `json:"removed"`
-	Deprecated    bool     `json:"deprecated"`
-	Freshness     string   `json:"freshness,omitempty"`
-	Health        string   `json:"health,omitempty"`
-	Updated       float64  `json:"updated,omitempty"`
+	Type       string   `json:"type"`
+	QName      string   `json:"qname"`
+	Names      []string `json:"names"`
+	NameStarts []string `json:"name_starts"`
+	Name       string   `json:"name"`
+	Path       string   `json:"path"`
+	Columns    []string `json:"columns"`
+	Desc       string   `json:"description"`
+	ColumnDesc []string `json:"column_description"`
+	Tags       []string `json:"tags"`
+	Owners     []string `json:"owners"`
+	Namespace  string   `json:"namespace"`
+	Database   string   `json:"database"`
+	Schema     string   `json:"schema"`
+	Kind       string   `json:"kind"`
+	Removed    bool     `json:"removed"`
+	Freshness  string   `json:"freshness,omitempty"`
+	Health     string   `json:"health,omitempty"`
+	Updated    float64  `json:"updated,omitempty"`
 }
 
 // BleveType tells bleve which document mapping applies.
@@ -661,7 +675,7 @@ func (*datasetDoc) BleveType() string { return typeDataset }
 func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 	doc := &datasetDoc{
 		Type: typeDataset, QName: d.Name, Path: d.Name, Desc: d.Description(),
-		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(), Deprecated: d.Deprecated() != nil,
+		Tags: d.Tags(), Owners: d.Owners(), Namespace: d.Namespace, Kind: string(d.Kind), Removed: d.Removed(),
 		Database: d.Database, Schema: d.Schema, Freshness: string(status.Freshness), Health: string(status.Health),
 	}
 	if d.LastUpdatedAt != nil {
@@ -674,8 +688,11 @@ func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 		doc.Names = append(doc.Names, strings.Join(parts[i:], "."))
 	}
 	doc.Name = parts[len(parts)-1]
+	// Autocomplete finds where a typed name may start in the dotted tails
+	// (names) and in these: each a term of its own, unique to the dataset
+	// as names' are, which makes them costly to index and merge, so they
+	// are not indexed twice.
 	if !d.Removed() { // autocomplete reads these terms, unfiltered
-		doc.NameStarts = append(doc.NameStarts, doc.Names...)
 		for i, r := range doc.Name { // fct_order_items -> order_items, items
 			if i > 0 && (r == '_' || r == '-') && i+1 < len(doc.Name) {
 				doc.NameStarts = append(doc.NameStarts, doc.Name[i+1:])
@@ -686,9 +703,6 @@ func newDatasetDoc(d *quarry.Dataset, status quarry.DatasetStatus) *datasetDoc {
 		doc.Database, doc.Schema = parts[0], parts[1]
 	}
 	doc.Columns, doc.ColumnDesc = columnTexts(d)
-	if !d.Removed() {
-		doc.ColumnSuggest = doc.Columns
-	}
 	return doc
 }
 
@@ -740,15 +754,20 @@ func newJobDoc(j *quarry.Job) *jobDoc {
 	return doc
 }
 
-func newMapping() (mapping.IndexMapping, error) {
+func newMapping(storeShown bool) (mapping.IndexMapping, error) {
 	m := bleve.NewIndexMapping()
 	if err := addAnalyzers(m); err != nil {
 		return nil, err
 	}
-	field := func(name, analyzer string, stored bool) *mapping.FieldMapping {
+	// shown: a field whose matched words a hit shows (highlightFields)
+	// needs their locations, its term vectors. No field is stored but
+	// path (autocomplete shows it), unless a test asks: highlights mark
+	// the store's texts, and stored values were compressed when indexed
+	// and copied by every merge for no reader.
+	field := func(name, analyzer string, shown bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
-		f.Name, f.Analyzer, f.Store = name, analyzer, stored
-		f.IncludeTermVectors = stored // for highlighting
+		f.Name, f.Analyzer, f.Store = name, analyzer, shown && storeShown
+		f.IncludeTermVectors = shown
 		f.IncludeInAll = false
 		f.DocValues = false // only sorting reads them (facets read postings)
 		return f
@@ -765,9 +784,10 @@ func newMapping() (mapping.IndexMapping, error) {
 	// (as Elasticsearch's copy_to), so that a query of several words finds
 	// the datasets that have them all by a conjunction of one term each.
 	words := field(fWords, analyzerIdentStem, false)
-	dm.AddFieldMappingsAt(fPath, field(fPath, analyzerIdent, true), field(fPathParts, analyzerParts, false), words)
+	path := field(fPath, analyzerIdent, true)
+	path.Store = true
+	dm.AddFieldMappingsAt(fPath, path, field(fPathParts, analyzerParts, false), words)
 	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false), words)
-	dm.AddFieldMappingsAt(fColumnSuggest, field(fColumnSuggest, analyzerExact, false))
 	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true), words)
 	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true), words)
 	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true), words)
@@ -780,9 +800,6 @@ func newMapping() (mapping.IndexMapping, error) {
 	removed := bleve.NewBooleanFieldMapping()
 	removed.Name, removed.DocValues = fRemoved, false
 	dm.AddFieldMappingsAt(fRemoved, removed)
-	deprecated := bleve.NewBooleanFieldMapping()
-	deprecated.Name, deprecated.DocValues = fDeprecated, false
-	dm.AddFieldMappingsAt(fDeprecated, deprecated)
 	m.AddDocumentMapping(typeDataset, dm)
 	jm := bleve.NewDocumentStaticMapping()
 	for _, name := range []string{fType, fQName, fNames, fName, fPath, fDesc, fOwners, fNamespace} {

@@ -1171,10 +1171,12 @@ type Suggestion struct {
 // Autocomplete suggests dataset names that start with prefix, or one of
 // whose name words does ("ord" suggests fct_order_items), shortest first,
 // then column names that start with it. It reads the term dictionaries, so
-// its cost is bounded by limit, not by how many datasets match. Removed
-// datasets are never suggested; their column names may be, with their
-// counts, until bleve merges the index segment that held them (a term
-// dictionary forgets deleted documents only then).
+// its cost is bounded by limit, not by how many datasets match (but for
+// the removed datasets that have a column suggested). Removed datasets are
+// never suggested; their column names may be, with their counts, until
+// bleve merges the index segment that held them (a term dictionary forgets
+// deleted documents only then, and the document of a dataset removed is
+// one deleted and one added).
 func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) (_ []Suggestion, err error) {
 	switch {
 	case limit <= 0:
@@ -1195,14 +1197,24 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) (_ [
 	}
 	defer x.mu.RUnlock()
 	defer x.guard(idx, "autocomplete", &err)
-	terms, err := dictPrefix(idx, fNameStarts, prefix, 10*limit)
-	if err != nil {
-		return nil, err
+	// Where a name may start: its dotted tails (names, which removed
+	// datasets and jobs have too: the filter leaves them out) and the word
+	// tails of its last segment (name_starts).
+	var terms []dictTerm
+	for _, f := range []string{fNames, fNameStarts} {
+		t, err := dictPrefix(idx, f, prefix, 10*limit)
+		if err != nil {
+			return nil, err
+		}
+		for i := range t {
+			t[i].field = f
+		}
+		terms = append(terms, t...)
 	}
 	slices.SortStableFunc(terms, func(a, b dictTerm) int { return len(a.term) - len(b.term) })
 	var alts []query.Query
 	for _, t := range terms[:min(len(terms), limit)] {
-		alts = append(alts, termQuery(fNameStarts, t.term))
+		alts = append(alts, termQuery(t.field, t.term))
 	}
 	var out []Suggestion
 	if len(alts) > 0 {
@@ -1221,7 +1233,7 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) (_ [
 	if len(out) >= limit {
 		return out, nil
 	}
-	cols, err := dictPrefix(idx, fColumnSuggest, prefix, limit-len(out))
+	cols, err := columnSuggestions(ctx, idx, prefix, limit-len(out))
 	if err != nil {
 		return nil, err
 	}
@@ -1231,9 +1243,59 @@ func (x *Index) Autocomplete(ctx context.Context, prefix string, limit int) (_ [
 	return out, nil
 }
 
+// columnSuggestions returns up to n column names that start with prefix,
+// each with how many datasets not removed have it. The column field holds
+// every dataset's columns (a field of the live datasets' alone, for
+// autocomplete's sake, indexed every column name twice): a removed
+// dataset's are counted off by a search of those alone, which most
+// catalogs, with few or no removed datasets, make cheap.
+func columnSuggestions(ctx context.Context, idx bleve.Index, prefix string, n int) ([]dictTerm, error) {
+	removed := bleve.NewBoolFieldQuery(true)
+	removed.SetField(fRemoved)
+	count := func(q query.Query) (int, error) {
+		res, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(q, 0, 0, false))
+		if err != nil {
+			return 0, fmt.Errorf("autocomplete: %w", err)
+		}
+		return int(res.Total), nil
+	}
+	anyRemoved, err := count(removed)
+	if err != nil {
+		return nil, err
+	}
+	dict, err := idx.FieldDictPrefix(fColumnExact, []byte(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("autocomplete: %w", err)
+	}
+	defer dict.Close()
+	var out []dictTerm
+	for read := 0; len(out) < n && read < 10*n; read++ {
+		e, err := dict.Next()
+		if err != nil {
+			return nil, fmt.Errorf("autocomplete: %w", err)
+		}
+		if e == nil {
+			break
+		}
+		live := int(e.Count)
+		if anyRemoved > 0 {
+			gone, err := count(bleve.NewConjunctionQuery(termQuery(fColumnExact, e.Term), removed))
+			if err != nil {
+				return nil, err
+			}
+			live -= gone
+		}
+		if live > 0 {
+			out = append(out, dictTerm{term: e.Term, count: live})
+		}
+	}
+	return out, nil
+}
+
 type dictTerm struct {
 	term  string
 	count int
+	field string // Autocomplete's: the field the term is of
 }
 
 // dictPrefix returns up to n terms of a field that start with prefix, in
@@ -1253,7 +1315,7 @@ func dictPrefix(idx bleve.Index, field, prefix string, n int) ([]dictTerm, error
 		if e == nil {
 			break
 		}
-		out = append(out, dictTerm{e.Term, int(e.Count)})
+		out = append(out, dictTerm{term: e.Term, count: int(e.Count)})
 	}
 	return out, nil
 }

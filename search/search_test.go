@@ -438,6 +438,19 @@ func TestIndexAheadOfStore(t *testing.T) {
 func TestMatchesOfThePage(t *testing.T) {
 	c := newCatalog(t)
 	ctx := context.Background()
+	// bleve's highlighter reads the stored values, which the index keeps
+	// only when asked.
+	c.idx.Close()
+	os.RemoveAll(c.dir)
+	idx, err := search.Open(ctx, c.dir, c.st, search.StoreShownForTest(&search.Options{Logger: quiet}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	if err := idx.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.idx = idx
 	queries := []string{"orders", "order items", "revenu", "custmer", "acquisition_channel", "email", "pii", "daily revenue", "ord", "shop.public.users", "sales territory", "created at", "x", "+:*"}
 	for _, j := range readJudged(t) {
 		queries = append(queries, j.query)
