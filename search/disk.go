@@ -236,12 +236,8 @@ func (x *Index) backgroundFailures() (bleve.Index, uint64) {
 		return nil, 0
 	}
 	defer x.mu.RUnlock()
-	adv, err := idx.Advanced()
-	if err != nil {
-		return idx, 0
-	}
-	s, ok := adv.(*scorch.Scorch)
-	if !ok {
+	s := scorchOf(idx)
+	if s == nil {
 		return idx, 0
 	}
 	st, ok := s.Stats().(*scorch.Stats)

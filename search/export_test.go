@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -32,12 +31,8 @@ func (x *Index) SegmentsForTest() int {
 		return 0
 	}
 	defer x.mu.RUnlock()
-	adv, err := idx.Advanced()
-	if err != nil {
-		return 0
-	}
-	s, ok := adv.(*scorch.Scorch)
-	if !ok {
+	s := scorchOf(idx)
+	if s == nil {
 		return 0
 	}
 	return segmentCount(s)

@@ -204,6 +204,17 @@ func (x *Index) damaged(idx bleve.Index) bool {
 // that follow it.
 const verifyAgainAfter = 5 * time.Second
 
+// scorchOf is idx's scorch index, or nil when it is another kind (never
+// here: Open and create make scorch indexes) or closed.
+func scorchOf(idx bleve.Index) *scorch.Scorch {
+	adv, err := idx.Advanced()
+	if err != nil {
+		return nil
+	}
+	s, _ := adv.(*scorch.Scorch)
+	return s
+}
+
 // errDamaged says a segment file fails its checksum.
 var errDamaged = errors.New("search index segment fails its checksum")
 
@@ -212,12 +223,8 @@ var errDamaged = errors.New("search index segment fails its checksum")
 // reads it without checking). Segments still in memory have no file; a
 // file removed meanwhile (merged away) is skipped.
 func verify(idx bleve.Index) error {
-	adv, err := idx.Advanced()
-	if err != nil {
-		return err
-	}
-	s, ok := adv.(*scorch.Scorch)
-	if !ok {
+	s := scorchOf(idx)
+	if s == nil {
 		return nil
 	}
 	r, err := s.Reader()
@@ -344,12 +351,8 @@ func rebuildConfig() map[string]any { return map[string]any{} }
 // swap. A merge that makes no progress ends it: the index is sound, only
 // less compact.
 func (x *Index) settleRebuilt(ctx context.Context, idx bleve.Index) error {
-	adv, err := idx.Advanced()
-	if err != nil {
-		return err
-	}
-	s, ok := adv.(*scorch.Scorch)
-	if !ok {
+	s := scorchOf(idx)
+	if s == nil {
 		return nil
 	}
 	began, before := time.Now(), segmentCount(s)

@@ -128,7 +128,15 @@ func (p *proc) graphql(t *testing.T, query string, vars map[string]any) map[stri
 // rebuilding.
 func waitSearchReady(t *testing.T, p *proc) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	if err := searchReadyWithin(p, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// searchReadyWithin polls /healthz until it no longer says the search
+// index is rebuilding, for up to d.
+func searchReadyWithin(p *proc, d time.Duration) error {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
 		var h struct{ Search string }
 		resp, err := http.Get("http://" + p.addr + "/healthz")
 		if err == nil {
@@ -136,10 +144,10 @@ func waitSearchReady(t *testing.T, p *proc) {
 			resp.Body.Close()
 		}
 		if err == nil && h.Search != "rebuilding" {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the search index is still rebuilding after 30 s (%v)", err)
+			return fmt.Errorf("the search index is still rebuilding after %s (%v)", d, err)
 		}
 	}
 }

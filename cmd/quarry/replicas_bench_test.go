@@ -361,19 +361,8 @@ func (r *replicaBench) startTimed(args ...string) (*proc, startup) {
 	began := time.Now()
 	p := r.start(args...)
 	st := startup{listen: time.Since(began)}
-	for deadline := time.Now().Add(30 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		var h struct{ Search string }
-		resp, err := http.Get("http://" + p.addr + "/healthz")
-		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&h)
-			resp.Body.Close()
-		}
-		if err == nil && h.Search != "rebuilding" {
-			break
-		}
-		if time.Now().After(deadline) {
-			r.tb.Fatalf("the search index is still rebuilding 30 min after the start (%v)\n%s", err, tail(p.logs.String()))
-		}
+	if err := searchReadyWithin(p, 30*time.Minute); err != nil {
+		r.tb.Fatalf("%v\n%s", err, tail(p.logs.String()))
 	}
 	st.ready = time.Since(began)
 	r.waitFound(p, r.n-1, 30*time.Minute)
