@@ -3,10 +3,12 @@ package search
 import (
 	"context"
 	"slices"
+	"sync"
 
 	"github.com/blevesearch/bleve/v2"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/quarrydata/quarry"
 )
 
 // SetMappingVersionForTest makes the closed index in dir look built by
@@ -216,3 +218,9 @@ func (x *Index) setFilterPath(way string) {
 // SetWriteForTest has f called before each write into a bleve index; f may
 // fail or panic, as bleve does on a full disk.
 func (x *Index) SetWriteForTest(f func() error) { x.testWrite = f }
+
+// SkewedDatasetForTest is dataset i of the scale benchmark's skewed
+// catalog (BenchmarkIndexSkewed's).
+func SkewedDatasetForTest(i int) *quarry.Dataset { return skewedForTest().dataset(i) }
+
+var skewedForTest = sync.OnceValue(newSkewedWords)
