@@ -60,14 +60,7 @@ func (s *Store) otherCommits() {
 		s.log.Warn("store: read the changelog's sequence for the followers", "err", err)
 		return
 	}
-	s.mu.Lock()
-	if seq > s.seq {
-		s.seq = seq
-		s.m.lastSeq.Set(float64(seq))
-		close(s.changed)
-		s.changed = make(chan struct{})
-	}
-	s.mu.Unlock()
+	s.reached(seq, false)
 	if s.queueKick != nil {
 		s.kickQueue() // another replica may have queued lineage events
 	}

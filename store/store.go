@@ -564,14 +564,24 @@ func (s *Store) afterCommit(before, after uint64) {
 	if after == before {
 		return
 	}
+	s.reached(after, true)
+}
+
+// reached records that the changelog reached seq and wakes the followers
+// (Changed) if that moved it, or always when wake is set (this store's
+// own commit).
+func (s *Store) reached(seq uint64, wake bool) {
 	s.mu.Lock()
-	if after > s.seq {
-		s.seq = after
-		s.m.lastSeq.Set(float64(after))
+	defer s.mu.Unlock()
+	if seq > s.seq {
+		s.seq = seq
+		s.m.lastSeq.Set(float64(seq))
+		wake = true
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
+	if wake {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
 }
 
 func safeCall(fn func(kvTx) error, tx kvTx) (err error) {

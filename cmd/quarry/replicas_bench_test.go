@@ -608,10 +608,10 @@ func (r *replicaBench) meter(ps []*proc) func() string {
 		return runWait(pids)
 	}
 	began, before, wait0 := time.Now(), read(), waited()
-	busy0, total0 := machineBusy()
+	busy0, total0 := machine.Busy()
 	return func() string {
 		wall, after, wait1 := time.Since(began).Seconds(), read(), waited()
-		busy1, total1 := machineBusy()
+		busy1, total1 := machine.Busy()
 		cores := func(i int) float64 { return (after[i] - before[i]).Seconds() / wall }
 		var parts []string
 		for i := range ps {
@@ -662,27 +662,6 @@ func runWait(pids []int) time.Duration {
 		}
 	}
 	return t
-}
-
-// machineBusy is the machine's CPU ticks that were not idle (nor waiting
-// for I/O), and all of them, from /proc/stat.
-func machineBusy() (busy, total uint64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n") // cpu user nice system idle iowait irq softirq steal ...
-	for i, v := range strings.Fields(line)[1:] {
-		if i >= 8 {
-			break
-		}
-		n, _ := strconv.ParseUint(v, 10, 64)
-		total += n
-		if i != 3 && i != 4 {
-			busy += n
-		}
-	}
-	return busy, total
 }
 
 // postmaster finds the PostgreSQL server listening on port (pgtest's runs
