@@ -232,6 +232,7 @@ func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error
 	for _, id := range idents {
 		s.setIdentity(id)
 	}
+	s.rankNamed()
 	return nil
 }
 
