@@ -298,7 +298,14 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 			if est, err = x.sample(ctx, idx, q, plan); err != nil {
 				return nil, err
 			}
-			res, hooks.facets = tiered, nil
+			// A sample without one of the hits says nothing of them (a
+			// word in few documents, its name's tier forced in tests):
+			// the query runs whole.
+			if est.total > 0 {
+				res, hooks.facets = tiered, nil
+			} else {
+				est = nil
+			}
 		}
 	}
 	if res == nil {
@@ -839,7 +846,7 @@ func (b *queryBuilder) build() query.Query {
 		return newSparseDisjunction(rank...)
 	}
 	if !multi {
-		return newSparseDisjunction(rank...)
+		return b.oneWord(rank)
 	}
 	// Several words: a hit has every one of them, in whatever fields
 	// (coverage beats one word in the name), or in the fallback the number

@@ -207,13 +207,16 @@ func (q unlessCommon) Searcher(ctx context.Context, r index.IndexReader, m mappi
 		return s, nil
 	}
 	docs, err := r.DocCount()
-	if err != nil || n*commonShare <= docs {
+	if err != nil || !isCommon(n, docs) {
 		return s, err
 	}
 	w := s.Weight()
 	s.Close()
 	return &emptySearcher{weight: w}, nil
 }
+
+// isCommon says whether a word in n of docs documents is common there.
+func isCommon(n, docs uint64) bool { return n > commonMin && n*commonShare > docs }
 
 // phraseUnlessCommon is a phrase clause (words side by side in field) that
 // scores nothing when every one of its terms is common: a phrase checks

@@ -107,6 +107,8 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 	switch q := p.full.(type) {
 	case *sparseDisjunction: // one word
 		rank = q
+	case *oneWordQuery: // one word, common in some fields: those clauses bound by what they score on the search's reader
+		rank = q.common
 	case *requiredQuery: // several: every word required, unscored
 		if must, ok := q.must.(*sparseConjunction); ok && !slices.ContainsFunc(must.conjuncts, func(c query.Query) bool { _, ok := c.(unscored); return !ok }) {
 			rank, _ = q.should.(*sparseDisjunction)
@@ -206,6 +208,19 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 	if err != nil {
 		return nil, err
 	}
+	if ow, ok := full.(*oneWordSearcher); ok {
+		// Every document that scores more than 0 is one of should's (the
+		// word's clauses on the name and where it is not common, each a
+		// small share of the catalog): walked alone, the tier is them all,
+		// and the rest score 0.
+		if ow.should.Count() < uint64(q.need) {
+			w := full.Weight()
+			full.Close()
+			return &emptySearcher{weight: w}, nil
+		}
+		q.bounds.low = 0
+		return &tierSearcher{high: ow.should, full: ow.must, keepHigh: true, weightOf: ow, bounds: q.bounds}, nil
+	}
 	high, err := unscored{newSparseDisjunction(q.plan.high...)}.Searcher(ctx, r, m, o)
 	if err != nil {
 		full.Close()
@@ -239,7 +254,7 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 			q.bounds.low = sum * float64(live) / float64(q.plan.clauses)
 		}
 	}
-	return &tierSearcher{high: high, full: full, bounds: q.bounds}, nil
+	return &tierSearcher{high: high, full: full, weightOf: full, bounds: q.bounds}, nil
 }
 
 // clauseBound is the highest score (before the query's norm) that clause c
@@ -361,7 +376,11 @@ func boundSum(ctx context.Context, r index.IndexReader, qs []query.Query, docs u
 // full's, so that it scores as full does in the same place of a query.
 type tierSearcher struct {
 	high, full bsearch.Searcher
-	bounds     *tierBounds
+	// keepHigh: a document's match is high's, which scores it as the
+	// query does (full finds it unscored), not full's.
+	keepHigh bool
+	weightOf bsearch.Searcher // whose weight and norm are the query's
+	bounds   *tierBounds
 }
 
 func (s *tierSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
@@ -384,26 +403,34 @@ func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatc
 			return nil, err
 		}
 		if f.IndexInternalID.Equals(h.IndexInternalID) {
-			ctx.DocumentMatchPool.Put(h)
-			return f, nil
+			return s.pick(ctx, h, f), nil
 		}
 		// full is past h: catch high up with it.
 		ctx.DocumentMatchPool.Put(h)
 		if h, err = s.high.Advance(ctx, f.IndexInternalID); err == nil && h != nil && h.IndexInternalID.Equals(f.IndexInternalID) {
-			ctx.DocumentMatchPool.Put(h)
-			return f, nil
+			return s.pick(ctx, h, f), nil
 		}
 		ctx.DocumentMatchPool.Put(f)
 	}
 	return nil, err
 }
 
-func (s *tierSearcher) SetQueryNorm(n float64) {
-	s.bounds.norm = n
-	s.full.SetQueryNorm(n)
+// pick returns the match that scores the document both h and f are on,
+// and puts the other back in the pool.
+func (s *tierSearcher) pick(ctx *bsearch.SearchContext, h, f *bsearch.DocumentMatch) *bsearch.DocumentMatch {
+	if s.keepHigh {
+		h, f = f, h
+	}
+	ctx.DocumentMatchPool.Put(h)
+	return f
 }
 
-func (s *tierSearcher) Weight() float64 { return s.full.Weight() }
+func (s *tierSearcher) SetQueryNorm(n float64) {
+	s.bounds.norm = n
+	s.weightOf.SetQueryNorm(n)
+}
+
+func (s *tierSearcher) Weight() float64 { return s.weightOf.Weight() }
 func (s *tierSearcher) Count() uint64   { return s.high.Count() }
 func (s *tierSearcher) Min() int        { return 0 }
 func (s *tierSearcher) Size() int       { return s.high.Size() + s.full.Size() }
