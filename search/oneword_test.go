@@ -35,7 +35,11 @@ func TestCommonWordScoresWhereItTellsSomething(t *testing.T) {
 		{Namespace: "pg://db", Name: "shop.customer_balances", Kind: quarry.KindTable, Columns: cols("account_no", "balance")},
 	}
 	for i := range 12_000 {
-		batch = append(batch, quarry.Dataset{Namespace: "pg://db", Name: fmt.Sprintf("shop.t%05d", i), Kind: quarry.KindTable, Columns: cols("customer_id", fmt.Sprintf("c%d", i%97))})
+		kind := quarry.KindTable
+		if i%10 == 9 {
+			kind = quarry.KindView
+		}
+		batch = append(batch, quarry.Dataset{Namespace: "pg://db", Name: fmt.Sprintf("shop.t%05d", i), Kind: kind, Columns: cols("customer_id", fmt.Sprintf("c%d", i%97))})
 		if len(batch) >= 1000 {
 			if _, err := st.UpsertDatasets(ctx, batch); err != nil {
 				t.Fatal(err)
@@ -60,21 +64,24 @@ func TestCommonWordScoresWhereItTellsSomething(t *testing.T) {
 	if err := idx.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// In tiers (the first walks the name clauses and where the word is
-	// not common), each page is the whole query's.
+	// In tiers (the first walks the clauses that score and the first
+	// datasets that score 0), each page is the whole query's, filtered too
+	// (a page of views: the first datasets are tables).
 	for _, text := range []string{"customer", "customer_id", "shop", "cust", "id"} {
 		for _, first := range []int{1, 2, 5, 20} {
-			q := search.Query{Text: text, First: first}
-			want, err := idx.Search(search.WithTierMinForTest(ctx, -1), q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := idx.Search(search.WithTierMinForTest(ctx, 0), q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.EqualFunc(got.Hits, want.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) || got.HasNext != want.HasNext {
-				t.Errorf("%q, first %d: tiered page %v %v, want %v %v", text, first, names(got.Hits), scores(got.Hits), names(want.Hits), scores(want.Hits))
+			for _, f := range []search.Filter{{}, {Kinds: []string{"VIEW"}}} {
+				q := search.Query{Text: text, First: first, Filter: f}
+				want, err := idx.Search(search.WithTierMinForTest(ctx, -1), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := idx.Search(search.WithTierMinForTest(ctx, 0), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.EqualFunc(got.Hits, want.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) || got.HasNext != want.HasNext {
+					t.Errorf("%q %v, first %d: tiered page %v %v, want %v %v", text, f.Kinds, first, names(got.Hits), scores(got.Hits), names(want.Hits), scores(want.Hits))
+				}
 			}
 		}
 	}
@@ -103,6 +110,11 @@ func TestCommonWordScoresWhereItTellsSomething(t *testing.T) {
 		}
 		if res.Total != 12_001 || len(res.Hits) != 5 {
 			t.Errorf("tier %d: id: total %d, %d hits, want 12001 and a page", tier, res.Total, len(res.Hits))
+		}
+		// In tiers, a page of datasets that score 0 (id is in no name and
+		// common where it is) is the first tier's, the total sampled.
+		if res.Approximate != (tier == 0) {
+			t.Errorf("tier %d: id: approximate %v", tier, res.Approximate)
 		}
 	}
 }

@@ -174,6 +174,9 @@ func termCount(ctx context.Context, r index.IndexReader, field, term string) int
 type tierBounds struct {
 	low  float64 // +Inf: not bounded
 	norm float64 // 0: never set
+	// complete: every document the tier leaves out ranks after those it
+	// finds, so a full page is the query's (oneWordTier).
+	complete bool
 }
 
 // searchTiered runs the first tier of p for a page of first hits from
@@ -186,6 +189,9 @@ func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *t
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	if len(res.Hits) >= first+1 && bounds.complete {
+		return res, true, nil
 	}
 	if len(res.Hits) < first+1 || bounds.norm == 0 || math.IsInf(bounds.low, 1) {
 		return res, false, nil
@@ -211,15 +217,10 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 	if ow, ok := full.(*oneWordSearcher); ok {
 		// Every document that scores more than 0 is one of should's (the
 		// word's clauses on the name and where it is not common, each a
-		// small share of the catalog): walked alone, the tier is them all,
-		// and the rest score 0.
-		if ow.should.Count() < uint64(q.need) {
-			w := full.Weight()
-			full.Close()
-			return &emptySearcher{weight: w}, nil
-		}
-		q.bounds.low = 0
-		return &tierSearcher{high: ow.should, full: ow.must, keepHigh: true, weightOf: ow, bounds: q.bounds}, nil
+		// small share of the catalog), and the rest score 0: the tier is
+		// should's documents and the first of the rest (oneword.go).
+		q.bounds.complete = true
+		return &oneWordTier{ow: ow, zeros: q.need}, nil
 	}
 	high, err := unscored{newSparseDisjunction(q.plan.high...)}.Searcher(ctx, r, m, o)
 	if err != nil {
@@ -254,7 +255,7 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 			q.bounds.low = sum * float64(live) / float64(q.plan.clauses)
 		}
 	}
-	return &tierSearcher{high: high, full: full, weightOf: full, bounds: q.bounds}, nil
+	return &tierSearcher{high: high, full: full, bounds: q.bounds}, nil
 }
 
 // clauseBound is the highest score (before the query's norm) that clause c
@@ -376,11 +377,7 @@ func boundSum(ctx context.Context, r index.IndexReader, qs []query.Query, docs u
 // full's, so that it scores as full does in the same place of a query.
 type tierSearcher struct {
 	high, full bsearch.Searcher
-	// keepHigh: a document's match is high's, which scores it as the
-	// query does (full finds it unscored), not full's.
-	keepHigh bool
-	weightOf bsearch.Searcher // whose weight and norm are the query's
-	bounds   *tierBounds
+	bounds     *tierBounds
 }
 
 func (s *tierSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
@@ -403,34 +400,26 @@ func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatc
 			return nil, err
 		}
 		if f.IndexInternalID.Equals(h.IndexInternalID) {
-			return s.pick(ctx, h, f), nil
+			ctx.DocumentMatchPool.Put(h)
+			return f, nil
 		}
 		// full is past h: catch high up with it.
 		ctx.DocumentMatchPool.Put(h)
 		if h, err = s.high.Advance(ctx, f.IndexInternalID); err == nil && h != nil && h.IndexInternalID.Equals(f.IndexInternalID) {
-			return s.pick(ctx, h, f), nil
+			ctx.DocumentMatchPool.Put(h)
+			return f, nil
 		}
 		ctx.DocumentMatchPool.Put(f)
 	}
 	return nil, err
 }
 
-// pick returns the match that scores the document both h and f are on,
-// and puts the other back in the pool.
-func (s *tierSearcher) pick(ctx *bsearch.SearchContext, h, f *bsearch.DocumentMatch) *bsearch.DocumentMatch {
-	if s.keepHigh {
-		h, f = f, h
-	}
-	ctx.DocumentMatchPool.Put(h)
-	return f
-}
-
 func (s *tierSearcher) SetQueryNorm(n float64) {
 	s.bounds.norm = n
-	s.weightOf.SetQueryNorm(n)
+	s.full.SetQueryNorm(n)
 }
 
-func (s *tierSearcher) Weight() float64 { return s.weightOf.Weight() }
+func (s *tierSearcher) Weight() float64 { return s.full.Weight() }
 func (s *tierSearcher) Count() uint64   { return s.high.Count() }
 func (s *tierSearcher) Min() int        { return 0 }
 func (s *tierSearcher) Size() int       { return s.high.Size() + s.full.Size() }
