@@ -118,7 +118,11 @@
 //     score where each word was found;
 //   - a word in more than a tenth of a catalog of over 10,000 datasets is
 //     not scored by where it was found (Elasticsearch's common terms): it
-//     says little and costs a walk of its postings at every hit;
+//     says little and costs a walk of its postings at every hit; so is a
+//     query of one such word in the columns, tags and descriptions where
+//     it is that common (oneword.go): it scores on the name and where it
+//     is not common, and the datasets with it only there score 0 (a typo
+//     or prefix of it only there does not find them);
 //   - typos of description and column words, whose dictionaries are the
 //     largest, only when the rest finds less than a page (rule 6);
 //   - the terms a typo or prefix stands for are found once per search and
@@ -131,6 +135,9 @@
 //     the whole query, and that page is the answer when no other dataset
 //     can score as much (tf-idf bounds each clause); the total and facets
 //     are then counted from a sample and said to be (Results.Approximate).
+//     A query of one common word walks the datasets its scoring clauses
+//     find and the first that score 0, then stops: a page of `id` in 90%
+//     of a million datasets' columns costs a page.
 //
 // Why these rules changed (issue 18): the earlier ones were tuned on
 // name-like queries and needed every word in one field, so a question
