@@ -323,13 +323,21 @@ func Open(path string, opts *Options) (*Store, error) {
 }
 
 // openBolt opens the bbolt engine's file.
+//
+// Commits do not write the freelist (it would cost each commit 8 bytes a
+// free page: 2.2 ms against 1.6 at the 5,000 free pages of a million
+// datasets, 5.7 against 1.5 at 50,000); Close writes it once instead
+// (boltDB.Close). A file that has none, because the process that wrote it
+// ended without closing it, is walked page by page when it opens to
+// rebuild it: 1.3 s of CPU at a million datasets, and the whole 3.8 GB
+// file pulled into memory, before the server can answer.
 func openBolt(path string, o *Options) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.Timeout,
 		ReadOnly:       o.ReadOnly,
 		NoSync:         o.NoSync,
 		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true, // rebuilt on open; saves a page write per commit
+		NoFreelistSync: true, // written by Close; see above
 		// Address space only (on Linux the file does not grow with it): a
 		// transaction that grows the file past its mapping remaps it, and
 		// each remap copies every page the transaction has touched to the
