@@ -57,6 +57,7 @@ var (
 	bucketUsageDays       = []byte("usage_days")       // dataset id \x00 day -> quarry.UsageDay (see usage.go)
 	bucketUsageRecent     = []byte("usage_recent")     // dataset id -> UsageRecent
 	bucketUsageState      = []byte("usage_state")      // namespace \x00 database -> usageState
+	bucketCanBeLate       = []byte("datasets_can_be_late")
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")
