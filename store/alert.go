@@ -37,12 +37,19 @@ import (
 // record of the catalog (3 GB at a million datasets, most of them never
 // seen to change).
 func (s *Store) EachFreshnessInput(ctx context.Context, ids []string, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
+	read := 0
+	defer func() {
+		if read >= releaseAfter {
+			s.releaseMapped() // resident.go
+		}
+	}()
 	return s.view(func(tx kvTx) error {
 		datasets := tx.Bucket(bucketDatasets)
 		each := func(ids [][]byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			read += len(ids)
 			prefetchAll(tx, []kvRead{{bucket: bucketDatasets, keys: ids}, {bucket: bucketPolicies, keys: ids}})
 			for _, id := range ids {
 				if err := freshnessInput(tx, string(id), datasets.Get(id), fn); err != nil {
@@ -179,10 +186,15 @@ var hasUpdate = []byte(`"lastUpdatedAt":`)
 // the identity of its dataset: Removed when the dataset is marked removed
 // or gone. fn may keep what it is given.
 func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds quarry.Identity, c *quarry.Check) error) error {
+	n := 0
+	defer func() {
+		if n >= releaseAfter {
+			s.releaseMapped() // resident.go
+		}
+	}()
 	return s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketChecks).Cursor()
 		names := make(map[string]quarry.Identity) // of the datasets met
-		n := 0
 		each := func(k, v []byte) error {
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {

@@ -182,6 +182,12 @@ func decodeJobIdentity(k, v []byte) (quarry.Identity, error) {
 // keeps of k and v.
 func (s *Store) scan(ctx context.Context, bucket []byte, fn func(k, v []byte) error) error {
 	var next []byte // where the next chunk starts; nil for the first
+	read := 0
+	defer func() {
+		if read >= releaseAfter {
+			s.releaseMapped()
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -202,6 +208,7 @@ func (s *Store) scan(ctx context.Context, bucket []byte, fn func(k, v []byte) er
 					return err
 				}
 				n++
+				read++
 			}
 			return nil
 		})

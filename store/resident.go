@@ -1,0 +1,37 @@
+package store
+
+import (
+	bolt "go.etcd.io/bbolt"
+)
+
+// The bbolt engine reads its file through a read-only shared memory map:
+// each page a read touches stays in the process's resident set (RssFile)
+// until the kernel needs the memory, and a page fault maps the pages
+// around it too (fault-around, 64 KiB). Scanning the name index, whose
+// pages lie among the dataset records', made 1.6 GB of the 3.8 GB file
+// resident at a million datasets; a scan of the records, all of it. So
+// after a scan of a whole bucket the store drops the map's pages from the
+// resident set: they stay in the page cache, and a later read maps the
+// ones it needs back with a minor fault.
+
+// releaseAfter is how many keys a scan reads before it releases the map
+// when it ends: a smaller one leaves little behind, and dropping the
+// map's pages costs tens of milliseconds when many are resident.
+const releaseAfter = scanChunk
+
+// releaseMapped drops the pages of the store file's memory map from the
+// process's resident set (on Linux; elsewhere, and on PostgreSQL, it does
+// nothing).
+func (s *Store) releaseMapped() {
+	if s.bolt == nil {
+		return
+	}
+	// Inside a read transaction: bbolt remaps the file (for a write that
+	// grows it) only while none is open, so the range stays this map's.
+	_ = s.view(func(tx kvTx) error {
+		if btx, ok := tx.(*boltTx); ok {
+			dontNeed(s.bolt.Info().Data, uintptr((*bolt.Tx)(btx).Size()))
+		}
+		return nil
+	})
+}
