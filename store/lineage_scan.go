@@ -131,6 +131,18 @@ func (s *Store) EachIdentity(ctx context.Context, entity string, fn func(quarry.
 	return quarry.Invalid("entity", "%q has no identity", entity)
 }
 
+// DatasetCount returns how many datasets EachIdentity names, removed ones
+// included, from the count kept as they are created: a lineage graph's
+// load sizes itself with it.
+func (s *Store) DatasetCount(ctx context.Context) (int, error) {
+	n := 0
+	err := s.view(func(tx kvTx) error {
+		n = counter(tx, keyDatasetCount)
+		return nil
+	})
+	return n, err
+}
+
 // quarry.Identity returns the identity of one dataset or job, or a
 // quarry.ENOTFOUND error.
 func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identity, error) {
