@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -115,6 +116,12 @@ type Options struct {
 	// on bbolt.
 	Replicas   bool
 	FollowPoll time.Duration
+	// ReleaseEvery is how often the bbolt engine drops its file's memory
+	// map from the process's resident set (resident.go), so that it holds
+	// about what the reads of that while touched rather than, in time,
+	// the whole file. Zero means DefaultReleaseEvery; negative, never.
+	ReleaseEvery time.Duration
+
 	// LeaseCheck is how often, in replicas mode, a replica tries to take
 	// the lease of singleton work another holds, and the holder checks
 	// that it still holds it (RunSingleton). Zero means DefaultLeaseCheck.
@@ -309,6 +316,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		close(s.space.done)
 	} else {
 		go s.probe(filepath.Dir(path))
+	}
+	if bdb != nil {
+		go s.releaseEvery(cmp.Or(o.ReleaseEvery, DefaultReleaseEvery))
 	}
 	if err := s.startLineageLog(o.ReadOnly, o.NoSync, o.Registerer); err != nil {
 		if s.stopQueue != nil {
