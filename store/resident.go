@@ -18,14 +18,14 @@ import (
 
 // DefaultReleaseEvery is how often the map is dropped whatever was read
 // (Options.ReleaseEvery): reads of single records (a search's page of
-// hits) each leave 64 KiB behind, which at thousands of searches a minute
-// made the whole file resident in minutes. The pages that are read all
+// hits) each leave up to 64 KiB behind, so that thousands of searches a
+// minute would make the whole file resident in minutes. The pages that are read all
 // the time come back at the cost of a minor fault each.
 const DefaultReleaseEvery = 10 * time.Second
 
 // releaseAfter is how many keys a scan reads before it releases the map
-// when it ends: a smaller one leaves little behind, and dropping the
-// map's pages costs tens of milliseconds when many are resident.
+// when it ends: a smaller one leaves little behind, and dropping the map
+// walks its page tables.
 const releaseAfter = scanChunk
 
 // releaseMapped drops the pages of the store file's memory map from the
