@@ -208,8 +208,8 @@ func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds qu
 			ds, ok := names[ch.DatasetID]
 			if !ok {
 				ds = quarry.Identity{Entity: quarry.EntityDataset, ID: ch.DatasetID, Removed: true}
-				if d, err := getDataset(tx, ch.DatasetID); err == nil {
-					ds.Namespace, ds.Name, ds.Removed = d.Namespace, d.Name, d.RemovedAt != nil
+				if id, err := datasetIdentity(tx, ch.DatasetID); err == nil { // not the whole record: its columns may be thousands
+					ds = id
 				}
 				names[ch.DatasetID] = ds
 			}

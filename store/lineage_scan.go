@@ -150,20 +150,9 @@ func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identit
 	err := s.view(func(tx kvTx) error {
 		switch entity {
 		case quarry.EntityDataset:
-			v := tx.Bucket(bucketDatasets).Get([]byte(id))
-			if v == nil {
-				return quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
-			}
-			var d struct {
-				Namespace string     `json:"namespace"`
-				Name      string     `json:"name"`
-				RemovedAt *time.Time `json:"removedAt"`
-			}
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("decode dataset %s: %w", id, err)
-			}
-			out = quarry.Identity{Entity: entity, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}
-			return nil
+			var err error
+			out, err = datasetIdentity(tx, id)
+			return err
 		case quarry.EntityJob:
 			v := tx.Bucket(bucketJobs).Get([]byte(id))
 			if v == nil {
@@ -176,6 +165,24 @@ func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identit
 		return quarry.Invalid("entity", "%q has no identity", entity)
 	})
 	return out, err
+}
+
+// datasetIdentity reads a dataset's identity from its record, decoding
+// only the fields it needs.
+func datasetIdentity(tx kvTx, id string) (quarry.Identity, error) {
+	v := tx.Bucket(bucketDatasets).Get([]byte(id))
+	if v == nil {
+		return quarry.Identity{}, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
+	}
+	var d struct {
+		Namespace string     `json:"namespace"`
+		Name      string     `json:"name"`
+		RemovedAt *time.Time `json:"removedAt"`
+	}
+	if err := json.Unmarshal(v, &d); err != nil {
+		return quarry.Identity{}, fmt.Errorf("decode dataset %s: %w", id, err)
+	}
+	return quarry.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}, nil
 }
 
 func decodeJobIdentity(k, v []byte) (quarry.Identity, error) {
