@@ -234,5 +234,8 @@ func (s *Store) scan(ctx context.Context, bucket []byte, fn func(k, v []byte) er
 		if err != nil || !more {
 			return err
 		}
+		if read%(16*releaseAfter) == 0 { // a long scan's pages, every 16 chunks: they are not read again
+			s.releaseMapped()
+		}
 	}
 }
