@@ -31,28 +31,94 @@ import (
 // learned from its update history (nil when too short). Only datasets
 // that can be late are passed: not removed, and seen to change; an
 // unknown id is skipped. fn may keep what it is given.
+//
+// All datasets are those the can-be-late list names, in ID order: the
+// evaluator's first pass at start reads their records only, not every
+// record of the catalog (3 GB at a million datasets, most of them never
+// seen to change).
 func (s *Store) EachFreshnessInput(ctx context.Context, ids []string, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
+	read := 0
+	defer func() {
+		if read >= releaseAfter {
+			s.releaseMapped() // resident.go
+		}
+	}()
 	return s.view(func(tx kvTx) error {
-		n := 0
-		each := func(id string, raw []byte) error {
-			if n++; n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
+		datasets := tx.Bucket(bucketDatasets)
+		each := func(ids [][]byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			read += len(ids)
+			prefetchAll(tx, []kvRead{{bucket: bucketDatasets, keys: ids}, {bucket: bucketPolicies, keys: ids}})
+			for _, id := range ids {
+				if err := freshnessInput(tx, string(id), datasets.Get(id), fn); err != nil {
 					return err
 				}
 			}
-			return freshnessInput(tx, id, raw, fn)
+			return nil
 		}
-		datasets := tx.Bucket(bucketDatasets)
-		if ids == nil {
-			return datasets.ForEach(func(k, v []byte) error { return each(string(k), v) })
+		if ids != nil {
+			for chunk := range slices.Chunk(idKeys(ids), 1024) {
+				if err := each(chunk); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		for _, id := range ids {
-			if err := each(id, datasets.Get([]byte(id))); err != nil {
-				return err
+		chunk := make([][]byte, 0, 1024)
+		c := tx.Bucket(bucketCanBeLate).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if chunk = append(chunk, bytes.Clone(k)); len(chunk) == cap(chunk) {
+				if err := each(chunk); err != nil {
+					return err
+				}
+				chunk = chunk[:0]
 			}
 		}
-		return nil
+		return each(chunk)
 	})
+}
+
+// canBeLate is the value of a dataset's entry in bucketCanBeLate, which
+// lists the datasets whose freshness the alert evaluator follows: those
+// with a LastUpdatedAt and no RemovedAt. Every write of a dataset's record
+// keeps it (writeDataset).
+var canBeLate = []byte{1}
+
+// noteCanBeLate keeps the dataset's entry in the can-be-late list. A
+// dataset written for the first time has none to look up.
+func noteCanBeLate(tx kvTx, id []byte, d *quarry.Dataset, isNew bool) error {
+	b := tx.Bucket(bucketCanBeLate)
+	if b == nil {
+		return nil // a migration before the list's rewrites records; the list's own builds it
+	}
+	want := d.LastUpdatedAt != nil && d.RemovedAt == nil
+	if !isNew && want == has(b, id) {
+		return nil // a put would dirty a page, a delete cost a statement on PostgreSQL, for nothing
+	}
+	switch {
+	case want:
+		return b.Put(id, canBeLate)
+	case !isNew:
+		return b.Delete(id)
+	}
+	return nil
+}
+
+// recordCanBeLate reads from a dataset's record whether it can be late.
+func recordCanBeLate(raw []byte) (bool, error) {
+	if !bytes.Contains(raw, hasUpdate) {
+		return false, nil
+	}
+	var r struct {
+		LastUpdatedAt *time.Time `json:"lastUpdatedAt"`
+		RemovedAt     *time.Time `json:"removedAt"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return false, err
+	}
+	return r.LastUpdatedAt != nil && r.RemovedAt == nil, nil
 }
 
 // freshnessInput reads what a dataset's freshness depends on from its
@@ -120,10 +186,15 @@ var hasUpdate = []byte(`"lastUpdatedAt":`)
 // the identity of its dataset: Removed when the dataset is marked removed
 // or gone. fn may keep what it is given.
 func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds quarry.Identity, c *quarry.Check) error) error {
+	n := 0
+	defer func() {
+		if n >= releaseAfter {
+			s.releaseMapped() // resident.go
+		}
+	}()
 	return s.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketChecks).Cursor()
 		names := make(map[string]quarry.Identity) // of the datasets met
-		n := 0
 		each := func(k, v []byte) error {
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -137,8 +208,8 @@ func (s *Store) EachLatestCheck(ctx context.Context, ids []string, fn func(ds qu
 			ds, ok := names[ch.DatasetID]
 			if !ok {
 				ds = quarry.Identity{Entity: quarry.EntityDataset, ID: ch.DatasetID, Removed: true}
-				if d, err := getDataset(tx, ch.DatasetID); err == nil {
-					ds.Namespace, ds.Name, ds.Removed = d.Namespace, d.Name, d.RemovedAt != nil
+				if id, err := datasetIdentity(tx, ch.DatasetID); err == nil { // not the whole record: its columns may be thousands
+					ds = id
 				}
 				names[ch.DatasetID] = ds
 			}

@@ -137,3 +137,67 @@ func TestRecordAlerts(t *testing.T) {
 		t.Fatalf("statuses after one became unknown: %v, %v", got, err)
 	}
 }
+
+// The evaluator's first pass reads the datasets that can be late from a
+// list the writes keep, not from every record: through data changes,
+// removals, restores, runs and dbt-less upserts, the list must name
+// exactly the datasets a read of each record finds able to be late.
+func TestFreshnessInputsFollowWrites(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.MustOpen(t, nil)
+	ids := mustUpsert(t, s, orders(1), orders(2), orders(3), orders(4))
+	now := time.Now().UTC().Truncate(time.Second)
+	all := func() []string { return append(slices.Clone(ids), lid("shop.public.a"), lid("shop.public.out")) }
+	read := func(ids []string) []string {
+		t.Helper()
+		var out []string
+		err := s.EachFreshnessInput(ctx, ids, func(d *quarry.Dataset, _, _ *quarry.FreshnessPolicy) error {
+			out = append(out, d.ID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	check := func(step string, want ...string) {
+		t.Helper()
+		slices.Sort(want)
+		listed, recorded := read(nil), read(all())
+		if !slices.Equal(listed, recorded) || !slices.Equal(listed, want) {
+			t.Fatalf("%s: read from the list %v, from the records %v; want %v", step, listed, recorded, want)
+		}
+		if list, err := s.CanBeLate(); err != nil || !slices.Equal(list, want) { // no stale entries
+			t.Fatalf("%s: the list names %v (%v), want %v", step, list, err, want)
+		}
+	}
+	check("new datasets")
+	for _, id := range ids[:3] {
+		if _, err := s.RecordDataChange(ctx, id, now.Add(-time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("data changes", ids[0], ids[1], ids[2])
+	if err := s.MarkRemoved(ctx, now, ids[1], ids[3]); err != nil {
+		t.Fatal(err)
+	}
+	check("removed", ids[0], ids[2])
+	if _, err := s.RecordDataChange(ctx, ids[0], now, ""); err != nil { // already listed
+		t.Fatal(err)
+	}
+	if err := s.Restore(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	check("restored", ids[0], ids[1], ids[2])
+	if _, err := s.UpsertDatasets(ctx, []quarry.Dataset{orders(4)}); err != nil { // restores, never updated
+		t.Fatal(err)
+	}
+	check("restored by an upsert", ids[0], ids[1], ids[2])
+	mustApply(t, s, runEvent("j", run1, quarry.RunComplete, now, []string{"shop.public.a"}, []string{"shop.public.out"}))
+	check("a run wrote a new dataset", ids[0], ids[1], ids[2], lid("shop.public.out"))
+	if err := s.MarkRemoved(ctx, now, lid("shop.public.out"), ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	check("removed again", ids[0], ids[1])
+}

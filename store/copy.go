@@ -82,7 +82,9 @@ func (s *Store) writeBoltCopy(w io.Writer) (int64, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	db, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o600, &bolt.Options{NoSync: true, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	// With its freelist (as openBolt writes files), so that the copy opens
+	// without a walk of every page.
+	db, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o600, &bolt.Options{NoSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return 0, err
 	}

@@ -68,6 +68,7 @@ func (s *Store) UpsertDatasets(ctx context.Context, in []quarry.Dataset) (Upsert
 			}
 			prefetch(tx.Bucket(bucketDatasets), ids)
 			prefetch(tx.Bucket(bucketDatasetNames), names)
+			prefetchAll(tx, []kvRead{{bucket: bucketCanBeLate, keys: ids, existsOnly: true}})
 		}
 		for i := range ps {
 			o, err := upsertDataset(tx, &ps[i], now)
@@ -359,6 +360,9 @@ func writeDataset(tx kvTx, d *quarry.Dataset, isNew bool, rec []byte, digest *[3
 	}
 	id := []byte(d.ID)
 	if err := tx.Bucket(bucketDatasets).Put(id, rec); err != nil {
+		return err
+	}
+	if err := noteCanBeLate(tx, id, d, isNew); err != nil {
 		return err
 	}
 	if v := volatileOf(d); !isNew || v != (volatile{}) {

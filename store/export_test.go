@@ -92,3 +92,15 @@ func Dump(s *Store) (map[string]map[string]string, error) {
 	})
 	return out, err
 }
+
+// CanBeLate returns the IDs the can-be-late list names (alert.go).
+func (s *Store) CanBeLate() ([]string, error) {
+	var out []string
+	err := s.view(func(tx kvTx) error {
+		return tx.Bucket(bucketCanBeLate).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	return out, err
+}

@@ -82,7 +82,16 @@ func (d boltDB) Update(fn func(kvTx) error) error {
 	return d.db.Update(func(tx *bolt.Tx) error { return fn((*boltTx)(tx)) })
 }
 
-func (d boltDB) Close() error { return d.db.Close() }
+// Close writes the freelist in a last commit (openBolt: commits before it
+// do not), so that the next open reads it rather than walk the file to
+// rebuild it. If that commit fails (a full disk), the next open walks.
+func (d boltDB) Close() error {
+	if !d.db.IsReadOnly() {
+		d.db.NoFreelistSync = false
+		_ = d.db.Update(func(*bolt.Tx) error { return nil })
+	}
+	return d.db.Close()
+}
 
 func (t *boltTx) Bucket(name []byte) kvBucket {
 	b := (*bolt.Tx)(t).Bucket(name)

@@ -361,6 +361,7 @@ func applyReads(es []logEntry) []kvRead {
 		{bucket: bucketJobs, keys: read}, {bucket: bucketJobs, keys: exist, existsOnly: true},
 		{bucket: bucketJobClaims, keys: jobs}, {bucket: bucketDatasets, keys: datasets},
 		{bucket: bucketVolatile, keys: datasets}, {bucket: bucketDatasetNames, keys: names},
+		{bucket: bucketCanBeLate, keys: datasets, existsOnly: true},
 		{bucket: bucketMeta, keys: [][]byte{keyDatasetCount}},
 		// A job's datasets and edges are walked (a completed run
 		// replaces them), a run's edges too (its completion reads them).

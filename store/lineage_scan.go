@@ -131,6 +131,18 @@ func (s *Store) EachIdentity(ctx context.Context, entity string, fn func(quarry.
 	return quarry.Invalid("entity", "%q has no identity", entity)
 }
 
+// DatasetCount returns how many datasets EachIdentity names, removed ones
+// included, from the count kept as they are created: a lineage graph's
+// load sizes itself with it.
+func (s *Store) DatasetCount(ctx context.Context) (int, error) {
+	n := 0
+	err := s.view(func(tx kvTx) error {
+		n = counter(tx, keyDatasetCount)
+		return nil
+	})
+	return n, err
+}
+
 // quarry.Identity returns the identity of one dataset or job, or a
 // quarry.ENOTFOUND error.
 func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identity, error) {
@@ -138,20 +150,9 @@ func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identit
 	err := s.view(func(tx kvTx) error {
 		switch entity {
 		case quarry.EntityDataset:
-			v := tx.Bucket(bucketDatasets).Get([]byte(id))
-			if v == nil {
-				return quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
-			}
-			var d struct {
-				Namespace string     `json:"namespace"`
-				Name      string     `json:"name"`
-				RemovedAt *time.Time `json:"removedAt"`
-			}
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("decode dataset %s: %w", id, err)
-			}
-			out = quarry.Identity{Entity: entity, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}
-			return nil
+			var err error
+			out, err = datasetIdentity(tx, id)
+			return err
 		case quarry.EntityJob:
 			v := tx.Bucket(bucketJobs).Get([]byte(id))
 			if v == nil {
@@ -164,6 +165,24 @@ func (s *Store) Identity(ctx context.Context, entity, id string) (quarry.Identit
 		return quarry.Invalid("entity", "%q has no identity", entity)
 	})
 	return out, err
+}
+
+// datasetIdentity reads a dataset's identity from its record, decoding
+// only the fields it needs.
+func datasetIdentity(tx kvTx, id string) (quarry.Identity, error) {
+	v := tx.Bucket(bucketDatasets).Get([]byte(id))
+	if v == nil {
+		return quarry.Identity{}, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
+	}
+	var d struct {
+		Namespace string     `json:"namespace"`
+		Name      string     `json:"name"`
+		RemovedAt *time.Time `json:"removedAt"`
+	}
+	if err := json.Unmarshal(v, &d); err != nil {
+		return quarry.Identity{}, fmt.Errorf("decode dataset %s: %w", id, err)
+	}
+	return quarry.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}, nil
 }
 
 func decodeJobIdentity(k, v []byte) (quarry.Identity, error) {
@@ -182,6 +201,12 @@ func decodeJobIdentity(k, v []byte) (quarry.Identity, error) {
 // keeps of k and v.
 func (s *Store) scan(ctx context.Context, bucket []byte, fn func(k, v []byte) error) error {
 	var next []byte // where the next chunk starts; nil for the first
+	read := 0
+	defer func() {
+		if read >= releaseAfter {
+			s.releaseMapped()
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -202,11 +227,15 @@ func (s *Store) scan(ctx context.Context, bucket []byte, fn func(k, v []byte) er
 					return err
 				}
 				n++
+				read++
 			}
 			return nil
 		})
 		if err != nil || !more {
 			return err
+		}
+		if read%(16*releaseAfter) == 0 { // a long scan's pages, every 16 chunks: they are not read again
+			s.releaseMapped()
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 func allEdges(tb testing.TB, s *store.Store) []quarry.Edge {
@@ -175,4 +176,22 @@ func TestIdentity(t *testing.T) {
 		err = s.EachIdentity(ctx, "source", func(quarry.Identity) error { return nil })
 		assertCode(t, err, quarry.EINVALID, "entity")
 	})
+}
+
+// DatasetCount is how many datasets EachIdentity names, removed ones
+// included: what a lineage graph's load sizes itself by.
+func TestDatasetCount(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.MustOpen(t, nil)
+	ids := mustUpsert(t, s, orders(1), orders(2), orders(3))
+	if err := s.MarkRemoved(ctx, time.Now(), ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	if err := s.EachIdentity(ctx, quarry.EntityDataset, func(quarry.Identity) error { named++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DatasetCount(ctx); err != nil || n != named || n != 3 {
+		t.Fatalf("DatasetCount = %d, %v; EachIdentity named %d", n, err, named)
+	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -77,6 +78,36 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{13, "the datasets that can be late, for the alert evaluator", migrateCanBeLate},
+}
+
+// migrateCanBeLate lists the datasets that can be late (alert.go), so that
+// the alert evaluator's first pass reads those rather than every record.
+func migrateCanBeLate(tx kvTx) error {
+	b, err := tx.CreateBucketIfNotExists(bucketCanBeLate)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketCanBeLate, err)
+	}
+	var ids [][]byte
+	err = tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error {
+		can, err := recordCanBeLate(v)
+		if err != nil {
+			return fmt.Errorf("dataset %s: %w", k, err)
+		}
+		if can {
+			ids = append(ids, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids { // writing while iterating is not allowed
+		if err := b.Put(id, canBeLate); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrateJobClaims moves whose report a job's edges are out of the job's

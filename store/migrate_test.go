@@ -142,3 +142,59 @@ func TestMigrateJobClaims(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMigrateCanBeLate builds a file as schema version 12 wrote it (no
+// list of the datasets that can be late) and opens it: the list is built
+// from the records, and the alert evaluator's first read finds them.
+func TestMigrateCanBeLate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "quarry.db")
+	s, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := mustUpsert(t, s, orders(1), orders(2), orders(3))
+	for _, id := range ids[:2] {
+		if _, err := s.RecordDataChange(ctx, id, shT0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkRemoved(ctx, shT0, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("datasets_can_be_late")); err != nil {
+			return err
+		}
+		ver := make([]byte, 8)
+		binary.BigEndian.PutUint64(ver, 12)
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), ver)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if list, err := s.CanBeLate(); err != nil || !slices.Equal(list, ids[:1]) {
+		t.Fatalf("the list after the migration: %v %v, want %v", list, err, ids[:1])
+	}
+	var read []string
+	err = s.EachFreshnessInput(ctx, nil, func(d *quarry.Dataset, _, _ *quarry.FreshnessPolicy) error {
+		read = append(read, d.ID)
+		return nil
+	})
+	if err != nil || !slices.Equal(read, ids[:1]) {
+		t.Fatalf("freshness inputs after the migration: %v %v, want %v", read, err, ids[:1])
+	}
+}

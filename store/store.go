@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -57,6 +58,7 @@ var (
 	bucketUsageDays       = []byte("usage_days")       // dataset id \x00 day -> quarry.UsageDay (see usage.go)
 	bucketUsageRecent     = []byte("usage_recent")     // dataset id -> UsageRecent
 	bucketUsageState      = []byte("usage_state")      // namespace \x00 database -> usageState
+	bucketCanBeLate       = []byte("datasets_can_be_late")
 	keySchemaVersion      = []byte("schema_version")
 	keyDatasetCount       = []byte("dataset_count")
 	keyRemovedCount       = []byte("removed_count")
@@ -114,6 +116,12 @@ type Options struct {
 	// on bbolt.
 	Replicas   bool
 	FollowPoll time.Duration
+	// ReleaseEvery is how often the bbolt engine drops its file's memory
+	// map from the process's resident set (resident.go), so that it holds
+	// about what the reads of that while touched rather than, in time,
+	// the whole file. Zero means DefaultReleaseEvery; negative, never.
+	ReleaseEvery time.Duration
+
 	// LeaseCheck is how often, in replicas mode, a replica tries to take
 	// the lease of singleton work another holds, and the holder checks
 	// that it still holds it (RunSingleton). Zero means DefaultLeaseCheck.
@@ -309,6 +317,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	} else {
 		go s.probe(filepath.Dir(path))
 	}
+	if bdb != nil {
+		go s.releaseEvery(cmp.Or(o.ReleaseEvery, DefaultReleaseEvery))
+	}
 	if err := s.startLineageLog(o.ReadOnly, o.NoSync, o.Registerer); err != nil {
 		if s.stopQueue != nil {
 			s.stopQueue()
@@ -323,13 +334,21 @@ func Open(path string, opts *Options) (*Store, error) {
 }
 
 // openBolt opens the bbolt engine's file.
+//
+// Commits do not write the freelist (it would cost each commit 8 bytes a
+// free page: 2.2 ms against 1.6 at the 5,000 free pages of a million
+// datasets, 5.7 against 1.5 at 50,000); Close writes it once instead
+// (boltDB.Close). A file that has none, because the process that wrote it
+// ended without closing it, is walked page by page when it opens to
+// rebuild it: 1.3 s of CPU at a million datasets, and the whole 3.8 GB
+// file pulled into memory, before the server can answer.
 func openBolt(path string, o *Options) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.Timeout,
 		ReadOnly:       o.ReadOnly,
 		NoSync:         o.NoSync,
 		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true, // rebuilt on open; saves a page write per commit
+		NoFreelistSync: true, // written by Close; see above
 		// Address space only (on Linux the file does not grow with it): a
 		// transaction that grows the file past its mapping remaps it, and
 		// each remap copies every page the transaction has touched to the
