@@ -210,3 +210,60 @@ func TestRebuildSettles(t *testing.T) {
 		t.Errorf("reopened, the rebuilt index has %d segments, want 1", n)
 	}
 }
+
+// TestDamagedAtRestIsFoundAtStart: an index closed cleanly opens without
+// its segment files read through (they are as it closed them), and Run
+// verifies them at once: a file damaged at rest, its size and time kept,
+// is found a moment after the start and the index rebuilt.
+func TestDamagedAtRestIsFoundAtStart(t *testing.T) {
+	c := newCatalog(t)
+	want := c.names(t, search.Query{Text: "revenue"})
+	c.idx.Close()
+	files, err := filepath.Glob(filepath.Join(c.dir, "store", "*.zap"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("segment files: %v %v", files, err)
+	}
+	stamps := map[string]os.FileInfo{}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamps[f] = fi
+	}
+	damageSegments(t, c.dir)
+	for f, fi := range stamps {
+		if err := os.Chtimes(f, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	idx, err := search.Open(t.Context(), c.dir, c.st, &search.Options{Logger: quiet, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if n := counter(t, reg, "quarry_search_index_faults_total", "checksum"); n != 0 {
+		t.Fatalf("checksum faults counted at open: %v, want 0 (the files were trusted as closed)", n)
+	}
+	done := make(chan struct{})
+	rctx, stop := contextWithCancel(t.Context())
+	go func() { idx.Run(rctx); close(done) }()
+	defer func() { stop(); <-done }()
+	waitFor(t, 10*time.Second, func() bool {
+		return counter(t, reg, "quarry_search_index_faults_total", "checksum") == 1
+	})
+	waitFor(t, 10*time.Second, func() bool { return idx.Status() == "ok" })
+	c.idx = idx
+	if got := c.names(t, search.Query{Text: "revenue"}); !slices.Equal(got, want) {
+		t.Fatalf("after the rebuild: %v, want %v", got, want)
+	}
+	// A clean close again lists the rebuilt files; a crash (no close)
+	// leaves no listing, and the next open verifies every file.
+	if err := idx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, "closed-segments")); err != nil {
+		t.Fatalf("no listing after a clean close: %v", err)
+	}
+}

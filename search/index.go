@@ -87,13 +87,16 @@ type Index struct {
 	storeShown bool
 
 	// How the index notices damage and heals (heal.go).
-	stateMu     sync.Mutex
-	state       health
-	verifyMu    sync.Mutex    // one verification at a time
-	poke        chan struct{} // wakes Run's healer
-	verifyEvery time.Duration
-	metrics     healMetrics
-	testWrite   func() error // a test's: called before each write, may panic
+	stateMu  sync.Mutex
+	state    health
+	verifyMu sync.Mutex // one verification at a time
+	// verifyAtStart: Open trusted segment files as they were when the
+	// index was closed; Run verifies them at once (heal).
+	poke          chan struct{} // wakes Run's healer
+	verifyEvery   time.Duration
+	verifyAtStart bool
+	metrics       healMetrics
+	testWrite     func() error // a test's: called before each write, may panic
 	// full is why the follower stopped for a full disk (disk.go), nil
 	// while it applies; guarded by stateMu.
 	full      error
@@ -171,7 +174,8 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.follow.Gather = catchUpDelay
 	}
 	x.follow.Logger, x.follow.Name = x.log, "search index"
-	idx, err := openVerified(dir)
+	idx, trusted, err := openChecked(dir, readClosedSegments(dir))
+	x.verifyAtStart = trusted
 	switch {
 	case err == nil:
 		x.state.available = true
@@ -224,7 +228,15 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 
 // openVerified opens the index in dir and verifies its segments: bleve
 // opens a damaged one without a word, and its searches fail or lie.
-func openVerified(dir string) (idx bleve.Index, err error) {
+func openVerified(dir string) (bleve.Index, error) {
+	idx, _, err := openChecked(dir, nil)
+	return idx, err
+}
+
+// openChecked opens the index in dir after verifying its segment files,
+// but those that closed lists as they were when the index was closed
+// (closedSegments): it reports whether it left any unverified.
+func openChecked(dir string, closed map[string]segmentStamp) (idx bleve.Index, trusted bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: open panicked: %v", errDamaged, p)
@@ -237,14 +249,19 @@ func openVerified(dir string) (idx bleve.Index, err error) {
 	// serve an empty index. Files no snapshot names are verified too.
 	files, err := filepath.Glob(filepath.Join(dir, "store", "*.zap"))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, f := range files {
+		if st, ok := stampOf(f); ok && closed[filepath.Base(f)] == st {
+			trusted = true
+			continue
+		}
 		if err := verifyFile(f); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return bleve.OpenUsing(dir, scorchConfig())
+	idx, err = bleve.OpenUsing(dir, scorchConfig())
+	return idx, trusted, err
 }
 
 // closeQuietly closes an index that may be damaged, whatever bleve does.
@@ -322,7 +339,11 @@ func (x *Index) Close() error {
 		return nil
 	}
 	x.closed = true
-	return x.idx.Close()
+	err := x.idx.Close()
+	if err == nil {
+		writeClosedSegments(x.dir)
+	}
+	return err
 }
 
 // Applied is the sequence of the last changelog record in the index.
