@@ -120,17 +120,9 @@ func TestCommonWordScoresWhereItTellsSomething(t *testing.T) {
 }
 
 func names(hits []search.Hit) []string {
-	var out []string
-	for _, h := range hits {
-		out = append(out, h.Dataset.Name)
-	}
-	return out
+	return hitsOf(hits, func(h search.Hit) string { return h.Dataset.Name })
 }
 
 func scores(hits []search.Hit) []float64 {
-	var out []float64
-	for _, h := range hits {
-		out = append(out, h.Score)
-	}
-	return out
+	return hitsOf(hits, func(h search.Hit) float64 { return h.Score })
 }

@@ -61,9 +61,14 @@ func checkTiered(t *testing.T, c *catalog, queries []string) int {
 }
 
 func hitIDs(hits []search.Hit) []string {
-	var out []string
+	return hitsOf(hits, func(h search.Hit) string { return h.ID })
+}
+
+// hitsOf is what f says of each hit.
+func hitsOf[T any](hits []search.Hit, f func(search.Hit) T) []T {
+	out := make([]T, 0, len(hits))
 	for _, h := range hits {
-		out = append(out, h.ID)
+		out = append(out, f(h))
 	}
 	return out
 }
