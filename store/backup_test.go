@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -13,31 +12,11 @@ import (
 )
 
 func TestVerify(t *testing.T) {
-	ctx := context.Background()
 	s := storetest.MustOpen(t, nil)
 	for i := range 50 {
 		mustUpsert(t, s, orders(i))
 	}
-	copyOf := func(t *testing.T) string {
-		t.Helper()
-		f, _, err := s.Snapshot(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		path := filepath.Join(t.TempDir(), "copy.db")
-		out, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := out.ReadFrom(f); err != nil {
-			t.Fatal(err)
-		}
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	copyOf := func(t *testing.T) string { return snapshotFile(t, s) }
 
 	t.Run("OK", func(t *testing.T) {
 		if err := store.Verify(copyOf(t)); err != nil {
@@ -134,4 +113,27 @@ func TestVerify(t *testing.T) {
 			t.Fatal("a text file verified")
 		}
 	})
+}
+
+// snapshotFile writes a snapshot of s (a bbolt file) to a new file and
+// returns its path.
+func snapshotFile(t *testing.T, s *store.Store) string {
+	t.Helper()
+	f, _, err := s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "copy.db")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := out.ReadFrom(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -127,23 +127,7 @@ func TestSnapshotFreelistSynced(t *testing.T) {
 	s := storetest.MustOpen(t, nil)
 	mustUpsert(t, s, orders(1))
 	mustUpsert(t, s, orders(2))
-	f, _, err := s.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	path := filepath.Join(t.TempDir(), "copy.db")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, f); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !freelistSynced(t, path) {
+	if path := snapshotFile(t, s); !freelistSynced(t, path) {
 		t.Fatal("the snapshot has no freelist")
 	}
 }

@@ -20,10 +20,6 @@ import (
 // counts inside the record, no removed set, no digests) and opens it.
 func TestMigrateFromVersion2(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "quarry.db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	live, gone := orders(1), orders(2)
 	for _, d := range []*quarry.Dataset{&live, &gone} {
 		if err := d.Normalize(); err != nil {
@@ -34,7 +30,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	at := gone.CreatedAt.Add(1)
 	gone.RemovedAt = &at
-	err = db.Update(func(tx *bolt.Tx) error {
+	rewriteAt(t, path, 2, func(tx *bolt.Tx) error {
 		for _, name := range []string{"meta", "changelog", "datasets", "datasets_by_name", "dataset_edits",
 			"schema_history", "data_changes", "edges_out", "edges_in", "sources", "crawl_runs"} {
 			if _, err := tx.CreateBucket([]byte(name)); err != nil {
@@ -46,14 +42,8 @@ func TestMigrateFromVersion2(t *testing.T) {
 			tx.Bucket([]byte("datasets")).Put([]byte(d.ID), v)
 			tx.Bucket([]byte("datasets_by_name")).Put([]byte(d.Namespace+"\x00"+d.Name), []byte(d.ID))
 		}
-		ver := make([]byte, 8)
-		binary.BigEndian.PutUint64(ver, 2)
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), ver)
+		return nil
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	s, err := store.Open(path, nil)
 	if err != nil {
@@ -91,11 +81,7 @@ func TestMigrateJobClaims(t *testing.T) {
 	mustApply(t, s, runEvent("j", run2, quarry.RunComplete, shT0.Add(time.Hour), []string{"shop.public.a"}, []string{"shop.public.new_out"}))
 	s.Close()
 
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	rewriteAt(t, path, 10, func(tx *bolt.Tx) error {
 		jobs := tx.Bucket([]byte("jobs"))
 		var rec map[string]any
 		if err := json.Unmarshal(jobs.Get([]byte(jid("j"))), &rec); err != nil {
@@ -106,17 +92,8 @@ func TestMigrateJobClaims(t *testing.T) {
 		if err := jobs.Put([]byte(jid("j")), v); err != nil {
 			return err
 		}
-		if err := tx.DeleteBucket([]byte("job_claims")); err != nil {
-			return err
-		}
-		ver := make([]byte, 8)
-		binary.BigEndian.PutUint64(ver, 10)
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), ver)
+		return tx.DeleteBucket([]byte("job_claims"))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	s, err = store.Open(path, nil)
 	if err != nil {
@@ -127,7 +104,7 @@ func TestMigrateJobClaims(t *testing.T) {
 		t.Fatalf("an older run took the job's lineage after the migration: %v", outs)
 	}
 	s.Close()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,22 +141,9 @@ func TestMigrateCanBeLate(t *testing.T) {
 	}
 	s.Close()
 
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("datasets_can_be_late")); err != nil {
-			return err
-		}
-		ver := make([]byte, 8)
-		binary.BigEndian.PutUint64(ver, 12)
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), ver)
+	rewriteAt(t, path, 12, func(tx *bolt.Tx) error {
+		return tx.DeleteBucket([]byte("datasets_can_be_late"))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	s, err = store.Open(path, nil)
 	if err != nil {
@@ -196,5 +160,25 @@ func TestMigrateCanBeLate(t *testing.T) {
 	})
 	if err != nil || !slices.Equal(read, ids[:1]) {
 		t.Fatalf("freshness inputs after the migration: %v %v, want %v", read, err, ids[:1])
+	}
+}
+
+// rewriteAt edits the store file at path as an older build left it: edit
+// runs in one transaction, which then says the file is at schema version.
+func rewriteAt(t *testing.T, path string, version uint64, edit func(*bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := edit(tx); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, version))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
