@@ -27,8 +27,9 @@ import (
 type facetColumns struct {
 	mu     sync.Mutex
 	segs   map[segment.Segment]*segmentFacets
-	values [len(facetFields)]valueDict     // shared by all segments
-	names  map[segment.Segment]*nameColumn // for sorting by name (order.go)
+	values [len(facetFields)]valueDict       // shared by all segments
+	names  map[segment.Segment]*nameColumn   // for sorting by name (order.go)
+	maxes  map[segment.Segment]*segmentMaxes // block maxima (blockmax.go)
 }
 
 // valueDict numbers the values of a facet field.
@@ -62,7 +63,7 @@ type facetColumn struct {
 }
 
 func newFacetColumns() *facetColumns {
-	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}}
+	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}}
 }
 
 // facetCounter counts the facet values of one search's hits.

@@ -125,7 +125,7 @@ func (q *oneWordQuery) Searcher(ctx context.Context, r index.IndexReader, m mapp
 	if err != nil {
 		return nil, err
 	}
-	return &oneWordSearcher{s.(*requiredSearcher)}, nil
+	return &oneWordSearcher{requiredSearcher: s.(*requiredSearcher), rank: should}, nil
 }
 
 // oneWordSearcher finds the documents of a one-word query where the word
@@ -134,6 +134,7 @@ func (q *oneWordQuery) Searcher(ctx context.Context, r index.IndexReader, m mapp
 // search is should's documents and the first others (oneWordTier).
 type oneWordSearcher struct {
 	*requiredSearcher
+	rank query.Query // should's query: what a document scores
 }
 
 // oneWordTier finds, of a oneWordSearcher's documents, those its should
@@ -146,10 +147,11 @@ type oneWordSearcher struct {
 // a million datasets' columns and no name, costs a page of documents
 // rather than 900,000.
 type oneWordTier struct {
-	ow    *oneWordSearcher
-	zeros int                    // documents that score 0 still to find
-	cur   *bsearch.DocumentMatch // should's current match, not yet passed
-	done  bool                   // should has no more
+	ow     *oneWordSearcher
+	bounds *tierBounds            // its norm is set here
+	zeros  int                    // documents that score 0 still to find
+	cur    *bsearch.DocumentMatch // should's current match, not yet passed
+	done   bool                   // should has no more
 }
 
 func (s *oneWordTier) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
@@ -225,7 +227,10 @@ func (s *oneWordTier) should(ctx *bsearch.SearchContext, id index.IndexInternalI
 	return err
 }
 
-func (s *oneWordTier) SetQueryNorm(n float64)     { s.ow.SetQueryNorm(n) }
+func (s *oneWordTier) SetQueryNorm(n float64) {
+	s.bounds.norm = n
+	s.ow.SetQueryNorm(n)
+}
 func (s *oneWordTier) Weight() float64            { return s.ow.Weight() }
 func (s *oneWordTier) Count() uint64              { return s.ow.should.Count() }
 func (s *oneWordTier) Min() int                   { return 0 }

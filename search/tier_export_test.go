@@ -1,9 +1,19 @@
 package search
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // WithTierMinForTest makes the searches of ctx tiered (tier.go) when at
 // least n documents have their word; n < 0: never.
 func WithTierMinForTest(ctx context.Context, n int) context.Context {
 	return context.WithValue(ctx, tierMinCtxKey{}, n)
+}
+
+// WithBlocksSkippedForTest counts the blocks the searches of ctx skip
+// (blockmax.go).
+func WithBlocksSkippedForTest(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := new(atomic.Int64)
+	return context.WithValue(ctx, blocksSkippedCtxKey{}, n), n
 }
