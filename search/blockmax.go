@@ -32,37 +32,37 @@ import (
 // Segments never change, so a term's maxima are built once per segment,
 // from its postings, the first time a search asks (as facet columns are),
 // deleted documents included (a bound that is higher than needed is still
-// a bound). Scores within a billionth of the page's last hit count as its
+// a bound). Scores within a trillionth of the page's last hit count as its
 // ties: the bound is summed in another order than bleve's sum.
 
 const (
 	blockBits = 8 // a block is 1 << blockBits documents
 	blockSize = 1 << blockBits
-	// maxBlockBytes is how much a segment's maxima may take (16 KB a term
+	// maxBlockBytes is how much a segment's maxima may take (31 KB a term
 	// in a segment of a million documents); past it they are built again.
-	maxBlockBytes = 8 << 20
-	// boundSlack is the relative error a bound allows for: a maximum is
-	// kept as a float32 rounded up (one part in 8 million), and summed in
-	// another order than bleve's sum.
-	boundSlack = 2e-7
+	maxBlockBytes = 16 << 20
+	// boundSlack is the relative error a bound allows for: it is summed
+	// in another order than bleve's sum. (Scores of documents that differ
+	// differ by more: norms are float32s.)
+	boundSlack = 1e-12
 )
 
 // segmentMaxes are one segment's block maxima, by field and term.
 type segmentMaxes struct {
 	mu    sync.Mutex
-	terms map[fieldTerm][]float32
+	terms map[fieldTerm][]float64
 	bytes int
 }
 
 type fieldTerm struct{ field, term string }
 
 func newSegmentMaxes(segment.Segment) (*segmentMaxes, error) {
-	return &segmentMaxes{terms: map[fieldTerm][]float32{}}, nil
+	return &segmentMaxes{terms: map[fieldTerm][]float64{}}, nil
 }
 
 // get returns, for each block of seg, the highest sqrt(tf)·norm of the
 // term's postings in field there (-1: none); nil when seg has none.
-func (m *segmentMaxes) get(seg segment.Segment, field, term string) ([]float32, error) {
+func (m *segmentMaxes) get(seg segment.Segment, field, term string) ([]float64, error) {
 	k := fieldTerm{field, term}
 	m.mu.Lock()
 	v, ok := m.terms[k]
@@ -75,19 +75,19 @@ func (m *segmentMaxes) get(seg segment.Segment, field, term string) ([]float32, 
 		return nil, err
 	}
 	m.mu.Lock()
-	if m.bytes+4*len(v) > maxBlockBytes {
+	if m.bytes+8*len(v) > maxBlockBytes {
 		clear(m.terms)
 		m.bytes = 0
 	}
 	if _, ok := m.terms[k]; !ok { // a search that built it meanwhile built the same
 		m.terms[k] = v
-		m.bytes += 4 * len(v)
+		m.bytes += 8 * len(v)
 	}
 	m.mu.Unlock()
 	return v, nil
 }
 
-func termMaxes(seg segment.Segment, field, term string) ([]float32, error) {
+func termMaxes(seg segment.Segment, field, term string) ([]float64, error) {
 	dict, err := seg.Dictionary(field)
 	if err != nil {
 		return nil, fmt.Errorf("block maxima of %s: %w", field, err)
@@ -99,7 +99,7 @@ func termMaxes(seg segment.Segment, field, term string) ([]float32, error) {
 	if pl == nil || pl.Count() == 0 {
 		return nil, nil
 	}
-	out := make([]float32, (seg.Count()+blockSize-1)>>blockBits)
+	out := make([]float64, (seg.Count()+blockSize-1)>>blockBits)
 	for i := range out {
 		out[i] = -1
 	}
@@ -114,19 +114,10 @@ func termMaxes(seg segment.Segment, field, term string) ([]float32, error) {
 		}
 		// As bleve's term scorer: sqrt(tf)·norm.
 		v := math.Sqrt(float64(p.Frequency())) * p.Norm()
-		if b := p.Number() >> blockBits; v > float64(out[b]) {
-			out[b] = roundUp32(v)
+		if b := p.Number() >> blockBits; v > out[b] {
+			out[b] = v
 		}
 	}
-}
-
-// roundUp32 is the least float32 not below v.
-func roundUp32(v float64) float32 {
-	f := float32(v)
-	if float64(f) < v {
-		f = math.Nextafter32(f, float32(math.Inf(1)))
-	}
-	return f
 }
 
 // blockBounds are a query's bounds by block, over all the segments of
@@ -370,7 +361,7 @@ func (b *bounder) term(field, term string, boost float64) ([]float64, []bool, er
 		}
 		for j, v := range m {
 			if v >= 0 {
-				ub[b.base[s]+j] = w * float64(v)
+				ub[b.base[s]+j] = w * v
 				may[b.base[s]+j] = true
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -86,8 +87,8 @@ func TestBlockSkippingIsExact(t *testing.T) {
 	if err := idx.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	queries := []string{"customer", "order", "revenue", "status", "invoice", "customer order", "revenue region", "order status", "payment"}
-	pages := []search.Query{{First: 1}, {First: 5}, {First: 20}, {First: 20, After: "20"}, {First: 10, Filter: search.Filter{Kinds: []string{"VIEW"}}}}
+	queries := []string{"customer", "order", "revenue", "status", "invoice", "customer order", "revenue region", "order status", "payment", "cust", "ord", "reven", "regio", "fct_cust"}
+	pages := []search.Query{{First: 1}, {First: 5, Facets: true}, {First: 20}, {First: 20, After: "20"}, {First: 10, Facets: true, Filter: search.Filter{Kinds: []string{"VIEW"}}}}
 	wholeCtx := search.WithTierMinForTest(ctx, -1)
 	tieredCtx, skipped := search.WithBlocksSkippedForTest(search.WithTierMinForTest(ctx, 0))
 	for _, text := range queries {
@@ -113,6 +114,10 @@ func TestBlockSkippingIsExact(t *testing.T) {
 			}
 			if !slices.EqualFunc(got.Hits, want.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) || got.HasNext != want.HasNext {
 				t.Errorf("%q first %d after %q %v: tiered page %v %v, want %v %v", text, q.First, q.After, q.Filter.Kinds, names(got.Hits), scores(got.Hits), names(want.Hits), scores(want.Hits))
+			}
+			// Not tiered (a prefix; skipped still), the counts are exact.
+			if !got.Approximate && (got.Total != want.Total || !reflect.DeepEqual(got.Facets, want.Facets)) {
+				t.Errorf("%q first %d %v: total %d facets %v, want %d %v", text, q.First, q.Filter.Kinds, got.Total, got.Facets, want.Total, want.Facets)
 			}
 		}
 	}

@@ -120,6 +120,9 @@ func (q *oneWordQuery) Searcher(ctx context.Context, r index.IndexReader, m mapp
 	// A typo or prefix that finds the word alone would score the documents
 	// of the word's clause on its field a second time, and walk its
 	// postings a second time: it is left out.
+	if o.Score == "none" { // unscored: the documents of must
+		return newSparseDisjunction(found...).Searcher(ctx, r, m, o)
+	}
 	should := newSparseDisjunction(slices.DeleteFunc(slices.Clone(rank.disjuncts), func(c query.Query) bool { return alone[c] })...)
 	s, err := (&requiredQuery{must: unscored{newSparseDisjunction(found...)}, should: should}).Searcher(ctx, r, m, o)
 	if err != nil {

@@ -308,6 +308,11 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 			}
 		}
 	}
+	if res == nil && est == nil {
+		if res, err = x.searchSkipping(ctx, idx, q, mode, hooks, first, from); err != nil {
+			return nil, err
+		}
+	}
 	if res == nil {
 		sctx := ctx
 		if hooks != (collectHooks{}) {

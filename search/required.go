@@ -21,6 +21,9 @@ type requiredQuery struct {
 }
 
 func (q *requiredQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	if o.Score == "none" { // unscored: should adds nothing
+		return q.must.Searcher(ctx, r, m, o)
+	}
 	must, err := q.must.Searcher(ctx, r, m, o)
 	if err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ import (
 // So a search costs the documents with the words in their name, not all
 // those with them: 14,000 rather than 84,000 for customer at 100k. Within
 // the tier, blocks of documents that cannot beat the page held are
-// skipped (blockmax.go): 541 of a million datasets' 144,000 with customer
+// skipped (blockmax.go): a few hundred of a million datasets' 144,000 with customer
 // in the name are scored.
 //
 // A catalog where fewer than tierMinHits documents have the words is
@@ -204,6 +204,49 @@ func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *t
 	return res, least > bounds.low*bounds.norm*(1+1e-9), nil
 }
 
+// searchSkipping searches a query of one word that is not tiered (a
+// prefix, a word that few documents have) in two passes: its page with
+// the blocks that cannot beat it skipped (blockmax.go), then its hits
+// unscored, for the total and the facets (counted by hooks), both exact.
+// nil: the query is searched whole (hooks untouched).
+func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mode queryMode, hooks collectHooks, first, from int) (*bleve.SearchResult, error) {
+	text := queryText(q.Text)
+	if text == "" || q.Sort != SortRelevance || mode.highlight || mode.least > 0 || hooks.order != nil || tierMin(ctx) < 0 || len(x.queryWords(text)) != 1 {
+		return nil, nil
+	}
+	full := x.textQuery(idx.Mapping(), text, mode)
+	p := &tierPlan{full: full}
+	switch f := full.(type) {
+	case *sparseDisjunction:
+		p.rank = f
+	case *oneWordQuery:
+		p.rank = f.plain // its searcher's own ranking replaces it
+	default:
+		return nil, nil
+	}
+	tq := &tierQuery{plan: p, bounds: &tierBounds{low: math.Inf(1)}, need: from + first + 1, cols: x.facets, whole: true}
+	bq := &blockQuery{Query: withFilter(tq, q.Filter, x.facets, x.filterPath), tier: tq}
+	res, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, first+1, from, false))
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if tq.blocks == nil {
+		return nil, nil // not bounded: searched whole
+	}
+	count := bleve.NewSearchRequestOptions(withFilter(unscored{full}, q.Filter, x.facets, x.filterPath), 0, 0, false)
+	count.Score = bleve.ScoreNone
+	sctx := ctx
+	if hooks != (collectHooks{}) {
+		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
+	}
+	counted, err := idx.SearchInContext(sctx, count)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	res.Total = counted.Total
+	return res, nil
+}
+
 // tierQuery finds the documents of the plan's first tier, each scored as
 // its whole query scores it (the same norm, the same sum).
 type tierQuery struct {
@@ -211,6 +254,8 @@ type tierQuery struct {
 	bounds *tierBounds
 	need   int // hits: the page's, those before it and the one after
 	cols   *facetColumns
+	// whole: the plan's whole query rather than its first tier.
+	whole bool
 	// blocks bound the scores of the tier's documents block by block
 	// (blockmax.go); nil: not bounded.
 	blocks *blockBounds
@@ -220,6 +265,17 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 	full, err := q.plan.full.Searcher(ctx, r, m, o)
 	if err != nil {
 		return nil, err
+	}
+	if q.whole {
+		rank := q.plan.rank
+		if ow, ok := full.(*oneWordSearcher); ok {
+			rank = ow.rank
+		}
+		if q.blocks, err = boundsOf(ctx, r, m, o, q.cols, rank); err != nil {
+			full.Close()
+			return nil, err
+		}
+		return &normSearcher{Searcher: full, bounds: q.bounds}, nil
 	}
 	if ow, ok := full.(*oneWordSearcher); ok {
 		// Every document that scores more than 0 is one of should's (the
@@ -386,6 +442,17 @@ func boundSum(ctx context.Context, r index.IndexReader, qs []query.Query, docs u
 		sum += b
 	}
 	return sum, true
+}
+
+// normSearcher is a searcher that tells bounds the query's norm.
+type normSearcher struct {
+	bsearch.Searcher
+	bounds *tierBounds
+}
+
+func (s *normSearcher) SetQueryNorm(n float64) {
+	s.bounds.norm = n
+	s.Searcher.SetQueryNorm(n)
 }
 
 // tierSearcher finds the documents of high, scored by full, which finds
