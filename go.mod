@@ -38,12 +38,12 @@ require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/google/jsonschema-go v0.4.3 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/pganalyze/pg_query_go/v6 v6.2.5 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/segmentio/encoding v0.5.4 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	github.com/jackc/puddle/v2 v2.2.3 // indirect
-	github.com/pganalyze/pg_query_go/v6 v6.2.5 // indirect
 )
 
 require (
@@ -97,3 +97,5 @@ require (
 )
 
 tool github.com/99designs/gqlgen
+
+replace github.com/blevesearch/zapx/v17 => ./third_party/zapx
