@@ -224,3 +224,14 @@ func (x *Index) SetWriteForTest(f func() error) { x.testWrite = f }
 func SkewedDatasetForTest(i int) *quarry.Dataset { return skewedForTest().dataset(i) }
 
 var skewedForTest = sync.OnceValue(newSkewedWords)
+
+// FacetSegmentsForTest is the number of segments whose facet columns are
+// built.
+func (x *Index) FacetSegmentsForTest() int {
+	x.mu.RLock()
+	cols := x.facets
+	x.mu.RUnlock()
+	cols.mu.Lock()
+	defer cols.mu.Unlock()
+	return len(cols.segs)
+}

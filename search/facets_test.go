@@ -13,6 +13,8 @@ import (
 
 	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/search"
+	"github.com/quarrydata/quarry/store"
+	"github.com/quarrydata/quarry/store/storetest"
 )
 
 // TestFacetsExact checks the facets that Search counts against bleve's
@@ -276,4 +278,35 @@ func sameResults(a, b *search.Results) string {
 		}
 	}
 	return ""
+}
+
+// A running index builds the facet columns of its segments before a
+// search asks (the first search after a start or a merge waited 200 ms
+// for them at a million datasets).
+func TestRunBuildsFacetColumnsAhead(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.MustOpen(t, &store.Options{NoSync: true})
+	if _, err := st.UpsertDatasets(ctx, []quarry.Dataset{{Namespace: "pg://db", Name: "shop.orders", Kind: quarry.KindTable}}); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := search.Open(ctx, t.TempDir(), st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if err := idx.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := idx.FacetSegmentsForTest(); n != 0 {
+		t.Fatalf("%d segments' columns built before Run", n)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { idx.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); idx.FacetSegmentsForTest() == 0 || idx.FacetSegmentsForTest() < idx.SegmentsForTest(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s of Run, %d of %d segments' facet columns built", idx.FacetSegmentsForTest(), idx.SegmentsForTest())
+		}
+	}
 }

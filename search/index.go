@@ -575,7 +575,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // index of an older mapping, or one found damaged or whose write panicked,
 // retrying a rebuild that fails, and verifies the segments now and then.
 func (x *Index) Run(ctx context.Context) {
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		x.heal(ctx)
@@ -584,7 +584,20 @@ func (x *Index) Run(ctx context.Context) {
 		defer func() { done <- struct{}{} }()
 		x.watchWrites(ctx)
 	}()
-	defer func() { <-done; <-done }()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		t := time.NewTicker(warmEvery)
+		defer t.Stop()
+		for {
+			x.warm()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	defer func() { <-done; <-done; <-done }()
 	// A failed catch-up is retried within followMaxBackoff: a retry while
 	// the disk is full costs a statfs (disk.go), and once space is freed
 	// new writes should not wait half a minute to be searchable.
@@ -593,6 +606,39 @@ func (x *Index) Run(ctx context.Context) {
 		follow.MaxBackoff = max(followMaxBackoff, follow.Backoff)
 	}
 	quarry.FollowChanges(ctx, x.st, x.Applied(), x.applyChanges, &follow)
+}
+
+// warmEvery is how often Run builds the facet columns and the name order
+// of the segments new to the serving index (made by writes, or merged),
+// which the first search to see them would build: 200 ms for a segment of
+// a million datasets, the first search after a start or a merge.
+const warmEvery = time.Second
+
+// warm builds the facet columns and name order of the serving index's
+// segments that have none yet.
+func (x *Index) warm() {
+	idx, err := x.serving()
+	if err != nil {
+		return
+	}
+	r, err := reader(idx)
+	cols := x.facets
+	x.mu.RUnlock()
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return
+	}
+	if err := (&facetCounter{cols: cols}).prepare(snap); err != nil {
+		x.log.Warn("search: facet columns", "err", err)
+		return
+	}
+	if err := (&nameOrder{cols: cols}).prepare(snap); err != nil {
+		x.log.Warn("search: name order", "err", err)
+	}
 }
 
 // followMaxBackoff is the longest wait between the follower's retries

@@ -289,7 +289,8 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	// sample for the total and facets (tier.go).
 	var res *bleve.SearchResult
 	var est *estimate
-	if plan := x.tierPlan(ctx, idx, q, mode); plan != nil {
+	plan := x.tierPlan(ctx, idx, q, mode)
+	if plan != nil {
 		tiered, exact, err := x.searchTiered(ctx, idx, q, plan, first, from)
 		if err != nil {
 			return nil, err
@@ -308,7 +309,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 			}
 		}
 	}
-	if res == nil && est == nil {
+	if plan == nil { // not tiered: its page by blocks, if they bound it
 		if res, err = x.searchSkipping(ctx, idx, q, mode, hooks, first, from); err != nil {
 			return nil, err
 		}

@@ -211,7 +211,7 @@ func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *t
 // nil: the query is searched whole (hooks untouched).
 func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mode queryMode, hooks collectHooks, first, from int) (*bleve.SearchResult, error) {
 	text := queryText(q.Text)
-	if text == "" || q.Sort != SortRelevance || mode.highlight || mode.least > 0 || hooks.order != nil || tierMin(ctx) < 0 || len(x.queryWords(text)) != 1 {
+	if text == "" || q.Sort != SortRelevance || mode.highlight || mode.least > 0 || hooks.order != nil || tierMin(ctx) < 0 {
 		return nil, nil
 	}
 	full := x.textQuery(idx.Mapping(), text, mode)
