@@ -97,38 +97,59 @@ func (q *oneWordQuery) ranking(ctx context.Context, r index.IndexReader, m mappi
 }
 
 func (q *oneWordQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
-	rank, err := q.ranking(ctx, r, m, o)
+	rank, found, alone, err := q.parts(ctx, r, m, o)
 	if err != nil {
 		return nil, err
 	}
 	if rank == q.plain {
 		return q.plain.Searcher(ctx, r, m, o)
 	}
-	found := []query.Query{q.words}
-	alone := map[query.Query]bool{}
-	for _, c := range q.loose {
-		more, err := findsMore(ctx, r, m, o, c)
-		if err != nil {
-			return nil, err
-		}
-		if more {
-			found = append(found, c)
-		} else {
-			alone[c] = true
-		}
+	if o.Score == "none" { // unscored: the documents of must
+		return found.Searcher(ctx, r, m, o)
 	}
 	// A typo or prefix that finds the word alone would score the documents
 	// of the word's clause on its field a second time, and walk its
 	// postings a second time: it is left out.
-	if o.Score == "none" { // unscored: the documents of must
-		return newSparseDisjunction(found...).Searcher(ctx, r, m, o)
-	}
 	should := newSparseDisjunction(slices.DeleteFunc(slices.Clone(rank.disjuncts), func(c query.Query) bool { return alone[c] })...)
-	s, err := (&requiredQuery{must: unscored{newSparseDisjunction(found...)}, should: should}).Searcher(ctx, r, m, o)
+	s, err := (&requiredQuery{must: unscored{found}, should: should}).Searcher(ctx, r, m, o)
 	if err != nil {
 		return nil, err
 	}
 	return &oneWordSearcher{requiredSearcher: s.(*requiredSearcher), rank: should}, nil
+}
+
+// hits is the query that finds q's documents on the reader r (scored or
+// not): the plain disjunction, or where the word is common its documents
+// among all fields' words and its typos and prefixes that find more.
+func (q *oneWordQuery) hits(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (query.Query, error) {
+	rank, found, _, err := q.parts(ctx, r, m, o)
+	if err != nil || rank == q.plain {
+		return q.plain, err
+	}
+	return found, nil
+}
+
+// parts are q's ranking on r, and where it is common the disjunction that
+// finds its documents and its typo and prefix clauses that find the word
+// alone.
+func (q *oneWordQuery) parts(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (rank, found *sparseDisjunction, alone map[query.Query]bool, err error) {
+	if rank, err = q.ranking(ctx, r, m, o); err != nil || rank == q.plain {
+		return rank, nil, nil, err
+	}
+	in := []query.Query{q.words}
+	alone = map[query.Query]bool{}
+	for _, c := range q.loose {
+		more, err := findsMore(ctx, r, m, o, c)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if more {
+			in = append(in, c)
+		} else {
+			alone[c] = true
+		}
+	}
+	return rank, newSparseDisjunction(in...), alone, nil
 }
 
 // oneWordSearcher finds the documents of a one-word query where the word

@@ -207,7 +207,8 @@ func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *t
 // searchSkipping searches a query of one word that is not tiered (a
 // prefix, a word that few documents have) in two passes: its page with
 // the blocks that cannot beat it skipped (blockmax.go), then its hits
-// unscored, for the total and the facets (counted by hooks), both exact.
+// unscored, for the total and the facets (counted by hooks), both exact:
+// as bitmaps of postings (count.go), or if they cannot say by a search.
 // nil: the query is searched whole (hooks untouched).
 func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mode queryMode, hooks collectHooks, first, from int) (*bleve.SearchResult, error) {
 	text := queryText(q.Text)
@@ -232,6 +233,21 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 	}
 	if tq.blocks == nil {
 		return nil, nil // not bounded: searched whole
+	}
+	var counter *facetCounter
+	if hooks.facets != nil {
+		counter = &facetCounter{cols: hooks.facets.cols}
+	}
+	total, ok, err := x.countHits(ctx, idx, full, q.Filter, counter)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if counter != nil {
+			*hooks.facets = *counter
+		}
+		res.Total = total
+		return res, nil
 	}
 	count := bleve.NewSearchRequestOptions(withFilter(unscored{full}, q.Filter, x.facets, x.filterPath), 0, 0, false)
 	count.Score = bleve.ScoreNone
