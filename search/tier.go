@@ -391,14 +391,9 @@ func clauseBound(ctx context.Context, r index.IndexReader, c query.Query, docs u
 		}
 		return clauseBound(ctx, r, c.Query, docs)
 	case phraseUnlessCommon:
-		// As its searcher: a phrase of common words scores nothing.
-		common := true
-		for _, t := range c.terms {
-			n := uint64(termCount(ctx, r, c.field, t))
-			common = common && n > commonMin && n*commonShare > docs
-		}
-		if common {
-			return 0, true
+		// As its searcher: a phrase of words too common scores nothing.
+		if skip, err := phraseSkipped(ctx, r, c.field, c.terms); err != nil || skip {
+			return 0, err == nil
 		}
 		return clauseBound(ctx, r, c.Query, docs)
 	case *query.MultiPhraseQuery:
