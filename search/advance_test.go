@@ -53,19 +53,6 @@ func TestPostingsAdvanceFindsWhatNextFinds(t *testing.T) {
 		}
 		defer reader.Close()
 		for _, w := range words {
-			type posting struct {
-				id   uint64
-				freq uint64
-				norm float64
-				locs string
-			}
-			of := func(d *index.TermFieldDoc) posting {
-				var locs []string
-				for _, v := range d.Vectors {
-					locs = append(locs, fmt.Sprint(v.Pos, v.Start, v.End))
-				}
-				return posting{d.ID.Value(), d.Freq, d.Norm, strings.Join(locs, ",")}
-			}
 			walk, err := reader.TermFieldReader(ctx, []byte(w), "f", true, true, true)
 			if err != nil {
 				t.Fatal(err)
@@ -75,44 +62,20 @@ func TestPostingsAdvanceFindsWhatNextFinds(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				all = append(all, of(d))
+				all = append(all, postingOf(d))
 			}
 			walk.Close()
 			if len(all) < 1000 {
 				t.Fatalf("%s: %q in %d documents: too few to skip chunks", stage, w, len(all))
 			}
-			// Jumps of every size, with steps of Next between them.
-			jump, err := reader.TermFieldReader(ctx, []byte(w), "f", true, true, true)
-			if err != nil {
-				t.Fatal(err)
+			// Jumps of every size, with steps of Next between them, by a
+			// reader that decodes all (the scored clause's) and one that
+			// decodes nothing (the unscored's: documents alone).
+			for _, decode := range []bool{true, false} {
+				checkJumps(t, stage, w, all, r, decode, func() (index.TermFieldReader, error) {
+					return reader.TermFieldReader(ctx, []byte(w), "f", decode, decode, decode)
+				})
 			}
-			at := 0 // all[at] is the next posting jump should find
-			for target := uint64(0); at < len(all); {
-				var d *index.TermFieldDoc
-				if r.IntN(3) == 0 {
-					d, err = jump.Next(nil)
-				} else {
-					d, err = jump.Advance(index.NewIndexInternalID(nil, target), nil)
-					for at < len(all) && all[at].id < target {
-						at++
-					}
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if at == len(all) {
-					if d != nil {
-						t.Fatalf("%s: %q: found %d past the last posting", stage, w, d.ID.Value())
-					}
-					break
-				}
-				if d == nil || of(d) != all[at] {
-					t.Fatalf("%s: %q at %d: found %+v, want %+v", stage, w, target, d, all[at])
-				}
-				at++
-				target = all[at-1].id + 1 + uint64(r.ExpFloat64()*float64([]int{1, 30, 3000}[r.IntN(3)]))
-			}
-			jump.Close()
 		}
 	}
 	check("clean")
@@ -126,4 +89,63 @@ func TestPostingsAdvanceFindsWhatNextFinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("with deletions")
+}
+
+// posting is what a term field reader says of a document.
+type posting struct {
+	id   uint64
+	freq uint64
+	norm float64
+	locs string
+}
+
+// postingOf is d as compared.
+func postingOf(d *index.TermFieldDoc) posting {
+	var locs []string
+	for _, v := range d.Vectors {
+		locs = append(locs, fmt.Sprint(v.Pos, v.Start, v.End))
+	}
+	return posting{d.ID.Value(), d.Freq, d.Norm, strings.Join(locs, ",")}
+}
+
+// checkJumps advances a new reader of open over all (a walk's postings)
+// by jumps of every size and steps of Next, and fails where it finds
+// other than the walk did (decode false: documents alone).
+func checkJumps(t *testing.T, stage, w string, all []posting, r *rand.Rand, decode bool, open func() (index.TermFieldReader, error)) {
+	t.Helper()
+	jump, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jump.Close()
+	at := 0 // all[at] is the next posting jump should find
+	for target := uint64(0); at < len(all); {
+		var d *index.TermFieldDoc
+		if r.IntN(3) == 0 {
+			d, err = jump.Next(nil)
+		} else {
+			d, err = jump.Advance(index.NewIndexInternalID(nil, target), nil)
+			for at < len(all) && all[at].id < target {
+				at++
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at == len(all) {
+			if d != nil {
+				t.Fatalf("%s: %q: found %d past the last posting", stage, w, d.ID.Value())
+			}
+			return
+		}
+		want := all[at]
+		if !decode {
+			want = posting{id: want.id}
+		}
+		if d == nil || postingOf(d) != want {
+			t.Fatalf("%s: %q at %d (decoding %v): found %+v, want %+v", stage, w, target, decode, d, want)
+		}
+		at++
+		target = all[at-1].id + 1 + uint64(r.ExpFloat64()*float64([]int{1, 30, 3000}[r.IntN(3)]))
+	}
 }

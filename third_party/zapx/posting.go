@@ -653,7 +653,11 @@ func (i *PostingsIterator) nextDocNumAtOrAfter(atOrAfter uint64) (uint64, bool, 
 	// n is the next actual hit (excluding some postings), and
 	// allN is the next hit in the full postings, and
 	// if they don't match, move 'all' forwards until they do
-	for steps := 0; allN != n && steps < walkBeforeJump; steps++ {
+	walk := walkBeforeJump
+	if !i.includeFreqNorm {
+		walk = 0 // Quarry's patch: no decoder to keep in step with 'all'
+	}
+	for steps := 0; allN != n && steps < walk; steps++ {
 		// we've reached same chunk, so move the freq/norm/loc decoders forward
 		if i.includeFreqNorm && allN >= allNReachesNChunk {
 			err := i.currChunkNext(nChunk)
