@@ -104,6 +104,14 @@ func TestCommonWordScoresWhereItTellsSomething(t *testing.T) {
 		if got := names(res.Hits); len(got) != 2 || !slices.Contains(got, "shop.customer_accounts") || !slices.Contains(got, "shop.customer_balances") {
 			t.Errorf("tier %d: cust: %v (total %d), want the two names that start with it", tier, got, res.Total)
 		}
+		// So does the prefix being typed after another word.
+		res, err = idx.Search(tctx, search.Query{Text: "shop cust", First: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(res.Hits); len(got) != 2 || !slices.Contains(got, "shop.customer_accounts") || !slices.Contains(got, "shop.customer_balances") {
+			t.Errorf("tier %d: shop cust: %v (total %d), want the two names with cust", tier, got, res.Total)
+		}
 		res, err = idx.Search(tctx, search.Query{Text: "id", First: 5})
 		if err != nil {
 			t.Fatal(err)
