@@ -608,14 +608,16 @@ func (x *Index) Run(ctx context.Context) {
 	quarry.FollowChanges(ctx, x.st, x.Applied(), x.applyChanges, &follow)
 }
 
-// warmEvery is how often Run builds the facet columns and the name order
-// of the segments new to the serving index (made by writes, or merged),
-// which the first search to see them would build: 200 ms for a segment of
-// a million datasets, the first search after a start or a merge.
+// warmEvery is how often Run builds the facet columns of the segments new
+// to the serving index (made by writes, or merged), which the first
+// search to see them would build: 200 ms for a segment of a million
+// datasets, the first search after a start or a merge. (The name order
+// of an empty query's list is left to it: a second at a million, under
+// the lock every search's facets take.)
 const warmEvery = time.Second
 
-// warm builds the facet columns and name order of the serving index's
-// segments that have none yet.
+// warm builds the facet columns of the serving index's segments that have
+// none yet.
 func (x *Index) warm() {
 	idx, err := x.serving()
 	if err != nil {
@@ -634,10 +636,6 @@ func (x *Index) warm() {
 	}
 	if err := (&facetCounter{cols: cols}).prepare(snap); err != nil {
 		x.log.Warn("search: facet columns", "err", err)
-		return
-	}
-	if err := (&nameOrder{cols: cols}).prepare(snap); err != nil {
-		x.log.Warn("search: name order", "err", err)
 	}
 }
 
