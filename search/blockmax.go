@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -121,15 +122,100 @@ func termMaxes(seg segment.Segment, field, term string) ([]float64, error) {
 }
 
 // blockBounds are a query's bounds by block, over all the segments of
-// the snapshot it searches: block i holds the global document numbers
-// from starts[i] to starts[i+1], and no document there scores more than
-// ub[i] times the query's norm.
+// the snapshot it searches: segment s holds the global document numbers
+// from offsets[s], cut into blocks numbered from base[s] on; no document
+// of block i scores more than ub(i) times the query's norm. A bound is
+// worked out when a search asks for it, from the clauses' tree: a search
+// looks at few blocks, and the bounds of every block of every clause
+// were a megabyte of garbage a search at a million datasets.
 type blockBounds struct {
-	starts []uint64
-	ub     []float64
+	offsets []uint64
+	base    []int
+	n       int // blocks
+	root    *boundNode
 }
 
-// bounder computes the block bounds of a query's clauses on a snapshot.
+// segOf returns the segment of block i and i's number within it.
+func (bb *blockBounds) segOf(i int) (int, int) {
+	s := sort.SearchInts(bb.base, i+1) - 1
+	return s, i - bb.base[s]
+}
+
+// start is the first global document number of block i.
+func (bb *blockBounds) start(i int) uint64 {
+	s, j := bb.segOf(i)
+	return bb.offsets[s] + uint64(j)<<blockBits
+}
+
+// ub is the highest score a document of block i may have, before the
+// query's norm.
+func (bb *blockBounds) ub(i int) float64 {
+	s, j := bb.segOf(i)
+	u, _ := bb.root.eval(s, j)
+	return u
+}
+
+// A boundNode bounds one clause of a query block by block.
+type boundNode struct {
+	op    boundOp
+	w     float64     // opTerm: boost·idf²
+	maxes [][]float64 // opTerm: the term's maxima by segment (nil: none there)
+	kids  []*boundNode
+	n     int // opDisj: the clauses its coordination counts
+}
+
+type boundOp uint8
+
+const (
+	opNone     boundOp = iota // matches nothing
+	opTerm                    // a term: w times its maximum in the block
+	opUnscored                // matches as its clause does, scores 0
+	opConj                    // every clause: the sum, where all may match
+	opDisj                    // any clause: the sum times the share that may match
+	opSum                     // any clause: the sum
+)
+
+// eval returns the highest score (before the query's norm) nd gives a
+// document of block j of segment s, and whether one there may match.
+func (nd *boundNode) eval(s, j int) (float64, bool) {
+	switch nd.op {
+	case opTerm:
+		if m := nd.maxes[s]; m != nil && m[j] >= 0 {
+			return nd.w * m[j], true
+		}
+		return 0, false
+	case opUnscored:
+		_, may := nd.kids[0].eval(s, j)
+		return 0, may
+	case opConj:
+		sum := 0.0
+		for _, k := range nd.kids {
+			u, may := k.eval(s, j)
+			if !may {
+				return 0, false
+			}
+			sum += u
+		}
+		return sum, true
+	case opDisj, opSum:
+		sum, count := 0.0, 0
+		for _, k := range nd.kids {
+			if u, may := k.eval(s, j); may {
+				sum += u
+				count++
+			}
+		}
+		if nd.op == opDisj {
+			sum *= float64(count) / float64(nd.n)
+		}
+		return sum, count > 0
+	}
+	return 0, false
+}
+
+var noneNode = &boundNode{op: opNone}
+
+// bounder builds the bound tree of a query's clauses on a snapshot.
 type bounder struct {
 	ctx  context.Context
 	r    *scorch.IndexSnapshot
@@ -138,8 +224,6 @@ type bounder struct {
 	docs uint64
 	segs []segment.Segment
 	maxs []*segmentMaxes
-	base []int // each segment's first block
-	n    int   // blocks
 }
 
 // boundsOf returns the block bounds of the ranking query q on r, or nil
@@ -155,54 +239,47 @@ func boundsOf(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, 
 		return nil, err
 	}
 	b := &bounder{ctx: ctx, r: snap, m: m, o: o, docs: docs}
-	var offsets []uint64
+	bb := &blockBounds{}
 	cols.mu.Lock()
-	offsets, b.maxs, err = segmentColumns(snap, cols.maxes, newSegmentMaxes, nil, nil)
+	bb.offsets, b.maxs, err = segmentColumns(snap, cols.maxes, newSegmentMaxes, nil, nil)
 	cols.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	bb := &blockBounds{}
-	for i, ss := range snap.Segments() {
+	for _, ss := range snap.Segments() {
 		seg := ss.Segment()
 		b.segs = append(b.segs, seg)
-		b.base = append(b.base, b.n)
-		blocks := int((seg.Count() + blockSize - 1) >> blockBits)
-		for j := range blocks {
-			bb.starts = append(bb.starts, offsets[i]+uint64(j)<<blockBits)
-		}
-		b.n += blocks
+		bb.base = append(bb.base, bb.n)
+		bb.n += int((seg.Count() + blockSize - 1) >> blockBits)
 	}
-	ub, _, ok, err := b.bound(q)
+	root, ok, err := b.bound(q)
 	if err != nil || !ok {
 		return nil, err
 	}
-	if ub == nil {
-		ub = make([]float64, b.n)
-	}
-	bb.ub = ub
+	bb.root = root
 	return bb, nil
 }
 
-// bound returns, block by block, the highest score q gives a document
-// (before the query's norm) and whether q may match one there (may nil:
-// nowhere); ok false when q is of a kind not bounded. ub nil: 0
-// everywhere.
-func (b *bounder) bound(q query.Query) (ub []float64, may []bool, ok bool, err error) {
+// bound returns the bound tree of q; ok false when q is of a kind not
+// bounded.
+func (b *bounder) bound(q query.Query) (*boundNode, bool, error) {
 	switch q := q.(type) {
 	case *query.TermQuery:
-		ub, may, err = b.term(q.FieldVal, q.Term, q.Boost())
-		return ub, may, true, err
+		nd, err := b.term(q.FieldVal, q.Term, q.Boost())
+		return nd, err == nil, err
 	case *query.MatchNoneQuery:
-		return nil, nil, true, nil
+		return noneNode, true, nil
 	case unscored:
-		_, may, ok, err = b.bound(q.Query)
-		return nil, may, ok, err
+		k, ok, err := b.bound(q.Query)
+		if err != nil || !ok {
+			return nil, ok, err
+		}
+		return &boundNode{op: opUnscored, kids: []*boundNode{k}}, true, nil
 	case unlessCommon, phraseUnlessCommon:
 		// As its searcher: a phrase or word common in the catalog scores
 		// nothing, matches nothing.
 		if empty, err := b.empty(q); err != nil || empty {
-			return nil, nil, err == nil, err
+			return noneNode, err == nil, err
 		}
 		if u, ok := q.(unlessCommon); ok {
 			return b.bound(u.Query)
@@ -226,11 +303,11 @@ func (b *bounder) bound(q query.Query) (ub []float64, may []bool, ok bool, err e
 		}
 		return b.bound(newSparseConjunction(parts...))
 	case *sumBound:
-		return b.combine(q.qs, false, false)
+		return b.combine(q.qs, opSum)
 	case *sparseDisjunction:
-		return b.combine(q.disjuncts, false, true)
+		return b.combine(q.disjuncts, opDisj)
 	case *sparseConjunction:
-		return b.combine(q.conjuncts, true, false)
+		return b.combine(q.conjuncts, opConj)
 	case *prefixQuery:
 		e, found := cachedExpansion(b.ctx, expansionKey{field: q.field, term: q.prefix})
 		return b.terms(e.terms, found, q.field, q.prefix, q.boost)
@@ -239,7 +316,7 @@ func (b *bounder) bound(q query.Query) (ub []float64, may []bool, ok bool, err e
 		e, found := cachedExpansion(b.ctx, expansionKey{field: q.field, term: q.term, fuzz: q.fuzz, prefix: len(p)})
 		return b.terms(e.terms, found, q.field, q.term, q.boost)
 	}
-	return nil, nil, false, nil
+	return nil, false, nil
 }
 
 // empty says whether q's searcher on the bounder's snapshot matches
@@ -265,13 +342,13 @@ func (q *sumBound) Searcher(context.Context, index.IndexReader, mapping.IndexMap
 // typo: a disjunction of them, each term at most the clause's boost, its
 // coordination over them all), or as the term alone when none or only it
 // was found, as expand.go and fuzzy.go search them.
-func (b *bounder) terms(terms []string, found bool, field, single string, boost float64) ([]float64, []bool, bool, error) {
+func (b *bounder) terms(terms []string, found bool, field, single string, boost float64) (*boundNode, bool, error) {
 	if !found {
-		return nil, nil, false, nil
+		return nil, false, nil
 	}
 	if len(terms) == 0 || len(terms) == 1 && terms[0] == single {
-		ub, may, err := b.term(field, single, boost)
-		return ub, may, true, err
+		nd, err := b.term(field, single, boost)
+		return nd, err == nil, err
 	}
 	qs := make([]query.Query, len(terms))
 	for i, t := range terms {
@@ -279,94 +356,46 @@ func (b *bounder) terms(terms []string, found bool, field, single string, boost 
 		tq.SetBoost(boost)
 		qs[i] = tq
 	}
-	return b.combine(qs, false, true)
+	return b.combine(qs, opDisj)
 }
 
-// combine bounds a conjunction (all: a sum, where every clause may match)
-// or a disjunction (a sum, where any may match, times the share of
-// clauses that may when coord).
-func (b *bounder) combine(qs []query.Query, all, coord bool) ([]float64, []bool, bool, error) {
-	var ub []float64
-	var may []bool
-	var count []int32
-	for i, c := range qs {
-		cub, cmay, ok, err := b.bound(c)
+// combine bounds a conjunction, a disjunction or a sum of qs.
+func (b *bounder) combine(qs []query.Query, op boundOp) (*boundNode, bool, error) {
+	nd := &boundNode{op: op, n: len(qs)}
+	for _, c := range qs {
+		k, ok, err := b.bound(c)
 		if err != nil || !ok {
-			return nil, nil, ok, err
-		}
-		if all && cmay == nil {
-			return nil, nil, true, nil
-		}
-		if cub != nil {
-			if ub == nil {
-				ub = make([]float64, b.n)
-			}
-			for j, v := range cub {
-				ub[j] += v
-			}
+			return nil, ok, err
 		}
 		switch {
-		case all && i == 0:
-			may = cmay
-		case all:
-			for j := range may {
-				may[j] = may[j] && cmay[j]
-			}
-		case cmay != nil:
-			if may == nil {
-				may = make([]bool, b.n)
-			}
-			if coord && count == nil {
-				count = make([]int32, b.n)
-			}
-			for j, m := range cmay {
-				if m {
-					may[j] = true
-					if coord {
-						count[j]++
-					}
-				}
-			}
+		case k.op != opNone:
+			nd.kids = append(nd.kids, k)
+		case op == opConj: // a clause that matches nothing: neither does it
+			return noneNode, true, nil
 		}
 	}
-	switch {
-	case coord && ub != nil:
-		for j := range ub {
-			ub[j] *= float64(count[j]) / float64(len(qs))
-		}
-	case all && ub != nil:
-		for j, m := range may {
-			if !m {
-				ub[j] = 0
-			}
-		}
+	if len(nd.kids) == 0 {
+		return noneNode, true, nil
 	}
-	return ub, may, true, nil
+	return nd, true, nil
 }
 
 // term bounds a term query: boost·idf² times the term's maxima.
-func (b *bounder) term(field, term string, boost float64) ([]float64, []bool, error) {
+func (b *bounder) term(field, term string, boost float64) (*boundNode, error) {
 	n := termCount(b.ctx, b.r, field, term)
 	if n == 0 {
-		return nil, nil, nil
+		return noneNode, nil
 	}
 	idf := 1 + math.Log(float64(b.docs)/float64(n+1))
-	w := boost * idf * idf
-	ub := make([]float64, b.n)
-	may := make([]bool, b.n)
+	nd := &boundNode{op: opTerm, w: boost * idf * idf, maxes: make([][]float64, len(b.segs))}
 	for s, seg := range b.segs {
 		m, err := b.maxs[s].get(seg, field, term)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		for j, v := range m {
-			if v >= 0 {
-				ub[b.base[s]+j] = w * v
-				may[b.base[s]+j] = true
-			}
-		}
+		nd.maxes[s] = m
 	}
-	return ub, may, nil
+	return nd, nil
 }
 
 // blockQuery is a tiered search's query (tier.go), searched with block
@@ -382,7 +411,7 @@ func (q *blockQuery) Searcher(ctx context.Context, r index.IndexReader, m mappin
 		return s, err
 	}
 	skipped, _ := ctx.Value(blocksSkippedCtxKey{}).(*atomic.Int64)
-	return &blockSearcher{Searcher: s, blocks: q.tier.blocks, bounds: q.tier.bounds, need: q.tier.need, skipped: skipped}, nil
+	return &blockSearcher{Searcher: s, blocks: q.tier.blocks, bounds: q.tier.bounds, need: q.tier.need, skipped: skipped, curUB: -1}, nil
 }
 
 // blocksSkippedCtxKey holds an *atomic.Int64 that counts the blocks the
@@ -396,7 +425,8 @@ type blockSearcher struct {
 	blocks *blockBounds
 	bounds *tierBounds // its norm
 	need   int
-	cur    int // the block of the last document returned
+	cur    int     // the block of the last document returned
+	curUB  float64 // its bound (-1: not worked out)
 	held   minHeap
 	// skipped counts the blocks skipped, when the search's context asks.
 	skipped *atomic.Int64
@@ -416,31 +446,35 @@ func (s *blockSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexIntern
 // first document of a later block that can.
 func (s *blockSearcher) skip(ctx *bsearch.SearchContext, d *bsearch.DocumentMatch, err error) (*bsearch.DocumentMatch, error) {
 	norm := s.bounds.norm
+	bb := s.blocks
 	for err == nil && d != nil {
 		n := d.IndexInternalID.Value()
-		for s.cur+1 < len(s.blocks.starts) && s.blocks.starts[s.cur+1] <= n {
-			s.cur++
+		for s.cur+1 < bb.n && bb.start(s.cur+1) <= n {
+			s.cur, s.curUB = s.cur+1, -1
 		}
 		if len(s.held) < s.need || norm == 0 {
 			break
 		}
 		least := s.held[0]
-		if s.blocks.ub[s.cur]*norm*(1-boundSlack) > least {
+		if s.curUB < 0 {
+			s.curUB = bb.ub(s.cur)
+		}
+		if s.curUB*norm*(1-boundSlack) > least {
 			break
 		}
 		next := s.cur + 1
-		for next < len(s.blocks.starts) && s.blocks.ub[next]*norm*(1-boundSlack) <= least {
+		for next < bb.n && bb.ub(next)*norm*(1-boundSlack) <= least {
 			next++
 		}
 		if s.skipped != nil {
 			s.skipped.Add(int64(next - s.cur))
 		}
 		ctx.DocumentMatchPool.Put(d)
-		if next == len(s.blocks.starts) {
+		if next == bb.n {
 			return nil, nil
 		}
-		s.cur = next
-		d, err = s.Searcher.Advance(ctx, index.NewIndexInternalID(nil, s.blocks.starts[next]))
+		s.cur, s.curUB = next, -1
+		d, err = s.Searcher.Advance(ctx, index.NewIndexInternalID(nil, bb.start(next)))
 	}
 	if err != nil || d == nil {
 		return nil, err

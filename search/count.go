@@ -41,8 +41,7 @@ func (x *Index) countHits(ctx context.Context, idx bleve.Index, q query.Query, f
 		}
 	}
 	bc := &bitmapCounter{ctx: ctx, snap: snap, m: idx.Mapping()}
-	var offset uint64
-	for _, ss := range snap.Segments() {
+	for s, ss := range snap.Segments() {
 		seg := ss.Segment()
 		bm, ok, err := bc.bitmap(seg, q)
 		if err != nil || !ok {
@@ -58,13 +57,9 @@ func (x *Index) countHits(ctx context.Context, idx bleve.Index, q query.Query, f
 			}
 			total += bm.GetCardinality()
 			if c != nil {
-				it := bm.Iterator()
-				for it.HasNext() {
-					c.hits = append(c.hits, offset+uint64(it.Next()))
-				}
+				c.tallyLocal(s, bm)
 			}
 		}
-		offset += seg.Count()
 	}
 	return total, true, nil
 }

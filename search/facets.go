@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/collector"
@@ -292,6 +294,33 @@ func (c *facetCounter) tally() {
 	buf := c.hits[:0]
 	hitBuffers.Put(&buf)
 	c.hits = nil
+}
+
+// tallyLocal counts the facet values of the documents of bm, numbered
+// within the s-th segment of the snapshot c was prepared for.
+func (c *facetCounter) tallyLocal(s int, bm *roaring.Bitmap) {
+	sf := c.segs[s]
+	var buf [2048]uint32
+	it := bm.ManyIterator()
+	for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+		docs := buf[:n]
+		for f := range sf {
+			col, counts := &sf[f], c.counts[f]
+			if col.one != nil {
+				for _, d := range docs {
+					if o := col.one[d]; o > 0 {
+						counts[o-1]++
+					}
+				}
+				continue
+			}
+			for _, d := range docs {
+				for _, o := range col.vals[col.start[d]:col.start[d+1]] {
+					counts[o]++
+				}
+			}
+		}
+	}
 }
 
 // facets returns the counted values of each field, the most frequent
