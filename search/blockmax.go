@@ -155,6 +155,34 @@ func (bb *blockBounds) ub(i int) float64 {
 	return u
 }
 
+// blockOf returns the block of global document n.
+func (bb *blockBounds) blockOf(n uint64) int {
+	s := sort.Search(len(bb.offsets), func(i int) bool { return bb.offsets[i] > n }) - 1
+	return bb.base[s] + int((n-bb.offsets[s])>>blockBits)
+}
+
+// sumCount returns, for block i, the highest sum of the root's clauses
+// (before the query's norm) and how many of them may match there.
+func (bb *blockBounds) sumCount(i int) (float64, int) {
+	s, j := bb.segOf(i)
+	nd := bb.root
+	if nd.op != opSum && nd.op != opDisj {
+		u, may := nd.eval(s, j)
+		if may {
+			return u, 1
+		}
+		return 0, 0
+	}
+	sum, count := 0.0, 0
+	for _, k := range nd.kids {
+		if u, may := k.eval(s, j); may {
+			sum += u
+			count++
+		}
+	}
+	return sum, count
+}
+
 // A boundNode bounds one clause of a query block by block.
 type boundNode struct {
 	op    boundOp
@@ -480,6 +508,9 @@ func (s *blockSearcher) skip(ctx *bsearch.SearchContext, d *bsearch.DocumentMatc
 		return nil, err
 	}
 	s.held.push(d.Score, s.need)
+	if len(s.held) == s.need {
+		s.bounds.least, s.bounds.full = s.held[0], true
+	}
 	return d, nil
 }
 

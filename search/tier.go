@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
@@ -176,6 +179,10 @@ func termCount(ctx context.Context, r index.IndexReader, field, term string) int
 type tierBounds struct {
 	low  float64 // +Inf: not bounded
 	norm float64 // 0: never set
+	// least is the score a hit must beat to be on the page, once full
+	// (blockSearcher holds the page).
+	least float64
+	full  bool
 	// complete: every document the tier leaves out ranks after those it
 	// finds, so a full page is the query's (oneWordTier).
 	complete bool
@@ -343,7 +350,62 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 		high.Close()
 		return nil, err
 	}
-	return &tierSearcher{high: high, full: full, bounds: q.bounds}, nil
+	ts := &tierSearcher{high: high, full: full, bounds: q.bounds, clauses: q.plan.clauses}
+	if q.blocks != nil {
+		// A document whose name's clauses and the most the others that
+		// match it can add in its block cannot beat the page is passed
+		// over before the whole query, whose clauses are most of a
+		// search's cost, scores it.
+		if ts.lows, err = lowClauses(ctx, r, m, o, q.cols, q.plan.low); err == nil && ts.lows != nil {
+			var kids []bsearch.Searcher
+			if kids, _, err = liveSearchers(ctx, r, m, o, q.plan.high); err == nil {
+				ts.raw = newRawSum(kids)
+			}
+		}
+		if err != nil {
+			ts.Close()
+			return nil, err
+		}
+	}
+	return ts, nil
+}
+
+// lowClause is a clause outside a search's first tier: its bounds by
+// block, and its documents in each segment (a bitmap, deleted ones too).
+type lowClause struct {
+	bounds *blockBounds
+	docs   []*roaring.Bitmap
+}
+
+// lowClauses returns the bounds and documents of the clauses qs that can
+// match on r; nil when one is of a kind not bounded, or whose documents a
+// bitmap cannot tell (a phrase).
+func lowClauses(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, cols *facetColumns, qs []query.Query) ([]lowClause, error) {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, nil
+	}
+	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
+	out := []lowClause{}
+	for _, c := range qs {
+		bb, err := boundsOf(ctx, r, m, o, cols, c)
+		if err != nil || bb == nil {
+			return nil, err
+		}
+		if bb.root.op == opNone {
+			continue
+		}
+		lc := lowClause{bounds: bb}
+		for _, ss := range snap.Segments() {
+			docs, ok, err := bc.bitmap(ss.Segment(), c)
+			if err != nil || !ok {
+				return nil, err
+			}
+			lc.docs = append(lc.docs, docs)
+		}
+		out = append(out, lc)
+	}
+	return out, nil
 }
 
 // clauseBound is the highest score (before the query's norm) that clause c
@@ -469,25 +531,67 @@ func (s *normSearcher) SetQueryNorm(n float64) {
 // tierSearcher finds the documents of high, scored by full, which finds
 // them all (high's clauses are among full's). Its weight and norm are
 // full's, so that it scores as full does in the same place of a query.
+// With raw (high's clauses scored, summed) and lowBlocks (the others'
+// bounds by block), a document that cannot beat the page held is passed
+// over before full scores it.
 type tierSearcher struct {
 	high, full bsearch.Searcher
 	bounds     *tierBounds
+	raw        *rawSum
+	lows       []lowClause
+	clauses    int // full's, for its coordination
+}
+
+// walk is the searcher of high's documents.
+func (s *tierSearcher) walk() bsearch.Searcher {
+	if s.raw != nil {
+		return s.raw
+	}
+	return s.high
 }
 
 func (s *tierSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
-	h, err := s.high.Next(ctx)
+	h, err := s.walk().Next(ctx)
 	return s.align(ctx, h, err)
 }
 
 func (s *tierSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
-	h, err := s.high.Advance(ctx, id)
+	h, err := s.walk().Advance(ctx, id)
 	return s.align(ctx, h, err)
 }
 
+// beaten says whether h (raw's) cannot beat the page held: its clauses'
+// sum, with the most each other clause that has the document can add in
+// its block, coordinated as full coordinates them, scores no more than
+// the page's last hit.
+func (s *tierSearcher) beaten(h *bsearch.DocumentMatch) bool {
+	b := s.bounds
+	if s.raw == nil || !b.full || b.norm == 0 {
+		return false
+	}
+	n := h.IndexInternalID.Value()
+	low, count := 0.0, s.raw.count
+	for _, l := range s.lows {
+		seg, j := l.bounds.segOf(l.bounds.blockOf(n))
+		if d := l.docs[seg]; d != nil && d.Contains(uint32(n-l.bounds.offsets[seg])) {
+			u, _ := l.bounds.root.eval(seg, j)
+			low += u
+			count++
+		}
+	}
+	ub := (h.Score + low*b.norm) * float64(count) / float64(s.clauses)
+	return ub*(1-boundSlack) <= b.least
+}
+
 // align returns full's match of the document h is on, or of the first
-// document after it that both find.
+// document after it that both find (passing over those beaten).
 func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatch, err error) (*bsearch.DocumentMatch, error) {
 	for err == nil && h != nil {
+		if s.beaten(h) {
+			ctx.DocumentMatchPool.Put(h)
+			h, err = s.walk().Next(ctx)
+			continue
+		}
 		var f *bsearch.DocumentMatch
 		if f, err = s.full.Advance(ctx, h.IndexInternalID); err != nil || f == nil {
 			ctx.DocumentMatchPool.Put(h)
@@ -499,7 +603,7 @@ func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatc
 		}
 		// full is past h: catch high up with it.
 		ctx.DocumentMatchPool.Put(h)
-		if h, err = s.high.Advance(ctx, f.IndexInternalID); err == nil && h != nil && h.IndexInternalID.Equals(f.IndexInternalID) {
+		if h, err = s.walk().Advance(ctx, f.IndexInternalID); err == nil && h != nil && h.IndexInternalID.Equals(f.IndexInternalID) && !s.beaten(h) {
 			ctx.DocumentMatchPool.Put(h)
 			return f, nil
 		}
@@ -511,6 +615,9 @@ func (s *tierSearcher) align(ctx *bsearch.SearchContext, h *bsearch.DocumentMatc
 func (s *tierSearcher) SetQueryNorm(n float64) {
 	s.bounds.norm = n
 	s.full.SetQueryNorm(n)
+	if s.raw != nil {
+		s.raw.SetQueryNorm(n)
+	}
 }
 
 func (s *tierSearcher) Weight() float64 { return s.full.Weight() }
@@ -518,13 +625,22 @@ func (s *tierSearcher) Count() uint64   { return s.high.Count() }
 func (s *tierSearcher) Min() int        { return 0 }
 func (s *tierSearcher) Size() int       { return s.high.Size() + s.full.Size() }
 func (s *tierSearcher) DocumentMatchPoolSize() int {
-	return s.high.DocumentMatchPoolSize() + s.full.DocumentMatchPoolSize() + 1
+	n := s.high.DocumentMatchPoolSize() + s.full.DocumentMatchPoolSize() + 1
+	if s.raw != nil {
+		n += s.raw.DocumentMatchPoolSize()
+	}
+	return n
 }
 
 func (s *tierSearcher) Close() error {
 	err := s.full.Close()
 	if err2 := s.high.Close(); err == nil {
 		err = err2
+	}
+	if s.raw != nil {
+		if err2 := s.raw.Close(); err == nil {
+			err = err2
+		}
 	}
 	return err
 }
