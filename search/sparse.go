@@ -230,14 +230,15 @@ type phraseUnlessCommon struct {
 // positions of, the documents with all its words estimated as if they
 // were independent (in docs, n1 and n2 documents have n1·n2/docs): "payment
 // refund" in the column descriptions of a million datasets, 240,000 and
-// 74,000 of them, had 18,000 to check, half of the search.
-const phraseChecksMax = 2_000
+// 74,000 of them, had 18,000 to check, half of the search (1,800 at
+// 100,000 datasets, a third; a check costs about 2 µs).
+const phraseChecksMax = 1_000
 
 // phraseSkipped says whether a phrase of terms in field scores nothing on
 // r: every term is common there (common terms are side by side in a large
 // share of the catalog: "customer order"), or the documents it would
-// check are more than phraseChecksMax. In a catalog of 100,000 datasets
-// or fewer, only the first can be.
+// check are more than phraseChecksMax: a catalog needs tens of thousands
+// of datasets for that (the judged relevance catalog has a few hundred).
 func phraseSkipped(ctx context.Context, r index.IndexReader, field string, terms []string) (bool, error) {
 	docs, err := r.DocCount()
 	if err != nil || docs == 0 {
