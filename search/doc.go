@@ -137,7 +137,20 @@
 //     are then counted from a sample and said to be (Results.Approximate).
 //     A query of one common word walks the datasets its scoring clauses
 //     find and the first that score 0, then stops: a page of `id` in 90%
-//     of a million datasets' columns costs a page.
+//     of a million datasets' columns costs a page;
+//   - within a tier, and in a query of one word that is not tiered (a
+//     prefix being typed), blocks of 256 documents whose best possible
+//     score cannot beat the page held are skipped, as Lucene's block-max
+//     WAND does (blockmax.go: each segment's maxima of sqrt(tf)·norm by
+//     block and term, built as searches ask), and a tier's document that
+//     cannot beat it is passed over before the whole query scores it;
+//     such a query of one word counts its exact total and facets from
+//     bitmaps of postings (count.go);
+//   - a phrase clause that would check the positions of more than about
+//     1,000 documents scores nothing (sparse.go);
+//   - bleve's zap format is patched (third_party/zapx) so that a scored
+//     clause's Advance jumps to its target instead of stepping through
+//     every posting before it.
 //
 // Why these rules changed (issue 18): the earlier ones were tuned on
 // name-like queries and needed every word in one field, so a question
