@@ -494,6 +494,7 @@ func (s *blockSearcher) skip(ctx *bsearch.SearchContext, d *bsearch.DocumentMatc
 		for next < bb.n && bb.ub(next)*norm*(1-boundSlack) <= least {
 			next++
 		}
+		s.bounds.skipped = true
 		if s.skipped != nil {
 			s.skipped.Add(int64(next - s.cur))
 		}

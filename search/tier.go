@@ -183,6 +183,9 @@ type tierBounds struct {
 	// (blockSearcher holds the page).
 	least float64
 	full  bool
+	// skipped: documents were left out unseen (the search's total is not
+	// its hits').
+	skipped bool
 	// complete: every document the tier leaves out ranks after those it
 	// finds, so a full page is the query's (oneWordTier).
 	complete bool
@@ -229,17 +232,38 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 		p.rank = f
 	case *oneWordQuery:
 		p.rank = f.plain // its searcher's own ranking replaces it
+	case *requiredQuery:
+		if !mode.loose {
+			return nil, nil
+		}
+		// Several words searched loosely (the last one being typed, typos):
+		// each word's clause scores where it was found, and the ranking
+		// clauses add to it.
+		p.rank = &sumBound{[]query.Query{f.must, f.should}}
 	default:
 		return nil, nil
 	}
 	tq := &tierQuery{plan: p, bounds: &tierBounds{low: math.Inf(1)}, need: from + first + 1, cols: x.facets, whole: true}
 	bq := &blockQuery{Query: withFilter(tq, q.Filter, x.facets, x.filterPath), tier: tq}
-	res, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, first+1, from, false))
+	// The page's search counts the facets of what it sees: every hit, if
+	// it skipped nothing (a query whose scores differ in every block).
+	pctx, seen := ctx, (*facetCounter)(nil)
+	if hooks.facets != nil {
+		seen = &facetCounter{cols: hooks.facets.cols}
+		pctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(seen.handler))
+	}
+	res, err := idx.SearchInContext(pctx, bleve.NewSearchRequestOptions(bq, first+1, from, false))
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	if tq.blocks == nil {
 		return nil, nil // not bounded: searched whole
+	}
+	if !tq.bounds.skipped {
+		if seen != nil {
+			*hooks.facets = *seen
+		}
+		return res, nil
 	}
 	var counter *facetCounter
 	if hooks.facets != nil {
@@ -580,7 +604,11 @@ func (s *tierSearcher) beaten(h *bsearch.DocumentMatch) bool {
 		}
 	}
 	ub := (h.Score + low*b.norm) * float64(count) / float64(s.clauses)
-	return ub*(1-boundSlack) <= b.least
+	if ub*(1-boundSlack) > b.least {
+		return false
+	}
+	b.skipped = true
+	return true
 }
 
 // align returns full's match of the document h is on, or of the first
