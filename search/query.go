@@ -309,7 +309,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 			}
 		}
 	}
-	if plan == nil { // not tiered: its page by blocks, if they bound it
+	if res == nil { // not tiered, or its tier could not tell: its page by blocks, if they bound it
 		if res, err = x.searchSkipping(ctx, idx, q, mode, hooks, first, from); err != nil {
 			return nil, err
 		}

@@ -233,12 +233,9 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 	case *oneWordQuery:
 		p.rank = f.plain // its searcher's own ranking replaces it
 	case *requiredQuery:
-		if !mode.loose {
-			return nil, nil
-		}
-		// Several words searched loosely (the last one being typed, typos):
-		// each word's clause scores where it was found, and the ranking
-		// clauses add to it.
+		// Several words: each word's clause (searched loosely, the last
+		// one being typed, typos: it scores where it was found) and the
+		// ranking clauses add up.
 		p.rank = &sumBound{[]query.Query{f.must, f.should}}
 	default:
 		return nil, nil
