@@ -89,13 +89,9 @@ func (m *segmentMaxes) get(seg segment.Segment, field, term string) ([]float64, 
 }
 
 func termMaxes(seg segment.Segment, field, term string) ([]float64, error) {
-	dict, err := seg.Dictionary(field)
+	pl, err := termPostings(seg, field, term)
 	if err != nil {
-		return nil, fmt.Errorf("block maxima of %s: %w", field, err)
-	}
-	pl, err := dict.PostingsList([]byte(term), nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("block maxima of %s:%s: %w", field, term, err)
+		return nil, fmt.Errorf("block maxima: %w", err)
 	}
 	if pl == nil || pl.Count() == 0 {
 		return nil, nil

@@ -64,6 +64,22 @@ func (x *Index) countHits(ctx context.Context, idx bleve.Index, q query.Query, f
 	return total, true, nil
 }
 
+// termPostings returns the postings of term in field of seg, deleted
+// documents included (nil or empty: none).
+func termPostings(seg segment.Segment, field, term string) (segment.PostingsList, error) {
+	dict, err := seg.Dictionary(field)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	pl, err := dict.PostingsList([]byte(term), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", field, term, err)
+	}
+	return pl, nil
+}
+
+// bitmapCounter finds the documents a query matches in a segment of a
+// snapshot, as a bitmap.
 type bitmapCounter struct {
 	ctx  context.Context
 	snap *scorch.IndexSnapshot
@@ -73,13 +89,9 @@ type bitmapCounter struct {
 // postings returns the documents of seg with term in field: a bitmap of
 // the caller's (the segment's own postings are copied).
 func (bc *bitmapCounter) postings(seg segment.Segment, field, term string) (*roaring.Bitmap, error) {
-	dict, err := seg.Dictionary(field)
+	pl, err := termPostings(seg, field, term)
 	if err != nil {
-		return nil, fmt.Errorf("count: %s: %w", field, err)
-	}
-	pl, err := dict.PostingsList([]byte(term), nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("count: %s:%s: %w", field, term, err)
+		return nil, fmt.Errorf("count: %w", err)
 	}
 	out := roaring.New()
 	if pl == nil || pl.Count() == 0 {
