@@ -306,6 +306,14 @@ type tierQuery struct {
 }
 
 func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	if _, several := q.plan.full.(*requiredQuery); several && !q.whole {
+		// Fewer documents with the words in their name than the page
+		// needs (revenue region): the tier cannot tell, and is not
+		// searched.
+		if few, err := fewerThan(ctx, r, m, q.plan.high, q.need); err != nil || few {
+			return &emptySearcher{}, err
+		}
+	}
 	full, err := q.plan.full.Searcher(ctx, r, m, o)
 	if err != nil {
 		return nil, err
@@ -389,6 +397,30 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 		}
 	}
 	return ts, nil
+}
+
+// fewerThan says whether fewer than n documents of r match any of qs
+// (counted by bitmaps, deleted documents too; false when a bitmap cannot
+// tell).
+func fewerThan(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, qs []query.Query, n int) (bool, error) {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return false, nil
+	}
+	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
+	total := uint64(0)
+	for _, ss := range snap.Segments() {
+		bm, ok, err := bc.combine(ss.Segment(), qs, false)
+		if err != nil || !ok {
+			return false, err
+		}
+		if bm != nil {
+			if total += bm.GetCardinality(); total >= uint64(n) {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // lowClause is a clause outside a search's first tier: its bounds by
