@@ -289,14 +289,7 @@ func TestRunBuildsFacetColumnsAhead(t *testing.T) {
 	if _, err := st.UpsertDatasets(ctx, []quarry.Dataset{{Namespace: "pg://db", Name: "shop.orders", Kind: quarry.KindTable}}); err != nil {
 		t.Fatal(err)
 	}
-	idx, err := search.Open(ctx, t.TempDir(), st, &search.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	if err := idx.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	idx := openCaughtUp(t, st)
 	if n := idx.FacetSegmentsForTest(); n != 0 {
 		t.Fatalf("%d segments' columns built before Run", n)
 	}

@@ -50,14 +50,7 @@ func TestCommonWordScoresWhereItTellsSomething(t *testing.T) {
 	if _, err := st.UpsertDatasets(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	idx, err := search.Open(ctx, t.TempDir(), st, &search.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	if err := idx.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	idx := openCaughtUp(t, st)
 	// Settled into one segment: a background merge between two searches
 	// renumbers the documents, and among the thousands that score alike
 	// the first ones are others.
@@ -133,4 +126,20 @@ func names(hits []search.Hit) []string {
 
 func scores(hits []search.Hit) []float64 {
 	return hitsOf(hits, func(h search.Hit) float64 { return h.Score })
+}
+
+// openCaughtUp opens an index of st in a temporary directory, closed when
+// the test ends, with every dataset of st indexed.
+func openCaughtUp(t *testing.T, st *store.Store) *search.Index {
+	t.Helper()
+	ctx := context.Background()
+	idx, err := search.Open(ctx, t.TempDir(), st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	if err := idx.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return idx
 }

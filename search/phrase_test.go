@@ -36,13 +36,7 @@ func TestPhraseSkippedWhereTooCommonToCheck(t *testing.T) {
 			}
 			ds = ds[n:]
 		}
-		idx, err := search.Open(ctx, t.TempDir(), st, &search.Options{Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := idx.CatchUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		idx := openCaughtUp(t, st)
 		res, err := idx.Search(ctx, search.Query{Text: "zinc alder", First: 10, Filter: search.Filter{Namespaces: []string{"pg://x"}}})
 		if err != nil {
 			t.Fatal(err)
@@ -58,6 +52,5 @@ func TestPhraseSkippedWhereTooCommonToCheck(t *testing.T) {
 		if c.skipped && near != apart || !c.skipped && near <= apart {
 			t.Errorf("%d fillers: side by side %v, apart %v; phrase skipped: want %v", c.fillers, near, apart, c.skipped)
 		}
-		idx.Close()
 	}
 }
