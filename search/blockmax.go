@@ -151,32 +151,10 @@ func (bb *blockBounds) ub(i int) float64 {
 	return u
 }
 
-// blockOf returns the block of global document n.
-func (bb *blockBounds) blockOf(n uint64) int {
+// locate returns the segment of global document n and its block there.
+func (bb *blockBounds) locate(n uint64) (int, int) {
 	s := sort.Search(len(bb.offsets), func(i int) bool { return bb.offsets[i] > n }) - 1
-	return bb.base[s] + int((n-bb.offsets[s])>>blockBits)
-}
-
-// sumCount returns, for block i, the highest sum of the root's clauses
-// (before the query's norm) and how many of them may match there.
-func (bb *blockBounds) sumCount(i int) (float64, int) {
-	s, j := bb.segOf(i)
-	nd := bb.root
-	if nd.op != opSum && nd.op != opDisj {
-		u, may := nd.eval(s, j)
-		if may {
-			return u, 1
-		}
-		return 0, 0
-	}
-	sum, count := 0.0, 0
-	for _, k := range nd.kids {
-		if u, may := k.eval(s, j); may {
-			sum += u
-			count++
-		}
-	}
-	return sum, count
+	return s, int((n - bb.offsets[s]) >> blockBits)
 }
 
 // A boundNode bounds one clause of a query block by block.
@@ -254,27 +232,9 @@ type bounder struct {
 // when one of its clauses is of a kind not bounded (tier.go's clauseBound
 // bounds the same kinds, with every maximum 1).
 func boundsOf(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, cols *facetColumns, q query.Query) (*blockBounds, error) {
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		return nil, nil
-	}
-	docs, err := snap.DocCount()
-	if err != nil || docs == 0 {
+	b, bb, err := newBounder(ctx, r, m, o, cols)
+	if err != nil || b == nil {
 		return nil, err
-	}
-	b := &bounder{ctx: ctx, r: snap, m: m, o: o, docs: docs}
-	bb := &blockBounds{}
-	cols.mu.Lock()
-	bb.offsets, b.maxs, err = segmentColumns(snap, cols.maxes, newSegmentMaxes, nil, nil)
-	cols.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	for _, ss := range snap.Segments() {
-		seg := ss.Segment()
-		b.segs = append(b.segs, seg)
-		bb.base = append(bb.base, bb.n)
-		bb.n += int((seg.Count() + blockSize - 1) >> blockBits)
 	}
 	root, ok, err := b.bound(q)
 	if err != nil || !ok {
@@ -282,6 +242,34 @@ func boundsOf(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, 
 	}
 	bb.root = root
 	return bb, nil
+}
+
+// newBounder returns a bounder on r and the blocks of r's segments (their
+// root to be set); nil when r is not a scorch snapshot or is empty.
+func newBounder(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, cols *facetColumns) (*bounder, *blockBounds, error) {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, nil, nil
+	}
+	docs, err := snap.DocCount()
+	if err != nil || docs == 0 {
+		return nil, nil, err
+	}
+	b := &bounder{ctx: ctx, r: snap, m: m, o: o, docs: docs}
+	bb := &blockBounds{}
+	cols.mu.Lock()
+	bb.offsets, b.maxs, err = segmentColumns(snap, cols.maxes, newSegmentMaxes, nil, nil)
+	cols.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ss := range snap.Segments() {
+		seg := ss.Segment()
+		b.segs = append(b.segs, seg)
+		bb.base = append(bb.base, bb.n)
+		bb.n += int((seg.Count() + blockSize - 1) >> blockBits)
+	}
+	return b, bb, nil
 }
 
 // bound returns the bound tree of q; ok false when q is of a kind not
@@ -302,7 +290,7 @@ func (b *bounder) bound(q query.Query) (*boundNode, bool, error) {
 	case unlessCommon, phraseUnlessCommon:
 		// As its searcher: a phrase or word common in the catalog scores
 		// nothing, matches nothing.
-		if empty, err := b.empty(q); err != nil || empty {
+		if empty, err := matchesNothing(b.ctx, b.r, b.m, b.o, q); err != nil || empty {
 			return noneNode, err == nil, err
 		}
 		if u, ok := q.(unlessCommon); ok {
@@ -341,17 +329,6 @@ func (b *bounder) bound(q query.Query) (*boundNode, bool, error) {
 		return b.terms(e.terms, found, q.field, q.term, q.boost)
 	}
 	return nil, false, nil
-}
-
-// empty says whether q's searcher on the bounder's snapshot matches
-// nothing (unlessCommon's, phraseUnlessCommon's).
-func (b *bounder) empty(q query.Query) (bool, error) {
-	s, err := q.Searcher(b.ctx, b.r, b.m, b.o)
-	if err != nil {
-		return false, err
-	}
-	_, empty := s.(*emptySearcher)
-	return empty, s.Close()
 }
 
 // sumBound is a bound's disjunction without coordination: a sum of its

@@ -10,6 +10,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
@@ -84,6 +85,49 @@ type bitmapCounter struct {
 	ctx  context.Context
 	snap *scorch.IndexSnapshot
 	m    mapping.IndexMapping
+	// What the snapshot says of a clause, asked once for all segments:
+	// whether a common word's or phrase's clause (by its inner query)
+	// matches nothing, and a query of one word's hits.
+	empties map[query.Query]bool
+	hits    map[*oneWordQuery]query.Query
+}
+
+func (bc *bitmapCounter) memo() {
+	if bc.empties == nil {
+		bc.empties, bc.hits = map[query.Query]bool{}, map[*oneWordQuery]query.Query{}
+	}
+}
+
+// empty says whether q (unlessCommon, phraseUnlessCommon) matches nothing
+// on the snapshot.
+func (bc *bitmapCounter) empty(q query.Query) (bool, error) {
+	key := q
+	switch c := q.(type) {
+	case unlessCommon:
+		key = c.Query
+	case phraseUnlessCommon:
+		key = c.Query
+	}
+	bc.memo()
+	if e, ok := bc.empties[key]; ok {
+		return e, nil
+	}
+	e, err := matchesNothing(bc.ctx, bc.snap, bc.m, bsearch.SearcherOptions{}, q)
+	if err == nil {
+		bc.empties[key] = e
+	}
+	return e, err
+}
+
+// matchesNothing says whether q's searcher on r matches nothing
+// (unlessCommon's, phraseUnlessCommon's, when their words are common).
+func matchesNothing(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, q query.Query) (bool, error) {
+	s, err := q.Searcher(ctx, r, m, o)
+	if err != nil {
+		return false, err
+	}
+	_, empty := s.(*emptySearcher)
+	return empty, s.Close()
 }
 
 // postings returns the documents of seg with term in field: a bitmap of
@@ -136,12 +180,7 @@ func (bc *bitmapCounter) bitmap(seg segment.Segment, q query.Query) (*roaring.Bi
 		return bc.bitmap(seg, q.Query)
 	case unlessCommon, phraseUnlessCommon:
 		// As its searcher: common, it matches nothing.
-		s, err := q.Searcher(bc.ctx, bc.snap, bc.m, bsearch.SearcherOptions{})
-		if err != nil {
-			return nil, false, err
-		}
-		_, empty := s.(*emptySearcher)
-		if err := s.Close(); err != nil || empty {
+		if empty, err := bc.empty(q); err != nil || empty {
 			return nil, err == nil, err
 		}
 		if u, ok := q.(unlessCommon); ok {
@@ -155,9 +194,14 @@ func (bc *bitmapCounter) bitmap(seg segment.Segment, q query.Query) (*roaring.Bi
 	case *requiredQuery:
 		return bc.bitmap(seg, q.must)
 	case *oneWordQuery:
-		h, err := q.hits(bc.ctx, bc.snap, bc.m, bsearch.SearcherOptions{})
-		if err != nil {
-			return nil, false, err
+		h, ok := bc.hits[q]
+		if !ok {
+			var err error
+			if h, err = q.hits(bc.ctx, bc.snap, bc.m, bsearch.SearcherOptions{}); err != nil {
+				return nil, false, err
+			}
+			bc.memo()
+			bc.hits[q] = h
 		}
 		return bc.bitmap(seg, h)
 	case *prefixQuery:

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -91,6 +92,15 @@ func (o *nameOrder) Copy() bsearch.SearchSort     { return o } // shares the pre
 type collectHooks struct {
 	facets *facetCounter
 	order  *nameOrder
+}
+
+// in returns ctx with h as its searches' hit handler (ctx itself when h
+// has no hook).
+func (h collectHooks) in(ctx context.Context) context.Context {
+	if h == (collectHooks{}) {
+		return ctx
+	}
+	return context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(h.handler))
 }
 
 func (h collectHooks) handler(sctx *bsearch.SearchContext) (bsearch.DocumentMatchHandler, bool, error) {

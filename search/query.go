@@ -315,11 +315,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		}
 	}
 	if res == nil {
-		sctx := ctx
-		if hooks != (collectHooks{}) {
-			sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
-		}
-		if res, err = idx.SearchInContext(sctx, req); err != nil {
+		if res, err = idx.SearchInContext(hooks.in(ctx), req); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}

@@ -8,9 +8,8 @@ import (
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
-
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -244,12 +243,11 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 	bq := &blockQuery{Query: withFilter(tq, q.Filter, x.facets, x.filterPath), tier: tq}
 	// The page's search counts the facets of what it sees: every hit, if
 	// it skipped nothing (a query whose scores differ in every block).
-	pctx, seen := ctx, (*facetCounter)(nil)
+	var seen *facetCounter
 	if hooks.facets != nil {
 		seen = &facetCounter{cols: hooks.facets.cols}
-		pctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(seen.handler))
 	}
-	res, err := idx.SearchInContext(pctx, bleve.NewSearchRequestOptions(bq, first+1, from, false))
+	res, err := idx.SearchInContext(collectHooks{facets: seen}.in(ctx), bleve.NewSearchRequestOptions(bq, first+1, from, false))
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -279,11 +277,7 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 	}
 	count := bleve.NewSearchRequestOptions(withFilter(unscored{full}, q.Filter, x.facets, x.filterPath), 0, 0, false)
 	count.Score = bleve.ScoreNone
-	sctx := ctx
-	if hooks != (collectHooks{}) {
-		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(hooks.handler))
-	}
-	counted, err := idx.SearchInContext(sctx, count)
+	counted, err := idx.SearchInContext(hooks.in(ctx), count)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -374,29 +368,64 @@ func (q *tierQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping
 			q.bounds.low = sum * float64(live) / float64(q.plan.clauses)
 		}
 	}
-	if q.blocks, err = boundsOf(ctx, r, m, o, q.cols, q.plan.rank); err != nil {
-		full.Close()
-		high.Close()
+	ts := &tierSearcher{high: high, full: full, bounds: q.bounds, clauses: q.plan.clauses}
+	if err := q.bound(ctx, r, m, o, ts); err != nil {
+		ts.Close()
 		return nil, err
 	}
-	ts := &tierSearcher{high: high, full: full, bounds: q.bounds, clauses: q.plan.clauses}
-	if q.blocks != nil {
-		// A document whose name's clauses and the most the others that
-		// match it can add in its block cannot beat the page is passed
-		// over before the whole query, whose clauses are most of a
-		// search's cost, scores it.
-		if ts.lows, err = lowClauses(ctx, r, m, o, q.cols, q.plan.low); err == nil && ts.lows != nil {
-			var kids []bsearch.Searcher
-			if kids, _, err = liveSearchers(ctx, r, m, o, q.plan.high); err == nil {
-				ts.raw = newRawSum(kids)
-			}
+	return ts, nil
+}
+
+// bound sets the block bounds of the plan's ranking clauses (q.blocks:
+// the high and the low ones, disjoined as the plan's rank disjoins them)
+// and, when they are bounded, ts's low clauses and its sum of the high
+// ones: a document whose name's clauses and the most the others that
+// match it can add in its block cannot beat the page is passed over
+// before the whole query, whose clauses are most of a search's cost,
+// scores it.
+func (q *tierQuery) bound(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, ts *tierSearcher) error {
+	b, bb, err := newBounder(ctx, r, m, o, q.cols)
+	if err != nil || b == nil {
+		return err
+	}
+	root := &boundNode{op: opDisj, n: q.plan.clauses}
+	var lows []lowClause
+	for i, c := range slices.Concat(q.plan.high, q.plan.low) {
+		nd, ok, err := b.bound(c)
+		if err != nil || !ok {
+			return err
 		}
-		if err != nil {
-			ts.Close()
-			return nil, err
+		if nd.op == opNone {
+			continue
+		}
+		root.kids = append(root.kids, nd)
+		if i >= len(q.plan.high) {
+			lows = append(lows, lowClause{node: nd, clause: c})
 		}
 	}
-	return ts, nil
+	if len(root.kids) == 0 {
+		root = noneNode
+	}
+	bb.root = root
+	q.blocks = bb
+	// The documents of each low clause, as bitmaps (a phrase's cannot
+	// be: then no document is passed over).
+	bc := &bitmapCounter{ctx: ctx, snap: b.r, m: m}
+	for i := range lows {
+		for _, seg := range b.segs {
+			docs, ok, err := bc.bitmap(seg, lows[i].clause)
+			if err != nil || !ok {
+				return err
+			}
+			lows[i].docs = append(lows[i].docs, docs)
+		}
+	}
+	kids, _, err := liveSearchers(ctx, r, m, o, q.plan.high)
+	if err != nil {
+		return err
+	}
+	ts.lows, ts.blocks, ts.raw = lows, bb, newRawSum(kids)
+	return nil
 }
 
 // fewerThan says whether fewer than n documents of r match any of qs
@@ -426,39 +455,9 @@ func fewerThan(ctx context.Context, r index.IndexReader, m mapping.IndexMapping,
 // lowClause is a clause outside a search's first tier: its bounds by
 // block, and its documents in each segment (a bitmap, deleted ones too).
 type lowClause struct {
-	bounds *blockBounds
+	clause query.Query
+	node   *boundNode
 	docs   []*roaring.Bitmap
-}
-
-// lowClauses returns the bounds and documents of the clauses qs that can
-// match on r; nil when one is of a kind not bounded, or whose documents a
-// bitmap cannot tell (a phrase).
-func lowClauses(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, cols *facetColumns, qs []query.Query) ([]lowClause, error) {
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		return nil, nil
-	}
-	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
-	out := []lowClause{}
-	for _, c := range qs {
-		bb, err := boundsOf(ctx, r, m, o, cols, c)
-		if err != nil || bb == nil {
-			return nil, err
-		}
-		if bb.root.op == opNone {
-			continue
-		}
-		lc := lowClause{bounds: bb}
-		for _, ss := range snap.Segments() {
-			docs, ok, err := bc.bitmap(ss.Segment(), c)
-			if err != nil || !ok {
-				return nil, err
-			}
-			lc.docs = append(lc.docs, docs)
-		}
-		out = append(out, lc)
-	}
-	return out, nil
 }
 
 // clauseBound is the highest score (before the query's norm) that clause c
@@ -584,7 +583,7 @@ func (s *normSearcher) SetQueryNorm(n float64) {
 // tierSearcher finds the documents of high, scored by full, which finds
 // them all (high's clauses are among full's). Its weight and norm are
 // full's, so that it scores as full does in the same place of a query.
-// With raw (high's clauses scored, summed) and lowBlocks (the others'
+// With raw (high's clauses scored, summed) and lows (the others'
 // bounds by block), a document that cannot beat the page held is passed
 // over before full scores it.
 type tierSearcher struct {
@@ -592,7 +591,8 @@ type tierSearcher struct {
 	bounds     *tierBounds
 	raw        *rawSum
 	lows       []lowClause
-	clauses    int // full's, for its coordination
+	blocks     *blockBounds // the lows' segments and blocks
+	clauses    int          // full's, for its coordination
 }
 
 // walk is the searcher of high's documents.
@@ -624,10 +624,11 @@ func (s *tierSearcher) beaten(h *bsearch.DocumentMatch) bool {
 	}
 	n := h.IndexInternalID.Value()
 	low, count := 0.0, s.raw.count
+	seg, j := s.blocks.locate(n)
+	local := uint32(n - s.blocks.offsets[seg])
 	for _, l := range s.lows {
-		seg, j := l.bounds.segOf(l.bounds.blockOf(n))
-		if d := l.docs[seg]; d != nil && d.Contains(uint32(n-l.bounds.offsets[seg])) {
-			u, _ := l.bounds.root.eval(seg, j)
+		if d := l.docs[seg]; d != nil && d.Contains(local) {
+			u, _ := l.node.eval(seg, j)
 			low += u
 			count++
 		}
@@ -718,12 +719,10 @@ func (x *Index) sample(ctx context.Context, idx bleve.Index, q Query, p *tierPla
 	req := bleve.NewSearchRequestOptions(withFilter(sq, q.Filter, x.facets, x.filterPath), 0, 0, false)
 	req.Score = bleve.ScoreNone
 	var counter *facetCounter
-	sctx := ctx
 	if q.Facets {
 		counter = &facetCounter{cols: x.facets}
-		sctx = context.WithValue(ctx, bsearch.MakeDocumentMatchHandlerKey, bsearch.MakeDocumentMatchHandler(counter.handler))
 	}
-	res, err := idx.SearchInContext(sctx, req)
+	res, err := idx.SearchInContext(collectHooks{facets: counter}.in(ctx), req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
