@@ -449,7 +449,7 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 			if err != nil {
 				return err
 			}
-			if err := b.Index(c.ID, newJobDoc(j)); err != nil {
+			if err := addDoc(b, idx.Mapping(), c.ID, newJobDoc(j)); err != nil {
 				return fmt.Errorf("index job %s: %w", c.ID, err)
 			}
 			continue
@@ -469,7 +469,7 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 			if err != nil {
 				return err
 			}
-			if err := b.Index(c.ID, newDatasetDoc(d, status)); err != nil {
+			if err := addDoc(b, idx.Mapping(), c.ID, newDatasetDoc(d, status)); err != nil {
 				return fmt.Errorf("index %s: %w", c.ID, err)
 			}
 		}
@@ -860,11 +860,15 @@ func newMapping(storeShown bool) (mapping.IndexMapping, error) {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))
 	}
 	updated := bleve.NewNumericFieldMapping()
-	updated.Name, updated.IncludeInAll = fUpdated, false // DocValues: only the sort by it reads it
+	// DocValues: only the sort by it reads it (one term: sortOnlyNumber).
+	updated.Name, updated.IncludeInAll, updated.Store = fUpdated, false, false
 	dm.AddFieldMappingsAt(fUpdated, updated)
 	removed := bleve.NewBooleanFieldMapping()
-	removed.Name, removed.DocValues = fRemoved, false
+	removed.Name, removed.DocValues, removed.Store, removed.IncludeInAll = fRemoved, false, false, false
 	dm.AddFieldMappingsAt(fRemoved, removed)
+	// No field is in _all, which no query reads; it would cost every
+	// field of every document a visit.
+	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	m.AddDocumentMapping(typeDataset, dm)
 	jm := bleve.NewDocumentStaticMapping()
 	for _, name := range []string{fType, fQName, fNames, fName, fPath, fDesc, fOwners, fNamespace} {
@@ -874,6 +878,7 @@ func newMapping(storeShown bool) (mapping.IndexMapping, error) {
 	// term vectors it was copied again by every merge of its segment,
 	// which ordinary writes keep causing (issue 15).
 	jm.AddFieldMappingsAt(fSQL, field(fSQL, analyzerIdent, false))
+	jm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	m.AddDocumentMapping(typeJob, jm)
 	m.TypeField = fType
 	m.DefaultMapping = bleve.NewDocumentDisabledMapping()

@@ -58,7 +58,7 @@ func BenchmarkIndexSkewed(b *testing.B) {
 		for i := 0; i < n; i += batch {
 			bt := idx.NewBatch()
 			for j := i; j < min(i+batch, n); j++ {
-				if err := bt.Index(fmt.Sprintf("d%07d", j), docs[j]); err != nil {
+				if err := addDoc(bt, idx.Mapping(), fmt.Sprintf("d%07d", j), docs[j]); err != nil {
 					b.Fatal(err)
 				}
 			}
