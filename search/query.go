@@ -429,7 +429,7 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	}
 	for i, h := range hits {
 		if m := byID[h.ID]; m != nil && h.Dataset != nil {
-			hits[i].Matches = matches(m, newTextsDoc(h.Dataset), x.fold)
+			hits[i].Matches = matches(m, newTextsDoc(h.Dataset), x.fold, idx.Mapping())
 		}
 	}
 	return nil
@@ -1015,7 +1015,7 @@ func termQuery(field, v string) *query.TermQuery {
 }
 
 // matches turns highlight fragments into the fields users know.
-func matches(h *bsearch.DocumentMatch, doc *datasetDoc, fold analysis.CharFilter) []Match {
+func matches(h *bsearch.DocumentMatch, doc *datasetDoc, fold analysis.CharFilter, m mapping.IndexMapping) []Match {
 	names := map[string]string{
 		fName: "name", fPath: "qualifiedName", fColumns: "column", fDesc: "description",
 		fColumnDesc: "columnDescription", fTagsText: "tag",
@@ -1026,7 +1026,7 @@ func matches(h *bsearch.DocumentMatch, doc *datasetDoc, fold analysis.CharFilter
 	}
 	var out []Match
 	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
-		if text, ok := markField(h, f, values[f], fold); ok {
+		if text, ok := markField(h, f, values[f], fold, m.AnalyzerNamed(m.AnalyzerNameForPath(f))); ok {
 			out = append(out, Match{Field: names[f], Text: text})
 		}
 	}
@@ -1046,22 +1046,27 @@ const fragmentSize = 200
 // long text, about fragmentSize bytes around its first match. This is what
 // bleve's highlighter does, from the locations the search found, without
 // re-analyzing the document.
-func markField(h *bsearch.DocumentMatch, field string, values []string, fold analysis.CharFilter) (string, bool) {
+//
+// A value edited since the index applied it has the old text's locations,
+// which would mark pieces of words ("curre<mark>ency</mark>") or nothing:
+// its words are found again by analyzing it with a, the field's analyzer
+// (nil: such spans are left out). A field none of whose matched words is
+// in its text now is no match.
+func markField(h *bsearch.DocumentMatch, field string, values []string, fold analysis.CharFilter, a analysis.Analyzer) (string, bool) {
 	type span struct{ start, end int }
-	byValue := map[int][]span{} // value index -> matched spans
-	terms := map[int]int{}      // value index -> distinct words matched
-	for _, locs := range h.Locations[field] {
-		seen := map[int]bool{}
+	byValue := map[int][]span{}        // value index -> matched spans
+	terms := map[int]map[string]bool{} // value index -> distinct words matched
+	for term, locs := range h.Locations[field] {
 		for _, l := range locs {
 			i := 0
 			if len(l.ArrayPositions) > 0 {
 				i = int(l.ArrayPositions[0])
 			}
 			byValue[i] = append(byValue[i], span{int(l.Start), int(l.End)})
-			if !seen[i] {
-				seen[i] = true
-				terms[i]++
+			if terms[i] == nil {
+				terms[i] = map[string]bool{}
 			}
+			terms[i][term] = true
 		}
 	}
 	if len(byValue) == 0 {
@@ -1070,8 +1075,8 @@ func markField(h *bsearch.DocumentMatch, field string, values []string, fold ana
 	// As bleve's highlighter: the value with the most distinct words.
 	best, most := -1, 0
 	for i := range byValue {
-		if terms[i] > most || terms[i] == most && i < best {
-			best, most = i, terms[i]
+		if len(terms[i]) > most || len(terms[i]) == most && i < best {
+			best, most = i, len(terms[i])
 		}
 	}
 	if best >= len(values) {
@@ -1079,11 +1084,28 @@ func markField(h *bsearch.DocumentMatch, field string, values []string, fold ana
 	}
 	text := values[best]
 	spans := byValue[best]
-	if at := foldedOffsets(text, fold); at != nil { // the locations are in the folded text
-		for i, sp := range spans {
-			if sp.start >= 0 && sp.end < len(at) && sp.start <= sp.end {
-				spans[i] = span{at[sp.start], at[sp.end]}
+	at := foldedOffsets(text, fold) // the locations are in the folded text
+	unfold := func(sp span) span {
+		if at != nil && sp.start >= 0 && sp.end < len(at) && sp.start <= sp.end {
+			return span{at[sp.start], at[sp.end]}
+		}
+		return sp
+	}
+	stale := false
+	for i, sp := range spans {
+		spans[i] = unfold(sp)
+		sp = spans[i]
+		stale = stale || sp.start < 0 || sp.end > len(text) || sp.start > sp.end || !wordBoundary(text, sp.start) || !wordBoundary(text, sp.end)
+	}
+	if stale && a != nil {
+		spans = spans[:0]
+		for _, t := range a.Analyze([]byte(text)) {
+			if terms[best][string(t.Term)] {
+				spans = append(spans, unfold(span{t.Start, t.End}))
 			}
+		}
+		if len(spans) == 0 {
+			return "", false
 		}
 	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
@@ -1102,28 +1124,25 @@ func markField(h *bsearch.DocumentMatch, field string, values []string, fold ana
 	if from > 0 {
 		b.WriteString("…")
 	}
-	at := from
+	pos, marked := from, false
 	for _, sp := range spans {
-		if sp.start < at || sp.end > to || sp.start > sp.end {
+		if sp.start < pos || sp.end > to || sp.start > sp.end {
 			continue // overlapping, or outside the fragment
 		}
 		if !wordBoundary(text, sp.start) || !wordBoundary(text, sp.end) {
-			// The index has not yet caught up with an edit of this text:
-			// its locations are the old text's, and would mark pieces of
-			// words ("curre<mark>ency</mark>").
-			continue
+			continue // stale, and no analyzer to find its words again
 		}
-		b.WriteString(html.EscapeString(text[at:sp.start]))
+		b.WriteString(html.EscapeString(text[pos:sp.start]))
 		b.WriteString("<mark>")
 		b.WriteString(html.EscapeString(text[sp.start:sp.end]))
 		b.WriteString("</mark>")
-		at = sp.end
+		pos, marked = sp.end, true
 	}
-	b.WriteString(html.EscapeString(text[at:to]))
+	b.WriteString(html.EscapeString(text[pos:to]))
 	if to < len(text) {
 		b.WriteString("…")
 	}
-	return b.String(), text != ""
+	return b.String(), marked
 }
 
 // wordBoundary reports whether byte offset i of text can begin or end a

@@ -537,3 +537,41 @@ func TestFuzzyAsBleve(t *testing.T) {
 		t.Errorf("%d hits in all: the test tests little", found)
 	}
 }
+
+// A dataset edited since the index applied it shows its words as the
+// store has the text now: the index's locations are the old text's.
+func TestMatchesOfAnEditNotYetIndexed(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.MustOpen(t, &store.Options{Logger: quiet, NoSync: true})
+	d := quarry.Dataset{
+		Namespace: "postgres://db:5432", Name: "shop.public.daily_sales", Kind: quarry.KindTable,
+		Provided: quarry.Metadata{Description: "Revenue per day and currency."},
+	}
+	if _, err := st.UpsertDatasets(ctx, []quarry.Dataset{d}); err != nil {
+		t.Fatal(err)
+	}
+	idx := openCaughtUp(t, st)
+	for _, c := range []struct{ desc, want string }{
+		{"Daily revenue, per currency.", "Daily <mark>revenue</mark>, per currency."},
+		{"Sales per day.", ""}, // found by the old text's word; the new one has it not
+	} {
+		d.Provided.Description = c.desc
+		if _, err := st.UpsertDatasets(ctx, []quarry.Dataset{d}); err != nil { // not applied: no CatchUp
+			t.Fatal(err)
+		}
+		res, err := idx.Search(ctx, search.Query{Text: "revenue"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) != 1 {
+			t.Fatalf("%d hits, want 1", len(res.Hits))
+		}
+		var want []search.Match
+		if c.want != "" {
+			want = []search.Match{{Field: "description", Text: c.want}}
+		}
+		if got := res.Hits[0].Matches; !slices.Equal(got, want) {
+			t.Errorf("%q: matches %v, want %v", c.desc, got, want)
+		}
+	}
+}
