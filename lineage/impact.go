@@ -58,10 +58,11 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	defer g.walks.Put(w)
 	var out []Impacted
 	var truncated bool
+	var tx answerText
 	if column == "" {
-		out, truncated, err = s.tableImpact(ctx, w, n, limit)
+		out, truncated, err = s.tableImpact(ctx, w, &tx, n, limit)
 	} else if c, ok := s.columnOf(n, column); ok {
-		out, truncated, err = s.columnImpact(ctx, w, c, limit)
+		out, truncated, err = s.columnImpact(ctx, w, &tx, c, limit)
 	}
 	if err != nil {
 		return nil, false, err
@@ -84,9 +85,9 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	return out, truncated, nil
 }
 
-func (s *graphState) impacted(ds int32, distance int) Impacted {
-	t := &s.nodes[ds]
-	return Impacted{DatasetID: t.id, Namespace: t.namespace, Name: t.name, Distance: distance, Removed: t.removed}
+func (s *graphState) impacted(tx *answerText, ds int32, distance int) Impacted {
+	id, name := tx.node(s, ds)
+	return Impacted{DatasetID: id, Namespace: s.namespaceOf(ds), Name: name, Distance: distance, Removed: s.nodes[ds].removed}
 }
 
 func (w *walk) listed(ds int32) (int32, bool) {
@@ -100,7 +101,7 @@ func (w *walk) list(ds, i int32) {
 }
 
 // tableImpact is a breadth-first search over datasets, through jobs.
-func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limit int) ([]Impacted, bool, error) {
+func (s *graphState) tableImpact(ctx context.Context, w *walk, tx *answerText, start int32, limit int) ([]Impacted, bool, error) {
 	w.admit(start, 0) // datasets and jobs reached
 	var out []Impacted
 	cur, next := []int32{start}, []int32(nil)
@@ -117,7 +118,7 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limi
 				return false
 			}
 			w.admit(v, int32(d))
-			out = append(out, s.impacted(v, d))
+			out = append(out, s.impacted(tx, v, d))
 			next = append(next, v)
 			return true
 		}
@@ -147,7 +148,7 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limi
 }
 
 // columnImpact is a breadth-first search over column nodes.
-func (s *graphState) columnImpact(ctx context.Context, w *walk, start int32, limit int) ([]Impacted, bool, error) {
+func (s *graphState) columnImpact(ctx context.Context, w *walk, tx *answerText, start int32, limit int) ([]Impacted, bool, error) {
 	// Column nodes reached are admitted; datasets listed are pending,
 	// at their index in out (-1 for the changed one).
 	w.admit(start, 0)
@@ -173,7 +174,7 @@ func (s *graphState) columnImpact(ctx context.Context, w *walk, start int32, lim
 					}
 					i = int32(len(out))
 					w.list(ds, i)
-					out = append(out, s.impacted(ds, d))
+					out = append(out, s.impacted(tx, ds, d))
 				}
 				w.admit(v, int32(d))
 				next = append(next, v)

@@ -67,10 +67,11 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 	if isColumn {
 		c, ok := s.columnOf(n, column)
 		if !ok { // a column without column lineage
-			ds := &s.nodes[n]
+			var tx answerText
+			dsID, name := tx.node(s, n)
 			return &Result{Nodes: []Node{{
-				ID: q.Start, Kind: KindColumn, Namespace: ds.namespace, Name: ds.name,
-				Column: column, DatasetID: ds.id, Removed: ds.removed,
+				ID: q.Start, Kind: KindColumn, Namespace: s.namespaceOf(n), Name: name,
+				Column: column, DatasetID: dsID, Removed: s.nodes[n].removed,
 			}}}, nil
 		}
 		starts = []int32{c}
@@ -83,7 +84,7 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 		slices.SortFunc(starts, func(a, b int32) int { return strings.Compare(s.colName(a), s.colName(b)) })
 	}
 	if len(starts) == 0 { // a dataset without column lineage
-		return &Result{Nodes: []Node{s.columnNode(w, -1, n)}}, nil
+		return &Result{Nodes: []Node{s.columnNode(w, &answerText{}, -1, n)}}, nil
 	}
 	admitted, truncated := w.run(s, true, starts, 0, 2*depth, dirs, limit)
 	return s.columnResult(w, admitted, truncated), nil
@@ -121,9 +122,10 @@ func splitColumnID(id string) (ds, column string, ok bool) {
 }
 
 func (s *graphState) lookup(id string) (int32, bool) {
-	n, ok := s.ids[id]
+	n, _, ok := s.find(id, fnv(fnvOffset, id))
 	if !ok {
-		n, ok = s.ids[strings.ToLower(id)]
+		lower := strings.ToLower(id)
+		n, _, ok = s.find(lower, fnv(fnvOffset, lower))
 	}
 	return n, ok
 }
@@ -338,6 +340,12 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
 	refs := w.refs[:0]
 	defer func() { w.refs = refs[:0] }()
+	var tx answerText
+	size := 0
+	for _, n := range admitted {
+		size += s.nodes[n].id.len() + s.nodes[n].name.len()
+	}
+	tx.reserve(size)
 	for i, n := range admitted {
 		t := &s.nodes[n]
 		d := w.slots[n].dist
@@ -345,7 +353,8 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 		if t.kind == kindJob {
 			kind = KindJob
 		}
-		res.Nodes[i] = Node{ID: t.id, Kind: kind, Namespace: t.namespace, Name: t.name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
+		id, name := tx.node(s, n)
+		res.Nodes[i] = Node{ID: id, Kind: kind, Namespace: s.nsNames[t.ns], Name: name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
 		into := len(refs)
 		for _, l := range s.in(n) {
 			if from := &w.slots[l.node]; from.res == w.gen {
@@ -359,7 +368,7 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 	}
 	for i, r := range refs {
 		from, to := admitted[r.from], admitted[r.to]
-		e := Edge{From: s.nodes[from].id, To: s.nodes[to].id, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
+		e := Edge{From: res.Nodes[r.from].ID, To: res.Nodes[r.to].ID, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
 		if s.nodes[from].kind == kindJob {
 			e.JobID = e.From
 		} else if s.nodes[to].kind == kindJob {
@@ -375,8 +384,10 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
 	refs := w.refs[:0]
 	defer func() { w.refs = refs[:0] }()
+	// A dataset, or a job, is named by many column nodes and edges.
+	tx := answerText{memo: map[int32][2]string{}}
 	for i, c := range admitted {
-		res.Nodes[i] = s.columnNode(w, c, s.cnodes[c].ds)
+		res.Nodes[i] = s.columnNode(w, &tx, c, s.cnodes[c].ds)
 		into := len(refs)
 		for _, l := range s.cin(c) {
 			if from := &w.slots[l.node]; from.res == w.gen {
@@ -391,7 +402,7 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 	for i, r := range refs {
 		e := Edge{From: res.Nodes[r.from].ID, To: res.Nodes[r.to].ID, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
 		if r.job != none {
-			e.JobID = s.nodes[r.job].id
+			e.JobID, _ = tx.node(s, r.job)
 		}
 		res.Edges[i] = e
 	}
@@ -400,16 +411,17 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 
 // columnNode returns column node c of dataset ds as a Node: the dataset
 // itself for its whole node (or c < 0).
-func (s *graphState) columnNode(w *walk, c, ds int32) Node {
+func (s *graphState) columnNode(w *walk, tx *answerText, c, ds int32) Node {
 	t := &s.nodes[ds]
-	n := Node{ID: t.id, Kind: KindDataset, Namespace: t.namespace, Name: t.name, Removed: t.removed}
+	id, name := tx.node(s, ds)
+	n := Node{ID: id, Kind: KindDataset, Namespace: s.nsNames[t.ns], Name: name, Removed: t.removed}
 	if c < 0 {
 		return n
 	}
 	n.Distance = int(w.slots[c].dist)
 	n.Degree = int(s.cnodes[c].degree)
-	if name := s.colName(c); name != "" {
-		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, t.id+"/"+name, name, t.id
+	if col := s.colName(c); col != "" {
+		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, tx.str(s.text.bytes(t.id), '/', col), col, id
 	}
 	return n
 }
