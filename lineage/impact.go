@@ -58,11 +58,10 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	defer g.walks.Put(w)
 	var out []Impacted
 	var truncated bool
-	var tx answerText
 	if column == "" {
-		out, truncated, err = s.tableImpact(ctx, w, &tx, n, limit)
+		out, truncated, err = s.tableImpact(ctx, w, n, limit)
 	} else if c, ok := s.columnOf(n, column); ok {
-		out, truncated, err = s.columnImpact(ctx, w, &tx, c, limit)
+		out, truncated, err = s.columnImpact(ctx, w, c, limit)
 	}
 	if err != nil {
 		return nil, false, err
@@ -85,9 +84,9 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 	return out, truncated, nil
 }
 
-func (s *graphState) impacted(tx *answerText, ds int32, distance int) Impacted {
-	id, name := tx.node(s, ds)
-	return Impacted{DatasetID: id, Namespace: s.namespaceOf(ds), Name: name, Distance: distance, Removed: s.nodes[ds].removed}
+func (s *graphState) impacted(ds int32, distance int) Impacted {
+	t := &s.nodes[ds]
+	return Impacted{DatasetID: s.text.str(t.id), Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Distance: distance, Removed: t.removed}
 }
 
 func (w *walk) listed(ds int32) (int32, bool) {
@@ -101,7 +100,7 @@ func (w *walk) list(ds, i int32) {
 }
 
 // tableImpact is a breadth-first search over datasets, through jobs.
-func (s *graphState) tableImpact(ctx context.Context, w *walk, tx *answerText, start int32, limit int) ([]Impacted, bool, error) {
+func (s *graphState) tableImpact(ctx context.Context, w *walk, start int32, limit int) ([]Impacted, bool, error) {
 	w.admit(start, 0) // datasets and jobs reached
 	var out []Impacted
 	cur, next := []int32{start}, []int32(nil)
@@ -118,7 +117,7 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, tx *answerText, s
 				return false
 			}
 			w.admit(v, int32(d))
-			out = append(out, s.impacted(tx, v, d))
+			out = append(out, s.impacted(v, d))
 			next = append(next, v)
 			return true
 		}
@@ -148,7 +147,7 @@ func (s *graphState) tableImpact(ctx context.Context, w *walk, tx *answerText, s
 }
 
 // columnImpact is a breadth-first search over column nodes.
-func (s *graphState) columnImpact(ctx context.Context, w *walk, tx *answerText, start int32, limit int) ([]Impacted, bool, error) {
+func (s *graphState) columnImpact(ctx context.Context, w *walk, start int32, limit int) ([]Impacted, bool, error) {
 	// Column nodes reached are admitted; datasets listed are pending,
 	// at their index in out (-1 for the changed one).
 	w.admit(start, 0)
@@ -174,7 +173,7 @@ func (s *graphState) columnImpact(ctx context.Context, w *walk, tx *answerText, 
 					}
 					i = int32(len(out))
 					w.list(ds, i)
-					out = append(out, s.impacted(tx, ds, d))
+					out = append(out, s.impacted(ds, d))
 				}
 				w.admit(v, int32(d))
 				next = append(next, v)

@@ -12,7 +12,7 @@ import (
 // and a map of them were more than two million heap objects that the
 // collector marked at every cycle: a tenth of a second of its work per
 // cycle, a sixth of the search server's CPU, and its p99 with it.
-// Strings are made again only for an answer (answerText).
+// An answer's strings are made from the arena's bytes (str).
 
 // A text locates a string in an arena: its chunk, its offset in the chunk
 // and its length, packed into 64 bits. The zero text is "".
@@ -32,10 +32,11 @@ func (t text) off() int   { return int(t>>textLenBits) & (chunkSize - 1) }
 func (t text) len() int   { return int(t & maxTextLen) }
 
 // arena holds strings in chunks of bytes that are only ever appended to:
-// a string's bytes are never written again. A chunk is never grown in
-// place (a full one is followed by a new one), so building a graph copies
-// no arena. A string that is replaced (a node renamed) leaves a hole;
-// compacted copies the arena without them.
+// a string's bytes are never written again, nor moved. A chunk is never
+// grown by copying (a full one is followed by a new one), so building a
+// graph copies no arena. A string that is replaced (a node renamed) leaves
+// a hole; compacted copies the strings still referred to into new chunks
+// and leaves the old ones to the collector.
 type arena struct {
 	chunks [][]byte
 	used   int // bytes of strings, holes included
@@ -43,7 +44,9 @@ type arena struct {
 }
 
 // add appends s to the arena.
-func (a *arena) add(s string) text {
+func (a *arena) add(s string) text { return addText(a, s) }
+
+func addText[S string | []byte](a *arena, s S) text {
 	if len(s) == 0 {
 		return 0
 	}
@@ -70,14 +73,29 @@ func (a *arena) add(s string) text {
 	return text(uint64(last)<<(chunkBits+textLenBits) | uint64(off)<<textLenBits | uint64(len(s)))
 }
 
-// bytes returns the string at t. The bytes must not be written, nor kept
-// past the graph's lock: compacted replaces the arena.
+// bytes returns the string at t. They must not be written: answers'
+// strings share them (str).
 func (a *arena) bytes(t text) []byte {
 	if t == 0 {
 		return nil
 	}
 	off := t.off()
 	return a.chunks[t.chunk()][off : off+t.len() : off+t.len()]
+}
+
+// str returns the string at t, without copying it: unsafe.String over the
+// arena's bytes, which is sound because they are never written again
+// (add only appends to a chunk, within its capacity, and compacted writes
+// new chunks rather than rewriting old ones). An answer's strings so
+// share the graph's memory, as they did when the nodes held strings: the
+// collector keeps a chunk alive while a string points into it, after a
+// compaction or a new Load too, so an answer kept long keeps at most the
+// chunks (1 MiB each) its strings are in.
+func (a *arena) str(t text) string {
+	if t == 0 {
+		return ""
+	}
+	return unsafe.String(&a.chunks[t.chunk()][t.off()], t.len())
 }
 
 // drop counts the string at t as a hole.
@@ -88,7 +106,7 @@ func (a *arena) drop(t text) { a.holes += t.len() }
 func (a *arena) compacted(refs func(yield func(*text))) arena {
 	var out arena
 	refs(func(t *text) {
-		*t = out.add(string(a.bytes(*t)))
+		*t = addText(&out, a.bytes(*t))
 	})
 	return out
 }
@@ -155,56 +173,4 @@ func (s *graphState) find(id string, h uint64) (n int32, slot int, ok bool) {
 			return n, i, true
 		}
 	}
-}
-
-// answerText makes an answer's strings from the graph's: one buffer for
-// many strings rather than an allocation each. Its strings are made with
-// unsafe.String over bytes written just before and never written again
-// (the buffer is only appended to, and a full one is replaced, not
-// reused), so they are as immutable as Go requires; they share memory
-// with nothing but their answer's other strings.
-type answerText struct {
-	buf  []byte
-	memo map[int32][2]string // a node's ID and name, for answers that name a node more than once
-}
-
-// reserve makes room for n more bytes.
-func (a *answerText) reserve(n int) {
-	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, max(n, 2*cap(a.buf), 256))
-	}
-}
-
-// str returns a string of b, and of sep and tail when sep is not 0.
-func (a *answerText) str(b []byte, sep byte, tail string) string {
-	n := len(b)
-	if sep != 0 {
-		n += 1 + len(tail)
-	}
-	if n == 0 {
-		return ""
-	}
-	a.reserve(n)
-	off := len(a.buf)
-	a.buf = append(a.buf, b...)
-	if sep != 0 {
-		a.buf = append(a.buf, sep)
-		a.buf = append(a.buf, tail...)
-	}
-	return unsafe.String(&a.buf[off], n)
-}
-
-// node returns node n's ID and name.
-func (a *answerText) node(s *graphState, n int32) (id, name string) {
-	if a.memo != nil {
-		if v, ok := a.memo[n]; ok {
-			return v[0], v[1]
-		}
-	}
-	t := &s.nodes[n]
-	id, name = a.str(s.text.bytes(t.id), 0, ""), a.str(s.text.bytes(t.name), 0, "")
-	if a.memo != nil {
-		a.memo[n] = [2]string{id, name}
-	}
-	return id, name
 }

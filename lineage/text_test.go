@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,18 @@ func TestArena(t *testing.T) {
 		if got := string(c.bytes(refs[i])); got != s {
 			t.Fatalf("compacted: string %d is %.40q, want %.40q", i, got, s)
 		}
+	}
+	// An answer's strings share the arena's bytes: they outlive what is
+	// added after them and a compaction.
+	kept := c.str(refs[len(refs)-1])
+	for range 100_000 {
+		c.add("added after")
+	}
+	c.drop(refs[len(refs)-1])
+	c = c.compacted(func(yield func(*text)) { yield(&refs[0]) })
+	runtime.GC()
+	if want := want[len(want)-1]; kept != want {
+		t.Fatalf("a string made before the compaction is %q, want %q", kept, want)
 	}
 }
 

@@ -67,11 +67,10 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 	if isColumn {
 		c, ok := s.columnOf(n, column)
 		if !ok { // a column without column lineage
-			var tx answerText
-			dsID, name := tx.node(s, n)
+			ds := &s.nodes[n]
 			return &Result{Nodes: []Node{{
-				ID: q.Start, Kind: KindColumn, Namespace: s.namespaceOf(n), Name: name,
-				Column: column, DatasetID: dsID, Removed: s.nodes[n].removed,
+				ID: q.Start, Kind: KindColumn, Namespace: s.nsNames[ds.ns], Name: s.text.str(ds.name),
+				Column: column, DatasetID: s.text.str(ds.id), Removed: ds.removed,
 			}}}, nil
 		}
 		starts = []int32{c}
@@ -84,7 +83,7 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 		slices.SortFunc(starts, func(a, b int32) int { return strings.Compare(s.colName(a), s.colName(b)) })
 	}
 	if len(starts) == 0 { // a dataset without column lineage
-		return &Result{Nodes: []Node{s.columnNode(w, &answerText{}, -1, n)}}, nil
+		return &Result{Nodes: []Node{s.columnNode(w, -1, n)}}, nil
 	}
 	admitted, truncated := w.run(s, true, starts, 0, 2*depth, dirs, limit)
 	return s.columnResult(w, admitted, truncated), nil
@@ -340,12 +339,6 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
 	refs := w.refs[:0]
 	defer func() { w.refs = refs[:0] }()
-	var tx answerText
-	size := 0
-	for _, n := range admitted {
-		size += s.nodes[n].id.len() + s.nodes[n].name.len()
-	}
-	tx.reserve(size)
 	for i, n := range admitted {
 		t := &s.nodes[n]
 		d := w.slots[n].dist
@@ -353,8 +346,7 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 		if t.kind == kindJob {
 			kind = KindJob
 		}
-		id, name := tx.node(s, n)
-		res.Nodes[i] = Node{ID: id, Kind: kind, Namespace: s.nsNames[t.ns], Name: name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
+		res.Nodes[i] = Node{ID: s.text.str(t.id), Kind: kind, Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
 		into := len(refs)
 		for _, l := range s.in(n) {
 			if from := &w.slots[l.node]; from.res == w.gen {
@@ -384,10 +376,8 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 	res := &Result{Nodes: make([]Node, len(admitted)), Truncated: truncated}
 	refs := w.refs[:0]
 	defer func() { w.refs = refs[:0] }()
-	// A dataset, or a job, is named by many column nodes and edges.
-	tx := answerText{memo: map[int32][2]string{}}
 	for i, c := range admitted {
-		res.Nodes[i] = s.columnNode(w, &tx, c, s.cnodes[c].ds)
+		res.Nodes[i] = s.columnNode(w, c, s.cnodes[c].ds)
 		into := len(refs)
 		for _, l := range s.cin(c) {
 			if from := &w.slots[l.node]; from.res == w.gen {
@@ -402,7 +392,7 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 	for i, r := range refs {
 		e := Edge{From: res.Nodes[r.from].ID, To: res.Nodes[r.to].ID, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
 		if r.job != none {
-			e.JobID, _ = tx.node(s, r.job)
+			e.JobID = s.text.str(s.nodes[r.job].id)
 		}
 		res.Edges[i] = e
 	}
@@ -411,17 +401,17 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 
 // columnNode returns column node c of dataset ds as a Node: the dataset
 // itself for its whole node (or c < 0).
-func (s *graphState) columnNode(w *walk, tx *answerText, c, ds int32) Node {
+func (s *graphState) columnNode(w *walk, c, ds int32) Node {
 	t := &s.nodes[ds]
-	id, name := tx.node(s, ds)
-	n := Node{ID: id, Kind: KindDataset, Namespace: s.nsNames[t.ns], Name: name, Removed: t.removed}
+	id := s.text.str(t.id)
+	n := Node{ID: id, Kind: KindDataset, Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Removed: t.removed}
 	if c < 0 {
 		return n
 	}
 	n.Distance = int(w.slots[c].dist)
 	n.Degree = int(s.cnodes[c].degree)
-	if col := s.colName(c); col != "" {
-		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, tx.str(s.text.bytes(t.id), '/', col), col, id
+	if name := s.colName(c); name != "" {
+		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, id+"/"+name, name, id
 	}
 	return n
 }
