@@ -238,6 +238,7 @@ func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error
 		s.setIdentity(id)
 	}
 	s.rankNamed()
+	s.compact(false) // renames alone leave holes in the arena
 	return nil
 }
 
