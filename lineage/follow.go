@@ -210,7 +210,7 @@ func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error
 					continue
 				}
 				named[n[1]] = true
-				if _, ok := g.s.ids[n[1]]; !ok {
+				if _, _, ok := g.s.find(n[1], fnv(fnvOffset, n[1])); !ok {
 					unknown = append(unknown, n)
 				}
 			}
@@ -238,6 +238,7 @@ func (g *Graph) applyChanges(ctx context.Context, changes []quarry.Change) error
 		s.setIdentity(id)
 	}
 	s.rankNamed()
+	s.compact(false) // renames alone leave holes in the arena
 	return nil
 }
 
@@ -280,18 +281,13 @@ type datasetCounter interface {
 
 // Grow makes room for n more nodes. Sized once, a builder named a million
 // datasets in 0.35 s instead of 1.4: growing the index and the nodes step
-// by step copied them, and the collector scanned each copy, many times
-// over.
+// by step copied them many times over.
 func (b *Builder) Grow(n int) {
 	s := b.s
 	if n <= 0 {
 		return
 	}
-	ids := make(map[string]int32, len(s.ids)+n)
-	for id, i := range s.ids {
-		ids[id] = i
-	}
-	s.ids = ids
+	s.ids.size(len(s.nodes)+n, s.nodes)
 	s.nodes = slices.Grow(s.nodes, n)
 }
 

@@ -19,7 +19,7 @@ func checkRanks(t *testing.T, s *graphState) {
 	seen := make([]bool, len(s.nodes))
 	for i, n := range s.byName {
 		if seen[n] {
-			t.Fatalf("node %d (%s) is twice in byName", n, s.nodes[n].name)
+			t.Fatalf("node %d (%s) is twice in byName", n, s.nameOf(n))
 		}
 		seen[n] = true
 		if i == 0 {
@@ -27,10 +27,10 @@ func checkRanks(t *testing.T, s *graphState) {
 		}
 		p := s.byName[i-1]
 		if s.cmpNames(p, n) >= 0 {
-			t.Fatalf("byName[%d] %q is not after byName[%d] %q", i, s.nodes[n].name, i-1, s.nodes[p].name)
+			t.Fatalf("byName[%d] %q is not after byName[%d] %q", i, s.nameOf(n), i-1, s.nameOf(p))
 		}
 		if s.nodes[p].rank >= s.nodes[n].rank {
-			t.Fatalf("rank of %q (%d) is not above that of %q (%d)", s.nodes[n].name, s.nodes[n].rank, s.nodes[p].name, s.nodes[p].rank)
+			t.Fatalf("rank of %q (%d) is not above that of %q (%d)", s.nameOf(n), s.nodes[n].rank, s.nameOf(p), s.nodes[p].rank)
 		}
 	}
 }
@@ -83,8 +83,8 @@ func TestRankNamedExhaustsAGap(t *testing.T) {
 		checkRanks(t, s)
 	}
 	// Forty halvings of a gap of 2^24: the nodes were ranked again.
-	if got := s.nodes[s.ids["b"]].rank; got == 2*rankGap {
-		t.Fatalf("b's rank is still %d: no node was ranked again", got)
+	if b, _ := s.lookup("b"); s.nodes[b].rank == 2*rankGap {
+		t.Fatalf("b's rank is still %d: no node was ranked again", s.nodes[b].rank)
 	}
 }
 

@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // Their lists (links, stored edges, columns) live in slabs: a few large
 // arrays without pointers, which the garbage collector does not scan,
 // rather than millions of small slices, which it would scan at every
-// cycle.
+// cycle. So do the nodes' IDs and names, in an arena of bytes, and the
+// index from ID to node (text.go).
 
 const none int32 = -1
 
@@ -24,8 +26,9 @@ const (
 )
 
 type graphState struct {
-	ids    map[string]int32 // dataset or job ID -> nodes index
+	ids    idIndex // dataset or job ID -> nodes index
 	nodes  []tnode
+	text   arena // the nodes' IDs and names
 	cnodes []cnode
 
 	links  slab[link]   // nodes' in and out
@@ -33,8 +36,9 @@ type graphState struct {
 	cols   slab[colRef] // nodes' cols
 	clinks slab[clink]  // column nodes' in and out
 
-	namespaces map[string]string // interned: a namespace names many nodes
-	colNames   []string          // interned column names; 0 is "", the dataset as a whole
+	nsIdx      map[string]int32 // interned namespaces: a namespace names many nodes
+	nsNames    []string         // 0 is "", a node only an edge named
+	colNames   []string         // interned column names; 0 is "", the dataset as a whole
 	colNameIdx map[string]int32
 	trans      []string // interned transformations; 0 is ""
 	transIdx   map[string]int32
@@ -51,16 +55,16 @@ type graphState struct {
 
 // tnode is a dataset or a job.
 type tnode struct {
-	id              string
-	namespace, name string
-	key             uint64 // orders links: see cmpNodes
-	rank            uint64 // orders nodes by name: see byName
-	kind            uint8
-	removed         bool
-	degree          int32
-	in, out         span // links, table level
-	raw             span // raws: a dataset's stored edges leading into it
-	cols            span // cols: a dataset's column nodes, by name index
+	id, name text   // in text
+	key      uint64 // a hash of the ID: orders links (see cmpNodes), and finds the node (find)
+	rank     uint64 // orders nodes by name: see byName
+	ns       int32  // into nsNames
+	degree   int32
+	kind     uint8
+	removed  bool
+	in, out  span // links, table level
+	raw      span // raws: a dataset's stored edges leading into it
+	cols     span // cols: a dataset's column nodes, by name index
 }
 
 type colRef struct {
@@ -182,8 +186,9 @@ func compacted[T any](sl *slab[T], tight bool, spans func(yield func(*span))) sl
 	return out
 }
 
-// compact closes the slabs' holes when they are more than half of them,
-// or always when tight (after a build, leaving no room to grow).
+// compact closes the slabs' and the arena's holes when they are more
+// than half of them, or always when tight (after a build, leaving no room
+// to grow).
 func (s *graphState) compact(tight bool) {
 	worth := func(items, holes int) bool { return tight || holes > 1024 && holes > items/2 }
 	if worth(len(s.links.items), s.links.holes) {
@@ -208,6 +213,14 @@ func (s *graphState) compact(tight bool) {
 			}
 		})
 	}
+	if s.text.holes > 0 && worth(s.text.used, s.text.holes) {
+		s.text = s.text.compacted(func(yield func(*text)) {
+			for i := range s.nodes {
+				yield(&s.nodes[i].id)
+				yield(&s.nodes[i].name)
+			}
+		})
+	}
 	if worth(len(s.clinks.items), s.clinks.holes) {
 		s.clinks = compacted(&s.clinks, tight, func(yield func(*span)) {
 			for i := range s.cnodes {
@@ -218,6 +231,10 @@ func (s *graphState) compact(tight bool) {
 	}
 }
 
+func (s *graphState) idOf(n int32) []byte        { return s.text.bytes(s.nodes[n].id) }
+func (s *graphState) nameOf(n int32) []byte      { return s.text.bytes(s.nodes[n].name) }
+func (s *graphState) namespaceOf(n int32) string { return s.nsNames[s.nodes[n].ns] }
+
 func (s *graphState) in(n int32) []link       { return s.links.get(s.nodes[n].in) }
 func (s *graphState) out(n int32) []link      { return s.links.get(s.nodes[n].out) }
 func (s *graphState) raw(n int32) []inEdge    { return s.raws.get(s.nodes[n].raw) }
@@ -226,15 +243,17 @@ func (s *graphState) cin(c int32) []clink     { return s.clinks.get(s.cnodes[c].
 func (s *graphState) cout(c int32) []clink    { return s.clinks.get(s.cnodes[c].out) }
 
 func newGraphState() *graphState {
-	return &graphState{
-		ids:        map[string]int32{},
-		namespaces: map[string]string{},
+	s := &graphState{
+		nsIdx:      map[string]int32{"": 0},
+		nsNames:    []string{""},
 		colNames:   []string{""},
 		colNameIdx: map[string]int32{"": 0},
 		trans:      []string{""},
 		transIdx:   map[string]int32{"": 0},
 		origins:    []quarry.EdgeOrigin{quarry.OriginRun, quarry.OriginCatalog, quarry.OriginManual},
 	}
+	s.ids.size(0, nil)
+	return s
 }
 
 func (s *graphState) stats() Stats {
@@ -253,12 +272,18 @@ func (s *graphState) stats() Stats {
 }
 
 func (s *graphState) node(id string, kind uint8) int32 {
-	if i, ok := s.ids[id]; ok {
+	if (s.ids.n+1)*4 > len(s.ids.slots)*3 {
+		s.ids.size(s.ids.n+1, s.nodes)
+	}
+	h := fnv(fnvOffset, id)
+	i, slot, ok := s.find(id, h)
+	if ok {
 		return i
 	}
-	i := int32(len(s.nodes))
-	s.nodes = append(s.nodes, tnode{id: id, key: fnv(fnvOffset, id), kind: kind})
-	s.ids[id] = i
+	i = int32(len(s.nodes))
+	s.nodes = append(s.nodes, tnode{id: s.text.add(id), key: h, kind: kind})
+	s.ids.slots[slot] = idTag(h) | uint64(i+1)
+	s.ids.n++
 	if !s.building {
 		s.unranked = append(s.unranked, i)
 	}
@@ -276,13 +301,13 @@ const rankGap = 1 << 24
 
 func (s *graphState) cmpNames(a, b int32) int {
 	x, y := &s.nodes[a], &s.nodes[b]
-	if c := strings.Compare(x.name, y.name); c != 0 {
+	if c := bytes.Compare(s.text.bytes(x.name), s.text.bytes(y.name)); c != 0 {
 		return c
 	}
-	if c := strings.Compare(x.namespace, y.namespace); c != 0 {
-		return c
+	if x.ns != y.ns { // interned: different indices, different namespaces
+		return strings.Compare(s.nsNames[x.ns], s.nsNames[y.ns])
 	}
-	return strings.Compare(x.id, y.id)
+	return bytes.Compare(s.text.bytes(x.id), s.text.bytes(y.id))
 }
 
 func (s *graphState) renumber() {
@@ -423,18 +448,26 @@ func (s *graphState) setIdentity(id quarry.Identity) {
 	i := s.node(id.ID, kind)
 	n := &s.nodes[i]
 	n.removed = id.Removed
-	if n.namespace == id.Namespace && n.name == id.Name {
+	sameName := string(s.text.bytes(n.name)) == id.Name
+	if sameName && s.nsNames[n.ns] == id.Namespace {
 		return
 	}
 	if !s.building {
 		s.removeRank(i)
 	}
-	ns, ok := s.namespaces[id.Namespace]
+	ns, ok := s.nsIdx[id.Namespace]
 	if !ok {
-		ns = id.Namespace
-		s.namespaces[ns] = ns
+		ns = int32(len(s.nsNames))
+		s.nsNames = append(s.nsNames, id.Namespace)
+		s.nsIdx[id.Namespace] = ns
 	}
-	n.namespace, n.name = ns, id.Name
+	n.ns = ns
+	if !sameName {
+		// The old name's bytes stay where they are, a hole that compact
+		// closes once holes are half the arena.
+		s.text.drop(n.name)
+		n.name = s.text.add(id.Name)
+	}
 	if !s.building {
 		s.unranked = append(s.unranked, i)
 	}
@@ -484,7 +517,7 @@ func (s *graphState) cmpNodes(a, b int32) int {
 	if x.key != y.key {
 		return cmp.Compare(x.key, y.key)
 	}
-	return strings.Compare(x.id, y.id)
+	return bytes.Compare(s.text.bytes(x.id), s.text.bytes(y.id))
 }
 
 func (s *graphState) cmpColumns(a, b int32) int {

@@ -69,8 +69,8 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 		if !ok { // a column without column lineage
 			ds := &s.nodes[n]
 			return &Result{Nodes: []Node{{
-				ID: q.Start, Kind: KindColumn, Namespace: ds.namespace, Name: ds.name,
-				Column: column, DatasetID: ds.id, Removed: ds.removed,
+				ID: q.Start, Kind: KindColumn, Namespace: s.nsNames[ds.ns], Name: s.text.str(ds.name),
+				Column: column, DatasetID: s.text.str(ds.id), Removed: ds.removed,
 			}}}, nil
 		}
 		starts = []int32{c}
@@ -121,9 +121,10 @@ func splitColumnID(id string) (ds, column string, ok bool) {
 }
 
 func (s *graphState) lookup(id string) (int32, bool) {
-	n, ok := s.ids[id]
+	n, _, ok := s.find(id, fnv(fnvOffset, id))
 	if !ok {
-		n, ok = s.ids[strings.ToLower(id)]
+		lower := strings.ToLower(id)
+		n, _, ok = s.find(lower, fnv(fnvOffset, lower))
 	}
 	return n, ok
 }
@@ -345,7 +346,7 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 		if t.kind == kindJob {
 			kind = KindJob
 		}
-		res.Nodes[i] = Node{ID: t.id, Kind: kind, Namespace: t.namespace, Name: t.name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
+		res.Nodes[i] = Node{ID: s.text.str(t.id), Kind: kind, Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
 		into := len(refs)
 		for _, l := range s.in(n) {
 			if from := &w.slots[l.node]; from.res == w.gen {
@@ -359,7 +360,7 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 	}
 	for i, r := range refs {
 		from, to := admitted[r.from], admitted[r.to]
-		e := Edge{From: s.nodes[from].id, To: s.nodes[to].id, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
+		e := Edge{From: res.Nodes[r.from].ID, To: res.Nodes[r.to].ID, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
 		if s.nodes[from].kind == kindJob {
 			e.JobID = e.From
 		} else if s.nodes[to].kind == kindJob {
@@ -391,7 +392,7 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 	for i, r := range refs {
 		e := Edge{From: res.Nodes[r.from].ID, To: res.Nodes[r.to].ID, Transformation: s.trans[r.trans], Origin: s.firstOrigin(r.origins)}
 		if r.job != none {
-			e.JobID = s.nodes[r.job].id
+			e.JobID = s.text.str(s.nodes[r.job].id)
 		}
 		res.Edges[i] = e
 	}
@@ -402,14 +403,15 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 // itself for its whole node (or c < 0).
 func (s *graphState) columnNode(w *walk, c, ds int32) Node {
 	t := &s.nodes[ds]
-	n := Node{ID: t.id, Kind: KindDataset, Namespace: t.namespace, Name: t.name, Removed: t.removed}
+	id := s.text.str(t.id)
+	n := Node{ID: id, Kind: KindDataset, Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Removed: t.removed}
 	if c < 0 {
 		return n
 	}
 	n.Distance = int(w.slots[c].dist)
 	n.Degree = int(s.cnodes[c].degree)
 	if name := s.colName(c); name != "" {
-		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, t.id+"/"+name, name, t.id
+		n.Kind, n.ID, n.Column, n.DatasetID = KindColumn, id+"/"+name, name, id
 	}
 	return n
 }
