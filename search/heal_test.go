@@ -186,12 +186,22 @@ func TestRebuildSettles(t *testing.T) {
 	for i := range 40 {
 		mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.settled_%02d", i)})
 	}
+	for i := range 40 { // each dataset's changes in different batches
+		mustUpsert(t, c.st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.settled_%02d", i),
+			Provided: quarry.Metadata{Description: fmt.Sprintf("Settled as %02d.", i)}})
+	}
 	if err := c.idx.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.idx.SetRebuildBatchForTest(4) // tens of segments
+	c.idx.SetRebuildBatchForTest(4) // tens of segments, built in lanes
 	if err := c.idx.Rebuild(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if seq, _ := c.st.LastSeq(ctx); c.idx.Applied() != seq {
+		t.Errorf("the rebuilt index applied up to %d, the store is at %d", c.idx.Applied(), seq)
+	}
+	if got := c.names(t, search.Query{Text: "settled as 07"}); len(got) == 0 || got[0] != "crm.public.settled_07" {
+		t.Errorf("settled as 07: %v", got)
 	}
 	if n := c.idx.SegmentsForTest(); n != 1 {
 		t.Errorf("the rebuilt index serves %d segments, want 1", n)
