@@ -26,6 +26,10 @@ func SetMappingVersionForTest(dir, v string) error {
 // indexes at once.
 func (x *Index) SetRebuildBatchForTest(n int) { x.rebuildBatch = n }
 
+// SetFacetBitmapHitsForTest sets the fewest hits of a segment whose facet
+// values are counted through bitmaps (minBitmapHits).
+func (x *Index) SetFacetBitmapHitsForTest(n uint64) { x.facets.minBits = n }
+
 // SegmentsForTest is the number of segments of the serving index.
 func (x *Index) SegmentsForTest() int {
 	idx, err := x.current()

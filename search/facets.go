@@ -32,6 +32,9 @@ type facetColumns struct {
 	values [len(facetFields)]valueDict       // shared by all segments
 	names  map[segment.Segment]*nameColumn   // for sorting by name (order.go)
 	maxes  map[segment.Segment]*segmentMaxes // block maxima (blockmax.go)
+	// minBits is the fewest hits of a segment whose values are counted
+	// through the values' bitmaps: minBitmapHits (tests: fewer).
+	minBits uint64
 }
 
 // valueDict numbers the values of a facet field.
@@ -62,10 +65,24 @@ type segmentFacets [len(facetFields)]facetColumn
 // vals[start[n]:start[n+1]].
 type facetColumn struct {
 	one, start, vals []uint32
+	// A field with few values in the segment (kind, database, freshness;
+	// not owners) also has the documents of each, value ords[i] in
+	// docs[i]: the count of a value among many hits is the cardinality of
+	// an intersection of bitmaps, not a step per hit (tallyBits).
+	ords []uint32
+	docs []*roaring.Bitmap
 }
 
+// maxValueBitmaps is the most values of a field in a segment kept as
+// bitmaps, and minBitmapHits the fewest hits of a segment counted through
+// them (facetColumns.minBits): fewer are counted one by one as cheaply.
+const (
+	maxValueBitmaps = 32
+	minBitmapHits   = 4096
+)
+
 func newFacetColumns() *facetColumns {
-	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}}
+	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}, minBits: minBitmapHits}
 }
 
 // facetCounter counts the facet values of one search's hits.
@@ -210,8 +227,7 @@ func segmentOf(offsets []uint64, n uint64) (int, uint64) {
 func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 	n := seg.Count()
 	sf := &segmentFacets{}
-	type pair struct{ doc, ord uint32 }
-	var pairs []pair
+	var pairs []docValue
 	for f, field := range facetFields {
 		dict, err := seg.Dictionary(field)
 		if err != nil {
@@ -223,11 +239,12 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 				return nil // a field left empty (unknown status, no database) is no value
 			}
 			ord := cols.values[f].ord(term)
-			return func(doc uint64) { pairs = append(pairs, pair{uint32(doc), ord}) }
+			return func(doc uint64) { pairs = append(pairs, docValue{uint32(doc), ord}) }
 		})
 		if err != nil {
 			return nil, fmt.Errorf("facets: %s %w", field, err)
 		}
+		sf[f].ords, sf[f].docs = valueBitmaps(pairs)
 		// Counting sort by document: start[d+1] is the end of d's values.
 		start := make([]uint32, n+1)
 		multi := false
@@ -257,6 +274,50 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 	return sf, nil
 }
 
+// docValue is a document (segment-local) and the ord of one of its values.
+type docValue struct{ doc, ord uint32 }
+
+// valueBitmaps makes a bitmap of the documents of each value of pairs
+// (document, value), which come a value at a time, unless there are more
+// than maxValueBitmaps values.
+func valueBitmaps(pairs []docValue) ([]uint32, []*roaring.Bitmap) {
+	var ords []uint32
+	var docs []*roaring.Bitmap
+	var buf []uint32
+	for i := 0; i < len(pairs); {
+		j := i
+		for j < len(pairs) && pairs[j].ord == pairs[i].ord {
+			j++
+		}
+		if len(ords) == maxValueBitmaps {
+			return nil, nil
+		}
+		buf = buf[:0]
+		for _, p := range pairs[i:j] {
+			buf = append(buf, p.doc)
+		}
+		bm := roaring.New()
+		bm.AddMany(buf)
+		bm.RunOptimize()
+		ords, docs = append(ords, pairs[i].ord), append(docs, bm)
+		i = j
+	}
+	return ords, docs
+}
+
+// tallyBits counts the values of col among hits, a segment's (n of
+// them), by intersecting the bitmaps of col's values with them, and
+// reports whether it could: col has no bitmaps.
+func tallyBits(col *facetColumn, counts []int, hits *roaring.Bitmap) bool {
+	if col.docs == nil {
+		return false
+	}
+	for i, bm := range col.docs {
+		counts[col.ords[i]] += int(bm.AndCardinality(hits))
+	}
+	return true
+}
+
 // tally counts the facet values of the hits, a segment and a field at a
 // time: a tight loop over one column each, rather than every column for
 // each hit as the collector sees it.
@@ -272,7 +333,22 @@ func (c *facetCounter) tally() {
 			j = i + sort.Search(len(hits)-i, func(k int) bool { return hits[i+k] >= c.offsets[s+1] })
 		}
 		base, seg := c.offsets[s], hits[i:j]
+		var counted [len(facetFields)]bool
+		if uint64(len(seg)) >= c.cols.minBits {
+			local := make([]uint32, len(seg))
+			for k, n := range seg {
+				local[k] = uint32(n - base)
+			}
+			bm := roaring.New()
+			bm.AddMany(local)
+			for f := range sf {
+				counted[f] = tallyBits(&sf[f], c.counts[f], bm)
+			}
+		}
 		for f := range sf {
+			if counted[f] {
+				continue
+			}
 			col, counts := &sf[f], c.counts[f]
 			if col.one != nil {
 				for _, n := range seg {
@@ -300,11 +376,25 @@ func (c *facetCounter) tally() {
 // within the s-th segment of the snapshot c was prepared for.
 func (c *facetCounter) tallyLocal(s int, bm *roaring.Bitmap) {
 	sf := c.segs[s]
+	var counted [len(facetFields)]bool
+	some := false
+	if bm.GetCardinality() >= c.cols.minBits {
+		for f := range sf {
+			counted[f] = tallyBits(&sf[f], c.counts[f], bm)
+			some = some || !counted[f]
+		}
+		if !some {
+			return
+		}
+	}
 	var buf [2048]uint32
 	it := bm.ManyIterator()
 	for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
 		docs := buf[:n]
 		for f := range sf {
+			if counted[f] {
+				continue
+			}
 			col, counts := &sf[f], c.counts[f]
 			if col.one != nil {
 				for _, d := range docs {

@@ -73,19 +73,25 @@ func TestFacetsExact(t *testing.T) {
 		}
 		for _, q := range queries {
 			q.Facets = true
-			res, err := c.idx.Search(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := c.idx.BleveFacetsForTest(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(res.Facets, want) {
-				t.Fatalf("round %d, %+v:\n got %v\nwant %v", round, q, res.Facets, want)
-			}
-			if len(want[0].Buckets) == 0 && res.Total > 0 {
-				t.Fatalf("round %d, %+v: no namespace buckets for %d hits", round, q, res.Total)
+			var res *search.Results
+			// Counted hit by hit, and through the values' bitmaps (as a
+			// segment's thousands of hits are).
+			for _, minBits := range []uint64{1_000_000, 1} {
+				c.idx.SetFacetBitmapHitsForTest(minBits)
+				var err error
+				if res, err = c.idx.Search(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+				want, err := c.idx.BleveFacetsForTest(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(res.Facets, want) {
+					t.Fatalf("round %d, %+v, bitmaps from %d hits:\n got %v\nwant %v", round, q, minBits, res.Facets, want)
+				}
+				if len(want[0].Buckets) == 0 && res.Total > 0 {
+					t.Fatalf("round %d, %+v: no namespace buckets for %d hits", round, q, res.Total)
+				}
 			}
 			kinds := 0 // one kind per dataset
 			for _, b := range res.Facets[3].Buckets {
