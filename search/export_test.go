@@ -26,9 +26,14 @@ func SetMappingVersionForTest(dir, v string) error {
 // indexes at once.
 func (x *Index) SetRebuildBatchForTest(n int) { x.rebuildBatch = n }
 
-// SetFacetBitmapHitsForTest sets the fewest hits of a segment whose facet
-// values are counted through bitmaps (minBitmapHits).
-func (x *Index) SetFacetBitmapHitsForTest(n uint64) { x.facets.minBits = n }
+// CountFacetsByBitmapsForTest makes searches count facet values through
+// the values' bitmaps always (true) or never (false), not by cost.
+func (x *Index) CountFacetsByBitmapsForTest(always bool) {
+	x.facets.bits = bitsNever
+	if always {
+		x.facets.bits = bitsAlways
+	}
+}
 
 // SegmentsForTest is the number of segments of the serving index.
 func (x *Index) SegmentsForTest() int {

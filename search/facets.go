@@ -32,9 +32,10 @@ type facetColumns struct {
 	values [len(facetFields)]valueDict       // shared by all segments
 	names  map[segment.Segment]*nameColumn   // for sorting by name (order.go)
 	maxes  map[segment.Segment]*segmentMaxes // block maxima (blockmax.go)
-	// minBits is the fewest hits of a segment whose values are counted
-	// through the values' bitmaps: minBitmapHits (tests: fewer).
-	minBits uint64
+	// bits says how hits' values are counted where a field has bitmaps:
+	// by whichever way costs fewer steps (bitsCheaper), or (tests) always
+	// or never through them.
+	bits bitsMode
 }
 
 // valueDict numbers the values of a facet field.
@@ -67,22 +68,29 @@ type facetColumn struct {
 	one, start, vals []uint32
 	// A field with few values in the segment (kind, database, freshness;
 	// not owners) also has the documents of each, value ords[i] in
-	// docs[i]: the count of a value among many hits is the cardinality of
-	// an intersection of bitmaps, not a step per hit (tallyBits).
-	ords []uint32
-	docs []*roaring.Bitmap
+	// docs[i]: the count of a value among most of a segment's documents is
+	// the cardinality of an intersection of bitmaps, not a step per hit
+	// (tallyBits). steps[i] is the most an intersection with docs[i]
+	// takes: its documents, or 1,024 words for each 65,536 documents.
+	ords  []uint32
+	docs  []*roaring.Bitmap
+	steps []uint64
 }
 
 // maxValueBitmaps is the most values of a field in a segment kept as
-// bitmaps, and minBitmapHits the fewest hits of a segment counted through
-// them (facetColumns.minBits): fewer are counted one by one as cheaply.
+// bitmaps.
+const maxValueBitmaps = 32
+
+type bitsMode uint8
+
 const (
-	maxValueBitmaps = 32
-	minBitmapHits   = 4096
+	bitsCheaper bitsMode = iota
+	bitsAlways
+	bitsNever
 )
 
 func newFacetColumns() *facetColumns {
-	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}, minBits: minBitmapHits}
+	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}}
 }
 
 // facetCounter counts the facet values of one search's hits.
@@ -244,7 +252,7 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 		if err != nil {
 			return nil, fmt.Errorf("facets: %s %w", field, err)
 		}
-		sf[f].ords, sf[f].docs = valueBitmaps(pairs)
+		sf[f].ords, sf[f].docs, sf[f].steps = valueBitmaps(pairs, n)
 		// Counting sort by document: start[d+1] is the end of d's values.
 		start := make([]uint32, n+1)
 		multi := false
@@ -280,17 +288,19 @@ type docValue struct{ doc, ord uint32 }
 // valueBitmaps makes a bitmap of the documents of each value of pairs
 // (document, value), which come a value at a time, unless there are more
 // than maxValueBitmaps values.
-func valueBitmaps(pairs []docValue) ([]uint32, []*roaring.Bitmap) {
+func valueBitmaps(pairs []docValue, n uint64) ([]uint32, []*roaring.Bitmap, []uint64) {
 	var ords []uint32
 	var docs []*roaring.Bitmap
+	var steps []uint64
 	var buf []uint32
+	words := 1024 * (n>>16 + 1)
 	for i := 0; i < len(pairs); {
 		j := i
 		for j < len(pairs) && pairs[j].ord == pairs[i].ord {
 			j++
 		}
 		if len(ords) == maxValueBitmaps {
-			return nil, nil
+			return nil, nil, nil
 		}
 		buf = buf[:0]
 		for _, p := range pairs[i:j] {
@@ -300,22 +310,35 @@ func valueBitmaps(pairs []docValue) ([]uint32, []*roaring.Bitmap) {
 		bm.AddMany(buf)
 		bm.RunOptimize()
 		ords, docs = append(ords, pairs[i].ord), append(docs, bm)
+		steps = append(steps, min(uint64(j-i), words))
 		i = j
 	}
-	return ords, docs
+	return ords, docs, steps
 }
 
-// tallyBits counts the values of col among hits, a segment's (n of
-// them), by intersecting the bitmaps of col's values with them, and
-// reports whether it could: col has no bitmaps.
-func tallyBits(col *facetColumn, counts []int, hits *roaring.Bitmap) bool {
-	if col.docs == nil {
+// bitsFor reports whether the values of col among n hits of a segment are
+// counted through its bitmaps, in mode: when intersecting them takes
+// fewer steps than n.
+func bitsFor(col *facetColumn, n uint64, mode bitsMode) bool {
+	if col.docs == nil || mode == bitsNever {
 		return false
 	}
+	if mode == bitsAlways {
+		return true
+	}
+	var cost uint64
+	for _, s := range col.steps {
+		cost += min(s, n)
+	}
+	return cost < n
+}
+
+// tallyBits counts the values of col among hits, a segment's, by
+// intersecting the bitmaps of col's values with them.
+func tallyBits(col *facetColumn, counts []int, hits *roaring.Bitmap) {
 	for i, bm := range col.docs {
 		counts[col.ords[i]] += int(bm.AndCardinality(hits))
 	}
-	return true
 }
 
 // tally counts the facet values of the hits, a segment and a field at a
@@ -334,16 +357,20 @@ func (c *facetCounter) tally() {
 		}
 		base, seg := c.offsets[s], hits[i:j]
 		var counted [len(facetFields)]bool
-		if uint64(len(seg)) >= c.cols.minBits {
-			local := make([]uint32, len(seg))
-			for k, n := range seg {
-				local[k] = uint32(n - base)
+		var bm *roaring.Bitmap
+		for f := range sf {
+			if counted[f] = bitsFor(&sf[f], uint64(len(seg)), c.cols.bits); !counted[f] {
+				continue
 			}
-			bm := roaring.New()
-			bm.AddMany(local)
-			for f := range sf {
-				counted[f] = tallyBits(&sf[f], c.counts[f], bm)
+			if bm == nil {
+				local := make([]uint32, len(seg))
+				for k, n := range seg {
+					local[k] = uint32(n - base)
+				}
+				bm = roaring.New()
+				bm.AddMany(local)
 			}
+			tallyBits(&sf[f], c.counts[f], bm)
 		}
 		for f := range sf {
 			if counted[f] {
@@ -377,15 +404,15 @@ func (c *facetCounter) tally() {
 func (c *facetCounter) tallyLocal(s int, bm *roaring.Bitmap) {
 	sf := c.segs[s]
 	var counted [len(facetFields)]bool
-	some := false
-	if bm.GetCardinality() >= c.cols.minBits {
-		for f := range sf {
-			counted[f] = tallyBits(&sf[f], c.counts[f], bm)
-			some = some || !counted[f]
+	n, all := bm.GetCardinality(), true
+	for f := range sf {
+		if counted[f] = bitsFor(&sf[f], n, c.cols.bits); counted[f] {
+			tallyBits(&sf[f], c.counts[f], bm)
 		}
-		if !some {
-			return
-		}
+		all = all && counted[f]
+	}
+	if all {
+		return
 	}
 	var buf [2048]uint32
 	it := bm.ManyIterator()
