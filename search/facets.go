@@ -65,7 +65,8 @@ type segmentFacets [len(facetFields)]facetColumn
 // value of document n is one[n]-1 (0: none); else its values are
 // vals[start[n]:start[n+1]].
 type facetColumn struct {
-	one, start, vals []uint32
+	one         oneValue
+	start, vals []uint32
 	// A field with few values in the segment (kind, database, freshness;
 	// not owners) also has the documents of each, value ords[i] in
 	// docs[i]: the count of a value among most of a segment's documents is
@@ -261,11 +262,7 @@ func (cols *facetColumns) build(seg segment.Segment) (*segmentFacets, error) {
 			multi = multi || start[p.doc+1] > 1
 		}
 		if !multi {
-			one := make([]uint32, n)
-			for _, p := range pairs {
-				one[p.doc] = p.ord + 1
-			}
-			sf[f].one = one
+			sf[f].one = newOneValue(pairs, n, uint32(len(cols.values[f].vals)))
 			continue
 		}
 		for d := uint64(1); d <= n; d++ {
@@ -377,12 +374,8 @@ func (c *facetCounter) tally() {
 				continue
 			}
 			col, counts := &sf[f], c.counts[f]
-			if col.one != nil {
-				for _, n := range seg {
-					if o := col.one[n-base]; o > 0 {
-						counts[o-1]++
-					}
-				}
+			if col.one.has() {
+				col.one.count(seg, base, counts)
 				continue
 			}
 			for _, n := range seg {
@@ -423,12 +416,8 @@ func (c *facetCounter) tallyLocal(s int, bm *roaring.Bitmap) {
 				continue
 			}
 			col, counts := &sf[f], c.counts[f]
-			if col.one != nil {
-				for _, d := range docs {
-					if o := col.one[d]; o > 0 {
-						counts[o-1]++
-					}
-				}
+			if col.one.has() {
+				col.one.countLocal(docs, counts)
 				continue
 			}
 			for _, d := range docs {
@@ -470,4 +459,79 @@ func (c *facetCounter) facets() []Facet {
 		out[f] = Facet{Field: field, Buckets: top}
 	}
 	return out
+}
+
+// oneValue is the value of each document of a segment, where none has
+// two: document d's is at(d)-1 (0: none), in the narrowest integers that
+// hold the field's values. A search counts a sample of hits spread over
+// the whole segment, and a column four times the size it needs missed the
+// cache at every hit.
+type oneValue struct {
+	u8  []uint8
+	u16 []uint16
+	u32 []uint32
+}
+
+// newOneValue makes the column of n documents' values from pairs, whose
+// ords are below values.
+func newOneValue(pairs []docValue, n uint64, values uint32) oneValue {
+	switch {
+	case values < 1<<8:
+		return oneValue{u8: fillOne(make([]uint8, n), pairs)}
+	case values < 1<<16:
+		return oneValue{u16: fillOne(make([]uint16, n), pairs)}
+	}
+	return oneValue{u32: fillOne(make([]uint32, n), pairs)}
+}
+
+func fillOne[T uint8 | uint16 | uint32](one []T, pairs []docValue) []T {
+	for _, p := range pairs {
+		one[p.doc] = T(p.ord + 1)
+	}
+	return one
+}
+
+func (v *oneValue) has() bool { return v.u8 != nil || v.u16 != nil || v.u32 != nil }
+
+// at is document d's value plus one, 0 for none.
+func (v *oneValue) at(d uint64) uint32 {
+	switch {
+	case v.u8 != nil:
+		return uint32(v.u8[d])
+	case v.u16 != nil:
+		return uint32(v.u16[d])
+	}
+	return v.u32[d]
+}
+
+// count counts the values of docs, numbered from base, into counts.
+func (v *oneValue) count(docs []uint64, base uint64, counts []int) {
+	switch {
+	case v.u8 != nil:
+		countOne(v.u8, docs, base, counts)
+	case v.u16 != nil:
+		countOne(v.u16, docs, base, counts)
+	default:
+		countOne(v.u32, docs, base, counts)
+	}
+}
+
+// countLocal counts the values of docs, numbered in the segment.
+func (v *oneValue) countLocal(docs []uint32, counts []int) {
+	switch {
+	case v.u8 != nil:
+		countOne(v.u8, docs, 0, counts)
+	case v.u16 != nil:
+		countOne(v.u16, docs, 0, counts)
+	default:
+		countOne(v.u32, docs, 0, counts)
+	}
+}
+
+func countOne[T uint8 | uint16 | uint32, D uint32 | uint64](one []T, docs []D, base D, counts []int) {
+	for _, d := range docs {
+		if o := one[d-base]; o > 0 {
+			counts[o-1]++
+		}
+	}
 }

@@ -113,8 +113,8 @@ func (s *columnFilter) accepts(n uint64) bool {
 	for i, f := range s.fields {
 		col := &s.segs[seg][f]
 		ok := false
-		if col.one != nil {
-			if o := col.one[local]; o > 0 {
+		if col.one.has() {
+			if o := col.one.at(local); o > 0 {
 				ok = slices.Contains(s.wanted[i], o-1)
 			}
 		} else {
