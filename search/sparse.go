@@ -3,6 +3,8 @@ package search
 import (
 	"context"
 
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -74,8 +76,98 @@ func (q *sparseConjunction) Searcher(ctx context.Context, r index.IndexReader, m
 		closeSearchers(ss)
 		return &emptySearcher{weight: weight}, nil
 	}
+	if bs, err := q.bits(ctx, r, m, o, weight); err != nil || bs != nil {
+		closeSearchers(ss)
+		return bs, err
+	}
 	return searcher.NewConjunctionSearcher(ctx, r, ss, composite(o))
 }
+
+// bits is the conjunction's searcher over the intersection of its
+// clauses' postings, when every clause is unscored (the words a query of
+// several words requires): a step of one bitmap's iterator for each
+// document asked about, rather than an Advance of each clause through
+// postings most of the catalog is in (customer, orders). nil: the clauses
+// cannot be told by bitmaps (count.go), or they say where they matched.
+func (q *sparseConjunction) bits(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions, weight float64) (bsearch.Searcher, error) {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok || o.IncludeTermVectors || o.Explain {
+		return nil, nil
+	}
+	for _, c := range q.conjuncts {
+		if _, ok := c.(unscored); !ok {
+			return nil, nil
+		}
+	}
+	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
+	s := &bitsSearcher{weight: weight, seg: -1}
+	var next uint64
+	for _, ss := range snap.Segments() {
+		bm, ok, err := bc.bitmap(ss.Segment(), q)
+		if err != nil || !ok {
+			return nil, err
+		}
+		if bm != nil {
+			if d := ss.Deleted(); d != nil {
+				bm.AndNot(d)
+			}
+			s.count += bm.GetCardinality()
+		}
+		s.offsets = append(s.offsets, next)
+		s.segs = append(s.segs, bm)
+		next += ss.Segment().Count()
+	}
+	return s, nil
+}
+
+// bitsSearcher finds, unscored, the documents of a bitmap per segment
+// (segment-local numbers; nil: none).
+type bitsSearcher struct {
+	segs    []*roaring.Bitmap
+	offsets []uint64 // each segment's first global document number
+	count   uint64
+	weight  float64
+	seg     int // whose iterator it is
+	it      roaring.IntPeekable
+}
+
+func (s *bitsSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
+	for s.it == nil || !s.it.HasNext() {
+		if s.seg+1 >= len(s.segs) {
+			return nil, nil
+		}
+		s.seg++
+		s.it = nil
+		if bm := s.segs[s.seg]; bm != nil {
+			s.it = bm.Iterator()
+		}
+	}
+	rv := ctx.DocumentMatchPool.Get()
+	rv.IndexInternalID = index.NewIndexInternalID(rv.IndexInternalID, s.offsets[s.seg]+uint64(s.it.Next()))
+	return rv, nil
+}
+
+func (s *bitsSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
+	seg, local := segmentOf(s.offsets, id.Value())
+	if seg > s.seg {
+		s.seg, s.it = seg, nil
+		if bm := s.segs[seg]; bm != nil {
+			s.it = bm.Iterator()
+		}
+	}
+	if seg == s.seg && s.it != nil {
+		s.it.AdvanceIfNeeded(uint32(local))
+	}
+	return s.Next(ctx)
+}
+
+func (s *bitsSearcher) Weight() float64            { return s.weight }
+func (s *bitsSearcher) SetQueryNorm(float64)       {}
+func (s *bitsSearcher) Count() uint64              { return s.count }
+func (s *bitsSearcher) Min() int                   { return 0 }
+func (s *bitsSearcher) Size() int                  { return 64 + 16*len(s.segs) }
+func (s *bitsSearcher) DocumentMatchPoolSize() int { return 1 }
+func (s *bitsSearcher) Close() error               { return nil }
 
 // composite are the options a composite searcher of searchers made with
 // o is made with. Unscored (unscored), bleve would merge its clauses'

@@ -1,0 +1,117 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"github.com/quarrydata/quarry"
+)
+
+// A conjunction of unscored clauses searched through the intersection of
+// their bitmaps finds, by Next and by Advance, the documents bleve's
+// conjunction of their searchers finds, over segments with deletions.
+func TestBitsConjunctionFindsWhatBlevesDoes(t *testing.T) {
+	idx, err := create(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	cat := newSkewedWords()
+	for round := range 4 { // a segment a round
+		b := idx.NewBatch()
+		for i := range 700 {
+			n := round*700 + i
+			if err := addDoc(b, idx.Mapping(), fmt.Sprintf("d%05d", n), newDatasetDoc(cat.dataset(n), quarry.DatasetStatus{})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < round*700; i += 7 { // deleted from earlier segments
+			b.Delete(fmt.Sprintf("d%05d", i))
+		}
+		if err := idx.Batch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	r, err := reader(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := idx.Mapping()
+	for _, words := range [][]string{{"customer", "orders"}, {"revenue", "region"}, {"customer", "id"}, {"nosuchword", "customer"}} {
+		conj := newSparseConjunction()
+		for _, w := range words {
+			term := string(m.AnalyzerNamed(analyzerIdentStem).Analyze([]byte(w))[0].Term)
+			conj.conjuncts = append(conj.conjuncts, unscored{termQuery(fWords, term)})
+		}
+		o := search.SearcherOptions{}
+		fresh := func(bits bool) search.Searcher {
+			if bits {
+				s, err := conj.Searcher(ctx, r, m, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			var ss []search.Searcher
+			for _, c := range conj.conjuncts {
+				s, err := c.Searcher(ctx, r, m, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ss = append(ss, s)
+			}
+			s, err := searcher.NewConjunctionSearcher(ctx, r, ss, composite(o))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		walk := func(s search.Searcher, targets []uint64) []uint64 {
+			sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+			var out []uint64
+			var d *search.DocumentMatch
+			var err error
+			for i := 0; ; i++ {
+				// As searchers are advanced: past the document they are on.
+				if i < len(targets) && (len(out) == 0 || targets[i] > out[len(out)-1]) {
+					d, err = s.Advance(sctx, index.NewIndexInternalID(nil, targets[i]))
+				} else {
+					d, err = s.Next(sctx)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d == nil {
+					return out
+				}
+				out = append(out, d.IndexInternalID.Value())
+				sctx.DocumentMatchPool.Put(d)
+			}
+		}
+		bits := fresh(true)
+		if _, ok := bits.(*bitsSearcher); !ok && words[0] != "nosuchword" {
+			t.Fatalf("%v: searched by a %T, not by bitmaps", words, bits)
+		}
+		want, got := walk(fresh(false), nil), walk(bits, nil)
+		if !slices.Equal(got, want) || len(want) == 0 && words[0] != "nosuchword" {
+			t.Fatalf("%v by Next: %d documents, want %d", words, len(got), len(want))
+		}
+		rnd := rand.New(rand.NewPCG(1, uint64(len(want))))
+		var targets []uint64
+		for at := uint64(0); at < 2800 && len(targets) < 200; at += uint64(rnd.IntN(40)) {
+			targets = append(targets, at)
+		}
+		if want, got := walk(fresh(false), targets), walk(fresh(true), targets); !slices.Equal(got, want) {
+			t.Fatalf("%v by Advance: %v\nwant %v", words, got, want)
+		}
+	}
+}
