@@ -353,37 +353,20 @@ func (c *facetCounter) tally() {
 			j = i + sort.Search(len(hits)-i, func(k int) bool { return hits[i+k] >= c.offsets[s+1] })
 		}
 		base, seg := c.offsets[s], hits[i:j]
-		var counted [len(facetFields)]bool
-		var bm *roaring.Bitmap
-		for f := range sf {
-			if counted[f] = bitsFor(&sf[f], uint64(len(seg)), c.cols.bits); !counted[f] {
-				continue
-			}
-			if bm == nil {
-				local := make([]uint32, len(seg))
-				for k, n := range seg {
-					local[k] = uint32(n - base)
-				}
-				bm = roaring.New()
-				bm.AddMany(local)
-			}
-			tallyBits(&sf[f], c.counts[f], bm)
-		}
-		for f := range sf {
-			if counted[f] {
-				continue
-			}
-			col, counts := &sf[f], c.counts[f]
-			if col.one.has() {
-				col.one.count(seg, base, counts)
-				continue
-			}
+		counted := c.countByBits(sf, uint64(len(seg)), func() *roaring.Bitmap {
+			bm := roaring.New()
 			for _, n := range seg {
-				local := n - base
-				for _, o := range col.vals[col.start[local]:col.start[local+1]] {
-					counts[o]++
-				}
+				bm.Add(uint32(n - base))
 			}
+			return bm
+		})
+		var local [2048]uint32 // in the segment's numbers, a chunk at a time
+		for k := 0; k < len(seg) && slices.Contains(counted[:], false); k += len(local) {
+			chunk := seg[k:min(k+len(local), len(seg))]
+			for x, n := range chunk {
+				local[x] = uint32(n - base)
+			}
+			c.countDocs(sf, &counted, local[:len(chunk)])
 		}
 		i = j
 	}
@@ -396,34 +379,49 @@ func (c *facetCounter) tally() {
 // within the s-th segment of the snapshot c was prepared for.
 func (c *facetCounter) tallyLocal(s int, bm *roaring.Bitmap) {
 	sf := c.segs[s]
-	var counted [len(facetFields)]bool
-	n, all := bm.GetCardinality(), true
-	for f := range sf {
-		if counted[f] = bitsFor(&sf[f], n, c.cols.bits); counted[f] {
-			tallyBits(&sf[f], c.counts[f], bm)
-		}
-		all = all && counted[f]
-	}
-	if all {
+	counted := c.countByBits(sf, bm.GetCardinality(), func() *roaring.Bitmap { return bm })
+	if !slices.Contains(counted[:], false) {
 		return
 	}
 	var buf [2048]uint32
 	it := bm.ManyIterator()
 	for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
-		docs := buf[:n]
-		for f := range sf {
-			if counted[f] {
-				continue
+		c.countDocs(sf, &counted, buf[:n])
+	}
+}
+
+// countByBits counts the values of the fields of sf whose bitmaps count
+// n hits of the segment (hits, made once if asked) more cheaply than one
+// by one (bitsFor), and says which it counted.
+func (c *facetCounter) countByBits(sf *segmentFacets, n uint64, hits func() *roaring.Bitmap) [len(facetFields)]bool {
+	var counted [len(facetFields)]bool
+	var bm *roaring.Bitmap
+	for f := range sf {
+		if counted[f] = bitsFor(&sf[f], n, c.cols.bits); counted[f] {
+			if bm == nil {
+				bm = hits()
 			}
-			col, counts := &sf[f], c.counts[f]
-			if col.one.has() {
-				col.one.countLocal(docs, counts)
-				continue
-			}
-			for _, d := range docs {
-				for _, o := range col.vals[col.start[d]:col.start[d+1]] {
-					counts[o]++
-				}
+			tallyBits(&sf[f], c.counts[f], bm)
+		}
+	}
+	return counted
+}
+
+// countDocs counts the values of docs (numbered in the segment) of the
+// fields of sf not counted already.
+func (c *facetCounter) countDocs(sf *segmentFacets, counted *[len(facetFields)]bool, docs []uint32) {
+	for f := range sf {
+		if counted[f] {
+			continue
+		}
+		col, counts := &sf[f], c.counts[f]
+		if col.one.has() {
+			col.one.count(docs, counts)
+			continue
+		}
+		for _, d := range docs {
+			for _, o := range col.vals[col.start[d]:col.start[d+1]] {
+				counts[o]++
 			}
 		}
 	}
@@ -504,33 +502,21 @@ func (v *oneValue) at(d uint64) uint32 {
 	return v.u32[d]
 }
 
-// count counts the values of docs, numbered from base, into counts.
-func (v *oneValue) count(docs []uint64, base uint64, counts []int) {
+// count counts the values of docs (numbered in the segment) into counts.
+func (v *oneValue) count(docs []uint32, counts []int) {
 	switch {
 	case v.u8 != nil:
-		countOne(v.u8, docs, base, counts)
+		countOne(v.u8, docs, counts)
 	case v.u16 != nil:
-		countOne(v.u16, docs, base, counts)
+		countOne(v.u16, docs, counts)
 	default:
-		countOne(v.u32, docs, base, counts)
+		countOne(v.u32, docs, counts)
 	}
 }
 
-// countLocal counts the values of docs, numbered in the segment.
-func (v *oneValue) countLocal(docs []uint32, counts []int) {
-	switch {
-	case v.u8 != nil:
-		countOne(v.u8, docs, 0, counts)
-	case v.u16 != nil:
-		countOne(v.u16, docs, 0, counts)
-	default:
-		countOne(v.u32, docs, 0, counts)
-	}
-}
-
-func countOne[T uint8 | uint16 | uint32, D uint32 | uint64](one []T, docs []D, base D, counts []int) {
+func countOne[T uint8 | uint16 | uint32](one []T, docs []uint32, counts []int) {
 	for _, d := range docs {
-		if o := one[d-base]; o > 0 {
+		if o := one[d]; o > 0 {
 			counts[o-1]++
 		}
 	}
