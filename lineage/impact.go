@@ -86,7 +86,8 @@ func (g *Graph) Impact(ctx context.Context, datasetID, column string, limit int)
 
 func (s *graphState) impacted(ds int32, distance int) Impacted {
 	t := &s.nodes[ds]
-	return Impacted{DatasetID: s.text.str(t.id), Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Distance: distance, Removed: t.removed}
+	id, ns, name := s.names(t)
+	return Impacted{DatasetID: id, Namespace: ns, Name: name, Distance: distance, Removed: t.removed}
 }
 
 func (w *walk) listed(ds int32) (int32, bool) {

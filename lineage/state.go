@@ -235,6 +235,12 @@ func (s *graphState) idOf(n int32) []byte        { return s.text.bytes(s.nodes[n
 func (s *graphState) nameOf(n int32) []byte      { return s.text.bytes(s.nodes[n].name) }
 func (s *graphState) namespaceOf(n int32) string { return s.nsNames[s.nodes[n].ns] }
 
+// names are node t's ID, namespace and name as an answer holds them: the
+// ID and name straight from the arena (arena.str).
+func (s *graphState) names(t *tnode) (id, namespace, name string) {
+	return s.text.str(t.id), s.nsNames[t.ns], s.text.str(t.name)
+}
+
 func (s *graphState) in(n int32) []link       { return s.links.get(s.nodes[n].in) }
 func (s *graphState) out(n int32) []link      { return s.links.get(s.nodes[n].out) }
 func (s *graphState) raw(n int32) []inEdge    { return s.raws.get(s.nodes[n].raw) }

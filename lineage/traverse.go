@@ -68,9 +68,10 @@ func (g *Graph) Traverse(ctx context.Context, q Query) (*Result, error) {
 		c, ok := s.columnOf(n, column)
 		if !ok { // a column without column lineage
 			ds := &s.nodes[n]
+			id, ns, name := s.names(ds)
 			return &Result{Nodes: []Node{{
-				ID: q.Start, Kind: KindColumn, Namespace: s.nsNames[ds.ns], Name: s.text.str(ds.name),
-				Column: column, DatasetID: s.text.str(ds.id), Removed: ds.removed,
+				ID: q.Start, Kind: KindColumn, Namespace: ns, Name: name,
+				Column: column, DatasetID: id, Removed: ds.removed,
 			}}}, nil
 		}
 		starts = []int32{c}
@@ -346,7 +347,8 @@ func (s *graphState) tableResult(w *walk, admitted []int32, truncated bool) *Res
 		if t.kind == kindJob {
 			kind = KindJob
 		}
-		res.Nodes[i] = Node{ID: s.text.str(t.id), Kind: kind, Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
+		id, ns, name := s.names(t)
+		res.Nodes[i] = Node{ID: id, Kind: kind, Namespace: ns, Name: name, Removed: t.removed, Degree: int(t.degree), Distance: int(d)}
 		into := len(refs)
 		for _, l := range s.in(n) {
 			if from := &w.slots[l.node]; from.res == w.gen {
@@ -403,8 +405,8 @@ func (s *graphState) columnResult(w *walk, admitted []int32, truncated bool) *Re
 // itself for its whole node (or c < 0).
 func (s *graphState) columnNode(w *walk, c, ds int32) Node {
 	t := &s.nodes[ds]
-	id := s.text.str(t.id)
-	n := Node{ID: id, Kind: KindDataset, Namespace: s.nsNames[t.ns], Name: s.text.str(t.name), Removed: t.removed}
+	id, ns, name := s.names(t)
+	n := Node{ID: id, Kind: KindDataset, Namespace: ns, Name: name, Removed: t.removed}
 	if c < 0 {
 		return n
 	}
