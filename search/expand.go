@@ -144,9 +144,9 @@ func (q *prefixQuery) Searcher(ctx context.Context, r index.IndexReader, _ mappi
 	}
 	// As bleve's: no term, or the prefix alone, is a term searcher.
 	if len(e.terms) == 0 || len(e.terms) == 1 && e.terms[0] == q.prefix {
-		return searcher.NewTermSearcher(ctx, r, q.prefix, q.field, q.boost, o)
+		return searcher.NewTermSearcher(ctx, hotIndex(ctx, r), q.prefix, q.field, q.boost, o)
 	}
-	return searcher.NewMultiTermSearcher(ctx, r, e.terms, q.field, q.boost, composite(o), true)
+	return searcher.NewMultiTermSearcher(ctx, hotIndex(ctx, r), e.terms, q.field, q.boost, composite(o), true)
 }
 
 // cachedExpansion returns the terms found for key in ctx's Search, if they

@@ -244,3 +244,14 @@ func (x *Index) FacetSegmentsForTest() int {
 	defer cols.mu.Unlock()
 	return len(cols.segs)
 }
+
+// SetHotPostingsForTest makes the index read the terms with at least min
+// postings decoded (hot.go), keeping up to budget bytes of them; min < 0:
+// none.
+func (x *Index) SetHotPostingsForTest(min, budget int) {
+	x.facets.hot = nil
+	if min >= 0 {
+		x.facets.hot = newHotPostings(budget)
+		x.facets.hot.min = uint64(min)
+	}
+}

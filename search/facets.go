@@ -32,6 +32,7 @@ type facetColumns struct {
 	values [len(facetFields)]valueDict       // shared by all segments
 	names  map[segment.Segment]*nameColumn   // for sorting by name (order.go)
 	maxes  map[segment.Segment]*segmentMaxes // block maxima (blockmax.go)
+	hot    *hotPostings                      // decoded postings (hot.go)
 	// bits says how hits' values are counted where a field has bitmaps:
 	// by whichever way costs fewer steps (bitsCheaper), or (tests) always
 	// or never through them.
@@ -91,7 +92,7 @@ const (
 )
 
 func newFacetColumns() *facetColumns {
-	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}}
+	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}, hot: newHotPostings(hotBudget)}
 }
 
 // facetCounter counts the facet values of one search's hits.

@@ -76,9 +76,9 @@ func (q *fuzzyQuery) Searcher(ctx context.Context, r index.IndexReader, _ mappin
 		return nil, fmt.Errorf("fuzzy %w", err)
 	}
 	if len(e.terms) == 0 || len(e.terms) == 1 && e.terms[0] == q.term {
-		return searcher.NewTermSearcher(ctx, r, q.term, q.field, q.boost, o)
+		return searcher.NewTermSearcher(ctx, hotIndex(ctx, r), q.term, q.field, q.boost, o)
 	}
-	return searcher.NewMultiTermSearcherBoosted(ctx, r, e.terms, q.field, q.boost, e.eds, composite(o), true)
+	return searcher.NewMultiTermSearcherBoosted(ctx, hotIndex(ctx, r), e.terms, q.field, q.boost, e.eds, composite(o), true)
 }
 
 // prefixEnd is the first key after every key that starts with p (nil:

@@ -63,7 +63,7 @@ func (q *sparseConjunction) Searcher(ctx context.Context, r index.IndexReader, m
 	ss := make([]bsearch.Searcher, 0, len(q.conjuncts))
 	weight, empty := 0.0, false
 	for _, c := range q.conjuncts {
-		s, err := c.Searcher(ctx, r, m, o)
+		s, err := clauseSearcher(ctx, r, m, o, c)
 		if err != nil {
 			closeSearchers(ss)
 			return nil, err
@@ -186,7 +186,7 @@ func liveSearchers(ctx context.Context, r index.IndexReader, m mapping.IndexMapp
 	live := make([]bsearch.Searcher, 0, len(qs))
 	weight := 0.0
 	for _, q := range qs {
-		s, err := q.Searcher(ctx, r, m, o)
+		s, err := clauseSearcher(ctx, r, m, o, q)
 		if err != nil {
 			closeSearchers(live)
 			return nil, 0, err
@@ -290,7 +290,7 @@ type unlessCommon struct {
 }
 
 func (q unlessCommon) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
-	s, err := q.Query.Searcher(ctx, r, m, o)
+	s, err := clauseSearcher(ctx, r, m, o, q.Query)
 	if err != nil {
 		return nil, err
 	}
