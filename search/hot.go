@@ -143,6 +143,44 @@ func (h *hotPostings) reader(snap *scorch.IndexSnapshot, field, term string, cou
 	return r, nil
 }
 
+// kept returns a reader of term's postings in field of snap if every
+// segment's are kept, and how many of them are live (deleted documents
+// left out, as zap counts them); nil when they are not all kept, odd, or
+// a segment has too many deletions to count them cheaply.
+func (h *hotPostings) kept(snap *scorch.IndexSnapshot, field, term string) *hotReader {
+	k := fieldTerm{field, term}
+	ss := snap.Segments()
+	r := &hotReader{segs: make([]hotSegment, len(ss))}
+	var offset uint64
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.clock++
+	for i, s := range ss {
+		seg := s.Segment()
+		d, ok := h.segs[seg][k]
+		if !ok || d.odd {
+			return nil
+		}
+		d.used = h.clock
+		del := s.Deleted()
+		r.count += uint64(len(d.docs))
+		if del != nil && !del.IsEmpty() {
+			if del.GetCardinality() > 1024 {
+				return nil
+			}
+			for it := del.Iterator(); it.HasNext(); {
+				n := it.Next()
+				if _, found := slices.BinarySearch(d.docs, n); found {
+					r.count--
+				}
+			}
+		}
+		r.segs[i] = hotSegment{decoded: d, deleted: del, offset: offset, n: seg.Count()}
+		offset += seg.Count()
+	}
+	return r
+}
+
 // get returns the decoded postings of k in seg, decoded now if they are
 // not kept.
 func (h *hotPostings) get(seg segment.Segment, k fieldTerm) (*decoded, error) {
@@ -240,24 +278,54 @@ type hotReader struct {
 }
 
 func (r *hotReader) Next(pre *index.TermFieldDoc) (*index.TermFieldDoc, error) {
+	n, ok := r.doc()
+	if !ok {
+		return nil, nil
+	}
+	pre = r.fill(pre, n)
+	r.at++
+	return pre, nil
+}
+
+// doc is the global number of the document the reader is on (the next it
+// returns), deleted ones passed over; false past the last.
+func (r *hotReader) doc() (uint64, bool) {
 	for r.seg < len(r.segs) {
 		s := &r.segs[r.seg]
-		for r.at < len(s.docs) {
-			i := r.at
-			r.at++
-			if s.deleted != nil && s.deleted.Contains(s.docs[i]) {
-				continue
+		for ; r.at < len(s.docs); r.at++ {
+			if s.deleted == nil || !s.deleted.Contains(s.docs[r.at]) {
+				return s.offset + uint64(s.docs[r.at]), true
 			}
-			if pre == nil {
-				pre = &index.TermFieldDoc{}
-			}
-			pre.ID = index.NewIndexInternalID(pre.ID, s.offset+uint64(s.docs[i]))
-			pre.Freq, pre.Norm = uint64(s.lf[i]&0xff), normOf(s.lf[i]>>8)
-			return pre, nil
 		}
 		r.seg, r.at = r.seg+1, 0
 	}
-	return nil, nil
+	return 0, false
+}
+
+// fill sets pre (or a new one) to the posting the reader is on, of
+// document n.
+func (r *hotReader) fill(pre *index.TermFieldDoc, n uint64) *index.TermFieldDoc {
+	if pre == nil {
+		pre = &index.TermFieldDoc{}
+	}
+	lf := r.segs[r.seg].lf[r.at]
+	pre.ID = index.NewIndexInternalID(pre.ID, n)
+	pre.Freq, pre.Norm = uint64(lf&0xff), normOf(lf>>8)
+	return pre
+}
+
+// seek moves the reader on to its first document at or after n (never
+// back).
+func (r *hotReader) seek(n uint64) {
+	for r.seg < len(r.segs) && r.segs[r.seg].offset+r.segs[r.seg].n <= n {
+		r.seg, r.at = r.seg+1, 0
+	}
+	if r.seg == len(r.segs) {
+		return
+	}
+	if s := &r.segs[r.seg]; n > s.offset {
+		r.at = gallop(s.docs, r.at, uint32(n-s.offset))
+	}
 }
 
 // Advance moves to the first document at or after id, forward or back.
@@ -305,6 +373,11 @@ type hotSnapshot struct {
 }
 
 func (r hotSnapshot) TermFieldReader(ctx context.Context, term []byte, field string, freq, norm, vectors bool) (index.TermFieldReader, error) {
+	if !vectors {
+		if hr := r.hot.kept(r.IndexSnapshot, field, string(term)); hr != nil {
+			return hr, nil // its count without a reader of zap's
+		}
+	}
 	tr, err := r.IndexSnapshot.TermFieldReader(ctx, term, field, freq, norm, vectors)
 	if err != nil || vectors || !freq || !norm || tr.Count() < r.hot.min {
 		return tr, err

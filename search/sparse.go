@@ -60,6 +60,9 @@ func newSparseConjunction(qs ...query.Query) *sparseConjunction {
 }
 
 func (q *sparseConjunction) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	if hc, err := hotConjunctionOf(ctx, r, o, q.conjuncts); err != nil || hc != nil {
+		return hc, err
+	}
 	ss := make([]bsearch.Searcher, 0, len(q.conjuncts))
 	weight, empty := 0.0, false
 	for _, c := range q.conjuncts {

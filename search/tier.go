@@ -164,7 +164,7 @@ func (x *Index) tierPlan(ctx context.Context, idx bleve.Index, q Query, mode que
 }
 
 func termCount(ctx context.Context, r index.IndexReader, field, term string) int {
-	tr, err := r.TermFieldReader(ctx, []byte(term), field, false, false, false)
+	tr, err := hotIndex(ctx, r).TermFieldReader(ctx, []byte(term), field, false, false, false)
 	if err != nil {
 		return 0
 	}
