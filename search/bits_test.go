@@ -113,5 +113,22 @@ func TestBitsConjunctionFindsWhatBlevesDoes(t *testing.T) {
 		if want, got := walk(fresh(false), targets), walk(fresh(true), targets); !slices.Equal(got, want) {
 			t.Fatalf("%v by Advance: %v\nwant %v", words, got, want)
 		}
+		// Advanced to the document it is on, or one before it, a
+		// searcher returns the first at or after it again (as a sample
+		// asks of a word: does it have this document?).
+		if len(want) > 2 {
+			s := fresh(true)
+			sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+			for _, at := range []uint64{want[1], want[1], want[0], want[2] + 1} {
+				d, err := s.Advance(sctx, index.NewIndexInternalID(nil, at))
+				if err != nil {
+					t.Fatal(err)
+				}
+				i, _ := slices.BinarySearch(want, at)
+				if d == nil || i == len(want) || d.IndexInternalID.Value() != want[i] {
+					t.Fatalf("%v: Advance to %d, not past the last returned: got %v, want %d", words, at, d, want[min(i, len(want)-1)])
+				}
+			}
+		}
 	}
 }

@@ -102,6 +102,17 @@ func (q *sparseConjunction) bits(ctx context.Context, r index.IndexReader, m map
 			return nil, nil
 		}
 	}
+	s, err := newBitsSearcher(ctx, snap, m, q, weight)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newBitsSearcher is the searcher of q's documents on snap by bitmaps
+// (deleted ones left out), with weight; nil when bitmaps cannot tell them
+// (count.go).
+func newBitsSearcher(ctx context.Context, snap *scorch.IndexSnapshot, m mapping.IndexMapping, q query.Query, weight float64) (*bitsSearcher, error) {
 	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
 	s := &bitsSearcher{weight: weight, seg: -1}
 	var next uint64
@@ -132,6 +143,8 @@ type bitsSearcher struct {
 	weight  float64
 	seg     int // whose iterator it is
 	it      roaring.IntPeekable
+	last    uint64 // the last document returned, if any was
+	started bool
 }
 
 func (s *bitsSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
@@ -145,14 +158,18 @@ func (s *bitsSearcher) Next(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch,
 			s.it = bm.Iterator()
 		}
 	}
+	s.last, s.started = s.offsets[s.seg]+uint64(s.it.Next()), true
 	rv := ctx.DocumentMatchPool.Get()
-	rv.IndexInternalID = index.NewIndexInternalID(rv.IndexInternalID, s.offsets[s.seg]+uint64(s.it.Next()))
+	rv.IndexInternalID = index.NewIndexInternalID(rv.IndexInternalID, s.last)
 	return rv, nil
 }
 
+// Advance returns the first document at or after id, as bleve's searchers
+// do even when it is not past the last one returned (then from the start
+// of id's segment).
 func (s *bitsSearcher) Advance(ctx *bsearch.SearchContext, id index.IndexInternalID) (*bsearch.DocumentMatch, error) {
 	seg, local := segmentOf(s.offsets, id.Value())
-	if seg > s.seg {
+	if seg > s.seg || s.started && id.Value() <= s.last {
 		s.seg, s.it = seg, nil
 		if bm := s.segs[seg]; bm != nil {
 			s.it = bm.Iterator()

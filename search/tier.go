@@ -757,14 +757,19 @@ type sampleQuery struct {
 }
 
 func (q *sampleQuery) Searcher(ctx context.Context, r index.IndexReader, m mapping.IndexMapping, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
-	ss := make([]bsearch.Searcher, 0, 1+len(q.words))
-	for _, w := range append([]query.Query{q.lead}, q.words...) {
-		s, err := unscored{w}.Searcher(ctx, r, m, o)
-		if err != nil {
-			closeSearchers(ss)
-			return nil, err
+	ss, err := q.bits(ctx, r, m)
+	if err != nil {
+		return nil, err
+	}
+	if ss == nil {
+		for _, w := range append([]query.Query{q.lead}, q.words...) {
+			s, err := unscored{w}.Searcher(ctx, r, m, o)
+			if err != nil {
+				closeSearchers(ss)
+				return nil, err
+			}
+			ss = append(ss, s)
 		}
-		ss = append(ss, s)
 	}
 	docs, err := r.DocCount()
 	if err != nil {
@@ -787,6 +792,27 @@ func (q *sampleQuery) Searcher(ctx context.Context, r index.IndexReader, m mappi
 	// samples alike.
 	rng := rand.New(rand.NewPCG(lead, docs))
 	return &sampleSearcher{lead: ss[0], rest: ss[1:], stride: stride, rng: rng, tally: q.tally}, nil
+}
+
+// bits are the searchers of the sample's lead and of its words by bitmaps
+// (each document a step of a bitmap's iterator rather than an Advance
+// through postings): the lead's, and the intersection of the words'; nil
+// when bitmaps cannot tell them. They find what the words' searchers find:
+// the same samples.
+func (q *sampleQuery) bits(ctx context.Context, r index.IndexReader, m mapping.IndexMapping) ([]bsearch.Searcher, error) {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil, nil
+	}
+	lead, err := newBitsSearcher(ctx, snap, m, q.lead, 0)
+	if err != nil || lead == nil {
+		return nil, err
+	}
+	all, err := newBitsSearcher(ctx, snap, m, newSparseConjunction(q.words...), 0)
+	if err != nil || all == nil {
+		return nil, err
+	}
+	return []bsearch.Searcher{lead, all}, nil
 }
 
 // sampleSearcher passes on a document of lead that every searcher of rest
