@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -72,6 +73,46 @@ func TestHotPostingsSearchAsZap(t *testing.T) {
 					t.Fatalf("budget %d, %s %q #%d: page %v (total %d), want %v (total %d)", budget, k.mode, k.text, i, hitIDs(g.Hits), g.Total, hitIDs(w.Hits), w.Total)
 				}
 			}
+		}
+	}
+}
+
+// Searches at once share the decoded postings, decoding, keeping and
+// evicting them (a budget of 64 KB) while others read: each finds what it
+// finds alone. Run with -race, it also checks their locking.
+func TestHotPostingsConcurrentSearches(t *testing.T) {
+	c := newCatalog(t)
+	ctx := search.WithTierMinForTest(context.Background(), 0)
+	c.idx.SetHotPostingsForTest(-1, 0)
+	want := map[string][]search.Hit{}
+	for _, text := range tieredQueries {
+		res, err := c.idx.Search(ctx, search.Query{Text: text, First: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[text] = res.Hits
+	}
+	c.idx.SetHotPostingsForTest(1, 64<<10)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 3 * len(tieredQueries) {
+				text := tieredQueries[(g+i)%len(tieredQueries)]
+				res, err := c.idx.Search(ctx, search.Query{Text: text, First: 10})
+				if err == nil && !slices.EqualFunc(res.Hits, want[text], func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) {
+					err = fmt.Errorf("%q: page %v, want %v", text, hitIDs(res.Hits), hitIDs(want[text]))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
