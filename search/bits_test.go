@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	index "github.com/blevesearch/bleve_index_api"
@@ -18,27 +19,8 @@ import (
 // their bitmaps finds, by Next and by Advance, the documents bleve's
 // conjunction of their searchers finds, over segments with deletions.
 func TestBitsConjunctionFindsWhatBlevesDoes(t *testing.T) {
-	idx, err := create(t.TempDir(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := fourSegments(t)
 	defer idx.Close()
-	cat := newSkewedWords()
-	for round := range 4 { // a segment a round
-		b := idx.NewBatch()
-		for i := range 700 {
-			n := round*700 + i
-			if err := addDoc(b, idx.Mapping(), fmt.Sprintf("d%05d", n), newDatasetDoc(cat.dataset(n), quarry.DatasetStatus{})); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := 0; i < round*700; i += 7 { // deleted from earlier segments
-			b.Delete(fmt.Sprintf("d%05d", i))
-		}
-		if err := idx.Batch(b); err != nil {
-			t.Fatal(err)
-		}
-	}
 	ctx := context.Background()
 	r, err := reader(idx)
 	if err != nil {
@@ -131,4 +113,32 @@ func TestBitsConjunctionFindsWhatBlevesDoes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fourSegments is an index of 2,800 skewed datasets in four segments (a
+// batch each), every seventh dataset of the earlier ones deleted by the
+// later batches.
+func fourSegments(t *testing.T) bleve.Index {
+	t.Helper()
+	idx, err := create(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := newSkewedWords()
+	for round := range 4 { // a segment a round
+		b := idx.NewBatch()
+		for i := range 700 {
+			n := round*700 + i
+			if err := addDoc(b, idx.Mapping(), fmt.Sprintf("d%05d", n), newDatasetDoc(cat.dataset(n), quarry.DatasetStatus{})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < round*700; i += 7 { // deleted from earlier segments
+			b.Delete(fmt.Sprintf("d%05d", i))
+		}
+		if err := idx.Batch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return idx
 }

@@ -8,35 +8,14 @@ import (
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	index "github.com/blevesearch/bleve_index_api"
-
-	"github.com/quarrydata/quarry"
 )
 
 // A term's decoded postings read, by Next and by Advance (within a
 // segment and into later ones), as zap's: the same documents, deleted ones left
 // out, with the same frequencies and norms.
 func TestHotReaderReadsAsZap(t *testing.T) {
-	idx, err := create(t.TempDir(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := fourSegments(t)
 	defer idx.Close()
-	cat := newSkewedWords()
-	for round := range 4 { // a segment a round
-		b := idx.NewBatch()
-		for i := range 700 {
-			n := round*700 + i
-			if err := addDoc(b, idx.Mapping(), fmt.Sprintf("d%05d", n), newDatasetDoc(cat.dataset(n), quarry.DatasetStatus{})); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := 0; i < round*700; i += 7 { // deleted from earlier segments
-			b.Delete(fmt.Sprintf("d%05d", i))
-		}
-		if err := idx.Batch(b); err != nil {
-			t.Fatal(err)
-		}
-	}
 	r, err := reader(idx)
 	if err != nil {
 		t.Fatal(err)
