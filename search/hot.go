@@ -150,10 +150,13 @@ func (h *hotPostings) reader(snap *scorch.IndexSnapshot, field, term string, cou
 func (h *hotPostings) kept(snap *scorch.IndexSnapshot, field, term string) *hotReader {
 	k := fieldTerm{field, term}
 	ss := snap.Segments()
-	r := &hotReader{segs: make([]hotSegment, len(ss))}
-	var offset uint64
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(ss) == 0 || h.segs[ss[0].Segment()][k] == nil {
+		return nil // most terms a search asks of are not kept
+	}
+	r := &hotReader{segs: make([]hotSegment, len(ss))}
+	var offset uint64
 	h.clock++
 	for i, s := range ss {
 		seg := s.Segment()
