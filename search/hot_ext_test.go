@@ -3,6 +3,7 @@ package search_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -13,8 +14,9 @@ import (
 )
 
 // Searches that read their terms' postings decoded (hot.go) find the same
-// pages, scored to the bit, with the same totals, as those that read them
-// through zap: whole, tiered and skipping blocks, with datasets edited and
+// pages, scored to the bit, with the same totals and the same matches (the
+// page's search of them leaving out terms none of its hits has), as those
+// that read them through zap: whole, tiered and skipping blocks, with datasets edited and
 // removed since (deleted documents in older segments), and with a budget
 // so small that every term is decoded again.
 func TestHotPostingsSearchAsZap(t *testing.T) {
@@ -71,6 +73,11 @@ func TestHotPostingsSearchAsZap(t *testing.T) {
 				w := want[k][i]
 				if !slices.EqualFunc(g.Hits, w.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) || g.Total != w.Total || g.HasNext != w.HasNext {
 					t.Fatalf("budget %d, %s %q #%d: page %v (total %d), want %v (total %d)", budget, k.mode, k.text, i, hitIDs(g.Hits), g.Total, hitIDs(w.Hits), w.Total)
+				}
+				for j := range g.Hits {
+					if !reflect.DeepEqual(g.Hits[j].Matches, w.Hits[j].Matches) {
+						t.Fatalf("budget %d, %s %q #%d, hit %s: matches %v, want %v", budget, k.mode, k.text, i, g.Hits[j].ID, g.Hits[j].Matches, w.Hits[j].Matches)
+					}
 				}
 			}
 		}

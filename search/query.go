@@ -420,7 +420,7 @@ func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hit
 	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
 	req.Score = bleve.ScoreNone
 	req.IncludeLocations = true
-	res, err := idx.SearchInContext(ctx, req)
+	res, err := idx.SearchInContext(withPage(ctx, ids), req)
 	if err != nil {
 		return fmt.Errorf("highlight: %w", err)
 	}
