@@ -33,6 +33,7 @@ type facetColumns struct {
 	names  map[segment.Segment]*nameColumn   // for sorting by name (order.go)
 	maxes  map[segment.Segment]*segmentMaxes // block maxima (blockmax.go)
 	hot    *hotPostings                      // decoded postings (hot.go)
+	misses tierMisses                        // queries whose tier could not tell (tier.go)
 	// bits says how hits' values are counted where a field has bitmaps:
 	// by whichever way costs fewer steps (bitsCheaper), or (tests) always
 	// or never through them.

@@ -291,10 +291,14 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	var res *bleve.SearchResult
 	var est *estimate
 	plan := x.tierPlan(ctx, idx, q, mode)
-	if plan != nil {
+	miss := tierMissKey{text: queryText(q.Text), filter: fmt.Sprint(q.Filter), first: first, from: from}
+	if plan != nil && !x.facets.misses.has(miss) {
 		tiered, exact, err := x.searchTiered(ctx, idx, q, plan, first, from)
 		if err != nil {
 			return nil, err
+		}
+		if !exact {
+			x.facets.misses.add(miss)
 		}
 		if exact {
 			if est, err = x.sample(ctx, idx, q, plan); err != nil {

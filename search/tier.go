@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
@@ -170,6 +172,46 @@ func termCount(ctx context.Context, r index.IndexReader, field, term string) int
 	}
 	defer tr.Close()
 	return int(tr.Count())
+}
+
+// A query whose first tier could not tell its page (campaign clicks at a
+// million datasets: its few datasets with the words in their name do not
+// outrank the rest for sure) is searched whole after it, and its tier
+// was a sixth of its time. Such a query is remembered for tierMissFor
+// (by its words, filter and page), and searched whole at once: both ways
+// find the same page, so a remembered miss that no longer holds costs
+// time, never a hit.
+
+const (
+	tierMissFor = time.Minute
+	tierMissMax = 4096
+)
+
+type tierMissKey struct {
+	text, filter string
+	first, from  int
+}
+
+// tierMisses are the queries whose tier could not tell, with when.
+type tierMisses struct {
+	mu sync.Mutex
+	at map[tierMissKey]time.Time
+}
+
+func (m *tierMisses) has(k tierMissKey) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.at[k]
+	return ok && time.Since(at) < tierMissFor
+}
+
+func (m *tierMisses) add(k tierMissKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at == nil || len(m.at) >= tierMissMax {
+		m.at = map[tierMissKey]time.Time{} // forgotten all at once: they are only a guess
+	}
+	m.at[k] = time.Now()
 }
 
 // tierBounds is what the first tier's search learns of the query: the

@@ -17,3 +17,11 @@ func WithBlocksSkippedForTest(ctx context.Context) (context.Context, *atomic.Int
 	n := new(atomic.Int64)
 	return context.WithValue(ctx, blocksSkippedCtxKey{}, n), n
 }
+
+// TierMissesForTest is how many queries the index remembers its tier
+// could not tell.
+func (x *Index) TierMissesForTest() int {
+	x.facets.misses.mu.Lock()
+	defer x.facets.misses.mu.Unlock()
+	return len(x.facets.misses.at)
+}

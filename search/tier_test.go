@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -79,5 +80,31 @@ func TestTieredSearchIsExact(t *testing.T) {
 		t.Error("no search was tiered: the test checks nothing")
 	} else {
 		t.Logf("%d of %d searches tiered", n, 4*len(tieredQueries))
+	}
+}
+
+// A query whose tier could not tell its page is searched whole the next
+// time (without its tier), and finds the same page, total and facets.
+func TestTierMissSearchesAlike(t *testing.T) {
+	c := newCatalog(t)
+	ctx := search.WithTierMinForTest(context.Background(), 0)
+	for _, text := range tieredQueries {
+		q := search.Query{Text: text, First: 10, Facets: true}
+		before := c.idx.TierMissesForTest()
+		first, err := c.idx.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		missed := c.idx.TierMissesForTest() > before
+		again, err := c.idx.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if missed && (!slices.EqualFunc(again.Hits, first.Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) || again.Total != first.Total || !reflect.DeepEqual(again.Facets, first.Facets)) {
+			t.Errorf("%q: after its tier missed, page %v (total %d), first %v (total %d)", text, hitIDs(again.Hits), again.Total, hitIDs(first.Hits), first.Total)
+		}
+	}
+	if c.idx.TierMissesForTest() == 0 {
+		t.Error("no tier missed: the test checks nothing")
 	}
 }
