@@ -290,17 +290,19 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	// sample for the total and facets (tier.go).
 	var res *bleve.SearchResult
 	var est *estimate
-	plan := x.tierPlan(ctx, idx, q, mode)
+	var plan *tierPlan
 	miss := tierMissKey{text: queryText(q.Text), filter: fmt.Sprint(q.Filter), first: first, from: from}
-	if plan != nil && !x.facets.misses.has(miss) {
+	if !x.facets.misses.has(miss) {
+		plan = x.tierPlan(ctx, idx, q, mode)
+	}
+	if plan != nil {
 		tiered, exact, err := x.searchTiered(ctx, idx, q, plan, first, from)
 		if err != nil {
 			return nil, err
 		}
 		if !exact {
 			x.facets.misses.add(miss)
-		}
-		if exact {
+		} else {
 			if est, err = x.sample(ctx, idx, q, plan); err != nil {
 				return nil, err
 			}
