@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -93,7 +94,7 @@ const (
 )
 
 func newFacetColumns() *facetColumns {
-	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}, hot: newHotPostings(hotBudget)}
+	return &facetColumns{segs: map[segment.Segment]*segmentFacets{}, maxes: map[segment.Segment]*segmentMaxes{}, hot: newHotPostings(hotBudgetFor(debug.SetMemoryLimit(-1)))}
 }
 
 // facetCounter counts the facet values of one search's hits.

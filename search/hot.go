@@ -37,10 +37,19 @@ import (
 
 const (
 	hotMin = 1024
-	// hotBudget is how many bytes of decoded postings are kept: sixteen
+	// hotBudget is the most bytes of decoded postings kept: sixteen
 	// queries of common words at a million datasets decoded 134 MB.
 	hotBudget = 256 << 20
+	// hotShare is the share of the process's soft memory limit they may
+	// take, when that is less.
+	hotShare = 8
 )
+
+// hotBudgetFor is the budget of decoded postings under the soft memory
+// limit (debug.SetMemoryLimit's; math.MaxInt64: none).
+func hotBudgetFor(limit int64) int {
+	return int(min(hotBudget, limit/hotShare))
+}
 
 type hotCtxKey struct{}
 

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -97,5 +98,18 @@ func TestHotReaderReadsAsZap(t *testing.T) {
 	}
 	if hot.bytes == 0 {
 		t.Fatal("nothing decoded")
+	}
+}
+
+// Decoded postings take at most an eighth of the soft memory limit, and
+// 256 MB when it is larger or unset.
+func TestHotBudgetUnderTheMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{{math.MaxInt64, 256 << 20}, {4 << 30, 256 << 20}, {1 << 30, 128 << 20}, {256 << 20, 32 << 20}} {
+		if got := hotBudgetFor(c.limit); got != c.want {
+			t.Errorf("limit %d: budget %d, want %d", c.limit, got, c.want)
+		}
 	}
 }
