@@ -255,3 +255,10 @@ func (x *Index) SetHotPostingsForTest(min, budget int) {
 		x.facets.hot.min = uint64(min)
 	}
 }
+
+// WarmForTest does what Run does each second to warm the index: facet
+// columns, and the postings decoded when it last closed.
+func (x *Index) WarmForTest() { x.warm() }
+
+// HotTermsForTest is how many terms' postings the index keeps decoded.
+func (x *Index) HotTermsForTest() int { return len(x.facets.hot.terms()) }

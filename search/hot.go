@@ -1,9 +1,14 @@
 package search
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -514,4 +519,90 @@ func (p *pageDocs) find(snap *scorch.IndexSnapshot) error {
 		slices.Sort(d)
 	}
 	return nil
+}
+
+// The terms whose postings are decoded are listed in the index's directory
+// when it closes (hotTermsFile), and decoded again in the background after
+// it opens (Index.warm), before searches ask for them: the first search of
+// a common word after a restart decoded its postings (30-400 ms at a
+// million datasets) instead of taking 10.
+
+const hotTermsFile = "hot-terms"
+
+// terms are the terms kept, the most recently used first.
+func (h *hotPostings) terms() []fieldTerm {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	used := map[fieldTerm]uint64{}
+	for _, terms := range h.segs {
+		for k, d := range terms {
+			if !d.odd {
+				used[k] = max(used[k], d.used)
+			}
+		}
+	}
+	out := slices.Collect(maps.Keys(used))
+	slices.SortFunc(out, func(a, b fieldTerm) int { return cmp.Compare(used[b], used[a]) })
+	return out
+}
+
+// warm decodes the postings of terms in snap's segments, the first first,
+// until the budget is half taken.
+func (h *hotPostings) warm(snap *scorch.IndexSnapshot, terms []fieldTerm) error {
+	if h == nil {
+		return nil
+	}
+	for _, k := range terms {
+		h.mu.Lock()
+		full := 2*h.bytes >= h.budget
+		h.mu.Unlock()
+		if full {
+			return nil
+		}
+		for _, s := range snap.Segments() {
+			if _, err := h.get(s.Segment(), k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeHotTerms lists terms in dir (a JSON array of field and term pairs).
+func writeHotTerms(dir string, terms []fieldTerm) {
+	pairs := make([][2]string, len(terms))
+	for i, k := range terms {
+		pairs[i] = [2]string{k.field, k.term}
+	}
+	data, err := json.Marshal(pairs)
+	if err != nil {
+		return
+	}
+	tmp := filepath.Join(dir, hotTermsFile+".tmp")
+	if os.WriteFile(tmp, data, 0o600) == nil {
+		os.Rename(tmp, filepath.Join(dir, hotTermsFile))
+	}
+}
+
+// readHotTerms reads the terms listed in dir and removes the list (nil:
+// none, or unreadable: only a start's warmth is lost).
+func readHotTerms(dir string) []fieldTerm {
+	path := filepath.Join(dir, hotTermsFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	os.Remove(path)
+	var pairs [][2]string
+	if json.Unmarshal(data, &pairs) != nil {
+		return nil
+	}
+	out := make([]fieldTerm, len(pairs))
+	for i, p := range pairs {
+		out[i] = fieldTerm{p[0], p[1]}
+	}
+	return out
 }

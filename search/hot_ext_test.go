@@ -123,3 +123,43 @@ func TestHotPostingsConcurrentSearches(t *testing.T) {
 		}
 	}
 }
+
+// The terms whose postings were decoded when the index closed are decoded
+// again when it has opened, before a search asks; searches find the same.
+func TestHotTermsWarmAfterARestart(t *testing.T) {
+	c := newCatalog(t)
+	ctx := context.Background()
+	c.idx.SetHotPostingsForTest(1, 1<<30)
+	var before []*search.Results
+	for _, text := range tieredQueries {
+		res, err := c.idx.Search(ctx, search.Query{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, res)
+	}
+	kept := c.idx.HotTermsForTest()
+	if kept == 0 {
+		t.Fatal("no postings decoded: the test checks nothing")
+	}
+	if err := c.idx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.open(t)
+	if n := c.idx.HotTermsForTest(); n != 0 {
+		t.Fatalf("%d terms decoded before the index warmed", n)
+	}
+	c.idx.WarmForTest()
+	if n := c.idx.HotTermsForTest(); n != kept {
+		t.Fatalf("%d terms decoded after a restart, want the %d decoded before it", n, kept)
+	}
+	for i, text := range tieredQueries {
+		res, err := c.idx.Search(ctx, search.Query{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(res.Hits, before[i].Hits, func(a, b search.Hit) bool { return a.ID == b.ID && a.Score == b.Score }) {
+			t.Fatalf("%q after a restart: %v, want %v", text, hitIDs(res.Hits), hitIDs(before[i].Hits))
+		}
+	}
+}

@@ -95,8 +95,12 @@ type Index struct {
 	poke          chan struct{} // wakes Run's healer
 	verifyEvery   time.Duration
 	verifyAtStart bool
-	metrics       healMetrics
-	testWrite     func() error // a test's: called before each write, may panic
+	// warmTerms are the terms whose postings were decoded when the index
+	// last closed, decoded again in the background (hot.go); warm takes
+	// them (on Run's goroutine).
+	warmTerms []fieldTerm
+	metrics   healMetrics
+	testWrite func() error // a test's: called before each write, may panic
 	// full is why the follower stopped for a full disk (disk.go), nil
 	// while it applies; guarded by stateMu.
 	full      error
@@ -174,6 +178,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.follow.Gather = catchUpDelay
 	}
 	x.follow.Logger, x.follow.Name = x.log, "search index"
+	x.warmTerms = readHotTerms(dir)
 	idx, trusted, err := openChecked(dir, readClosedSegments(dir))
 	x.verifyAtStart = trusted
 	switch {
@@ -342,6 +347,7 @@ func (x *Index) Close() error {
 	err := x.idx.Close()
 	if err == nil {
 		writeClosedSegments(x.dir)
+		writeHotTerms(x.dir, x.facets.hot.terms())
 	}
 	return err
 }
@@ -636,6 +642,11 @@ func (x *Index) warm() {
 	}
 	if err := (&facetCounter{cols: cols}).prepare(snap); err != nil {
 		x.log.Warn("search: facet columns", "err", err)
+	}
+	terms := x.warmTerms // warm runs on Run's goroutine alone
+	x.warmTerms = nil
+	if err := cols.hot.warm(snap, terms); err != nil {
+		x.log.Warn("search: decoding the postings in use when the index closed", "err", err)
 	}
 }
 
