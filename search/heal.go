@@ -433,21 +433,38 @@ func writeClosedSegments(dir string) {
 			fmt.Fprintf(&b, "%s %d %d\n", filepath.Base(f), st.size, st.modTime)
 		}
 	}
-	tmp := filepath.Join(dir, closedSegmentsFile+".tmp")
-	if os.WriteFile(tmp, []byte(b.String()), 0o600) == nil {
-		os.Rename(tmp, filepath.Join(dir, closedSegmentsFile))
+	writeBeside(dir, closedSegmentsFile, []byte(b.String()))
+}
+
+// writeBeside writes a listing the index in dir keeps beside bleve's
+// files, through a temporary file and a rename: a crash leaves the old
+// listing or the new one, never a part. (A listing lost is only a start
+// that does more work.)
+func writeBeside(dir, name string, data []byte) {
+	tmp := filepath.Join(dir, name+".tmp")
+	if os.WriteFile(tmp, data, 0o600) == nil {
+		os.Rename(tmp, filepath.Join(dir, name))
 	}
+}
+
+// takeBeside reads a listing writeBeside wrote and removes it: it says
+// how the index was when it closed, not once it is open again.
+func takeBeside(dir, name string) ([]byte, error) {
+	path := filepath.Join(dir, name)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		os.Remove(path)
+	}
+	return data, err
 }
 
 // readClosedSegments reads the listing of the index in dir and removes it:
 // once the index is open again, its files are not as closed.
 func readClosedSegments(dir string) map[string]segmentStamp {
-	path := filepath.Join(dir, closedSegmentsFile)
-	data, err := os.ReadFile(path)
+	data, err := takeBeside(dir, closedSegmentsFile)
 	if err != nil {
 		return nil
 	}
-	os.Remove(path)
 	out := map[string]segmentStamp{}
 	for _, line := range strings.Split(string(data), "\n") {
 		var name string

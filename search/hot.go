@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -581,21 +579,16 @@ func writeHotTerms(dir string, terms []fieldTerm) {
 	if err != nil {
 		return
 	}
-	tmp := filepath.Join(dir, hotTermsFile+".tmp")
-	if os.WriteFile(tmp, data, 0o600) == nil {
-		os.Rename(tmp, filepath.Join(dir, hotTermsFile))
-	}
+	writeBeside(dir, hotTermsFile, data)
 }
 
 // readHotTerms reads the terms listed in dir and removes the list (nil:
 // none, or unreadable: only a start's warmth is lost).
 func readHotTerms(dir string) []fieldTerm {
-	path := filepath.Join(dir, hotTermsFile)
-	data, err := os.ReadFile(path)
+	data, err := takeBeside(dir, hotTermsFile)
 	if err != nil {
 		return nil
 	}
-	os.Remove(path)
 	var pairs [][2]string
 	if json.Unmarshal(data, &pairs) != nil {
 		return nil
