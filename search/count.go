@@ -142,8 +142,8 @@ func (bc *bitmapCounter) postings(seg segment.Segment, field, term string) (*roa
 		return out, nil
 	}
 	it := pl.Iterator(false, false, false, nil)
-	if a, ok := it.(interface{ ActualBitmap() *roaring.Bitmap }); ok && a.ActualBitmap() != nil {
-		out.Or(a.ActualBitmap())
+	if bm := actualBitmap(it); bm != nil {
+		out.Or(bm)
 		return out, nil
 	}
 	for p, err := it.Next(); p != nil || err != nil; p, err = it.Next() {
@@ -153,6 +153,15 @@ func (bc *bitmapCounter) postings(seg segment.Segment, field, term string) (*roa
 		out.Add(uint32(p.Number()))
 	}
 	return out, nil
+}
+
+// actualBitmap is the bitmap of a postings iterator's documents, when it
+// keeps one (zap's, but for a list of one document): not the caller's.
+func actualBitmap(it segment.PostingsIterator) *roaring.Bitmap {
+	if a, ok := it.(interface{ ActualBitmap() *roaring.Bitmap }); ok {
+		return a.ActualBitmap()
+	}
+	return nil
 }
 
 // terms is the union of the postings of terms in field.

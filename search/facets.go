@@ -26,7 +26,10 @@ import (
 // adds the new version to a new segment and marks the old one deleted,
 // and deleted documents are never hits, so the counts are exact.
 
-// facetColumns holds the facet values of the index segments in use.
+// facetColumns holds what searches build of the index segments in use:
+// their facet values, name order, block maxima and decoded postings; and
+// the queries whose tier could not tell (all of it dropped with the index
+// when a rebuild replaces it).
 type facetColumns struct {
 	mu     sync.Mutex
 	segs   map[segment.Segment]*segmentFacets

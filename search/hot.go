@@ -140,18 +140,28 @@ func decode(seg segment.Segment, field, term string) (*decoded, error) {
 func (h *hotPostings) reader(snap *scorch.IndexSnapshot, field, term string, count uint64) (*hotReader, error) {
 	k := fieldTerm{field, term}
 	ss := snap.Segments()
-	r := &hotReader{count: count, segs: make([]hotSegment, len(ss))}
+	r, err := readerOf(ss, func(seg segment.Segment) (*decoded, error) { return h.get(seg, k) })
+	if r != nil {
+		r.count = count
+	}
+	h.forget(ss)
+	return r, err
+}
+
+// readerOf is a reader over the segments ss, each one's postings those
+// that at returns (nil or odd: no reader).
+func readerOf(ss []*scorch.SegmentSnapshot, at func(segment.Segment) (*decoded, error)) (*hotReader, error) {
+	r := &hotReader{segs: make([]hotSegment, len(ss))}
 	var offset uint64
 	for i, s := range ss {
 		seg := s.Segment()
-		d, err := h.get(seg, k)
-		if err != nil || d.odd {
+		d, err := at(seg)
+		if err != nil || d == nil || d.odd {
 			return nil, err
 		}
 		r.segs[i] = hotSegment{decoded: d, deleted: s.Deleted(), offset: offset, n: seg.Count()}
 		offset += seg.Count()
 	}
-	h.forget(ss)
 	return r, nil
 }
 
@@ -167,31 +177,30 @@ func (h *hotPostings) kept(snap *scorch.IndexSnapshot, field, term string) *hotR
 	if len(ss) == 0 || h.segs[ss[0].Segment()][k] == nil {
 		return nil // most terms a search asks of are not kept
 	}
-	r := &hotReader{segs: make([]hotSegment, len(ss))}
-	var offset uint64
 	h.clock++
-	for i, s := range ss {
-		seg := s.Segment()
-		d, ok := h.segs[seg][k]
-		if !ok || d.odd {
+	r, _ := readerOf(ss, func(seg segment.Segment) (*decoded, error) {
+		d := h.segs[seg][k]
+		if d != nil {
+			d.used = h.clock
+		}
+		return d, nil
+	})
+	if r == nil {
+		return nil
+	}
+	for _, s := range r.segs {
+		r.count += uint64(len(s.docs))
+		if s.deleted == nil || s.deleted.IsEmpty() {
+			continue
+		}
+		if s.deleted.GetCardinality() > 1024 {
 			return nil
 		}
-		d.used = h.clock
-		del := s.Deleted()
-		r.count += uint64(len(d.docs))
-		if del != nil && !del.IsEmpty() {
-			if del.GetCardinality() > 1024 {
-				return nil
-			}
-			for it := del.Iterator(); it.HasNext(); {
-				n := it.Next()
-				if _, found := slices.BinarySearch(d.docs, n); found {
-					r.count--
-				}
+		for it := s.deleted.Iterator(); it.HasNext(); {
+			if _, found := slices.BinarySearch(s.docs, it.Next()); found {
+				r.count--
 			}
 		}
-		r.segs[i] = hotSegment{decoded: d, deleted: del, offset: offset, n: seg.Count()}
-		offset += seg.Count()
 	}
 	return r
 }
@@ -469,8 +478,7 @@ func (p *pageDocs) has(snap *scorch.IndexSnapshot, field, term string) (bool, er
 			return true, err
 		}
 		it := pl.Iterator(false, false, false, nil)
-		if a, ok := it.(interface{ ActualBitmap() *roaring.Bitmap }); ok && a.ActualBitmap() != nil {
-			bm := a.ActualBitmap()
+		if bm := actualBitmap(it); bm != nil {
 			if slices.ContainsFunc(p.docs[i], bm.Contains) {
 				return true, nil
 			}
