@@ -139,6 +139,7 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	defer x.guard(idx, "search", &err)
 	ctx = withExpansions(ctx) // for the highlight search (expand.go)
+	ctx = withSegmentBitmaps(ctx)
 	ctx = withHot(ctx, x.facets.hot)
 	qw := x.queryWords(queryText(q.Text))
 	words := len(qw)

@@ -113,7 +113,7 @@ func (q *sparseConjunction) bits(ctx context.Context, r index.IndexReader, m map
 // (deleted ones left out), with weight; nil when bitmaps cannot tell them
 // (count.go).
 func newBitsSearcher(ctx context.Context, snap *scorch.IndexSnapshot, m mapping.IndexMapping, q query.Query, weight float64) (*bitsSearcher, error) {
-	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
+	bc := newBitmapCounter(ctx, snap, m)
 	s := &bitsSearcher{weight: weight, seg: -1}
 	var next uint64
 	for _, ss := range snap.Segments() {
@@ -123,7 +123,7 @@ func newBitsSearcher(ctx context.Context, snap *scorch.IndexSnapshot, m mapping.
 		}
 		if bm != nil {
 			if d := ss.Deleted(); d != nil {
-				bm.AndNot(d)
+				bm = roaring.AndNot(bm, d)
 			}
 			s.count += bm.GetCardinality()
 		}

@@ -452,7 +452,7 @@ func (q *tierQuery) bound(ctx context.Context, r index.IndexReader, m mapping.In
 	q.blocks = bb
 	// The documents of each low clause, as bitmaps (a phrase's cannot
 	// be: then no document is passed over).
-	bc := &bitmapCounter{ctx: ctx, snap: b.r, m: m}
+	bc := newBitmapCounter(ctx, b.r, m)
 	for i := range lows {
 		for _, seg := range b.segs {
 			docs, ok, err := bc.bitmap(seg, lows[i].clause)
@@ -478,7 +478,7 @@ func fewerThan(ctx context.Context, r index.IndexReader, m mapping.IndexMapping,
 	if !ok {
 		return false, nil
 	}
-	bc := &bitmapCounter{ctx: ctx, snap: snap, m: m}
+	bc := newBitmapCounter(ctx, snap, m)
 	total := uint64(0)
 	for _, ss := range snap.Segments() {
 		bm, ok, err := bc.combine(ss.Segment(), qs, false)
