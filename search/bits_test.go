@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -141,4 +144,60 @@ func fourSegments(t *testing.T) bleve.Index {
 		}
 	}
 	return idx
+}
+
+// A phrase too common to check (phraseSkipped) is not searched, but it
+// weighs what bleve's phrase searcher of it weighs: the query's norm,
+// which every score is multiplied by, sums the weights of all clauses.
+func TestSkippedPhraseWeighsAsBlevesPhrase(t *testing.T) {
+	ctx := context.Background()
+	idx := fourSegments(t)
+	r, err := reader(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// The two words in most descriptions: side by side in 2,800
+	// documents' worth of them, too many to check.
+	dict, err := r.FieldDict(fDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top []*index.DictEntry
+	for e, err := dict.Next(); e != nil || err != nil; e, err = dict.Next() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		top = append(top, &index.DictEntry{Term: e.Term, Count: e.Count})
+	}
+	dict.Close()
+	slices.SortFunc(top, func(a, b *index.DictEntry) int { return cmp.Compare(b.Count, a.Count) })
+	if len(top) < 2 {
+		t.Fatalf("descriptions hold %d terms", len(top))
+	}
+	w1, w2 := top[0].Term, top[1].Term
+	for _, terms := range [][][]string{{{w1}, {w2}}, {{w1}, nil, {w2}}} {
+		q := query.NewMultiPhraseQuery(terms, fDesc)
+		q.SetBoost(2.5)
+		pq := phraseUnlessCommon{Query: q, field: fDesc, terms: []string{w1, w2}}
+		if skip, err := phraseSkipped(ctx, r, fDesc, pq.terms); err != nil || !skip {
+			t.Fatalf("%v: skipped %v, %v; want skipped (%d and %d documents)", terms, skip, err, top[0].Count, top[1].Count)
+		}
+		got, err := pq.Searcher(ctx, r, idx.Mapping(), bsearch.SearcherOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got.(*emptySearcher); !ok {
+			t.Fatalf("%v: searcher %T, want none", terms, got)
+		}
+		want, err := q.Searcher(ctx, r, idx.Mapping(), bsearch.SearcherOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Weight() != want.Weight() || want.Weight() == 0 {
+			t.Errorf("%v: weight %v, bleve's phrase %v", terms, got.Weight(), want.Weight())
+		}
+		got.Close()
+		want.Close()
+	}
 }
