@@ -108,6 +108,10 @@ func noteCanBeLate(tx kvTx, id []byte, d *quarry.Dataset, isNew bool) error {
 
 // recordCanBeLate reads from a dataset's record whether it can be late.
 func recordCanBeLate(raw []byte) (bool, error) {
+	raw, err := recordJSON(raw)
+	if err != nil {
+		return false, err
+	}
 	if !bytes.Contains(raw, hasUpdate) {
 		return false, nil
 	}
@@ -124,7 +128,14 @@ func recordCanBeLate(raw []byte) (bool, error) {
 // freshnessInput reads what a dataset's freshness depends on from its
 // record raw (nil: it is gone) and passes it to fn when it can be late.
 func freshnessInput(tx kvTx, id string, raw []byte, fn func(d *quarry.Dataset, set, inferred *quarry.FreshnessPolicy) error) error {
-	if raw == nil || !bytes.Contains(raw, hasUpdate) {
+	if raw == nil {
+		return nil
+	}
+	raw, err := recordJSON(raw)
+	if err != nil {
+		return fmt.Errorf("decode dataset %s: %w", id, err)
+	}
+	if !bytes.Contains(raw, hasUpdate) {
 		return nil // a dataset never seen to change cannot be late
 	}
 	var r alertDataset

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang/snappy"
 	"github.com/quarrydata/quarry"
 )
 
@@ -335,11 +336,52 @@ func putVolatile(tx kvTx, id []byte, v, old *volatile) error {
 }
 
 // encodeRecord encodes a dataset's record: everything but its volatile
-// figures.
+// figures, as JSON compressed (recordSnappy).
 func encodeRecord(d *quarry.Dataset) ([]byte, error) {
 	r := *d
 	r.RowCount, r.SizeBytes, r.Stats = nil, nil, nil
-	return json.Marshal(&r)
+	j, err := json.Marshal(&r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1+snappy.MaxEncodedLen(len(j)))
+	out[0] = recordSnappy
+	return out[:1+len(snappy.Encode(out[1:], j))], nil
+}
+
+// recordSnappy starts a dataset record whose JSON is compressed (snappy's
+// block format). A record of fifteen columns is about 2 KB of JSON, most
+// of it the same keys and words again, and 0.8 KB compressed. bbolt put
+// one or two such records on a 4 KB page where it now puts four or five:
+// at 100,000 datasets the records took 301 MB of pages instead of 134,
+// the store's file 391 MB instead of 210, and an ingest (which reads
+// every page of it into memory) peaked 300 MB lower (issue 24).
+// Compressing costs about 3 µs a record and reading 2 (the record cache
+// keeps what searches show). A record written before starts with '{': it
+// is read as it is.
+const recordSnappy = 0x01
+
+// unmarshalRecord decodes a dataset's record raw (all of it, or the
+// fields v has) into v.
+func unmarshalRecord(raw []byte, v any) error {
+	j, err := recordJSON(raw)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(j, v)
+}
+
+// recordJSON returns the JSON of a dataset's record as stored (raw is
+// not changed; the JSON may be raw itself).
+func recordJSON(raw []byte) ([]byte, error) {
+	if len(raw) > 0 && raw[0] == recordSnappy {
+		j, err := snappy.Decode(nil, raw[1:])
+		if err != nil {
+			return nil, fmt.Errorf("record not snappy: %w", err)
+		}
+		return j, nil
+	}
+	return raw, nil
 }
 
 // putDataset writes a dataset: its record, its volatile figures and its
@@ -396,7 +438,7 @@ func getDataset(tx kvTx, id string) (*quarry.Dataset, error) {
 
 func decodeDataset(tx kvTx, id string, raw []byte) (*quarry.Dataset, error) {
 	var d quarry.Dataset
-	if err := json.Unmarshal(raw, &d); err != nil {
+	if err := unmarshalRecord(raw, &d); err != nil {
 		return nil, fmt.Errorf("decode dataset %s: %w", id, err)
 	}
 	v, err := getVolatile(tx, []byte(id))

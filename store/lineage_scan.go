@@ -179,7 +179,7 @@ func datasetIdentity(tx kvTx, id string) (quarry.Identity, error) {
 		Name      string     `json:"name"`
 		RemovedAt *time.Time `json:"removedAt"`
 	}
-	if err := json.Unmarshal(v, &d); err != nil {
+	if err := unmarshalRecord(v, &d); err != nil {
 		return quarry.Identity{}, fmt.Errorf("decode dataset %s: %w", id, err)
 	}
 	return quarry.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}, nil

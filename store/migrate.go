@@ -236,7 +236,7 @@ func migrateSplitDatasets(tx kvTx) error {
 	var all []*quarry.Dataset
 	err := tx.Bucket(bucketDatasets).ForEach(func(k, v []byte) error {
 		var d quarry.Dataset
-		if err := json.Unmarshal(v, &d); err != nil {
+		if err := unmarshalRecord(v, &d); err != nil {
 			return fmt.Errorf("dataset %s: %w", k, err)
 		}
 		all = append(all, &d)
