@@ -12,9 +12,9 @@ import (
 )
 
 // A dataset's record is stored compressed, and a record stored as JSON
-// before (by an older Quarry) reads as it did, by every reader of records:
-// the dataset, its identity for lineage, its freshness input, and the
-// store's own migrations.
+// before (by an older Quarry) reads as it did, by the readers of records:
+// the dataset, its identity for lineage, its freshness input and whether
+// it can be late (a migration's question).
 func TestRecordsCompressedAndJSONBothRead(t *testing.T) {
 	ctx := context.Background()
 	st, err := Open(filepath.Join(t.TempDir(), "quarry.db"), &Options{NoSync: true})
