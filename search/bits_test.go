@@ -201,3 +201,126 @@ func TestSkippedPhraseWeighsAsBlevesPhrase(t *testing.T) {
 		want.Close()
 	}
 }
+
+// The lazy disjunction finds, by Next and by Advance (forward, to where
+// it is, and back), the documents bleve's disjunction of the same clauses
+// finds, with the same scores to the bit and the same term locations,
+// over segments with deletions.
+func TestLazyDisjunctionFindsAsBlevesDoes(t *testing.T) {
+	idx := fourSegments(t)
+	defer idx.Close()
+	ctx := context.Background()
+	r, err := reader(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := idx.Mapping()
+	fields := []string{fName, fNameParts, fColumns, fDesc, fColumnDesc, fWords}
+	for _, words := range [][]string{{"customer", "orders"}, {"revenue", "region"}, {"payment", "refund", "amount"}, {"id"}} {
+		var clauses []query.Query
+		for _, f := range fields {
+			for _, w := range words {
+				for _, tok := range m.AnalyzerNamed(m.AnalyzerNameForPath(f)).Analyze([]byte(w)) {
+					q := termQuery(f, string(tok.Term))
+					q.SetBoost(1 + float64(len(clauses)%3))
+					clauses = append(clauses, q)
+				}
+			}
+		}
+		for _, o := range []search.SearcherOptions{{}, {IncludeTermVectors: true}, {Explain: true}} {
+			fresh := func(lazy bool) search.Searcher {
+				var kids []search.Searcher
+				for _, c := range clauses {
+					s, err := c.Searcher(ctx, r, m, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if s.Count() == 0 || len(kids) == searcher.DisjunctionHeapTakeover {
+						s.Close()
+						continue
+					}
+					kids = append(kids, s)
+				}
+				// A clause that is a disjunction of its own (moved on at
+				// once): the first two, as one.
+				if len(kids) > 3 {
+					d, err := searcher.NewDisjunctionSearcher(ctx, r, kids[:2], 0, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					kids = append([]search.Searcher{d}, kids[2:]...)
+				}
+				var s search.Searcher
+				if lazy {
+					s, err = newLazyDisjunction(ctx, r, kids, o)
+					if _, ok := s.(*lazyDisjunction); !ok {
+						t.Fatalf("%v: a %T, not lazy", words, s)
+					}
+				} else {
+					s, err = searcher.NewDisjunctionSearcher(ctx, r, kids, 0, o)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.SetQueryNorm(0.37)
+				return s
+			}
+			walk := func(s search.Searcher, targets []uint64) []string {
+				sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+				var out []string
+				var last uint64
+				for i := 0; ; i++ {
+					var d *search.DocumentMatch
+					var err error
+					if i < len(targets) {
+						d, err = s.Advance(sctx, index.NewIndexInternalID(nil, targets[i]))
+					} else {
+						d, err = s.Next(sctx)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d == nil {
+						if i < len(targets) {
+							continue
+						}
+						return out
+					}
+					last = d.IndexInternalID.Value()
+					locs := 0
+					for _, l := range d.FieldTermLocations {
+						locs += int(l.Location.Pos)
+					}
+					out = append(out, fmt.Sprintf("%d %b %d %v", last, d.Score, locs, d.Expl != nil))
+					sctx.DocumentMatchPool.Put(d)
+				}
+			}
+			want := walk(fresh(false), nil)
+			if got := walk(fresh(true), nil); !slices.Equal(got, want) || len(want) == 0 {
+				t.Fatalf("%v %+v by Next: %d documents, want %d (first differing: %v)", words, o, len(got), len(want), firstDiff(got, want))
+			}
+			// Forward in steps, to a document it returned, and back.
+			rnd := rand.New(rand.NewPCG(7, uint64(len(want))))
+			var targets []uint64
+			for at := uint64(0); at < 2800 && len(targets) < 300; at += uint64(rnd.IntN(30)) {
+				targets = append(targets, at)
+				if rnd.IntN(8) == 0 && at > 50 {
+					targets = append(targets, at, at-uint64(rnd.IntN(50)))
+				}
+			}
+			if got, want := walk(fresh(true), targets), walk(fresh(false), targets); !slices.Equal(got, want) {
+				t.Fatalf("%v %+v by Advance: first differing %v", words, o, firstDiff(got, want))
+			}
+		}
+	}
+}
+
+func firstDiff(got, want []string) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return fmt.Sprintf("at %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
+}

@@ -40,7 +40,7 @@ func (q *sparseDisjunction) Searcher(ctx context.Context, r index.IndexReader, m
 	if len(live) == 0 {
 		return &emptySearcher{weight: weight}, nil
 	}
-	s, err := searcher.NewDisjunctionSearcher(ctx, r, live, 0, composite(o))
+	s, err := newLazyDisjunction(ctx, r, live, composite(o))
 	if err != nil {
 		closeSearchers(live)
 		return nil, err
