@@ -22,14 +22,8 @@ import (
 // their bitmaps finds, by Next and by Advance, the documents bleve's
 // conjunction of their searchers finds, over segments with deletions.
 func TestBitsConjunctionFindsWhatBlevesDoes(t *testing.T) {
-	idx := fourSegments(t)
-	defer idx.Close()
+	idx, r := fourSegmentsRead(t)
 	ctx := context.Background()
-	r, err := reader(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	m := idx.Mapping()
 	for _, words := range [][]string{{"customer", "orders"}, {"revenue", "region"}, {"customer", "id"}, {"nosuchword", "customer"}} {
 		conj := newSparseConjunction()
@@ -121,6 +115,21 @@ func TestBitsConjunctionFindsWhatBlevesDoes(t *testing.T) {
 // fourSegments is an index of 2,800 skewed datasets in four segments (a
 // batch each), every seventh dataset of the earlier ones deleted by the
 // later batches.
+// fourSegmentsRead is fourSegments and a reader of it, both closed when
+// the test ends.
+func fourSegmentsRead(t *testing.T) (bleve.Index, index.IndexReader) {
+	idx := fourSegments(t)
+	r, err := reader(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		r.Close()
+		idx.Close()
+	})
+	return idx, r
+}
+
 func fourSegments(t *testing.T) bleve.Index {
 	t.Helper()
 	idx, err := create(t.TempDir(), false)
@@ -151,12 +160,7 @@ func fourSegments(t *testing.T) bleve.Index {
 // which every score is multiplied by, sums the weights of all clauses.
 func TestSkippedPhraseWeighsAsBlevesPhrase(t *testing.T) {
 	ctx := context.Background()
-	idx := fourSegments(t)
-	r, err := reader(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	idx, r := fourSegmentsRead(t)
 	// The two words in most descriptions: side by side in 2,800
 	// documents' worth of them, too many to check.
 	dict, err := r.FieldDict(fDesc)
@@ -207,14 +211,8 @@ func TestSkippedPhraseWeighsAsBlevesPhrase(t *testing.T) {
 // finds, with the same scores to the bit and the same term locations,
 // over segments with deletions.
 func TestLazyDisjunctionFindsAsBlevesDoes(t *testing.T) {
-	idx := fourSegments(t)
-	defer idx.Close()
+	idx, r := fourSegmentsRead(t)
 	ctx := context.Background()
-	r, err := reader(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	m := idx.Mapping()
 	fields := []string{fName, fNameParts, fColumns, fDesc, fColumnDesc, fWords}
 	for _, words := range [][]string{{"customer", "orders"}, {"revenue", "region"}, {"payment", "refund", "amount"}, {"id"}} {
@@ -252,6 +250,7 @@ func TestLazyDisjunctionFindsAsBlevesDoes(t *testing.T) {
 					kids = append([]search.Searcher{d}, kids[2:]...)
 				}
 				var s search.Searcher
+				var err error
 				if lazy {
 					s, err = newLazyDisjunction(ctx, r, kids, o)
 					if _, ok := s.(*lazyDisjunction); !ok {
