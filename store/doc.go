@@ -39,8 +39,10 @@
 //   - Usage (usage.go: what crawls read of how datasets are used) is
 //     statistics beside the entities: recording it appends nothing to the
 //     changelog, and its readers (popularity) read it from the store.
-//   - Values are JSON. Bytes read inside a transaction are decoded (copied)
-//     before it ends.
+//   - Values are JSON; a dataset's record is its JSON compressed
+//     (recordSnappy, dataset.go), or plain JSON as stores before it wrote
+//     them. Bytes read inside a transaction are decoded (copied) before it
+//     ends.
 //   - Metadata has two owners: crawlers and pushing tools provide it
 //     (Dataset.Provided, replaced on every upsert); people edit it
 //     (Dataset.Edited, only changed by UpdateDataset, recorded with the actor
