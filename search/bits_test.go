@@ -268,7 +268,6 @@ func TestLazyDisjunctionFindsAsBlevesDoes(t *testing.T) {
 			walk := func(s search.Searcher, targets []uint64) []string {
 				sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
 				var out []string
-				var last uint64
 				for i := 0; ; i++ {
 					var d *search.DocumentMatch
 					var err error
@@ -286,12 +285,11 @@ func TestLazyDisjunctionFindsAsBlevesDoes(t *testing.T) {
 						}
 						return out
 					}
-					last = d.IndexInternalID.Value()
 					locs := 0
 					for _, l := range d.FieldTermLocations {
 						locs += int(l.Location.Pos)
 					}
-					out = append(out, fmt.Sprintf("%d %b %d %v", last, d.Score, locs, d.Expl != nil))
+					out = append(out, fmt.Sprintf("%d %b %d %v", d.IndexInternalID.Value(), d.Score, locs, d.Expl != nil))
 					sctx.DocumentMatchPool.Put(d)
 				}
 			}

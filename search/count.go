@@ -150,12 +150,11 @@ func (bc *bitmapCounter) postings(seg segment.Segment, field, term string) (*roa
 	if err != nil {
 		return nil, fmt.Errorf("count: %w", err)
 	}
-	out := roaring.New()
+	var out *roaring.Bitmap
 	if pl != nil && pl.Count() > 0 {
 		it := pl.Iterator(false, false, false, nil)
-		if bm := actualBitmap(it); bm != nil {
-			out = bm
-		} else {
+		if out = actualBitmap(it); out == nil { // a list of one document
+			out = roaring.New()
 			for p, err := it.Next(); p != nil || err != nil; p, err = it.Next() {
 				if err != nil {
 					return nil, fmt.Errorf("count: %s:%s: %w", field, term, err)
@@ -163,6 +162,8 @@ func (bc *bitmapCounter) postings(seg segment.Segment, field, term string) (*roa
 				out.Add(uint32(p.Number()))
 			}
 		}
+	} else {
+		out = roaring.New()
 	}
 	bc.memo.put(key, out)
 	return out, nil

@@ -26,8 +26,7 @@ type lazyDisjunction struct {
 	currs   []*bsearch.DocumentMatch // nil: done, or pending
 	pending []bool                   // to be moved past last before it is read
 	eager   []bool                   // moved on at once, as bleve's are (newLazyDisjunction)
-	last    index.IndexInternalID    // the document returned last
-	started bool
+	last    index.IndexInternalID    // the document returned last (nil: none yet)
 	scorer  *scorer.DisjunctionQueryScorer
 
 	matching []*bsearch.DocumentMatch
@@ -37,7 +36,9 @@ type lazyDisjunction struct {
 // newLazyDisjunction is bleve's NewDisjunctionSearcher of kids with min 0,
 // lazy; or bleve's own when it would not take the slice searcher (more
 // clauses than DisjunctionHeapTakeover, whose heap sums them in another
-// order), scores for kNN, or would have nothing to be lazy about.
+// order), scores for kNN, or would have nothing to be lazy about. o is
+// composite's: never unscored without locations, which bleve would answer
+// from the clauses' postings alone.
 func newLazyDisjunction(ctx context.Context, r index.IndexReader, kids []bsearch.Searcher, o bsearch.SearcherOptions) (bsearch.Searcher, error) {
 	ordered := make(searcher.OrderedSearcherList, len(kids))
 	copy(ordered, kids)
@@ -57,7 +58,7 @@ func newLazyDisjunction(ctx context.Context, r index.IndexReader, kids []bsearch
 		}
 	}
 	if breakdown, _ := ctx.Value(bsearch.IncludeScoreBreakdownKey).(bool); breakdown || lazy == 0 ||
-		len(kids) > searcher.DisjunctionHeapTakeover || optionsUnadorned(o) {
+		len(kids) > searcher.DisjunctionHeapTakeover {
 		return searcher.NewDisjunctionSearcher(ctx, r, kids, 0, o)
 	}
 	s := &lazyDisjunction{
@@ -76,19 +77,12 @@ func newLazyDisjunction(ctx context.Context, r index.IndexReader, kids []bsearch
 	return s, nil
 }
 
-// optionsUnadorned says whether bleve would answer the disjunction from
-// its clauses' postings alone (unscored, no locations): then it is
-// bleve's.
-func optionsUnadorned(o bsearch.SearcherOptions) bool {
-	return o.Score == "none" && !o.IncludeTermVectors
-}
-
 // move brings pending clause i to its first document at or after id
 // (nil: its next), where bleve's would be.
 func (s *lazyDisjunction) move(ctx *bsearch.SearchContext, i int, id index.IndexInternalID) (err error) {
 	s.pending[i] = false
 
-	if id != nil && (!s.started || id.Compare(s.last) > 0) {
+	if id != nil && (s.last == nil || id.Compare(s.last) > 0) {
 		s.currs[i], err = s.kids[i].Advance(ctx, id)
 		return err
 	}
@@ -138,7 +132,6 @@ func (s *lazyDisjunction) Advance(ctx *bsearch.SearchContext, id index.IndexInte
 // those at it (bleve's scorer: their sum, in the clauses' order, times
 // their share of the clauses), and leaves those clauses pending.
 func (s *lazyDisjunction) emit(ctx *bsearch.SearchContext) (*bsearch.DocumentMatch, error) {
-	s.started = true
 	matching, idxs := s.matching[:0], s.idxs[:0]
 	for i, c := range s.currs {
 		if c == nil {
