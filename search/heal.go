@@ -338,14 +338,22 @@ func (x *Index) heal(ctx context.Context) {
 	}
 }
 
-// rebuildBatch is how many changelog records a rebuild indexes in one
-// bleve batch, each a segment: a rebuild of a large catalog in the
-// follower's batches of 1,000 made hundreds of segments that merging
-// rewrote again and again (at 1M datasets it left 106, which the next
-// start spent 115 s merging). A batch's analysis and segment are on the
-// heap until it is persisted: batches of 5,000 took the rebuild's
-// anonymous memory at 100k datasets from 0.3-0.5 GB to over 1 GB.
-const rebuildBatch = 2000
+// rebuildBatch is the most documents a rebuild indexes in one bleve
+// batch, each a segment; it reads the changelog rebuildChunk batches at a
+// time and writes them batchesInFlight at once (indexChanges). A rebuild
+// of a large catalog in the follower's batches, one at a time, made
+// hundreds of segments that merging rewrote again and again (at 1M
+// datasets it left 106, which the next start spent 115 s merging): the
+// rebuilt index's merge plan is bleve's default (rebuildConfig), and
+// settleRebuilt merges the rest. A batch's analysis and segment are on
+// the heap until it is persisted: batches of 5,000 one at a time took the
+// rebuild's anonymous memory at 100k datasets from 0.3-0.5 GB to over
+// 1 GB; two of 2,000 at once, to 1 GB.
+const rebuildBatch = 1000
+
+// rebuildChunk is how many rebuild batches' changelog records a rebuild
+// reads at once.
+const rebuildChunk = 4 * batchesInFlight
 
 // rebuildConfig is the scorch config of the index a rebuild builds:
 // bleve's default merge plan (up to ten segments a tier), which rewrites a

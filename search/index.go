@@ -22,6 +22,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/quarrydata/quarry"
 )
@@ -399,7 +400,7 @@ func (x *Index) applyServing(ctx context.Context, changes []quarry.Change) error
 	if len(changes) == 0 {
 		return nil
 	}
-	if err := x.indexChanges(ctx, x.idx, changes); err != nil {
+	if err := x.indexChanges(ctx, x.idx, changes, indexBatch); err != nil {
 		// On a full disk, what panicked is reopened from disk instead
 		// (applyChanges): that ends the suspicion without a rebuild.
 		if errors.Is(err, errWritePanic) && !lowOnSpace(x.dir) {
@@ -418,7 +419,17 @@ var errWritePanic = errors.New("panic in bleve")
 // indexChanges is the package's indexChanges with a panic inside bleve
 // (zapx's, on a full disk) made an error wrapping errWritePanic: bleve's
 // state is unknown then, but the process must live on.
-func (x *Index) indexChanges(ctx context.Context, idx bleve.Index, changes []quarry.Change) (err error) {
+func (x *Index) indexChanges(ctx context.Context, idx bleve.Index, changes []quarry.Change, part int) error {
+	if x.testWrite != nil {
+		if err := x.guardWrite(x.testWrite); err != nil {
+			return err
+		}
+	}
+	return indexChanges(ctx, x.st, idx, changes, part, x.guardWrite)
+}
+
+// guardWrite runs write, a panic in it made an error (see indexChanges).
+func (x *Index) guardWrite(write func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			x.metrics.faults.WithLabelValues("write_panic").Inc()
@@ -426,12 +437,7 @@ func (x *Index) indexChanges(ctx context.Context, idx bleve.Index, changes []qua
 			err = fmt.Errorf("write search index: %w: %v", errWritePanic, p)
 		}
 	}()
-	if x.testWrite != nil {
-		if err := x.testWrite(); err != nil {
-			return err
-		}
-	}
-	return indexChanges(ctx, x.st, idx, changes)
+	return write()
 }
 
 // docOps are the changelog operations that change what a dataset's
@@ -441,16 +447,73 @@ func (x *Index) indexChanges(ctx context.Context, idx bleve.Index, changes []qua
 // evaluator, which records a status change only when one happens.
 var docOps = map[string]bool{quarry.OpUpsert: true, quarry.OpEdit: true, quarry.OpRemove: true, quarry.OpRestore: true, quarry.OpStatus: true}
 
-// indexChanges indexes the current state of what changes name into idx:
-// their documents and the last change's sequence go in one batch, so the
-// index never claims a change it does not hold.
-func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quarry.Change) error {
-	b := idx.NewBatch()
+// indexBatch is the most documents the follower indexes in one bleve
+// batch, which becomes a segment.
+const indexBatch = 1000
+
+// batchesInFlight is how many bleve batches a rebuild writes at once.
+// bleve analyzes a batch's documents on its workers, but builds the
+// segment on the caller's goroutine, and the batch then waits for the
+// segment to be persisted: one batch at a time, a rebuild kept 1.4 of 2
+// cores busy. Two batches of 1,000 at once rebuilt 100k datasets in 41 s
+// instead of 51 (batches of 2,000, one at a time), 562 MB of anonymous
+// memory at the peak instead of 507; two of 2,000, 41 s and 1 GB.
+//
+// The follower writes one batch at a time: while datasets are being
+// written, two at once took the CPU from the writers (at 100k, stored
+// 5,339 → 3,812 datasets a second) for 7% more searchable a second.
+const batchesInFlight = 2
+
+// indexChanges indexes the current state of what changes name into idx,
+// in bleve batches of at most part documents, batchesInFlight at once, and
+// then the last change's sequence, so that the index never claims a
+// change it does not hold. write runs each write to the index (guardWrite).
+//
+// Each document is in one batch: its newest state, read when its batch is
+// built. Batches that land in another order than they were made are
+// alike then; a chunk's batches all land before the next chunk's begin.
+func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quarry.Change, part int, write func(func() error) error) error {
+	var docs []quarry.Change
 	done := map[string]bool{}
 	for i := len(changes) - 1; i >= 0; i-- { // the newest state of each dataset, once
 		c := changes[i]
-		if c.Entity == quarry.EntityJob && c.Op == quarry.OpUpsert && !done[c.ID] {
-			done[c.ID] = true
+		job := c.Entity == quarry.EntityJob && c.Op == quarry.OpUpsert
+		if done[c.ID] || !job && (c.Entity != quarry.EntityDataset || !docOps[c.Op]) {
+			continue
+		}
+		done[c.ID] = true
+		docs = append(docs, c)
+	}
+	seq := binary.BigEndian.AppendUint64(nil, changes[len(changes)-1].Seq)
+	if len(docs) <= part {
+		return write(func() error { return indexDocs(ctx, st, idx, docs, seq) })
+	}
+	n := (len(docs) + part - 1) / part
+	size := (len(docs) + n - 1) / n // n batches alike
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(batchesInFlight)
+	for i := 0; i < len(docs); i += size {
+		batch := docs[i:min(i+size, len(docs))]
+		g.Go(func() error { return write(func() error { return indexDocs(gctx, st, idx, batch, nil) }) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return write(func() error {
+		if err := idx.SetInternal(keySeq, seq); err != nil {
+			return fmt.Errorf("write search index: %w", err)
+		}
+		return nil
+	})
+}
+
+// indexDocs indexes the current state of the datasets and jobs changes
+// name (each once) into idx in one batch, with seq as the index's
+// sequence unless it is nil.
+func indexDocs(ctx context.Context, st Store, idx bleve.Index, changes []quarry.Change, seq []byte) error {
+	b := idx.NewBatch()
+	for _, c := range changes {
+		if c.Entity == quarry.EntityJob {
 			j, err := st.Job(ctx, c.ID)
 			if err != nil {
 				return err
@@ -460,10 +523,6 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 			}
 			continue
 		}
-		if c.Entity != quarry.EntityDataset || !docOps[c.Op] || done[c.ID] {
-			continue
-		}
-		done[c.ID] = true
 		d, err := st.Dataset(ctx, c.ID)
 		switch {
 		case quarry.ErrorCode(err) == quarry.ENOTFOUND:
@@ -480,8 +539,9 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 			}
 		}
 	}
-	last := changes[len(changes)-1].Seq
-	b.SetInternal(keySeq, binary.BigEndian.AppendUint64(nil, last))
+	if seq != nil {
+		b.SetInternal(keySeq, seq)
+	}
 	if err := idx.Batch(b); err != nil {
 		return fmt.Errorf("write search index: %w", err)
 	}
@@ -513,8 +573,10 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	into := func(ctx context.Context, changes []quarry.Change) error { return x.indexChanges(ctx, idx, changes) }
-	seq, err := quarry.ApplyChanges(ctx, x.st, 0, x.rebuildBatch, into)
+	into := func(ctx context.Context, changes []quarry.Change) error {
+		return x.indexChanges(ctx, idx, changes, x.rebuildBatch)
+	}
+	seq, err := quarry.ApplyChanges(ctx, x.st, 0, rebuildChunk*x.rebuildBatch, into)
 	if err == nil {
 		err = x.settleRebuilt(ctx, idx)
 	}
