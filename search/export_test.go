@@ -262,3 +262,7 @@ func (x *Index) WarmForTest() { x.warm() }
 
 // HotTermsForTest is how many terms' postings the index keeps decoded.
 func (x *Index) HotTermsForTest() int { return len(x.facets.hot.terms()) }
+
+// ReleaseMappedForTest drops the serving index's segment maps from the
+// resident set, as Run does every releaseEvery.
+func (x *Index) ReleaseMappedForTest() { x.releaseMapped() }

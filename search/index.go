@@ -641,12 +641,18 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // that appends to the changelog wakes it, and a failed catch-up is retried
 // with a backoff. Beside it, Run heals the index (heal.go): it rebuilds an
 // index of an older mapping, or one found damaged or whose write panicked,
-// retrying a rebuild that fails, and verifies the segments now and then.
+// retrying a rebuild that fails, and verifies the segments now and then;
+// and it drops the segments' maps from the resident set every releaseEvery
+// (resident.go).
 func (x *Index) Run(ctx context.Context) {
-	done := make(chan struct{}, 3)
+	done := make(chan struct{}, 4)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		x.heal(ctx)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		x.releaseMappedEvery(ctx, releaseEvery)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -665,7 +671,7 @@ func (x *Index) Run(ctx context.Context) {
 			}
 		}
 	}()
-	defer func() { <-done; <-done; <-done }()
+	defer func() { <-done; <-done; <-done; <-done }()
 	// A failed catch-up is retried within followMaxBackoff: a retry while
 	// the disk is full costs a statfs (disk.go), and once space is freed
 	// new writes should not wait half a minute to be searchable.

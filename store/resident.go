@@ -4,6 +4,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrydata/quarry/internal/mapped"
 )
 
 // The bbolt engine reads its file through a read-only shared memory map:
@@ -39,7 +41,7 @@ func (s *Store) releaseMapped() {
 	// grows it) only while none is open, so the range stays this map's.
 	_ = s.view(func(tx kvTx) error {
 		if btx, ok := tx.(*boltTx); ok {
-			dontNeed(s.bolt.Info().Data, uintptr((*bolt.Tx)(btx).Size()))
+			mapped.Release(s.bolt.Info().Data, uintptr((*bolt.Tx)(btx).Size()))
 		}
 		return nil
 	})
