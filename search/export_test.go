@@ -264,5 +264,5 @@ func (x *Index) WarmForTest() { x.warm() }
 func (x *Index) HotTermsForTest() int { return len(x.facets.hot.terms()) }
 
 // ReleaseMappedForTest drops the serving index's segment maps from the
-// resident set, as Run does every releaseEvery.
+// resident set, as Run does every releaseInterval.
 func (x *Index) ReleaseMappedForTest() { x.releaseMapped() }

@@ -494,7 +494,12 @@ func indexChanges(ctx context.Context, st Store, idx bleve.Index, changes []quar
 	g.SetLimit(batchesInFlight)
 	for i := 0; i < len(docs); i += size {
 		batch := docs[i:min(i+size, len(docs))]
-		g.Go(func() error { return write(func() error { return indexDocs(gctx, st, idx, batch, nil) }) })
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil { // another batch failed
+				return err
+			}
+			return write(func() error { return indexDocs(gctx, st, idx, batch, nil) })
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -576,10 +581,24 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	into := func(ctx context.Context, changes []quarry.Change) error {
 		return x.indexChanges(ctx, idx, changes, x.rebuildBatch)
 	}
+	// Its merges read its segments: their pages leave the resident set
+	// as the serving index's do (resident.go).
+	building, built := context.WithCancel(ctx)
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		releaseEvery(building, releaseInterval, func() {
+			if r, err := reader(idx); err == nil {
+				releaseSegments(r)
+			}
+		})
+	}()
 	seq, err := quarry.ApplyChanges(ctx, x.st, 0, rebuildChunk*x.rebuildBatch, into)
 	if err == nil {
 		err = x.settleRebuilt(ctx, idx)
 	}
+	built()
+	<-released
 	if err != nil {
 		closeQuietly(idx)
 		os.RemoveAll(next)
@@ -642,8 +661,8 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // with a backoff. Beside it, Run heals the index (heal.go): it rebuilds an
 // index of an older mapping, or one found damaged or whose write panicked,
 // retrying a rebuild that fails, and verifies the segments now and then;
-// and it drops the segments' maps from the resident set every releaseEvery
-// (resident.go).
+// and it drops the segments' maps from the resident set every
+// releaseInterval (resident.go).
 func (x *Index) Run(ctx context.Context) {
 	done := make(chan struct{}, 4)
 	go func() {
@@ -652,7 +671,7 @@ func (x *Index) Run(ctx context.Context) {
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
-		x.releaseMappedEvery(ctx, releaseEvery)
+		releaseEvery(ctx, releaseInterval, x.releaseMapped)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()

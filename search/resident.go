@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/quarrydata/quarry/internal/mapped"
 )
@@ -18,13 +19,14 @@ import (
 // in the page cache, and the reads that need them again (a search's
 // postings, the merge's next ones) map them back with a minor fault.
 
-// releaseEvery is how often Run drops the segment maps: a merge of a
-// million datasets reads its segments at tens of MB a second, and a
-// search maps back the pages it needs.
-const releaseEvery = 10 * time.Second
+// releaseInterval is how often Run drops the segment maps, and a rebuild
+// those of the index it builds: a merge of a million datasets reads its
+// segments at tens of MB a second, and a search maps back the pages it
+// needs. As often as the store drops its file's (store.DefaultReleaseEvery).
+const releaseInterval = 2 * time.Second
 
 // releaseMapped drops the pages of the serving index's segment maps from
-// the resident set, holding the snapshot that keeps them mapped.
+// the resident set.
 func (x *Index) releaseMapped() {
 	idx, err := x.current()
 	if err != nil {
@@ -32,9 +34,14 @@ func (x *Index) releaseMapped() {
 	}
 	r, err := reader(idx)
 	x.mu.RUnlock()
-	if err != nil {
-		return
+	if err == nil {
+		releaseSegments(r)
 	}
+}
+
+// releaseSegments drops the pages of the segment maps of r's snapshot,
+// which keeps them mapped, from the resident set, and closes r.
+func releaseSegments(r index.IndexReader) {
 	defer r.Close()
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
@@ -47,8 +54,8 @@ func (x *Index) releaseMapped() {
 	}
 }
 
-// releaseMappedEvery drops the segment maps every d until ctx ends.
-func (x *Index) releaseMappedEvery(ctx context.Context, d time.Duration) {
+// releaseEvery calls release every d until ctx ends.
+func releaseEvery(ctx context.Context, d time.Duration, release func()) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -56,7 +63,7 @@ func (x *Index) releaseMappedEvery(ctx context.Context, d time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			x.releaseMapped()
+			release()
 		}
 	}
 }

@@ -20,10 +20,12 @@ import (
 
 // DefaultReleaseEvery is how often the map is dropped whatever was read
 // (Options.ReleaseEvery): reads of single records (a search's page of
-// hits) each leave up to 64 KiB behind, so that thousands of searches a
-// minute would make the whole file resident in minutes. The pages that are read all
-// the time come back at the cost of a minor fault each.
-const DefaultReleaseEvery = 10 * time.Second
+// hits, the search index's follower reading what was written) each leave
+// a page or more behind. Every 10 s, an ingest of 5,500 datasets a second
+// kept 197 MB of the 210 MB file resident at 100k datasets, as did a
+// rebuild of the search index. The pages that are read all the time come
+// back at the cost of a minor fault each.
+const DefaultReleaseEvery = 2 * time.Second
 
 // releaseAfter is how many keys a scan reads before it releases the map
 // when it ends: a smaller one leaves little behind, and dropping the map
