@@ -294,6 +294,12 @@ func (x *Index) heal(ctx context.Context) {
 		after = time.After
 	}
 	if x.verifyAtStart {
+		// After the warm-up: the first searches need the cores more.
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.warmed:
+		}
 		if idx, err := x.current(); err == nil {
 			x.damaged(idx)
 			x.mu.RUnlock()

@@ -100,8 +100,11 @@ type Index struct {
 	// last closed, decoded again in the background (hot.go); warm takes
 	// them (on Run's goroutine).
 	warmTerms []fieldTerm
-	metrics   healMetrics
-	testWrite func() error // a test's: called before each write, may panic
+	// warmed is closed once Run's first warm-up has ended (Warmed).
+	warmed     chan struct{}
+	warmedOnce sync.Once
+	metrics    healMetrics
+	testWrite  func() error // a test's: called before each write, may panic
 	// full is why the follower stopped for a full disk (disk.go), nil
 	// while it applies; guarded by stateMu.
 	full      error
@@ -153,7 +156,7 @@ const defaultVerifyInterval = 10 * time.Minute
 // mapping while that one keeps serving. A new index answers searches with
 // an unavailable error until it has caught up with the store.
 func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error) {
-	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20), poke: make(chan struct{}, 1), verifyEvery: defaultVerifyInterval, rebuildBatch: rebuildBatch}
+	x := &Index{dir: dir, st: st, log: slog.Default(), facets: newFacetColumns(), automata: newAutomatonCache(8 << 20), poke: make(chan struct{}, 1), verifyEvery: defaultVerifyInterval, rebuildBatch: rebuildBatch, warmed: make(chan struct{})}
 	takeover := defaultDisjunctionHeapTakeover
 	var reg prometheus.Registerer
 	if o != nil {
@@ -683,6 +686,7 @@ func (x *Index) Run(ctx context.Context) {
 		defer t.Stop()
 		for {
 			x.warm()
+			x.warmedOnce.Do(func() { close(x.warmed) })
 			select {
 			case <-ctx.Done():
 				return
@@ -736,6 +740,14 @@ func (x *Index) warm() {
 		x.log.Warn("search: decoding the postings in use when the index closed", "err", err)
 	}
 }
+
+// Warmed returns a channel that is closed once Run has warmed the index
+// up after its start (the facet columns of its segments, the postings in
+// use when it last closed; warm) or found it unavailable: at a million
+// datasets, 0.6 s of CPU that the first searches would otherwise share
+// the cores with. What else a start sets off in the background (the
+// lineage graph's load, the index's verification) waits for it.
+func (x *Index) Warmed() <-chan struct{} { return x.warmed }
 
 // followMaxBackoff is the longest wait between the follower's retries
 // unless Options.Follow says otherwise.

@@ -194,11 +194,19 @@ func (s *Server) Start(ctx context.Context) error {
 	// The lineage graph lives in memory: built from the store in the
 	// background (seconds at a million datasets, which searches and reads
 	// need not wait for; traversals do), then following it as writes
-	// commit.
+	// commit. Its load begins once the search index has warmed up (or
+	// after graphLoadDelay): at a million datasets the load's 1-2 s of CPU
+	// and the warm-up's shared the two cores with the first searches.
 	lin := lineage.NewGraph(s.Store, s.Store, &lineage.GraphOptions{MaxDepth: s.opts.LineageMaxDepth, MaxLimit: s.opts.LineageMaxNodes, Logger: s.log})
 	s.Lineage = lin
 	graphCtx, stopGraph := context.WithCancel(context.Background())
 	s.background(graphCtx, stopGraph, func(ctx context.Context) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-idx.Warmed():
+		case <-time.After(graphLoadDelay):
+		}
 		if s.beforeLineageLoad != nil {
 			s.beforeLineageLoad(ctx)
 		}
@@ -224,6 +232,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// graphLoadDelay is the longest the lineage graph's load waits for the
+// search index's warm-up (Start).
+const graphLoadDelay = 2 * time.Second
 
 // background runs loop(ctx) in a goroutine until Close cancels it and
 // waits for it to return.
