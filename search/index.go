@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/internal/mapped"
 )
 
 // mappingVersion changes whenever the mapping or the documents change
@@ -590,7 +591,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	released := make(chan struct{})
 	go func() {
 		defer close(released)
-		releaseEvery(building, releaseInterval, func() {
+		mapped.Every(building.Done(), releaseInterval, func() {
 			if r, err := reader(idx); err == nil {
 				releaseSegments(r)
 			}
@@ -674,7 +675,7 @@ func (x *Index) Run(ctx context.Context) {
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
-		releaseEvery(ctx, releaseInterval, x.releaseMapped)
+		mapped.Every(ctx.Done(), releaseInterval, x.releaseMapped)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()

@@ -1,7 +1,6 @@
 package search
 
 import (
-	"context"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -50,20 +49,6 @@ func releaseSegments(r index.IndexReader) {
 	for _, s := range snap.Segments() {
 		if m, ok := s.Segment().(interface{ Data() []byte }); ok { // a file's: zap's *Segment
 			mapped.ReleaseBytes(m.Data())
-		}
-	}
-}
-
-// releaseEvery calls release every d until ctx ends.
-func releaseEvery(ctx context.Context, d time.Duration, release func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			release()
 		}
 	}
 }

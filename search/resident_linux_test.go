@@ -1,17 +1,15 @@
 package search_test
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/internal/mapped"
 	"github.com/quarrydata/quarry/search"
 )
 
@@ -57,38 +55,19 @@ func TestReleasedSegmentMapsLeaveTheResidentSet(t *testing.T) {
 }
 
 // residentSegments is the resident kB of the maps of the segment files in
-// the index in dir, from /proc/self/smaps.
+// the index in dir.
 func residentSegments(t *testing.T, dir string) int {
 	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	segs, err := filepath.Abs(filepath.Join(dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	kB, in, maps := 0, false, 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		switch {
-		case len(fields) >= 5 && strings.Contains(fields[0], "-"): // a map's first line; its file's path is the sixth field
-			in = len(fields) >= 6 && strings.HasPrefix(fields[5], segs+"/") && strings.HasSuffix(fields[5], ".zap")
-			if in {
-				maps++
-			}
-		case in && fields[0] == "Rss:":
-			n, _ := strconv.Atoi(fields[1])
-			kB += n
-		}
-	}
-	if err := sc.Err(); err != nil {
+	n, maps, err := mapped.Resident(func(p string) bool { return strings.HasPrefix(p, segs+"/") && strings.HasSuffix(p, ".zap") })
+	if err != nil {
 		t.Fatal(err)
 	}
 	if maps == 0 {
 		t.Fatalf("no segment file of %s is mapped", segs)
 	}
-	return kB
+	return int(n >> 10)
 }

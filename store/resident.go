@@ -51,17 +51,7 @@ func (s *Store) releaseMapped() {
 
 // releaseEvery drops the map every d until the store closes.
 func (s *Store) releaseEvery(d time.Duration) {
-	if d < 0 {
-		return
-	}
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.closed:
-			return
-		case <-t.C:
-			s.releaseMapped()
-		}
+	if d >= 0 {
+		mapped.Every(s.closed, d, s.releaseMapped)
 	}
 }

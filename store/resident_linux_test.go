@@ -1,50 +1,27 @@
 package store_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quarrydata/quarry"
+	"github.com/quarrydata/quarry/internal/mapped"
 	"github.com/quarrydata/quarry/store"
 )
 
 // residentOf returns how many bytes of the memory maps of the file at
-// path are in this process's resident set, from /proc/self/smaps.
+// path are in this process's resident set.
 func residentOf(tb testing.TB, path string) int64 {
 	tb.Helper()
-	f, err := os.Open("/proc/self/smaps")
+	n, _, err := mapped.Resident(func(p string) bool { return p == path })
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var total int64
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			in = len(fields) >= 6 && fields[5] == path // a mapping's header: address perms offset dev inode path
-			continue
-		}
-		if in && len(fields) == 3 && fields[0] == "Rss:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			total += kb << 10
-		}
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return total
+	return n
 }
 
 // A scan of a whole bucket (the lineage graph's load reads every
