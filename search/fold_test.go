@@ -17,7 +17,8 @@ import (
 
 // Folded, a document's fields must index as bleve's own fields do once zap
 // has merged the values of each (invertedIndexOpaque.process): the same
-// terms, frequencies, lengths and locations, array positions included.
+// terms, frequencies, lengths and locations, array positions included; and
+// each must tell bleve the size its token frequencies' Size would.
 func TestFoldedFieldsIndexAsBleves(t *testing.T) {
 	m, err := newMapping(false)
 	if err != nil {
@@ -46,6 +47,11 @@ func TestFoldedFieldsIndexAsBleves(t *testing.T) {
 		}
 		foldValues(folded)
 		want, got := indexedFields(plain), indexedFields(folded)
+		for _, f := range folded.Fields { // the size bleve asks of each is counted while analyzing
+			if f, ok := f.(*foldedField); ok && f.freqsSize != f.freqs.Size() {
+				t.Errorf("doc %d field %s: size %d, want %d", i, f.Name(), f.freqsSize, f.freqs.Size())
+			}
+		}
 		if v, ok := v.(*datasetDoc); ok { // updated is sorted by: its full-precision term alone
 			n := numeric.MustNewPrefixCodedInt64(numeric.Float64ToInt64(v.Updated), 0)
 			want[fUpdated] = fmt.Sprintf("opts %v len 1: %q×1", index.IndexField|index.DocValues, n)
