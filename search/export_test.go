@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/quarrydata/quarry"
@@ -266,3 +267,20 @@ func (x *Index) HotTermsForTest() int { return len(x.facets.hot.terms()) }
 // ReleaseMappedForTest drops the serving index's segment maps from the
 // resident set, as Run does every releaseInterval.
 func (x *Index) ReleaseMappedForTest() { x.releaseMapped() }
+
+// SetMergeFloorForTest sets the size, in documents, of the merge plans'
+// smallest tier for the indexes opened until the test ends.
+func SetMergeFloorForTest(t interface{ Cleanup(func()) }, n int64) {
+	old := mergeFloor
+	mergeFloor = n
+	t.Cleanup(func() { mergeFloor = old })
+}
+
+// MergeBudgetsForTest are the most segments the merge plans leave an
+// index of n documents: bleve's while writes come, compact's once
+// they pause.
+func MergeBudgetsForTest(n int64) (writing, compacted int) {
+	o := mergeplan.DefaultMergePlanOptions
+	o.FloorSegmentSize = mergeFloor
+	return mergeplan.CalcBudget(n, mergeFloor, &o), mergeplan.CalcBudget(n, mergeFloor, compactPlan())
+}

@@ -350,7 +350,7 @@ func (x *Index) heal(ctx context.Context) {
 // of a large catalog in the follower's batches, one at a time, made
 // hundreds of segments that merging rewrote again and again (at 1M
 // datasets it left 106, which the next start spent 115 s merging): the
-// rebuilt index's merge plan is bleve's default (rebuildConfig), and
+// rebuilt index's merge plan is bleve's default (scorchConfig), and
 // settleRebuilt merges the rest. A batch's analysis and segment are on
 // the heap until it is persisted: batches of 5,000 one at a time took the
 // rebuild's anonymous memory at 100k datasets from 0.3-0.5 GB to over
@@ -360,12 +360,6 @@ const rebuildBatch = 1000
 // rebuildChunk is how many rebuild batches' changelog records a rebuild
 // reads at once.
 const rebuildChunk = 4 * batchesInFlight
-
-// rebuildConfig is the scorch config of the index a rebuild builds:
-// bleve's default merge plan (up to ten segments a tier), which rewrites a
-// document fewer times than the serving one's two (scorchConfig) while it
-// builds; settleRebuilt merges what it leaves into one segment at the end.
-func rebuildConfig() map[string]any { return map[string]any{} }
 
 // settleRebuilt merges the segments of a rebuilt index into one, and waits
 // until that is persisted (the next batch's persistence records it), so
@@ -378,19 +372,29 @@ func (x *Index) settleRebuilt(ctx context.Context, idx bleve.Index) error {
 		return nil
 	}
 	began, before := time.Now(), segmentCount(s)
-	for n, prev := before, -1; n > 1 && n != prev; n, prev = segmentCount(s), n {
-		if err := s.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
-			return fmt.Errorf("merge the rebuilt index: %w", err)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	if err := mergeBy(ctx, s, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("merge the rebuilt index: %w", err)
 	}
 	// A batch waits for its snapshot's persistence, the merged segment in it.
 	if err := idx.SetInternal(keyVersion, []byte(mappingVersion)); err != nil {
 		return fmt.Errorf("merge the rebuilt index: %w", err)
 	}
 	x.log.Debug("search index rebuilt: segments merged", "before", before, "after", segmentCount(s), "duration", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// mergeBy merges the index's segments as plan says, again until a merge
+// leaves as many segments as it found (a merge's segment may make its
+// tier too full, but one with no progress ends it).
+func mergeBy(ctx context.Context, s *scorch.Scorch, plan *mergeplan.MergePlanOptions) error {
+	for n, prev := segmentCount(s), -1; n > 1 && n != prev; n, prev = segmentCount(s), n {
+		if err := s.ForceMerge(ctx, plan); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

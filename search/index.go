@@ -303,13 +303,8 @@ func appliedSeq(idx bleve.Index) uint64 {
 	return 0
 }
 
+// create creates an empty index in dir.
 func create(dir string, storeShown bool) (bleve.Index, error) {
-	return createUsing(dir, storeShown, scorchConfig())
-}
-
-// createUsing creates an empty index in dir with the given scorch config
-// (which is not kept: an index opened again takes scorchConfig's).
-func createUsing(dir string, storeShown bool, config map[string]any) (bleve.Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -317,7 +312,7 @@ func createUsing(dir string, storeShown bool, config map[string]any) (bleve.Inde
 	if err != nil {
 		return nil, err
 	}
-	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, config)
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, scorchConfig())
 	if err != nil {
 		os.RemoveAll(dir) // what it began (on a full disk, the space it took)
 		return nil, fmt.Errorf("create search index: %w", err)
@@ -330,13 +325,11 @@ func createUsing(dir string, storeShown bool, config map[string]any) (bleve.Inde
 	return idx, nil
 }
 
-// scorchConfig keeps the index in few segments: a search pays per segment
-// for each term, fuzzy and prefix clause it opens, so bleve's default of
-// up to ten segments per size tier made queries a third slower at 100k
-// datasets, for less merging while indexing.
+// scorchConfig is the search index's scorch config: bleve's default merge
+// plan while writes come, which Run's compact tightens once they pause
+// (compact.go), and a rebuild's settleRebuilt at its end.
 func scorchConfig() map[string]any {
-	// Read over bleve's defaults (mergeplan.DefaultMergePlanOptions).
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentsPerTier": 2}}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": mergeFloor}}
 }
 
 // Close closes the index. Closing it again does nothing.
@@ -577,7 +570,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		x.stateMu.Unlock()
 	}()
 	next := x.dir + ".next"
-	idx, err := createUsing(next, x.storeShown, rebuildConfig())
+	idx, err := create(next, x.storeShown)
 	if err != nil {
 		return err
 	}
@@ -668,10 +661,14 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // and it drops the segments' maps from the resident set every
 // releaseInterval (resident.go).
 func (x *Index) Run(ctx context.Context) {
-	done := make(chan struct{}, 4)
+	done := make(chan struct{}, 5)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		x.heal(ctx)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		x.compact(ctx)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -695,7 +692,7 @@ func (x *Index) Run(ctx context.Context) {
 			}
 		}
 	}()
-	defer func() { <-done; <-done; <-done; <-done }()
+	defer func() { <-done; <-done; <-done; <-done; <-done }()
 	// A failed catch-up is retried within followMaxBackoff: a retry while
 	// the disk is full costs a statfs (disk.go), and once space is freed
 	// new writes should not wait half a minute to be searchable.
