@@ -132,7 +132,7 @@ func fourSegmentsRead(t *testing.T) (bleve.Index, index.IndexReader) {
 
 func fourSegments(t *testing.T) bleve.Index {
 	t.Helper()
-	idx, err := create(t.TempDir(), false)
+	idx, err := create(t.TempDir(), false, scorchConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -201,7 +201,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 		x.log.Warn("search index unreadable; building a new one from the store", "err", err)
 	}
 	if err != nil {
-		if idx, err = create(dir, x.storeShown); isDiskFull(err) {
+		if idx, err = create(dir, x.storeShown, scorchConfig()); isDiskFull(err) {
 			// Not even an empty index fits: come up without one (searches
 			// answer unavailable) and let the healer build it once there is
 			// space, rather than not start.
@@ -224,7 +224,7 @@ func Open(ctx context.Context, dir string, st Store, o *Options) (*Index, error)
 	if err == nil && x.applied.Load() > last {
 		x.log.Warn("search index is ahead of the store; rebuilding", "index", x.applied.Load(), "store", last)
 		idx.Close()
-		if x.idx, err = create(dir, x.storeShown); err != nil {
+		if x.idx, err = create(dir, x.storeShown, scorchConfig()); err != nil {
 			return nil, err
 		}
 		x.applied.Store(0)
@@ -303,8 +303,9 @@ func appliedSeq(idx bleve.Index) uint64 {
 	return 0
 }
 
-// create creates an empty index in dir.
-func create(dir string, storeShown bool) (bleve.Index, error) {
+// create creates an empty index in dir with the given scorch config (which
+// is not kept: an index opened again takes scorchConfig's).
+func create(dir string, storeShown bool, config map[string]any) (bleve.Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -312,7 +313,7 @@ func create(dir string, storeShown bool) (bleve.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, scorchConfig())
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, config)
 	if err != nil {
 		os.RemoveAll(dir) // what it began (on a full disk, the space it took)
 		return nil, fmt.Errorf("create search index: %w", err)
@@ -325,9 +326,9 @@ func create(dir string, storeShown bool) (bleve.Index, error) {
 	return idx, nil
 }
 
-// scorchConfig is the search index's scorch config: bleve's default merge
+// scorchConfig is the serving index's scorch config: bleve's default merge
 // plan while writes come, which Run's compact tightens once they pause
-// (compact.go), and a rebuild's settleRebuilt at its end.
+// (compact.go).
 func scorchConfig() map[string]any {
 	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": mergeFloor}}
 }
@@ -570,7 +571,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		x.stateMu.Unlock()
 	}()
 	next := x.dir + ".next"
-	idx, err := create(next, x.storeShown)
+	idx, err := create(next, x.storeShown, rebuildConfig())
 	if err != nil {
 		return err
 	}

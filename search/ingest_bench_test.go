@@ -49,7 +49,7 @@ func BenchmarkIndexSkewed(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		dir := b.TempDir()
-		idx, err := create(dir, false)
+		idx, err := create(dir, false, scorchConfig())
 		if err != nil {
 			b.Fatal(err)
 		}
