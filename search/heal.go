@@ -351,10 +351,10 @@ func (x *Index) heal(ctx context.Context) {
 // hundreds of segments that merging rewrote again and again (at 1M
 // datasets it left 106, which the next start spent 115 s merging): the
 // rebuilt index hardly merges as it builds (rebuildConfig), and
-// settleRebuilt merges what it built at once. A batch's analysis and segment are on
-// the heap until it is persisted: batches of 5,000 one at a time took the
-// rebuild's anonymous memory at 100k datasets from 0.3-0.5 GB to over
-// 1 GB; two of 2,000 at once, to 1 GB.
+// settleRebuilt merges what it built at once. A batch's analysis and
+// segment are on the heap until it is persisted: batches of 5,000 one at
+// a time took the rebuild's anonymous memory at 100k datasets from
+// 0.3-0.5 GB to over 1 GB; two of 2,000 at once, to 1 GB.
 const rebuildBatch = 1000
 
 // rebuildChunk is how many rebuild batches' changelog records a rebuild
