@@ -229,15 +229,11 @@ func verify(idx bleve.Index) error {
 	if s == nil {
 		return nil
 	}
-	r, err := s.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
+	snap := snapshotOf(s)
+	if snap == nil {
 		return nil
 	}
+	defer snap.Close()
 	for _, ss := range snap.Segments() {
 		f, ok := ss.Segment().(interface{ Path() string })
 		if !ok {
@@ -426,15 +422,24 @@ func mergeBy(ctx context.Context, s *scorch.Scorch, plan *mergeplan.MergePlanOpt
 
 // segmentCount is the number of segments of the index's current snapshot.
 func segmentCount(s *scorch.Scorch) int {
-	r, err := s.Reader()
-	if err != nil {
+	snap := snapshotOf(s)
+	if snap == nil {
 		return 0
 	}
-	defer r.Close()
-	if snap, ok := r.(*scorch.IndexSnapshot); ok {
-		return len(snap.Segments())
+	defer snap.Close()
+	return len(snap.Segments())
+}
+
+// snapshotOf is the index's current snapshot, to be closed after use; nil
+// once the index is closed (scorch's Reader then returns a nil snapshot,
+// and no error: Run's compact may look at an index as it closes).
+func snapshotOf(s *scorch.Scorch) *scorch.IndexSnapshot {
+	r, err := s.Reader()
+	if err != nil {
+		return nil
 	}
-	return 0
+	snap, _ := r.(*scorch.IndexSnapshot)
+	return snap
 }
 
 // A segment file is never written again once bleve has written it, and
