@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
@@ -23,13 +24,18 @@ import (
 // again only once the small ones have grown to their tier.
 func compactPlan() *mergeplan.MergePlanOptions {
 	o := mergeplan.DefaultMergePlanOptions
-	o.MaxSegmentsPerTier, o.FloorSegmentSize = 1, mergeFloor
+	o.MaxSegmentsPerTier, o.FloorSegmentSize = 1, mergeFloor.Load()
 	return &o
 }
 
-// mergeFloor is the size, in documents, of both plans' smallest tier:
-// bleve's default, which tests lower to see the tiers of a few documents.
-var mergeFloor = mergeplan.DefaultMergePlanOptions.FloorSegmentSize
+// mergeFloor is the size, in documents, of the merge plans' smallest tier:
+// bleve's default, which tests lower to see the tiers of a few documents
+// (atomic: a test's index may still compact as the next test sets it).
+var mergeFloor = func() *atomic.Int64 {
+	var f atomic.Int64
+	f.Store(mergeplan.DefaultMergePlanOptions.FloorSegmentSize)
+	return &f
+}()
 
 // compactAfter is how long the serving index must have had no write
 // before compact merges it to compactPlan; compactEvery is how often it

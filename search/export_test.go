@@ -271,9 +271,8 @@ func (x *Index) ReleaseMappedForTest() { x.releaseMapped() }
 // SetMergeFloorForTest sets the size, in documents, of the merge plans'
 // smallest tier for the indexes opened until the test ends.
 func SetMergeFloorForTest(t interface{ Cleanup(func()) }, n int64) {
-	old := mergeFloor
-	mergeFloor = n
-	t.Cleanup(func() { mergeFloor = old })
+	old := mergeFloor.Swap(n)
+	t.Cleanup(func() { mergeFloor.Store(old) })
 }
 
 // MergeBudgetsForTest are the most segments the merge plans leave an
@@ -281,6 +280,6 @@ func SetMergeFloorForTest(t interface{ Cleanup(func()) }, n int64) {
 // they pause.
 func MergeBudgetsForTest(n int64) (writing, compacted int) {
 	o := mergeplan.DefaultMergePlanOptions
-	o.FloorSegmentSize = mergeFloor
-	return mergeplan.CalcBudget(n, mergeFloor, &o), mergeplan.CalcBudget(n, mergeFloor, compactPlan())
+	o.FloorSegmentSize = mergeFloor.Load()
+	return mergeplan.CalcBudget(n, o.FloorSegmentSize, &o), mergeplan.CalcBudget(n, o.FloorSegmentSize, compactPlan())
 }

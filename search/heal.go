@@ -367,7 +367,7 @@ const rebuildChunk = 4 * batchesInFlight
 // mapped and open until the end) in the hundreds.
 func rebuildConfig() map[string]any {
 	return map[string]any{"scorchMergePlanOptions": map[string]any{
-		"MaxSegmentsPerTier": rebuildSegments, "SegmentsPerMergeTask": rebuildSegments, "FloorSegmentSize": mergeFloor,
+		"MaxSegmentsPerTier": rebuildSegments, "SegmentsPerMergeTask": rebuildSegments, "FloorSegmentSize": mergeFloor.Load(),
 	}}
 }
 

@@ -330,7 +330,7 @@ func create(dir string, storeShown bool, config map[string]any) (bleve.Index, er
 // plan while writes come, which Run's compact tightens once they pause
 // (compact.go).
 func scorchConfig() map[string]any {
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": mergeFloor}}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": mergeFloor.Load()}}
 }
 
 // Close closes the index. Closing it again does nothing.
