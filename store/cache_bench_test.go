@@ -28,19 +28,7 @@ func BenchmarkDatasetRead(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			s := storetest.MustOpen(b, &store.Options{NoSync: true})
 			ctx := context.Background()
-			var ids []string
-			batch := make([]quarry.Dataset, 0, 1000)
-			for i := range c.datasets {
-				batch = append(batch, storetest.Wide(i))
-				if len(batch) == cap(batch) || i == c.datasets-1 {
-					res, err := s.UpsertDatasets(ctx, batch)
-					if err != nil {
-						b.Fatal(err)
-					}
-					ids = append(ids, res.IDs...)
-					batch = batch[:0]
-				}
-			}
+			ids := wideCatalog(b, s, c.datasets)
 			r := rand.New(rand.NewPCG(1, 2))
 			i := 0
 			for b.Loop() {
@@ -66,4 +54,39 @@ func zipf() func(r *rand.Rand, n int) int {
 		}
 		return int(z.Uint64())
 	}
+}
+
+// BenchmarkIdentity reads the lineage identity (namespace, name, removal)
+// of datasets of fifteen columns, as the lineage graph does for every
+// dataset written, over a catalog twice the record cache's size.
+func BenchmarkIdentity(b *testing.B) {
+	s := storetest.MustOpen(b, &store.Options{NoSync: true})
+	ctx := context.Background()
+	ids := wideCatalog(b, s, 4096)
+	i := 0
+	for b.Loop() {
+		if _, err := s.Identity(ctx, quarry.EntityDataset, ids[i%len(ids)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// wideCatalog stores n datasets of fifteen columns (storetest.Wide) and
+// returns their IDs.
+func wideCatalog(b *testing.B, s *store.Store, n int) []string {
+	var ids []string
+	batch := make([]quarry.Dataset, 0, 1000)
+	for i := range n {
+		batch = append(batch, storetest.Wide(i))
+		if len(batch) == cap(batch) || i == n-1 {
+			res, err := s.UpsertDatasets(context.Background(), batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids = append(ids, res.IDs...)
+			batch = batch[:0]
+		}
+	}
+	return ids
 }

@@ -174,15 +174,85 @@ func datasetIdentity(tx kvTx, id string) (quarry.Identity, error) {
 	if v == nil {
 		return quarry.Identity{}, quarry.Errorf(quarry.ENOTFOUND, "dataset %s not found", id)
 	}
+	j, err := recordJSON(v)
+	if err != nil {
+		return quarry.Identity{}, fmt.Errorf("decode dataset %s: %w", id, err)
+	}
+	if ns, name, removed, ok := recordIdentity(j); ok {
+		return quarry.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: ns, Name: name, Removed: removed}, nil
+	}
 	var d struct {
 		Namespace string     `json:"namespace"`
 		Name      string     `json:"name"`
 		RemovedAt *time.Time `json:"removedAt"`
 	}
-	if err := unmarshalRecord(v, &d); err != nil {
+	if err := json.Unmarshal(j, &d); err != nil {
 		return quarry.Identity{}, fmt.Errorf("decode dataset %s: %w", id, err)
 	}
 	return quarry.Identity{Entity: quarry.EntityDataset, ID: id, Namespace: d.Namespace, Name: d.Name, Removed: d.RemovedAt != nil}, nil
+}
+
+// recordIdentity reads a dataset's namespace, name and removal from the
+// JSON of its record without decoding the rest (the lineage graph asks
+// for every dataset written, and decoding a record of fifteen columns to
+// read three fields was 5% of an ingest's CPU at a million datasets).
+// The record is a quarry.Dataset as encoding/json writes it: its first
+// keys are id, namespace and name, and its last is removedAt when it is
+// removed, else updatedAt or lastUpdatedAt (those fields are last in
+// every version of the type); the last key's value, a time, has no
+// quote. ok is false for any other shape, a name with an escape among
+// them: the caller then decodes the record.
+func recordIdentity(j []byte) (ns, name string, removed, ok bool) {
+	rest, ok := bytes.CutPrefix(j, []byte(`{"id":`))
+	if !ok {
+		return "", "", false, false
+	}
+	if _, rest, ok = plainString(rest); !ok {
+		return "", "", false, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"namespace":`)); !ok {
+		return "", "", false, false
+	}
+	if ns, rest, ok = plainString(rest); !ok {
+		return "", "", false, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"name":`)); !ok {
+		return "", "", false, false
+	}
+	if name, rest, ok = plainString(rest); !ok {
+		return "", "", false, false
+	}
+	// The last member: ,"key":"value"}
+	last, ok := bytes.CutSuffix(rest, []byte(`"}`))
+	v := bytes.LastIndexByte(last, '"') // the value's opening quote
+	if !ok || v < 0 || bytes.IndexByte(last[v:], '\\') >= 0 {
+		return "", "", false, false
+	}
+	key, ok := bytes.CutSuffix(last[:v], []byte(`":`))
+	k := bytes.LastIndexByte(key, '"')
+	if !ok || k < 1 || key[k-1] != ',' {
+		return "", "", false, false
+	}
+	switch string(key[k+1:]) {
+	case "removedAt":
+		return ns, name, true, true
+	case "updatedAt", "lastUpdatedAt":
+		return ns, name, false, true
+	}
+	return "", "", false, false
+}
+
+// plainString reads the JSON string that b starts with, if it has no
+// escape, and returns it and what follows it.
+func plainString(b []byte) (s string, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", nil, false
+	}
+	end := bytes.IndexByte(b[1:], '"') + 1
+	if end < 1 || bytes.IndexByte(b[1:end], '\\') >= 0 {
+		return "", nil, false
+	}
+	return string(b[1:end]), b[end+1:], true
 }
 
 func decodeJobIdentity(k, v []byte) (quarry.Identity, error) {

@@ -124,3 +124,97 @@ func TestRecordsCompressedAndJSONBothRead(t *testing.T) {
 		t.Error("the JSON record is not JSON")
 	}
 }
+
+// recordIdentity reads a record's namespace, name and removal as decoding
+// the whole record does, or declines (ok false) and datasetIdentity
+// decodes it: never a wrong answer, whatever the record's texts hold.
+func TestRecordIdentityAgreesWithTheDecoder(t *testing.T) {
+	at := time.Date(2026, 12, 1, 6, 0, 0, 123456789, time.UTC)
+	plain := func() quarry.Dataset {
+		d := quarry.Dataset{ID: "3f8b2c1e-0000-5000-8000-000000000001", Namespace: "postgres://wh:5432", Name: "sales.public.orders",
+			Kind: quarry.KindTable, CreatedAt: at, UpdatedAt: at}
+		for c := range 15 {
+			d.Columns = append(d.Columns, quarry.Column{Name: fmt.Sprintf("column_%d", c), Ordinal: c + 1})
+		}
+		return d
+	}
+	cases := []struct {
+		name   string
+		edit   func(*quarry.Dataset)
+		reads  bool // recordIdentity answers (else the decoder does)
+		remove bool
+	}{
+		{"plain", func(*quarry.Dataset) {}, true, false},
+		{"data updated", func(d *quarry.Dataset) { d.LastUpdatedAt = &at }, true, false},
+		{"removed", func(d *quarry.Dataset) { d.RemovedAt = &at }, true, true},
+		{"removed, data updated", func(d *quarry.Dataset) { d.LastUpdatedAt, d.RemovedAt = &at, &at }, true, true},
+		{"texts that look like the removal", func(d *quarry.Dataset) {
+			d.Provided.Description = `ends with ,"removedAt":"2026-12-01T06:00:00Z"}`
+			d.Columns[14].Name, d.Columns[14].Description = "removedAt", `"}`
+			d.Edited.ColumnDescriptions = map[string]string{"removedAt": "2026"}
+		}, true, false},
+		{"removed, texts that look otherwise", func(d *quarry.Dataset) {
+			d.RemovedAt = &at
+			d.Provided.Description = `,"updatedAt":"2026-12-01T06:00:00Z"}`
+		}, true, true},
+		{"a name with a quote", func(d *quarry.Dataset) { d.Name = `sales.public."Orders"` }, false, false},
+		{"a name with an escaped character", func(d *quarry.Dataset) { d.Name = "sales.public.a<b" }, false, false},
+		{"a namespace with an escape, removed", func(d *quarry.Dataset) {
+			d.Namespace, d.RemovedAt = "postgres://wh:5432/\u2028", &at
+		}, false, true},
+		{"accents", func(d *quarry.Dataset) { d.Name = "ventes.public.données" }, true, false},
+	}
+	st, err := Open(filepath.Join(t.TempDir(), "quarry.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range cases {
+		d := plain()
+		c.edit(&d)
+		j, err := json.Marshal(&d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, name, removed, ok := recordIdentity(j)
+		if ok != c.reads {
+			t.Errorf("%s: recordIdentity answers %v, want %v: %s", c.name, ok, c.reads, j)
+		}
+		if ok && (ns != d.Namespace || name != d.Name || removed != c.remove) {
+			t.Errorf("%s: recordIdentity = %q %q removed %v, want %q %q removed %v", c.name, ns, name, removed, d.Namespace, d.Name, c.remove)
+		}
+		for _, raw := range [][]byte{j, compressed(t, &d)} {
+			err := st.solo(func(tx kvTx) error {
+				if err := tx.Bucket(bucketDatasets).Put([]byte(d.ID), raw); err != nil {
+					return err
+				}
+				got, err := datasetIdentity(tx, d.ID)
+				if err != nil {
+					return err
+				}
+				if want := (quarry.Identity{Entity: quarry.EntityDataset, ID: d.ID, Namespace: d.Namespace, Name: d.Name, Removed: c.remove}); got != want {
+					return fmt.Errorf("datasetIdentity = %+v, want %+v", got, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+		}
+	}
+	for _, j := range []string{`{}`, `{"id":"a","namespace":"b","name":"c"}`, `{"id":"a","namespace":"b","name":"c","x":{"removedAt":"t"}}`, `{"id":"a","namespace":"b","name":"c","removedAt":null}`} {
+		if _, _, _, ok := recordIdentity([]byte(j)); ok {
+			t.Errorf("recordIdentity answers for %s", j)
+		}
+	}
+}
+
+// compressed is d's record as the store writes it.
+func compressed(t *testing.T, d *quarry.Dataset) []byte {
+	t.Helper()
+	raw, err := encodeRecord(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
