@@ -21,7 +21,8 @@ import (
 // releaseInterval is how often Run drops the segment maps, and a rebuild
 // those of the index it builds: a merge of a million datasets reads its
 // segments at tens of MB a second, and a search maps back the pages it
-// needs. As often as the store drops its file's (store.DefaultReleaseEvery).
+// needs. As often as the store drops its file's (store.DefaultReleaseEvery),
+// and sooner when the process's mapped file pages exceed mapped.Budget.
 const releaseInterval = 2 * time.Second
 
 // releaseMapped drops the pages of the serving index's segment maps from

@@ -26,16 +26,42 @@ func ReleaseBytes(m []byte) {
 	}
 }
 
-// Every calls release every d until done is closed.
+// Budget is how many bytes of mapped files the process keeps resident
+// before Every drops its maps sooner than its period: under what the
+// anonymous memory of a server of a million datasets is, above what its
+// searches keep touching (about 0.2 GB with 8 searchers). A page fault
+// maps the 64 KiB around the page it reads when the file is in the page
+// cache (fault-around), so reads of records at random fill the resident
+// set as fast as they come: an ingest of a million datasets mapped about
+// 1 GB of the store's file a second, and dropped every 2 s, 1.6 of its
+// 2 GB were resident at the peak (every 0.5 s, 0.8).
+const Budget = 512 << 20
+
+// budget is Budget, but for tests.
+var budget int64 = Budget
+
+// overEvery is how often Every looks at the resident set.
+const overEvery = 100 * time.Millisecond
+
+// Every calls release every d, and sooner whenever the process's resident
+// pages of mapped files exceed Budget (FileResident, looked at every 100
+// ms), until done is closed: the pages that reads touch stay mapped while
+// they are few, and a burst of them is dropped within a tenth of a second
+// rather than at the next period.
 func Every(done <-chan struct{}, d time.Duration, release func()) {
-	t := time.NewTicker(d)
+	t := time.NewTicker(min(d, overEvery))
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-done:
 			return
-		case <-t.C:
-			release()
+		case now := <-t.C:
+			// A tick may come a little early: half a look's slack.
+			if now.Sub(last) >= d-overEvery/2 || FileResident() > budget {
+				release()
+				last = now
+			}
 		}
 	}
 }
