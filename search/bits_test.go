@@ -132,7 +132,10 @@ func fourSegmentsRead(t *testing.T) (bleve.Index, index.IndexReader) {
 
 func fourSegments(t *testing.T) bleve.Index {
 	t.Helper()
-	idx, err := create(t.TempDir(), false, scorchConfig())
+	// Four segments, as the tests read them: with the serving index's
+	// plan the first three were at times merged in the background before
+	// the reader was taken (noMerge).
+	idx, err := create(t.TempDir(), false, noMerge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +155,17 @@ func fourSegments(t *testing.T) bleve.Index {
 			t.Fatal(err)
 		}
 	}
+	if n := segmentCount(scorchOf(idx)); n != 4 {
+		t.Fatalf("%d segments, want 4", n)
+	}
 	return idx
 }
+
+// noMerge is a scorch config whose merge plan leaves a few small segments
+// as they are: up to 100 a tier, each counted at its own size.
+var noMerge = map[string]any{"scorchMergePlanOptions": map[string]any{
+	"MaxSegmentsPerTier": 100, "SegmentsPerMergeTask": 100, "FloorSegmentSize": 1,
+}}
 
 // A phrase too common to check (phraseSkipped) is not searched, but it
 // weighs what bleve's phrase searcher of it weighs: the query's norm,
