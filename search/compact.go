@@ -23,8 +23,16 @@ import (
 // after a few writes to the small segments: the large ones are merged
 // again only once the small ones have grown to their tier.
 func compactPlan() *mergeplan.MergePlanOptions {
+	o := writePlan()
+	o.MaxSegmentsPerTier = 1
+	return o
+}
+
+// writePlan is the plan the serving index merges by while writes come
+// (scorchConfig names what it changes of bleve's default).
+func writePlan() *mergeplan.MergePlanOptions {
 	o := mergeplan.DefaultMergePlanOptions
-	o.MaxSegmentsPerTier, o.FloorSegmentSize = 1, mergeFloor.Load()
+	o.FloorSegmentSize = mergeFloor.Load()
 	return &o
 }
 

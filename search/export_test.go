@@ -279,7 +279,6 @@ func SetMergeFloorForTest(t interface{ Cleanup(func()) }, n int64) {
 // index of n documents: bleve's while writes come, compact's once
 // they pause.
 func MergeBudgetsForTest(n int64) (writing, compacted int) {
-	o := mergeplan.DefaultMergePlanOptions
-	o.FloorSegmentSize = mergeFloor.Load()
-	return mergeplan.CalcBudget(n, o.FloorSegmentSize, &o), mergeplan.CalcBudget(n, o.FloorSegmentSize, compactPlan())
+	w, c := writePlan(), compactPlan()
+	return mergeplan.CalcBudget(n, w.FloorSegmentSize, w), mergeplan.CalcBudget(n, c.FloorSegmentSize, c)
 }

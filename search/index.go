@@ -330,7 +330,7 @@ func create(dir string, storeShown bool, config map[string]any) (bleve.Index, er
 // plan while writes come, which Run's compact tightens once they pause
 // (compact.go).
 func scorchConfig() map[string]any {
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": mergeFloor.Load()}}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": writePlan().FloorSegmentSize}}
 }
 
 // Close closes the index. Closing it again does nothing.
@@ -659,28 +659,17 @@ func (x *Index) Rebuild(ctx context.Context) error {
 // with a backoff. Beside it, Run heals the index (heal.go): it rebuilds an
 // index of an older mapping, or one found damaged or whose write panicked,
 // retrying a rebuild that fails, and verifies the segments now and then;
-// and it drops the segments' maps from the resident set every
-// releaseInterval (resident.go).
+// it compacts the index when writes pause (compact.go); and it drops the
+// segments' maps from the resident set every releaseInterval, sooner when
+// mapped files pass mapped.Budget (resident.go).
 func (x *Index) Run(ctx context.Context) {
-	done := make(chan struct{}, 5)
-	go func() {
-		defer func() { done <- struct{}{} }()
-		x.heal(ctx)
-	}()
-	go func() {
-		defer func() { done <- struct{}{} }()
-		x.compact(ctx)
-	}()
-	go func() {
-		defer func() { done <- struct{}{} }()
-		mapped.Every(ctx.Done(), releaseInterval, x.releaseMapped)
-	}()
-	go func() {
-		defer func() { done <- struct{}{} }()
-		x.watchWrites(ctx)
-	}()
-	go func() {
-		defer func() { done <- struct{}{} }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { x.heal(ctx) })
+	wg.Go(func() { x.compact(ctx) })
+	wg.Go(func() { mapped.Every(ctx.Done(), releaseInterval, x.releaseMapped) })
+	wg.Go(func() { x.watchWrites(ctx) })
+	wg.Go(func() {
 		t := time.NewTicker(warmEvery)
 		defer t.Stop()
 		for {
@@ -692,8 +681,7 @@ func (x *Index) Run(ctx context.Context) {
 			case <-t.C:
 			}
 		}
-	}()
-	defer func() { <-done; <-done; <-done; <-done; <-done }()
+	})
 	// A failed catch-up is retried within followMaxBackoff: a retry while
 	// the disk is full costs a statfs (disk.go), and once space is freed
 	// new writes should not wait half a minute to be searchable.
