@@ -229,6 +229,10 @@ func (x *Index) setFilterPath(way string) {
 // fail or panic, as bleve does on a full disk.
 func (x *Index) SetWriteForTest(f func() error) { x.testWrite = f }
 
+// SetBesideForTest has f called as each count beside a search's page
+// begins (pageBeside); f may panic.
+func (x *Index) SetBesideForTest(f func()) { x.testBeside = f }
+
 // SkewedDatasetForTest is dataset i of the scale benchmark's skewed
 // catalog (BenchmarkIndexSkewed's).
 func SkewedDatasetForTest(i int) *quarry.Dataset { return skewedForTest().dataset(i) }

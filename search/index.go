@@ -106,6 +106,7 @@ type Index struct {
 	warmedOnce sync.Once
 	metrics    healMetrics
 	testWrite  func() error // a test's: called before each write, may panic
+	testBeside func()       // a test's: called as a count beside a page begins (pageBeside), may panic
 	// full is why the follower stopped for a full disk (disk.go), nil
 	// while it applies; guarded by stateMu.
 	full      error

@@ -289,8 +289,6 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	}
 	// A word that thousands of datasets have: its name's tier first, a
 	// sample for the total and facets (tier.go).
-	var res *bleve.SearchResult
-	var est *estimate
 	var plan *tierPlan
 	miss := tierMissKey{text: queryText(q.Text), filter: fmt.Sprint(q.Filter), first: first, from: from}
 	if !x.facets.misses.has(miss) {
@@ -304,33 +302,88 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		if !exact {
 			x.facets.misses.add(miss)
 		} else {
-			if est, err = x.sample(ctx, idx, q, plan); err != nil {
+			// The total and the facets from a sample, counted beside the
+			// page (pageBeside).
+			var est *estimate
+			out, err := x.pageBeside(ctx, idx, q, tiered, first, from, mode, func() (err error) {
+				est, err = x.sample(ctx, idx, q, plan)
+				return err
+			})
+			switch {
+			case err != nil:
 				return nil, err
+			case est.total > 0:
+				out.Total, out.Facets, out.Approximate = max(out.Total, est.total), est.facets, true
+				return out, nil
 			}
 			// A sample without one of the hits says nothing of them (a
 			// word in few documents, its name's tier forced in tests):
-			// the query runs whole.
-			if est.total > 0 {
-				res, hooks.facets = tiered, nil
-			} else {
-				est = nil
-			}
+			// the query runs whole, its page marked for nothing.
 		}
 	}
-	if res == nil { // not tiered, or its tier could not tell: its page by blocks, if they bound it
-		if res, err = x.searchSkipping(ctx, idx, q, mode, hooks, first, from); err != nil {
-			return nil, err
-		}
+	// Not tiered, or its tier could not tell: its page by blocks, if they
+	// bound it.
+	res, count, err := x.searchSkipping(ctx, idx, q, mode, hooks, first, from)
+	if err != nil {
+		return nil, err
 	}
 	if res == nil {
 		if res, err = idx.SearchInContext(hooks.in(ctx), req); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
+	out, err := x.pageBeside(ctx, idx, q, res, first, from, mode, count)
+	if err != nil {
+		return nil, err
+	}
+	if hooks.facets != nil {
+		out.Facets = hooks.facets.facets()
+	}
+	return out, nil
+}
+
+// pageBeside is the results of res, a search's page of hits (with the one
+// after them), made while side (if not nil) runs on a goroutine of its
+// own: a count of the search's hits and facets, which the page does not
+// need and which may change res's total. Each was about a third of the
+// time a search of a common word took at a million datasets (customer:
+// the sample 2.5 and the page's datasets and matches 2.9 of 6.8 ms; a
+// prefix's count 1.4-3.4 ms and its page 1.2-2.9), on one core of two.
+// The results' total is res's once both are done.
+func (x *Index) pageBeside(ctx context.Context, idx bleve.Index, q Query, res *bleve.SearchResult, first, from int, mode queryMode, side func() error) (*Results, error) {
+	var serr error
+	done := make(chan struct{})
+	if side == nil {
+		close(done)
+	} else {
+		go func() {
+			defer close(done)
+			defer x.guard(idx, "search", &serr) // a panic in bleve fails the search, as on the search's own goroutine
+			if x.testBeside != nil {
+				x.testBeside()
+			}
+			serr = side()
+		}()
+	}
+	out, err := x.page(ctx, idx, q, res, first, from, mode)
+	<-done
+	if serr != nil {
+		return nil, serr
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.Total = int(res.Total)
+	return out, nil
+}
+
+// page is the results of res but their total: the page's datasets read
+// from the store (and its cache) once, to demote the deprecated ones and
+// to mark their matches.
+func (x *Index) page(ctx context.Context, idx bleve.Index, q Query, res *bleve.SearchResult, first, from int, mode queryMode) (*Results, error) {
 	text := queryText(q.Text)
-	// The page's datasets, read from the store (and its cache) once: to
-	// demote the deprecated ones and to mark their matches.
 	var ds map[string]*quarry.Dataset
+	var err error
 	if text != "" && (q.Sort == SortRelevance || !q.NoMatches) {
 		if ds, err = x.hitDatasets(ctx, idx, res.Hits); err != nil {
 			return nil, err
@@ -342,10 +395,7 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 		}
 		demote(res.Hits, ds)
 	}
-	out := &Results{Total: int(res.Total)}
-	if est != nil {
-		out.Total, out.Facets, out.Approximate = max(out.Total, est.total), est.facets, true
-	}
+	out := &Results{}
 	for i, h := range res.Hits {
 		if i == first {
 			out.HasNext = true
@@ -360,9 +410,6 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 	}
 	if out.HasNext {
 		out.EndCursor = strconv.Itoa(from + first)
-	}
-	if hooks.facets != nil {
-		out.Facets = hooks.facets.facets()
 	}
 	return out, nil
 }

@@ -260,11 +260,14 @@ func (x *Index) searchTiered(ctx context.Context, idx bleve.Index, q Query, p *t
 // the blocks that cannot beat it skipped (blockmax.go), then its hits
 // unscored, for the total and the facets (counted by hooks), both exact:
 // as bitmaps of postings (count.go), or if they cannot say by a search.
-// nil: the query is searched whole (hooks untouched).
-func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mode queryMode, hooks collectHooks, first, from int) (*bleve.SearchResult, error) {
+// The second pass is count, which sets res's total and hooks' facets, for
+// the caller to run beside the page's datasets and matches (pageBeside);
+// nil when the page's search saw every hit. A nil res: the query is
+// searched whole (hooks untouched).
+func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mode queryMode, hooks collectHooks, first, from int) (res *bleve.SearchResult, count func() error, err error) {
 	text := queryText(q.Text)
 	if text == "" || q.Sort != SortRelevance || mode.highlight || mode.least > 0 || hooks.order != nil || tierMin(ctx) < 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	full := x.textQuery(idx.Mapping(), text, mode)
 	p := &tierPlan{full: full}
@@ -279,7 +282,7 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 		// ranking clauses add up.
 		p.rank = &sumBound{[]query.Query{f.must, f.should}}
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 	tq := &tierQuery{plan: p, bounds: &tierBounds{low: math.Inf(1)}, need: from + first + 1, cols: x.facets, whole: true}
 	bq := &blockQuery{Query: withFilter(tq, q.Filter, x.facets, x.filterPath), tier: tq}
@@ -289,42 +292,44 @@ func (x *Index) searchSkipping(ctx context.Context, idx bleve.Index, q Query, mo
 	if hooks.facets != nil {
 		seen = &facetCounter{cols: hooks.facets.cols}
 	}
-	res, err := idx.SearchInContext(collectHooks{facets: seen}.in(ctx), bleve.NewSearchRequestOptions(bq, first+1, from, false))
+	res, err = idx.SearchInContext(collectHooks{facets: seen}.in(ctx), bleve.NewSearchRequestOptions(bq, first+1, from, false))
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, nil, fmt.Errorf("search: %w", err)
 	}
 	if tq.blocks == nil {
-		return nil, nil // not bounded: searched whole
+		return nil, nil, nil // not bounded: searched whole
 	}
 	if !tq.bounds.skipped {
 		if seen != nil {
 			*hooks.facets = *seen
 		}
-		return res, nil
+		return res, nil, nil
 	}
-	var counter *facetCounter
-	if hooks.facets != nil {
-		counter = &facetCounter{cols: hooks.facets.cols}
-	}
-	total, ok, err := x.countHits(ctx, idx, full, q.Filter, counter)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		if counter != nil {
-			*hooks.facets = *counter
+	return res, func() error {
+		var counter *facetCounter
+		if hooks.facets != nil {
+			counter = &facetCounter{cols: hooks.facets.cols}
 		}
-		res.Total = total
-		return res, nil
-	}
-	count := bleve.NewSearchRequestOptions(withFilter(unscored{full}, q.Filter, x.facets, x.filterPath), 0, 0, false)
-	count.Score = bleve.ScoreNone
-	counted, err := idx.SearchInContext(hooks.in(ctx), count)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	res.Total = counted.Total
-	return res, nil
+		total, ok, err := x.countHits(ctx, idx, full, q.Filter, counter)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if counter != nil {
+				*hooks.facets = *counter
+			}
+			res.Total = total
+			return nil
+		}
+		count := bleve.NewSearchRequestOptions(withFilter(unscored{full}, q.Filter, x.facets, x.filterPath), 0, 0, false)
+		count.Score = bleve.ScoreNone
+		counted, err := idx.SearchInContext(hooks.in(ctx), count)
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		res.Total = counted.Total
+		return nil
+	}, nil
 }
 
 // tierQuery finds the documents of the plan's first tier, each scored as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/quarrydata/quarry/search"
@@ -106,5 +107,49 @@ func TestTierMissSearchesAlike(t *testing.T) {
 	}
 	if c.idx.TierMissesForTest() == 0 {
 		t.Error("no tier missed: the test checks nothing")
+	}
+}
+
+// A search's count beside its page (a tiered search's sample, a skipping
+// search's total and facets) runs on a goroutine of its own: a panic
+// there fails the search with an error, as one on the search's goroutine
+// does, rather than ending the process; the next search answers as before.
+func TestAPanicBesideThePageFailsTheSearch(t *testing.T) {
+	c := newCatalog(t)
+	ctx := search.WithTierMinForTest(context.Background(), 0)
+	var q search.Query
+	var want *search.Results
+find:
+	for _, text := range tieredQueries {
+		for _, first := range []int{1, 5, 10, 20} {
+			q = search.Query{Text: text, First: first, Facets: true}
+			var err error
+			if want, err = c.idx.Search(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+			if want.Approximate {
+				break find
+			}
+		}
+	}
+	if !want.Approximate {
+		t.Fatal("no search was tiered: no count beside its page")
+	}
+	besides := 0
+	c.idx.SetBesideForTest(func() {
+		besides++
+		panic("a bleve bug")
+	})
+	_, err := c.idx.Search(ctx, q)
+	c.idx.SetBesideForTest(nil)
+	if err == nil || !strings.Contains(err.Error(), "panic in the search index: a bleve bug") || besides == 0 {
+		t.Fatalf("%q, a panic beside the page: %v (%d counts began)", q.Text, err, besides)
+	}
+	got, err := c.idx.Search(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%q after the panic: %+v, want %+v", q.Text, got, want)
 	}
 }
