@@ -18,6 +18,7 @@ func TestShortcutFiltersAnalyzeAsBleves(t *testing.T) {
 	texts := []string{
 		"", "orders", "fct_order_items_v2", "HTTPLogs2024", "salesorderheader", "2024", "a1b2", "café_crème",
 		"Customer ID", "order-items 42 x", "ÀÉÎ", "naïve CamelCase ok", "x\xffy", "__", "v2", "42abc", "abc42",
+		"ID", "Customer", "ABCdef", "AbC", "A", "Z9", "The refund amount.", "URL", "HTTPServer", "iPhone", "École", "aB", "Ab1", "X_Y", "ÀbC dEf",
 	}
 	cat := newSkewedWords()
 	for i := range 50 {
