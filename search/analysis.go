@@ -120,7 +120,7 @@ func (f camelFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
 
 // oneClass reports whether w is a word bleve's camelCase filter leaves
 // whole, of ASCII: lower-case letters alone, digits alone, or upper-case
-// letters alone or followed by lower-case letters alone (Customer, ID).
+// letters alone (ID), or one followed by lower-case letters alone (Customer).
 func oneClass(w []byte) bool {
 	if len(w) == 0 {
 		return false
