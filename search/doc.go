@@ -146,6 +146,9 @@
 //     cannot beat it is passed over before the whole query scores it;
 //     such a query of one word counts its exact total and facets from
 //     bitmaps of postings (count.go);
+//   - a tier's sample and a skipping query's count run on a goroutine of
+//     their own while the page's datasets are read and its matches marked
+//     (pageBeside): neither needs the other;
 //   - a phrase clause that would check the positions of more than about
 //     1,000 documents scores nothing (sparse.go);
 //   - bleve's zap format is patched (third_party/zapx) so that a scored
