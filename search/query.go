@@ -365,6 +365,9 @@ func (x *Index) pageBeside(ctx context.Context, idx bleve.Index, q Query, res *b
 			serr = side()
 		}()
 	}
+	// The side ends before the search lets go of idx (x.mu: a swap may
+	// close it), also when the page panics.
+	defer func() { <-done }()
 	out, err := x.page(ctx, idx, q, res, first, from, mode)
 	<-done
 	if serr != nil {

@@ -5,9 +5,13 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/quarrydata/quarry"
 	"github.com/quarrydata/quarry/search"
+	"github.com/quarrydata/quarry/store"
 )
 
 // tieredQueries are words that many of the judged catalog's datasets
@@ -110,6 +114,26 @@ func TestTierMissSearchesAlike(t *testing.T) {
 	}
 }
 
+// tieredQuery is a query of tieredQueries that idx searches in tiers
+// (said Approximate) in ctx, and its results.
+func tieredQuery(t *testing.T, ctx context.Context, idx *search.Index) (search.Query, *search.Results) {
+	t.Helper()
+	for _, text := range tieredQueries {
+		for _, first := range []int{1, 5, 10, 20} {
+			q := search.Query{Text: text, First: first, Facets: true}
+			res, err := idx.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Approximate {
+				return q, res
+			}
+		}
+	}
+	t.Fatal("no search was tiered: no count beside its page")
+	return search.Query{}, nil
+}
+
 // A search's count beside its page (a tiered search's sample, a skipping
 // search's total and facets) runs on a goroutine of its own: a panic
 // there fails the search with an error, as one on the search's goroutine
@@ -117,24 +141,7 @@ func TestTierMissSearchesAlike(t *testing.T) {
 func TestAPanicBesideThePageFailsTheSearch(t *testing.T) {
 	c := newCatalog(t)
 	ctx := search.WithTierMinForTest(context.Background(), 0)
-	var q search.Query
-	var want *search.Results
-find:
-	for _, text := range tieredQueries {
-		for _, first := range []int{1, 5, 10, 20} {
-			q = search.Query{Text: text, First: first, Facets: true}
-			var err error
-			if want, err = c.idx.Search(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-			if want.Approximate {
-				break find
-			}
-		}
-	}
-	if !want.Approximate {
-		t.Fatal("no search was tiered: no count beside its page")
-	}
+	q, want := tieredQuery(t, ctx, c.idx)
 	besides := 0
 	c.idx.SetBesideForTest(func() {
 		besides++
@@ -151,5 +158,59 @@ find:
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%q after the panic: %+v, want %+v", q.Text, got, want)
+	}
+}
+
+// panickyPages is a real store whose reads of a page's datasets panic
+// while panics is set.
+type panickyPages struct {
+	*store.Store
+	panics atomic.Bool
+}
+
+func (s *panickyPages) DatasetsByID(ctx context.Context, ids []string) ([]*quarry.Dataset, error) {
+	if s.panics.Load() {
+		panic("a store bug")
+	}
+	return s.Store.DatasetsByID(ctx, ids)
+}
+
+// A search whose page panics still waits for the count beside it before
+// it lets go of the index: a rebuild's swap may close the index once no
+// search holds it, and a count still reading it then would read
+// unmapped segments.
+func TestAPanickedPageWaitsForTheCountBesideIt(t *testing.T) {
+	c := newCatalog(t)
+	c.idx.Close()
+	st := &panickyPages{Store: c.st}
+	idx, err := search.Open(t.Context(), c.dir, st, &search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ctx := search.WithTierMinForTest(context.Background(), 0)
+	q, _ := tieredQuery(t, ctx, idx)
+	began, release := make(chan struct{}), make(chan struct{})
+	var ended atomic.Bool
+	idx.SetBesideForTest(func() {
+		close(began)
+		<-release
+		ended.Store(true)
+	})
+	st.panics.Store(true)
+	searched := make(chan error, 1)
+	go func() {
+		_, err := idx.Search(ctx, q)
+		searched <- err
+	}()
+	<-began
+	select {
+	case err := <-searched: // the page panicked and the search ended with the count still running
+		t.Fatalf("the search ended (%v) before the count beside its page", err)
+	case <-time.After(500 * time.Millisecond): // long enough for a search to come back from a panic
+	}
+	close(release)
+	if err := <-searched; err == nil || !strings.Contains(err.Error(), "a store bug") || !ended.Load() {
+		t.Fatalf("after the count ended (%v): %v", ended.Load(), err)
 	}
 }
