@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -352,24 +353,21 @@ func (x *Index) search(ctx context.Context, idx bleve.Index, q Query, mode query
 // The results' total is res's once both are done.
 func (x *Index) pageBeside(ctx context.Context, idx bleve.Index, q Query, res *bleve.SearchResult, first, from int, mode queryMode, side func() error) (*Results, error) {
 	var serr error
-	done := make(chan struct{})
-	if side == nil {
-		close(done)
-	} else {
-		go func() {
-			defer close(done)
+	var running sync.WaitGroup
+	// The side ends before the search lets go of idx (x.mu: a swap may
+	// close it), also when the page panics.
+	defer running.Wait()
+	if side != nil {
+		running.Go(func() {
 			defer x.guard(idx, "search", &serr) // a panic in bleve fails the search, as on the search's own goroutine
 			if x.testBeside != nil {
 				x.testBeside()
 			}
 			serr = side()
-		}()
+		})
 	}
-	// The side ends before the search lets go of idx (x.mu: a swap may
-	// close it), also when the page panics.
-	defer func() { <-done }()
 	out, err := x.page(ctx, idx, q, res, first, from, mode)
-	<-done
+	running.Wait()
 	if serr != nil {
 		return nil, serr
 	}
