@@ -126,10 +126,13 @@
 //   - typos of description and column words, whose dictionaries are the
 //     largest, only when the rest finds less than a page (rule 6);
 //   - the terms a typo or prefix stands for are found once per search and
-//     kept for the page's highlight search (expand.go), and whether a word
+//     kept for the rest of the search (expand.go), and whether a word
 //     is in the index at all is one dictionary look-up per segment;
 //   - deprecation (rule 7) is read from the page's datasets, which the
 //     store reads anyway to show them, not searched;
+//   - so are a page's matches: the query's clauses on the shown fields
+//     are evaluated on its datasets' texts (marks.go); the index keeps
+//     term vectors (locations) only where phrases read them;
 //   - words that thousands of datasets have are searched in tiers
 //     (tier.go): the datasets with them in their name first, scored by
 //     the whole query, and that page is the answer when no other dataset

@@ -16,12 +16,11 @@ import (
 )
 
 // A typo or a prefix is searched as the terms of the field it stands for,
-// found by walking each segment's term dictionary. A search walks them
-// twice for each such clause: for its hits, then for the marks of its
-// page (highlight), a search of the same clauses. The terms found the
-// first time are kept for the second, for the length of one Search
-// (expansions in its context): an index that changed in between only
-// marks the page by the terms it had.
+// found by walking each segment's term dictionary. A search may build the
+// same clause more than once (a tier's walk and its sample, a count, the
+// bounds of blockmax.go and tier.go); the terms found the first time are
+// kept for the others, for the length of one Search (expansions in its
+// context).
 
 // expansions are the terms found for the fuzzy and prefix clauses of one
 // Search, by clause.
@@ -111,7 +110,7 @@ func dictTerms(snap *scorch.IndexSnapshot, field string, a segment.Automaton, be
 }
 
 // prefixQuery is bleve's PrefixQuery (the terms of a field that start with
-// a prefix, scored alike), its terms kept for the highlight search, and
+// a prefix, scored alike), its terms kept for the rest of the search, and
 // found in each segment's dictionary rather than through bleve's merged
 // iterator, which starts a goroutine per segment.
 type prefixQuery struct {

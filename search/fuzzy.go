@@ -21,7 +21,7 @@ import (
 // word, as bleve's FuzzyQuery does, with the same scoring. bleve builds
 // the word's Levenshtein automaton for every query and field: for a word
 // of 8+ letters (distance 2) that takes about 0.4 ms and 700 KB, a search
-// does it three times (two name fields, then the highlight search), and
+// did it three times (two name fields, then the highlight search), and
 // it was most of the memory a search allocated. Here automata are built
 // once per word and distance and kept, compacted, in a bounded cache.
 

@@ -1,44 +1,75 @@
 package search
 
 import (
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 
-	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 )
 
-// A search that runs between an edit of a description and the index's
-// catching up has the old text's locations: marked on the new text, they
-// cut words ("curre<mark>ency</mark>"). Such spans are left unmarked.
-func TestMarkFieldStaleLocations(t *testing.T) {
-	text := "Revenue per day and currency. Use this one."
-	loc := func(start, end uint64) *bsearch.Location { return &bsearch.Location{Start: start, End: end} }
-	h := &bsearch.DocumentMatch{Locations: bsearch.FieldTermLocationMap{
-		"description": {"revenu": {loc(0, 7)}, "per": {loc(24, 28)}, "day": {loc(29, 32)}},
-	}}
-	got, ok := markField(h, "description", []string{text}, nil, nil)
-	if want := "<mark>Revenue</mark> per day and currency. Use this one."; !ok || got != want {
-		t.Fatalf("marked %q, want %q", got, want)
-	}
-	// With the field's analyzer, the words are found again in the new text;
-	// a text that has none of them is no match.
+// TestMarksOfClauses checks how each kind of clause marks the words of a
+// page's text (marks.go): a conjunction only when each of its clauses
+// matches, a typo within its distance, a prefix, and a clause that cannot
+// be evaluated is an error that names it, not a page with nothing marked.
+func TestMarksOfClauses(t *testing.T) {
 	m, err := newMapping(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := m.AnalyzerNamed(m.AnalyzerNameForPath("description"))
-	for _, c := range []struct{ text, want string }{
-		{text, "<mark>Revenue</mark> <mark>per</mark> <mark>day</mark> and currency. Use this one."},
-		{"Daily revenue, per currency.", "Daily <mark>revenue</mark>, <mark>per</mark> currency."},
-		{"Sales in euros.", ""},
+	doc := &datasetDoc{Name: "daily_revenue", Path: "shop.sales.daily_revenue", Desc: "Revenue per day and currency.",
+		Columns: []string{"order_id", "revenue_eur", "currency"}, ColumnDesc: []string{"", "Revenue in euros", ""}}
+	automata := newAutomatonCache(1 << 20)
+	marked := func(q query.Query) (map[string][]string, bool) {
+		t.Helper()
+		p := newPageText(m, doc)
+		found := map[string][]mark{}
+		ok, err := p.marks(q, found)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for f, ms := range found {
+			for _, w := range ms {
+				v := p.values[f][w.value]
+				out[f] = append(out[f], v[w.start:w.end])
+			}
+		}
+		return out, ok
+	}
+	for _, c := range []struct {
+		name string
+		q    query.Query
+		want map[string][]string
+	}{
+		{"term", termQuery(fName, "revenue"), map[string][]string{fName: {"revenue"}}},
+		{"stemmed term", termQuery(fDesc, "revenu"), map[string][]string{fDesc: {"Revenue"}}},
+		{"conjunction", newSparseConjunction(termQuery(fColumns, "revenue"), termQuery(fColumns, "currency")),
+			map[string][]string{fColumns: {"revenue", "currency"}}},
+		{"conjunction of a missing word", newSparseConjunction(termQuery(fColumns, "revenue"), termQuery(fColumns, "margin")), map[string][]string{}},
+		{"disjunction", newSparseDisjunction(termQuery(fName, "margin"), termQuery(fPath, "sales"), &query.MatchNoneQuery{}),
+			map[string][]string{fPath: {"sales"}}},
+		{"typo", &fuzzyQuery{automata: automata, term: "revenu", field: fName, fuzz: 1, prefix: 1}, map[string][]string{fName: {"revenue"}}},
+		{"typo beyond its distance", &fuzzyQuery{automata: automata, term: "rvnue", field: fName, fuzz: 1, prefix: 1}, map[string][]string{}},
+		{"typo in the first letter", &fuzzyQuery{automata: automata, term: "devenue", field: fName, fuzz: 1, prefix: 1}, map[string][]string{}},
+		{"prefix", newPrefixQuery("curr", fColumns), map[string][]string{fColumns: {"currency"}}},
+		{"wrapped", unscored{unlessCommon{termQuery(fColumnDesc, "euro")}}, map[string][]string{fColumnDesc: {"euros"}}},
 	} {
-		h := &bsearch.DocumentMatch{Locations: bsearch.FieldTermLocationMap{
-			"description": {"revenu": {loc(0, 7)}, "per": {loc(24, 28)}, "dai": {loc(29, 32)}},
-		}}
-		got, ok := markField(h, "description", []string{c.text}, nil, a)
-		if got != c.want || ok != (c.want != "") {
-			t.Errorf("%q marked %q (%v), want %q", c.text, got, ok, c.want)
+		got, ok := marked(c.q)
+		if !maps.EqualFunc(got, c.want, slices.Equal) || ok != (len(c.want) > 0) {
+			t.Errorf("%s: marked %v (%v), want %v", c.name, got, ok, c.want)
 		}
 	}
+	p := newPageText(m, doc)
+	for _, q := range []query.Query{query.NewPhraseQuery([]string{"revenue", "per"}, fDesc), termQuery(fNames, "daily_revenue")} {
+		if _, err := p.marks(q, map[string][]mark{}); err == nil || !strings.Contains(err.Error(), "highlight") {
+			t.Errorf("%v: error %v, want one that says the clause cannot mark", q, err)
+		}
+	}
+}
+
+func TestWordBoundary(t *testing.T) {
 	for _, c := range []struct {
 		text string
 		at   int

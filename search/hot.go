@@ -397,11 +397,6 @@ type hotSnapshot struct {
 }
 
 func (r hotSnapshot) TermFieldReader(ctx context.Context, term []byte, field string, freq, norm, vectors bool) (index.TermFieldReader, error) {
-	if p, _ := ctx.Value(pageCtxKey{}).(*pageDocs); p != nil && vectors {
-		if has, err := p.has(r.IndexSnapshot, field, string(term)); err != nil || !has {
-			return &hotReader{}, err // a term of no hit of the page marks nothing
-		}
-	}
 	if !vectors {
 		if hr := r.hot.kept(r.IndexSnapshot, field, string(term)); hr != nil {
 			return hr, nil // its count without a reader of zap's
@@ -438,93 +433,6 @@ func clauseSearcher(ctx context.Context, r index.IndexReader, m mapping.IndexMap
 		return t.Searcher(ctx, hotIndex(ctx, r), m, o)
 	}
 	return q.Searcher(ctx, r, m, o)
-}
-
-// A page's matches are found by a search of its hits with the query's
-// clauses and their locations (Index.highlight): every clause's term,
-// each typo and prefix's, was read with its locations and advanced to the
-// page's hits, though most have none of them (an eighth of a search's
-// CPU at a million datasets). A term that no hit of the page has is read
-// as no postings instead.
-
-type pageCtxKey struct{}
-
-// withPage is ctx for the search of the matches of the hits ids.
-func withPage(ctx context.Context, ids []string) context.Context {
-	return context.WithValue(ctx, pageCtxKey{}, &pageDocs{ids: ids})
-}
-
-// pageDocs are the hits of a page, found in a snapshot's segments once.
-type pageDocs struct {
-	ids  []string
-	once sync.Once
-	segs []segment.Segment
-	docs [][]uint32 // by segment, the hits' numbers there
-	err  error
-}
-
-// has says whether a hit of the page has term in field.
-func (p *pageDocs) has(snap *scorch.IndexSnapshot, field, term string) (bool, error) {
-	p.once.Do(func() { p.err = p.find(snap) })
-	if p.err != nil {
-		return true, p.err
-	}
-	for i, seg := range p.segs {
-		if len(p.docs[i]) == 0 {
-			continue
-		}
-		pl, err := termPostings(seg, field, term)
-		if err != nil || pl == nil {
-			return true, err
-		}
-		it := pl.Iterator(false, false, false, nil)
-		if bm := actualBitmap(it); bm != nil {
-			if slices.ContainsFunc(p.docs[i], bm.Contains) {
-				return true, nil
-			}
-			continue
-		}
-		for { // a postings list of one document
-			at, err := it.Next()
-			if err != nil {
-				return true, err
-			}
-			if at == nil {
-				break
-			}
-			if _, found := slices.BinarySearch(p.docs[i], uint32(at.Number())); found {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
-// find locates the page's hits in snap's segments.
-func (p *pageDocs) find(snap *scorch.IndexSnapshot) error {
-	ss := snap.Segments()
-	p.segs, p.docs = make([]segment.Segment, len(ss)), make([][]uint32, len(ss))
-	offsets := make([]uint64, len(ss))
-	var next uint64
-	for i, s := range ss {
-		p.segs[i], offsets[i] = s.Segment(), next
-		next += s.Segment().Count()
-	}
-	for _, id := range p.ids {
-		iid, err := snap.InternalID(id)
-		if err != nil {
-			return err
-		}
-		if iid == nil {
-			continue
-		}
-		seg, local := segmentOf(offsets, iid.Value())
-		p.docs[seg] = append(p.docs[seg], uint32(local))
-	}
-	for _, d := range p.docs {
-		slices.Sort(d)
-	}
-	return nil
 }
 
 // The terms whose postings are decoded are listed in the index's directory

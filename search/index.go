@@ -34,8 +34,9 @@ import (
 // accent folding (issue 18), on top of 8; 11: deprecated (issue 20); 12:
 // updated, for the sort by it (issue 20); 13: name_starts holds the word
 // tails alone (names has the dotted ones), column_suggest and deprecated
-// gone, and only path stored (issue 24).
-const mappingVersion = "13"
+// gone, and only path stored (issue 24); 14: term vectors only where phrases
+// read them (issue 24).
+const mappingVersion = "14"
 
 var (
 	keySeq     = []byte("quarry_seq")
@@ -922,15 +923,17 @@ func newMapping(storeShown bool) (mapping.IndexMapping, error) {
 	if err := addAnalyzers(m); err != nil {
 		return nil, err
 	}
-	// shown: a field whose matched words a hit shows (highlightFields)
-	// needs their locations, its term vectors. No field is stored but
-	// path (autocomplete shows it), unless a test asks: highlights mark
-	// the store's texts, and stored values were compressed when indexed
-	// and copied by every merge for no reader.
+	// shown: a field whose matched words a hit shows (highlightFields).
+	// No field is stored but path (autocomplete shows it), nor has term
+	// vectors but the descriptions' (their phrases read positions),
+	// unless a test asks for bleve's highlighter: a page's matches are
+	// found in the store's texts (marks.go), and stored values and
+	// locations were built for every document and copied by every merge
+	// for no reader.
 	field := func(name, analyzer string, shown bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Name, f.Analyzer, f.Store = name, analyzer, shown && storeShown
-		f.IncludeTermVectors = shown
+		f.IncludeTermVectors = shown && storeShown
 		f.IncludeInAll = false
 		f.DocValues = false // only sorting reads them (facets read postings)
 		return f
@@ -951,8 +954,10 @@ func newMapping(storeShown bool) (mapping.IndexMapping, error) {
 	path.Store = true
 	dm.AddFieldMappingsAt(fPath, path, field(fPathParts, analyzerParts, false), words)
 	dm.AddFieldMappingsAt(fColumns, field(fColumns, analyzerIdent, true), field(fColumnExact, analyzerExact, false), field(fColumnStem, analyzerIdentStem, false), words)
-	dm.AddFieldMappingsAt(fDesc, field(fDesc, analyzerText, true), words)
-	dm.AddFieldMappingsAt(fColumnDesc, field(fColumnDesc, analyzerText, true), words)
+	desc, colDesc := field(fDesc, analyzerText, true), field(fColumnDesc, analyzerText, true)
+	desc.IncludeTermVectors, colDesc.IncludeTermVectors = true, true // nearPhrase
+	dm.AddFieldMappingsAt(fDesc, desc, words)
+	dm.AddFieldMappingsAt(fColumnDesc, colDesc, words)
 	dm.AddFieldMappingsAt(fTags, field(fTags, keyword.Name, false), field(fTagsText, analyzerIdent, true), words)
 	for _, f := range []string{fOwners, fNamespace, fDatabase, fSchema, fKind, fFreshness, fHealth} {
 		dm.AddFieldMappingsAt(f, field(f, keyword.Name, false))

@@ -139,7 +139,7 @@ func (x *Index) Search(ctx context.Context, q Query) (_ *Results, err error) {
 	}
 	defer x.mu.RUnlock() // deferred: a panic in bleve must not keep the lock
 	defer x.guard(idx, "search", &err)
-	ctx = withExpansions(ctx) // for the highlight search (expand.go)
+	ctx = withExpansions(ctx) // typos' and prefixes' terms found once (expand.go)
 	ctx = withSegmentBitmaps(ctx)
 	ctx = withHot(ctx, x.facets.hot)
 	qw := x.queryWords(queryText(q.Text))
@@ -405,7 +405,7 @@ func (x *Index) page(ctx context.Context, idx bleve.Index, q Query, res *bleve.S
 		out.Hits = append(out.Hits, Hit{ID: h.ID, Score: h.Score, Dataset: ds[h.ID]})
 	}
 	if text != "" && len(out.Hits) > 0 && !q.NoMatches {
-		if err := x.highlight(ctx, idx, text, out.Hits, mode); err != nil {
+		if err := x.highlight(idx.Mapping(), text, out.Hits, mode); err != nil {
 			return nil, err
 		}
 	}
@@ -449,44 +449,25 @@ func queryText(s string) string { return strings.TrimSpace(strings.ToValidUTF8(s
 var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTagsText}
 
 // highlight marks the matched words of a page of hits (those with their
-// Dataset). It is a search of its own, of those hits alone: asking for
-// highlights in the search itself would make every term searcher decode
-// the positions of every hit, most of the cost of a query with many hits.
-//
-// The texts marked are the store's: the documents' stored fields would
-// cost a read and decode of each, and the page's datasets are read from
-// the store anyway (and cached) to be shown.
-func (x *Index) highlight(ctx context.Context, idx bleve.Index, text string, hits []Hit, mode queryMode) error {
-	ids := make([]string, 0, len(hits))
-	for _, h := range hits {
-		if h.Dataset != nil {
-			ids = append(ids, h.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	// The clauses on the shown fields are the ones that mark words there;
-	// a hit that matched by others still shows its fields' text.
-	q := bleve.NewBooleanQuery()
-	q.AddMust(bleve.NewDocIDQuery(ids))
+// Dataset) in the texts the store has for them (marks.go).
+func (x *Index) highlight(m mapping.IndexMapping, text string, hits []Hit, mode queryMode) error {
 	mode.highlight = true
-	q.AddShould(x.textQuery(idx.Mapping(), text, mode))
-	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
-	req.Score = bleve.ScoreNone
-	req.IncludeLocations = true
-	res, err := idx.SearchInContext(withPage(ctx, ids), req)
-	if err != nil {
-		return fmt.Errorf("highlight: %w", err)
-	}
-	byID := make(map[string]*bsearch.DocumentMatch, len(res.Hits))
-	for _, h := range res.Hits {
-		byID[h.ID] = h
-	}
+	var q query.Query
 	for i, h := range hits {
-		if m := byID[h.ID]; m != nil && h.Dataset != nil {
-			hits[i].Matches = matches(m, newTextsDoc(h.Dataset), x.fold, idx.Mapping())
+		if h.Dataset == nil {
+			continue
 		}
+		if q == nil {
+			// The clauses on the shown fields are the ones that mark words
+			// there; a hit that matched by others still shows its fields' text.
+			q = x.textQuery(m, text, mode)
+		}
+		p := newPageText(m, newTextsDoc(h.Dataset))
+		found := map[string][]mark{}
+		if _, err := p.marks(q, found); err != nil {
+			return err
+		}
+		hits[i].Matches = matches(found, p.values, x.fold)
 	}
 	return nil
 }
@@ -1070,19 +1051,16 @@ func termQuery(field, v string) *query.TermQuery {
 	return q
 }
 
-// matches turns highlight fragments into the fields users know.
-func matches(h *bsearch.DocumentMatch, doc *datasetDoc, fold analysis.CharFilter, m mapping.IndexMapping) []Match {
+// matches turns the words marked in each field (by field, of values)
+// into the fields users know.
+func matches(found map[string][]mark, values map[string][]string, fold analysis.CharFilter) []Match {
 	names := map[string]string{
 		fName: "name", fPath: "qualifiedName", fColumns: "column", fDesc: "description",
 		fColumnDesc: "columnDescription", fTagsText: "tag",
 	}
-	values := map[string][]string{
-		fName: {doc.Name}, fPath: {doc.Path}, fColumns: doc.Columns, fDesc: {doc.Desc},
-		fColumnDesc: doc.ColumnDesc, fTagsText: doc.Tags,
-	}
 	var out []Match
 	for _, f := range []string{fName, fPath, fColumns, fTagsText, fDesc, fColumnDesc} {
-		if text, ok := markField(h, f, values[f], fold, m.AnalyzerNamed(m.AnalyzerNameForPath(f))); ok {
+		if text, ok := markField(found[f], values[f], fold); ok {
 			out = append(out, Match{Field: names[f], Text: text})
 		}
 	}
@@ -1095,73 +1073,38 @@ func matches(h *bsearch.DocumentMatch, doc *datasetDoc, fold analysis.CharFilter
 // fragmentSize is about how much of a long text a match shows.
 const fragmentSize = 200
 
-// markField returns the text of field (values, as the document was built)
-// where the query matched it,
-// the matched words in <mark> and the rest HTML-escaped: of a field with
-// several values (columns), the value with the most matched words; of a
-// long text, about fragmentSize bytes around its first match. This is what
-// bleve's highlighter does, from the locations the search found, without
-// re-analyzing the document.
-//
-// A value edited since the index applied it has the old text's locations,
-// which would mark pieces of words ("curre<mark>ency</mark>") or nothing:
-// its words are found again by analyzing it with a, the field's analyzer
-// (nil: such spans are left out). A field none of whose matched words is
-// in its text now is no match.
-func markField(h *bsearch.DocumentMatch, field string, values []string, fold analysis.CharFilter, a analysis.Analyzer) (string, bool) {
+// markField returns the text of a field (values) where the query matched
+// it (marks), the matched words in <mark> and the rest HTML-escaped: of a
+// field with several values (columns), the value with the most distinct
+// words matched; of a long text, about fragmentSize bytes around its first
+// match, as bleve's highlighter does.
+func markField(marks []mark, values []string, fold analysis.CharFilter) (string, bool) {
 	type span struct{ start, end int }
 	byValue := map[int][]span{}        // value index -> matched spans
 	terms := map[int]map[string]bool{} // value index -> distinct words matched
-	for term, locs := range h.Locations[field] {
-		for _, l := range locs {
-			i := 0
-			if len(l.ArrayPositions) > 0 {
-				i = int(l.ArrayPositions[0])
-			}
-			byValue[i] = append(byValue[i], span{int(l.Start), int(l.End)})
-			if terms[i] == nil {
-				terms[i] = map[string]bool{}
-			}
-			terms[i][term] = true
+	for _, m := range marks {
+		byValue[m.value] = append(byValue[m.value], span{m.start, m.end})
+		if terms[m.value] == nil {
+			terms[m.value] = map[string]bool{}
 		}
+		terms[m.value][m.term] = true
 	}
 	if len(byValue) == 0 {
 		return "", false
 	}
-	// As bleve's highlighter: the value with the most distinct words.
 	best, most := -1, 0
 	for i := range byValue {
 		if len(terms[i]) > most || len(terms[i]) == most && i < best {
 			best, most = i, len(terms[i])
 		}
 	}
-	if best >= len(values) {
-		return "", false // the store moved on since the document was indexed
-	}
 	text := values[best]
 	spans := byValue[best]
-	at := foldedOffsets(text, fold) // the locations are in the folded text
-	unfold := func(sp span) span {
-		if at != nil && sp.start >= 0 && sp.end < len(at) && sp.start <= sp.end {
-			return span{at[sp.start], at[sp.end]}
-		}
-		return sp
-	}
-	stale := false
-	for i, sp := range spans {
-		spans[i] = unfold(sp)
-		sp = spans[i]
-		stale = stale || sp.start < 0 || sp.end > len(text) || sp.start > sp.end || !wordBoundary(text, sp.start) || !wordBoundary(text, sp.end)
-	}
-	if stale && a != nil {
-		spans = spans[:0]
-		for _, t := range a.Analyze([]byte(text)) {
-			if terms[best][string(t.Term)] {
-				spans = append(spans, unfold(span{t.Start, t.End}))
+	if at := foldedOffsets(text, fold); at != nil { // the words' offsets are in the folded text
+		for i, sp := range spans {
+			if sp.start >= 0 && sp.end < len(at) && sp.start <= sp.end {
+				spans[i] = span{at[sp.start], at[sp.end]}
 			}
-		}
-		if len(spans) == 0 {
-			return "", false
 		}
 	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
@@ -1186,7 +1129,7 @@ func markField(h *bsearch.DocumentMatch, field string, values []string, fold ana
 			continue // overlapping, or outside the fragment
 		}
 		if !wordBoundary(text, sp.start) || !wordBoundary(text, sp.end) {
-			continue // stale, and no analyzer to find its words again
+			continue // inside a word (a part of a compound): not shown apart
 		}
 		b.WriteString(html.EscapeString(text[pos:sp.start]))
 		b.WriteString("<mark>")
