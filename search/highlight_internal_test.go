@@ -1,11 +1,16 @@
 package search
 
 import (
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
 
@@ -18,25 +23,37 @@ func TestMarksOfClauses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := &datasetDoc{Name: "daily_revenue", Path: "shop.sales.daily_revenue", Desc: "Revenue per day and currency.",
-		Columns: []string{"order_id", "revenue_eur", "currency"}, ColumnDesc: []string{"", "Revenue in euros", ""}}
+	doc := &datasetDoc{Name: "daily_revenue", Path: "shop.sales.daily_revenue", Desc: "Revenue per day and currency, by product categories.",
+		Columns: []string{"order_id", "revenue_eur", "currency", "CustomerCategory"}, ColumnDesc: []string{"", "Revenue in euros", "", "Café or Bar"}}
 	automata := newAutomatonCache(1 << 20)
+	fold := foldFilter{asciifolding.New()}
 	marked := func(q query.Query) (map[string][]string, bool) {
 		t.Helper()
-		p := newPageText(m, doc)
-		found := map[string][]mark{}
-		ok, err := p.marks(q, found)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string][]string{}
-		for f, ms := range found {
-			for _, w := range ms {
-				v := p.values[f][w.value]
-				out[f] = append(out[f], v[w.start:w.end])
+		var outs [2]map[string][]string
+		var oks [2]bool
+		// Without needles every value is analyzed: they only save work.
+		for i, n := range []map[string]*needles{pageNeedles(m, q), nil} {
+			p := newPageText(m, doc, n)
+			found := map[string][]mark{}
+			ok, err := p.marks(q, found)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs[i], oks[i] = map[string][]string{}, ok
+			for f, ms := range found {
+				for _, w := range ms {
+					v := p.values[f][w.value]
+					if at := foldedOffsets(v, fold); at != nil { // the offsets are in the folded text
+						w.start, w.end = at[w.start], at[w.end]
+					}
+					outs[i][f] = append(outs[i][f], v[w.start:w.end])
+				}
 			}
 		}
-		return out, ok
+		if !maps.EqualFunc(outs[0], outs[1], slices.Equal) || oks[0] != oks[1] {
+			t.Errorf("%v: marked %v (%v) with needles, %v (%v) without", q, outs[0], oks[0], outs[1], oks[1])
+		}
+		return outs[0], oks[0]
 	}
 	for _, c := range []struct {
 		name string
@@ -45,6 +62,9 @@ func TestMarksOfClauses(t *testing.T) {
 	}{
 		{"term", termQuery(fName, "revenue"), map[string][]string{fName: {"revenue"}}},
 		{"stemmed term", termQuery(fDesc, "revenu"), map[string][]string{fDesc: {"Revenue"}}},
+		{"another form's stem", termQuery(fDesc, "categori"), map[string][]string{fDesc: {"categories"}}},
+		{"camelCase", termQuery(fColumns, "category"), map[string][]string{fColumns: {"Category"}}},
+		{"accented", termQuery(fColumnDesc, "cafe"), map[string][]string{fColumnDesc: {"Café"}}},
 		{"conjunction", newSparseConjunction(termQuery(fColumns, "revenue"), termQuery(fColumns, "currency")),
 			map[string][]string{fColumns: {"revenue", "currency"}}},
 		{"conjunction of a missing word", newSparseConjunction(termQuery(fColumns, "revenue"), termQuery(fColumns, "margin")), map[string][]string{}},
@@ -61,7 +81,7 @@ func TestMarksOfClauses(t *testing.T) {
 			t.Errorf("%s: marked %v (%v), want %v", c.name, got, ok, c.want)
 		}
 	}
-	p := newPageText(m, doc)
+	p := newPageText(m, doc, nil)
 	for _, q := range []query.Query{query.NewPhraseQuery([]string{"revenue", "per"}, fDesc), termQuery(fNames, "daily_revenue")} {
 		if _, err := p.marks(q, map[string][]mark{}); err == nil || !strings.Contains(err.Error(), "highlight") {
 			t.Errorf("%v: error %v, want one that says the clause cannot mark", q, err)
@@ -81,5 +101,55 @@ func TestWordBoundary(t *testing.T) {
 		if got := wordBoundary(c.text, c.at); got != c.want {
 			t.Errorf("wordBoundary(%q, %d) = %v", c.text, c.at, got)
 		}
+	}
+}
+
+// TestStemsKeepTheirWordsStart checks what needles rely on: that the
+// Porter stem of a description's word keeps the start of the word
+// (stemStart), for the words of the fixtures' schemas and dbt projects and
+// each of the stemmer's suffixes on a few roots.
+func TestStemsKeepTheirWordsStart(t *testing.T) {
+	m, err := newMapping(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.AnalyzerNamed(analyzerText)
+	words := map[string]bool{}
+	letters := regexp.MustCompile(`[A-Za-z]+`)
+	err = filepath.WalkDir("../../shared/fixtures", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		for _, w := range letters.FindAllString(string(b), -1) {
+			words[strings.ToLower(w)] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffixes := []string{"s", "es", "ies", "sses", "ss", "y", "ly", "ed", "eed", "ing", "ated", "ating", "bled", "bling", "ized", "izing",
+		"ational", "tional", "enci", "ency", "anci", "ancy", "izer", "bli", "bly", "able", "ably", "alli", "ally", "entli", "ently", "eli", "ely",
+		"ousli", "ously", "ization", "izations", "ation", "ations", "ator", "ators", "alism", "iveness", "fulness", "ousness", "aliti",
+		"ality", "alities", "iviti", "ivity", "ivities", "biliti", "bility", "bilities", "logi", "logy", "logies", "icate", "icates", "ative",
+		"alize", "alized", "iciti", "icity", "ical", "ically", "ful", "ness", "al", "ance", "ence", "er", "ers", "ic", "ible", "ant", "ement",
+		"ment", "ent", "ion", "sion", "tion", "ou", "ism", "ate", "iti", "iteis", "ous", "ive", "ize", "e", "ll", "'s"}
+	for _, root := range []string{"sens", "rel", "condition", "organ", "hop", "fil", "troub", "general", "cat", "conflat", "possib", "happ", "electr", "form", "a", "by"} {
+		for _, s := range suffixes {
+			words[root+s] = true
+		}
+	}
+	checked := 0
+	for w := range words {
+		for _, tok := range a.Analyze([]byte(w)) {
+			if stem := string(tok.Term); !strings.HasPrefix(w, stemStart(stem)) {
+				t.Errorf("%q is stemmed %q: it does not start with %q", w, stem, stemStart(stem))
+			}
+			checked++
+		}
+	}
+	if checked < 10_000 {
+		t.Errorf("%d words checked: the fixtures are missing?", checked)
 	}
 }

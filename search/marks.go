@@ -1,8 +1,10 @@
 package search
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -33,19 +35,22 @@ type mark struct {
 // pageText is the shown fields of one dataset, each analyzed when a clause
 // first asks for it.
 type pageText struct {
-	m      mapping.IndexMapping
-	values map[string][]string // by field
-	words  map[string][]mark   // by field: every word of its values
+	m       mapping.IndexMapping
+	values  map[string][]string // by field
+	words   map[string][]mark   // by field: the words of its values
+	needles map[string]*needles // by field (pageNeedles)
+	lower   []byte
 }
 
-func newPageText(m mapping.IndexMapping, doc *datasetDoc) *pageText {
-	return &pageText{m: m, words: map[string][]mark{}, values: map[string][]string{
+func newPageText(m mapping.IndexMapping, doc *datasetDoc, n map[string]*needles) *pageText {
+	return &pageText{m: m, words: map[string][]mark{}, needles: n, values: map[string][]string{
 		fName: {doc.Name}, fPath: {doc.Path}, fColumns: doc.Columns, fDesc: {doc.Desc},
 		fColumnDesc: doc.ColumnDesc, fTagsText: doc.Tags,
 	}}
 }
 
-// fieldWords are the words of field's values, analyzed as the index does.
+// fieldWords are the words of field's values, analyzed as the index does,
+// but for the values that no clause can match (needles).
 func (p *pageText) fieldWords(field string) ([]mark, error) {
 	if w, ok := p.words[field]; ok {
 		return w, nil
@@ -60,12 +65,113 @@ func (p *pageText) fieldWords(field string) ([]mark, error) {
 	}
 	var out []mark
 	for i, v := range values {
+		if !p.needles[field].mayMatch(v, &p.lower) {
+			continue
+		}
 		for _, t := range a.Analyze([]byte(v)) {
 			out = append(out, mark{value: i, term: string(t.Term), start: t.Start, end: t.End})
 		}
 	}
 	p.words[field] = out
 	return out, nil
+}
+
+// Analyzing a page's texts was most of what marking them cost, and most
+// values (a column's description) have none of the query's words. A word
+// of an identifier field (name, path, columns, tags: split at
+// punctuation and camelCase, lower-cased, compounds split) is a piece of
+// the value lower-cased; a word of a description is Porter's stem of one
+// of its words lower-cased, and a stem keeps all but at most its last two
+// letters of the word (categori of category: y is i; sensibl of
+// sensibility: biliti is ble; TestStemsKeepTheirWordsStart). So a value
+// of ASCII text that has none of the clauses' terms (or, in a description,
+// their stems but the last two letters) in it, lower-cased, has no word
+// they match, and is not analyzed.
+
+// needles are what a value of a field has in it, lower-cased, when a
+// clause on that field may match a word of it.
+type needles struct {
+	all   bool // a clause may match any value (a typo's)
+	words []string
+}
+
+// pageNeedles are the needles of the clauses of q, by field.
+func pageNeedles(m mapping.IndexMapping, q query.Query) map[string]*needles {
+	out := map[string]*needles{}
+	var walk func(q query.Query)
+	add := func(field, term string, prefix bool) {
+		n := out[field]
+		if n == nil {
+			n = &needles{}
+			out[field] = n
+		}
+		ascii := !strings.ContainsFunc(term, func(r rune) bool { return r >= utf8.RuneSelf })
+		switch name := m.AnalyzerNameForPath(field); {
+		case !ascii || term == "":
+			n.all = true
+		case name == analyzerIdent:
+			n.words = append(n.words, term)
+		case name == analyzerText && !prefix:
+			n.words = append(n.words, stemStart(term))
+		default:
+			n.all = true
+		}
+	}
+	walk = func(q query.Query) {
+		switch q := q.(type) {
+		case *query.TermQuery:
+			add(q.Field(), q.Term, false)
+		case *prefixQuery:
+			add(q.field, q.prefix, true)
+		case *sparseDisjunction:
+			for _, c := range q.disjuncts {
+				walk(c)
+			}
+		case *sparseConjunction:
+			for _, c := range q.conjuncts {
+				walk(c)
+			}
+		case unscored:
+			walk(q.Query)
+		case unlessCommon:
+			walk(q.Query)
+		case *query.MatchNoneQuery:
+		case query.FieldableQuery: // a typo's, or one marks cannot evaluate
+			add(q.Field(), "", false)
+		}
+	}
+	walk(q)
+	return out
+}
+
+// stemStart is what every word whose Porter stem is stem starts with,
+// lower-cased.
+func stemStart(stem string) string { return stem[:max(1, len(stem)-2)] }
+
+// mayMatch says whether a clause may match a word of v (nil: any value
+// may be matched). lower is room to lower-case v in.
+func (n *needles) mayMatch(v string, lower *[]byte) bool {
+	if n == nil || n.all {
+		return true
+	}
+	b := (*lower)[:0]
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			return true // folded and lower-cased otherwise
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	*lower = b
+	for _, w := range n.words {
+		if bytes.Contains(b, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // marks are the words q matches in the page text, by field; ok says

@@ -453,6 +453,7 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 func (x *Index) highlight(m mapping.IndexMapping, text string, hits []Hit, mode queryMode) error {
 	mode.highlight = true
 	var q query.Query
+	var n map[string]*needles
 	for i, h := range hits {
 		if h.Dataset == nil {
 			continue
@@ -461,8 +462,9 @@ func (x *Index) highlight(m mapping.IndexMapping, text string, hits []Hit, mode 
 			// The clauses on the shown fields are the ones that mark words
 			// there; a hit that matched by others still shows its fields' text.
 			q = x.textQuery(m, text, mode)
+			n = pageNeedles(m, q)
 		}
-		p := newPageText(m, newTextsDoc(h.Dataset))
+		p := newPageText(m, newTextsDoc(h.Dataset), n)
 		found := map[string][]mark{}
 		if _, err := p.marks(q, found); err != nil {
 			return err
