@@ -82,8 +82,8 @@ func (p *pageText) fieldWords(field string) ([]mark, error) {
 // punctuation and camelCase, lower-cased, compounds split) is a piece of
 // the value lower-cased; a word of a description is Porter's stem of one
 // of its words lower-cased, and a stem keeps all but at most its last two
-// letters of the word (categori of category: y is i; sensibl of
-// sensibility: biliti is ble; TestStemsKeepTheirWordsStart). So a value
+// letters of the word (studi of study: y is i; ble for biliti;
+// TestStemsKeepTheirWordsStart). So a value
 // of ASCII text that has none of the clauses' terms (or, in a description,
 // their stems but the last two letters) in it, lower-cased, has no word
 // they match, and is not analyzed.
