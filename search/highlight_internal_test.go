@@ -32,8 +32,14 @@ func TestMarksOfClauses(t *testing.T) {
 		var outs [2]map[string][]string
 		var oks [2]bool
 		// Without needles every value is analyzed: they only save work.
-		for i, n := range []map[string]*needles{pageNeedles(m, q), nil} {
-			p := newPageText(m, doc, n)
+		all := pageFields(m, q)
+		for f, n := range all {
+			c := *n
+			c.all = true
+			all[f] = &c
+		}
+		for i, fields := range []map[string]*pageField{pageFields(m, q), all} {
+			p := newPageText(doc, fields)
 			found := map[string][]mark{}
 			ok, err := p.marks(q, found)
 			if err != nil {
@@ -81,9 +87,8 @@ func TestMarksOfClauses(t *testing.T) {
 			t.Errorf("%s: marked %v (%v), want %v", c.name, got, ok, c.want)
 		}
 	}
-	p := newPageText(m, doc, nil)
 	for _, q := range []query.Query{query.NewPhraseQuery([]string{"revenue", "per"}, fDesc), termQuery(fNames, "daily_revenue")} {
-		if _, err := p.marks(q, map[string][]mark{}); err == nil || !strings.Contains(err.Error(), "highlight") {
+		if _, err := newPageText(doc, pageFields(m, q)).marks(q, map[string][]mark{}); err == nil || !strings.Contains(err.Error(), "highlight") {
 			t.Errorf("%v: error %v, want one that says the clause cannot mark", q, err)
 		}
 	}

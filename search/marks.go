@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -35,22 +36,21 @@ type mark struct {
 // pageText is the shown fields of one dataset, each analyzed when a clause
 // first asks for it.
 type pageText struct {
-	m       mapping.IndexMapping
-	values  map[string][]string // by field
-	words   map[string][]mark   // by field: the words of its values
-	needles map[string]*needles // by field (pageNeedles)
-	lower   []byte
+	values map[string][]string   // by field
+	words  map[string][]mark     // by field: the words of its values
+	fields map[string]*pageField // by field (pageFields)
+	lower  []byte
 }
 
-func newPageText(m mapping.IndexMapping, doc *datasetDoc, n map[string]*needles) *pageText {
-	return &pageText{m: m, words: map[string][]mark{}, needles: n, values: map[string][]string{
+func newPageText(doc *datasetDoc, fields map[string]*pageField) *pageText {
+	return &pageText{words: map[string][]mark{}, fields: fields, values: map[string][]string{
 		fName: {doc.Name}, fPath: {doc.Path}, fColumns: doc.Columns, fDesc: {doc.Desc},
 		fColumnDesc: doc.ColumnDesc, fTagsText: doc.Tags,
 	}}
 }
 
 // fieldWords are the words of field's values, analyzed as the index does,
-// but for the values that no clause can match (needles).
+// but for the values that no clause can match (pageField.mayMatch).
 func (p *pageText) fieldWords(field string) ([]mark, error) {
 	if w, ok := p.words[field]; ok {
 		return w, nil
@@ -59,16 +59,16 @@ func (p *pageText) fieldWords(field string) ([]mark, error) {
 	if !ok {
 		return nil, fmt.Errorf("highlight: a clause on %s, which no hit shows", field)
 	}
-	a := p.m.AnalyzerNamed(p.m.AnalyzerNameForPath(field))
-	if a == nil {
+	f := p.fields[field]
+	if f == nil || f.analyzer == nil {
 		return nil, fmt.Errorf("highlight: no analyzer for %s", field)
 	}
 	var out []mark
 	for i, v := range values {
-		if !p.needles[field].mayMatch(v, &p.lower) {
+		if !f.mayMatch(v, &p.lower) {
 			continue
 		}
-		for _, t := range a.Analyze([]byte(v)) {
+		for _, t := range f.analyzer.Analyze([]byte(v)) {
 			out = append(out, mark{value: i, term: string(t.Term), start: t.Start, end: t.End})
 		}
 	}
@@ -83,36 +83,41 @@ func (p *pageText) fieldWords(field string) ([]mark, error) {
 // the value lower-cased; a word of a description is Porter's stem of one
 // of its words lower-cased, and a stem keeps all but at most its last two
 // letters of the word (studi of study: y is i; ble for biliti;
-// TestStemsKeepTheirWordsStart). So a value
-// of ASCII text that has none of the clauses' terms (or, in a description,
-// their stems but the last two letters) in it, lower-cased, has no word
-// they match, and is not analyzed.
+// TestStemsKeepTheirWordsStart). So a value of ASCII text that has none
+// of the clauses' terms (or, in a description, their stems but the last
+// two letters) in it, lower-cased, has no word they match, and is not
+// analyzed.
 
-// needles are what a value of a field has in it, lower-cased, when a
-// clause on that field may match a word of it.
-type needles struct {
-	all   bool // a clause may match any value (a typo's)
-	words []string
+// pageField is what marking a page asks of a field that clauses of its
+// query are on, found once a page: the field's analyzer, and what a value
+// of it has in it, lower-cased, when one of those clauses may match a word
+// of it (its needles).
+type pageField struct {
+	analyzer analysis.Analyzer
+	name     string // the analyzer's
+	all      bool   // a clause may match any value (a typo's)
+	needles  []string
 }
 
-// pageNeedles are the needles of the clauses of q, by field.
-func pageNeedles(m mapping.IndexMapping, q query.Query) map[string]*needles {
-	out := map[string]*needles{}
+// pageFields are the fields of the clauses of q, each with its needles.
+func pageFields(m mapping.IndexMapping, q query.Query) map[string]*pageField {
+	out := map[string]*pageField{}
 	var walk func(q query.Query)
 	add := func(field, term string, prefix bool) {
 		n := out[field]
 		if n == nil {
-			n = &needles{}
+			n = &pageField{name: m.AnalyzerNameForPath(field)}
+			n.analyzer = m.AnalyzerNamed(n.name)
 			out[field] = n
 		}
 		ascii := !strings.ContainsFunc(term, func(r rune) bool { return r >= utf8.RuneSelf })
-		switch name := m.AnalyzerNameForPath(field); {
+		switch name := n.name; {
 		case !ascii || term == "":
 			n.all = true
 		case name == analyzerIdent:
-			n.words = append(n.words, term)
+			n.needles = append(n.needles, term)
 		case name == analyzerText && !prefix:
-			n.words = append(n.words, stemStart(term))
+			n.needles = append(n.needles, stemStart(term))
 		default:
 			n.all = true
 		}
@@ -148,10 +153,10 @@ func pageNeedles(m mapping.IndexMapping, q query.Query) map[string]*needles {
 // lower-cased.
 func stemStart(stem string) string { return stem[:max(1, len(stem)-2)] }
 
-// mayMatch says whether a clause may match a word of v (nil: any value
-// may be matched). lower is room to lower-case v in.
-func (n *needles) mayMatch(v string, lower *[]byte) bool {
-	if n == nil || n.all {
+// mayMatch says whether a clause on the field may match a word of v.
+// lower is room to lower-case v in.
+func (n *pageField) mayMatch(v string, lower *[]byte) bool {
+	if n.all {
 		return true
 	}
 	b := (*lower)[:0]
@@ -166,7 +171,7 @@ func (n *needles) mayMatch(v string, lower *[]byte) bool {
 		b = append(b, c)
 	}
 	*lower = b
-	for _, w := range n.words {
+	for _, w := range n.needles {
 		if bytes.Contains(b, []byte(w)) {
 			return true
 		}

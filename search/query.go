@@ -453,7 +453,7 @@ var highlightFields = []string{fName, fPath, fColumns, fDesc, fColumnDesc, fTags
 func (x *Index) highlight(m mapping.IndexMapping, text string, hits []Hit, mode queryMode) error {
 	mode.highlight = true
 	var q query.Query
-	var n map[string]*needles
+	var fields map[string]*pageField
 	for i, h := range hits {
 		if h.Dataset == nil {
 			continue
@@ -462,9 +462,9 @@ func (x *Index) highlight(m mapping.IndexMapping, text string, hits []Hit, mode 
 			// The clauses on the shown fields are the ones that mark words
 			// there; a hit that matched by others still shows its fields' text.
 			q = x.textQuery(m, text, mode)
-			n = pageNeedles(m, q)
+			fields = pageFields(m, q)
 		}
-		p := newPageText(m, newTextsDoc(h.Dataset), n)
+		p := newPageText(newTextsDoc(h.Dataset), fields)
 		found := map[string][]mark{}
 		if _, err := p.marks(q, found); err != nil {
 			return err
@@ -1104,9 +1104,7 @@ func markField(marks []mark, values []string, fold analysis.CharFilter) (string,
 	spans := byValue[best]
 	if at := foldedOffsets(text, fold); at != nil { // the words' offsets are in the folded text
 		for i, sp := range spans {
-			if sp.start >= 0 && sp.end < len(at) && sp.start <= sp.end {
-				spans[i] = span{at[sp.start], at[sp.end]}
-			}
+			spans[i] = span{at[sp.start], at[sp.end]}
 		}
 	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
@@ -1131,7 +1129,7 @@ func markField(marks []mark, values []string, fold analysis.CharFilter) (string,
 			continue // overlapping, or outside the fragment
 		}
 		if !wordBoundary(text, sp.start) || !wordBoundary(text, sp.end) {
-			continue // inside a word (a part of a compound): not shown apart
+			continue // cut inside what the text shows as one word
 		}
 		b.WriteString(html.EscapeString(text[pos:sp.start]))
 		b.WriteString("<mark>")
