@@ -12,9 +12,11 @@ import (
 	"github.com/quarrydata/quarry/store/storetest"
 )
 
-// TestAPauseInWritesCompactsTheIndex: while writes come, the index merges
-// as bleve's default plan does (up to ten segments a size tier); once they
-// pause, Run merges it to one a tier, which searches pay less for. With a
+// TestAPauseInWritesCompactsTheIndex: written while nothing merges by
+// compact's plans (as while the follower is behind), the index merges as
+// bulkPlan does (up to 100 segments a size tier); once the follower keeps
+// up with the writes, Run merges it by writePlan (up to ten a tier), and
+// once they pause, to one a tier, which searches pay less for. With a
 // smallest tier of one document, 60 datasets written one at a time are
 // tiers of 1, 10 and 100 documents.
 func TestAPauseInWritesCompactsTheIndex(t *testing.T) {
@@ -26,16 +28,21 @@ func TestAPauseInWritesCompactsTheIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idx.Close()
-	const n = 60
-	for i := range n {
-		mustUpsert(t, st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.t%02d", i)})
+	n := 0
+	write := func() {
+		t.Helper()
+		mustUpsert(t, st, quarry.Dataset{Namespace: "postgres://db:5432", Name: fmt.Sprintf("crm.public.t%02d", n)})
+		n++
 		if err := idx.CatchUp(ctx); err != nil { // a segment each
 			t.Fatal(err)
 		}
 	}
-	writing, compacted := search.MergeBudgetsForTest(n)
-	if compacted >= writing {
-		t.Fatalf("the plans leave %d and %d segments of %d documents: the test needs the second fewer", writing, compacted, n)
+	for range 60 {
+		write()
+	}
+	bulk, writing, compacted := search.MergeBudgetsForTest(int64(n))
+	if !(compacted < writing && writing < bulk) {
+		t.Fatalf("the plans leave %d, %d and %d segments of %d documents: the test needs fewer each", bulk, writing, compacted, n)
 	}
 	settled := func() int {
 		t.Helper()
@@ -46,14 +53,28 @@ func TestAPauseInWritesCompactsTheIndex(t *testing.T) {
 		}
 		return idx.SegmentsForTest()
 	}
-	if got := settled(); got <= compacted || got > writing {
-		t.Fatalf("written without Run, the index has %d segments; bleve's plan leaves %d at most, compact's %d", got, writing, compacted)
+	if got := settled(); got <= writing || got > bulk {
+		t.Fatalf("written without Run, the index has %d segments; bulkPlan leaves %d at most, writePlan %d", got, bulk, writing)
 	}
 
 	ctx2, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { idx.Run(ctx2); close(done) }()
 	defer func() { cancel(); <-done }()
+	// Writes every 100 ms, caught up at once: no pause for compact. Up to
+	// 90 segments, bulkPlan would merge none.
+	for {
+		write()
+		_, writing, _ := search.MergeBudgetsForTest(int64(n))
+		if got := idx.SegmentsForTest(); got <= writing+1 { // the last write's segment may be new
+			break
+		}
+		if n == 90 {
+			t.Fatalf("written as Run keeps up, the index still has %d segments of %d documents; writePlan leaves %d", idx.SegmentsForTest(), n, writing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, _, compacted = search.MergeBudgetsForTest(int64(n))
 	waitFor(t, 20*time.Second, func() bool { return idx.SegmentsForTest() <= compacted })
 	res, err := idx.Search(ctx, search.Query{})
 	if err != nil || res.Total != n {

@@ -280,9 +280,9 @@ func SetMergeFloorForTest(t interface{ Cleanup(func()) }, n int64) {
 }
 
 // MergeBudgetsForTest are the most segments the merge plans leave an
-// index of n documents: bleve's while writes come, compact's once
-// they pause.
-func MergeBudgetsForTest(n int64) (writing, compacted int) {
-	w, c := writePlan(), compactPlan()
-	return mergeplan.CalcBudget(n, w.FloorSegmentSize, w), mergeplan.CalcBudget(n, c.FloorSegmentSize, c)
+// index of n documents: bleve's own (bulkPlan), compact's while writes
+// come and the follower keeps up (writePlan), and once they pause.
+func MergeBudgetsForTest(n int64) (bulk, writing, compacted int) {
+	b, w, c := bulkPlan(), writePlan(), compactPlan()
+	return mergeplan.CalcBudget(n, b.FloorSegmentSize, b), mergeplan.CalcBudget(n, w.FloorSegmentSize, w), mergeplan.CalcBudget(n, c.FloorSegmentSize, c)
 }

@@ -346,7 +346,7 @@ func (x *Index) heal(ctx context.Context) {
 // of a large catalog in the follower's batches, one at a time, made
 // hundreds of segments that merging rewrote again and again (at 1M
 // datasets it left 106, which the next start spent 115 s merging): the
-// rebuilt index hardly merges as it builds (rebuildConfig), and
+// rebuilt index hardly merges as it builds (bulkPlan), and
 // settleRebuilt merges what it built at once. A batch's analysis and
 // segment are on the heap until it is persisted: batches of 5,000 one at
 // a time took the rebuild's anonymous memory at 100k datasets from
@@ -357,29 +357,12 @@ const rebuildBatch = 1000
 // reads at once.
 const rebuildChunk = 4 * batchesInFlight
 
-// rebuildConfig is the scorch config of the index a rebuild builds: up to
-// rebuildSegments segments a size tier, merged that many at once (bleve's
-// default is ten), so that few documents are rewritten before
-// settleRebuilt merges them all in one pass. With bleve's plan, `quarry
-// index rebuild` took 68-69 s at 100k datasets and 12m10s at 1M; with
-// this one 59-65 s and 11m34s (its peak RSS 0.73 -> 0.76-0.82 GB at 100k,
-// 1.26 GB at 1M). The bound keeps a large catalog's segment files (each
-// mapped and open until the end) in the hundreds.
-func rebuildConfig() map[string]any {
-	return map[string]any{"scorchMergePlanOptions": map[string]any{
-		"MaxSegmentsPerTier": rebuildSegments, "SegmentsPerMergeTask": rebuildSegments, "FloorSegmentSize": mergeFloor.Load(),
-	}}
-}
-
-// rebuildSegments is rebuildConfig's segments a tier.
-const rebuildSegments = 100
-
 // settleMerge merges a rebuilt index into one segment, in one pass of up
-// to as many segments as rebuildConfig leaves (bleve's single-segment plan
+// to as many segments as bulkPlan leaves (bleve's single-segment plan
 // merges ten at a time, and those again).
 var settleMerge = func() mergeplan.MergePlanOptions {
 	o := mergeplan.SingleSegmentMergePlanOptions
-	o.SegmentsPerMergeTask = 4 * rebuildSegments
+	o.SegmentsPerMergeTask = 4 * bulkSegments
 	return o
 }()
 

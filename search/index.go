@@ -328,11 +328,14 @@ func create(dir string, storeShown bool, config map[string]any) (bleve.Index, er
 	return idx, nil
 }
 
-// scorchConfig is the serving index's scorch config: bleve's default merge
-// plan while writes come, which Run's compact tightens once they pause
-// (compact.go).
+// scorchConfig is the scorch config of the serving index and of a
+// rebuild's: its merger follows bulkPlan, which Run's compact tightens
+// once the follower keeps up with the writes (compact.go).
 func scorchConfig() map[string]any {
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": writePlan().FloorSegmentSize}}
+	o := bulkPlan()
+	return map[string]any{"scorchMergePlanOptions": map[string]any{
+		"MaxSegmentsPerTier": o.MaxSegmentsPerTier, "SegmentsPerMergeTask": o.SegmentsPerMergeTask, "FloorSegmentSize": o.FloorSegmentSize,
+	}}
 }
 
 // Close closes the index. Closing it again does nothing.
@@ -573,7 +576,7 @@ func (x *Index) Rebuild(ctx context.Context) error {
 		x.stateMu.Unlock()
 	}()
 	next := x.dir + ".next"
-	idx, err := create(next, x.storeShown, rebuildConfig())
+	idx, err := create(next, x.storeShown, scorchConfig())
 	if err != nil {
 		return err
 	}
