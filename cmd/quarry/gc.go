@@ -51,10 +51,15 @@ const headroomFraction = 8
 // heap, so the tuner sets it again after each collection, from the live
 // heap that collection found. It stops when ctx ends.
 func setServingGC(ctx context.Context, limit int64) *gcTuner {
+	return setGC(ctx, limit, maxHeapHeadroom)
+}
+
+// setGC is setServingGC with most for maxHeapHeadroom.
+func setGC(ctx context.Context, limit, most int64) *gcTuner {
 	if os.Getenv("GOGC") != "" {
 		return nil
 	}
-	headroom := int64(maxHeapHeadroom)
+	headroom := most
 	if limit > 0 {
 		headroom = max(min(headroom, limit/headroomFraction), 16<<20)
 	}

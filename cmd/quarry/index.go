@@ -43,6 +43,11 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		st, err := store.Open(path, &store.Options{ReadOnly: true, Timeout: 200 * time.Millisecond, Logger: log})
 		if err == nil {
 			defer st.Close()
+			limit, _, err := setMemoryLimit("", os.Getenv, "/")
+			if err != nil {
+				return err
+			}
+			setGC(ctx, limit, rebuildHeapHeadroom)
 			start := time.Now()
 			idx, err := search.Open(ctx, filepath.Join(*data, indexDir), st, &search.Options{Logger: log})
 			if err != nil {
@@ -103,3 +108,10 @@ func errorMessage(body io.Reader) string {
 	}
 	return ""
 }
+
+// rebuildHeapHeadroom is the most the heap of `quarry index rebuild` may
+// grow over what is live between collections (within the memory limit's
+// eighth, as a server's): collecting every 256 MB as a server does took a
+// tenth of its CPU. At 1M datasets the rebuild took 5m53s (614 CPU-s)
+// instead of 7m12s (765), its peak RSS 1.9 GB instead of 1.2.
+const rebuildHeapHeadroom = 1 << 30
