@@ -26,6 +26,9 @@ import (
 // to settle: the indexing half of the scale benchmark's datasets
 // searchable per s, without the store and HTTP, to profile and compare
 // mapping changes quickly. Unix only (it reads the process's CPU time).
+// It merges as the serving index does during a bulk load (bulkPlan, no
+// compact): below 100,000 documents, not at all; the numbers below were
+// measured with bleve's default plan, before it.
 //
 // Measured at 10k on the shared 2-core machine (2026-12, load 11-13):
 // mapping version 12, 644-699 documents per CPU-second; 13, 856-970;

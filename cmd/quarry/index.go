@@ -111,7 +111,9 @@ func errorMessage(body io.Reader) string {
 
 // rebuildHeapHeadroom is the most the heap of `quarry index rebuild` may
 // grow over what is live between collections (within the memory limit's
-// eighth, as a server's): collecting every 256 MB as a server does took a
-// tenth of its CPU. At 1M datasets the rebuild took 5m53s (614 CPU-s)
-// instead of 7m12s (765), its peak RSS 1.9 GB instead of 1.2.
-const rebuildHeapHeadroom = 1 << 30
+// eighth, as a server's). At Go's default (a collection each time the heap
+// doubles) the collector took a tenth of the rebuild's CPU. At 1M datasets
+// the rebuild took 7m12s (765 CPU-s, peak RSS 1.2 GB) at the default,
+// 6m20s (1.8 GB) with this headroom, 5m53s (1.9-2.0 GB) with 1 GiB: the
+// memory ceiling (2 GB) decided.
+const rebuildHeapHeadroom = 512 << 20
