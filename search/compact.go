@@ -98,13 +98,13 @@ func (x *Index) compact(ctx context.Context) {
 		if now != seen {
 			seen, quietSince = now, time.Now()
 		}
-		plan := compactPlan()
-		switch {
-		case now != compacted && time.Since(quietSince) >= compactAfter:
-		case now != merged && x.caughtUp(ctx, now):
-			plan = writePlan()
-		default:
+		compacting := now != compacted && time.Since(quietSince) >= compactAfter
+		if !compacting && (now == merged || !x.caughtUp(ctx, now)) {
 			continue
+		}
+		plan := writePlan()
+		if compacting {
+			plan = compactPlan()
 		}
 		idx, err := x.current()
 		if err != nil {
@@ -119,7 +119,7 @@ func (x *Index) compact(ctx context.Context) {
 			}
 		}
 		merged = now
-		if plan.MaxSegmentsPerTier == 1 {
+		if compacting {
 			compacted = now
 		}
 	}
